@@ -1,0 +1,70 @@
+"""Messaging topology: one durable topic exchange, one queue per consuming service.
+
+Both publishers and consumers declare the whole topology at start-up, so an event
+published before its consumer first starts is queued, not returned as unroutable.
+"""
+
+from __future__ import annotations
+
+EXCHANGE = "pos.events"
+DEAD_LETTER_EXCHANGE = "pos.dlx"
+
+# producer -> event types it publishes (routing key "<producer>.<Type>")
+PUBLISHES: dict[str, tuple[str, ...]] = {
+    "identity": ("OutletCreated", "UserChanged"),
+    "catalog": ("ProductCreated", "ProductChanged", "ProductArchived"),
+    "inventory": ("StockDeducted", "StockAdjusted", "LowStockDetected"),
+    "sales": ("SaleCompleted",),
+    "payments": ("PaymentCaptured",),
+}
+
+# consumer service -> routing keys its queue is bound to
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "inventory": ("sales.SaleCompleted", "catalog.ProductCreated", "catalog.ProductArchived"),
+    "sales": (
+        "catalog.ProductCreated",
+        "catalog.ProductChanged",
+        "catalog.ProductArchived",
+        "inventory.StockDeducted",
+    ),
+    "reports": (
+        "identity.OutletCreated",
+        "identity.UserChanged",
+        "catalog.ProductCreated",
+        "catalog.ProductChanged",
+        "catalog.ProductArchived",
+        "sales.SaleCompleted",
+        "inventory.StockDeducted",
+        "inventory.StockAdjusted",
+        "inventory.LowStockDetected",
+        "payments.PaymentCaptured",
+    ),
+}
+
+
+def queue_name(consumer: str) -> str:
+    return f"pos.{consumer}"
+
+
+def dead_letter_queue_name(consumer: str) -> str:
+    return f"pos.{consumer}.dlq"
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic match: '*' is exactly one word, '#' zero or more."""
+    return _match(pattern.split("."), routing_key.split("."))
+
+
+def _match(pat: list[str], key: list[str]) -> bool:
+    if not pat:
+        return not key
+    head, rest = pat[0], pat[1:]
+    if head == "#":
+        return any(_match(rest, key[i:]) for i in range(len(key) + 1))
+    if not key:
+        return False
+    return (head == "*" or head == key[0]) and _match(rest, key[1:])
+
+
+def consumers_of(routing_key: str) -> list[str]:
+    return [c for c, keys in SUBSCRIPTIONS.items() if any(topic_matches(k, routing_key) for k in keys)]

@@ -1,0 +1,1 @@
+"""Building blocks every POS service is made of (see docs/architecture.md)."""

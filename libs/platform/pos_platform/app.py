@@ -1,0 +1,146 @@
+"""The app factory every service is built with: same health, metrics, auth, logging,
+outbox relay and consumer wiring everywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from pos_platform.auth import TokenVerifier
+from pos_platform.bus import Bus, InProcessBus
+from pos_platform.consumer import EventConsumer, EventHandler
+from pos_platform.db import Database
+from pos_platform.migrate import upgrade
+from pos_platform.observability import RequestContextMiddleware, configure_logging
+from pos_platform.relay import OutboxRelay
+from pos_platform.settings import ServiceSettings
+
+log = logging.getLogger("pos.app")
+
+BackgroundJob = Callable[["ServiceContext"], Awaitable[None]]
+
+
+@dataclass
+class ServiceContext:
+    """What a running service holds; available to routes as request.app.state.ctx."""
+
+    name: str
+    settings: ServiceSettings
+    db: Database
+    bus: Bus | None = None
+    relay: OutboxRelay | None = None
+    consumer: EventConsumer | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def build_bus(settings: ServiceSettings) -> Bus:
+    if settings.bus == "rabbitmq":
+        from pos_platform.rabbit import RabbitBus
+
+        return RabbitBus(settings.rabbitmq_url, prefetch=settings.consumer_prefetch, delivery_limit=settings.delivery_limit)
+    return InProcessBus(delivery_limit=settings.delivery_limit)
+
+
+def create_service_app(
+    *,
+    name: str,
+    settings: ServiceSettings,
+    db: Database,
+    routers: Sequence[APIRouter],
+    handlers: dict[str, EventHandler] | None = None,
+    bus: Bus | None = None,
+    migrate_on_start: bool = False,
+    background_jobs: Sequence[BackgroundJob] = (),
+    on_start: Callable[[ServiceContext], None] | None = None,
+    description: str = "",
+) -> FastAPI:
+    """Build a service app. `bus` is passed in by the embedded runner (shared
+    in-process bus); otherwise the service builds its own from settings and owns it."""
+    configure_logging(settings.log_level, name)
+    ctx = ServiceContext(name=name, settings=settings, db=db)
+    owns_bus = bus is None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate_on_start:
+            await asyncio.to_thread(upgrade, name, db.url)
+        if on_start is not None:
+            await asyncio.to_thread(on_start, ctx)
+        ctx.bus = bus or build_bus(settings)
+        await ctx.bus.start()
+        ctx.relay = OutboxRelay(db, ctx.bus, batch_size=settings.relay_batch_size, idle_interval=settings.relay_idle_interval)
+        ctx.tasks.append(asyncio.create_task(ctx.relay.run(), name=f"{name}-relay"))
+        if handlers:
+            ctx.consumer = EventConsumer(name, db, handlers)
+            await ctx.bus.consume(name, ctx.consumer)
+        for job in background_jobs:
+            ctx.tasks.append(asyncio.create_task(job(ctx), name=f"{name}-{job.__name__}"))
+        log.info("service started", extra={"service": name, "instance": settings.instance_id})
+        try:
+            yield
+        finally:
+            for task in ctx.tasks:
+                task.cancel()
+            await asyncio.gather(*ctx.tasks, return_exceptions=True)
+            ctx.tasks.clear()
+            if owns_bus:
+                await ctx.bus.close()
+            if ctx.consumer:
+                ctx.consumer.close()
+            ctx.relay.close()
+            db.dispose()
+
+    app = FastAPI(
+        title=f"POS {name} service",
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"/api/{name}/openapi.json",
+        docs_url=f"/api/{name}/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.state.token_verifier = TokenVerifier(settings.jwt_public_key_file, settings.jwt_audience, settings.jwt_issuer)
+    app.add_middleware(RequestContextMiddleware, service=name)
+
+    ops = APIRouter(tags=["operations"])
+
+    @ops.get("/healthz", include_in_schema=False)
+    @ops.get(f"/api/{name}/healthz")
+    def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok", "service": name}
+
+    @ops.get("/readyz", include_in_schema=False)
+    @ops.get(f"/api/{name}/readyz")
+    def readyz(request: Request) -> JSONResponse:
+        """Ready: database reachable, broker connected, consumer attached."""
+        checks: dict[str, str] = {}
+        try:
+            db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:  # report, don't raise: this is the health endpoint
+            checks["database"] = f"error: {type(exc).__name__}"
+        checks["broker"] = "ok" if ctx.bus is not None and ctx.bus.is_connected() else "down"
+        if handlers:
+            attached = ctx.bus is not None and ctx.bus.consumer_attached(name)
+            checks["consumer"] = "ok" if attached else "detached"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @ops.get("/metrics", include_in_schema=False)
+    @ops.get(f"/api/{name}/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(ops)
+    for router in routers:
+        app.include_router(router)
+    return app

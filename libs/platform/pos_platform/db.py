@@ -1,0 +1,178 @@
+"""Database access: one engine per service, and a unit of work that writes business
+rows and outbox events in one transaction."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event, insert
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from pos_contracts import new_envelope
+from pos_platform.messaging_tables import outbox_table
+
+# The request id of the HTTP request (or event) being handled; becomes correlation_id.
+correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "correlation_id", default=None
+)
+
+
+def utcnow() -> datetime:
+    """Naive UTC (what DATETIME columns store on both MySQL and SQLite)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not pysqlite, decide where transactions begin (see below).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Take the write lock at BEGIN so concurrent writers queue instead of failing.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        isolation_level="READ COMMITTED",
+    )
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """MySQL/MariaDB deadlock (1213) or lock wait timeout (1205): safe to retry."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None and getattr(exc.orig, "args", None):
+        return exc.orig.args[0] in (1213, 1205)
+    return False
+
+
+retry_on_deadlock = retry(
+    retry=retry_if_exception(is_deadlock),
+    stop=stop_after_attempt(5),
+    wait=wait_random_exponential(multiplier=0.01, max=0.2),
+    reraise=True,
+)
+
+
+class UnitOfWork:
+    """One transaction. Events published here land in the outbox in the same commit."""
+
+    def __init__(self, session: Session, producer: str, outbox: Any) -> None:
+        self.session = session
+        self._producer = producer
+        self._outbox = outbox
+        self.published = 0
+
+    def publish(self, event: Any, *, outlet_id: str | None = None) -> None:
+        envelope = new_envelope(
+            event,
+            producer=self._producer,
+            outlet_id=outlet_id,
+            correlation_id=correlation_id_var.get(),
+        )
+        self.session.execute(
+            insert(self._outbox).values(
+                event_id=envelope.event_id,
+                routing_key=envelope.routing_key,
+                body=envelope.model_dump_json(),
+                created_at=utcnow(),
+            )
+        )
+        self.published += 1
+
+
+class Database:
+    """A service's database: engine, sessions, and units of work."""
+
+    def __init__(self, url: str, metadata: MetaData, producer: str, pool_size: int = 10) -> None:
+        self.url = url
+        self.metadata = metadata
+        self.producer = producer
+        self.engine = make_engine(url, pool_size)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox = outbox_table(metadata)
+        self._after_publish: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def on_events_committed(self, callback: Callable[[], None]) -> None:
+        """Called (from any thread) after a commit that wrote outbox rows."""
+        with self._lock:
+            self._after_publish.append(callback)
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        session = self.session_factory()
+        uow = UnitOfWork(session, self.producer, self.outbox)
+        try:
+            with session.begin():
+                yield uow
+        finally:
+            session.close()
+        if uow.published:
+            for callback in list(self._after_publish):
+                callback()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def upsert(
+    session: Session,
+    table: Any,
+    keys: dict[str, Any],
+    *,
+    increments: dict[str, int] | None = None,
+    sets: dict[str, Any] | None = None,
+) -> None:
+    """Insert a row, or add `increments` to / overwrite `sets` on the existing one.
+    One statement, so concurrent consumers never lose an update."""
+    increments = increments or {}
+    sets = sets or {}
+    values = {**keys, **increments, **sets}
+    dialect = session.get_bind().dialect.name
+    if dialect == "mysql":
+        stmt = mysql.insert(table).values(**values)
+        update = {c: table.c[c] + stmt.inserted[c] for c in increments}
+        update.update({c: stmt.inserted[c] for c in sets})
+        session.execute(stmt.on_duplicate_key_update(**update) if update else stmt.prefix_with("IGNORE"))
+    else:
+        stmt = sqlite.insert(table).values(**values)
+        update = {c: table.c[c] + stmt.excluded[c] for c in increments}
+        update.update({c: stmt.excluded[c] for c in sets})
+        if update:
+            session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+        else:
+            session.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)))

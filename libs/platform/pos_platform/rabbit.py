@@ -1,0 +1,155 @@
+"""RabbitMQ bus (aio-pika) with the settings that do not lose messages:
+persistent messages, publisher confirms, mandatory publishing with returns raised,
+quorum queues with a delivery limit and a dead-letter exchange, ack after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractIncomingMessage,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    AbstractRobustExchange,
+    AbstractRobustQueue,
+)
+from aio_pika.exceptions import PublishError
+from pydantic import ValidationError
+
+from pos_contracts import Envelope
+from pos_contracts.topology import (
+    DEAD_LETTER_EXCHANGE,
+    EXCHANGE,
+    SUBSCRIPTIONS,
+    dead_letter_queue_name,
+    queue_name,
+)
+from pos_platform.bus import Handler, OutgoingMessage, PoisonMessage, UnroutableMessage
+
+log = logging.getLogger("pos.bus")
+
+
+class RabbitBus:
+    def __init__(self, url: str, *, prefetch: int = 100, delivery_limit: int = 5) -> None:
+        self.url = url
+        self.prefetch = prefetch
+        self.delivery_limit = delivery_limit
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractRobustChannel | None = None
+        self._exchange: AbstractRobustExchange | None = None
+        self._consumers: dict[str, tuple[AbstractRobustChannel, AbstractRobustQueue, str]] = {}
+
+    async def start(self) -> None:
+        if self._connection is not None:
+            return
+        self._connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": "pos"})
+        # on_return_raises: an unroutable message fails the publish instead of vanishing.
+        self._publish_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._exchange = await self.declare_topology(self._publish_channel)
+
+    async def declare_topology(self, channel: Any) -> AbstractRobustExchange:
+        """Declare exchange, dead-letter exchange and every consumer's queue (idempotent)."""
+        exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
+        dlx = await channel.declare_exchange(DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
+        for consumer, keys in SUBSCRIPTIONS.items():
+            dlq = await channel.declare_queue(
+                dead_letter_queue_name(consumer), durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            await dlq.bind(dlx, routing_key=queue_name(consumer))
+            queue = await channel.declare_queue(queue_name(consumer), durable=True, arguments=self._queue_args(consumer))
+            for key in keys:
+                await queue.bind(exchange, routing_key=key)
+        return exchange
+
+    def _queue_args(self, consumer: str) -> dict[str, Any]:
+        return {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": self.delivery_limit,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-dead-letter-routing-key": queue_name(consumer),
+        }
+
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        assert self._exchange is not None, "bus not started"
+        exchange = self._exchange
+        # Confirms are pipelined: publish the whole batch, then wait for every confirm.
+        results = await asyncio.gather(
+            *(
+                exchange.publish(
+                    aio_pika.Message(
+                        m.body,
+                        message_id=m.event_id,
+                        content_type="application/json",
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=m.routing_key,
+                    mandatory=True,
+                    timeout=10,
+                )
+                for m in messages
+            ),
+            return_exceptions=True,
+        )
+        for message, result in zip(messages, results, strict=True):
+            # PublishError: returned as unroutable; DeliveryError: nacked by the broker.
+            if isinstance(result, PublishError):
+                raise UnroutableMessage(f"{message.routing_key}: {result}") from result
+            if isinstance(result, BaseException):
+                raise result
+
+    async def consume(self, consumer: str, handler: Handler) -> None:
+        assert self._connection is not None, "bus not started"
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self.prefetch)
+        await self.declare_topology(channel)
+        queue = await channel.declare_queue(queue_name(consumer), durable=True, arguments=self._queue_args(consumer))
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            try:
+                envelope = Envelope.model_validate_json(message.body)
+            except ValidationError:
+                log.error("malformed message dead-lettered", extra={"message_id": message.message_id})
+                await message.reject(requeue=False)
+                return
+            try:
+                await handler(envelope)
+            except PoisonMessage:
+                log.error("poison message dead-lettered", extra={"event_id": envelope.event_id})
+                await message.reject(requeue=False)
+            except Exception:
+                log.exception("handler failed; message requeued", extra={"event_id": envelope.event_id})
+                # Brief pause so a failing dependency is not hammered; the quorum queue
+                # counts this delivery towards x-delivery-limit.
+                await asyncio.sleep(0.2)
+                await message.nack(requeue=True)
+            else:
+                await message.ack()
+
+        tag = await queue.consume(on_message)
+        self._consumers[consumer] = (channel, queue, tag)
+
+    def is_connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    def consumer_attached(self, consumer: str) -> bool:
+        entry = self._consumers.get(consumer)
+        if entry is None or not self.is_connected():
+            return False
+        channel, _queue, _tag = entry
+        return not channel.is_closed
+
+    async def close(self) -> None:
+        for channel, queue, tag in self._consumers.values():
+            try:
+                await queue.cancel(tag)
+                await channel.close()
+            except Exception:  # closing anyway
+                log.debug("consumer close failed", exc_info=True)
+        self._consumers.clear()
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None

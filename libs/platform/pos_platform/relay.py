@@ -1,0 +1,105 @@
+"""Outbox relay: claims unsent outbox rows, publishes them with confirms, marks them sent.
+
+Safe with many replicas: rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED, so two
+relays never publish the same row at once. A crash between publish and mark-sent
+republishes the batch: at-least-once, and the consumers' inbox makes that harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from prometheus_client import Counter
+from sqlalchemy import select, update
+
+from pos_platform.bus import Bus, OutgoingMessage
+from pos_platform.db import Database, utcnow
+
+log = logging.getLogger("pos.relay")
+
+EVENTS_PUBLISHED = Counter("pos_outbox_published_total", "Outbox events published", ["service"])
+RELAY_ERRORS = Counter("pos_outbox_relay_errors_total", "Failed relay batches", ["service"])
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, bus: Bus, *, batch_size: int = 200, idle_interval: float = 0.25) -> None:
+        self.db = db
+        self.bus = bus
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+        # One thread owns the claiming session, so the transaction stays on one connection.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{db.producer}")
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        db.on_events_committed(self.wake)
+
+    def wake(self) -> None:
+        """Thread-safe nudge after a commit that wrote events (keeps latency low)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            try:
+                sent = await self.drain_once()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                RELAY_ERRORS.labels(self.db.producer).inc()
+                log.exception("relay batch failed; will retry")
+                await asyncio.sleep(min(5.0, 0.2 * 2**failures))
+                continue
+            if sent < self.batch_size:
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_interval)
+                except TimeoutError:
+                    pass
+                self._wakeup.clear()
+
+    async def drain_once(self) -> int:
+        """Publish one batch; returns how many events were sent."""
+        loop = asyncio.get_running_loop()
+        session = self.db.session_factory()
+        outbox = self.db.outbox
+        try:
+
+            def claim() -> list[tuple[int, str, str, str]]:
+                session.begin()
+                rows = session.execute(
+                    select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
+                    .where(outbox.c.sent_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                return [tuple(r) for r in rows]
+
+            rows = await loop.run_in_executor(self._executor, claim)
+            if not rows:
+                await loop.run_in_executor(self._executor, session.commit)
+                return 0
+            await self.bus.publish_batch(
+                [OutgoingMessage(event_id=r[1], routing_key=r[2], body=r[3].encode()) for r in rows]
+            )
+
+            def mark_sent() -> None:
+                session.execute(update(outbox).where(outbox.c.id.in_([r[0] for r in rows])).values(sent_at=utcnow()))
+                session.commit()
+
+            await loop.run_in_executor(self._executor, mark_sent)
+            EVENTS_PUBLISHED.labels(self.db.producer).inc(len(rows))
+            return len(rows)
+        except BaseException:
+            await loop.run_in_executor(self._executor, session.rollback)
+            raise
+        finally:
+            await loop.run_in_executor(self._executor, session.close)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)

@@ -1,0 +1,35 @@
+"""Settings read from the environment (prefix POS_); `.env.example` documents them."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. Services subclass it to add their own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="POS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = ""
+    bus: Literal["rabbitmq", "inprocess"] = "inprocess"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Public half of identity's signing key: every service verifies tokens locally.
+    jwt_public_key_file: str = "var/keys/jwt-public.pem"
+    jwt_audience: str = "pos"
+    jwt_issuer: str = "pos-identity"
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    relay_batch_size: int = 200
+    relay_idle_interval: float = 0.25
+    consumer_prefetch: int = 100
+    # After this many failed deliveries a message goes to the service's dead-letter queue.
+    delivery_limit: int = 5
+    instance_id: str = f"{socket.gethostname()}-{os.getpid()}"
+
+    def database_url_for(self, service: str) -> str:
+        return self.database_url or f"sqlite:///var/embedded/{service}.db"

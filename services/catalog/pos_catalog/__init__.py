@@ -1,0 +1,1 @@
+"""Catalog: products, barcodes, categories and prices."""

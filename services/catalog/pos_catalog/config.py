@@ -1,0 +1,5 @@
+from pos_platform.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    currency: str = "EUR"

@@ -1,0 +1,1 @@
+"""Identity: outlets, users and roles; signs access tokens."""

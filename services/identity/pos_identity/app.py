@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from pos_identity.bootstrap import bootstrap
+from pos_identity.config import Settings
+from pos_identity.routes import router
+from pos_identity.tables import metadata
+from pos_platform.app import create_service_app
+from pos_platform.bus import Bus
+from pos_platform.db import Database
+
+NAME = "identity"
+
+
+def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
+    settings = settings or Settings()
+    db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
+    return create_service_app(
+        name=NAME,
+        settings=settings,
+        db=db,
+        routers=[router],
+        bus=bus,
+        migrate_on_start=migrate_on_start,
+        on_start=bootstrap,
+        description="Outlets, users and roles; issues access tokens.",
+    )
