@@ -114,7 +114,9 @@ def render(
         "MAX_BODY": _check(_SIZE, "max body size", max_body),
         "LOGIN_RATE": _check(_RATE, "login rate", login_rate),
         "LOGIN_BURST": str(_positive_int("login burst", login_burst)),
-        "WORKER_CONNECTIONS": str(_positive_int("worker connections", worker_connections)),
+        "WORKER_CONNECTIONS": str(
+            _positive_int("worker connections", worker_connections)
+        ),
         "ACCESS_LOG": _log_target("access log", access_log, f"{prefix_s}/access.log"),
         "ERROR_LOG": _log_target("error log", error_log, f"{prefix_s}/error.log"),
         "USER_DIRECTIVE": _user_directive(user),
@@ -134,7 +136,9 @@ def render(
 
     rendered = _PLACEHOLDER.sub(substitute, text)
     if missing:
-        raise RenderError(f"template uses unknown placeholder(s): {', '.join(sorted(missing))}")
+        raise RenderError(
+            f"template uses unknown placeholder(s): {', '.join(sorted(missing))}"
+        )
     return rendered
 
 
@@ -155,7 +159,9 @@ def _abs_path(what: str, value: str | Path) -> str:
     if not text.startswith("/"):
         raise RenderError(f"{what} must be an absolute path, got {text!r}")
     if _UNSAFE_PATH_CHARS & set(text):
-        raise RenderError(f"{what} contains characters nginx cannot take unquoted: {text!r}")
+        raise RenderError(
+            f"{what} contains characters nginx cannot take unquoted: {text!r}"
+        )
     # nginx is happy with a trailing slash, but "//" in generated paths looks like a bug.
     return text.rstrip("/") or "/"
 
@@ -176,7 +182,9 @@ def _user_directive(user: str | None) -> str:
 
 def _resolver_directive(resolver: str | None) -> str:
     if not resolver:
-        return "    # (no resolver: upstream names are resolved once, when nginx starts)"
+        return (
+            "    # (no resolver: upstream names are resolved once, when nginx starts)"
+        )
     addresses = resolver.replace(",", " ").split()
     for address in addresses:
         _check(_RESOLVER, "resolver address", address)
@@ -200,10 +208,14 @@ def _upstream_blocks(upstreams: Mapping[str, Sequence[str]]) -> str:
     for svc in SERVICES:
         servers = upstreams[svc]
         if isinstance(servers, str):  # a bare string would be iterated per character
-            raise RenderError(f"upstreams[{svc!r}] must be a list of host:port, not a string")
+            raise RenderError(
+                f"upstreams[{svc!r}] must be a list of host:port, not a string"
+            )
         lines = [f"    upstream {svc} {{"]
         for server in servers:
-            lines.append(f"        server {_check(_SERVER, f'{svc} upstream server', server)};")
+            lines.append(
+                f"        server {_check(_SERVER, f'{svc} upstream server', server)};"
+            )
         lines.append(f"        keepalive {UPSTREAM_KEEPALIVE};")
         lines.append(f"        keepalive_timeout {UPSTREAM_KEEPALIVE_TIMEOUT};")
         lines.append("    }")
@@ -218,10 +230,16 @@ def parse_upstream_args(specs: Sequence[str]) -> dict[str, list[str]]:
         name, sep, servers = spec.partition("=")
         name = name.strip()
         if not sep or not name or not servers.strip():
-            raise RenderError(f"--upstream must look like SERVICE=HOST:PORT[,HOST:PORT], got {spec!r}")
+            raise RenderError(
+                f"--upstream must look like SERVICE=HOST:PORT[,HOST:PORT], got {spec!r}"
+            )
         if name not in SERVICES:
-            raise RenderError(f"--upstream {spec!r}: unknown service {name!r} (known: {', '.join(SERVICES)})")
-        result.setdefault(name, []).extend(s.strip() for s in servers.split(",") if s.strip())
+            raise RenderError(
+                f"--upstream {spec!r}: unknown service {name!r} (known: {', '.join(SERVICES)})"
+            )
+        result.setdefault(name, []).extend(
+            s.strip() for s in servers.split(",") if s.strip()
+        )
     return result
 
 
@@ -237,8 +255,12 @@ def _build_parser() -> argparse.ArgumentParser:
         f"compose: <svc>:{COMPOSE_PORT} upstreams, web root {COMPOSE_WEB_ROOT}, "
         f"prefix {COMPOSE_PREFIX}, logs to stdout/stderr. Explicit options override.",
     )
-    parser.add_argument("--prefix", help="runtime dir for pid, logs and temp files (nginx -p)")
-    parser.add_argument("--listen", default=DEFAULT_LISTEN, help="port or addr:port (default 8080)")
+    parser.add_argument(
+        "--prefix", help="runtime dir for pid, logs and temp files (nginx -p)"
+    )
+    parser.add_argument(
+        "--listen", default=DEFAULT_LISTEN, help="port or addr:port (default 8080)"
+    )
     parser.add_argument("--web-root", help="dir of the built web app")
     parser.add_argument(
         "--upstream",
@@ -247,15 +269,39 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="SVC=HOST:PORT[,HOST:PORT]",
         help="servers of one service; repeatable; every service needs one (unless --mode)",
     )
-    parser.add_argument("--max-body", default=DEFAULT_MAX_BODY, help="client_max_body_size (default 10m)")
-    parser.add_argument("--resolver", help="DNS resolver address(es), e.g. 127.0.0.11 in Docker")
-    parser.add_argument("--access-log", help="access log path (default <prefix>/access.log)")
-    parser.add_argument("--error-log", help="error log path or 'stderr' (default <prefix>/error.log)")
-    parser.add_argument("--user", help="nginx `user` directive, e.g. 'www-data' (only used as root)")
-    parser.add_argument("--login-rate", default=DEFAULT_LOGIN_RATE, help="login rate limit (default 10r/s)")
-    parser.add_argument("--login-burst", type=int, default=DEFAULT_LOGIN_BURST, help="login burst (default 20)")
     parser.add_argument(
-        "--worker-connections", type=int, default=DEFAULT_WORKER_CONNECTIONS, help="default 1024"
+        "--max-body",
+        default=DEFAULT_MAX_BODY,
+        help="client_max_body_size (default 10m)",
+    )
+    parser.add_argument(
+        "--resolver", help="DNS resolver address(es), e.g. 127.0.0.11 in Docker"
+    )
+    parser.add_argument(
+        "--access-log", help="access log path (default <prefix>/access.log)"
+    )
+    parser.add_argument(
+        "--error-log", help="error log path or 'stderr' (default <prefix>/error.log)"
+    )
+    parser.add_argument(
+        "--user", help="nginx `user` directive, e.g. 'www-data' (only used as root)"
+    )
+    parser.add_argument(
+        "--login-rate",
+        default=DEFAULT_LOGIN_RATE,
+        help="login rate limit (default 10r/s)",
+    )
+    parser.add_argument(
+        "--login-burst",
+        type=int,
+        default=DEFAULT_LOGIN_BURST,
+        help="login burst (default 20)",
+    )
+    parser.add_argument(
+        "--worker-connections",
+        type=int,
+        default=DEFAULT_WORKER_CONNECTIONS,
+        help="default 1024",
     )
     return parser
 
@@ -286,12 +332,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif args.mode == "local":
                 web_root = REPO_ROOT / "web" / "dist"
             else:
-                raise RenderError("--web-root is required (except with --mode local/compose)")
+                raise RenderError(
+                    "--web-root is required (except with --mode local/compose)"
+                )
             access_log = Path(args.access_log).resolve() if args.access_log else None
-            error_log = args.error_log if args.error_log == "stderr" else (
-                Path(args.error_log).resolve() if args.error_log else None
+            error_log = (
+                args.error_log
+                if args.error_log == "stderr"
+                else (Path(args.error_log).resolve() if args.error_log else None)
             )
-        upstreams.update(explicit)  # an explicit --upstream replaces that service's default
+        upstreams.update(
+            explicit
+        )  # an explicit --upstream replaces that service's default
         text = render(
             prefix=prefix,
             web_root=web_root,

@@ -59,10 +59,13 @@ def create_service_app(
     migrate_on_start: bool = False,
     background_jobs: Sequence[BackgroundJob] = (),
     on_start: Callable[[ServiceContext], None] | None = None,
+    on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
     description: str = "",
 ) -> FastAPI:
     """Build a service app. `bus` is passed in by the embedded runner (shared
-    in-process bus); otherwise the service builds its own from settings and owns it."""
+    in-process bus); otherwise the service builds its own from settings and owns it.
+    `on_start` runs (in a thread) after migrations and before the bus starts; `on_stop`
+    after background jobs are cancelled."""
     configure_logging(settings.log_level, name)
     ctx = ServiceContext(name=name, settings=settings, db=db)
     owns_bus = bus is None
@@ -90,6 +93,8 @@ def create_service_app(
                 task.cancel()
             await asyncio.gather(*ctx.tasks, return_exceptions=True)
             ctx.tasks.clear()
+            if on_stop is not None:
+                await on_stop(ctx)
             if owns_bus:
                 await ctx.bus.close()
             if ctx.consumer:

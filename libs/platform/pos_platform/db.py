@@ -156,12 +156,14 @@ def upsert(
     *,
     increments: dict[str, int] | None = None,
     sets: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> None:
-    """Insert a row, or add `increments` to / overwrite `sets` on the existing one.
-    One statement, so concurrent consumers never lose an update."""
+    """Insert a row, or add `increments` to / overwrite `sets` on the existing one
+    (`defaults` are only written on insert; with neither, an existing row is left as
+    it is). One statement, so concurrent writers never lose an update."""
     increments = increments or {}
     sets = sets or {}
-    values = {**keys, **increments, **sets}
+    values = {**(defaults or {}), **keys, **increments, **sets}
     dialect = session.get_bind().dialect.name
     if dialect == "mysql":
         stmt = mysql.insert(table).values(**values)

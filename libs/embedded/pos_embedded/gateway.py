@@ -1,0 +1,85 @@
+"""The embedded gateway: routes by path exactly as the nginx config does, runs every
+service's lifespan, and serves the web app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger("pos.embedded")
+
+# Paths the original design used, kept working (same table as gateway/nginx.conf.template).
+LEGACY_PREFIXES = {"/api/items": "catalog"}
+
+PLACEHOLDER = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>POS</title></head>
+<body><h1>POS is running</h1><p>The web app is not built yet: run <code>make web</code>.
+APIs: <a href="/api/catalog/docs">catalog</a>, <a href="/api/sales/docs">sales</a>,
+<a href="/api/inventory/docs">inventory</a>.</p></body></html>"""
+
+
+class EmbeddedGateway:
+    def __init__(self, services: Mapping[str, FastAPI], web_root: Path | None) -> None:
+        self.services = dict(services)
+        self.web: ASGIApp = (
+            StaticFiles(directory=web_root, html=True) if web_root and (web_root / "index.html").exists() else HTMLResponse(PLACEHOLDER)
+        )
+
+    def _route(self, path: str) -> ASGIApp | None:
+        for prefix, name in LEGACY_PREFIXES.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return self.services[name]
+        if path.startswith("/api/"):
+            name = path.split("/", 3)[2]
+            return self.services.get(name)
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path = scope.get("path", "")
+        if path in ("/healthz", "/readyz"):
+            await JSONResponse({"status": "ok", "services": sorted(self.services)})(scope, receive, send)
+            return
+        app = self._route(path)
+        if app is None:
+            if path.startswith("/api/"):
+                await JSONResponse({"detail": f"no service serves {path}"}, status_code=404)(scope, receive, send)
+                return
+            await self._web(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    async def _web(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Single-page app: unknown paths fall back to index.html, as nginx's try_files.
+        if isinstance(self.web, StaticFiles):
+            full = Path(str(self.web.directory)) / scope["path"].lstrip("/")
+            if scope["path"] != "/" and not full.exists():
+                scope = {**scope, "path": "/"}
+        await self.web(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        stack = contextlib.AsyncExitStack()
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    for app in self.services.values():
+                        await stack.enter_async_context(app.router.lifespan_context(app))
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await stack.aclose()
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await stack.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

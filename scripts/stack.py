@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""The local stack: every service as its own uvicorn process (two replicas of inventory
+and sales), real MariaDB (one database per service), real RabbitMQ, and nginx from
+Debian's package running the project's gateway config. Same topology as compose.yaml.
+
+    python scripts/stack.py up      # installs what it lacks, starts, waits until ready
+    python scripts/stack.py status
+    python scripts/stack.py down
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "gateway"))
+
+SERVICES = ("identity", "catalog", "inventory", "sales", "payments", "reports")
+REPLICAS = {"inventory": 2, "sales": 2}
+PORT_OFFSET = {"identity": 1, "catalog": 2, "inventory": 3, "sales": 4, "payments": 5, "reports": 6}
+
+
+@dataclass(frozen=True)
+class Config:
+    state_dir: Path
+    gateway_port: int
+    port_base: int  # instance port = port_base + offset + 10 * replica (8100 -> 8101, 8113, ...)
+    db_prefix: str
+    db_host: str
+    db_port: int
+    vhost: str
+    rabbit_host: str
+
+    def ports(self, service: str) -> list[int]:
+        return [self.port_base + PORT_OFFSET[service] + 10 * i for i in range(REPLICAS.get(service, 1))]
+
+    def database(self, service: str) -> str:
+        return f"{self.db_prefix}{service}"
+
+    def database_url(self, service: str) -> str:
+        return f"mysql+pymysql://root@{self.db_host}:{self.db_port}/{self.database(service)}"
+
+    @property
+    def rabbitmq_url(self) -> str:
+        vhost = "%2F" if self.vhost == "/" else self.vhost
+        return f"amqp://guest:guest@{self.rabbit_host}:5672/{vhost}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+# --- prerequisites -----------------------------------------------------------------------
+
+
+def port_open(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for(check, what: str, timeout: float = 60.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise SystemExit(f"[stack] timed out waiting for {what}")
+
+
+def apt_install(*packages: str) -> None:
+    if os.geteuid() != 0:
+        raise SystemExit(f"[stack] missing {' '.join(packages)}: run as root or `sudo apt-get install -y {' '.join(packages)}`")
+    log(f"installing {' '.join(packages)} (apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+
+
+def nginx_binary() -> str:
+    path = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if path is None:
+        apt_install("nginx")
+        path = shutil.which("nginx") or "/usr/sbin/nginx"
+    return path
+
+
+def ensure_mariadb(cfg: Config) -> None:
+    if port_open(cfg.db_host, cfg.db_port):
+        return
+    if not shutil.which("mariadbd") and not Path("/usr/sbin/mariadbd").exists():
+        apt_install("mariadb-server")
+    log("starting MariaDB")
+    subprocess.run(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd"], check=False)
+    wait_for(lambda: port_open(cfg.db_host, cfg.db_port), "MariaDB on port 3306")
+
+
+def ensure_rabbitmq(cfg: Config) -> None:
+    if not port_open(cfg.rabbit_host, 5672):
+        if not shutil.which("rabbitmq-server"):
+            apt_install("rabbitmq-server")
+        log("starting RabbitMQ")
+        subprocess.run(["rabbitmq-server", "-detached"], check=False)
+        wait_for(lambda: port_open(cfg.rabbit_host, 5672), "RabbitMQ on port 5672", timeout=120)
+    if cfg.vhost != "/":
+        subprocess.run(["rabbitmqctl", "-q", "add_vhost", cfg.vhost], capture_output=True)
+        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", cfg.vhost, "guest", ".*", ".*", ".*"], check=True, capture_output=True)
+
+
+def reset_rabbitmq_vhost(cfg: Config) -> None:
+    if cfg.vhost == "/":
+        raise SystemExit("[stack] --fresh needs a dedicated --vhost (it deletes the vhost's queues)")
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", cfg.vhost], capture_output=True)
+
+
+def prepare_databases(cfg: Config, fresh: bool) -> None:
+    import pymysql
+
+    conn = pymysql.connect(host=cfg.db_host, port=cfg.db_port, user="root", password="", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            for service in SERVICES:
+                if fresh:
+                    cur.execute(f"DROP DATABASE IF EXISTS `{cfg.database(service)}`")
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{cfg.database(service)}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    finally:
+        conn.close()
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+def service_env(cfg: Config, service: str) -> dict[str, str]:
+    keys = cfg.state_dir / "keys"
+    env = {
+        **os.environ,
+        "POS_ENVIRONMENT": "development",
+        "POS_DATABASE_URL": cfg.database_url(service),
+        "POS_BUS": "rabbitmq",
+        "POS_RABBITMQ_URL": cfg.rabbitmq_url,
+        "POS_JWT_PUBLIC_KEY_FILE": str(keys / "jwt-public.pem"),
+        "POS_JWT_PRIVATE_KEY_FILE": str(keys / "jwt-private.pem"),
+        "POS_ADMIN_CREDENTIALS_FILE": str(cfg.state_dir / "admin-credentials.txt"),
+        # The synchronous hops go straight to the services' replicas through the gateway.
+        "POS_INVENTORY_URL": cfg.gateway_url,
+        "POS_PAYMENTS_URL": cfg.gateway_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env
+
+
+def migrate(cfg: Config) -> None:
+    def run(service: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "pos_platform.migrate", service], env=service_env(cfg, service), capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"[stack] migrating {service} failed:\n{result.stderr[-3000:]}")
+
+    with ThreadPoolExecutor(len(SERVICES)) as pool:
+        list(pool.map(run, SERVICES))
+    log("migrations applied")
+
+
+def pid_file(cfg: Config, name: str) -> Path:
+    return cfg.state_dir / "pids" / f"{name}.pid"
+
+
+def start_service(cfg: Config, service: str, port: int, replica: int) -> None:
+    name = f"{service}-{replica}"
+    log_path = cfg.state_dir / "logs" / f"{name}.log"
+    env = service_env(cfg, service) | {"POS_INSTANCE_ID": name}
+    with log_path.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", f"pos_{service}.main:app", "--host", "127.0.0.1", "--port", str(port),
+             "--no-access-log", "--log-level", "warning"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+    pid_file(cfg, name).write_text(str(proc.pid))
+
+
+def render_gateway(cfg: Config) -> Path:
+    import render  # gateway/render.py
+
+    prefix = cfg.state_dir / "nginx"
+    prefix.mkdir(parents=True, exist_ok=True)
+    upstreams = {s: [f"127.0.0.1:{p}" for p in cfg.ports(s)] for s in SERVICES}
+    web_root = ROOT / "web" / "dist"
+    if not (web_root / "index.html").exists():
+        web_root = ROOT / "web" / "placeholder"
+    conf = prefix / "nginx.conf"
+    conf.write_text(render.render(prefix=str(prefix), listen=str(cfg.gateway_port), web_root=str(web_root), upstreams=upstreams))
+    return conf
+
+
+def start_gateway(cfg: Config) -> None:
+    nginx = nginx_binary()
+    conf = render_gateway(cfg)
+    prefix = cfg.state_dir / "nginx"
+    test = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True)
+    if test.returncode != 0:
+        raise SystemExit(f"[stack] nginx config invalid:\n{test.stderr}")
+    subprocess.run([nginx, "-p", str(prefix), "-c", str(conf)], check=True)
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def readiness(url: str) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return {}
+
+
+def up(cfg: Config, fresh: bool) -> None:
+    if any(pid_alive(p) for p in pids(cfg).values()):
+        log("already running; use `down` first (status below)")
+        status(cfg)
+        return
+    for sub in ("logs", "pids", "keys"):
+        (cfg.state_dir / sub).mkdir(parents=True, exist_ok=True)
+    nginx_binary()
+    ensure_mariadb(cfg)
+    if fresh and cfg.vhost != "/":
+        reset_rabbitmq_vhost(cfg)
+    ensure_rabbitmq(cfg)
+    prepare_databases(cfg, fresh)
+    if fresh:
+        (cfg.state_dir / "admin-credentials.txt").unlink(missing_ok=True)
+    from pos_platform.keys import ensure_keypair
+
+    ensure_keypair(str(cfg.state_dir / "keys" / "jwt-private.pem"), str(cfg.state_dir / "keys" / "jwt-public.pem"))
+    migrate(cfg)
+    for service in SERVICES:
+        for replica, port in enumerate(cfg.ports(service)):
+            start_service(cfg, service, port, replica)
+    start_gateway(cfg)
+    instances = [(s, p) for s in SERVICES for p in cfg.ports(s)]
+    try:
+        wait_for(lambda: all(readiness(f"http://127.0.0.1:{p}/readyz").get("ready") for _, p in instances), "every service ready", 90)
+        wait_for(lambda: http_ok(f"{cfg.gateway_url}/api/identity/healthz"), "the gateway", 30)
+    except SystemExit:
+        for service, port in instances:
+            log(f"{service}:{port} readiness: {readiness(f'http://127.0.0.1:{port}/readyz') or 'no answer'}")
+        log(f"logs: {cfg.state_dir / 'logs'}")
+        raise
+    log(f"ready: {cfg.gateway_url}/  (APIs under /api/<service>/, docs at /api/<service>/docs)")
+    log(f"logs: {cfg.state_dir / 'logs'}   admin log-in: {cfg.state_dir / 'admin-credentials.txt'}")
+
+
+def pids(cfg: Config) -> dict[str, int]:
+    found = {}
+    for path in sorted((cfg.state_dir / "pids").glob("*.pid")):
+        try:
+            found[path.stem] = int(path.read_text().strip())
+        except ValueError:
+            path.unlink()
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def down(cfg: Config) -> None:
+    nginx_pid = cfg.state_dir / "nginx" / "nginx.pid"
+    if nginx_pid.exists():
+        try:
+            os.kill(int(nginx_pid.read_text().strip()), signal.SIGQUIT)
+        except (ProcessLookupError, ValueError):
+            pass
+    running = pids(cfg)
+    for pid in running.values():
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(pid_alive(p) for p in running.values()):
+        time.sleep(0.2)
+    for name, pid in running.items():
+        if pid_alive(pid):
+            log(f"{name} did not stop in time; killing it")
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pid_file(cfg, name).unlink(missing_ok=True)
+    log("stopped")
+
+
+def status(cfg: Config) -> None:
+    for name, pid in pids(cfg).items():
+        service, replica = name.rsplit("-", 1)
+        port = cfg.ports(service)[int(replica)]
+        state = readiness(f"http://127.0.0.1:{port}/readyz") if pid_alive(pid) else {}
+        print(f"{name:12} pid {pid:<7} port {port}  {'ready' if state.get('ready') else 'NOT READY'} {state.get('checks', '')}")
+    print(f"gateway {cfg.gateway_url}: {'up' if http_ok(cfg.gateway_url + '/api/identity/healthz') else 'down'}")
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    return Config(
+        state_dir=Path(args.state_dir).resolve(),
+        gateway_port=args.gateway_port,
+        port_base=args.port_base,
+        db_prefix=args.db_prefix,
+        db_host=os.environ.get("POS_STACK_DB_HOST", "127.0.0.1"),
+        db_port=int(os.environ.get("POS_STACK_DB_PORT", "3306")),
+        vhost=args.vhost,
+        rabbit_host=os.environ.get("POS_STACK_RABBIT_HOST", "127.0.0.1"),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--state-dir", default=str(ROOT / "var" / "stack"))
+    parser.add_argument("--gateway-port", type=int, default=8080)
+    parser.add_argument("--port-base", type=int, default=8100)
+    parser.add_argument("--db-prefix", default="pos_")
+    parser.add_argument("--vhost", default="/")
+    parser.add_argument("--fresh", action="store_true", help="drop the stack's databases (and vhost) first")
+    args = parser.parse_args(argv)
+    cfg = config_from(args)
+    {"up": lambda: up(cfg, args.fresh), "down": lambda: down(cfg), "status": lambda: status(cfg)}[args.command]()
+
+
+if __name__ == "__main__":
+    main()

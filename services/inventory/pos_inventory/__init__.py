@@ -1,0 +1,1 @@
+"""Inventory: stock per outlet, reservations for checkout, the stock ledger."""

@@ -1,0 +1,54 @@
+"""Event handlers: each runs inside the consumer's transaction (with the inbox row)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pos_contracts import Envelope
+from pos_contracts.events import ProductArchived, ProductCreated, SaleCompleted
+from pos_inventory import stock as ops
+from pos_inventory.routes import expire_reservations_once
+from pos_inventory.tables import products
+from pos_platform.app import ServiceContext
+from pos_platform.consumer import EventHandler
+from pos_platform.db import UnitOfWork, upsert
+
+log = logging.getLogger("pos.inventory")
+
+
+def on_sale_completed(uow: UnitOfWork, event: SaleCompleted, _envelope: Envelope) -> None:
+    ops.deduct_for_sale(uow, event)
+
+
+def on_product_created(uow: UnitOfWork, event: ProductCreated, _envelope: Envelope) -> None:
+    upsert(uow.session, products, {"product_id": event.product_id}, sets={"sku": event.sku, "name": event.name, "active": True})
+
+
+def on_product_archived(uow: UnitOfWork, event: ProductArchived, _envelope: Envelope) -> None:
+    uow.session.execute(products.update().where(products.c.product_id == event.product_id).values(active=False))
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "SaleCompleted": on_sale_completed,
+    "ProductCreated": on_product_created,
+    "ProductArchived": on_product_archived,
+}
+
+
+async def expire_reservations(ctx: ServiceContext) -> None:
+    """Background job: release reservations whose checkout never finished."""
+    interval = getattr(ctx.settings, "reservation_sweep_interval", 15.0)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            count = await asyncio.to_thread(_expire, ctx)
+            if count:
+                log.info("expired reservations released", extra={"count": count})
+        except Exception:
+            log.exception("reservation sweep failed")
+
+
+def _expire(ctx: ServiceContext) -> int:
+    with ctx.db.transaction() as uow:
+        return expire_reservations_once(uow)

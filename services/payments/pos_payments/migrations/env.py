@@ -1,0 +1,5 @@
+from pos_platform.migrations_env import run
+
+from pos_payments.tables import metadata
+
+run(metadata)

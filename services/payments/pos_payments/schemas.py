@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_MINOR = 10**12  # money is integer minor units (cents); strict: no floats, no strings
+
+
+class Strict(BaseModel):
+    # Request models list their writable fields; anything else is a 422.
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenderIn(Strict):
+    kind: Literal["cash", "card"]
+    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True, description="amount applied to the payment")
+    tendered_minor: int | None = Field(
+        default=None, gt=0, le=MAX_MINOR, strict=True, description="cash only: what was handed over (default: amount)"
+    )
+
+    @model_validator(mode="after")
+    def _check_tendered(self) -> TenderIn:
+        if self.tendered_minor is not None:
+            if self.kind != "cash":
+                raise ValueError("tendered_minor is for cash only: leave it out for a card tender")
+            if self.tendered_minor < self.amount_minor:
+                raise ValueError(
+                    f"cash handed over ({self.tendered_minor}) is less than the tender amount ({self.amount_minor})"
+                )
+        return self
+
+
+class PaymentIn(Strict):
+    payment_id: str = Field(min_length=1, max_length=36, description="chosen by the caller; repeating it is safe")
+    sale_id: str = Field(min_length=1, max_length=36)
+    outlet_id: str = Field(min_length=1, max_length=36)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True)
+    tenders: list[TenderIn] = Field(min_length=1, max_length=10)
+
+
+class TenderOut(BaseModel):
+    kind: str
+    amount_minor: int
+    tendered_minor: int
+    change_minor: int
+    provider_ref: str | None
+
+
+class PaymentOut(BaseModel):
+    payment_id: str
+    sale_id: str
+    outlet_id: str
+    currency: str
+    amount_minor: int
+    status: str
+    tenders: list[TenderOut]
+    change_minor: int

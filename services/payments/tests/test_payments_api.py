@@ -1,0 +1,195 @@
+"""Payments API, in process: real app, SQLite file, in-process bus, locally minted tokens."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pos_payments.app import create_app
+from pos_payments.config import Settings
+from pos_platform.bus import InProcessBus
+from pos_platform.keys import ensure_keypair
+from pos_platform.testing import mint_token
+from sqlalchemy import select
+
+OUTLET = "outlet-a"
+OTHER_OUTLET = "outlet-b"
+
+Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[Path, Path]:
+    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
+    ensure_keypair(str(private), str(public))
+    return private, public
+
+
+@pytest.fixture
+def client(tmp_path: Path, keys: tuple[Path, Path]) -> Iterator[TestClient]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", jwt_public_key_file=str(keys[1]))
+    app = create_app(settings, bus=InProcessBus(), migrate_on_start=True)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def auth(keys: tuple[Path, Path]) -> Auth:
+    def headers(role: str = "cashier", outlets: list[str] | None = None) -> dict[str, str]:
+        token = mint_token(keys[0], role, [OUTLET] if outlets is None else outlets)
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+def payment(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "payment_id": str(uuid.uuid4()),
+        "sale_id": str(uuid.uuid4()),
+        "outlet_id": OUTLET,
+        "currency": "EUR",
+        "amount_minor": 1250,
+        "tenders": [{"kind": "cash", "amount_minor": 1250, "tendered_minor": 2000}],
+    }
+    body.update(overrides)
+    return body
+
+
+def outbox_events(client: TestClient) -> list[dict[str, object]]:
+    db = client.app.state.ctx.db
+    with db.transaction() as uow:
+        rows = uow.session.execute(select(db.outbox.c.routing_key, db.outbox.c.body)).all()
+    return [{"routing_key": r.routing_key, **json.loads(r.body)} for r in rows]
+
+
+def test_cash_payment_is_captured_with_change_and_published(client: TestClient, auth: Auth) -> None:
+    body = payment()
+    r = client.post("/api/payments/payments", json=body, headers=auth())
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out == {
+        "payment_id": body["payment_id"],
+        "sale_id": body["sale_id"],
+        "outlet_id": OUTLET,
+        "currency": "EUR",
+        "amount_minor": 1250,
+        "status": "captured",
+        "tenders": [
+            {"kind": "cash", "amount_minor": 1250, "tendered_minor": 2000, "change_minor": 750, "provider_ref": None}
+        ],
+        "change_minor": 750,
+    }
+
+    events = [e for e in outbox_events(client) if e["type"] == "PaymentCaptured"]
+    assert len(events) == 1
+    event = events[0]
+    assert event["routing_key"] == "payments.PaymentCaptured"
+    assert event["outlet_id"] == OUTLET
+    assert event["payload"] == {
+        "payment_id": body["payment_id"],
+        "sale_id": body["sale_id"],
+        "outlet_id": OUTLET,
+        "currency": "EUR",
+        "amount_minor": 1250,
+        "tenders": [{"kind": "cash", "amount_minor": 1250}],
+    }
+
+    got = client.get(f"/api/payments/payments/{body['payment_id']}", headers=auth())
+    assert got.status_code == 200 and got.json() == out
+    found = client.get("/api/payments/payments", params={"sale_id": body["sale_id"]}, headers=auth())
+    assert found.status_code == 200 and found.json() == [out]
+
+
+def test_tendered_defaults_to_amount_and_split_cash(client: TestClient, auth: Auth) -> None:
+    body = payment(
+        amount_minor=1000,
+        tenders=[{"kind": "cash", "amount_minor": 600}, {"kind": "cash", "amount_minor": 400, "tendered_minor": 500}],
+    )
+    r = client.post("/api/payments/payments", json=body, headers=auth())
+    assert r.status_code == 201, r.text
+    assert [(t["tendered_minor"], t["change_minor"]) for t in r.json()["tenders"]] == [(600, 0), (500, 100)]
+    assert r.json()["change_minor"] == 100
+
+
+def test_same_payment_id_again_returns_the_stored_payment(client: TestClient, auth: Auth) -> None:
+    body = payment()
+    first = client.post("/api/payments/payments", json=body, headers=auth())
+    again = client.post("/api/payments/payments", json=body, headers=auth())
+    assert first.status_code == 201 and again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert len([e for e in outbox_events(client) if e["type"] == "PaymentCaptured"]) == 1
+
+
+def test_same_payment_id_for_a_different_payment_is_a_conflict(client: TestClient, auth: Auth) -> None:
+    body = payment()
+    assert client.post("/api/payments/payments", json=body, headers=auth()).status_code == 201
+    changed = {**body, "amount_minor": 999, "tenders": [{"kind": "cash", "amount_minor": 999}]}
+    r = client.post("/api/payments/payments", json=changed, headers=auth())
+    assert r.status_code == 409
+    assert r.json()["detail"] == "payment id already used for a different payment"
+    other_sale = {**body, "sale_id": str(uuid.uuid4())}
+    assert client.post("/api/payments/payments", json=other_sale, headers=auth()).status_code == 409
+
+
+def test_second_payment_for_the_same_sale_is_a_conflict(client: TestClient, auth: Auth) -> None:
+    body = payment()
+    assert client.post("/api/payments/payments", json=body, headers=auth()).status_code == 201
+    r = client.post("/api/payments/payments", json={**body, "payment_id": str(uuid.uuid4())}, headers=auth())
+    assert r.status_code == 409
+    assert body["payment_id"] in r.json()["detail"]
+
+
+def test_tenders_must_add_up_to_the_amount(client: TestClient, auth: Auth) -> None:
+    body = payment(amount_minor=1250, tenders=[{"kind": "cash", "amount_minor": 1200}])
+    r = client.post("/api/payments/payments", json=body, headers=auth())
+    assert r.status_code == 422
+    assert "1200" in r.json()["detail"] and "1250" in r.json()["detail"]
+    assert outbox_events(client) == []
+
+
+def test_card_is_not_available_yet(client: TestClient, auth: Auth) -> None:
+    body = payment(tenders=[{"kind": "card", "amount_minor": 1250}])
+    r = client.post("/api/payments/payments", json=body, headers=auth())
+    assert r.status_code == 422
+    assert r.json()["detail"] == "card payments are not available yet: take cash"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"amount_minor": 12.5},
+        {"amount_minor": 0},
+        {"currency": "eur"},
+        {"tenders": []},
+        {"tenders": [{"kind": "cash", "amount_minor": 1250, "tendered_minor": 1000}]},
+        {"tenders": [{"kind": "card", "amount_minor": 1250, "tendered_minor": 1250}]},
+        {"tenders": [{"kind": "voucher", "amount_minor": 1250}]},
+        {"tip_minor": 100},
+    ],
+)
+def test_invalid_requests_are_refused(client: TestClient, auth: Auth, overrides: dict[str, object]) -> None:
+    assert client.post("/api/payments/payments", json=payment(**overrides), headers=auth()).status_code == 422
+
+
+def test_other_outlets_payments_do_not_exist_for_the_caller(client: TestClient, auth: Auth) -> None:
+    r = client.post("/api/payments/payments", json=payment(outlet_id=OTHER_OUTLET), headers=auth())
+    assert r.status_code == 404
+
+    body = payment(outlet_id=OTHER_OUTLET)
+    assert client.post("/api/payments/payments", json=body, headers=auth(outlets=[OTHER_OUTLET])).status_code == 201
+    assert client.get(f"/api/payments/payments/{body['payment_id']}", headers=auth()).status_code == 404
+    found = client.get("/api/payments/payments", params={"sale_id": body["sale_id"]}, headers=auth())
+    assert found.status_code == 200 and found.json() == []
+    admin = auth("admin", outlets=[])
+    assert client.get(f"/api/payments/payments/{body['payment_id']}", headers=admin).status_code == 200
+
+
+def test_a_token_is_required(client: TestClient) -> None:
+    assert client.post("/api/payments/payments", json=payment()).status_code == 401
+    assert client.get("/api/payments/payments/x").status_code == 401
+    assert client.get("/api/payments/payments", params={"sale_id": "x"}).status_code == 401
+    assert client.get("/healthz").status_code == 200

@@ -1,0 +1,1 @@
+"""Reports: daily, item and tender sales, read models built from events only."""

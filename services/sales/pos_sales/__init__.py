@@ -1,0 +1,1 @@
+"""Sales: checkout, receipts, and the price replica fed by catalog events."""

@@ -1,0 +1,53 @@
+"""Event handlers: each runs inside the consumer's transaction (with the inbox row)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from pos_contracts import Envelope
+from pos_contracts.events import ProductArchived, ProductData, StockDeducted
+from pos_platform.consumer import EventHandler
+from pos_platform.db import UnitOfWork, utcnow
+from pos_sales.tables import price_replica, sales
+
+
+def on_product(uow: UnitOfWork, event: ProductData, envelope: Envelope) -> None:
+    """Keep the replica at the newest announcement (events may arrive out of order)."""
+    occurred = envelope.occurred_at.replace(tzinfo=None)
+    current = uow.session.execute(
+        select(price_replica.c.source_event_at).where(price_replica.c.product_id == event.product_id).with_for_update()
+    ).first()
+    values = {
+        "sku": event.sku,
+        "name": event.name,
+        "category_id": event.category_id,
+        "price_minor": event.price_minor,
+        "currency": event.currency,
+        "tax_class": event.tax_class,
+        "active": event.active,
+        "source_event_at": occurred,
+    }
+    if current is None:
+        uow.session.execute(price_replica.insert().values(product_id=event.product_id, **values))
+    elif current.source_event_at <= occurred:
+        uow.session.execute(price_replica.update().where(price_replica.c.product_id == event.product_id).values(**values))
+
+
+def on_product_archived(uow: UnitOfWork, event: ProductArchived, _envelope: Envelope) -> None:
+    uow.session.execute(price_replica.update().where(price_replica.c.product_id == event.product_id).values(active=False))
+
+
+def on_stock_deducted(uow: UnitOfWork, event: StockDeducted, _envelope: Envelope) -> None:
+    uow.session.execute(
+        sales.update()
+        .where(sales.c.id == event.sale_id)
+        .values(fulfilment="fulfilled", fulfilled_at=utcnow(), oversold=any(line.oversold for line in event.lines))
+    )
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "ProductCreated": on_product,
+    "ProductChanged": on_product,
+    "ProductArchived": on_product_archived,
+    "StockDeducted": on_stock_deducted,
+}
