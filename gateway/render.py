@@ -211,7 +211,9 @@ def _upstream_blocks(upstreams: Mapping[str, Sequence[str]]) -> str:
             raise RenderError(
                 f"upstreams[{svc!r}] must be a list of host:port, not a string"
             )
-        lines = [f"    upstream {svc} {{"]
+        # zone: replica state (round robin, failures) shared by all workers, so a dead
+        # replica is taken out once rather than once per worker.
+        lines = [f"    upstream {svc} {{", f"        zone upstream_{svc} 64k;"]
         for server in servers:
             lines.append(
                 f"        server {_check(_SERVER, f'{svc} upstream server', server)};"

@@ -77,7 +77,7 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_for(check, what: str, timeout: float = 60.0) -> None:  # noqa: ANN001
+def wait_for(check, what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -157,11 +157,18 @@ class Gateway:
             timeout=10,
         )
 
-    def access_log(self) -> list[dict]:
+    def access_log_entry(self, request_id: str) -> dict:
+        """The access log line of one request. nginx writes it after the response
+        went out, so the test may be a moment early: poll briefly."""
         path = self.prefix / "access.log"
-        return [
-            json.loads(line) for line in path.read_text().splitlines() if line.strip()
-        ]
+        deadline = time.monotonic() + 5
+        while True:
+            for line in path.read_text().splitlines():
+                if line.strip() and json.loads(line)["request_id"] == request_id:
+                    return json.loads(line)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{request_id} not in the access log")
+            time.sleep(0.02)
 
 
 def _world_readable_tmpdir() -> Path:
@@ -326,7 +333,7 @@ def test_request_id_generated_passed_on_and_logged(gateway):
     # The service's own X-Request-ID is hidden: exactly one, the gateway's.
     assert response.msg.get_all("X-Request-ID") == [request_id]
 
-    entry = next(e for e in gateway.access_log() if e["request_id"] == request_id)
+    entry = gateway.access_log_entry(request_id)
     assert entry["method"] == "GET"
     assert entry["uri"] == "/api/catalog/products"
     assert entry["status"] == 200

@@ -4,6 +4,7 @@ its directory names) and the gateway's."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 
@@ -94,3 +95,12 @@ def test_dockerignore_keeps_secrets_and_local_state_out(repo: Path) -> None:
     patterns = (repo / ".dockerignore").read_text(encoding="utf-8").split()
     for pattern in (".git", ".env", "var/", "*.pem", ".venv/", "web/node_modules/"):
         assert pattern in patterns
+
+
+def test_requirements_txt_is_a_valid_constraints_file(repo: Path) -> None:
+    # The images install with `pip install -c requirements.txt`; pip refuses a
+    # constraints file whose lines carry extras ("Constraints cannot have extras").
+    for line in (repo / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            assert re.fullmatch(r"[A-Za-z0-9._-]+==[A-Za-z0-9.*+!-]+", line), line

@@ -18,7 +18,7 @@ from pos_platform.bus import InProcessBus
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
-def build_app(data_dir: Path, port: int, web_root: Path | None):  # noqa: ANN201 - an ASGI app
+def build_app(data_dir: Path, port: int, web_root: Path | None):
     from pos_catalog.app import create_app as catalog_app
     from pos_catalog.config import Settings as CatalogSettings
     from pos_embedded.gateway import EmbeddedGateway

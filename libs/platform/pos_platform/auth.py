@@ -100,7 +100,7 @@ def current_principal(request: Request) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: str):  # noqa: ANN201 - returns a FastAPI dependency
+def require_roles(*roles: str):
     """Dependency: the caller must hold one of `roles` (admin always passes)."""
 
     def check(principal: CurrentUser) -> Principal:

@@ -71,7 +71,7 @@ def _check_category(uow: UnitOfWork, category_id: str | None) -> None:
 
 def _conflict(exc: IntegrityError, body: Any) -> HTTPException:
     text = str(exc.orig).lower()
-    if "barcode" in text or "code" in text and "primary" in text:
+    if "barcode" in text or ("code" in text and "primary" in text):
         return HTTPException(status.HTTP_409_CONFLICT, "one of these barcodes already belongs to another product")
     return HTTPException(status.HTTP_409_CONFLICT, f"a product with SKU {getattr(body, 'sku', '')!r} already exists")
 

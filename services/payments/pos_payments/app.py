@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from pos_platform.app import create_service_app
-from pos_platform.bus import Bus
-from pos_platform.db import Database
 
 from pos_payments.config import Settings
 from pos_payments.routes import router
 from pos_payments.tables import metadata
+from pos_platform.app import create_service_app
+from pos_platform.bus import Bus
+from pos_platform.db import Database
 
 NAME = "payments"
 

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from pos_contracts.events import PaymentCaptured, TenderLine
-from pos_platform.app import ServiceContext
-from pos_platform.auth import Cashier, ensure_outlet
-from pos_platform.db import UnitOfWork, utcnow
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from pos_contracts.events import PaymentCaptured, TenderLine
 from pos_payments.domain import CaptureResult, TenderUnavailable, capture_tender, payment_status, tender_total_problem
 from pos_payments.schemas import PaymentIn, PaymentOut, TenderOut
 from pos_payments.tables import payment_tenders, payments
+from pos_platform.app import ServiceContext
+from pos_platform.auth import Cashier, ensure_outlet
+from pos_platform.db import UnitOfWork, utcnow
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
@@ -122,7 +122,10 @@ def capture_payment(body: PaymentIn, principal: Cashier, request: Request, respo
             )
             uow.session.execute(
                 payment_tenders.insert(),
-                [{"payment_id": payment.payment_id, "seq": seq, **t.model_dump()} for seq, t in enumerate(payment.tenders, 1)],
+                [
+                    {"payment_id": payment.payment_id, "seq": seq, **t.model_dump()}
+                    for seq, t in enumerate(payment.tenders, 1)
+                ],
             )
             if payment.status == "captured":
                 uow.publish(

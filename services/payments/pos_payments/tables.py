@@ -1,5 +1,6 @@
-from pos_platform.messaging_tables import add_messaging_tables
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table
+
+from pos_platform.messaging_tables import add_messaging_tables
 
 metadata = MetaData()
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_platform.bus import InProcessBus
 from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
-from sqlalchemy import select
 
 OUTLET = "outlet-a"
 OTHER_OUTLET = "outlet-b"
@@ -121,6 +123,17 @@ def test_same_payment_id_again_returns_the_stored_payment(client: TestClient, au
     again = client.post("/api/payments/payments", json=body, headers=auth())
     assert first.status_code == 201 and again.status_code == 200, again.text
     assert again.json() == first.json()
+    assert len([e for e in outbox_events(client) if e["type"] == "PaymentCaptured"]) == 1
+
+
+def test_concurrent_repeats_record_one_payment(client: TestClient, auth: Auth) -> None:
+    body, headers = payment(), auth()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(
+            pool.map(lambda _: client.post("/api/payments/payments", json=body, headers=headers), range(6))
+        )
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 200, 201]
+    assert len({r.text for r in responses}) == 1
     assert len([e for e in outbox_events(client) if e["type"] == "PaymentCaptured"]) == 1
 
 

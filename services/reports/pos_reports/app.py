@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from pos_platform.app import create_service_app
 from pos_platform.bus import Bus
 from pos_platform.db import Database
-
 from pos_reports.config import Settings
 from pos_reports.handlers import HANDLERS
 from pos_reports.routes import router

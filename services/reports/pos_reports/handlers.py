@@ -12,7 +12,6 @@ from pos_contracts.events import OutletCreated, ProductData, SaleCompleted
 from pos_platform.bus import PoisonMessage
 from pos_platform.consumer import EventHandler
 from pos_platform.db import UnitOfWork, upsert
-
 from pos_reports.tables import daily_sales, item_sales, outlets, products, tender_sales
 
 

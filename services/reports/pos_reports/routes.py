@@ -4,14 +4,14 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from sqlalchemy import Select, func, select
+
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Manager, Principal
 from pos_platform.db import utcnow
-from sqlalchemy import Select, func, select
-
 from pos_reports.schemas import DailyReport, DailyRow, ItemReport, ItemRow, SalesFigures, TenderReport, TenderRow
 from pos_reports.tables import daily_sales, item_sales, products, tender_sales
 
@@ -19,13 +19,14 @@ router = APIRouter(prefix="/api/reports", tags=["reports"])
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}}
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
+}
 
-Format = Literal["json", "csv"]
-OutletQuery = Query(default=None, max_length=36, description="one outlet; default: every outlet you may see")
-FromQuery = Query(default=None, description="first day (YYYY-MM-DD, UTC); default: 29 days before date_to")
-ToQuery = Query(default=None, description="last day, included (YYYY-MM-DD, UTC); default: today")
-FormatQuery = Query(default="json", alias="format", description="json, or csv for a download")
+OutletId = Annotated[str | None, Query(max_length=36, description="one outlet; default: every outlet you may see")]
+DateFrom = Annotated[date | None, Query(description="first day (YYYY-MM-DD, UTC); default: 29 days before date_to")]
+DateTo = Annotated[date | None, Query(description="last day, included (YYYY-MM-DD, UTC); default: today")]
+Format = Annotated[Literal["json", "csv"], Query(alias="format", description="json, or csv for a download")]
 
 
 def _ctx(request: Request) -> ServiceContext:
@@ -50,7 +51,9 @@ def _date_range(date_from: date | None, date_to: date | None) -> tuple[date, dat
     return date_from, date_to
 
 
-def _scoped(query: Select[Any], table: Any, principal: Principal, outlet_id: str | None, span: tuple[date, date]) -> Select[Any]:
+def _scoped(
+    query: Select[Any], table: Any, principal: Principal, outlet_id: str | None, span: tuple[date, date]
+) -> Select[Any]:
     """Only the outlets the caller may see (another outlet is a 404), only the days asked for."""
     query = query.where(table.c.day >= span[0], table.c.day <= span[1])
     visible = principal.visible_outlets(outlet_id)
@@ -83,10 +86,10 @@ def _csv(name: str, span: tuple[date, date], header: Sequence[str], rows: Iterab
 def daily(
     principal: Manager,
     request: Request,
-    outlet_id: str | None = OutletQuery,
-    date_from: date | None = FromQuery,
-    date_to: date | None = ToQuery,
-    fmt: Format = FormatQuery,
+    outlet_id: OutletId = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    fmt: Format = "json",
 ) -> DailyReport | Response:
     """Sales per outlet and day, with totals over the range."""
     span = _date_range(date_from, date_to)
@@ -116,27 +119,31 @@ def daily(
 def items(
     principal: Manager,
     request: Request,
-    outlet_id: str | None = OutletQuery,
-    date_from: date | None = FromQuery,
-    date_to: date | None = ToQuery,
-    limit: int = Query(default=50, ge=1, le=1000),
-    fmt: Format = FormatQuery,
+    outlet_id: OutletId = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    fmt: Format = "json",
 ) -> ItemReport | Response:
     """Best sellers over the range, by gross sales (names as the catalog has them now)."""
     span = _date_range(date_from, date_to)
-    summed = _scoped(
-        select(
-            item_sales.c.product_id,
-            func.max(item_sales.c.sku).label("sku"),
-            func.max(item_sales.c.name).label("name"),
-            func.sum(item_sales.c.qty).label("qty"),
-            func.sum(item_sales.c.gross_minor).label("gross_minor"),
-        ),
-        item_sales,
-        principal,
-        outlet_id,
-        span,
-    ).group_by(item_sales.c.product_id).subquery()
+    summed = (
+        _scoped(
+            select(
+                item_sales.c.product_id,
+                func.max(item_sales.c.sku).label("sku"),
+                func.max(item_sales.c.name).label("name"),
+                func.sum(item_sales.c.qty).label("qty"),
+                func.sum(item_sales.c.gross_minor).label("gross_minor"),
+            ),
+            item_sales,
+            principal,
+            outlet_id,
+            span,
+        )
+        .group_by(item_sales.c.product_id)
+        .subquery()
+    )
     query = (
         select(
             summed.c.product_id,
@@ -152,7 +159,10 @@ def items(
     with _ctx(request).db.transaction() as uow:
         found = uow.session.execute(query).all()
     # int(): MySQL's SUM() returns DECIMAL.
-    rows = [ItemRow(product_id=r.product_id, sku=r.sku, name=r.name, qty=int(r.qty), gross_minor=int(r.gross_minor)) for r in found]
+    rows = [
+        ItemRow(product_id=r.product_id, sku=r.sku, name=r.name, qty=int(r.qty), gross_minor=int(r.gross_minor))
+        for r in found
+    ]
     if fmt == "csv":
         fields = list(ItemRow.model_fields)
         return _csv("sales-items", span, fields, ([getattr(r, f) for f in fields] for r in rows))
@@ -163,16 +173,18 @@ def items(
 def tenders(
     principal: Manager,
     request: Request,
-    outlet_id: str | None = OutletQuery,
-    date_from: date | None = FromQuery,
-    date_to: date | None = ToQuery,
-    fmt: Format = FormatQuery,
+    outlet_id: OutletId = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    fmt: Format = "json",
 ) -> TenderReport | Response:
     """Money taken per tender kind (cash, card) over the range."""
     span = _date_range(date_from, date_to)
     amount = func.sum(tender_sales.c.amount_minor)
     query = _scoped(
-        select(tender_sales.c.kind, amount.label("amount_minor"), func.sum(tender_sales.c["count"]).label("tender_count")),
+        select(
+            tender_sales.c.kind, amount.label("amount_minor"), func.sum(tender_sales.c["count"]).label("tender_count")
+        ),
         tender_sales,
         principal,
         outlet_id,

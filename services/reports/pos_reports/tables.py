@@ -1,7 +1,8 @@
 """Read models, built from events only (nothing here is written by an API call)."""
 
-from pos_platform.messaging_tables import add_messaging_tables
 from sqlalchemy import BigInteger, Column, Date, Index, MetaData, String, Table
+
+from pos_platform.messaging_tables import add_messaging_tables
 
 metadata = MetaData()
 

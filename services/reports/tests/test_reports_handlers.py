@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from pos_contracts import new_envelope
 from pos_contracts.events import (
     OutletCreated,
@@ -78,7 +79,9 @@ def line(line_no: int, product_id: str, qty: int, total: int, tax: int, name: st
     )
 
 
-def sale(sale_id: str, outlet_id: str, completed_at: str, lines: list[SaleLine], tenders: list[tuple[str, int]]) -> SaleCompleted:
+def sale(
+    sale_id: str, outlet_id: str, completed_at: str, lines: list[SaleLine], tenders: list[tuple[str, int]]
+) -> SaleCompleted:
     total = sum(ln.total_minor for ln in lines)
     tax = sum(ln.tax_minor for ln in lines)
     return SaleCompleted(
@@ -100,7 +103,9 @@ def feed(consumer: EventConsumer, event: Any, producer: str = "sales") -> bool:
     return consumer.handle(new_envelope(event, producer=producer, outlet_id=getattr(event, "outlet_id", None)))
 
 
-def get(client: TestClient, auth: Auth, path: str, role: str = "manager", outlets: list[str] | None = None, **params: str) -> Any:
+def get(
+    client: TestClient, auth: Auth, path: str, role: str = "manager", outlets: list[str] | None = None, **params: str
+) -> Any:
     r = client.get(f"/api/reports/sales/{path}", params=params, headers=auth(role, outlets))
     assert r.status_code == 200, r.text
     return r.json()
@@ -109,10 +114,20 @@ def get(client: TestClient, auth: Auth, path: str, role: str = "manager", outlet
 @pytest.fixture
 def march(consumer: EventConsumer) -> None:
     """Three sales at outlet A on 10 and 11 March (UTC), one at outlet B."""
-    feed(consumer, ProductCreated(product_id="p1", sku="SKU-p1", name="Coffee", price_minor=1200, currency="EUR"), "catalog")
+    feed(
+        consumer,
+        ProductCreated(product_id="p1", sku="SKU-p1", name="Coffee", price_minor=1200, currency="EUR"),
+        "catalog",
+    )
     feed(consumer, OutletCreated(outlet_id=A, name="Main Street", currency="EUR"), "identity")
     formula = "=HYPERLINK(1)"  # p2 has no catalog replica: its name comes from the sales
-    s1 = sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 2400, 400), line(2, "p2", 1, 1000, 0, formula)], [("cash", 3400)])
+    s1 = sale(
+        "s1",
+        A,
+        "2026-03-10T09:00:00Z",
+        [line(1, "p1", 2, 2400, 400), line(2, "p2", 1, 1000, 0, formula)],
+        [("cash", 3400)],
+    )
     # 01:30 at UTC+2 is still 10 March in UTC.
     s2 = sale("s2", A, "2026-03-11T01:30:00+02:00", [line(1, "p1", 1, 1200, 200)], [("cash", 200), ("card", 1000)])
     s3 = sale("s3", A, "2026-03-11T12:00:00+00:00", [line(1, "p2", 3, 3000, 0, formula)], [("card", 3000)])
@@ -122,7 +137,9 @@ def march(consumer: EventConsumer) -> None:
 
 
 def test_a_redelivered_event_counts_once(client: TestClient, consumer: EventConsumer, auth: Auth) -> None:
-    envelope = new_envelope(sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 2400, 400)], [("cash", 2400)]), producer="sales")
+    envelope = new_envelope(
+        sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 2400, 400)], [("cash", 2400)]), producer="sales"
+    )
     assert consumer.handle(envelope) is True
     assert consumer.handle(envelope) is False
     report = get(client, auth, "daily", **MARCH)
@@ -146,15 +163,27 @@ def test_a_redelivered_event_counts_once(client: TestClient, consumer: EventCons
 def test_daily_report_sums_per_outlet_and_utc_day(client: TestClient, auth: Auth, march: None) -> None:
     report = get(client, auth, "daily", **MARCH)
     assert report["date_from"] == "2026-03-01" and report["date_to"] == "2026-03-31"
-    assert [(r["day"], r["outlet_id"], r["sales_count"], r["items_sold"], r["gross_minor"], r["tax_minor"], r["net_minor"])
-            for r in report["rows"]] == [
+    assert [
+        (r["day"], r["outlet_id"], r["sales_count"], r["items_sold"], r["gross_minor"], r["tax_minor"], r["net_minor"])
+        for r in report["rows"]
+    ] == [
         ("2026-03-10", A, 2, 4, 4600, 600, 4000),
         ("2026-03-11", A, 1, 3, 3000, 0, 3000),
     ]
-    assert report["totals"] == {"sales_count": 3, "items_sold": 7, "gross_minor": 7600, "tax_minor": 600, "net_minor": 7000}
+    assert report["totals"] == {
+        "sales_count": 3,
+        "items_sold": 7,
+        "gross_minor": 7600,
+        "tax_minor": 600,
+        "net_minor": 7000,
+    }
 
     everything = get(client, auth, "daily", role="admin", outlets=[], **MARCH)
-    assert [(r["day"], r["outlet_id"]) for r in everything["rows"]] == [("2026-03-10", A), ("2026-03-10", B), ("2026-03-11", A)]
+    assert [(r["day"], r["outlet_id"]) for r in everything["rows"]] == [
+        ("2026-03-10", A),
+        ("2026-03-10", B),
+        ("2026-03-11", A),
+    ]
     assert everything["totals"]["gross_minor"] == 13600
     only_b = get(client, auth, "daily", role="admin", outlets=[], outlet_id=B, **MARCH)
     assert [r["outlet_id"] for r in only_b["rows"]] == [B]
@@ -162,7 +191,9 @@ def test_daily_report_sums_per_outlet_and_utc_day(client: TestClient, auth: Auth
     assert one_day["totals"]["sales_count"] == 1
 
 
-def test_item_report_sums_over_the_range_by_gross(client: TestClient, consumer: EventConsumer, auth: Auth, march: None) -> None:
+def test_item_report_sums_over_the_range_by_gross(
+    client: TestClient, consumer: EventConsumer, auth: Auth, march: None
+) -> None:
     rows = get(client, auth, "items", **MARCH)["rows"]
     assert rows == [
         {"product_id": "p2", "sku": "SKU-p2", "name": "=HYPERLINK(1)", "qty": 4, "gross_minor": 4000},
@@ -170,7 +201,11 @@ def test_item_report_sums_over_the_range_by_gross(client: TestClient, consumer: 
     ]
     assert get(client, auth, "items", limit="1", **MARCH)["rows"][0]["product_id"] == "p2"
     # The catalog's current name wins once the product is renamed.
-    feed(consumer, ProductChanged(product_id="p1", sku="SKU-p1", name="Espresso", price_minor=1200, currency="EUR"), "catalog")
+    feed(
+        consumer,
+        ProductChanged(product_id="p1", sku="SKU-p1", name="Espresso", price_minor=1200, currency="EUR"),
+        "catalog",
+    )
     assert get(client, auth, "items", **MARCH)["rows"][1]["name"] == "Espresso"
 
 
@@ -201,10 +236,17 @@ def test_csv_downloads(client: TestClient, auth: Auth, march: None) -> None:
 
     r = client.get("/api/reports/sales/tenders", params={**MARCH, "format": "csv"}, headers=auth())
     assert "attachment" in r.headers["content-disposition"]
-    assert list(csv.reader(io.StringIO(r.text))) == [["kind", "amount_minor", "count"], ["card", "4000", "2"], ["cash", "3600", "2"]]
+    assert list(csv.reader(io.StringIO(r.text))) == [
+        ["kind", "amount_minor", "count"],
+        ["card", "4000", "2"],
+        ["cash", "3600", "2"],
+    ]
 
-    empty = client.get("/api/reports/sales/tenders", params={"date_from": "2025-01-01", "date_to": "2025-01-02", "format": "csv"},
-                       headers=auth())
+    empty = client.get(
+        "/api/reports/sales/tenders",
+        params={"date_from": "2025-01-01", "date_to": "2025-01-02", "format": "csv"},
+        headers=auth(),
+    )
     assert list(csv.reader(io.StringIO(empty.text))) == [["kind", "amount_minor", "count"]]
 
 
@@ -245,14 +287,29 @@ def test_a_full_leap_year_is_allowed(client: TestClient, auth: Auth) -> None:
 
 
 def test_replicas_and_ignored_events(client: TestClient, consumer: EventConsumer) -> None:
-    from pos_reports.tables import outlets, products
     from sqlalchemy import select
 
+    from pos_reports.tables import outlets, products
+
     assert feed(consumer, OutletCreated(outlet_id=A, name="Main Street", currency="EUR"), "identity")
-    assert feed(consumer, ProductCreated(product_id="p1", sku="S1", name="Tea", price_minor=100, cost_minor=40,
-                                         currency="EUR"), "catalog")
-    assert feed(consumer, ProductChanged(product_id="p1", sku="S1", name="Green tea", price_minor=100, cost_minor=45,
-                                         category_id="c1", currency="EUR"), "catalog")
+    assert feed(
+        consumer,
+        ProductCreated(product_id="p1", sku="S1", name="Tea", price_minor=100, cost_minor=40, currency="EUR"),
+        "catalog",
+    )
+    assert feed(
+        consumer,
+        ProductChanged(
+            product_id="p1",
+            sku="S1",
+            name="Green tea",
+            price_minor=100,
+            cost_minor=45,
+            category_id="c1",
+            currency="EUR",
+        ),
+        "catalog",
+    )
     payment = PaymentCaptured(payment_id="x", sale_id="s", outlet_id=A, currency="EUR", amount_minor=1, tenders=[])
     assert feed(consumer, payment, "payments") is False  # no handler: acked and ignored
     with client.app.state.ctx.db.transaction() as uow:
@@ -265,5 +322,7 @@ def test_malformed_timestamp_is_poison(client: TestClient, consumer: EventConsum
         feed(consumer, sale("bad", A, "yesterday", [line(1, "p1", 1, 500, 0)], [("cash", 500)]))
     assert get(client, auth, "daily", **MARCH)["rows"] == []
     # Rolled back with the handler, so a fixed redelivery would still be processed.
-    envelope = new_envelope(sale("ok", A, "2026-03-05T10:00:00Z", [line(1, "p1", 1, 500, 0)], [("cash", 500)]), producer="sales")
+    envelope = new_envelope(
+        sale("ok", A, "2026-03-05T10:00:00Z", [line(1, "p1", 1, 500, 0)], [("cash", 500)]), producer="sales"
+    )
     assert consumer.handle(envelope) is True

@@ -1,5 +1,4 @@
 from pos_platform.migrations_env import run
-
 from pos_reports.tables import metadata
 
 run(metadata)

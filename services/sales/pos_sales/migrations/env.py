@@ -1,4 +1,4 @@
-from pos_sales.tables import metadata
 from pos_platform.migrations_env import run
+from pos_sales.tables import metadata
 
 run(metadata)
