@@ -22,6 +22,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -114,11 +115,9 @@ def render(
         "MAX_BODY": _check(_SIZE, "max body size", max_body),
         "LOGIN_RATE": _check(_RATE, "login rate", login_rate),
         "LOGIN_BURST": str(_positive_int("login burst", login_burst)),
-        "WORKER_CONNECTIONS": str(
-            _positive_int("worker connections", worker_connections)
-        ),
+        "WORKER_CONNECTIONS": str(_positive_int("worker connections", worker_connections)),
         "ACCESS_LOG": _log_target("access log", access_log, f"{prefix_s}/access.log"),
-        "ERROR_LOG": _log_target("error log", error_log, f"{prefix_s}/error.log"),
+        "ERROR_LOG": _log_target("error log", error_log, f"{prefix_s}/error.log", allow_stderr=True),
         "USER_DIRECTIVE": _user_directive(user),
         "RESOLVER_DIRECTIVE": _resolver_directive(resolver),
         "UPSTREAMS": _upstream_blocks(upstreams),
@@ -136,9 +135,9 @@ def render(
 
     rendered = _PLACEHOLDER.sub(substitute, text)
     if missing:
-        raise RenderError(
-            f"template uses unknown placeholder(s): {', '.join(sorted(missing))}"
-        )
+        raise RenderError(f"template uses unknown placeholder(s): {', '.join(sorted(missing))}")
+    if "{{" in rendered:  # e.g. a lower-case or misspelt placeholder
+        raise RenderError("template has an unfilled '{{ ... }}' placeholder")
     return rendered
 
 
@@ -159,17 +158,18 @@ def _abs_path(what: str, value: str | Path) -> str:
     if not text.startswith("/"):
         raise RenderError(f"{what} must be an absolute path, got {text!r}")
     if _UNSAFE_PATH_CHARS & set(text):
-        raise RenderError(
-            f"{what} contains characters nginx cannot take unquoted: {text!r}"
-        )
+        raise RenderError(f"{what} contains characters nginx cannot take unquoted: {text!r}")
     # nginx is happy with a trailing slash, but "//" in generated paths looks like a bug.
     return text.rstrip("/") or "/"
 
 
-def _log_target(what: str, value: str | Path | None, default: str) -> str:
+def _log_target(what: str, value: str | Path | None, default: str, allow_stderr: bool = False) -> str:
     if value is None:
         return default
-    if str(value) == "stderr":  # nginx's own keyword for error_log
+    # error_log knows the keyword; access_log would take it as a file in the prefix.
+    if str(value) == "stderr":
+        if not allow_stderr:
+            raise RenderError(f"{what}: no 'stderr' keyword here, use /dev/stderr")
         return "stderr"
     return _abs_path(what, value)
 
@@ -182,9 +182,7 @@ def _user_directive(user: str | None) -> str:
 
 def _resolver_directive(resolver: str | None) -> str:
     if not resolver:
-        return (
-            "    # (no resolver: upstream names are resolved once, when nginx starts)"
-        )
+        return "    # (no resolver: upstream names are resolved once, when nginx starts)"
     addresses = resolver.replace(",", " ").split()
     for address in addresses:
         _check(_RESOLVER, "resolver address", address)
@@ -195,9 +193,7 @@ def _resolver_directive(resolver: str | None) -> str:
 def _upstream_blocks(upstreams: Mapping[str, Sequence[str]]) -> str:
     unknown = sorted(set(upstreams) - set(SERVICES))
     if unknown:
-        raise RenderError(
-            f"unknown service(s): {', '.join(unknown)} (known: {', '.join(SERVICES)})"
-        )
+        raise RenderError(f"unknown service(s): {', '.join(unknown)} (known: {', '.join(SERVICES)})")
     missing = [svc for svc in SERVICES if not upstreams.get(svc)]
     if missing:
         raise RenderError(
@@ -208,16 +204,12 @@ def _upstream_blocks(upstreams: Mapping[str, Sequence[str]]) -> str:
     for svc in SERVICES:
         servers = upstreams[svc]
         if isinstance(servers, str):  # a bare string would be iterated per character
-            raise RenderError(
-                f"upstreams[{svc!r}] must be a list of host:port, not a string"
-            )
+            raise RenderError(f"upstreams[{svc!r}] must be a list of host:port, not a string")
         # zone: replica state (round robin, failures) shared by all workers, so a dead
         # replica is taken out once rather than once per worker.
         lines = [f"    upstream {svc} {{", f"        zone upstream_{svc} 64k;"]
         for server in servers:
-            lines.append(
-                f"        server {_check(_SERVER, f'{svc} upstream server', server)};"
-            )
+            lines.append(f"        server {_check(_SERVER, f'{svc} upstream server', server)};")
         lines.append(f"        keepalive {UPSTREAM_KEEPALIVE};")
         lines.append(f"        keepalive_timeout {UPSTREAM_KEEPALIVE_TIMEOUT};")
         lines.append("    }")
@@ -232,16 +224,10 @@ def parse_upstream_args(specs: Sequence[str]) -> dict[str, list[str]]:
         name, sep, servers = spec.partition("=")
         name = name.strip()
         if not sep or not name or not servers.strip():
-            raise RenderError(
-                f"--upstream must look like SERVICE=HOST:PORT[,HOST:PORT], got {spec!r}"
-            )
+            raise RenderError(f"--upstream must look like SERVICE=HOST:PORT[,HOST:PORT], got {spec!r}")
         if name not in SERVICES:
-            raise RenderError(
-                f"--upstream {spec!r}: unknown service {name!r} (known: {', '.join(SERVICES)})"
-            )
-        result.setdefault(name, []).extend(
-            s.strip() for s in servers.split(",") if s.strip()
-        )
+            raise RenderError(f"--upstream {spec!r}: unknown service {name!r} (known: {', '.join(SERVICES)})")
+        result.setdefault(name, []).extend(s.strip() for s in servers.split(",") if s.strip())
     return result
 
 
@@ -257,12 +243,8 @@ def _build_parser() -> argparse.ArgumentParser:
         f"compose: <svc>:{COMPOSE_PORT} upstreams, web root {COMPOSE_WEB_ROOT}, "
         f"prefix {COMPOSE_PREFIX}, logs to stdout/stderr. Explicit options override.",
     )
-    parser.add_argument(
-        "--prefix", help="runtime dir for pid, logs and temp files (nginx -p)"
-    )
-    parser.add_argument(
-        "--listen", default=DEFAULT_LISTEN, help="port or addr:port (default 8080)"
-    )
+    parser.add_argument("--prefix", help="runtime dir for pid, logs and temp files (nginx -p)")
+    parser.add_argument("--listen", default=DEFAULT_LISTEN, help="port or addr:port (default 8080)")
     parser.add_argument("--web-root", help="dir of the built web app")
     parser.add_argument(
         "--upstream",
@@ -276,18 +258,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_BODY,
         help="client_max_body_size (default 10m)",
     )
+    parser.add_argument("--resolver", help="DNS resolver address(es), e.g. 127.0.0.11 in Docker")
     parser.add_argument(
-        "--resolver", help="DNS resolver address(es), e.g. 127.0.0.11 in Docker"
+        "--access-log",
+        help="access log path, e.g. /dev/stdout (default <prefix>/access.log)",
     )
-    parser.add_argument(
-        "--access-log", help="access log path (default <prefix>/access.log)"
-    )
-    parser.add_argument(
-        "--error-log", help="error log path or 'stderr' (default <prefix>/error.log)"
-    )
-    parser.add_argument(
-        "--user", help="nginx `user` directive, e.g. 'www-data' (only used as root)"
-    )
+    parser.add_argument("--error-log", help="error log path or 'stderr' (default <prefix>/error.log)")
+    parser.add_argument("--user", help="nginx `user` directive, e.g. 'www-data' (only used as root)")
     parser.add_argument(
         "--login-rate",
         default=DEFAULT_LOGIN_RATE,
@@ -328,24 +305,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             upstreams = local_stack_upstreams() if args.mode == "local" else {}
             if not args.prefix:
                 raise RenderError("--prefix is required (except with --mode compose)")
-            prefix = Path(args.prefix).resolve()
+            # abspath, not resolve(): a symlink such as /dev/stdout must stay as given.
+            prefix = os.path.abspath(args.prefix)
             if args.web_root:
-                web_root = Path(args.web_root).resolve()
+                web_root = os.path.abspath(args.web_root)
             elif args.mode == "local":
                 web_root = REPO_ROOT / "web" / "dist"
             else:
-                raise RenderError(
-                    "--web-root is required (except with --mode local/compose)"
-                )
-            access_log = Path(args.access_log).resolve() if args.access_log else None
-            error_log = (
-                args.error_log
-                if args.error_log == "stderr"
-                else (Path(args.error_log).resolve() if args.error_log else None)
-            )
-        upstreams.update(
-            explicit
-        )  # an explicit --upstream replaces that service's default
+                raise RenderError("--web-root is required (except with --mode local/compose)")
+            access_log = args.access_log
+            if access_log and access_log != "stderr":  # render() explains "stderr"
+                access_log = os.path.abspath(access_log)
+            error_log = args.error_log
+            if error_log and error_log != "stderr":
+                error_log = os.path.abspath(error_log)
+        # An explicit --upstream replaces that service's default from --mode.
+        upstreams.update(explicit)
         text = render(
             prefix=prefix,
             web_root=web_root,

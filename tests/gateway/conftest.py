@@ -32,11 +32,7 @@ render_module = _load_render()
 def nginx_or_skip() -> str:
     """Path of the nginx binary; skip without one, but fail on CI (CI=true)."""
     found = shutil.which("nginx") or next(
-        (
-            p
-            for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
-            if os.access(p, os.X_OK)
-        ),
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)),
         None,
     )
     if found:

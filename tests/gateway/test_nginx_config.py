@@ -37,18 +37,12 @@ def _render_local(render, tmp_path: Path, **overrides) -> tuple[str, Path, Path]
 
 def _upstream_servers(text: str) -> dict[str, list[str]]:
     blocks = re.findall(r"upstream (\w+) \{(.*?)\}", text, re.DOTALL)
-    return {
-        name: re.findall(r"^\s*server (\S+);", body, re.MULTILINE)
-        for name, body in blocks
-    }
+    return {name: re.findall(r"^\s*server (\S+);", body, re.MULTILINE) for name, body in blocks}
 
 
 def _locations(text: str) -> dict[str, str]:
     """`location` head (e.g. "= /api/items") -> its body, for the one-line locations."""
-    return {
-        head.strip(): body.strip()
-        for head, body in re.findall(r"location ([^{]+)\{([^{}]*)\}", text)
-    }
+    return {head.strip(): body.strip() for head, body in re.findall(r"location ([^{]+)\{([^{}]*)\}", text)}
 
 
 def test_services_constant_matches_conventions(render):
@@ -127,12 +121,8 @@ def test_every_runtime_path_is_under_the_prefix(render, tmp_path):
             if directive == "access_log" and path == "off":  # /healthz is not logged
                 continue
             assert path.startswith(f"{prefix}/"), (directive, path)
-    assert not re.search(r"^\s*user\s", text, re.MULTILINE), (
-        "no user directive by default"
-    )
-    assert not re.search(r"^\s*include\s", text, re.MULTILINE), (
-        "self-contained: no includes"
-    )
+    assert not re.search(r"^\s*user\s", text, re.MULTILINE), "no user directive by default"
+    assert not re.search(r"^\s*include\s", text, re.MULTILINE), "self-contained: no includes"
 
 
 def test_missing_service_is_refused(render, tmp_path):
@@ -186,10 +176,7 @@ def test_cli_requires_every_service(tmp_path):
         text=True,
     )
     assert result.returncode == 2
-    assert (
-        "no upstream server for: catalog, inventory, sales, payments, reports"
-        in result.stderr
-    )
+    assert "no upstream server for: catalog, inventory, sales, payments, reports" in result.stderr
     assert not (tmp_path / "n.conf").exists()
 
 
@@ -222,9 +209,7 @@ def test_cli_upstream_overrides_and_replicas(render, tmp_path):
     assert servers["sales"] == ["127.0.0.1:8104", "127.0.0.1:8114"]
     assert "listen 127.0.0.1:18080;" in text
     assert "client_max_body_size 2m;" in text
-    assert (tmp_path / "run").is_dir(), (
-        "the CLI creates the prefix in non-compose modes"
-    )
+    assert (tmp_path / "run").is_dir(), "the CLI creates the prefix in non-compose modes"
 
 
 def test_cli_compose_mode(render, tmp_path):
@@ -262,9 +247,7 @@ def test_nginx_accepts_rendered_config(render, nginx_bin, tmp_path):
 def test_nginx_accepts_rendered_config_as_unprivileged_user(render, nginx_bin):
     """As root the test above already ran privileged; check a non-root user too."""
     if os.geteuid() != 0:
-        pytest.skip(
-            "already running unprivileged: covered by test_nginx_accepts_rendered_config"
-        )
+        pytest.skip("already running unprivileged: covered by test_nginx_accepts_rendered_config")
     runuser = shutil.which("runuser")
     if runuser is None:
         pytest.skip("runuser not available")
@@ -294,8 +277,6 @@ def test_nginx_accepts_rendered_config_as_unprivileged_user(render, nginx_bin):
             text=True,
         )
         assert result.returncode == 0, result.stderr
-        assert "[emerg]" not in result.stderr and "[alert]" not in result.stderr, (
-            result.stderr
-        )
+        assert "[emerg]" not in result.stderr and "[alert]" not in result.stderr, result.stderr
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -24,9 +24,7 @@ from pathlib import Path
 
 import pytest
 
-BIG_JSON = json.dumps(
-    {"items": [{"id": i, "name": f"item {i}"} for i in range(200)]}
-).encode()
+BIG_JSON = json.dumps({"items": [{"id": i, "name": f"item {i}"} for i in range(200)]}).encode()
 MAX_BODY = "64k"  # small, so the 413 test needs no large upload
 
 
@@ -82,9 +80,7 @@ class FakeService:
                 if "big" in self.path:
                     payload = BIG_JSON
                 else:
-                    payload = json.dumps(
-                        {"service": service.name, **service.seen[-1]}
-                    ).encode()
+                    payload = json.dumps({"service": service.name, **service.seen[-1]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -110,9 +106,7 @@ class FakeService:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(
-            target=self.server.serve_forever, args=(0.05,), daemon=True
-        ).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def stop(self) -> None:
         if self.server is not None:
@@ -204,9 +198,7 @@ def _running(pid: int) -> bool:
 
 def _children(pid: int) -> list[int]:
     try:
-        return [
-            int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        ]
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
 
@@ -238,9 +230,7 @@ def gateway(render, nginx_bin, get_free_port) -> Iterator[Gateway]:
         for svc in render.SERVICES:
             services[svc] = FakeService(svc)
         # sales: a replica that hangs up on every request, then a healthy one.
-        services["sales-broken"] = FakeService(
-            "sales-broken", close_without_answer=True
-        )
+        services["sales-broken"] = FakeService("sales-broken", close_without_answer=True)
         for service in services.values():
             service.start()
         upstreams = {svc: [services[svc].address] for svc in render.SERVICES}
@@ -343,17 +333,13 @@ def test_request_id_generated_passed_on_and_logged(gateway):
 
 
 def test_request_id_from_the_caller_is_kept(gateway):
-    response, body = gateway.request(
-        "GET", "/api/catalog/products", headers={"X-Request-ID": "till-7:abc-123"}
-    )
+    response, body = gateway.request("GET", "/api/catalog/products", headers={"X-Request-ID": "till-7:abc-123"})
     assert response.getheader("X-Request-ID") == "till-7:abc-123"
     assert json.loads(body)["request_id"] == "till-7:abc-123"
 
 
 def test_odd_request_id_is_replaced(gateway):
-    response, body = gateway.request(
-        "GET", "/api/catalog/products", headers={"X-Request-ID": "x" * 200}
-    )
+    response, body = gateway.request("GET", "/api/catalog/products", headers={"X-Request-ID": "x" * 200})
     request_id = response.getheader("X-Request-ID")
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)
     assert json.loads(body)["request_id"] == request_id
@@ -433,10 +419,7 @@ def test_failed_replica_retried_for_get_never_for_post(gateway):
     for _ in range(8):
         response, body = gateway.request("GET", "/api/sales/v1/sales")
         assert response.status == 200, body  # a GET that hit the broken one is retried
-    statuses = [
-        gateway.request("POST", "/api/sales/v1/sales", body=b"{}")[0].status
-        for _ in range(8)
-    ]
+    statuses = [gateway.request("POST", "/api/sales/v1/sales", body=b"{}")[0].status for _ in range(8)]
     assert set(statuses) <= {200, 502}
 
     def post_ids(service: FakeService) -> set[str]:
@@ -478,9 +461,7 @@ def test_static_web_app(gateway):
 
 def test_gzip_for_json_and_js(gateway):
     for path in ("/api/reports/big", "/assets/app-1234.js"):
-        response, body = gateway.request(
-            "GET", path, headers={"Accept-Encoding": "gzip"}
-        )
+        response, body = gateway.request("GET", path, headers={"Accept-Encoding": "gzip"})
         assert response.status == 200
         assert response.getheader("Content-Encoding") == "gzip", path
         assert gzip.decompress(body)
@@ -542,12 +523,7 @@ def test_daemonised_nginx_stops_with_quit(render, nginx_bin, get_free_port):
         )
         assert start.returncode == 0, start.stderr
         pid = int((prefix / "nginx.pid").read_text())
-        assert (
-            Gateway(nginx_bin, conf, prefix, port, {})
-            .request("GET", "/healthz")[0]
-            .status
-            == 200
-        )
+        assert Gateway(nginx_bin, conf, prefix, port, {}).request("GET", "/healthz")[0].status == 200
 
         stop = subprocess.run(
             [nginx_bin, "-s", "quit", "-p", str(prefix), "-c", str(conf)],
@@ -565,9 +541,7 @@ def test_daemonised_nginx_stops_with_quit(render, nginx_bin, get_free_port):
         with pytest.raises(OSError):
             http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
     finally:
-        if pid is not None and _running(
-            pid
-        ):  # failed half-way: end the master it started
+        if pid is not None and _running(pid):  # failed half-way: end the master it started
             for child in _children(pid):
                 os.kill(child, signal.SIGKILL)
             os.kill(pid, signal.SIGKILL)
