@@ -105,6 +105,58 @@ class SaleCompleted(Event):
     completed_at: str
 
 
+class RefundLine(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    line_no: int
+    product_id: str
+    qty: int
+    total_minor: int  # refunded amount for this line, tax included
+    tax_minor: int
+    restock: bool  # True: the goods go back on the shelf (inventory returns them)
+
+
+class SaleRefunded(Event):
+    TYPE = "SaleRefunded"
+    refund_id: str
+    sale_id: str
+    outlet_id: str
+    cashier_id: str
+    approved_by: str | None = None
+    currency: str
+    lines: list[RefundLine]
+    total_minor: int
+    tax_minor: int
+    tenders: list[TenderLine]
+    refunded_at: str
+
+
+class SaleVoided(Event):
+    TYPE = "SaleVoided"
+    sale_id: str
+    outlet_id: str
+    cashier_id: str
+    approved_by: str | None = None
+    voided_at: str
+
+
+class ShiftClosed(Event):
+    TYPE = "ShiftClosed"
+    shift_id: str
+    outlet_id: str
+    register_id: str
+    cashier_id: str
+    currency: str
+    opened_at: str
+    closed_at: str
+    opening_float_minor: int
+    expected_cash_minor: int
+    counted_cash_minor: int
+    over_short_minor: int
+    sales_count: int
+    sales_total_minor: int
+    refunds_total_minor: int
+
+
 # --- inventory ------------------------------------------------------------------------
 
 
@@ -140,11 +192,39 @@ class LowStockDetected(Event):
     reorder_point: int
 
 
+class StockReturned(Event):
+    TYPE = "StockReturned"
+    refund_id: str
+    sale_id: str
+    outlet_id: str
+    lines: list[StockLine]
+
+
+class StockTransferred(Event):
+    TYPE = "StockTransferred"
+    transfer_id: str
+    from_outlet_id: str
+    to_outlet_id: str
+    status: str  # sent | received
+    lines: list[StockLine]
+
+
 # --- payments -------------------------------------------------------------------------
 
 
 class PaymentCaptured(Event):
     TYPE = "PaymentCaptured"
+    payment_id: str
+    sale_id: str
+    outlet_id: str
+    currency: str
+    amount_minor: int
+    tenders: list[TenderLine]
+
+
+class PaymentRefunded(Event):
+    TYPE = "PaymentRefunded"
+    refund_id: str
     payment_id: str
     sale_id: str
     outlet_id: str
@@ -162,10 +242,16 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         ProductChanged,
         ProductArchived,
         SaleCompleted,
+        SaleRefunded,
+        SaleVoided,
+        ShiftClosed,
         StockDeducted,
         StockAdjusted,
+        StockReturned,
+        StockTransferred,
         LowStockDetected,
         PaymentCaptured,
+        PaymentRefunded,
     )
 }
 

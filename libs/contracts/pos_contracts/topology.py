@@ -13,14 +13,20 @@ DEAD_LETTER_EXCHANGE = "pos.dlx"
 PUBLISHES: dict[str, tuple[str, ...]] = {
     "identity": ("OutletCreated", "UserChanged"),
     "catalog": ("ProductCreated", "ProductChanged", "ProductArchived"),
-    "inventory": ("StockDeducted", "StockAdjusted", "LowStockDetected"),
-    "sales": ("SaleCompleted",),
-    "payments": ("PaymentCaptured",),
+    "inventory": ("StockDeducted", "StockAdjusted", "StockReturned", "StockTransferred", "LowStockDetected"),
+    "sales": ("SaleCompleted", "SaleRefunded", "SaleVoided", "ShiftClosed"),
+    "payments": ("PaymentCaptured", "PaymentRefunded"),
 }
 
 # consumer service -> routing keys its queue is bound to
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "inventory": ("sales.SaleCompleted", "catalog.ProductCreated", "catalog.ProductArchived"),
+    "inventory": (
+        "sales.SaleCompleted",
+        "sales.SaleRefunded",
+        "catalog.ProductCreated",
+        "catalog.ProductChanged",
+        "catalog.ProductArchived",
+    ),
     "sales": (
         "catalog.ProductCreated",
         "catalog.ProductChanged",
@@ -34,10 +40,16 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "catalog.ProductChanged",
         "catalog.ProductArchived",
         "sales.SaleCompleted",
+        "sales.SaleRefunded",
+        "sales.SaleVoided",
+        "sales.ShiftClosed",
         "inventory.StockDeducted",
         "inventory.StockAdjusted",
+        "inventory.StockReturned",
+        "inventory.StockTransferred",
         "inventory.LowStockDetected",
         "payments.PaymentCaptured",
+        "payments.PaymentRefunded",
     ),
 }
 
