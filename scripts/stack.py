@@ -212,7 +212,11 @@ def render_gateway(cfg: Config) -> Path:
     if not (web_root / "index.html").exists():
         web_root = ROOT / "web" / "placeholder"
     conf = prefix / "nginx.conf"
-    conf.write_text(render.render(prefix=str(prefix), listen=str(cfg.gateway_port), web_root=str(web_root), upstreams=upstreams))
+    # As root, nginx's workers would run as nobody and could not read a checkout under /root.
+    user = "root" if os.geteuid() == 0 else None
+    conf.write_text(
+        render.render(prefix=str(prefix), listen=str(cfg.gateway_port), web_root=str(web_root), upstreams=upstreams, user=user)
+    )
     return conf
 
 

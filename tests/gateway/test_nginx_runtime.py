@@ -178,11 +178,14 @@ def _wait_for_port(port: int, process: subprocess.Popen, stderr_file: Path) -> N
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"nginx exited at start: {stderr_file.read_text()}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+            conn.connect()
             return
         except OSError:
             time.sleep(0.05)
+        finally:
+            conn.close()
     raise AssertionError(f"nginx did not listen on {port}: {stderr_file.read_text()}")
 
 
