@@ -1,0 +1,102 @@
+"""`make run`'s mode, as a newcomer meets it: one process, no servers, a seeded demo
+chain, and a cash sale that moves stock and reaches the reports through the same
+outbox/inbox code as the real stack."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    data_dir = tmp_path_factory.mktemp("embedded")
+    port = free_port()
+    log = (data_dir / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pos_embedded", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "POS_LOG_LEVEL": "WARNING"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (data_dir / "demo-seeded").exists():
+            assert proc.poll() is None, (data_dir / "server.log").read_text()
+            assert time.monotonic() < deadline, "the demo chain was not seeded within 60 s"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", data_dir
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def credentials(data_dir: Path) -> dict[str, str]:
+    lines = (data_dir / "admin-credentials.txt").read_text().splitlines()
+    fields = dict(line.split(": ", 1) for line in lines)
+    return {fields["email"]: fields["password"], **{k: v for k, v in fields.items() if "@" in k}}
+
+
+def login(base: str, email: str, password: str) -> httpx.Client:
+    token = httpx.post(f"{base}/api/identity/login", json={"email": email, "password": password}).raise_for_status().json()
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+
+
+def test_first_start_seeds_a_demo_chain(embedded: tuple[str, Path]) -> None:
+    base, data_dir = embedded
+    users = credentials(data_dir)
+    assert set(users) == {"admin@example.com", "manager@example.com", "cashier@example.com"}
+    with login(base, "admin@example.com", users["admin@example.com"]) as admin:
+        assert len(admin.get("/api/identity/outlets").json()) == 2
+        assert admin.get("/api/catalog/products", params={"limit": 1}).json()["total"] >= 30
+        assert admin.get("/api/inventory").json()["total"] >= 60
+    assert httpx.get(base + "/").status_code == 200
+
+
+def test_cash_sale_end_to_end_without_servers(embedded: tuple[str, Path]) -> None:
+    base, data_dir = embedded
+    users = credentials(data_dir)
+    with login(base, "cashier@example.com", users["cashier@example.com"]) as cashier, login(
+        base, "manager@example.com", users["manager@example.com"]
+    ) as manager:
+        outlet = cashier.get("/api/identity/outlets").json()[0]["id"]
+        product = cashier.get("/api/catalog/products", params={"q": "Croissant"}).json()["items"][0]
+        before = cashier.get(f"/api/inventory/stock/{outlet}/{product['id']}").json()["on_hand"]
+        sale_id = str(uuid.uuid4())
+        sale = cashier.post(
+            "/api/sales",
+            json={"id": sale_id, "outlet_id": outlet, "lines": [{"product_id": product["id"], "qty": 2}], "tenders": [{"kind": "cash", "amount_minor": 1000}]},
+        )
+        assert sale.status_code == 201, sale.text
+        assert sale.json()["total_minor"] == 2 * product["price_minor"]
+        assert sale.json()["change_minor"] == 1000 - 2 * product["price_minor"]
+        deadline = time.monotonic() + 10
+        while cashier.get(f"/api/sales/{sale_id}").json()["fulfilment"] != "fulfilled":
+            assert time.monotonic() < deadline, "StockDeducted never reached sales"
+            time.sleep(0.1)
+        assert cashier.get(f"/api/inventory/stock/{outlet}/{product['id']}").json()["on_hand"] == before - 2
+
+        def reported() -> bool:
+            rows = manager.get("/api/reports/sales/items", params={"outlet_id": outlet}).json()["rows"]
+            return any(row["product_id"] == product["id"] and row["qty"] >= 2 for row in rows)
+
+        deadline = time.monotonic() + 10
+        while not reported():
+            assert time.monotonic() < deadline, "SaleCompleted never reached the reports"
+            time.sleep(0.1)

@@ -1,0 +1,103 @@
+// The one way the app talks to the API: same origin, bearer token, JSON, timeouts, and
+// errors as ApiError with a message people can act on. A 401 ends the session.
+
+import { ApiError, detailText } from "./errors";
+import { session } from "./session.svelte";
+
+export { ApiError } from "./errors";
+
+export type Query = Record<string, string | number | boolean | null | undefined>;
+
+export interface RequestOptions {
+  method?: "GET" | "POST" | "PUT" | "DELETE";
+  body?: unknown;
+  query?: Query;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** false for the log-in call itself (no token yet, and a 401 there is a wrong password). */
+  auth?: boolean;
+}
+
+export function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === "function") return AbortSignal.any([a, b]);
+  const both = new AbortController(); // older tablets' browsers
+  for (const s of [a, b]) {
+    if (s.aborted) both.abort();
+    else s.addEventListener("abort", () => both.abort(), { once: true });
+  }
+  return both.signal;
+}
+
+async function send(path: string, options: RequestOptions, accept: string): Promise<Response> {
+  const headers: Record<string, string> = { Accept: accept };
+  const useAuth = options.auth !== false;
+  if (useAuth && session.token) headers.Authorization = `Bearer ${session.token}`;
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), options.timeoutMs ?? 15_000);
+  const signal = options.signal ? anySignal(options.signal, timeout.signal) : timeout.signal;
+  let response: Response;
+  try {
+    response = await fetch(withQuery(path, options.query), {
+      method: options.method ?? "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal,
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw error; // the caller cancelled: not an error to show
+    const why = timeout.signal.aborted ? "the server took too long to answer" : "the server could not be reached";
+    throw new ApiError(0, why);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!response.ok) {
+    let body: unknown = null;
+    try {
+      body = await response.json();
+    } catch {
+      /* not JSON (a proxy's error page) */
+    }
+    const error = new ApiError(response.status, detailText(body, response.statusText || `HTTP ${response.status}`), body);
+    if (response.status === 401 && useAuth) {
+      session.end(`Your session has ended (${error.detail}). Log in again to carry on.`);
+    }
+    throw error;
+  }
+  return response;
+}
+
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await send(path, options, "application/json");
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+/** A file from the API (e.g. a CSV report), fetched with the token and saved by the browser. */
+export async function download(path: string, query: Query, fallbackName: string): Promise<string> {
+  const response = await send(path, { query, timeoutMs: 60_000 }, "text/csv, */*");
+  const blob = await response.blob();
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}

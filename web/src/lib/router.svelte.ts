@@ -1,0 +1,24 @@
+// Hash routes (#/till, #/office/products): work behind any static server without
+// rewrite rules, and a reload keeps the screen.
+
+function current(): string {
+  const path = location.hash.replace(/^#/, "");
+  return path.startsWith("/") ? path : "/";
+}
+
+class Router {
+  path = $state(current());
+
+  constructor() {
+    addEventListener("hashchange", () => {
+      this.path = current();
+    });
+  }
+
+  go(path: string): void {
+    if (current() === path) this.path = path;
+    else location.hash = path;
+  }
+}
+
+export const router = new Router();

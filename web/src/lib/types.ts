@@ -1,0 +1,147 @@
+// Shapes of the API's answers (see services/*/pos_*/schemas.py).
+
+export type Role = "cashier" | "manager" | "admin";
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  outlets: string[];
+  active: boolean;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: "bearer";
+  expires_in: number;
+  user: User;
+}
+
+export interface Outlet {
+  id: string;
+  name: string;
+  currency: string;
+  timezone: string;
+}
+
+export interface Product {
+  id: string;
+  sku: string;
+  name: string;
+  description: string;
+  barcodes: string[];
+  category_id: string | null;
+  price_minor: number;
+  cost_minor: number;
+  currency: string;
+  tax_class: "standard" | "reduced" | "zero";
+  active: boolean;
+}
+
+export interface ProductPage {
+  items: Product[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Category {
+  id: string;
+  name: string;
+  parent_id: string | null;
+}
+
+export interface Level {
+  outlet_id: string;
+  product_id: string;
+  sku: string | null;
+  name: string | null;
+  on_hand: number;
+  reserved: number;
+  available: number;
+  reorder_point: number;
+}
+
+export interface LevelPage {
+  items: Level[];
+  total: number;
+}
+
+export interface SaleSummary {
+  id: string;
+  outlet_id: string;
+  cashier_id: string;
+  status: "PENDING" | "COMPLETED" | "FAILED";
+  fulfilment: string;
+  receipt_number: string | null;
+  currency: string;
+  total_minor: number;
+  created_at: string;
+}
+
+export interface SalePage {
+  items: SaleSummary[];
+  total: number;
+}
+
+export interface ReceiptLine {
+  line_no: number;
+  product_id: string;
+  sku: string;
+  name: string;
+  qty: number;
+  unit_price_minor: number;
+  tax_rate_bp: number;
+  tax_minor: number;
+  total_minor: number;
+}
+
+export interface Receipt {
+  sale_id: string;
+  receipt_number: string;
+  outlet_id: string;
+  cashier_id: string;
+  cashier_name: string;
+  status: string;
+  currency: string;
+  lines: ReceiptLine[];
+  tax: { rate_bp: number; net_minor: number; tax_minor: number }[];
+  items: number;
+  subtotal_minor: number;
+  tax_minor: number;
+  total_minor: number;
+  tenders: { kind: string; amount_minor: number; tendered_minor: number }[];
+  tendered_minor: number;
+  change_minor: number;
+  completed_at: string;
+}
+
+export interface DailyRow {
+  day: string;
+  outlet_id: string;
+  sales_count: number;
+  items_sold: number;
+  gross_minor: number;
+  tax_minor: number;
+  net_minor: number;
+}
+
+export interface DailyReport {
+  date_from: string;
+  date_to: string;
+  rows: DailyRow[];
+  totals: { sales_count: number; items_sold: number; gross_minor: number; tax_minor: number; net_minor: number };
+}
+
+export interface ItemReport {
+  date_from: string;
+  date_to: string;
+  rows: { product_id: string; sku: string; name: string; qty: number; gross_minor: number }[];
+}
+
+export interface TenderReport {
+  date_from: string;
+  date_to: string;
+  rows: { kind: string; amount_minor: number; count: number }[];
+}
