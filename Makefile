@@ -1,0 +1,57 @@
+# The POS, three ways to start it (see README.md):
+#   make run     embedded: every service in one process, SQLite, no servers needed
+#   make stack   local stack: a process per service, MariaDB, RabbitMQ, nginx
+#   compose.yaml the same topology in containers (docker compose up)
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json web/vite.config.* -type f 2>/dev/null)
+
+.PHONY: install run stack stack-down stack-status test test-fast lint web bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(PYPROJECTS) scripts/install.sh
+	scripts/install.sh
+	touch $@
+
+web: web/dist/index.html
+
+web/dist/index.html: $(WEB_SOURCES)
+	@if [ -f web/package.json ]; then \
+		cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	else echo "web/package.json missing: serving the placeholder page"; fi
+
+## Embedded mode on http://127.0.0.1:8080 (Ctrl-C stops it; data in var/embedded/)
+run: install web
+	$(BIN)/python -m pos_embedded
+
+## Local stack on http://127.0.0.1:8080 (logs in var/stack/logs/; `make stack-down` stops it)
+stack: install web
+	$(BIN)/python scripts/stack.py up
+
+stack-down:
+	$(BIN)/python scripts/stack.py down
+
+stack-status:
+	$(BIN)/python scripts/stack.py status
+
+## Every test: unit, integration (MariaDB, RabbitMQ), full stack through nginx, browser
+test: install web
+	@mkdir -p test-results
+	$(BIN)/python -m pytest --junitxml=test-results/junit.xml $(PYTEST_ARGS)
+
+## Only the tests that need no server
+test-fast: install
+	$(BIN)/python -m pytest -m "not integration and not e2e and not browser" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check libs services scripts gateway tests conftest.py
+
+## Checkout load against the running local stack (`make stack` first)
+bench: install
+	$(BIN)/python scripts/loadgen.py $(BENCH_ARGS)
+
+clean:
+	rm -rf var test-results web/dist
