@@ -16,6 +16,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** false for the log-in call itself (no token yet, and a 401 there is a wrong password). */
   auth?: boolean;
+  /** A token to use instead of the session's (right after log-in). */
+  token?: string;
 }
 
 export function withQuery(path: string, query?: Query): string {
@@ -41,7 +43,8 @@ function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
 async function send(path: string, options: RequestOptions, accept: string): Promise<Response> {
   const headers: Record<string, string> = { Accept: accept };
   const useAuth = options.auth !== false;
-  if (useAuth && session.token) headers.Authorization = `Bearer ${session.token}`;
+  const token = options.token ?? session.token;
+  if (useAuth && token) headers.Authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), options.timeoutMs ?? 15_000);
