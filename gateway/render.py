@@ -42,6 +42,11 @@ DEFAULT_LISTEN = "8080"
 DEFAULT_MAX_BODY = "10m"
 DEFAULT_LOGIN_RATE = "10r/s"
 DEFAULT_LOGIN_BURST = 20
+DEFAULT_PIN_RATE = "30r/m"
+DEFAULT_PIN_BURST = 10
+# Origins (besides the gateway's own) whose pages may call the API with credentials;
+# comma-separated in this environment variable, or --cors-origin (repeatable).
+CORS_ENV = "POS_GATEWAY_CORS_ORIGINS"
 DEFAULT_WORKER_CONNECTIONS = 1024
 UPSTREAM_KEEPALIVE = 32
 # Below uvicorn's default --timeout-keep-alive (5 s): nginx must drop an idle upstream
@@ -56,6 +61,7 @@ _LISTEN = re.compile(rf"^(?:{_HOST}:)?\d{{1,5}}$")
 _RESOLVER = re.compile(rf"^{_HOST}(?::\d{{1,5}})?$")
 _SIZE = re.compile(r"^\d+[kKmMgG]?$")
 _RATE = re.compile(r"^\d+r/[sm]$")
+_ORIGIN = re.compile(rf"^https?://{_HOST}(?::\d{{1,5}})?$")
 _USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(?: [A-Za-z_][A-Za-z0-9_.-]*)?$")
 # Characters that would end or alter an nginx directive if they reached a path.
 _UNSAFE_PATH_CHARS = set(" \t\r\n;{}'\"$#\\")
@@ -95,6 +101,9 @@ def render(
     user: str | None = None,
     login_rate: str = DEFAULT_LOGIN_RATE,
     login_burst: int = DEFAULT_LOGIN_BURST,
+    pin_rate: str = DEFAULT_PIN_RATE,
+    pin_burst: int = DEFAULT_PIN_BURST,
+    cors_origins: Sequence[str] = (),
     worker_connections: int = DEFAULT_WORKER_CONNECTIONS,
     template: str | None = None,
 ) -> str:
@@ -105,6 +114,8 @@ def render(
     upstreams: service -> ["host:port", ...]; every name in SERVICES, nothing else.
     access_log / error_log: default to files under prefix; "/dev/stdout" and "stderr"
     are fine too. user: optional `user` directive value (only matters when root).
+    cors_origins: exact origins (scheme://host[:port]) allowed to call the API from a
+    browser with credentials; empty (the default) means same-origin only.
     Raises RenderError on any unusable value.
     """
     prefix_s = _abs_path("prefix", prefix)
@@ -115,6 +126,9 @@ def render(
         "MAX_BODY": _check(_SIZE, "max body size", max_body),
         "LOGIN_RATE": _check(_RATE, "login rate", login_rate),
         "LOGIN_BURST": str(_positive_int("login burst", login_burst)),
+        "PIN_RATE": _check(_RATE, "PIN rate", pin_rate),
+        "PIN_BURST": str(_positive_int("PIN burst", pin_burst)),
+        "CORS_ORIGINS": _cors_map_entries(cors_origins),
         "WORKER_CONNECTIONS": str(_positive_int("worker connections", worker_connections)),
         "ACCESS_LOG": _log_target("access log", access_log, f"{prefix_s}/access.log"),
         "ERROR_LOG": _log_target("error log", error_log, f"{prefix_s}/error.log", allow_stderr=True),
@@ -172,6 +186,22 @@ def _log_target(what: str, value: str | Path | None, default: str, allow_stderr:
             raise RenderError(f"{what}: no 'stderr' keyword here, use /dev/stderr")
         return "stderr"
     return _abs_path(what, value)
+
+
+def _cors_map_entries(origins: Sequence[str]) -> str:
+    if isinstance(origins, str):
+        raise RenderError("cors_origins must be a list of origins, not a string")
+    lines = []
+    for origin in origins:
+        if origin == "*" or not _ORIGIN.match(origin):
+            raise RenderError(f"invalid CORS origin {origin!r}: give scheme://host[:port], no path, no wildcard")
+        lines.append(f'        "{origin}" $http_origin;')
+    return "\n".join(lines) if lines else "        # (none: same-origin only)"
+
+
+def parse_cors_origins(text: str | None) -> list[str]:
+    """"https://a.example, https://b.example" -> a list (empty for None or blanks)."""
+    return [o.strip() for o in (text or "").split(",") if o.strip()]
 
 
 def _user_directive(user: str | None) -> str:
@@ -276,6 +306,16 @@ def _build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_LOGIN_BURST,
         help="login burst (default 20)",
     )
+    parser.add_argument("--pin-rate", default=DEFAULT_PIN_RATE, help="quick switch / approval rate limit (default 30r/m)")
+    parser.add_argument("--pin-burst", type=int, default=DEFAULT_PIN_BURST, help="PIN burst (default 10)")
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help=f"an origin allowed to call the API cross-origin, e.g. https://office.example.com; repeatable "
+        f"(default: ${CORS_ENV}, comma-separated; none means same-origin only)",
+    )
     parser.add_argument(
         "--worker-connections",
         type=int,
@@ -333,6 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             user=args.user,
             login_rate=args.login_rate,
             login_burst=args.login_burst,
+            pin_rate=args.pin_rate,
+            pin_burst=args.pin_burst,
+            cors_origins=args.cors_origin if args.cors_origin is not None else parse_cors_origins(os.environ.get(CORS_ENV)),
             worker_connections=args.worker_connections,
         )
     except RenderError as exc:

@@ -259,3 +259,47 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
 def parse_payload(type_: str, version: int, payload: dict) -> Event:
     """Validate a payload against its contract; KeyError for an unknown type/version."""
     return EVENT_TYPES[(type_, version)].model_validate(payload)
+
+
+# --- audit (any service -> identity's hash-chained audit log) ------------------------
+
+
+class AuditRecorded(Event):
+    """A sensitive action done in another service (refund, void, price change, stock
+    adjustment, ...), for identity's tamper-evident audit log. Published through the
+    producer's outbox in the same transaction as the action; see docs/security.md.
+    Never put a password, PIN or token in `details`."""
+
+    TYPE = "AuditRecorded"
+    action: str  # "<object>.<verb>", e.g. "sale.refunded", "product.price_changed"
+    outcome: str = "success"
+    actor_id: str | None = None
+    actor_email: str | None = None
+    actor_role: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    outlet_id: str | None = None
+    source_ip: str | None = None
+    # e.g. {"before": {...}, "after": {...}, "approved_by": "<manager id>"}
+    details: dict = {}
+
+
+EVENT_TYPES[(AuditRecorded.TYPE, AuditRecorded.VERSION)] = AuditRecorded
+
+
+# --- catalog: per-outlet prices (appended) ---------------------------------------------
+
+
+class OutletPriceChanged(Event):
+    """One outlet sells a product at its own shelf price (`price_minor`), or again at
+    the product's price (`price_minor` None). Whoever prices sales keeps these next to
+    ProductCreated/ProductChanged prices."""
+
+    TYPE = "OutletPriceChanged"
+    product_id: str
+    outlet_id: str
+    price_minor: int | None
+    currency: str
+
+
+EVENT_TYPES[(OutletPriceChanged.TYPE, OutletPriceChanged.VERSION)] = OutletPriceChanged

@@ -12,7 +12,7 @@ DEAD_LETTER_EXCHANGE = "pos.dlx"
 # producer -> event types it publishes (routing key "<producer>.<Type>")
 PUBLISHES: dict[str, tuple[str, ...]] = {
     "identity": ("OutletCreated", "UserChanged"),
-    "catalog": ("ProductCreated", "ProductChanged", "ProductArchived"),
+    "catalog": ("ProductCreated", "ProductChanged", "ProductArchived", "OutletPriceChanged"),
     "inventory": ("StockDeducted", "StockAdjusted", "StockReturned", "StockTransferred", "LowStockDetected"),
     "sales": ("SaleCompleted", "SaleRefunded", "SaleVoided", "ShiftClosed"),
     "payments": ("PaymentCaptured", "PaymentRefunded"),
@@ -31,6 +31,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "catalog.ProductCreated",
         "catalog.ProductChanged",
         "catalog.ProductArchived",
+        # Per-outlet shelf prices; sales ignores them until it has a handler (issue 3).
+        "catalog.OutletPriceChanged",
         "inventory.StockDeducted",
     ),
     "reports": (

@@ -1,7 +1,10 @@
-"""Access tokens: verified locally by every service with identity's public key.
+"""Access tokens and manager approvals: verified locally by every service with
+identity's public key.
 
 The accepted algorithm list is fixed (EdDSA only): a token signed with `none` or with
-HS256 using the public key as a secret is refused.
+HS256 using the public key as a secret is refused. Approval tokens (identity's
+`POST /api/identity/approvals`) carry another audience, so neither kind of token is
+ever accepted as the other; see `verify_approval` and docs/security.md.
 """
 
 from __future__ import annotations
@@ -16,6 +19,20 @@ from pydantic import BaseModel
 
 ALGORITHMS = ["EdDSA"]
 ROLES = ("cashier", "manager", "admin")
+# Actions a manager approves by PIN at the till (identity refuses any other).
+APPROVAL_ACTIONS = ("refund", "void", "no_sale", "discount", "price_override")
+APPROVAL_TOKEN_USE = "approval"
+# Where a till sends an approval token along with the request it approves.
+APPROVAL_HEADER = "X-Approval-Token"
+
+
+def approval_audience(audience: str) -> str:
+    """Audience of approval tokens: never the access-token audience."""
+    return f"{audience}:approval"
+
+
+class ApprovalError(Exception):
+    """An approval token that does not approve this action here (the reason says why)."""
 
 
 class Principal(BaseModel):
@@ -69,6 +86,8 @@ class TokenVerifier:
         role = claims.get("role")
         if role not in ROLES:
             raise jwt.InvalidTokenError("unknown role")
+        if claims.get("token_use", "access") != "access":
+            raise jwt.InvalidTokenError("not an access token")
         return Principal(
             user_id=claims["sub"],
             email=claims.get("email", ""),
@@ -77,6 +96,79 @@ class TokenVerifier:
             outlets=list(claims.get("outlets", [])),
             token=token,
         )
+
+    def verify_approval(
+        self, token: str, *, action: str, outlet_id: str, subject: str | None = None, requested_by: str | None = None
+    ) -> Principal:
+        """The approving manager, if `token` approves `action` at `outlet_id` (and, when
+        given, for `subject`, e.g. the sale id, requested by `requested_by`, the user id
+        of the caller). Raises ApprovalError otherwise. Single use is the caller's job:
+        store `jti` (Principal.token holds the token) with what it approved."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._public_key(),
+                algorithms=ALGORITHMS,
+                audience=approval_audience(self.audience),
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "aud", "iss", "jti", "action", "outlet_id"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise ApprovalError("approval expired: ask the manager again") from None
+        except (jwt.InvalidTokenError, ValueError):
+            raise ApprovalError("invalid approval token") from None
+        if claims.get("token_use") != APPROVAL_TOKEN_USE:
+            raise ApprovalError("not an approval token")
+        if claims["action"] != action:
+            raise ApprovalError(f"the approval is for {claims['action']!r}, not {action!r}")
+        if claims["outlet_id"] != outlet_id:
+            raise ApprovalError("the approval is for another outlet")
+        if subject is not None and claims.get("subject") not in (None, subject):
+            raise ApprovalError("the approval is for another object")
+        if requested_by is not None and claims.get("requested_by") != requested_by:
+            raise ApprovalError("the approval was given to another user")
+        if claims.get("role") not in ("manager", "admin"):
+            raise ApprovalError("the approver is not a manager")
+        approver = Principal(
+            user_id=claims["sub"],
+            name=claims.get("name", ""),
+            role=claims["role"],
+            outlets=list(claims.get("outlets", [])),
+            token=token,
+        )
+        if not approver.may_access(outlet_id):
+            raise ApprovalError("the approver may not approve at this outlet")
+        return approver
+
+
+def approval_jti(token: str) -> str:
+    """The unique id of an already verified approval token (to record it as used)."""
+    return str(jwt.decode(token, options={"verify_signature": False})["jti"])
+
+
+def verify_approval(
+    request: Request,
+    token: str | None,
+    action: str,
+    outlet_id: str,
+    *,
+    subject: str | None = None,
+    requested_by: str | None = None,
+) -> Principal:
+    """For route handlers: the approving manager, or 403 "manager approval required".
+
+    `token` is usually `request.headers.get(APPROVAL_HEADER)`. Example (a refund)::
+
+        approver = verify_approval(request, request.headers.get(APPROVAL_HEADER), "refund",
+                                   sale.outlet_id, subject=sale.id, requested_by=principal.user_id)
+    """
+    if not token:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"manager approval required for {action}")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify_approval(token, action=action, outlet_id=outlet_id, subject=subject, requested_by=requested_by)
+    except ApprovalError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"manager approval required for {action}: {exc}") from None
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -108,6 +200,8 @@ def require_roles(*roles: str):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {', '.join(roles)}")
         return principal
 
+    # Read by the authorization matrix test (tests/security): what each endpoint allows.
+    check.allowed_roles = frozenset(roles) | {"admin"}  # type: ignore[attr-defined]
     return check
 
 

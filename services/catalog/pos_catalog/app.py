@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from pos_catalog.config import Settings
+from pos_catalog.imports import ImportJobs
 from pos_catalog.routes import legacy, router
 from pos_catalog.tables import metadata
 from pos_platform.app import create_service_app
@@ -15,12 +16,14 @@ NAME = "catalog"
 def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
     settings = settings or Settings()
     db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
-    return create_service_app(
+    app = create_service_app(
         name=NAME,
         settings=settings,
         db=db,
         routers=[router, legacy],
         bus=bus,
         migrate_on_start=migrate_on_start,
-        description="Products, barcodes, categories and prices.",
+        description="Products, barcodes, categories, per-outlet prices, search and CSV import/export.",
     )
+    app.state.imports = ImportJobs(db, settings.currency)
+    return app

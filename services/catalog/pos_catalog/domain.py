@@ -1,8 +1,16 @@
-"""Barcode rules. Plain Python, no I/O."""
+"""Catalog rules. Plain Python, no I/O: barcodes and the words products are found by."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 _LENGTHS = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}
+
+# Longest search term stored; longer words are cut (a query is cut the same way).
+TERM_LENGTH = 40
+SORT_KEY_LENGTH = 64
+_WORD = re.compile(r"[^\W_]+")
 
 
 def expected_check_digit(body: str) -> int:
@@ -22,3 +30,39 @@ def barcode_problem(code: str) -> str | None:
     if int(code[-1]) != expected:
         return f"{kind} barcode {code!r}: check digit (digit {len(code)}) is {code[-1]}, expected {expected}"
     return None
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form: 'Crème Brûlée' -> 'creme brulee'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """The folded words of `text` (letters and digits; everything else separates)."""
+    return [w[:TERM_LENGTH] for w in _WORD.findall(fold(text))]
+
+
+def sort_key(name: str) -> str:
+    """Order of products with the same matching word: by folded name."""
+    return " ".join(words(name))[:SORT_KEY_LENGTH]
+
+
+def index_terms(name: str, sku: str, barcodes: list[str]) -> set[str]:
+    """Every term a product is found by (by prefix): the words of its name and SKU, and
+    its barcodes whole."""
+    return {*words(name), *words(sku), *(code[:TERM_LENGTH] for code in barcodes)}
+
+
+def prefix_bounds(prefix: str) -> tuple[str, str]:
+    """[low, high) such that low <= term < high exactly when term starts with prefix
+    (binary, code-point order: what SQLite and utf8mb4_bin compare by). An index range,
+    unlike LIKE, on both databases."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def query_words(query: str) -> list[str]:
+    """Distinct words of a search query, longest first (the most selective one drives
+    the index scan)."""
+    unique = list(dict.fromkeys(words(query)))
+    return sorted(unique, key=len, reverse=True)

@@ -1,19 +1,38 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from sqlalchemy import func, or_, select
+from fastapi.responses import StreamingResponse
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
+from pos_catalog import products as repo
+from pos_catalog import search
 from pos_catalog.config import Settings
-from pos_catalog.schemas import CategoryIn, CategoryOut, ProductIn, ProductOut, ProductPage, ProductUpdate
-from pos_catalog.tables import barcodes, categories, products
-from pos_contracts.events import ProductArchived, ProductChanged, ProductCreated
+from pos_catalog.csv_format import BARCODE_SEPARATOR, CATEGORY_SEPARATOR, export_lines
+from pos_catalog.imports import ImportJobs
+from pos_catalog.schemas import (
+    CategoryIn,
+    CategoryOut,
+    CategoryUpdate,
+    ImportJobOut,
+    OutletPriceIn,
+    OutletPriceOut,
+    ProductIn,
+    ProductOut,
+    ProductPage,
+    ProductUpdate,
+    SearchHit,
+    SearchPage,
+)
+from pos_catalog.tables import barcodes, categories, import_jobs, price_overrides, products
+from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductChanged, ProductCreated
 from pos_platform.app import ServiceContext
-from pos_platform.auth import CurrentUser, Manager
+from pos_platform.auth import CurrentUser, Manager, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
 
 router = APIRouter(prefix="/api/catalog", tags=["catalog"])
@@ -25,92 +44,113 @@ def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-def _load(uow: UnitOfWork, ids: list[str]) -> list[ProductOut]:
-    if not ids:
-        return []
-    rows = {r.id: r for r in uow.session.execute(select(products).where(products.c.id.in_(ids)))}
-    codes: dict[str, list[str]] = defaultdict(list)
-    for code, product_id in uow.session.execute(
-        select(barcodes.c.code, barcodes.c.product_id).where(barcodes.c.product_id.in_(ids)).order_by(barcodes.c.code)
-    ):
-        codes[product_id].append(code)
-    return [
-        ProductOut(
-            id=r.id,
-            sku=r.sku,
-            name=r.name,
-            description=r.description,
-            barcodes=codes[r.id],
-            category_id=r.category_id,
-            price_minor=r.price_minor,
-            cost_minor=r.cost_minor,
-            currency=r.currency,
-            tax_class=r.tax_class,
-            active=r.active,
-        )
-        for i in ids
-        if (r := rows.get(i)) is not None
-    ]
+def _imports(request: Request) -> ImportJobs:
+    return request.app.state.imports
 
 
-def _get(uow: UnitOfWork, product_id: str) -> ProductOut:
-    found = _load(uow, [product_id])
+def _get(uow: UnitOfWork, product_id: str, outlet_id: str | None = None) -> ProductOut:
+    found = repo.load(uow.session, [product_id], outlet_id=outlet_id)
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} not found")
     return found[0]
 
 
-def _event_fields(p: ProductOut) -> dict[str, Any]:
-    return p.model_dump(exclude={"id", "description"}) | {"product_id": p.id}
-
-
 def _check_category(uow: UnitOfWork, category_id: str | None) -> None:
     if category_id and uow.session.scalar(select(categories.c.id).where(categories.c.id == category_id)) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"category {category_id} does not exist")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"category {category_id} does not exist")
 
 
-def _conflict(exc: IntegrityError, body: Any) -> HTTPException:
+def _conflict(exc: IntegrityError, sku: str) -> HTTPException:
     text = str(exc.orig).lower()
     if "barcode" in text or ("code" in text and "primary" in text):
         return HTTPException(status.HTTP_409_CONFLICT, "one of these barcodes already belongs to another product")
-    return HTTPException(status.HTTP_409_CONFLICT, f"a product with SKU {getattr(body, 'sku', '')!r} already exists")
+    return HTTPException(status.HTTP_409_CONFLICT, f"a product with SKU {sku!r} already exists")
+
+
+def _filters(uow: UnitOfWork, category_id: str | None, include_subcategories: bool, include_archived: bool) -> search.Filters:
+    category_ids = None
+    if category_id:
+        category_ids = (
+            frozenset(repo.descendants(repo.category_tree(uow.session), category_id)) if include_subcategories else frozenset({category_id})
+        )
+    return search.Filters(active_only=not include_archived, category_ids=category_ids)
+
+
+# --- products ----------------------------------------------------------------------------
 
 
 @router.get("/products", response_model=ProductPage)
 @legacy.get("", response_model=ProductPage, include_in_schema=False)
 def list_products(
-    _user: CurrentUser,
+    principal: CurrentUser,
     request: Request,
-    q: str | None = Query(default=None, max_length=200, description="name, SKU or barcode"),
+    q: str | None = Query(default=None, max_length=200, description="name words, SKU or barcode: exact or prefix"),
+    category_id: str | None = None,
+    include_subcategories: bool = Query(default=True, description="with category_id: products of its subcategories too"),
+    include_archived: bool = False,
+    outlet_id: str | None = Query(default=None, description="also give this outlet's own prices"),
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0, le=100_000),
+) -> ProductPage:
+    """A page of products, by name; with `q`, the search results in search order."""
+    if outlet_id:
+        ensure_outlet(principal, outlet_id)
+    with _ctx(request).db.transaction() as uow:
+        filters = _filters(uow, category_id, include_subcategories, include_archived)
+        if q and q.strip():
+            hits, _more = search.find(uow.session, q, limit=limit, offset=offset, filters=filters)
+            total, exact = search.count(uow.session, q, filters)
+            ids = [h.product_id for h in hits]
+        else:
+            query = select(products.c.id)
+            if filters.active_only:
+                query = query.where(products.c.active.is_(True))
+            if filters.category_ids is not None:
+                query = query.where(products.c.category_id.in_(sorted(filters.category_ids)))
+            total, exact = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0, True
+            ids = list(uow.session.scalars(query.order_by(products.c.name, products.c.id).limit(limit).offset(offset)))
+        items = repo.load(uow.session, ids, outlet_id=outlet_id)
+    return ProductPage(items=items, total=total, total_exact=exact, limit=limit, offset=offset)
+
+
+@router.get("/search", response_model=SearchPage)
+def search_products(
+    principal: CurrentUser,
+    request: Request,
+    q: str = Query(min_length=1, max_length=200, description="name words, SKU or barcode: exact or prefix"),
+    outlet_id: str | None = Query(default=None, description="the till's outlet: its own prices are given"),
     category_id: str | None = None,
     include_archived: bool = False,
-    limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
-) -> ProductPage:
-    query = select(products.c.id)
-    if not include_archived:
-        query = query.where(products.c.active.is_(True))
-    if category_id:
-        query = query.where(products.c.category_id == category_id)
-    if q:
-        by_barcode = select(barcodes.c.product_id).where(barcodes.c.code == q)
-        query = query.where(
-            or_(products.c.sku.startswith(q, autoescape=True), products.c.name.contains(q, autoescape=True), products.c.id.in_(by_barcode))
-        )
+    limit: int = Query(default=20, ge=1, le=100),
+    offset: int = Query(default=0, ge=0, le=10_000),
+) -> SearchPage:
+    """The till's search: exact barcode, then exact SKU, then products with words
+    starting with every word of `q`. One page at a time; the catalogue never leaves
+    the server."""
+    if outlet_id:
+        ensure_outlet(principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
-        total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        ids = list(uow.session.scalars(query.order_by(products.c.name, products.c.id).limit(limit).offset(offset)))
-        items = _load(uow, ids)
-    return ProductPage(items=items, total=total, limit=limit, offset=offset)
+        filters = _filters(uow, category_id, True, include_archived)
+        hits, more = search.find(uow.session, q, limit=limit, offset=offset, filters=filters)
+        found = {p.id: p for p in repo.load(uow.session, [h.product_id for h in hits], outlet_id=outlet_id)}
+    items = [
+        SearchHit(**found[h.product_id].model_dump(exclude={"description", "cost_minor", "category_name"}), match=h.match)
+        for h in hits
+        if h.product_id in found
+    ]
+    return SearchPage(items=items, limit=limit, offset=offset, next_offset=offset + limit if more else None)
 
 
 @router.get("/barcodes/{code}", response_model=ProductOut)
-def product_by_barcode(code: str, _user: CurrentUser, request: Request) -> ProductOut:
+def product_by_barcode(code: str, principal: CurrentUser, request: Request, outlet_id: str | None = None) -> ProductOut:
+    """The product a scanned barcode belongs to (archived ones too: the till decides)."""
+    if outlet_id:
+        ensure_outlet(principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
         product_id = uow.session.scalar(select(barcodes.c.product_id).where(barcodes.c.code == code))
         if product_id is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no product has barcode {code}")
-        return _get(uow, product_id)
+        return _get(uow, product_id, outlet_id)
 
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
@@ -133,42 +173,95 @@ def create_product(body: ProductIn, _manager: Manager, request: Request) -> Prod
                     updated_at=now,
                 )
             )
-            if body.barcodes:
-                uow.session.execute(barcodes.insert(), [{"code": c, "product_id": product_id} for c in body.barcodes])
+            repo.replace_barcodes(uow.session, product_id, body.barcodes)
+            repo.replace_terms(uow.session, product_id, body.name, body.sku, body.barcodes)
             product = _get(uow, product_id)
-            uow.publish(ProductCreated(**_event_fields(product)))
+            uow.publish(ProductCreated(**repo.event_fields(product)))
     except IntegrityError as exc:
-        raise _conflict(exc, body) from None
+        raise _conflict(exc, body.sku) from None
     return product
+
+
+@router.get("/products/export", response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}})
+def export_products(_manager: Manager, request: Request, include_archived: bool = True) -> StreamingResponse:
+    """Every product as CSV, in the format import reads (streamed: big catalogues too)."""
+    db = _ctx(request).db
+
+    def rows() -> Iterator[dict[str, str]]:
+        after = ""
+        while True:
+            with db.transaction() as uow:
+                tree = repo.category_tree(uow.session)
+                query = select(products).where(products.c.sku > after)
+                if not include_archived:
+                    query = query.where(products.c.active.is_(True))
+                batch = uow.session.execute(query.order_by(products.c.sku).limit(2000)).all()
+                codes: dict[str, list[str]] = {}
+                if batch:
+                    for code, pid in uow.session.execute(
+                        select(barcodes.c.code, barcodes.c.product_id).where(barcodes.c.product_id.in_([r.id for r in batch]))
+                    ):
+                        codes.setdefault(pid, []).append(code)
+            for r in batch:
+                yield {
+                    "sku": r.sku,
+                    "name": r.name,
+                    "description": r.description,
+                    "barcodes": BARCODE_SEPARATOR.join(sorted(codes.get(r.id, []))),
+                    "category": f" {CATEGORY_SEPARATOR} ".join(repo.category_path(tree, r.category_id)) if r.category_id else "",
+                    "price_minor": str(r.price_minor),
+                    "cost_minor": str(r.cost_minor),
+                    "tax_class": r.tax_class,
+                    "unit": r.unit,
+                    "active": "true" if r.active else "false",
+                }
+            if len(batch) < 2000:
+                return
+            after = batch[-1].sku
+
+    return StreamingResponse(
+        export_lines(rows()),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="products.csv"'},
+    )
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
 @legacy.get("/{product_id}", response_model=ProductOut, include_in_schema=False)
-def get_product(product_id: str, _user: CurrentUser, request: Request) -> ProductOut:
+def get_product(product_id: str, principal: CurrentUser, request: Request, outlet_id: str | None = None) -> ProductOut:
+    if outlet_id:
+        ensure_outlet(principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
-        return _get(uow, product_id)
+        return _get(uow, product_id, outlet_id)
 
 
 @router.put("/products/{product_id}", response_model=ProductOut)
 @legacy.put("/{product_id}", response_model=ProductOut, include_in_schema=False)
 def update_product(product_id: str, body: ProductUpdate, _manager: Manager, request: Request) -> ProductOut:
+    """Change some fields; `active: true` restores an archived product."""
     changes = body.model_dump(exclude_unset=True, exclude={"barcodes"})
+    current: ProductOut | None = None
     try:
         with _ctx(request).db.transaction() as uow:
             current = _get(uow, product_id)
             if "category_id" in changes:
                 _check_category(uow, changes["category_id"])
+            for field in ("name", "price_minor", "cost_minor", "tax_class", "unit", "active", "description"):
+                if field in changes and changes[field] is None:
+                    del changes[field]  # null means "keep" for fields that cannot be empty
             if changes:
                 uow.session.execute(products.update().where(products.c.id == product_id).values(**changes, updated_at=utcnow()))
             if body.barcodes is not None:
-                uow.session.execute(barcodes.delete().where(barcodes.c.product_id == product_id))
-                if body.barcodes:
-                    uow.session.execute(barcodes.insert(), [{"code": c, "product_id": product_id} for c in body.barcodes])
+                repo.replace_barcodes(uow.session, product_id, body.barcodes)
             product = _get(uow, product_id)
+            if (product.name, product.barcodes) != (current.name, current.barcodes):
+                repo.replace_terms(uow.session, product_id, product.name, product.sku, product.barcodes)
             if product != current:
-                uow.publish(ProductChanged(**_event_fields(product)))
+                if current.active and not product.active:
+                    uow.publish(ProductArchived(product_id=product_id))
+                uow.publish(ProductChanged(**repo.event_fields(product)))
     except IntegrityError as exc:
-        raise _conflict(exc, current) from None
+        raise _conflict(exc, current.sku if current else "") from None
     return product
 
 
@@ -184,17 +277,190 @@ def archive_product(product_id: str, _manager: Manager, request: Request) -> Res
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+# --- per-outlet prices -------------------------------------------------------------------
+
+
+@router.get("/products/{product_id}/prices", response_model=list[OutletPriceOut])
+def list_outlet_prices(product_id: str, principal: CurrentUser, request: Request) -> list[OutletPriceOut]:
+    """The outlets (that the caller may see) selling this product at their own price."""
+    with _ctx(request).db.transaction() as uow:
+        product = _get(uow, product_id)
+        rows = uow.session.execute(
+            select(price_overrides.c.outlet_id, price_overrides.c.price_minor)
+            .where(price_overrides.c.product_id == product_id)
+            .order_by(price_overrides.c.outlet_id)
+        ).all()
+    return [
+        OutletPriceOut(product_id=product_id, outlet_id=r.outlet_id, price_minor=r.price_minor, currency=product.currency)
+        for r in rows
+        if principal.may_access(r.outlet_id)
+    ]
+
+
+@router.put("/products/{product_id}/prices/{outlet_id}", response_model=OutletPriceOut)
+def set_outlet_price(product_id: str, outlet_id: str, body: OutletPriceIn, principal: Manager, request: Request) -> OutletPriceOut:
+    """This outlet sells the product at its own shelf price (OutletPriceChanged)."""
+    ensure_outlet(principal, outlet_id)
+    with _ctx(request).db.transaction() as uow:
+        product = _get(uow, product_id)
+        current = repo.outlet_prices_for(uow.session, [product_id], outlet_id).get(product_id)
+        if current != body.price_minor:
+            if current is None:
+                uow.session.execute(
+                    price_overrides.insert().values(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, updated_at=utcnow())
+                )
+            else:
+                uow.session.execute(
+                    update(price_overrides)
+                    .where(price_overrides.c.product_id == product_id, price_overrides.c.outlet_id == outlet_id)
+                    .values(price_minor=body.price_minor, updated_at=utcnow())
+                )
+            uow.publish(
+                OutletPriceChanged(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency),
+                outlet_id=outlet_id,
+            )
+    return OutletPriceOut(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency)
+
+
+@router.delete("/products/{product_id}/prices/{outlet_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_outlet_price(product_id: str, outlet_id: str, principal: Manager, request: Request) -> Response:
+    """The outlet sells at the product's price again."""
+    ensure_outlet(principal, outlet_id)
+    with _ctx(request).db.transaction() as uow:
+        product = _get(uow, product_id)
+        removed = uow.session.execute(
+            delete(price_overrides).where(price_overrides.c.product_id == product_id, price_overrides.c.outlet_id == outlet_id)
+        ).rowcount
+        if removed:
+            uow.publish(
+                OutletPriceChanged(product_id=product_id, outlet_id=outlet_id, price_minor=None, currency=product.currency),
+                outlet_id=outlet_id,
+            )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- categories --------------------------------------------------------------------------
+
+
+def _category_out(tree: dict[str, tuple[str, str | None]], category_id: str) -> CategoryOut:
+    name, parent = tree[category_id]
+    return CategoryOut(id=category_id, name=name, parent_id=parent, path=" / ".join(repo.category_path(tree, category_id)))
+
+
 @router.get("/categories", response_model=list[CategoryOut])
 def list_categories(_user: CurrentUser, request: Request) -> list[CategoryOut]:
+    """The whole tree, flat: each category with its parent and its path from the root."""
     with _ctx(request).db.transaction() as uow:
-        rows = uow.session.execute(select(categories).order_by(categories.c.name)).all()
-    return [CategoryOut(id=r.id, name=r.name, parent_id=r.parent_id) for r in rows]
+        tree = repo.category_tree(uow.session)
+    return sorted((_category_out(tree, cid) for cid in tree), key=lambda c: c.path.casefold())
 
 
 @router.post("/categories", response_model=CategoryOut, status_code=status.HTTP_201_CREATED)
 def create_category(body: CategoryIn, _manager: Manager, request: Request) -> CategoryOut:
-    category = CategoryOut(id=str(uuid.uuid4()), name=body.name, parent_id=body.parent_id)
+    category_id = str(uuid.uuid4())
     with _ctx(request).db.transaction() as uow:
         _check_category(uow, body.parent_id)
-        uow.session.execute(categories.insert().values(**category.model_dump(), created_at=utcnow()))
-    return category
+        uow.session.execute(categories.insert().values(id=category_id, name=body.name, parent_id=body.parent_id, created_at=utcnow()))
+        return _category_out(repo.category_tree(uow.session), category_id)
+
+
+@router.put("/categories/{category_id}", response_model=CategoryOut)
+def update_category(category_id: str, body: CategoryUpdate, _manager: Manager, request: Request) -> CategoryOut:
+    """Rename, or move under another parent (never under itself or its own children)."""
+    changes: dict[str, Any] = {}
+    with _ctx(request).db.transaction() as uow:
+        tree = repo.category_tree(uow.session)
+        if category_id not in tree:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"category {category_id} not found")
+        if body.name is not None:
+            changes["name"] = body.name
+        if "parent_id" in body.model_fields_set:
+            parent = body.parent_id or None
+            if parent is not None:
+                if parent not in tree:
+                    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"category {parent} does not exist")
+                if parent in repo.descendants(tree, category_id):
+                    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a category cannot move under itself or its own subcategory")
+            changes["parent_id"] = parent
+        if changes:
+            uow.session.execute(categories.update().where(categories.c.id == category_id).values(**changes))
+        return _category_out(repo.category_tree(uow.session), category_id)
+
+
+@router.delete("/categories/{category_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_category(category_id: str, _manager: Manager, request: Request) -> Response:
+    """Only an empty category (no products, no subcategories) can be deleted."""
+    with _ctx(request).db.transaction() as uow:
+        if uow.session.scalar(select(categories.c.id).where(categories.c.id == category_id)) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"category {category_id} not found")
+        if uow.session.scalar(select(categories.c.id).where(categories.c.parent_id == category_id).limit(1)):
+            raise HTTPException(status.HTTP_409_CONFLICT, "the category has subcategories: move or delete them first")
+        if uow.session.scalar(select(products.c.id).where(products.c.category_id == category_id).limit(1)):
+            raise HTTPException(status.HTTP_409_CONFLICT, "products are in this category: move them first")
+        uow.session.execute(categories.delete().where(categories.c.id == category_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- CSV import --------------------------------------------------------------------------
+
+
+@router.post(
+    "/imports",
+    response_model=ImportJobOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
+)
+async def start_import(
+    principal: Manager,
+    request: Request,
+    response: Response,
+    dry_run: bool = Query(default=False, description="only check the file"),
+    filename: str | None = Query(default=None, max_length=200),
+) -> ImportJobOut:
+    """Upload a product CSV (the body, or a multipart `file` field). Answers at once with
+    the job; poll GET /api/catalog/imports/{id} for progress and the errors by row and
+    column. Nothing is imported unless every row is valid."""
+    settings: Settings = _ctx(request).settings  # type: ignore[assignment]
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_part_size=settings.import_max_bytes)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the form needs a `file` field holding the CSV")
+        data = await upload.read()
+        filename = filename or upload.filename
+    else:
+        data = b""
+        async for part in request.stream():
+            data += part
+            if len(data) > settings.import_max_bytes:
+                raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the file is larger than {settings.import_max_bytes} bytes: split it")
+    if len(data) > settings.import_max_bytes:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the file is larger than {settings.import_max_bytes} bytes: split it")
+    if not data.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is empty")
+    jobs = _imports(request)
+    job_id = await run_in_threadpool(lambda: jobs.start(data, filename=filename, dry_run=dry_run, actor=principal.user_id))
+    job = await run_in_threadpool(jobs.get, job_id)
+    assert job is not None
+    response.headers["Location"] = f"/api/catalog/imports/{job_id}"
+    return job
+
+
+@router.get("/imports/{job_id}", response_model=ImportJobOut)
+def get_import(job_id: str, _manager: Manager, request: Request) -> ImportJobOut:
+    """Status (validating, importing, done, failed), progress 0..1, counts, and the
+    errors by row (line of the file, header = 1) and column."""
+    job = _imports(request).get(job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"import {job_id} not found")
+    return job
+
+
+@router.get("/imports", response_model=list[ImportJobOut])
+def list_imports(_manager: Manager, request: Request, limit: int = Query(default=20, ge=1, le=100)) -> list[ImportJobOut]:
+    """The latest imports, newest first (errors left out: GET one for them)."""
+    with _ctx(request).db.transaction() as uow:
+        ids = list(uow.session.scalars(select(import_jobs.c.id).order_by(import_jobs.c.created_at.desc()).limit(limit)))
+    jobs = [_imports(request).get(i) for i in ids]
+    return [j.model_copy(update={"errors": []}) for j in jobs if j is not None]

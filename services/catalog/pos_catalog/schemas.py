@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pos_catalog.domain import barcode_problem
 
 TAX_CLASSES = ("standard", "reduced", "zero")
+UNITS = ("each", "weight")
 
 
 class Strict(BaseModel):
@@ -25,11 +26,12 @@ class ProductIn(Strict):
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    barcodes: list[str] = Field(default=[], max_length=20)
+    barcodes: list[str] = Field(default=[], max_length=20, description="EAN-13, UPC-A or EAN-8, check digit verified")
     category_id: str | None = None
-    price_minor: int = Field(ge=0, le=10**12, description="unit price in minor units (cents)")
+    price_minor: int = Field(ge=0, le=10**12, description="unit price in minor units (cents); per kg when unit is weight")
     cost_minor: int = Field(default=0, ge=0, le=10**12)
     tax_class: str = Field(default="standard", pattern="^(standard|reduced|zero)$")
+    unit: str = Field(default="each", pattern="^(each|weight)$", description="each, or weight (price per kg)")
 
     _barcodes = field_validator("barcodes")(_check_barcodes)
 
@@ -44,6 +46,8 @@ class ProductUpdate(Strict):
     price_minor: int | None = Field(default=None, ge=0, le=10**12)
     cost_minor: int | None = Field(default=None, ge=0, le=10**12)
     tax_class: str | None = Field(default=None, pattern="^(standard|reduced|zero)$")
+    unit: str | None = Field(default=None, pattern="^(each|weight)$")
+    active: bool | None = Field(default=None, description="true restores an archived product")
 
     @field_validator("barcodes")
     @classmethod
@@ -58,18 +62,49 @@ class ProductOut(BaseModel):
     description: str
     barcodes: list[str]
     category_id: str | None
+    category_name: str | None = None
     price_minor: int
     cost_minor: int
     currency: str
     tax_class: str
+    unit: str = "each"
     active: bool
+    # Only when the request named an outlet that has its own price for this product.
+    outlet_price_minor: int | None = None
 
 
 class ProductPage(BaseModel):
     items: list[ProductOut]
     total: int
+    # False when `total` stopped counting at the cap (a broad search on a big catalogue).
+    total_exact: bool = True
     limit: int
     offset: int
+
+
+class SearchHit(BaseModel):
+    """What a till needs to show and sell a product."""
+
+    id: str
+    sku: str
+    name: str
+    barcodes: list[str]
+    price_minor: int
+    outlet_price_minor: int | None = None
+    currency: str
+    tax_class: str
+    unit: str
+    category_id: str | None
+    active: bool
+    match: str  # barcode | sku | prefix
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    limit: int
+    offset: int
+    # The next page's offset, or null when this page is the last.
+    next_offset: int | None
 
 
 class CategoryIn(Strict):
@@ -77,7 +112,49 @@ class CategoryIn(Strict):
     parent_id: str | None = None
 
 
+class CategoryUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    parent_id: str | None = Field(default=None, description="move under another category; \"\" makes it a root")
+
+
 class CategoryOut(BaseModel):
     id: str
     name: str
     parent_id: str | None
+    path: str = ""  # "Drinks / Coffee"
+
+
+class OutletPriceIn(Strict):
+    price_minor: int = Field(ge=0, le=10**12)
+
+
+class OutletPriceOut(BaseModel):
+    product_id: str
+    outlet_id: str
+    price_minor: int
+    currency: str
+
+
+class ImportError_(BaseModel):
+    row: int  # line number in the file: the header is row 1
+    column: str
+    message: str
+
+
+class ImportJobOut(BaseModel):
+    id: str
+    status: str  # validating | importing | done | failed
+    dry_run: bool
+    filename: str | None
+    total_rows: int
+    validated_rows: int
+    imported_rows: int
+    progress: float  # 0.0 .. 1.0 over both phases
+    created: int
+    updated: int
+    unchanged: int
+    error_count: int
+    errors: list[ImportError_]
+    message: str | None
+    created_at: str
+    finished_at: str | None

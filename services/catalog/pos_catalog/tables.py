@@ -1,8 +1,12 @@
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy.dialects import mysql
 
-from pos_platform.messaging_tables import add_messaging_tables
+from pos_platform.messaging_tables import LongText, add_messaging_tables
 
 metadata = MetaData()
+
+# Search terms compare byte by byte (code-point order), so a prefix is an index range.
+BinaryTerm = String(40).with_variant(mysql.VARCHAR(40, charset="utf8mb4", collation="utf8mb4_bin"), "mysql")
 
 categories = Table(
     "categories",
@@ -25,6 +29,8 @@ products = Table(
     Column("cost_minor", BigInteger, nullable=False, default=0),
     Column("currency", String(3), nullable=False),
     Column("tax_class", String(32), nullable=False),
+    # each | weight (price per kilogram; quantities in grams)
+    Column("unit", String(16), nullable=False, default="each", server_default="each"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
@@ -36,6 +42,52 @@ barcodes = Table(
     metadata,
     Column("code", String(32), primary_key=True),
     Column("product_id", String(36), ForeignKey("products.id"), nullable=False, index=True),
+)
+
+# The words each product is found by (see domain.index_terms). Prefix search is a range
+# scan of ix_search_terms_term in (term, sort_key) order, so LIMIT stops it early
+# however many products match (ADR 0010).
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("product_id", String(36), ForeignKey("products.id"), primary_key=True),
+    Column("term", BinaryTerm, primary_key=True),
+    Column("sort_key", String(64), nullable=False),
+    Index("ix_search_terms_term", "term", "sort_key", "product_id"),
+)
+
+# A different shelf price in one outlet.
+price_overrides = Table(
+    "price_overrides",
+    metadata,
+    Column("product_id", String(36), ForeignKey("products.id"), primary_key=True),
+    Column("outlet_id", String(36), primary_key=True),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# CSV imports: the web app polls status and progress (any replica can answer).
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # validating -> importing -> done | failed (rejected rows, or an error)
+    Column("status", String(16), nullable=False),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("filename", String(200), nullable=True),
+    Column("total_rows", Integer, nullable=False, default=0),
+    Column("validated_rows", Integer, nullable=False, default=0),
+    Column("imported_rows", Integer, nullable=False, default=0),
+    Column("created_count", Integer, nullable=False, default=0),
+    Column("updated_count", Integer, nullable=False, default=0),
+    Column("unchanged_count", Integer, nullable=False, default=0),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("errors", LongText, nullable=True),  # JSON list of {row, column, message}
+    Column("message", String(500), nullable=True),
+    Column("created_by", String(36), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
 )
 
 add_messaging_tables(metadata)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from pos_identity import admin, routes
 from pos_identity.bootstrap import bootstrap
 from pos_identity.config import Settings
-from pos_identity.routes import router
+from pos_identity.handlers import handlers
 from pos_identity.tables import metadata
 from pos_platform.app import create_service_app
 from pos_platform.bus import Bus
@@ -20,9 +21,10 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
         name=NAME,
         settings=settings,
         db=db,
-        routers=[router],
+        routers=[routes.router, admin.router],
+        handlers=handlers(),
         bus=bus,
         migrate_on_start=migrate_on_start,
         on_start=bootstrap,
-        description="Outlets, users and roles; issues access tokens.",
+        description="Outlets, registers, users and roles; sessions, PIN switch and manager approvals; the audit log.",
     )

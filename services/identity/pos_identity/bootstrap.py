@@ -7,8 +7,9 @@ import os
 import secrets
 from pathlib import Path
 
+from pos_identity import audit
+from pos_identity.accounts import count_users, create_user_row
 from pos_identity.config import Settings
-from pos_identity.routes import count_users, create_user_row
 from pos_platform.app import ServiceContext
 from pos_platform.keys import ensure_keypair
 
@@ -31,7 +32,8 @@ def bootstrap(ctx: ServiceContext) -> None:
                 raise RuntimeError("POS_ADMIN_PASSWORD must be set for the first start in production")
             password = secrets.token_urlsafe(12)
             _write_credentials(settings.admin_credentials_file, settings.admin_email, password)
-        create_user_row(uow, email=settings.admin_email, name="Administrator", password=password, role="admin", outlet_ids=[])
+        user = create_user_row(uow, email=settings.admin_email, name="Administrator", password=password, role="admin", outlet_ids=[])
+        audit.record(uow, "user.created", target_type="user", target_id=user.id, details={"after": user.model_dump(mode="json"), "by": "bootstrap"})
     log.info("bootstrapped admin user", extra={"email": settings.admin_email})
 
 

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Role = Literal["cashier", "manager", "admin"]
+# The same list as pos_platform.auth.APPROVAL_ACTIONS (a Literal needs it spelt out).
+ApprovalAction = Literal["refund", "void", "no_sale", "discount", "price_override"]
+
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
+Pin = Annotated[str, StringConstraints(min_length=4, max_length=8, pattern=r"^[0-9]+$")]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class Strict(BaseModel):
@@ -14,7 +22,7 @@ class Strict(BaseModel):
 
 class LoginRequest(Strict):
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
+    password: Password
 
 
 class UserOut(BaseModel):
@@ -24,6 +32,8 @@ class UserOut(BaseModel):
     role: Role
     outlets: list[str]
     active: bool
+    has_pin: bool = False
+    locked_until: datetime | None = None
 
 
 class TokenResponse(BaseModel):
@@ -36,7 +46,13 @@ class TokenResponse(BaseModel):
 class OutletIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
-    timezone: str = Field(default="UTC", max_length=64)
+    timezone: str = Field(default="UTC", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")
+
+
+class OutletUpdate(Strict):
+    # The currency is fixed once prices and sales exist in it.
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")
 
 
 class OutletOut(BaseModel):
@@ -46,9 +62,116 @@ class OutletOut(BaseModel):
     timezone: str
 
 
+class RegisterIn(Strict):
+    outlet_id: Id
+    name: str = Field(min_length=1, max_length=100)
+
+
+class RegisterUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    active: bool | None = None
+
+
+class RegisterOut(BaseModel):
+    id: str
+    outlet_id: str
+    name: str
+    active: bool
+
+
 class UserIn(Strict):
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Email
     name: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=1, max_length=256)
+    password: Password
     role: Role
-    outlets: list[str] = []
+    outlets: list[str] = Field(default=[], max_length=500)
+    pin: Pin | None = None
+
+
+class UserUpdate(Strict):
+    """Admin changes. A role or outlet change is in the user's token by its next refresh;
+    disabling revokes every refresh token at once."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    outlets: list[str] | None = Field(default=None, max_length=500)
+    active: bool | None = None
+    password: Password | None = None
+    pin: Pin | None = None
+
+
+class PasswordChange(Strict):
+    current_password: Password
+    new_password: Password
+
+
+class PinChange(Strict):
+    current_password: Password
+    pin: Pin
+
+
+class StaffOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+    has_pin: bool
+
+
+class SwitchRequest(Strict):
+    """Quick cashier switch at a till: the next cashier's PIN, within the till's session."""
+
+    outlet_id: Id
+    user_id: Id
+    pin: Pin
+
+
+class ApprovalRequest(Strict):
+    action: ApprovalAction
+    outlet_id: Id
+    approver_id: Id
+    pin: Pin
+    # What is approved, e.g. the sale id of a refund or void (bound into the token).
+    subject: str | None = Field(default=None, min_length=1, max_length=64)
+    amount_minor: int | None = Field(default=None, ge=0, le=10**12)
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class ApprovalOut(BaseModel):
+    approval_token: str
+    expires_in: int
+    action: ApprovalAction
+    outlet_id: str
+    subject: str | None
+    approver: StaffOut
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    service: str
+    action: str
+    outcome: str
+    actor_id: str | None
+    actor_email: str | None
+    actor_role: str | None
+    target_type: str | None
+    target_id: str | None
+    outlet_id: str | None
+    source_ip: str | None
+    request_id: str | None
+    details: dict[str, Any]
+    hash: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryOut]
+    next_after_seq: int | None
+
+
+class AuditVerdictOut(BaseModel):
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None
+    reason: str

@@ -2,20 +2,44 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from pos_payments.card import CardProvider, NoCardProvider
 from pos_payments.config import Settings
 from pos_payments.routes import router
+from pos_payments.service import PaymentService
+from pos_payments.stripe import SandboxProvider, StripeProvider
 from pos_payments.tables import metadata
-from pos_platform.app import create_service_app
+from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
 from pos_platform.db import Database
 
 NAME = "payments"
 
 
-def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
+def build_provider(settings: Settings) -> CardProvider:
+    retry = {
+        "timeout_seconds": settings.card_timeout_seconds,
+        "attempts": settings.card_attempts,
+        "backoff_seconds": settings.card_backoff_seconds,
+        "backoff_max_seconds": settings.card_backoff_max_seconds,
+    }
+    if settings.card_provider == "stripe":
+        return StripeProvider(api_key=settings.stripe_api_key, base_url=settings.stripe_api_url, **retry)
+    if settings.card_provider == "sandbox":
+        return SandboxProvider(base_url=settings.card_sandbox_url, default_card=settings.card_sandbox_default_card, **retry)
+    return NoCardProvider()
+
+
+def create_app(
+    settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False, provider: CardProvider | None = None
+) -> FastAPI:
     settings = settings or Settings()
     db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
-    return create_service_app(
+    card = provider or build_provider(settings)
+
+    async def close_provider(_ctx: ServiceContext) -> None:
+        await card.close()
+
+    app = create_service_app(
         name=NAME,
         settings=settings,
         db=db,
@@ -23,5 +47,8 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
         handlers=None,
         bus=bus,
         migrate_on_start=migrate_on_start,
-        description="Captures the payment of a sale: cash now, card through a provider later.",
+        on_stop=close_provider,
+        description="Takes and gives back the money of sales: cash, card through a provider (Stripe or the sandbox), split tenders.",
     )
+    app.state.payments = PaymentService(db, card)
+    return app

@@ -1,8 +1,9 @@
-"""Payment rules and tender capture. Plain Python, no I/O.
+"""Payment rules. Plain Python on integers, no I/O.
 
-`capture_tender` is the one place a tender becomes money taken. Cash is settled right
-here; card will go through a payment provider (an interface handed to this function)
-once one exists, and a declined card will come back as a result with `captured=False`.
+A payment is one or more tenders. Cash is settled the moment it is recorded; a card
+tender is `pending` until the card provider answers, then `captured` or `declined`. A
+card that was captured while another tender of the same payment was declined is given
+back (`reversed`), so a payment is all or nothing.
 """
 
 from __future__ import annotations
@@ -26,17 +27,10 @@ class TenderRequest(Protocol):
 
 
 @dataclass(frozen=True)
-class CaptureResult:
-    kind: str
+class CashResult:
     amount_minor: int
     tendered_minor: int
     change_minor: int
-    provider_ref: str | None = None
-    captured: bool = True
-
-
-class TenderUnavailable(Exception):
-    """This kind of tender cannot be taken (yet); the message says what to do instead."""
 
 
 def tender_total_problem(amount_minor: int, tenders: Sequence[TenderRequest]) -> str | None:
@@ -47,26 +41,87 @@ def tender_total_problem(amount_minor: int, tenders: Sequence[TenderRequest]) ->
     return None
 
 
-def capture_cash(tender: TenderRequest) -> CaptureResult:
+def capture_cash(tender: TenderRequest) -> CashResult:
     tendered = tender.amount_minor if tender.tendered_minor is None else tender.tendered_minor
     if tendered < tender.amount_minor:
         raise ValueError(f"cash handed over ({tendered}) is less than the amount to pay ({tender.amount_minor})")
-    return CaptureResult(
-        kind="cash",
-        amount_minor=tender.amount_minor,
-        tendered_minor=tendered,
-        change_minor=tendered - tender.amount_minor,
-    )
+    return CashResult(amount_minor=tender.amount_minor, tendered_minor=tendered, change_minor=tendered - tender.amount_minor)
 
 
-def capture_tender(tender: TenderRequest) -> CaptureResult:
-    """Take one tender. The provider hook for card goes here."""
-    if tender.kind == "cash":
-        return capture_cash(tender)
-    if tender.kind == "card":
-        raise TenderUnavailable("card payments are not available yet: take cash")
-    raise TenderUnavailable(f"unknown tender kind {tender.kind!r}: use cash")
+@dataclass(frozen=True)
+class TenderState:
+    seq: int
+    kind: str
+    status: str  # captured | pending | declined | reversed
+    amount_minor: int = 0
+    refunded_minor: int = 0
+
+    @property
+    def refundable_minor(self) -> int:
+        return self.amount_minor - self.refunded_minor if self.status == "captured" else 0
 
 
-def payment_status(results: Sequence[CaptureResult]) -> str:
-    return "captured" if all(r.captured for r in results) else "declined"
+def payment_status(tenders: Sequence[TenderState]) -> str:
+    """pending while any card is unanswered or a captured card still has to be given
+    back after a decline; else captured (all taken) or declined (nothing kept)."""
+    declined = any(t.status == "declined" for t in tenders)
+    if declined:
+        unreversed = any(t.kind == "card" and t.status in ("captured", "pending") for t in tenders)
+        return "pending" if unreversed else "declined"
+    if any(t.status == "pending" for t in tenders):
+        return "pending"
+    return "captured"
+
+
+def cards_to_charge(tenders: Sequence[TenderState]) -> list[TenderState]:
+    """Card tenders still to be charged, in order; none once one was declined."""
+    if any(t.status == "declined" for t in tenders):
+        return []
+    return [t for t in tenders if t.kind == "card" and t.status == "pending"]
+
+
+def cards_to_reverse(tenders: Sequence[TenderState]) -> list[TenderState]:
+    """After a decline, the captured cards must be given back."""
+    if not any(t.status == "declined" for t in tenders):
+        return []
+    return [t for t in tenders if t.kind == "card" and t.status == "captured"]
+
+
+class RefundRefused(ValueError):
+    """The refund asks for more than can be refunded, or to a tender that cannot take it."""
+
+
+@dataclass(frozen=True)
+class RefundPart:
+    kind: str
+    amount_minor: int
+    payment_tender_seq: int | None  # card: the captured tender it goes back to
+
+
+def allocate_refund(tenders: Sequence[TenderState], requested: Sequence[tuple[str, int]], already_refunded_minor: int, amount_minor: int) -> list[RefundPart]:
+    """Split a refund into parts: a card refund goes back to the captured card tenders
+    in order (each at most what is left of it); cash is paid out of the drawer. The whole
+    refund never exceeds what was paid minus earlier refunds."""
+    total = sum(amount for _, amount in requested)
+    if total <= 0 or any(amount <= 0 for _, amount in requested):
+        raise RefundRefused("a refund tender must be more than zero")
+    if already_refunded_minor + total > amount_minor:
+        raise RefundRefused(f"refund of {total} exceeds what is left to refund ({amount_minor - already_refunded_minor})")
+    parts: list[RefundPart] = []
+    remaining = {t.seq: t.refundable_minor for t in tenders if t.kind == "card"}
+    for kind, amount in requested:
+        if kind == "cash":
+            parts.append(RefundPart("cash", amount, None))
+            continue
+        if kind != "card":
+            raise RefundRefused(f"cannot refund to {kind!r}: use card or cash")
+        left = amount
+        for seq in sorted(remaining):
+            take = min(left, remaining[seq])
+            if take > 0:
+                parts.append(RefundPart("card", take, seq))
+                remaining[seq] -= take
+                left -= take
+        if left:
+            raise RefundRefused(f"only {amount - left} of the {amount} can go back to the card: refund the rest in cash")
+    return parts

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from typing import Any
 
-from pos_contracts.events import PaymentCaptured, TenderLine
-from pos_payments.domain import CaptureResult, TenderUnavailable, capture_tender, payment_status, tender_total_problem
-from pos_payments.schemas import PaymentIn, PaymentOut, TenderOut
-from pos_payments.tables import payment_tenders, payments
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from pos_payments.access import StaffOrService
+from pos_payments.schemas import PaymentIn, PaymentOut, ReconcileIn, RefundIn, RefundOut
+from pos_payments.service import PaymentProblem, PaymentService, load_payments, load_refund
+from pos_payments.tables import payments
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, ensure_outlet
-from pos_platform.db import UnitOfWork, utcnow
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
@@ -19,157 +20,72 @@ def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-def _load(uow: UnitOfWork, ids: list[str]) -> list[PaymentOut]:
-    if not ids:
-        return []
-    rows = {r.id: r for r in uow.session.execute(select(payments).where(payments.c.id.in_(ids)))}
-    tenders: dict[str, list[TenderOut]] = {i: [] for i in ids}
-    for t in uow.session.execute(
-        select(payment_tenders)
-        .where(payment_tenders.c.payment_id.in_(ids))
-        .order_by(payment_tenders.c.payment_id, payment_tenders.c.seq)
-    ):
-        tenders[t.payment_id].append(
-            TenderOut(
-                kind=t.kind,
-                amount_minor=t.amount_minor,
-                tendered_minor=t.tendered_minor,
-                change_minor=t.change_minor,
-                provider_ref=t.provider_ref,
-            )
-        )
-    return [
-        PaymentOut(
-            payment_id=r.id,
-            sale_id=r.sale_id,
-            outlet_id=r.outlet_id,
-            currency=r.currency,
-            amount_minor=r.amount_minor,
-            status=r.status,
-            tenders=tenders[r.id],
-            change_minor=sum(t.change_minor for t in tenders[r.id]),
-        )
-        for i in ids
-        if (r := rows.get(i)) is not None
-    ]
+def _service(request: Request) -> PaymentService:
+    return request.app.state.payments
 
 
-def _payment_out(body: PaymentIn, results: list[CaptureResult]) -> PaymentOut:
-    return PaymentOut(
-        payment_id=body.payment_id,
-        sale_id=body.sale_id,
-        outlet_id=body.outlet_id,
-        currency=body.currency,
-        amount_minor=body.amount_minor,
-        status=payment_status(results),
-        tenders=[
-            TenderOut(
-                kind=r.kind,
-                amount_minor=r.amount_minor,
-                tendered_minor=r.tendered_minor,
-                change_minor=r.change_minor,
-                provider_ref=r.provider_ref,
-            )
-            for r in results
-        ],
-        change_minor=sum(r.change_minor for r in results),
-    )
+def _problem(exc: PaymentProblem) -> HTTPException:
+    return HTTPException(exc.status, exc.detail)
 
 
-def _same_payment(stored: PaymentOut, body: PaymentIn) -> bool:
-    return (stored.sale_id, stored.outlet_id, stored.currency, stored.amount_minor) == (
-        body.sale_id,
-        body.outlet_id,
-        body.currency,
-        body.amount_minor,
-    )
+def payment_answer(payment: PaymentOut, created: bool) -> JSONResponse:
+    """captured: 201 (200 when repeated); declined: 402; still pending (the card
+    provider's answer is unknown): 202; cancelled by reconciliation: 409."""
+    body: dict[str, Any] = payment.model_dump(mode="json")
+    if payment.status in ("captured", "refunded"):
+        return JSONResponse(body, status_code=201 if created else 200)
+    if payment.status == "declined":
+        code = payment.decline_code or "declined"
+        return JSONResponse({"detail": f"card declined ({code}): {payment.detail or 'ask for another card'}", "decline_code": code, "payment": body}, status_code=402)
+    if payment.status == "pending":
+        return JSONResponse(body, status_code=202)
+    return JSONResponse({"detail": f"payment {payment.payment_id} was cancelled before it was taken: nothing was charged", "payment": body}, status_code=409)
+
+
+@router.get("/provider")
+def card_provider(_user: Cashier, request: Request) -> dict[str, str]:
+    """Which card processor takes card tenders here (sandbox, stripe or none)."""
+    return {"card_provider": _service(request).provider.name}
 
 
 @router.post(
     "/payments",
     response_model=PaymentOut,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": PaymentOut, "description": "this payment id was already recorded: the stored payment"}},
+    responses={
+        200: {"model": PaymentOut, "description": "this payment id was already recorded: the stored payment"},
+        202: {"model": PaymentOut, "description": "the card provider's answer is not known yet: the payment is pending; repeat or reconcile"},
+        402: {"description": "a card was declined; nothing was kept"},
+        409: {"description": "id reused for another payment, the sale is paid under another id, or the payment was cancelled"},
+    },
 )
-def capture_payment(body: PaymentIn, principal: Cashier, request: Request, response: Response) -> PaymentOut:
-    """Capture the payment of a sale. Safe to repeat with the same payment_id."""
+async def capture_payment(body: PaymentIn, principal: Cashier, request: Request) -> JSONResponse:
+    """Capture the payment of a sale: cash is recorded, each card tender is charged through
+    the card provider. Safe to repeat with the same payment_id (never a second charge)."""
     ensure_outlet(principal, body.outlet_id)
-    problem = tender_total_problem(body.amount_minor, body.tenders)
-    if problem:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     try:
-        results = [capture_tender(t) for t in body.tenders]
-    except TenderUnavailable as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    payment = _payment_out(body, results)
-    ctx = _ctx(request)
-    now = utcnow()
-    try:
-        # Insert first: the primary key (payment id) and the unique sale id decide, even
-        # when two copies of one request race.
-        with ctx.db.transaction() as uow:
-            uow.session.execute(
-                payments.insert().values(
-                    id=payment.payment_id,
-                    sale_id=payment.sale_id,
-                    outlet_id=payment.outlet_id,
-                    currency=payment.currency,
-                    amount_minor=payment.amount_minor,
-                    status=payment.status,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            uow.session.execute(
-                payment_tenders.insert(),
-                [
-                    {"payment_id": payment.payment_id, "seq": seq, **t.model_dump()}
-                    for seq, t in enumerate(payment.tenders, 1)
-                ],
-            )
-            if payment.status == "captured":
-                uow.publish(
-                    PaymentCaptured(
-                        payment_id=payment.payment_id,
-                        sale_id=payment.sale_id,
-                        outlet_id=payment.outlet_id,
-                        currency=payment.currency,
-                        amount_minor=payment.amount_minor,
-                        tenders=[TenderLine(kind=t.kind, amount_minor=t.amount_minor) for t in payment.tenders],
-                    ),
-                    outlet_id=payment.outlet_id,
-                )
-    except IntegrityError:
-        return _already_recorded(ctx, body, response)
-    return payment
+        outcome = await _service(request).capture(body)
+    except PaymentProblem as exc:
+        raise _problem(exc) from None
+    return payment_answer(outcome.payment, outcome.created)
 
 
-def _already_recorded(ctx: ServiceContext, body: PaymentIn, response: Response) -> PaymentOut:
-    """The insert collided: a repeat of this payment, or the sale is paid under another id."""
-    with ctx.db.transaction() as uow:
-        found = _load(uow, [body.payment_id])
-        other_id = None
-        if not found:
-            other_id = uow.session.scalar(select(payments.c.id).where(payments.c.sale_id == body.sale_id))
-    if found:
-        if not _same_payment(found[0], body):
-            raise HTTPException(status.HTTP_409_CONFLICT, "payment id already used for a different payment")
-        response.status_code = status.HTTP_200_OK
-        return found[0]
-    if other_id is not None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"sale {body.sale_id} is already paid by payment {other_id}: "
-            f"look it up with GET /api/payments/payments?sale_id={body.sale_id}",
-        )
-    # Neither row exists any more: nothing we can explain, so not a client error.
-    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the payment could not be stored: try again")
+@router.post("/payments/{payment_id}/reconcile", response_model=PaymentOut)
+async def reconcile_payment(payment_id: str, body: ReconcileIn, principal: StaffOrService, request: Request) -> PaymentOut:
+    """Settle where a payment stands: a pending card is asked again by its idempotency
+    key; a payment never recorded is recorded as cancelled (so it can no longer be
+    taken). Used by sales to finish or fail a sale whose checkout was interrupted."""
+    ensure_outlet(principal, body.outlet_id)
+    try:
+        return await _service(request).reconcile(payment_id, body)
+    except PaymentProblem as exc:
+        raise _problem(exc) from None
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut)
-def get_payment(payment_id: str, principal: Cashier, request: Request) -> PaymentOut:
+def get_payment(payment_id: str, principal: StaffOrService, request: Request) -> PaymentOut:
     with _ctx(request).db.transaction() as uow:
-        found = _load(uow, [payment_id])
+        found = load_payments(uow, [payment_id])
     if not found or not principal.may_access(found[0].outlet_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"payment {payment_id} not found")
     return found[0]
@@ -177,7 +93,7 @@ def get_payment(payment_id: str, principal: Cashier, request: Request) -> Paymen
 
 @router.get("/payments", response_model=list[PaymentOut])
 def find_payments(
-    principal: Cashier,
+    principal: StaffOrService,
     request: Request,
     sale_id: str = Query(min_length=1, max_length=36, description="the sale whose payment to return"),
 ) -> list[PaymentOut]:
@@ -187,4 +103,41 @@ def find_payments(
     if outlets is not None:
         query = query.where(payments.c.outlet_id.in_(outlets))
     with _ctx(request).db.transaction() as uow:
-        return _load(uow, list(uow.session.scalars(query.order_by(payments.c.created_at, payments.c.id))))
+        return load_payments(uow, list(uow.session.scalars(query.order_by(payments.c.created_at, payments.c.id))))
+
+
+@router.post(
+    "/refunds",
+    response_model=RefundOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": RefundOut, "description": "this refund id was already recorded"},
+        202: {"model": RefundOut, "description": "the card provider's answer is not known yet; repeat the same request"},
+        422: {"description": "more than can be refunded, or the card refund failed"},
+    },
+)
+async def refund_payment(body: RefundIn, principal: StaffOrService, request: Request) -> JSONResponse:
+    """Give money back: card parts go back to the card(s) the payment was taken on, cash
+    parts out of the drawer. Never more than was paid minus earlier refunds; safe to
+    repeat with the same refund_id. (Approval is the sales service's business.)"""
+    ensure_outlet(principal, body.outlet_id)
+    try:
+        outcome = await _service(request).refund(body)
+    except PaymentProblem as exc:
+        raise _problem(exc) from None
+    refund = outcome.refund
+    data = refund.model_dump(mode="json")
+    if refund.status == "refunded":
+        return JSONResponse(data, status_code=201 if outcome.created else 200)
+    if refund.status == "pending":
+        return JSONResponse(data, status_code=202)
+    return JSONResponse({"detail": f"refund failed: {refund.detail or 'the card processor refused it'}", "refund": data}, status_code=422)
+
+
+@router.get("/refunds/{refund_id}", response_model=RefundOut)
+def get_refund(refund_id: str, principal: StaffOrService, request: Request) -> RefundOut:
+    with _ctx(request).db.transaction() as uow:
+        found = load_refund(uow, refund_id)
+    if found is None or not principal.may_access(found.outlet_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"refund {refund_id} not found")
+    return found

@@ -18,9 +18,16 @@ class TenderIn(Strict):
     tendered_minor: int | None = Field(
         default=None, gt=0, le=MAX_MINOR, strict=True, description="cash only: what was handed over (default: amount)"
     )
+    card_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="card only: the card as the terminal tokenized it (a PaymentMethod id); the sandbox has a default",
+    )
 
     @model_validator(mode="after")
-    def _check_tendered(self) -> TenderIn:
+    def _check_kind_fields(self) -> TenderIn:
         if self.tendered_minor is not None:
             if self.kind != "cash":
                 raise ValueError("tendered_minor is for cash only: leave it out for a card tender")
@@ -28,6 +35,8 @@ class TenderIn(Strict):
                 raise ValueError(
                     f"cash handed over ({self.tendered_minor}) is less than the tender amount ({self.amount_minor})"
                 )
+        if self.card_token is not None and self.kind != "card":
+            raise ValueError("card_token is for card tenders only")
         return self
 
 
@@ -40,12 +49,25 @@ class PaymentIn(Strict):
     tenders: list[TenderIn] = Field(min_length=1, max_length=10)
 
 
+class ReconcileIn(Strict):
+    """What the payment was meant to be: if it was never recorded, it is recorded as
+    cancelled, so a late copy of the capture request can no longer take money."""
+
+    sale_id: str = Field(min_length=1, max_length=36)
+    outlet_id: str = Field(min_length=1, max_length=36)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True)
+
+
 class TenderOut(BaseModel):
     kind: str
     amount_minor: int
     tendered_minor: int
     change_minor: int
+    status: str
     provider_ref: str | None
+    decline_code: str | None = None
+    refunded_minor: int = 0
 
 
 class PaymentOut(BaseModel):
@@ -54,6 +76,41 @@ class PaymentOut(BaseModel):
     outlet_id: str
     currency: str
     amount_minor: int
-    status: str
+    status: str = Field(description="pending | captured | declined | cancelled | refunded")
     tenders: list[TenderOut]
     change_minor: int
+    refunded_minor: int = 0
+    decline_code: str | None = None
+    detail: str | None = None
+
+
+class RefundTenderIn(Strict):
+    kind: Literal["cash", "card"]
+    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True)
+
+
+class RefundIn(Strict):
+    refund_id: str = Field(min_length=1, max_length=36, description="chosen by the caller; repeating it is safe")
+    payment_id: str = Field(min_length=1, max_length=36)
+    outlet_id: str = Field(min_length=1, max_length=36)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    tenders: list[RefundTenderIn] = Field(min_length=1, max_length=10, description="card: back to the card(s) of the payment; cash: from the drawer")
+
+
+class RefundTenderOut(BaseModel):
+    kind: str
+    amount_minor: int
+    status: str
+    provider_ref: str | None
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    payment_id: str
+    sale_id: str
+    outlet_id: str
+    currency: str
+    amount_minor: int
+    status: str = Field(description="pending | refunded | failed")
+    detail: str | None
+    tenders: list[RefundTenderOut]

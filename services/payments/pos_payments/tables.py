@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, text
 
 from pos_platform.messaging_tables import add_messaging_tables
 
@@ -13,10 +13,16 @@ payments = Table(
     Column("outlet_id", String(36), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False),  # captured | declined | refunded
+    # pending -> captured | declined; cancelled (never started: a reconciler's
+    # tombstone); captured -> refunded once refunded_minor reaches amount_minor
+    Column("status", String(16), nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("decline_code", String(64), nullable=True),
+    Column("detail", String(255), nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_payments_outlet_created", "outlet_id", "created_at"),
+    Index("ix_payments_status_updated", "status", "updated_at"),
 )
 
 payment_tenders = Table(
@@ -28,6 +34,42 @@ payment_tenders = Table(
     Column("amount_minor", BigInteger, nullable=False),
     Column("tendered_minor", BigInteger, nullable=False),
     Column("change_minor", BigInteger, nullable=False),
+    # cash: captured. card: pending -> captured | declined; captured -> reversed (another
+    # tender of the payment was declined, so this one was given back)
+    Column("status", String(16), nullable=False, server_default=text("'captured'")),
+    Column("provider", String(16), nullable=True),
+    Column("card_token", String(128), nullable=True),
+    Column("provider_ref", String(128), nullable=True),
+    Column("decline_code", String(64), nullable=True),
+    Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
+)
+
+payment_refunds = Table(
+    "payment_refunds",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the refund id sales chose
+    Column("payment_id", String(36), ForeignKey("payments.id"), nullable=False),
+    Column("sale_id", String(36), nullable=False),
+    Column("outlet_id", String(36), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # pending -> refunded | failed
+    Column("detail", String(255), nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_payment_refunds_payment", "payment_id"),
+)
+
+payment_refund_tenders = Table(
+    "payment_refund_tenders",
+    metadata,
+    Column("refund_id", String(36), ForeignKey("payment_refunds.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    # card: the payment tender (seq) whose charge is refunded
+    Column("payment_tender_seq", Integer, nullable=True),
+    Column("status", String(16), nullable=False),  # cash: refunded; card: pending -> refunded | failed
     Column("provider_ref", String(128), nullable=True),
 )
 

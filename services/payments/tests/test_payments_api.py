@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pos_payments.app import create_app
 from pos_payments.config import Settings
+from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
 from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
@@ -32,9 +33,17 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def client(tmp_path: Path, keys: tuple[Path, Path]) -> Iterator[TestClient]:
+def sandbox() -> SandboxProvider:
+    """The card sandbox in process, with short timeouts so the fault cards are quick."""
+    return SandboxProvider(
+        base_url="", default_card="pm_card_visa", sandbox_delay_seconds=1.5, timeout_seconds=0.3, attempts=4, backoff_seconds=0.01, backoff_max_seconds=0.05
+    )
+
+
+@pytest.fixture
+def client(tmp_path: Path, keys: tuple[Path, Path], sandbox: SandboxProvider) -> Iterator[TestClient]:
     settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", jwt_public_key_file=str(keys[1]))
-    app = create_app(settings, bus=InProcessBus(), migrate_on_start=True)
+    app = create_app(settings, bus=InProcessBus(), migrate_on_start=True, provider=sandbox)
     with TestClient(app) as c:
         yield c
 
@@ -81,9 +90,13 @@ def test_cash_payment_is_captured_with_change_and_published(client: TestClient, 
         "amount_minor": 1250,
         "status": "captured",
         "tenders": [
-            {"kind": "cash", "amount_minor": 1250, "tendered_minor": 2000, "change_minor": 750, "provider_ref": None}
+            {"kind": "cash", "amount_minor": 1250, "tendered_minor": 2000, "change_minor": 750, "status": "captured",
+             "provider_ref": None, "decline_code": None, "refunded_minor": 0}
         ],
         "change_minor": 750,
+        "refunded_minor": 0,
+        "decline_code": None,
+        "detail": None,
     }
 
     events = [e for e in outbox_events(client) if e["type"] == "PaymentCaptured"]
@@ -164,11 +177,13 @@ def test_tenders_must_add_up_to_the_amount(client: TestClient, auth: Auth) -> No
     assert outbox_events(client) == []
 
 
-def test_card_is_not_available_yet(client: TestClient, auth: Auth) -> None:
-    body = payment(tenders=[{"kind": "card", "amount_minor": 1250}])
-    r = client.post("/api/payments/payments", json=body, headers=auth())
-    assert r.status_code == 422
-    assert r.json()["detail"] == "card payments are not available yet: take cash"
+def test_card_is_refused_when_no_card_provider_is_set_up(tmp_path: Path, keys: tuple[Path, Path], auth: Auth) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/none.db", jwt_public_key_file=str(keys[1]), card_provider="none")
+    with TestClient(create_app(settings, bus=InProcessBus(), migrate_on_start=True)) as c:
+        r = c.post("/api/payments/payments", json=payment(tenders=[{"kind": "card", "amount_minor": 1250}]), headers=auth())
+        assert r.status_code == 422
+        assert r.json()["detail"] == "card payments are not set up here: take cash"
+        assert outbox_events(c) == []
 
 
 @pytest.mark.parametrize(
@@ -181,6 +196,8 @@ def test_card_is_not_available_yet(client: TestClient, auth: Auth) -> None:
         {"tenders": [{"kind": "cash", "amount_minor": 1250, "tendered_minor": 1000}]},
         {"tenders": [{"kind": "card", "amount_minor": 1250, "tendered_minor": 1250}]},
         {"tenders": [{"kind": "voucher", "amount_minor": 1250}]},
+        {"tenders": [{"kind": "cash", "amount_minor": 1250, "card_token": "pm_card_visa"}]},
+        {"tenders": [{"kind": "card", "amount_minor": 1250, "card_token": "pm card; drop"}]},
         {"tip_minor": 100},
     ],
 )

@@ -1,1 +1,1 @@
-"""Reports: daily, item and tender sales, read models built from events only."""
+"""Reports: read models built from every service's events, and the report endpoints."""

@@ -24,5 +24,5 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
         handlers=HANDLERS,
         bus=bus,
         migrate_on_start=migrate_on_start,
-        description="Daily, item and tender sales, built from the other services' events.",
+        description="Sales, product, category, cashier, tender, outlet, stock and shift reports, built from the other services' events.",
     )

@@ -1,86 +1,458 @@
-"""Event handlers: each runs in the consumer's transaction, next to the inbox insert,
-so an event redelivered by the broker is counted once. Counters are incremented with
-one upsert statement each, so concurrent consumer threads never lose an update."""
+"""Event handlers: what each event changes in the read models.
+
+Each `on_*` function takes a `Changes` (see projection.py), the event and its envelope.
+The consumer runs them one event per transaction, next to the inbox insert, so an event
+redelivered by the broker counts once; the seed and the rebuild run the very same
+functions over thousands of events per transaction (batch.py).
+
+Buckets: the outlet's local day and hour (its timezone from OutletCreated). A sale and
+its refund are counted on their own days: a refund given on Tuesday for Monday's sale
+lowers Tuesday's takings, as the till's drawer does.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pos_contracts import Envelope
-from pos_contracts.events import OutletCreated, ProductData, SaleCompleted
+from pos_contracts.events import (
+    LowStockDetected,
+    OutletCreated,
+    PaymentCaptured,
+    PaymentRefunded,
+    ProductArchived,
+    ProductData,
+    SaleCompleted,
+    SaleRefunded,
+    SaleVoided,
+    ShiftClosed,
+    StockAdjusted,
+    StockDeducted,
+    StockLine,
+    StockReturned,
+    StockTransferred,
+    UserChanged,
+)
 from pos_platform.bus import PoisonMessage
 from pos_platform.consumer import EventHandler
-from pos_platform.db import UnitOfWork, upsert
-from pos_reports.tables import daily_sales, item_sales, outlets, products, tender_sales
+from pos_platform.db import UnitOfWork
+from pos_reports.projection import Changes
+from pos_reports.tables import (
+    cashier_sales,
+    categories,
+    category_sales,
+    daily_sales,
+    hourly_sales,
+    item_sales,
+    outlets,
+    products,
+    refund_facts,
+    sale_facts,
+    shifts,
+    stock_levels,
+    tender_sales,
+    users,
+)
+
+log = logging.getLogger("pos.reports")
+
+Projector = Callable[[Changes, Any, Envelope], None]
 
 
-def sale_day(completed_at: str) -> date:
-    """The UTC calendar day of an ISO 8601 timestamp (a naive one is taken as UTC)."""
+# --- time ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> tzinfo:
     try:
-        moment = datetime.fromisoformat(completed_at)
-    except ValueError as exc:
-        # Retrying cannot fix a malformed contract field: dead-letter it at once.
-        raise PoisonMessage(f"completed_at {completed_at!r} is not an ISO 8601 timestamp") from exc
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown timezone %r: using UTC", name)
+        return UTC
+
+
+def local_moment(timestamp: str | datetime, timezone: str, field: str = "timestamp") -> datetime:
+    """The moment in the outlet's timezone (a naive timestamp is taken as UTC)."""
+    if isinstance(timestamp, datetime):
+        moment = timestamp
+    else:
+        try:
+            moment = datetime.fromisoformat(timestamp)
+        except ValueError as exc:
+            # Retrying cannot fix a malformed contract field: dead-letter it at once.
+            raise PoisonMessage(f"{field} {timestamp!r} is not an ISO 8601 timestamp") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone(timezone))
+
+
+def sale_day(completed_at: str, timezone: str = "UTC") -> date:
+    """The calendar day of a timestamp at the outlet (UTC by default)."""
+    return local_moment(completed_at, timezone, "completed_at").date()
+
+
+def naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.date()
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
-def on_sale_completed(uow: UnitOfWork, event: SaleCompleted, envelope: Envelope) -> None:
-    day = sale_day(event.completed_at)
-    s = uow.session
-    upsert(
-        s,
-        daily_sales,
-        {"outlet_id": event.outlet_id, "day": day},
-        increments={
-            "sales_count": 1,
-            "items_sold": sum(line.qty for line in event.lines),
-            "gross_minor": event.total_minor,
-            "tax_minor": event.tax_minor,
-            "net_minor": event.total_minor - event.tax_minor,
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _register(envelope: Envelope) -> str:
+    """register_id when the event carries one (the contract may grow it), else ""."""
+    value = envelope.payload.get("register_id")
+    return str(value)[:36] if value else ""
+
+
+# --- sales -----------------------------------------------------------------------------
+
+
+def on_sale_completed(ch: Changes, event: SaleCompleted, envelope: Envelope) -> None:
+    outlet = ch.outlet(event.outlet_id, event.currency)
+    moment = local_moment(event.completed_at, outlet.timezone, "completed_at")
+    day, hour = moment.date(), moment.hour
+    register = _register(envelope)
+    # Discounts are not in the v1 contract yet: taken from the payload when present
+    # (per line `discount_minor`, and the sale's own `discount_minor` for the total).
+    raw_lines = {r.get("line_no"): r for r in envelope.payload.get("lines", []) if isinstance(r, dict)}
+    known = ch.products(line.product_id for line in event.lines)
+
+    facts_lines = []
+    per_product: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    per_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    product_sets: dict[str, dict[str, Any]] = {}
+    items = cost = line_discounts = 0
+    for line in event.lines:
+        product = known.get(line.product_id)
+        unit_cost = product.cost_minor if product else 0
+        category = line.category_id or (product.category_id if product else None) or ""
+        discount = _int(raw_lines.get(line.line_no, {}).get("discount_minor"))
+        figures = {
+            "qty": line.qty,
+            "gross_minor": line.total_minor,
+            "discount_minor": discount,
+            "tax_minor": line.tax_minor,
+            "net_minor": line.total_minor - line.tax_minor,
+            "cost_minor": line.qty * unit_cost,
+        }
+        for target in (per_product[line.product_id], per_category[category]):
+            for column, amount in figures.items():
+                target[column] += amount
+        product_sets[line.product_id] = {"sku": line.sku, "name": line.name, "category_id": category}
+        items += line.qty
+        cost += line.qty * unit_cost
+        line_discounts += discount
+        facts_lines.append([line.line_no, line.product_id, category, line.qty, unit_cost])
+
+    claimed = ch.claim(
+        sale_facts,
+        (event.sale_id,),
+        {
+            "outlet_id": event.outlet_id,
+            "currency": event.currency,
+            "cashier_id": event.cashier_id,
+            "register_id": register,
+            "day": day,
+            "hour": hour,
+            "total_minor": event.total_minor,
+            "lines": json.dumps(facts_lines, separators=(",", ":")),
         },
     )
+    if not claimed:
+        log.info("sale already counted", extra={"sale_id": event.sale_id, "event_id": envelope.event_id})
+        return
+
+    discount = _int(envelope.payload["discount_minor"]) if "discount_minor" in envelope.payload else line_discounts
+    money = {"currency": event.currency}
+    sale = {
+        "sales_count": 1,
+        "items_sold": items,
+        "gross_minor": event.total_minor,
+        "discount_minor": discount,
+        "tax_minor": event.tax_minor,
+        "net_minor": event.total_minor - event.tax_minor,
+        "cost_minor": cost,
+    }
+    outlet_id = event.outlet_id
+    ch.add(daily_sales, (outlet_id, day), sale | {"split_count": int(len(event.tenders) > 1)}, money)
+    ch.add(hourly_sales, (outlet_id, day, hour), sale, money)
+    ch.add(cashier_sales, (outlet_id, day, event.cashier_id, register), sale, money)
+    for product_id, figures in per_product.items():
+        ch.add(item_sales, (outlet_id, day, product_id), dict(figures), money | product_sets[product_id])
+    for category, figures in per_category.items():
+        ch.add(category_sales, (outlet_id, day, category), dict(figures), money)
+    for kind, (amount, count) in _by_kind(event.tenders).items():
+        ch.add(tender_sales, (outlet_id, day, kind), {"amount_minor": amount, "count": count}, money)
+
+
+def on_sale_refunded(ch: Changes, event: SaleRefunded, envelope: Envelope) -> None:
+    outlet = ch.outlet(event.outlet_id, event.currency)
+    moment = local_moment(event.refunded_at, outlet.timezone, "refunded_at")
+    day, hour = moment.date(), moment.hour
+    claimed = ch.claim(
+        refund_facts,
+        (event.refund_id,),
+        {"sale_id": event.sale_id, "outlet_id": event.outlet_id, "day": day, "total_minor": event.total_minor},
+    )
+    if not claimed:
+        log.info("refund already counted", extra={"refund_id": event.refund_id, "event_id": envelope.event_id})
+        return
+    # Cost and category as recorded when the goods were sold.
+    sale = ch.fact(sale_facts, (event.sale_id,))
+    sold = {row[0]: row for row in json.loads(sale["lines"])} if sale else {}
+    known = ch.products(line.product_id for line in event.lines)
+
+    per_product: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    per_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    product_sets: dict[str, dict[str, Any]] = {}
+    items = restocked_cost = 0
     for line in event.lines:
-        upsert(
-            s,
-            item_sales,
-            {"outlet_id": event.outlet_id, "day": day, "product_id": line.product_id},
-            increments={"qty": line.qty, "gross_minor": line.total_minor, "tax_minor": line.tax_minor},
-            sets={"sku": line.sku, "name": line.name},
-        )
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for tender in event.tenders:
-        by_kind[tender.kind][0] += tender.amount_minor
-        by_kind[tender.kind][1] += 1
-    for kind, (amount, count) in sorted(by_kind.items()):
-        upsert(
-            s,
-            tender_sales,
-            {"outlet_id": event.outlet_id, "day": day, "kind": kind},
-            increments={"amount_minor": amount, "count": count},
-        )
+        product = known.get(line.product_id)
+        original = sold.get(line.line_no)
+        if original is not None and original[1] == line.product_id:
+            category, unit_cost = original[2], original[4]
+        else:
+            category = (product.category_id if product else None) or ""
+            unit_cost = product.cost_minor if product else 0
+        cost_back = line.qty * unit_cost if line.restock else 0
+        figures = {
+            "refund_qty": line.qty,
+            "refund_minor": line.total_minor,
+            "refund_tax_minor": line.tax_minor,
+            "refund_cost_minor": cost_back,
+        }
+        for target in (per_product[line.product_id], per_category[category]):
+            for column, amount in figures.items():
+                target[column] += amount
+        product_sets[line.product_id] = {
+            "sku": product.sku if product else line.product_id,
+            "name": product.name if product else line.product_id,
+            "category_id": category,
+        }
+        items += line.qty
+        restocked_cost += cost_back
+
+    money = {"currency": event.currency}
+    refund = {
+        "refund_count": 1,
+        "refund_items": items,
+        "refund_minor": event.total_minor,
+        "refund_tax_minor": event.tax_minor,
+        "refund_cost_minor": restocked_cost,
+    }
+    outlet_id = event.outlet_id
+    ch.add(daily_sales, (outlet_id, day), refund, money)
+    ch.add(hourly_sales, (outlet_id, day, hour), refund, money)
+    ch.add(cashier_sales, (outlet_id, day, event.cashier_id, _register(envelope)), refund, money)
+    for product_id, figures in per_product.items():
+        ch.add(item_sales, (outlet_id, day, product_id), dict(figures), money | product_sets[product_id])
+    for category, figures in per_category.items():
+        ch.add(category_sales, (outlet_id, day, category), dict(figures), money)
+    for kind, (amount, count) in _by_kind(event.tenders).items():
+        ch.add(tender_sales, (outlet_id, day, kind), {"refund_minor": amount, "refund_count": count}, money)
 
 
-def on_outlet_created(uow: UnitOfWork, event: OutletCreated, envelope: Envelope) -> None:
-    upsert(uow.session, outlets, {"outlet_id": event.outlet_id}, sets={"name": event.name, "currency": event.currency})
+def on_sale_voided(ch: Changes, event: SaleVoided, envelope: Envelope) -> None:
+    """A cart voided before payment: nothing was sold, the void is counted (per cashier)."""
+    outlet = ch.outlet(event.outlet_id, "")
+    day = local_moment(event.voided_at, outlet.timezone, "voided_at").date()
+    money = {"currency": outlet.currency} if outlet.currency else {}
+    ch.add(daily_sales, (event.outlet_id, day), {"void_count": 1}, money)
+    ch.add(cashier_sales, (event.outlet_id, day, event.cashier_id, _register(envelope)), {"void_count": 1}, money)
 
 
-def on_product_data(uow: UnitOfWork, event: ProductData, envelope: Envelope) -> None:
-    upsert(
-        uow.session,
-        products,
-        {"product_id": event.product_id},
-        sets={"sku": event.sku, "name": event.name, "cost_minor": event.cost_minor, "category_id": event.category_id},
+def on_shift_closed(ch: Changes, event: ShiftClosed, envelope: Envelope) -> None:
+    outlet = ch.outlet(event.outlet_id, event.currency)
+    day = local_moment(event.closed_at, outlet.timezone, "closed_at").date()
+    local_moment(event.opened_at, outlet.timezone, "opened_at")  # validated like closed_at
+    ch.claim(
+        shifts,
+        (event.shift_id,),
+        {
+            "outlet_id": event.outlet_id,
+            "register_id": event.register_id,
+            "cashier_id": event.cashier_id,
+            "currency": event.currency,
+            "day": day,
+            "opened_at": event.opened_at,
+            "closed_at": event.closed_at,
+            "opening_float_minor": event.opening_float_minor,
+            "expected_cash_minor": event.expected_cash_minor,
+            "counted_cash_minor": event.counted_cash_minor,
+            "over_short_minor": event.over_short_minor,
+            "sales_count": event.sales_count,
+            "sales_total_minor": event.sales_total_minor,
+            "refunds_total_minor": event.refunds_total_minor,
+        },
     )
 
 
-# Subscribed events without a handler here (UserChanged, ProductArchived, Stock*,
-# LowStockDetected, PaymentCaptured) are acknowledged and ignored by the consumer.
-HANDLERS: dict[str, EventHandler] = {
+def _by_kind(tenders: list[Any]) -> dict[str, tuple[int, int]]:
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for tender in tenders:
+        by_kind[tender.kind][0] += tender.amount_minor
+        by_kind[tender.kind][1] += 1
+    return {kind: (amount, count) for kind, (amount, count) in by_kind.items()}
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+def on_payment_captured(ch: Changes, event: PaymentCaptured, envelope: Envelope) -> None:
+    outlet = ch.outlet(event.outlet_id, event.currency)
+    day = local_moment(envelope.occurred_at, outlet.timezone).date()
+    for kind, (amount, count) in _by_kind(event.tenders).items():
+        ch.add(
+            tender_sales,
+            (event.outlet_id, day, kind),
+            {"captured_minor": amount, "captured_count": count},
+            {"currency": event.currency},
+        )
+
+
+def on_payment_refunded(ch: Changes, event: PaymentRefunded, envelope: Envelope) -> None:
+    outlet = ch.outlet(event.outlet_id, event.currency)
+    day = local_moment(envelope.occurred_at, outlet.timezone).date()
+    for kind, (amount, count) in _by_kind(event.tenders).items():
+        ch.add(
+            tender_sales,
+            (event.outlet_id, day, kind),
+            {"payment_refunded_minor": amount, "payment_refund_count": count},
+            {"currency": event.currency},
+        )
+
+
+# --- stock -------------------------------------------------------------------------------
+
+
+def _levels(ch: Changes, outlet_id: str, lines: list[StockLine], envelope: Envelope) -> None:
+    at = naive_utc(envelope.occurred_at)
+    for line in lines:
+        ch.latest(stock_levels, (outlet_id, line.product_id), "on_hand_at", at, {"on_hand": line.on_hand_after})
+
+
+def on_stock_deducted(ch: Changes, event: StockDeducted, envelope: Envelope) -> None:
+    _levels(ch, event.outlet_id, event.lines, envelope)
+
+
+def on_stock_returned(ch: Changes, event: StockReturned, envelope: Envelope) -> None:
+    _levels(ch, event.outlet_id, event.lines, envelope)
+
+
+def on_stock_transferred(ch: Changes, event: StockTransferred, envelope: Envelope) -> None:
+    # on_hand_after is the level where the goods moved: the source when sent, the
+    # destination when received.
+    outlet_id = event.to_outlet_id if event.status == "received" else event.from_outlet_id
+    _levels(ch, outlet_id, event.lines, envelope)
+
+
+def on_stock_adjusted(ch: Changes, event: StockAdjusted, envelope: Envelope) -> None:
+    ch.latest(
+        stock_levels,
+        (event.outlet_id, event.product_id),
+        "on_hand_at",
+        naive_utc(envelope.occurred_at),
+        {"on_hand": event.on_hand_after},
+    )
+
+
+def on_low_stock(ch: Changes, event: LowStockDetected, envelope: Envelope) -> None:
+    at = naive_utc(envelope.occurred_at)
+    key = (event.outlet_id, event.product_id)
+    ch.latest(stock_levels, key, "on_hand_at", at, {"on_hand": event.on_hand})
+    ch.latest(stock_levels, key, "reorder_point_at", at, {"reorder_point": event.reorder_point})
+
+
+# --- replicas ------------------------------------------------------------------------------
+
+
+def on_outlet_created(ch: Changes, event: OutletCreated, envelope: Envelope) -> None:
+    ch.put(outlets, (event.outlet_id,), {"name": event.name, "currency": event.currency, "timezone": event.timezone or "UTC"})
+
+
+def on_product_data(ch: Changes, event: ProductData, envelope: Envelope) -> None:
+    ch.put(
+        products,
+        (event.product_id,),
+        {
+            "sku": event.sku,
+            "name": event.name,
+            "cost_minor": event.cost_minor,
+            "category_id": event.category_id,
+            "price_minor": event.price_minor,
+            "currency": event.currency,
+            "active": event.active,
+        },
+    )
+    if event.category_id and event.category_name:
+        ch.put(categories, (event.category_id,), {"name": event.category_name})
+
+
+def on_product_archived(ch: Changes, event: ProductArchived, envelope: Envelope) -> None:
+    ch.update(products, (event.product_id,), {"active": False})
+
+
+def on_user_changed(ch: Changes, event: UserChanged, envelope: Envelope) -> None:
+    ch.put(users, (event.user_id,), {"name": event.name, "email": event.email, "role": event.role})
+
+
+# Every subscribed event type (see pos_contracts.topology) has a projector.
+PROJECTORS: dict[str, Projector] = {
     "SaleCompleted": on_sale_completed,
+    "SaleRefunded": on_sale_refunded,
+    "SaleVoided": on_sale_voided,
+    "ShiftClosed": on_shift_closed,
+    "PaymentCaptured": on_payment_captured,
+    "PaymentRefunded": on_payment_refunded,
+    "StockDeducted": on_stock_deducted,
+    "StockReturned": on_stock_returned,
+    "StockTransferred": on_stock_transferred,
+    "StockAdjusted": on_stock_adjusted,
+    "LowStockDetected": on_low_stock,
     "OutletCreated": on_outlet_created,
     "ProductCreated": on_product_data,
     "ProductChanged": on_product_data,
+    "ProductArchived": on_product_archived,
+    "UserChanged": on_user_changed,
 }
+
+
+def prefetch(ch: Changes, events: list[tuple[Any, Envelope]]) -> None:
+    """The batch path: look up at once the facts a batch of events will ask for."""
+    sales, refunds, shift_ids = set(), set(), set()
+    for event, _ in events:
+        if isinstance(event, SaleCompleted):
+            sales.add((event.sale_id,))
+        elif isinstance(event, SaleRefunded):
+            sales.add((event.sale_id,))
+            refunds.add((event.refund_id,))
+        elif isinstance(event, ShiftClosed):
+            shift_ids.add((event.shift_id,))
+    ch.prefetch(sale_facts, sales)
+    ch.prefetch(refund_facts, refunds)
+    ch.prefetch(shifts, shift_ids)
+
+
+def _one_event(projector: Projector) -> EventHandler:
+    def handle(uow: UnitOfWork, event: Any, envelope: Envelope) -> None:
+        changes = Changes(uow.session)
+        projector(changes, event, envelope)
+        changes.flush()
+
+    handle.__name__ = projector.__name__
+    handle.__doc__ = projector.__doc__
+    return handle
+
+
+# What the consumer runs: one event, one transaction.
+HANDLERS: dict[str, EventHandler] = {event_type: _one_event(p) for event_type, p in PROJECTORS.items()}

@@ -1,19 +1,67 @@
+"""Report endpoints. Every one: managers (and admins) only; covers the outlets the
+caller may see (one, several with repeated `outlet_id`, or all); JSON for charts, or
+CSV with format=csv. Reads only the pre-aggregated read models, so its cost grows
+with the days in the range, not the sales in it."""
+
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from sqlalchemy import Select, func, select
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy.orm import Session
 
 from pos_platform.app import ServiceContext
-from pos_platform.auth import Manager, Principal
+from pos_platform.auth import Manager, Principal, ensure_outlet
 from pos_platform.db import utcnow
-from pos_reports.schemas import DailyReport, DailyRow, ItemReport, ItemRow, SalesFigures, TenderReport, TenderRow
-from pos_reports.tables import daily_sales, item_sales, products, tender_sales
+from pos_reports.schemas import (
+    CashierReport,
+    CashierRow,
+    CategoryReport,
+    CategoryRow,
+    DailyReport,
+    DailyRow,
+    HourlyReport,
+    HourRow,
+    ItemReport,
+    ItemRow,
+    LineFigures,
+    OutletReport,
+    OutletRow,
+    SalesFigures,
+    ShiftReport,
+    ShiftRow,
+    ShiftTotals,
+    StockReport,
+    StockRow,
+    TenderReport,
+    TenderRow,
+    TenderTotals,
+    ValuationReport,
+    ValuationRow,
+    ValuationTotals,
+)
+from pos_reports.tables import (
+    cashier_sales,
+    categories,
+    category_sales,
+    daily_sales,
+    hourly_sales,
+    item_sales,
+    outlets,
+    products,
+    shifts,
+    stock_levels,
+    tender_sales,
+    users,
+)
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -23,18 +71,53 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}
 }
 
-OutletId = Annotated[str | None, Query(max_length=36, description="one outlet; default: every outlet you may see")]
-DateFrom = Annotated[date | None, Query(description="first day (YYYY-MM-DD, UTC); default: 29 days before date_to")]
-DateTo = Annotated[date | None, Query(description="last day, included (YYYY-MM-DD, UTC); default: today")]
+OutletIds = Annotated[
+    list[str] | None,
+    Query(alias="outlet_id", description="an outlet (repeat for several); default: every outlet you may see"),
+]
+DateFrom = Annotated[date | None, Query(description="first day (YYYY-MM-DD, the outlet's local day); default: 29 days before date_to")]
+DateTo = Annotated[date | None, Query(description="last day, included (YYYY-MM-DD); default: today (UTC)")]
 Format = Annotated[Literal["json", "csv"], Query(alias="format", description="json, or csv for a download")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many rows")]
+
+SALES_SUMS = (
+    "sales_count",
+    "items_sold",
+    "gross_minor",
+    "discount_minor",
+    "tax_minor",
+    "net_minor",
+    "cost_minor",
+    "refund_count",
+    "refund_items",
+    "refund_minor",
+    "refund_tax_minor",
+    "refund_cost_minor",
+)
+LINE_SUMS = (
+    "qty",
+    "gross_minor",
+    "discount_minor",
+    "tax_minor",
+    "net_minor",
+    "cost_minor",
+    "refund_qty",
+    "refund_minor",
+    "refund_tax_minor",
+    "refund_cost_minor",
+)
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _session(request: Request) -> Session:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx.db.session_factory()
 
 
 def _date_range(date_from: date | None, date_to: date | None) -> tuple[date, date]:
-    """Both ends included; days are UTC calendar days."""
+    """Both ends included."""
     date_to = date_to or utcnow().date()
     date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
     if date_from > date_to:
@@ -51,15 +134,69 @@ def _date_range(date_from: date | None, date_to: date | None) -> tuple[date, dat
     return date_from, date_to
 
 
-def _scoped(
-    query: Select[Any], table: Any, principal: Principal, outlet_id: str | None, span: tuple[date, date]
-) -> Select[Any]:
-    """Only the outlets the caller may see (another outlet is a 404), only the days asked for."""
-    query = query.where(table.c.day >= span[0], table.c.day <= span[1])
-    visible = principal.visible_outlets(outlet_id)
-    if visible is not None:
-        query = query.where(table.c.outlet_id.in_(visible))
+def visible_outlets(principal: Principal, requested: list[str] | None) -> list[str] | None:
+    """The outlets a report covers: those asked for (each one the caller may see, or
+    404), else all the caller may see; None means every outlet (an admin)."""
+    if requested:
+        for outlet_id in requested:
+            if len(outlet_id) > 36:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "outlet_id is at most 36 characters")
+            ensure_outlet(principal, outlet_id)
+        return list(dict.fromkeys(requested))
+    return principal.visible_outlets(None)
+
+
+def _where(query: Select[Any], table: Any, scope: list[str] | None, span: tuple[date, date] | None) -> Select[Any]:
+    if span is not None:
+        query = query.where(table.c.day >= span[0], table.c.day <= span[1])
+    if scope is not None:
+        query = query.where(table.c.outlet_id.in_(scope))
     return query
+
+
+def _sums(table: Any, columns: Iterable[str]) -> list[Any]:
+    return [func.sum(table.c[c]).label(c) for c in columns]
+
+
+def half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half away from zero (denominator > 0)."""
+    quotient = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return quotient if numerator >= 0 else -quotient
+
+
+def ratio_bp(part: int, whole: int) -> int | None:
+    if whole == 0:
+        return None
+    sign = -1 if (part < 0) != (whole < 0) else 1
+    return sign * half_up(abs(part) * 10_000, abs(whole))
+
+
+def sales_figures(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The summed columns (MySQL's SUM is a DECIMAL: int() it) and what follows from them."""
+    f = {c: int(values.get(c) or 0) for c in SALES_SUMS}
+    f["net_after_refunds_minor"] = f["net_minor"] - (f["refund_minor"] - f["refund_tax_minor"])
+    f["average_basket_minor"] = half_up(f["gross_minor"], f["sales_count"]) if f["sales_count"] else 0
+    f["margin_minor"] = f["net_after_refunds_minor"] - (f["cost_minor"] - f["refund_cost_minor"])
+    f["margin_bp"] = ratio_bp(f["margin_minor"], f["net_after_refunds_minor"])
+    return f
+
+
+def line_figures(values: Mapping[str, Any]) -> dict[str, Any]:
+    f = {c: int(values.get(c) or 0) for c in LINE_SUMS}
+    f["net_after_refunds_minor"] = f["net_minor"] - (f["refund_minor"] - f["refund_tax_minor"])
+    f["margin_minor"] = f["net_after_refunds_minor"] - (f["cost_minor"] - f["refund_cost_minor"])
+    f["margin_bp"] = ratio_bp(f["margin_minor"], f["net_after_refunds_minor"])
+    return f
+
+
+def by_currency(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Sums per currency (never across currencies)."""
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(columns, 0))
+    for row in rows:
+        total = totals[row["currency"]]
+        for column in columns:
+            total[column] += int(row.get(column) or 0)
+    return dict(sorted(totals.items()))
 
 
 def _cell(value: object) -> object:
@@ -69,131 +206,669 @@ def _cell(value: object) -> object:
     return value
 
 
-def _csv(name: str, span: tuple[date, date], header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
+def _csv(name: str, span: tuple[date, date] | None, fields: Sequence[str], rows: Iterable[BaseModel]) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    filename = f"{name}_{span[0].isoformat()}_{span[1].isoformat()}.csv"
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([_cell("" if (v := getattr(row, f)) is None else v) for f in fields])
+    suffix = f"_{span[0].isoformat()}_{span[1].isoformat()}" if span else f"_{utcnow().date().isoformat()}"
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}{suffix}.csv"'},
     )
+
+
+def _columns(model: type[BaseModel], first: Sequence[str], skip: Sequence[str] = ()) -> list[str]:
+    """CSV columns: the row's dimensions first, then its figures."""
+    return [*first, *(f for f in model.model_fields if f not in first and f not in skip)]
+
+
+def _names(session: Session, table: Any, key: str, ids: Iterable[str]) -> dict[str, Any]:
+    wanted = [i for i in set(ids) if i]
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(table).where(table.c[key].in_(wanted[start : start + 500])))
+        found.update({row._mapping[key]: row for row in rows})
+    return found
+
+
+# --- sales by day ----------------------------------------------------------------------
 
 
 @router.get("/sales/daily", response_model=DailyReport, responses=CSV_RESPONSE)
 def daily(
     principal: Manager,
     request: Request,
-    outlet_id: OutletId = None,
+    outlet_ids: OutletIds = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
+    by: Annotated[Literal["day_outlet", "day"], Query(description="a row per day and outlet, or per day (outlets summed)")] = "day_outlet",
     fmt: Format = "json",
 ) -> DailyReport | Response:
-    """Sales per outlet and day, with totals over the range."""
+    """Sales per day (and outlet): gross, discounts, tax, net, refunds, count, average
+    basket, items, cost and margin; with totals per currency."""
     span = _date_range(date_from, date_to)
-    query = _scoped(select(daily_sales), daily_sales, principal, outlet_id, span)
-    with _ctx(request).db.transaction() as uow:
-        found = uow.session.execute(query.order_by(daily_sales.c.day, daily_sales.c.outlet_id)).all()
+    scope = visible_outlets(principal, outlet_ids)
+    t = daily_sales
+    extra = ("split_count", "void_count")
+    if by == "day_outlet":
+        query = _where(select(t), t, scope, span).order_by(t.c.day, t.c.outlet_id)
+    else:
+        query = (
+            _where(select(t.c.day, t.c.currency, *_sums(t, SALES_SUMS + extra)), t, scope, span)
+            .group_by(t.c.day, t.c.currency)
+            .order_by(t.c.day, t.c.currency)
+        )
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(query)]
     rows = [
         DailyRow(
-            day=r.day,
-            outlet_id=r.outlet_id,
-            sales_count=r.sales_count,
-            items_sold=r.items_sold,
-            gross_minor=r.gross_minor,
-            tax_minor=r.tax_minor,
-            net_minor=r.net_minor,
+            day=r["day"],
+            outlet_id=r.get("outlet_id"),
+            currency=r["currency"],
+            split_count=int(r["split_count"]),
+            void_count=int(r["void_count"]),
+            **sales_figures(r),
         )
         for r in found
     ]
-    totals = SalesFigures(**{f: sum(getattr(r, f) for r in rows) for f in SalesFigures.model_fields})
+    totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
     if fmt == "csv":
-        fields = ["day", "outlet_id", *SalesFigures.model_fields]
-        return _csv("sales-daily", span, fields, ([getattr(r, f) for f in fields] for r in rows))
-    return DailyReport(date_from=span[0], date_to=span[1], rows=rows, totals=totals)
+        first = ["day", "outlet_id", "currency"] if by == "day_outlet" else ["day", "currency"]
+        return _csv("sales-daily", span, _columns(DailyRow, first, () if by == "day_outlet" else ("outlet_id",)), rows)
+    return DailyReport(
+        date_from=span[0],
+        date_to=span[1],
+        by=by,
+        rows=rows,
+        totals=totals[0] if len(totals) == 1 else (SalesFigures(currency="") if not totals else None),
+        totals_by_currency=totals,
+    )
+
+
+@router.get("/sales/hourly", response_model=HourlyReport, responses=CSV_RESPONSE)
+def hourly(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    by: Annotated[
+        Literal["hour", "day_hour"], Query(description="per hour of the day over the range, or per day and hour (a heat map)")
+    ] = "hour",
+    fmt: Format = "json",
+) -> HourlyReport | Response:
+    """Sales by the outlet's local hour of day: when to staff."""
+    span = _date_range(date_from, date_to)
+    scope = visible_outlets(principal, outlet_ids)
+    t = hourly_sales
+    keys = [t.c.hour, t.c.currency] if by == "hour" else [t.c.day, t.c.hour, t.c.currency]
+    query = _where(select(*keys, *_sums(t, SALES_SUMS)), t, scope, span).group_by(*keys).order_by(*keys)
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(query)]
+    rows = [HourRow(day=r.get("day"), hour=r["hour"], currency=r["currency"], **sales_figures(r)) for r in found]
+    totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
+    if fmt == "csv":
+        first = ["hour", "currency"] if by == "hour" else ["day", "hour", "currency"]
+        return _csv("sales-hourly", span, _columns(HourRow, first, ("day",) if by == "hour" else ()), rows)
+    return HourlyReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals)
+
+
+# --- products and categories ---------------------------------------------------------
+
+ItemSort = Literal["gross", "net", "qty", "margin", "cost", "refunds"]
+SORT_EXPR = {
+    "gross": lambda t: func.sum(t.c.gross_minor),
+    "net": lambda t: func.sum(t.c.net_minor) - func.sum(t.c.refund_minor) + func.sum(t.c.refund_tax_minor),
+    "qty": lambda t: func.sum(t.c.qty),
+    "margin": lambda t: func.sum(t.c.net_minor)
+    - func.sum(t.c.refund_minor)
+    + func.sum(t.c.refund_tax_minor)
+    - func.sum(t.c.cost_minor)
+    + func.sum(t.c.refund_cost_minor),
+    "cost": lambda t: func.sum(t.c.cost_minor),
+    "refunds": lambda t: func.sum(t.c.refund_minor),
+}
 
 
 @router.get("/sales/items", response_model=ItemReport, responses=CSV_RESPONSE)
 def items(
     principal: Manager,
     request: Request,
-    outlet_id: OutletId = None,
+    outlet_ids: OutletIds = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    limit: Limit = 50,
+    sort: Annotated[ItemSort, Query(description="what to rank by")] = "gross",
+    order: Annotated[Literal["desc", "asc"], Query(description="desc: top sellers; asc: bottom sellers")] = "desc",
+    category_id: Annotated[str | None, Query(max_length=36, description="only this category ('' for none)")] = None,
+    include_unsold: Annotated[bool, Query(description="with order=asc: list active products that sold nothing first")] = False,
     fmt: Format = "json",
 ) -> ItemReport | Response:
-    """Best sellers over the range, by gross sales (names as the catalog has them now)."""
+    """Products over the range: quantity, net, cost at the time of sale and margin;
+    top sellers (order=desc) or bottom sellers (order=asc). Names are the catalog's
+    current ones."""
     span = _date_range(date_from, date_to)
-    summed = (
-        _scoped(
-            select(
-                item_sales.c.product_id,
-                func.max(item_sales.c.sku).label("sku"),
-                func.max(item_sales.c.name).label("name"),
-                func.sum(item_sales.c.qty).label("qty"),
-                func.sum(item_sales.c.gross_minor).label("gross_minor"),
-            ),
-            item_sales,
-            principal,
-            outlet_id,
-            span,
-        )
-        .group_by(item_sales.c.product_id)
-        .subquery()
-    )
-    query = (
+    scope = visible_outlets(principal, outlet_ids)
+    t = item_sales
+    rank = SORT_EXPR[sort](t)
+    query = _where(
         select(
-            summed.c.product_id,
-            func.coalesce(products.c.sku, summed.c.sku).label("sku"),
-            func.coalesce(products.c.name, summed.c.name).label("name"),
-            summed.c.qty,
-            summed.c.gross_minor,
-        )
-        .select_from(summed.outerjoin(products, products.c.product_id == summed.c.product_id))
-        .order_by(summed.c.gross_minor.desc(), summed.c.product_id)
-        .limit(limit)
+            t.c.product_id,
+            t.c.currency,
+            func.max(t.c.sku).label("sku"),
+            func.max(t.c.name).label("name"),
+            func.max(t.c.category_id).label("category_id"),
+            *_sums(t, LINE_SUMS),
+        ),
+        t,
+        scope,
+        span,
     )
-    with _ctx(request).db.transaction() as uow:
-        found = uow.session.execute(query).all()
-    # int(): MySQL's SUM() returns DECIMAL.
+    if category_id is not None:
+        query = query.where(t.c.category_id == category_id)
+    query = query.group_by(t.c.product_id, t.c.currency)
+    query = query.order_by(rank.desc() if order == "desc" else rank.asc(), t.c.product_id).limit(limit)
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(query)]
+        unsold: list[Any] = []
+        if include_unsold and order == "asc":
+            unsold = _unsold(session, scope, span, category_id, limit)
+        replica = _names(session, products, "product_id", [r["product_id"] for r in found])
+        category_ids = [r["category_id"] for r in found] + [p.category_id or "" for p in replica.values()]
+        category_ids += [p.category_id or "" for p in unsold]
+        names = _names(session, categories, "category_id", category_ids)
+    rows = []
+    for p in unsold:
+        rows.append(
+            ItemRow(
+                product_id=p.product_id,
+                sku=p.sku,
+                name=p.name,
+                currency=p.currency,
+                category_id=p.category_id,
+                category_name=_category_name(names, p.category_id),
+            )
+        )
+    for r in found:
+        current = replica.get(r["product_id"])
+        category = (current.category_id if current is not None else None) or r["category_id"] or None
+        rows.append(
+            ItemRow(
+                product_id=r["product_id"],
+                sku=current.sku if current is not None else r["sku"],
+                name=current.name if current is not None else r["name"],
+                currency=r["currency"],
+                category_id=category,
+                category_name=_category_name(names, category),
+                **line_figures(r),
+            )
+        )
+    rows = rows[:limit]
+    if fmt == "csv":
+        first = ["product_id", "sku", "name", "category_id", "category_name", "currency"]
+        return _csv("sales-items", span, _columns(ItemRow, first), rows)
+    return ItemReport(date_from=span[0], date_to=span[1], sort=sort, order=order, rows=rows)
+
+
+def _category_name(names: dict[str, Any], category_id: str | None) -> str | None:
+    if not category_id:
+        return None
+    row = names.get(category_id)
+    return row.name if row is not None else category_id
+
+
+def _unsold(session: Session, scope: list[str] | None, span: tuple[date, date], category_id: str | None, limit: int) -> list[Any]:
+    """Active products with no sale in the range at these outlets (never-sold first)."""
+    sold = _where(select(item_sales.c.product_id), item_sales, scope, span).where(item_sales.c.qty > 0)
+    query = select(products).where(products.c.active.is_(True), products.c.product_id.not_in(sold))
+    if category_id is not None:
+        query = query.where(func.coalesce(products.c.category_id, "") == category_id)
+    return list(session.execute(query.order_by(products.c.sku).limit(limit)))
+
+
+@router.get("/sales/categories", response_model=CategoryReport, responses=CSV_RESPONSE)
+def category_report(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    fmt: Format = "json",
+) -> CategoryReport | Response:
+    """Categories over the range: quantity, net, cost and margin (best first)."""
+    span = _date_range(date_from, date_to)
+    scope = visible_outlets(principal, outlet_ids)
+    t = category_sales
+    query = (
+        _where(select(t.c.category_id, t.c.currency, *_sums(t, LINE_SUMS)), t, scope, span)
+        .group_by(t.c.category_id, t.c.currency)
+        .order_by(func.sum(t.c.net_minor).desc(), t.c.category_id)
+    )
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(query)]
+        names = _names(session, categories, "category_id", [r["category_id"] for r in found])
     rows = [
-        ItemRow(product_id=r.product_id, sku=r.sku, name=r.name, qty=int(r.qty), gross_minor=int(r.gross_minor))
+        CategoryRow(
+            category_id=r["category_id"] or None,
+            name=_category_name(names, r["category_id"]) or "(no category)",
+            currency=r["currency"],
+            **line_figures(r),
+        )
         for r in found
     ]
+    totals = [LineFigures(currency=c, **line_figures(s)) for c, s in by_currency(found, LINE_SUMS).items()]
     if fmt == "csv":
-        fields = list(ItemRow.model_fields)
-        return _csv("sales-items", span, fields, ([getattr(r, f) for f in fields] for r in rows))
-    return ItemReport(date_from=span[0], date_to=span[1], rows=rows)
+        return _csv("sales-categories", span, _columns(CategoryRow, ["category_id", "name", "currency"], ("products",)), rows)
+    return CategoryReport(date_from=span[0], date_to=span[1], rows=rows, totals_by_currency=totals)
+
+
+# --- people, registers, tenders, outlets -----------------------------------------------
+
+
+@router.get("/sales/cashiers", response_model=CashierReport, responses=CSV_RESPONSE)
+def cashier_report(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    by: Annotated[
+        Literal["cashier", "register", "cashier_register"],
+        Query(description="per cashier (all outlets), per register (of an outlet), or both"),
+    ] = "cashier",
+    fmt: Format = "json",
+) -> CashierReport | Response:
+    """Sales, refunds and voids per cashier and/or register. Register: as the sale
+    event tells it ('' when it does not)."""
+    span = _date_range(date_from, date_to)
+    scope = visible_outlets(principal, outlet_ids)
+    t = cashier_sales
+    keys = {
+        "cashier": [t.c.cashier_id],
+        "register": [t.c.outlet_id, t.c.register_id],
+        "cashier_register": [t.c.cashier_id, t.c.outlet_id, t.c.register_id],
+    }[by] + [t.c.currency]
+    query = (
+        _where(select(*keys, *_sums(t, (*SALES_SUMS, "void_count"))), t, scope, span)
+        .group_by(*keys)
+        .order_by(func.sum(t.c.gross_minor).desc(), *keys)
+    )
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(query)]
+        people = _names(session, users, "user_id", [r.get("cashier_id") or "" for r in found])
+    rows = []
+    for r in found:
+        cashier = r.get("cashier_id")
+        person = people.get(cashier) if cashier else None
+        rows.append(
+            CashierRow(
+                cashier_id=cashier,
+                cashier_name=person.name if person is not None else None,
+                outlet_id=r.get("outlet_id"),
+                register_id=r.get("register_id"),
+                currency=r["currency"],
+                void_count=int(r["void_count"] or 0),
+                **sales_figures(r),
+            )
+        )
+    totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
+    if fmt == "csv":
+        first = {
+            "cashier": ["cashier_id", "cashier_name", "currency"],
+            "register": ["outlet_id", "register_id", "currency"],
+            "cashier_register": ["cashier_id", "cashier_name", "outlet_id", "register_id", "currency"],
+        }[by]
+        dims = {"cashier_id", "cashier_name", "outlet_id", "register_id"}
+        return _csv("sales-cashiers", span, _columns(CashierRow, first, tuple(dims - set(first))), rows)
+    return CashierReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals)
+
+
+TENDER_SUMS = (
+    "amount_minor",
+    "count",
+    "refund_minor",
+    "refund_count",
+    "captured_minor",
+    "captured_count",
+    "payment_refunded_minor",
+    "payment_refund_count",
+)
 
 
 @router.get("/sales/tenders", response_model=TenderReport, responses=CSV_RESPONSE)
 def tenders(
     principal: Manager,
     request: Request,
-    outlet_id: OutletId = None,
+    outlet_ids: OutletIds = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
     fmt: Format = "json",
 ) -> TenderReport | Response:
-    """Money taken per tender kind (cash, card) over the range."""
+    """Money taken per tender kind (cash, card; each part of a split payment counts in
+    its kind), refunds given back per kind, and what payments captured (a cross-check)."""
     span = _date_range(date_from, date_to)
-    amount = func.sum(tender_sales.c.amount_minor)
-    query = _scoped(
-        select(
-            tender_sales.c.kind, amount.label("amount_minor"), func.sum(tender_sales.c["count"]).label("tender_count")
-        ),
-        tender_sales,
-        principal,
-        outlet_id,
-        span,
-    ).group_by(tender_sales.c.kind)
-    with _ctx(request).db.transaction() as uow:
-        found = uow.session.execute(query.order_by(amount.desc(), tender_sales.c.kind)).all()
-    rows = [TenderRow(kind=r.kind, amount_minor=int(r.amount_minor), count=int(r.tender_count)) for r in found]
+    scope = visible_outlets(principal, outlet_ids)
+    t = tender_sales
+    query = (
+        _where(select(t.c.kind, t.c.currency, *_sums(t, TENDER_SUMS)), t, scope, span)
+        .group_by(t.c.kind, t.c.currency)
+        .order_by(t.c.currency, func.sum(t.c.amount_minor).desc(), t.c.kind)
+    )
+    split = _where(select(func.sum(daily_sales.c.split_count)), daily_sales, scope, span)
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(query)]
+        split_count = int(session.scalar(split) or 0)
+    rows = []
+    for r in found:
+        figures = {c: int(r[c] or 0) for c in TENDER_SUMS}
+        rows.append(
+            TenderRow(kind=r["kind"], currency=r["currency"], net_minor=figures["amount_minor"] - figures["refund_minor"], **figures)
+        )
+    totals = [
+        TenderTotals(currency=c, net_minor=s["amount_minor"] - s["refund_minor"], **s)
+        for c, s in by_currency(found, ("amount_minor", "refund_minor", "captured_minor")).items()
+    ]
     if fmt == "csv":
-        fields = list(TenderRow.model_fields)
-        return _csv("sales-tenders", span, fields, ([getattr(r, f) for f in fields] for r in rows))
-    return TenderReport(date_from=span[0], date_to=span[1], rows=rows)
+        return _csv("sales-tenders", span, _columns(TenderRow, ["kind", "amount_minor", "count", "currency"]), rows)
+    return TenderReport(date_from=span[0], date_to=span[1], rows=rows, split_sales_count=split_count, totals_by_currency=totals)
+
+
+@router.get("/sales/outlets", response_model=OutletReport, responses=CSV_RESPONSE)
+def outlet_report(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    fmt: Format = "json",
+) -> OutletReport | Response:
+    """Each outlet over the range, against the period of the same length just before
+    (gross_change_bp: which outlet is slipping)."""
+    span = _date_range(date_from, date_to)
+    length = (span[1] - span[0]).days + 1
+    previous = (span[0] - timedelta(days=length), span[0] - timedelta(days=1))
+    scope = visible_outlets(principal, outlet_ids)
+    t = daily_sales
+    keys = [t.c.outlet_id, t.c.currency]
+    now = _where(select(*keys, *_sums(t, SALES_SUMS)), t, scope, span).group_by(*keys)
+    before = _where(select(*keys, *_sums(t, ("gross_minor", "sales_count"))), t, scope, previous).group_by(*keys)
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(now)]
+        earlier = {(r.outlet_id, r.currency): r for r in session.execute(before)}
+        known = _names(session, outlets, "outlet_id", [r["outlet_id"] for r in found])
+    rows = []
+    for r in found:
+        figures = sales_figures(r)
+        past = earlier.get((r["outlet_id"], r["currency"]))
+        past_gross = int(past.gross_minor or 0) if past is not None else 0
+        outlet = known.get(r["outlet_id"])
+        rows.append(
+            OutletRow(
+                outlet_id=r["outlet_id"],
+                name=outlet.name if outlet is not None else r["outlet_id"],
+                timezone=outlet.timezone if outlet is not None else "UTC",
+                currency=r["currency"],
+                previous_gross_minor=past_gross,
+                previous_sales_count=int(past.sales_count or 0) if past is not None else 0,
+                gross_change_bp=ratio_bp(figures["gross_minor"] - past_gross, past_gross),
+                **figures,
+            )
+        )
+    rows.sort(key=lambda row: (row.currency, -row.gross_minor, row.outlet_id))
+    totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
+    if fmt == "csv":
+        return _csv("sales-outlets", span, _columns(OutletRow, ["outlet_id", "name", "timezone", "currency"]), rows)
+    return OutletReport(
+        date_from=span[0], date_to=span[1], previous_from=previous[0], previous_to=previous[1], rows=rows, totals_by_currency=totals
+    )
+
+
+# --- stock -------------------------------------------------------------------------------
+
+
+@router.get("/stock/valuation", response_model=ValuationReport, responses=CSV_RESPONSE)
+def valuation(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    fmt: Format = "json",
+) -> ValuationReport | Response:
+    """Stock on hand now, valued at the catalog's current cost price, per outlet
+    (negative levels, i.e. oversold, count as zero)."""
+    scope = visible_outlets(principal, outlet_ids)
+    s, p = stock_levels, products
+    positive = s.c.on_hand > 0
+    query = (
+        select(
+            s.c.outlet_id,
+            func.coalesce(p.c.currency, "").label("currency"),
+            func.sum(case((positive, 1), else_=0)).label("products_in_stock"),
+            func.sum(case((positive, s.c.on_hand), else_=0)).label("units"),
+            func.sum(case((positive, s.c.on_hand * func.coalesce(p.c.cost_minor, 0)), else_=0)).label("value_minor"),
+            func.sum(case((s.c.on_hand < 0, 1), else_=0)).label("negative_products"),
+            func.sum(case((and_(positive, func.coalesce(p.c.cost_minor, 0) == 0), 1), else_=0)).label("uncosted_products"),
+        )
+        .select_from(s.outerjoin(p, p.c.product_id == s.c.product_id))
+        .group_by(s.c.outlet_id, func.coalesce(p.c.currency, ""))
+    )
+    if scope is not None:
+        query = query.where(s.c.outlet_id.in_(scope))
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(query)]
+        known = _names(session, outlets, "outlet_id", [r["outlet_id"] for r in found])
+    rows = [
+        ValuationRow(
+            outlet_id=r["outlet_id"],
+            outlet_name=known[r["outlet_id"]].name if r["outlet_id"] in known else r["outlet_id"],
+            currency=r["currency"],
+            **{c: int(r[c] or 0) for c in ("products_in_stock", "units", "value_minor", "negative_products", "uncosted_products")},
+        )
+        for r in found
+    ]
+    rows.sort(key=lambda row: (row.currency, -row.value_minor, row.outlet_id))
+    totals = [ValuationTotals(currency=c, **v) for c, v in by_currency(found, ("units", "value_minor")).items()]
+    if fmt == "csv":
+        return _csv("stock-valuation", None, _columns(ValuationRow, ["outlet_id", "outlet_name", "currency"]), rows)
+    return ValuationReport(rows=rows, totals_by_currency=totals)
+
+
+VelocityDays = Annotated[int, Query(ge=1, le=365, description="days of sales the velocity is measured over")]
+TargetDays = Annotated[int, Query(ge=1, le=365, description="days of stock a reorder should cover")]
+
+
+def _stock_rows(
+    request: Request,
+    scope: list[str] | None,
+    window: tuple[date, date],
+    target_days: int,
+    *,
+    low_only: bool,
+    reorder_only: bool,
+    limit: int,
+) -> list[StockRow]:
+    i, s = item_sales, stock_levels
+    days = (window[1] - window[0]).days + 1
+    sold = (
+        _where(select(i.c.outlet_id, i.c.product_id, (func.sum(i.c.qty) - func.sum(i.c.refund_qty)).label("sold")), i, scope, window)
+        .group_by(i.c.outlet_id, i.c.product_id)
+        .subquery()
+    )
+    if low_only:
+        # The low-stock list: every product at or below its reorder point, sold or not.
+        query = (
+            select(s.c.outlet_id, s.c.product_id, s.c.on_hand, s.c.reorder_point, func.coalesce(sold.c.sold, 0).label("sold"))
+            .select_from(s.outerjoin(sold, and_(sold.c.outlet_id == s.c.outlet_id, sold.c.product_id == s.c.product_id)))
+            .where(s.c.reorder_point.is_not(None), s.c.on_hand <= s.c.reorder_point)
+        )
+        if scope is not None:
+            query = query.where(s.c.outlet_id.in_(scope))
+        order = [(s.c.on_hand - s.c.reorder_point).asc(), s.c.outlet_id, s.c.product_id]
+    else:
+        # Days of cover: products sold in the window, least cover first.
+        on_hand = func.coalesce(s.c.on_hand, literal(0))
+        query = (
+            select(sold.c.outlet_id, sold.c.product_id, s.c.on_hand, s.c.reorder_point, sold.c.sold)
+            .select_from(sold.outerjoin(s, and_(s.c.outlet_id == sold.c.outlet_id, s.c.product_id == sold.c.product_id)))
+            .where(sold.c.sold > 0)
+        )
+        if reorder_only:
+            query = query.where(on_hand * days < sold.c.sold * target_days)
+        order = [(on_hand * 1.0 / sold.c.sold).asc(), sold.c.outlet_id, sold.c.product_id]
+    with _session(request) as session:
+        found = list(session.execute(query.order_by(*order).limit(limit)))
+        names = _names(session, products, "product_id", [r.product_id for r in found])
+        places = _names(session, outlets, "outlet_id", [r.outlet_id for r in found])
+    rows = []
+    for r in found:
+        sold_qty = max(0, int(r.sold or 0))
+        velocity = sold_qty / days
+        on_hand_value = None if r.on_hand is None else int(r.on_hand)
+        level = on_hand_value or 0
+        product, outlet = names.get(r.product_id), places.get(r.outlet_id)
+        rows.append(
+            StockRow(
+                outlet_id=r.outlet_id,
+                outlet_name=outlet.name if outlet is not None else r.outlet_id,
+                product_id=r.product_id,
+                sku=product.sku if product is not None else r.product_id,
+                name=product.name if product is not None else r.product_id,
+                on_hand=on_hand_value,
+                reorder_point=None if r.reorder_point is None else int(r.reorder_point),
+                sold=sold_qty,
+                daily_velocity=round(velocity, 3),
+                days_of_cover=round(max(level, 0) / velocity, 1) if velocity else None,
+                suggested_order_qty=max(0, math.ceil(sold_qty * target_days / days) - max(level, 0)),
+            )
+        )
+    return rows
+
+
+def _velocity_window(date_to: date | None, days: int) -> tuple[date, date]:
+    end = date_to or utcnow().date()
+    return end - timedelta(days=days - 1), end
+
+
+@router.get("/stock/low", response_model=StockReport, responses=CSV_RESPONSE)
+def low_stock(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_to: DateTo = None,
+    velocity_days: VelocityDays = 28,
+    target_days: TargetDays = 14,
+    limit: Limit = 200,
+    fmt: Format = "json",
+) -> StockReport | Response:
+    """Products at or below their reorder point (as inventory last reported it with
+    LowStockDetected), lowest first, with days of cover and a reorder suggestion."""
+    scope = visible_outlets(principal, outlet_ids)
+    window = _velocity_window(date_to, velocity_days)
+    rows = _stock_rows(request, scope, window, target_days, low_only=True, reorder_only=False, limit=limit)
+    if fmt == "csv":
+        return _csv("stock-low", window, list(StockRow.model_fields), rows)
+    return StockReport(velocity_from=window[0], velocity_to=window[1], target_days=target_days, rows=rows)
+
+
+@router.get("/stock/cover", response_model=StockReport, responses=CSV_RESPONSE)
+def days_of_cover(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_to: DateTo = None,
+    velocity_days: VelocityDays = 28,
+    target_days: TargetDays = 14,
+    reorder_only: Annotated[bool, Query(description="only products whose stock covers less than target_days")] = False,
+    limit: Limit = 200,
+    fmt: Format = "json",
+) -> StockReport | Response:
+    """Days of cover = on hand / daily sales velocity over the last velocity_days;
+    suggested_order_qty brings the stock to target_days of sales. Least cover first."""
+    scope = visible_outlets(principal, outlet_ids)
+    window = _velocity_window(date_to, velocity_days)
+    rows = _stock_rows(request, scope, window, target_days, low_only=False, reorder_only=reorder_only, limit=limit)
+    if fmt == "csv":
+        return _csv("stock-cover", window, list(StockRow.model_fields), rows)
+    return StockReport(velocity_from=window[0], velocity_to=window[1], target_days=target_days, rows=rows)
+
+
+# --- shifts ------------------------------------------------------------------------------
+
+SHIFT_SUMS = (
+    "opening_float_minor",
+    "expected_cash_minor",
+    "counted_cash_minor",
+    "over_short_minor",
+    "sales_count",
+    "sales_total_minor",
+    "refunds_total_minor",
+)
+
+
+@router.get("/shifts", response_model=ShiftReport, responses=CSV_RESPONSE)
+def shift_report(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    by: Annotated[Literal["shift", "cashier", "day"], Query(description="each shift (Z report), or summed per cashier or day")] = "shift",
+    limit: Limit = 500,
+    fmt: Format = "json",
+) -> ShiftReport | Response:
+    """Register shifts closed in the range (by the outlet's local day of the close):
+    float, expected and counted cash, over/short, sales and refunds."""
+    span = _date_range(date_from, date_to)
+    scope = visible_outlets(principal, outlet_ids)
+    t = shifts
+    if by == "shift":
+        query = _where(select(t), t, scope, span).order_by(t.c.day.desc(), t.c.closed_at.desc(), t.c.shift_id).limit(limit)
+    else:
+        keys = [t.c.cashier_id, t.c.currency] if by == "cashier" else [t.c.day, t.c.outlet_id, t.c.currency]
+        query = (
+            _where(select(*keys, func.count().label("shifts"), *_sums(t, SHIFT_SUMS)), t, scope, span)
+            .group_by(*keys)
+            .order_by(*keys)
+            .limit(limit)
+        )
+    total_query = _where(
+        select(t.c.currency, func.count().label("shifts"), *_sums(t, SHIFT_SUMS)), t, scope, span
+    ).group_by(t.c.currency)
+    with _session(request) as session:
+        found = [r._mapping for r in session.execute(query)]
+        totals_found = [r._mapping for r in session.execute(total_query)]
+        people = _names(session, users, "user_id", [r.get("cashier_id") or "" for r in found])
+    rows = []
+    for r in found:
+        cashier = r.get("cashier_id")
+        rows.append(
+            ShiftRow(
+                shift_id=r.get("shift_id"),
+                outlet_id=r.get("outlet_id"),
+                register_id=r.get("register_id"),
+                cashier_id=cashier,
+                cashier_name=people[cashier].name if cashier in people else None,
+                currency=r["currency"],
+                day=r.get("day"),
+                opened_at=r.get("opened_at"),
+                closed_at=r.get("closed_at"),
+                shifts=int(r.get("shifts") or 1),
+                **{c: int(r[c] or 0) for c in SHIFT_SUMS},
+            )
+        )
+    totals = [
+        ShiftTotals(currency=r["currency"], shifts=int(r["shifts"]), **{c: int(r[c] or 0) for c in ShiftTotals.model_fields if c in SHIFT_SUMS})
+        for r in sorted(totals_found, key=lambda r: r["currency"])
+    ]
+    if fmt == "csv":
+        first = {
+            "shift": ["shift_id", "outlet_id", "register_id", "cashier_id", "cashier_name", "day", "opened_at", "closed_at", "currency"],
+            "cashier": ["cashier_id", "cashier_name", "currency", "shifts"],
+            "day": ["day", "outlet_id", "currency", "shifts"],
+        }[by]
+        dims = {"shift_id", "outlet_id", "register_id", "cashier_id", "cashier_name", "day", "opened_at", "closed_at"}
+        skip = tuple(dims - set(first)) + (("shifts",) if by == "shift" else ())
+        return _csv("shifts", span, _columns(ShiftRow, first, skip), rows)
+    return ShiftReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals)

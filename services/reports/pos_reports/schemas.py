@@ -1,58 +1,245 @@
+"""Report shapes. Money is integer minor units with its ISO 4217 currency: a figure
+never adds two currencies together (rows and totals are per currency; `totals` is
+only given when the report holds one currency).
+
+Sales figures:
+- gross_minor: what customers were charged, tax included, after discounts;
+- discount_minor: discounts given (already taken off gross);
+- tax_minor, net_minor (= gross - tax);
+- refund_minor (tax included), refund_tax_minor: refunds given in the period;
+- net_after_refunds_minor = net - (refund - refund tax);
+- cost_minor: cost of the goods sold at the cost price when sold; refund_cost_minor:
+  cost of refunded goods put back in stock; margin_minor = net after refunds -
+  (cost - refund cost); margin_bp = margin / net after refunds, in basis points;
+- average_basket_minor = gross / sales_count, rounded half up.
+"""
+
 from __future__ import annotations
 
 from datetime import date
 
 from pydantic import BaseModel
 
-# Money is integer minor units (cents). Sums cover every outlet the caller asked for.
+
+class Money(BaseModel):
+    currency: str
 
 
-class SalesFigures(BaseModel):
+class SalesFigures(Money):
     sales_count: int = 0
     items_sold: int = 0
-    gross_minor: int = 0  # total including tax
+    gross_minor: int = 0
+    discount_minor: int = 0
     tax_minor: int = 0
-    net_minor: int = 0  # gross - tax
+    net_minor: int = 0
+    refund_count: int = 0
+    refund_items: int = 0
+    refund_minor: int = 0
+    refund_tax_minor: int = 0
+    net_after_refunds_minor: int = 0
+    average_basket_minor: int = 0
+    cost_minor: int = 0
+    refund_cost_minor: int = 0
+    margin_minor: int = 0
+    margin_bp: int | None = None
 
 
-class DailyRow(BaseModel):
-    day: date
-    outlet_id: str
-    sales_count: int
-    items_sold: int
-    gross_minor: int
-    tax_minor: int
-    net_minor: int
-
-
-class DailyReport(BaseModel):
+class Range(BaseModel):
     date_from: date
     date_to: date
+
+
+class DailyRow(SalesFigures):
+    day: date | None = None
+    outlet_id: str | None = None
+    split_count: int = 0
+    void_count: int = 0
+
+
+class DailyReport(Range):
+    by: str
     rows: list[DailyRow]
-    totals: SalesFigures
+    totals: SalesFigures | None  # None when the rows hold more than one currency
+    totals_by_currency: list[SalesFigures]
 
 
-class ItemRow(BaseModel):
+class HourRow(SalesFigures):
+    day: date | None = None
+    hour: int
+
+
+class HourlyReport(Range):
+    by: str
+    rows: list[HourRow]
+    totals_by_currency: list[SalesFigures]
+
+
+class LineFigures(Money):
+    qty: int = 0
+    gross_minor: int = 0
+    discount_minor: int = 0
+    tax_minor: int = 0
+    net_minor: int = 0
+    refund_qty: int = 0
+    refund_minor: int = 0
+    refund_tax_minor: int = 0
+    net_after_refunds_minor: int = 0
+    cost_minor: int = 0
+    refund_cost_minor: int = 0
+    margin_minor: int = 0
+    margin_bp: int | None = None
+
+
+class ItemRow(LineFigures):
     product_id: str
     sku: str
     name: str
-    qty: int
-    gross_minor: int
+    category_id: str | None = None
+    category_name: str | None = None
 
 
-class ItemReport(BaseModel):
-    date_from: date
-    date_to: date
+class ItemReport(Range):
+    sort: str
+    order: str
     rows: list[ItemRow]
 
 
-class TenderRow(BaseModel):
+class CategoryRow(LineFigures):
+    category_id: str | None
+    name: str
+    products: int = 0  # distinct products sold
+
+
+class CategoryReport(Range):
+    rows: list[CategoryRow]
+    totals_by_currency: list[LineFigures]
+
+
+class CashierRow(SalesFigures):
+    cashier_id: str | None = None
+    cashier_name: str | None = None
+    outlet_id: str | None = None
+    register_id: str | None = None
+    void_count: int = 0
+
+
+class CashierReport(Range):
+    by: str
+    rows: list[CashierRow]
+    totals_by_currency: list[SalesFigures]
+
+
+class TenderRow(Money):
     kind: str
     amount_minor: int
     count: int
+    refund_minor: int = 0
+    refund_count: int = 0
+    net_minor: int = 0  # amount - refunds
+    captured_minor: int = 0  # as the payments service reported it
+    captured_count: int = 0
+    payment_refunded_minor: int = 0
+    payment_refund_count: int = 0
 
 
-class TenderReport(BaseModel):
-    date_from: date
-    date_to: date
+class TenderTotals(Money):
+    amount_minor: int = 0
+    refund_minor: int = 0
+    net_minor: int = 0
+    captured_minor: int = 0
+
+
+class TenderReport(Range):
     rows: list[TenderRow]
+    split_sales_count: int  # sales paid with more than one tender
+    totals_by_currency: list[TenderTotals]
+
+
+class OutletRow(SalesFigures):
+    outlet_id: str
+    name: str
+    timezone: str
+    previous_gross_minor: int = 0
+    previous_sales_count: int = 0
+    gross_change_bp: int | None = None  # against the period of the same length just before
+
+
+class OutletReport(Range):
+    previous_from: date
+    previous_to: date
+    rows: list[OutletRow]
+    totals_by_currency: list[SalesFigures]
+
+
+class ValuationRow(Money):
+    outlet_id: str
+    outlet_name: str
+    products_in_stock: int
+    units: int
+    value_minor: int
+    negative_products: int  # oversold: counted at zero
+    uncosted_products: int  # in stock with no cost price known
+
+
+class ValuationTotals(Money):
+    units: int = 0
+    value_minor: int = 0
+
+
+class ValuationReport(BaseModel):
+    rows: list[ValuationRow]
+    totals_by_currency: list[ValuationTotals]
+
+
+class StockRow(BaseModel):
+    outlet_id: str
+    outlet_name: str
+    product_id: str
+    sku: str
+    name: str
+    on_hand: int | None
+    reorder_point: int | None
+    sold: int  # net of refunds, over the velocity window
+    daily_velocity: float  # units per day (a rate, not money)
+    days_of_cover: float | None  # None: nothing sold in the window
+    suggested_order_qty: int  # to cover target_days at the current velocity
+
+
+class StockReport(BaseModel):
+    velocity_from: date
+    velocity_to: date
+    target_days: int
+    rows: list[StockRow]
+
+
+class ShiftRow(Money):
+    shift_id: str | None = None
+    outlet_id: str | None = None
+    register_id: str | None = None
+    cashier_id: str | None = None
+    cashier_name: str | None = None
+    day: date | None = None
+    opened_at: str | None = None
+    closed_at: str | None = None
+    shifts: int = 1
+    opening_float_minor: int = 0
+    expected_cash_minor: int = 0
+    counted_cash_minor: int = 0
+    over_short_minor: int = 0
+    sales_count: int = 0
+    sales_total_minor: int = 0
+    refunds_total_minor: int = 0
+
+
+class ShiftTotals(Money):
+    shifts: int = 0
+    over_short_minor: int = 0
+    sales_count: int = 0
+    sales_total_minor: int = 0
+    refunds_total_minor: int = 0
+
+
+class ShiftReport(Range):
+    by: str
+    rows: list[ShiftRow]
+    totals_by_currency: list[ShiftTotals]

@@ -1,22 +1,82 @@
-"""Pricing, tax and tenders. Plain Python on integers: no I/O, no float.
+"""Pricing, discounts, tax, tenders and refund arithmetic. Plain Python on integers:
+no I/O, no float anywhere.
 
-Rounding is half-up per line (the usual retail rule); tax rates are in basis points.
+Money is integer minor units; tax rates and percentage discounts are basis points
+(1 % = 100 bp). Every division says how it rounds (`div_round`); tax is computed per
+line on the line's amount after discounts, half-up by default.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+RoundingMode = Literal["half_up", "half_even", "down", "up"]
+ROUNDING_MODES: tuple[str, ...] = ("half_up", "half_even", "down", "up")
 
 
 class CheckoutError(ValueError):
     """The cart or its tenders cannot be accepted; the message tells the cashier why."""
 
 
+def div_round(numerator: int, denominator: int, mode: str = "half_up") -> int:
+    """numerator / denominator for a non-negative numerator and a positive denominator,
+    rounded as `mode` says."""
+    if numerator < 0 or denominator <= 0:
+        raise ValueError("div_round takes a non-negative numerator and a positive denominator")
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"unknown rounding mode {mode!r}")
+    quotient, remainder = divmod(numerator, denominator)
+    if remainder == 0 or mode == "down":
+        return quotient
+    if mode == "up":
+        return quotient + 1
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and (mode == "half_up" or quotient % 2 == 1)):
+        return quotient + 1
+    return quotient
+
+
 def div_round_half_up(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half-up, for non-negative integers."""
-    if numerator < 0 or denominator <= 0:
-        raise ValueError("div_round_half_up takes a non-negative numerator and a positive denominator")
-    return (2 * numerator + denominator) // (2 * denominator)
+    return div_round(numerator, denominator, "half_up")
+
+
+def round_to_increment(amount: int, increment: int) -> int:
+    """Cash rounding: `amount` to the nearest multiple of `increment` (halves go up)."""
+    if increment <= 1:
+        return amount
+    return div_round(amount, increment, "half_up") * increment
+
+
+@dataclass(frozen=True)
+class Discount:
+    kind: Literal["percent", "amount"]
+    value: int  # percent: basis points (1000 = 10 %); amount: minor units
+    reason: str = ""
+
+    def amount_of(self, base_minor: int, mode: str) -> int:
+        """How much this discount takes off `base_minor` (never more than all of it)."""
+        if self.value < 0:
+            raise CheckoutError("a discount cannot be negative")
+        if self.kind == "percent":
+            if self.value > 10_000:
+                raise CheckoutError("a percentage discount cannot exceed 100 %")
+            return div_round(base_minor * self.value, 10_000, mode)
+        return min(self.value, base_minor)
+
+
+@dataclass(frozen=True)
+class PricingPolicy:
+    """How an outlet prices: its tax rates per tax class, whether shelf prices include
+    tax, how tax rounds, cash rounding, and when a discount needs a manager."""
+
+    tax_rates_bp: dict[str, int]
+    prices_include_tax: bool = True
+    rounding_mode: str = "half_up"
+    cash_rounding_minor: int = 0  # 5: cash totals to the nearest 0.05; 0 or 1: none
+    discount_approval_bp: int = 2000  # a discount above 20 % of what it applies to needs a manager
 
 
 @dataclass(frozen=True)
@@ -31,6 +91,13 @@ class CatalogPrice:
 
 
 @dataclass(frozen=True)
+class CartLine:
+    product_id: str
+    qty: int
+    discount: Discount | None = None
+
+
+@dataclass(frozen=True)
 class PricedLine:
     line_no: int
     product_id: str
@@ -41,7 +108,14 @@ class PricedLine:
     unit_price_minor: int
     tax_rate_bp: int
     tax_minor: int
-    total_minor: int  # what the customer pays for this line, tax included
+    total_minor: int  # what the customer pays for this line, tax included, after discounts
+    gross_minor: int = 0  # unit price x qty, before discounts
+    line_discount_minor: int = 0
+    cart_discount_minor: int = 0
+
+    @property
+    def discount_minor(self) -> int:
+        return self.line_discount_minor + self.cart_discount_minor
 
     @property
     def net_minor(self) -> int:
@@ -59,6 +133,8 @@ class TaxBand:
 class PricedCart:
     currency: str
     lines: tuple[PricedLine, ...]
+    cart_discount: Discount | None = None
+    prices_include_tax: bool = True
 
     @property
     def total_minor(self) -> int:
@@ -74,6 +150,15 @@ class PricedCart:
         return self.total_minor - self.tax_minor
 
     @property
+    def gross_minor(self) -> int:
+        """Shelf prices x quantities, before discounts."""
+        return sum(line.gross_minor for line in self.lines)
+
+    @property
+    def discount_minor(self) -> int:
+        return sum(line.discount_minor for line in self.lines)
+
+    @property
     def items(self) -> int:
         return sum(line.qty for line in self.lines)
 
@@ -85,16 +170,40 @@ class PricedCart:
         return [TaxBand(rate, net, tax) for rate, (net, tax) in sorted(bands.items())]
 
 
+def allocate(amount: int, weights: Sequence[int]) -> list[int]:
+    """Split `amount` over `weights` in proportion (largest remainder, ties to the
+    earlier line): the parts add up to `amount` exactly and none exceeds its weight
+    when amount <= sum(weights)."""
+    total = sum(weights)
+    if amount < 0 or any(w < 0 for w in weights):
+        raise ValueError("allocate takes non-negative amounts")
+    if total == 0:
+        return [0] * len(weights)
+    shares = [amount * w // total for w in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
+    for i in remainders[: amount - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
 def price_line(line_no: int, price: CatalogPrice, qty: int, rate_bp: int, *, prices_include_tax: bool) -> PricedLine:
+    """One line without discounts (kept for callers that price a single line)."""
+    return _finish_line(line_no, price, qty, rate_bp, 0, 0, prices_include_tax=prices_include_tax, mode="half_up")
+
+
+def _finish_line(
+    line_no: int, price: CatalogPrice, qty: int, rate_bp: int, line_discount: int, cart_discount: int, *, prices_include_tax: bool, mode: str
+) -> PricedLine:
     if qty <= 0:
         raise CheckoutError(f"line {line_no}: quantity must be at least 1")
     gross = price.price_minor * qty
+    amount = gross - line_discount - cart_discount
     if prices_include_tax:
-        tax = div_round_half_up(gross * rate_bp, 10_000 + rate_bp)
-        total = gross
+        tax = div_round(amount * rate_bp, 10_000 + rate_bp, mode)
+        total = amount
     else:
-        tax = div_round_half_up(gross * rate_bp, 10_000)
-        total = gross + tax
+        tax = div_round(amount * rate_bp, 10_000, mode)
+        total = amount + tax
     return PricedLine(
         line_no=line_no,
         product_id=price.product_id,
@@ -106,46 +215,87 @@ def price_line(line_no: int, price: CatalogPrice, qty: int, rate_bp: int, *, pri
         tax_rate_bp=rate_bp,
         tax_minor=tax,
         total_minor=total,
+        gross_minor=gross,
+        line_discount_minor=line_discount,
+        cart_discount_minor=cart_discount,
     )
 
 
 def price_cart(
-    requested: list[tuple[str, int]],
+    requested: Sequence[tuple[str, int]] | Sequence[CartLine],
     prices: dict[str, CatalogPrice],
-    tax_rates_bp: dict[str, int],
+    tax_rates_bp: dict[str, int] | None = None,
     *,
-    prices_include_tax: bool,
+    prices_include_tax: bool = True,
+    policy: PricingPolicy | None = None,
+    cart_discount: Discount | None = None,
 ) -> PricedCart:
-    """Price each requested (product_id, qty) from the replica's prices."""
-    if not requested:
+    """Price each requested line from the replica's prices, apply line discounts, then
+    the cart discount (shared over the lines in proportion to what is left of them),
+    then tax per line."""
+    if policy is None:
+        policy = PricingPolicy(tax_rates_bp=tax_rates_bp or {}, prices_include_tax=prices_include_tax)
+    lines_in = [line if isinstance(line, CartLine) else CartLine(line[0], line[1]) for line in requested]
+    if not lines_in:
         raise CheckoutError("the cart is empty")
-    lines = []
+    mode = policy.rounding_mode
+    staged: list[tuple[int, CatalogPrice, int, int, int]] = []  # line_no, price, qty, rate, line discount
     currencies = set()
-    for line_no, (product_id, qty) in enumerate(requested, start=1):
-        price = prices.get(product_id)
+    for line_no, line in enumerate(lines_in, start=1):
+        price = prices.get(line.product_id)
         if price is None:
-            raise CheckoutError(f"line {line_no}: product {product_id} is not for sale (unknown or archived)")
-        rate = tax_rates_bp.get(price.tax_class)
+            raise CheckoutError(f"line {line_no}: product {line.product_id} is not for sale (unknown or archived)")
+        rate = policy.tax_rates_bp.get(price.tax_class)
         if rate is None:
             raise CheckoutError(f"line {line_no}: no tax rate configured for tax class {price.tax_class!r}")
+        if line.qty <= 0:
+            raise CheckoutError(f"line {line_no}: quantity must be at least 1")
         currencies.add(price.currency)
-        lines.append(price_line(line_no, price, qty, rate, prices_include_tax=prices_include_tax))
+        gross = price.price_minor * line.qty
+        discount = line.discount.amount_of(gross, mode) if line.discount else 0
+        staged.append((line_no, price, line.qty, rate, discount))
     if len(currencies) > 1:
         raise CheckoutError(f"the cart mixes currencies: {', '.join(sorted(currencies))}")
-    return PricedCart(currency=currencies.pop(), lines=tuple(lines))
+    bases = [price.price_minor * qty - discount for _, price, qty, _, discount in staged]
+    cart_amount = cart_discount.amount_of(sum(bases), mode) if cart_discount else 0
+    shares = allocate(cart_amount, bases)
+    lines = tuple(
+        _finish_line(line_no, price, qty, rate, discount, share, prices_include_tax=policy.prices_include_tax, mode=mode)
+        for (line_no, price, qty, rate, discount), share in zip(staged, shares, strict=True)
+    )
+    return PricedCart(currency=currencies.pop(), lines=lines, cart_discount=cart_discount, prices_include_tax=policy.prices_include_tax)
+
+
+def discounts_needing_approval(cart: PricedCart, policy: PricingPolicy) -> list[str]:
+    """The discounts above the outlet's threshold, described for the cashier."""
+    limit = policy.discount_approval_bp
+    found = []
+    for line in cart.lines:
+        if line.gross_minor and line.line_discount_minor * 10_000 > limit * line.gross_minor:
+            found.append(f"line {line.line_no} discount {line.line_discount_minor} of {line.gross_minor}")
+    base = cart.gross_minor - sum(line.line_discount_minor for line in cart.lines)
+    cart_part = sum(line.cart_discount_minor for line in cart.lines)
+    if base and cart_part * 10_000 > limit * base:
+        found.append(f"cart discount {cart_part} of {base}")
+    return found
+
+
+# --- tenders ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class TenderIn:
     kind: str
     amount_minor: int  # for cash: what the customer handed over
+    card_token: str | None = None
 
 
 @dataclass(frozen=True)
 class AppliedTender:
     kind: str
-    amount_minor: int  # what this tender pays of the total
+    amount_minor: int  # what this tender pays of the amount due
     tendered_minor: int  # what was handed over (cash) or charged (card)
+    card_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,28 +303,100 @@ class Settlement:
     tenders: tuple[AppliedTender, ...]
     tendered_minor: int
     change_minor: int
+    rounding_minor: int = 0  # cash rounding: what the amount due moved by (+ or -)
+    due_minor: int = field(default=0)  # total + rounding: what the tenders pay
 
 
-def settle(total_minor: int, tenders: list[TenderIn]) -> Settlement:
+def settle(total_minor: int, tenders: Sequence[TenderIn], *, cash_rounding_minor: int = 0) -> Settlement:
     """Apply tenders to a total. Non-cash tenders pay exactly what they say and may not
-    exceed what is due; cash pays the rest and only cash gives change."""
-    if not tenders:
-        raise CheckoutError("no tender given: take cash or card")
+    exceed what is due; cash pays the rest, rounded to the outlet's cash increment, and
+    only cash gives change."""
     for tender in tenders:
         if tender.amount_minor <= 0:
             raise CheckoutError(f"{tender.kind} tender must be more than zero")
+    if not tenders:
+        if total_minor == 0:
+            return Settlement(tenders=(), tendered_minor=0, change_minor=0, rounding_minor=0, due_minor=0)
+        raise CheckoutError("no tender given: take cash or card")
     non_cash = [t for t in tenders if t.kind != "cash"]
     cash = [t for t in tenders if t.kind == "cash"]
     non_cash_total = sum(t.amount_minor for t in non_cash)
     if non_cash_total > total_minor:
         raise CheckoutError(f"card tenders ({non_cash_total}) exceed the total due ({total_minor})")
     due_in_cash = total_minor - non_cash_total
+    rounding = 0
+    if cash:
+        rounded = round_to_increment(due_in_cash, cash_rounding_minor)
+        rounding, due_in_cash = rounded - due_in_cash, rounded
     cash_given = sum(t.amount_minor for t in cash)
     if cash_given < due_in_cash:
-        raise CheckoutError(f"tendered {non_cash_total + cash_given} is less than the total due {total_minor}")
+        raise CheckoutError(f"tendered {non_cash_total + cash_given} is less than the total due {non_cash_total + due_in_cash}")
     if not cash and due_in_cash:
         raise CheckoutError(f"tenders ({non_cash_total}) do not cover the total due ({total_minor})")
-    applied = [AppliedTender(t.kind, t.amount_minor, t.amount_minor) for t in non_cash]
+    applied = [AppliedTender(t.kind, t.amount_minor, t.amount_minor, t.card_token) for t in non_cash]
     if cash:
         applied.append(AppliedTender("cash", due_in_cash, cash_given))
-    return Settlement(tenders=tuple(applied), tendered_minor=non_cash_total + cash_given, change_minor=cash_given - due_in_cash)
+    return Settlement(
+        tenders=tuple(applied),
+        tendered_minor=non_cash_total + cash_given,
+        change_minor=cash_given - due_in_cash,
+        rounding_minor=rounding,
+        due_minor=total_minor + rounding,
+    )
+
+
+# --- refunds ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineRefund:
+    total_minor: int
+    tax_minor: int
+
+
+def refund_of_line(line_total: int, line_tax: int, line_qty: int, refunded_before: int, qty: int) -> LineRefund:
+    """The money for `qty` more units of a line of which `refunded_before` were already
+    refunded. Cumulative: refunding every unit, however split, gives back exactly the
+    line's total and tax, never a cent more."""
+    if qty <= 0:
+        raise CheckoutError("a refund quantity must be at least 1")
+    if refunded_before + qty > line_qty:
+        raise CheckoutError(f"only {line_qty - refunded_before} of {line_qty} left to refund")
+
+    def share(amount: int, units: int) -> int:
+        return div_round(amount * units, line_qty, "half_up")
+
+    after = refunded_before + qty
+    return LineRefund(
+        total_minor=share(line_total, after) - share(line_total, refunded_before),
+        tax_minor=share(line_tax, after) - share(line_tax, refunded_before),
+    )
+
+
+@dataclass(frozen=True)
+class RefundSplit:
+    tenders: tuple[tuple[str, int], ...]  # (kind, amount) to give back
+    rounding_minor: int  # cash rounding applied to the cash part
+
+
+def split_refund(
+    amount_minor: int,
+    *,
+    destination: Literal["original", "cash"],
+    card_refundable_minor: int,
+    money_refundable_minor: int,
+    cash_rounding_minor: int = 0,
+) -> RefundSplit:
+    """Where refunded money goes: back to the card(s) first when refunding to the
+    original tender (up to what the cards still hold), the rest in cash, rounded to the
+    cash increment but never past what the payment still holds."""
+    if amount_minor <= 0:
+        return RefundSplit((), 0)
+    card = min(amount_minor, max(card_refundable_minor, 0)) if destination == "original" else 0
+    cash = amount_minor - card
+    rounding = 0
+    if cash:
+        rounded = min(round_to_increment(cash, cash_rounding_minor), money_refundable_minor - card)
+        rounding, cash = rounded - cash, max(rounded, 0)
+    parts = tuple((kind, amount) for kind, amount in (("card", card), ("cash", cash)) if amount > 0)
+    return RefundSplit(parts, rounding)

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, UniqueConstraint, text
 
 from pos_platform.messaging_tables import LongText, add_messaging_tables
 
@@ -24,9 +24,12 @@ sales = Table(
     metadata,
     Column("id", String(36), primary_key=True),  # chosen by the till: the idempotency key
     Column("outlet_id", String(36), nullable=False),
+    Column("register_id", String(36), nullable=True),
+    Column("shift_id", String(36), nullable=True),
     Column("cashier_id", String(36), nullable=False),
+    Column("approved_by", String(36), nullable=True),
     Column("request_hash", String(64), nullable=False),
-    # PENDING -> COMPLETED | FAILED
+    # PENDING -> COMPLETED | FAILED; VOIDED (a cart abandoned before payment)
     Column("status", String(16), nullable=False),
     # pending -> fulfilled (inventory deducted the stock)
     Column("fulfilment", String(16), nullable=False, default="pending"),
@@ -34,6 +37,16 @@ sales = Table(
     Column("receipt_number", String(32), nullable=True),
     Column("currency", String(3), nullable=False),
     Column("total_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("discount_minor", BigInteger, nullable=False, server_default=text("0")),
+    # cash rounding: total_minor + rounding_minor is what the tenders paid
+    Column("rounding_minor", BigInteger, nullable=False, server_default=text("0")),
+    # money given back so far by completed refunds (and spoken for by pending ones)
+    Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("reprint_count", Integer, nullable=False, server_default=text("0")),
+    # The receipt as it will be once completed (written with the PENDING row), so the
+    # reconciler can complete a sale whose checkout was interrupted.
+    Column("draft", LongText, nullable=True),
     # The exact answer given, replayed to a retry of the same sale id.
     Column("http_status", Integer, nullable=True),
     Column("answer", LongText, nullable=True),
@@ -41,6 +54,9 @@ sales = Table(
     Column("completed_at", DateTime, nullable=True),
     Column("fulfilled_at", DateTime, nullable=True),
     Index("ix_sales_outlet_created", "outlet_id", "created_at"),
+    Index("ix_sales_status_created", "status", "created_at"),
+    Index("ix_sales_shift", "shift_id"),
+    UniqueConstraint("outlet_id", "receipt_number", name="uq_sales_outlet_receipt"),
 )
 
 sale_lines = Table(
@@ -51,11 +67,17 @@ sale_lines = Table(
     Column("product_id", String(36), nullable=False),
     Column("sku", String(64), nullable=False),
     Column("name", String(200), nullable=False),
+    Column("category_id", String(36), nullable=True),
     Column("qty", Integer, nullable=False),
     Column("unit_price_minor", BigInteger, nullable=False),
+    Column("gross_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("line_discount_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("cart_discount_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("tax_rate_bp", Integer, nullable=False),
     Column("tax_minor", BigInteger, nullable=False),
     Column("total_minor", BigInteger, nullable=False),
+    # units given back by refunds (completed or in progress): never above qty
+    Column("refunded_qty", Integer, nullable=False, server_default=text("0")),
 )
 
 sale_tenders = Table(
@@ -68,12 +90,121 @@ sale_tenders = Table(
     Column("tendered_minor", BigInteger, nullable=False),
 )
 
-receipt_sequences = Table(
-    "receipt_sequences",
+# Receipt numbers run in sequence per register ("" for sales rung without one).
+receipt_counters = Table(
+    "receipt_counters",
     metadata,
     Column("outlet_id", String(36), primary_key=True),
+    Column("register_id", String(36), primary_key=True),
     Column("last_number", BigInteger, nullable=False),
 )
 
-add_messaging_tables(metadata)
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(36), primary_key=True),  # chosen by the till: the idempotency key
+    Column("sale_id", String(36), nullable=False),
+    Column("outlet_id", String(36), nullable=False),
+    Column("register_id", String(36), nullable=True),
+    Column("shift_id", String(36), nullable=True),
+    Column("cashier_id", String(36), nullable=False),
+    Column("approved_by", String(36), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # PENDING -> COMPLETED | FAILED
+    Column("destination", String(16), nullable=False),  # original | cash
+    Column("reason", String(200), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("total_minor", BigInteger, nullable=False),  # goods value refunded, tax included
+    Column("tax_minor", BigInteger, nullable=False),
+    Column("rounding_minor", BigInteger, nullable=False),  # cash rounding of the cash part
+    Column("http_status", Integer, nullable=True),
+    Column("answer", LongText, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("completed_at", DateTime, nullable=True),
+    Index("ix_refunds_sale", "sale_id"),
+    Index("ix_refunds_status_created", "status", "created_at"),
+    Index("ix_refunds_shift", "shift_id"),
+)
 
+refund_lines = Table(
+    "refund_lines",
+    metadata,
+    Column("refund_id", String(36), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("product_id", String(36), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
+    Column("restock", Boolean, nullable=False),
+)
+
+refund_tenders = Table(
+    "refund_tenders",
+    metadata,
+    Column("refund_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+)
+
+parked_carts = Table(
+    "parked_carts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("outlet_id", String(36), nullable=False),
+    Column("register_id", String(36), nullable=True),
+    Column("cashier_id", String(36), nullable=False),
+    Column("note", String(200), nullable=True),
+    Column("cart", LongText, nullable=False),  # the request body to post when resumed
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_parked_outlet_created", "outlet_id", "created_at"),
+)
+
+shifts = Table(
+    "shifts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("outlet_id", String(36), nullable=False),
+    Column("register_id", String(36), nullable=False),
+    # "<outlet>/<register>" while open, NULL once closed: the unique index allows one
+    # open shift per register on MySQL and SQLite alike (both allow many NULLs).
+    Column("open_slot", String(80), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),  # open | closed
+    Column("currency", String(3), nullable=False),
+    Column("opened_by", String(36), nullable=False),
+    Column("opened_at", DateTime, nullable=False),
+    Column("opening_float_minor", BigInteger, nullable=False),
+    Column("closed_by", String(36), nullable=True),
+    Column("closed_at", DateTime, nullable=True),
+    Column("counted_cash_minor", BigInteger, nullable=True),
+    Column("expected_cash_minor", BigInteger, nullable=True),
+    Column("over_short_minor", BigInteger, nullable=True),
+    Column("z_report", LongText, nullable=True),
+    Index("ix_shifts_outlet_opened", "outlet_id", "opened_at"),
+)
+
+cash_movements = Table(
+    "cash_movements",
+    metadata,
+    Column("id", String(36), primary_key=True),  # chosen by the till: repeating is safe
+    Column("shift_id", String(36), nullable=False),
+    Column("kind", String(8), nullable=False),  # in | out
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("cashier_id", String(36), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_cash_movements_shift", "shift_id"),
+)
+
+# Per-outlet pricing and receipt settings (a JSON document; defaults from the service's
+# settings until a manager saves some).
+outlet_settings = Table(
+    "outlet_settings",
+    metadata,
+    Column("outlet_id", String(36), primary_key=True),
+    Column("body", LongText, nullable=False),
+    Column("updated_by", String(36), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+add_messaging_tables(metadata)

@@ -145,3 +145,11 @@ export interface TenderReport {
   date_to: string;
   rows: { kind: string; amount_minor: number; count: number }[];
 }
+
+/** The till's view of a cart line's stock (GET /api/inventory/stock/{outlet}/{product}). */
+export interface StockInfo {
+  available: number | null;
+  loading: boolean;
+  error: string;
+  fetchedAt: number;
+}

@@ -1,0 +1,123 @@
+"""Reading and writing products inside a unit of work (routes and imports share it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from pos_catalog.domain import index_terms, sort_key
+from pos_catalog.schemas import ProductOut
+from pos_catalog.tables import barcodes, categories, price_overrides, products, search_terms
+
+# Fields of ProductData (the event) that come straight from the product.
+_EVENT_EXCLUDE = {"id", "description", "unit", "outlet_price_minor"}
+
+
+def load(session: Session, ids: list[str], *, outlet_id: str | None = None) -> list[ProductOut]:
+    """Products in the order of `ids` (missing ids are left out)."""
+    if not ids:
+        return []
+    rows = {r.id: r for r in session.execute(select(products).where(products.c.id.in_(ids)))}
+    codes: dict[str, list[str]] = defaultdict(list)
+    for code, product_id in session.execute(
+        select(barcodes.c.code, barcodes.c.product_id).where(barcodes.c.product_id.in_(ids)).order_by(barcodes.c.code)
+    ):
+        codes[product_id].append(code)
+    names = category_names(session, {r.category_id for r in rows.values() if r.category_id})
+    outlet_prices = outlet_prices_for(session, ids, outlet_id) if outlet_id else {}
+    return [
+        ProductOut(
+            id=r.id,
+            sku=r.sku,
+            name=r.name,
+            description=r.description,
+            barcodes=codes[r.id],
+            category_id=r.category_id,
+            category_name=names.get(r.category_id) if r.category_id else None,
+            price_minor=r.price_minor,
+            cost_minor=r.cost_minor,
+            currency=r.currency,
+            tax_class=r.tax_class,
+            unit=r.unit,
+            active=r.active,
+            outlet_price_minor=outlet_prices.get(r.id),
+        )
+        for i in ids
+        if (r := rows.get(i)) is not None
+    ]
+
+
+def category_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return dict(session.execute(select(categories.c.id, categories.c.name).where(categories.c.id.in_(wanted))).all())
+
+
+def outlet_prices_for(session: Session, ids: list[str], outlet_id: str) -> dict[str, int]:
+    return dict(
+        session.execute(
+            select(price_overrides.c.product_id, price_overrides.c.price_minor).where(
+                price_overrides.c.outlet_id == outlet_id, price_overrides.c.product_id.in_(ids)
+            )
+        )
+        .all()
+    )
+
+
+def event_fields(product: ProductOut) -> dict[str, Any]:
+    """The ProductCreated/ProductChanged payload of a product."""
+    return product.model_dump(exclude=_EVENT_EXCLUDE) | {"product_id": product.id}
+
+
+def term_rows(product_id: str, name: str, sku: str, codes: list[str]) -> list[dict[str, str]]:
+    key = sort_key(name)
+    return [{"product_id": product_id, "term": term, "sort_key": key} for term in sorted(index_terms(name, sku, codes))]
+
+
+def replace_terms(session: Session, product_id: str, name: str, sku: str, codes: list[str]) -> None:
+    """Re-index one product after its name, SKU or barcodes changed."""
+    session.execute(delete(search_terms).where(search_terms.c.product_id == product_id))
+    session.execute(insert(search_terms), term_rows(product_id, name, sku, codes))
+
+
+def replace_barcodes(session: Session, product_id: str, codes: list[str]) -> None:
+    session.execute(delete(barcodes).where(barcodes.c.product_id == product_id))
+    if codes:
+        session.execute(insert(barcodes), [{"code": c, "product_id": product_id} for c in codes])
+
+
+def category_tree(session: Session) -> dict[str, tuple[str, str | None]]:
+    """id -> (name, parent_id) of every category (a catalogue has hundreds, not more)."""
+    return {r.id: (r.name, r.parent_id) for r in session.execute(select(categories.c.id, categories.c.name, categories.c.parent_id))}
+
+
+def category_path(tree: dict[str, tuple[str, str | None]], category_id: str) -> list[str]:
+    """Names from the root down to `category_id`."""
+    path: list[str] = []
+    seen: set[str] = set()
+    current: str | None = category_id
+    while current is not None and current in tree and current not in seen:
+        seen.add(current)
+        name, parent = tree[current]
+        path.append(name)
+        current = parent
+    return list(reversed(path))
+
+
+def descendants(tree: dict[str, tuple[str, str | None]], root: str) -> set[str]:
+    """`root` and every category below it."""
+    children: dict[str | None, list[str]] = defaultdict(list)
+    for cid, (_name, parent) in tree.items():
+        children[parent].append(cid)
+    found, stack = set(), [root]
+    while stack:
+        cid = stack.pop()
+        if cid not in found:
+            found.add(cid)
+            stack.extend(children.get(cid, []))
+    return found

@@ -1,0 +1,319 @@
+"""Administration: outlets, registers, users and the audit log. Deny by default: each
+endpoint names the roles it allows, and outlet-scoped reads show only the caller's."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from pos_contracts.events import OutletCreated
+from pos_identity import accounts, audit
+from pos_identity.domain import hash_password, password_problem, pin_problem
+from pos_identity.schemas import (
+    AuditEntryOut,
+    AuditPage,
+    AuditVerdictOut,
+    OutletIn,
+    OutletOut,
+    OutletUpdate,
+    RegisterIn,
+    RegisterOut,
+    RegisterUpdate,
+    UserIn,
+    UserOut,
+    UserUpdate,
+)
+from pos_identity.tables import audit_log, outlets, registers, users
+from pos_identity.web import audit_record, ctx
+from pos_platform.auth import Admin, CurrentUser, ensure_outlet
+from pos_platform.db import UnitOfWork, utcnow
+
+router = APIRouter(prefix="/api/identity", tags=["administration"])
+
+
+def _outlet_out(row: Any) -> OutletOut:
+    return OutletOut(id=row.id, name=row.name, currency=row.currency, timezone=row.timezone)
+
+
+def _register_out(row: Any) -> RegisterOut:
+    return RegisterOut(id=row.id, outlet_id=row.outlet_id, name=row.name, active=row.active)
+
+
+def _check_outlets_exist(uow: UnitOfWork, outlet_ids: list[str]) -> None:
+    known = set(uow.session.scalars(select(outlets.c.id).where(outlets.c.id.in_(outlet_ids))))
+    unknown = sorted(set(outlet_ids) - known)
+    if unknown:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown outlet ids: {', '.join(unknown)}")
+
+
+# --- outlets -----------------------------------------------------------------------------
+
+
+@router.get("/outlets", response_model=list[OutletOut])
+def list_outlets(principal: CurrentUser, request: Request) -> list[OutletOut]:
+    query = select(outlets).order_by(outlets.c.name)
+    if not principal.is_admin:
+        query = query.where(outlets.c.id.in_(principal.outlets))
+    with ctx(request).db.transaction() as uow:
+        rows = uow.session.execute(query).all()
+    return [_outlet_out(r) for r in rows]
+
+
+@router.post("/outlets", response_model=OutletOut, status_code=status.HTTP_201_CREATED)
+def create_outlet(body: OutletIn, admin: Admin, request: Request) -> OutletOut:
+    outlet = OutletOut(id=str(uuid.uuid4()), name=body.name, currency=body.currency, timezone=body.timezone)
+    try:
+        with ctx(request).db.transaction() as uow:
+            uow.session.execute(outlets.insert().values(**outlet.model_dump(), created_at=utcnow()))
+            uow.publish(
+                OutletCreated(outlet_id=outlet.id, name=outlet.name, currency=outlet.currency, timezone=outlet.timezone),
+                outlet_id=outlet.id,
+            )
+            audit_record(
+                uow, request, "outlet.created", actor=admin, target_type="outlet", target_id=outlet.id, outlet_id=outlet.id,
+                details={"after": outlet.model_dump()},
+            )
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"an outlet named {body.name!r} already exists") from None
+    return outlet
+
+
+def _outlet_row(uow: UnitOfWork, principal: Any, outlet_id: str) -> Any:
+    ensure_outlet(principal, outlet_id)
+    row = uow.session.execute(select(outlets).where(outlets.c.id == outlet_id)).first()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "outlet not found")
+    return row
+
+
+@router.get("/outlets/{outlet_id}", response_model=OutletOut)
+def get_outlet(outlet_id: str, principal: CurrentUser, request: Request) -> OutletOut:
+    with ctx(request).db.transaction() as uow:
+        return _outlet_out(_outlet_row(uow, principal, outlet_id))
+
+
+@router.patch("/outlets/{outlet_id}", response_model=OutletOut)
+def update_outlet(outlet_id: str, body: OutletUpdate, admin: Admin, request: Request) -> OutletOut:
+    changes = body.model_dump(exclude_none=True)
+    try:
+        with ctx(request).db.transaction() as uow:
+            before = _outlet_out(_outlet_row(uow, admin, outlet_id))
+            if changes:
+                uow.session.execute(update(outlets).where(outlets.c.id == outlet_id).values(**changes))
+            after = _outlet_out(_outlet_row(uow, admin, outlet_id))
+            audit_record(
+                uow, request, "outlet.updated", actor=admin, target_type="outlet", target_id=outlet_id, outlet_id=outlet_id,
+                details={"before": before.model_dump(), "after": after.model_dump()},
+            )
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"an outlet named {body.name!r} already exists") from None
+    return after
+
+
+# --- registers ---------------------------------------------------------------------------
+
+
+@router.get("/registers", response_model=list[RegisterOut])
+def list_registers(principal: CurrentUser, request: Request, outlet_id: str | None = None) -> list[RegisterOut]:
+    query = select(registers).order_by(registers.c.outlet_id, registers.c.name)
+    scope = principal.visible_outlets(outlet_id)
+    if scope is not None:
+        query = query.where(registers.c.outlet_id.in_(scope))
+    with ctx(request).db.transaction() as uow:
+        return [_register_out(r) for r in uow.session.execute(query).all()]
+
+
+@router.post("/registers", response_model=RegisterOut, status_code=status.HTTP_201_CREATED)
+def create_register(body: RegisterIn, admin: Admin, request: Request) -> RegisterOut:
+    register = RegisterOut(id=str(uuid.uuid4()), outlet_id=body.outlet_id, name=body.name, active=True)
+    try:
+        with ctx(request).db.transaction() as uow:
+            _outlet_row(uow, admin, body.outlet_id)
+            uow.session.execute(registers.insert().values(**register.model_dump(), created_at=utcnow()))
+            audit_record(
+                uow, request, "register.created", actor=admin, target_type="register", target_id=register.id,
+                outlet_id=body.outlet_id, details={"after": register.model_dump()},
+            )
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the outlet already has a register named {body.name!r}") from None
+    return register
+
+
+def _register_row(uow: UnitOfWork, principal: Any, register_id: str) -> Any:
+    row = uow.session.execute(select(registers).where(registers.c.id == register_id)).first()
+    if row is None or not principal.may_access(row.outlet_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "register not found")
+    return row
+
+
+@router.get("/registers/{register_id}", response_model=RegisterOut)
+def get_register(register_id: str, principal: CurrentUser, request: Request) -> RegisterOut:
+    with ctx(request).db.transaction() as uow:
+        return _register_out(_register_row(uow, principal, register_id))
+
+
+@router.patch("/registers/{register_id}", response_model=RegisterOut)
+def update_register(register_id: str, body: RegisterUpdate, admin: Admin, request: Request) -> RegisterOut:
+    changes = body.model_dump(exclude_none=True)
+    try:
+        with ctx(request).db.transaction() as uow:
+            before = _register_out(_register_row(uow, admin, register_id))
+            if changes:
+                uow.session.execute(update(registers).where(registers.c.id == register_id).values(**changes))
+            after = _register_out(_register_row(uow, admin, register_id))
+            audit_record(
+                uow, request, "register.updated", actor=admin, target_type="register", target_id=register_id,
+                outlet_id=after.outlet_id, details={"before": before.model_dump(), "after": after.model_dump()},
+            )
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the outlet already has a register named {body.name!r}") from None
+    return after
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+def _user_row(uow: UnitOfWork, user_id: str) -> Any:
+    row = accounts.get_user(uow, user_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "user not found")
+    return row
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(_admin: Admin, request: Request, outlet_id: str | None = None) -> list[UserOut]:
+    with ctx(request).db.transaction() as uow:
+        rows = uow.session.execute(select(users).order_by(users.c.email)).all()
+    now = utcnow()
+    return [accounts.user_out(r, now) for r in rows if outlet_id is None or outlet_id in (r.outlets or [])]
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserIn, admin: Admin, request: Request) -> UserOut:
+    problem = password_problem(body.password, email=body.email, name=body.name) or (pin_problem(body.pin) if body.pin else None)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+    outlet_ids = sorted(set(body.outlets))
+    try:
+        with ctx(request).db.transaction() as uow:
+            _check_outlets_exist(uow, outlet_ids)
+            user = accounts.create_user_row(
+                uow, email=body.email, name=body.name, password=body.password, role=body.role, outlet_ids=outlet_ids, pin=body.pin
+            )
+            audit_record(
+                uow, request, "user.created", actor=admin, target_type="user", target_id=user.id,
+                details={"after": user.model_dump(mode="json")},
+            )
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"a user with email {body.email!r} already exists") from None
+    return user
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def get_user(user_id: str, _admin: Admin, request: Request) -> UserOut:
+    with ctx(request).db.transaction() as uow:
+        return accounts.user_out(_user_row(uow, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def update_user(user_id: str, body: UserUpdate, admin: Admin, request: Request) -> UserOut:
+    """Role, outlets, name, active, password or PIN. A new role or outlet list is in the
+    user's token by its next refresh at the latest; disabling the user or setting a new
+    password ends every session of theirs now."""
+    now = utcnow()
+    with ctx(request).db.transaction() as uow:
+        row = _user_row(uow, user_id)
+        if body.password is not None and (problem := password_problem(body.password, email=row.email, name=body.name or row.name)):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+        if body.pin is not None and (problem := pin_problem(body.pin)):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+        changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"password", "pin"})
+        if "outlets" in changes:
+            changes["outlets"] = sorted(set(changes["outlets"]))
+            _check_outlets_exist(uow, changes["outlets"])
+        demoted = row.role == "admin" and (changes.get("role", "admin") != "admin" or changes.get("active") is False)
+        if demoted and row.active and accounts.count_active_admins(uow) <= 1:
+            raise HTTPException(status.HTTP_409_CONFLICT, "the last active admin cannot be disabled or demoted")
+        if body.password is not None:
+            changes["password_hash"] = hash_password(body.password)
+        if body.pin is not None:
+            changes.update(pin_hash=hash_password(body.pin), failed_pins=0, pin_locked_until=None)
+        before = accounts.user_out(row, now)
+        uow.session.execute(update(users).where(users.c.id == user_id).values(**changes, updated_at=now))
+        row = _user_row(uow, user_id)
+        after = accounts.user_out(row, now)
+        revoke_reason = "disabled" if changes.get("active") is False else "password_reset" if body.password is not None else None
+        if revoke_reason:
+            accounts.revoke_user_tokens(uow, user_id, revoke_reason, now)
+        accounts.publish_user_changed(uow, row)
+        changed = sorted(k for k in body.model_dump(exclude_none=True))
+        audit_record(
+            uow, request, "user.updated", actor=admin, target_type="user", target_id=user_id,
+            details={"changed": changed, "before": before.model_dump(mode="json"), "after": after.model_dump(mode="json")},
+        )
+    return after
+
+
+@router.post("/users/{user_id}/unlock", response_model=UserOut)
+def unlock_user(user_id: str, admin: Admin, request: Request) -> UserOut:
+    """Lifts a password or PIN lockout before its window ends."""
+    with ctx(request).db.transaction() as uow:
+        _user_row(uow, user_id)
+        uow.session.execute(
+            update(users).where(users.c.id == user_id).values(failed_logins=0, locked_until=None, failed_pins=0, pin_locked_until=None)
+        )
+        audit_record(uow, request, "user.unlocked", actor=admin, target_type="user", target_id=user_id)
+        return accounts.user_out(_user_row(uow, user_id))
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+@router.get("/audit", response_model=AuditPage)
+def list_audit(
+    _admin: Admin,
+    request: Request,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor_id: Annotated[str | None, Query(max_length=36)] = None,
+    outlet_id: Annotated[str | None, Query(max_length=36)] = None,
+    since: datetime | None = None,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditPage:
+    """Who did what, when and from where, oldest first; page with after_seq."""
+    query = select(audit_log).where(audit_log.c.seq > after_seq).order_by(audit_log.c.seq).limit(limit + 1)
+    if action:
+        query = query.where(audit_log.c.action == action)
+    if actor_id:
+        query = query.where(audit_log.c.actor_id == actor_id)
+    if outlet_id:
+        query = query.where(audit_log.c.outlet_id == outlet_id)
+    if since:
+        query = query.where(audit_log.c.at >= (since.astimezone(UTC) if since.tzinfo else since).replace(tzinfo=None))
+    with ctx(request).db.transaction() as uow:
+        rows = uow.session.execute(query).all()
+    entries = [AuditEntryOut.model_validate(dict(r._mapping)) for r in rows[:limit]]
+    return AuditPage(entries=entries, next_after_seq=entries[-1].seq if len(rows) > limit else None)
+
+
+@router.get("/audit/verify", response_model=AuditVerdictOut)
+def verify_audit(_admin: Admin, request: Request) -> AuditVerdictOut:
+    """Walks the whole chain (as `python -m pos_identity.audit verify` does)."""
+    verdict = audit.verify(ctx(request).db)
+    return AuditVerdictOut(**verdict.__dict__)
+
+
+@router.delete("/sessions/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def end_user_sessions(user_id: str, admin: Admin, request: Request) -> Response:
+    """Ends every session (refresh token) of a user, e.g. a lost or stolen till."""
+    now = utcnow()
+    with ctx(request).db.transaction() as uow:
+        _user_row(uow, user_id)
+        accounts.revoke_user_tokens(uow, user_id, "admin", now)
+        audit_record(uow, request, "user.sessions_ended", actor=admin, target_type="user", target_id=user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,168 @@
+"""The audit log: append-only and hash-chained, so an edited, inserted or deleted row
+breaks the chain at that point.
+
+Each row's hash is SHA-256 over the previous row's hash and the row's own fields in a
+canonical JSON form; the first row links to GENESIS. `audit_head` (one row) holds the
+last seq and hash: appending locks it, so every replica extends the same linear chain,
+and a chain cut short at the end no longer matches it.
+
+    python -m pos_identity.audit verify     # exit 1 and the first broken link, if any
+    python -m pos_identity.audit head       # seq and hash of the last entry (to anchor elsewhere)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from pos_identity.tables import audit_head, audit_log
+from pos_platform.db import Database, UnitOfWork, correlation_id_var, utcnow
+
+GENESIS = "0" * 64
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "service",
+    "action",
+    "outcome",
+    "actor_id",
+    "actor_email",
+    "actor_role",
+    "target_type",
+    "target_id",
+    "outlet_id",
+    "source_ip",
+    "request_id",
+    "details",
+)
+
+
+def _canonical(fields: dict[str, Any]) -> str:
+    values = {name: fields.get(name) for name in HASHED_FIELDS}
+    at = values["at"]
+    if isinstance(at, datetime):
+        values["at"] = at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{_canonical(fields)}".encode()).hexdigest()
+
+
+def record(
+    uow: UnitOfWork,
+    action: str,
+    *,
+    outcome: str = "success",
+    service: str = "identity",
+    actor_id: str | None = None,
+    actor_email: str | None = None,
+    actor_role: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    outlet_id: str | None = None,
+    source_ip: str | None = None,
+    request_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append one entry in the caller's transaction; returns its seq. Never pass a
+    password, PIN or token in `details`."""
+    head = uow.session.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()).one()
+    fields: dict[str, Any] = {
+        "seq": head.seq + 1,
+        "at": at or utcnow(),
+        "service": service,
+        "action": action,
+        "outcome": outcome,
+        "actor_id": actor_id,
+        "actor_email": actor_email,
+        "actor_role": actor_role,
+        "target_type": target_type,
+        "target_id": target_id,
+        "outlet_id": outlet_id,
+        "source_ip": source_ip,
+        "request_id": request_id if request_id is not None else correlation_id_var.get(),
+        # What the database gives back: JSON types only.
+        "details": json.loads(json.dumps(details or {}, default=str)),
+    }
+    for name, value in fields.items():  # what the column holds is what gets hashed
+        length = getattr(audit_log.c[name].type, "length", None)
+        if isinstance(value, str) and length and len(value) > length:
+            fields[name] = value[:length]
+    digest = entry_hash(head.hash, fields)
+    uow.session.execute(audit_log.insert().values(**fields, prev_hash=head.hash, hash=digest))
+    uow.session.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=fields["seq"], hash=digest))
+    return int(fields["seq"])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit chain OK: {self.entries} entries, head {self.head_seq} {self.head_hash}"
+        return f"audit chain BROKEN at seq {self.broken_seq}: {self.reason} ({self.entries} entries checked before it)"
+
+
+def check_chain(rows: Iterable[Any], head_seq: int, head_hash: str) -> Verdict:
+    """Walk the rows in seq order; the first link that does not hold is reported."""
+    expected_seq, prev_hash, checked = 1, GENESIS, 0
+    for row in rows:
+        fields = dict(row._mapping)
+        if fields["seq"] != expected_seq:
+            return Verdict(False, checked, head_seq, head_hash, expected_seq, f"entry {expected_seq} is missing (next is {fields['seq']})")
+        if fields["prev_hash"] != prev_hash:
+            return Verdict(False, checked, head_seq, head_hash, expected_seq, "prev_hash does not match the entry before it")
+        if entry_hash(prev_hash, fields) != fields["hash"]:
+            return Verdict(False, checked, head_seq, head_hash, expected_seq, "contents changed since it was written")
+        prev_hash, expected_seq, checked = fields["hash"], expected_seq + 1, checked + 1
+    if head_seq != checked or head_hash != prev_hash:
+        return Verdict(False, checked, head_seq, head_hash, checked + 1, f"the chain ends at {checked} but its head says {head_seq}")
+    return Verdict(True, checked, head_seq, head_hash)
+
+
+def verify(db: Database) -> Verdict:
+    with db.engine.connect() as conn:
+        head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
+        rows = conn.execution_options(yield_per=1000).execute(select(audit_log).order_by(audit_log.c.seq))
+        return check_chain(rows, head.seq, head.hash)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pos_identity.config import Settings
+    from pos_identity.tables import metadata
+
+    parser = argparse.ArgumentParser(prog="python -m pos_identity.audit", description="Check or show identity's audit chain")
+    parser.add_argument("command", choices=["verify", "head"])
+    parser.add_argument("--database-url", help="default: POS_DATABASE_URL (identity's database)")
+    args = parser.parse_args(argv)
+    url = args.database_url or Settings().database_url_for("identity")
+    db = Database(url, metadata, "identity", pool_size=1)
+    try:
+        verdict = verify(db)
+    finally:
+        db.dispose()
+    if args.command == "head":
+        print(f"{verdict.head_seq} {verdict.head_hash}")
+        return 0
+    print(verdict)
+    return 0 if verdict.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Outlets, registers and users: who may do what, and what each caller can see."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_outlets_and_registers_are_scoped_to_the_callers_outlets(client: TestClient, chain) -> None:
+    register_a = client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "Till 1"}, headers=chain.admin)
+    register_b = client.post("/api/identity/registers", json={"outlet_id": chain.b, "name": "Till 1"}, headers=chain.admin)
+    assert register_a.status_code == register_b.status_code == 201
+    cashier = chain.login(chain.cashier)
+    assert [o["id"] for o in client.get("/api/identity/outlets", headers=cashier).json()] == [chain.a]
+    assert client.get(f"/api/identity/outlets/{chain.b}", headers=cashier).status_code == 404
+    assert client.get(f"/api/identity/outlets/{chain.a}", headers=cashier).status_code == 200
+    assert [r["id"] for r in client.get("/api/identity/registers", headers=cashier).json()] == [register_a.json()["id"]]
+    assert client.get("/api/identity/registers", params={"outlet_id": chain.b}, headers=cashier).status_code == 404
+    assert client.get(f"/api/identity/registers/{register_b.json()['id']}", headers=cashier).status_code == 404
+    assert len(client.get("/api/identity/registers", headers=chain.admin).json()) == 2
+
+
+def test_only_admins_manage(client: TestClient, chain) -> None:
+    manager = chain.login(chain.manager)
+    assert client.post("/api/identity/outlets", json={"name": "Mine"}, headers=manager).status_code == 403
+    assert client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "T"}, headers=manager).status_code == 403
+    assert client.patch(f"/api/identity/outlets/{chain.a}", json={"name": "Renamed"}, headers=manager).status_code == 403
+    assert client.get("/api/identity/users", headers=manager).status_code == 403
+    assert client.patch(f"/api/identity/users/{chain.manager['id']}", json={"role": "admin"}, headers=manager).status_code == 403
+    assert client.get("/api/identity/audit", headers=manager).status_code == 403
+
+
+def test_no_mass_assignment(client: TestClient, chain) -> None:
+    body = {"email": "x@example.com", "name": "X", "password": "a-long-enough-password", "role": "cashier", "outlets": [chain.a]}
+    assert client.post("/api/identity/users", json={**body, "active": False, "id": "mine"}, headers=chain.admin).status_code == 422
+    assert client.post("/api/identity/users", json={**body, "role": "owner"}, headers=chain.admin).status_code == 422
+    assert client.post("/api/identity/users", json={**body, "outlets": ["no-such-outlet"]}, headers=chain.admin).status_code == 422
+    assert client.patch(f"/api/identity/outlets/{chain.a}", json={"currency": "USD"}, headers=chain.admin).status_code == 422
+    cashier = chain.login(chain.cashier)
+    changed = client.put("/api/identity/me/pin", json={"current_password": "a-long-enough-password", "pin": "8642", "role": "admin"}, headers=cashier)
+    assert changed.status_code == 422
+
+
+def test_user_lifecycle_is_audited_with_before_and_after(client: TestClient, chain) -> None:
+    user = chain.cashier
+    response = client.patch(f"/api/identity/users/{user['id']}", json={"outlets": [chain.a, chain.b], "name": "Renamed"}, headers=chain.admin)
+    assert response.status_code == 200
+    assert sorted(response.json()["outlets"]) == sorted([chain.a, chain.b])
+    entries = client.get("/api/identity/audit", params={"action": "user.updated"}, headers=chain.admin).json()["entries"]
+    assert entries[-1]["target_id"] == user["id"]
+    assert entries[-1]["details"]["before"]["outlets"] == [chain.a]
+    assert entries[-1]["details"]["after"]["name"] == "Renamed"
+    assert entries[-1]["details"]["changed"] == ["name", "outlets"]
+
+
+def test_the_last_admin_stays(client: TestClient, chain) -> None:
+    me = client.get("/api/identity/me", headers=chain.admin).json()
+    assert client.patch(f"/api/identity/users/{me['id']}", json={"role": "manager"}, headers=chain.admin).status_code == 409
+    assert client.patch(f"/api/identity/users/{me['id']}", json={"active": False}, headers=chain.admin).status_code == 409
+    second = chain.user("second-admin@example.com", "admin", [])
+    assert client.patch(f"/api/identity/users/{second['id']}", json={"active": False}, headers=chain.admin).status_code == 200
+
+
+def test_weak_passwords_and_pins_are_refused(client: TestClient, chain) -> None:
+    body = {"email": "weak@example.com", "name": "Weak", "role": "cashier", "outlets": []}
+    assert client.post("/api/identity/users", json={**body, "password": "short"}, headers=chain.admin).status_code == 422
+    assert client.post("/api/identity/users", json={**body, "password": "a-long-enough-password", "pin": "1234"}, headers=chain.admin).status_code == 422
+    assert client.patch(f"/api/identity/users/{chain.cashier['id']}", json={"password": "aaaaaaaaaaaaaaa"}, headers=chain.admin).status_code == 422
+
+
+def test_admin_ends_a_users_sessions(client: TestClient, chain) -> None:
+    chain.login(chain.cashier)
+    secret = client.cookies.get("pos_refresh", path="/api/identity")
+    assert client.delete(f"/api/identity/sessions/users/{chain.cashier['id']}", headers=chain.admin).status_code == 204
+    client.cookies.clear()
+    client.cookies.set("pos_refresh", secret, domain="testserver.local", path="/api/identity")
+    assert client.post("/api/identity/refresh").status_code == 401
