@@ -283,3 +283,35 @@ def test_nginx_accepts_rendered_config_as_unprivileged_user(render, nginx_bin):
         assert "[emerg]" not in result.stderr and "[alert]" not in result.stderr, result.stderr
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_cors_allow_list_is_rendered_and_validated(render, tmp_path):
+    text, _, _ = _render_local(render, tmp_path, cors_origins=["https://office.example.com", "http://127.0.0.1:5173"])
+    assert '"https://office.example.com" $http_origin;' in text
+    assert '"http://127.0.0.1:5173" $http_origin;' in text
+    empty, _, _ = _render_local(render, tmp_path)
+    assert "$http_origin;" not in empty.split("map $http_origin $pos_cors_origin")[1].split("}")[0]
+    for bad in ("*", "https://x.example/path", "javascript:alert(1)", 'https://x.example" $x; include /etc/passwd; "', "office.example.com"):
+        with pytest.raises(render.RenderError, match="CORS origin"):
+            _render_local(render, tmp_path, cors_origins=[bad])
+    with pytest.raises(render.RenderError):
+        _render_local(render, tmp_path, cors_origins="https://office.example.com")
+
+
+def test_cors_origins_from_the_environment(tmp_path):
+    out = tmp_path / "n.conf"
+    env = {**os.environ, "POS_GATEWAY_CORS_ORIGINS": "https://a.example.com, https://b.example.com:8443"}
+    subprocess.run([sys.executable, str(RENDER_PY), "--mode", "compose", "--out", str(out)], check=True, env=env)
+    text = out.read_text()
+    assert '"https://a.example.com" $http_origin;' in text and '"https://b.example.com:8443" $http_origin;' in text
+
+
+def test_pin_endpoints_and_login_are_limited(render, tmp_path):
+    text, _, _ = _render_local(render, tmp_path)
+    locations = _locations(text)
+    assert "limit_req_zone $binary_remote_addr zone=pos_pin:10m rate=30r/m;" in text
+    for path in ("/api/identity/switch", "/api/identity/approvals"):
+        assert "limit_req zone=pos_pin burst=10 nodelay;" in locations[f"= {path}"]
+        assert "client_max_body_size 8k;" in locations[f"= {path}"]
+    assert "client_max_body_size 8k;" in locations["= /api/identity/login"]
+    assert "client_body_timeout 15s;" in text and "client_header_timeout 15s;" in text

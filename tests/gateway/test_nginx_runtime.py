@@ -26,6 +26,7 @@ import pytest
 
 BIG_JSON = json.dumps({"items": [{"id": i, "name": f"item {i}"} for i in range(200)]}).encode()
 MAX_BODY = "64k"  # small, so the 413 test needs no large upload
+ALLOWED_ORIGIN = "https://office.example.com"
 
 
 # --- fake services ----------------------------------------------------------------------
@@ -258,6 +259,7 @@ def gateway(render, nginx_bin, get_free_port) -> Iterator[Gateway]:
             upstreams=upstreams,
             listen=f"127.0.0.1:{port}",
             max_body=MAX_BODY,
+            cors_origins=[ALLOWED_ORIGIN],
         )
         # Keep the broken replica in rotation (no failure accounting), so the POST test
         # below reaches it for sure instead of finding it parked for fail_timeout.
@@ -352,6 +354,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "X-Permitted-Cross-Domain-Policies": "none",
 }
 
 
@@ -378,8 +382,13 @@ def test_security_headers_on_every_response(gateway, method, path, status):
         "style-src 'self' 'unsafe-inline'",
         "connect-src 'self'",
         "frame-ancestors 'none'",
+        "form-action 'self'",
+        "object-src 'none'",
     ):
         assert part in csp
+    assert "microphone=()" in response.getheader("Permissions-Policy")
+    # No CORS header without an Origin on the allow-list.
+    assert response.getheader("Access-Control-Allow-Origin") is None
     assert response.getheader("Server") == "nginx"  # server_tokens off: no version
 
 
@@ -549,3 +558,59 @@ def test_daemonised_nginx_stops_with_quit(render, nginx_bin, get_free_port):
                 os.kill(child, signal.SIGKILL)
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# --- hardening added with issue 6 ----------------------------------------------------------
+
+
+def test_cors_allows_only_listed_origins(gateway):
+    response, _ = gateway.request("GET", "/api/catalog/products", headers={"Origin": ALLOWED_ORIGIN})
+    assert response.status == 200
+    assert response.getheader("Access-Control-Allow-Origin") == ALLOWED_ORIGIN
+    assert response.getheader("Access-Control-Allow-Credentials") == "true"
+    assert response.getheader("Access-Control-Expose-Headers") == "X-Request-ID"
+    assert "Origin" in response.msg.get_all("Vary")
+    assert response.getheader("Access-Control-Allow-Methods") is None  # preflight only
+
+    for origin in ("https://evil.example", "https://office.example.com.evil.example", "null", "http://office.example.com"):
+        response, _ = gateway.request("GET", "/api/catalog/products", headers={"Origin": origin})
+        assert response.status == 200  # the browser, not nginx, withholds the answer
+        assert response.getheader("Access-Control-Allow-Origin") is None, origin
+        assert response.getheader("Access-Control-Allow-Credentials") is None, origin
+
+
+def test_cors_preflight(gateway):
+    headers = {"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    response, _ = gateway.request("OPTIONS", "/api/sales/sales", headers=headers)
+    assert response.status == 204
+    assert response.getheader("Access-Control-Allow-Origin") == ALLOWED_ORIGIN
+    assert "POST" in response.getheader("Access-Control-Allow-Methods")
+    assert "Authorization" in response.getheader("Access-Control-Allow-Headers")
+    assert response.getheader("X-Frame-Options") == "DENY"
+    response, _ = gateway.request("OPTIONS", "/api/sales/sales", headers={**headers, "Origin": "https://evil.example"})
+    assert response.status != 204
+    assert response.getheader("Access-Control-Allow-Origin") is None
+
+
+def test_login_and_pin_bodies_are_small(gateway):
+    for path in ("/api/identity/login", "/api/identity/switch", "/api/identity/approvals"):
+        response, body = gateway.request("POST", path, body=b"x" * 9000, headers={"Content-Type": "application/json"})
+        assert response.status == 413, path
+        assert json.loads(body) == {"detail": "request body too large"}
+
+
+def test_pin_endpoints_have_a_tighter_rate_limit(gateway):
+    # 30 r/min with a burst of 10: a fast loop is refused after about 11 requests.
+    statuses = [gateway.request("POST", "/api/identity/approvals", body=b"{}")[0].status for _ in range(25)]
+    assert 429 in statuses, statuses
+    assert 10 <= statuses.index(429) <= 13, statuses
+    # The access token refresh is not limited (a 256-bit secret is not guessable).
+    assert gateway.request("POST", "/api/identity/refresh", body=b"")[0].status == 200
+
+
+def test_service_metrics_are_not_exposed(gateway):
+    for svc in ("identity", "sales"):
+        response, body = gateway.request("GET", f"/api/{svc}/metrics")
+        assert response.status == 404
+        assert json.loads(body) == {"detail": "not found"}
+    assert gateway.request("GET", "/api/sales/metrics/extra")[0].status == 200  # only the exact path

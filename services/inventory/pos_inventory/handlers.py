@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from pos_contracts import Envelope
-from pos_contracts.events import ProductArchived, ProductCreated, SaleCompleted
+from pos_contracts.events import ProductArchived, ProductChanged, ProductCreated, SaleCompleted, SaleRefunded
 from pos_inventory import stock as ops
 from pos_inventory.routes import expire_reservations_once
 from pos_inventory.tables import products
@@ -18,11 +18,17 @@ log = logging.getLogger("pos.inventory")
 
 
 def on_sale_completed(uow: UnitOfWork, event: SaleCompleted, _envelope: Envelope) -> None:
-    ops.deduct_for_sale(uow, event)
+    if not ops.deduct_for_sale(uow, event):
+        log.info("sale already deducted", extra={"sale_id": event.sale_id})
 
 
-def on_product_created(uow: UnitOfWork, event: ProductCreated, _envelope: Envelope) -> None:
-    upsert(uow.session, products, {"product_id": event.product_id}, sets={"sku": event.sku, "name": event.name, "active": True})
+def on_sale_refunded(uow: UnitOfWork, event: SaleRefunded, _envelope: Envelope) -> None:
+    ops.return_for_refund(uow, event)
+
+
+def on_product(uow: UnitOfWork, event: ProductCreated | ProductChanged, _envelope: Envelope) -> None:
+    # The oversell policy is inventory's own: never overwritten by catalog events.
+    upsert(uow.session, products, {"product_id": event.product_id}, sets={"sku": event.sku, "name": event.name, "active": event.active})
 
 
 def on_product_archived(uow: UnitOfWork, event: ProductArchived, _envelope: Envelope) -> None:
@@ -31,7 +37,9 @@ def on_product_archived(uow: UnitOfWork, event: ProductArchived, _envelope: Enve
 
 HANDLERS: dict[str, EventHandler] = {
     "SaleCompleted": on_sale_completed,
-    "ProductCreated": on_product_created,
+    "SaleRefunded": on_sale_refunded,
+    "ProductCreated": on_product,
+    "ProductChanged": on_product,
     "ProductArchived": on_product_archived,
 }
 

@@ -1,26 +1,50 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from pos_inventory import stock as ops
 from pos_inventory.config import Settings
-from pos_inventory.schemas import LedgerEntry, LevelOut, LevelPage, LevelUpdate, ReceiptIn, ReservationIn, ReservationOut
+from pos_inventory.domain import suggested_order
+from pos_inventory.schemas import (
+    AdjustmentIn,
+    AuditOut,
+    LedgerEntry,
+    LevelOut,
+    LevelPage,
+    LevelUpdate,
+    LowStockLine,
+    PolicyIn,
+    ProductStockOut,
+    QtyLine,
+    ReceiptIn,
+    ReservationDetail,
+    ReservationIn,
+    ReservationOut,
+)
+from pos_inventory.stream import StockStreams
 from pos_inventory.tables import ledger, products, stock
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, Manager, ensure_outlet
-from pos_platform.db import UnitOfWork, retry_on_deadlock
+from pos_platform.db import UnitOfWork, retry_on_deadlock, upsert
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory"])
 
 
-def _ctx(request: Request) -> ServiceContext:
+def context(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-def _level_out(level: ops.Level, sku: str | None = None, name: str | None = None) -> LevelOut:
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat() + "Z"
+
+
+def _level_out(level: ops.Level, sku: str | None = None, name: str | None = None, oversell: str = "block") -> LevelOut:
     return LevelOut(
         outlet_id=level.outlet_id,
         product_id=level.product_id,
@@ -30,7 +54,35 @@ def _level_out(level: ops.Level, sku: str | None = None, name: str | None = None
         reserved=level.reserved,
         available=level.available,
         reorder_point=level.reorder_point,
+        reorder_qty=level.reorder_qty,
+        low=level.reorder_point > 0 and level.on_hand <= level.reorder_point,
+        oversell=oversell,
     )
+
+
+def _row_level(r: Any) -> LevelOut:
+    level = ops.Level(r.outlet_id, r.product_id, r.on_hand, r.reserved, r.reorder_point, r.reorder_qty, bool(r.low_alerted))
+    return _level_out(level, r.sku, r.name, r.oversell or "block")
+
+
+def _levels_query():  # type: ignore[no-untyped-def]
+    return select(stock, products.c.sku, products.c.name, products.c.oversell).join(
+        products, products.c.product_id == stock.c.product_id, isouter=True
+    )
+
+
+def short_response(short: list[ops.ShortLine], what: str = "not enough stock for") -> JSONResponse:
+    names = ", ".join(f"{s.name or s.product_id} (wanted {s.requested}, {s.available} available)" for s in short)
+    return JSONResponse(
+        status_code=status.HTTP_409_CONFLICT,
+        content={
+            "detail": f"{what}: {names}",
+            "short": [{"product_id": s.product_id, "name": s.name, "requested": s.requested, "available": s.available} for s in short],
+        },
+    )
+
+
+# --- levels ------------------------------------------------------------------------------
 
 
 @router.get("", response_model=LevelPage)
@@ -44,9 +96,7 @@ def list_levels(
     offset: int = Query(default=0, ge=0),
 ) -> LevelPage:
     """Stock levels of the outlets the caller may see."""
-    query = select(stock, products.c.sku, products.c.name).join(
-        products, products.c.product_id == stock.c.product_id, isouter=True
-    )
+    query = _levels_query()
     outlets = principal.visible_outlets(outlet_id)
     if outlets is not None:
         query = query.where(stock.c.outlet_id.in_(outlets))
@@ -54,30 +104,30 @@ def list_levels(
         query = query.where(stock.c.product_id == product_id)
     if low_only:
         query = query.where(stock.c.reorder_point > 0, stock.c.on_hand <= stock.c.reorder_point)
-    with _ctx(request).db.transaction() as uow:
+    with context(request).db.transaction() as uow:
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = uow.session.execute(query.order_by(stock.c.outlet_id, products.c.name).limit(limit).offset(offset)).all()
-    items = [
-        _level_out(ops.Level(r.outlet_id, r.product_id, r.on_hand, r.reserved, r.reorder_point), r.sku, r.name) for r in rows
-    ]
-    return LevelPage(items=items, total=total)
+        rows = uow.session.execute(query.order_by(stock.c.outlet_id, products.c.name, stock.c.product_id).limit(limit).offset(offset)).all()
+    return LevelPage(items=[_row_level(r) for r in rows], total=total)
 
 
 @router.put("", response_model=LevelOut)
 @retry_on_deadlock
 def update_level(body: LevelUpdate, principal: Manager, request: Request) -> LevelOut:
-    """Set a counted quantity and/or the reorder point; the difference is a ledger row."""
+    """Set a counted quantity and/or the reorder point and quantity; the difference in
+    quantity is a ledger row (kind "count" when reason is count, else "adjustment")."""
     ensure_outlet(principal, body.outlet_id)
-    if body.on_hand is None and body.reorder_point is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "give on_hand, reorder_point or both")
-    with _ctx(request).db.transaction() as uow:
+    if body.on_hand is None and body.reorder_point is None and body.reorder_qty is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give on_hand, reorder_point, reorder_qty or some of them")
+    with context(request).db.transaction() as uow:
         level = ops.set_level(
             uow,
             body.outlet_id,
             body.product_id,
             on_hand=body.on_hand,
             reorder_point=body.reorder_point,
+            reorder_qty=body.reorder_qty,
             reason=body.reason,
+            note=body.note,
             actor=principal.user_id,
         )
     return _level_out(level)
@@ -86,20 +136,91 @@ def update_level(body: LevelUpdate, principal: Manager, request: Request) -> Lev
 @router.get("/stock/{outlet_id}/{product_id}", response_model=LevelOut)
 def get_level(outlet_id: str, product_id: str, principal: CurrentUser, request: Request) -> LevelOut:
     ensure_outlet(principal, outlet_id)
-    with _ctx(request).db.transaction() as uow:
-        level = ops.get_level(uow, outlet_id, product_id) or ops.Level(outlet_id, product_id, 0, 0, 0)
-    return _level_out(level)
+    with context(request).db.transaction() as uow:
+        row = uow.session.execute(_levels_query().where(stock.c.outlet_id == outlet_id, stock.c.product_id == product_id)).first()
+        if row is not None:
+            return _row_level(row)
+        policy = uow.session.scalar(select(products.c.oversell).where(products.c.product_id == product_id))
+    return _level_out(ops.Level(outlet_id, product_id, 0, 0, 0), oversell=policy or "block")
+
+
+@router.get("/outlets/{outlet_id}/low-stock", response_model=list[LowStockLine])
+def low_stock_list(outlet_id: str, principal: CurrentUser, request: Request, limit: int = Query(default=500, ge=1, le=5000)) -> list[LowStockLine]:
+    """The outlet's lines at or below their reorder point, emptiest first, with how many
+    to order."""
+    ensure_outlet(principal, outlet_id)
+    query = (
+        _levels_query()
+        .where(stock.c.outlet_id == outlet_id, stock.c.reorder_point > 0, stock.c.on_hand <= stock.c.reorder_point)
+        .order_by(stock.c.on_hand - stock.c.reorder_point, products.c.name)
+        .limit(limit)
+    )
+    with context(request).db.transaction() as uow:
+        rows = uow.session.execute(query).all()
+    return [
+        LowStockLine(**_row_level(r).model_dump(), suggested_order_qty=suggested_order(r.on_hand, r.reorder_point, r.reorder_qty)) for r in rows
+    ]
+
+
+@router.get("/outlets/{outlet_id}/audit", response_model=AuditOut)
+def audit(outlet_id: str, principal: Manager, request: Request) -> AuditOut:
+    """Check the outlet's books: every level must equal the sum of its ledger rows."""
+    ensure_outlet(principal, outlet_id)
+    with context(request).db.transaction() as uow:
+        levels = dict(uow.session.execute(select(stock.c.product_id, stock.c.on_hand).where(stock.c.outlet_id == outlet_id)).all())
+        sums = dict(
+            uow.session.execute(
+                select(ledger.c.product_id, func.sum(ledger.c.delta)).where(ledger.c.outlet_id == outlet_id).group_by(ledger.c.product_id)
+            ).all()
+        )
+    mismatches = [
+        {"product_id": p, "on_hand": levels.get(p, 0), "ledger_sum": int(sums.get(p) or 0)}
+        for p in sorted(set(levels) | set(sums))
+        if levels.get(p, 0) != int(sums.get(p) or 0)
+    ]
+    negative = [{"product_id": p, "on_hand": q} for p, q in sorted(levels.items()) if q < 0]
+    return AuditOut(outlet_id=outlet_id, products_checked=len(set(levels) | set(sums)), mismatches=mismatches, negative=negative)
+
+
+# --- movements ---------------------------------------------------------------------------
 
 
 @router.post("/receipts", response_model=list[LevelOut], status_code=status.HTTP_201_CREATED)
 @retry_on_deadlock
 def receive_goods(body: ReceiptIn, principal: Manager, request: Request) -> list[LevelOut]:
+    """Goods received from a supplier (ledger kind "receipt")."""
     ensure_outlet(principal, body.outlet_id)
-    with _ctx(request).db.transaction() as uow:
+    with context(request).db.transaction() as uow:
         levels = ops.receive(
             uow, body.outlet_id, [(line.product_id, line.qty) for line in body.lines], actor=principal.user_id, reference=body.reference
         )
     return [_level_out(level) for level in levels]
+
+
+@router.post(
+    "/adjustments",
+    response_model=list[LevelOut],
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "a line would leave less than nothing on hand; nothing was changed"}},
+)
+def adjust_stock(body: AdjustmentIn, principal: Manager, request: Request) -> list[LevelOut] | JSONResponse:
+    """Stock damaged, stolen, expired, or a correction: one ledger row per line (kind
+    "adjustment") with the reason and note. All lines or none."""
+    ensure_outlet(principal, body.outlet_id)
+    try:
+        levels = _adjust(context(request), body, principal.user_id)
+    except ops.ShortStock as short:
+        return short_response(short.lines, "less on hand than the adjustment removes, count the stock instead")
+    return [_level_out(level) for level in levels]
+
+
+@retry_on_deadlock
+def _adjust(ctx: ServiceContext, body: AdjustmentIn, actor: str) -> list[ops.Level]:
+    with ctx.db.transaction() as uow:
+        return ops.adjust(
+            uow, body.outlet_id, [(line.product_id, line.delta) for line in body.lines],
+            reason=body.reason, note=body.note, actor=actor, reference=body.reference,
+        )
 
 
 @router.get("/ledger", response_model=list[LedgerEntry])
@@ -108,9 +229,12 @@ def list_ledger(
     request: Request,
     outlet_id: str | None = None,
     product_id: str | None = None,
-    reference: str | None = Query(default=None, description="e.g. a sale id"),
+    reference: str | None = Query(default=None, description="e.g. a sale, refund, transfer or count id"),
+    kind: str | None = Query(default=None, pattern="^(sale|return|receipt|adjustment|count|transfer_out|transfer_in)$"),
+    before_id: int | None = Query(default=None, description="the next page: the smallest id of this one"),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[LedgerEntry]:
+    """Movements, newest first: who, when, why, and the level after each."""
     query = select(ledger)
     outlets = principal.visible_outlets(outlet_id)
     if outlets is not None:
@@ -119,20 +243,39 @@ def list_ledger(
         query = query.where(ledger.c.product_id == product_id)
     if reference:
         query = query.where(ledger.c.reference == reference)
-    with _ctx(request).db.transaction() as uow:
+    if kind:
+        query = query.where(ledger.c.kind == kind)
+    if before_id is not None:
+        query = query.where(ledger.c.id < before_id)
+    with context(request).db.transaction() as uow:
         rows = uow.session.execute(query.order_by(ledger.c.id.desc()).limit(limit)).all()
-    return [LedgerEntry(**{**r._mapping, "created_at": r.created_at.isoformat() + "Z"}) for r in rows]
+    return [LedgerEntry(**{**r._mapping, "created_at": iso(r.created_at)}) for r in rows]
 
 
-def _reservation_conflict(short: list[ops.ShortLine]) -> JSONResponse:
-    names = ", ".join(f"{s.product_id} (wanted {s.requested}, {s.available} available)" for s in short)
-    return JSONResponse(
-        status_code=status.HTTP_409_CONFLICT,
-        content={
-            "detail": f"not enough stock for: {names}",
-            "short": [{"product_id": s.product_id, "requested": s.requested, "available": s.available} for s in short],
-        },
-    )
+# --- products' oversell policy ----------------------------------------------------------------
+
+
+@router.get("/products/{product_id}", response_model=ProductStockOut)
+def get_product_policy(product_id: str, _user: CurrentUser, request: Request) -> ProductStockOut:
+    with context(request).db.transaction() as uow:
+        row = uow.session.execute(select(products).where(products.c.product_id == product_id)).first()
+    if row is None:
+        return ProductStockOut(product_id=product_id, sku=None, name=None, active=True, oversell="block")
+    return ProductStockOut(product_id=product_id, sku=row.sku, name=row.name, active=row.active, oversell=row.oversell)
+
+
+@router.put("/products/{product_id}/policy", response_model=ProductStockOut)
+def set_product_policy(product_id: str, body: PolicyIn, _manager: Manager, request: Request) -> ProductStockOut:
+    """Oversell policy of a product in every outlet: `block` (default: a checkout short
+    of stock gets 409) or `allow` (it is sold anyway; stock goes negative and the ledger
+    row is flagged oversold, e.g. for sales made offline)."""
+    with context(request).db.transaction() as uow:
+        # The product may not have reached inventory yet (events are asynchronous).
+        upsert(uow.session, products, {"product_id": product_id}, sets={"oversell": body.oversell}, defaults={"sku": "", "name": "", "active": True})
+    return get_product_policy(product_id, _manager, request)
+
+
+# --- reservations --------------------------------------------------------------------------
 
 
 @router.post(
@@ -142,16 +285,17 @@ def _reservation_conflict(short: list[ops.ShortLine]) -> JSONResponse:
     responses={409: {"description": "some lines are short; nothing was reserved"}},
 )
 def create_reservation(body: ReservationIn, principal: Cashier, request: Request, response: Response) -> ReservationOut | JSONResponse:
-    """Reserve every line or none. Idempotent by sale id: a repeat answers 200 with the
-    reservation as it stands."""
+    """Reserve every line or none, for `ttl_seconds` (the service's default, 300 s,
+    when left out): a crashed checkout never holds stock longer. Idempotent by sale id:
+    a repeat answers 200 with the reservation as it stands."""
     ensure_outlet(principal, body.outlet_id)
-    ctx = _ctx(request)
+    ctx = context(request)
     settings: Settings = ctx.settings  # type: ignore[assignment]
     lines = [(line.product_id, line.qty) for line in body.lines]
     try:
-        _reserve(ctx, body, lines, settings.reservation_ttl_seconds)
+        _reserve(ctx, body, lines, body.ttl_seconds or settings.reservation_ttl_seconds)
     except ops.ShortStock as short:
-        return _reservation_conflict(short.lines)
+        return short_response(short.lines)
     except IntegrityError:
         with ctx.db.transaction() as uow:
             found = ops.reservation_status(uow, body.sale_id)
@@ -168,10 +312,25 @@ def _reserve(ctx: ServiceContext, body: ReservationIn, lines: list[tuple[str, in
         ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
 
 
+@router.get("/reservations/{sale_id}", response_model=ReservationDetail)
+def get_reservation(sale_id: str, principal: Cashier, request: Request) -> ReservationDetail:
+    with context(request).db.transaction() as uow:
+        found = ops.reservation(uow, sale_id)
+    if found is None or not principal.may_access(found["outlet_id"]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reservation for sale {sale_id}")
+    return ReservationDetail(
+        sale_id=sale_id,
+        outlet_id=found["outlet_id"],
+        status=found["status"],
+        expires_at=iso(found["expires_at"]) or "",
+        lines=[QtyLine(product_id=p, qty=q) for p, q in sorted(found["lines"].items())],
+    )
+
+
 @router.delete("/reservations/{sale_id}", status_code=status.HTTP_204_NO_CONTENT)
 def release_reservation(sale_id: str, principal: Cashier, request: Request) -> Response:
     """Give held stock back (a failed or voided checkout). Releasing twice is harmless."""
-    with _ctx(request).db.transaction() as uow:
+    with context(request).db.transaction() as uow:
         found = ops.reservation_status(uow, sale_id, for_update=True)
         if found is None or not principal.may_access(found[0]):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reservation for sale {sale_id}")
@@ -184,3 +343,33 @@ def expire_reservations_once(uow: UnitOfWork) -> int:
     for sale_id in expired:
         ops.release(uow, sale_id, new_status="expired")
     return len(expired)
+
+
+# --- live levels ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/outlets/{outlet_id}/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+)
+async def stream_stock(
+    outlet_id: str,
+    principal: CurrentUser,
+    request: Request,
+    last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
+) -> StreamingResponse:
+    """Server-sent events: `stock` for every movement in the outlet (data: the ledger
+    row and the product's level now; id: the ledger id), `ready` once live, comments as
+    keep-alives, `reset` when the client fell too far behind (reload the levels), `bye`
+    after a few minutes (reconnect; send Last-Event-ID to miss nothing). Send the token
+    in the Authorization header (read it with fetch(), not EventSource)."""
+    ensure_outlet(principal, outlet_id)
+    settings: Settings = context(request).settings  # type: ignore[assignment]
+    streams: StockStreams = request.app.state.stock_streams
+    resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    return StreamingResponse(
+        streams.events(outlet_id, last_event_id=resume, keepalive=settings.stream_keepalive_seconds, max_seconds=settings.stream_max_seconds),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,15 +1,29 @@
-"""Stock operations inside a unit of work: used by the routes and the event handlers."""
+"""Stock operations inside a unit of work: used by the routes and the event handlers.
+
+Every change of on_hand goes through `move`, which writes the ledger row in the same
+transaction, so a stock level always equals the sum of its ledger rows.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Table, and_, select
+from sqlalchemy.dialects import mysql, sqlite
 
-from pos_contracts.events import LowStockDetected, SaleCompleted, StockAdjusted, StockDeducted, StockLine
-from pos_inventory.domain import crossed_reorder_point, merge_lines
-from pos_inventory.tables import ledger, reservation_lines, reservations, stock
+from pos_contracts.events import (
+    LowStockDetected,
+    SaleCompleted,
+    SaleRefunded,
+    StockAdjusted,
+    StockDeducted,
+    StockLine,
+    StockReturned,
+)
+from pos_inventory.domain import low_stock, merge_lines
+from pos_inventory.tables import applied_refunds, ledger, products, reservation_lines, reservations, stock
 from pos_platform.db import UnitOfWork, upsert, utcnow
 
 
@@ -18,6 +32,7 @@ class ShortLine:
     product_id: str
     requested: int
     available: int
+    name: str | None = None
 
 
 class ShortStock(Exception):
@@ -33,23 +48,37 @@ class Level:
     on_hand: int
     reserved: int
     reorder_point: int
+    reorder_qty: int = 0
+    low_alerted: bool = False
 
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
 
 
+def insert_if_absent(uow: UnitOfWork, table: Table, values: dict[str, Any]) -> bool:
+    """Insert a row unless its key exists; True if this call inserted it. A concurrent
+    insert of the same key waits for the other transaction, then sees it."""
+    if uow.session.get_bind().dialect.name == "mysql":
+        stmt: Any = mysql.insert(table).values(**values).prefix_with("IGNORE")
+    else:
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    return uow.session.execute(stmt).rowcount == 1
+
+
 def get_level(uow: UnitOfWork, outlet_id: str, product_id: str, *, for_update: bool = False) -> Level | None:
-    query = select(stock.c.on_hand, stock.c.reserved, stock.c.reorder_point).where(
+    query = select(stock.c.on_hand, stock.c.reserved, stock.c.reorder_point, stock.c.reorder_qty, stock.c.low_alerted).where(
         stock.c.outlet_id == outlet_id, stock.c.product_id == product_id
     )
     if for_update:
         query = query.with_for_update()
     row = uow.session.execute(query).first()
-    return None if row is None else Level(outlet_id, product_id, row.on_hand, row.reserved, row.reorder_point)
+    if row is None:
+        return None
+    return Level(outlet_id, product_id, row.on_hand, row.reserved, row.reorder_point, row.reorder_qty, bool(row.low_alerted))
 
 
-def _locked_level(uow: UnitOfWork, outlet_id: str, product_id: str) -> Level:
+def locked_level(uow: UnitOfWork, outlet_id: str, product_id: str) -> Level:
     """The row, created if missing, locked for this transaction."""
     level = get_level(uow, outlet_id, product_id, for_update=True)
     if level is None:
@@ -57,14 +86,26 @@ def _locked_level(uow: UnitOfWork, outlet_id: str, product_id: str) -> Level:
             uow.session,
             stock,
             {"outlet_id": outlet_id, "product_id": product_id},
-            defaults={"on_hand": 0, "reserved": 0, "reorder_point": 0, "updated_at": utcnow()},
+            defaults={"on_hand": 0, "reserved": 0, "reorder_point": 0, "reorder_qty": 0, "low_alerted": False, "updated_at": utcnow()},
         )
         level = get_level(uow, outlet_id, product_id, for_update=True)
         assert level is not None
     return level
 
 
-def _move(
+def _announce_low(uow: UnitOfWork, level: Level) -> Level:
+    """Publish LowStockDetected when `level` newly dipped to its reorder point; returns
+    the level with the flag to store."""
+    verdict = low_stock(level.on_hand, level.reorder_point, level.low_alerted)
+    if verdict.announce:
+        uow.publish(
+            LowStockDetected(outlet_id=level.outlet_id, product_id=level.product_id, on_hand=level.on_hand, reorder_point=level.reorder_point),
+            outlet_id=level.outlet_id,
+        )
+    return Level(level.outlet_id, level.product_id, level.on_hand, level.reserved, level.reorder_point, level.reorder_qty, verdict.alerted)
+
+
+def move(
     uow: UnitOfWork,
     level: Level,
     *,
@@ -73,15 +114,28 @@ def _move(
     reason: str = "",
     reference: str | None = None,
     actor: str | None = None,
+    note: str | None = None,
     release_reserved: int = 0,
 ) -> Level:
-    """Apply one movement to a locked row and write its ledger row."""
-    after = Level(level.outlet_id, level.product_id, level.on_hand + delta, level.reserved - release_reserved, level.reorder_point)
+    """Apply one movement to a locked row and write its ledger row (flagged oversold
+    when it leaves the level below zero)."""
+    after = _announce_low(
+        uow,
+        Level(
+            level.outlet_id,
+            level.product_id,
+            level.on_hand + delta,
+            level.reserved - release_reserved,
+            level.reorder_point,
+            level.reorder_qty,
+            level.low_alerted,
+        ),
+    )
     now = utcnow()
     uow.session.execute(
         stock.update()
         .where(stock.c.outlet_id == level.outlet_id, stock.c.product_id == level.product_id)
-        .values(on_hand=after.on_hand, reserved=after.reserved, updated_at=now)
+        .values(on_hand=after.on_hand, reserved=after.reserved, low_alerted=after.low_alerted, updated_at=now)
     )
     uow.session.execute(
         ledger.insert().values(
@@ -92,22 +146,67 @@ def _move(
             reason=reason,
             reference=reference,
             actor=actor,
+            note=note,
             on_hand_after=after.on_hand,
             oversold=after.on_hand < 0,
             created_at=now,
         )
     )
-    if crossed_reorder_point(level.on_hand, after.on_hand, level.reorder_point):
-        uow.publish(
-            LowStockDetected(outlet_id=level.outlet_id, product_id=level.product_id, on_hand=after.on_hand, reorder_point=level.reorder_point),
-            outlet_id=level.outlet_id,
-        )
     return after
 
 
+def set_reorder(uow: UnitOfWork, level: Level, *, reorder_point: int | None, reorder_qty: int | None) -> Level:
+    """Change the reorder settings of a locked row (raising the point above the level
+    announces low stock at once)."""
+    point = level.reorder_point if reorder_point is None else reorder_point
+    qty = level.reorder_qty if reorder_qty is None else reorder_qty
+    if (point, qty) == (level.reorder_point, level.reorder_qty):
+        return level
+    after = _announce_low(uow, Level(level.outlet_id, level.product_id, level.on_hand, level.reserved, point, qty, level.low_alerted))
+    uow.session.execute(
+        stock.update()
+        .where(stock.c.outlet_id == level.outlet_id, stock.c.product_id == level.product_id)
+        .values(reorder_point=point, reorder_qty=qty, low_alerted=after.low_alerted, updated_at=utcnow())
+    )
+    return after
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+def oversell_allowed(uow: UnitOfWork, product_ids: list[str]) -> set[str]:
+    """The products among `product_ids` whose policy lets stock go below zero."""
+    if not product_ids:
+        return set()
+    return set(
+        uow.session.scalars(select(products.c.product_id).where(products.c.product_id.in_(product_ids), products.c.oversell == "allow"))
+    )
+
+
+def product_names(uow: UnitOfWork, product_ids: list[str]) -> dict[str, str]:
+    if not product_ids:
+        return {}
+    return dict(uow.session.execute(select(products.c.product_id, products.c.name).where(products.c.product_id.in_(product_ids))).all())
+
+
+def short_lines(uow: UnitOfWork, outlet_id: str, wanted: dict[str, int], short: list[str]) -> list[ShortLine]:
+    names = product_names(uow, short)
+    return [ShortLine(p, wanted[p], max(0, _available(uow, outlet_id, p)), names.get(p)) for p in short]
+
+
+def _available(uow: UnitOfWork, outlet_id: str, product_id: str) -> int:
+    level = get_level(uow, outlet_id, product_id)
+    return 0 if level is None else level.available
+
+
+# --- reservations ---------------------------------------------------------------------------
+
+
 def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str, int]], ttl_seconds: int) -> None:
-    """All lines or none: one conditional UPDATE per line. Raises ShortStock (the caller
-    rolls back) and IntegrityError if the sale already holds a reservation."""
+    """All lines or none: one conditional UPDATE per line (`available >= qty`, so two
+    replicas racing for the last unit cannot both get it). Products whose policy is
+    `allow` are reserved whatever is left. Raises ShortStock (the caller rolls back) and
+    IntegrityError if the sale already holds a reservation."""
     now = utcnow()
     uow.session.execute(
         reservations.insert().values(
@@ -115,8 +214,18 @@ def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str
         )
     )
     merged = merge_lines(lines)
+    allowed = oversell_allowed(uow, [p for p, _q in merged])
     short: list[str] = []
     for product_id, qty in merged:
+        if product_id in allowed:
+            upsert(
+                uow.session,
+                stock,
+                {"outlet_id": outlet_id, "product_id": product_id},
+                increments={"reserved": qty},
+                defaults={"on_hand": 0, "reorder_point": 0, "reorder_qty": 0, "low_alerted": False, "updated_at": now},
+            )
+            continue
         result = uow.session.execute(
             stock.update()
             .where(
@@ -129,14 +238,8 @@ def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str
         if result.rowcount == 0:
             short.append(product_id)
     if short:
-        wanted = dict(merged)
-        raise ShortStock([ShortLine(p, wanted[p], max(0, _available(uow, outlet_id, p))) for p in short])
+        raise ShortStock(short_lines(uow, outlet_id, dict(merged), short))
     uow.session.execute(reservation_lines.insert(), [{"sale_id": sale_id, "product_id": p, "qty": q} for p, q in merged])
-
-
-def _available(uow: UnitOfWork, outlet_id: str, product_id: str) -> int:
-    level = get_level(uow, outlet_id, product_id)
-    return 0 if level is None else level.available
 
 
 def reservation_status(uow: UnitOfWork, sale_id: str, *, for_update: bool = False) -> tuple[str, str] | None:
@@ -148,7 +251,14 @@ def reservation_status(uow: UnitOfWork, sale_id: str, *, for_update: bool = Fals
     return None if row is None else (row.outlet_id, row.status)
 
 
-def _reserved_lines(uow: UnitOfWork, sale_id: str) -> dict[str, int]:
+def reservation(uow: UnitOfWork, sale_id: str) -> dict[str, Any] | None:
+    row = uow.session.execute(select(reservations).where(reservations.c.sale_id == sale_id)).first()
+    if row is None:
+        return None
+    return {**row._mapping, "lines": reserved_lines(uow, sale_id)}
+
+
+def reserved_lines(uow: UnitOfWork, sale_id: str) -> dict[str, int]:
     rows = uow.session.execute(
         select(reservation_lines.c.product_id, reservation_lines.c.qty).where(reservation_lines.c.sale_id == sale_id)
     )
@@ -161,7 +271,7 @@ def release(uow: UnitOfWork, sale_id: str, new_status: str = "released") -> bool
     if found is None or found[1] != "held":
         return False
     outlet_id = found[0]
-    for product_id, qty in sorted(_reserved_lines(uow, sale_id).items()):
+    for product_id, qty in sorted(reserved_lines(uow, sale_id).items()):
         uow.session.execute(
             stock.update()
             .where(stock.c.outlet_id == outlet_id, stock.c.product_id == product_id)
@@ -181,37 +291,123 @@ def expired_reservations(uow: UnitOfWork, limit: int = 100) -> list[str]:
     return list(rows)
 
 
-def deduct_for_sale(uow: UnitOfWork, sale: SaleCompleted) -> None:
-    """The sale's reservation becomes a deduction. A sale with no held reservation (made
-    offline, or its reservation expired) is deducted all the same: it already left the
-    shop, so stock may go negative and the ledger row is flagged oversold."""
+# --- event-driven movements -----------------------------------------------------------------
+
+
+def deduct_for_sale(uow: UnitOfWork, sale: SaleCompleted) -> bool:
+    """The sale's reservation becomes a deduction, once: a sale already deducted (the
+    same SaleCompleted again, even under a new event id) changes nothing and returns
+    False. A sale with no held reservation (made offline, or its reservation expired) is
+    deducted all the same: it already left the shop, so stock may go negative and the
+    ledger row is flagged oversold."""
     found = reservation_status(uow, sale.sale_id, for_update=True)
-    held = _reserved_lines(uow, sale.sale_id) if found is not None and found[1] == "held" else {}
+    if found is None:
+        now = utcnow()
+        # The reservation row is the sale's "deducted" mark; racing deliveries queue on it.
+        if not insert_if_absent(
+            uow, reservations, {"sale_id": sale.sale_id, "outlet_id": sale.outlet_id, "status": "consumed", "expires_at": now, "created_at": now}
+        ):
+            return False
+    elif found[1] == "consumed":
+        return False
+    held = reserved_lines(uow, sale.sale_id) if found is not None and found[1] == "held" else {}
     out: list[StockLine] = []
     for product_id, qty in merge_lines([(line.product_id, line.qty) for line in sale.lines]):
-        level = _locked_level(uow, sale.outlet_id, product_id)
-        after = _move(
+        level = locked_level(uow, sale.outlet_id, product_id)
+        after = move(
             uow,
             level,
             delta=-qty,
             kind="sale",
+            reason="sale",
             reference=sale.sale_id,
             actor=sale.cashier_id,
             release_reserved=min(held.get(product_id, 0), qty),
         )
         out.append(StockLine(product_id=product_id, qty=qty, on_hand_after=after.on_hand, oversold=after.on_hand < 0))
+    # Reserved more than sold (a line was changed after reserving): give the rest back.
+    sold = dict(merge_lines([(line.product_id, line.qty) for line in sale.lines]))
+    for product_id, qty in sorted(held.items()):
+        extra = qty - sold.get(product_id, 0)
+        if extra > 0:
+            uow.session.execute(
+                stock.update()
+                .where(stock.c.outlet_id == sale.outlet_id, stock.c.product_id == product_id)
+                .values(reserved=stock.c.reserved - extra, updated_at=utcnow())
+            )
     if found is not None:
         uow.session.execute(reservations.update().where(reservations.c.sale_id == sale.sale_id).values(status="consumed"))
     uow.publish(StockDeducted(sale_id=sale.sale_id, outlet_id=sale.outlet_id, lines=out), outlet_id=sale.outlet_id)
+    return True
+
+
+def return_for_refund(uow: UnitOfWork, refund: SaleRefunded) -> bool:
+    """Refunded lines marked restock go back on the shelf (ledger kind "return") and
+    StockReturned is published; once per refund, whatever event id it arrives under."""
+    lines = merge_lines([(line.product_id, line.qty) for line in refund.lines if line.restock and line.qty > 0])
+    if not lines:
+        return False
+    if not insert_if_absent(
+        uow, applied_refunds, {"refund_id": refund.refund_id, "sale_id": refund.sale_id, "outlet_id": refund.outlet_id, "applied_at": utcnow()}
+    ):
+        return False
+    out: list[StockLine] = []
+    for product_id, qty in lines:
+        level = locked_level(uow, refund.outlet_id, product_id)
+        after = move(
+            uow,
+            level,
+            delta=qty,
+            kind="return",
+            reason="refund",
+            reference=refund.refund_id,
+            actor=refund.cashier_id,
+            note=f"sale {refund.sale_id}",
+        )
+        out.append(StockLine(product_id=product_id, qty=qty, on_hand_after=after.on_hand, oversold=after.on_hand < 0))
+    uow.publish(
+        StockReturned(refund_id=refund.refund_id, sale_id=refund.sale_id, outlet_id=refund.outlet_id, lines=out), outlet_id=refund.outlet_id
+    )
+    return True
+
+
+# --- movements by people --------------------------------------------------------------------
 
 
 def receive(uow: UnitOfWork, outlet_id: str, lines: list[tuple[str, int]], *, actor: str, reference: str | None) -> list[Level]:
     levels = []
     for product_id, qty in merge_lines(lines):
-        level = _locked_level(uow, outlet_id, product_id)
-        after = _move(uow, level, delta=qty, kind="receipt", reason="goods received", reference=reference, actor=actor)
+        level = locked_level(uow, outlet_id, product_id)
+        after = move(uow, level, delta=qty, kind="receipt", reason="goods received", reference=reference, actor=actor)
         uow.publish(
             StockAdjusted(outlet_id=outlet_id, product_id=product_id, delta=qty, reason="receipt", on_hand_after=after.on_hand),
+            outlet_id=outlet_id,
+        )
+        levels.append(after)
+    return levels
+
+
+def adjust(
+    uow: UnitOfWork, outlet_id: str, lines: list[tuple[str, int]], *, reason: str, note: str | None, actor: str, reference: str | None = None
+) -> list[Level]:
+    """Stock found damaged, stolen, expired, or a correction: one ledger row per line
+    (kind "adjustment", with the reason). A line that would leave less than nothing on
+    hand is refused (ShortStock): count the stock instead."""
+    merged = merge_lines(lines)
+    locked = [locked_level(uow, outlet_id, product_id) for product_id, _delta in merged]
+    short = [level.product_id for level, (_p, delta) in zip(locked, merged, strict=True) if level.on_hand + delta < 0]
+    if short:
+        names = product_names(uow, short)
+        wanted = dict(merged)
+        raise ShortStock([ShortLine(p, -wanted[p], max(0, next(lv.on_hand for lv in locked if lv.product_id == p)), names.get(p)) for p in short])
+    levels = []
+    for level, (product_id, delta) in zip(locked, merged, strict=True):
+        if delta == 0:
+            levels.append(level)
+            continue
+        after = move(uow, level, delta=delta, kind="adjustment", reason=reason, reference=reference, actor=actor, note=note)
+        uow.publish(
+            StockAdjusted(outlet_id=outlet_id, product_id=product_id, delta=delta, reason=reason, on_hand_after=after.on_hand),
             outlet_id=outlet_id,
         )
         levels.append(after)
@@ -227,18 +423,17 @@ def set_level(
     reorder_point: int | None,
     reason: str,
     actor: str,
+    reorder_qty: int | None = None,
+    note: str | None = None,
 ) -> Level:
-    level = _locked_level(uow, outlet_id, product_id)
-    if reorder_point is not None and reorder_point != level.reorder_point:
-        uow.session.execute(
-            stock.update()
-            .where(stock.c.outlet_id == outlet_id, stock.c.product_id == product_id)
-            .values(reorder_point=reorder_point)
-        )
-        level = Level(outlet_id, product_id, level.on_hand, level.reserved, reorder_point)
+    """Set the quantity on hand to what was counted (the difference is one ledger row:
+    kind "count" for a count, else "adjustment" with the reason) and/or the reorder
+    settings."""
+    level = set_reorder(uow, locked_level(uow, outlet_id, product_id), reorder_point=reorder_point, reorder_qty=reorder_qty)
     if on_hand is not None and on_hand != level.on_hand:
         delta = on_hand - level.on_hand
-        level = _move(uow, level, delta=delta, kind="count", reason=reason, actor=actor)
+        kind = "count" if reason == "count" else "adjustment"
+        level = move(uow, level, delta=delta, kind=kind, reason=reason, actor=actor, note=note)
         uow.publish(
             StockAdjusted(outlet_id=outlet_id, product_id=product_id, delta=delta, reason=reason, on_hand_after=level.on_hand),
             outlet_id=outlet_id,

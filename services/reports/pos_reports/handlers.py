@@ -445,7 +445,7 @@ def prefetch(ch: Changes, events: list[tuple[Any, Envelope]]) -> None:
 
 def _one_event(projector: Projector) -> EventHandler:
     def handle(uow: UnitOfWork, event: Any, envelope: Envelope) -> None:
-        changes = Changes(uow.session)
+        changes = Changes(uow.session, immediate_claims=True)
         projector(changes, event, envelope)
         changes.flush()
 

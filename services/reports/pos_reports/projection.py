@@ -65,10 +65,16 @@ def primary_key(table: Table) -> list[str]:
 
 
 class Changes:
-    def __init__(self, session: Session, cache: ReplicaCache | None = None) -> None:
+    """`immediate_claims` (the consumer's one-event path): a claim inserts its fact at
+    once with INSERT IGNORE, so a consumer thread racing another one with the same
+    business id waits for it and then sees the fact, instead of failing at commit. The
+    batch path looks facts up in bulk first (`prefetch`) and inserts them at flush."""
+
+    def __init__(self, session: Session, cache: ReplicaCache | None = None, *, immediate_claims: bool = False) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
         self.cache = cache
+        self.immediate_claims = immediate_claims
         self._adds: dict[Table, dict[Key, tuple[dict[str, int], dict[str, Any]]]] = defaultdict(dict)
         self._puts: dict[Table, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._ignores: dict[Table, dict[Key, dict[str, Any]]] = defaultdict(dict)
@@ -113,9 +119,17 @@ class Changes:
 
     def claim(self, table: Table, key: Key, values: dict[str, Any]) -> bool:
         """Record a fact unless it is already recorded; True if this call recorded it."""
+        row = dict(zip(primary_key(table), key, strict=True)) | values
+        if self.immediate_claims:
+            if self.dialect == "mysql":
+                stmt = mysql.insert(table).prefix_with("IGNORE")
+            else:
+                stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=primary_key(table))
+            claimed = self.session.execute(stmt.values(**row)).rowcount == 1
+            self._known[table].pop(key, None)
+            return claimed
         if self.fact(table, key) is not None:
             return False
-        row = dict(zip(primary_key(table), key, strict=True)) | values
         self._inserts[table][key] = row
         self._known[table][key] = row
         return True

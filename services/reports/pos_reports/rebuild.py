@@ -120,13 +120,13 @@ def merged(sources: list[Source]) -> Iterator[Envelope]:
 class Progress:
     """A progress bar on stderr (a line every 5 % when it is not a terminal)."""
 
-    def __init__(self, total: int | None, label: str = "events", stream: IO[str] = sys.stderr) -> None:
+    def __init__(self, total: int | None, label: str = "events", stream: IO[str] | None = None) -> None:
         self.total = total
         self.label = label
-        self.stream = stream
+        self.stream = stream or sys.stderr
         self.done = 0
         self.started = time.monotonic()
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self._last_step = -1
 
     def update(self, count: int) -> None:

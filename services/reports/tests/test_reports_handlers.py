@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,206 +13,371 @@ from fastapi.testclient import TestClient
 
 from pos_contracts import new_envelope
 from pos_contracts.events import (
-    OutletCreated,
+    LowStockDetected,
     PaymentCaptured,
+    PaymentRefunded,
+    ProductArchived,
     ProductChanged,
-    ProductCreated,
-    SaleCompleted,
-    SaleLine,
+    SaleVoided,
+    ShiftClosed,
+    StockAdjusted,
+    StockDeducted,
+    StockLine,
+    StockReturned,
+    StockTransferred,
     TenderLine,
+    UserChanged,
 )
-from pos_platform.bus import InProcessBus, PoisonMessage
+from pos_platform.bus import PoisonMessage
 from pos_platform.consumer import EventConsumer
-from pos_platform.keys import ensure_keypair
-from pos_platform.testing import mint_token
-from pos_reports.app import create_app
-from pos_reports.config import Settings
+from services.reports.tests.builders import envelope, line, outlet, product, refund, sale
+from services.reports.tests.conftest import A, Auth, B
 
-A, B = "outlet-a", "outlet-b"
 MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
+Feed = Callable[..., bool]
+Get = Callable[..., Any]
 
-Auth = Callable[..., dict[str, str]]
+ENDPOINTS = [
+    "sales/daily",
+    "sales/hourly",
+    "sales/items",
+    "sales/categories",
+    "sales/cashiers",
+    "sales/tenders",
+    "sales/outlets",
+    "stock/valuation",
+    "stock/low",
+    "stock/cover",
+    "shifts",
+]
 
 
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
-    return private, public
-
-
-@pytest.fixture
-def client(tmp_path: Path, keys: tuple[Path, Path]) -> Iterator[TestClient]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", jwt_public_key_file=str(keys[1]))
-    app = create_app(settings, bus=InProcessBus(), migrate_on_start=True)
-    with TestClient(app) as c:
-        yield c
-
-
-@pytest.fixture
-def consumer(client: TestClient) -> EventConsumer:
-    consumer = client.app.state.ctx.consumer
-    assert consumer is not None
-    return consumer
+def pick(rows: list[dict[str, Any]], *fields: str) -> list[tuple[Any, ...]]:
+    return [tuple(r[f] for f in fields) for r in rows]
 
 
 @pytest.fixture
-def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "manager", outlets: list[str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(keys[0], role, [A] if outlets is None else outlets)}"}
-
-    return headers
-
-
-def line(line_no: int, product_id: str, qty: int, total: int, tax: int, name: str | None = None) -> SaleLine:
-    return SaleLine(
-        line_no=line_no,
-        product_id=product_id,
-        sku=f"SKU-{product_id}",
-        name=name or f"Product {product_id}",
-        qty=qty,
-        unit_price_minor=total // qty,
-        tax_rate_bp=2000 if tax else 0,
-        tax_minor=tax,
-        total_minor=total,
-    )
-
-
-def sale(
-    sale_id: str, outlet_id: str, completed_at: str, lines: list[SaleLine], tenders: list[tuple[str, int]]
-) -> SaleCompleted:
-    total = sum(ln.total_minor for ln in lines)
-    tax = sum(ln.tax_minor for ln in lines)
-    return SaleCompleted(
-        sale_id=sale_id,
-        outlet_id=outlet_id,
-        cashier_id="cashier-1",
-        receipt_number=f"R-{sale_id}",
-        currency="EUR",
-        lines=lines,
-        subtotal_minor=total - tax,
-        tax_minor=tax,
-        total_minor=total,
-        tenders=[TenderLine(kind=k, amount_minor=a) for k, a in tenders],
-        completed_at=completed_at,
-    )
-
-
-def feed(consumer: EventConsumer, event: Any, producer: str = "sales") -> bool:
-    return consumer.handle(new_envelope(event, producer=producer, outlet_id=getattr(event, "outlet_id", None)))
-
-
-def get(
-    client: TestClient, auth: Auth, path: str, role: str = "manager", outlets: list[str] | None = None, **params: str
-) -> Any:
-    r = client.get(f"/api/reports/sales/{path}", params=params, headers=auth(role, outlets))
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-@pytest.fixture
-def march(consumer: EventConsumer) -> None:
-    """Three sales at outlet A on 10 and 11 March (UTC), one at outlet B."""
-    feed(
-        consumer,
-        ProductCreated(product_id="p1", sku="SKU-p1", name="Coffee", price_minor=1200, currency="EUR"),
-        "catalog",
-    )
-    feed(consumer, OutletCreated(outlet_id=A, name="Main Street", currency="EUR"), "identity")
+def march(feed: Feed) -> None:
+    """Three sales at outlet A on 10 and 11 March (outlet A keeps UTC), one at B."""
+    feed(product("p1", "Coffee", cost=500, category_id="c-hot", category_name="Hot drinks", price=1200))
+    feed(outlet(A, "Main Street"))
     formula = "=HYPERLINK(1)"  # p2 has no catalog replica: its name comes from the sales
     s1 = sale(
-        "s1",
-        A,
-        "2026-03-10T09:00:00Z",
-        [line(1, "p1", 2, 2400, 400), line(2, "p2", 1, 1000, 0, formula)],
-        [("cash", 3400)],
+        "s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 2400, 400), line(2, "p2", 1, 1000, 0, formula)], [("cash", 3400)]
     )
-    # 01:30 at UTC+2 is still 10 March in UTC.
+    # 01:30 at UTC+2 is still 10 March in UTC, the outlet's timezone.
     s2 = sale("s2", A, "2026-03-11T01:30:00+02:00", [line(1, "p1", 1, 1200, 200)], [("cash", 200), ("card", 1000)])
-    s3 = sale("s3", A, "2026-03-11T12:00:00+00:00", [line(1, "p2", 3, 3000, 0, formula)], [("card", 3000)])
+    s3 = sale("s3", A, "2026-03-11T12:00:00+00:00", [line(1, "p2", 3, 3000, 0, formula)], [("card", 3000)], cashier_id="cashier-2")
     s4 = sale("s4", B, "2026-03-10T12:00:00Z", [line(1, "p1", 5, 6000, 1000)], [("cash", 6000)])
     for event in (s1, s2, s3, s4):
-        assert feed(consumer, event) is True
+        assert feed(event) is True
 
 
-def test_a_redelivered_event_counts_once(client: TestClient, consumer: EventConsumer, auth: Auth) -> None:
-    envelope = new_envelope(
-        sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 2400, 400)], [("cash", 2400)]), producer="sales"
-    )
-    assert consumer.handle(envelope) is True
-    assert consumer.handle(envelope) is False
-    report = get(client, auth, "daily", **MARCH)
-    assert report["rows"] == [
-        {
-            "day": "2026-03-10",
-            "outlet_id": A,
-            "sales_count": 1,
-            "items_sold": 2,
-            "gross_minor": 2400,
-            "tax_minor": 400,
-            "net_minor": 2000,
-        }
+def test_a_redelivered_event_counts_once(consumer: EventConsumer, get: Get) -> None:
+    env = envelope(sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 2400, 400)], [("cash", 2400)]))
+    assert consumer.handle(env) is True
+    assert consumer.handle(env) is False
+    report = get("sales/daily", **MARCH)
+    assert pick(report["rows"], "day", "outlet_id", "currency", "sales_count", "items_sold", "gross_minor", "tax_minor", "net_minor") == [
+        ("2026-03-10", A, "EUR", 1, 2, 2400, 400, 2000)
     ]
-    assert get(client, auth, "items", **MARCH)["rows"] == [
-        {"product_id": "p1", "sku": "SKU-p1", "name": "Product p1", "qty": 2, "gross_minor": 2400}
+    assert pick(get("sales/items", **MARCH)["rows"], "product_id", "sku", "name", "qty", "gross_minor") == [
+        ("p1", "SKU-p1", "Product p1", 2, 2400)
     ]
-    assert get(client, auth, "tenders", **MARCH)["rows"] == [{"kind": "cash", "amount_minor": 2400, "count": 1}]
+    assert pick(get("sales/tenders", **MARCH)["rows"], "kind", "amount_minor", "count") == [("cash", 2400, 1)]
 
 
-def test_daily_report_sums_per_outlet_and_utc_day(client: TestClient, auth: Auth, march: None) -> None:
-    report = get(client, auth, "daily", **MARCH)
-    assert report["date_from"] == "2026-03-01" and report["date_to"] == "2026-03-31"
-    assert [
-        (r["day"], r["outlet_id"], r["sales_count"], r["items_sold"], r["gross_minor"], r["tax_minor"], r["net_minor"])
-        for r in report["rows"]
-    ] == [
+def test_a_sale_published_again_under_a_new_event_id_counts_once(feed: Feed, get: Get) -> None:
+    again = sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 2400, 400)], [("cash", 2400)])
+    assert feed(again) is True
+    assert feed(again) is True  # a new envelope: the inbox lets it in, the sale id does not
+    assert get("sales/daily", **MARCH)["totals"]["sales_count"] == 1
+    assert get("sales/items", **MARCH)["rows"][0]["qty"] == 2
+
+
+def test_daily_report_sums_per_outlet_and_local_day(get: Get, march: None) -> None:
+    report = get("sales/daily", **MARCH)
+    assert (report["date_from"], report["date_to"], report["by"]) == ("2026-03-01", "2026-03-31", "day_outlet")
+    assert pick(report["rows"], "day", "outlet_id", "sales_count", "items_sold", "gross_minor", "tax_minor", "net_minor") == [
         ("2026-03-10", A, 2, 4, 4600, 600, 4000),
         ("2026-03-11", A, 1, 3, 3000, 0, 3000),
     ]
-    assert report["totals"] == {
+    first = report["rows"][0]
+    assert first["average_basket_minor"] == 2300
+    assert first["split_count"] == 1  # s2: cash and card
+    # p1 costs 5.00: 3 sold on the 10th; p2 has no known cost.
+    assert (first["cost_minor"], first["margin_minor"], first["margin_bp"]) == (1500, 2500, 6250)
+    totals = report["totals"]
+    assert {k: totals[k] for k in ("currency", "sales_count", "items_sold", "gross_minor", "tax_minor", "net_minor")} == {
+        "currency": "EUR",
         "sales_count": 3,
         "items_sold": 7,
         "gross_minor": 7600,
         "tax_minor": 600,
         "net_minor": 7000,
     }
+    assert totals["average_basket_minor"] == 2533  # 7600 / 3, half up
+    assert report["totals_by_currency"] == [totals]
 
-    everything = get(client, auth, "daily", role="admin", outlets=[], **MARCH)
-    assert [(r["day"], r["outlet_id"]) for r in everything["rows"]] == [
-        ("2026-03-10", A),
-        ("2026-03-10", B),
-        ("2026-03-11", A),
-    ]
+    everything = get("sales/daily", role="admin", outlets=[], **MARCH)
+    assert pick(everything["rows"], "day", "outlet_id") == [("2026-03-10", A), ("2026-03-10", B), ("2026-03-11", A)]
     assert everything["totals"]["gross_minor"] == 13600
-    only_b = get(client, auth, "daily", role="admin", outlets=[], outlet_id=B, **MARCH)
+    per_day = get("sales/daily", role="admin", outlets=[], by="day", **MARCH)
+    assert pick(per_day["rows"], "day", "outlet_id", "sales_count", "gross_minor") == [
+        ("2026-03-10", None, 3, 10600),
+        ("2026-03-11", None, 1, 3000),
+    ]
+    only_b = get("sales/daily", role="admin", outlets=[], outlet_id=B, **MARCH)
     assert [r["outlet_id"] for r in only_b["rows"]] == [B]
-    one_day = get(client, auth, "daily", date_from="2026-03-11", date_to="2026-03-11")
+    both = get("sales/daily", outlets=[A, B], outlet_id=[A, B], **MARCH)
+    assert both["totals"]["gross_minor"] == 13600
+    one_day = get("sales/daily", date_from="2026-03-11", date_to="2026-03-11")
     assert one_day["totals"]["sales_count"] == 1
 
 
-def test_item_report_sums_over_the_range_by_gross(
-    client: TestClient, consumer: EventConsumer, auth: Auth, march: None
-) -> None:
-    rows = get(client, auth, "items", **MARCH)["rows"]
-    assert rows == [
-        {"product_id": "p2", "sku": "SKU-p2", "name": "=HYPERLINK(1)", "qty": 4, "gross_minor": 4000},
-        {"product_id": "p1", "sku": "SKU-p1", "name": "Coffee", "qty": 3, "gross_minor": 3600},
+def test_days_and_hours_are_the_outlets_local_ones(feed: Feed, get: Get) -> None:
+    feed(outlet("ny", "New York", "USD", "America/New_York"))
+    # 02:30 UTC on 11 March is 22:30 on 10 March in New York (EDT from 8 March 2026).
+    feed(sale("n1", "ny", "2026-03-11T02:30:00Z", [line(1, "p1", 1, 500, 0)], [("cash", 500)], currency="USD"))
+    feed(sale("n2", "ny", "2026-03-11T13:15:00Z", [line(1, "p1", 2, 1000, 0)], [("card", 1000)], currency="USD"))
+    daily = get("sales/daily", outlets=["ny"], **MARCH)
+    assert pick(daily["rows"], "day", "sales_count", "currency") == [("2026-03-10", 1, "USD"), ("2026-03-11", 1, "USD")]
+    hours = get("sales/hourly", outlets=["ny"], **MARCH)
+    assert pick(hours["rows"], "hour", "sales_count", "gross_minor") == [(9, 1, 1000), (22, 1, 500)]
+    heat = get("sales/hourly", outlets=["ny"], by="day_hour", **MARCH)
+    assert pick(heat["rows"], "day", "hour", "gross_minor") == [("2026-03-10", 22, 500), ("2026-03-11", 9, 1000)]
+
+
+def test_currencies_are_never_added_together(feed: Feed, get: Get) -> None:
+    feed(outlet("uk", "London", "GBP", "Europe/London"))
+    feed(outlet(A, "Main Street"))
+    feed(sale("e1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 1, 1000, 0)], [("cash", 1000)]))
+    feed(sale("g1", "uk", "2026-03-10T09:00:00Z", [line(1, "p1", 1, 900, 0)], [("cash", 900)], currency="GBP"))
+    report = get("sales/daily", role="admin", outlets=[], **MARCH)
+    assert report["totals"] is None
+    assert pick(report["totals_by_currency"], "currency", "gross_minor") == [("EUR", 1000), ("GBP", 900)]
+    assert pick(get("sales/tenders", role="admin", outlets=[], **MARCH)["rows"], "currency", "kind", "amount_minor") == [
+        ("EUR", "cash", 1000),
+        ("GBP", "cash", 900),
     ]
-    assert get(client, auth, "items", limit="1", **MARCH)["rows"][0]["product_id"] == "p2"
-    # The catalog's current name wins once the product is renamed.
+    items = get("sales/items", role="admin", outlets=[], **MARCH)["rows"]
+    assert sorted(pick(items, "product_id", "currency", "gross_minor")) == [("p1", "EUR", 1000), ("p1", "GBP", 900)]
+    outlets = get("sales/outlets", role="admin", outlets=[], **MARCH)["rows"]
+    assert pick(outlets, "outlet_id", "name", "currency", "timezone") == [
+        (A, "Main Street", "EUR", "UTC"),
+        ("uk", "London", "GBP", "Europe/London"),
+    ]
+
+
+def test_item_report_ranks_with_margin_from_the_cost_when_sold(feed: Feed, get: Get, march: None) -> None:
+    rows = get("sales/items", **MARCH)["rows"]
+    assert pick(rows, "product_id", "sku", "name", "qty", "gross_minor", "cost_minor", "margin_minor") == [
+        ("p2", "SKU-p2", "=HYPERLINK(1)", 4, 4000, 0, 4000),
+        ("p1", "SKU-p1", "Coffee", 3, 3600, 1500, 1500),  # net 3000 - cost 3 x 500
+    ]
+    assert rows[1]["category_id"] == "c-hot" and rows[1]["category_name"] == "Hot drinks"
+    assert get("sales/items", limit="1", **MARCH)["rows"][0]["product_id"] == "p2"
+    assert [r["product_id"] for r in get("sales/items", sort="qty", order="asc", **MARCH)["rows"]] == ["p1", "p2"]
+    assert [r["product_id"] for r in get("sales/items", sort="margin", **MARCH)["rows"]] == ["p2", "p1"]
+    assert [r["product_id"] for r in get("sales/items", category_id="c-hot", **MARCH)["rows"]] == ["p1"]
+    # The catalog's current name wins; the cost recorded when sold does not change.
+    feed(ProductChanged(product_id="p1", sku="SKU-p1", name="Espresso", price_minor=1200, cost_minor=900, currency="EUR"))
+    again = get("sales/items", **MARCH)["rows"][1]
+    assert (again["name"], again["cost_minor"]) == ("Espresso", 1500)
+    feed(sale("s5", A, "2026-03-12T10:00:00Z", [line(1, "p1", 1, 1200, 200)], [("cash", 1200)]))
+    latest = {r["product_id"]: r for r in get("sales/items", **MARCH)["rows"]}
+    assert latest["p1"]["cost_minor"] == 1500 + 900
+
+
+def test_bottom_sellers_can_include_products_that_sold_nothing(feed: Feed, get: Get, march: None) -> None:
+    feed(product("p9", "Dusty tin", cost=100))
+    feed(product("p8", "Archived", cost=100))
+    feed(ProductArchived(product_id="p8"))
+    rows = get("sales/items", order="asc", include_unsold="true", **MARCH)["rows"]
+    assert pick(rows, "product_id", "qty") == [("p9", 0), ("p1", 3), ("p2", 4)]
+
+
+def test_category_report(feed: Feed, get: Get, march: None) -> None:
+    report = get("sales/categories", **MARCH)
+    assert pick(report["rows"], "category_id", "name", "qty", "net_minor", "cost_minor") == [
+        (None, "(no category)", 4, 4000, 0),
+        ("c-hot", "Hot drinks", 3, 3000, 1500),
+    ]
+    assert pick(report["totals_by_currency"], "currency", "qty", "net_minor", "margin_minor") == [("EUR", 7, 7000, 5500)]
+
+
+def test_cashier_and_register_report(feed: Feed, get: Get, march: None) -> None:
+    feed(UserChanged(user_id="cashier-1", email="c1@example.com", name="Ann", role="cashier", outlets=[A], active=True))
     feed(
-        consumer,
-        ProductChanged(product_id="p1", sku="SKU-p1", name="Espresso", price_minor=1200, currency="EUR"),
-        "catalog",
+        sale("s6", A, "2026-03-12T10:00:00Z", [line(1, "p1", 1, 1200, 200)], [("cash", 1200)]),
+        register_id="till-2",
     )
-    assert get(client, auth, "items", **MARCH)["rows"][1]["name"] == "Espresso"
-
-
-def test_tender_report(client: TestClient, auth: Auth, march: None) -> None:
-    assert get(client, auth, "tenders", **MARCH)["rows"] == [
-        {"kind": "card", "amount_minor": 4000, "count": 2},
-        {"kind": "cash", "amount_minor": 3600, "count": 2},
+    feed(SaleVoided(sale_id="v1", outlet_id=A, cashier_id="cashier-2", voided_at="2026-03-12T11:00:00Z"))
+    rows = get("sales/cashiers", **MARCH)["rows"]
+    assert pick(rows, "cashier_id", "cashier_name", "sales_count", "gross_minor", "void_count") == [
+        ("cashier-1", "Ann", 3, 5800, 0),
+        ("cashier-2", None, 1, 3000, 1),
     ]
+    registers = get("sales/cashiers", by="register", **MARCH)["rows"]
+    assert pick(registers, "outlet_id", "register_id", "sales_count") == [(A, "", 3), (A, "till-2", 1)]
+    assert get("sales/daily", date_from="2026-03-12", date_to="2026-03-12")["rows"][0]["void_count"] == 1
+
+
+def test_tender_report_with_split_payments_refunds_and_payments_cross_check(
+    consumer: EventConsumer, feed: Feed, get: Get, march: None
+) -> None:
+    def on_12_march(event: Any) -> None:
+        # Payment events carry no timestamp of their own: they count when they occurred.
+        consumer.handle(envelope(event).model_copy(update={"occurred_at": datetime(2026, 3, 12, 10, tzinfo=UTC)}))
+
+    on_12_march(PaymentCaptured(payment_id="s2", sale_id="s2", outlet_id=A, currency="EUR", amount_minor=1200,
+                                tenders=[TenderLine(kind="cash", amount_minor=200), TenderLine(kind="card", amount_minor=1000)]))
+    feed(refund("r1", "s3", A, "2026-03-12T10:00:00Z", [(1, "p2", 1, 1000, 0, True)], [("card", 1000)]))
+    on_12_march(PaymentRefunded(refund_id="r1", payment_id="s3", sale_id="s3", outlet_id=A, currency="EUR", amount_minor=1000,
+                                tenders=[TenderLine(kind="card", amount_minor=1000)]))
+    report = get("sales/tenders", **MARCH)
+    assert pick(report["rows"], "kind", "amount_minor", "count", "refund_minor", "net_minor", "captured_minor", "payment_refunded_minor") == [
+        ("card", 4000, 2, 1000, 3000, 1000, 1000),
+        ("cash", 3600, 2, 0, 3600, 200, 0),
+    ]
+    assert report["split_sales_count"] == 1
+    assert pick(report["totals_by_currency"], "currency", "amount_minor", "refund_minor", "net_minor") == [("EUR", 7600, 1000, 6600)]
+
+
+def test_refunds_count_on_their_day_at_the_cost_when_sold(feed: Feed, get: Get, march: None) -> None:
+    # The cost of p1 rises after the sale: the refund is costed as sold (500).
+    feed(ProductChanged(product_id="p1", sku="SKU-p1", name="Coffee", price_minor=1200, cost_minor=800, currency="EUR"))
+    r1 = refund(
+        "r1", "s1", A, "2026-03-12T08:00:00Z", [(1, "p1", 1, 1200, 200, True), (2, "p2", 1, 1000, 0, False)], [("cash", 2200)],
+        cashier_id="cashier-2",
+    )
+    assert feed(r1) is True
+    assert feed(r1) is True  # again under a new event id: counted once
+    day = get("sales/daily", date_from="2026-03-12", date_to="2026-03-12")["rows"]
+    assert pick(day, "sales_count", "refund_count", "refund_items", "refund_minor", "refund_tax_minor", "refund_cost_minor") == [
+        (0, 1, 2, 2200, 200, 500)
+    ]
+    assert day[0]["net_after_refunds_minor"] == -2000
+    totals = get("sales/daily", **MARCH)["totals"]
+    assert (totals["net_minor"], totals["net_after_refunds_minor"]) == (7000, 5000)
+    # margin: 5000 - (cost 1500 - 500 back on the shelf); the unrestocked p2 is a loss
+    assert totals["margin_minor"] == 4000
+    items = {r["product_id"]: r for r in get("sales/items", **MARCH)["rows"]}
+    assert (items["p1"]["refund_qty"], items["p1"]["refund_minor"], items["p1"]["refund_cost_minor"]) == (1, 1200, 500)
+    assert (items["p2"]["refund_qty"], items["p2"]["refund_cost_minor"]) == (1, 0)
+    cashiers = {r["cashier_id"]: r for r in get("sales/cashiers", **MARCH)["rows"]}
+    assert cashiers["cashier-2"]["refund_minor"] == 2200
+    hours = get("sales/hourly", **MARCH)["rows"]
+    assert [(r["hour"], r["refund_minor"]) for r in hours if r["refund_minor"]] == [(8, 2200)]
+    categories = {r["category_id"]: r for r in get("sales/categories", **MARCH)["rows"]}
+    assert categories["c-hot"]["refund_minor"] == 1200
+
+
+def test_a_refund_of_a_sale_the_reports_never_saw_uses_the_current_cost(feed: Feed, get: Get) -> None:
+    feed(product("p1", cost=300, category_id="c1"))
+    feed(refund("r1", "unknown", A, "2026-03-12T08:00:00Z", [(1, "p1", 2, 2000, 0, True)], [("cash", 2000)]))
+    row = get("sales/items", **MARCH)["rows"][0]
+    assert (row["product_id"], row["qty"], row["refund_qty"], row["refund_cost_minor"], row["category_id"]) == ("p1", 0, 2, 600, "c1")
+
+
+def test_discounts_are_read_from_the_payload_when_the_sale_carries_them(feed: Feed, get: Get) -> None:
+    event = sale("d1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 1800, 300), line(2, "p2", 1, 1000, 0)], [("cash", 2800)])
+    payload = event.model_dump(mode="json")
+    payload["lines"][0]["discount_minor"] = 200
+    feed(event, lines=payload["lines"], discount_minor=250)  # 200 on the line, 50 on the cart
+    assert get("sales/daily", **MARCH)["totals"]["discount_minor"] == 250
+    items = {r["product_id"]: r["discount_minor"] for r in get("sales/items", **MARCH)["rows"]}
+    assert items == {"p1": 200, "p2": 0}
+
+
+def test_outlet_report_compares_with_the_period_before(feed: Feed, get: Get) -> None:
+    feed(outlet(A, "Main Street"))
+    feed(sale("old", A, "2026-02-20T10:00:00Z", [line(1, "p1", 1, 4000, 0)], [("cash", 4000)]))
+    feed(sale("new", A, "2026-03-10T10:00:00Z", [line(1, "p1", 1, 3000, 0)], [("cash", 3000)]))
+    report = get("sales/outlets", date_from="2026-03-01", date_to="2026-03-28")
+    assert (report["previous_from"], report["previous_to"]) == ("2026-02-01", "2026-02-28")
+    assert pick(report["rows"], "outlet_id", "gross_minor", "previous_gross_minor", "gross_change_bp") == [(A, 3000, 4000, -2500)]
+
+
+def test_stock_levels_take_the_newest_event_whatever_the_order(consumer: EventConsumer, feed: Feed, get: Get) -> None:
+    feed(product("p1", "Tea", cost=250))
+    feed(product("p2", "Cake", cost=1000))
+    t0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
+
+    def at(event: Any, seconds: float) -> bool:
+        env = envelope(event).model_copy(update={"occurred_at": t0 + timedelta(seconds=seconds)})
+        return consumer.handle(env)
+
+    at(StockAdjusted(outlet_id=A, product_id="p1", delta=10, reason="receipt", on_hand_after=10), 0)
+    # Two deductions arrive newest first: the older one must not win.
+    at(StockDeducted(sale_id="s2", outlet_id=A, lines=[StockLine(product_id="p1", qty=1, on_hand_after=7)]), 2.000001)
+    at(StockDeducted(sale_id="s1", outlet_id=A, lines=[StockLine(product_id="p1", qty=2, on_hand_after=8)]), 2)
+    at(StockReturned(refund_id="r", sale_id="s0", outlet_id=A, lines=[StockLine(product_id="p2", qty=1, on_hand_after=-1)]), 3)
+    at(StockTransferred(transfer_id="t", from_outlet_id=A, to_outlet_id=B, status="sent",
+                        lines=[StockLine(product_id="p2", qty=4, on_hand_after=5)]), 4)
+    at(StockTransferred(transfer_id="t", from_outlet_id=A, to_outlet_id=B, status="received",
+                        lines=[StockLine(product_id="p2", qty=4, on_hand_after=4)]), 5)
+    report = get("stock/valuation", role="admin", outlets=[])
+    assert pick(report["rows"], "outlet_id", "products_in_stock", "units", "value_minor", "negative_products") == [
+        (A, 2, 12, 7 * 250 + 5 * 1000, 0),
+        (B, 1, 4, 4000, 0),
+    ]
+    assert pick(report["totals_by_currency"], "currency", "units", "value_minor") == [("EUR", 16, 10750)]
+    assert get("stock/valuation")["rows"][0]["outlet_id"] == A  # a manager of A sees A only
+    assert len(get("stock/valuation")["rows"]) == 1
+
+
+def test_low_stock_list_and_days_of_cover(consumer: EventConsumer, feed: Feed, get: Get) -> None:
+    feed(outlet(A, "Main Street"))
+    feed(product("p1", "Tea", cost=250))
+    feed(product("p2", "Cake", cost=1000))
+    today = datetime.now(UTC)
+    for days_ago in range(28):  # 2 teas a day for four weeks, one cake a week
+        moment = (today - timedelta(days=days_ago)).replace(hour=12).isoformat()
+        lines = [line(1, "p1", 2, 400, 0)] + ([line(2, "p2", 1, 500, 0)] if days_ago % 7 == 0 else [])
+        feed(sale(f"s{days_ago}", A, moment, lines, [("cash", 400 + (500 if days_ago % 7 == 0 else 0))]))
+    feed(StockAdjusted(outlet_id=A, product_id="p2", delta=9, reason="count", on_hand_after=9))
+    feed(LowStockDetected(outlet_id=A, product_id="p1", on_hand=6, reorder_point=10))
+    low = get("stock/low")
+    assert pick(low["rows"], "product_id", "name", "on_hand", "reorder_point", "sold", "days_of_cover", "suggested_order_qty") == [
+        ("p1", "Tea", 6, 10, 56, 3.0, 22)  # 2 a day: 6 last 3 days; 14 days need 28
+    ]
+    assert low["target_days"] == 14
+    cover = get("stock/cover")["rows"]
+    assert pick(cover, "product_id", "on_hand", "daily_velocity", "days_of_cover", "suggested_order_qty") == [
+        ("p1", 6, 2.0, 3.0, 22),
+        ("p2", 9, round(4 / 28, 3), 63.0, 0),
+    ]
+    assert [r["product_id"] for r in get("stock/cover", reorder_only="true")["rows"]] == ["p1"]
+    # Stock above the reorder point again leaves the low-stock list.
+    feed(StockAdjusted(outlet_id=A, product_id="p1", delta=30, reason="receipt", on_hand_after=36))
+    assert get("stock/low")["rows"] == []
+
+
+def test_shift_reports(feed: Feed, get: Get) -> None:
+    feed(outlet(A, "Main Street", timezone="Europe/Paris"))
+    feed(UserChanged(user_id="cashier-1", email="c1@example.com", name="Ann", role="cashier", outlets=[A], active=True))
+
+    def shift(shift_id: str, cashier: str, closed_at: str, over_short: int) -> ShiftClosed:
+        return ShiftClosed(
+            shift_id=shift_id, outlet_id=A, register_id="till-1", cashier_id=cashier, currency="EUR",
+            opened_at="2026-03-10T07:00:00Z", closed_at=closed_at, opening_float_minor=10000,
+            expected_cash_minor=25000, counted_cash_minor=25000 + over_short, over_short_minor=over_short,
+            sales_count=12, sales_total_minor=30000, refunds_total_minor=1500,
+        )
+
+    assert feed(shift("z1", "cashier-1", "2026-03-10T23:30:00Z", -200))  # 00:30 on the 11th in Paris
+    assert feed(shift("z1", "cashier-1", "2026-03-10T23:30:00Z", -200))  # again: one shift
+    assert feed(shift("z2", "cashier-2", "2026-03-11T18:00:00Z", 100))
+    report = get("shifts", **MARCH)
+    assert pick(report["rows"], "shift_id", "day", "cashier_name", "over_short_minor", "sales_total_minor") == [
+        ("z2", "2026-03-11", None, 100, 30000),
+        ("z1", "2026-03-11", "Ann", -200, 30000),
+    ]
+    by_cashier = get("shifts", by="cashier", **MARCH)["rows"]
+    assert pick(by_cashier, "cashier_id", "shifts", "over_short_minor") == [("cashier-1", 1, -200), ("cashier-2", 1, 100)]
+    assert pick(get("shifts", by="day", **MARCH)["rows"], "day", "shifts", "sales_count") == [("2026-03-11", 2, 24)]
+    assert pick(report["totals_by_currency"], "currency", "shifts", "over_short_minor", "refunds_total_minor") == [("EUR", 2, -100, 3000)]
 
 
 def test_csv_downloads(client: TestClient, auth: Auth, march: None) -> None:
@@ -221,51 +385,60 @@ def test_csv_downloads(client: TestClient, auth: Auth, march: None) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"] == 'attachment; filename="sales-daily_2026-03-01_2026-03-31.csv"'
-    assert list(csv.reader(io.StringIO(r.text))) == [
-        ["day", "outlet_id", "sales_count", "items_sold", "gross_minor", "tax_minor", "net_minor"],
-        ["2026-03-10", A, "2", "4", "4600", "600", "4000"],
-        ["2026-03-11", A, "1", "3", "3000", "0", "3000"],
-    ]
+    table = list(csv.reader(io.StringIO(r.text)))
+    assert table[0][:8] == ["day", "outlet_id", "currency", "sales_count", "items_sold", "gross_minor", "discount_minor", "tax_minor"]
+    assert [row[:6] for row in table[1:]] == [["2026-03-10", A, "EUR", "2", "4", "4600"], ["2026-03-11", A, "EUR", "1", "3", "3000"]]
 
     r = client.get("/api/reports/sales/items", params={**MARCH, "format": "csv"}, headers=auth())
-    assert list(csv.reader(io.StringIO(r.text))) == [
-        ["product_id", "sku", "name", "qty", "gross_minor"],
-        ["p2", "SKU-p2", "'=HYPERLINK(1)", "4", "4000"],  # a formula is written as text
-        ["p1", "SKU-p1", "Coffee", "3", "3600"],
-    ]
+    table = list(csv.reader(io.StringIO(r.text)))
+    assert table[0][:7] == ["product_id", "sku", "name", "category_id", "category_name", "currency", "qty"]
+    assert [row[:3] for row in table[1:]] == [["p2", "SKU-p2", "'=HYPERLINK(1)"], ["p1", "SKU-p1", "Coffee"]]  # a formula is text
 
     r = client.get("/api/reports/sales/tenders", params={**MARCH, "format": "csv"}, headers=auth())
     assert "attachment" in r.headers["content-disposition"]
-    assert list(csv.reader(io.StringIO(r.text))) == [
-        ["kind", "amount_minor", "count"],
-        ["card", "4000", "2"],
-        ["cash", "3600", "2"],
-    ]
+    table = list(csv.reader(io.StringIO(r.text)))
+    assert table[0][:4] == ["kind", "amount_minor", "count", "currency"]
+    assert [row[:4] for row in table[1:]] == [["card", "4000", "2", "EUR"], ["cash", "3600", "2", "EUR"]]
 
     empty = client.get(
-        "/api/reports/sales/tenders",
-        params={"date_from": "2025-01-01", "date_to": "2025-01-02", "format": "csv"},
-        headers=auth(),
+        "/api/reports/sales/tenders", params={"date_from": "2025-01-01", "date_to": "2025-01-02", "format": "csv"}, headers=auth()
     )
-    assert list(csv.reader(io.StringIO(empty.text))) == [["kind", "amount_minor", "count"]]
+    assert list(csv.reader(io.StringIO(empty.text)))[1:] == []
 
 
-def test_default_range_ends_today(client: TestClient, consumer: EventConsumer, auth: Auth) -> None:
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_every_report_has_a_csv_download(client: TestClient, auth: Auth, march: None, path: str) -> None:
+    r = client.get(f"/api/reports/{path}", params={"format": "csv"}, headers=auth())
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-disposition"].startswith('attachment; filename="')
+    header = next(csv.reader(io.StringIO(r.text)))
+    assert len(header) == len(set(header)) >= 3
+
+
+def test_default_range_ends_today(feed: Feed, get: Get) -> None:
     now = datetime.now(UTC).isoformat()
-    feed(consumer, sale("today", A, now, [line(1, "p1", 1, 500, 0)], [("cash", 500)]))
-    report = get(client, auth, "daily")
+    feed(sale("today", A, now, [line(1, "p1", 1, 500, 0)], [("cash", 500)]))
+    report = get("sales/daily")
     assert report["date_to"] == now[:10]
     assert [r["day"] for r in report["rows"]] == [now[:10]]
 
 
-@pytest.mark.parametrize("path", ["daily", "items", "tenders"])
+@pytest.mark.parametrize("path", ENDPOINTS)
 def test_who_may_see_what(client: TestClient, auth: Auth, march: None, path: str) -> None:
-    url = f"/api/reports/sales/{path}"
-    assert client.get(url, params=MARCH).status_code == 401
-    assert client.get(url, params=MARCH, headers=auth("cashier")).status_code == 403
-    assert client.get(url, params={**MARCH, "outlet_id": B}, headers=auth("manager", [A])).status_code == 404
-    assert client.get(url, params={**MARCH, "outlet_id": B}, headers=auth("manager", [B])).status_code == 200
-    assert client.get(url, params={**MARCH, "outlet_id": A}, headers=auth("manager", [B])).status_code == 404
+    url = f"/api/reports/{path}"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=auth("cashier")).status_code == 403
+    assert client.get(url, params={"outlet_id": B}, headers=auth("manager", [A])).status_code == 404
+    assert client.get(url, params={"outlet_id": [A, B]}, headers=auth("manager", [A])).status_code == 404
+    assert client.get(url, params={"outlet_id": B}, headers=auth("manager", [B])).status_code == 200
+    assert client.get(url, params={"outlet_id": A}, headers=auth("manager", [B])).status_code == 404
+
+
+def test_a_manager_without_a_filter_sees_only_their_outlets(get: Get, march: None) -> None:
+    assert {r["outlet_id"] for r in get("sales/daily", outlets=[B], **MARCH)["rows"]} == {B}
+    assert get("sales/daily", outlets=[], **MARCH)["rows"] == []  # a manager of no outlet sees nothing
+    assert {r["outlet_id"] for r in get("sales/outlets", outlets=[B], **MARCH)["rows"]} == {B}
 
 
 @pytest.mark.parametrize(
@@ -275,6 +448,7 @@ def test_who_may_see_what(client: TestClient, auth: Auth, march: None, path: str
         {"date_from": "2025-01-01", "date_to": "2026-01-02"},
         {"date_from": "2026-02-30"},
         {"format": "xlsx"},
+        {"by": "week"},
     ],
 )
 def test_bad_ranges_are_refused(client: TestClient, auth: Auth, params: dict[str, str]) -> None:
@@ -282,47 +456,36 @@ def test_bad_ranges_are_refused(client: TestClient, auth: Auth, params: dict[str
     assert r.status_code == 422, r.text
 
 
-def test_a_full_leap_year_is_allowed(client: TestClient, auth: Auth) -> None:
-    assert get(client, auth, "daily", date_from="2028-01-01", date_to="2028-12-31")["rows"] == []
+def test_a_full_leap_year_is_allowed(get: Get) -> None:
+    assert get("sales/daily", date_from="2028-01-01", date_to="2028-12-31")["rows"] == []
 
 
-def test_replicas_and_ignored_events(client: TestClient, consumer: EventConsumer) -> None:
+def test_replicas(client: TestClient, feed: Feed) -> None:
     from sqlalchemy import select
 
-    from pos_reports.tables import outlets, products
+    from pos_reports.tables import categories, outlets, products
 
-    assert feed(consumer, OutletCreated(outlet_id=A, name="Main Street", currency="EUR"), "identity")
-    assert feed(
-        consumer,
-        ProductCreated(product_id="p1", sku="S1", name="Tea", price_minor=100, cost_minor=40, currency="EUR"),
-        "catalog",
-    )
-    assert feed(
-        consumer,
-        ProductChanged(
-            product_id="p1",
-            sku="S1",
-            name="Green tea",
-            price_minor=100,
-            cost_minor=45,
-            category_id="c1",
-            currency="EUR",
-        ),
-        "catalog",
-    )
-    payment = PaymentCaptured(payment_id="x", sale_id="s", outlet_id=A, currency="EUR", amount_minor=1, tenders=[])
-    assert feed(consumer, payment, "payments") is False  # no handler: acked and ignored
+    assert feed(outlet(A, "Main Street", timezone="Europe/Paris"))
+    assert feed(product("p1", "Tea", cost=40))
+    assert feed(ProductChanged(product_id="p1", sku="S1", name="Green tea", price_minor=100, cost_minor=45,
+                               category_id="c1", category_name="Teas", currency="EUR"))
     with client.app.state.ctx.db.transaction() as uow:
-        assert [tuple(r) for r in uow.session.execute(select(outlets))] == [(A, "Main Street", "EUR")]
-        assert [tuple(r) for r in uow.session.execute(select(products))] == [("p1", "S1", "Green tea", 45, "c1")]
+        assert [tuple(r) for r in uow.session.execute(select(outlets))] == [(A, "Main Street", "EUR", "Europe/Paris")]
+        assert [tuple(r) for r in uow.session.execute(select(products))] == [("p1", "S1", "Green tea", 45, "c1", 100, "EUR", True)]
+        assert [tuple(r) for r in uow.session.execute(select(categories))] == [("c1", "Teas")]
 
 
-def test_malformed_timestamp_is_poison(client: TestClient, consumer: EventConsumer, auth: Auth) -> None:
+def test_every_subscribed_event_type_has_a_handler() -> None:
+    from pos_contracts.topology import SUBSCRIPTIONS
+    from pos_reports.handlers import HANDLERS
+
+    assert {key.split(".", 1)[1] for key in SUBSCRIPTIONS["reports"]} == set(HANDLERS)
+
+
+def test_malformed_timestamp_is_poison(consumer: EventConsumer, feed: Feed, get: Get) -> None:
     with pytest.raises(PoisonMessage):
-        feed(consumer, sale("bad", A, "yesterday", [line(1, "p1", 1, 500, 0)], [("cash", 500)]))
-    assert get(client, auth, "daily", **MARCH)["rows"] == []
+        feed(sale("bad", A, "yesterday", [line(1, "p1", 1, 500, 0)], [("cash", 500)]))
+    assert get("sales/daily", **MARCH)["rows"] == []
     # Rolled back with the handler, so a fixed redelivery would still be processed.
-    envelope = new_envelope(
-        sale("ok", A, "2026-03-05T10:00:00Z", [line(1, "p1", 1, 500, 0)], [("cash", 500)]), producer="sales"
-    )
-    assert consumer.handle(envelope) is True
+    env = new_envelope(sale("ok", A, "2026-03-05T10:00:00Z", [line(1, "p1", 1, 500, 0)], [("cash", 500)]), producer="sales")
+    assert consumer.handle(env) is True

@@ -1,37 +1,70 @@
 from __future__ import annotations
 
+import asyncio
+import logging
+
+import httpx
 from fastapi import FastAPI
 
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
 from pos_platform.db import Database
+from pos_sales import routes, routes_carts, routes_refunds, routes_shifts
 from pos_sales.checkout import Checkout
+from pos_sales.clients import ServiceClients
 from pos_sales.config import Settings
 from pos_sales.handlers import HANDLERS
-from pos_sales.routes import router
+from pos_sales.refunds import RefundDesk
 from pos_sales.tables import metadata
 
 NAME = "sales"
 
+log = logging.getLogger("pos.sales.reconciler")
 
-def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
+
+def create_app(
+    settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """`transport` routes the synchronous hops somewhere else (tests: in-process apps)."""
     settings = settings or Settings()
     db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
-    checkout = Checkout(db, settings)
+    clients = ServiceClients(settings, transport)
+    checkout = Checkout(db, settings, clients)
+    refund_desk = RefundDesk(db, settings, clients)
 
-    async def close_checkout(_ctx: ServiceContext) -> None:
-        await checkout.close()
+    async def reconcile_pending(_ctx: ServiceContext) -> None:
+        """Background job: sales and refunds left PENDING (a crash between payment and
+        completion, or a payment outcome unknown at the time) are completed or failed by
+        asking payments. Every replica runs it; completion is once-only either way."""
+        while True:
+            await asyncio.sleep(settings.reconcile_interval_seconds)
+            try:
+                for sale_id in await asyncio.to_thread(checkout.stale_pending):
+                    await checkout.reconcile(sale_id)
+                for refund_id in await asyncio.to_thread(refund_desk.stale_pending):
+                    await refund_desk.reconcile(refund_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reconciliation pass failed")
+
+    async def close_clients(_ctx: ServiceContext) -> None:
+        await clients.close()
 
     app = create_service_app(
         name=NAME,
         settings=settings,
         db=db,
-        routers=[router],
+        # Static paths first: they must win over /api/sales/{sale_id}.
+        routers=[routes_carts.router, routes_shifts.router, routes_refunds.router, routes.router],
         handlers=HANDLERS,
         bus=bus,
         migrate_on_start=migrate_on_start,
-        on_stop=close_checkout,
-        description="Checkout, receipts, and the price replica fed by catalog events.",
+        background_jobs=[reconcile_pending],
+        on_stop=close_clients,
+        description="Checkout (discounts, tax, cash/card/split tenders), receipts, refunds, voids, parked carts, "
+        "register shifts with Z-reports, and the price replica fed by catalog events.",
     )
     app.state.checkout = checkout
+    app.state.refund_desk = refund_desk
     return app

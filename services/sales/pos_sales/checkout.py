@@ -1,5 +1,13 @@
 """Checkout saga: price -> reserve stock (inventory) -> capture payment (payments) ->
-complete with SaleCompleted in the outbox. Idempotent by the till's sale id."""
+complete with SaleCompleted in the outbox. Idempotent by the till's sale id.
+
+The sale is stored PENDING, with its receipt drafted, before anything leaves the
+service. From then on exactly one of two things happens, whoever gets there first
+(this request, a retry of it, or the reconciler after a crash): the sale is completed
+(payment captured) or failed (payment declined, cancelled or never taken, and the
+reservation released). Completion and failure are conditional on the row still being
+PENDING, under a row lock, so neither can happen twice.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +15,45 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from fastapi import Request
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from pos_contracts.events import SaleCompleted, SaleLine, TenderLine
 from pos_platform.auth import Principal
-from pos_platform.db import Database, upsert, utcnow
+from pos_platform.db import Database, UnitOfWork, upsert, utcnow
+from pos_sales import outlet_policy
+from pos_sales.approval import ApprovalRequired, approver_of
+from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
-from pos_sales.domain import CatalogPrice, CheckoutError, PricedCart, Settlement, TenderIn, price_cart, settle
-from pos_sales.schemas import SaleIn
-from pos_sales.tables import price_replica, receipt_sequences, sale_lines, sale_tenders, sales
+from pos_sales.domain import (
+    CartLine,
+    CatalogPrice,
+    CheckoutError,
+    Discount,
+    PricedCart,
+    Settlement,
+    TenderIn,
+    discounts_needing_approval,
+    price_cart,
+    settle,
+)
+from pos_sales.outlet_policy import OutletSettings
+from pos_sales.schemas import CartIn, DiscountIn, SaleIn, SaleLineIn
+from pos_sales.shifts import current_shift_id
+from pos_sales.tables import price_replica, receipt_counters, sale_lines, sale_tenders, sales
 
 log = logging.getLogger("pos.sales.checkout")
+
+SALES_FINISHED = Counter("pos_sales_finished_total", "Sales reaching a final status", ["status", "by"])
 
 
 @dataclass(frozen=True)
@@ -34,30 +63,131 @@ class Answer:
 
 
 def request_hash(body: SaleIn) -> str:
-    return hashlib.sha256(body.model_dump_json(exclude={"id"}).encode()).hexdigest()
+    # The approval token is left out: a retry may carry a freshly issued one.
+    return hashlib.sha256(body.model_dump_json(exclude={"id", "approved_by"}, exclude_none=True).encode()).hexdigest()
+
+
+def to_discount(value: DiscountIn | None) -> Discount | None:
+    return None if value is None else Discount(value.kind, value.value, value.reason or "")
+
+
+def cart_lines(lines: list[SaleLineIn]) -> list[CartLine]:
+    return [CartLine(line.product_id, line.qty, to_discount(line.discount)) for line in lines]
+
+
+@dataclass(frozen=True)
+class Quote:
+    policy: OutletSettings
+    cart: PricedCart
+    shift_id: str | None
+
+
+def price(uow: UnitOfWork, settings: Settings, cart: CartIn | SaleIn) -> Quote:
+    """Price a cart from the replica and the outlet's settings (one transaction)."""
+    policy = outlet_policy.load(uow, cart.outlet_id, settings)
+    ids = {line.product_id for line in cart.lines}
+    rows = uow.session.execute(select(price_replica).where(price_replica.c.product_id.in_(ids), price_replica.c.active.is_(True))).all()
+    prices = {r.product_id: CatalogPrice(r.product_id, r.sku, r.name, r.category_id, r.price_minor, r.currency, r.tax_class) for r in rows}
+    priced = price_cart(cart_lines(cart.lines), prices, policy=policy.pricing(), cart_discount=to_discount(cart.discount))
+    return Quote(policy, priced, current_shift_id(uow, cart.outlet_id, cart.register_id))
+
+
+def quote_body(quote: Quote) -> dict[str, Any]:
+    """What the till shows before payment: lines, discounts, tax, total, and which
+    discounts would need a manager."""
+    cart = quote.cart
+    return {
+        "currency": cart.currency,
+        "lines": [_line_json(line) for line in cart.lines],
+        "tax": [{"rate_bp": b.rate_bp, "net_minor": b.net_minor, "tax_minor": b.tax_minor} for b in cart.tax_bands()],
+        "items": cart.items,
+        "gross_minor": cart.gross_minor,
+        "discount_minor": cart.discount_minor,
+        "subtotal_minor": cart.subtotal_minor,
+        "tax_minor": cart.tax_minor,
+        "total_minor": cart.total_minor,
+        "cash_rounding_minor": quote.policy.cash_rounding_minor,
+        "prices_include_tax": cart.prices_include_tax,
+        "needs_approval": discounts_needing_approval(cart, quote.policy.pricing()),
+    }
+
+
+def _line_json(line: Any) -> dict[str, Any]:
+    return {
+        "line_no": line.line_no,
+        "product_id": line.product_id,
+        "sku": line.sku,
+        "name": line.name,
+        "category_id": line.category_id,
+        "qty": line.qty,
+        "unit_price_minor": line.unit_price_minor,
+        "gross_minor": line.gross_minor,
+        "discount_minor": line.discount_minor,
+        "tax_rate_bp": line.tax_rate_bp,
+        "tax_minor": line.tax_minor,
+        "total_minor": line.total_minor,
+    }
+
+
+def draft_receipt(body: SaleIn, principal: Principal, quote: Quote, settlement: Settlement, approver: str | None) -> dict[str, Any]:
+    """The receipt as JSON, less its number and time (given at completion)."""
+    cart = quote.cart
+    return {
+        "sale_id": body.id,
+        "receipt_number": None,
+        "outlet_id": body.outlet_id,
+        "register_id": body.register_id,
+        "shift_id": quote.shift_id,
+        "cashier_id": principal.user_id,
+        "cashier_name": principal.name,
+        "approved_by": approver,
+        "status": "COMPLETED",
+        "currency": cart.currency,
+        "lines": [_line_json(line) for line in cart.lines],
+        "tax": [{"rate_bp": b.rate_bp, "net_minor": b.net_minor, "tax_minor": b.tax_minor} for b in cart.tax_bands()],
+        "items": cart.items,
+        "gross_minor": cart.gross_minor,
+        "discount_minor": cart.discount_minor,
+        "cart_discount": None if cart.cart_discount is None else {"kind": cart.cart_discount.kind, "value": cart.cart_discount.value, "reason": cart.cart_discount.reason},
+        "subtotal_minor": cart.subtotal_minor,
+        "tax_minor": cart.tax_minor,
+        "total_minor": cart.total_minor,
+        "rounding_minor": settlement.rounding_minor,
+        "due_minor": settlement.due_minor,
+        "tenders": [{"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor} for t in settlement.tenders],
+        "tendered_minor": settlement.tendered_minor,
+        "change_minor": settlement.change_minor,
+        "prices_include_tax": cart.prices_include_tax,
+        "header": quote.policy.receipt_header,
+        "footer": quote.policy.receipt_footer,
+        "completed_at": None,
+    }
+
+
+def receipt_number(uow: UnitOfWork, outlet_id: str, register_id: str | None) -> str:
+    """The next number in the register's sequence (row-locked by the upsert)."""
+    upsert(uow.session, receipt_counters, {"outlet_id": outlet_id, "register_id": register_id or ""}, increments={"last_number": 1})
+    number = uow.session.scalar(
+        select(receipt_counters.c.last_number).where(receipt_counters.c.outlet_id == outlet_id, receipt_counters.c.register_id == (register_id or ""))
+    )
+    if not register_id:
+        return f"R{number:07d}"
+    label = register_id if len(register_id) <= 12 else register_id[:8]
+    return f"{label}-{number:06d}"
 
 
 class Checkout:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, clients: ServiceClients) -> None:
         self.db = db
         self.settings = settings
-        self._http: httpx.AsyncClient | None = None
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.settings.http_timeout_seconds, connect=2.0),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-            )
-        return self._http
+        self.clients = clients
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self.clients.close()
 
-    async def run(self, body: SaleIn, principal: Principal) -> Answer:
+    # --- the request ---------------------------------------------------------------------
+
+    async def run(self, body: SaleIn, principal: Principal, request: Request) -> Answer:
         digest = request_hash(body)
         stored = await run_in_threadpool(self._stored, body.id)
         if stored is not None:
@@ -70,114 +200,58 @@ class Checkout:
             # It failed because a service was down, not because of the sale: try again.
             await run_in_threadpool(self._discard_retryable_failure, body.id)
         try:
-            cart = await run_in_threadpool(self._price, body)
-            settlement = settle(cart.total_minor, [TenderIn(t.kind, t.amount_minor) for t in body.tenders])
+            quote = await run_in_threadpool(self._quote, body)
+            settlement = settle(
+                quote.cart.total_minor,
+                [TenderIn(t.kind, t.amount_minor, t.card_token) for t in body.tenders],
+                cash_rounding_minor=quote.policy.cash_rounding_minor,
+            )
         except CheckoutError as exc:
             return Answer(422, {"detail": str(exc)})
+        approver = None
+        large = discounts_needing_approval(quote.cart, quote.policy.pricing())
+        if large:
+            try:
+                approver = approver_of(request, principal, body.outlet_id, body.approved_by, "this discount")
+            except ApprovalRequired as exc:
+                return Answer(403, {"detail": str(exc), "discounts": large})
+        draft = draft_receipt(body, principal, quote, settlement, approver)
         try:
-            await run_in_threadpool(self._insert_pending, body, principal, cart, settlement, digest)
+            await run_in_threadpool(self._insert_pending, body, principal, quote, settlement, draft, digest, approver)
         except IntegrityError:
             # The same sale id is being posted at this very moment: answer as it does.
             return await self._wait_for_answer(body.id, digest)
-        return await self._finish(body, principal, cart, settlement)
+        return await self._finish(body.id, draft, settlement, principal.token)
 
-    # --- steps ---------------------------------------------------------------------
-
-    async def _finish(self, body: SaleIn, principal: Principal, cart: PricedCart, settlement: Settlement) -> Answer:
-        auth = {"Authorization": f"Bearer {principal.token}"}
-        lines = [{"product_id": line.product_id, "qty": line.qty} for line in cart.lines]
-        try:
-            reserved = await self.http.post(
-                f"{self.settings.inventory_url}/api/inventory/reservations",
-                json={"sale_id": body.id, "outlet_id": body.outlet_id, "lines": lines},
-                headers=auth,
-            )
-        except httpx.HTTPError as exc:
-            log.warning("inventory unreachable", extra={"sale_id": body.id, "error": repr(exc)})
-            await self._release(body.id, auth)
-            return await self._fail(body.id, 503, "stock service unavailable: nothing was charged, try again")
-        if reserved.status_code == 409:
-            return await self._fail(body.id, 409, reserved.json().get("detail", "not enough stock"), extra=reserved.json())
-        if reserved.status_code >= 400:
-            status = 503 if reserved.status_code >= 500 else reserved.status_code
-            return await self._fail(body.id, status, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}")
-
-        payment = {
-            "payment_id": body.id,
-            "sale_id": body.id,
-            "outlet_id": body.outlet_id,
-            "currency": cart.currency,
-            "amount_minor": cart.total_minor,
-            "tenders": [
-                {"kind": t.kind, "amount_minor": t.amount_minor}
-                | ({"tendered_minor": t.tendered_minor} if t.kind == "cash" else {})
-                for t in settlement.tenders
-                if t.amount_minor > 0
-            ],
-        }
-        try:
-            captured = await self._capture(payment, auth)
-        except httpx.HTTPError as exc:
-            log.warning("payments unreachable", extra={"sale_id": body.id, "error": repr(exc)})
-            await self._release(body.id, auth)
-            return await self._fail(body.id, 503, "payment service unavailable: nothing was charged, try again")
-        if captured.status_code >= 400:
-            await self._release(body.id, auth)
-            if captured.status_code == 402:
-                return await self._fail(body.id, 402, f"payment declined: {_detail(captured)}")
-            status = 503 if captured.status_code >= 500 else captured.status_code
-            return await self._fail(body.id, status, f"payment failed: {_detail(captured)}")
-        return await run_in_threadpool(self._complete, body, principal, cart, settlement)
-
-    async def _capture(self, payment: dict[str, Any], auth: dict[str, str]) -> httpx.Response:
-        # Safe to repeat: payments is idempotent by payment id.
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(httpx.TransportError),
-            stop=stop_after_attempt(3),
-            wait=wait_random_exponential(multiplier=0.05, max=0.5),
-            reraise=True,
-        ):
-            with attempt:
-                return await self.http.post(f"{self.settings.payments_url}/api/payments/payments", json=payment, headers=auth)
-        raise AssertionError("unreachable")
-
-    async def _release(self, sale_id: str, auth: dict[str, str]) -> None:
-        try:
-            await self.http.delete(f"{self.settings.inventory_url}/api/inventory/reservations/{sale_id}", headers=auth)
-        except httpx.HTTPError:
-            # The reservation expires by itself; nothing is lost.
-            log.warning("could not release reservation; it will expire", extra={"sale_id": sale_id})
-
-    def _price(self, body: SaleIn) -> PricedCart:
-        ids = {line.product_id for line in body.lines}
+    def _quote(self, body: SaleIn) -> Quote:
         with self.db.transaction() as uow:
-            rows = uow.session.execute(
-                select(price_replica).where(price_replica.c.product_id.in_(ids), price_replica.c.active.is_(True))
-            ).all()
-        prices = {
-            r.product_id: CatalogPrice(r.product_id, r.sku, r.name, r.category_id, r.price_minor, r.currency, r.tax_class)
-            for r in rows
-        }
-        return price_cart(
-            [(line.product_id, line.qty) for line in body.lines],
-            prices,
-            self.settings.tax_rates_bp,
-            prices_include_tax=self.settings.prices_include_tax,
-        )
+            return price(uow, self.settings, body)
 
-    def _insert_pending(self, body: SaleIn, principal: Principal, cart: PricedCart, settlement: Settlement, digest: str) -> None:
+    def _insert_pending(
+        self, body: SaleIn, principal: Principal, quote: Quote, settlement: Settlement, draft: dict[str, Any], digest: str, approver: str | None
+    ) -> None:
+        cart = quote.cart
         with self.db.transaction() as uow:
             uow.session.execute(
                 sales.insert().values(
                     id=body.id,
                     outlet_id=body.outlet_id,
+                    register_id=body.register_id,
+                    shift_id=quote.shift_id,
                     cashier_id=principal.user_id,
+                    approved_by=approver,
                     request_hash=digest,
                     status="PENDING",
                     fulfilment="pending",
                     oversold=False,
                     currency=cart.currency,
                     total_minor=cart.total_minor,
+                    tax_minor=cart.tax_minor,
+                    discount_minor=cart.discount_minor,
+                    rounding_minor=settlement.rounding_minor,
+                    refunded_minor=0,
+                    reprint_count=0,
+                    draft=json.dumps(draft),
                     created_at=utcnow(),
                 )
             )
@@ -190,98 +264,222 @@ class Checkout:
                         "product_id": line.product_id,
                         "sku": line.sku,
                         "name": line.name,
+                        "category_id": line.category_id,
                         "qty": line.qty,
                         "unit_price_minor": line.unit_price_minor,
+                        "gross_minor": line.gross_minor,
+                        "line_discount_minor": line.line_discount_minor,
+                        "cart_discount_minor": line.cart_discount_minor,
                         "tax_rate_bp": line.tax_rate_bp,
                         "tax_minor": line.tax_minor,
                         "total_minor": line.total_minor,
+                        "refunded_qty": 0,
                     }
                     for line in cart.lines
                 ],
             )
-            uow.session.execute(
-                sale_tenders.insert(),
-                [
-                    {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
-                    for i, t in enumerate(settlement.tenders, start=1)
-                ],
-            )
+            if settlement.tenders:
+                uow.session.execute(
+                    sale_tenders.insert(),
+                    [
+                        {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
+                        for i, t in enumerate(settlement.tenders, start=1)
+                    ],
+                )
 
-    def _complete(self, body: SaleIn, principal: Principal, cart: PricedCart, settlement: Settlement) -> Answer:
-        now = utcnow()
-        with self.db.transaction() as uow:
-            upsert(uow.session, receipt_sequences, {"outlet_id": body.outlet_id}, increments={"last_number": 1})
-            number = uow.session.scalar(
-                select(receipt_sequences.c.last_number).where(receipt_sequences.c.outlet_id == body.outlet_id)
+    async def _finish(self, sale_id: str, draft: dict[str, Any], settlement: Settlement, token: str) -> Answer:
+        lines = [{"product_id": line["product_id"], "qty": line["qty"]} for line in draft["lines"]]
+        try:
+            reserved = await self.clients.reserve(sale_id, draft["outlet_id"], lines, token)
+        except httpx.HTTPError as exc:
+            log.warning("inventory unreachable", extra={"sale_id": sale_id, "error": repr(exc)})
+            await self.clients.release(sale_id, token)
+            return await self._fail(sale_id, 503, "stock service unavailable: nothing was charged, try again")
+        if reserved.status_code == 409:
+            return await self._fail(sale_id, 409, reserved.json().get("detail", "not enough stock"), extra=reserved.json())
+        if reserved.status_code >= 400:
+            status = 503 if reserved.status_code >= 500 else reserved.status_code
+            return await self._fail(sale_id, status, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}")
+        if draft["due_minor"] == 0:
+            return await run_in_threadpool(self._complete, sale_id, "checkout")
+
+        payment = {
+            "payment_id": sale_id,
+            "sale_id": sale_id,
+            "outlet_id": draft["outlet_id"],
+            "currency": draft["currency"],
+            "amount_minor": draft["due_minor"],
+            "tenders": [
+                {"kind": t.kind, "amount_minor": t.amount_minor}
+                | ({"tendered_minor": t.tendered_minor} if t.kind == "cash" else {})
+                | ({"card_token": t.card_token} if t.kind == "card" and t.card_token else {})
+                for t in settlement.tenders
+                if t.amount_minor > 0
+            ],
+        }
+        answer = await self.clients.capture(payment, token)
+        if answer.outcome == "unknown":
+            # Before anything else: ask payments what happened (it settles a pending card
+            # by its idempotency key, or cancels a payment that never arrived).
+            answer = await self.clients.reconcile_payment(sale_id, _payment_ref(draft), token)
+            if answer.outcome == "unreachable":
+                answer = PaymentAnswer("unknown")
+        if answer.outcome == "captured" and self.settings.fault_crash_after_capture and self.settings.environment != "production":
+            log.error("fault injection: exiting between capture and completion", extra={"sale_id": sale_id})
+            os._exit(70)
+        return await self._settle(sale_id, answer, token, by="checkout")
+
+    async def _settle(self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str) -> Answer:
+        """Act on what payments said: complete, fail (and release), or leave pending."""
+        outcome = answer.outcome
+        if outcome == "captured":
+            return await run_in_threadpool(self._complete, sale_id, by)
+        if outcome == "declined":
+            await self.clients.release(sale_id, token)
+            code = answer.body.get("decline_code") or (answer.body.get("payment") or answer.body).get("decline_code")
+            return await self._fail(sale_id, 402, f"payment declined: {answer.detail}", extra={"decline_code": code}, by=by)
+        if outcome == "cancelled":
+            await self.clients.release(sale_id, token)
+            return await self._fail(
+                sale_id, 409, "the checkout was interrupted before the payment was taken: nothing was charged; ring the sale up again", by=by
             )
-            receipt_number = f"R{number:07d}"
+        if outcome == "refused":
+            await self.clients.release(sale_id, token)
+            return await self._fail(sale_id, answer.status or 422, f"payment refused: {answer.detail}", by=by)
+        if outcome == "unreachable":
+            await self.clients.release(sale_id, token)
+            return await self._fail(sale_id, 503, "payment service unavailable: nothing was charged, try again", by=by)
+        log.warning("payment outcome unknown; sale left pending for the reconciler", extra={"sale_id": sale_id})
+        return Answer(
+            503,
+            {
+                "detail": "the payment's outcome is not known yet: do not take payment again; the sale will be completed or "
+                "cancelled automatically (GET /api/sales/{id} shows which)",
+                "sale_id": sale_id,
+                "status": "PENDING",
+            },
+        )
+
+    def _complete(self, sale_id: str, by: str) -> Answer:
+        """PENDING -> COMPLETED once: receipt number, stored answer and SaleCompleted in
+        one transaction under the sale's row lock."""
+        with self.db.transaction() as uow:
+            row = uow.session.execute(select(sales).where(sales.c.id == sale_id).with_for_update()).one()
+            if row.status != "PENDING":
+                return Answer(row.http_status, json.loads(row.answer))
+            draft = json.loads(row.draft)
+            now = utcnow()
+            number = receipt_number(uow, row.outlet_id, row.register_id)
             completed_at = now.isoformat() + "Z"
-            answer = receipt(body, principal, cart, settlement, receipt_number, completed_at)
+            answer = {**draft, "receipt_number": number, "completed_at": completed_at}
             uow.session.execute(
-                sales.update()
-                .where(sales.c.id == body.id)
-                .values(status="COMPLETED", receipt_number=receipt_number, completed_at=now, http_status=201, answer=json.dumps(answer))
+                sales.update().where(sales.c.id == sale_id).values(status="COMPLETED", receipt_number=number, completed_at=now, http_status=201, answer=json.dumps(answer))
             )
             uow.publish(
                 SaleCompleted(
-                    sale_id=body.id,
-                    outlet_id=body.outlet_id,
-                    cashier_id=principal.user_id,
-                    receipt_number=receipt_number,
-                    currency=cart.currency,
-                    lines=[SaleLine(**{k: getattr(line, k) for k in SaleLine.model_fields}) for line in cart.lines],
-                    subtotal_minor=cart.subtotal_minor,
-                    tax_minor=cart.tax_minor,
-                    total_minor=cart.total_minor,
-                    tenders=[TenderLine(kind=t.kind, amount_minor=t.amount_minor) for t in settlement.tenders],
+                    sale_id=sale_id,
+                    outlet_id=row.outlet_id,
+                    cashier_id=row.cashier_id,
+                    receipt_number=number,
+                    currency=row.currency,
+                    lines=[SaleLine(**{k: line.get(k) for k in SaleLine.model_fields}) for line in draft["lines"]],
+                    subtotal_minor=draft["subtotal_minor"],
+                    tax_minor=draft["tax_minor"],
+                    total_minor=draft["total_minor"],
+                    tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in draft["tenders"]],
                     completed_at=completed_at,
                 ),
-                outlet_id=body.outlet_id,
+                outlet_id=row.outlet_id,
             )
+        SALES_FINISHED.labels("COMPLETED", by).inc()
         return Answer(201, answer)
 
-    async def _fail(self, sale_id: str, status: int, detail: str, extra: dict[str, Any] | None = None) -> Answer:
+    async def _fail(self, sale_id: str, status: int, detail: str, extra: dict[str, Any] | None = None, *, by: str = "checkout") -> Answer:
         body = {**(extra or {}), "detail": detail, "sale_id": sale_id}
 
-        def record() -> None:
+        def record() -> Answer:
             with self.db.transaction() as uow:
-                uow.session.execute(
-                    sales.update().where(sales.c.id == sale_id).values(status="FAILED", http_status=status, answer=json.dumps(body))
-                )
+                done = uow.session.execute(
+                    sales.update().where(sales.c.id == sale_id, sales.c.status == "PENDING").values(status="FAILED", http_status=status, answer=json.dumps(body))
+                ).rowcount
+                if not done:
+                    row = uow.session.execute(select(sales.c.http_status, sales.c.answer).where(sales.c.id == sale_id)).one()
+                    return Answer(row.http_status, json.loads(row.answer))
+            SALES_FINISHED.labels("FAILED", by).inc()
+            return Answer(status, body)
 
-        await run_in_threadpool(record)
-        return Answer(status, body)
+        return await run_in_threadpool(record)
 
-    # --- idempotency ---------------------------------------------------------------
+    # --- recovery ------------------------------------------------------------------------
+
+    def stale_pending(self, limit: int = 50) -> list[str]:
+        cutoff = utcnow() - timedelta(seconds=self.settings.reconcile_after_seconds)
+        with self.db.transaction() as uow:
+            return list(
+                uow.session.scalars(select(sales.c.id).where(sales.c.status == "PENDING", sales.c.created_at < cutoff).order_by(sales.c.created_at).limit(limit))
+            )
+
+    async def reconcile(self, sale_id: str) -> Answer | None:
+        """Finish a sale left PENDING (a crash, or an unknown payment outcome): ask payments
+        where its payment stands and complete or fail it. None: still not known."""
+        row = await run_in_threadpool(self._pending_row, sale_id)
+        if row is None:
+            return None
+        draft = json.loads(row.draft)
+        if draft["due_minor"] == 0:
+            await self.clients.release(sale_id, None)
+            return await self._fail(sale_id, 409, "the checkout was interrupted: ring the sale up again", by="reconciler")
+        answer = await self.clients.reconcile_payment(sale_id, _payment_ref(draft), None)
+        if answer.outcome in ("unknown", "unreachable"):
+            log.info("sale still pending: payment outcome not known yet", extra={"sale_id": sale_id})
+            return None
+        log.info("reconciling pending sale", extra={"sale_id": sale_id, "payment": answer.outcome})
+        return await self._settle(sale_id, answer, None, by="reconciler")
+
+    def _pending_row(self, sale_id: str) -> Any:
+        with self.db.transaction() as uow:
+            return uow.session.execute(select(sales.c.id, sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING")).first()
+
+    # --- idempotency ---------------------------------------------------------------------
 
     def _stored(self, sale_id: str) -> Any:
         with self.db.transaction() as uow:
             return uow.session.execute(
-                select(sales.c.status, sales.c.http_status, sales.c.answer, sales.c.request_hash).where(sales.c.id == sale_id)
+                select(sales.c.status, sales.c.http_status, sales.c.answer, sales.c.request_hash, sales.c.created_at).where(sales.c.id == sale_id)
             ).first()
 
     def _discard_retryable_failure(self, sale_id: str) -> None:
         with self.db.transaction() as uow:
-            deleted = uow.session.execute(
-                sales.delete().where(sales.c.id == sale_id, sales.c.status == "FAILED", sales.c.http_status >= 500)
-            ).rowcount
+            deleted = uow.session.execute(sales.delete().where(sales.c.id == sale_id, sales.c.status == "FAILED", sales.c.http_status >= 500)).rowcount
             if deleted:
                 uow.session.execute(sale_lines.delete().where(sale_lines.c.sale_id == sale_id))
                 uow.session.execute(sale_tenders.delete().where(sale_tenders.c.sale_id == sale_id))
 
     async def _wait_for_answer(self, sale_id: str, digest: str, timeout: float = 20.0) -> Answer:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        reconciled = False
+        while loop.time() < deadline:
             stored = await run_in_threadpool(self._stored, sale_id)
             if stored is not None and stored.request_hash != digest:
                 return _REUSED_ID
             if stored is not None and stored.status != "PENDING":
                 return Answer(stored.http_status, json.loads(stored.answer))
+            if stored is not None and not reconciled and stored.created_at < utcnow() - timedelta(seconds=self.settings.reconcile_after_seconds):
+                # Left pending long ago (a crash): settle it now rather than wait.
+                reconciled = True
+                settled = await self.reconcile(sale_id)
+                if settled is not None:
+                    return settled
             await asyncio.sleep(0.05)
-        return Answer(503, {"detail": "this sale is still being processed: check it again in a moment", "sale_id": sale_id})
+        return Answer(503, {"detail": "this sale is still being processed: check it again in a moment", "sale_id": sale_id, "status": "PENDING"})
 
 
 _REUSED_ID = Answer(409, {"detail": "this sale id was already used for a different sale; the till must make a new id"})
+
+
+def _payment_ref(draft: dict[str, Any]) -> dict[str, Any]:
+    return {"sale_id": draft["sale_id"], "outlet_id": draft["outlet_id"], "currency": draft["currency"], "amount_minor": draft["due_minor"]}
 
 
 def _retryable(stored: Any) -> bool:
@@ -293,41 +491,3 @@ def _detail(response: httpx.Response) -> str:
         return str(response.json().get("detail", response.text))
     except ValueError:
         return response.text[:200]
-
-
-def receipt(
-    body: SaleIn, principal: Principal, cart: PricedCart, settlement: Settlement, receipt_number: str, completed_at: str
-) -> dict[str, Any]:
-    """The receipt as JSON: what the till shows and prints."""
-    return {
-        "sale_id": body.id,
-        "receipt_number": receipt_number,
-        "outlet_id": body.outlet_id,
-        "cashier_id": principal.user_id,
-        "cashier_name": principal.name,
-        "status": "COMPLETED",
-        "currency": cart.currency,
-        "lines": [
-            {
-                "line_no": line.line_no,
-                "product_id": line.product_id,
-                "sku": line.sku,
-                "name": line.name,
-                "qty": line.qty,
-                "unit_price_minor": line.unit_price_minor,
-                "tax_rate_bp": line.tax_rate_bp,
-                "tax_minor": line.tax_minor,
-                "total_minor": line.total_minor,
-            }
-            for line in cart.lines
-        ],
-        "tax": [{"rate_bp": b.rate_bp, "net_minor": b.net_minor, "tax_minor": b.tax_minor} for b in cart.tax_bands()],
-        "items": cart.items,
-        "subtotal_minor": cart.subtotal_minor,
-        "tax_minor": cart.tax_minor,
-        "total_minor": cart.total_minor,
-        "tenders": [{"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor} for t in settlement.tenders],
-        "tendered_minor": settlement.tendered_minor,
-        "change_minor": settlement.change_minor,
-        "completed_at": completed_at,
-    }

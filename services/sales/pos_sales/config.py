@@ -1,4 +1,10 @@
+from __future__ import annotations
+
+from pydantic import model_validator
+
 from pos_platform.settings import ServiceSettings
+
+DEV_INTERNAL_TOKEN = "development-internal-token"
 
 
 class Settings(ServiceSettings):
@@ -6,6 +12,32 @@ class Settings(ServiceSettings):
     inventory_url: str = "http://127.0.0.1:8080"
     payments_url: str = "http://127.0.0.1:8080"
     http_timeout_seconds: float = 5.0
-    # Tax: rates per class in basis points; shelf prices include tax by default.
+    # A card payment may take a while (the provider retries timeouts and 5xx).
+    payments_timeout_seconds: float = 30.0
+    # Shared secret sent as X-POS-Service-Token when sales acts with no user at hand
+    # (the reconciler); payments must hold the same value.
+    internal_api_token: str = DEV_INTERNAL_TOKEN
+
+    # Pricing defaults for outlets that have not saved their own settings
+    # (PUT /api/sales/outlets/{id}/settings).
     tax_rates_bp: dict[str, int] = {"standard": 2000, "reduced": 500, "zero": 0}
     prices_include_tax: bool = True
+    rounding_mode: str = "half_up"
+    cash_rounding_minor: int = 0
+    discount_approval_bp: int = 2000
+    default_currency: str = "EUR"
+
+    # Recovery: a sale or refund still PENDING this long after it began is finished or
+    # failed by asking payments (longer than a checkout can take: timeouts + retries).
+    reconcile_after_seconds: float = 45.0
+    reconcile_interval_seconds: float = 5.0
+
+    # Test-only fault: exit the process right after a payment is captured and before the
+    # sale is completed (the crash test). Ignored in production.
+    fault_crash_after_capture: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "production" and self.internal_api_token in ("", DEV_INTERNAL_TOKEN):
+            raise ValueError("POS_INTERNAL_API_TOKEN must be set to a secret in production")
+        return self

@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import func, select
 
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, ensure_outlet
 from pos_sales.checkout import Checkout
-from pos_sales.schemas import PriceOut, SaleIn, SalePage, SaleSummary
-from pos_sales.tables import price_replica, sales
+from pos_sales.receipts import receipt_rows, render_html, render_text
+from pos_sales.schemas import SaleIn, SalePage, SaleSummary
+from pos_sales.tables import refunds, sale_lines, sales
 
 router = APIRouter(prefix="/api/sales", tags=["sales"])
+
+Format = Literal["json", "text", "html"]
 
 
 def _ctx(request: Request) -> ServiceContext:
@@ -24,18 +28,21 @@ def _ctx(request: Request) -> ServiceContext:
     status_code=status.HTTP_201_CREATED,
     responses={
         201: {"description": "sale completed; the body is the receipt"},
-        402: {"description": "payment declined; nothing was sold"},
-        409: {"description": "not enough stock (the short lines are named), or the sale id was reused"},
+        402: {"description": "payment declined; nothing was sold and the stock was released"},
+        403: {"description": "a discount above the outlet's threshold needs a manager's approval"},
+        409: {"description": "not enough stock (the short lines are named), the sale id was reused, or the checkout was cancelled"},
         422: {"description": "the cart or tenders cannot be accepted"},
-        503: {"description": "a service was unavailable; nothing was charged, post the same sale again"},
+        503: {"description": "a service was unavailable (nothing charged: post the same sale again), or the payment's outcome is not known yet (status PENDING: it will be settled automatically)"},
     },
 )
 async def post_sale(body: SaleIn, principal: Cashier, request: Request) -> JSONResponse:
     """Check out a cart. Prices come from the sales service's own replica of the
-    catalog; the same sale id posted again is answered exactly as the first time."""
+    catalog; discounts (per line and per cart) and tax follow the outlet's settings.
+    Tenders: cash (with change and the outlet's cash rounding), card, or any mix.
+    The same sale id posted again is answered exactly as the first time."""
     ensure_outlet(principal, body.outlet_id)
     checkout: Checkout = request.app.state.checkout
-    answer = await checkout.run(body, principal)
+    answer = await checkout.run(body, principal, request)
     return JSONResponse(answer.body, status_code=answer.status)
 
 
@@ -44,7 +51,9 @@ def list_sales(
     principal: CurrentUser,
     request: Request,
     outlet_id: str | None = None,
-    status_filter: str | None = Query(default=None, alias="status", pattern="^(PENDING|COMPLETED|FAILED)$"),
+    register_id: str | None = None,
+    receipt_number: str | None = Query(default=None, max_length=32, description="find a sale by its receipt number (for a refund)"),
+    status_filter: str | None = Query(default=None, alias="status", pattern="^(PENDING|COMPLETED|FAILED|VOIDED)$"),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
 ) -> SalePage:
@@ -52,6 +61,10 @@ def list_sales(
     outlets = principal.visible_outlets(outlet_id)
     if outlets is not None:
         query = query.where(sales.c.outlet_id.in_(outlets))
+    if register_id:
+        query = query.where(sales.c.register_id == register_id)
+    if receipt_number:
+        query = query.where(sales.c.receipt_number == receipt_number)
     if status_filter:
         query = query.where(sales.c.status == status_filter)
     with _ctx(request).db.transaction() as uow:
@@ -62,12 +75,14 @@ def list_sales(
             SaleSummary(
                 id=r.id,
                 outlet_id=r.outlet_id,
+                register_id=r.register_id,
                 cashier_id=r.cashier_id,
                 status=r.status,
                 fulfilment=r.fulfilment,
                 receipt_number=r.receipt_number,
                 currency=r.currency,
                 total_minor=r.total_minor,
+                refunded_minor=r.refunded_minor,
                 created_at=r.created_at.isoformat() + "Z",
             )
             for r in rows
@@ -76,23 +91,63 @@ def list_sales(
     )
 
 
-@router.get("/prices/{product_id}", response_model=PriceOut)
-def get_price(product_id: str, _user: CurrentUser, request: Request) -> PriceOut:
-    """The price this service will charge (its replica of the catalog)."""
-    with _ctx(request).db.transaction() as uow:
-        row = uow.session.execute(select(price_replica).where(price_replica.c.product_id == product_id)).first()
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} is not known to sales yet")
-    return PriceOut(**{k: getattr(row, k) for k in PriceOut.model_fields})
+def _visible_sale(uow: Any, sale_id: str, principal: Any) -> Any:
+    row = uow.session.execute(select(sales).where(sales.c.id == sale_id)).first()
+    if row is None or not principal.may_access(row.outlet_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"sale {sale_id} not found")
+    return row
 
 
 @router.get("/{sale_id}")
 def get_sale(sale_id: str, principal: CurrentUser, request: Request) -> JSONResponse:
-    """The sale's receipt (or failure) with its current status and fulfilment."""
+    """The sale's receipt (or failure) with its current status, fulfilment and refunds."""
     with _ctx(request).db.transaction() as uow:
-        row = uow.session.execute(select(sales).where(sales.c.id == sale_id)).first()
-    if row is None or not principal.may_access(row.outlet_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"sale {sale_id} not found")
+        row = _visible_sale(uow, sale_id, principal)
+        refunded_qty = dict(uow.session.execute(select(sale_lines.c.line_no, sale_lines.c.refunded_qty).where(sale_lines.c.sale_id == sale_id)).all())
+        refund_rows_ = uow.session.execute(
+            select(refunds.c.id, refunds.c.status, refunds.c.total_minor).where(refunds.c.sale_id == sale_id).order_by(refunds.c.created_at)
+        ).all()
     body = json.loads(row.answer) if row.answer else {"sale_id": sale_id}
-    body.update(status=row.status, fulfilment=row.fulfilment, oversold=row.oversold)
+    if row.status == "COMPLETED":
+        body["lines"] = [{**line, "refunded_qty": refunded_qty.get(line["line_no"], 0)} for line in body.get("lines", [])]
+    body.update(
+        status=row.status,
+        fulfilment=row.fulfilment,
+        oversold=row.oversold,
+        refunded_minor=row.refunded_minor,
+        refunds=[{"refund_id": r.id, "status": r.status, "total_minor": r.total_minor} for r in refund_rows_],
+    )
     return JSONResponse(body)
+
+
+def _receipt_document(receipt: dict[str, Any], fmt: Format, copy: int) -> Response:
+    if fmt == "text":
+        return PlainTextResponse(render_text(receipt_rows(receipt, copy=copy)))
+    if fmt == "html":
+        return HTMLResponse(render_html(receipt_rows(receipt, copy=copy), f"Receipt {receipt.get('receipt_number')}"))
+    return JSONResponse({**receipt, "copy": copy} if copy else receipt)
+
+
+@router.get("/{sale_id}/receipt")
+def get_receipt(sale_id: str, principal: CurrentUser, request: Request, format: Format = "json") -> Response:
+    """The receipt as JSON, as HTML sized for 80 mm paper (print it from the browser), or
+    as plain text for a 42-column receipt printer."""
+    with _ctx(request).db.transaction() as uow:
+        row = _visible_sale(uow, sale_id, principal)
+    if row.status != "COMPLETED":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"sale {sale_id} is {row.status}: it has no receipt")
+    return _receipt_document(json.loads(row.answer), format, 0)
+
+
+@router.post("/{sale_id}/reprint")
+def reprint_receipt(sale_id: str, principal: Cashier, request: Request, format: Format = "json") -> Response:
+    """Print the receipt again, marked as a numbered copy (reprints are counted)."""
+    with _ctx(request).db.transaction() as uow:
+        row = uow.session.execute(select(sales).where(sales.c.id == sale_id).with_for_update()).first()
+        if row is None or not principal.may_access(row.outlet_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"sale {sale_id} not found")
+        if row.status != "COMPLETED":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"sale {sale_id} is {row.status}: it has no receipt")
+        copy = row.reprint_count + 1
+        uow.session.execute(sales.update().where(sales.c.id == sale_id).values(reprint_count=copy))
+    return _receipt_document(json.loads(row.answer), format, copy)

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, text
 
 from pos_platform.messaging_tables import LongText, add_messaging_tables
 
@@ -56,7 +56,7 @@ sales = Table(
     Index("ix_sales_outlet_created", "outlet_id", "created_at"),
     Index("ix_sales_status_created", "status", "created_at"),
     Index("ix_sales_shift", "shift_id"),
-    UniqueConstraint("outlet_id", "receipt_number", name="uq_sales_outlet_receipt"),
+    Index("ix_sales_outlet_receipt", "outlet_id", "receipt_number"),
 )
 
 sale_lines = Table(

@@ -3,6 +3,7 @@
 
 import { ApiError, detailText } from "./errors";
 import { session } from "./session.svelte";
+import type { TokenResponse } from "./types";
 
 export { ApiError } from "./errors";
 
@@ -40,7 +41,41 @@ function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
   return both.signal;
 }
 
-async function send(path: string, options: RequestOptions, accept: string): Promise<Response> {
+// Identity may keep a refresh token in an httpOnly cookie (path /api/identity). When it
+// does, an expired access token is renewed once, silently; otherwise a 401 ends the
+// session. Concurrent 401s share one refresh.
+let refreshing: Promise<boolean> | null = null;
+
+function refreshSession(): Promise<boolean> {
+  refreshing ??= (async () => {
+    try {
+      const response = await fetch("/api/identity/refresh", {
+        method: "POST",
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (!response.ok) return false;
+      session.renew((await response.json()) as TokenResponse);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      setTimeout(() => (refreshing = null), 0);
+    }
+  })();
+  return refreshing;
+}
+
+/** Log out: forget the token here and end the server session (refresh cookie), if any. */
+export function logout(notice = ""): void {
+  session.end(notice);
+  fetch("/api/identity/logout", { method: "POST", credentials: "same-origin" }).catch(() => {
+    /* offline: the cookie expires by itself */
+  });
+}
+
+async function send(path: string, options: RequestOptions, accept: string, renewed = false): Promise<Response> {
   const headers: Record<string, string> = { Accept: accept };
   const useAuth = options.auth !== false;
   const token = options.token ?? session.token;
@@ -56,7 +91,7 @@ async function send(path: string, options: RequestOptions, accept: string): Prom
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal,
-      credentials: "omit",
+      credentials: "same-origin",
       cache: "no-store",
     });
   } catch (error) {
@@ -74,6 +109,10 @@ async function send(path: string, options: RequestOptions, accept: string): Prom
       /* not JSON (a proxy's error page) */
     }
     const error = new ApiError(response.status, detailText(body, response.statusText || `HTTP ${response.status}`), body);
+    if (response.status === 401 && useAuth && !options.token && !renewed && session.token && (await refreshSession())) {
+      // Safe for every call, POST /api/sales included: a sale is deduplicated by its id.
+      return send(path, options, accept, true);
+    }
     if (response.status === 401 && useAuth) {
       session.end(`Your session has ended (${error.detail}). Log in again to carry on.`);
     }

@@ -39,6 +39,12 @@ describe("cart lines", () => {
     expect(removeLine(lines, "p2").map((l) => l.productId)).toEqual(["p1"]);
   });
 
+  it("charges the outlet's own price when the catalog gives one", () => {
+    const lines = addToCart([], { ...bread, outlet_price_minor: 399 });
+    expect(lines[0].unitPriceMinor).toBe(399);
+    expect(addToCart([], { ...bread, outlet_price_minor: null })[0].unitPriceMinor).toBe(420);
+  });
+
   it("does not change the array it was given", () => {
     const lines = addToCart([], bread);
     const copy = structuredClone(lines);

@@ -8,6 +8,12 @@ export interface ProductLike {
   name: string;
   price_minor: number;
   currency: string;
+  outlet_price_minor?: number | null;
+}
+
+/** The price the till charges: the outlet's own price when the catalog gives one. */
+export function unitPrice(product: ProductLike): number {
+  return product.outlet_price_minor ?? product.price_minor;
 }
 
 export interface CartLine {
@@ -32,7 +38,7 @@ export function addToCart(lines: readonly CartLine[], product: ProductLike, qty 
       productId: product.id,
       sku: product.sku,
       name: product.name,
-      unitPriceMinor: product.price_minor,
+      unitPriceMinor: unitPrice(product),
       currency: product.currency,
       qty: Math.min(MAX_LINE_QTY, Math.max(1, qty)),
     },

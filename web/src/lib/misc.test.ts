@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fillDays, groupSum, niceScale } from "./chart";
 import { ApiError, describeError, detailText } from "./errors";
 import { addDays, formatRate } from "./format";
+import { currenciesOf, figures, inCurrency } from "./reports";
 import { newId } from "./uuid";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -77,5 +78,23 @@ describe("format", () => {
     expect(formatRate(2000)).toBe("20%");
     expect(formatRate(550)).toBe("5.5%");
     expect(formatRate(0)).toBe("0%");
+  });
+});
+
+describe("dashboard figures", () => {
+  const rows = [
+    { day: "2026-03-01", currency: "EUR", sales_count: 2, items_sold: 3, gross_minor: 1001, tax_minor: 100 },
+    { day: "2026-03-02", currency: "EUR", sales_count: 1, items_sold: 1, gross_minor: 500, tax_minor: 50 },
+    { day: "2026-03-02", currency: "GBP", sales_count: 9, items_sold: 9, gross_minor: 9000, tax_minor: 900 },
+  ];
+  it("never adds two currencies", () => {
+    expect(figures(inCurrency(rows, "EUR"))).toEqual({ sales_count: 3, items_sold: 4, gross_minor: 1501, tax_minor: 150, average_minor: 500 });
+    expect(currenciesOf(rows, "EUR")).toEqual(["EUR", "GBP"]);
+    expect(currenciesOf(rows, "USD")).toEqual(["EUR", "GBP"]);
+  });
+  it("reads rows without a currency (older report service)", () => {
+    const old: { gross_minor: number; currency?: string }[] = [{ gross_minor: 1 }];
+    expect(inCurrency(old, "EUR")).toHaveLength(1);
+    expect(figures([])).toEqual({ sales_count: 0, items_sold: 0, gross_minor: 0, tax_minor: 0, average_minor: 0 });
   });
 });

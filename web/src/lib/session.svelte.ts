@@ -71,6 +71,13 @@ class Session {
     this.save();
   }
 
+  /** A new access token for the same session (after a refresh). */
+  renew(answer: TokenResponse): void {
+    if (!this.data) return;
+    this.data = { ...this.data, token: answer.access_token, expiresAt: Date.now() + answer.expires_in * 1000, user: answer.user };
+    this.save();
+  }
+
   setOutlets(outlets: Outlet[]): void {
     if (!this.data) return;
     const keep = outlets.some((o) => o.id === this.data?.outletId);

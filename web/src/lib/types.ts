@@ -37,6 +37,8 @@ export interface Product {
   currency: string;
   tax_class: "standard" | "reduced" | "zero";
   active: boolean;
+  /** Newer catalog: this outlet's own price, when asked with ?outlet_id= and one is set. */
+  outlet_price_minor?: number | null;
 }
 
 export interface ProductPage {
@@ -117,9 +119,12 @@ export interface Receipt {
   completed_at: string;
 }
 
+// Reports: older and newer report services differ; only these fields are relied on.
+// Newer ones add `currency` to every money row and give totals per currency.
 export interface DailyRow {
   day: string;
-  outlet_id: string;
+  outlet_id: string | null;
+  currency?: string;
   sales_count: number;
   items_sold: number;
   gross_minor: number;
@@ -131,19 +136,24 @@ export interface DailyReport {
   date_from: string;
   date_to: string;
   rows: DailyRow[];
-  totals: { sales_count: number; items_sold: number; gross_minor: number; tax_minor: number; net_minor: number };
 }
 
 export interface ItemReport {
   date_from: string;
   date_to: string;
-  rows: { product_id: string; sku: string; name: string; qty: number; gross_minor: number }[];
+  rows: { product_id: string; sku: string; name: string; qty: number; gross_minor: number; currency?: string }[];
 }
 
 export interface TenderReport {
   date_from: string;
   date_to: string;
-  rows: { kind: string; amount_minor: number; count: number }[];
+  rows: { kind: string; amount_minor: number; count: number; currency?: string }[];
+}
+
+export interface CategoryReport {
+  date_from: string;
+  date_to: string;
+  rows: { category_id: string | null; name: string; qty: number; gross_minor: number; currency?: string }[];
 }
 
 /** The till's view of a cart line's stock (GET /api/inventory/stock/{outlet}/{product}). */

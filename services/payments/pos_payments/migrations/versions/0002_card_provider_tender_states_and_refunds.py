@@ -78,8 +78,6 @@ def downgrade() -> None:
         batch_op.drop_column('status')
 
     op.drop_table('payment_refund_tenders')
-    with op.batch_alter_table('payment_refunds', schema=None) as batch_op:
-        batch_op.drop_index('ix_payment_refunds_payment')
-
+    # Dropping the table drops its index (MariaDB refuses to drop an index a foreign key uses).
     op.drop_table('payment_refunds')
     # ### end Alembic commands ###

@@ -1,0 +1,168 @@
+"""The synchronous hops the till waits for: inventory (reserve, release) and payments
+(capture, reconcile, refund), over one shared httpx client.
+
+Every answer from payments is sorted into what it means for the sale, and an answer
+that was lost is never taken for a "no": a request that may have reached payments
+(a read timeout, a dropped connection, a 5xx from the gateway) is `unknown`, and only
+a request that provably never left (connection refused) is `unreachable`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from pos_sales.config import Settings
+
+log = logging.getLogger("pos.sales.clients")
+
+SERVICE_TOKEN_HEADER = "X-POS-Service-Token"
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class PaymentAnswer:
+    """captured | declined | cancelled | refused | unknown | unreachable (for payments);
+    refunded | failed | unknown | unreachable (for refunds)."""
+
+    outcome: str
+    status: int | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def detail(self) -> str:
+        return str(self.body.get("detail", "")) or f"payments answered {self.status}"
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"detail": response.text[:200]}
+    return body if isinstance(body, dict) else {"items": body}
+
+
+class ServiceClients:
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.settings.http_timeout_seconds, connect=2.0),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+                transport=self._transport,
+            )
+        return self._http
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def headers(self, token: str | None) -> dict[str, str]:
+        """A user's token when there is one, else the internal service token."""
+        if token:
+            return {"Authorization": f"Bearer {token}"}
+        return {SERVICE_TOKEN_HEADER: self.settings.internal_api_token}
+
+    # --- inventory -----------------------------------------------------------------------
+
+    async def reserve(self, sale_id: str, outlet_id: str, lines: list[dict[str, Any]], token: str | None) -> httpx.Response:
+        return await self.http.post(
+            f"{self.settings.inventory_url}/api/inventory/reservations",
+            json={"sale_id": sale_id, "outlet_id": outlet_id, "lines": lines},
+            headers=self.headers(token),
+        )
+
+    async def release(self, sale_id: str, token: str | None) -> bool:
+        """Give held stock back; False if that could not be done now (it expires anyway)."""
+        try:
+            response = await self.http.delete(f"{self.settings.inventory_url}/api/inventory/reservations/{sale_id}", headers=self.headers(token))
+        except httpx.HTTPError:
+            log.warning("could not release reservation; it will expire", extra={"sale_id": sale_id})
+            return False
+        if response.status_code not in (204, 404):
+            log.warning("reservation release refused; it will expire", extra={"sale_id": sale_id, "status": response.status_code})
+            return False
+        return True
+
+    # --- payments ------------------------------------------------------------------------
+
+    async def _post_payments(self, path: str, body: dict[str, Any], token: str | None) -> tuple[httpx.Response | None, bool]:
+        """POST with retries on transport errors. Returns (response, maybe_sent): with no
+        response, maybe_sent says whether any attempt may have reached payments."""
+        maybe_sent = False
+        timeout = httpx.Timeout(self.settings.payments_timeout_seconds, connect=2.0)
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(httpx.TransportError),
+                stop=stop_after_attempt(3),
+                wait=wait_random_exponential(multiplier=0.05, max=0.5),
+            ):
+                with attempt:
+                    try:
+                        return await self.http.post(f"{self.settings.payments_url}{path}", json=body, headers=self.headers(token), timeout=timeout), True
+                    except httpx.TransportError as exc:
+                        if not isinstance(exc, NOT_SENT):
+                            maybe_sent = True
+                        log.warning("payments hop failed", extra={"path": path, "error": repr(exc)})
+                        raise
+        except RetryError:
+            pass
+        return None, maybe_sent
+
+    @staticmethod
+    def _payment_outcome(response: httpx.Response | None, maybe_sent: bool) -> PaymentAnswer:
+        if response is None:
+            return PaymentAnswer("unknown" if maybe_sent else "unreachable")
+        body = _json(response)
+        code = response.status_code
+        if code in (200, 201):
+            status = body.get("status")
+            if status in ("captured", "refunded"):
+                return PaymentAnswer("captured", code, body)
+            if status == "pending":
+                return PaymentAnswer("unknown", code, body)
+            if status == "declined":
+                return PaymentAnswer("declined", code, body)
+            if status == "cancelled":
+                return PaymentAnswer("cancelled", code, body)
+            return PaymentAnswer("unknown", code, body)
+        if code == 202:
+            return PaymentAnswer("unknown", code, body)
+        if code == 402:
+            return PaymentAnswer("declined", code, body)
+        if code == 409 and (body.get("payment") or {}).get("status") == "cancelled":
+            return PaymentAnswer("cancelled", code, body)
+        if code >= 500:
+            return PaymentAnswer("unknown", code, body)
+        return PaymentAnswer("refused", code, body)
+
+    async def capture(self, payment: dict[str, Any], token: str | None) -> PaymentAnswer:
+        # Safe to repeat: payments is idempotent by payment id.
+        response, maybe_sent = await self._post_payments("/api/payments/payments", payment, token)
+        return self._payment_outcome(response, maybe_sent)
+
+    async def reconcile_payment(self, payment_id: str, sale: dict[str, Any], token: str | None) -> PaymentAnswer:
+        response, maybe_sent = await self._post_payments(f"/api/payments/payments/{payment_id}/reconcile", sale, token)
+        return self._payment_outcome(response, maybe_sent)
+
+    async def refund(self, body: dict[str, Any], token: str | None) -> PaymentAnswer:
+        response, maybe_sent = await self._post_payments("/api/payments/refunds", body, token)
+        if response is None:
+            return PaymentAnswer("unknown" if maybe_sent else "unreachable")
+        data = _json(response)
+        code = response.status_code
+        if code in (200, 201) and data.get("status") == "refunded":
+            return PaymentAnswer("refunded", code, data)
+        if code == 202 or code >= 500:
+            return PaymentAnswer("unknown", code, data)
+        return PaymentAnswer("failed", code, data)

@@ -1,0 +1,64 @@
+"""Per-outlet pricing and receipt settings: tax rates per tax class, tax-inclusive or
+exclusive shelf prices, rounding mode, cash rounding, the discount approval threshold,
+and the receipt's header and footer. Stored as one JSON document per outlet; outlets
+without one use the service's defaults (environment)."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from pos_platform.db import UnitOfWork, upsert, utcnow
+from pos_sales.config import Settings
+from pos_sales.domain import PricingPolicy
+from pos_sales.tables import outlet_settings
+
+
+class OutletSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="the outlet's currency (shifts and receipts)")
+    tax_rates_bp: dict[str, int] = Field(description="tax class -> rate in basis points (2000 = 20 %)")
+    prices_include_tax: bool = Field(description="shelf prices include tax (retail) or tax is added on top")
+    rounding_mode: Literal["half_up", "half_even", "down", "up"] = Field(description="how tax rounds, per line")
+    cash_rounding_minor: int = Field(ge=0, le=100, description="cash totals round to this increment (5 = 0.05); 0 = none")
+    discount_approval_bp: int = Field(ge=0, le=10_000, description="discounts above this share need a manager (2000 = 20 %)")
+    receipt_header: list[str] = Field(default_factory=list, max_length=8, description="lines printed above the items")
+    receipt_footer: list[str] = Field(default_factory=list, max_length=8, description="lines printed below the totals")
+
+    def pricing(self) -> PricingPolicy:
+        return PricingPolicy(
+            tax_rates_bp=dict(self.tax_rates_bp),
+            prices_include_tax=self.prices_include_tax,
+            rounding_mode=self.rounding_mode,
+            cash_rounding_minor=self.cash_rounding_minor,
+            discount_approval_bp=self.discount_approval_bp,
+        )
+
+
+def defaults(settings: Settings) -> OutletSettings:
+    return OutletSettings(
+        currency=settings.default_currency,
+        tax_rates_bp=settings.tax_rates_bp,
+        prices_include_tax=settings.prices_include_tax,
+        rounding_mode=settings.rounding_mode,  # type: ignore[arg-type]
+        cash_rounding_minor=settings.cash_rounding_minor,
+        discount_approval_bp=settings.discount_approval_bp,
+    )
+
+
+def load(uow: UnitOfWork, outlet_id: str, settings: Settings) -> OutletSettings:
+    body = uow.session.scalar(select(outlet_settings.c.body).where(outlet_settings.c.outlet_id == outlet_id))
+    return defaults(settings) if body is None else OutletSettings.model_validate(json.loads(body))
+
+
+def save(uow: UnitOfWork, outlet_id: str, value: OutletSettings, user_id: str) -> None:
+    upsert(
+        uow.session,
+        outlet_settings,
+        {"outlet_id": outlet_id},
+        sets={"body": value.model_dump_json(), "updated_by": user_id, "updated_at": utcnow()},
+    )

@@ -1,0 +1,255 @@
+"""Carts before payment: quote, park and resume, void; the price replica; per-outlet
+settings. (Registered before routes.py: these static paths must win over /{sale_id}.)"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from pos_contracts.events import SaleVoided
+from pos_platform.app import ServiceContext
+from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
+from pos_platform.db import utcnow
+from pos_sales import outlet_policy
+from pos_sales.approval import ApprovalRequired, approver_of
+from pos_sales.checkout import price, quote_body
+from pos_sales.domain import CheckoutError
+from pos_sales.outlet_policy import OutletSettings
+from pos_sales.schemas import CartIn, ParkedCart, ParkIn, PriceOut, VoidIn
+from pos_sales.shifts import current_shift_id
+from pos_sales.tables import parked_carts, price_replica, sale_lines, sales
+
+router = APIRouter(prefix="/api/sales", tags=["carts"])
+
+
+def _ctx(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+@router.post("/quote")
+def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
+    """Price a cart without selling it: lines, discounts, tax and total as the sale would
+    have them, and the discounts that would need a manager's approval."""
+    ensure_outlet(principal, body.outlet_id)
+    ctx = _ctx(request)
+    try:
+        with ctx.db.transaction() as uow:
+            result = price(uow, ctx.settings, body)  # type: ignore[arg-type]
+    except CheckoutError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return JSONResponse(quote_body(result))
+
+
+@router.get("/prices/{product_id}", response_model=PriceOut)
+def get_price(product_id: str, _user: CurrentUser, request: Request) -> PriceOut:
+    """The price this service will charge (its replica of the catalog)."""
+    with _ctx(request).db.transaction() as uow:
+        row = uow.session.execute(select(price_replica).where(price_replica.c.product_id == product_id)).first()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} is not known to sales yet")
+    return PriceOut(**{k: getattr(row, k) for k in PriceOut.model_fields})
+
+
+@router.get("/outlets/{outlet_id}/settings", response_model=OutletSettings)
+def get_outlet_settings(outlet_id: str, principal: CurrentUser, request: Request) -> OutletSettings:
+    """How the outlet prices and prints (the service's defaults until a manager saves some)."""
+    ensure_outlet(principal, outlet_id)
+    ctx = _ctx(request)
+    with ctx.db.transaction() as uow:
+        return outlet_policy.load(uow, outlet_id, ctx.settings)  # type: ignore[arg-type]
+
+
+@router.put("/outlets/{outlet_id}/settings", response_model=OutletSettings)
+def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager, request: Request) -> OutletSettings:
+    """Tax rates per tax class, tax-inclusive or exclusive prices, rounding, cash rounding,
+    discount approval threshold, receipt header and footer. Applies to the next sale."""
+    ensure_outlet(principal, outlet_id)
+    if any(not 0 <= r <= 10_000 for r in body.tax_rates_bp.values()):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "tax rates are basis points between 0 and 10000")
+    with _ctx(request).db.transaction() as uow:
+        outlet_policy.save(uow, outlet_id, body, principal.user_id)
+    return body
+
+
+# --- park and resume ---------------------------------------------------------------------
+
+
+def _parked(row) -> ParkedCart:  # type: ignore[no-untyped-def]
+    return ParkedCart(
+        id=row.id,
+        outlet_id=row.outlet_id,
+        register_id=row.register_id,
+        cashier_id=row.cashier_id,
+        note=row.note,
+        cart=CartIn.model_validate_json(row.cart),
+        created_at=row.created_at.isoformat() + "Z",
+    )
+
+
+@router.post("/parked", response_model=ParkedCart, status_code=status.HTTP_201_CREATED)
+def park_cart(body: ParkIn, principal: Cashier, request: Request) -> ParkedCart:
+    """Put a cart aside (the customer fetches something); parking the same id again
+    replaces it. Nothing is reserved or priced until it is sold."""
+    ensure_outlet(principal, body.outlet_id)
+    cart = CartIn(outlet_id=body.outlet_id, register_id=body.register_id, lines=body.lines, discount=body.discount)
+    with _ctx(request).db.transaction() as uow:
+        if uow.session.scalar(select(sales.c.id).where(sales.c.id == body.id)) is not None:
+            raise HTTPException(status.HTTP_409_CONFLICT, "this cart id was already sold or voided")
+        uow.session.execute(parked_carts.delete().where(parked_carts.c.id == body.id))
+        uow.session.execute(
+            parked_carts.insert().values(
+                id=body.id, outlet_id=body.outlet_id, register_id=body.register_id, cashier_id=principal.user_id, note=body.note, cart=cart.model_dump_json(), created_at=utcnow()
+            )
+        )
+        row = uow.session.execute(select(parked_carts).where(parked_carts.c.id == body.id)).one()
+    return _parked(row)
+
+
+@router.get("/parked", response_model=list[ParkedCart])
+def list_parked(principal: Cashier, request: Request, outlet_id: str | None = None, register_id: str | None = None) -> list[ParkedCart]:
+    """Parked carts of the outlets the caller works at, oldest first."""
+    query = select(parked_carts)
+    outlets = principal.visible_outlets(outlet_id)
+    if outlets is not None:
+        query = query.where(parked_carts.c.outlet_id.in_(outlets))
+    if register_id:
+        query = query.where(parked_carts.c.register_id == register_id)
+    with _ctx(request).db.transaction() as uow:
+        return [_parked(r) for r in uow.session.execute(query.order_by(parked_carts.c.created_at).limit(200))]
+
+
+@router.post("/parked/{cart_id}/resume", response_model=ParkedCart)
+def resume_cart(cart_id: str, principal: Cashier, request: Request) -> ParkedCart:
+    """Take a parked cart back (it is removed from the parked list, once: two tills
+    resuming it at the same moment cannot both get it). Post it as a sale with its id."""
+    with _ctx(request).db.transaction() as uow:
+        row = uow.session.execute(select(parked_carts).where(parked_carts.c.id == cart_id).with_for_update()).first()
+        if row is None or not principal.may_access(row.outlet_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no parked cart {cart_id}")
+        uow.session.execute(parked_carts.delete().where(parked_carts.c.id == cart_id))
+    return _parked(row)
+
+
+# --- void --------------------------------------------------------------------------------
+
+
+def _void_hash(body: VoidIn) -> str:
+    return hashlib.sha256(body.model_dump_json(exclude={"id", "approved_by"}, exclude_none=True).encode()).hexdigest()
+
+
+def _stored_void(uow, body: VoidIn, digest: str) -> JSONResponse | None:  # type: ignore[no-untyped-def]
+    row = uow.session.execute(select(sales.c.status, sales.c.request_hash, sales.c.answer, sales.c.http_status).where(sales.c.id == body.id)).first()
+    if row is None:
+        return None
+    if row.status == "VOIDED" and row.request_hash == digest:
+        return JSONResponse(json.loads(row.answer), status_code=row.http_status)
+    if row.status == "COMPLETED":
+        raise HTTPException(status.HTTP_409_CONFLICT, "this sale is completed: refund it instead of voiding it")
+    if row.status == "PENDING":
+        raise HTTPException(status.HTTP_409_CONFLICT, "this sale is being paid: it cannot be voided now")
+    raise HTTPException(status.HTTP_409_CONFLICT, f"this id was already used ({row.status})")
+
+
+@router.post("/voids", status_code=status.HTTP_201_CREATED, responses={403: {"description": "needs a manager's approval"}})
+async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONResponse:
+    """Void a cart before payment (a parked one, or the one on the till): recorded with a
+    reason and the approving manager, SaleVoided published; nothing charged, no stock
+    moved. A completed sale is refunded, not voided. Repeating the same void is safe."""
+    ensure_outlet(principal, body.outlet_id)
+    ctx = _ctx(request)
+    digest = _void_hash(body)
+
+    def stored() -> JSONResponse | None:
+        with ctx.db.transaction() as uow:
+            return _stored_void(uow, body, digest)
+
+    found = await run_in_threadpool(stored)
+    if found is not None:
+        return found
+    try:
+        approver = approver_of(request, principal, body.outlet_id, body.approved_by, "voiding a cart")
+    except ApprovalRequired as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    try:
+        return await run_in_threadpool(_record_void, ctx, body, principal, approver, digest)
+    except IntegrityError:
+        again = await run_in_threadpool(stored)
+        if again is None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the void could not be stored: try again") from None
+        return again
+
+
+def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approver: str, digest: str) -> JSONResponse:
+    now = utcnow()
+    with ctx.db.transaction() as uow:
+        policy = outlet_policy.load(uow, body.outlet_id, ctx.settings)  # type: ignore[arg-type]
+        cart = None
+        if body.lines:
+            try:
+                cart = price(uow, ctx.settings, CartIn(outlet_id=body.outlet_id, register_id=body.register_id, lines=body.lines)).cart  # type: ignore[arg-type]
+            except CheckoutError:
+                cart = None  # a product may have been archived since: record the void all the same
+        answer = {
+            "sale_id": body.id,
+            "status": "VOIDED",
+            "outlet_id": body.outlet_id,
+            "register_id": body.register_id,
+            "cashier_id": principal.user_id,
+            "approved_by": approver,
+            "reason": body.reason,
+            "currency": cart.currency if cart else policy.currency,
+            "total_minor": cart.total_minor if cart else 0,
+            "lines": [{"product_id": line.product_id, "qty": line.qty} for line in body.lines],
+            "voided_at": now.isoformat() + "Z",
+        }
+        uow.session.execute(
+            sales.insert().values(
+                id=body.id,
+                outlet_id=body.outlet_id,
+                register_id=body.register_id,
+                shift_id=current_shift_id(uow, body.outlet_id, body.register_id),
+                cashier_id=principal.user_id,
+                approved_by=approver,
+                request_hash=digest,
+                status="VOIDED",
+                fulfilment="none",
+                oversold=False,
+                currency=answer["currency"],
+                total_minor=answer["total_minor"],
+                tax_minor=cart.tax_minor if cart else 0,
+                discount_minor=cart.discount_minor if cart else 0,
+                rounding_minor=0,
+                refunded_minor=0,
+                reprint_count=0,
+                http_status=201,
+                answer=json.dumps(answer),
+                created_at=now,
+                completed_at=now,
+            )
+        )
+        if cart is not None:
+            uow.session.execute(
+                sale_lines.insert(),
+                [
+                    {
+                        "sale_id": body.id, "line_no": line.line_no, "product_id": line.product_id, "sku": line.sku, "name": line.name, "category_id": line.category_id,
+                        "qty": line.qty, "unit_price_minor": line.unit_price_minor, "gross_minor": line.gross_minor, "line_discount_minor": line.line_discount_minor,
+                        "cart_discount_minor": line.cart_discount_minor, "tax_rate_bp": line.tax_rate_bp, "tax_minor": line.tax_minor, "total_minor": line.total_minor,
+                        "refunded_qty": 0,
+                    }
+                    for line in cart.lines
+                ],
+            )
+        uow.session.execute(parked_carts.delete().where(parked_carts.c.id == body.id))
+        uow.publish(
+            SaleVoided(sale_id=body.id, outlet_id=body.outlet_id, cashier_id=principal.user_id, approved_by=approver, voided_at=answer["voided_at"]),
+            outlet_id=body.outlet_id,
+        )
+    return JSONResponse(answer, status_code=201)
+

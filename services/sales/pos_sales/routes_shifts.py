@@ -1,0 +1,143 @@
+"""Register shifts: open, cash in/out, blind close, Z-report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from sqlalchemy import select
+
+from pos_platform.app import ServiceContext
+from pos_platform.auth import Cashier, Principal, ensure_outlet
+from pos_sales import outlet_policy
+from pos_sales.receipts import render_html, render_text, z_report_rows
+from pos_sales.schemas import CashMovementIn, ShiftCloseIn, ShiftOpenIn
+from pos_sales.shifts import ShiftProblem, add_cash_movement, close_shift, load_shift, open_shift, shift_view, slot, z_report
+from pos_sales.tables import shifts
+
+router = APIRouter(prefix="/api/sales/shifts", tags=["shifts"])
+
+Format = Literal["json", "text", "html"]
+
+
+def _ctx(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+def _problem(exc: ShiftProblem) -> HTTPException:
+    return HTTPException(exc.status, exc.detail)
+
+
+def _visible_shift(uow: Any, shift_id: str, principal: Principal) -> Any:
+    row = load_shift(uow, shift_id)
+    if row is None or not principal.may_access(row.outlet_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"shift {shift_id} not found")
+    return row
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses={409: {"description": "the register already has an open shift"}})
+def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, response: Response) -> dict[str, Any]:
+    """Open a register with the float counted into its drawer. One open shift per register;
+    sales, refunds and voids rung on the register belong to it until it is closed."""
+    ensure_outlet(principal, body.outlet_id)
+    ctx = _ctx(request)
+    try:
+        with ctx.db.transaction() as uow:
+            currency = outlet_policy.load(uow, body.outlet_id, ctx.settings).currency  # type: ignore[arg-type]
+            row, created = open_shift(uow, body.id, body.outlet_id, body.register_id, body.opening_float_minor, currency, principal)
+    except ShiftProblem as exc:
+        raise _problem(exc) from None
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return shift_view(row, reveal=principal.role != "cashier")
+
+
+@router.get("")
+def list_shifts(
+    principal: Cashier,
+    request: Request,
+    outlet_id: str | None = None,
+    register_id: str | None = None,
+    status_filter: str | None = Query(default=None, alias="status", pattern="^(open|closed)$"),
+    limit: int = Query(default=50, ge=1, le=500),
+) -> list[dict[str, Any]]:
+    query = select(shifts)
+    outlets = principal.visible_outlets(outlet_id)
+    if outlets is not None:
+        query = query.where(shifts.c.outlet_id.in_(outlets))
+    if register_id:
+        query = query.where(shifts.c.register_id == register_id)
+    if status_filter:
+        query = query.where(shifts.c.status == status_filter)
+    with _ctx(request).db.transaction() as uow:
+        rows = uow.session.execute(query.order_by(shifts.c.opened_at.desc()).limit(limit)).all()
+    return [shift_view(r, reveal=principal.role != "cashier") for r in rows]
+
+
+@router.get("/current")
+def current_shift(outlet_id: str, register_id: str, principal: Cashier, request: Request) -> dict[str, Any]:
+    """The register's open shift (404 if it has none: open one)."""
+    ensure_outlet(principal, outlet_id)
+    with _ctx(request).db.transaction() as uow:
+        row = uow.session.execute(select(shifts).where(shifts.c.open_slot == slot(outlet_id, register_id))).first()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"register {register_id} has no open shift")
+    return shift_view(row, reveal=False)
+
+
+@router.get("/{shift_id}")
+def get_shift(shift_id: str, principal: Cashier, request: Request) -> dict[str, Any]:
+    """A shift. While it is open the expected cash is not shown to anyone (blind close)."""
+    with _ctx(request).db.transaction() as uow:
+        row = _visible_shift(uow, shift_id, principal)
+    return shift_view(row, reveal=True)
+
+
+@router.post("/{shift_id}/cash-movements", status_code=status.HTTP_201_CREATED)
+def move_cash(shift_id: str, body: CashMovementIn, principal: Cashier, request: Request) -> dict[str, Any]:
+    """Cash put into (float top-up) or taken out of (a drop to the safe, a supplier paid)
+    the drawer, with a reason. Repeating the same id is safe."""
+    try:
+        with _ctx(request).db.transaction() as uow:
+            return add_cash_movement(uow, shift_id, body.id, body.kind, body.amount_minor, body.reason, principal)
+    except ShiftProblem as exc:
+        raise _problem(exc) from None
+
+
+def _document(report: dict[str, Any], fmt: Format) -> Response:
+    if fmt == "text":
+        return PlainTextResponse(render_text(z_report_rows(report)))
+    if fmt == "html":
+        return HTMLResponse(render_html(z_report_rows(report), f"Z report {report['register_id']}"))
+    return JSONResponse(report)
+
+
+@router.post("/{shift_id}/close")
+def close_register(shift_id: str, body: ShiftCloseIn, principal: Cashier, request: Request, format: Format = "json") -> Response:
+    """Close with a blind count: the cashier enters what is in the drawer; the answer is
+    the Z-report with the expected cash and the difference (over or short), recorded for
+    good and published as ShiftClosed. Closing again with the same count is safe."""
+    try:
+        with _ctx(request).db.transaction() as uow:
+            report = close_shift(uow, shift_id, body.counted_cash_minor, principal)
+    except ShiftProblem as exc:
+        raise _problem(exc) from None
+    return _document(report, format)
+
+
+@router.get("/{shift_id}/z-report")
+def get_z_report(shift_id: str, principal: Cashier, request: Request, format: Format = "json") -> Response:
+    """The Z-report of a closed shift (as JSON, 80 mm HTML or printer text). An open
+    shift has none yet: close it first."""
+    with _ctx(request).db.transaction() as uow:
+        row = _visible_shift(uow, shift_id, principal)
+        if row.status != "closed":
+            if principal.role == "cashier":
+                raise HTTPException(status.HTTP_409_CONFLICT, "the shift is open: close it with a blind count to get its Z-report")
+            # A manager may look mid-shift (an X-report): nothing is recorded.
+            report = z_report(uow, row)
+        else:
+            report = json.loads(row.z_report)
+    return _document(report, format)

@@ -1,0 +1,208 @@
+"""Sales in process: the real app on SQLite with an in-process bus, its synchronous hops
+routed (httpx transport) to small fakes of inventory and payments that follow their
+contracts and can be told to decline, lose an answer, or be down."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from pos_platform.bus import InProcessBus
+from pos_platform.db import utcnow
+from pos_platform.keys import ensure_keypair
+from pos_platform.testing import mint_token
+from pos_sales.app import create_app
+from pos_sales.config import Settings
+from pos_sales.tables import price_replica
+
+OUTLET = "outlet-a"
+OTHER = "outlet-b"
+
+
+@dataclass
+class FakeServices:
+    """What inventory and payments were asked, and how payments should answer next:
+    capture | decline | lost (captured, but the answer never arrives) | down (nothing
+    happens, 503) | unreachable (connection refused)."""
+
+    stock: dict[str, int] = field(default_factory=dict)
+    reservations: dict[str, str] = field(default_factory=dict)  # sale id -> held | released
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    capture_calls: list[dict[str, Any]] = field(default_factory=list)
+    mode: str = "capture"
+    reconcile_mode: str = "answer"  # answer | down
+    refund_mode: str = "refund"  # refund | fail
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/api/inventory/reservations")
+        async def reserve(request: Request) -> Response:
+            body = await request.json()
+            short = [
+                {"product_id": line["product_id"], "requested": line["qty"], "available": self.stock[line["product_id"]]}
+                for line in body["lines"]
+                if line["product_id"] in self.stock and self.stock[line["product_id"]] < line["qty"]
+            ]
+            if short:
+                return JSONResponse({"detail": f"not enough stock for: {short[0]['product_id']}", "short": short}, status_code=409)
+            self.reservations.setdefault(body["sale_id"], "held")
+            return JSONResponse({"sale_id": body["sale_id"], "outlet_id": body["outlet_id"], "status": "held"}, status_code=201)
+
+        @app.delete("/api/inventory/reservations/{sale_id}")
+        async def release(sale_id: str, request: Request) -> Response:
+            if "authorization" not in request.headers:
+                return JSONResponse({"detail": "missing bearer token"}, status_code=401)
+            if sale_id in self.reservations:
+                self.reservations[sale_id] = "released"
+            return Response(status_code=204)
+
+        @app.post("/api/payments/payments")
+        async def capture(request: Request) -> Response:
+            body = await request.json()
+            self.capture_calls.append(body)
+            existing = self.payments.get(body["payment_id"])
+            if existing is not None:
+                if existing["status"] == "cancelled":
+                    return JSONResponse({"detail": "cancelled", "payment": existing}, status_code=409)
+                return JSONResponse(existing, status_code=402 if existing["status"] == "declined" else 200)
+            if self.mode == "down":
+                return JSONResponse({"detail": "service unavailable, try again"}, status_code=503)
+            status = "declined" if self.mode == "decline" else "captured"
+            payment = {"payment_id": body["payment_id"], "sale_id": body["sale_id"], "outlet_id": body["outlet_id"], "currency": body["currency"],
+                       "amount_minor": body["amount_minor"], "status": status, "tenders": body["tenders"], "decline_code": "generic_decline" if status == "declined" else None}
+            self.payments[body["payment_id"]] = payment
+            if self.mode == "lost":
+                return JSONResponse({"detail": "service unavailable, try again"}, status_code=503)
+            if status == "declined":
+                return JSONResponse({"detail": "card declined (generic_decline): Your card was declined.", "decline_code": "generic_decline", "payment": payment}, status_code=402)
+            return JSONResponse(payment, status_code=201)
+
+        @app.post("/api/payments/payments/{payment_id}/reconcile")
+        async def reconcile(payment_id: str, request: Request) -> Response:
+            if self.reconcile_mode == "down":
+                return JSONResponse({"detail": "service unavailable, try again"}, status_code=503)
+            body = await request.json()
+            if payment_id not in self.payments:
+                self.payments[payment_id] = {"payment_id": payment_id, **body, "status": "cancelled", "tenders": []}
+            return JSONResponse(self.payments[payment_id])
+
+        @app.post("/api/payments/refunds")
+        async def refund(request: Request) -> Response:
+            body = await request.json()
+            if body["refund_id"] in self.refunds:
+                return JSONResponse(self.refunds[body["refund_id"]], status_code=200)
+            if self.refund_mode == "fail":
+                return JSONResponse({"detail": "refund failed: the card processor refused it"}, status_code=422)
+            out = {**body, "status": "refunded", "amount_minor": sum(t["amount_minor"] for t in body["tenders"])}
+            self.refunds[body["refund_id"]] = out
+            return JSONResponse(out, status_code=201)
+
+        return app
+
+
+class SwitchableTransport(httpx.AsyncBaseTransport):
+    """The fakes' ASGI app, or 'connection refused' when the services are unreachable."""
+
+    def __init__(self, fakes: FakeServices) -> None:
+        self.fakes = fakes
+        self.inner = httpx.ASGITransport(app=fakes.app())
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.fakes.mode == "unreachable":
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[Path, Path]:
+    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
+    ensure_keypair(str(private), str(public))
+    return private, public
+
+
+@pytest.fixture
+def fakes() -> FakeServices:
+    return FakeServices()
+
+
+@pytest.fixture
+def client(tmp_path: Path, keys: tuple[Path, Path], fakes: FakeServices) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/sales.db",
+        jwt_public_key_file=str(keys[1]),
+        inventory_url="http://services.test",
+        payments_url="http://services.test",
+        reconcile_after_seconds=3600,
+        reconcile_interval_seconds=3600,
+    )
+    app = create_app(settings, bus=InProcessBus(), migrate_on_start=True, transport=SwitchableTransport(fakes))
+    with TestClient(app) as c:
+        now = utcnow()
+        with app.state.ctx.db.transaction() as uow:
+            uow.session.execute(
+                price_replica.insert(),
+                [
+                    {"product_id": "mug", "sku": "MUG", "name": "Espresso cup <small>", "category_id": "cups", "price_minor": 1250, "currency": "EUR", "tax_class": "standard", "active": True, "source_event_at": now},
+                    {"product_id": "tea", "sku": "TEA", "name": "Green tea 100 g", "category_id": "tea", "price_minor": 399, "currency": "EUR", "tax_class": "reduced", "active": True, "source_event_at": now},
+                    {"product_id": "gone", "sku": "OLD", "name": "Archived", "category_id": None, "price_minor": 100, "currency": "EUR", "tax_class": "standard", "active": False, "source_event_at": now},
+                ],
+            )
+        yield c
+
+
+Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def token(keys: tuple[Path, Path]) -> Callable[..., str]:
+    def make(role: str = "cashier", outlets: list[str] | None = None, user_id: str | None = None) -> str:
+        return mint_token(keys[0], role, [OUTLET] if outlets is None else outlets, user_id=user_id or f"{role}-1", name=f"A {role}")
+
+    return make
+
+
+@pytest.fixture
+def auth(token: Callable[..., str]) -> Auth:
+    def headers(role: str = "cashier", outlets: list[str] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token(role, outlets)}"}
+
+    return headers
+
+
+def sale(lines: list[tuple[str, int]] | None = None, tenders: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "outlet_id": OUTLET,
+        "lines": [{"product_id": p, "qty": q} for p, q in (lines or [("mug", 2)])],
+        "tenders": tenders if tenders is not None else [{"kind": "cash", "amount_minor": 5000}],
+        **extra,
+    }
+
+
+def outbox(client: TestClient, type_: str) -> list[dict[str, Any]]:
+    db = client.app.state.ctx.db
+    with db.transaction() as uow:
+        bodies = uow.session.execute(select(db.outbox.c.body).order_by(db.outbox.c.id)).scalars().all()
+    return [e for e in map(json.loads, bodies) if e["type"] == type_]
+
+
+@pytest.fixture
+def helpers() -> Any:
+    class Helpers:
+        sale = staticmethod(sale)
+        outbox = staticmethod(outbox)
+
+    return Helpers
