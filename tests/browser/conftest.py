@@ -30,7 +30,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIST = ROOT / "web" / "dist"
-SCREENSHOTS = ROOT / "test-results" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("POS_BROWSER_SCREENSHOTS", ROOT / "test-results" / "screenshots"))
 CHROMIUM = os.environ.get("POS_BROWSER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

@@ -55,3 +55,16 @@ def test_refresh_cookie_rotation_logout_and_approval(local_stack: Stack, tmp_pat
 
         assert browser.post("/api/identity/logout").status_code == 204
         assert browser.post("/api/identity/refresh").status_code == 401
+
+    # A copied (already used) refresh token: refused with a readable answer that clears
+    # the cookie, and the family it belongs to is over.
+    with httpx.Client(base_url=local_stack.base_url, timeout=30) as thief:
+        thief.post("/api/identity/login", json={"email": users["manager"]["email"], "password": users["manager"]["password"]}).raise_for_status()
+        stolen = thief.cookies.get("pos_refresh")
+        assert thief.post("/api/identity/refresh").status_code == 200
+        thief.cookies.clear()
+        thief.cookies.set("pos_refresh", stolen, path="/api/identity")
+        reused = thief.post("/api/identity/refresh")
+        assert reused.status_code == 401
+        assert "reused" in reused.json()["detail"]
+        assert "pos_refresh=" in reused.headers["set-cookie"]

@@ -9,7 +9,7 @@ _LENGTHS = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}
 
 # Longest search term stored; longer words are cut (a query is cut the same way).
 TERM_LENGTH = 40
-SORT_KEY_LENGTH = 64
+SORT_KEY_LENGTH = 24
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -44,7 +44,7 @@ def words(text: str) -> list[str]:
 
 
 def sort_key(name: str) -> str:
-    """Order of products with the same matching word: by folded name."""
+    """Order of products with the same matching word: by folded name (its start)."""
     return " ".join(words(name))[:SORT_KEY_LENGTH]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from pos_catalog import products as repo
 from pos_catalog.csv_format import Errors, ProductRow, parse
 from pos_catalog.schemas import ImportError_, ImportJobOut
-from pos_catalog.tables import barcodes, categories, import_jobs, products, search_terms
+from pos_catalog.tables import barcodes, categories, import_jobs, products, search_index
 from pos_contracts import new_envelope
 from pos_contracts.events import ProductArchived, ProductChanged, ProductCreated
 from pos_platform.db import Database, UnitOfWork, correlation_id_var, utcnow
@@ -267,17 +267,18 @@ class ImportJobs:
                     "tax_class": row.tax_class or "standard",
                     "unit": row.unit or "each",
                     "active": True if row.active is None else row.active,
+                    "barcode_list": repo.join_barcodes(row.barcodes or []),
                     "created_at": now,
                     "updated_at": now,
                 }
             )
             codes.extend({"code": c, "product_id": product_id} for c in row.barcodes or [])
-            terms.extend(repo.term_rows(product_id, row.name, row.sku, row.barcodes or []))
+            terms.extend(repo.term_rows(product_id, row.name, row.sku, row.barcodes or [], values[-1]["active"]))
         session.execute(insert(products), values)
         if codes:
             session.execute(insert(barcodes), codes)
         for part in chunks(terms, BATCH * 4):
-            session.execute(insert(search_terms), part)
+            session.execute(insert(search_index), part)
         if events is not None:
             names = _category_names(category_ids)
             for v, row in zip(values, batch, strict=True):
@@ -296,12 +297,7 @@ class ImportJobs:
     ) -> tuple[int, int]:
         """Update the rows' products; their new barcodes are added to `new_codes` (the
         caller inserts them once every batch removed the old ones)."""
-        ids = [existing[r.sku.casefold()].id for r in batch]
-        current_codes: dict[str, list[str]] = {i: [] for i in ids}
-        for code, product_id in session.execute(
-            select(barcodes.c.code, barcodes.c.product_id).where(barcodes.c.product_id.in_(ids)).order_by(barcodes.c.code)
-        ):
-            current_codes[product_id].append(code)
+        current_codes = {existing[r.sku.casefold()].id: repo.split_barcodes(existing[r.sku.casefold()].barcode_list) for r in batch}
         names = _category_names(category_ids) | repo.category_names(
             session, {existing[r.sku.casefold()].category_id for r in batch if existing[r.sku.casefold()].category_id}
         )
@@ -325,9 +321,9 @@ class ImportJobs:
             if not fields_changed and not codes_changed:
                 unchanged += 1
                 continue
-            changed_values.append({"b_id": old.id, **new, "updated_at": now})
-            if codes_changed or row.name != old.name:
-                recoded.append((old.id, row.name, old.sku, codes, codes_changed))
+            changed_values.append({"b_id": old.id, **new, "barcode_list": repo.join_barcodes(codes), "updated_at": now})
+            if codes_changed or row.name != old.name or new["active"] != old.active:
+                recoded.append((old.id, row.name, old.sku, codes, codes_changed, new["active"]))
             if events is not None:
                 if old.active and not new["active"]:
                     archived.append(ProductArchived(product_id=old.id))
@@ -338,13 +334,15 @@ class ImportJobs:
             session.execute(
 update(products).where(products.c.id == bindparam("b_id")), changed_values
             )
-        code_ids = [pid for pid, _n, _s, _c, codes_changed in recoded if codes_changed]
+        code_ids = [pid for pid, _n, _s, _c, codes_changed, _a in recoded if codes_changed]
         if code_ids:
             session.execute(delete(barcodes).where(barcodes.c.product_id.in_(code_ids)))
-            new_codes.extend({"code": c, "product_id": pid} for pid, _n, _s, codes, ch in recoded if ch for c in codes)
+            new_codes.extend({"code": c, "product_id": pid} for pid, _n, _s, codes, ch, _a in recoded if ch for c in codes)
         if recoded:
-            session.execute(delete(search_terms).where(search_terms.c.product_id.in_([r[0] for r in recoded])))
-            session.execute(insert(search_terms), [t for pid, name, sku, codes, _ch in recoded for t in repo.term_rows(pid, name, sku, codes)])
+            session.execute(delete(search_index).where(search_index.c.product_key.in_([repo.product_key(r[0]) for r in recoded])))
+            terms = [t for pid, name, sku, codes, _ch, active in recoded for t in repo.term_rows(pid, name, sku, codes, active)]
+            for part in chunks(terms, BATCH * 4):
+                session.execute(insert(search_index), part)
         if events is not None:
             events.extend(changed_events)
             events.extend(archived)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from pos_catalog.domain import index_terms, sort_key
 from pos_catalog.schemas import ProductOut
-from pos_catalog.tables import barcodes, categories, price_overrides, products, search_terms
+from pos_catalog.tables import barcodes, categories, price_overrides, products, search_index
+
+BARCODE_LIST_SEPARATOR = "|"
 
 # Fields of ProductData (the event) that come straight from the product.
 _EVENT_EXCLUDE = {"id", "description", "unit", "outlet_price_minor"}
@@ -22,11 +25,6 @@ def load(session: Session, ids: list[str], *, outlet_id: str | None = None) -> l
     if not ids:
         return []
     rows = {r.id: r for r in session.execute(select(products).where(products.c.id.in_(ids)))}
-    codes: dict[str, list[str]] = defaultdict(list)
-    for code, product_id in session.execute(
-        select(barcodes.c.code, barcodes.c.product_id).where(barcodes.c.product_id.in_(ids)).order_by(barcodes.c.code)
-    ):
-        codes[product_id].append(code)
     names = category_names(session, {r.category_id for r in rows.values() if r.category_id})
     outlet_prices = outlet_prices_for(session, ids, outlet_id) if outlet_id else {}
     return [
@@ -35,7 +33,7 @@ def load(session: Session, ids: list[str], *, outlet_id: str | None = None) -> l
             sku=r.sku,
             name=r.name,
             description=r.description,
-            barcodes=codes[r.id],
+            barcodes=split_barcodes(r.barcode_list),
             category_id=r.category_id,
             category_name=names.get(r.category_id) if r.category_id else None,
             price_minor=r.price_minor,
@@ -74,21 +72,39 @@ def event_fields(product: ProductOut) -> dict[str, Any]:
     return product.model_dump(exclude=_EVENT_EXCLUDE) | {"product_id": product.id}
 
 
-def term_rows(product_id: str, name: str, sku: str, codes: list[str]) -> list[dict[str, str]]:
-    key = sort_key(name)
-    return [{"product_id": product_id, "term": term, "sort_key": key} for term in sorted(index_terms(name, sku, codes))]
+def product_key(product_id: str) -> bytes:
+    """The 16 bytes the search index keys a product by (its id is a UUID)."""
+    return uuid.UUID(product_id).bytes
 
 
-def replace_terms(session: Session, product_id: str, name: str, sku: str, codes: list[str]) -> None:
-    """Re-index one product after its name, SKU or barcodes changed."""
-    session.execute(delete(search_terms).where(search_terms.c.product_id == product_id))
-    session.execute(insert(search_terms), term_rows(product_id, name, sku, codes))
+def product_id_of(key: bytes) -> str:
+    return str(uuid.UUID(bytes=bytes(key)))
+
+
+def join_barcodes(codes: Iterable[str]) -> str:
+    return BARCODE_LIST_SEPARATOR.join(sorted(codes))
+
+
+def split_barcodes(text: str) -> list[str]:
+    return text.split(BARCODE_LIST_SEPARATOR) if text else []
+
+
+def term_rows(product_id: str, name: str, sku: str, codes: list[str], active: bool) -> list[dict[str, Any]]:
+    key, order = product_key(product_id), sort_key(name)
+    return [{"product_key": key, "term": term, "active": active, "sort_key": order} for term in sorted(index_terms(name, sku, codes))]
+
+
+def replace_terms(session: Session, product: ProductOut) -> None:
+    """Re-index one product after its name, SKU, barcodes or active flag changed."""
+    session.execute(delete(search_index).where(search_index.c.product_key == product_key(product.id)))
+    session.execute(insert(search_index), term_rows(product.id, product.name, product.sku, product.barcodes, product.active))
 
 
 def replace_barcodes(session: Session, product_id: str, codes: list[str]) -> None:
     session.execute(delete(barcodes).where(barcodes.c.product_id == product_id))
     if codes:
         session.execute(insert(barcodes), [{"code": c, "product_id": product_id} for c in codes])
+    session.execute(update(products).where(products.c.id == product_id).values(barcode_list=join_barcodes(codes)))
 
 
 def category_tree(session: Session) -> dict[str, tuple[str, str | None]]:

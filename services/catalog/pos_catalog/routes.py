@@ -174,8 +174,8 @@ def create_product(body: ProductIn, _manager: Manager, request: Request) -> Prod
                 )
             )
             repo.replace_barcodes(uow.session, product_id, body.barcodes)
-            repo.replace_terms(uow.session, product_id, body.name, body.sku, body.barcodes)
             product = _get(uow, product_id)
+            repo.replace_terms(uow.session, product)
             uow.publish(ProductCreated(**repo.event_fields(product)))
     except IntegrityError as exc:
         raise _conflict(exc, body.sku) from None
@@ -196,18 +196,12 @@ def export_products(_manager: Manager, request: Request, include_archived: bool 
                 if not include_archived:
                     query = query.where(products.c.active.is_(True))
                 batch = uow.session.execute(query.order_by(products.c.sku).limit(2000)).all()
-                codes: dict[str, list[str]] = {}
-                if batch:
-                    for code, pid in uow.session.execute(
-                        select(barcodes.c.code, barcodes.c.product_id).where(barcodes.c.product_id.in_([r.id for r in batch]))
-                    ):
-                        codes.setdefault(pid, []).append(code)
             for r in batch:
                 yield {
                     "sku": r.sku,
                     "name": r.name,
                     "description": r.description,
-                    "barcodes": BARCODE_SEPARATOR.join(sorted(codes.get(r.id, []))),
+                    "barcodes": BARCODE_SEPARATOR.join(repo.split_barcodes(r.barcode_list)),
                     "category": f" {CATEGORY_SEPARATOR} ".join(repo.category_path(tree, r.category_id)) if r.category_id else "",
                     "price_minor": str(r.price_minor),
                     "cost_minor": str(r.cost_minor),
@@ -254,8 +248,8 @@ def update_product(product_id: str, body: ProductUpdate, _manager: Manager, requ
             if body.barcodes is not None:
                 repo.replace_barcodes(uow.session, product_id, body.barcodes)
             product = _get(uow, product_id)
-            if (product.name, product.barcodes) != (current.name, current.barcodes):
-                repo.replace_terms(uow.session, product_id, product.name, product.sku, product.barcodes)
+            if (product.name, product.barcodes, product.active) != (current.name, current.barcodes, current.active):
+                repo.replace_terms(uow.session, product)
             if product != current:
                 if current.active and not product.active:
                     uow.publish(ProductArchived(product_id=product_id))
@@ -273,6 +267,7 @@ def archive_product(product_id: str, _manager: Manager, request: Request) -> Res
         product = _get(uow, product_id)
         if product.active:
             uow.session.execute(products.update().where(products.c.id == product_id).values(active=False, updated_at=utcnow()))
+            repo.replace_terms(uow.session, product.model_copy(update={"active": False}))
             uow.publish(ProductArchived(product_id=product_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

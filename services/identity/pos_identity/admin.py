@@ -29,7 +29,7 @@ from pos_identity.schemas import (
     UserUpdate,
 )
 from pos_identity.tables import audit_log, outlets, registers, users
-from pos_identity.web import audit_record, ctx
+from pos_identity.web import audit_record, ctx, unprocessable
 from pos_platform.auth import Admin, CurrentUser, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
 
@@ -48,7 +48,7 @@ def _check_outlets_exist(uow: UnitOfWork, outlet_ids: list[str]) -> None:
     known = set(uow.session.scalars(select(outlets.c.id).where(outlets.c.id.in_(outlet_ids))))
     unknown = sorted(set(outlet_ids) - known)
     if unknown:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"unknown outlet ids: {', '.join(unknown)}")
+        raise unprocessable("outlets", f"unknown outlet ids: {', '.join(unknown)}")
 
 
 # --- outlets -----------------------------------------------------------------------------
@@ -195,9 +195,10 @@ def list_users(_admin: Admin, request: Request, outlet_id: str | None = None) ->
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 def create_user(body: UserIn, admin: Admin, request: Request) -> UserOut:
-    problem = password_problem(body.password, email=body.email, name=body.name) or (pin_problem(body.pin) if body.pin else None)
-    if problem:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+    if problem := password_problem(body.password, email=body.email, name=body.name):
+        raise unprocessable("password", problem)
+    if body.pin and (problem := pin_problem(body.pin)):
+        raise unprocessable("pin", problem)
     outlet_ids = sorted(set(body.outlets))
     try:
         with ctx(request).db.transaction() as uow:
@@ -229,9 +230,9 @@ def update_user(user_id: str, body: UserUpdate, admin: Admin, request: Request) 
     with ctx(request).db.transaction() as uow:
         row = _user_row(uow, user_id)
         if body.password is not None and (problem := password_problem(body.password, email=row.email, name=body.name or row.name)):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+            raise unprocessable("password", problem)
         if body.pin is not None and (problem := pin_problem(body.pin)):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+            raise unprocessable("pin", problem)
         changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"password", "pin"})
         if "outlets" in changes:
             changes["outlets"] = sorted(set(changes["outlets"]))

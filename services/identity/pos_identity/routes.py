@@ -39,6 +39,7 @@ from pos_identity.web import (
     refresh_secret,
     set_refresh_cookie,
     settings_of,
+    unprocessable,
 )
 from pos_platform.auth import CurrentUser, ensure_outlet
 from pos_platform.db import utcnow
@@ -82,8 +83,10 @@ def login(body: LoginRequest, request: Request, response: Response) -> TokenResp
     counter = accounts.password_counter(settings)
     now = utcnow()
     is_locked = row is not None and accounts.locked(row, counter, now)
-    # While locked the password is not even checked: guessing goes nowhere.
-    ok = not is_locked and verify_password(row.password_hash if row else _DUMMY_HASH, body.password)
+    # While locked the password is not checked (guessing goes nowhere); the dummy hash
+    # keeps the answer as slow as any other, so timing does not tell locked accounts.
+    stored = row.password_hash if row is not None and not is_locked else _DUMMY_HASH
+    ok = verify_password(stored, body.password) and not is_locked and row is not None
     if row is None or not ok or not row.active:
         with db.transaction() as uow:
             details: dict[str, Any] = {"email": email}
@@ -137,8 +140,11 @@ def refresh(request: Request, response: Response) -> TokenResponse:
     if refused is not None:
         clear = Response(status_code=status.HTTP_401_UNAUTHORIZED)
         clear_refresh_cookie(clear, settings)
+        # Only the cookie-clearing header: the error response sets its own length.
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, f"session ended ({refused.reason}): log in again", headers=dict(clear.headers)
+            status.HTTP_401_UNAUTHORIZED,
+            f"session ended ({refused.reason}): log in again",
+            headers={"set-cookie": clear.headers["set-cookie"]},
         )
     set_refresh_cookie(response, settings, new_secret)
     return _access_token(request, row)
@@ -198,9 +204,8 @@ def _own_row_checked(request: Request, principal: Any, current_password: str) ->
 def change_password(body: PasswordChange, principal: CurrentUser, request: Request) -> Response:
     """Changes the caller's password and ends all their sessions (log in again)."""
     row = _own_row_checked(request, principal, body.current_password)
-    problem = password_problem(body.new_password, email=row.email, name=row.name)
-    if problem:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+    if problem := password_problem(body.new_password, email=row.email, name=row.name):
+        raise unprocessable("new_password", problem)
     now = utcnow()
     with ctx(request).db.transaction() as uow:
         uow.session.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(body.new_password), updated_at=now))
@@ -214,9 +219,8 @@ def change_password(body: PasswordChange, principal: CurrentUser, request: Reque
 @router.put("/me/pin", status_code=status.HTTP_204_NO_CONTENT)
 def change_pin(body: PinChange, principal: CurrentUser, request: Request) -> Response:
     """Sets the caller's PIN (for quick switching and, for managers, approvals)."""
-    problem = pin_problem(body.pin)
-    if problem:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problem)
+    if problem := pin_problem(body.pin):
+        raise unprocessable("pin", problem)
     row = _own_row_checked(request, principal, body.current_password)
     with ctx(request).db.transaction() as uow:
         uow.session.execute(

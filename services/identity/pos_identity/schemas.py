@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Role = Literal["cashier", "manager", "admin"]
 # The same list as pos_platform.auth.APPROVAL_ACTIONS (a Literal needs it spelt out).
@@ -13,6 +13,8 @@ Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=r
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 Pin = Annotated[str, StringConstraints(min_length=4, max_length=8, pattern=r"^[0-9]+$")]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+# The database holds naive UTC; answers say so (RFC 3339 needs the offset).
+UtcDateTime = Annotated[datetime, AfterValidator(lambda value: value if value.tzinfo else value.replace(tzinfo=UTC))]
 
 
 class Strict(BaseModel):
@@ -33,7 +35,7 @@ class UserOut(BaseModel):
     outlets: list[str]
     active: bool
     has_pin: bool = False
-    locked_until: datetime | None = None
+    locked_until: UtcDateTime | None = None
 
 
 class TokenResponse(BaseModel):
@@ -147,7 +149,7 @@ class ApprovalOut(BaseModel):
 
 class AuditEntryOut(BaseModel):
     seq: int
-    at: datetime
+    at: UtcDateTime
     service: str
     action: str
     outcome: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response, status
 
 from pos_identity import audit
 from pos_identity.config import Settings
@@ -68,3 +68,11 @@ def audit_record(
         fields.setdefault("actor_email", actor.email or None)
         fields.setdefault("actor_role", actor.role)
     return audit.record(uow, action, source_ip=request.client.host if request.client else None, details=details, **fields)
+
+
+def unprocessable(field: str, message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors (what the OpenAPI document
+    promises for 422), for rules a schema cannot express."""
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    )

@@ -29,4 +29,7 @@ def staff_or_service(request: Request) -> Principal:
     return principal
 
 
+# Read by the authorization matrix test (tests/security): what the endpoint allows.
+staff_or_service.allowed_roles = frozenset(STAFF_ROLES)  # type: ignore[attr-defined]
+
 StaffOrService = Annotated[Principal, Depends(staff_or_service)]

@@ -15,6 +15,19 @@ from pos_platform.auth import Cashier, ensure_outlet
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
+# A 422 is FastAPI's validation errors, or a rule the schema cannot express answered as
+# {"detail": "<a sentence>"} (the OpenAPI document says both).
+UNPROCESSABLE_SCHEMA = {
+    "anyOf": [
+        {"$ref": "#/components/schemas/HTTPValidationError"},
+        {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
+    ]
+}
+
+
+def unprocessable(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": UNPROCESSABLE_SCHEMA}}}
+
 
 def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
@@ -57,6 +70,7 @@ def card_provider(_user: Cashier, request: Request) -> dict[str, str]:
         202: {"model": PaymentOut, "description": "the card provider's answer is not known yet: the payment is pending; repeat or reconcile"},
         402: {"description": "a card was declined; nothing was kept"},
         409: {"description": "id reused for another payment, the sale is paid under another id, or the payment was cancelled"},
+        422: unprocessable("the tenders do not add up to the amount, or card payments are not set up"),
     },
 )
 async def capture_payment(body: PaymentIn, principal: Cashier, request: Request) -> JSONResponse:
@@ -70,7 +84,7 @@ async def capture_payment(body: PaymentIn, principal: Cashier, request: Request)
     return payment_answer(outcome.payment, outcome.created)
 
 
-@router.post("/payments/{payment_id}/reconcile", response_model=PaymentOut)
+@router.post("/payments/{payment_id}/reconcile", response_model=PaymentOut, responses={409: {"description": "the payment id belongs to another sale"}})
 async def reconcile_payment(payment_id: str, body: ReconcileIn, principal: StaffOrService, request: Request) -> PaymentOut:
     """Settle where a payment stands: a pending card is asked again by its idempotency
     key; a payment never recorded is recorded as cancelled (so it can no longer be
@@ -113,7 +127,7 @@ def find_payments(
     responses={
         200: {"model": RefundOut, "description": "this refund id was already recorded"},
         202: {"model": RefundOut, "description": "the card provider's answer is not known yet; repeat the same request"},
-        422: {"description": "more than can be refunded, or the card refund failed"},
+        422: unprocessable("more than can be refunded, or the card refund failed"),
     },
 )
 async def refund_payment(body: RefundIn, principal: StaffOrService, request: Request) -> JSONResponse:

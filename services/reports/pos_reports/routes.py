@@ -136,7 +136,9 @@ def _date_range(date_from: date | None, date_to: date | None) -> tuple[date, dat
 
 def visible_outlets(principal: Principal, requested: list[str] | None) -> list[str] | None:
     """The outlets a report covers: those asked for (each one the caller may see, or
-    404), else all the caller may see; None means every outlet (an admin)."""
+    404), else all the caller may see; None means every outlet (an admin). An empty
+    outlet_id (a form's "all outlets") is no filter."""
+    requested = [o for o in requested or [] if o]
     if requested:
         for outlet_id in requested:
             if len(outlet_id) > 36:

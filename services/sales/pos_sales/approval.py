@@ -1,17 +1,25 @@
 """Manager approval for refunds, voids and large discounts.
 
-Until identity offers approval by PIN (issue 6), an approval is either the caller
-being a manager (or admin) of the outlet, or `approved_by`: a manager's own access
-token, handed over at the till (the manager logs in on the till for the moment). The
-token is verified like any other (signature, audience, expiry) and must carry a manager
-or admin role with access to the outlet. The approver's user id is recorded.
+An action is approved when the caller is a manager (or admin) of the outlet, or when the
+request carries a manager's approval token: identity issues one when the manager enters
+their PIN at the till (POST /api/identity/approvals, ADR 0040), bound to the action, the
+outlet, the subject (the sale or cart id) and the requesting cashier. The till sends it
+in the X-Approval-Token header or in the body's `approved_by`. It is verified locally
+with identity's public key, and used once: its `jti` is recorded in the same transaction
+as the action it approved (repeating the same action with it, a retry, is allowed).
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+from dataclasses import dataclass
 
-from pos_platform.auth import Principal, TokenVerifier
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from pos_platform.auth import APPROVAL_HEADER, ApprovalError, Principal, TokenVerifier, approval_jti
+from pos_platform.db import UnitOfWork, utcnow
+from pos_sales.tables import used_approvals
 
 APPROVER_ROLES = ("manager", "admin")
 
@@ -20,17 +28,40 @@ class ApprovalRequired(Exception):
     """The action needs a manager; the message says what to do."""
 
 
-def approver_of(request: Request, principal: Principal, outlet_id: str, approved_by: str | None, action: str) -> str:
-    """The user id of the manager approving `action`, or ApprovalRequired."""
+@dataclass(frozen=True)
+class Approval:
+    user_id: str  # the approving manager
+    jti: str | None = None  # the approval token's id (None: the caller is the manager)
+
+
+def approve(request: Request, principal: Principal, *, action: str, outlet_id: str, subject: str, approved_by: str | None) -> Approval:
+    """The approval of `action` on `subject` at `outlet_id`, or ApprovalRequired."""
     if principal.role in APPROVER_ROLES and principal.may_access(outlet_id):
-        return principal.user_id
-    if not approved_by:
-        raise ApprovalRequired(f"{action} needs a manager's approval: send approved_by (a manager's access token) or ask a manager to do it")
+        return Approval(principal.user_id)
+    token = approved_by or request.headers.get(APPROVAL_HEADER)
+    if not token:
+        raise ApprovalRequired(
+            f"{action} needs a manager's approval: the manager enters their PIN (POST /api/identity/approvals "
+            f"with action {action!r}) and the till sends the approval token in {APPROVAL_HEADER}"
+        )
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        manager = verifier.verify(approved_by.strip())
-    except Exception:  # any invalid token is just "not approved"
-        raise ApprovalRequired(f"{action}: the approval token is not valid (expired or not a POS token)") from None
-    if manager.role not in APPROVER_ROLES or not manager.may_access(outlet_id):
-        raise ApprovalRequired(f"{action}: the approver must be a manager of this outlet")
-    return manager.user_id
+        manager = verifier.verify_approval(token.strip(), action=action, outlet_id=outlet_id, subject=subject, requested_by=principal.user_id)
+    except ApprovalError as exc:
+        raise ApprovalRequired(f"manager approval required for {action}: {exc}") from None
+    return Approval(manager.user_id, approval_jti(manager.token))
+
+
+def record_use(uow: UnitOfWork, approval: Approval, *, action: str, used_for: str) -> None:
+    """Mark the approval token used, in the transaction of the action it approves;
+    `used_for` is the id of what it made (the sale, refund or void): a retry of that same
+    request may present the token again, nothing else may."""
+    if approval.jti is None:
+        return
+    try:
+        with uow.session.begin_nested():
+            uow.session.execute(used_approvals.insert().values(jti=approval.jti, action=action, used_for=used_for, approver_id=approval.user_id, used_at=utcnow()))
+    except IntegrityError:
+        used = uow.session.execute(select(used_approvals.c.action, used_approvals.c.used_for).where(used_approvals.c.jti == approval.jti)).first()
+        if used is None or (used.action, used.used_for) != (action, used_for):
+            raise ApprovalRequired(f"this approval was already used: ask the manager to approve the {action} again") from None

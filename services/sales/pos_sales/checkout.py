@@ -31,7 +31,7 @@ from pos_contracts.events import SaleCompleted, SaleLine, TenderLine
 from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, upsert, utcnow
 from pos_sales import outlet_policy
-from pos_sales.approval import ApprovalRequired, approver_of
+from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
 from pos_sales.domain import (
@@ -208,16 +208,18 @@ class Checkout:
             )
         except CheckoutError as exc:
             return Answer(422, {"detail": str(exc)})
-        approver = None
+        approval = None
         large = discounts_needing_approval(quote.cart, quote.policy.pricing())
         if large:
             try:
-                approver = approver_of(request, principal, body.outlet_id, body.approved_by, "this discount")
+                approval = approve(request, principal, action="discount", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by)
             except ApprovalRequired as exc:
                 return Answer(403, {"detail": str(exc), "discounts": large})
-        draft = draft_receipt(body, principal, quote, settlement, approver)
+        draft = draft_receipt(body, principal, quote, settlement, approval.user_id if approval else None)
         try:
-            await run_in_threadpool(self._insert_pending, body, principal, quote, settlement, draft, digest, approver)
+            await run_in_threadpool(self._insert_pending, body, principal, quote, settlement, draft, digest, approval)
+        except ApprovalRequired as exc:
+            return Answer(403, {"detail": str(exc), "discounts": large})
         except IntegrityError:
             # The same sale id is being posted at this very moment: answer as it does.
             return await self._wait_for_answer(body.id, digest)
@@ -228,10 +230,12 @@ class Checkout:
             return price(uow, self.settings, body)
 
     def _insert_pending(
-        self, body: SaleIn, principal: Principal, quote: Quote, settlement: Settlement, draft: dict[str, Any], digest: str, approver: str | None
+        self, body: SaleIn, principal: Principal, quote: Quote, settlement: Settlement, draft: dict[str, Any], digest: str, approval: Approval | None
     ) -> None:
         cart = quote.cart
         with self.db.transaction() as uow:
+            if approval is not None:
+                record_use(uow, approval, action="discount", used_for=body.id)
             uow.session.execute(
                 sales.insert().values(
                     id=body.id,
@@ -239,7 +243,7 @@ class Checkout:
                     register_id=body.register_id,
                     shift_id=quote.shift_id,
                     cashier_id=principal.user_id,
-                    approved_by=approver,
+                    approved_by=approval.user_id if approval else None,
                     request_hash=digest,
                     status="PENDING",
                     fulfilment="pending",

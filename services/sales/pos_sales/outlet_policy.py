@@ -6,7 +6,7 @@ without one use the service's defaults (environment)."""
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -21,7 +21,9 @@ class OutletSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="the outlet's currency (shifts and receipts)")
-    tax_rates_bp: dict[str, int] = Field(description="tax class -> rate in basis points (2000 = 20 %)")
+    tax_rates_bp: dict[Annotated[str, Field(min_length=1, max_length=32)], Annotated[int, Field(ge=0, le=10_000)]] = Field(
+        max_length=50, description="tax class -> rate in basis points (2000 = 20 %)"
+    )
     prices_include_tax: bool = Field(description="shelf prices include tax (retail) or tax is added on top")
     rounding_mode: Literal["half_up", "half_even", "down", "up"] = Field(description="how tax rounds, per line")
     cash_rounding_minor: int = Field(ge=0, le=100, description="cash totals round to this increment (5 = 0.05); 0 = none")

@@ -28,7 +28,7 @@ from pos_contracts.events import RefundLine, SaleRefunded, TenderLine
 from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, utcnow
 from pos_sales import outlet_policy
-from pos_sales.approval import ApprovalRequired, approver_of
+from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import Answer
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
@@ -79,11 +79,10 @@ class RefundDesk:
         if outlet_id is None:
             return Answer(404, {"detail": f"sale {sale_id} not found"})
         try:
-            approver = approver_of(request, principal, outlet_id, body.approved_by, "a refund")
+            approval = approve(request, principal, action="refund", outlet_id=outlet_id, subject=sale_id, approved_by=body.approved_by)
+            plan = await run_in_threadpool(self._reserve, sale_id, body, principal, approval, digest)
         except ApprovalRequired as exc:
             return Answer(403, {"detail": str(exc)})
-        try:
-            plan = await run_in_threadpool(self._reserve, sale_id, body, principal, approver, digest)
         except RefundProblem as exc:
             return Answer(exc.status, {"detail": exc.detail})
         except IntegrityError:
@@ -95,8 +94,10 @@ class RefundDesk:
             outlet = uow.session.scalar(select(sales.c.outlet_id).where(sales.c.id == sale_id))
         return outlet if outlet is not None and principal.may_access(outlet) else None
 
-    def _reserve(self, sale_id: str, body: RefundIn, principal: Principal, approver: str, digest: str) -> Plan:
+    def _reserve(self, sale_id: str, body: RefundIn, principal: Principal, approval: Approval, digest: str) -> Plan:
+        approver = approval.user_id
         with self.db.transaction() as uow:
+            record_use(uow, approval, action="refund", used_for=body.id)
             sale = uow.session.execute(select(sales).where(sales.c.id == sale_id).with_for_update()).first()
             if sale is None or not principal.may_access(sale.outlet_id):
                 raise RefundProblem(404, f"sale {sale_id} not found")

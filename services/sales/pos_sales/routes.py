@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, ensure_outlet
 from pos_sales.checkout import Checkout
+from pos_sales.openapi import unprocessable
 from pos_sales.receipts import receipt_rows, render_html, render_text
 from pos_sales.schemas import SaleIn, SalePage, SaleSummary
 from pos_sales.tables import refunds, sale_lines, sales
@@ -31,9 +32,9 @@ def _ctx(request: Request) -> ServiceContext:
         402: {"description": "payment declined; nothing was sold and the stock was released"},
         403: {"description": "a discount above the outlet's threshold needs a manager's approval"},
         409: {"description": "not enough stock (the short lines are named), the sale id was reused, or the checkout was cancelled"},
-        422: {"description": "the cart or tenders cannot be accepted"},
         503: {"description": "a service was unavailable (nothing charged: post the same sale again), or the payment's outcome is not known yet (status PENDING: it will be settled automatically)"},
-    },
+    }
+    | unprocessable("the cart or tenders cannot be accepted"),
 )
 async def post_sale(body: SaleIn, principal: Cashier, request: Request) -> JSONResponse:
     """Check out a cart. Prices come from the sales service's own replica of the

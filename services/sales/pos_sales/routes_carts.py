@@ -17,9 +17,10 @@ from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.db import utcnow
 from pos_sales import outlet_policy
-from pos_sales.approval import ApprovalRequired, approver_of
+from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import price, quote_body
 from pos_sales.domain import CheckoutError
+from pos_sales.openapi import unprocessable
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, ParkedCart, ParkIn, PriceOut, VoidIn
 from pos_sales.shifts import current_shift_id
@@ -32,7 +33,7 @@ def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-@router.post("/quote")
+@router.post("/quote", responses=unprocessable("a product is not for sale, or a tax class has no rate"))
 def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
     """Price a cart without selling it: lines, discounts, tax and total as the sale would
     have them, and the discounts that would need a manager's approval."""
@@ -70,8 +71,6 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
     """Tax rates per tax class, tax-inclusive or exclusive prices, rounding, cash rounding,
     discount approval threshold, receipt header and footer. Applies to the next sale."""
     ensure_outlet(principal, outlet_id)
-    if any(not 0 <= r <= 10_000 for r in body.tax_rates_bp.values()):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "tax rates are basis points between 0 and 10000")
     with _ctx(request).db.transaction() as uow:
         outlet_policy.save(uow, outlet_id, body, principal.user_id)
     return body
@@ -173,11 +172,10 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
     if found is not None:
         return found
     try:
-        approver = approver_of(request, principal, body.outlet_id, body.approved_by, "voiding a cart")
+        approval = approve(request, principal, action="void", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by)
+        return await run_in_threadpool(_record_void, ctx, body, principal, approval, digest)
     except ApprovalRequired as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    try:
-        return await run_in_threadpool(_record_void, ctx, body, principal, approver, digest)
     except IntegrityError:
         again = await run_in_threadpool(stored)
         if again is None:
@@ -185,9 +183,11 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
         return again
 
 
-def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approver: str, digest: str) -> JSONResponse:
+def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approval: Approval, digest: str) -> JSONResponse:
     now = utcnow()
+    approver = approval.user_id
     with ctx.db.transaction() as uow:
+        record_use(uow, approval, action="void", used_for=body.id)
         policy = outlet_policy.load(uow, body.outlet_id, ctx.settings)  # type: ignore[arg-type]
         cart = None
         if body.lines:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier
+from pos_sales.openapi import unprocessable
 from pos_sales.receipts import refund_rows, render_html, render_text
 from pos_sales.refunds import RefundDesk, refund_view
 from pos_sales.schemas import RefundIn
@@ -45,9 +46,9 @@ def get_refund(refund_id: str, principal: Cashier, request: Request, format: For
         201: {"description": "refunded; the body is the refund slip"},
         403: {"description": "needs a manager's approval"},
         409: {"description": "the sale cannot be refunded (not completed, all refunded) or the id was reused"},
-        422: {"description": "more than is left to refund, or the money could not be given back"},
         503: {"description": "the refund's outcome is not known yet; it will be finished automatically"},
-    },
+    }
+    | unprocessable("more than is left to refund, or the money could not be given back"),
 )
 async def refund_sale(sale_id: str, body: RefundIn, principal: Cashier, request: Request) -> JSONResponse:
     """Refund a completed sale: everything left (no `lines`), or lines and quantities.

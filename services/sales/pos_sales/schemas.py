@@ -67,7 +67,7 @@ class SaleIn(Strict):
     lines: list[SaleLineIn] = Field(min_length=1, max_length=500)
     discount: DiscountIn | None = Field(default=None, description="cart discount, shared over the lines")
     tenders: list[TenderInModel] = Field(default_factory=list, max_length=10)
-    approved_by: str | None = Field(default=None, max_length=4096, description="a manager's access token approving a large discount")
+    approved_by: str | None = Field(default=None, max_length=4096, description="a manager's approval token (PIN approval, action discount) for a large discount; or send X-Approval-Token")
 
     @field_validator("id")
     @classmethod
@@ -81,7 +81,7 @@ class VoidIn(Strict):
     register_id: str | None = Field(default=None, min_length=1, max_length=36)
     lines: list[SaleLineIn] = Field(default_factory=list, max_length=500, description="what was on the cart, for the record")
     reason: str = Field(min_length=1, max_length=200)
-    approved_by: str | None = Field(default=None, max_length=4096)
+    approved_by: str | None = Field(default=None, max_length=4096, description="a manager's approval token (action void); or send X-Approval-Token")
 
     @field_validator("id")
     @classmethod
@@ -122,7 +122,7 @@ class RefundIn(Strict):
     destination: Literal["original", "cash"] = Field(default="original", description="back to the original tender(s), or all in cash")
     reason: str = Field(min_length=1, max_length=200)
     register_id: str | None = Field(default=None, min_length=1, max_length=36)
-    approved_by: str | None = Field(default=None, max_length=4096, description="a manager's access token (unless the caller is a manager)")
+    approved_by: str | None = Field(default=None, max_length=4096, description="a manager's approval token (action refund), unless the caller is a manager; or send X-Approval-Token")
 
     @field_validator("id")
     @classmethod

@@ -207,4 +207,16 @@ outlet_settings = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 
+# Manager approval tokens (PIN approvals from identity) already used: each approves one
+# action (ADR 0040); the till's retry of that same action may present it again.
+used_approvals = Table(
+    "used_approvals",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("used_for", String(36), nullable=False),  # the sale, refund or void it approved
+    Column("approver_id", String(36), nullable=False),
+    Column("used_at", DateTime, nullable=False),
+)
+
 add_messaging_tables(metadata)

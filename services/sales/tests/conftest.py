@@ -5,6 +5,7 @@ contracts and can be told to decline, lose an answer, or be down."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -138,28 +140,45 @@ def fakes() -> FakeServices:
     return FakeServices()
 
 
+def seed_prices(app: Any) -> None:
+    now = utcnow()
+    with app.state.ctx.db.transaction() as uow:
+        uow.session.execute(
+            price_replica.insert(),
+            [
+                {"product_id": "mug", "sku": "MUG", "name": "Espresso cup <small>", "category_id": "cups", "price_minor": 1250, "currency": "EUR", "tax_class": "standard", "active": True, "source_event_at": now},
+                {"product_id": "tea", "sku": "TEA", "name": "Green tea 100 g", "category_id": "tea", "price_minor": 399, "currency": "EUR", "tax_class": "reduced", "active": True, "source_event_at": now},
+                {"product_id": "gone", "sku": "OLD", "name": "Archived", "category_id": None, "price_minor": 100, "currency": "EUR", "tax_class": "standard", "active": False, "source_event_at": now},
+            ],
+        )
+
+
 @pytest.fixture
-def client(tmp_path: Path, keys: tuple[Path, Path], fakes: FakeServices) -> Iterator[TestClient]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/sales.db",
-        jwt_public_key_file=str(keys[1]),
-        inventory_url="http://services.test",
-        payments_url="http://services.test",
-        reconcile_after_seconds=3600,
-        reconcile_interval_seconds=3600,
-    )
-    app = create_app(settings, bus=InProcessBus(), migrate_on_start=True, transport=SwitchableTransport(fakes))
-    with TestClient(app) as c:
-        now = utcnow()
-        with app.state.ctx.db.transaction() as uow:
-            uow.session.execute(
-                price_replica.insert(),
-                [
-                    {"product_id": "mug", "sku": "MUG", "name": "Espresso cup <small>", "category_id": "cups", "price_minor": 1250, "currency": "EUR", "tax_class": "standard", "active": True, "source_event_at": now},
-                    {"product_id": "tea", "sku": "TEA", "name": "Green tea 100 g", "category_id": "tea", "price_minor": 399, "currency": "EUR", "tax_class": "reduced", "active": True, "source_event_at": now},
-                    {"product_id": "gone", "sku": "OLD", "name": "Archived", "category_id": None, "price_minor": 100, "currency": "EUR", "tax_class": "standard", "active": False, "source_event_at": now},
-                ],
-            )
+def make_client(tmp_path: Path, keys: tuple[Path, Path], fakes: FakeServices) -> Callable[..., Any]:
+    """A started TestClient of a sales app with these settings overrides (and prices)."""
+
+    def make(**overrides: Any) -> Any:
+        settings = Settings(
+            **{
+                "database_url": f"sqlite:///{tmp_path}/sales-{uuid.uuid4().hex[:6]}.db",
+                "jwt_public_key_file": str(keys[1]),
+                "inventory_url": "http://services.test",
+                "payments_url": "http://services.test",
+                "reconcile_after_seconds": 3600,
+                "reconcile_interval_seconds": 3600,
+                **overrides,
+            }
+        )
+        app = create_app(settings, bus=InProcessBus(), migrate_on_start=True, transport=SwitchableTransport(fakes))
+        return TestClient(app)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., Any]) -> Iterator[TestClient]:
+    with make_client() as c:
+        seed_prices(c.app)
         yield c
 
 
@@ -170,6 +189,22 @@ Auth = Callable[..., dict[str, str]]
 def token(keys: tuple[Path, Path]) -> Callable[..., str]:
     def make(role: str = "cashier", outlets: list[str] | None = None, user_id: str | None = None) -> str:
         return mint_token(keys[0], role, [OUTLET] if outlets is None else outlets, user_id=user_id or f"{role}-1", name=f"A {role}")
+
+    return make
+
+
+@pytest.fixture
+def approval(keys: tuple[Path, Path]) -> Callable[..., str]:
+    """An approval token as identity issues it after a manager's PIN (ADR 0040)."""
+
+    def make(action: str, subject: str | None = None, *, requested_by: str = "cashier-1", approver: str = "boss", role: str = "manager", outlets: list[str] | None = None, outlet_id: str = OUTLET) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": approver, "role": role, "outlets": [OUTLET] if outlets is None else outlets, "aud": "pos:approval", "iss": "pos-identity",
+            "iat": now, "exp": now + 120, "jti": uuid.uuid4().hex, "token_use": "approval", "action": action, "outlet_id": outlet_id,
+            "requested_by": requested_by, **({"subject": subject} if subject else {}),
+        }
+        return jwt.encode(claims, keys[0].read_text(), algorithm="EdDSA")
 
     return make
 
@@ -204,5 +239,6 @@ def helpers() -> Any:
     class Helpers:
         sale = staticmethod(sale)
         outbox = staticmethod(outbox)
+        seed_prices = staticmethod(seed_prices)
 
     return Helpers

@@ -5,6 +5,7 @@ outcomes and the reconciler."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -81,18 +82,28 @@ def test_line_and_cart_discounts_are_shared_and_taxed_after_discount(client: Tes
     assert receipt["tax_minor"] == sum(line["tax_minor"] for line in receipt["lines"]) == 333 + 17
 
 
-def test_a_large_discount_needs_a_manager(client: TestClient, auth: Any, helpers: Any, token: Any) -> None:
+def test_a_large_discount_needs_a_managers_approval_used_once(client: TestClient, auth: Any, helpers: Any, token: Any, approval: Any) -> None:
     body = helpers.sale(discount={"kind": "percent", "value": 5000})
     refused = client.post("/api/sales", json=body, headers=auth())
     assert refused.status_code == 403, refused.text
     assert refused.json()["discounts"] == ["cart discount 1250 of 2500"]
-    by_cashier = client.post("/api/sales", json={**body, "approved_by": token("cashier")}, headers=auth())
-    assert by_cashier.status_code == 403
-    other_outlet = client.post("/api/sales", json={**body, "approved_by": token("manager", ["outlet-b"])}, headers=auth())
-    assert other_outlet.status_code == 403
-    approved = client.post("/api/sales", json={**body, "approved_by": token("manager", user_id="boss")}, headers=auth())
+    assert "PIN" in refused.json()["detail"]
+    access_token = client.post("/api/sales", json={**body, "approved_by": token("manager")}, headers=auth())
+    assert access_token.status_code == 403  # an access token is not an approval
+    for wrong in (approval("refund", body["id"]), approval("discount", "another-sale"), approval("discount", body["id"], requested_by="someone-else"),
+                  approval("discount", body["id"], role="cashier"), approval("discount", body["id"], outlet_id="outlet-b", outlets=["outlet-b"])):
+        assert client.post("/api/sales", json={**body, "approved_by": wrong}, headers=auth()).status_code == 403
+    ok = approval("discount", body["id"])
+    approved = client.post("/api/sales", json=body, headers={**auth(), "X-Approval-Token": ok})
     assert approved.status_code == 201, approved.text
     assert (approved.json()["approved_by"], approved.json()["total_minor"]) == ("boss", 1250)
+    retry = client.post("/api/sales", json=body, headers={**auth(), "X-Approval-Token": ok})
+    assert (retry.status_code, retry.json()) == (201, approved.json())
+    unbound = approval("discount")  # no subject: good for any sale, but once
+    first = client.post("/api/sales", json={**helpers.sale(discount={"kind": "percent", "value": 5000}), "approved_by": unbound}, headers=auth())
+    assert first.status_code == 201, first.text
+    second = client.post("/api/sales", json={**helpers.sale(discount={"kind": "percent", "value": 5000}), "approved_by": unbound}, headers=auth())
+    assert second.status_code == 403 and "already used" in second.json()["detail"]
     by_manager = client.post("/api/sales", json=helpers.sale(discount={"kind": "percent", "value": 5000}), headers=auth("manager"))
     assert by_manager.status_code == 201
 
@@ -207,3 +218,13 @@ def test_other_outlets_do_not_exist_for_a_cashier(client: TestClient, auth: Any,
     assert client.get(f"/api/sales/{body['id']}", headers=auth(outlets=["outlet-b"])).status_code == 404
     assert client.post("/api/sales", json={**helpers.sale(), "outlet_id": "outlet-b"}, headers=auth()).status_code == 404
     assert client.get(f"/api/sales/{body['id']}/receipt", headers=auth(outlets=["outlet-b"])).status_code == 404
+
+
+
+def test_the_crash_fault_is_ignored_in_production(make_client: Any, auth: Any, helpers: Any) -> None:
+    # (In development it exits the process: the crash test on the stack shows that.)
+    secret = uuid.uuid4().hex
+    with make_client(environment="production", internal_api_token=secret, fault_crash_after_capture=True) as prod:
+        helpers.seed_prices(prod.app)
+        r = prod.post("/api/sales", json=helpers.sale(), headers=auth())
+        assert r.status_code == 201, r.text

@@ -23,12 +23,12 @@ def refund(client: TestClient, headers: dict[str, str], sale_id: str, **body: An
     return client.post(f"/api/sales/{sale_id}/refunds", json=payload, headers=headers)
 
 
-def test_refund_by_line_then_the_rest_never_more_than_sold(client: TestClient, auth: Any, helpers: Any, fakes: Any, token: Any) -> None:
+def test_refund_by_line_then_the_rest_never_more_than_sold(client: TestClient, auth: Any, helpers: Any, fakes: Any, approval: Any) -> None:
     receipt = completed(client, auth, helpers, [("mug", 3), ("tea", 1)], [{"kind": "card", "amount_minor": 4149}])
     sale_id = receipt["sale_id"]
     assert refund(client, auth(), sale_id, lines=[{"line_no": 1, "qty": 1}]).status_code == 403  # a cashier alone may not
 
-    approved = {"approved_by": token("manager", user_id="boss")}
+    approved = {"approved_by": approval("refund", sale_id)}
     first = refund(client, auth(), sale_id, lines=[{"line_no": 1, "qty": 1, "restock": False}], **approved)
     assert first.status_code == 201, first.text
     slip = first.json()
@@ -39,6 +39,9 @@ def test_refund_by_line_then_the_rest_never_more_than_sold(client: TestClient, a
 
     too_many = refund(client, auth("manager"), sale_id, lines=[{"line_no": 1, "qty": 3}])
     assert too_many.status_code == 422 and "only 2 of 3 left" in too_many.json()["detail"]
+
+    reused = refund(client, auth(), sale_id, lines=[{"line_no": 2, "qty": 1}], **approved)
+    assert reused.status_code == 403 and "already used" in reused.json()["detail"]
 
     rest = refund(client, auth("manager"), sale_id, destination="cash")
     assert rest.status_code == 201, rest.text
@@ -91,7 +94,7 @@ def test_refund_slip_prints(client: TestClient, auth: Any, helpers: Any) -> None
     assert "REFUND" in text and "-12.50" in text and receipt["receipt_number"] in text
 
 
-def test_park_resume_and_void(client: TestClient, auth: Any, helpers: Any, token: Any) -> None:
+def test_park_resume_and_void(client: TestClient, auth: Any, helpers: Any, approval: Any) -> None:
     cart_id = str(uuid.uuid4())
     parked = client.post("/api/sales/parked", json={"id": cart_id, "outlet_id": OUTLET, "register_id": "till-1", "lines": [{"product_id": "mug", "qty": 1}], "note": "back in 5"}, headers=auth())
     assert parked.status_code == 201, parked.text
@@ -103,7 +106,7 @@ def test_park_resume_and_void(client: TestClient, auth: Any, helpers: Any, token
 
     void = {"id": cart_id, "outlet_id": OUTLET, "register_id": "till-1", "lines": [{"product_id": "mug", "qty": 1}], "reason": "customer left"}
     assert client.post("/api/sales/voids", json=void, headers=auth()).status_code == 403
-    done = client.post("/api/sales/voids", json={**void, "approved_by": token("manager", user_id="boss")}, headers=auth())
+    done = client.post("/api/sales/voids", json=void, headers={**auth(), "X-Approval-Token": approval("void", cart_id)})
     assert done.status_code == 201, done.text
     assert (done.json()["status"], done.json()["approved_by"], done.json()["total_minor"]) == ("VOIDED", "boss", 1250)
     repeat = client.post("/api/sales/voids", json=void, headers=auth("manager"))
@@ -137,7 +140,7 @@ def test_receipt_as_json_html_text_and_reprint(client: TestClient, auth: Any, he
     assert copy1.json()["copy"] == 1 and "COPY 2" in copy2.text
 
 
-def test_shift_open_move_cash_blind_close_and_z_report(client: TestClient, auth: Any, helpers: Any, token: Any) -> None:
+def test_shift_open_move_cash_blind_close_and_z_report(client: TestClient, auth: Any, helpers: Any) -> None:
     shift_id = str(uuid.uuid4())
     opened = client.post("/api/sales/shifts", json={"id": shift_id, "outlet_id": OUTLET, "register_id": "till-1", "opening_float_minor": 10000}, headers=auth())
     assert opened.status_code == 201, opened.text
@@ -154,7 +157,7 @@ def test_shift_open_move_cash_blind_close_and_z_report(client: TestClient, auth:
     client.post(f"/api/sales/shifts/{shift_id}/cash-movements", json={"id": str(uuid.uuid4()), "kind": "in", "amount_minor": 2000, "reason": "coins"}, headers=auth())
     refunded = refund(client, auth("manager"), cash_sale["sale_id"], lines=[{"line_no": 1, "qty": 1}], register_id="till-1")
     assert refunded.status_code == 201
-    client.post("/api/sales/voids", json={"id": str(uuid.uuid4()), "outlet_id": OUTLET, "register_id": "till-1", "reason": "mistake", "approved_by": token("manager")}, headers=auth())
+    client.post("/api/sales/voids", json={"id": str(uuid.uuid4()), "outlet_id": OUTLET, "register_id": "till-1", "reason": "mistake"}, headers=auth("manager"))
 
     shift = client.get(f"/api/sales/shifts/{shift_id}", headers=auth()).json()
     assert "expected_cash_minor" not in shift  # blind: not shown before the count

@@ -11,7 +11,8 @@ class Router {
 
   constructor() {
     addEventListener("hashchange", () => {
-      this.path = current();
+      // Only "#/..." is a route; a plain in-page anchor ("#top") is not.
+      if (location.hash === "" || location.hash.startsWith("#/")) this.path = current();
     });
   }
 

@@ -11,6 +11,7 @@ same key while the first request still runs -> 409 idempotency_key_in_use):
     GET  /v1/payment_intents            ?limit=
     GET  /v1/payment_intents/search     ?query=metadata['key']:'value' [AND ...]
     POST /v1/refunds                    payment_intent, amount, metadata[...]
+    GET  /v1/refunds                    ?payment_intent=
     GET  /v1/refunds/{id}
 
 Test cards (the `payment_method`), as Stripe names them where Stripe has one:
@@ -240,6 +241,13 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
 
         return await idempotent(request, "refunds", params, run)
 
+    async def list_refunds(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return _error(401, "invalid_request_error", "Invalid API Key provided")
+        intent = request.query_params.get("payment_intent")
+        data = [r for r in state.refunds.values() if intent is None or r["payment_intent"] == intent]
+        return JSONResponse({"object": "list", "data": sorted(data, key=lambda r: r["created"], reverse=True), "has_more": False})
+
     async def get_refund(request: Request) -> JSONResponse:
         if not authorised(request):
             return _error(401, "invalid_request_error", "Invalid API Key provided")
@@ -259,6 +267,7 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
             Route("/v1/payment_intents", list_intents, methods=["GET"]),
             Route("/v1/payment_intents/{intent_id}", get_intent),
             Route("/v1/refunds", create_refund, methods=["POST"]),
+            Route("/v1/refunds", list_refunds, methods=["GET"]),
             Route("/v1/refunds/{refund_id}", get_refund),
         ]
     )

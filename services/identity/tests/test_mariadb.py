@@ -1,0 +1,56 @@
+"""On MariaDB: the migrations (with their triggers) apply, and replicas appending to the
+audit chain at once still build one linear chain (the head row serializes them)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pymysql
+import pytest
+from sqlalchemy import text
+
+from pos_identity import audit
+from pos_identity.tables import metadata
+from pos_platform.db import Database
+from pos_platform.migrate import upgrade
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    name = f"pos_identity_test_{uuid.uuid4().hex[:8]}"
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+
+
+def test_replicas_append_one_chain(mariadb_url: str) -> None:
+    upgrade("identity", mariadb_url)
+    replicas = [Database(mariadb_url, metadata, "identity", pool_size=4) for _ in range(2)]
+
+    def append(n: int) -> None:
+        db = replicas[n % 2]
+        for i in range(20):
+            with db.transaction() as uow:
+                audit.record(uow, "test.concurrent", actor_id=f"worker-{n}", details={"i": i, "text": "é ü ß"})
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(append, range(8)))
+        verdict = audit.verify(replicas[0])
+        assert verdict.ok, str(verdict)
+        assert verdict.entries == 160
+        with pytest.raises(Exception, match="append-only"), replicas[0].transaction() as uow:
+            uow.session.execute(text("DELETE FROM audit_log WHERE seq = 1"))
+    finally:
+        for db in replicas:
+            db.dispose()
