@@ -1,9 +1,11 @@
 """Browser tests: Debian's Chromium driven by Playwright (never `playwright install`).
 
 Where the POS runs:
-- POS_BROWSER_BASE_URL set (CI points it at the nginx gateway of the local stack): that
-  server; the admin log-in comes from POS_BROWSER_ADMIN_EMAIL + POS_BROWSER_ADMIN_PASSWORD
-  or from POS_BROWSER_CREDENTIALS_FILE (an admin-credentials.txt).
+- POS_BROWSER_BASE_URL=stack: the local stack of tests/stack_fixture.py (nginx gateway,
+  every service, MariaDB, RabbitMQ), started once per session with the e2e tests.
+- POS_BROWSER_BASE_URL=<url> (e.g. a gateway already running): that server; the admin
+  log-in comes from POS_BROWSER_ADMIN_EMAIL + POS_BROWSER_ADMIN_PASSWORD or from
+  POS_BROWSER_CREDENTIALS_FILE (an admin-credentials.txt).
 - otherwise: `python -m pos_embedded` on a free port with a temporary data directory,
   started here and stopped after the session (web/dist must be built: `make web`).
 
@@ -14,6 +16,7 @@ never depend on demo data and can run again and again against one server.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -116,8 +119,14 @@ def _server_from_env(base_url: str) -> Server:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Server]:
     base_url = os.environ.get("POS_BROWSER_BASE_URL")
+    if base_url == "stack":
+        # The repo's own local stack (tests/stack_fixture.py: every service, MariaDB,
+        # RabbitMQ, nginx), shared with the e2e tests of the same session.
+        stack = request.getfixturevalue("local_stack")
+        yield Server(stack.base_url, stack.admin_email, stack.admin_password)
+        return
     if base_url:
         yield _server_from_env(base_url)
         return
@@ -310,8 +319,19 @@ class Tab:
         assert not self.problems, "\n".join(self.problems)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def open_tab(chromium: Any, server: Server) -> Iterator[Callable[..., Tab]]:
+def open_tab(chromium: Any, server: Server, request: pytest.FixtureRequest) -> Iterator[Callable[..., Tab]]:
     tabs: list[Tab] = []
 
     def make(width: int = 1280, height: int = 800) -> Tab:
@@ -320,6 +340,15 @@ def open_tab(chromium: Any, server: Server) -> Iterator[Callable[..., Tab]]:
         return tab
 
     yield make
+    if request.node.stash.get(FAILED, False):
+        # What the screen looked like when the test failed, for the CI artefacts.
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for n, tab in enumerate(tabs):
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+            try:
+                tab.page.screenshot(path=str(SCREENSHOTS / f"failed-{name}-{n}.png"), full_page=True)
+            except Exception as exc:  # the page may be gone
+                print(f"no failure screenshot of tab {n}: {exc}")
     for tab in tabs:
         tab.close()
 

@@ -176,6 +176,7 @@ def test_park_resume_and_void_before_payment(shop: Shop) -> None:
     assert resumed.status_code == 200
     sold = post(shop, {"id": cart_id, **resumed.json()["cart"], "tenders": [{"kind": "cash", "amount_minor": 1250}]})
     assert sold.status_code == 201, sold.text
+    assert deducted(shop, cart_id) == [("sale", -1)]
 
     before = shop.level("mug")
     void_id = str(uuid.uuid4())

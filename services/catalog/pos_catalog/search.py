@@ -45,7 +45,7 @@ def _word_range(word: str, filters: Filters) -> Select:  # type: ignore[type-arg
     stmt = select(search_index.c.product_key).where(search_index.c.term >= low, search_index.c.term < high)
     if filters.active_only:
         # active is the index's first column: this range is read in (term, name) order.
-        stmt = stmt.where(search_index.c.active.is_(True))
+        stmt = stmt.where(search_index.c.active == True)  # noqa: E712  (IS TRUE would not use the index)
     return stmt.order_by(search_index.c.term, search_index.c.sort_key, search_index.c.product_key)
 
 

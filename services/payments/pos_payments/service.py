@@ -162,17 +162,16 @@ class PaymentService:
                 {"seq": seq, "kind": "card", "amount_minor": tender.amount_minor, "tendered_minor": tender.amount_minor, "change_minor": 0,
                  "status": "pending", "provider": self.provider.name, "card_token": token}
             )
-        created = True
         try:
-            await run_in_threadpool(self._insert_payment, body, rows)
+            payment = await run_in_threadpool(self._insert_payment, body, rows)
+            created = True
         except IntegrityError:
-            created = False
-        payment = await run_in_threadpool(self._stored_payment, body)
+            payment, created = await run_in_threadpool(self._stored_payment, body), False
         if payment.status == "pending":
             payment = await self.drive(payment.payment_id)
         return Outcome(payment, created)
 
-    def _insert_payment(self, body: PaymentIn, rows: list[dict[str, Any]]) -> None:
+    def _insert_payment(self, body: PaymentIn, rows: list[dict[str, Any]]) -> PaymentOut:
         # Insert first: the primary key (payment id) and the unique sale id decide, even
         # when two copies of one request race.
         now = utcnow()
@@ -193,6 +192,7 @@ class PaymentService:
             uow.session.execute(payment_tenders.insert(), [{"payment_id": body.payment_id, "refunded_minor": 0, **r} for r in rows])
             if all(r["status"] == "captured" for r in rows):
                 self._finalize(uow, body.payment_id)
+            return load_payments(uow, [body.payment_id])[0]
 
     def _stored_payment(self, body: PaymentIn) -> PaymentOut:
         with self.db.transaction() as uow:

@@ -13,7 +13,18 @@ export interface ScannerOptions {
   maxAverageMs: number;
 }
 
-export const DEFAULT_SCANNER: ScannerOptions = { minLength: 8, maxLength: 14, maxGapMs: 80, maxAverageMs: 35 };
+// A stall of a few hundred milliseconds can happen inside a scan (a Bluetooth scanner, a
+// busy till); the average keeps people out: nobody types 8+ digits at 50 ms a key.
+export const DEFAULT_SCANNER: ScannerOptions = { minLength: 8, maxLength: 14, maxGapMs: 300, maxAverageMs: 50 };
+
+/** True when `code` is an EAN-8, UPC-A, EAN-13 or GTIN-14 with a correct GS1 check digit. */
+export function validGtin(code: string): boolean {
+  if (!/^(\d{8}|\d{12,14})$/.test(code)) return false;
+  const body = code.slice(0, -1);
+  let total = 0;
+  for (let i = 0; i < body.length; i++) total += Number(body[body.length - 1 - i]) * (i % 2 === 0 ? 3 : 1);
+  return (10 - (total % 10)) % 10 === Number(code[code.length - 1]);
+}
 
 // Keys a scanner or a keyboard layout may send inside a scan without breaking it.
 const IGNORED = new Set(["Shift", "Control", "Alt", "AltGraph", "Meta", "CapsLock", "NumLock", "Unidentified"]);
@@ -57,12 +68,21 @@ export class ScanDetector {
       return null;
     }
     if (key === "Enter") {
-      const code = this.digits;
+      const digits = this.digits;
       const times = this.times;
       this.reset();
-      if (code.length < this.options.minLength || last === undefined || gap > this.options.maxGapMs) return null;
-      const average = (time - times[0]) / code.length; // code.length gaps, Enter included
-      return average <= this.options.maxAverageMs ? code : null;
+      if (last === undefined || gap > this.options.maxGapMs) return null;
+      // Every tail of what was typed that is long enough and came at scanner speed is a
+      // candidate (digits typed by hand just before a scan are not part of it). The
+      // longest one with a valid check digit wins, else the longest.
+      let best: string | null = null;
+      for (let start = 0; start <= digits.length - this.options.minLength; start++) {
+        const code = digits.slice(start);
+        if ((time - times[start]) / code.length > this.options.maxAverageMs) continue;
+        if (validGtin(code)) return code;
+        best ??= code;
+      }
+      return best;
     }
     this.reset();
     return null;
