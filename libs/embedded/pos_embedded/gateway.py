@@ -49,6 +49,9 @@ class EmbeddedGateway:
             await JSONResponse({"status": "ok", "services": sorted(self.services)})(scope, receive, send)
             return
         app = self._route(path)
+        if path.startswith("/api/") and path.endswith("/metrics"):
+            # As at the nginx gateway: metrics are for the operator's scraper, not the public.
+            app = None
         if app is None:
             if path.startswith("/api/"):
                 await JSONResponse({"detail": f"no service serves {path}"}, status_code=404)(scope, receive, send)

@@ -298,6 +298,11 @@ class PaymentService:
         if status == "pending":
             return
         uow.session.execute(payments.update().where(payments.c.id == payment_id).values(status=status, updated_at=utcnow()))
+        if status == "declined":
+            # The cash of a declined payment stays with the customer.
+            uow.session.execute(
+                payment_tenders.update().where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "cash").values(status="voided")
+            )
         PAYMENTS_FINISHED.labels(status).inc()
         if status == "captured":
             uow.publish(

@@ -34,8 +34,9 @@ payment_tenders = Table(
     Column("amount_minor", BigInteger, nullable=False),
     Column("tendered_minor", BigInteger, nullable=False),
     Column("change_minor", BigInteger, nullable=False),
-    # cash: captured. card: pending -> captured | declined; captured -> reversed (another
-    # tender of the payment was declined, so this one was given back)
+    # cash: captured (voided if the payment is declined). card: pending -> captured |
+    # declined; captured -> reversed (another tender of the payment was declined, so this
+    # one was given back)
     Column("status", String(16), nullable=False, server_default=text("'captured'")),
     Column("provider", String(16), nullable=True),
     Column("card_token", String(128), nullable=True),

@@ -126,6 +126,9 @@ def test_second_card_declined_gives_the_first_back(client: TestClient, auth: Aut
     r = client.post("/api/payments/payments", json=body, headers=auth())
     assert r.status_code == 402, r.text
     assert [t["status"] for t in r.json()["payment"]["tenders"]] == ["reversed", "declined"]
+    with_cash = card_payment(amount=1500, tenders=[{"kind": "cash", "amount_minor": 500}, {"kind": "card", "amount_minor": 1000, "card_token": "pm_card_chargeDeclined"}])
+    declined = client.post("/api/payments/payments", json=with_cash, headers=auth())
+    assert [t["status"] for t in declined.json()["payment"]["tenders"]] == ["voided", "declined"]
     first = next(i for i in intents(sandbox, body["payment_id"]) if i["status"] == "succeeded")
     refunds = [x for x in sandbox.app.state.sandbox.refunds.values() if x["payment_intent"] == first["id"]]  # type: ignore[union-attr]
     assert [x["amount"] for x in refunds] == [1000]
