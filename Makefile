@@ -6,9 +6,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
-WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json web/vite.config.* -type f 2>/dev/null)
+WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json web/package-lock.json \
+                 web/vite.config.* web/svelte.config.js web/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: install run stack stack-down stack-status test test-fast lint web bench clean
+.PHONY: install run stack stack-down stack-status test test-fast lint web web-check bench clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +23,10 @@ web/dist/index.html: $(WEB_SOURCES)
 	@if [ -f web/package.json ]; then \
 		cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
 	else echo "web/package.json missing: serving the placeholder page"; fi
+
+## Front-end unit tests (vitest) and type check
+web-check:
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run check
 
 ## Embedded mode on http://127.0.0.1:8080 (Ctrl-C stops it; data in var/embedded/)
 run: install web
@@ -38,12 +43,13 @@ stack-status:
 	$(BIN)/python scripts/stack.py status
 
 ## Every test: unit, integration (MariaDB, RabbitMQ), full stack through nginx, browser
-test: install web
+# Browser tests drive the till through the local stack's nginx when it can run here.
+test: install web web-check
 	@mkdir -p test-results
-	$(BIN)/python -m pytest --junitxml=test-results/junit.xml $(PYTEST_ARGS)
+	POS_BROWSER_BASE_URL=$${POS_BROWSER_BASE_URL:-stack} $(BIN)/python -m pytest --junitxml=test-results/junit.xml $(PYTEST_ARGS)
 
 ## Only the tests that need no server
-test-fast: install
+test-fast: install web-check
 	$(BIN)/python -m pytest -m "not integration and not e2e and not browser" $(PYTEST_ARGS)
 
 lint: install

@@ -99,9 +99,10 @@ def catalogue_csv(count: int, start: int = 0) -> bytes:
 
 
 def query_for(name: str, rng: random.Random) -> str:
-    words = [w for w in name.lower().split() if w.isalpha()]
+    # What a cashier types: the start (3-6 letters) of one or two words of the name.
+    words = [w for w in name.lower().split() if w.isalpha() and len(w) >= 3]
     picked = rng.sample(words, 2) if len(words) >= 2 and rng.random() < 0.4 else [rng.choice(words)]
-    return " ".join(w[: rng.randint(2, 6)] for w in picked)
+    return " ".join(w[: rng.randint(3, 6)] for w in picked)
 
 
 # --- stack -------------------------------------------------------------------------------

@@ -17,9 +17,11 @@ class Settings(ServiceSettings):
       the local stack runs it as its own process (`python -m pos_payments.sandbox`).
     - `stripe`: Stripe's REST API (PaymentIntents), key in `stripe_api_key`.
     - `none`: card tenders are refused (cash only).
+
+    Unset, it is `sandbox`, except in production, where it is `none`.
     """
 
-    card_provider: Literal["sandbox", "stripe", "none"] = "sandbox"
+    card_provider: Literal["sandbox", "stripe", "none"] | None = None
     card_sandbox_url: str = ""
     # What a card tender without a token is charged with (a terminal that always
     # approves); only the sandbox has one.
@@ -39,6 +41,8 @@ class Settings(ServiceSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
+        if self.card_provider is None:
+            self.card_provider = "none" if self.environment == "production" else "sandbox"
         if self.environment == "production":
             if self.internal_api_token in ("", DEV_INTERNAL_TOKEN):
                 raise ValueError("POS_INTERNAL_API_TOKEN must be set to a secret in production")
