@@ -2,14 +2,14 @@
 
 Index range scans of ix_search_index_term (active, term, sort_key, product_key) in
 result order: a page stops the scan as soon as it is full, however many products match;
-nothing ever reads the whole catalogue (ADR 0010). See `find` for several words.
+nothing ever reads the whole catalogue (ADR 0010).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pos_catalog.domain import prefix_bounds, query_words
@@ -18,11 +18,8 @@ from pos_catalog.tables import barcodes, products, search_index
 
 # A broad query ("a") matches most of a big catalogue: counting stops here.
 COUNT_CAP = 10_000
-# Rows of the driving word read at most for one page when other words or a category
-# narrow it (a rare combination then ends the results early).
+# With a category filter (applied to each batch read), rows read at most for a page.
 SCAN_CAP = 50_000
-# A word matching more index rows than this is checked by EXISTS, not read as a set.
-SET_CAP = 30_000
 
 
 @dataclass(frozen=True)
@@ -37,19 +34,25 @@ class Hit:
     match: str  # barcode | sku | prefix
 
 
-def _prefix_query(words: list[str], filters: Filters) -> Select:  # type: ignore[type-arg]
-    """Keys of products with, for every word, a word starting with it (the words after
-    the first as EXISTS on the primary key), in the index order of the first word."""
-    driving = search_index.alias("t")
-    low, high = prefix_bounds(words[0])
-    stmt = select(driving.c.product_key).where(driving.c.term >= low, driving.c.term < high)
+def _word_range(word: str, filters: Filters, table=search_index):  # type: ignore[no-untyped-def]
+    low, high = prefix_bounds(word)
+    stmt = select(table.c.product_key).where(table.c.term >= low, table.c.term < high)
     if filters.active_only:
         # `= true`, not IS TRUE: active leads the index, so this is one ordered range.
-        stmt = stmt.where(driving.c.active == True)  # noqa: E712
+        stmt = stmt.where(table.c.active == True)  # noqa: E712
+    return stmt
+
+
+def _prefix_query(words: list[str], filters: Filters) -> Select:  # type: ignore[type-arg]
+    """Keys of products with, for every word, a word starting with it, in the index
+    order of the first word's range. The other words are IN subqueries: MariaDB reads
+    each one's range once (index-only) into a temporary key set and checks the first
+    word's rows against it, or looks them up by primary key, whichever its cost model
+    finds cheaper."""
+    driving = search_index.alias("t")
+    stmt = _word_range(words[0], filters, driving)
     for word in words[1:]:
-        other = search_index.alias()
-        low, high = prefix_bounds(word)
-        stmt = stmt.where(exists().where(other.c.product_key == driving.c.product_key, other.c.term >= low, other.c.term < high))
+        stmt = stmt.where(driving.c.product_key.in_(_word_range(word, filters, search_index.alias())))
     return stmt.order_by(driving.c.term, driving.c.sort_key, driving.c.product_key)
 
 
@@ -88,55 +91,32 @@ def _in_categories(session: Session, keys: list[bytes], category_ids: frozenset[
     return [k for k in keys if product_id_of(k) in inside]
 
 
-def _word_keys(session: Session, word: str, filters: Filters, cap: int) -> set[bytes] | None:
-    """Keys of the products having a word that starts with `word` (an index-only range
-    read), or None when more than `cap` index rows match."""
-    keys = list(session.scalars(_prefix_query([word], filters).order_by(None).limit(cap + 1)))
-    return None if len(keys) > cap else {bytes(k) for k in keys}
-
-
 def find(session: Session, query: str, *, limit: int, offset: int = 0, filters: Filters | None = None) -> tuple[list[Hit], bool]:
-    """One page of hits and whether there are more.
-
-    One word: its index range, in order, LIMIT the page. Several: the longest words'
-    key sets are read first (index-only range reads, ordered by the index, no random
-    row lookups), then the shortest word's range is read in order and filtered against
-    them; a word matching more than SET_CAP rows is checked with EXISTS instead (two
-    such broad words overlap densely, so few rows are checked)."""
+    """One page of hits and whether there are more: exact barcode, exact SKU, then the
+    prefix matches, in the order of the longest word (usually the narrowest: driving
+    by a broad word would make MariaDB fetch the narrow word's rows one by one)."""
     filters = filters or Filters()
     query = query.strip()
     wanted = offset + limit + 1  # one more tells whether a next page exists
     hits = exact_hits(session, query, filters)
     seen = {product_key(h.product_id) for h in hits}
-    words = query_words(query)
-    if not words or len(hits) >= wanted:
-        return hits[offset : offset + limit], len(hits) > offset + limit
-    driving, others = words[-1], words[:-1]  # words are longest first
-    sets: list[set[bytes]] = []
-    broad: list[str] = []
-    for word in others:
-        keys = _word_keys(session, word, filters, SET_CAP)
-        if keys is None:
-            broad.append(word)
-        else:
-            sets.append(keys)
-    if sets and not any(sets):
-        return hits[offset : offset + limit], len(hits) > offset + limit  # a word nothing has
-    stmt = _prefix_query([driving, *broad], filters)
-    narrowed = bool(sets) or filters.category_ids is not None
-    read, chunk = 0, max(8 * wanted, 200) if narrowed else wanted + 4
-    while len(hits) < wanted and read < SCAN_CAP:
-        rows = [bytes(k) for k in session.scalars(stmt.limit(chunk).offset(read))]
-        read += len(rows)
-        # A product with two words starting with the prefix comes twice.
-        fresh = [k for k in dict.fromkeys(rows) if k not in seen and all(k in keys for keys in sets)]
-        seen.update(fresh)
-        if filters.category_ids is not None:
-            fresh = _in_categories(session, fresh, filters.category_ids)
-        hits.extend(Hit(product_id_of(k), "prefix") for k in fresh)
-        if len(rows) < chunk:
-            break
-        chunk = min(chunk * 4, 5000)
+    words = query_words(query)  # longest first
+    if words and len(hits) < wanted:
+        stmt = _prefix_query(words, filters)
+        by_category = filters.category_ids is not None
+        read, chunk = 0, max(4 * wanted, 100) if by_category else wanted + 4
+        while len(hits) < wanted and read < SCAN_CAP:
+            rows = [bytes(k) for k in session.scalars(stmt.limit(chunk).offset(read))]
+            read += len(rows)
+            # A product with two words starting with the prefix comes twice.
+            fresh = [k for k in dict.fromkeys(rows) if k not in seen]
+            seen.update(fresh)
+            if filters.category_ids is not None:
+                fresh = _in_categories(session, fresh, filters.category_ids)
+            hits.extend(Hit(product_id_of(k), "prefix") for k in fresh)
+            if len(rows) < chunk:
+                break
+            chunk = min(chunk * 4, 5000)
     return hits[offset : offset + limit], len(hits) > offset + limit
 
 

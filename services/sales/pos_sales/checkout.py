@@ -379,6 +379,9 @@ class Checkout:
             uow.session.execute(
                 sales.update().where(sales.c.id == sale_id).values(status="COMPLETED", receipt_number=number, completed_at=now, http_status=201, answer=json.dumps(answer))
             )
+            # Fields the v1 contract lacks (register_id, shift_id, discounts, cash rounding)
+            # are passed too: contracts ignore unknown fields, and carry them as soon as
+            # pos_contracts adds them as optional fields.
             uow.publish(
                 SaleCompleted(
                     sale_id=sale_id,
@@ -386,12 +389,16 @@ class Checkout:
                     cashier_id=row.cashier_id,
                     receipt_number=number,
                     currency=row.currency,
-                    lines=[SaleLine(**{k: line.get(k) for k in SaleLine.model_fields}) for line in draft["lines"]],
+                    lines=[SaleLine(**line) for line in draft["lines"]],
                     subtotal_minor=draft["subtotal_minor"],
                     tax_minor=draft["tax_minor"],
                     total_minor=draft["total_minor"],
                     tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in draft["tenders"]],
                     completed_at=completed_at,
+                    register_id=row.register_id,
+                    shift_id=row.shift_id,
+                    discount_minor=draft["discount_minor"],
+                    rounding_minor=draft["rounding_minor"],
                 ),
                 outlet_id=row.outlet_id,
             )

@@ -262,11 +262,15 @@ class RefundDesk:
                     cashier_id=row.cashier_id,
                     approved_by=row.approved_by,
                     currency=row.currency,
-                    lines=[RefundLine(**{k: line[k] for k in RefundLine.model_fields}) for line in answer["lines"]],
+                    lines=[RefundLine(**line) for line in answer["lines"]],
                     total_minor=row.total_minor,
                     tax_minor=row.tax_minor,
                     tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in answer["tenders"]],
                     refunded_at=answer["refunded_at"],
+                    # not in the v1 contract yet (ignored until pos_contracts adds them)
+                    register_id=row.register_id,
+                    shift_id=row.shift_id,
+                    rounding_minor=row.rounding_minor,
                 ),
                 outlet_id=row.outlet_id,
             )
