@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "gateway"))
 
 SERVICES = ("identity", "catalog", "inventory", "sales", "payments", "reports")
 REPLICAS = {"inventory": 2, "sales": 2}
+SANDBOX = "card-sandbox"
 PORT_OFFSET = {"identity": 1, "catalog": 2, "inventory": 3, "sales": 4, "payments": 5, "reports": 6}
 
 
@@ -51,6 +52,10 @@ class Config:
 
     def database_url(self, service: str) -> str:
         return f"mysql+pymysql://root@{self.db_host}:{self.db_port}/{self.database(service)}"
+
+    @property
+    def sandbox_port(self) -> int:
+        return self.port_base + 30
 
     @property
     def rabbitmq_url(self) -> str:
@@ -162,6 +167,9 @@ def service_env(cfg: Config, service: str) -> dict[str, str]:
         # The synchronous hops go straight to the services' replicas through the gateway.
         "POS_INVENTORY_URL": cfg.gateway_url,
         "POS_PAYMENTS_URL": cfg.gateway_url,
+        # Card payments go to the project's sandbox processor (a separate process, HTTP).
+        "POS_CARD_PROVIDER": os.environ.get("POS_CARD_PROVIDER", "sandbox"),
+        "POS_CARD_SANDBOX_URL": os.environ.get("POS_CARD_SANDBOX_URL") or f"http://127.0.0.1:{cfg.sandbox_port}",
         "PYTHONUNBUFFERED": "1",
     }
     return env
@@ -185,13 +193,34 @@ def pid_file(cfg: Config, name: str) -> Path:
 
 
 def start_service(cfg: Config, service: str, port: int, replica: int) -> None:
-    name = f"{service}-{replica}"
+    start_process(
+        cfg,
+        f"{service}-{replica}",
+        [sys.executable, "-m", "uvicorn", f"pos_{service}.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"],
+        service_env(cfg, service) | {"POS_INSTANCE_ID": f"{service}-{replica}"},
+    )
+
+
+def start_card_sandbox(cfg: Config) -> None:
+    """The sandbox card processor (outside the project in real life: a test double that
+    speaks the provider's HTTP API). Skipped when POS_CARD_SANDBOX_URL names another one."""
+    if os.environ.get("POS_CARD_SANDBOX_URL"):
+        return
+    start_process(
+        cfg,
+        SANDBOX,
+        [sys.executable, "-m", "pos_payments.sandbox", "--port", str(cfg.sandbox_port)],
+        {**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.sandbox_port}/healthz"), "the card sandbox", 30)
+
+
+def start_process(cfg: Config, name: str, argv: list[str], env: dict[str, str]) -> None:
     log_path = cfg.state_dir / "logs" / f"{name}.log"
-    env = service_env(cfg, service) | {"POS_INSTANCE_ID": name}
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", f"pos_{service}.main:app", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", "--log-level", "warning"],
+            argv,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -267,6 +296,7 @@ def up(cfg: Config, fresh: bool) -> None:
 
     ensure_keypair(str(cfg.state_dir / "keys" / "jwt-private.pem"), str(cfg.state_dir / "keys" / "jwt-public.pem"))
     migrate(cfg)
+    start_card_sandbox(cfg)
     for service in SERVICES:
         for replica, port in enumerate(cfg.ports(service)):
             start_service(cfg, service, port, replica)
@@ -333,6 +363,9 @@ def down(cfg: Config) -> None:
 
 def status(cfg: Config) -> None:
     for name, pid in pids(cfg).items():
+        if name == SANDBOX:
+            print(f"{name:12} pid {pid:<7} port {cfg.sandbox_port}  {'running' if pid_alive(pid) else 'STOPPED'}")
+            continue
         service, replica = name.rsplit("-", 1)
         port = cfg.ports(service)[int(replica)]
         state = readiness(f"http://127.0.0.1:{port}/readyz") if pid_alive(pid) else {}

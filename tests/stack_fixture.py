@@ -53,11 +53,21 @@ def run_stack(command: str, *extra: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), command, *stack_args(), *extra], check=True)
 
 
+# Settings of the test stack (scripts/stack.py passes the environment to every service):
+# a short lockout window so the brute-force test can see it end.
+TEST_STACK_ENV = {"POS_LOGIN_LOCKOUT_SECONDS": "10", "POS_CARD_PROVIDER": "sandbox"}
+
+
 def start_stack() -> Iterator[Stack]:
     args = stack_args()
     state_dir = Path(args[args.index("--state-dir") + 1])
+    for key, value in TEST_STACK_ENV.items():
+        os.environ.setdefault(key, value)
     run_stack("down")
     run_stack("up", "--fresh")
+    if not os.environ.get("POS_CARD_SANDBOX_URL"):
+        # The stack started its own card sandbox (port base + 30): tests talk to that one.
+        os.environ["POS_CARD_SANDBOX_URL"] = f"http://127.0.0.1:{int(args[args.index('--port-base') + 1]) + 30}"
     try:
         fields = dict(line.split(": ", 1) for line in (state_dir / "admin-credentials.txt").read_text().splitlines())
         yield Stack(
