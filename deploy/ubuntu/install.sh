@@ -68,9 +68,12 @@ if [[ ! -f $ETC/secrets.env ]]; then
 DB_PASSWORD=$(new_secret)
 RABBITMQ_PASSWORD=$(new_secret)
 ADMIN_PASSWORD=$(new_secret)
+INTERNAL_API_TOKEN=$(new_secret)
 EOF
     )
 fi
+# Installs from before the internal token existed: add it once.
+grep -q '^INTERNAL_API_TOKEN=' "$ETC/secrets.env" || echo "INTERNAL_API_TOKEN=$(new_secret)" >>"$ETC/secrets.env"
 # shellcheck source=/dev/null
 source "$ETC/secrets.env"
 if [[ ! -f $ETC/keys/jwt-private.pem ]]; then
@@ -123,6 +126,10 @@ for svc in "${SERVICES[@]}"; do
             sales)
                 echo "POS_INVENTORY_URL=http://127.0.0.1:${PORTS[inventory]}"
                 echo "POS_PAYMENTS_URL=http://127.0.0.1:${PORTS[payments]}"
+                echo "POS_INTERNAL_API_TOKEN=$INTERNAL_API_TOKEN"
+                ;;
+            payments)
+                echo "POS_INTERNAL_API_TOKEN=$INTERNAL_API_TOKEN"
                 ;;
         esac
     } >"$env_file"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from pos_catalog.domain import prefix_bounds, query_words
@@ -18,6 +18,8 @@ from pos_catalog.tables import barcodes, products, search_index
 
 # A broad query ("a") matches most of a big catalogue: counting stops here.
 COUNT_CAP = 10_000
+# Multi-word queries: each word's matches are counted up to this to pick the narrowest.
+ESTIMATE_CAP = 2000
 # With a category filter (applied to each batch read), rows read at most for a page.
 SCAN_CAP = 50_000
 
@@ -91,10 +93,19 @@ def _in_categories(session: Session, keys: list[bytes], category_ids: frozenset[
     return [k for k in keys if product_id_of(k) in inside]
 
 
+def _narrowest_first(session: Session, words: list[str], filters: Filters) -> list[str]:
+    """Words ordered by how many index rows they match, counted up to ESTIMATE_CAP
+    (an index-only read of at most that many entries), longest first among equals."""
+    if len(words) == 1:
+        return words
+    sizes = {w: session.scalar(select(func.count()).select_from(_word_range(w, filters).limit(ESTIMATE_CAP).subquery())) for w in words}
+    return sorted(words, key=lambda w: (sizes[w], -len(w)))
+
+
 def find(session: Session, query: str, *, limit: int, offset: int = 0, filters: Filters | None = None) -> tuple[list[Hit], bool]:
     """One page of hits and whether there are more: exact barcode, exact SKU, then the
-    prefix matches, in the order of the longest word (usually the narrowest: driving
-    by a broad word would make MariaDB fetch the narrow word's rows one by one)."""
+    prefix matches, in the order of the narrowest word (driving by a broad word would
+    make MariaDB fetch the narrow word's rows one by one)."""
     filters = filters or Filters()
     query = query.strip()
     wanted = offset + limit + 1  # one more tells whether a next page exists
@@ -102,7 +113,7 @@ def find(session: Session, query: str, *, limit: int, offset: int = 0, filters: 
     seen = {product_key(h.product_id) for h in hits}
     words = query_words(query)  # longest first
     if words and len(hits) < wanted:
-        stmt = _prefix_query(words, filters)
+        stmt = _prefix_query(_narrowest_first(session, words, filters), filters)
         by_category = filters.category_ids is not None
         read, chunk = 0, max(4 * wanted, 100) if by_category else wanted + 4
         while len(hits) < wanted and read < SCAN_CAP:
