@@ -19,7 +19,9 @@ per register per day. Some lines carry a discount_minor (see docs/reports.md).
 
 The events are what the other services publish (same contracts, envelopes with fresh
 ids, occurred_at = when they happened); the read models are emptied first unless
---keep. Prints how long it took.
+--keep. --days-per-batch days of events go in one transaction (the counters they add to
+the same rows are summed first); the inbox is not written (made-up events are never
+delivered by the broker; --inbox writes it). Prints how long it took.
 """
 
 from __future__ import annotations
@@ -414,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sales-per-day", type=float, default=60.0, help="average sales a day for an outlet of average size")
     parser.add_argument("--products", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--batch-size", type=int, default=20_000, help="at most this many events per transaction")
+    parser.add_argument("--days-per-batch", type=int, default=4, help="days of events per transaction")
+    parser.add_argument("--inbox", action="store_true", help="record every event id in the inbox, as a replay does")
     parser.add_argument("--keep", action="store_true", help="do not empty the read models first")
     args = parser.parse_args(argv)
 
@@ -432,23 +435,27 @@ def main(argv: list[str] | None = None) -> int:
     def apply(events: list[Envelope]) -> None:
         nonlocal applying
         t0 = time.monotonic()
-        for start in range(0, len(events), args.batch_size):
-            result.__iadd__(apply_batch(db, events[start : start + args.batch_size], cache))
+        result.__iadd__(apply_batch(db, events, cache, record_inbox=args.inbox))
         applying += time.monotonic() - t0
 
     t0 = time.monotonic()
     setup = history.setup()
     generating += time.monotonic() - t0
-    apply(setup)
+    for start in range(0, len(setup), 20_000):
+        apply(setup[start : start + 20_000])
     progress = Progress(args.days, label="days")
     day = history.start
     while day <= history.end:
         t0 = time.monotonic()
-        events = history.day(day)
+        events: list[Envelope] = []
+        days = 0
+        while day <= history.end and days < args.days_per_batch:
+            events += history.day(day)
+            day += timedelta(days=1)
+            days += 1
         generating += time.monotonic() - t0
         apply(events)
-        progress.update(1)
-        day += timedelta(days=1)
+        progress.update(days)
     progress.close()
     elapsed = time.monotonic() - started
     with db.transaction() as uow:

@@ -268,7 +268,9 @@ def shop(server: Server) -> Shop:
     return Shop(outlet["id"], outlet["name"], people["cashier"], people["manager"], **made)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running while it is open, which
+# would stop the asyncio tests of later folders (integration) from starting theirs.
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         _missing(f"Chromium not found at {CHROMIUM} (Debian: apt-get install -y chromium)")

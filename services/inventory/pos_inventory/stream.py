@@ -35,7 +35,7 @@ log = logging.getLogger("pos.inventory.stream")
 CATCH_UP_LIMIT = 1000
 
 
-@dataclass
+@dataclass(eq=False)  # compared (and hashed) by identity: one per client
 class Subscriber:
     queue: asyncio.Queue[list[dict[str, Any]]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
     overflowed: bool = False

@@ -43,7 +43,8 @@ from pos_contracts.events import (
 from pos_platform.bus import PoisonMessage
 from pos_platform.consumer import EventHandler
 from pos_platform.db import UnitOfWork
-from pos_reports.projection import Changes
+from pos_reports.blocks import blocks_of
+from pos_reports.projection import Changes, ProductInfo, StockState
 from pos_reports.tables import (
     cashier_sales,
     categories,
@@ -52,11 +53,12 @@ from pos_reports.tables import (
     hourly_sales,
     item_sales,
     outlets,
+    product_sales,
     products,
     refund_facts,
     sale_facts,
     shifts,
-    stock_levels,
+    stock_value,
     tender_sales,
     users,
 )
@@ -142,13 +144,14 @@ def on_sale_completed(ch: Changes, event: SaleCompleted, envelope: Envelope) -> 
             "gross_minor": line.total_minor,
             "discount_minor": discount,
             "tax_minor": line.tax_minor,
-            "net_minor": line.total_minor - line.tax_minor,
             "cost_minor": line.qty * unit_cost,
         }
         for target in (per_product[line.product_id], per_category[category]):
             for column, amount in figures.items():
                 target[column] += amount
-        product_sets[line.product_id] = {"sku": line.sku, "name": line.name, "category_id": category}
+        product_sets[line.product_id] = {"category_id": category}
+        if product is None:  # not announced by the catalog (yet): its name from the sale
+            register_product(ch, line.product_id, line.sku, line.name, line.category_id, event.currency)
         items += line.qty
         cost += line.qty * unit_cost
         line_discounts += discount
@@ -180,15 +183,13 @@ def on_sale_completed(ch: Changes, event: SaleCompleted, envelope: Envelope) -> 
         "gross_minor": event.total_minor,
         "discount_minor": discount,
         "tax_minor": event.tax_minor,
-        "net_minor": event.total_minor - event.tax_minor,
         "cost_minor": cost,
     }
     outlet_id = event.outlet_id
     ch.add(daily_sales, (outlet_id, day), sale | {"split_count": int(len(event.tenders) > 1)}, money)
     ch.add(hourly_sales, (outlet_id, day, hour), sale, money)
     ch.add(cashier_sales, (outlet_id, day, event.cashier_id, register), sale, money)
-    for product_id, figures in per_product.items():
-        ch.add(item_sales, (outlet_id, day, product_id), dict(figures), money | product_sets[product_id])
+    _add_products(ch, outlet_id, day, event.currency, per_product, product_sets)
     for category, figures in per_category.items():
         ch.add(category_sales, (outlet_id, day, category), dict(figures), money)
     for kind, (amount, count) in _by_kind(event.tenders).items():
@@ -234,11 +235,9 @@ def on_sale_refunded(ch: Changes, event: SaleRefunded, envelope: Envelope) -> No
         for target in (per_product[line.product_id], per_category[category]):
             for column, amount in figures.items():
                 target[column] += amount
-        product_sets[line.product_id] = {
-            "sku": product.sku if product else line.product_id,
-            "name": product.name if product else line.product_id,
-            "category_id": category,
-        }
+        product_sets[line.product_id] = {"category_id": category}
+        if product is None:
+            register_product(ch, line.product_id, line.product_id, line.product_id, category or None, event.currency)
         items += line.qty
         restocked_cost += cost_back
 
@@ -254,12 +253,28 @@ def on_sale_refunded(ch: Changes, event: SaleRefunded, envelope: Envelope) -> No
     ch.add(daily_sales, (outlet_id, day), refund, money)
     ch.add(hourly_sales, (outlet_id, day, hour), refund, money)
     ch.add(cashier_sales, (outlet_id, day, event.cashier_id, _register(envelope)), refund, money)
-    for product_id, figures in per_product.items():
-        ch.add(item_sales, (outlet_id, day, product_id), dict(figures), money | product_sets[product_id])
+    _add_products(ch, outlet_id, day, event.currency, per_product, product_sets)
     for category, figures in per_category.items():
         ch.add(category_sales, (outlet_id, day, category), dict(figures), money)
     for kind, (amount, count) in _by_kind(event.tenders).items():
         ch.add(tender_sales, (outlet_id, day, kind), {"refund_minor": amount, "refund_count": count}, money)
+
+
+def _add_products(
+    ch: Changes,
+    outlet_id: str,
+    day: date,
+    currency: str,
+    per_product: dict[str, dict[str, int]],
+    product_sets: dict[str, dict[str, Any]],
+) -> None:
+    """Per outlet and day, and per block of days over every outlet."""
+    blocks = blocks_of(day)
+    for product_id, figures in per_product.items():
+        counters = dict(figures)
+        ch.add(item_sales, (outlet_id, day, product_id), counters, {"currency": currency} | product_sets[product_id])
+        for level, start in blocks:
+            ch.add(product_sales, (level, start, currency, product_id), counters, product_sets[product_id])
 
 
 def on_sale_voided(ch: Changes, event: SaleVoided, envelope: Envelope) -> None:
@@ -335,10 +350,66 @@ def on_payment_refunded(ch: Changes, event: PaymentRefunded, envelope: Envelope)
 # --- stock -------------------------------------------------------------------------------
 
 
+def stock_contribution(on_hand: int, product: ProductInfo | None) -> tuple[str, dict[str, int]]:
+    """What one stock level adds to its outlet's stock value (negative levels count as
+    zero and are counted apart; the cost is the product's current cost price)."""
+    cost = product.cost_minor if product else 0
+    units = max(on_hand, 0)
+    return (product.currency if product else ""), {
+        "products_in_stock": int(on_hand > 0),
+        "units": units,
+        "value_minor": units * cost,
+        "negative_products": int(on_hand < 0),
+        "uncosted_products": int(on_hand > 0 and cost == 0),
+    }
+
+
+def revalue(ch: Changes, outlet_id: str, before: tuple[int, ProductInfo | None], after: tuple[int, ProductInfo | None]) -> None:
+    """Move a level's contribution to its outlet's stock value from `before` to `after`."""
+    old_currency, old = stock_contribution(*before)
+    new_currency, new = stock_contribution(*after)
+    if old_currency == new_currency:
+        delta = {k: new[k] - old[k] for k in new}
+        if any(delta.values()):
+            ch.add(stock_value, (outlet_id, new_currency), delta)
+        return
+    if any(old.values()):
+        ch.add(stock_value, (outlet_id, old_currency), {k: -v for k, v in old.items()})
+    if any(new.values()):
+        ch.add(stock_value, (outlet_id, new_currency), new)
+
+
+def set_level(
+    ch: Changes,
+    outlet_id: str,
+    product_id: str,
+    at: datetime,
+    *,
+    on_hand: int | None = None,
+    reorder_point: int | None = None,
+) -> None:
+    """Take what an event says of a level unless the level holds a newer figure."""
+    key = (outlet_id, product_id)
+    old = ch.stock(key)
+    level, level_at = old.on_hand, old.on_hand_at
+    point, point_at = old.reorder_point, old.reorder_point_at
+    if on_hand is not None and (level_at is None or at >= level_at):
+        level, level_at = on_hand, at
+    if reorder_point is not None and (point_at is None or at >= point_at):
+        point, point_at = reorder_point, at
+    new = StockState(level, level_at, point, point_at, point is not None and level <= point, True)
+    if new == old:
+        return
+    if level != old.on_hand:
+        product = ch.product(product_id)
+        revalue(ch, outlet_id, (old.on_hand, product), (level, product))
+    ch.set_stock(key, new)
+
+
 def _levels(ch: Changes, outlet_id: str, lines: list[StockLine], envelope: Envelope) -> None:
     at = naive_utc(envelope.occurred_at)
     for line in lines:
-        ch.latest(stock_levels, (outlet_id, line.product_id), "on_hand_at", at, {"on_hand": line.on_hand_after})
+        set_level(ch, outlet_id, line.product_id, at, on_hand=line.on_hand_after)
 
 
 def on_stock_deducted(ch: Changes, event: StockDeducted, envelope: Envelope) -> None:
@@ -357,20 +428,12 @@ def on_stock_transferred(ch: Changes, event: StockTransferred, envelope: Envelop
 
 
 def on_stock_adjusted(ch: Changes, event: StockAdjusted, envelope: Envelope) -> None:
-    ch.latest(
-        stock_levels,
-        (event.outlet_id, event.product_id),
-        "on_hand_at",
-        naive_utc(envelope.occurred_at),
-        {"on_hand": event.on_hand_after},
-    )
+    set_level(ch, event.outlet_id, event.product_id, naive_utc(envelope.occurred_at), on_hand=event.on_hand_after)
 
 
 def on_low_stock(ch: Changes, event: LowStockDetected, envelope: Envelope) -> None:
     at = naive_utc(envelope.occurred_at)
-    key = (event.outlet_id, event.product_id)
-    ch.latest(stock_levels, key, "on_hand_at", at, {"on_hand": event.on_hand})
-    ch.latest(stock_levels, key, "reorder_point_at", at, {"reorder_point": event.reorder_point})
+    set_level(ch, event.outlet_id, event.product_id, at, on_hand=event.on_hand, reorder_point=event.reorder_point)
 
 
 # --- replicas ------------------------------------------------------------------------------
@@ -380,10 +443,26 @@ def on_outlet_created(ch: Changes, event: OutletCreated, envelope: Envelope) -> 
     ch.put(outlets, (event.outlet_id,), {"name": event.name, "currency": event.currency, "timezone": event.timezone or "UTC"})
 
 
+def put_product(ch: Changes, product_id: str, values: dict[str, Any]) -> None:
+    """Write the product replica; a new cost price (or currency) revalues its stock."""
+    before = ch.product(product_id)
+    ch.put(products, (product_id,), values)
+    after = ch.product(product_id)
+    if before is None or (before.cost_minor, before.currency) != (after.cost_minor, after.currency):
+        for (outlet_id, _), level in ch.stock_of_product(product_id).items():
+            revalue(ch, outlet_id, (level.on_hand, before), (level.on_hand, after))
+
+
+def register_product(ch: Changes, product_id: str, sku: str, name: str, category_id: str | None, currency: str) -> None:
+    """A product the catalog has not announced: named as the sale names it, no cost."""
+    values = {"sku": sku, "name": name, "cost_minor": 0, "category_id": category_id, "price_minor": 0, "currency": currency, "active": True}
+    put_product(ch, product_id, values)
+
+
 def on_product_data(ch: Changes, event: ProductData, envelope: Envelope) -> None:
-    ch.put(
-        products,
-        (event.product_id,),
+    put_product(
+        ch,
+        event.product_id,
         {
             "sku": event.sku,
             "name": event.name,
@@ -429,7 +508,7 @@ PROJECTORS: dict[str, Projector] = {
 
 def prefetch(ch: Changes, events: list[tuple[Any, Envelope]]) -> None:
     """The batch path: look up at once the facts a batch of events will ask for."""
-    sales, refunds, shift_ids = set(), set(), set()
+    sales, refunds, shift_ids, levels = set(), set(), set(), set()
     for event, _ in events:
         if isinstance(event, SaleCompleted):
             sales.add((event.sale_id,))
@@ -438,9 +517,17 @@ def prefetch(ch: Changes, events: list[tuple[Any, Envelope]]) -> None:
             refunds.add((event.refund_id,))
         elif isinstance(event, ShiftClosed):
             shift_ids.add((event.shift_id,))
+        elif isinstance(event, (StockDeducted, StockReturned)):
+            levels.update((event.outlet_id, line.product_id) for line in event.lines)
+        elif isinstance(event, StockTransferred):
+            outlet_id = event.to_outlet_id if event.status == "received" else event.from_outlet_id
+            levels.update((outlet_id, line.product_id) for line in event.lines)
+        elif isinstance(event, (StockAdjusted, LowStockDetected)):
+            levels.add((event.outlet_id, event.product_id))
     ch.prefetch(sale_facts, sales)
     ch.prefetch(refund_facts, refunds)
     ch.prefetch(shifts, shift_ids)
+    ch.prefetch_stock(levels)
 
 
 def _one_event(projector: Projector) -> EventHandler:

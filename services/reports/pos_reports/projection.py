@@ -13,8 +13,9 @@ Kinds of change:
 - `put` / `insert_ignore` / `update`: replicas (names, costs, timezones);
 - `claim`: a fact keyed by a business id (a sale, a refund, a shift): False if it is
   already recorded, so an event re-published under a new event id counts once;
-- `latest`: a value that the newest event wins (stock on hand), whatever order the
-  events arrive in.
+- `stock` / `set_stock`: read-modify-write of a stock level (the handler decides what
+  the newest event says and what that does to the stock value); rows are read FOR
+  UPDATE, so two consumers never work from the same old level.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, or_, select, tuple_, update
+from sqlalchemy import Table, and_, select, tuple_, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
-from pos_reports.tables import outlets, products
+from pos_reports.tables import outlets, products, stock_levels
 
 Key = tuple[Any, ...]
 
@@ -49,6 +50,20 @@ class ProductInfo:
     name: str
     category_id: str | None
     cost_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class StockState:
+    on_hand: int = 0
+    on_hand_at: datetime | None = None
+    reorder_point: int | None = None
+    reorder_point_at: datetime | None = None
+    low: bool = False
+    exists: bool = False
+
+
+STOCK_COLUMNS = ("on_hand", "on_hand_at", "reorder_point", "reorder_point_at", "low")
 
 
 @dataclass
@@ -80,10 +95,13 @@ class Changes:
         self._ignores: dict[Table, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._inserts: dict[Table, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._updates: dict[Table, dict[Key, dict[str, Any]]] = defaultdict(dict)
-        # table -> key -> at column -> (at, values of that group)
-        self._latest: dict[Table, dict[Key, dict[str, tuple[datetime, dict[str, Any]]]]] = defaultdict(dict)
         # facts looked up or prefetched: key -> row (as a dict) or None when absent
         self._known: dict[Table, dict[Key, dict[str, Any] | None]] = defaultdict(dict)
+        # stock levels read (FOR UPDATE) or set in this unit: (outlet, product) -> state
+        self._stock: dict[Key, StockState] = {}
+        self._stock_dirty: set[Key] = set()
+        self._stock_by_product: dict[str, set[Key]] = defaultdict(set)
+        self._products_loaded: set[str] = set()  # stock rows of these products all read
 
     # --- writes ----------------------------------------------------------------------
 
@@ -134,12 +152,51 @@ class Changes:
         self._known[table][key] = row
         return True
 
-    def latest(self, table: Table, key: Key, at_column: str, at: datetime, values: dict[str, Any]) -> None:
-        """Set `values` (and `at_column` = at) unless the row holds a newer `at_column`."""
-        groups = self._latest[table].setdefault(key, {})
-        held = groups.get(at_column)
-        if held is None or at >= held[0]:
-            groups[at_column] = (at, dict(values))
+    def set_stock(self, key: Key, state: StockState) -> None:
+        self._stock[key] = state
+        self._stock_dirty.add(key)
+        self._stock_by_product[key[1]].add(key)
+
+    # --- stock levels ----------------------------------------------------------------
+
+    def stock(self, key: Key) -> StockState:
+        if key not in self._stock:
+            self.prefetch_stock([key])
+        return self._stock[key]
+
+    def prefetch_stock(self, keys: Iterable[Key]) -> None:
+        """Read (and lock) these stock levels; one query per 500."""
+        wanted = sorted({k for k in keys if k not in self._stock})
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for key in chunk:
+                self._stock[key] = StockState()
+                self._stock_by_product[key[1]].add(key)
+            condition = tuple_(stock_levels.c.outlet_id, stock_levels.c.product_id).in_(chunk)
+            self._load_stock(condition)
+
+    def stock_of_product(self, product_id: str) -> dict[Key, StockState]:
+        """Every outlet's level of a product (read and locked)."""
+        if product_id not in self._products_loaded:
+            self._products_loaded.add(product_id)
+            self._load_stock(stock_levels.c.product_id == product_id)
+        return {key: self._stock[key] for key in sorted(self._stock_by_product.get(product_id, ()))}
+
+    def _load_stock(self, condition: Any) -> None:
+        query = select(stock_levels.c.outlet_id, stock_levels.c.product_id, *(stock_levels.c[c] for c in STOCK_COLUMNS))
+        for row in self.session.execute(query.where(condition).with_for_update()):
+            key = (row.outlet_id, row.product_id)
+            if key in self._stock_dirty:
+                continue  # what this unit decided wins over what it read
+            self._stock[key] = StockState(
+                on_hand=int(row.on_hand),
+                on_hand_at=row.on_hand_at,
+                reorder_point=None if row.reorder_point is None else int(row.reorder_point),
+                reorder_point_at=row.reorder_point_at,
+                low=bool(row.low),
+                exists=True,
+            )
+            self._stock_by_product[row.product_id].add(key)
 
     # --- reads -----------------------------------------------------------------------
 
@@ -188,6 +245,9 @@ class Changes:
         if self.cache is not None:
             self.cache.outlets[outlet_id] = info
         return info
+
+    def product(self, product_id: str) -> ProductInfo | None:
+        return self.products([product_id]).get(product_id)
 
     def products(self, product_ids: Iterable[str]) -> dict[str, ProductInfo]:
         found: dict[str, ProductInfo] = {}
@@ -239,12 +299,17 @@ class Changes:
             if rows:
                 self.session.execute(table.insert(), rows)
                 written += len(rows)
+        if self._stock_dirty:
+            rows = {}
+            for key in sorted(self._stock_dirty):
+                state = self._stock[key]
+                rows[key] = {c: getattr(state, c) for c in STOCK_COLUMNS}
+            written += self._write(stock_levels, rows, [], list(STOCK_COLUMNS))
         for table in _ordered(self._adds):
             written += self._write_adds(table)
-        for table in _ordered(self._latest):
-            written += self._write_latest(table)
-        for store in (self._adds, self._puts, self._ignores, self._inserts, self._updates, self._latest):
+        for store in (self._adds, self._puts, self._ignores, self._inserts, self._updates):
             store.clear()
+        self._stock_dirty.clear()
         return written
 
     def _write_adds(self, table: Table) -> int:
@@ -254,46 +319,6 @@ class Changes:
         for key, (incs, sets) in pending.items():
             by_sets[tuple(sorted(sets))][key] = {c: incs.get(c, 0) for c in counters} | sets
         return sum(self._write(table, rows, counters, list(sets)) for sets, rows in sorted(by_sets.items()))
-
-    def _write_latest(self, table: Table) -> int:
-        # Rows that set the same groups are written by one statement.
-        by_groups: dict[tuple[str, ...], dict[Key, dict[str, tuple[datetime, dict[str, Any]]]]] = defaultdict(dict)
-        for key, groups in self._latest[table].items():
-            by_groups[tuple(sorted(groups))][key] = groups
-        written = 0
-        for group_columns, rows in sorted(by_groups.items()):
-            columns = primary_key(table)
-            params = []
-            for key in sorted(rows):
-                row = dict(zip(columns, key, strict=True))
-                for at_column, (at, values) in rows[key].items():
-                    row[at_column] = at
-                    row.update(values)
-                params.append(row)
-            value_columns = {at: sorted(rows[next(iter(rows))][at][1]) for at in group_columns}
-            self.session.execute(self._latest_statement(table, value_columns), params)
-            written += len(params)
-        return written
-
-    def _latest_statement(self, table: Table, groups: dict[str, list[str]]) -> Any:
-        if self.dialect == "mysql":
-            stmt = mysql.insert(table)
-            new = stmt.inserted
-        else:
-            stmt = sqlite.insert(table)
-            new = stmt.excluded
-        assignments: list[tuple[str, Any]] = []
-        for at_column, value_columns in groups.items():
-            newer = or_(table.c[at_column].is_(None), new[at_column] >= table.c[at_column])
-            for column in value_columns:
-                assignments.append((column, case((newer, new[column]), else_=table.c[column])))
-        # MySQL assigns left to right, seeing the new values: the `at` columns go last.
-        for at_column in groups:
-            newer = or_(table.c[at_column].is_(None), new[at_column] >= table.c[at_column])
-            assignments.append((at_column, case((newer, new[at_column]), else_=table.c[at_column])))
-        if self.dialect == "mysql":
-            return stmt.on_duplicate_key_update(assignments)
-        return stmt.on_conflict_do_update(index_elements=primary_key(table), set_=dict(assignments))
 
     def _write(
         self, table: Table, rows: dict[Key, dict[str, Any]], counters: list[str], sets: list[str], *, ignore: bool = False
@@ -326,4 +351,11 @@ def _outlet_info(outlet_id: str, values: Any) -> OutletInfo:
 
 
 def _product_info(product_id: str, values: Any) -> ProductInfo:
-    return ProductInfo(product_id, values["sku"], values["name"], values.get("category_id"), int(values.get("cost_minor") or 0))
+    return ProductInfo(
+        product_id,
+        values["sku"],
+        values["name"],
+        values.get("category_id"),
+        int(values.get("cost_minor") or 0),
+        values.get("currency") or "",
+    )

@@ -15,12 +15,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Manager, Principal, ensure_outlet
 from pos_platform.db import utcnow
+from pos_reports.blocks import cover
 from pos_reports.schemas import (
     CashierReport,
     CashierRow,
@@ -56,12 +57,15 @@ from pos_reports.tables import (
     hourly_sales,
     item_sales,
     outlets,
+    product_sales,
     products,
     shifts,
     stock_levels,
+    stock_value,
     tender_sales,
     users,
 )
+from pos_reports.velocity import snapshot, sold_over
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -86,7 +90,6 @@ SALES_SUMS = (
     "gross_minor",
     "discount_minor",
     "tax_minor",
-    "net_minor",
     "cost_minor",
     "refund_count",
     "refund_items",
@@ -99,7 +102,6 @@ LINE_SUMS = (
     "gross_minor",
     "discount_minor",
     "tax_minor",
-    "net_minor",
     "cost_minor",
     "refund_qty",
     "refund_minor",
@@ -176,6 +178,7 @@ def ratio_bp(part: int, whole: int) -> int | None:
 def sales_figures(values: Mapping[str, Any]) -> dict[str, Any]:
     """The summed columns (MySQL's SUM is a DECIMAL: int() it) and what follows from them."""
     f = {c: int(values.get(c) or 0) for c in SALES_SUMS}
+    f["net_minor"] = f["gross_minor"] - f["tax_minor"]
     f["net_after_refunds_minor"] = f["net_minor"] - (f["refund_minor"] - f["refund_tax_minor"])
     f["average_basket_minor"] = half_up(f["gross_minor"], f["sales_count"]) if f["sales_count"] else 0
     f["margin_minor"] = f["net_after_refunds_minor"] - (f["cost_minor"] - f["refund_cost_minor"])
@@ -185,6 +188,7 @@ def sales_figures(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def line_figures(values: Mapping[str, Any]) -> dict[str, Any]:
     f = {c: int(values.get(c) or 0) for c in LINE_SUMS}
+    f["net_minor"] = f["gross_minor"] - f["tax_minor"]
     f["net_after_refunds_minor"] = f["net_minor"] - (f["refund_minor"] - f["refund_tax_minor"])
     f["margin_minor"] = f["net_after_refunds_minor"] - (f["cost_minor"] - f["refund_cost_minor"])
     f["margin_bp"] = ratio_bp(f["margin_minor"], f["net_after_refunds_minor"])
@@ -321,18 +325,39 @@ def hourly(
 # --- products and categories ---------------------------------------------------------
 
 ItemSort = Literal["gross", "net", "qty", "margin", "cost", "refunds"]
+
+
+def _net(t: Any) -> Any:
+    return func.sum(t.c.gross_minor) - func.sum(t.c.tax_minor) - func.sum(t.c.refund_minor) + func.sum(t.c.refund_tax_minor)
+
+
 SORT_EXPR = {
     "gross": lambda t: func.sum(t.c.gross_minor),
-    "net": lambda t: func.sum(t.c.net_minor) - func.sum(t.c.refund_minor) + func.sum(t.c.refund_tax_minor),
+    "net": _net,
     "qty": lambda t: func.sum(t.c.qty),
-    "margin": lambda t: func.sum(t.c.net_minor)
-    - func.sum(t.c.refund_minor)
-    + func.sum(t.c.refund_tax_minor)
-    - func.sum(t.c.cost_minor)
-    + func.sum(t.c.refund_cost_minor),
+    "margin": lambda t: _net(t) - func.sum(t.c.cost_minor) + func.sum(t.c.refund_cost_minor),
     "cost": lambda t: func.sum(t.c.cost_minor),
     "refunds": lambda t: func.sum(t.c.refund_minor),
 }
+
+
+def covers_every_outlet(session: Session, scope: list[str] | None) -> bool:
+    """True when the scope holds every outlet the reports know (then the blocks over
+    every outlet answer instead of one row per outlet and day)."""
+    if scope is None:
+        return True
+    missing = session.scalar(select(func.count()).select_from(outlets).where(outlets.c.outlet_id.not_in(scope)))
+    return not missing
+
+
+def _product_source(session: Session, scope: list[str] | None, span: tuple[date, date]) -> tuple[Any, list[Any]]:
+    """The table and conditions that sum products over the span for the scope."""
+    if covers_every_outlet(session, scope):
+        t = product_sales
+        blocks = cover(span[0], span[1])
+        return t, [or_(*(and_(t.c.level == level, t.c.start == start) for level, start in blocks))]
+    t = item_sales
+    return t, [t.c.outlet_id.in_(scope or []), t.c.day >= span[0], t.c.day <= span[1]]
 
 
 @router.get("/sales/items", response_model=ItemReport, responses=CSV_RESPONSE)
@@ -354,32 +379,33 @@ def items(
     current ones."""
     span = _date_range(date_from, date_to)
     scope = visible_outlets(principal, outlet_ids)
-    t = item_sales
-    rank = SORT_EXPR[sort](t)
-    query = _where(
-        select(
-            t.c.product_id,
-            t.c.currency,
-            func.max(t.c.sku).label("sku"),
-            func.max(t.c.name).label("name"),
-            func.max(t.c.category_id).label("category_id"),
-            *_sums(t, LINE_SUMS),
-        ),
-        t,
-        scope,
-        span,
-    )
-    if category_id is not None:
-        query = query.where(t.c.category_id == category_id)
-    query = query.group_by(t.c.product_id, t.c.currency)
-    query = query.order_by(rank.desc() if order == "desc" else rank.asc(), t.c.product_id).limit(limit)
     with _session(request) as session:
-        found = [r._mapping for r in session.execute(query)]
+        t, conditions = _product_source(session, scope, span)
+        if category_id is not None:
+            conditions.append(t.c.category_id == category_id)
+        rank = SORT_EXPR[sort](t)
+        # First rank every product on one figure, then sum everything for the chosen few.
+        ranked = session.execute(
+            select(t.c.product_id, t.c.currency)
+            .where(*conditions)
+            .group_by(t.c.product_id, t.c.currency)
+            .order_by(rank.desc() if order == "desc" else rank.asc(), t.c.product_id, t.c.currency)
+            .limit(limit)
+        ).all()
+        chosen = [(r.product_id, r.currency) for r in ranked]
+        summed: dict[tuple[str, str], Any] = {}
+        if chosen:
+            query = (
+                select(t.c.product_id, t.c.currency, func.max(t.c.category_id).label("category_id"), *_sums(t, LINE_SUMS))
+                .where(*conditions, t.c.product_id.in_({p for p, _ in chosen}))
+                .group_by(t.c.product_id, t.c.currency)
+            )
+            summed = {(r.product_id, r.currency): r._mapping for r in session.execute(query)}
         unsold: list[Any] = []
         if include_unsold and order == "asc":
             unsold = _unsold(session, scope, span, category_id, limit)
-        replica = _names(session, products, "product_id", [r["product_id"] for r in found])
-        category_ids = [r["category_id"] for r in found] + [p.category_id or "" for p in replica.values()]
+        replica = _names(session, products, "product_id", [p for p, _ in chosen])
+        category_ids = [summed[k]["category_id"] for k in chosen] + [p.category_id or "" for p in replica.values()]
         category_ids += [p.category_id or "" for p in unsold]
         names = _names(session, categories, "category_id", category_ids)
     rows = []
@@ -394,15 +420,16 @@ def items(
                 category_name=_category_name(names, p.category_id),
             )
         )
-    for r in found:
-        current = replica.get(r["product_id"])
+    for key in chosen:
+        r = summed[key]
+        current = replica.get(key[0])
         category = (current.category_id if current is not None else None) or r["category_id"] or None
         rows.append(
             ItemRow(
-                product_id=r["product_id"],
-                sku=current.sku if current is not None else r["sku"],
-                name=current.name if current is not None else r["name"],
-                currency=r["currency"],
+                product_id=key[0],
+                sku=current.sku if current is not None else key[0],
+                name=current.name if current is not None else key[0],
+                currency=key[1],
                 category_id=category,
                 category_name=_category_name(names, category),
                 **line_figures(r),
@@ -447,7 +474,7 @@ def category_report(
     query = (
         _where(select(t.c.category_id, t.c.currency, *_sums(t, LINE_SUMS)), t, scope, span)
         .group_by(t.c.category_id, t.c.currency)
-        .order_by(func.sum(t.c.net_minor).desc(), t.c.category_id)
+        .order_by((func.sum(t.c.gross_minor) - func.sum(t.c.tax_minor)).desc(), t.c.category_id)
     )
     with _session(request) as session:
         found = [r._mapping for r in session.execute(query)]
@@ -641,32 +668,19 @@ def valuation(
     """Stock on hand now, valued at the catalog's current cost price, per outlet
     (negative levels, i.e. oversold, count as zero)."""
     scope = visible_outlets(principal, outlet_ids)
-    s, p = stock_levels, products
-    positive = s.c.on_hand > 0
-    query = (
-        select(
-            s.c.outlet_id,
-            func.coalesce(p.c.currency, "").label("currency"),
-            func.sum(case((positive, 1), else_=0)).label("products_in_stock"),
-            func.sum(case((positive, s.c.on_hand), else_=0)).label("units"),
-            func.sum(case((positive, s.c.on_hand * func.coalesce(p.c.cost_minor, 0)), else_=0)).label("value_minor"),
-            func.sum(case((s.c.on_hand < 0, 1), else_=0)).label("negative_products"),
-            func.sum(case((and_(positive, func.coalesce(p.c.cost_minor, 0) == 0), 1), else_=0)).label("uncosted_products"),
-        )
-        .select_from(s.outerjoin(p, p.c.product_id == s.c.product_id))
-        .group_by(s.c.outlet_id, func.coalesce(p.c.currency, ""))
-    )
+    v = stock_value
+    query = select(v)
     if scope is not None:
-        query = query.where(s.c.outlet_id.in_(scope))
+        query = query.where(v.c.outlet_id.in_(scope))
     with _session(request) as session:
-        found = [r._mapping for r in session.execute(query)]
+        found = [r._mapping for r in session.execute(query) if any(r._mapping[c] for c in VALUE_COUNTS)]
         known = _names(session, outlets, "outlet_id", [r["outlet_id"] for r in found])
     rows = [
         ValuationRow(
             outlet_id=r["outlet_id"],
             outlet_name=known[r["outlet_id"]].name if r["outlet_id"] in known else r["outlet_id"],
             currency=r["currency"],
-            **{c: int(r[c] or 0) for c in ("products_in_stock", "units", "value_minor", "negative_products", "uncosted_products")},
+            **{c: int(r[c]) for c in VALUE_COUNTS},
         )
         for r in found
     ]
@@ -677,6 +691,7 @@ def valuation(
     return ValuationReport(rows=rows, totals_by_currency=totals)
 
 
+VALUE_COUNTS = ("products_in_stock", "units", "value_minor", "negative_products", "uncosted_products")
 VelocityDays = Annotated[int, Query(ge=1, le=365, description="days of sales the velocity is measured over")]
 TargetDays = Annotated[int, Query(ge=1, le=365, description="days of stock a reorder should cover")]
 
@@ -690,62 +705,86 @@ def _stock_rows(
     low_only: bool,
     reorder_only: bool,
     limit: int,
-) -> list[StockRow]:
+) -> tuple[list[StockRow], Any]:
+    s = stock_levels
+    days = (window[1] - window[0]).days + 1
+    level = case((s.c.on_hand < 0, 0), else_=s.c.on_hand)
+    with _session(request) as session:
+        ready = snapshot(session)
+        # The refreshed sales velocity when it covers this window; else summed now.
+        fresh = ready is not None and (ready.window_from, ready.window_to) == window
+        if low_only:
+            query = select(s).where(s.c.low.is_(True)).order_by((s.c.on_hand - s.c.reorder_point).asc(), s.c.outlet_id, s.c.product_id)
+        elif fresh:
+            query = select(s).where(s.c.sold_window > 0)
+            if reorder_only:
+                query = query.where(level * days < s.c.sold_window * target_days)
+            query = query.order_by((level * 1.0 / s.c.sold_window).asc(), s.c.outlet_id, s.c.product_id)
+        else:
+            query = None
+        if query is not None:
+            if scope is not None:
+                query = query.where(s.c.outlet_id.in_(scope))
+            found = [r._mapping for r in session.execute(query.limit(limit))]
+            if fresh:
+                sold = {(r["outlet_id"], r["product_id"]): int(r["sold_window"]) for r in found}
+            else:
+                outlets_in = sorted({r["outlet_id"] for r in found})
+                sold = sold_over(session, outlets_in, window, sorted({r["product_id"] for r in found}))
+        else:
+            found, sold = _cover_now(session, scope, window, target_days, reorder_only, limit)
+        names = _names(session, products, "product_id", [r["product_id"] for r in found])
+        places = _names(session, outlets, "outlet_id", [r["outlet_id"] for r in found])
+    rows = []
+    for r in found:
+        key = (r["outlet_id"], r["product_id"])
+        sold_qty = max(0, sold.get(key, 0))
+        velocity = sold_qty / days
+        on_hand = None if r["on_hand"] is None else int(r["on_hand"])
+        stocked = max(on_hand or 0, 0)
+        product, outlet = names.get(key[1]), places.get(key[0])
+        rows.append(
+            StockRow(
+                outlet_id=key[0],
+                outlet_name=outlet.name if outlet is not None else key[0],
+                product_id=key[1],
+                sku=product.sku if product is not None else key[1],
+                name=product.name if product is not None else key[1],
+                on_hand=on_hand,
+                reorder_point=None if r["reorder_point"] is None else int(r["reorder_point"]),
+                sold=sold_qty,
+                daily_velocity=round(velocity, 3),
+                days_of_cover=round(stocked / velocity, 1) if velocity else None,
+                suggested_order_qty=max(0, math.ceil(sold_qty * target_days / days) - stocked),
+            )
+        )
+    return rows, (ready.computed_at if fresh else None)
+
+
+def _cover_now(
+    session: Session, scope: list[str] | None, window: tuple[date, date], target_days: int, reorder_only: bool, limit: int
+) -> tuple[list[Mapping[str, Any]], dict[tuple[str, str], int]]:
+    """Days of cover over a window the refresh did not work out: summed now (slower)."""
     i, s = item_sales, stock_levels
     days = (window[1] - window[0]).days + 1
+    scope = scope if scope is not None else sorted(set(session.scalars(select(outlets.c.outlet_id))))
     sold = (
-        _where(select(i.c.outlet_id, i.c.product_id, (func.sum(i.c.qty) - func.sum(i.c.refund_qty)).label("sold")), i, scope, window)
+        select(i.c.outlet_id, i.c.product_id, (func.sum(i.c.qty) - func.sum(i.c.refund_qty)).label("sold"))
+        .where(i.c.outlet_id.in_(scope), i.c.day >= window[0], i.c.day <= window[1])
         .group_by(i.c.outlet_id, i.c.product_id)
         .subquery()
     )
-    if low_only:
-        # The low-stock list: every product at or below its reorder point, sold or not.
-        query = (
-            select(s.c.outlet_id, s.c.product_id, s.c.on_hand, s.c.reorder_point, func.coalesce(sold.c.sold, 0).label("sold"))
-            .select_from(s.outerjoin(sold, and_(sold.c.outlet_id == s.c.outlet_id, sold.c.product_id == s.c.product_id)))
-            .where(s.c.reorder_point.is_not(None), s.c.on_hand <= s.c.reorder_point)
-        )
-        if scope is not None:
-            query = query.where(s.c.outlet_id.in_(scope))
-        order = [(s.c.on_hand - s.c.reorder_point).asc(), s.c.outlet_id, s.c.product_id]
-    else:
-        # Days of cover: products sold in the window, least cover first.
-        on_hand = func.coalesce(s.c.on_hand, literal(0))
-        query = (
-            select(sold.c.outlet_id, sold.c.product_id, s.c.on_hand, s.c.reorder_point, sold.c.sold)
-            .select_from(sold.outerjoin(s, and_(s.c.outlet_id == sold.c.outlet_id, s.c.product_id == sold.c.product_id)))
-            .where(sold.c.sold > 0)
-        )
-        if reorder_only:
-            query = query.where(on_hand * days < sold.c.sold * target_days)
-        order = [(on_hand * 1.0 / sold.c.sold).asc(), sold.c.outlet_id, sold.c.product_id]
-    with _session(request) as session:
-        found = list(session.execute(query.order_by(*order).limit(limit)))
-        names = _names(session, products, "product_id", [r.product_id for r in found])
-        places = _names(session, outlets, "outlet_id", [r.outlet_id for r in found])
-    rows = []
-    for r in found:
-        sold_qty = max(0, int(r.sold or 0))
-        velocity = sold_qty / days
-        on_hand_value = None if r.on_hand is None else int(r.on_hand)
-        level = on_hand_value or 0
-        product, outlet = names.get(r.product_id), places.get(r.outlet_id)
-        rows.append(
-            StockRow(
-                outlet_id=r.outlet_id,
-                outlet_name=outlet.name if outlet is not None else r.outlet_id,
-                product_id=r.product_id,
-                sku=product.sku if product is not None else r.product_id,
-                name=product.name if product is not None else r.product_id,
-                on_hand=on_hand_value,
-                reorder_point=None if r.reorder_point is None else int(r.reorder_point),
-                sold=sold_qty,
-                daily_velocity=round(velocity, 3),
-                days_of_cover=round(max(level, 0) / velocity, 1) if velocity else None,
-                suggested_order_qty=max(0, math.ceil(sold_qty * target_days / days) - max(level, 0)),
-            )
-        )
-    return rows
+    level = func.coalesce(case((s.c.on_hand < 0, 0), else_=s.c.on_hand), literal(0))
+    query = (
+        select(sold.c.outlet_id, sold.c.product_id, s.c.on_hand, s.c.reorder_point, sold.c.sold)
+        .select_from(sold.outerjoin(s, and_(s.c.outlet_id == sold.c.outlet_id, s.c.product_id == sold.c.product_id)))
+        .where(sold.c.sold > 0)
+    )
+    if reorder_only:
+        query = query.where(level * days < sold.c.sold * target_days)
+    query = query.order_by((level * 1.0 / sold.c.sold).asc(), sold.c.outlet_id, sold.c.product_id).limit(limit)
+    found = [r._mapping for r in session.execute(query)]
+    return found, {(r["outlet_id"], r["product_id"]): int(r["sold"]) for r in found}
 
 
 def _velocity_window(date_to: date | None, days: int) -> tuple[date, date]:
@@ -768,10 +807,10 @@ def low_stock(
     LowStockDetected), lowest first, with days of cover and a reorder suggestion."""
     scope = visible_outlets(principal, outlet_ids)
     window = _velocity_window(date_to, velocity_days)
-    rows = _stock_rows(request, scope, window, target_days, low_only=True, reorder_only=False, limit=limit)
+    rows, computed = _stock_rows(request, scope, window, target_days, low_only=True, reorder_only=False, limit=limit)
     if fmt == "csv":
         return _csv("stock-low", window, list(StockRow.model_fields), rows)
-    return StockReport(velocity_from=window[0], velocity_to=window[1], target_days=target_days, rows=rows)
+    return StockReport(velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows)
 
 
 @router.get("/stock/cover", response_model=StockReport, responses=CSV_RESPONSE)
@@ -787,13 +826,15 @@ def days_of_cover(
     fmt: Format = "json",
 ) -> StockReport | Response:
     """Days of cover = on hand / daily sales velocity over the last velocity_days;
-    suggested_order_qty brings the stock to target_days of sales. Least cover first."""
+    suggested_order_qty brings the stock to target_days of sales. Least cover first.
+    The velocity is the one refreshed every few minutes (velocity_computed_at) when
+    it covers the window asked for."""
     scope = visible_outlets(principal, outlet_ids)
     window = _velocity_window(date_to, velocity_days)
-    rows = _stock_rows(request, scope, window, target_days, low_only=False, reorder_only=reorder_only, limit=limit)
+    rows, computed = _stock_rows(request, scope, window, target_days, low_only=False, reorder_only=reorder_only, limit=limit)
     if fmt == "csv":
         return _csv("stock-cover", window, list(StockRow.model_fields), rows)
-    return StockReport(velocity_from=window[0], velocity_to=window[1], target_days=target_days, rows=rows)
+    return StockReport(velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows)
 
 
 # --- shifts ------------------------------------------------------------------------------

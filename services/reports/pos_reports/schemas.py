@@ -16,7 +16,7 @@ Sales figures:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel
 
@@ -208,6 +208,7 @@ class StockRow(BaseModel):
 class StockReport(BaseModel):
     velocity_from: date
     velocity_to: date
+    velocity_computed_at: datetime | None  # when the velocity was worked out; None: just now
     target_days: int
     rows: list[StockRow]
 

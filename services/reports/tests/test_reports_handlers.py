@@ -30,6 +30,7 @@ from pos_contracts.events import (
 )
 from pos_platform.bus import PoisonMessage
 from pos_platform.consumer import EventConsumer
+from pos_reports.velocity import refresh_velocity
 from services.reports.tests.builders import envelope, line, outlet, product, refund, sale
 from services.reports.tests.conftest import A, Auth, B
 
@@ -325,9 +326,24 @@ def test_stock_levels_take_the_newest_event_whatever_the_order(consumer: EventCo
     assert pick(report["totals_by_currency"], "currency", "units", "value_minor") == [("EUR", 16, 10750)]
     assert get("stock/valuation")["rows"][0]["outlet_id"] == A  # a manager of A sees A only
     assert len(get("stock/valuation")["rows"]) == 1
+    # A new cost price revalues the stock; an unknown product is uncosted until announced.
+    feed(ProductChanged(product_id="p1", sku="SKU-p1", name="Tea", price_minor=1000, cost_minor=300, currency="EUR"))
+    at(StockAdjusted(outlet_id=A, product_id="p3", delta=3, reason="count", on_hand_after=3), 6)
+    rows = get("stock/valuation", role="admin", outlets=[])["rows"]
+    assert pick(rows, "outlet_id", "currency", "units", "value_minor", "uncosted_products") == [
+        (A, "", 3, 0, 1),
+        (A, "EUR", 12, 7 * 300 + 5 * 1000, 0),
+        (B, "EUR", 4, 4000, 0),
+    ]
+    feed(product("p3", "Jam", cost=200))
+    rows = get("stock/valuation", role="admin", outlets=[])["rows"]
+    assert pick(rows, "outlet_id", "currency", "products_in_stock", "units", "value_minor") == [
+        (A, "EUR", 3, 15, 7 * 300 + 5 * 1000 + 3 * 200),
+        (B, "EUR", 1, 4, 4000),
+    ]
 
 
-def test_low_stock_list_and_days_of_cover(consumer: EventConsumer, feed: Feed, get: Get) -> None:
+def test_low_stock_list_and_days_of_cover(client: TestClient, feed: Feed, get: Get) -> None:
     feed(outlet(A, "Main Street"))
     feed(product("p1", "Tea", cost=250))
     feed(product("p2", "Cake", cost=1000))
@@ -349,6 +365,17 @@ def test_low_stock_list_and_days_of_cover(consumer: EventConsumer, feed: Feed, g
         ("p2", 9, round(4 / 28, 3), 63.0, 0),
     ]
     assert [r["product_id"] for r in get("stock/cover", reorder_only="true")["rows"]] == ["p1"]
+    assert get("stock/cover")["velocity_computed_at"] is None  # summed at the request
+    # The refreshed velocity gives the same answers, read from the stock levels.
+    before = {path: get(path) for path in ("stock/low", "stock/cover")}
+    refresh_velocity(client.app.state.ctx.db)
+    for path, answer in before.items():
+        again = get(path)
+        assert again["velocity_computed_at"] is not None
+        assert again["rows"] == answer["rows"], path
+    assert [r["product_id"] for r in get("stock/cover", reorder_only="true")["rows"]] == ["p1"]
+    other = get("stock/cover", velocity_days="27")  # another window: summed at the request
+    assert other["velocity_computed_at"] is None and other["rows"][0]["sold"] == 54
     # Stock above the reorder point again leaves the low-stock list.
     feed(StockAdjusted(outlet_id=A, product_id="p1", delta=30, reason="receipt", on_hand_after=36))
     assert get("stock/low")["rows"] == []

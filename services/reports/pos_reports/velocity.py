@@ -1,0 +1,81 @@
+"""Sales velocity for days of cover: how much of each product each outlet sold over the
+last N days (net of refunds), stored next to the stock level (stock_levels.sold_window)
+by a refresh every few minutes. Days of cover and the low-stock list then read one
+row per level instead of summing N days of sales for every product and outlet at each
+request. A request for another window is summed on the spot (slower)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+
+from pos_platform.db import Database, upsert, utcnow
+from pos_reports.tables import item_sales, outlets, snapshots, stock_levels
+
+log = logging.getLogger("pos.reports.velocity")
+
+NAME = "velocity"
+
+
+def sold_over(session: Any, outlet_ids: list[str], window: tuple[date, date], product_ids: list[str] | None = None) -> dict[tuple[str, str], int]:
+    """Units sold minus units refunded per (outlet, product) over the window."""
+    i = item_sales
+    sold: dict[tuple[str, str], int] = {}
+    for start in range(0, len(outlet_ids), 10):
+        query = (
+            select(i.c.outlet_id, i.c.product_id, (func.sum(i.c.qty) - func.sum(i.c.refund_qty)).label("sold"))
+            .where(i.c.outlet_id.in_(outlet_ids[start : start + 10]), i.c.day >= window[0], i.c.day <= window[1])
+            .group_by(i.c.outlet_id, i.c.product_id)
+        )
+        if product_ids is not None:
+            query = query.where(i.c.product_id.in_(product_ids))
+        sold.update({(r.outlet_id, r.product_id): int(r.sold) for r in session.execute(query)})
+    return sold
+
+
+def refresh_velocity(db: Database, days: int = 28, today: date | None = None) -> tuple[date, date]:
+    """Work out sold_window for every stock level over the `days` days ending today (UTC)."""
+    end = today or utcnow().date()
+    window = (end - timedelta(days=days - 1), end)
+    with db.session_factory() as session:
+        outlet_ids = sorted(set(session.scalars(select(outlets.c.outlet_id))) | set(session.scalars(select(stock_levels.c.outlet_id).distinct())))
+        sold = sold_over(session, outlet_ids, window)
+        held = {(r.outlet_id, r.product_id): int(r.sold_window) for r in session.execute(
+            select(stock_levels.c.outlet_id, stock_levels.c.product_id, stock_levels.c.sold_window)
+        )}
+    changes = [
+        {"o": key[0], "p": key[1], "v": sold.get(key, 0)} for key, value in sorted(held.items()) if sold.get(key, 0) != value
+    ]
+    statement = (
+        update(stock_levels)
+        .where(stock_levels.c.outlet_id == bindparam("o"), stock_levels.c.product_id == bindparam("p"))
+        .values(sold_window=bindparam("v"))
+    )
+    for start in range(0, len(changes), 1000):
+        with db.transaction() as uow:
+            uow.session.execute(statement, changes[start : start + 1000])
+    with db.transaction() as uow:
+        upsert(uow.session, snapshots, {"name": NAME}, sets={"window_from": window[0], "window_to": window[1], "computed_at": utcnow()})
+    log.info("velocity refreshed", extra={"window": f"{window[0]}..{window[1]}", "changed": len(changes)})
+    return window
+
+
+def snapshot(session: Any) -> Any:
+    return session.execute(select(snapshots).where(snapshots.c.name == NAME)).first()
+
+
+async def refresh_forever(db: Database, days: int, interval: float) -> None:
+    """The background job: refresh now (soon after start-up) and every `interval` s."""
+    if interval <= 0:
+        return
+    await asyncio.sleep(min(5.0, interval))
+    while True:
+        try:
+            await asyncio.to_thread(refresh_velocity, db, days)
+        except Exception:  # keep refreshing: the next round may succeed
+            log.exception("velocity refresh failed")
+        await asyncio.sleep(interval)
