@@ -112,7 +112,8 @@ def test_200_concurrent_checkouts_for_the_last_10_units(admin: httpx.Client, out
         # The level as tills would see it while the burst runs: never negative.
         while not stop.is_set():
             response = await http.get(f"/api/inventory/stock/{outlet['id']}/{product['id']}")
-            samples.append(response.json())
+            if response.status_code == 200:
+                samples.append(response.json())
             await asyncio.sleep(0.05)
 
     async def burst() -> list[httpx.Response]:
@@ -131,7 +132,11 @@ def test_200_concurrent_checkouts_for_the_last_10_units(admin: httpx.Client, out
     took = time.monotonic() - began
     statuses = Counter(r.status_code for r in responses)
     print(f"200 concurrent checkouts answered in {took:.2f} s: {dict(statuses)}")
-    assert statuses == Counter({201: 10, 409: 190}), f"{statuses} in {took:.1f} s: {[r.text for r in responses if r.status_code not in (201, 409)][:3]}"
+    assert statuses == Counter({201: 10, 409: 190}), (
+        f"{statuses} in {took:.1f} s: {[r.text for r in responses if r.status_code not in (201, 409)][:3]}; "
+        f"MariaDB 'Too many connections' in the stack's logs (this and earlier runs): {too_many_connections(local_stack)} "
+        "(the server's max_connections is shared with any other stack running on it)"
+    )
     for refused in (r for r in responses if r.status_code == 409):
         assert [s["product_id"] for s in refused.json()["short"]] == [product["id"]]
     sold = [r.json() for r in responses if r.status_code == 201]
@@ -143,6 +148,10 @@ def test_200_concurrent_checkouts_for_the_last_10_units(admin: httpx.Client, out
     rows = assert_books_balance(admin, outlet["id"], product["id"])
     assert sorted((r["kind"], r["delta"]) for r in rows) == [("receipt", 10)] + [("sale", -1)] * 10
     assert {r["reference"] for r in rows if r["kind"] == "sale"} == {s["sale_id"] for s in sold}
+
+
+def too_many_connections(stack: Stack) -> int:
+    return sum(log.read_text(errors="replace").count("Too many connections") for log in (stack.state_dir / "logs").glob("*.log"))
 
 
 async def publish(local_stack: Stack, *envelopes: Any) -> None:

@@ -20,33 +20,49 @@ BARCODE_LIST_SEPARATOR = "|"
 _EVENT_EXCLUDE = {"id", "description", "unit", "outlet_price_minor"}
 
 
+def _card_query(outlet_id: str | None):  # type: ignore[no-untyped-def]
+    """Product rows with their category's name and (for an outlet) its own price: what
+    a product card needs, in one statement."""
+    columns = [products, categories.c.name.label("category_name")]
+    stmt = select(*columns).outerjoin(categories, categories.c.id == products.c.category_id)
+    if outlet_id:
+        stmt = stmt.add_columns(price_overrides.c.price_minor.label("outlet_price")).outerjoin(
+            price_overrides, (price_overrides.c.product_id == products.c.id) & (price_overrides.c.outlet_id == outlet_id)
+        )
+    return stmt
+
+
+def _card(r: Any) -> ProductOut:
+    return ProductOut(
+        id=r.id,
+        sku=r.sku,
+        name=r.name,
+        description=r.description,
+        barcodes=split_barcodes(r.barcode_list),
+        category_id=r.category_id,
+        category_name=r.category_name,
+        price_minor=r.price_minor,
+        cost_minor=r.cost_minor,
+        currency=r.currency,
+        tax_class=r.tax_class,
+        unit=r.unit,
+        active=r.active,
+        outlet_price_minor=getattr(r, "outlet_price", None),
+    )
+
+
 def load(session: Session, ids: list[str], *, outlet_id: str | None = None) -> list[ProductOut]:
     """Products in the order of `ids` (missing ids are left out)."""
     if not ids:
         return []
-    rows = {r.id: r for r in session.execute(select(products).where(products.c.id.in_(ids)))}
-    names = category_names(session, {r.category_id for r in rows.values() if r.category_id})
-    outlet_prices = outlet_prices_for(session, ids, outlet_id) if outlet_id else {}
-    return [
-        ProductOut(
-            id=r.id,
-            sku=r.sku,
-            name=r.name,
-            description=r.description,
-            barcodes=split_barcodes(r.barcode_list),
-            category_id=r.category_id,
-            category_name=names.get(r.category_id) if r.category_id else None,
-            price_minor=r.price_minor,
-            cost_minor=r.cost_minor,
-            currency=r.currency,
-            tax_class=r.tax_class,
-            unit=r.unit,
-            active=r.active,
-            outlet_price_minor=outlet_prices.get(r.id),
-        )
-        for i in ids
-        if (r := rows.get(i)) is not None
-    ]
+    rows = {r.id: r for r in session.execute(_card_query(outlet_id).where(products.c.id.in_(ids)))}
+    return [_card(rows[i]) for i in ids if i in rows]
+
+
+def load_by_barcode(session: Session, code: str, *, outlet_id: str | None = None) -> ProductOut | None:
+    """The product a barcode belongs to, in one statement (the till's scan)."""
+    row = session.execute(_card_query(outlet_id).join(barcodes, barcodes.c.product_id == products.c.id).where(barcodes.c.code == code)).first()
+    return None if row is None else _card(row)
 
 
 def category_names(session: Session, ids: Iterable[str]) -> dict[str, str]:

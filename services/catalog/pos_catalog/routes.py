@@ -29,7 +29,7 @@ from pos_catalog.schemas import (
     SearchHit,
     SearchPage,
 )
-from pos_catalog.tables import barcodes, categories, import_jobs, price_overrides, products
+from pos_catalog.tables import categories, import_jobs, price_overrides, products
 from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductChanged, ProductCreated
 from pos_platform.app import ServiceContext
 from pos_platform.auth import CurrentUser, Manager, ensure_outlet
@@ -147,10 +147,10 @@ def product_by_barcode(code: str, principal: CurrentUser, request: Request, outl
     if outlet_id:
         ensure_outlet(principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
-        product_id = uow.session.scalar(select(barcodes.c.product_id).where(barcodes.c.code == code))
-        if product_id is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no product has barcode {code}")
-        return _get(uow, product_id, outlet_id)
+        product = repo.load_by_barcode(uow.session, code, outlet_id=outlet_id)
+    if product is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no product has barcode {code}")
+    return product
 
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)

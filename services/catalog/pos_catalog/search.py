@@ -107,7 +107,8 @@ def _broadest_first(session: Session, words: list[str], filters: Filters) -> lis
     to build and the page fills quickly."""
     if len(words) == 1:
         return words
-    sizes = {w: session.scalar(select(func.count()).select_from(_word_range(w, filters).limit(ESTIMATE_CAP).subquery())) for w in words}
+    counts = [select(func.count()).select_from(_word_range(w, filters).limit(ESTIMATE_CAP).subquery()).scalar_subquery() for w in words]
+    sizes = dict(zip(words, session.execute(select(*counts)).one(), strict=True))  # one round trip
     return sorted(words, key=lambda w: (-sizes[w], len(w)))
 
 

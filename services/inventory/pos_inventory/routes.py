@@ -6,7 +6,8 @@ from typing import Any
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from pos_inventory import stock as ops
 from pos_inventory.config import Settings
@@ -31,7 +32,7 @@ from pos_inventory.stream import StockStreams
 from pos_inventory.tables import ledger, products, stock
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, Manager, ensure_outlet
-from pos_platform.db import UnitOfWork, retry_on_deadlock, upsert
+from pos_platform.db import UnitOfWork, is_deadlock, retry_on_deadlock, upsert
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory"])
 
@@ -306,7 +307,24 @@ def create_reservation(body: ReservationIn, principal: Cashier, request: Request
     return ReservationOut(sale_id=body.sale_id, outlet_id=body.outlet_id, status="held")
 
 
-@retry_on_deadlock
+def _busy_database(exc: BaseException) -> bool:
+    """A deadlock or lock wait timeout (1213, 1205), or the server out of connections
+    (1040: nothing was done yet). Safe to try again: the reservation is one transaction."""
+    return is_deadlock(exc) or (
+        isinstance(exc, DBAPIError) and exc.orig is not None and bool(getattr(exc.orig, "args", None)) and exc.orig.args[0] == 1040
+    )
+
+
+# A burst of checkouts on a crowded server: a few short retries before the till sees 503.
+retry_when_busy = retry(
+    retry=retry_if_exception(_busy_database),
+    stop=stop_after_attempt(6),
+    wait=wait_random_exponential(multiplier=0.02, max=0.5),
+    reraise=True,
+)
+
+
+@retry_when_busy
 def _reserve(ctx: ServiceContext, body: ReservationIn, lines: list[tuple[str, int]], ttl: int) -> None:
     with ctx.db.transaction() as uow:
         ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from pos_platform.app import ServiceContext
@@ -29,6 +29,7 @@ from pos_reports.schemas import (
     CategoryRow,
     DailyReport,
     DailyRow,
+    HeatRow,
     HourlyReport,
     HourRow,
     ItemReport,
@@ -150,6 +151,21 @@ def visible_outlets(principal: Principal, requested: list[str] | None) -> list[s
     return principal.visible_outlets(None)
 
 
+def every_outlet(request: Request, scope: list[str] | None) -> list[str]:
+    """The scope as a list: None (every outlet) becomes the outlets the reports know.
+    An explicit list lets MariaDB read (outlet, day) ranges of the primary keys instead
+    of every day of every outlet."""
+    if scope is not None:
+        return scope
+    with _session(request) as session:
+        return sorted(session.scalars(select(outlets.c.outlet_id)))
+
+
+def _json(report: BaseModel) -> Response:
+    """The report as JSON, serialised once by pydantic (not validated again)."""
+    return Response(report.model_dump_json(), media_type="application/json")
+
+
 def _where(query: Select[Any], table: Any, scope: list[str] | None, span: tuple[date, date] | None) -> Select[Any]:
     if span is not None:
         query = query.where(table.c.day >= span[0], table.c.day <= span[1])
@@ -231,11 +247,17 @@ def _columns(model: type[BaseModel], first: Sequence[str], skip: Sequence[str] =
     return [*first, *(f for f in model.model_fields if f not in first and f not in skip)]
 
 
+# The replica columns a report shows, per replica table.
+SHOWN = {"products": ("sku", "name", "category_id"), "categories": ("name",), "users": ("name",), "outlets": ("name", "timezone")}
+
+
 def _names(session: Session, table: Any, key: str, ids: Iterable[str]) -> dict[str, Any]:
-    wanted = [i for i in set(ids) if i]
+    """Replica rows (only the shown columns) for these ids."""
+    wanted = sorted({i for i in ids if i})
+    columns = [table.c[key], *(table.c[c] for c in SHOWN[table.name])]
     found: dict[str, Any] = {}
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(select(table).where(table.c[key].in_(wanted[start : start + 500])))
+    for start in range(0, len(wanted), 1000):
+        rows = session.execute(select(*columns).where(table.c[key].in_(wanted[start : start + 1000])))
         found.update({row._mapping[key]: row for row in rows})
     return found
 
@@ -256,7 +278,7 @@ def daily(
     """Sales per day (and outlet): gross, discounts, tax, net, refunds, count, average
     basket, items, cost and margin; with totals per currency."""
     span = _date_range(date_from, date_to)
-    scope = visible_outlets(principal, outlet_ids)
+    scope = every_outlet(request, visible_outlets(principal, outlet_ids))
     t = daily_sales
     extra = ("split_count", "void_count")
     if by == "day_outlet":
@@ -284,14 +306,14 @@ def daily(
     if fmt == "csv":
         first = ["day", "outlet_id", "currency"] if by == "day_outlet" else ["day", "currency"]
         return _csv("sales-daily", span, _columns(DailyRow, first, () if by == "day_outlet" else ("outlet_id",)), rows)
-    return DailyReport(
+    return _json(DailyReport(
         date_from=span[0],
         date_to=span[1],
         by=by,
         rows=rows,
         totals=totals[0] if len(totals) == 1 else (SalesFigures(currency="") if not totals else None),
         totals_by_currency=totals,
-    )
+    ))
 
 
 @router.get("/sales/hourly", response_model=HourlyReport, responses=CSV_RESPONSE)
@@ -308,18 +330,48 @@ def hourly(
 ) -> HourlyReport | Response:
     """Sales by the outlet's local hour of day: when to staff."""
     span = _date_range(date_from, date_to)
-    scope = visible_outlets(principal, outlet_ids)
+    scope = every_outlet(request, visible_outlets(principal, outlet_ids))
     t = hourly_sales
-    keys = [t.c.hour, t.c.currency] if by == "hour" else [t.c.day, t.c.hour, t.c.currency]
-    query = _where(select(*keys, *_sums(t, SALES_SUMS)), t, scope, span).group_by(*keys).order_by(*keys)
-    with _session(request) as session:
-        found = [r._mapping for r in session.execute(query)]
-    rows = [HourRow(day=r.get("day"), hour=r["hour"], currency=r["currency"], **sales_figures(r)) for r in found]
-    totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
-    if fmt == "csv":
-        first = ["hour", "currency"] if by == "hour" else ["day", "hour", "currency"]
-        return _csv("sales-hourly", span, _columns(HourRow, first, ("day",) if by == "hour" else ()), rows)
-    return HourlyReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals)
+    if by == "hour":
+        keys = [t.c.hour, t.c.currency]
+        query = _where(select(*keys, *_sums(t, SALES_SUMS)), t, scope, span).group_by(*keys).order_by(*keys)
+        with _session(request) as session:
+            found = [r._mapping for r in session.execute(query)]
+        rows: list[Any] = [HourRow(hour=r["hour"], currency=r["currency"], **sales_figures(r)) for r in found]
+        totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
+        if fmt == "csv":
+            return _csv("sales-hourly", span, _columns(HourRow, ["hour", "currency"], ("day",)), rows)
+    else:
+        keys = [t.c.day, t.c.hour, t.c.currency]
+        cells = _where(select(*keys, *_sums(t, HEAT_SUMS)), t, scope, span).group_by(*keys).order_by(*keys)
+        whole = _where(select(t.c.currency, *_sums(t, SALES_SUMS)), t, scope, span).group_by(t.c.currency).order_by(t.c.currency)
+        with _session(request) as session:
+            found = [r._mapping for r in session.execute(cells)]
+            totals = [SalesFigures(currency=r.currency, **sales_figures(r._mapping)) for r in session.execute(whole)]
+        rows = [heat_row(r) for r in found]
+        if fmt == "csv":
+            return _csv("sales-hourly", span, list(HeatRow.model_fields), rows)
+    return _json(HourlyReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals))
+
+
+HEAT_SUMS = ("sales_count", "items_sold", "gross_minor", "tax_minor", "refund_minor", "refund_tax_minor")
+
+
+def heat_row(r: Mapping[str, Any]) -> HeatRow:
+    f = {c: int(r[c] or 0) for c in HEAT_SUMS}
+    net = f["gross_minor"] - f["tax_minor"]
+    return HeatRow(
+        day=r["day"],
+        hour=r["hour"],
+        currency=r["currency"],
+        sales_count=f["sales_count"],
+        items_sold=f["items_sold"],
+        gross_minor=f["gross_minor"],
+        net_minor=net,
+        refund_minor=f["refund_minor"],
+        net_after_refunds_minor=net - f["refund_minor"] + f["refund_tax_minor"],
+        average_basket_minor=half_up(f["gross_minor"], f["sales_count"]) if f["sales_count"] else 0,
+    )
 
 
 # --- products and categories ---------------------------------------------------------
@@ -395,9 +447,11 @@ def items(
         chosen = [(r.product_id, r.currency) for r in ranked]
         summed: dict[tuple[str, str], Any] = {}
         if chosen:
+            # (currency, product) pairs: on the blocks table, point reads of the primary key
+            pick = tuple_(t.c.currency, t.c.product_id).in_([(c, p) for p, c in chosen])
             query = (
                 select(t.c.product_id, t.c.currency, func.max(t.c.category_id).label("category_id"), *_sums(t, LINE_SUMS))
-                .where(*conditions, t.c.product_id.in_({p for p, _ in chosen}))
+                .where(*conditions, pick)
                 .group_by(t.c.product_id, t.c.currency)
             )
             summed = {(r.product_id, r.currency): r._mapping for r in session.execute(query)}
@@ -439,7 +493,7 @@ def items(
     if fmt == "csv":
         first = ["product_id", "sku", "name", "category_id", "category_name", "currency"]
         return _csv("sales-items", span, _columns(ItemRow, first), rows)
-    return ItemReport(date_from=span[0], date_to=span[1], sort=sort, order=order, rows=rows)
+    return _json(ItemReport(date_from=span[0], date_to=span[1], sort=sort, order=order, rows=rows))
 
 
 def _category_name(names: dict[str, Any], category_id: str | None) -> str | None:
@@ -469,7 +523,7 @@ def category_report(
 ) -> CategoryReport | Response:
     """Categories over the range: quantity, net, cost and margin (best first)."""
     span = _date_range(date_from, date_to)
-    scope = visible_outlets(principal, outlet_ids)
+    scope = every_outlet(request, visible_outlets(principal, outlet_ids))
     t = category_sales
     query = (
         _where(select(t.c.category_id, t.c.currency, *_sums(t, LINE_SUMS)), t, scope, span)
@@ -491,7 +545,7 @@ def category_report(
     totals = [LineFigures(currency=c, **line_figures(s)) for c, s in by_currency(found, LINE_SUMS).items()]
     if fmt == "csv":
         return _csv("sales-categories", span, _columns(CategoryRow, ["category_id", "name", "currency"], ("products",)), rows)
-    return CategoryReport(date_from=span[0], date_to=span[1], rows=rows, totals_by_currency=totals)
+    return _json(CategoryReport(date_from=span[0], date_to=span[1], rows=rows, totals_by_currency=totals))
 
 
 # --- people, registers, tenders, outlets -----------------------------------------------
@@ -513,7 +567,7 @@ def cashier_report(
     """Sales, refunds and voids per cashier and/or register. Register: as the sale
     event tells it ('' when it does not)."""
     span = _date_range(date_from, date_to)
-    scope = visible_outlets(principal, outlet_ids)
+    scope = every_outlet(request, visible_outlets(principal, outlet_ids))
     t = cashier_sales
     keys = {
         "cashier": [t.c.cashier_id],
@@ -552,7 +606,7 @@ def cashier_report(
         }[by]
         dims = {"cashier_id", "cashier_name", "outlet_id", "register_id"}
         return _csv("sales-cashiers", span, _columns(CashierRow, first, tuple(dims - set(first))), rows)
-    return CashierReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals)
+    return _json(CashierReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals))
 
 
 TENDER_SUMS = (
@@ -579,7 +633,7 @@ def tenders(
     """Money taken per tender kind (cash, card; each part of a split payment counts in
     its kind), refunds given back per kind, and what payments captured (a cross-check)."""
     span = _date_range(date_from, date_to)
-    scope = visible_outlets(principal, outlet_ids)
+    scope = every_outlet(request, visible_outlets(principal, outlet_ids))
     t = tender_sales
     query = (
         _where(select(t.c.kind, t.c.currency, *_sums(t, TENDER_SUMS)), t, scope, span)
@@ -602,7 +656,7 @@ def tenders(
     ]
     if fmt == "csv":
         return _csv("sales-tenders", span, _columns(TenderRow, ["kind", "amount_minor", "count", "currency"]), rows)
-    return TenderReport(date_from=span[0], date_to=span[1], rows=rows, split_sales_count=split_count, totals_by_currency=totals)
+    return _json(TenderReport(date_from=span[0], date_to=span[1], rows=rows, split_sales_count=split_count, totals_by_currency=totals))
 
 
 @router.get("/sales/outlets", response_model=OutletReport, responses=CSV_RESPONSE)
@@ -619,7 +673,7 @@ def outlet_report(
     span = _date_range(date_from, date_to)
     length = (span[1] - span[0]).days + 1
     previous = (span[0] - timedelta(days=length), span[0] - timedelta(days=1))
-    scope = visible_outlets(principal, outlet_ids)
+    scope = every_outlet(request, visible_outlets(principal, outlet_ids))
     t = daily_sales
     keys = [t.c.outlet_id, t.c.currency]
     now = _where(select(*keys, *_sums(t, SALES_SUMS)), t, scope, span).group_by(*keys)
@@ -650,9 +704,9 @@ def outlet_report(
     totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
     if fmt == "csv":
         return _csv("sales-outlets", span, _columns(OutletRow, ["outlet_id", "name", "timezone", "currency"]), rows)
-    return OutletReport(
+    return _json(OutletReport(
         date_from=span[0], date_to=span[1], previous_from=previous[0], previous_to=previous[1], rows=rows, totals_by_currency=totals
-    )
+    ))
 
 
 # --- stock -------------------------------------------------------------------------------
@@ -688,7 +742,7 @@ def valuation(
     totals = [ValuationTotals(currency=c, **v) for c, v in by_currency(found, ("units", "value_minor")).items()]
     if fmt == "csv":
         return _csv("stock-valuation", None, _columns(ValuationRow, ["outlet_id", "outlet_name", "currency"]), rows)
-    return ValuationReport(rows=rows, totals_by_currency=totals)
+    return _json(ValuationReport(rows=rows, totals_by_currency=totals))
 
 
 VALUE_COUNTS = ("products_in_stock", "units", "value_minor", "negative_products", "uncosted_products")
@@ -810,7 +864,7 @@ def low_stock(
     rows, computed = _stock_rows(request, scope, window, target_days, low_only=True, reorder_only=False, limit=limit)
     if fmt == "csv":
         return _csv("stock-low", window, list(StockRow.model_fields), rows)
-    return StockReport(velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows)
+    return _json(StockReport(velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows))
 
 
 @router.get("/stock/cover", response_model=StockReport, responses=CSV_RESPONSE)
@@ -834,7 +888,7 @@ def days_of_cover(
     rows, computed = _stock_rows(request, scope, window, target_days, low_only=False, reorder_only=reorder_only, limit=limit)
     if fmt == "csv":
         return _csv("stock-cover", window, list(StockRow.model_fields), rows)
-    return StockReport(velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows)
+    return _json(StockReport(velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows))
 
 
 # --- shifts ------------------------------------------------------------------------------
@@ -864,7 +918,7 @@ def shift_report(
     """Register shifts closed in the range (by the outlet's local day of the close):
     float, expected and counted cash, over/short, sales and refunds."""
     span = _date_range(date_from, date_to)
-    scope = visible_outlets(principal, outlet_ids)
+    scope = every_outlet(request, visible_outlets(principal, outlet_ids))
     t = shifts
     if by == "shift":
         query = _where(select(t), t, scope, span).order_by(t.c.day.desc(), t.c.closed_at.desc(), t.c.shift_id).limit(limit)
@@ -914,4 +968,4 @@ def shift_report(
         dims = {"shift_id", "outlet_id", "register_id", "cashier_id", "cashier_name", "day", "opened_at", "closed_at"}
         skip = tuple(dims - set(first)) + (("shifts",) if by == "shift" else ())
         return _csv("shifts", span, _columns(ShiftRow, first, skip), rows)
-    return ShiftReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals)
+    return _json(ShiftReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals))

@@ -68,9 +68,23 @@ class HourRow(SalesFigures):
     hour: int
 
 
+class HeatRow(Money):
+    """A cell of the day x hour heat map: the figures a heat map shows."""
+
+    day: date
+    hour: int
+    sales_count: int
+    items_sold: int
+    gross_minor: int
+    net_minor: int
+    refund_minor: int
+    net_after_refunds_minor: int
+    average_basket_minor: int
+
+
 class HourlyReport(Range):
     by: str
-    rows: list[HourRow]
+    rows: list[HourRow] | list[HeatRow]
     totals_by_currency: list[SalesFigures]
 
 
