@@ -142,6 +142,9 @@ def prepare_databases(cfg: Config, fresh: bool) -> None:
     conn = pymysql.connect(host=cfg.db_host, port=cfg.db_port, user="root", password="", autocommit=True)
     try:
         with conn.cursor() as cur:
+            # A process per replica, each with its own pool: 151 (the default) runs out
+            # when several stacks share one server (test stacks, benchmarks).
+            cur.execute("SET GLOBAL max_connections = GREATEST(@@max_connections, 500)")
             for service in SERVICES:
                 if fresh:
                     cur.execute(f"DROP DATABASE IF EXISTS `{cfg.database(service)}`")
