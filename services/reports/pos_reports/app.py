@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 
 from pos_platform.app import ServiceContext, create_service_app
@@ -12,6 +14,15 @@ from pos_reports.tables import metadata
 from pos_reports.velocity import refresh_forever
 
 NAME = "reports"
+
+
+def freeze_startup_objects(_ctx: ServiceContext) -> None:
+    """Move everything allocated at start-up (modules, metadata, ...) out of the garbage
+    collector's sight: a full collection during a request then scans only what requests
+    made. Measured on the year-long data set: the heat map's p99 went from 110 to 53 ms
+    (median unchanged). See docs/performance.md, "Reports"."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
@@ -30,5 +41,6 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
         bus=bus,
         migrate_on_start=migrate_on_start,
         background_jobs=[velocity],
+        on_start=freeze_startup_objects,
         description="Sales, product, category, cashier, tender, outlet, stock and shift reports, built from the other services' events.",
     )

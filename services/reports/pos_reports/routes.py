@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, case, func, literal, or_, select, tuple_
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from pos_platform.app import ServiceContext
@@ -175,7 +175,9 @@ def _where(query: Select[Any], table: Any, scope: list[str] | None, span: tuple[
 
 
 def _sums(table: Any, columns: Iterable[str]) -> list[Any]:
-    return [func.sum(table.c[c]).label(c) for c in columns]
+    # MariaDB's SUM is a DECIMAL, which PyMySQL turns into Decimal objects (slowly):
+    # cast back to the integer it is.
+    return [cast(func.sum(table.c[c]), BigInteger).label(c) for c in columns]
 
 
 def half_up(numerator: int, denominator: int) -> int:
@@ -344,7 +346,9 @@ def hourly(
     else:
         keys = [t.c.day, t.c.hour, t.c.currency]
         cells = _where(select(*keys, *_sums(t, HEAT_SUMS)), t, scope, span).group_by(*keys).order_by(*keys)
-        whole = _where(select(t.c.currency, *_sums(t, SALES_SUMS)), t, scope, span).group_by(t.c.currency).order_by(t.c.currency)
+        # The day and the hour tables hold the same sales: the (smaller) day table totals.
+        d = daily_sales
+        whole = _where(select(d.c.currency, *_sums(d, SALES_SUMS)), d, scope, span).group_by(d.c.currency).order_by(d.c.currency)
         with _session(request) as session:
             found = [r._mapping for r in session.execute(cells)]
             totals = [SalesFigures(currency=r.currency, **sales_figures(r._mapping)) for r in session.execute(whole)]
@@ -436,25 +440,20 @@ def items(
         if category_id is not None:
             conditions.append(t.c.category_id == category_id)
         rank = SORT_EXPR[sort](t)
-        # First rank every product on one figure, then sum everything for the chosen few.
-        ranked = session.execute(
-            select(t.c.product_id, t.c.currency)
-            .where(*conditions)
-            .group_by(t.c.product_id, t.c.currency)
-            .order_by(rank.desc() if order == "desc" else rank.asc(), t.c.product_id, t.c.currency)
-            .limit(limit)
-        ).all()
-        chosen = [(r.product_id, r.currency) for r in ranked]
-        summed: dict[tuple[str, str], Any] = {}
-        if chosen:
-            # (currency, product) pairs: on the blocks table, point reads of the primary key
-            pick = tuple_(t.c.currency, t.c.product_id).in_([(c, p) for p, c in chosen])
+        if limit > 200:
+            # Many rows: one pass summing everything beats looking each one up again.
             query = (
                 select(t.c.product_id, t.c.currency, func.max(t.c.category_id).label("category_id"), *_sums(t, LINE_SUMS))
-                .where(*conditions, pick)
+                .where(*conditions)
                 .group_by(t.c.product_id, t.c.currency)
+                .order_by(rank.desc() if order == "desc" else rank.asc(), t.c.product_id, t.c.currency)
+                .limit(limit)
             )
-            summed = {(r.product_id, r.currency): r._mapping for r in session.execute(query)}
+            found = [r._mapping for r in session.execute(query)]
+            chosen = [(r["product_id"], r["currency"]) for r in found]
+            summed = {(r["product_id"], r["currency"]): r for r in found}
+        else:
+            chosen, summed = _top(session, t, conditions, rank, order, limit)
         unsold: list[Any] = []
         if include_unsold and order == "asc":
             unsold = _unsold(session, scope, span, category_id, limit)
@@ -494,6 +493,29 @@ def items(
         first = ["product_id", "sku", "name", "category_id", "category_name", "currency"]
         return _csv("sales-items", span, _columns(ItemRow, first), rows)
     return _json(ItemReport(date_from=span[0], date_to=span[1], sort=sort, order=order, rows=rows))
+
+
+def _top(session: Session, t: Any, conditions: list[Any], rank: Any, order: str, limit: int) -> tuple[list[tuple[str, str]], dict[tuple[str, str], Any]]:
+    """Rank every product on one figure, then sum everything for the chosen few."""
+    ranked = session.execute(
+        select(t.c.product_id, t.c.currency)
+        .where(*conditions)
+        .group_by(t.c.product_id, t.c.currency)
+        .order_by(rank.desc() if order == "desc" else rank.asc(), t.c.product_id, t.c.currency)
+        .limit(limit)
+    ).all()
+    chosen = [(r.product_id, r.currency) for r in ranked]
+    summed: dict[tuple[str, str], Any] = {}
+    if chosen:
+        # (currency, product) pairs: on the blocks table, point reads of the primary key
+        pick = tuple_(t.c.currency, t.c.product_id).in_([(c, p) for p, c in chosen])
+        query = (
+            select(t.c.product_id, t.c.currency, func.max(t.c.category_id).label("category_id"), *_sums(t, LINE_SUMS))
+            .where(*conditions, pick)
+            .group_by(t.c.product_id, t.c.currency)
+        )
+        summed = {(r.product_id, r.currency): r._mapping for r in session.execute(query)}
+    return chosen, summed
 
 
 def _category_name(names: dict[str, Any], category_id: str | None) -> str | None:

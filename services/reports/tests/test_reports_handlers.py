@@ -178,6 +178,10 @@ def test_item_report_ranks_with_margin_from_the_cost_when_sold(feed: Feed, get: 
     ]
     assert rows[1]["category_id"] == "c-hot" and rows[1]["category_name"] == "Hot drinks"
     assert get("sales/items", limit="1", **MARCH)["rows"][0]["product_id"] == "p2"
+    assert get("sales/items", limit="1000", **MARCH)["rows"] == rows  # one pass for many rows, two for few: same answer
+    assert get("sales/items", limit="1000", sort="margin", order="asc", **MARCH)["rows"] == get(
+        "sales/items", limit="2", sort="margin", order="asc", **MARCH
+    )["rows"]
     assert [r["product_id"] for r in get("sales/items", sort="qty", order="asc", **MARCH)["rows"]] == ["p1", "p2"]
     assert [r["product_id"] for r in get("sales/items", sort="margin", **MARCH)["rows"]] == ["p2", "p1"]
     assert [r["product_id"] for r in get("sales/items", category_id="c-hot", **MARCH)["rows"]] == ["p1"]
