@@ -131,7 +131,9 @@ class History:
         self.recent: dict[str, list[dict[str, Any]]] = defaultdict(list)  # outlet -> sales of the last days
         self.sales = self.lines = self.events = self.refunds = 0
 
-    def envelope(self, type_: str, producer: str, at: datetime, payload: dict[str, Any], outlet_id: str | None = None) -> Envelope:
+    def envelope(
+        self, type_: str, producer: str, at: datetime, payload: dict[str, Any], outlet_id: str | None = None
+    ) -> Envelope:
         self.events += 1
         return Envelope.model_construct(
             event_id=str(uuid.uuid4()),
@@ -164,13 +166,31 @@ class History:
                 registers=[f"{name[:3].upper()}-{n}" for n in range(1, rng.choice([3, 3, 4]))],
             )
             self.outlets.append(outlet)
-            out.append(self.envelope("OutletCreated", "identity", at,
-                                     {"outlet_id": outlet.outlet_id, "name": outlet.name, "currency": currency, "timezone": tz},
-                                     outlet.outlet_id))
+            out.append(
+                self.envelope(
+                    "OutletCreated",
+                    "identity",
+                    at,
+                    {"outlet_id": outlet.outlet_id, "name": outlet.name, "currency": currency, "timezone": tz},
+                    outlet.outlet_id,
+                )
+            )
             for n, cashier in enumerate(outlet.cashiers):
-                out.append(self.envelope("UserChanged", "identity", at, {
-                    "user_id": cashier, "email": f"cashier{n}.{i}@example.com", "name": f"Cashier {n + 1} ({name})",
-                    "role": "cashier", "outlets": [outlet.outlet_id], "active": True}))
+                out.append(
+                    self.envelope(
+                        "UserChanged",
+                        "identity",
+                        at,
+                        {
+                            "user_id": cashier,
+                            "email": f"cashier{n}.{i}@example.com",
+                            "name": f"Cashier {n + 1} ({name})",
+                            "role": "cashier",
+                            "outlets": [outlet.outlet_id],
+                            "active": True,
+                        },
+                    )
+                )
         categories = [(str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"Category {c + 1:02d}") for c in range(40)]
         for p in range(self.args.products):
             category_id, category_name = categories[int(rng.paretovariate(1.2)) % len(categories)]
@@ -187,7 +207,9 @@ class History:
                 weight=1.0 / (p + 1) ** 0.95,
             )
             self.products.append(product)
-            out.append(self.envelope("ProductCreated", "catalog", at, self.product_payload(product) | {"category_name": category_name}))
+            out.append(
+                self.envelope("ProductCreated", "catalog", at, self.product_payload(product) | {"category_name": category_name})
+            )
         self.rng.shuffle(self.products)  # popularity does not follow the SKU order
         self.cum_weights = list(itertools.accumulate(p.weight for p in self.products))
         # An initial stock take: about three weeks of sales on the shelf.
@@ -201,16 +223,38 @@ class History:
                 key = (outlet.outlet_id, product.product_id)
                 self.reorder[key] = point
                 self.stock[key] = point * 3
-                out.append(self.envelope("StockAdjusted", "inventory", at, {
-                    "outlet_id": outlet.outlet_id, "product_id": product.product_id, "delta": point * 3,
-                    "reason": "count", "on_hand_after": point * 3}, outlet.outlet_id))
+                out.append(
+                    self.envelope(
+                        "StockAdjusted",
+                        "inventory",
+                        at,
+                        {
+                            "outlet_id": outlet.outlet_id,
+                            "product_id": product.product_id,
+                            "delta": point * 3,
+                            "reason": "count",
+                            "on_hand_after": point * 3,
+                        },
+                        outlet.outlet_id,
+                    )
+                )
         return out
 
     @staticmethod
     def product_payload(p: Product) -> dict[str, Any]:
         tax_class = {2000: "standard", 550: "reduced", 0: "zero"}[p.tax_bp]
-        return {"product_id": p.product_id, "sku": p.sku, "name": p.name, "barcodes": [], "category_id": p.category_id,
-                "price_minor": p.price, "cost_minor": p.cost, "currency": "EUR", "tax_class": tax_class, "active": True}
+        return {
+            "product_id": p.product_id,
+            "sku": p.sku,
+            "name": p.name,
+            "barcodes": [],
+            "category_id": p.category_id,
+            "price_minor": p.price,
+            "cost_minor": p.cost,
+            "currency": "EUR",
+            "tax_class": tax_class,
+            "active": True,
+        }
 
     # --- a day ---------------------------------------------------------------------------
 
@@ -228,7 +272,11 @@ class History:
                 continue
             outlet.tills = {r: [0, 0, 0, 0] for r in outlet.registers}
             expected = (
-                self.args.sales_per_day * outlet.size * WEEKDAY[day.weekday()] * MONTH[day.month - 1] * (1 + outlet.trend * progress)
+                self.args.sales_per_day
+                * outlet.size
+                * WEEKDAY[day.weekday()]
+                * MONTH[day.month - 1]
+                * (1 + outlet.trend * progress)
             )
             count = max(0, int(rng.gauss(expected, math.sqrt(expected))))
             moments = sorted(self.moment(day, outlet) for _ in range(count))
@@ -267,9 +315,21 @@ class History:
             discount = half_up(listed * rng.choice([10, 15, 20, 30]), 100) if rng.random() < 0.07 else 0
             total = listed - discount
             tax = half_up(total * product.tax_bp, 10_000 + product.tax_bp)
-            lines.append({"line_no": line_no, "product_id": product.product_id, "sku": product.sku, "name": product.name,
-                          "category_id": product.category_id, "qty": qty, "unit_price_minor": product.price,
-                          "tax_rate_bp": product.tax_bp, "tax_minor": tax, "total_minor": total, "discount_minor": discount})
+            lines.append(
+                {
+                    "line_no": line_no,
+                    "product_id": product.product_id,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "category_id": product.category_id,
+                    "qty": qty,
+                    "unit_price_minor": product.price,
+                    "tax_rate_bp": product.tax_bp,
+                    "tax_minor": tax,
+                    "total_minor": total,
+                    "discount_minor": discount,
+                }
+            )
             key = (outlet.outlet_id, product.product_id)
             before = self.stock[key]
             self.stock[key] = after = before - qty
@@ -294,24 +354,55 @@ class History:
         self.lines += len(lines)
         local = at.astimezone(outlet.zone)
         payload = {
-            "sale_id": sale_id, "outlet_id": outlet.outlet_id, "cashier_id": cashier, "register_id": register,
-            "receipt_number": f"R{self.sales:08d}", "currency": outlet.currency, "lines": lines,
-            "subtotal_minor": total - tax, "tax_minor": tax, "total_minor": total, "tenders": tenders,
-            "discount_minor": sum(ln["discount_minor"] for ln in lines), "completed_at": local.isoformat(),
+            "sale_id": sale_id,
+            "outlet_id": outlet.outlet_id,
+            "cashier_id": cashier,
+            "register_id": register,
+            "receipt_number": f"R{self.sales:08d}",
+            "currency": outlet.currency,
+            "lines": lines,
+            "subtotal_minor": total - tax,
+            "tax_minor": tax,
+            "total_minor": total,
+            "tenders": tenders,
+            "discount_minor": sum(ln["discount_minor"] for ln in lines),
+            "completed_at": local.isoformat(),
         }
         self.recent[outlet.outlet_id].append({"day": local.date(), "at": at, "payload": payload})
         out = [
             self.envelope("SaleCompleted", "sales", at, payload, outlet.outlet_id),
-            self.envelope("PaymentCaptured", "payments", at - timedelta(seconds=1), {
-                "payment_id": sale_id, "sale_id": sale_id, "outlet_id": outlet.outlet_id, "currency": outlet.currency,
-                "amount_minor": total, "tenders": tenders}, outlet.outlet_id),
-            self.envelope("StockDeducted", "inventory", at + timedelta(milliseconds=300),
-                          {"sale_id": sale_id, "outlet_id": outlet.outlet_id, "lines": stock_lines}, outlet.outlet_id),
+            self.envelope(
+                "PaymentCaptured",
+                "payments",
+                at - timedelta(seconds=1),
+                {
+                    "payment_id": sale_id,
+                    "sale_id": sale_id,
+                    "outlet_id": outlet.outlet_id,
+                    "currency": outlet.currency,
+                    "amount_minor": total,
+                    "tenders": tenders,
+                },
+                outlet.outlet_id,
+            ),
+            self.envelope(
+                "StockDeducted",
+                "inventory",
+                at + timedelta(milliseconds=300),
+                {"sale_id": sale_id, "outlet_id": outlet.outlet_id, "lines": stock_lines},
+                outlet.outlet_id,
+            ),
         ]
         for product_id, on_hand, point in low:
-            out.append(self.envelope("LowStockDetected", "inventory", at + timedelta(milliseconds=301), {
-                "outlet_id": outlet.outlet_id, "product_id": product_id, "on_hand": on_hand, "reorder_point": point},
-                outlet.outlet_id))
+            out.append(
+                self.envelope(
+                    "LowStockDetected",
+                    "inventory",
+                    at + timedelta(milliseconds=301),
+                    {"outlet_id": outlet.outlet_id, "product_id": product_id, "on_hand": on_hand, "reorder_point": point},
+                    outlet.outlet_id,
+                )
+            )
         return out
 
     def refunds_and_voids(self, outlet: Outlet, day: date) -> list[Envelope]:
@@ -329,20 +420,44 @@ class History:
             for ln in chosen:
                 qty = rng.randint(1, ln["qty"])
                 amount = ln["total_minor"] * qty // ln["qty"]
-                lines.append({"line_no": ln["line_no"], "product_id": ln["product_id"], "qty": qty, "total_minor": amount,
-                              "tax_minor": ln["tax_minor"] * qty // ln["qty"], "restock": rng.random() < 0.7})
+                lines.append(
+                    {
+                        "line_no": ln["line_no"],
+                        "product_id": ln["product_id"],
+                        "qty": qty,
+                        "total_minor": amount,
+                        "tax_minor": ln["tax_minor"] * qty // ln["qty"],
+                        "restock": rng.random() < 0.7,
+                    }
+                )
             total = sum(ln["total_minor"] for ln in lines)
             register = rng.choice(outlet.registers)
             outlet.tills[register][3] += total
             outlet.tills[register][0] -= total
             refund_id = str(uuid.uuid4())
             self.refunds += 1
-            out.append(self.envelope("SaleRefunded", "sales", at, {
-                "refund_id": refund_id, "sale_id": sold["sale_id"], "outlet_id": outlet.outlet_id,
-                "cashier_id": rng.choice(outlet.cashiers), "approved_by": outlet.cashiers[0], "currency": outlet.currency,
-                "lines": lines, "total_minor": total, "tax_minor": sum(ln["tax_minor"] for ln in lines),
-                "tenders": [{"kind": "cash", "amount_minor": total}], "refunded_at": at.astimezone(outlet.zone).isoformat(),
-                "register_id": register}, outlet.outlet_id))
+            out.append(
+                self.envelope(
+                    "SaleRefunded",
+                    "sales",
+                    at,
+                    {
+                        "refund_id": refund_id,
+                        "sale_id": sold["sale_id"],
+                        "outlet_id": outlet.outlet_id,
+                        "cashier_id": rng.choice(outlet.cashiers),
+                        "approved_by": outlet.cashiers[0],
+                        "currency": outlet.currency,
+                        "lines": lines,
+                        "total_minor": total,
+                        "tax_minor": sum(ln["tax_minor"] for ln in lines),
+                        "tenders": [{"kind": "cash", "amount_minor": total}],
+                        "refunded_at": at.astimezone(outlet.zone).isoformat(),
+                        "register_id": register,
+                    },
+                    outlet.outlet_id,
+                )
+            )
             restocked = []
             for ln in lines:
                 if ln["restock"]:
@@ -350,14 +465,32 @@ class History:
                     self.stock[key] += ln["qty"]
                     restocked.append({"product_id": ln["product_id"], "qty": ln["qty"], "on_hand_after": self.stock[key]})
             if restocked:
-                out.append(self.envelope("StockReturned", "inventory", at + timedelta(milliseconds=200), {
-                    "refund_id": refund_id, "sale_id": sold["sale_id"], "outlet_id": outlet.outlet_id, "lines": restocked},
-                    outlet.outlet_id))
+                out.append(
+                    self.envelope(
+                        "StockReturned",
+                        "inventory",
+                        at + timedelta(milliseconds=200),
+                        {"refund_id": refund_id, "sale_id": sold["sale_id"], "outlet_id": outlet.outlet_id, "lines": restocked},
+                        outlet.outlet_id,
+                    )
+                )
         for _ in range(rng.choice([0, 0, 0, 1])):
             at = self.moment(day, outlet)
-            out.append(self.envelope("SaleVoided", "sales", at, {
-                "sale_id": str(uuid.uuid4()), "outlet_id": outlet.outlet_id, "cashier_id": rng.choice(outlet.cashiers),
-                "approved_by": outlet.cashiers[0], "voided_at": at.astimezone(outlet.zone).isoformat()}, outlet.outlet_id))
+            out.append(
+                self.envelope(
+                    "SaleVoided",
+                    "sales",
+                    at,
+                    {
+                        "sale_id": str(uuid.uuid4()),
+                        "outlet_id": outlet.outlet_id,
+                        "cashier_id": rng.choice(outlet.cashiers),
+                        "approved_by": outlet.cashiers[0],
+                        "voided_at": at.astimezone(outlet.zone).isoformat(),
+                    },
+                    outlet.outlet_id,
+                )
+            )
         return out
 
     def shifts(self, outlet: Outlet, day: date) -> list[Envelope]:
@@ -367,12 +500,30 @@ class History:
         for n, (register, (cash, count, total, refunds)) in enumerate(outlet.tills.items()):
             expected = 15000 + cash
             counted = expected + self.rng.choices([0, -100, -500, 200, -2000], [80, 8, 5, 5, 2])[0]
-            out.append(self.envelope("ShiftClosed", "sales", closed.astimezone(UTC), {
-                "shift_id": str(uuid.uuid4()), "outlet_id": outlet.outlet_id, "register_id": register,
-                "cashier_id": outlet.cashiers[n * 2], "currency": outlet.currency, "opened_at": opened.isoformat(),
-                "closed_at": closed.isoformat(), "opening_float_minor": 15000, "expected_cash_minor": expected,
-                "counted_cash_minor": counted, "over_short_minor": counted - expected, "sales_count": count,
-                "sales_total_minor": total, "refunds_total_minor": refunds}, outlet.outlet_id))
+            out.append(
+                self.envelope(
+                    "ShiftClosed",
+                    "sales",
+                    closed.astimezone(UTC),
+                    {
+                        "shift_id": str(uuid.uuid4()),
+                        "outlet_id": outlet.outlet_id,
+                        "register_id": register,
+                        "cashier_id": outlet.cashiers[n * 2],
+                        "currency": outlet.currency,
+                        "opened_at": opened.isoformat(),
+                        "closed_at": closed.isoformat(),
+                        "opening_float_minor": 15000,
+                        "expected_cash_minor": expected,
+                        "counted_cash_minor": counted,
+                        "over_short_minor": counted - expected,
+                        "sales_count": count,
+                        "sales_total_minor": total,
+                        "refunds_total_minor": refunds,
+                    },
+                    outlet.outlet_id,
+                )
+            )
         return out
 
     def receipts(self, outlet: Outlet, day: date) -> list[Envelope]:
@@ -383,9 +534,21 @@ class History:
             if self.stock[key] <= self.reorder[key] and self.rng.random() < 0.9:
                 delta = self.reorder[key] * 3 - self.stock[key]
                 self.stock[key] += delta
-                out.append(self.envelope("StockAdjusted", "inventory", at, {
-                    "outlet_id": outlet.outlet_id, "product_id": product.product_id, "delta": delta, "reason": "receipt",
-                    "on_hand_after": self.stock[key]}, outlet.outlet_id))
+                out.append(
+                    self.envelope(
+                        "StockAdjusted",
+                        "inventory",
+                        at,
+                        {
+                            "outlet_id": outlet.outlet_id,
+                            "product_id": product.product_id,
+                            "delta": delta,
+                            "reason": "receipt",
+                            "on_hand_after": self.stock[key],
+                        },
+                        outlet.outlet_id,
+                    )
+                )
         return out
 
 
@@ -398,8 +561,13 @@ def create_database(url: str) -> None:
         return
     import pymysql
 
-    conn = pymysql.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 3306, user=parsed.username or "root",
-                           password=parsed.password or "", autocommit=True)
+    conn = pymysql.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 3306,
+        user=parsed.username or "root",
+        password=parsed.password or "",
+        autocommit=True,
+    )
     try:
         with conn.cursor() as cur:
             cur.execute(f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
@@ -409,10 +577,17 @@ def create_database(url: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True, help="the reports database, e.g. mysql+pymysql://root@127.0.0.1:3306/pos_i7_reports")
+    parser.add_argument(
+        "--database-url", required=True, help="the reports database, e.g. mysql+pymysql://root@127.0.0.1:3306/pos_i7_reports"
+    )
     parser.add_argument("--outlets", type=int, default=20)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--end", type=date.fromisoformat, default=datetime.now(UTC).date() - timedelta(days=1), help="last day (default: yesterday, UTC)")
+    parser.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        default=datetime.now(UTC).date() - timedelta(days=1),
+        help="last day (default: yesterday, UTC)",
+    )
     parser.add_argument("--sales-per-day", type=float, default=60.0, help="average sales a day for an outlet of average size")
     parser.add_argument("--products", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=42)
@@ -463,9 +638,11 @@ def main(argv: list[str] | None = None) -> int:
     db.dispose()
     print(f"{args.outlets} outlets, {args.days} days ({history.start} to {history.end}), {len(history.products):,} products")
     print(f"{history.sales:,} sales, {history.lines:,} sale lines, {history.refunds:,} refunds, {history.events:,} events")
-    print(f"applied {result.applied:,} events ({result.duplicates} duplicates, {len(result.poison)} poison) in {elapsed:.0f} s: "
-          f"{history.events / elapsed:,.0f} events/s, {history.lines / elapsed:,.0f} sale lines/s "
-          f"(generating {generating:.0f} s, handlers + database {applying:.0f} s)")
+    print(
+        f"applied {result.applied:,} events ({result.duplicates} duplicates, {len(result.poison)} poison) in {elapsed:.0f} s: "
+        f"{history.events / elapsed:,.0f} events/s, {history.lines / elapsed:,.0f} sale lines/s "
+        f"(generating {generating:.0f} s, handlers + database {applying:.0f} s)"
+    )
     print("read model rows: " + ", ".join(f"{name} {count:,}" for name, count in rows.items()))
     return 0 if not result.poison else 1
 

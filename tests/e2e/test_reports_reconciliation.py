@@ -55,7 +55,9 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> An
 
 
 def ok(response: httpx.Response, *expected: int) -> dict[str, Any]:
-    assert response.status_code in (expected or (200, 201)), f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:500]}"
+    assert response.status_code in (expected or (200, 201)), (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text[:500]}"
+    )
     return response.json()
 
 
@@ -64,7 +66,9 @@ def missing_feature(response: httpx.Response) -> bool:
     if response.status_code in (404, 405, 501):
         return True
     text = response.text.lower()
-    return response.status_code in (400, 402, 422, 503) and ("not available" in text or "extra_forbidden" in text or "extra inputs" in text)
+    return response.status_code in (400, 402, 422, 503) and (
+        "not available" in text or "extra_forbidden" in text or "extra inputs" in text
+    )
 
 
 class Shop:
@@ -97,14 +101,28 @@ class Shop:
             self.products.append(ok(admin.post("/api/catalog/products", json=body), 201))
         for outlet_id in self.outlet_ids:
             lines = [{"product_id": p["id"], "qty": 400} for p in self.products]
-            ok(admin.post("/api/inventory/receipts", json={"outlet_id": outlet_id, "lines": lines, "reference": f"PO-{suffix}"}), 201)
+            ok(
+                admin.post("/api/inventory/receipts", json={"outlet_id": outlet_id, "lines": lines, "reference": f"PO-{suffix}"}),
+                201,
+            )
         for p in self.products:
             eventually(lambda p=p: admin.get(f"/api/sales/prices/{p['id']}").status_code == 200, "the sales price replica")
         self.cashiers = []
         for n in range(2):
             email, password = f"recon-{suffix}-{n}@example.com", f"recon-pass-{suffix}-{n}"
-            ok(admin.post("/api/identity/users", json={"email": email, "name": f"Recon cashier {n}", "password": password,
-                                                        "role": "cashier", "outlets": self.outlet_ids}), 201)
+            ok(
+                admin.post(
+                    "/api/identity/users",
+                    json={
+                        "email": email,
+                        "name": f"Recon cashier {n}",
+                        "password": password,
+                        "role": "cashier",
+                        "outlets": self.outlet_ids,
+                    },
+                ),
+                201,
+            )
             self.cashiers.append(stack.client(stack.login(email, password)))
         self.card = self.discounts = self.refunds = self.shifts = True
         self.open_shifts: dict[tuple[str, str], str] = {}
@@ -180,7 +198,9 @@ class Shop:
         body: dict[str, Any] = {"id": str(uuid.uuid4()), "reason": "reconciliation test"}
         if rng.random() < 0.6:
             chosen = rng.sample(sale["lines"], rng.randint(1, len(sale["lines"])))
-            body["lines"] = [{"line_no": ln["line_no"], "qty": rng.randint(1, ln["qty"]), "restock": rng.random() < 0.7} for ln in chosen]
+            body["lines"] = [
+                {"line_no": ln["line_no"], "qty": rng.randint(1, ln["qty"]), "restock": rng.random() < 0.7} for ln in chosen
+            ]
         else:
             body["restock"] = rng.random() < 0.5
         if rng.random() < 0.3:
@@ -198,7 +218,9 @@ def recorded(admin: httpx.Client, outlet_ids: list[str]) -> tuple[list[dict[str,
     for outlet_id in outlet_ids:
         offset = 0
         while True:
-            page = ok(admin.get("/api/sales", params={"outlet_id": outlet_id, "status": "COMPLETED", "limit": 500, "offset": offset}))
+            page = ok(
+                admin.get("/api/sales", params={"outlet_id": outlet_id, "status": "COMPLETED", "limit": 500, "offset": offset})
+            )
             for item in page["items"]:
                 sale = ok(admin.get(f"/api/sales/{item['id']}"))
                 assert sale["total_minor"] == item["total_minor"]
@@ -229,8 +251,10 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         if (r := shop.refund(sale)) is not None:
             refunded.append(r)
     closed = shop.close_registers() if shop.shifts else []
-    print(f"features used: card={shop.card} discounts={shop.discounts} refunds={shop.refunds} shifts={shop.shifts}; "
-          f"{len(made)} sales, {len(refunded)} refunds, {len(closed)} shifts")
+    print(
+        f"features used: card={shop.card} discounts={shop.discounts} refunds={shop.refunds} shifts={shop.shifts}; "
+        f"{len(made)} sales, {len(refunded)} refunds, {len(closed)} shifts"
+    )
 
     sales, refunds = recorded(admin, shop.outlet_ids)
     assert {s["sale_id"] for s in sales} == {s["sale_id"] for s in made}
@@ -254,10 +278,22 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         moment = local(s["outlet_id"], s["completed_at"])
         discount = sum(ln.get("discount_minor", 0) for ln in s["lines"]) if EVENT_HAS_DISCOUNTS else 0
         cost = sum(ln["qty"] * products[ln["product_id"]]["cost_minor"] for ln in s["lines"])
-        figures = {"sales_count": 1, "items_sold": sum(ln["qty"] for ln in s["lines"]), "gross_minor": s["total_minor"],
-                   "tax_minor": s["tax_minor"], "net_minor": s["total_minor"] - s["tax_minor"], "discount_minor": discount,
-                   "cost_minor": cost, "split_count": int(len(s["tenders"]) > 1)}
-        for target in (day_outlet[(moment.date().isoformat(), s["outlet_id"])], by_hour[moment.hour], by_cashier[s["cashier_id"]], totals):
+        figures = {
+            "sales_count": 1,
+            "items_sold": sum(ln["qty"] for ln in s["lines"]),
+            "gross_minor": s["total_minor"],
+            "tax_minor": s["tax_minor"],
+            "net_minor": s["total_minor"] - s["tax_minor"],
+            "discount_minor": discount,
+            "cost_minor": cost,
+            "split_count": int(len(s["tenders"]) > 1),
+        }
+        for target in (
+            day_outlet[(moment.date().isoformat(), s["outlet_id"])],
+            by_hour[moment.hour],
+            by_cashier[s["cashier_id"]],
+            totals,
+        ):
             for k, v in figures.items():
                 target[k] += v
         for ln in s["lines"]:
@@ -276,8 +312,13 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         outlet_id = outlet_of[r["sale_id"]]
         moment = local(outlet_id, r["refunded_at"])
         restocked_cost = sum(ln["qty"] * products[ln["product_id"]]["cost_minor"] for ln in r["lines"] if ln["restock"])
-        figures = {"refund_count": 1, "refund_items": sum(ln["qty"] for ln in r["lines"]), "refund_minor": r["total_minor"],
-                   "refund_tax_minor": r["tax_minor"], "refund_cost_minor": restocked_cost}
+        figures = {
+            "refund_count": 1,
+            "refund_items": sum(ln["qty"] for ln in r["lines"]),
+            "refund_minor": r["total_minor"],
+            "refund_tax_minor": r["tax_minor"],
+            "refund_cost_minor": restocked_cost,
+        }
         cashier = r.get("cashier_id") or admin_id
         for target in (day_outlet[(moment.date().isoformat(), outlet_id)], by_hour[moment.hour], by_cashier[cashier], totals):
             for k, v in figures.items():
@@ -292,7 +333,11 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
             by_tender[t["kind"]]["refund_count"] += 1
 
     today = datetime.now(UTC).date()
-    scope = {"outlet_id": shop.outlet_ids, "date_from": (today - timedelta(days=1)).isoformat(), "date_to": (today + timedelta(days=1)).isoformat()}
+    scope = {
+        "outlet_id": shop.outlet_ids,
+        "date_from": (today - timedelta(days=1)).isoformat(),
+        "date_to": (today + timedelta(days=1)).isoformat(),
+    }
 
     def report(path: str, **params: Any) -> dict[str, Any]:
         return ok(admin.get(f"/api/reports/{path}", params=scope | params))
@@ -305,8 +350,21 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
 
     # by day and outlet
     daily = report("sales/daily")
-    fields = ("sales_count", "items_sold", "gross_minor", "tax_minor", "net_minor", "discount_minor", "cost_minor", "split_count",
-              "refund_count", "refund_items", "refund_minor", "refund_tax_minor", "refund_cost_minor")
+    fields = (
+        "sales_count",
+        "items_sold",
+        "gross_minor",
+        "tax_minor",
+        "net_minor",
+        "discount_minor",
+        "cost_minor",
+        "split_count",
+        "refund_count",
+        "refund_items",
+        "refund_minor",
+        "refund_tax_minor",
+        "refund_cost_minor",
+    )
     assert {(r["day"], r["outlet_id"]): {f: r[f] for f in fields} for r in daily["rows"]} == {
         k: {f: v.get(f, 0) for f in fields} for k, v in day_outlet.items()
     }
@@ -315,7 +373,9 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
     for f in fields:
         if f != "split_count":
             assert total[f] == totals.get(f, 0), f
-    assert total["net_after_refunds_minor"] == totals["net_minor"] - totals.get("refund_minor", 0) + totals.get("refund_tax_minor", 0)
+    assert total["net_after_refunds_minor"] == totals["net_minor"] - totals.get("refund_minor", 0) + totals.get(
+        "refund_tax_minor", 0
+    )
     assert total["average_basket_minor"] == (2 * totals["gross_minor"] + totals["sales_count"]) // (2 * totals["sales_count"])
 
     # by hour, product, category, cashier, register, tender, outlet: all the same money
@@ -341,7 +401,9 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         expected_registers: dict[tuple[str, str], int] = defaultdict(int)
         for s in sales:
             expected_registers[(s["outlet_id"], s.get("register_id") or "")] += s["total_minor"]
-        assert {(r["outlet_id"], r["register_id"]): r["gross_minor"] for r in registers["rows"] if r["sales_count"]} == expected_registers
+        assert {
+            (r["outlet_id"], r["register_id"]): r["gross_minor"] for r in registers["rows"] if r["sales_count"]
+        } == expected_registers
     assert registers["totals_by_currency"] == daily["totals_by_currency"]
     tenders = report("sales/tenders")
     tender_fields = ("amount_minor", "count", "refund_minor", "refund_count")
@@ -363,7 +425,14 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         got = {r["shift_id"]: r for r in shifts["rows"]}
         for z in closed:
             shift_id = z.get("shift_id") or z.get("id")
-            for f in ("over_short_minor", "counted_cash_minor", "expected_cash_minor", "sales_count", "sales_total_minor", "refunds_total_minor"):
+            for f in (
+                "over_short_minor",
+                "counted_cash_minor",
+                "expected_cash_minor",
+                "sales_count",
+                "sales_total_minor",
+                "refunds_total_minor",
+            ):
                 if f in z:
                     assert got[shift_id][f] == z[f], (shift_id, f)
 
@@ -383,10 +452,19 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
 
     # stock: valuation at cost equals inventory's levels times the cost prices
     def valued() -> Any:
-        levels = {(o, p["id"]): ok(admin.get(f"/api/inventory/stock/{o}/{p['id']}"))["on_hand"] for o in shop.outlet_ids for p in shop.products}
+        levels = {
+            (o, p["id"]): ok(admin.get(f"/api/inventory/stock/{o}/{p['id']}"))["on_hand"]
+            for o in shop.outlet_ids
+            for p in shop.products
+        }
         rows = ok(admin.get("/api/reports/stock/valuation", params={"outlet_id": shop.outlet_ids}))["rows"]
-        want = {o: (sum(levels[(o, p["id"])] for p in shop.products), sum(levels[(o, p["id"])] * p["cost_minor"] for p in shop.products))
-                for o in shop.outlet_ids}
+        want = {
+            o: (
+                sum(levels[(o, p["id"])] for p in shop.products),
+                sum(levels[(o, p["id"])] * p["cost_minor"] for p in shop.products),
+            )
+            for o in shop.outlet_ids
+        }
         got = {r["outlet_id"]: (r["units"], r["value_minor"]) for r in rows}
         return got == want or None
 

@@ -56,8 +56,12 @@ class OutboxRelay:
                 await asyncio.sleep(min(5.0, 0.2 * 2**failures))
                 continue
             if sent < self.batch_size:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that lands as the wait completes, and the relay would
+                # then never stop (a shutdown that hangs).
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.idle_interval)
+                    async with asyncio.timeout(self.idle_interval):
+                        await self._wakeup.wait()
                 except TimeoutError:
                     pass
                 self._wakeup.clear()

@@ -196,7 +196,9 @@ class StockStreams:
             deadline = time.monotonic() + max_seconds
             while time.monotonic() < deadline:
                 try:
-                    batch = await asyncio.wait_for(subscriber.queue.get(), timeout=min(keepalive, max(0.1, deadline - time.monotonic())))
+                    # asyncio.timeout: unlike wait_for on 3.11 it never swallows a cancellation.
+                    async with asyncio.timeout(min(keepalive, max(0.1, deadline - time.monotonic()))):
+                        batch = await subscriber.queue.get()
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue

@@ -114,7 +114,9 @@ def _apply(db: Database, parsed: list[tuple[Any, Any, Envelope]], cache: Replica
                 log.warning("poison event skipped", extra={"event_id": envelope.event_id, "error": str(exc)})
                 result.poison.append(envelope.event_id)
                 continue
-            processed.append({"consumer": CONSUMER, "event_id": envelope.event_id, "event_type": envelope.type, "processed_at": now})
+            processed.append(
+                {"consumer": CONSUMER, "event_id": envelope.event_id, "event_type": envelope.type, "processed_at": now}
+            )
         if processed and record_inbox:
             session.execute(inbox.insert(), processed)
         result.applied = len(processed)

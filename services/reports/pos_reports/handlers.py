@@ -455,7 +455,15 @@ def put_product(ch: Changes, product_id: str, values: dict[str, Any]) -> None:
 
 def register_product(ch: Changes, product_id: str, sku: str, name: str, category_id: str | None, currency: str) -> None:
     """A product the catalog has not announced: named as the sale names it, no cost."""
-    values = {"sku": sku, "name": name, "cost_minor": 0, "category_id": category_id, "price_minor": 0, "currency": currency, "active": True}
+    values = {
+        "sku": sku,
+        "name": name,
+        "cost_minor": 0,
+        "category_id": category_id,
+        "price_minor": 0,
+        "currency": currency,
+        "active": True,
+    }
     put_product(ch, product_id, values)
 
 

@@ -192,11 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--feed", action="append", default=[], help="a producer's event history URL (repeatable)")
     parser.add_argument("--file", action="append", default=[], help="envelopes as JSON lines; - for stdin (repeatable)")
-    parser.add_argument("--token", default=os.environ.get("POS_REBUILD_TOKEN"), help="bearer token for the feeds (or POS_REBUILD_TOKEN)")
+    parser.add_argument(
+        "--token", default=os.environ.get("POS_REBUILD_TOKEN"), help="bearer token for the feeds (or POS_REBUILD_TOKEN)"
+    )
     parser.add_argument("--database-url", default=None, help="default: POS_DATABASE_URL, as the service uses")
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--page-size", type=int, default=1000)
-    parser.add_argument("--keep", action="store_true", help="do not empty the read models first (replay on top; duplicates are skipped)")
+    parser.add_argument(
+        "--keep", action="store_true", help="do not empty the read models first (replay on top; duplicates are skipped)"
+    )
     parser.add_argument("--yes", action="store_true", help="do not ask before emptying the read models")
     args = parser.parse_args(argv)
     if not args.feed and not args.file:

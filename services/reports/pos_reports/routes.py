@@ -80,7 +80,9 @@ OutletIds = Annotated[
     list[str] | None,
     Query(alias="outlet_id", description="an outlet (repeat for several); default: every outlet you may see"),
 ]
-DateFrom = Annotated[date | None, Query(description="first day (YYYY-MM-DD, the outlet's local day); default: 29 days before date_to")]
+DateFrom = Annotated[
+    date | None, Query(description="first day (YYYY-MM-DD, the outlet's local day); default: 29 days before date_to")
+]
 DateTo = Annotated[date | None, Query(description="last day, included (YYYY-MM-DD); default: today (UTC)")]
 Format = Annotated[Literal["json", "csv"], Query(alias="format", description="json, or csv for a download")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many rows")]
@@ -274,7 +276,9 @@ def daily(
     outlet_ids: OutletIds = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-    by: Annotated[Literal["day_outlet", "day"], Query(description="a row per day and outlet, or per day (outlets summed)")] = "day_outlet",
+    by: Annotated[
+        Literal["day_outlet", "day"], Query(description="a row per day and outlet, or per day (outlets summed)")
+    ] = "day_outlet",
     fmt: Format = "json",
 ) -> DailyReport | Response:
     """Sales per day (and outlet): gross, discounts, tax, net, refunds, count, average
@@ -308,14 +312,16 @@ def daily(
     if fmt == "csv":
         first = ["day", "outlet_id", "currency"] if by == "day_outlet" else ["day", "currency"]
         return _csv("sales-daily", span, _columns(DailyRow, first, () if by == "day_outlet" else ("outlet_id",)), rows)
-    return _json(DailyReport(
-        date_from=span[0],
-        date_to=span[1],
-        by=by,
-        rows=rows,
-        totals=totals[0] if len(totals) == 1 else (SalesFigures(currency="") if not totals else None),
-        totals_by_currency=totals,
-    ))
+    return _json(
+        DailyReport(
+            date_from=span[0],
+            date_to=span[1],
+            by=by,
+            rows=rows,
+            totals=totals[0] if len(totals) == 1 else (SalesFigures(currency="") if not totals else None),
+            totals_by_currency=totals,
+        )
+    )
 
 
 @router.get("/sales/hourly", response_model=HourlyReport, responses=CSV_RESPONSE)
@@ -495,7 +501,9 @@ def items(
     return _json(ItemReport(date_from=span[0], date_to=span[1], sort=sort, order=order, rows=rows))
 
 
-def _top(session: Session, t: Any, conditions: list[Any], rank: Any, order: str, limit: int) -> tuple[list[tuple[str, str]], dict[tuple[str, str], Any]]:
+def _top(
+    session: Session, t: Any, conditions: list[Any], rank: Any, order: str, limit: int
+) -> tuple[list[tuple[str, str]], dict[tuple[str, str], Any]]:
     """Rank every product on one figure, then sum everything for the chosen few."""
     ranked = session.execute(
         select(t.c.product_id, t.c.currency)
@@ -670,7 +678,9 @@ def tenders(
     for r in found:
         figures = {c: int(r[c] or 0) for c in TENDER_SUMS}
         rows.append(
-            TenderRow(kind=r["kind"], currency=r["currency"], net_minor=figures["amount_minor"] - figures["refund_minor"], **figures)
+            TenderRow(
+                kind=r["kind"], currency=r["currency"], net_minor=figures["amount_minor"] - figures["refund_minor"], **figures
+            )
         )
     totals = [
         TenderTotals(currency=c, net_minor=s["amount_minor"] - s["refund_minor"], **s)
@@ -678,7 +688,9 @@ def tenders(
     ]
     if fmt == "csv":
         return _csv("sales-tenders", span, _columns(TenderRow, ["kind", "amount_minor", "count", "currency"]), rows)
-    return _json(TenderReport(date_from=span[0], date_to=span[1], rows=rows, split_sales_count=split_count, totals_by_currency=totals))
+    return _json(
+        TenderReport(date_from=span[0], date_to=span[1], rows=rows, split_sales_count=split_count, totals_by_currency=totals)
+    )
 
 
 @router.get("/sales/outlets", response_model=OutletReport, responses=CSV_RESPONSE)
@@ -726,9 +738,16 @@ def outlet_report(
     totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
     if fmt == "csv":
         return _csv("sales-outlets", span, _columns(OutletRow, ["outlet_id", "name", "timezone", "currency"]), rows)
-    return _json(OutletReport(
-        date_from=span[0], date_to=span[1], previous_from=previous[0], previous_to=previous[1], rows=rows, totals_by_currency=totals
-    ))
+    return _json(
+        OutletReport(
+            date_from=span[0],
+            date_to=span[1],
+            previous_from=previous[0],
+            previous_to=previous[1],
+            rows=rows,
+            totals_by_currency=totals,
+        )
+    )
 
 
 # --- stock -------------------------------------------------------------------------------
@@ -790,7 +809,11 @@ def _stock_rows(
         # The refreshed sales velocity when it covers this window; else summed now.
         fresh = ready is not None and (ready.window_from, ready.window_to) == window
         if low_only:
-            query = select(s).where(s.c.low.is_(True)).order_by((s.c.on_hand - s.c.reorder_point).asc(), s.c.outlet_id, s.c.product_id)
+            query = (
+                select(s)
+                .where(s.c.low.is_(True))
+                .order_by((s.c.on_hand - s.c.reorder_point).asc(), s.c.outlet_id, s.c.product_id)
+            )
         elif fresh:
             query = select(s).where(s.c.sold_window > 0)
             if reorder_only:
@@ -886,7 +909,11 @@ def low_stock(
     rows, computed = _stock_rows(request, scope, window, target_days, low_only=True, reorder_only=False, limit=limit)
     if fmt == "csv":
         return _csv("stock-low", window, list(StockRow.model_fields), rows)
-    return _json(StockReport(velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows))
+    return _json(
+        StockReport(
+            velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows
+        )
+    )
 
 
 @router.get("/stock/cover", response_model=StockReport, responses=CSV_RESPONSE)
@@ -910,7 +937,11 @@ def days_of_cover(
     rows, computed = _stock_rows(request, scope, window, target_days, low_only=False, reorder_only=reorder_only, limit=limit)
     if fmt == "csv":
         return _csv("stock-cover", window, list(StockRow.model_fields), rows)
-    return _json(StockReport(velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows))
+    return _json(
+        StockReport(
+            velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows
+        )
+    )
 
 
 # --- shifts ------------------------------------------------------------------------------
@@ -933,7 +964,9 @@ def shift_report(
     outlet_ids: OutletIds = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-    by: Annotated[Literal["shift", "cashier", "day"], Query(description="each shift (Z report), or summed per cashier or day")] = "shift",
+    by: Annotated[
+        Literal["shift", "cashier", "day"], Query(description="each shift (Z report), or summed per cashier or day")
+    ] = "shift",
     limit: Limit = 500,
     fmt: Format = "json",
 ) -> ShiftReport | Response:
@@ -952,9 +985,9 @@ def shift_report(
             .order_by(*keys)
             .limit(limit)
         )
-    total_query = _where(
-        select(t.c.currency, func.count().label("shifts"), *_sums(t, SHIFT_SUMS)), t, scope, span
-    ).group_by(t.c.currency)
+    total_query = _where(select(t.c.currency, func.count().label("shifts"), *_sums(t, SHIFT_SUMS)), t, scope, span).group_by(
+        t.c.currency
+    )
     with _session(request) as session:
         found = [r._mapping for r in session.execute(query)]
         totals_found = [r._mapping for r in session.execute(total_query)]
@@ -978,12 +1011,26 @@ def shift_report(
             )
         )
     totals = [
-        ShiftTotals(currency=r["currency"], shifts=int(r["shifts"]), **{c: int(r[c] or 0) for c in ShiftTotals.model_fields if c in SHIFT_SUMS})
+        ShiftTotals(
+            currency=r["currency"],
+            shifts=int(r["shifts"]),
+            **{c: int(r[c] or 0) for c in ShiftTotals.model_fields if c in SHIFT_SUMS},
+        )
         for r in sorted(totals_found, key=lambda r: r["currency"])
     ]
     if fmt == "csv":
         first = {
-            "shift": ["shift_id", "outlet_id", "register_id", "cashier_id", "cashier_name", "day", "opened_at", "closed_at", "currency"],
+            "shift": [
+                "shift_id",
+                "outlet_id",
+                "register_id",
+                "cashier_id",
+                "cashier_name",
+                "day",
+                "opened_at",
+                "closed_at",
+                "currency",
+            ],
             "cashier": ["cashier_id", "cashier_name", "currency", "shifts"],
             "day": ["day", "outlet_id", "currency", "shifts"],
         }[by]

@@ -21,7 +21,9 @@ log = logging.getLogger("pos.reports.velocity")
 NAME = "velocity"
 
 
-def sold_over(session: Any, outlet_ids: list[str], window: tuple[date, date], product_ids: list[str] | None = None) -> dict[tuple[str, str], int]:
+def sold_over(
+    session: Any, outlet_ids: list[str], window: tuple[date, date], product_ids: list[str] | None = None
+) -> dict[tuple[str, str], int]:
     """Units sold minus units refunded per (outlet, product) over the window."""
     i = item_sales
     sold: dict[tuple[str, str], int] = {}
@@ -42,11 +44,14 @@ def refresh_velocity(db: Database, days: int = 28, today: date | None = None) ->
     end = today or utcnow().date()
     window = (end - timedelta(days=days - 1), end)
     with db.session_factory() as session:
-        outlet_ids = sorted(set(session.scalars(select(outlets.c.outlet_id))) | set(session.scalars(select(stock_levels.c.outlet_id).distinct())))
+        outlet_ids = sorted(
+            set(session.scalars(select(outlets.c.outlet_id))) | set(session.scalars(select(stock_levels.c.outlet_id).distinct()))
+        )
         sold = sold_over(session, outlet_ids, window)
-        held = {(r.outlet_id, r.product_id): int(r.sold_window) for r in session.execute(
-            select(stock_levels.c.outlet_id, stock_levels.c.product_id, stock_levels.c.sold_window)
-        )}
+        held = {
+            (r.outlet_id, r.product_id): int(r.sold_window)
+            for r in session.execute(select(stock_levels.c.outlet_id, stock_levels.c.product_id, stock_levels.c.sold_window))
+        }
     changes = [
         {"o": key[0], "p": key[1], "v": sold.get(key, 0)} for key, value in sorted(held.items()) if sold.get(key, 0) != value
     ]
@@ -59,7 +64,12 @@ def refresh_velocity(db: Database, days: int = 28, today: date | None = None) ->
         with db.transaction() as uow:
             uow.session.execute(statement, changes[start : start + 1000])
     with db.transaction() as uow:
-        upsert(uow.session, snapshots, {"name": NAME}, sets={"window_from": window[0], "window_to": window[1], "computed_at": utcnow()})
+        upsert(
+            uow.session,
+            snapshots,
+            {"name": NAME},
+            sets={"window_from": window[0], "window_to": window[1], "computed_at": utcnow()},
+        )
     log.info("velocity refreshed", extra={"window": f"{window[0]}..{window[1]}", "changed": len(changes)})
     return window
 

@@ -126,7 +126,14 @@ def outlet(outlet_id: str, name: str = "", currency: str = "EUR", timezone: str 
     return OutletCreated(outlet_id=outlet_id, name=name or outlet_id, currency=currency, timezone=timezone)
 
 
-def product(product_id: str, name: str = "", cost: int = 0, category_id: str | None = None, category_name: str | None = None, price: int = 1000) -> ProductCreated:
+def product(
+    product_id: str,
+    name: str = "",
+    cost: int = 0,
+    category_id: str | None = None,
+    category_name: str | None = None,
+    price: int = 1000,
+) -> ProductCreated:
     return ProductCreated(
         product_id=product_id,
         sku=f"SKU-{product_id}",

@@ -68,7 +68,9 @@ def march(feed: Feed) -> None:
     )
     # 01:30 at UTC+2 is still 10 March in UTC, the outlet's timezone.
     s2 = sale("s2", A, "2026-03-11T01:30:00+02:00", [line(1, "p1", 1, 1200, 200)], [("cash", 200), ("card", 1000)])
-    s3 = sale("s3", A, "2026-03-11T12:00:00+00:00", [line(1, "p2", 3, 3000, 0, formula)], [("card", 3000)], cashier_id="cashier-2")
+    s3 = sale(
+        "s3", A, "2026-03-11T12:00:00+00:00", [line(1, "p2", 3, 3000, 0, formula)], [("card", 3000)], cashier_id="cashier-2"
+    )
     s4 = sale("s4", B, "2026-03-10T12:00:00Z", [line(1, "p1", 5, 6000, 1000)], [("cash", 6000)])
     for event in (s1, s2, s3, s4):
         assert feed(event) is True
@@ -79,9 +81,9 @@ def test_a_redelivered_event_counts_once(consumer: EventConsumer, get: Get) -> N
     assert consumer.handle(env) is True
     assert consumer.handle(env) is False
     report = get("sales/daily", **MARCH)
-    assert pick(report["rows"], "day", "outlet_id", "currency", "sales_count", "items_sold", "gross_minor", "tax_minor", "net_minor") == [
-        ("2026-03-10", A, "EUR", 1, 2, 2400, 400, 2000)
-    ]
+    assert pick(
+        report["rows"], "day", "outlet_id", "currency", "sales_count", "items_sold", "gross_minor", "tax_minor", "net_minor"
+    ) == [("2026-03-10", A, "EUR", 1, 2, 2400, 400, 2000)]
     assert pick(get("sales/items", **MARCH)["rows"], "product_id", "sku", "name", "qty", "gross_minor") == [
         ("p1", "SKU-p1", "Product p1", 2, 2400)
     ]
@@ -179,9 +181,10 @@ def test_item_report_ranks_with_margin_from_the_cost_when_sold(feed: Feed, get: 
     assert rows[1]["category_id"] == "c-hot" and rows[1]["category_name"] == "Hot drinks"
     assert get("sales/items", limit="1", **MARCH)["rows"][0]["product_id"] == "p2"
     assert get("sales/items", limit="1000", **MARCH)["rows"] == rows  # one pass for many rows, two for few: same answer
-    assert get("sales/items", limit="1000", sort="margin", order="asc", **MARCH)["rows"] == get(
-        "sales/items", limit="2", sort="margin", order="asc", **MARCH
-    )["rows"]
+    assert (
+        get("sales/items", limit="1000", sort="margin", order="asc", **MARCH)["rows"]
+        == get("sales/items", limit="2", sort="margin", order="asc", **MARCH)["rows"]
+    )
     assert [r["product_id"] for r in get("sales/items", sort="qty", order="asc", **MARCH)["rows"]] == ["p1", "p2"]
     assert [r["product_id"] for r in get("sales/items", sort="margin", **MARCH)["rows"]] == ["p2", "p1"]
     assert [r["product_id"] for r in get("sales/items", category_id="c-hot", **MARCH)["rows"]] == ["p1"]
@@ -235,25 +238,51 @@ def test_tender_report_with_split_payments_refunds_and_payments_cross_check(
         # Payment events carry no timestamp of their own: they count when they occurred.
         consumer.handle(envelope(event).model_copy(update={"occurred_at": datetime(2026, 3, 12, 10, tzinfo=UTC)}))
 
-    on_12_march(PaymentCaptured(payment_id="s2", sale_id="s2", outlet_id=A, currency="EUR", amount_minor=1200,
-                                tenders=[TenderLine(kind="cash", amount_minor=200), TenderLine(kind="card", amount_minor=1000)]))
+    on_12_march(
+        PaymentCaptured(
+            payment_id="s2",
+            sale_id="s2",
+            outlet_id=A,
+            currency="EUR",
+            amount_minor=1200,
+            tenders=[TenderLine(kind="cash", amount_minor=200), TenderLine(kind="card", amount_minor=1000)],
+        )
+    )
     feed(refund("r1", "s3", A, "2026-03-12T10:00:00Z", [(1, "p2", 1, 1000, 0, True)], [("card", 1000)]))
-    on_12_march(PaymentRefunded(refund_id="r1", payment_id="s3", sale_id="s3", outlet_id=A, currency="EUR", amount_minor=1000,
-                                tenders=[TenderLine(kind="card", amount_minor=1000)]))
+    on_12_march(
+        PaymentRefunded(
+            refund_id="r1",
+            payment_id="s3",
+            sale_id="s3",
+            outlet_id=A,
+            currency="EUR",
+            amount_minor=1000,
+            tenders=[TenderLine(kind="card", amount_minor=1000)],
+        )
+    )
     report = get("sales/tenders", **MARCH)
-    assert pick(report["rows"], "kind", "amount_minor", "count", "refund_minor", "net_minor", "captured_minor", "payment_refunded_minor") == [
+    assert pick(
+        report["rows"], "kind", "amount_minor", "count", "refund_minor", "net_minor", "captured_minor", "payment_refunded_minor"
+    ) == [
         ("card", 4000, 2, 1000, 3000, 1000, 1000),
         ("cash", 3600, 2, 0, 3600, 200, 0),
     ]
     assert report["split_sales_count"] == 1
-    assert pick(report["totals_by_currency"], "currency", "amount_minor", "refund_minor", "net_minor") == [("EUR", 7600, 1000, 6600)]
+    assert pick(report["totals_by_currency"], "currency", "amount_minor", "refund_minor", "net_minor") == [
+        ("EUR", 7600, 1000, 6600)
+    ]
 
 
 def test_refunds_count_on_their_day_at_the_cost_when_sold(feed: Feed, get: Get, march: None) -> None:
     # The cost of p1 rises after the sale: the refund is costed as sold (500).
     feed(ProductChanged(product_id="p1", sku="SKU-p1", name="Coffee", price_minor=1200, cost_minor=800, currency="EUR"))
     r1 = refund(
-        "r1", "s1", A, "2026-03-12T08:00:00Z", [(1, "p1", 1, 1200, 200, True), (2, "p2", 1, 1000, 0, False)], [("cash", 2200)],
+        "r1",
+        "s1",
+        A,
+        "2026-03-12T08:00:00Z",
+        [(1, "p1", 1, 1200, 200, True), (2, "p2", 1, 1000, 0, False)],
+        [("cash", 2200)],
         cashier_id="cashier-2",
     )
     assert feed(r1) is True
@@ -282,7 +311,13 @@ def test_a_refund_of_a_sale_the_reports_never_saw_uses_the_current_cost(feed: Fe
     feed(product("p1", cost=300, category_id="c1"))
     feed(refund("r1", "unknown", A, "2026-03-12T08:00:00Z", [(1, "p1", 2, 2000, 0, True)], [("cash", 2000)]))
     row = get("sales/items", **MARCH)["rows"][0]
-    assert (row["product_id"], row["qty"], row["refund_qty"], row["refund_cost_minor"], row["category_id"]) == ("p1", 0, 2, 600, "c1")
+    assert (row["product_id"], row["qty"], row["refund_qty"], row["refund_cost_minor"], row["category_id"]) == (
+        "p1",
+        0,
+        2,
+        600,
+        "c1",
+    )
 
 
 def test_discounts_are_read_from_the_payload_when_the_sale_carries_them(feed: Feed, get: Get) -> None:
@@ -318,10 +353,26 @@ def test_stock_levels_take_the_newest_event_whatever_the_order(consumer: EventCo
     at(StockDeducted(sale_id="s2", outlet_id=A, lines=[StockLine(product_id="p1", qty=1, on_hand_after=7)]), 2.000001)
     at(StockDeducted(sale_id="s1", outlet_id=A, lines=[StockLine(product_id="p1", qty=2, on_hand_after=8)]), 2)
     at(StockReturned(refund_id="r", sale_id="s0", outlet_id=A, lines=[StockLine(product_id="p2", qty=1, on_hand_after=-1)]), 3)
-    at(StockTransferred(transfer_id="t", from_outlet_id=A, to_outlet_id=B, status="sent",
-                        lines=[StockLine(product_id="p2", qty=4, on_hand_after=5)]), 4)
-    at(StockTransferred(transfer_id="t", from_outlet_id=A, to_outlet_id=B, status="received",
-                        lines=[StockLine(product_id="p2", qty=4, on_hand_after=4)]), 5)
+    at(
+        StockTransferred(
+            transfer_id="t",
+            from_outlet_id=A,
+            to_outlet_id=B,
+            status="sent",
+            lines=[StockLine(product_id="p2", qty=4, on_hand_after=5)],
+        ),
+        4,
+    )
+    at(
+        StockTransferred(
+            transfer_id="t",
+            from_outlet_id=A,
+            to_outlet_id=B,
+            status="received",
+            lines=[StockLine(product_id="p2", qty=4, on_hand_after=4)],
+        ),
+        5,
+    )
     report = get("stock/valuation", role="admin", outlets=[])
     assert pick(report["rows"], "outlet_id", "products_in_stock", "units", "value_minor", "negative_products") == [
         (A, 2, 12, 7 * 250 + 5 * 1000, 0),
@@ -359,7 +410,9 @@ def test_low_stock_list_and_days_of_cover(client: TestClient, feed: Feed, get: G
     feed(StockAdjusted(outlet_id=A, product_id="p2", delta=9, reason="count", on_hand_after=9))
     feed(LowStockDetected(outlet_id=A, product_id="p1", on_hand=6, reorder_point=10))
     low = get("stock/low")
-    assert pick(low["rows"], "product_id", "name", "on_hand", "reorder_point", "sold", "days_of_cover", "suggested_order_qty") == [
+    assert pick(
+        low["rows"], "product_id", "name", "on_hand", "reorder_point", "sold", "days_of_cover", "suggested_order_qty"
+    ) == [
         ("p1", "Tea", 6, 10, 56, 3.0, 22)  # 2 a day: 6 last 3 days; 14 days need 28
     ]
     assert low["target_days"] == 14
@@ -391,10 +444,20 @@ def test_shift_reports(feed: Feed, get: Get) -> None:
 
     def shift(shift_id: str, cashier: str, closed_at: str, over_short: int) -> ShiftClosed:
         return ShiftClosed(
-            shift_id=shift_id, outlet_id=A, register_id="till-1", cashier_id=cashier, currency="EUR",
-            opened_at="2026-03-10T07:00:00Z", closed_at=closed_at, opening_float_minor=10000,
-            expected_cash_minor=25000, counted_cash_minor=25000 + over_short, over_short_minor=over_short,
-            sales_count=12, sales_total_minor=30000, refunds_total_minor=1500,
+            shift_id=shift_id,
+            outlet_id=A,
+            register_id="till-1",
+            cashier_id=cashier,
+            currency="EUR",
+            opened_at="2026-03-10T07:00:00Z",
+            closed_at=closed_at,
+            opening_float_minor=10000,
+            expected_cash_minor=25000,
+            counted_cash_minor=25000 + over_short,
+            over_short_minor=over_short,
+            sales_count=12,
+            sales_total_minor=30000,
+            refunds_total_minor=1500,
         )
 
     assert feed(shift("z1", "cashier-1", "2026-03-10T23:30:00Z", -200))  # 00:30 on the 11th in Paris
@@ -408,7 +471,9 @@ def test_shift_reports(feed: Feed, get: Get) -> None:
     by_cashier = get("shifts", by="cashier", **MARCH)["rows"]
     assert pick(by_cashier, "cashier_id", "shifts", "over_short_minor") == [("cashier-1", 1, -200), ("cashier-2", 1, 100)]
     assert pick(get("shifts", by="day", **MARCH)["rows"], "day", "shifts", "sales_count") == [("2026-03-11", 2, 24)]
-    assert pick(report["totals_by_currency"], "currency", "shifts", "over_short_minor", "refunds_total_minor") == [("EUR", 2, -100, 3000)]
+    assert pick(report["totals_by_currency"], "currency", "shifts", "over_short_minor", "refunds_total_minor") == [
+        ("EUR", 2, -100, 3000)
+    ]
 
 
 def test_csv_downloads(client: TestClient, auth: Auth, march: None) -> None:
@@ -417,8 +482,20 @@ def test_csv_downloads(client: TestClient, auth: Auth, march: None) -> None:
     assert r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"] == 'attachment; filename="sales-daily_2026-03-01_2026-03-31.csv"'
     table = list(csv.reader(io.StringIO(r.text)))
-    assert table[0][:8] == ["day", "outlet_id", "currency", "sales_count", "items_sold", "gross_minor", "discount_minor", "tax_minor"]
-    assert [row[:6] for row in table[1:]] == [["2026-03-10", A, "EUR", "2", "4", "4600"], ["2026-03-11", A, "EUR", "1", "3", "3000"]]
+    assert table[0][:8] == [
+        "day",
+        "outlet_id",
+        "currency",
+        "sales_count",
+        "items_sold",
+        "gross_minor",
+        "discount_minor",
+        "tax_minor",
+    ]
+    assert [row[:6] for row in table[1:]] == [
+        ["2026-03-10", A, "EUR", "2", "4", "4600"],
+        ["2026-03-11", A, "EUR", "1", "3", "3000"],
+    ]
 
     r = client.get("/api/reports/sales/items", params={**MARCH, "format": "csv"}, headers=auth())
     table = list(csv.reader(io.StringIO(r.text)))
@@ -498,11 +575,23 @@ def test_replicas(client: TestClient, feed: Feed) -> None:
 
     assert feed(outlet(A, "Main Street", timezone="Europe/Paris"))
     assert feed(product("p1", "Tea", cost=40))
-    assert feed(ProductChanged(product_id="p1", sku="S1", name="Green tea", price_minor=100, cost_minor=45,
-                               category_id="c1", category_name="Teas", currency="EUR"))
+    assert feed(
+        ProductChanged(
+            product_id="p1",
+            sku="S1",
+            name="Green tea",
+            price_minor=100,
+            cost_minor=45,
+            category_id="c1",
+            category_name="Teas",
+            currency="EUR",
+        )
+    )
     with client.app.state.ctx.db.transaction() as uow:
         assert [tuple(r) for r in uow.session.execute(select(outlets))] == [(A, "Main Street", "EUR", "Europe/Paris")]
-        assert [tuple(r) for r in uow.session.execute(select(products))] == [("p1", "S1", "Green tea", 45, "c1", 100, "EUR", True)]
+        assert [tuple(r) for r in uow.session.execute(select(products))] == [
+            ("p1", "S1", "Green tea", 45, "c1", 100, "EUR", True)
+        ]
         assert [tuple(r) for r in uow.session.execute(select(categories))] == [("c1", "Teas")]
 
 

@@ -56,7 +56,9 @@ def test_mariadb_gives_the_reports_sqlite_gives(databases: None, tmp_path: Path,
 
     path = tmp_path / "history.jsonl"
     path.write_text("".join(env.model_dump_json() + "\n" for env in events))
-    assert rebuild.main(["--file", str(path), "--database-url", url("pos_it_reports_replay"), "--yes", "--batch-size", "500"]) == 0
+    assert (
+        rebuild.main(["--file", str(path), "--database-url", url("pos_it_reports_replay"), "--yes", "--batch-size", "500"]) == 0
+    )
     with make_client(url("pos_it_reports_replay"), keys[1]) as replayed:
         assert fetch_all(replayed, token) == expected
         # A second rebuild empties and refills: the same again.
@@ -81,7 +83,9 @@ def test_consumer_threads_racing_on_the_same_rows_lose_nothing(databases: None, 
         with ThreadPoolExecutor(12) as pool:
             list(pool.map(deliver, sales))
         report = client.get(
-            "/api/reports/sales/daily", params={"date_from": "2026-01-01", "date_to": "2026-03-31"}, headers={"Authorization": f"Bearer {token}"}
+            "/api/reports/sales/daily",
+            params={"date_from": "2026-01-01", "date_to": "2026-03-31"},
+            headers={"Authorization": f"Bearer {token}"},
         ).json()
     expected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     seen_sales, seen_refunds = set(), set()
@@ -95,5 +99,8 @@ def test_consumer_threads_racing_on_the_same_rows_lose_nothing(databases: None, 
         elif env.type == "SaleRefunded" and p["refund_id"] not in seen_refunds:
             seen_refunds.add(p["refund_id"])
             expected[p["currency"]]["refund_minor"] += p["total_minor"]
-    got = {t["currency"]: {k: t[k] for k in ("sales_count", "gross_minor", "items_sold", "refund_minor")} for t in report["totals_by_currency"]}
+    got = {
+        t["currency"]: {k: t[k] for k in ("sales_count", "gross_minor", "items_sold", "refund_minor")}
+        for t in report["totals_by_currency"]
+    }
     assert got == {c: dict(v) | {k: 0 for k in ("refund_minor",) if k not in v} for c, v in expected.items()}

@@ -65,7 +65,9 @@ def test_live_consumer_file_replay_and_feed_replay_agree(
         after = int(request.url.params.get("after", 0))
         limit = int(request.url.params["limit"])
         page = feeds[producer][after : after + limit]
-        return httpx.Response(200, json={"events": page, "next_after": after + len(page) if page else None, "total": len(feeds[producer])})
+        return httpx.Response(
+            200, json={"events": page, "next_after": after + len(page) if page else None, "total": len(feeds[producer])}
+        )
 
     url = f"sqlite:///{tmp_path}/from-feeds.db"
     real_client = httpx.Client
@@ -81,7 +83,9 @@ def test_live_consumer_file_replay_and_feed_replay_agree(
         assert fetch_all(replayed, token) == expected
 
 
-def test_reports_equal_sums_taken_straight_from_the_events(tmp_path: Path, keys: tuple[Path, Path], events: list[Envelope]) -> None:
+def test_reports_equal_sums_taken_straight_from_the_events(
+    tmp_path: Path, keys: tuple[Path, Path], events: list[Envelope]
+) -> None:
     token = mint_token(keys[0], "admin", [])
     zones = {o: ZoneInfo(tz) for o, _, tz in OUTLETS}
     sales = {}
@@ -127,13 +131,16 @@ def test_reports_equal_sums_taken_straight_from_the_events(tmp_path: Path, keys:
     for total in daily["totals_by_currency"]:
         for field, value in per_currency[total["currency"]].items():
             assert total[field] == value, (total["currency"], field)
-    assert {(r["outlet_id"], date.fromisoformat(r["day"])): r["gross_minor"] for r in daily["rows"] if r["sales_count"]} == per_outlet_day
+    assert {
+        (r["outlet_id"], date.fromisoformat(r["day"])): r["gross_minor"] for r in daily["rows"] if r["sales_count"]
+    } == per_outlet_day
     for key in ("sales/hourly []", "sales/cashiers []", "sales/outlets []"):
         assert got[key]["totals_by_currency"] == daily["totals_by_currency"], key
     items = got["sales/items [('limit', 1000)]"]["rows"]
-    assert {(r["product_id"], r["currency"]): {"qty": r["qty"], "gross_minor": r["gross_minor"], "refund_qty": r["refund_qty"]}
-            for r in items} == {k: {"qty": v["qty"], "gross_minor": v["gross_minor"], "refund_qty": v["refund_qty"]}
-                                for k, v in per_product.items()}
+    assert {
+        (r["product_id"], r["currency"]): {"qty": r["qty"], "gross_minor": r["gross_minor"], "refund_qty": r["refund_qty"]}
+        for r in items
+    } == {k: {"qty": v["qty"], "gross_minor": v["gross_minor"], "refund_qty": v["refund_qty"]} for k, v in per_product.items()}
     categories = got["sales/categories []"]["totals_by_currency"]
     assert {c["currency"]: c["gross_minor"] for c in categories} == {c: v["gross_minor"] for c, v in per_currency.items()}
     tenders = got["sales/tenders []"]
