@@ -140,7 +140,7 @@ async def test_unroutable_event_fails_the_publish_and_stays_in_the_outbox(db: Da
         assert uow.session.scalar(select(func.count()).select_from(db.outbox).where(db.outbox.c.sent_at.is_(None))) == 1
 
 
-def count_applications(uow, _event, envelope: Envelope) -> None:  # noqa: ANN001 - a consumer handler
+def count_applications(uow, _event, envelope: Envelope) -> None:
     """Counts how often an event's effect is applied (must end at exactly 1)."""
     uow.session.execute(
         text("INSERT INTO applied (event_id, times) VALUES (:id, 1) ON DUPLICATE KEY UPDATE times = times + 1"),
@@ -177,7 +177,7 @@ async def test_a_redelivered_event_is_applied_once(db: Database, bus: RabbitBus)
 async def test_poison_message_is_dead_lettered_and_the_rest_keep_flowing(db: Database, bus: RabbitBus) -> None:
     poison = new_envelope(product_event(666), producer="catalog")
 
-    def handler(uow, event, envelope: Envelope) -> None:  # noqa: ANN001
+    def handler(uow, event, envelope: Envelope) -> None:
         if envelope.event_id == poison.event_id:
             raise RuntimeError("this event always fails")
         count_applications(uow, event, envelope)

@@ -100,3 +100,19 @@ def test_cash_sale_end_to_end_without_servers(embedded: tuple[str, Path]) -> Non
         while not reported():
             assert time.monotonic() < deadline, "SaleCompleted never reached the reports"
             time.sleep(0.1)
+
+
+def test_each_service_serves_its_event_history_to_admins(embedded: tuple[str, Path]) -> None:
+    """The feed reports' rebuild replays: everything a service published, oldest first."""
+    base, data_dir = embedded
+    users = credentials(data_dir)
+    with login(base, "admin@example.com", users["admin@example.com"]) as admin:
+        first = admin.get("/api/catalog/events", params={"limit": 10}).json()
+        assert len(first["events"]) == 10 and first["total"] >= 36
+        assert [e["type"] for e in first["events"]].count("ProductCreated") == 10
+        rest = admin.get("/api/catalog/events", params={"after": first["next_after"], "limit": 5000}).json()
+        ids = [e["event_id"] for e in first["events"] + rest["events"]]
+        assert len(ids) == len(set(ids)) == first["total"]
+        assert rest["next_after"] is None
+    with login(base, "cashier@example.com", users["cashier@example.com"]) as cashier:
+        assert cashier.get("/api/sales/events").status_code == 403

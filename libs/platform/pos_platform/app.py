@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select
 
-from pos_platform.auth import TokenVerifier
+from pos_platform.auth import Admin, TokenVerifier
 from pos_platform.bus import Bus, InProcessBus
 from pos_platform.consumer import EventConsumer, EventHandler
 from pos_platform.db import Database
@@ -144,6 +147,26 @@ def create_service_app(
     @ops.get(f"/api/{name}/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @ops.get(f"/api/{name}/events", tags=["operations"])
+    def event_history(
+        _admin: Admin,
+        after: int = Query(default=0, ge=0, description="cursor: next_after of the previous page"),
+        limit: int = Query(default=1000, ge=1, le=5000),
+    ) -> dict[str, Any]:
+        """Everything this service has published, oldest first, with the original event
+        ids: what a read model replays to rebuild itself (reports' rebuild command)."""
+        outbox = db.outbox
+        with db.transaction() as uow:
+            rows = uow.session.execute(
+                select(outbox.c.id, outbox.c.body).where(outbox.c.id > after).order_by(outbox.c.id).limit(limit)
+            ).all()
+            total = uow.session.scalar(select(func.count()).select_from(outbox)) or 0
+        return {
+            "events": [json.loads(row.body) for row in rows],
+            "next_after": rows[-1].id if len(rows) == limit else None,
+            "total": total,
+        }
 
     app.include_router(ops)
     for router in routers:

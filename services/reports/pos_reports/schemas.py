@@ -16,9 +16,9 @@ Sales figures:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 
 class Money(BaseModel):
@@ -225,6 +225,12 @@ class StockReport(BaseModel):
     velocity_computed_at: datetime | None  # when the velocity was worked out; None: just now
     target_days: int
     rows: list[StockRow]
+
+    @field_validator("velocity_computed_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # Stored as naive UTC; answered with its offset, as RFC 3339 date-time requires.
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class ShiftRow(Money):
