@@ -11,7 +11,6 @@ PENDING, under a row lock, so neither can happen twice.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -46,6 +45,7 @@ from pos_sales.domain import (
     price_cart,
     settle,
 )
+from pos_sales.idempotency import Answer, StoredAnswers
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, DiscountIn, SaleIn, SaleLineIn
 from pos_sales.shifts import current_shift_id
@@ -54,12 +54,6 @@ from pos_sales.tables import price_replica, receipt_counters, sale_lines, sale_t
 log = logging.getLogger("pos.sales.checkout")
 
 SALES_FINISHED = Counter("pos_sales_finished_total", "Sales reaching a final status", ["status", "by"])
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: dict[str, Any]
 
 
 def request_hash(body: SaleIn) -> str:
@@ -181,6 +175,9 @@ class Checkout:
         self.db = db
         self.settings = settings
         self.clients = clients
+        self.answers = StoredAnswers(
+            db, sales, [(sale_lines, sale_lines.c.sale_id), (sale_tenders, sale_tenders.c.sale_id)], "sale", settings.reconcile_after_seconds
+        )
 
     async def close(self) -> None:
         await self.clients.close()
@@ -189,16 +186,9 @@ class Checkout:
 
     async def run(self, body: SaleIn, principal: Principal, request: Request) -> Answer:
         digest = request_hash(body)
-        stored = await run_in_threadpool(self._stored, body.id)
-        if stored is not None:
-            if stored.request_hash != digest:
-                return _REUSED_ID
-            if stored.status == "PENDING":
-                return await self._wait_for_answer(body.id, digest)
-            if not _retryable(stored):
-                return Answer(stored.http_status, json.loads(stored.answer))
-            # It failed because a service was down, not because of the sale: try again.
-            await run_in_threadpool(self._discard_retryable_failure, body.id)
+        replayed = await self.answers.replay(body.id, digest, self.reconcile)
+        if replayed is not None:
+            return replayed
         try:
             quote = await run_in_threadpool(self._quote, body)
             settlement = settle(
@@ -222,7 +212,7 @@ class Checkout:
             return Answer(403, {"detail": str(exc), "discounts": large})
         except IntegrityError:
             # The same sale id is being posted at this very moment: answer as it does.
-            return await self._wait_for_answer(body.id, digest)
+            return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
         return await self._finish(body.id, draft, settlement, principal.token)
 
     def _quote(self, body: SaleIn) -> Quote:
@@ -451,50 +441,9 @@ class Checkout:
         with self.db.transaction() as uow:
             return uow.session.execute(select(sales.c.id, sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING")).first()
 
-    # --- idempotency ---------------------------------------------------------------------
-
-    def _stored(self, sale_id: str) -> Any:
-        with self.db.transaction() as uow:
-            return uow.session.execute(
-                select(sales.c.status, sales.c.http_status, sales.c.answer, sales.c.request_hash, sales.c.created_at).where(sales.c.id == sale_id)
-            ).first()
-
-    def _discard_retryable_failure(self, sale_id: str) -> None:
-        with self.db.transaction() as uow:
-            deleted = uow.session.execute(sales.delete().where(sales.c.id == sale_id, sales.c.status == "FAILED", sales.c.http_status >= 500)).rowcount
-            if deleted:
-                uow.session.execute(sale_lines.delete().where(sale_lines.c.sale_id == sale_id))
-                uow.session.execute(sale_tenders.delete().where(sale_tenders.c.sale_id == sale_id))
-
-    async def _wait_for_answer(self, sale_id: str, digest: str, timeout: float = 20.0) -> Answer:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        reconciled = False
-        while loop.time() < deadline:
-            stored = await run_in_threadpool(self._stored, sale_id)
-            if stored is not None and stored.request_hash != digest:
-                return _REUSED_ID
-            if stored is not None and stored.status != "PENDING":
-                return Answer(stored.http_status, json.loads(stored.answer))
-            if stored is not None and not reconciled and stored.created_at < utcnow() - timedelta(seconds=self.settings.reconcile_after_seconds):
-                # Left pending long ago (a crash): settle it now rather than wait.
-                reconciled = True
-                settled = await self.reconcile(sale_id)
-                if settled is not None:
-                    return settled
-            await asyncio.sleep(0.05)
-        return Answer(503, {"detail": "this sale is still being processed: check it again in a moment", "sale_id": sale_id, "status": "PENDING"})
-
-
-_REUSED_ID = Answer(409, {"detail": "this sale id was already used for a different sale; the till must make a new id"})
-
 
 def _payment_ref(draft: dict[str, Any]) -> dict[str, Any]:
     return {"sale_id": draft["sale_id"], "outlet_id": draft["outlet_id"], "currency": draft["currency"], "amount_minor": draft["due_minor"]}
-
-
-def _retryable(stored: Any) -> bool:
-    return stored.status == "FAILED" and stored.http_status >= 500
 
 
 def _detail(response: httpx.Response) -> str:

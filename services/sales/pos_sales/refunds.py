@@ -11,7 +11,6 @@ quantities and money handed back. The reconciler finishes refunds left pending.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -29,10 +28,10 @@ from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, utcnow
 from pos_sales import outlet_policy
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
-from pos_sales.checkout import Answer
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
 from pos_sales.domain import CheckoutError, refund_of_line, split_refund
+from pos_sales.idempotency import Answer, StoredAnswers
 from pos_sales.schemas import RefundIn
 from pos_sales.shifts import current_shift_id
 from pos_sales.tables import refund_lines, refund_tenders, refunds, sale_lines, sale_tenders, sales
@@ -63,18 +62,19 @@ class RefundDesk:
         self.db = db
         self.settings = settings
         self.clients = clients
+        self.answers = StoredAnswers(
+            db,
+            refunds,
+            [(refund_lines, refund_lines.c.refund_id), (refund_tenders, refund_tenders.c.refund_id)],
+            "refund",
+            settings.reconcile_after_seconds,
+        )
 
     async def create(self, sale_id: str, body: RefundIn, principal: Principal, request: Request) -> Answer:
         digest = refund_hash(sale_id, body)
-        stored = await run_in_threadpool(self._stored, body.id)
-        if stored is not None:
-            if stored.request_hash != digest:
-                return _REUSED_ID
-            if stored.status == "PENDING":
-                return await self._wait_for_answer(body.id, digest)
-            if not (stored.status == "FAILED" and stored.http_status >= 500):
-                return Answer(stored.http_status, json.loads(stored.answer))
-            await run_in_threadpool(self._discard_retryable_failure, body.id)
+        replayed = await self.answers.replay(body.id, digest, self.reconcile)
+        if replayed is not None:
+            return replayed
         outlet_id = await run_in_threadpool(self._sale_outlet, sale_id, principal)
         if outlet_id is None:
             return Answer(404, {"detail": f"sale {sale_id} not found"})
@@ -86,7 +86,7 @@ class RefundDesk:
         except RefundProblem as exc:
             return Answer(exc.status, {"detail": exc.detail})
         except IntegrityError:
-            return await self._wait_for_answer(body.id, digest)
+            return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
         return await self._pay(plan, principal.token, by="request")
 
     def _sale_outlet(self, sale_id: str, principal: Principal) -> str | None:
@@ -316,42 +316,6 @@ class RefundDesk:
         with self.db.transaction() as uow:
             answer = uow.session.scalar(select(refunds.c.answer).where(refunds.c.id == refund_id, refunds.c.status == "PENDING"))
         return None if answer is None else json.loads(answer)
-
-    # --- idempotency ---------------------------------------------------------------------
-
-    def _stored(self, refund_id: str) -> Any:
-        with self.db.transaction() as uow:
-            return uow.session.execute(
-                select(refunds.c.status, refunds.c.http_status, refunds.c.answer, refunds.c.request_hash, refunds.c.created_at).where(refunds.c.id == refund_id)
-            ).first()
-
-    def _discard_retryable_failure(self, refund_id: str) -> None:
-        with self.db.transaction() as uow:
-            deleted = uow.session.execute(refunds.delete().where(refunds.c.id == refund_id, refunds.c.status == "FAILED", refunds.c.http_status >= 500)).rowcount
-            if deleted:
-                uow.session.execute(refund_lines.delete().where(refund_lines.c.refund_id == refund_id))
-                uow.session.execute(refund_tenders.delete().where(refund_tenders.c.refund_id == refund_id))
-
-    async def _wait_for_answer(self, refund_id: str, digest: str, timeout: float = 20.0) -> Answer:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        reconciled = False
-        while loop.time() < deadline:
-            stored = await run_in_threadpool(self._stored, refund_id)
-            if stored is not None and stored.request_hash != digest:
-                return _REUSED_ID
-            if stored is not None and stored.status != "PENDING":
-                return Answer(stored.http_status, json.loads(stored.answer))
-            if stored is not None and not reconciled and stored.created_at < utcnow() - timedelta(seconds=self.settings.reconcile_after_seconds):
-                reconciled = True
-                settled = await self.reconcile(refund_id)
-                if settled is not None:
-                    return settled
-            await asyncio.sleep(0.05)
-        return Answer(503, {"detail": "this refund is still being processed: check it again in a moment", "refund_id": refund_id, "status": "PENDING"})
-
-
-_REUSED_ID = Answer(409, {"detail": "this refund id was already used for a different refund; the till must make a new id"})
 
 
 def refund_view(uow: UnitOfWork, refund_id: str) -> dict[str, Any] | None:
