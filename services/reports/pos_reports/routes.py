@@ -148,6 +148,9 @@ def visible_outlets(principal: Principal, requested: list[str] | None) -> list[s
         for outlet_id in requested:
             if len(outlet_id) > 36:
                 raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "outlet_id is at most 36 characters")
+            if not (outlet_id.isascii() and outlet_id.isprintable()):
+                # Outlet ids are ASCII (the columns are ascii_bin on MariaDB): no such outlet.
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "outlet not found")
             ensure_outlet(principal, outlet_id)
         return list(dict.fromkeys(requested))
     return principal.visible_outlets(None)
@@ -432,7 +435,10 @@ def items(
     limit: Limit = 50,
     sort: Annotated[ItemSort, Query(description="what to rank by")] = "gross",
     order: Annotated[Literal["desc", "asc"], Query(description="desc: top sellers; asc: bottom sellers")] = "desc",
-    category_id: Annotated[str | None, Query(max_length=36, description="only this category ('' for none)")] = None,
+    category_id: Annotated[
+        # Ids are ASCII (ascii_bin columns on MariaDB): anything else is refused up front.
+        str | None, Query(max_length=36, pattern=r"^[\x20-\x7e]*$", description="only this category ('' for none)")
+    ] = None,
     include_unsold: Annotated[bool, Query(description="with order=asc: list active products that sold nothing first")] = False,
     fmt: Format = "json",
 ) -> ItemReport | Response:
