@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LEDGER_KINDS = ("sale", "receipt", "adjustment", "count", "return", "transfer_out", "transfer_in")
-ADJUSTMENT_REASONS = ("damage", "theft", "expiry", "correction")
-OVERSELL_POLICIES = ("block", "allow")
-
 
 @dataclass(frozen=True)
 class LowStock:
