@@ -1,7 +1,7 @@
 // Who is logged in, where: kept in memory and in sessionStorage (one tab, gone when the
 // tab closes; never localStorage, so a shared till forgets the token with the tab).
 
-import type { Outlet, TokenResponse, User } from "./types";
+import type { Outlet, Register, TokenResponse, User } from "./types";
 
 const KEY = "pos.session";
 
@@ -11,6 +11,8 @@ export interface SessionData {
   user: User;
   outlets: Outlet[];
   outletId: string | null;
+  /** The register this till is, at the chosen outlet (null: sales rung without a register). */
+  register?: Register | null;
 }
 
 function load(): SessionData | null {
@@ -44,6 +46,11 @@ class Session {
   get outlet(): Outlet | null {
     const d = this.data;
     return d?.outlets.find((o) => o.id === d.outletId) ?? null;
+  }
+
+  get register(): Register | null {
+    const r = this.data?.register ?? null;
+    return r && r.outlet_id === this.data?.outletId ? r : null;
   }
 
   get isManager(): boolean {
@@ -87,7 +94,14 @@ class Session {
 
   chooseOutlet(id: string | null): void {
     if (!this.data) return;
-    this.data = { ...this.data, outletId: id };
+    const register = this.data.register?.outlet_id === id ? this.data.register : null;
+    this.data = { ...this.data, outletId: id, register };
+    this.save();
+  }
+
+  chooseRegister(register: Register | null): void {
+    if (!this.data) return;
+    this.data = { ...this.data, register };
     this.save();
   }
 

@@ -25,6 +25,14 @@ export interface Outlet {
   timezone: string;
 }
 
+/** A till (cash drawer + receipt printer) at an outlet: receipt numbers and shifts run per register. */
+export interface Register {
+  id: string;
+  outlet_id: string;
+  name: string;
+  active: boolean;
+}
+
 export interface Product {
   id: string;
   sku: string;
