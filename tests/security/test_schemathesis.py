@@ -30,19 +30,12 @@ EXAMPLES = int(os.environ.get("POS_FUZZ_EXAMPLES", "15"))
 SKIPPED_PATHS = ("/stream",)
 
 # "<service> <METHOD> <path>" -> the 5xx or violation, the request, and the owner.
-# Found 2026-11-25 (no 5xx anywhere; these are all one kind of violation): a 422 raised
-# as HTTPException(422, "<a sentence>") answers {"detail": "<string>"}, while the
-# document promises FastAPI's HTTPValidationError ({"detail": [{"loc", "msg", "type"}]}).
-# Fix in the service (raise a list-shaped detail, as identity's web.unprocessable
-# does) or once for all in pos_platform (document 422 as either shape).
+# Found 2026-11-25 (no 5xx anywhere): a 422 raised as HTTPException(422, "<a sentence>")
+# answers {"detail": "<string>"}, while the document promised only FastAPI's
+# HTTPValidationError. pos_platform now documents every 422 as either shape
+# (tests/security/test_openapi_422.py); what is left here is the reports service's own.
 _STRING_422 = "422 with a string detail violates the documented HTTPValidationError schema: "
 KNOWN_FAILURES: dict[str, str] = {
-    "catalog POST /api/catalog/categories": _STRING_422
-    + 'POST /api/catalog/categories {"parent_id": "<unknown>", "name": "x"} -> "category ... does not exist" (owner: catalog)',
-    "catalog POST /api/catalog/imports": _STRING_422
-    + "POST /api/catalog/imports, Content-Type text/csv, empty body -> \"the file is empty\" (owner: catalog)",
-    "inventory PUT /api/inventory": _STRING_422
-    + 'PUT /api/inventory {"outlet_id": "0", "product_id": "0"} -> "give on_hand, reorder_point, reorder_qty ..." (owner: inventory)',
     **{
         f"reports GET /api/reports/{path}": _STRING_422
         + f"GET /api/reports/{path}?date_from=0564-07-14&date_to=9516-12-21 -> \"the range ... covers 3269811 days\" (owner: reports)"

@@ -171,4 +171,41 @@ def create_service_app(
     app.include_router(ops)
     for router in routers:
         app.include_router(router)
+    document_unprocessable(app)
     return app
+
+
+# A 422 is either FastAPI's validation errors (a list of {loc, msg, type}) or a rule a
+# schema cannot express, answered as {"detail": "<a sentence a person can act on>"}.
+UNPROCESSABLE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"$ref": "#/components/schemas/HTTPValidationError"},
+        {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
+    ]
+}
+
+
+def unprocessable(description: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entry for a route whose 422 has its own description."""
+    return {422: {"description": description, "content": {"application/json": {"schema": UNPROCESSABLE_SCHEMA}}}}
+
+
+def document_unprocessable(app: FastAPI) -> None:
+    """Every 422 in the OpenAPI document says both shapes the service answers: FastAPI
+    documents only its validation errors, while the services also answer a sentence for
+    rules a schema cannot express (an unknown parent category, an empty CSV file)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    content = operation.get("responses", {}).get("422", {}).get("content", {})
+                    media = content.get("application/json")
+                    if media and media.get("schema") == {"$ref": "#/components/schemas/HTTPValidationError"}:
+                        media["schema"] = UNPROCESSABLE_SCHEMA
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,23 +10,10 @@ from pos_payments.access import StaffOrService
 from pos_payments.schemas import PaymentIn, PaymentOut, ReconcileIn, RefundIn, RefundOut
 from pos_payments.service import PaymentProblem, PaymentService, load_payments, load_refund
 from pos_payments.tables import payments
-from pos_platform.app import ServiceContext
+from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier, ensure_outlet
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
-
-# A 422 is FastAPI's validation errors, or a rule the schema cannot express answered as
-# {"detail": "<a sentence>"} (the OpenAPI document says both).
-UNPROCESSABLE_SCHEMA = {
-    "anyOf": [
-        {"$ref": "#/components/schemas/HTTPValidationError"},
-        {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
-    ]
-}
-
-
-def unprocessable(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": UNPROCESSABLE_SCHEMA}}}
 
 
 def _ctx(request: Request) -> ServiceContext:
@@ -49,10 +36,20 @@ def payment_answer(payment: PaymentOut, created: bool) -> JSONResponse:
         return JSONResponse(body, status_code=201 if created else 200)
     if payment.status == "declined":
         code = payment.decline_code or "declined"
-        return JSONResponse({"detail": f"card declined ({code}): {payment.detail or 'ask for another card'}", "decline_code": code, "payment": body}, status_code=402)
+        return JSONResponse(
+            {
+                "detail": f"card declined ({code}): {payment.detail or 'ask for another card'}",
+                "decline_code": code,
+                "payment": body,
+            },
+            status_code=402,
+        )
     if payment.status == "pending":
         return JSONResponse(body, status_code=202)
-    return JSONResponse({"detail": f"payment {payment.payment_id} was cancelled before it was taken: nothing was charged", "payment": body}, status_code=409)
+    return JSONResponse(
+        {"detail": f"payment {payment.payment_id} was cancelled before it was taken: nothing was charged", "payment": body},
+        status_code=409,
+    )
 
 
 @router.get("/provider")
@@ -67,10 +64,13 @@ def card_provider(_user: Cashier, request: Request) -> dict[str, str]:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": PaymentOut, "description": "this payment id was already recorded: the stored payment"},
-        202: {"model": PaymentOut, "description": "the card provider's answer is not known yet: the payment is pending; repeat or reconcile"},
+        202: {
+            "model": PaymentOut,
+            "description": "the card provider's answer is not known yet: the payment is pending; repeat or reconcile",
+        },
         402: {"description": "a card was declined; nothing was kept"},
         409: {"description": "id reused for another payment, the sale is paid under another id, or the payment was cancelled"},
-        422: unprocessable("the tenders do not add up to the amount, or card payments are not set up"),
+        **unprocessable("the tenders do not add up to the amount, or card payments are not set up"),
     },
 )
 async def capture_payment(body: PaymentIn, principal: Cashier, request: Request) -> JSONResponse:
@@ -84,7 +84,11 @@ async def capture_payment(body: PaymentIn, principal: Cashier, request: Request)
     return payment_answer(outcome.payment, outcome.created)
 
 
-@router.post("/payments/{payment_id}/reconcile", response_model=PaymentOut, responses={409: {"description": "the payment id belongs to another sale"}})
+@router.post(
+    "/payments/{payment_id}/reconcile",
+    response_model=PaymentOut,
+    responses={409: {"description": "the payment id belongs to another sale"}},
+)
 async def reconcile_payment(payment_id: str, body: ReconcileIn, principal: StaffOrService, request: Request) -> PaymentOut:
     """Settle where a payment stands: a pending card is asked again by its idempotency
     key; a payment never recorded is recorded as cancelled (so it can no longer be
@@ -127,7 +131,7 @@ def find_payments(
     responses={
         200: {"model": RefundOut, "description": "this refund id was already recorded"},
         202: {"model": RefundOut, "description": "the card provider's answer is not known yet; repeat the same request"},
-        422: unprocessable("more than can be refunded, or the card refund failed"),
+        **unprocessable("more than can be refunded, or the card refund failed"),
     },
 )
 async def refund_payment(body: RefundIn, principal: StaffOrService, request: Request) -> JSONResponse:
@@ -145,7 +149,9 @@ async def refund_payment(body: RefundIn, principal: StaffOrService, request: Req
         return JSONResponse(data, status_code=201 if outcome.created else 200)
     if refund.status == "pending":
         return JSONResponse(data, status_code=202)
-    return JSONResponse({"detail": f"refund failed: {refund.detail or 'the card processor refused it'}", "refund": data}, status_code=422)
+    return JSONResponse(
+        {"detail": f"refund failed: {refund.detail or 'the card processor refused it'}", "refund": data}, status_code=422
+    )
 
 
 @router.get("/refunds/{refund_id}", response_model=RefundOut)

@@ -8,9 +8,8 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
-from pos_platform.app import ServiceContext
+from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier
-from pos_sales.openapi import unprocessable
 from pos_sales.receipts import refund_rows, render_html, render_text
 from pos_sales.refunds import RefundDesk, refund_view
 from pos_sales.schemas import RefundIn
