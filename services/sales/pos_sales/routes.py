@@ -30,12 +30,8 @@ def _ctx(request: Request) -> ServiceContext:
         201: {"description": "sale completed; the body is the receipt"},
         402: {"description": "payment declined; nothing was sold and the stock was released"},
         403: {"description": "a discount above the outlet's threshold needs a manager's approval"},
-        409: {
-            "description": "not enough stock (the short lines are named), the sale id was reused, or the checkout was cancelled"
-        },
-        503: {
-            "description": "a service was unavailable (nothing charged: post the same sale again), or the payment's outcome is not known yet (status PENDING: it will be settled automatically)"
-        },
+        409: {"description": "not enough stock (the short lines are named), the sale id was reused, or the checkout was cancelled"},
+        503: {"description": "a service was unavailable (nothing charged: post the same sale again), or the payment's outcome is not known yet (status PENDING: it will be settled automatically)"},
     }
     | unprocessable("the cart or tenders cannot be accepted"),
 )
@@ -56,9 +52,7 @@ def list_sales(
     request: Request,
     outlet_id: str | None = None,
     register_id: str | None = None,
-    receipt_number: str | None = Query(
-        default=None, max_length=32, description="find a sale by its receipt number (for a refund)"
-    ),
+    receipt_number: str | None = Query(default=None, max_length=32, description="find a sale by its receipt number (for a refund)"),
     status_filter: str | None = Query(default=None, alias="status", pattern="^(PENDING|COMPLETED|FAILED|VOIDED)$"),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
@@ -109,15 +103,9 @@ def get_sale(sale_id: str, principal: CurrentUser, request: Request) -> JSONResp
     """The sale's receipt (or failure) with its current status, fulfilment and refunds."""
     with _ctx(request).db.transaction() as uow:
         row = _visible_sale(uow, sale_id, principal)
-        refunded_qty = dict(
-            uow.session.execute(
-                select(sale_lines.c.line_no, sale_lines.c.refunded_qty).where(sale_lines.c.sale_id == sale_id)
-            ).all()
-        )
+        refunded_qty = dict(uow.session.execute(select(sale_lines.c.line_no, sale_lines.c.refunded_qty).where(sale_lines.c.sale_id == sale_id)).all())
         refund_rows_ = uow.session.execute(
-            select(refunds.c.id, refunds.c.status, refunds.c.total_minor)
-            .where(refunds.c.sale_id == sale_id)
-            .order_by(refunds.c.created_at)
+            select(refunds.c.id, refunds.c.status, refunds.c.total_minor).where(refunds.c.sale_id == sale_id).order_by(refunds.c.created_at)
         ).all()
     body = json.loads(row.answer) if row.answer else {"sale_id": sale_id}
     if row.status == "COMPLETED":
