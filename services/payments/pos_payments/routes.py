@@ -15,6 +15,7 @@ from pos_platform.auth import Cashier, ensure_outlet
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
+
 def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
