@@ -31,7 +31,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "catalog.ProductCreated",
         "catalog.ProductChanged",
         "catalog.ProductArchived",
-        # Per-outlet shelf prices; sales ignores them until it has a handler (issue 3).
+        # Per-outlet shelf prices: what sales charges at that outlet.
         "catalog.OutletPriceChanged",
         "inventory.StockDeducted",
     ),

@@ -49,7 +49,7 @@ from pos_sales.idempotency import Answer, StoredAnswers
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, DiscountIn, SaleIn, SaleLineIn
 from pos_sales.shifts import current_shift_id
-from pos_sales.tables import price_replica, receipt_counters, sale_lines, sale_tenders, sales
+from pos_sales.tables import outlet_prices, price_replica, receipt_counters, sale_lines, sale_tenders, sales
 
 log = logging.getLogger("pos.sales.checkout")
 
@@ -76,12 +76,34 @@ class Quote:
     shift_id: str | None
 
 
+def shelf_prices(uow: UnitOfWork, outlet_id: str, ids: set[str], *, active_only: bool = True) -> dict[str, CatalogPrice]:
+    """The replica's products with the price charged at `outlet_id`: the outlet's own
+    shelf price where catalog announced one, else the product's price."""
+    own = outlet_prices.c.price_minor
+    query = select(price_replica, own.label("outlet_price_minor")).outerjoin(
+        outlet_prices, (outlet_prices.c.product_id == price_replica.c.product_id) & (outlet_prices.c.outlet_id == outlet_id)
+    )
+    query = query.where(price_replica.c.product_id.in_(ids))
+    if active_only:
+        query = query.where(price_replica.c.active.is_(True))
+    return {
+        r.product_id: CatalogPrice(
+            r.product_id,
+            r.sku,
+            r.name,
+            r.category_id,
+            r.price_minor if r.outlet_price_minor is None else r.outlet_price_minor,
+            r.currency,
+            r.tax_class,
+        )
+        for r in uow.session.execute(query).all()
+    }
+
+
 def price(uow: UnitOfWork, settings: Settings, cart: CartIn | SaleIn) -> Quote:
     """Price a cart from the replica and the outlet's settings (one transaction)."""
     policy = outlet_policy.load(uow, cart.outlet_id, settings)
-    ids = {line.product_id for line in cart.lines}
-    rows = uow.session.execute(select(price_replica).where(price_replica.c.product_id.in_(ids), price_replica.c.active.is_(True))).all()
-    prices = {r.product_id: CatalogPrice(r.product_id, r.sku, r.name, r.category_id, r.price_minor, r.currency, r.tax_class) for r in rows}
+    prices = shelf_prices(uow, cart.outlet_id, {line.product_id for line in cart.lines})
     priced = price_cart(cart_lines(cart.lines), prices, policy=policy.pricing(), cart_discount=to_discount(cart.discount))
     return Quote(policy, priced, current_shift_id(uow, cart.outlet_id, cart.register_id))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from pos_contracts import Envelope
-from pos_contracts.events import ProductArchived, ProductData, StockDeducted
+from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductData, StockDeducted
 from pos_platform.consumer import EventHandler
-from pos_platform.db import UnitOfWork, utcnow
-from pos_sales.tables import price_replica, sales
+from pos_platform.db import UnitOfWork, upsert, utcnow
+from pos_sales.tables import outlet_prices, price_replica, sales
 
 
 def on_product(uow: UnitOfWork, event: ProductData, envelope: Envelope) -> None:
@@ -37,6 +37,21 @@ def on_product_archived(uow: UnitOfWork, event: ProductArchived, _envelope: Enve
     uow.session.execute(price_replica.update().where(price_replica.c.product_id == event.product_id).values(active=False))
 
 
+def on_outlet_price(uow: UnitOfWork, event: OutletPriceChanged, envelope: Envelope) -> None:
+    """An outlet's own shelf price (or back to the product's price), newest event wins."""
+    occurred = envelope.occurred_at.replace(tzinfo=None)
+    key = (outlet_prices.c.product_id == event.product_id) & (outlet_prices.c.outlet_id == event.outlet_id)
+    current = uow.session.execute(select(outlet_prices.c.source_event_at).where(key).with_for_update()).first()
+    if current is not None and current.source_event_at > occurred:
+        return
+    upsert(
+        uow.session,
+        outlet_prices,
+        {"product_id": event.product_id, "outlet_id": event.outlet_id},
+        sets={"price_minor": event.price_minor, "source_event_at": occurred},
+    )
+
+
 def on_stock_deducted(uow: UnitOfWork, event: StockDeducted, _envelope: Envelope) -> None:
     uow.session.execute(
         sales.update()
@@ -49,5 +64,6 @@ HANDLERS: dict[str, EventHandler] = {
     "ProductCreated": on_product,
     "ProductChanged": on_product,
     "ProductArchived": on_product_archived,
+    "OutletPriceChanged": on_outlet_price,
     "StockDeducted": on_stock_deducted,
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_o
 from pos_platform.db import utcnow
 from pos_sales import outlet_policy
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
-from pos_sales.checkout import price, quote_body
+from pos_sales.checkout import price, quote_body, shelf_prices
 from pos_sales.domain import CheckoutError
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, ParkedCart, ParkIn, PriceOut, VoidIn
@@ -47,13 +47,22 @@ def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
 
 
 @router.get("/prices/{product_id}", response_model=PriceOut)
-def get_price(product_id: str, _user: CurrentUser, request: Request) -> PriceOut:
+def get_price(
+    product_id: str,
+    _user: CurrentUser,
+    request: Request,
+    outlet_id: str | None = Query(default=None, max_length=36, description="the price charged at this outlet (its own shelf price, if it has one)"),
+) -> PriceOut:
     """The price this service will charge (its replica of the catalog)."""
     with _ctx(request).db.transaction() as uow:
         row = uow.session.execute(select(price_replica).where(price_replica.c.product_id == product_id)).first()
+        charged = shelf_prices(uow, outlet_id, {product_id}, active_only=False).get(product_id) if outlet_id else None
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} is not known to sales yet")
-    return PriceOut(**{k: getattr(row, k) for k in PriceOut.model_fields})
+    answer = PriceOut(**{k: getattr(row, k) for k in PriceOut.model_fields})
+    if charged is not None:
+        answer.price_minor = charged.price_minor
+    return answer
 
 
 @router.get("/outlets/{outlet_id}/settings", response_model=OutletSettings)

@@ -19,6 +19,18 @@ price_replica = Table(
     Column("source_event_at", DateTime, nullable=False),
 )
 
+# Per-outlet shelf prices from catalog's OutletPriceChanged: a row with a price replaces
+# the product's price at that outlet; price None means "back to the product's price" (the
+# row stays, so an older event arriving late cannot bring the old outlet price back).
+outlet_prices = Table(
+    "outlet_prices",
+    metadata,
+    Column("product_id", String(36), primary_key=True),
+    Column("outlet_id", String(36), primary_key=True),
+    Column("price_minor", BigInteger, nullable=True),
+    Column("source_event_at", DateTime, nullable=False),
+)
+
 sales = Table(
     "sales",
     metadata,
