@@ -82,6 +82,12 @@ class SaleLine(BaseModel):
     tax_rate_bp: int
     tax_minor: int
     total_minor: int
+    # Optional additions to v1 (an older event without them is still valid; consumers
+    # read 0 / None): unit price x qty before discounts, and the discount taken off the
+    # line (its own plus its share of the cart's): gross_minor - discount_minor is what
+    # the line was charged before tax is added (prices without tax) or with it (with).
+    gross_minor: int | None = None
+    discount_minor: int = 0
 
 
 class TenderLine(BaseModel):
@@ -103,6 +109,11 @@ class SaleCompleted(Event):
     total_minor: int
     tenders: list[TenderLine]
     completed_at: str
+    # Optional additions to v1 (absent from older events: 0 / None).
+    discount_minor: int = 0  # every discount on the sale (the sum of the lines')
+    register_id: str | None = None
+    shift_id: str | None = None
+    rounding_minor: int = 0  # cash rounding on the amount due (not part of total_minor)
 
 
 class RefundLine(BaseModel):
@@ -128,6 +139,10 @@ class SaleRefunded(Event):
     tax_minor: int
     tenders: list[TenderLine]
     refunded_at: str
+    # Optional additions to v1 (absent from older events): where the refund was given.
+    register_id: str | None = None
+    shift_id: str | None = None
+    rounding_minor: int = 0  # cash rounding of the cash given back
 
 
 class SaleVoided(Event):

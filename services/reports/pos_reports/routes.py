@@ -121,20 +121,31 @@ def _session(request: Request) -> Session:
     return ctx.db.session_factory()
 
 
+def unprocessable(field: str, message: str, value: object) -> HTTPException:
+    """A 422 in the documented shape, FastAPI's validation errors: a list of {loc, msg,
+    type, input}, the message saying what to change."""
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"type": "value_error", "loc": ["query", field], "msg": message, "input": value}],
+    )
+
+
 def _date_range(date_from: date | None, date_to: date | None) -> tuple[date, date]:
     """Both ends included."""
     date_to = date_to or utcnow().date()
     date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
     if date_from > date_to:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise unprocessable(
+            "date_from",
             f"date_from ({date_from}) is after date_to ({date_to}): choose a date_from on or before date_to",
+            date_from.isoformat(),
         )
     days = (date_to - date_from).days + 1
     if days > MAX_DAYS:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise unprocessable(
+            "date_from",
             f"the range {date_from} to {date_to} covers {days} days; a report covers at most {MAX_DAYS}: narrow it",
+            date_from.isoformat(),
         )
     return date_from, date_to
 
@@ -147,7 +158,7 @@ def visible_outlets(principal: Principal, requested: list[str] | None) -> list[s
     if requested:
         for outlet_id in requested:
             if len(outlet_id) > 36:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "outlet_id is at most 36 characters")
+                raise unprocessable("outlet_id", "outlet_id is at most 36 characters: give an outlet's id", outlet_id)
             if not (outlet_id.isascii() and outlet_id.isprintable()):
                 # Outlet ids are ASCII (the columns are ascii_bin on MariaDB): no such outlet.
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "outlet not found")

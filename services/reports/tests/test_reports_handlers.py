@@ -330,6 +330,48 @@ def test_discounts_are_read_from_the_payload_when_the_sale_carries_them(feed: Fe
     assert items == {"p1": 200, "p2": 0}
 
 
+def test_discounts_and_registers_from_the_contract_fields_in_every_sales_report(
+    consumer: EventConsumer, feed: Feed, get: Get
+) -> None:
+    """SaleCompleted's optional discount_minor (sale and lines) and register_id, as sales
+    publishes them, reach the daily, hourly, product, category, cashier, register and
+    outlet reports; an older event without them still counts (no discount, no register)."""
+    feed(outlet(A, "Main Street", timezone="Europe/Paris"))
+    discounted = sale(
+        "d2",
+        A,
+        "2026-03-10T09:15:00Z",
+        [
+            line(1, "p1", 2, 1800, 300, category_id="c1").model_copy(update={"gross_minor": 2000, "discount_minor": 200}),
+            line(2, "p2", 1, 950, 0, category_id="c1").model_copy(update={"gross_minor": 1000, "discount_minor": 50}),
+        ],
+        [("cash", 2750)],
+    ).model_copy(update={"discount_minor": 250, "register_id": "till-9", "shift_id": "shift-1"})
+    assert envelope(discounted).payload["register_id"] == "till-9"
+    feed(discounted)
+    old = envelope(sale("d3", A, "2026-03-10T09:40:00Z", [line(1, "p1", 1, 1000, 0)], [("card", 1000)]))
+    for field in ("discount_minor", "register_id", "shift_id", "rounding_minor"):
+        old.payload.pop(field)
+    for raw in old.payload["lines"]:
+        raw.pop("discount_minor"), raw.pop("gross_minor")
+    assert consumer.handle(old)
+
+    day = {"date_from": "2026-03-10", "date_to": "2026-03-10"}
+    daily = get("sales/daily", **day)
+    assert pick(daily["rows"], "sales_count", "gross_minor", "discount_minor") == [(2, 3750, 250)]
+    assert pick(get("sales/hourly", **day)["rows"], "hour", "discount_minor") == [(10, 250)]  # Paris: UTC+1
+    items = {r["product_id"]: r["discount_minor"] for r in get("sales/items", **day)["rows"]}
+    assert items == {"p1": 200, "p2": 50}
+    assert pick(get("sales/categories", **day)["rows"], "category_id", "discount_minor") == [("c1", 250)]
+    assert pick(get("sales/cashiers", **day)["rows"], "cashier_id", "discount_minor") == [("cashier-1", 250)]
+    registers = get("sales/cashiers", by="register", **day)["rows"]
+    assert sorted(pick(registers, "register_id", "sales_count", "gross_minor", "discount_minor")) == [
+        ("", 1, 1000, 0),
+        ("till-9", 1, 2750, 250),
+    ]
+    assert pick(get("sales/outlets", **day)["rows"], "outlet_id", "discount_minor") == [(A, 250)]
+
+
 def test_outlet_report_compares_with_the_period_before(feed: Feed, get: Get) -> None:
     feed(outlet(A, "Main Street"))
     feed(sale("old", A, "2026-02-20T10:00:00Z", [line(1, "p1", 1, 4000, 0)], [("cash", 4000)]))
@@ -562,6 +604,29 @@ def test_a_manager_without_a_filter_sees_only_their_outlets(get: Get, march: Non
 def test_bad_ranges_are_refused(client: TestClient, auth: Auth, params: dict[str, str]) -> None:
     r = client.get("/api/reports/sales/daily", params=params, headers=auth())
     assert r.status_code == 422, r.text
+    # The documented shape (FastAPI's validation errors), whoever refused it.
+    errors = r.json()["detail"]
+    assert isinstance(errors, list) and errors, r.text
+    for error in errors:
+        assert error["loc"][0] == "query" and error["msg"] and error["type"], error
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "says"),
+    [
+        ({"date_from": "2026-03-31", "date_to": "2026-03-01"}, "date_from", "choose a date_from on or before date_to"),
+        ({"date_from": "0564-07-14", "date_to": "9516-12-21"}, "date_from", "covers 3269811 days; a report covers at most 366"),
+        ({"outlet_id": "x" * 37}, "outlet_id", "outlet_id is at most 36 characters"),
+    ],
+)
+def test_rules_beyond_the_schema_answer_a_list_of_errors_saying_what_to_change(
+    client: TestClient, auth: Auth, params: dict[str, str], field: str, says: str
+) -> None:
+    r = client.get("/api/reports/sales/items", params=params, headers=auth())
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    assert error["loc"] == ["query", field] and error["type"] == "value_error"
+    assert says in error["msg"], error
 
 
 def test_a_full_leap_year_is_allowed(get: Get) -> None:

@@ -1,0 +1,293 @@
+"""Sales' past events regenerated from its own tables: SaleCompleted, SaleRefunded,
+SaleVoided and ShiftClosed for every completed sale, completed refund, void and closed
+shift, built from the rows (the stored receipt, refund slip and Z report) with the same
+contracts the live path publishes. For rebuilding a read model when the outbox that
+`GET /api/sales/events` serves has been pruned (reports' rebuild: docs/reports.md).
+
+- The event ids are stable (a UUID 5 of the type and the business id): the same sale
+  gives the same envelope every time, so a replay that is interrupted and run again, or
+  two pages read twice, count once. They differ from the ids the live path published;
+  consumers that deduplicate by sale / refund / shift id (reports do) count each once
+  even next to the original, but use this feed *instead of* `/api/sales/events`, not as
+  well (a void has no business id to deduplicate by).
+- Oldest first by the rows' creation (closing for shifts), a sale before its refunds;
+  `occurred_at` is the moment the event describes (completed_at, refunded_at, ...).
+
+    GET /api/sales/history?after=<cursor>&limit=<n>     (admin; same shape as /events)
+    python -m pos_sales.history --database-url URL > sales-history.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from pos_contracts import Envelope
+from pos_contracts.events import (
+    Event,
+    RefundLine,
+    SaleCompleted,
+    SaleLine,
+    SaleRefunded,
+    SaleVoided,
+    ShiftClosed,
+    TenderLine,
+)
+from pos_platform.app import ServiceContext
+from pos_platform.auth import Admin
+from pos_sales.tables import refunds, sales, shifts
+
+PRODUCER = "sales"
+# Namespace of the regenerated event ids (never change it: the ids must stay the same).
+NAMESPACE = uuid.UUID("5b0f7e0c-8d0a-4c1e-9a57-3f6c2f1d7a41")
+
+
+def stable_event_id(type_: str, business_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{type_}:{business_id}"))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _parse(text: str | None, fallback: datetime) -> datetime:
+    if text:
+        try:
+            return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    return _aware(fallback)
+
+
+def _envelope(event: Event, business_id: str, outlet_id: str, occurred_at: datetime) -> Envelope:
+    return Envelope(
+        event_id=stable_event_id(event.TYPE, business_id),
+        type=event.TYPE,
+        version=event.VERSION,
+        occurred_at=occurred_at,
+        producer=PRODUCER,
+        outlet_id=outlet_id,
+        payload=event.model_dump(mode="json"),
+    )
+
+
+# --- one event per row ------------------------------------------------------------------
+
+
+def sale_completed(row: Any) -> Envelope:
+    """As Checkout._complete publishes it, from the stored receipt (the answer)."""
+    receipt = json.loads(row.answer)
+    event = SaleCompleted(
+        sale_id=row.id,
+        outlet_id=row.outlet_id,
+        cashier_id=row.cashier_id,
+        receipt_number=row.receipt_number,
+        currency=row.currency,
+        lines=[SaleLine(**line) for line in receipt["lines"]],
+        subtotal_minor=receipt["subtotal_minor"],
+        tax_minor=receipt["tax_minor"],
+        total_minor=receipt["total_minor"],
+        tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in receipt["tenders"]],
+        completed_at=receipt["completed_at"],
+        register_id=row.register_id,
+        shift_id=row.shift_id,
+        discount_minor=receipt.get("discount_minor", row.discount_minor),
+        rounding_minor=receipt.get("rounding_minor", row.rounding_minor),
+    )
+    return _envelope(event, row.id, row.outlet_id, _parse(receipt["completed_at"], row.completed_at or row.created_at))
+
+
+def sale_refunded(row: Any) -> Envelope:
+    """As RefundDesk._complete publishes it, from the stored slip."""
+    slip = json.loads(row.answer)
+    event = SaleRefunded(
+        refund_id=row.id,
+        sale_id=row.sale_id,
+        outlet_id=row.outlet_id,
+        cashier_id=row.cashier_id,
+        approved_by=row.approved_by,
+        currency=row.currency,
+        lines=[RefundLine(**line) for line in slip["lines"]],
+        total_minor=row.total_minor,
+        tax_minor=row.tax_minor,
+        tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in slip["tenders"]],
+        refunded_at=slip["refunded_at"],
+        register_id=row.register_id,
+        shift_id=row.shift_id,
+        rounding_minor=row.rounding_minor,
+    )
+    return _envelope(event, row.id, row.outlet_id, _parse(slip["refunded_at"], row.completed_at or row.created_at))
+
+
+def sale_voided(row: Any) -> Envelope:
+    answer = json.loads(row.answer)
+    event = SaleVoided(
+        sale_id=row.id,
+        outlet_id=row.outlet_id,
+        cashier_id=row.cashier_id,
+        approved_by=row.approved_by,
+        voided_at=answer["voided_at"],
+    )
+    return _envelope(event, row.id, row.outlet_id, _parse(answer["voided_at"], row.created_at))
+
+
+def shift_closed(row: Any) -> Envelope:
+    """As shifts.close publishes it, from the stored Z report."""
+    report = json.loads(row.z_report)
+    event = ShiftClosed(
+        shift_id=row.id,
+        outlet_id=row.outlet_id,
+        register_id=row.register_id,
+        cashier_id=row.closed_by,
+        currency=row.currency,
+        opened_at=report["opened_at"],
+        closed_at=report["closed_at"],
+        opening_float_minor=row.opening_float_minor,
+        expected_cash_minor=row.expected_cash_minor,
+        counted_cash_minor=row.counted_cash_minor,
+        over_short_minor=row.over_short_minor,
+        sales_count=report["sales"]["count"],
+        sales_total_minor=report["sales"]["total_minor"],
+        refunds_total_minor=report["refunds"]["total_minor"],
+    )
+    return _envelope(event, row.id, row.outlet_id, _parse(report["closed_at"], row.closed_at))
+
+
+# --- the feed ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    rank: int  # order of kinds within the same second: a sale before its refund
+    table: Any
+    moment: Any  # the column the feed is ordered by
+    where: Any
+    build: Any
+
+
+KINDS = (
+    Kind(0, sales, sales.c.created_at, sales.c.status == "COMPLETED", sale_completed),
+    Kind(1, refunds, refunds.c.created_at, refunds.c.status == "COMPLETED", sale_refunded),
+    Kind(2, sales, sales.c.created_at, sales.c.status == "VOIDED", sale_voided),
+    Kind(3, shifts, shifts.c.closed_at, shifts.c.status == "closed", shift_closed),
+)
+
+
+def _cursor(text: str | None) -> tuple[datetime, int, str] | None:
+    """`<moment ISO>|<rank>|<id>`; None: from the start."""
+    if not text:
+        return None
+    try:
+        moment, rank, row_id = text.split("|", 2)
+        return datetime.fromisoformat(moment), int(rank), row_id
+    except ValueError:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["query", "after"],
+                    "msg": "after is the next_after of the previous page: start again without it",
+                    "input": text,
+                }
+            ],
+        ) from None
+
+
+def _after(kind: Kind, cursor: tuple[datetime, int, str] | None) -> ColumnElement[bool]:
+    if cursor is None:
+        return kind.where
+    moment, rank, row_id = cursor
+    if kind.rank > rank:
+        later = kind.moment >= moment
+    elif kind.rank < rank:
+        later = kind.moment > moment
+    else:
+        later = or_(kind.moment > moment, and_(kind.moment == moment, kind.table.c.id > row_id))
+    return and_(kind.where, later)
+
+
+def page(session: Session, after: str | None, limit: int) -> dict[str, Any]:
+    """Up to `limit` regenerated envelopes after the cursor, oldest first."""
+    cursor = _cursor(after)
+    candidates: list[tuple[datetime, int, str, Any, Kind]] = []
+    for kind in KINDS:
+        rows = session.execute(
+            select(kind.table).where(_after(kind, cursor)).order_by(kind.moment, kind.table.c.id).limit(limit)
+        ).all()
+        candidates.extend((row._mapping[kind.moment.name], kind.rank, row.id, row, kind) for row in rows)
+    chosen = heapq.nsmallest(limit, candidates, key=lambda c: (c[0], c[1], c[2]))
+    total = sum(session.scalar(select(func.count()).select_from(kind.table).where(kind.where)) or 0 for kind in KINDS)
+    next_after = None
+    if len(chosen) == limit:  # maybe more (an empty last page ends it)
+        moment, rank, row_id = chosen[-1][:3]
+        next_after = f"{moment.isoformat()}|{rank}|{row_id}"
+    return {
+        "events": [kind.build(row).model_dump(mode="json") for *_, row, kind in chosen],
+        "next_after": next_after,
+        "total": total,
+    }
+
+
+def every_envelope(session: Session, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+    after = None
+    while True:
+        body = page(session, after, page_size)
+        yield from body["events"]
+        after = body["next_after"]
+        if after is None or not body["events"]:
+            return
+
+
+router = APIRouter(prefix="/api/sales", tags=["operations"])
+
+
+@router.get("/history")
+def history(
+    _admin: Admin,
+    request: Request,
+    after: str | None = Query(default=None, max_length=120, description="cursor: next_after of the previous page"),
+    limit: int = Query(default=1000, ge=1, le=5000),
+) -> dict[str, Any]:
+    """Sales' events regenerated from its sales, refunds, voids and closed shifts (stable
+    event ids), oldest first: `{"events", "next_after", "total"}` like `/api/sales/events`,
+    for a rebuild when the outbox behind that feed has been pruned."""
+    ctx: ServiceContext = request.app.state.ctx
+    with ctx.db.transaction() as uow:
+        return page(uow.session, after, limit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pos_platform.db import Database
+    from pos_sales.config import Settings
+    from pos_sales.tables import metadata
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=None, help="sales' database; default: POS_DATABASE_URL, as the service uses")
+    parser.add_argument("--out", default="-", help="JSON lines file (default: standard output)")
+    args = parser.parse_args(argv)
+    db = Database(args.database_url or Settings().database_url_for("sales"), metadata, "sales")
+    out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
+    count = 0
+    with db.transaction() as uow, out:
+        for envelope in every_envelope(uow.session):
+            out.write(json.dumps(envelope, separators=(",", ":")) + "\n")
+            count += 1
+    print(f"{count} events", file=sys.stderr)
+    db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
