@@ -2,15 +2,16 @@
 
 A random workload (seed printed; POS_TEST_SEED repeats it) at three new outlets in
 three timezones: sales by two cashiers on registers with open shifts, cash, card and
-split tenders, line discounts, then partial and full refunds, then the shifts closed.
+split tenders, line and cart discounts, then partial and full refunds (on a register),
+then the shifts closed.
 Each feature is used when the stack offers it (card, discounts, refunds and shifts
 arrive with issue 4): a refusal that says the feature is missing turns it off, any
 other failure fails the test.
 
 Then, from the sales service's own API (the list of completed sales, each sale and its
 refunds), every figure is recomputed and compared with every report: by day, hour,
-product, category, cashier, register, tender, outlet, the shift (Z) summaries, and
-their CSV downloads; the stock valuation is checked against inventory's levels.
+product, category, cashier, register, tender, outlet (discounts and refunds included,
+per register too), the shift (Z) summaries, and their CSV downloads; the stock valuation is checked against inventory's levels.
 """
 
 from __future__ import annotations
@@ -31,16 +32,12 @@ import httpx
 import jwt
 import pytest
 
-from pos_contracts.events import SaleCompleted, SaleLine
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
 
 ZONES = ("UTC", "Europe/Paris", "America/New_York")
 SALES = int(os.environ.get("POS_TEST_RECONCILE_SALES", "72"))
-# Discounts and registers reach the reports only when SaleCompleted carries them.
-EVENT_HAS_DISCOUNTS = "discount_minor" in SaleCompleted.model_fields or "discount_minor" in SaleLine.model_fields
-EVENT_HAS_REGISTER = "register_id" in SaleCompleted.model_fields
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
@@ -162,6 +159,7 @@ class Shop:
             if self.discounts and rng.random() < 0.2:
                 line["discount"] = {"kind": "percent", "value": rng.choice([500, 1000])}
             lines.append(line)
+        cart_discount = {"kind": "amount", "value": rng.choice([50, 100])} if self.discounts and rng.random() < 0.15 else None
         kind = rng.choice(["cash", "card", "split"]) if self.card else "cash"
         tenders: list[dict[str, Any]] = []
         if kind in ("card", "split"):
@@ -171,18 +169,21 @@ class Shop:
         if kind in ("cash", "split"):
             tenders.append({"kind": "cash", "amount_minor": 10**6})
         if kind == "card":
-            quote = self.admin.post("/api/sales/quote", json={"outlet_id": outlet_id, "lines": lines})
+            cart = {"outlet_id": outlet_id, "lines": lines} | ({"discount": cart_discount} if cart_discount else {})
+            quote = self.admin.post("/api/sales/quote", json=cart)
             if quote.status_code != 200:
                 self.card = False
                 return self.sell()
             tenders[0]["amount_minor"] = quote.json()["total_minor"]
         body: dict[str, Any] = {"id": str(uuid.uuid4()), "outlet_id": outlet_id, "lines": lines, "tenders": tenders}
+        if cart_discount:
+            body["discount"] = cart_discount
         if self.shifts:
             body["register_id"] = register
         cashier = rng.choice(self.cashiers)
         answer = cashier.post("/api/sales", json=body)
         if answer.status_code != 201 and missing_feature(answer):
-            if any("discount" in line for line in lines) and self.discounts:
+            if (cart_discount or any("discount" in line for line in lines)) and self.discounts:
                 self.discounts = False
             elif kind != "cash":
                 self.card = False
@@ -205,6 +206,8 @@ class Shop:
             body["restock"] = rng.random() < 0.5
         if rng.random() < 0.3:
             body["destination"] = "cash"
+        if self.shifts:
+            body["register_id"] = rng.choice(["till-1", "till-2"])
         answer = self.admin.post(f"/api/sales/{sale['sale_id']}/refunds", json=body)
         if missing_feature(answer):
             self.refunds = False
@@ -272,11 +275,14 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
     by_category: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_cashier: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_tender: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_register: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_outlet: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     totals: dict[str, int] = defaultdict(int)
     sold_lines: dict[tuple[str, int], dict[str, Any]] = {}
     for s in sales:
         moment = local(s["outlet_id"], s["completed_at"])
-        discount = sum(ln.get("discount_minor", 0) for ln in s["lines"]) if EVENT_HAS_DISCOUNTS else 0
+        discount = sum(ln["discount_minor"] for ln in s["lines"])
+        assert s["discount_minor"] == discount, s["sale_id"]
         cost = sum(ln["qty"] * products[ln["product_id"]]["cost_minor"] for ln in s["lines"])
         figures = {
             "sales_count": 1,
@@ -292,6 +298,8 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
             day_outlet[(moment.date().isoformat(), s["outlet_id"])],
             by_hour[moment.hour],
             by_cashier[s["cashier_id"]],
+            by_register[(s["outlet_id"], s.get("register_id") or "")],
+            by_outlet[s["outlet_id"]],
             totals,
         ):
             for k, v in figures.items():
@@ -303,6 +311,7 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
                 target["qty"] += ln["qty"]
                 target["gross_minor"] += ln["total_minor"]
                 target["tax_minor"] += ln["tax_minor"]
+                target["discount_minor"] += ln["discount_minor"]
                 target["cost_minor"] += ln["qty"] * product["cost_minor"]
         for t in s["tenders"]:
             by_tender[t["kind"]]["amount_minor"] += t["amount_minor"]
@@ -320,7 +329,14 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
             "refund_cost_minor": restocked_cost,
         }
         cashier = r.get("cashier_id") or admin_id
-        for target in (day_outlet[(moment.date().isoformat(), outlet_id)], by_hour[moment.hour], by_cashier[cashier], totals):
+        for target in (
+            day_outlet[(moment.date().isoformat(), outlet_id)],
+            by_hour[moment.hour],
+            by_cashier[cashier],
+            by_register[(outlet_id, r.get("register_id") or "")],
+            by_outlet[outlet_id],
+            totals,
+        ):
             for k, v in figures.items():
                 target[k] += v
         for ln in r["lines"]:
@@ -378,13 +394,17 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
     )
     assert total["average_basket_minor"] == (2 * totals["gross_minor"] + totals["sales_count"]) // (2 * totals["sales_count"])
 
+    # the workload gave discounts (line and cart), and the reports show them
+    assert shop.discounts and totals["discount_minor"] > 0, "no discounted sale in the workload"
+
     # by hour, product, category, cashier, register, tender, outlet: all the same money
+    summed = ("sales_count", "gross_minor", "discount_minor", "tax_minor", "refund_count", "refund_minor", "refund_tax_minor")
     hourly = report("sales/hourly")
-    assert {r["hour"]: (r["sales_count"], r["gross_minor"], r["refund_minor"]) for r in hourly["rows"]} == {
-        h: (v.get("sales_count", 0), v.get("gross_minor", 0), v.get("refund_minor", 0)) for h, v in by_hour.items()
+    assert {r["hour"]: {f: r[f] for f in summed} for r in hourly["rows"]} == {
+        h: {f: v.get(f, 0) for f in summed} for h, v in by_hour.items()
     }
     items = report("sales/items", limit=1000)["rows"]
-    line_fields = ("qty", "gross_minor", "tax_minor", "cost_minor", "refund_qty", "refund_minor")
+    line_fields = ("qty", "gross_minor", "discount_minor", "tax_minor", "cost_minor", "refund_qty", "refund_minor")
     assert {r["product_id"]: {f: r[f] for f in line_fields} for r in items} == {
         p: {f: v.get(f, 0) for f in line_fields} for p, v in by_product.items()
     }
@@ -393,17 +413,16 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         c: {f: v.get(f, 0) for f in line_fields} for c, v in by_category.items()
     }
     cashiers = report("sales/cashiers")["rows"]
-    assert {r["cashier_id"]: (r["sales_count"], r["gross_minor"], r["refund_minor"]) for r in cashiers} == {
-        c: (v.get("sales_count", 0), v.get("gross_minor", 0), v.get("refund_minor", 0)) for c, v in by_cashier.items()
+    assert {r["cashier_id"]: {f: r[f] for f in summed} for r in cashiers} == {
+        c: {f: v.get(f, 0) for f in summed} for c, v in by_cashier.items()
     }
+    # per register, sales and refunds where they were rung up (SaleCompleted / SaleRefunded register_id)
+    assert shop.shifts, "the workload needs registers"
     registers = report("sales/cashiers", by="register")
-    if EVENT_HAS_REGISTER and shop.shifts:
-        expected_registers: dict[tuple[str, str], int] = defaultdict(int)
-        for s in sales:
-            expected_registers[(s["outlet_id"], s.get("register_id") or "")] += s["total_minor"]
-        assert {
-            (r["outlet_id"], r["register_id"]): r["gross_minor"] for r in registers["rows"] if r["sales_count"]
-        } == expected_registers
+    assert {(r["outlet_id"], r["register_id"]): {f: r[f] for f in summed} for r in registers["rows"]} == {
+        k: {f: v.get(f, 0) for f in summed} for k, v in by_register.items()
+    }
+    assert all(register in ("till-1", "till-2") for _, register in by_register)
     assert registers["totals_by_currency"] == daily["totals_by_currency"]
     tenders = report("sales/tenders")
     tender_fields = ("amount_minor", "count", "refund_minor", "refund_count")
@@ -414,10 +433,9 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
     # payments' own figures (PaymentCaptured) agree with what sales says the tenders paid
     assert {r["kind"]: r["captured_minor"] for r in tenders["rows"]} == {k: v["amount_minor"] for k, v in by_tender.items()}
     outlets = report("sales/outlets")["rows"]
-    per_outlet: dict[str, int] = defaultdict(int)
-    for s in sales:
-        per_outlet[s["outlet_id"]] += s["total_minor"]
-    assert {r["outlet_id"]: r["gross_minor"] for r in outlets} == per_outlet
+    assert {r["outlet_id"]: {f: r[f] for f in summed} for r in outlets} == {
+        o: {f: v.get(f, 0) for f in summed} for o, v in by_outlet.items()
+    }
 
     # shifts (Z summaries) as sales closed them
     if closed:
@@ -445,6 +463,8 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         ("sales/cashiers", "gross_minor", totals["gross_minor"]),
         ("sales/outlets", "gross_minor", totals["gross_minor"]),
         ("sales/tenders", "amount_minor", totals["gross_minor"]),
+        ("sales/daily", "discount_minor", totals["discount_minor"]),
+        ("sales/cashiers", "discount_minor", totals["discount_minor"]),
     ):
         response = admin.get(f"/api/reports/{path}", params=scope | {"format": "csv", "limit": 1000})
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv"), path
