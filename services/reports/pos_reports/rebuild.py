@@ -41,6 +41,7 @@ from pos_reports.batch import CONSUMER, BatchResult, apply_batch
 from pos_reports.config import Settings
 from pos_reports.projection import ReplicaCache
 from pos_reports.tables import READ_MODELS, metadata
+from pos_reports.velocity import refresh_velocity
 
 
 def truncate_read_models(db: Database) -> None:
@@ -206,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.feed and not args.file:
         parser.error("give at least one --feed or --file")
 
-    url = args.database_url or Settings().database_url_for("reports")
+    settings = Settings()
+    url = args.database_url or settings.database_url_for("reports")
     upgrade("reports", url)
     db = Database(url, metadata, "reports")
     if not args.keep:
@@ -225,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         progress = Progress(sum(t for t in totals if t is not None) if all(t is not None for t in totals) else None)
         result = replay(db, merged(sources), batch_size=args.batch_size, progress=progress)
         progress.close()
+    # Days of cover read the velocity the service refreshes every few minutes: work it
+    # out now, so the rebuilt reports are whole when the command ends.
+    refresh_velocity(db, settings.velocity_days)
     print(
         json.dumps(
             {
