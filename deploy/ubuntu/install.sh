@@ -128,7 +128,7 @@ for svc in "${SERVICES[@]}"; do
                 echo "POS_PAYMENTS_URL=http://127.0.0.1:${PORTS[payments]}"
                 echo "POS_INTERNAL_API_TOKEN=$INTERNAL_API_TOKEN"
                 ;;
-            payments)
+            inventory | payments)
                 echo "POS_INTERNAL_API_TOKEN=$INTERNAL_API_TOKEN"
                 ;;
         esac

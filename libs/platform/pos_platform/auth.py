@@ -9,6 +9,7 @@ ever accepted as the other; see `verify_approval` and docs/security.md.
 
 from __future__ import annotations
 
+import hmac
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -208,6 +209,33 @@ def require_roles(*roles: str):
 Cashier = Annotated[Principal, Depends(require_roles("cashier", "manager"))]
 Manager = Annotated[Principal, Depends(require_roles("manager"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+SERVICE_TOKEN_HEADER = "X-POS-Service-Token"
+STAFF_ROLES = ("cashier", "manager", "admin")
+
+
+def staff_or_service(request: Request) -> Principal:
+    """A cashier, manager or admin token, or the internal service token
+    (`POS_INTERNAL_API_TOKEN` in `X-POS-Service-Token`), which may see every outlet: it
+    acts for the system, not for a person (sales' reconciler releasing a reservation,
+    asking payments about a payment)."""
+    presented = request.headers.get(SERVICE_TOKEN_HEADER)
+    if presented is not None:
+        expected = getattr(request.app.state.ctx.settings, "internal_api_token", "")
+        if expected and hmac.compare_digest(presented.encode(), expected.encode()):
+            return Principal(user_id="service", name="POS service", role="admin", outlets=[])
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid service token")
+    principal = current_principal(request)
+    if principal.role not in STAFF_ROLES:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "requires role: cashier, manager")
+    return principal
+
+
+# Read by the authorization matrix test (tests/security): what the endpoint allows.
+staff_or_service.allowed_roles = frozenset(STAFF_ROLES)  # type: ignore[attr-defined]
+
+StaffOrService = Annotated[Principal, Depends(staff_or_service)]
 
 
 def ensure_outlet(principal: Principal, outlet_id: str) -> None:

@@ -6,7 +6,11 @@ import os
 import socket
 from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The development placeholder of POS_INTERNAL_API_TOKEN (refused in production).
+DEV_INTERNAL_TOKEN = "development-internal-token"
 
 
 class ServiceSettings(BaseSettings):
@@ -33,3 +37,17 @@ class ServiceSettings(BaseSettings):
 
     def database_url_for(self, service: str) -> str:
         return self.database_url or f"sqlite:///var/embedded/{service}.db"
+
+
+class ServiceTokenSettings(ServiceSettings):
+    """For services that take calls from other POS services with no user at hand (sales'
+    reconciler): the shared secret sent as X-POS-Service-Token, the same in sales,
+    inventory and payments; refused in production while it is the placeholder."""
+
+    internal_api_token: str = DEV_INTERNAL_TOKEN
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_token(self) -> ServiceTokenSettings:
+        if self.environment == "production" and self.internal_api_token in ("", DEV_INTERNAL_TOKEN):
+            raise ValueError("POS_INTERNAL_API_TOKEN must be set to a secret in production")
+        return self

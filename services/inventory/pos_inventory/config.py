@@ -1,7 +1,9 @@
-from pos_platform.settings import ServiceSettings
+from pos_platform.settings import ServiceTokenSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceTokenSettings):
+    # internal_api_token (ServiceTokenSettings): sales' reconciler releases the
+    # reservation of a sale it cancelled with it (X-POS-Service-Token).
     # A checkout that crashed never holds stock longer than this.
     reservation_ttl_seconds: int = 300
     reservation_sweep_interval: float = 15.0

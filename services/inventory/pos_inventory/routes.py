@@ -31,7 +31,7 @@ from pos_inventory.schemas import (
 from pos_inventory.stream import StockStreams
 from pos_inventory.tables import ledger, products, stock
 from pos_platform.app import ServiceContext
-from pos_platform.auth import Cashier, CurrentUser, Manager, ensure_outlet
+from pos_platform.auth import Cashier, CurrentUser, Manager, StaffOrService, ensure_outlet
 from pos_platform.db import UnitOfWork, is_deadlock, retry_on_deadlock, upsert
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory"])
@@ -346,8 +346,9 @@ def get_reservation(sale_id: str, principal: Cashier, request: Request) -> Reser
 
 
 @router.delete("/reservations/{sale_id}", status_code=status.HTTP_204_NO_CONTENT)
-def release_reservation(sale_id: str, principal: Cashier, request: Request) -> Response:
-    """Give held stock back (a failed or voided checkout). Releasing twice is harmless."""
+def release_reservation(sale_id: str, principal: StaffOrService, request: Request) -> Response:
+    """Give held stock back (a failed or voided checkout). Releasing twice is harmless.
+    Sales' reconciler calls this with the service token for a sale it cancelled."""
     with context(request).db.transaction() as uow:
         found = ops.reservation_status(uow, sale_id, for_update=True)
         if found is None or not principal.may_access(found[0]):

@@ -75,6 +75,23 @@ def test_reservation_is_all_or_nothing_and_idempotent(client: TestClient, auth: 
     assert client.get(f"/api/inventory/reservations/{sale_id}", headers=auth("cashier", ["outlet-b"])).status_code == 404
 
 
+def test_sales_reconciler_releases_a_reservation_with_the_service_token(client: TestClient, auth: Auth) -> None:
+    """A sale cancelled by sales' reconciler (no user at hand) gives its stock back at
+    once, not when the reservation expires; a wrong service token is refused."""
+    receive(client, auth, "p1", 3)
+    sale_id = str(uuid.uuid4())
+    assert reserve(client, auth, sale_id, [("p1", 3)])[0] == 201
+    assert level(client, auth, "p1")["available"] == 0
+    wrong = client.delete(f"/api/inventory/reservations/{sale_id}", headers={"X-POS-Service-Token": "guess"})
+    assert wrong.status_code == 401
+    assert level(client, auth, "p1")["available"] == 0
+    token = client.app.state.ctx.settings.internal_api_token
+    released = client.delete(f"/api/inventory/reservations/{sale_id}", headers={"X-POS-Service-Token": token})
+    assert released.status_code == 204, released.text
+    assert level(client, auth, "p1")["available"] == 3
+    assert client.get(f"/api/inventory/reservations/{sale_id}", headers=auth("cashier")).json()["status"] == "released"
+
+
 def test_reservations_expire(client: TestClient, auth: Auth) -> None:
     from pos_inventory.routes import expire_reservations_once
     from pos_inventory.tables import reservations

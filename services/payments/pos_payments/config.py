@@ -4,12 +4,10 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from pos_platform.settings import ServiceSettings
-
-DEV_INTERNAL_TOKEN = "development-internal-token"
+from pos_platform.settings import ServiceTokenSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceTokenSettings):
     """Payments settings. Card payments go through one provider (docs/checkout.md):
 
     - `sandbox` (default): the project's own Stripe-like card processor. With
@@ -35,17 +33,15 @@ class Settings(ServiceSettings):
     card_attempts: int = 4
     card_backoff_seconds: float = 0.2
     card_backoff_max_seconds: float = 2.0
-    # Shared secret other services send as X-POS-Service-Token to reach the payment
-    # lookups and the reconcile endpoints without a user (sales' reconciler).
-    internal_api_token: str = DEV_INTERNAL_TOKEN
+    # internal_api_token (ServiceTokenSettings): what other services send as
+    # X-POS-Service-Token to reach the payment lookups and the reconcile endpoints without
+    # a user (sales' reconciler).
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.card_provider is None:
             self.card_provider = "none" if self.environment == "production" else "sandbox"
         if self.environment == "production":
-            if self.internal_api_token in ("", DEV_INTERNAL_TOKEN):
-                raise ValueError("POS_INTERNAL_API_TOKEN must be set to a secret in production")
             if self.card_provider == "sandbox":
                 raise ValueError("POS_CARD_PROVIDER=sandbox approves fake cards: use stripe (or none) in production")
             if self.card_provider == "stripe" and not self.stripe_api_key.startswith(("sk_", "rk_")):

@@ -6,12 +6,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from pos_payments.access import StaffOrService
 from pos_payments.schemas import PaymentIn, PaymentOut, ReconcileIn, RefundIn, RefundOut
 from pos_payments.service import PaymentProblem, PaymentService, load_payments, load_refund
 from pos_payments.tables import payments
 from pos_platform.app import ServiceContext, unprocessable
-from pos_platform.auth import Cashier, ensure_outlet
+from pos_platform.auth import Cashier, StaffOrService, ensure_outlet
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 

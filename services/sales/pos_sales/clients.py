@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from pos_platform.auth import SERVICE_TOKEN_HEADER
 from pos_sales.config import Settings
 
 log = logging.getLogger("pos.sales.clients")
 
-SERVICE_TOKEN_HEADER = "X-POS-Service-Token"
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 

@@ -1,22 +1,17 @@
 from __future__ import annotations
 
-from pydantic import model_validator
-
-from pos_platform.settings import ServiceSettings
-
-DEV_INTERNAL_TOKEN = "development-internal-token"
+from pos_platform.settings import ServiceTokenSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceTokenSettings):
     # The synchronous hops of checkout (the till waits for both).
     inventory_url: str = "http://127.0.0.1:8080"
     payments_url: str = "http://127.0.0.1:8080"
     http_timeout_seconds: float = 5.0
     # A card payment may take a while (the provider retries timeouts and 5xx).
     payments_timeout_seconds: float = 30.0
-    # Shared secret sent as X-POS-Service-Token when sales acts with no user at hand
-    # (the reconciler); payments must hold the same value.
-    internal_api_token: str = DEV_INTERNAL_TOKEN
+    # internal_api_token (ServiceTokenSettings): sent as X-POS-Service-Token when sales
+    # acts with no user at hand (the reconciler); inventory and payments hold the same.
 
     # Pricing defaults for outlets that have not saved their own settings
     # (PUT /api/sales/outlets/{id}/settings).
@@ -35,9 +30,3 @@ class Settings(ServiceSettings):
     # Test-only fault: exit the process right after a payment is captured and before the
     # sale is completed (the crash test). Ignored in production.
     fault_crash_after_capture: bool = False
-
-    @model_validator(mode="after")
-    def _refuse_placeholders(self) -> Settings:
-        if self.environment == "production" and self.internal_api_token in ("", DEV_INTERNAL_TOKEN):
-            raise ValueError("POS_INTERNAL_API_TOKEN must be set to a secret in production")
-        return self
