@@ -11,7 +11,8 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from operator import itemgetter
+from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
@@ -247,11 +248,19 @@ def _cell(value: object) -> object:
 
 
 def _csv(name: str, span: tuple[date, date] | None, fields: Sequence[str], rows: Iterable[BaseModel]) -> Response:
+    return _csv_records(name, span, fields, (row.__dict__ for row in rows))
+
+
+def _csv_records(
+    name: str, span: tuple[date, date] | None, fields: Sequence[str], records: Iterable[Mapping[str, Any]]
+) -> Response:
+    """CSV of plain records (a row model's fields as a dict): no model per row for a big
+    download. Numbers are written as they are; text cells go through _cell."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(fields)
-    for row in rows:
-        writer.writerow([_cell("" if (v := getattr(row, f)) is None else v) for f in fields])
+    getter = itemgetter(*fields) if len(fields) > 1 else (lambda record: (record[fields[0]],))
+    writer.writerows(["" if v is None else (_cell(v) if isinstance(v, str) else v) for v in getter(record)] for record in records)
     suffix = f"_{span[0].isoformat()}_{span[1].isoformat()}" if span else f"_{utcnow().date().isoformat()}"
     return Response(
         buffer.getvalue(),
@@ -417,6 +426,21 @@ SORT_EXPR = {
 }
 
 
+def _summed_net(c: Any) -> Any:
+    return c.gross_minor - c.tax_minor - c.refund_minor + c.refund_tax_minor
+
+
+# SORT_EXPR on the columns of a query that already summed them.
+SUMMED_SORT = {
+    "gross": lambda c: c.gross_minor,
+    "net": _summed_net,
+    "qty": lambda c: c.qty,
+    "margin": lambda c: _summed_net(c) - c.cost_minor + c.refund_cost_minor,
+    "cost": lambda c: c.cost_minor,
+    "refunds": lambda c: c.refund_minor,
+}
+
+
 def covers_every_outlet(session: Session, scope: list[str] | None) -> bool:
     """True when the scope holds every outlet the reports know (then the blocks over
     every outlet answer instead of one row per outlet and day)."""
@@ -463,59 +487,102 @@ def items(
         if category_id is not None:
             conditions.append(t.c.category_id == category_id)
         rank = SORT_EXPR[sort](t)
+        replica: dict[str, Any]
         if limit > 200:
-            # Many rows: one pass summing everything beats looking each one up again.
-            query = (
-                select(t.c.product_id, t.c.currency, func.max(t.c.category_id).label("category_id"), *_sums(t, LINE_SUMS))
-                .where(*conditions)
-                .group_by(t.c.product_id, t.c.currency)
-                .order_by(rank.desc() if order == "desc" else rank.asc(), t.c.product_id, t.c.currency)
-                .limit(limit)
-            )
-            found = [r._mapping for r in session.execute(query)]
-            chosen = [(r["product_id"], r["currency"]) for r in found]
-            summed = {(r["product_id"], r["currency"]): r for r in found}
+            # Many rows: one pass summing everything beats looking each one up again, and
+            # the names come with it (a join, not a second query with 1,000 ids).
+            chosen, summed, replica = _ranked_with_names(session, t, conditions, sort, order, limit)
         else:
             chosen, summed = _top(session, t, conditions, rank, order, limit)
+            replica = _names(session, products, "product_id", [p for p, _ in chosen])
         unsold: list[Any] = []
         if include_unsold and order == "asc":
             unsold = _unsold(session, scope, span, category_id, limit)
-        replica = _names(session, products, "product_id", [p for p, _ in chosen])
         category_ids = [summed[k]["category_id"] for k in chosen] + [p.category_id or "" for p in replica.values()]
         category_ids += [p.category_id or "" for p in unsold]
         names = _names(session, categories, "category_id", category_ids)
-    rows = []
+    # Plain records first (a 1,000-row download is written from them, without a model per row).
+    records: list[dict[str, Any]] = []
     for p in unsold:
-        rows.append(
-            ItemRow(
-                product_id=p.product_id,
-                sku=p.sku,
-                name=p.name,
-                currency=p.currency,
-                category_id=p.category_id,
-                category_name=_category_name(names, p.category_id),
-            )
+        records.append(
+            {
+                "product_id": p.product_id,
+                "sku": p.sku,
+                "name": p.name,
+                "currency": p.currency,
+                "category_id": p.category_id,
+                "category_name": _category_name(names, p.category_id),
+            }
+            | UNSOLD_FIGURES
         )
     for key in chosen:
         r = summed[key]
         current = replica.get(key[0])
         category = (current.category_id if current is not None else None) or r["category_id"] or None
-        rows.append(
-            ItemRow(
-                product_id=key[0],
-                sku=current.sku if current is not None else key[0],
-                name=current.name if current is not None else key[0],
-                currency=key[1],
-                category_id=category,
-                category_name=_category_name(names, category),
-                **line_figures(r),
-            )
+        records.append(
+            {
+                "product_id": key[0],
+                "sku": current.sku if current is not None else key[0],
+                "name": current.name if current is not None else key[0],
+                "currency": key[1],
+                "category_id": category,
+                "category_name": _category_name(names, category),
+            }
+            | line_figures(r)
         )
-    rows = rows[:limit]
+    records = records[:limit]
     if fmt == "csv":
-        first = ["product_id", "sku", "name", "category_id", "category_name", "currency"]
-        return _csv("sales-items", span, _columns(ItemRow, first), rows)
+        return _csv_records("sales-items", span, ITEM_CSV_COLUMNS, records)
+    rows = [ItemRow(**record) for record in records]
     return _json(ItemReport(date_from=span[0], date_to=span[1], sort=sort, order=order, rows=rows))
+
+
+ITEM_CSV_COLUMNS = _columns(ItemRow, ["product_id", "sku", "name", "category_id", "category_name", "currency"])
+UNSOLD_FIGURES = line_figures({})
+
+
+class _Current(NamedTuple):
+    sku: str
+    name: str
+    category_id: str | None
+
+
+def _ranked_with_names(
+    session: Session, t: Any, conditions: list[Any], sort: str, order: str, limit: int
+) -> tuple[list[tuple[str, str]], dict[tuple[str, str], dict[str, Any]], dict[str, _Current]]:
+    """The first `limit` products on `sort`, every figure summed in one pass, joined with
+    the replica's current sku, name and category."""
+    rank = SORT_EXPR[sort](t)
+    grouped = (
+        select(t.c.product_id, t.c.currency, func.max(t.c.category_id).label("category_id"), *_sums(t, LINE_SUMS))
+        .where(*conditions)
+        .group_by(t.c.product_id, t.c.currency)
+        .order_by(rank.desc() if order == "desc" else rank.asc(), t.c.product_id, t.c.currency)
+        .limit(limit)
+        .subquery()
+    )
+    again = SUMMED_SORT[sort](grouped.c)  # the same rank, on the sums
+    query = (
+        select(
+            grouped,
+            products.c.sku.label("current_sku"),
+            products.c.name.label("current_name"),
+            products.c.category_id.label("current_category_id"),
+        )
+        .select_from(grouped.outerjoin(products, products.c.product_id == grouped.c.product_id))
+        .order_by(again.desc() if order == "desc" else again.asc(), grouped.c.product_id, grouped.c.currency)
+    )
+    chosen: list[tuple[str, str]] = []
+    summed: dict[tuple[str, str], dict[str, Any]] = {}
+    replica: dict[str, _Current] = {}
+    for row in session.execute(query):
+        r = row._asdict()
+        key = (r["product_id"], r["currency"])
+        chosen.append(key)
+        summed[key] = r
+        if r["current_sku"] is not None:
+            replica[key[0]] = _Current(r["current_sku"], r["current_name"], r["current_category_id"])
+    return chosen, summed, replica
 
 
 def _top(

@@ -556,6 +556,37 @@ def test_csv_downloads(client: TestClient, auth: Auth, march: None) -> None:
     assert list(csv.reader(io.StringIO(empty.text)))[1:] == []
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "1000"},
+        {"limit": "1000", "sort": "margin", "order": "asc", "include_unsold": "true"},
+        {"limit": "2", "sort": "qty"},
+        {"limit": "1000", "outlet_id": A},
+    ],
+)
+def test_the_product_csv_holds_the_json_rows_cell_for_cell(
+    client: TestClient, auth: Auth, feed: Feed, march: None, params: dict[str, str]
+) -> None:
+    """The product download is written without a model per row (a 1,000-row export): the
+    same rows, columns and values as the JSON, a formula-like name as text, an empty
+    cell for None, a product the catalog never announced under its id."""
+    feed(sale("u1", A, "2026-03-20T10:00:00Z", [line(1, "p-unknown", 1, 700, 0)], [("cash", 700)]))
+    feed(product("p-unsold", "-unsold", cost=10))
+    query = MARCH | params
+    rows = client.get("/api/reports/sales/items", params=query, headers=auth("admin")).json()["rows"]
+    r = client.get("/api/reports/sales/items", params=query | {"format": "csv"}, headers=auth("admin"))
+    table = list(csv.DictReader(io.StringIO(r.text)))
+    assert rows and len(table) == len(rows)
+    for row, cells in zip(rows, table, strict=True):
+        assert sorted(cells) == sorted(row)  # the same columns
+        for column, value in row.items():
+            text = "" if value is None else str(value)
+            assert cells[column] == ("'" + text if text[:1] in "=+-@" and text else text), (column, value)
+    if "include_unsold" in params:
+        assert rows[0]["name"] == "-unsold" and table[0]["name"] == "'-unsold" and table[0]["margin_bp"] == ""
+
+
 @pytest.mark.parametrize("path", ENDPOINTS)
 def test_every_report_has_a_csv_download(client: TestClient, auth: Auth, march: None, path: str) -> None:
     r = client.get(f"/api/reports/{path}", params={"format": "csv"}, headers=auth())
