@@ -136,6 +136,13 @@ def stock_on_hand(server: Server, token: str, outlet_id: str, product_id: str) -
         return response.json()["on_hand"]
 
 
+def sale_detail(server: Server, token: str, sale_id: str) -> dict:
+    with server.client(token) as http:
+        response = http.get(f"/api/sales/{sale_id}")
+        response.raise_for_status()
+        return response.json()
+
+
 def ring_cash_sale(server: Server, token: str, outlet_id: str, register_id: str, lines: list[tuple[str, int]], cash_minor: int) -> dict:
     """A cash sale rung on a register, as the till posts it."""
     with server.client(token) as http:
@@ -278,3 +285,54 @@ def test_unknown_receipt_number_says_what_to_check(open_tab: Callable[..., Tab],
     page.get_by_label("Receipt number").fill("NOPE-000000")
     page.get_by_role("button", name="Find sale").click()
     expect_text(page.get_by_test_id("find-error"), r"No sale with receipt number NOPE-000000 at .*Check the number on the receipt")
+
+
+def test_lost_answer_resends_the_same_refund_once(open_tab: Callable[..., Tab], server: Server, refund_shop: TillShop) -> None:
+    """The network drops the answer to the refund (it went through). The till sends the
+    very same request again, refund id included, shows the slip, and the sale is refunded
+    once. A manager (no PIN asked), all in cash, not restocked."""
+    shop = refund_shop
+    tea = shop.tea
+    cashier_token = server.token(*shop.cashier)
+    manager_token = server.token(*shop.manager)
+    sale = ring_cash_sale(server, cashier_token, shop.outlet_id, shop.registers["Front till"], [(tea.id, 1)], 500)
+    eventually(lambda: sale_detail(server, manager_token, sale["sale_id"])["fulfilment"] == "fulfilled", "the sale's fulfilment")
+    shelf = stock_on_hand(server, manager_token, shop.outlet_id, tea.id)
+
+    tab = open_tab(1280, 800)
+    page = tab.login(*shop.manager)
+    page.goto(server.base_url + "/#/till/refund")
+    find_sale(page, sale["receipt_number"])
+    posted: list[dict[str, Any]] = []
+
+    def drop_first_answer(route: Any) -> None:
+        posted.append(route.request.post_data_json)
+        if len(posted) == 1:
+            route.fetch()  # the service refunds ...
+            route.abort("connectionreset")  # ... and the answer is lost on the way back
+        else:
+            route.continue_()
+
+    page.route("**/api/sales/*/refunds", drop_first_answer)
+    page.get_by_role("button", name=f"One more {tea.name}").click()
+    page.get_by_label(f"Back on the shelf, {tea.name}").uncheck()
+    page.get_by_label("Reason").fill("Spilt")
+    page.get_by_label("All in cash").check()
+    page.get_by_role("button", name=re.compile(r"^Refund " + re.escape(euros(tea.price_minor)))).click()
+    expect_text(page.get_by_test_id("give-back"), rf"^Give back {re.escape(euros(tea.price_minor))} in cash$")
+    expect_text(page.get_by_test_id("refund-slip"), rf"1 \u00d7 {re.escape(tea.name)}\s*not restocked")
+    page.unroute("**/api/sales/*/refunds")
+    assert len(posted) == 2, posted
+    assert posted[0] == posted[1], "the retry must be the very same request, refund id included"
+    assert posted[0]["destination"] == "cash"
+    assert posted[0]["lines"] == [{"line_no": 1, "qty": 1, "restock": False}]
+    assert "approved_by" not in posted[0]  # a manager needs no approval token
+
+    with server.client(manager_token) as http:
+        stored = http.get(f"/api/sales/{sale['sale_id']}").json()
+    assert [(r["refund_id"], r["status"]) for r in stored["refunds"]] == [(posted[0]["id"], "COMPLETED")]
+    assert stored["lines"][0]["refunded_qty"] == 1
+    assert stored["refunded_minor"] == tea.price_minor
+    # Not restocked: the shelf does not change.
+    page.wait_for_timeout(1000)
+    assert stock_on_hand(server, manager_token, shop.outlet_id, tea.id) == shelf
