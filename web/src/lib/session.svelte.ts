@@ -11,7 +11,8 @@ export interface SessionData {
   user: User;
   outlets: Outlet[];
   outletId: string | null;
-  /** The register this till is, at the chosen outlet (null: sales rung without a register). */
+  /** The register this till is, at the chosen outlet: null = sales rung without a
+   * register (the outlet has none, or none was picked); absent = not asked yet. */
   register?: Register | null;
 }
 
@@ -53,6 +54,14 @@ class Session {
     return r && r.outlet_id === this.data?.outletId ? r : null;
   }
 
+  /** Whether the register question is settled for the chosen outlet (a register, or
+   * knowingly none). Until then the till shows the register pick. */
+  get registerSettled(): boolean {
+    const d = this.data;
+    if (!d || d.register === undefined) return false;
+    return d.register === null || d.register.outlet_id === d.outletId;
+  }
+
   get isManager(): boolean {
     const role = this.data?.user.role;
     return role === "manager" || role === "admin";
@@ -88,18 +97,23 @@ class Session {
   setOutlets(outlets: Outlet[]): void {
     if (!this.data) return;
     const keep = outlets.some((o) => o.id === this.data?.outletId);
-    this.data = { ...this.data, outlets, outletId: keep ? this.data.outletId : outlets.length === 1 ? outlets[0].id : null };
+    const outletId = keep ? this.data.outletId : outlets.length === 1 ? outlets[0].id : null;
+    // Another outlet: its register is asked again.
+    const register = outletId === this.data.outletId ? this.data.register : undefined;
+    this.data = { ...this.data, outlets, outletId, register };
     this.save();
   }
 
   chooseOutlet(id: string | null): void {
     if (!this.data) return;
-    const register = this.data.register?.outlet_id === id ? this.data.register : null;
+    // The same outlet keeps its register (or its "none"); another outlet asks again.
+    const register = id === this.data.outletId ? this.data.register : undefined;
     this.data = { ...this.data, outletId: id, register };
     this.save();
   }
 
-  chooseRegister(register: Register | null): void {
+  /** The register this till is (null: go on without one). `undefined` asks again. */
+  chooseRegister(register: Register | null | undefined): void {
     if (!this.data) return;
     this.data = { ...this.data, register };
     this.save();

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "./errors";
+import { cashRows, describeShiftError, expectedCash, overShort, overShortText, tenderName, type ZCash } from "./shift";
+
+const cash: ZCash = {
+  opening_float_minor: 10000,
+  sales_minor: 680,
+  refunds_minor: 340,
+  in_minor: 500,
+  out_minor: 2000,
+  expected_minor: 8840,
+};
+
+describe("shift cash", () => {
+  it("expects float + cash sales - cash refunds + cash in - cash out", () => {
+    expect(expectedCash(cash)).toBe(10000 + 680 - 340 + 500 - 2000);
+    expect(expectedCash(cash)).toBe(cash.expected_minor);
+  });
+  it("lists the cash rows with the signs that add up to the expected cash", () => {
+    const rows = cashRows(cash);
+    expect(rows.map((r) => r.label)).toEqual(["Opening float", "Cash sales", "Cash refunds", "Cash in", "Cash out"]);
+    expect(rows.reduce((sum, r) => sum + r.minor, 0)).toBe(cash.expected_minor);
+  });
+  it("over/short is counted minus expected", () => {
+    expect(overShort(8900, 8840)).toBe(60);
+    expect(overShort(8800, 8840)).toBe(-40);
+    expect(overShort(8840, 8840)).toBe(0);
+  });
+  it("says over, short or exact in words", () => {
+    expect(overShortText(60, "EUR")).toMatch(/^Over by €0\.60$/);
+    expect(overShortText(-40, "EUR")).toMatch(/^Short by €0\.40$/);
+    expect(overShortText(0, "EUR")).toMatch(/^Exact/);
+  });
+});
+
+describe("shift words", () => {
+  it("names tenders", () => {
+    expect(tenderName("cash")).toBe("Cash");
+    expect(tenderName("card")).toBe("Card");
+    expect(tenderName("voucher")).toBe("Voucher");
+  });
+  it("explains a conflict and what to do", () => {
+    const text = describeShiftError(new ApiError(409, "register r1 already has an open shift (s1): close it first"), "be opened");
+    expect(text).toBe("The shift could not be opened: register r1 already has an open shift (s1): close it first. Reload the shift to see its state.");
+    expect(describeShiftError(new ApiError(0, "x"), "be closed")).toMatch(/No answer from the server/);
+  });
+});

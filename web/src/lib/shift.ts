@@ -1,0 +1,104 @@
+// Register shifts: the shapes of the API's answers and the cash arithmetic the screen
+// shows (pure functions, vitest). The screen is till/Shift.svelte.
+
+import { ApiError, describeError } from "./errors";
+import { formatMoney } from "./money";
+
+/** `GET /api/sales/shifts/current` and friends. The expected cash is never in it while open. */
+export interface Shift {
+  id: string;
+  outlet_id: string;
+  register_id: string;
+  status: "open" | "closed";
+  currency: string;
+  opened_by: string;
+  opened_at: string;
+  opening_float_minor: number;
+  closed_by: string | null;
+  closed_at: string | null;
+  counted_cash_minor: number | null;
+  expected_cash_minor?: number;
+  over_short_minor?: number;
+}
+
+export interface CashMovement {
+  id: string;
+  shift_id: string;
+  kind: "in" | "out";
+  amount_minor: number;
+  reason: string;
+  cashier_id: string;
+  created_at: string;
+}
+
+export interface ZCash {
+  opening_float_minor: number;
+  sales_minor: number;
+  refunds_minor: number;
+  in_minor: number;
+  out_minor: number;
+  expected_minor: number;
+  counted_minor?: number;
+  over_short_minor?: number;
+}
+
+/** The Z-report (closed shift) or X-report (a manager's look at an open one). */
+export interface ZReport {
+  shift_id: string;
+  outlet_id: string;
+  register_id: string;
+  currency: string;
+  opened_by: string;
+  opened_at: string;
+  closed_at: string | null;
+  sales: { count: number; gross_minor: number; discount_minor: number; total_minor: number; tax_minor: number; rounding_minor: number };
+  refunds: { count: number; total_minor: number; tax_minor: number };
+  voids: { count: number };
+  net_minor: number;
+  tenders: Record<string, { taken_minor: number; refunded_minor: number }>;
+  tax: { rate_bp: number; net_minor: number; tax_minor: number }[];
+  cash: ZCash;
+}
+
+/** What the drawer should hold: float + cash taken - cash refunded + cash in - cash out. */
+export function expectedCash(cash: Omit<ZCash, "expected_minor">): number {
+  return cash.opening_float_minor + cash.sales_minor - cash.refunds_minor + cash.in_minor - cash.out_minor;
+}
+
+/** Counted minus expected: positive = over, negative = short. */
+export function overShort(countedMinor: number, expectedMinor: number): number {
+  return countedMinor - expectedMinor;
+}
+
+/** "Over by €1.00", "Short by €2.50" or "Exact", for the Z-report's last line. */
+export function overShortText(overShortMinor: number, currency: string): string {
+  if (overShortMinor === 0) return "Exact: the drawer matches";
+  const amount = formatMoney(Math.abs(overShortMinor), currency);
+  return overShortMinor > 0 ? `Over by ${amount}` : `Short by ${amount}`;
+}
+
+/** The cash lines of the report, in order, with signs as they add up to the expected cash. */
+export function cashRows(cash: ZCash): { label: string; minor: number; key: string }[] {
+  return [
+    { key: "float", label: "Opening float", minor: cash.opening_float_minor },
+    { key: "sales", label: "Cash sales", minor: cash.sales_minor },
+    { key: "refunds", label: "Cash refunds", minor: -cash.refunds_minor },
+    { key: "in", label: "Cash in", minor: cash.in_minor },
+    { key: "out", label: "Cash out", minor: -cash.out_minor },
+  ];
+}
+
+/** A tender kind in words. */
+export function tenderName(kind: string): string {
+  return kind === "cash" ? "Cash" : kind === "card" ? "Card" : kind.charAt(0).toUpperCase() + kind.slice(1);
+}
+
+/** A shift action refused, in words. */
+export function describeShiftError(error: unknown, action: string): string {
+  if (error instanceof ApiError) {
+    const said = error.detail.trim().replace(/\.$/, "");
+    if (error.status === 409) return `The shift could not ${action}: ${said}. Reload the shift to see its state.`;
+    if (error.status === 404) return `That shift was not found (${said}). Reload the shift to see this register's state.`;
+  }
+  return describeError(error, action);
+}
