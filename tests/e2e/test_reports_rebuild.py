@@ -102,7 +102,7 @@ def settled(admin: httpx.Client) -> dict[str, Any]:
 
 def rebuild(stack: Stack, token: str, feeds: list[str]) -> str:
     command = [
-        sys.executable, "-m", "pos_reports.rebuild", "--yes", "--token", token, "--page-size", "20",
+        sys.executable, "-m", "pos_reports.rebuild", "--yes", "--token", token, "--page-size", "20", "--batch-size", "25",
         "--database-url", database_url("reports"),
         *(arg for feed in feeds for arg in ("--feed", f"{stack.base_url}{feed}")),
     ]  # fmt: skip
