@@ -67,9 +67,14 @@ export function importProgress(job: ImportJob): ImportProgress {
 /** The outcome in one sentence. */
 export function importSummary(job: ImportJob): string {
   if (job.status === "failed") {
+    if (job.error_count === 0) {
+      // Failed as a whole (not row by row): the service's own words say why.
+      const text = (job.message ?? "").trim().replace(/\.?$/, ".");
+      const why = text.length > 1 ? ` ${text[0].toUpperCase()}${text.slice(1)}` : "";
+      return `Nothing was imported.${why} Correct the file and import it again.`;
+    }
     const listed = job.errors.length < job.error_count ? ` (the first ${job.errors.length} are listed)` : "";
-    const why = job.message ? ` ${job.message.replace(/\.?$/, ".")}` : "";
-    return `Nothing was imported: the file has ${job.error_count} ${job.error_count === 1 ? "error" : "errors"}${listed}.${why} Correct the file and import it again.`;
+    return `Nothing was imported: the file has ${job.error_count} ${job.error_count === 1 ? "error" : "errors"}${listed}. Correct the file and import it again.`;
   }
   if (job.status !== "done") return "";
   if (job.dry_run) return `The file is fine: ${job.total_rows} rows checked, nothing imported yet.`;

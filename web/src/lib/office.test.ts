@@ -57,6 +57,9 @@ describe("import progress", () => {
     const failed = job({ status: "failed", error_count: 3, errors: [{ row: 4, column: "price_minor", message: "x" }] });
     expect(importProgress(failed).label).toContain("nothing was imported");
     expect(importSummary(failed)).toBe("Nothing was imported: the file has 3 errors (the first 1 are listed). Correct the file and import it again.");
+    expect(importSummary(job({ status: "failed", message: "the file is not UTF-8" }))).toBe(
+      "Nothing was imported. The file is not UTF-8. Correct the file and import it again.",
+    );
     expect(importSummary(job({ status: "done", created: 2, updated: 1, unchanged: 37 }))).toBe(
       "Imported 40 rows: 2 created, 1 updated, 37 unchanged.",
     );
@@ -146,5 +149,32 @@ describe("low stock with days of cover", () => {
   });
   it("words a drawer count", () => {
     expect([overShortText(5), overShortText(-5), overShortText(0)]).toEqual(["Over", "Short", "Balanced"]);
+  });
+});
+
+import { busiestHour, discountsAndRefunds, hourSeries } from "./officeReports";
+
+describe("dashboard extras", () => {
+  it("sums discounts and refunds, or says the service has none", () => {
+    expect(discountsAndRefunds([{}, {}])).toBeNull();
+    expect(
+      discountsAndRefunds([
+        { discount_minor: 100, refund_count: 1, refund_minor: 250, net_after_refunds_minor: 900 },
+        { discount_minor: 20, refund_count: 0, refund_minor: 0, net_after_refunds_minor: 400 },
+      ]),
+    ).toEqual({ discount_minor: 120, refund_count: 1, refund_minor: 250, net_after_refunds_minor: 1300 });
+  });
+  it("fills 24 hours and names the busiest", () => {
+    const series = hourSeries([
+      { hour: 9, gross_minor: 500, sales_count: 2 },
+      { hour: 14, gross_minor: 900, sales_count: 3 },
+      { hour: 14, gross_minor: 100, sales_count: 1 },
+      { hour: 25, gross_minor: 999, sales_count: 1 },
+    ]);
+    expect(series).toHaveLength(24);
+    expect(series[14]).toEqual({ hour: 14, value: 1000, count: 4 });
+    expect(series[0].value).toBe(0);
+    expect(busiestHour(series)).toBe("14:00–15:00");
+    expect(busiestHour(hourSeries([]))).toBe("");
   });
 });
