@@ -323,3 +323,27 @@ def test_shifts_view_shows_a_closed_shift_z_report(
     expect_text(report.get_by_test_id("z-cash"), "Short")
     expect(page.get_by_test_id("z-report-dialog").get_by_role("button", name="Print")).to_be_visible()
     page.screenshot(path=str(screenshots / f"office-z-report-{name}.png"))
+
+
+def test_stock_count_posts_the_difference(open_tab: Callable[..., Tab], server: Server, office: Office) -> None:
+    token = server.token(*office.manager)
+    product_id, sku, name = office.moved
+    outlet_id, outlet_name = office.outlet_a
+    before = on_hand(server, token, outlet_id, product_id)
+
+    tab = open_tab(1280, 800)
+    page = office_page(tab, server, office.manager, "Counts")
+    page.get_by_label("Outlet").select_option(label=outlet_name)
+    page.get_by_label("Note for a new count").fill(f"Shelf check {office.suffix}")
+    page.get_by_role("button", name="Start a count").click()
+    count = page.get_by_test_id("count")
+    count.get_by_label("Product", exact=True).fill(sku)
+    count.get_by_role("button", name=re.compile("^" + re.escape(name))).click()
+    count.get_by_label(f"Counted {name}").fill(str(before - 1))
+    count.get_by_role("button", name="Record").click()
+    line = count.get_by_test_id("count-lines").locator("tr", has_text=name)
+    expect_text(line, rf"{before}\s*{before - 1}\s*-1")
+    count.get_by_role("button", name="Post the differences…").click()
+    count.get_by_role("button", name="Yes, post it").click()
+    expect_text(page.get_by_role("status").filter(has_text="Count posted"), r"1 product corrected \(0 units up, 1 down\)")
+    assert on_hand(server, token, outlet_id, product_id) == before - 1

@@ -178,3 +178,28 @@ describe("dashboard extras", () => {
     expect(busiestHour(hourSeries([]))).toBe("");
   });
 });
+
+import { countEffect, parseCounted, signed, type CountLine } from "./stockCount";
+
+describe("stock counts", () => {
+  const line = (difference: number): CountLine => ({
+    product_id: String(difference),
+    name: null,
+    expected: 10,
+    counted: 10 + difference,
+    difference,
+    on_hand_now: 10,
+    entered_by: "",
+    entered_at: "",
+  });
+  it("says what posting moves", () => {
+    expect(countEffect([line(3), line(-2), line(0), line(-1)])).toEqual({ up: 3, down: 3, changed: 3 });
+    expect(countEffect([])).toEqual({ up: 0, down: 0, changed: 0 });
+  });
+  it("takes whole counted quantities only", () => {
+    expect(parseCounted(" 12 ")).toBe(12);
+    expect(parseCounted("0")).toBe(0);
+    expect([parseCounted("-1"), parseCounted("1.5"), parseCounted(""), parseCounted("20000000")]).toEqual([null, null, null, null]);
+    expect([signed(3), signed(-2), signed(0)]).toEqual(["+3", "-2", "0"]);
+  });
+});
