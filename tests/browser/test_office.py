@@ -347,3 +347,74 @@ def test_stock_count_posts_the_difference(open_tab: Callable[..., Tab], server: 
     count.get_by_role("button", name="Yes, post it").click()
     expect_text(page.get_by_role("status").filter(has_text="Count posted"), r"1 product corrected \(0 units up, 1 down\)")
     assert on_hand(server, token, outlet_id, product_id) == before - 1
+
+
+def test_outlet_price_on_the_product_form(open_tab: Callable[..., Tab], server: Server, office: Office) -> None:
+    from playwright.sync_api import expect
+
+    token = server.token(*office.manager)
+    product_id, sku, name = office.moved
+    outlet_id, outlet_name = office.outlet_b
+
+    def own_prices() -> dict[str, int]:
+        with server.client(token) as http:
+            response = http.get(f"/api/catalog/products/{product_id}/prices")
+            response.raise_for_status()
+            return {p["outlet_id"]: p["price_minor"] for p in response.json()}
+
+    tab = open_tab(1280, 800)
+    page = office_page(tab, server, office.manager, "Products")
+    page.get_by_label("Search").fill(sku)
+    page.get_by_role("button", name=f"Edit {name}").click()
+    row = page.get_by_test_id("outlet-prices").locator(f'tr[data-outlet-id="{outlet_id}"]')
+    expect_text(row.get_by_test_id("outlet-price-now"), "catalog price")
+    row.get_by_label(f"Price at {outlet_name}").fill("3.99")
+    row.get_by_role("button", name="Set price").click()
+    expect_text(page.get_by_test_id("outlet-prices"), rf"{re.escape(outlet_name)} now sells .* at €3\.99")
+    expect_text(row.get_by_test_id("outlet-price-now"), r"€3\.99")
+    assert own_prices() == {outlet_id: 399}
+
+    row.get_by_role("button", name="Use catalog price").click()
+    expect_text(row.get_by_test_id("outlet-price-now"), "catalog price")
+    expect(row.get_by_role("button", name="Use catalog price")).to_have_count(0)
+    assert own_prices() == {}
+
+
+def test_admin_switches_a_user_off_and_changes_their_outlets(
+    open_tab: Callable[..., Tab], server: Server, office: Office
+) -> None:
+    admin_token = server.token(server.admin_email, server.admin_password)
+    email = f"office-cashier-{office.suffix.lower()}@example.com"
+    with server.client(admin_token) as http:
+        made = http.post(
+            "/api/identity/users",
+            json={
+                "email": email,
+                "name": f"Kim Cashier {office.suffix}",
+                "password": f"{secrets.token_urlsafe(12)}-Aa1",
+                "role": "cashier",
+                "outlets": [office.outlet_a[0]],
+            },
+        )
+        assert made.status_code == 201, made.text
+        user_id = made.json()["id"]
+
+    tab = open_tab(1280, 800)
+    page = office_page(tab, server, (server.admin_email, server.admin_password), "Users")
+    page.get_by_role("button", name=f"Edit Kim Cashier {office.suffix}").click()
+    dialog = page.get_by_test_id("user-edit")
+    dialog.get_by_label(office.outlet_b[1]).check()
+    dialog.get_by_role("button", name="Save").click()
+    expect_text(page.get_by_role("status").filter(has_text="saved"), rf"Kim Cashier {office.suffix} saved")
+
+    def user() -> dict[str, Any]:
+        with server.client(admin_token) as http:
+            return http.get(f"/api/identity/users/{user_id}").json()
+
+    assert sorted(user()["outlets"]) == sorted([office.outlet_a[0], office.outlet_b[0]])
+
+    page.get_by_role("button", name=f"Edit Kim Cashier {office.suffix}").click()
+    dialog.get_by_role("button", name="Switch off").click()
+    row = page.get_by_test_id("users-table").locator("tr", has_text=email)
+    expect_text(row, "switched off")
+    assert user()["active"] is False
