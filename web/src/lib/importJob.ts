@@ -1,0 +1,122 @@
+// The product CSV import: upload the file as the request body, then follow the job
+// (GET /api/catalog/imports/{id}) until it is done or failed. All or nothing: a file
+// with any bad row imports nothing.
+
+import { ApiError, detailText } from "./errors";
+import { session } from "./session.svelte";
+
+export interface ImportRowError {
+  row: number; // line of the file; the header is row 1
+  column: string;
+  message: string;
+}
+
+export interface ImportJob {
+  id: string;
+  status: "validating" | "importing" | "done" | "failed";
+  dry_run: boolean;
+  filename: string | null;
+  total_rows: number;
+  validated_rows: number;
+  imported_rows: number;
+  progress: number; // 0..1 over both phases
+  created: number;
+  updated: number;
+  unchanged: number;
+  error_count: number;
+  errors: ImportRowError[];
+  message: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export function isFinished(job: ImportJob): boolean {
+  return job.status === "done" || job.status === "failed";
+}
+
+export interface ImportProgress {
+  /** rows done in the current phase, for <progress value>. */
+  value: number;
+  /** rows in the file, for <progress max> (at least 1, so an empty bar is not "indeterminate"). */
+  max: number;
+  /** what a person reads next to the bar. */
+  label: string;
+}
+
+/** Where a job stands, as rows done out of rows in the file. */
+export function importProgress(job: ImportJob): ImportProgress {
+  const total = Math.max(0, job.total_rows);
+  const max = Math.max(1, total);
+  const clamp = (n: number) => Math.min(max, Math.max(0, n));
+  switch (job.status) {
+    case "validating":
+      return { value: clamp(job.validated_rows), max, label: `Checking rows: ${job.validated_rows} of ${total}` };
+    case "importing":
+      return { value: clamp(job.imported_rows), max, label: `Importing rows: ${job.imported_rows} of ${total}` };
+    case "done":
+      return {
+        value: max,
+        max,
+        label: job.dry_run ? `Checked all ${total} rows: no errors (nothing imported, this was a check only)` : `Done: ${total} of ${total} rows`,
+      };
+    default:
+      return { value: clamp(job.validated_rows), max, label: `Stopped: ${job.error_count} ${job.error_count === 1 ? "error" : "errors"}, nothing was imported` };
+  }
+}
+
+/** The outcome in one sentence. */
+export function importSummary(job: ImportJob): string {
+  if (job.status === "failed") {
+    if (job.error_count === 0) {
+      // Failed as a whole (not row by row): the service's own words say why.
+      const text = (job.message ?? "").trim().replace(/\.?$/, ".");
+      const why = text.length > 1 ? ` ${text[0].toUpperCase()}${text.slice(1)}` : "";
+      return `Nothing was imported.${why} Correct the file and import it again.`;
+    }
+    const listed = job.errors.length < job.error_count ? ` (the first ${job.errors.length} are listed)` : "";
+    return `Nothing was imported: the file has ${job.error_count} ${job.error_count === 1 ? "error" : "errors"}${listed}. Correct the file and import it again.`;
+  }
+  if (job.status !== "done") return "";
+  if (job.dry_run) return `The file is fine: ${job.total_rows} rows checked, nothing imported yet.`;
+  return `Imported ${job.total_rows} rows: ${job.created} created, ${job.updated} updated, ${job.unchanged} unchanged.`;
+}
+
+/** Errors in file order (row, then column), for the table. */
+export function sortedErrors(errors: readonly ImportRowError[]): ImportRowError[] {
+  return [...errors].sort((a, b) => a.row - b.row || a.column.localeCompare(b.column));
+}
+
+/** Upload a CSV file: answers at once with the job (202). */
+export async function startImport(file: Blob, filename: string, dryRun: boolean, signal?: AbortSignal): Promise<ImportJob> {
+  // The shared api() sends JSON bodies; the import takes the raw file (text/csv).
+  const params = new URLSearchParams({ dry_run: String(dryRun), filename: filename.slice(0, 200) });
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), 120_000);
+  signal?.addEventListener("abort", () => timeout.abort(), { once: true });
+  let response: Response;
+  try {
+    response = await fetch(`/api/catalog/imports?${params}`, {
+      method: "POST",
+      headers: { "Content-Type": "text/csv", Accept: "application/json", Authorization: `Bearer ${session.token ?? ""}` },
+      body: file,
+      signal: timeout.signal,
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, signal?.aborted ? "the upload was cancelled" : "the server could not be reached");
+  } finally {
+    clearTimeout(timer);
+  }
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    /* not JSON (a proxy's error page) */
+  }
+  if (!response.ok) {
+    if (response.status === 413) throw new ApiError(413, "the file is too large for one upload: split it into smaller files", body);
+    throw new ApiError(response.status, detailText(body, response.statusText || `HTTP ${response.status}`), body);
+  }
+  return body as ImportJob;
+}
