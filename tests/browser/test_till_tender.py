@@ -379,3 +379,40 @@ def test_live_stock_drops_when_another_till_sells(
     # Without a reload, and well within the 20 s polling fallback: the stream did it.
     expect_text(stock_cell, rf"Only {start - 3} in stock: 2 too many", timeout=10_000)
     expect_text(page.get_by_test_id("cart-total"), re.escape(euros((start - 1) * item.price_minor)))
+
+
+def test_void_by_a_cashier_needs_the_managers_pin(
+    open_tab: Callable[..., Tab], server: Server, tshop: TenderShop, manager_token: str
+) -> None:
+    from playwright.sync_api import expect
+
+    item = tshop.items["other"]
+    before = level(server, manager_token, tshop.outlet_id, item.id)
+
+    def voided() -> list[dict[str, Any]]:
+        with server.client(manager_token) as http:
+            page_ = http.get("/api/sales", params={"outlet_id": tshop.outlet_id, "status": "VOIDED"}).json()
+        return page_["items"]
+
+    voids_before = {v["id"] for v in voided()}
+    page = till(open_tab, tshop)
+    add(page, item)
+    page.keyboard.press("Shift+F8")
+    dialog = page.get_by_test_id("void-dialog")
+    dialog.get_by_role("button", name="Void (manager approves)").click()
+    expect_text(dialog.get_by_test_id("void-error"), "reason")
+    dialog.get_by_label("Reason for the void").fill("Rung up by mistake")
+    dialog.get_by_role("button", name="Void (manager approves)").click()
+    approval = page.get_by_role("dialog", name="Manager approval")
+    expect_text(approval, "Voiding this sale")
+    approval.get_by_label("Manager PIN").fill(MANAGER_PIN)
+    approval.get_by_role("button", name="Approve").click()
+
+    expect_text(page.get_by_test_id("till-message"), "voided")
+    expect_text(page.get_by_test_id("cart-count"), "empty")
+    expect(approval).to_be_hidden()
+    new = [v for v in voided() if v["id"] not in voids_before]
+    assert [v["total_minor"] for v in new] == [item.price_minor]
+    assert sale(server, manager_token, new[0]["id"])["approved_by"] == tshop.manager_id
+    after = level(server, manager_token, tshop.outlet_id, item.id)
+    assert (after["on_hand"], after["available"]) == (before["on_hand"], before["available"])
