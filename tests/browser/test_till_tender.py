@@ -99,6 +99,7 @@ def tshop(server: Server) -> TenderShop:
             ("parked", "Sourdough loaf", 420, 10),
             ("other", "Espresso beans", 890, 10),
             ("live", "Truffle salami", 750, 9),
+            ("pending", "Saffron 1 g", 990, 5),
         ):
             sku = f"TND-{suffix}-{key.upper()}"
             barcode = ean13("2" + str(secrets.randbelow(10**11)).zfill(11))
@@ -416,3 +417,34 @@ def test_void_by_a_cashier_needs_the_managers_pin(
     assert sale(server, manager_token, new[0]["id"])["approved_by"] == tshop.manager_id
     after = level(server, manager_token, tshop.outlet_id, item.id)
     assert (after["on_hand"], after["available"]) == (before["on_hand"], before["available"])
+
+
+def test_unknown_card_outcome_locks_payment_and_names_the_sale(
+    open_tab: Callable[..., Tab], server: Server, tshop: TenderShop, manager_token: str
+) -> None:
+    """A card processor that never answers: the sales service answers 503 PENDING. The
+    till must not let the cashier take payment again, and says which sale to look for."""
+    from playwright.sync_api import expect
+
+    item = tshop.items["pending"]
+    page = till(open_tab, tshop)
+    add(page, item)
+    page.get_by_test_id("pay-button").click()
+    dialog = page.get_by_test_id("pay-dialog")
+    dialog.get_by_role("radio", name=re.compile("^Card")).check()
+    dialog.get_by_label(re.compile("^Test card")).select_option("pm_card_sandbox_timeoutAlways")
+    dialog.get_by_role("button", name=f"Charge {euros(item.price_minor)} to the card").click()
+    expect_text(dialog, "Charging the card")  # waiting is shown
+
+    unknown = dialog.get_by_test_id("pay-unknown")
+    expect_text(unknown, "Do not take payment again", timeout=90_000)
+    sale_id = dialog.get_by_test_id("unknown-sale-id").inner_text().strip()
+    assert sale(server, manager_token, sale_id)["status"] == "PENDING"
+    expect(dialog.get_by_role("button", name=re.compile("^Charge"))).to_be_disabled()
+    expect(dialog.get_by_role("radio", name=re.compile("^Cash"))).to_be_disabled()
+
+    # Closing and opening the dialog again does not unlock it.
+    dialog.get_by_role("button", name=re.compile("^Cancel")).click()
+    page.get_by_test_id("pay-button").click()
+    expect_text(dialog.get_by_test_id("pay-unknown"), re.escape(sale_id))
+    expect(dialog.get_by_test_id("complete-cash")).to_be_disabled()
