@@ -9,6 +9,7 @@ import {
   removeLine,
   saleBody,
   setQty,
+  singleTender,
   stockWarning,
   type CartLine,
 } from "./cart";
@@ -97,7 +98,7 @@ describe("stock warnings", () => {
 describe("the sale request", () => {
   it("is the API's body, cash amount being what was handed over", () => {
     const lines = addToCart(addToCart([], bread), milk, 2);
-    expect(saleBody("id-1", "o1", lines, "cash", 1000)).toEqual({
+    expect(saleBody("id-1", "o1", lines, singleTender("cash", 1000))).toEqual({
       id: "id-1",
       outlet_id: "o1",
       lines: [

@@ -23,6 +23,8 @@ export interface CartLine {
   unitPriceMinor: number;
   currency: string;
   qty: number;
+  /** A discount on this line (percent or amount), priced by the server's quote. */
+  discount?: Discount | null;
 }
 
 export const MAX_LINE_QTY = 10_000; // the sales API's limit per line
@@ -101,21 +103,162 @@ export function changeDue(totalMinor: number, tenderedMinor: number | null): Cha
 
 export type TenderKind = "cash" | "card";
 
-export interface SaleBody {
-  id: string;
+// --- discounts ---------------------------------------------------------------------------
+
+/** The API's discount: percent in basis points (1000 = 10 %), amount in minor units. */
+export interface Discount {
+  kind: "percent" | "amount";
+  value: number;
+  reason: string;
+}
+
+export const MAX_PERCENT_BP = 10_000;
+
+/**
+ * What a cashier typed for a discount -> the API's value, or a sentence saying what is
+ * wrong. Percent: "10", "12.5", "7,5" (at most two decimals, at most 100). Amount: money.
+ */
+export function parseDiscount(
+  kind: Discount["kind"],
+  text: string,
+  reason: string,
+  currency: string,
+  parseMoney: (text: string, currency: string) => number | null,
+): { discount: Discount } | { problem: string } {
+  const why = reason.trim();
+  if (!why) return { problem: "Give a reason for the discount (e.g. damaged, loyalty, staff)." };
+  if (why.length > 100) return { problem: "Keep the reason under 100 characters." };
+  const t = text.trim().replace(/\s*%$/, "").replace(",", ".");
+  if (kind === "percent") {
+    const m = /^(\d{1,3})(?:\.(\d{1,2}))?$/.exec(t);
+    if (!m) return { problem: `“${text}” is not a percentage. Type a number like 10 or 12.5.` };
+    const bp = Number(m[1]) * 100 + Number((m[2] ?? "").padEnd(2, "0"));
+    if (bp <= 0) return { problem: "A discount must be more than 0 %." };
+    if (bp > MAX_PERCENT_BP) return { problem: "A discount cannot be more than 100 %." };
+    return { discount: { kind, value: bp, reason: why } };
+  }
+  const minor = parseMoney(text, currency);
+  if (minor === null) return { problem: `“${text}” is not an amount. Type it like 2 or 1.50.` };
+  if (minor <= 0) return { problem: "A discount must be more than zero." };
+  return { discount: { kind, value: minor, reason: why } };
+}
+
+/** "10 %" or "€1.50", for the cart and the dialogs. */
+export function describeDiscount(discount: Discount, money: (minor: number) => string): string {
+  if (discount.kind === "percent") {
+    const whole = Math.floor(discount.value / 100);
+    const frac = discount.value % 100;
+    return `${frac ? `${whole}.${String(frac).padStart(2, "0").replace(/0$/, "")}` : whole} %`;
+  }
+  return money(discount.value);
+}
+
+// --- request bodies ------------------------------------------------------------------------
+
+export interface BodyLine {
+  product_id: string;
+  qty: number;
+  discount?: Discount;
+}
+
+/** The API's cart (quote, park): lines with their discounts, the cart discount. */
+export interface CartBody {
   outlet_id: string;
-  lines: { product_id: string; qty: number }[];
-  tenders: { kind: TenderKind; amount_minor: number }[];
+  register_id?: string;
+  lines: BodyLine[];
+  discount?: Discount;
+}
+
+export interface CartOptions {
+  registerId?: string | null;
+  discount?: Discount | null;
+}
+
+function bodyLines(lines: readonly CartLine[]): BodyLine[] {
+  return lines.map((l) => (l.discount ? { product_id: l.productId, qty: l.qty, discount: { ...l.discount } } : { product_id: l.productId, qty: l.qty }));
+}
+
+/** POST /api/sales/quote and the core of a park: no empty fields (the API is strict). */
+export function cartBody(outletId: string, lines: readonly CartLine[], options: CartOptions = {}): CartBody {
+  const body: CartBody = { outlet_id: outletId, lines: bodyLines(lines) };
+  if (options.registerId) body.register_id = options.registerId;
+  if (options.discount) body.discount = { ...options.discount };
+  return body;
+}
+
+export interface TenderBody {
+  kind: TenderKind;
+  amount_minor: number;
+  card_token?: string;
+}
+
+export interface SaleBody extends CartBody {
+  id: string;
+  tenders: TenderBody[];
+  approved_by?: string;
 }
 
 /** The POST /api/sales body. Cash: amount_minor is what was handed over. */
-export function saleBody(id: string, outletId: string, lines: readonly CartLine[], kind: TenderKind, amountMinor: number): SaleBody {
-  return {
-    id,
-    outlet_id: outletId,
-    lines: lines.map((l) => ({ product_id: l.productId, qty: l.qty })),
-    tenders: [{ kind, amount_minor: amountMinor }],
-  };
+export function saleBody(id: string, outletId: string, lines: readonly CartLine[], tenders: readonly TenderBody[], options: CartOptions = {}): SaleBody {
+  return { id, ...cartBody(outletId, lines, options), tenders: tenders.map((t) => ({ ...t })) };
+}
+
+/** One tender of a kind (the whole of a cash or card payment). */
+export function singleTender(kind: TenderKind, amountMinor: number, cardToken?: string | null): TenderBody[] {
+  return [kind === "card" && cardToken ? { kind, amount_minor: amountMinor, card_token: cardToken } : { kind, amount_minor: amountMinor }];
+}
+
+// --- the server's price of the cart ------------------------------------------------------
+
+export interface QuoteLine {
+  line_no: number;
+  product_id: string;
+  sku: string;
+  name: string;
+  qty: number;
+  unit_price_minor: number;
+  gross_minor: number;
+  discount_minor: number;
+  tax_rate_bp: number;
+  tax_minor: number;
+  total_minor: number;
+}
+
+/** POST /api/sales/quote: what the sale would cost, and which discounts need a manager. */
+export interface Quote {
+  currency: string;
+  lines: QuoteLine[];
+  tax: { rate_bp: number; net_minor: number; tax_minor: number }[];
+  items: number;
+  gross_minor: number;
+  discount_minor: number;
+  subtotal_minor: number;
+  tax_minor: number;
+  total_minor: number;
+  cash_rounding_minor: number;
+  prices_include_tax: boolean;
+  needs_approval: string[];
+}
+
+/** A key that changes whenever the priced cart would (lines, quantities, discounts). */
+export function cartKey(lines: readonly CartLine[], discount: Discount | null | undefined): string {
+  return JSON.stringify([bodyLines(lines), discount ?? null]);
+}
+
+/** Cart lines back from a parked cart, with names and prices from its quote. */
+export function linesFromQuote(cart: { lines: BodyLine[] }, quote: Quote): CartLine[] {
+  return cart.lines.map((line, i) => {
+    const priced = quote.lines.find((q) => q.line_no === i + 1) ?? quote.lines.find((q) => q.product_id === line.product_id);
+    return {
+      productId: line.product_id,
+      sku: priced?.sku ?? "",
+      name: priced?.name ?? `product ${line.product_id}`,
+      unitPriceMinor: priced?.unit_price_minor ?? 0,
+      currency: quote.currency,
+      qty: line.qty,
+      discount: line.discount ? { kind: line.discount.kind, value: line.discount.value, reason: line.discount.reason ?? "" } : null,
+    };
+  });
 }
 
 export interface ShortLine {

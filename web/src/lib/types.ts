@@ -105,6 +105,9 @@ export interface ReceiptLine {
   tax_rate_bp: number;
   tax_minor: number;
   total_minor: number;
+  /** Newer sales service: before and off (line discount + share of the cart discount). */
+  gross_minor?: number;
+  discount_minor?: number;
 }
 
 export interface Receipt {
@@ -121,6 +124,10 @@ export interface Receipt {
   subtotal_minor: number;
   tax_minor: number;
   total_minor: number;
+  /** Newer sales service: total before discounts, the discounts, the cash rounding. */
+  gross_minor?: number;
+  discount_minor?: number;
+  rounding_minor?: number;
   tenders: { kind: string; amount_minor: number; tendered_minor: number }[];
   tendered_minor: number;
   change_minor: number;
