@@ -10,8 +10,10 @@ export { ApiError } from "./errors";
 export type Query = Record<string, string | number | boolean | null | undefined>;
 
 export interface RequestOptions {
-  method?: "GET" | "POST" | "PUT" | "DELETE";
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Sent as JSON, unless it is a Blob/File (e.g. a CSV upload), sent as it is with `contentType`. */
   body?: unknown;
+  contentType?: string;
   query?: Query;
   signal?: AbortSignal;
   timeoutMs?: number;
@@ -80,7 +82,8 @@ async function send(path: string, options: RequestOptions, accept: string, renew
   const useAuth = options.auth !== false;
   const token = options.token ?? session.token;
   if (useAuth && token) headers.Authorization = `Bearer ${token}`;
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const raw = options.body instanceof Blob;
+  if (options.body !== undefined) headers["Content-Type"] = raw ? (options.contentType ?? "application/octet-stream") : "application/json";
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), options.timeoutMs ?? 15_000);
   const signal = options.signal ? anySignal(options.signal, timeout.signal) : timeout.signal;
@@ -89,7 +92,7 @@ async function send(path: string, options: RequestOptions, accept: string, renew
     response = await fetch(withQuery(path, options.query), {
       method: options.method ?? "GET",
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: options.body === undefined ? undefined : raw ? (options.body as Blob) : JSON.stringify(options.body),
       signal,
       credentials: "same-origin",
       cache: "no-store",

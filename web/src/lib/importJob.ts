@@ -2,8 +2,7 @@
 // (GET /api/catalog/imports/{id}) until it is done or failed. All or nothing: a file
 // with any bad row imports nothing.
 
-import { ApiError, detailText } from "./errors";
-import { session } from "./session.svelte";
+import { api, ApiError } from "./api";
 
 export interface ImportRowError {
   row: number; // line of the file; the header is row 1
@@ -88,35 +87,21 @@ export function sortedErrors(errors: readonly ImportRowError[]): ImportRowError[
 
 /** Upload a CSV file: answers at once with the job (202). */
 export async function startImport(file: Blob, filename: string, dryRun: boolean, signal?: AbortSignal): Promise<ImportJob> {
-  // The shared api() sends JSON bodies; the import takes the raw file (text/csv).
-  const params = new URLSearchParams({ dry_run: String(dryRun), filename: filename.slice(0, 200) });
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), 120_000);
-  signal?.addEventListener("abort", () => timeout.abort(), { once: true });
-  let response: Response;
   try {
-    response = await fetch(`/api/catalog/imports?${params}`, {
+    // The raw file as text/csv; api() adds the token and renews an expired session.
+    return await api<ImportJob>("/api/catalog/imports", {
       method: "POST",
-      headers: { "Content-Type": "text/csv", Accept: "application/json", Authorization: `Bearer ${session.token ?? ""}` },
+      query: { dry_run: dryRun, filename: filename.slice(0, 200) },
       body: file,
-      signal: timeout.signal,
-      credentials: "same-origin",
-      cache: "no-store",
+      contentType: "text/csv",
+      signal,
+      timeoutMs: 120_000,
     });
-  } catch {
-    throw new ApiError(0, signal?.aborted ? "the upload was cancelled" : "the server could not be reached");
-  } finally {
-    clearTimeout(timer);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 413) {
+      throw new ApiError(413, "the file is too large for one upload: split it into smaller files", error.body);
+    }
+    if (signal?.aborted) throw new ApiError(0, "the upload was cancelled");
+    throw error;
   }
-  let body: unknown = null;
-  try {
-    body = await response.json();
-  } catch {
-    /* not JSON (a proxy's error page) */
-  }
-  if (!response.ok) {
-    if (response.status === 413) throw new ApiError(413, "the file is too large for one upload: split it into smaller files", body);
-    throw new ApiError(response.status, detailText(body, response.statusText || `HTTP ${response.status}`), body);
-  }
-  return body as ImportJob;
 }

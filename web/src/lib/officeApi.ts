@@ -5,8 +5,7 @@ import type { Role } from "./types";
 
 /** PATCH (identity edits users, outlets and registers with it). */
 export function patch<T>(path: string, body: unknown): Promise<T> {
-  // api() lists the methods it was written for; fetch sends any verb as given.
-  return api<T>(path, { method: "PATCH" as "PUT", body });
+  return api<T>(path, { method: "PATCH", body });
 }
 
 /** A user as identity answers admins (more than the session's User). */
