@@ -125,9 +125,18 @@ def test_full_cash_sale_and_stock_in_back_office(open_tab: Callable[..., Tab], s
 
         eventually(shows_expected, f"the back office to show {before[product_id] - qty} on hand", timeout=30, every=0.5)
 
-    # And the sale is listed with its receipt number.
+    # And the sale is listed with its receipt number; a reprint is printed as a numbered
+    # copy (sales counts it), not as a second original.
     office.goto(f"{server.base_url}/#/office/sales")
     expect_text(office.get_by_test_id("sales-table"), re.escape(receipt_number))
+    # Count print dialogs instead of opening them (a function is called by evaluate: wrap it).
+    office.evaluate("() => { window.print = () => { window.__printed = (window.__printed || 0) + 1; }; }")
+    office.get_by_test_id("sales-table").get_by_role("row").filter(has_text=receipt_number).get_by_role("button", name="Open").click()
+    office.get_by_role("button", name="Reprint (copy)").click()
+    expect_text(office.get_by_test_id("receipt-copy"), "COPY 1")
+    assert office.evaluate("window.__printed") == 1
+    office.get_by_role("button", name="Reprint (copy)").click()
+    expect_text(office.get_by_test_id("receipt-copy"), "COPY 2")
 
 
 def test_out_of_stock_refusal_is_shown_to_the_cashier(open_tab: Callable[..., Tab], server: Server, shop: Shop) -> None:

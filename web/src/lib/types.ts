@@ -111,6 +111,8 @@ export interface ReceiptLine {
 }
 
 export interface Receipt {
+  /** Set on a reprint: the receipt is printed again marked COPY n (reprints are counted). */
+  copy?: number;
   sale_id: string;
   receipt_number: string;
   outlet_id: string;
