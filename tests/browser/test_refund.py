@@ -46,6 +46,7 @@ class Item:
     name: str
     price_minor: int
     stock: int
+    sku: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def build_till_shop(server: Server, *, registers: tuple[str, ...], second_outlet
                 json={"outlet_id": outlet["id"], "lines": [{"product_id": product["id"], "qty": stock}], "reference": "refund tests"},
             )
             assert received.status_code == 201, received.text
-            items[key] = Item(product["id"], name, price, stock)
+            items[key] = Item(product["id"], name, price, stock, product["sku"])
         for item in items.values():
             eventually(lambda i=item: admin.get(f"/api/sales/prices/{i.id}").status_code == 200, f"sales to know {item.name}")
     # The manager sets their approval PIN themselves.

@@ -4,8 +4,8 @@ with a float, a cash sale is rung on the register, cash goes in and out, the man
 looks at the X-report, the cashier closes with a blind count, and the Z-report shows the
 expected cash and the over/short this test works out from what it did.
 
-The sale is rung through the API with the register's id (what the till posts once its
-sale carries `register_id`), so the test does not depend on the cart screens."""
+The sale is rung at the till screen: the till sends the register it is, so the sale
+belongs to the open shift and its receipt number runs on that register."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, Tab
-from tests.browser.test_refund import TillShop, build_till_shop, euros, expect_text, ring_cash_sale
+from tests.browser.test_refund import TillShop, build_till_shop, euros, expect_text
 
 pytestmark = pytest.mark.browser
 
@@ -69,11 +69,23 @@ def test_open_move_cash_and_blind_close_with_z_report(
     page.get_by_test_id("till").wait_for()
     expect(page.get_by_test_id("no-shift-banner")).to_have_count(0)
 
-    # A cash sale on this register: 2 coffees and a tea, paid with a €20 note.
+    # A cash sale at the till: 2 coffees and a tea, paid with a €20 note.
     cashier_token = server.token(*shop.cashier)
     sale_total = 2 * shop.coffee.price_minor + shop.tea.price_minor
-    sale = ring_cash_sale(server, cashier_token, shop.outlet_id, register_id, [(shop.coffee.id, 2), (shop.tea.id, 1)], 2_000)
-    assert sale["total_minor"] == sale_total
+    for item, taps in ((shop.coffee, 2), (shop.tea, 1)):
+        for _ in range(taps):
+            page.get_by_test_id("till-search").fill(item.sku)
+            page.locator(f'[data-testid=search-results] [data-sku="{item.sku}"]').click()
+    expect_text(page.get_by_test_id("cart-total"), re.escape(euros(sale_total)))
+    page.get_by_test_id("pay-button").click()
+    page.get_by_test_id("cash-input").fill("20")
+    page.get_by_test_id("complete-cash").click()
+    expect_text(page.get_by_test_id("change-amount"), re.escape(euros(2_000 - sale_total)))
+    receipt_number = page.get_by_test_id("receipt").get_by_test_id("receipt-number").inner_text().strip()
+    page.get_by_test_id("new-sale").click()
+    with server.client(cashier_token) as http:
+        found = http.get("/api/sales", params={"receipt_number": receipt_number, "outlet_id": shop.outlet_id}).json()["items"]
+    assert [(s["register_id"], s["total_minor"]) for s in found] == [(register_id, sale_total)]
 
     # Cash in (a float top-up) and cash out (a drop to the safe), with reasons.
     page.get_by_role("navigation", name="Till").get_by_role("link", name="Shift").click()
