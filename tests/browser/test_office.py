@@ -315,12 +315,12 @@ def test_shifts_view_shows_a_closed_shift_z_report(
     report = page.get_by_test_id("z-report")
     expected = office.shift_float + office.shift_sales
     expect_text(report, "Z-REPORT")
-    expect_text(report.get_by_test_id("z-sales"), re.escape(euros(office.shift_sales)))
+    expect_text(report.get_by_test_id("z-sales-total"), re.escape(euros(office.shift_sales)))
     expect_text(report.get_by_test_id("z-net"), re.escape(euros(office.shift_sales)))
     expect_text(report.get_by_test_id("z-expected"), re.escape(euros(expected)))
     expect_text(report.get_by_test_id("z-counted"), re.escape(euros(office.shift_counted)))
     expect_text(report.get_by_test_id("z-over-short"), re.escape(euros(office.shift_counted - expected)))
-    expect_text(report.get_by_test_id("z-cash"), "Short")
+    expect_text(report.get_by_test_id("z-verdict"), "Short by")
     expect(page.get_by_test_id("z-report-dialog").get_by_role("button", name="Print")).to_be_visible()
     page.screenshot(path=str(screenshots / f"office-z-report-{name}.png"))
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { csvField, csvHeader, missingColumns, PRODUCT_CSV_COLUMNS, productCsvTemplate, toCsv } from "./csv";
 import { importProgress, importSummary, sortedErrors, type ImportJob } from "./importJob";
-import { overShortText } from "./officeApi";
+import { overShortWord } from "./shift";
 import { coverText, withCover, type LowStockLine } from "./stockCover";
 import { checkReceipt, draftBody, draftProblems, units, type DraftLine, type TransferLine } from "./transferLines";
 
@@ -148,7 +148,7 @@ describe("low stock with days of cover", () => {
     expect(coverText(21)).toBe("21 days");
   });
   it("words a drawer count", () => {
-    expect([overShortText(5), overShortText(-5), overShortText(0)]).toEqual(["Over", "Short", "Balanced"]);
+    expect([overShortWord(5), overShortWord(-5), overShortWord(0)]).toEqual(["Over", "Short", "Balanced"]);
   });
 });
 

@@ -71,6 +71,11 @@ export function overShort(countedMinor: number, expectedMinor: number): number {
 }
 
 /** "Over by €1.00", "Short by €2.50" or "Exact", for the Z-report's last line. */
+/** One word for a list: "Over", "Short" or "Balanced". */
+export function overShortWord(overShortMinor: number): string {
+  return overShortMinor > 0 ? "Over" : overShortMinor < 0 ? "Short" : "Balanced";
+}
+
 export function overShortText(overShortMinor: number, currency: string): string {
   if (overShortMinor === 0) return "Exact: the drawer matches";
   const amount = formatMoney(Math.abs(overShortMinor), currency);
