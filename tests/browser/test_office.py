@@ -19,21 +19,9 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, Tab, eventually
+from tests.browser.helpers import euros, expect_text, on_hand
 
 pytestmark = pytest.mark.browser
-
-
-def euros(minor: int) -> str:
-    """How the app shows EUR amounts in the tests' en-IE locale: €12.34 (-€0.50)."""
-    sign = "-" if minor < 0 else ""
-    minor = abs(minor)
-    return f"{sign}€{minor // 100:,}.{minor % 100:02d}"
-
-
-def expect_text(locator: Any, pattern: str, timeout: float = 20_000) -> None:
-    from playwright.sync_api import expect
-
-    expect(locator).to_contain_text(re.compile(pattern), timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -147,13 +135,6 @@ def office_page(tab: Tab, server: Server, who: tuple[str, str], name: str) -> An
     page = tab.login(*who)
     page.get_by_role("navigation", name="Back office").get_by_role("link", name=name, exact=True).click()
     return page
-
-
-def on_hand(server: Server, token: str, outlet_id: str, product_id: str) -> int:
-    with server.client(token) as http:
-        response = http.get(f"/api/inventory/stock/{outlet_id}/{product_id}")
-        response.raise_for_status()
-        return response.json()["on_hand"]
 
 
 def products_with_sku_prefix(server: Server, token: str, prefix: str) -> list[dict[str, Any]]:

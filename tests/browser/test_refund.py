@@ -19,21 +19,9 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, Tab, eventually
+from tests.browser.helpers import euros, expect_text
 
 pytestmark = pytest.mark.browser
-
-
-def euros(minor: int) -> str:
-    """How the app shows EUR amounts in the tests' en-IE locale: €12.34."""
-    sign = "-" if minor < 0 else ""
-    minor = abs(minor)
-    return f"{sign}€{minor // 100:,}.{minor % 100:02d}"
-
-
-def expect_text(locator: Any, pattern: str, timeout: float = 20_000) -> None:
-    from playwright.sync_api import expect
-
-    expect(locator).to_contain_text(re.compile(pattern), timeout=timeout)
 
 
 def half_up(numerator: int, denominator: int) -> int:

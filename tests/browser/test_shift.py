@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, Tab
-from tests.browser.test_refund import TillShop, build_till_shop, euros, expect_text
+from tests.browser.helpers import euros, expect_text
+from tests.browser.test_refund import TillShop, build_till_shop
 
 pytestmark = pytest.mark.browser
 

@@ -15,36 +15,15 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, Shop, Tab, eventually
+from tests.browser.helpers import euros, expect_text, line, on_hand
 
 pytestmark = pytest.mark.browser
-
-
-def euros(minor: int) -> str:
-    """How the app shows EUR amounts in the tests' en-IE locale: €12.34."""
-    return f"€{minor // 100:,}.{minor % 100:02d}"
-
-
-def expect_text(locator: Any, pattern: str, timeout: float = 20_000) -> None:
-    from playwright.sync_api import expect
-
-    expect(locator).to_contain_text(re.compile(pattern), timeout=timeout)
 
 
 def scan(page: Any, code: str) -> None:
     """A keyboard-wedge scanner: the digits at machine speed, then Enter, wherever focus is."""
     page.keyboard.type(code)
     page.keyboard.press("Enter")
-
-
-def line(page: Any, product_id: str) -> Any:
-    return page.locator(f'[data-testid=cart-line][data-product-id="{product_id}"]')
-
-
-def on_hand(server: Server, token: str, outlet_id: str, product_id: str) -> int:
-    with server.client(token) as http:
-        response = http.get(f"/api/inventory/stock/{outlet_id}/{product_id}")
-        response.raise_for_status()
-        return response.json()["on_hand"]
 
 
 def test_full_cash_sale_and_stock_in_back_office(open_tab: Callable[..., Tab], server: Server, shop: Shop) -> None:

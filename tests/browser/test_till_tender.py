@@ -21,25 +21,11 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, Tab, ean13, eventually
+from tests.browser.helpers import euros, expect_text, line
 
 pytestmark = pytest.mark.browser
 
 MANAGER_PIN = "4827"
-
-
-def euros(minor: int) -> str:
-    """How the app shows EUR amounts in the tests' en-IE locale: €12.34."""
-    return f"€{minor // 100:,}.{minor % 100:02d}"
-
-
-def expect_text(locator: Any, pattern: str, timeout: float = 20_000) -> None:
-    from playwright.sync_api import expect
-
-    expect(locator).to_contain_text(re.compile(pattern), timeout=timeout)
-
-
-def line(page: Any, product_id: str) -> Any:
-    return page.locator(f'[data-testid=cart-line][data-product-id="{product_id}"]')
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,35 @@
+"""What the browser tests share: how amounts look on screen, waiting for text, a cart
+line, a stock level through the API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.browser.conftest import Server
+
+
+def euros(minor: int) -> str:
+    """How the app shows EUR amounts in the tests' en-IE locale: €12.34 (-€0.50)."""
+    sign = "-" if minor < 0 else ""
+    minor = abs(minor)
+    return f"{sign}€{minor // 100:,}.{minor % 100:02d}"
+
+
+def expect_text(locator: Any, pattern: str, timeout: float = 20_000) -> None:
+    """Wait until the locator's text matches `pattern` (a regular expression)."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_contain_text(re.compile(pattern), timeout=timeout)
+
+
+def line(page: Any, product_id: str) -> Any:
+    """The till's cart line of a product."""
+    return page.locator(f'[data-testid=cart-line][data-product-id="{product_id}"]')
+
+
+def on_hand(server: Server, token: str, outlet_id: str, product_id: str) -> int:
+    with server.client(token) as http:
+        response = http.get(f"/api/inventory/stock/{outlet_id}/{product_id}")
+        response.raise_for_status()
+        return response.json()["on_hand"]
