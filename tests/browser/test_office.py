@@ -330,6 +330,26 @@ def test_stock_count_posts_the_difference(open_tab: Callable[..., Tab], server: 
     assert on_hand(server, token, outlet_id, product_id) == before - 1
 
 
+def test_receive_goods_adds_to_on_hand(open_tab: Callable[..., Tab], server: Server, office: Office) -> None:
+    """A delivery received on the Stock page: found by SKU, 5 units, on hand up by 5."""
+    token = server.token(*office.manager)
+    product_id, sku, name = office.moved
+    outlet_id, outlet_name = office.outlet_b
+    before = on_hand(server, token, outlet_id, product_id)
+
+    tab = open_tab(1280, 800)
+    page = office_page(tab, server, office.manager, "Stock")
+    page.get_by_label("Outlet").select_option(label=outlet_name)
+    page.get_by_role("button", name="+ Receive goods").click()
+    dialog = page.get_by_test_id("receive-dialog")
+    dialog.get_by_label("Add a product").fill(sku)
+    dialog.get_by_label("Add a product").press("Enter")  # the only match is added
+    dialog.get_by_label(f"Quantity of {name}").fill("5")
+    dialog.get_by_role("button", name="Receive 1 line").click()
+    expect_text(page.get_by_role("status").filter(has_text="Received"), rf"Received 5 units of 1 product into {re.escape(outlet_name)}")
+    assert on_hand(server, token, outlet_id, product_id) == before + 5
+
+
 def test_outlet_price_on_the_product_form(open_tab: Callable[..., Tab], server: Server, office: Office) -> None:
     from playwright.sync_api import expect
 
