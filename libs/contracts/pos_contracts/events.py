@@ -152,6 +152,7 @@ class SaleVoided(Event):
     cashier_id: str
     approved_by: str | None = None
     voided_at: str
+    register_id: str | None = None  # optional addition to v1 (absent from older events)
 
 
 class ShiftClosed(Event):

@@ -369,6 +369,9 @@ def test_discounts_and_registers_from_the_contract_fields_in_every_sales_report(
         ("", 1, 1000, 0),
         ("till-9", 1, 2750, 250),
     ]
+    feed(SaleVoided(sale_id="v9", outlet_id=A, cashier_id="cashier-1", voided_at="2026-03-10T11:00:00Z", register_id="till-9"))
+    registers = get("sales/cashiers", by="register", **day)["rows"]
+    assert sorted(pick(registers, "register_id", "void_count")) == [("", 0), ("till-9", 1)]
     assert pick(get("sales/outlets", **day)["rows"], "outlet_id", "discount_minor") == [(A, 250)]
 
 

@@ -138,6 +138,7 @@ def sale_voided(row: Any) -> Envelope:
         cashier_id=row.cashier_id,
         approved_by=row.approved_by,
         voided_at=answer["voided_at"],
+        register_id=row.register_id,
     )
     return _envelope(event, row.id, row.outlet_id, _parse(answer["voided_at"], row.created_at))
 

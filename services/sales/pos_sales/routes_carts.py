@@ -256,7 +256,14 @@ def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approv
             )
         uow.session.execute(parked_carts.delete().where(parked_carts.c.id == body.id))
         uow.publish(
-            SaleVoided(sale_id=body.id, outlet_id=body.outlet_id, cashier_id=principal.user_id, approved_by=approver, voided_at=answer["voided_at"]),
+            SaleVoided(
+                sale_id=body.id,
+                outlet_id=body.outlet_id,
+                cashier_id=principal.user_id,
+                approved_by=approver,
+                voided_at=answer["voided_at"],
+                register_id=body.register_id,
+            ),
             outlet_id=body.outlet_id,
         )
     return JSONResponse(answer, status_code=201)

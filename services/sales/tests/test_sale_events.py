@@ -117,6 +117,8 @@ def test_history_regenerates_the_published_events_from_the_tables(
         for e in helpers.outbox(client, kind)
     }
     assert len(published) == 5
+    [voided] = helpers.outbox(client, "SaleVoided")
+    assert voided["payload"]["register_id"] == "till-1"  # optional SaleVoided field, as on the sale events
 
     whole = client.get("/api/sales/history", headers=auth("admin"))
     assert whole.status_code == 200, whole.text
