@@ -150,7 +150,7 @@ def on_sale_completed(ch: Changes, event: SaleCompleted, envelope: Envelope) -> 
             for column, amount in figures.items():
                 target[column] += amount
         product_sets[line.product_id] = {"category_id": category}
-        if product is None:  # not announced by the catalog (yet): its name from the sale
+        if product is None or not product.currency:  # not announced by the catalog (yet): its name from the sale
             register_product(ch, line.product_id, line.sku, line.name, line.category_id, event.currency)
         items += line.qty
         cost += line.qty * unit_cost
@@ -236,7 +236,7 @@ def on_sale_refunded(ch: Changes, event: SaleRefunded, envelope: Envelope) -> No
             for column, amount in figures.items():
                 target[column] += amount
         product_sets[line.product_id] = {"category_id": category}
-        if product is None:
+        if product is None or not product.currency:
             register_product(ch, line.product_id, line.product_id, line.product_id, category or None, event.currency)
         items += line.qty
         restocked_cost += cost_back
@@ -401,6 +401,7 @@ def set_level(
     if new == old:
         return
     if level != old.on_hand:
+        ch.lock_products([product_id])
         product = ch.product(product_id)
         revalue(ch, outlet_id, (old.on_hand, product), (level, product))
     ch.set_stock(key, new)
@@ -408,6 +409,7 @@ def set_level(
 
 def _levels(ch: Changes, outlet_id: str, lines: list[StockLine], envelope: Envelope) -> None:
     at = naive_utc(envelope.occurred_at)
+    ch.lock_products(line.product_id for line in lines)  # all at once, in key order
     for line in lines:
         set_level(ch, outlet_id, line.product_id, at, on_hand=line.on_hand_after)
 
@@ -445,6 +447,7 @@ def on_outlet_created(ch: Changes, event: OutletCreated, envelope: Envelope) -> 
 
 def put_product(ch: Changes, product_id: str, values: dict[str, Any]) -> None:
     """Write the product replica; a new cost price (or currency) revalues its stock."""
+    ch.lock_products([product_id])
     before = ch.product(product_id)
     ch.put(products, (product_id,), values)
     after = ch.product(product_id)

@@ -102,6 +102,7 @@ class Changes:
         self._stock_dirty: set[Key] = set()
         self._stock_by_product: dict[str, set[Key]] = defaultdict(set)
         self._products_loaded: set[str] = set()  # stock rows of these products all read
+        self._products_locked: set[str] = set()
 
     # --- writes ----------------------------------------------------------------------
 
@@ -197,6 +198,31 @@ class Changes:
                 exists=True,
             )
             self._stock_by_product[row.product_id].add(key)
+
+    def lock_products(self, product_ids: Iterable[str]) -> None:
+        """Live consumer on MariaDB: hold the product's replica row (a placeholder row with
+        no currency and no cost where the catalog has not announced it yet) until commit,
+        in key order. A stock event and the product's ProductCreated handled at the same
+        moment by two consumer threads then run one after the other, so the stock value
+        is moved to the product's currency and cost whichever commits first (without it,
+        a level read before the product existed stayed valued under currency "" for
+        good). Replays run on one thread, in order, and need no lock."""
+        if not self.immediate_claims or self.dialect != "mysql":
+            return
+        for product_id in sorted(set(product_ids) - self._products_locked):
+            self._products_locked.add(product_id)
+            stmt = mysql.insert(products).values(
+                product_id=product_id,
+                sku=product_id[:64],
+                name=product_id,
+                cost_minor=0,
+                category_id=None,
+                price_minor=0,
+                currency="",
+                active=False,
+            )
+            # An existing row is left as it is, but locked like any updated row.
+            self.session.execute(stmt.on_duplicate_key_update(product_id=stmt.inserted.product_id))
 
     # --- reads -----------------------------------------------------------------------
 

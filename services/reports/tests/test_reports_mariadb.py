@@ -104,3 +104,53 @@ def test_consumer_threads_racing_on_the_same_rows_lose_nothing(databases: None, 
         for t in report["totals_by_currency"]
     }
     assert got == {c: dict(v) | {k: 0 for k in ("refund_minor",) if k not in v} for c, v in expected.items()}
+
+
+LOCK_DB = "pos_it_reports_lock"
+
+
+@pytest.fixture
+def lock_database() -> Iterator[str]:
+    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{LOCK_DB}`")
+        cur.execute(f"CREATE DATABASE `{LOCK_DB}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    yield url(LOCK_DB)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{LOCK_DB}`")
+    conn.close()
+
+
+def test_stock_received_while_its_product_is_announced_is_valued_in_the_products_currency(
+    lock_database: str, keys: tuple[Path, Path]
+) -> None:
+    """Two consumer threads at the same moment: one takes the product's ProductCreated,
+    the other a delivery of that product (different producers, different queues: no
+    order between them). The delivery must not read "no such product" while the
+    announcement is under way, or its stock stays valued under currency "" for good:
+    it waits for the announcement and is valued in the product's currency at its cost."""
+    import threading
+    import time
+
+    from pos_contracts.events import ProductCreated, StockAdjusted
+    from pos_reports.handlers import HANDLERS
+    from services.reports.tests.builders import envelope, outlet, product
+
+    token = mint_token(keys[0], "admin", [])
+    with make_client(lock_database, keys[1]) as client:
+        consumer = client.app.state.ctx.consumer
+        consumer.handle(envelope(outlet("o1", "Harbour")))
+        tea: ProductCreated = product("p1", "Tea", cost=250)
+        received = envelope(StockAdjusted(outlet_id="o1", product_id="p1", delta=10, reason="receipt", on_hand_after=10))
+        delivery = threading.Thread(target=consumer.handle, args=(received,))
+        with client.app.state.ctx.db.transaction() as uow:
+            HANDLERS["ProductCreated"](uow, tea, envelope(tea))  # in this transaction, not committed yet
+            delivery.start()
+            time.sleep(1.0)
+            assert delivery.is_alive(), "the delivery did not wait for the product's announcement"
+        delivery.join(timeout=30)
+        assert not delivery.is_alive()
+        report = client.get("/api/reports/stock/valuation", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [(r["currency"], r["units"], r["value_minor"], r["uncosted_products"]) for r in report["rows"]] == [
+        ("EUR", 10, 2500, 0)
+    ]
