@@ -26,10 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from pos_contracts.events import SaleCompleted, SaleLine, TenderLine
 from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, upsert, utcnow
-from pos_sales import outlet_policy
+from pos_sales import events, outlet_policy
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
@@ -391,29 +390,7 @@ class Checkout:
             uow.session.execute(
                 sales.update().where(sales.c.id == sale_id).values(status="COMPLETED", receipt_number=number, completed_at=now, http_status=201, answer=json.dumps(answer))
             )
-            # Fields the v1 contract lacks (register_id, shift_id, discounts, cash rounding)
-            # are passed too: contracts ignore unknown fields, and carry them as soon as
-            # pos_contracts adds them as optional fields.
-            uow.publish(
-                SaleCompleted(
-                    sale_id=sale_id,
-                    outlet_id=row.outlet_id,
-                    cashier_id=row.cashier_id,
-                    receipt_number=number,
-                    currency=row.currency,
-                    lines=[SaleLine(**line) for line in draft["lines"]],
-                    subtotal_minor=draft["subtotal_minor"],
-                    tax_minor=draft["tax_minor"],
-                    total_minor=draft["total_minor"],
-                    tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in draft["tenders"]],
-                    completed_at=completed_at,
-                    register_id=row.register_id,
-                    shift_id=row.shift_id,
-                    discount_minor=draft["discount_minor"],
-                    rounding_minor=draft["rounding_minor"],
-                ),
-                outlet_id=row.outlet_id,
-            )
+            uow.publish(events.sale_completed(row, answer), outlet_id=row.outlet_id)
         SALES_FINISHED.labels("COMPLETED", by).inc()
         return Answer(201, answer)
 

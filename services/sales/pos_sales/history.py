@@ -36,16 +36,12 @@ from sqlalchemy.orm import Session
 from pos_contracts import Envelope
 from pos_contracts.events import (
     Event,
-    RefundLine,
-    SaleCompleted,
-    SaleLine,
-    SaleRefunded,
     SaleVoided,
     ShiftClosed,
-    TenderLine,
 )
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Admin
+from pos_sales import events
 from pos_sales.tables import refunds, sales, shifts
 
 PRODUCER = "sales"
@@ -88,45 +84,14 @@ def _envelope(event: Event, business_id: str, outlet_id: str, occurred_at: datet
 def sale_completed(row: Any) -> Envelope:
     """As Checkout._complete publishes it, from the stored receipt (the answer)."""
     receipt = json.loads(row.answer)
-    event = SaleCompleted(
-        sale_id=row.id,
-        outlet_id=row.outlet_id,
-        cashier_id=row.cashier_id,
-        receipt_number=row.receipt_number,
-        currency=row.currency,
-        lines=[SaleLine(**line) for line in receipt["lines"]],
-        subtotal_minor=receipt["subtotal_minor"],
-        tax_minor=receipt["tax_minor"],
-        total_minor=receipt["total_minor"],
-        tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in receipt["tenders"]],
-        completed_at=receipt["completed_at"],
-        register_id=row.register_id,
-        shift_id=row.shift_id,
-        discount_minor=receipt.get("discount_minor", row.discount_minor),
-        rounding_minor=receipt.get("rounding_minor", row.rounding_minor),
-    )
+    event = events.sale_completed(row, receipt)
     return _envelope(event, row.id, row.outlet_id, _parse(receipt["completed_at"], row.completed_at or row.created_at))
 
 
 def sale_refunded(row: Any) -> Envelope:
     """As RefundDesk._complete publishes it, from the stored slip."""
     slip = json.loads(row.answer)
-    event = SaleRefunded(
-        refund_id=row.id,
-        sale_id=row.sale_id,
-        outlet_id=row.outlet_id,
-        cashier_id=row.cashier_id,
-        approved_by=row.approved_by,
-        currency=row.currency,
-        lines=[RefundLine(**line) for line in slip["lines"]],
-        total_minor=row.total_minor,
-        tax_minor=row.tax_minor,
-        tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in slip["tenders"]],
-        refunded_at=slip["refunded_at"],
-        register_id=row.register_id,
-        shift_id=row.shift_id,
-        rounding_minor=row.rounding_minor,
-    )
+    event = events.sale_refunded(row, slip)
     return _envelope(event, row.id, row.outlet_id, _parse(slip["refunded_at"], row.completed_at or row.created_at))
 
 

@@ -23,10 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from pos_contracts.events import RefundLine, SaleRefunded, TenderLine
 from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, utcnow
-from pos_sales import outlet_policy
+from pos_sales import events, outlet_policy
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
@@ -254,26 +253,7 @@ class RefundDesk:
             now = utcnow()
             answer = {**json.loads(row.answer), "refunded_at": now.isoformat() + "Z"}
             uow.session.execute(refunds.update().where(refunds.c.id == refund_id).values(status="COMPLETED", completed_at=now, http_status=201, answer=json.dumps(answer)))
-            uow.publish(
-                SaleRefunded(
-                    refund_id=refund_id,
-                    sale_id=row.sale_id,
-                    outlet_id=row.outlet_id,
-                    cashier_id=row.cashier_id,
-                    approved_by=row.approved_by,
-                    currency=row.currency,
-                    lines=[RefundLine(**line) for line in answer["lines"]],
-                    total_minor=row.total_minor,
-                    tax_minor=row.tax_minor,
-                    tenders=[TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in answer["tenders"]],
-                    refunded_at=answer["refunded_at"],
-                    # not in the v1 contract yet (ignored until pos_contracts adds them)
-                    register_id=row.register_id,
-                    shift_id=row.shift_id,
-                    rounding_minor=row.rounding_minor,
-                ),
-                outlet_id=row.outlet_id,
-            )
+            uow.publish(events.sale_refunded(row, answer), outlet_id=row.outlet_id)
         return Answer(201, answer)
 
     def _fail(self, refund_id: str, status: int, detail: str) -> Answer:

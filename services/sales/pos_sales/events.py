@@ -1,0 +1,55 @@
+"""SaleCompleted and SaleRefunded as sales publishes them, built in one place from the
+stored row and its answer (the receipt or the refund slip): when the sale or refund
+completes, and again by the history feed (pos_sales.history) for a rebuild."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
+
+
+def _tenders(document: dict[str, Any]) -> list[TenderLine]:
+    return [TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in document["tenders"]]
+
+
+def sale_completed(row: Any, receipt: dict[str, Any]) -> SaleCompleted:
+    """`row`: the sales row; `receipt`: the completed receipt (with its number and time)."""
+    return SaleCompleted(
+        sale_id=row.id,
+        outlet_id=row.outlet_id,
+        cashier_id=row.cashier_id,
+        receipt_number=receipt["receipt_number"],
+        currency=row.currency,
+        lines=[SaleLine(**line) for line in receipt["lines"]],
+        subtotal_minor=receipt["subtotal_minor"],
+        tax_minor=receipt["tax_minor"],
+        total_minor=receipt["total_minor"],
+        tenders=_tenders(receipt),
+        completed_at=receipt["completed_at"],
+        register_id=row.register_id,
+        shift_id=row.shift_id,
+        # Receipts stored before these were on the receipt: the row's columns.
+        discount_minor=receipt.get("discount_minor", row.discount_minor),
+        rounding_minor=receipt.get("rounding_minor", row.rounding_minor),
+    )
+
+
+def sale_refunded(row: Any, slip: dict[str, Any]) -> SaleRefunded:
+    """`row`: the refunds row; `slip`: the completed refund slip (with its time)."""
+    return SaleRefunded(
+        refund_id=row.id,
+        sale_id=row.sale_id,
+        outlet_id=row.outlet_id,
+        cashier_id=row.cashier_id,
+        approved_by=row.approved_by,
+        currency=row.currency,
+        lines=[RefundLine(**line) for line in slip["lines"]],
+        total_minor=row.total_minor,
+        tax_minor=row.tax_minor,
+        tenders=_tenders(slip),
+        refunded_at=slip["refunded_at"],
+        register_id=row.register_id,
+        shift_id=row.shift_id,
+        rounding_minor=row.rounding_minor,
+    )
