@@ -306,6 +306,27 @@ def test_shifts_view_shows_a_closed_shift_z_report(
     page.screenshot(path=str(screenshots / f"office-z-report-{name}.png"))
 
 
+def test_dashboard_shows_sales_by_register_and_cashier(open_tab: Callable[..., Tab], server: Server, office: Office) -> None:
+    """The fixture's cash sale on its register: the dashboard names the register (from
+    identity) with the sale's total, and the cashier who rang it."""
+    register_name = office.register[1]
+    tab = open_tab(1280, 800)
+    page = office_page(tab, server, office.manager, "Dashboard")
+    page.get_by_label("Outlet").select_option(label=office.outlet_a[1])
+    by_register = page.get_by_role("list", name="Gross sales by register")
+
+    def shown() -> bool:
+        # Reports follow the events within seconds: ask again until the sale is in.
+        page.get_by_role("button", name="Show").click()
+        page.wait_for_timeout(500)
+        return by_register.count() > 0 and register_name in by_register.inner_text()
+
+    eventually(shown, "the dashboard to list the register", timeout=30, every=1.0)
+    expect_text(by_register, rf"{re.escape(register_name)} · {re.escape(office.outlet_a[1])}")
+    expect_text(by_register, rf"{re.escape(euros(office.shift_sales))}\s*· 1 sales")
+    expect_text(page.get_by_role("list", name="Gross sales by cashier"), r"Administrator")
+
+
 def test_stock_count_posts_the_difference(open_tab: Callable[..., Tab], server: Server, office: Office) -> None:
     token = server.token(*office.manager)
     product_id, sku, name = office.moved

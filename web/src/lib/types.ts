@@ -167,6 +167,24 @@ export interface TenderReport {
   rows: { kind: string; amount_minor: number; count: number; currency?: string }[];
 }
 
+/** GET /api/reports/sales/cashiers (by=cashier or by=register). */
+export interface CashierReport {
+  date_from: string;
+  date_to: string;
+  by: string;
+  rows: {
+    cashier_id?: string | null;
+    cashier_name?: string | null;
+    outlet_id?: string | null;
+    register_id?: string | null;
+    sales_count: number;
+    gross_minor: number;
+    refund_minor: number;
+    void_count: number;
+    currency?: string;
+  }[];
+}
+
 export interface CategoryReport {
   date_from: string;
   date_to: string;
