@@ -80,6 +80,20 @@ def ean13(body12: str) -> str:
     return body12 + str((10 - total % 10) % 10)
 
 
+def stocked_product(admin: httpx.Client, outlet_id: str, product: dict[str, Any], stock: int, reference: str) -> dict[str, Any]:
+    """Create a product (the catalog's JSON body) and receive `stock` of it at the outlet;
+    the created product's JSON."""
+    created = admin.post("/api/catalog/products", json=product)
+    assert created.status_code == 201, created.text
+    made = created.json()
+    received = admin.post(
+        "/api/inventory/receipts",
+        json={"outlet_id": outlet_id, "lines": [{"product_id": made["id"], "qty": stock}], "reference": reference},
+    )
+    assert received.status_code == 201, received.text
+    return made
+
+
 @dataclass(frozen=True)
 class Server:
     base_url: str
@@ -237,9 +251,10 @@ def shop(server: Server) -> Shop:
         ):
             sku = f"BRW-{suffix}-{key.upper()}"
             barcode = ean13("2" + str(secrets.randbelow(10**11)).zfill(11))
-            created = admin.post(
-                "/api/catalog/products",
-                json={
+            product = stocked_product(
+                admin,
+                outlet["id"],
+                {
                     "sku": sku,
                     "name": name,
                     "barcodes": [barcode],
@@ -247,18 +262,9 @@ def shop(server: Server) -> Shop:
                     "price_minor": price,
                     "tax_class": "reduced",
                 },
+                stock,
+                "browser tests",
             )
-            assert created.status_code == 201, created.text
-            product = created.json()
-            received = admin.post(
-                "/api/inventory/receipts",
-                json={
-                    "outlet_id": outlet["id"],
-                    "lines": [{"product_id": product["id"], "qty": stock}],
-                    "reference": "browser tests",
-                },
-            )
-            assert received.status_code == 201, received.text
             made[key] = Product(product["id"], sku, name, price, barcode, stock)
         # Sales prices from its own replica of the catalog, filled by events: wait for it.
         for product in made.values():

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server, Tab, eventually
+from tests.browser.conftest import Server, Tab, eventually, stocked_product
 from tests.browser.helpers import euros, expect_text, on_hand
 
 pytestmark = pytest.mark.browser
@@ -65,22 +65,14 @@ def office(server: Server) -> Office:
         )
         assert made.status_code == 201, made.text
         sku = f"OFC-{suffix}-MOVE"
-        product = admin.post(
-            "/api/catalog/products",
-            json={"sku": sku, "name": f"Sourdough loaf {suffix}", "price_minor": 450, "tax_class": "reduced"},
-        )
-        assert product.status_code == 201, product.text
-        product = product.json()
         stock = 20
-        received = admin.post(
-            "/api/inventory/receipts",
-            json={
-                "outlet_id": outlets[0][0],
-                "lines": [{"product_id": product["id"], "qty": stock}],
-                "reference": "office tests",
-            },
+        product = stocked_product(
+            admin,
+            outlets[0][0],
+            {"sku": sku, "name": f"Sourdough loaf {suffix}", "price_minor": 450, "tax_class": "reduced"},
+            stock,
+            "office tests",
         )
-        assert received.status_code == 201, received.text
 
         # A register at outlet A, and a shift on it: opened with a float, one cash sale
         # rung on the register, closed 50 cents short.

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server, Tab, eventually
+from tests.browser.conftest import Server, Tab, eventually, stocked_product
 from tests.browser.helpers import euros, expect_text
 
 pytestmark = pytest.mark.browser
@@ -88,23 +88,19 @@ def build_till_shop(server: Server, *, registers: tuple[str, ...], second_outlet
         assert category.status_code == 201, category.text
         items = {}
         for key, name, price, stock in (("coffee", "Oat flat white", 340, 10), ("tea", "Earl Grey tea", 250, 10)):
-            created = admin.post(
-                "/api/catalog/products",
-                json={
+            product = stocked_product(
+                admin,
+                outlet["id"],
+                {
                     "sku": f"RFD-{suffix}-{key.upper()}",
                     "name": name,
                     "category_id": category.json()["id"],
                     "price_minor": price,
                     "tax_class": "reduced",
                 },
+                stock,
+                "refund tests",
             )
-            assert created.status_code == 201, created.text
-            product = created.json()
-            received = admin.post(
-                "/api/inventory/receipts",
-                json={"outlet_id": outlet["id"], "lines": [{"product_id": product["id"], "qty": stock}], "reference": "refund tests"},
-            )
-            assert received.status_code == 201, received.text
             items[key] = Item(product["id"], name, price, stock, product["sku"])
         for item in items.values():
             eventually(lambda i=item: admin.get(f"/api/sales/prices/{i.id}").status_code == 200, f"sales to know {item.name}")

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server, Tab, ean13, eventually
+from tests.browser.conftest import Server, Tab, ean13, eventually, stocked_product
 from tests.browser.helpers import euros, expect_text, line
 
 pytestmark = pytest.mark.browser
@@ -89,21 +89,13 @@ def tshop(server: Server) -> TenderShop:
         ):
             sku = f"TND-{suffix}-{key.upper()}"
             barcode = ean13("2" + str(secrets.randbelow(10**11)).zfill(11))
-            created = admin.post(
-                "/api/catalog/products",
-                json={"sku": sku, "name": name, "barcodes": [barcode], "price_minor": price, "tax_class": "reduced"},
+            product = stocked_product(
+                admin,
+                outlet["id"],
+                {"sku": sku, "name": name, "barcodes": [barcode], "price_minor": price, "tax_class": "reduced"},
+                stock,
+                "tender tests",
             )
-            assert created.status_code == 201, created.text
-            product = created.json()
-            received = admin.post(
-                "/api/inventory/receipts",
-                json={
-                    "outlet_id": outlet["id"],
-                    "lines": [{"product_id": product["id"], "qty": stock}],
-                    "reference": "tender tests",
-                },
-            )
-            assert received.status_code == 201, received.text
             items[key] = Item(product["id"], sku, name, price, barcode, stock)
         for item in items.values():
             eventually(lambda i=item: admin.get(f"/api/sales/prices/{i.id}").status_code == 200, f"sales to know {item.name}")
