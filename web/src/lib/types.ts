@@ -155,10 +155,22 @@ export interface DailyReport {
   rows: DailyRow[];
 }
 
+export interface ItemRow {
+  product_id: string;
+  sku: string;
+  name: string;
+  qty: number;
+  gross_minor: number;
+  currency?: string;
+  /** Newer reports service: net after refunds - cost at the time of sale, and its share of net. */
+  margin_minor?: number;
+  margin_bp?: number | null;
+}
+
 export interface ItemReport {
   date_from: string;
   date_to: string;
-  rows: { product_id: string; sku: string; name: string; qty: number; gross_minor: number; currency?: string }[];
+  rows: ItemRow[];
 }
 
 export interface TenderReport {
@@ -189,6 +201,49 @@ export interface CategoryReport {
   date_from: string;
   date_to: string;
   rows: { category_id: string | null; name: string; qty: number; gross_minor: number; currency?: string }[];
+}
+
+/** GET /api/reports/sales/outlets: each outlet against the period of the same length just before. */
+export interface OutletReport {
+  date_from: string;
+  date_to: string;
+  previous_from: string;
+  previous_to: string;
+  rows: OutletRow[];
+}
+
+export interface OutletRow {
+  outlet_id: string;
+  name: string;
+  timezone: string;
+  currency: string;
+  sales_count: number;
+  gross_minor: number;
+  average_basket_minor: number;
+  previous_gross_minor: number;
+  previous_sales_count: number;
+  /** Change of gross against the previous period, in basis points; null: nothing sold before. */
+  gross_change_bp: number | null;
+}
+
+/** GET /api/reports/stock/valuation: stock on hand now at the current cost price, per outlet. */
+export interface ValuationReport {
+  rows: ValuationRow[];
+  totals_by_currency: { currency: string; units: number; value_minor: number }[];
+}
+
+export interface ValuationRow {
+  outlet_id: string;
+  outlet_name: string;
+  /** The products' currency; "" while the catalog has not announced a product yet. */
+  currency: string;
+  products_in_stock: number;
+  units: number;
+  value_minor: number;
+  /** Oversold products (negative levels), counted at zero. */
+  negative_products: number;
+  /** Products in stock with no cost price: counted in units, worth 0. */
+  uncosted_products: number;
 }
 
 /** The till's view of a cart line's stock (GET /api/inventory/stock/{outlet}/{product}). */
