@@ -35,6 +35,15 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def slid(params: dict[str, object], i: int, slide: int) -> dict[str, object]:
+    """The range moved back by i mod slide days (the stock reports have no range)."""
+    back = timedelta(days=i % slide)
+    if back and "date_from" in params:
+        moved = {k: (date.fromisoformat(str(params[k])) - back).isoformat() for k in ("date_from", "date_to")}
+        return params | moved
+    return params
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", default="http://127.0.0.1:8080")
@@ -48,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-ms", type=float, default=100.0)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--only", help="only endpoints whose label contains this")
+    parser.add_argument(
+        "--slide",
+        type=int,
+        default=1,
+        help="request i's range ends i mod SLIDE days before --end (same length): every alignment of the range, not one",
+    )
     args = parser.parse_args(argv)
 
     email, password = args.email, args.password
@@ -98,20 +113,22 @@ def main(argv: list[str] | None = None) -> int:
         ]
         results = []
         print(
-            f"{args.base_url}: {len(outlets)} outlets with sales, {span['date_from']} to {span['date_to']}; "
-            f"{args.requests} requests each after {args.warmup} warm-up"
+            f"{args.base_url}: {len(outlets)} outlets with sales, {span['date_from']} to {span['date_to']}"
+            + (f" and the {args.slide - 1} ranges of that length ending on the days before" if args.slide > 1 else "")
+            + f"; {args.requests} requests each after {args.warmup} warm-up"
         )
         print(f"{'endpoint':40} {'median ms':>9} {'p99 ms':>8} {'max ms':>8} {'rows':>6} {'bytes':>8}")
         for label, path, params, target in cases:
             if args.only and args.only not in label:
                 continue
-            for _ in range(args.warmup):
-                http.get(path, params=params).raise_for_status()
+            for i in range(args.warmup):
+                http.get(path, params=slid(params, i, args.slide)).raise_for_status()
             samples = []
             response = None
-            for _ in range(args.requests):
+            for i in range(args.requests):
+                asked = slid(params, i, args.slide)
                 t0 = time.perf_counter()
-                response = http.get(path, params=params)
+                response = http.get(path, params=asked)
                 body = response.content
                 samples.append((time.perf_counter() - t0) * 1000)
                 response.raise_for_status()
