@@ -811,7 +811,8 @@ def outlet_report(
     fmt: Format = "json",
 ) -> OutletReport | Response:
     """Each outlet over the range, against the period of the same length just before
-    (gross_change_bp: which outlet is slipping)."""
+    (gross_change_bp: which outlet is slipping). An outlet that sold before but nothing
+    in the range is listed too, at zero (-100 %)."""
     span = _date_range(date_from, date_to)
     length = (span[1] - span[0]).days + 1
     previous = (span[0] - timedelta(days=length), span[0] - timedelta(days=1))
@@ -823,9 +824,11 @@ def outlet_report(
     with _session(request) as session:
         found = [r._mapping for r in session.execute(now)]
         earlier = {(r.outlet_id, r.currency): r for r in session.execute(before)}
-        known = _names(session, outlets, "outlet_id", [r["outlet_id"] for r in found])
+        known = _names(session, outlets, "outlet_id", [k[0] for k in earlier] + [r["outlet_id"] for r in found])
+    sold_now = {(r["outlet_id"], r["currency"]) for r in found}
+    silent = [{"outlet_id": o, "currency": c} for o, c in earlier if (o, c) not in sold_now]
     rows = []
-    for r in found:
+    for r in [*found, *silent]:
         figures = sales_figures(r)
         past = earlier.get((r["outlet_id"], r["currency"]))
         past_gross = int(past.gross_minor or 0) if past is not None else 0

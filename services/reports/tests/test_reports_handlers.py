@@ -382,6 +382,15 @@ def test_outlet_report_compares_with_the_period_before(feed: Feed, get: Get) -> 
     report = get("sales/outlets", date_from="2026-03-01", date_to="2026-03-28")
     assert (report["previous_from"], report["previous_to"]) == ("2026-02-01", "2026-02-28")
     assert pick(report["rows"], "outlet_id", "gross_minor", "previous_gross_minor", "gross_change_bp") == [(A, 3000, 4000, -2500)]
+    # B sold in February and not at all in March: the outlet slipping most is listed, at zero.
+    feed(outlet(B, "Side Street"))
+    feed(sale("b-old", B, "2026-02-15T10:00:00Z", [line(1, "p1", 2, 5000, 0)], [("cash", 5000)]))
+    report = get("sales/outlets", role="admin", outlets=[], date_from="2026-03-01", date_to="2026-03-28")
+    assert pick(report["rows"], "outlet_id", "name", "sales_count", "gross_minor", "previous_gross_minor", "gross_change_bp") == [
+        (A, "Main Street", 1, 3000, 4000, -2500),
+        (B, "Side Street", 0, 0, 5000, -10000),
+    ]
+    assert report["totals_by_currency"][0]["gross_minor"] == 3000
 
 
 def test_stock_levels_take_the_newest_event_whatever_the_order(consumer: EventConsumer, feed: Feed, get: Get) -> None:
