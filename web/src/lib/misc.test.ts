@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fillDays, groupSum, niceScale } from "./chart";
 import { ApiError, describeError, detailText } from "./errors";
-import { addDays, formatRate } from "./format";
+import { addDays, formatRate, localDay } from "./format";
 import { currenciesOf, figures, inCurrency } from "./reports";
 import { newId } from "./uuid";
 
@@ -73,6 +73,19 @@ describe("format", () => {
   it("adds days across month ends in UTC", () => {
     expect(addDays("2026-02-28", 1)).toBe("2026-03-01");
     expect(addDays("2026-01-01", -1)).toBe("2025-12-31");
+  });
+  it("takes today from the browser's own calendar, not UTC's", () => {
+    const zone = process.env.TZ;
+    try {
+      // Late evening west of UTC is already tomorrow in UTC; early morning east of it, still yesterday.
+      process.env.TZ = "America/Los_Angeles";
+      expect(localDay(new Date(2026, 2, 5, 23, 30))).toBe("2026-03-05");
+      process.env.TZ = "Pacific/Kiritimati";
+      expect(localDay(new Date(2026, 0, 1, 0, 5))).toBe("2026-01-01");
+    } finally {
+      process.env.TZ = zone;
+      if (zone === undefined) delete process.env.TZ;
+    }
   });
   it("shows tax rates", () => {
     expect(formatRate(2000)).toBe("20%");
