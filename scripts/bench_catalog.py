@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import statistics
@@ -185,8 +186,9 @@ def seed_api(base_url: str, token: str, count: int, have: int, part_rows: int) -
 
 
 def percentile(samples: list[float], p: float) -> float:
+    """Nearest rank: p99 of 100 samples is the 99th, not the slowest."""
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
 
 
 async def measure(base_url: str, token: str, paths: list[str], concurrency: int) -> tuple[list[float], float, int]:

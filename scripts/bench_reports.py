@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -29,9 +30,10 @@ import httpx
 
 
 def percentile(samples: list[float], q: float) -> float:
-    """Nearest rank."""
+    """Nearest rank: the smallest sample with at least q % of the samples at or below it
+    (p99 of 100 samples is the 99th, not the slowest)."""
     ordered = sorted(samples)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
