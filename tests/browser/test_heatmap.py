@@ -184,7 +184,7 @@ def test_busiest_slot_is_the_average_per_weekday(
     with page.expect_download() as info:
         panel.get_by_role("button", name="CSV by weekday and hour").click()
     download = info.value
-    assert download.suggested_filename.startswith("sales-heatmap")
+    assert download.suggested_filename.startswith("sales-day-hour_")
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
     assert {(r["day"], int(r["hour"]), int(r["sales_count"])) for r in rows} == {
         (r["day"], r["hour"], r["sales_count"]) for r in busy.rows

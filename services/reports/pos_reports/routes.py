@@ -393,7 +393,7 @@ def hourly(
             totals = [SalesFigures(currency=r.currency, **sales_figures(r._mapping)) for r in session.execute(whole)]
         rows = [heat_row(r) for r in found]
         if fmt == "csv":
-            return _csv("sales-hourly", span, list(HeatRow.model_fields), rows)
+            return _csv("sales-day-hour", span, list(HeatRow.model_fields), rows)
     return _json(HourlyReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals))
 
 
@@ -743,7 +743,9 @@ def cashier_report(
             "cashier_register": ["cashier_id", "cashier_name", "outlet_id", "register_id", "currency"],
         }[by]
         dims = {"cashier_id", "cashier_name", "outlet_id", "register_id"}
-        return _csv("sales-cashiers", span, _columns(CashierRow, first, tuple(dims - set(first))), rows)
+        # One file name per view: "by register" saved beside "by cashier" must not clash.
+        name = {"cashier": "sales-cashiers", "register": "sales-registers", "cashier_register": "sales-cashier-registers"}[by]
+        return _csv(name, span, _columns(CashierRow, first, tuple(dims - set(first))), rows)
     return _json(CashierReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals))
 
 

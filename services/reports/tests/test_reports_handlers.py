@@ -609,6 +609,23 @@ def test_every_report_has_a_csv_download(client: TestClient, auth: Auth, march: 
     assert len(header) == len(set(header)) >= 3
 
 
+def test_each_view_downloads_under_its_own_file_name(client: TestClient, auth: Auth, march: None) -> None:
+    views = [("sales/hourly", {}), ("sales/hourly", {"by": "day_hour"})]
+    views += [("sales/cashiers", {"by": by}) for by in ("cashier", "register", "cashier_register")]
+    names = []
+    for path, params in views:
+        r = client.get(f"/api/reports/{path}", params={"format": "csv", **MARCH, **params}, headers=auth())
+        assert r.status_code == 200, r.text
+        names.append(r.headers["content-disposition"].split('filename="')[1].rstrip('"'))
+    assert names == [
+        "sales-hourly_2026-03-01_2026-03-31.csv",
+        "sales-day-hour_2026-03-01_2026-03-31.csv",
+        "sales-cashiers_2026-03-01_2026-03-31.csv",
+        "sales-registers_2026-03-01_2026-03-31.csv",
+        "sales-cashier-registers_2026-03-01_2026-03-31.csv",
+    ]
+
+
 def test_default_range_ends_today(feed: Feed, get: Get) -> None:
     now = datetime.now(UTC).isoformat()
     feed(sale("today", A, now, [line(1, "p1", 1, 500, 0)], [("cash", 500)]))

@@ -130,19 +130,17 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return (await response.json()) as T;
 }
 
-/** The name to save a download as: the server's (Content-Disposition), else `fallbackName`;
- * `stem` replaces the part before the server's `_<from>_<to>` dates, for two exports the
- * server names alike (sales by hour, and by day and hour). */
-export function downloadName(disposition: string, fallbackName: string, stem?: string): string {
-  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;
-  return stem ? name.replace(/^[^_.]+/, stem) : name;
+/** The name to save a download as: the server's (Content-Disposition: one name per
+ * view, with its dates), else `fallbackName`. */
+export function downloadName(disposition: string, fallbackName: string): string {
+  return /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? fallbackName;
 }
 
 /** A file from the API (e.g. a CSV report), fetched with the token and saved by the browser. */
-export async function download(path: string, query: Query, fallbackName: string, stem?: string): Promise<string> {
+export async function download(path: string, query: Query, fallbackName: string): Promise<string> {
   const response = await send(path, { query, timeoutMs: 60_000 }, "text/csv, */*");
   const blob = await response.blob();
-  const name = downloadName(response.headers.get("Content-Disposition") ?? "", fallbackName, stem);
+  const name = downloadName(response.headers.get("Content-Disposition") ?? "", fallbackName);
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;
