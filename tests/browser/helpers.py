@@ -1,12 +1,12 @@
 """What the browser tests share: how amounts look on screen, waiting for text, a cart
-line, a stock level through the API."""
+line, a stock level through the API, the dashboard opened by a manager."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from tests.browser.conftest import Server
+from tests.browser.conftest import Server, Tab
 
 
 def euros(minor: int) -> str:
@@ -33,3 +33,11 @@ def on_hand(server: Server, token: str, outlet_id: str, product_id: str) -> int:
         response = http.get(f"/api/inventory/stock/{outlet_id}/{product_id}")
         response.raise_for_status()
         return response.json()["on_hand"]
+
+
+def dashboard(tab: Tab, who: tuple[str, str], panel: str) -> Any:
+    """Log in as a manager (who lands on the dashboard) and wait for the panel (its test id)."""
+    page = tab.login(*who)
+    page.locator("#reports-title").wait_for()
+    page.get_by_test_id(panel).wait_for()
+    return page

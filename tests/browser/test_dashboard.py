@@ -16,13 +16,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.browser.conftest import Server, Tab, eventually, stocked_product
-from tests.browser.helpers import euros, expect_text
+from tests.browser.helpers import dashboard, euros, expect_text
 
 pytestmark = pytest.mark.browser
 
@@ -150,21 +149,13 @@ def _wait_for_reports(http: httpx.Client, chain: Chain) -> None:
     eventually(ranked, "the product ranking to hold the sales")
 
 
-def dashboard(tab: Tab, who: tuple[str, str]) -> Any:
-    """Log in as a manager (who lands on the dashboard) and wait for its panels."""
-    page = tab.login(*who)
-    page.locator("#reports-title").wait_for()
-    page.get_by_test_id("outlets-panel").wait_for()
-    return page
-
-
 @pytest.mark.parametrize(("width", "height", "name"), [(375, 812, "phone"), (1280, 800, "desktop")])
 def test_outlets_compared_and_stock_value_at_cost(
     open_tab: Callable[..., Tab], chain: Chain, screenshots: Path, width: int, height: int, name: str
 ) -> None:
     from playwright.sync_api import expect
 
-    page = dashboard(open_tab(width, height), chain.manager)
+    page = dashboard(open_tab(width, height), chain.manager, "outlets-panel")
 
     # Outlets compared: best gross first, each with its gross as sold, its sales, its
     # average sale, and "new" (nothing was sold in the 30 days before).
@@ -218,7 +209,7 @@ def test_outlets_compared_and_stock_value_at_cost(
 def test_ranking_picker_reranks_the_products_alone(open_tab: Callable[..., Tab], chain: Chain) -> None:
     from playwright.sync_api import expect
 
-    page = dashboard(open_tab(1280, 800), chain.manager)
+    page = dashboard(open_tab(1280, 800), chain.manager, "outlets-panel")
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url) if "/api/" in request.url else None)
 

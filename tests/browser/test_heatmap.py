@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, Tab, eventually, stocked_product
-from tests.browser.helpers import euros
+from tests.browser.helpers import dashboard, euros
 
 pytestmark = pytest.mark.browser
 
@@ -127,20 +127,13 @@ def slot(hour: int) -> str:
     return f"{hour:02d}:00\u2013{(hour + 1) % 24:02d}:00"  # an en dash
 
 
-def open_dashboard(tab: Tab, who: tuple[str, str]) -> Any:
-    page = tab.login(*who)
-    page.locator("#reports-title").wait_for()
-    page.get_by_test_id("heat-panel").wait_for()
-    return page
-
-
 @pytest.mark.parametrize(("width", "height", "name"), [(375, 812, "phone"), (1280, 800, "desktop")])
 def test_busiest_slot_is_the_average_per_weekday(
     open_tab: Callable[..., Tab], busy: Busy, screenshots: Path, width: int, height: int, name: str
 ) -> None:
     from playwright.sync_api import expect
 
-    page = open_dashboard(open_tab(width, height), busy.manager)
+    page = dashboard(open_tab(width, height), busy.manager, "heat-panel")
     # The browser runs in UTC (conftest's Tab): its "today" is UTC's, as is the outlet's.
     today = datetime.now(UTC).date()
     cells = expected_cells(busy.rows, today)
@@ -208,7 +201,7 @@ def test_a_whole_day_of_hours_scrolls_inside_its_card_on_a_phone(open_tab: Calla
 
     tab = open_tab(375, 812)
     tab.page.route(re.compile(r"/api/reports/sales/hourly\?.*by=day_hour"), widen)
-    page = open_dashboard(tab, busy.manager)
+    page = dashboard(tab, busy.manager, "heat-panel")
     panel = page.get_by_test_id("heat-panel")
     expect(panel.locator("thead th")).to_have_count(1 + 24)
     panel.scroll_into_view_if_needed()
