@@ -11,7 +11,7 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from pos_platform.db import Database, upsert, utcnow
 from pos_reports.tables import item_sales, outlets, snapshots, stock_levels
@@ -40,21 +40,29 @@ def sold_over(
 
 
 def refresh_velocity(db: Database, days: int = 28, today: date | None = None) -> tuple[date, date]:
-    """Work out sold_window for every stock level over the `days` days ending today (UTC)."""
+    """Work out sold_window for every stock level over the `days` days ending today (UTC).
+    MariaDB compares the window's sums with what the levels hold and answers only the
+    levels that changed (a plain read, no locks): the service's interpreter handles a few
+    rows instead of every level and every sum (60,000 and 26,000 on a year of 20 outlets)."""
     end = today or utcnow().date()
     window = (end - timedelta(days=days - 1), end)
+    i, s = item_sales, stock_levels
     with db.session_factory() as session:
-        outlet_ids = sorted(
-            set(session.scalars(select(outlets.c.outlet_id))) | set(session.scalars(select(stock_levels.c.outlet_id).distinct()))
+        outlet_ids = sorted(set(session.scalars(select(outlets.c.outlet_id))) | set(session.scalars(select(s.c.outlet_id).distinct())))
+        sold = (
+            select(i.c.outlet_id, i.c.product_id, (func.sum(i.c.qty) - func.sum(i.c.refund_qty)).label("sold"))
+            .where(i.c.outlet_id.in_(outlet_ids), i.c.day >= window[0], i.c.day <= window[1])
+            .group_by(i.c.outlet_id, i.c.product_id)
+            .subquery()
         )
-        sold = sold_over(session, outlet_ids, window)
-        held = {
-            (r.outlet_id, r.product_id): int(r.sold_window)
-            for r in session.execute(select(stock_levels.c.outlet_id, stock_levels.c.product_id, stock_levels.c.sold_window))
-        }
-    changes = [
-        {"o": key[0], "p": key[1], "v": sold.get(key, 0)} for key, value in sorted(held.items()) if sold.get(key, 0) != value
-    ]
+        now = func.coalesce(sold.c.sold, 0)
+        changed = session.execute(
+            select(s.c.outlet_id, s.c.product_id, now)
+            .select_from(s.outerjoin(sold, and_(sold.c.outlet_id == s.c.outlet_id, sold.c.product_id == s.c.product_id)))
+            .where(s.c.sold_window != now)
+            .order_by(s.c.outlet_id, s.c.product_id)
+        ).all()
+    changes = [{"o": outlet_id, "p": product_id, "v": int(value)} for outlet_id, product_id, value in changed]
     statement = (
         update(stock_levels)
         .where(stock_levels.c.outlet_id == bindparam("o"), stock_levels.c.product_id == bindparam("p"))

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from pos_contracts import new_envelope
 from pos_contracts.events import (
@@ -30,6 +31,7 @@ from pos_contracts.events import (
 )
 from pos_platform.bus import PoisonMessage
 from pos_platform.consumer import EventConsumer
+from pos_reports.tables import stock_levels
 from pos_reports.velocity import refresh_velocity
 from services.reports.tests.builders import envelope, line, outlet, product, refund, sale
 from services.reports.tests.conftest import A, Auth, B
@@ -487,6 +489,18 @@ def test_low_stock_list_and_days_of_cover(client: TestClient, feed: Feed, get: G
     assert [r["product_id"] for r in get("stock/cover", reorder_only="true")["rows"]] == ["p1"]
     other = get("stock/cover", velocity_days="27")  # another window: summed at the request
     assert other["velocity_computed_at"] is None and other["rows"][0]["sold"] == 54
+    # A window with no sales puts every level back to nothing sold; today's again, as before.
+    db = client.app.state.ctx.db
+
+    def held() -> dict[str, int]:
+        with db.session_factory() as session:
+            return {p: int(n) for p, n in session.execute(select(stock_levels.c.product_id, stock_levels.c.sold_window))}
+
+    assert held() == {"p1": 56, "p2": 4}
+    refresh_velocity(db, today=today.date() + timedelta(days=90))
+    assert held() == {"p1": 0, "p2": 0}
+    refresh_velocity(db)
+    assert held() == {"p1": 56, "p2": 4}
     # Stock above the reorder point again leaves the low-stock list.
     feed(StockAdjusted(outlet_id=A, product_id="p1", delta=30, reason="receipt", on_hand_after=36))
     assert get("stock/low")["rows"] == []

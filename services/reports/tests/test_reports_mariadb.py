@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import pymysql
@@ -15,8 +16,9 @@ import pytest
 from pos_contracts import Envelope
 from pos_platform.testing import mint_token
 from pos_reports import rebuild
+from pos_reports.velocity import refresh_velocity
 from services.reports.tests.conftest import make_client
-from services.reports.tests.workload import fetch_all, history
+from services.reports.tests.workload import RANGE, fetch_all, history
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +55,14 @@ def test_mariadb_gives_the_reports_sqlite_gives(databases: None, tmp_path: Path,
         for env in events:
             live.app.state.ctx.consumer.handle(env)
         assert fetch_all(live, token) == expected
+        # The velocity refreshed in MariaDB (the changed levels found by a join) answers
+        # the days of cover the sums at the request gave.
+        cover = {"date_to": RANGE["date_to"]}
+        summed = live.get("/api/reports/stock/cover", params=cover, headers={"Authorization": f"Bearer {token}"}).json()
+        refresh_velocity(live.app.state.ctx.db, today=date.fromisoformat(RANGE["date_to"]))
+        refreshed = live.get("/api/reports/stock/cover", params=cover, headers={"Authorization": f"Bearer {token}"}).json()
+        assert refreshed["velocity_computed_at"] is not None and summed["velocity_computed_at"] is None
+        assert refreshed["rows"] == summed["rows"] and any(r["sold"] for r in summed["rows"])
 
     path = tmp_path / "history.jsonl"
     path.write_text("".join(env.model_dump_json() + "\n" for env in events))
