@@ -1,9 +1,13 @@
 """What the browser tests share: how amounts look on screen, waiting for text, a cart
-line, a stock level through the API, the dashboard opened by a manager."""
+line, a stock level through the API, the dashboard opened by a manager, a CSV download,
+the page's overflow on a small screen."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import Server, Tab
@@ -41,3 +45,17 @@ def dashboard(tab: Tab, who: tuple[str, str], panel: str) -> Any:
     page.locator("#reports-title").wait_for()
     page.get_by_test_id(panel).wait_for()
     return page
+
+
+def csv_download(page: Any, button: Any) -> tuple[str, list[dict[str, str]]]:
+    """Click the button that saves a CSV: the file's name and its rows."""
+    with page.expect_download() as info:
+        button.click()
+    download = info.value
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    return download.suggested_filename, list(csv.DictReader(io.StringIO(text)))
+
+
+def overflow(page: Any) -> int:
+    """How many pixels the page is wider than its viewport (0 or less: nothing runs off the side)."""
+    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")

@@ -8,8 +8,6 @@ stock received and sales rung through the API, and waits for the reports to foll
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
 import uuid
@@ -21,7 +19,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import Server, Tab, eventually, stocked_product
-from tests.browser.helpers import dashboard, euros, expect_text
+from tests.browser.helpers import csv_download, dashboard, euros, expect_text, overflow
 
 pytestmark = pytest.mark.browser
 
@@ -190,17 +188,14 @@ def test_outlets_compared_and_stock_value_at_cost(
     expect_text(total, rf"{sum(chain.units.values())} units · {re.escape(euros(sum(chain.value.values())))}")
 
     # Nothing runs off the side of a phone.
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"the dashboard is {overflow}px wider than the {width}px screen"
+    wider = overflow(page)
+    assert wider <= 0, f"the dashboard is {wider}px wider than the {width}px screen"
     page.get_by_test_id("outlets-panel").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / f"dashboard-outlets-stock-{name}.png"), full_page=True)
 
     # The stock value's CSV: one row per outlet, with the same units and value.
-    with page.expect_download() as info:
-        page.get_by_role("button", name="CSV of stock value").click()
-    download = info.value
-    assert download.suggested_filename.startswith("stock-valuation")
-    rows_csv = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
+    name, rows_csv = csv_download(page, page.get_by_role("button", name="CSV of stock value"))
+    assert name.startswith("stock-valuation")
     assert {r["outlet_id"]: (int(r["units"]), int(r["value_minor"])) for r in rows_csv} == {
         chain.outlets[o][0]: (chain.units[o], chain.value[o]) for o in chain.outlets
     }
@@ -238,8 +233,6 @@ def test_ranking_picker_reranks_the_products_alone(open_tab: Callable[..., Tab],
     assert any("sort=qty" in url and "order=asc" in url for url in reloaded), reloaded
 
     # The CSV of the items is ranked the same way: the oat cookies first.
-    with page.expect_download() as info:
-        page.get_by_role("button", name="CSV of items").click()
-    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+    _, rows = csv_download(page, page.get_by_role("button", name="CSV of items"))
     assert [r["name"] for r in rows] == [chain.names["oat"], chain.names["rye"], chain.names["seed"]]
     assert [int(r["qty"]) for r in rows] == [2, 4, 6]

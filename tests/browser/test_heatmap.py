@@ -10,8 +10,6 @@ must name that slot."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
 import uuid
@@ -26,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, Tab, eventually, stocked_product
-from tests.browser.helpers import dashboard, euros
+from tests.browser.helpers import csv_download, dashboard, euros, overflow
 
 pytestmark = pytest.mark.browser
 
@@ -168,17 +166,14 @@ def test_busiest_slot_is_the_average_per_weekday(
     expect(busiest).to_have_text(sales)
 
     # Nothing runs off the side of the screen.
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the dashboard is {overflow}px wider than the {width}px screen"
+    wider = overflow(page)
+    assert wider <= 0, f"the dashboard is {wider}px wider than the {width}px screen"
     panel.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / f"dashboard-heatmap-{name}.png"), full_page=True)
 
     # Its CSV: the day x hour rows, the same sales.
-    with page.expect_download() as info:
-        panel.get_by_role("button", name="CSV by weekday and hour").click()
-    download = info.value
-    assert download.suggested_filename.startswith("sales-day-hour_")
-    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
+    name, rows = csv_download(page, panel.get_by_role("button", name="CSV by weekday and hour"))
+    assert name.startswith("sales-day-hour_")
     assert {(r["day"], int(r["hour"]), int(r["sales_count"])) for r in rows} == {
         (r["day"], r["hour"], r["sales_count"]) for r in busy.rows
     }
