@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from tests.unit.scriptload import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_reports.py"
-spec = importlib.util.spec_from_file_location("bench_reports", SCRIPT)
-assert spec is not None and spec.loader is not None
-bench = importlib.util.module_from_spec(spec)
-sys.modules["bench_reports"] = bench
-spec.loader.exec_module(bench)
+bench = load_script("bench_reports")
 
 
 def test_p99_of_a_hundred_samples_is_the_99th_slowest() -> None:

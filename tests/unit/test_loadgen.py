@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "loadgen.py"
-spec = importlib.util.spec_from_file_location("loadgen", SCRIPT)
-assert spec is not None and spec.loader is not None
-loadgen = importlib.util.module_from_spec(spec)
-sys.modules["loadgen"] = loadgen
-spec.loader.exec_module(loadgen)
+from tests.unit.scriptload import load_script
+
+loadgen = load_script("loadgen")
 
 
 def test_percentile_interpolates_between_ranks() -> None:
