@@ -32,7 +32,7 @@ export function isMoney(sort: RankSort): boolean {
 
 /** "Top items by gross sales", "Bottom items by quantity": the list's accessible name. */
 export function rankingTitle(sort: RankSort, order: RankOrder): string {
-  const by = { gross: "gross sales", qty: "quantity", margin: "margin" }[sort];
+  const by = (RANK_SORTS.find((option) => option.value === sort)?.label ?? sort).toLowerCase();
   return `${order === "asc" ? "Bottom" : "Top"} items by ${by}`;
 }
 
