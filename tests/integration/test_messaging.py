@@ -1,7 +1,8 @@
 """The messaging guarantees on real MariaDB and RabbitMQ: the outbox relay publishes
 every event once with two relays racing, unroutable messages are errors, consumers apply
-each event exactly once however often it is delivered, and a poison message is
-dead-lettered while the rest keep flowing."""
+each event exactly once however often it is delivered, a transient database error makes
+a delivery wait rather than be dead-lettered, and a poison message of every kind is
+dead-lettered (with its reason, in the service's table) while the rest keep flowing."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def db() -> Iterator[Database]:
         cur.execute(f"CREATE DATABASE {DB_NAME}")
     metadata = MetaData()
     Table("applied", metadata, Column("event_id", String(36), primary_key=True), Column("times", Integer, nullable=False))
-    add_messaging_tables(metadata)
+    add_messaging_tables(metadata, consumer=True)
     database = Database(f"mysql+pymysql://root@127.0.0.1:3306/{DB_NAME}", metadata, "catalog")
     metadata.create_all(database.engine)
     yield database
@@ -174,25 +175,142 @@ async def test_a_redelivered_event_is_applied_once(db: Database, bus: RabbitBus)
         consumer.close()
 
 
+def dead_letters(db: Database) -> list[dict]:
+    table = db.metadata.tables["dead_letters"]
+    with db.transaction() as uow:
+        return [dict(r._mapping) for r in uow.session.execute(select(table).order_by(table.c.id))]
+
+
+async def wait_until(check, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
 async def test_poison_message_is_dead_lettered_and_the_rest_keep_flowing(db: Database, bus: RabbitBus) -> None:
     poison = new_envelope(product_event(666), producer="catalog")
+    attempts = []
 
     def handler(uow, event, envelope: Envelope) -> None:
         if envelope.event_id == poison.event_id:
+            attempts.append(1)
             raise RuntimeError("this event always fails")
         count_applications(uow, event, envelope)
 
-    consumer = EventConsumer("inventory", db, {"ProductCreated": handler})
+    consumer = EventConsumer("inventory", db, {"ProductCreated": handler}, backoff_initial=0.01)
     good = [new_envelope(product_event(n), producer="catalog") for n in range(5)]
     await bus.publish_batch(
         [OutgoingMessage(e.event_id, e.routing_key, e.model_dump_json().encode()) for e in [poison, *good]]
     )
     await bus.consume("inventory", consumer)
     try:
-        dead = await drain_queue(dead_letter_queue_name("inventory"), 1, timeout=30)
-        assert [m.message_id for m in dead] == [poison.event_id]
+        await wait_until(lambda: len(dead_letters(db)) == 1)
+        [letter] = dead_letters(db)
+        assert letter["event_id"] == poison.event_id
+        assert letter["status"] == "pending"
+        assert "failed on every attempt" in letter["reason"] and "this event always fails" in letter["reason"]
+        assert "RuntimeError" in letter["error"]
+        # Tried a few times in place, not redelivered until the broker's limit.
+        assert len(attempts) == consumer.unexpected_attempts == letter["attempts"]
         with db.transaction() as uow:
             applied = set(uow.session.scalars(select(db.metadata.tables["applied"].c.event_id)))
         assert applied == {e.event_id for e in good}
+        assert consumer.status() == "ok"
+    finally:
+        consumer.close()
+
+
+async def test_every_kind_of_poison_is_dead_lettered_at_once_with_its_reason(db: Database, bus: RabbitBus) -> None:
+    """Not JSON, an unknown type, an unknown version, a payload that fails validation:
+    each goes to the dead-letter table on its first delivery, none is retried."""
+    calls = []
+
+    def handler(uow, event, envelope: Envelope) -> None:
+        calls.append(envelope.event_id)
+        count_applications(uow, event, envelope)
+
+    consumer = EventConsumer("inventory", db, {"ProductCreated": handler})
+    good = new_envelope(product_event(1), producer="catalog")
+    unknown_type = good.model_copy(update={"event_id": str(uuid.uuid4()), "type": "ProductTeleported"})
+    unknown_version = good.model_copy(update={"event_id": str(uuid.uuid4()), "version": 99})
+    invalid = good.model_copy(update={"event_id": str(uuid.uuid4()), "payload": {**good.payload, "price_minor": "lots"}})
+    messages = [
+        OutgoingMessage(str(uuid.uuid4()), "catalog.ProductCreated", b"{not json"),
+        *(OutgoingMessage(e.event_id, "catalog.ProductCreated", e.model_dump_json().encode()) for e in (unknown_type, unknown_version, invalid, good)),
+    ]
+    await bus.publish_batch(messages)
+    await bus.consume("inventory", consumer)
+    try:
+        await wait_until(lambda: len(dead_letters(db)) == 4)
+        letters = {d["event_id"]: d for d in dead_letters(db)}
+        assert "not an event envelope" in letters[messages[0].event_id]["reason"]
+        assert letters[messages[0].event_id]["body"] == "{not json"
+        assert "no handler for events of type 'ProductTeleported'" in letters[unknown_type.event_id]["reason"]
+        assert "ProductCreated v99 cannot be read" in letters[unknown_version.event_id]["reason"]
+        assert "price_minor" in letters[invalid.event_id]["reason"]
+        assert all(d["attempts"] == 1 and d["status"] == "pending" for d in letters.values())
+        assert calls == [good.event_id]
+    finally:
+        consumer.close()
+
+
+async def test_a_lock_wait_timeout_makes_the_delivery_wait_not_dead_letter(db: Database, bus: RabbitBus) -> None:
+    """A real transient error: the handler's row is locked by another transaction for
+    longer than five lock waits (the broker's delivery limit here is 3). The old consumer
+    requeued it until the limit and dead-lettered it; now it waits and applies it once."""
+    with db.transaction() as uow:
+        uow.session.execute(text("INSERT INTO applied (event_id, times) VALUES ('hot-row', 0)"))
+
+    def handler(uow, event, envelope: Envelope) -> None:
+        uow.session.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))
+        uow.session.execute(text("UPDATE applied SET times = times + 1 WHERE event_id = 'hot-row'"))
+
+    consumer = EventConsumer("inventory", db, {"ProductCreated": handler}, backoff_max=0.5)
+    envelope = new_envelope(product_event(7), producer="catalog")
+    blocker = pymysql.connect(host="127.0.0.1", user="root", password="", database=DB_NAME, autocommit=False)
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("SELECT * FROM applied WHERE event_id = 'hot-row' FOR UPDATE")
+        await bus.publish_batch([OutgoingMessage(envelope.event_id, envelope.routing_key, envelope.model_dump_json().encode())])
+        await bus.consume("inventory", consumer)
+        await wait_until(lambda: consumer.status().startswith("waiting on its database"), timeout=15)
+        await asyncio.sleep(6)  # several lock waits, more than the delivery limit
+        assert "Lock wait timeout" in consumer.status()
+        blocker.rollback()
+        await wait_until(lambda: consumer.status() == "ok", timeout=15)
+        with db.transaction() as uow:
+            assert uow.session.scalar(text("SELECT times FROM applied WHERE event_id = 'hot-row'")) == 1
+        assert dead_letters(db) == []
+    finally:
+        blocker.close()
+        consumer.close()
+
+
+async def test_what_the_broker_dead_letters_moves_into_the_table(db: Database, bus: RabbitBus) -> None:
+    """A message the broker gave up on (its delivery limit: a process died on it again
+    and again) is drained from the dead-letter queue into the table, reason and all."""
+    envelope = new_envelope(product_event(9), producer="catalog")
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        channel = await connection.channel()
+        queue = await channel.get_queue(queue_name("inventory"), ensure=True)
+        await bus.publish_batch([OutgoingMessage(envelope.event_id, envelope.routing_key, envelope.model_dump_json().encode())])
+        for _ in range(4):  # the delivery limit is 3: the fourth return dead-letters it
+            message = await queue.get(no_ack=False, timeout=10)
+            await message.nack(requeue=True)
+    finally:
+        await connection.close()
+    consumer = EventConsumer("inventory", db, {"ProductCreated": count_applications})
+    await bus.consume("inventory", consumer)
+    try:
+        await wait_until(lambda: len(dead_letters(db)) == 1)
+        [letter] = dead_letters(db)
+        assert letter["event_id"] == envelope.event_id
+        assert letter["event_type"] == "ProductCreated"
+        assert letter["routing_key"] == "catalog.ProductCreated"
+        assert letter["reason"].startswith("dead-lettered by the broker (delivery_limit")
+        # Replayed by hand, it is applied once.
+        assert consumer.handle(Envelope.model_validate_json(letter["body"])) is True
     finally:
         consumer.close()

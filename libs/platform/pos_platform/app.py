@@ -15,11 +15,14 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from pos_platform.auth import Admin, TokenVerifier
 from pos_platform.bus import Bus, InProcessBus
-from pos_platform.consumer import EventConsumer, EventHandler
+from pos_platform.consumer import EventConsumer, EventHandler, describe, is_transient
 from pos_platform.db import Database
+from pos_platform.dead_letters import dead_letter_router
 from pos_platform.migrate import upgrade
 from pos_platform.observability import RequestContextMiddleware, configure_logging
 from pos_platform.relay import OutboxRelay
@@ -71,6 +74,7 @@ def create_service_app(
     after background jobs are cancelled."""
     configure_logging(settings.log_level, name)
     ctx = ServiceContext(name=name, settings=settings, db=db)
+    consumer = EventConsumer(name, db, handlers) if handlers else None
     owns_bus = bus is None
 
     @contextlib.asynccontextmanager
@@ -83,15 +87,22 @@ def create_service_app(
         await ctx.bus.start()
         ctx.relay = OutboxRelay(db, ctx.bus, batch_size=settings.relay_batch_size, idle_interval=settings.relay_idle_interval)
         ctx.tasks.append(asyncio.create_task(ctx.relay.run(), name=f"{name}-relay"))
-        if handlers:
-            ctx.consumer = EventConsumer(name, db, handlers)
-            await ctx.bus.consume(name, ctx.consumer)
+        if consumer is not None:
+            ctx.consumer = consumer
+            try:
+                await asyncio.to_thread(consumer.refresh_pending_gauge)
+            except Exception:  # the database may still be starting; /metrics refreshes it
+                log.warning("dead-letter count unavailable at start-up", exc_info=True)
+            await ctx.bus.consume(name, consumer)
         for job in background_jobs:
             ctx.tasks.append(asyncio.create_task(job(ctx), name=f"{name}-{job.__name__}"))
         log.info("service started", extra={"service": name, "instance": settings.instance_id})
         try:
             yield
         finally:
+            if ctx.consumer:
+                # First: deliveries waiting out an outage stop and stay unacked.
+                ctx.consumer.close()
             for task in ctx.tasks:
                 task.cancel()
             await asyncio.gather(*ctx.tasks, return_exceptions=True)
@@ -100,8 +111,6 @@ def create_service_app(
                 await on_stop(ctx)
             if owns_bus:
                 await ctx.bus.close()
-            if ctx.consumer:
-                ctx.consumer.close()
             ctx.relay.close()
             db.dispose()
 
@@ -115,6 +124,8 @@ def create_service_app(
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.add_exception_handler(DBAPIError, database_unavailable)
+    app.add_exception_handler(PoolTimeout, database_unavailable)
     app.state.token_verifier = TokenVerifier(settings.jwt_public_key_file, settings.jwt_audience, settings.jwt_issuer)
     app.add_middleware(RequestContextMiddleware, service=name)
 
@@ -137,15 +148,21 @@ def create_service_app(
         except Exception as exc:  # report, don't raise: this is the health endpoint
             checks["database"] = f"error: {type(exc).__name__}"
         checks["broker"] = "ok" if ctx.bus is not None and ctx.bus.is_connected() else "down"
-        if handlers:
+        if consumer is not None:
             attached = ctx.bus is not None and ctx.bus.consumer_attached(name)
-            checks["consumer"] = "ok" if attached else "detached"
+            # Attached but holding deliveries until the database is back: not ready.
+            checks["consumer"] = consumer.status() if attached else "detached"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @ops.get("/metrics", include_in_schema=False)
     @ops.get(f"/api/{name}/metrics", include_in_schema=False)
     def metrics() -> Response:
+        if consumer is not None:
+            try:
+                consumer.refresh_pending_gauge()  # other replicas may have replayed some
+            except Exception:  # the database may be down: report the last value
+                log.debug("dead-letter count unavailable", exc_info=True)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @ops.get(f"/api/{name}/events", tags=["operations"])
@@ -169,10 +186,25 @@ def create_service_app(
         }
 
     app.include_router(ops)
+    if consumer is not None:
+        app.include_router(dead_letter_router(name, consumer))
     for router in routers:
         app.include_router(router)
     document_unprocessable(app)
     return app
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is restarting or unreachable: 503 with a sentence and Retry-After,
+    not a 500. Anything else the database refused stays an error (a bug to fix)."""
+    if not is_transient(exc):
+        raise exc
+    log.warning("database unavailable", extra={"path": request.url.path, "error": describe(exc)})
+    return JSONResponse(
+        {"detail": "the service cannot reach its database right now: try again in a moment (a retry with the same id is safe)"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
 
 
 # A 422 is either FastAPI's validation errors (a list of {loc, msg, type}) or a rule a

@@ -99,19 +99,31 @@ class InProcessBus:
             envelope, attempts = await queue.get()
             try:
                 await handler(envelope)
-            except PoisonMessage:
-                self._dead_letter(consumer, envelope)
-            except Exception:
+            except PoisonMessage as exc:
+                await self._dead_letter(consumer, handler, envelope, str(exc), attempts + 1)
+            except Exception as exc:
                 log.exception("handler failed", extra={"event_id": envelope.event_id})
                 if attempts + 1 >= self.delivery_limit:
-                    self._dead_letter(consumer, envelope)
+                    await self._dead_letter(consumer, handler, envelope, f"failed {attempts + 1} times: {exc!r}", attempts + 1)
                 else:
                     await asyncio.sleep(0.05 * (attempts + 1))
                     queue.put_nowait((envelope, attempts + 1))
 
-    def _dead_letter(self, consumer: str, envelope: Envelope) -> None:
-        log.error("dead-lettered", extra={"event_id": envelope.event_id, "consumer": consumer})
+    async def _dead_letter(self, consumer: str, handler: Handler, envelope: Envelope, reason: str, attempts: int) -> None:
+        log.error("dead-lettered", extra={"event_id": envelope.event_id, "consumer": consumer, "reason": reason})
         self.dead_letters.setdefault(consumer, []).append(envelope)
+        sink = getattr(handler, "dead_letter", None)
+        if sink is not None:
+            # The service's own dead-letter table, as on the broker (pos_platform.consumer).
+            await sink(
+                envelope.model_dump_json().encode(),
+                reason,
+                event_id=envelope.event_id,
+                event_type=envelope.type,
+                routing_key=envelope.routing_key,
+                attempts=attempts,
+                kind="broker",
+            )
 
     def is_connected(self) -> bool:
         return True

@@ -1,54 +1,219 @@
 """Event consumer: runs a service's handler and records the event id in its inbox in
 the same transaction, so every effect happens exactly once however often the broker
-delivers the message. The message is acked only after that commit."""
+delivers the message. The message is acked only after that commit.
+
+What a failure means decides what happens to the message (docs/reliability.md):
+- transient (the database unreachable or restarting, a deadlock, a lock wait, the pool
+  exhausted): the consumer keeps the message and tries again with backoff, as long as it
+  takes. A database restart is not the message's fault, so it never burns the broker's
+  delivery limit; meanwhile readiness says the consumer is waiting on its database.
+- permanent (not an event envelope, an unknown type or version, a payload that fails
+  validation, a constraint the data breaks): dead-lettered at once, with its reason.
+- anything else (a bug): tried a few times with backoff, then dead-lettered.
+Dead letters are rows in the service's own `dead_letters` table, listed and replayed
+through `/api/<service>/dead-letters` (pos_platform.dead_letters).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Counter
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
+from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from pos_contracts import Envelope, parse_payload
 from pos_platform.bus import PoisonMessage
-from pos_platform.db import Database, UnitOfWork, correlation_id_var, retry_on_deadlock, utcnow
-from pos_platform.messaging_tables import inbox_table
+from pos_platform.db import Database, UnitOfWork, correlation_id_var, retry_on_deadlock, upsert, utcnow
+from pos_platform.messaging_tables import dead_letters_table, inbox_table
 
 log = logging.getLogger("pos.consumer")
 
 EventHandler = Callable[[UnitOfWork, Any, Envelope], None]
 
 EVENTS_CONSUMED = Counter("pos_events_consumed_total", "Events consumed", ["service", "type", "outcome"])
+EVENTS_DEAD_LETTERED = Counter("pos_events_dead_lettered_total", "Events dead-lettered", ["service", "type", "kind"])
+TRANSIENT_RETRIES = Counter("pos_consumer_transient_retries_total", "Deliveries retried in place after a transient failure", ["service"])
+DEAD_LETTERS_PENDING = Gauge("pos_dead_letters_pending", "Dead letters waiting for an operator (replay or discard)", ["service"])
+
+# MySQL/MariaDB errors that say "not now" rather than "never": too many connections,
+# server shutting down, lock wait timeout, read-only (a failover), query interrupted,
+# deadlock, connection killed, can't connect, gone away, lost connection, disconnected
+# for inactivity.
+TRANSIENT_MYSQL_ERRORS = frozenset({1040, 1053, 1205, 1213, 1290, 1317, 1836, 1927, 2002, 2003, 2006, 2013, 2055, 4031})
+
+
+def _mysql_code(exc: DBAPIError) -> int | None:
+    args = getattr(exc.orig, "args", None)
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that goes away by itself: try the same event again later."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = _mysql_code(exc)
+        if code in TRANSIENT_MYSQL_ERRORS:
+            return True
+        if isinstance(exc, InterfaceError) and code in (None, 0):
+            return True  # PyMySQL's (0, '') on a connection that was closed under it
+        if isinstance(exc, OperationalError) and code is None:
+            message = str(exc.orig).lower()
+            return "locked" in message or "busy" in message  # SQLite (embedded mode)
+        return False
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A failure no retry can fix: the event breaks a contract or a constraint."""
+    return isinstance(exc, (PoisonMessage, IntegrityError, DataError, ValidationError, ValueError))
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an operator: the exception and where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}{where}: {text}"[:2000]
+
+
+class ConsumerStopping(Exception):
+    """The service is shutting down while a delivery waits: leave it unacked."""
 
 
 class EventConsumer:
-    def __init__(self, name: str, db: Database, handlers: dict[str, EventHandler], *, threads: int = 4) -> None:
+    def __init__(
+        self,
+        name: str,
+        db: Database,
+        handlers: dict[str, EventHandler],
+        *,
+        threads: int = 4,
+        backoff_initial: float = 0.1,
+        backoff_max: float = 5.0,
+        unexpected_attempts: int = 3,
+    ) -> None:
         self.name = name
         self.db = db
         self.handlers = handlers
         self.inbox = inbox_table(db.metadata)
+        self.dead_letters = dead_letters_table(db.metadata)
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.unexpected_attempts = unexpected_attempts
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"consumer-{name}")
+        self._waiting = 0
+        self._waiting_since: float | None = None
+        self._last_transient = ""
+        self._stopping = asyncio.Event()
+
+    # --- what the bus calls -------------------------------------------------------------
 
     async def __call__(self, envelope: Envelope) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self.handle, envelope)
+        """Handle one delivery until it is applied, found a duplicate or dead-lettered.
+        Returns normally in all three cases (the bus acks); raises only when the service
+        stops while the delivery waits (the bus leaves it for redelivery)."""
+        failures = 0
+        waiting = False
+        try:
+            while True:
+                try:
+                    await self._in_thread(self.handle, envelope)
+                    return
+                except Exception as exc:
+                    if is_transient(exc):
+                        if not waiting:
+                            waiting = True
+                            self._start_waiting()
+                        await self._wait_transient(exc, failures)
+                        failures += 1
+                        continue
+                    failures += 1
+                    if is_permanent(exc) or failures >= self.unexpected_attempts:
+                        await self.dead_letter(
+                            envelope.model_dump_json().encode(),
+                            reason_for(exc, envelope),
+                            error=describe(exc),
+                            event_id=envelope.event_id,
+                            event_type=envelope.type,
+                            routing_key=envelope.routing_key,
+                            attempts=failures,
+                            kind="permanent" if is_permanent(exc) else "failing",
+                        )
+                        return
+                    log.warning(
+                        "handler failed; trying again",
+                        extra={"event_id": envelope.event_id, "attempt": failures, "error": describe(exc)},
+                    )
+                    await self._sleep(self._backoff(failures))
+        finally:
+            if waiting:
+                self._stop_waiting()
+
+    async def dead_letter(
+        self,
+        body: bytes,
+        reason: str,
+        *,
+        error: str = "",
+        event_id: str | None = None,
+        event_type: str | None = None,
+        routing_key: str | None = None,
+        attempts: int = 1,
+        kind: str = "permanent",
+    ) -> None:
+        """Store a message the service gives up on (waiting out a database outage first:
+        a dead letter is never dropped for want of somewhere to write it)."""
+        failures = 0
+        try:
+            while True:
+                try:
+                    await self._in_thread(self._store_dead_letter, body, reason, error, event_id, event_type, routing_key, attempts)
+                    break
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    if failures == 0:
+                        self._start_waiting()
+                    await self._wait_transient(exc, failures)
+                    failures += 1
+        finally:
+            if failures:
+                self._stop_waiting()
+        EVENTS_DEAD_LETTERED.labels(self.name, event_type or "?", kind).inc()
+        EVENTS_CONSUMED.labels(self.name, event_type or "?", "dead_lettered").inc()
+        log.error(
+            "event dead-lettered",
+            extra={"event_id": event_id, "event_type": event_type, "routing_key": routing_key, "reason": reason, "error": error},
+        )
+
+    # --- one attempt ----------------------------------------------------------------------
 
     def handle(self, envelope: Envelope) -> bool:
-        """Process one event; False if it was a duplicate or of no interest."""
+        """Process one event; False if it was a duplicate. Raises PoisonMessage for an
+        event this consumer cannot take (unknown type or version, invalid payload)."""
         handler = self.handlers.get(envelope.type)
         if handler is None:
-            EVENTS_CONSUMED.labels(self.name, envelope.type, "ignored").inc()
-            return False
+            EVENTS_CONSUMED.labels(self.name, envelope.type, "unknown_type").inc()
+            raise PoisonMessage(f"{self.name} has no handler for events of type {envelope.type!r} (v{envelope.version})")
         try:
             event = parse_payload(envelope.type, envelope.version, envelope.payload)
         except (KeyError, ValueError) as exc:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "poison").inc()
-            raise PoisonMessage(f"{envelope.type} v{envelope.version}: {exc}") from exc
+            raise PoisonMessage(f"{envelope.type} v{envelope.version} cannot be read: {_first_line(exc)}") from exc
         token = correlation_id_var.set(envelope.correlation_id or envelope.event_id)
         try:
             processed = self._handle_once(handler, event, envelope)
@@ -78,8 +243,102 @@ class EventConsumer:
             return False
         return True
 
+    def _store_dead_letter(
+        self, body: bytes, reason: str, error: str, event_id: str | None, event_type: str | None, routing_key: str | None, attempts: int
+    ) -> None:
+        now = utcnow()
+        with self.db.transaction() as uow:
+            upsert(
+                uow.session,
+                self.dead_letters,
+                {"consumer": self.name, "event_id": event_id},
+                increments={"attempts": attempts},
+                sets={
+                    "event_type": event_type,
+                    "routing_key": routing_key,
+                    "body": body.decode("utf-8", "replace"),
+                    "reason": reason[:500],
+                    "error": error or reason,
+                    "status": "pending",
+                    "failed_at": now,
+                    "resolved_at": None,
+                    "resolved_by": None,
+                },
+                defaults={"first_failed_at": now},
+            )
+        self.refresh_pending_gauge()
+
+    # --- health and waiting ---------------------------------------------------------------
+
+    def status(self) -> str:
+        """"ok", or what the consumer is waiting for (readiness shows it)."""
+        if self._waiting and self._waiting_since is not None:
+            since = datetime.fromtimestamp(self._waiting_since, UTC).strftime("%H:%M:%S")
+            return f"waiting on its database since {since} UTC ({self._waiting} deliveries held, retrying): {self._last_transient}"
+        return "ok"
+
+    def pending_dead_letters(self) -> int:
+        with self.db.transaction() as uow:
+            return uow.session.scalar(select(func.count()).select_from(self.dead_letters).where(self.dead_letters.c.status == "pending")) or 0
+
+    def refresh_pending_gauge(self) -> None:
+        DEAD_LETTERS_PENDING.labels(self.name).set(self.pending_dead_letters())
+
+    def _start_waiting(self) -> None:
+        self._waiting += 1
+        if self._waiting_since is None:
+            self._waiting_since = time.time()
+
+    def _stop_waiting(self) -> None:
+        self._waiting -= 1
+        if self._waiting == 0:
+            self._waiting_since = None
+
+    async def _wait_transient(self, exc: BaseException, failures: int) -> None:
+        TRANSIENT_RETRIES.labels(self.name).inc()
+        self._last_transient = describe(exc)[:300]
+        if failures == 0 or failures % 20 == 0:
+            log.warning("database unavailable; the delivery waits and is tried again", extra={"error": self._last_transient})
+        await self._sleep(self._backoff(failures))
+
+    def _backoff(self, failures: int) -> float:
+        # Full jitter: a hundred held deliveries do not knock on the database together.
+        return random.uniform(0, min(self.backoff_max, self.backoff_initial * 2**failures))
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        except TimeoutError:
+            return
+        raise ConsumerStopping(self.name)
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._stopping.is_set():
+            raise ConsumerStopping(self.name)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
     def close(self) -> None:
+        self._stopping.set()
         self._executor.shutdown(wait=False)
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        # "1 validation error for X" says nothing: name the fields and what is wrong.
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()[:5])[:300]
+    text = str(exc)
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def reason_for(exc: BaseException, envelope: Envelope) -> str:
+    if isinstance(exc, PoisonMessage):
+        return str(exc)
+    if isinstance(exc, IntegrityError | DataError):
+        return f"{envelope.type} breaks a database constraint: {_first_line(exc.orig or exc)}"
+    if is_permanent(exc):
+        return f"{envelope.type} is invalid: {_first_line(exc)}"
+    return f"{envelope.type} failed on every attempt: {type(exc).__name__}: {_first_line(exc)}"
 
 
 class _AlreadyProcessed(Exception):

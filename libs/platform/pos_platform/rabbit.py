@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import aio_pika
@@ -17,7 +17,7 @@ from aio_pika.abc import (
     AbstractRobustExchange,
     AbstractRobustQueue,
 )
-from aio_pika.exceptions import PublishError
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError, PublishError
 from pydantic import ValidationError
 
 from pos_contracts import Envelope
@@ -29,6 +29,7 @@ from pos_contracts.topology import (
     queue_name,
 )
 from pos_platform.bus import Handler, OutgoingMessage, PoisonMessage, UnroutableMessage
+from pos_platform.consumer import ConsumerStopping
 
 log = logging.getLogger("pos.bus")
 
@@ -107,30 +108,69 @@ class RabbitBus:
         await channel.set_qos(prefetch_count=self.prefetch)
         await self.declare_topology(channel)
         queue = await channel.declare_queue(queue_name(consumer), durable=True, arguments=self._queue_args(consumer))
+        sink = getattr(handler, "dead_letter", None)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             try:
                 envelope = Envelope.model_validate_json(message.body)
-            except ValidationError:
-                log.error("malformed message dead-lettered", extra={"message_id": message.message_id})
-                await message.reject(requeue=False)
+            except ValidationError as exc:
+                reason = f"not an event envelope: {str(exc).splitlines()[0]}"
+                if sink is None:
+                    log.error("malformed message dead-lettered", extra={"message_id": message.message_id, "reason": reason})
+                    await message.reject(requeue=False)
+                    return
+                await self._settle(message, sink(message.body, reason, error=str(exc)[:2000], event_id=message.message_id, routing_key=message.routing_key))
                 return
+            await self._settle(message, handler(envelope), event_id=envelope.event_id)
+
+        tag = await queue.consume(on_message)
+        self._consumers[consumer] = (channel, queue, tag)
+        if sink is not None:
+            await self._drain_dead_letter_queue(consumer, channel, sink)
+
+    async def _settle(self, message: AbstractIncomingMessage, work: Awaitable[None], event_id: str | None = None) -> None:
+        """Ack after `work` succeeds; dead-letter a poison message; otherwise requeue."""
+        try:
             try:
-                await handler(envelope)
+                await work
             except PoisonMessage:
-                log.error("poison message dead-lettered", extra={"event_id": envelope.event_id})
+                log.error("poison message dead-lettered", extra={"event_id": event_id})
                 await message.reject(requeue=False)
+            except ConsumerStopping:
+                await message.nack(requeue=True)
             except Exception:
-                log.exception("handler failed; message requeued", extra={"event_id": envelope.event_id})
+                log.exception("handler failed; message requeued", extra={"event_id": event_id})
                 # Brief pause so a failing dependency is not hammered; the quorum queue
                 # counts this delivery towards x-delivery-limit.
                 await asyncio.sleep(0.2)
                 await message.nack(requeue=True)
             else:
                 await message.ack()
+        except (AMQPError, ChannelInvalidStateError) as exc:
+            # The channel closed under a delivery (a broker restart): the broker
+            # redelivers it, and the inbox makes the second application a no-op.
+            log.warning("could not settle a delivery; the broker will redeliver it", extra={"event_id": event_id, "error": repr(exc)})
 
-        tag = await queue.consume(on_message)
-        self._consumers[consumer] = (channel, queue, tag)
+    async def _drain_dead_letter_queue(self, consumer: str, channel: AbstractRobustChannel, sink: Any) -> None:
+        """Messages the broker dead-lettered itself (the delivery limit: a process that died
+        on them again and again) move into the service's dead-letter table, with the
+        broker's reason, where an operator sees and replays them like any other."""
+        dlq = await channel.declare_queue(dead_letter_queue_name(consumer), durable=True, arguments={"x-queue-type": "quorum"})
+
+        async def on_dead(message: AbstractIncomingMessage) -> None:
+            death = _first_death(message.headers)
+            routing_key = (death.get("routing-keys") or [message.routing_key])[0]
+            reason = f"dead-lettered by the broker ({death.get('reason', 'unknown reason')}, from queue {death.get('queue', '?')})"
+            try:
+                envelope = Envelope.model_validate_json(message.body)
+                ids: dict[str, Any] = {"event_id": envelope.event_id, "event_type": envelope.type}
+            except ValidationError:
+                ids = {"event_id": message.message_id, "event_type": None}
+            await self._settle(
+                message, sink(message.body, reason, error=reason, routing_key=str(routing_key), attempts=int(death.get("count", 1)), kind="broker", **ids)
+            )
+
+        await dlq.consume(on_dead)
 
     def is_connected(self) -> bool:
         return self._connection is not None and not self._connection.is_closed
@@ -153,3 +193,10 @@ class RabbitBus:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+
+
+def _first_death(headers: dict[str, Any] | None) -> dict[str, Any]:
+    """The newest x-death entry RabbitMQ adds when it dead-letters a message."""
+    deaths = (headers or {}).get("x-death") or []
+    first = deaths[0] if isinstance(deaths, list) and deaths else {}
+    return {str(k): (v.decode() if isinstance(v, bytes) else v) for k, v in dict(first).items()}

@@ -140,4 +140,4 @@ transfer_lines = Table(
     Column("damaged", Integer, nullable=True),
 )
 
-add_messaging_tables(metadata)
+add_messaging_tables(metadata, consumer=True)

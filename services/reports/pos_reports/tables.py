@@ -332,4 +332,4 @@ READ_MODELS = (
     users,
 )
 
-add_messaging_tables(metadata)
+add_messaging_tables(metadata, consumer=True)

@@ -231,4 +231,4 @@ used_approvals = Table(
     Column("used_at", DateTime, nullable=False),
 )
 
-add_messaging_tables(metadata)
+add_messaging_tables(metadata, consumer=True)

@@ -1,0 +1,23 @@
+"""dead letters: events the consumer gave up on, with their reason
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-06 22:30:00
+"""
+
+from typing import Sequence, Union
+
+from pos_platform.messaging_migrations import create_dead_letters_v1, drop_dead_letters_v1
+
+revision: str = "0003"
+down_revision: Union[str, None] = "0002"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    create_dead_letters_v1()
+
+
+def downgrade() -> None:
+    drop_dead_letters_v1()
