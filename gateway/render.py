@@ -53,6 +53,12 @@ UPSTREAM_KEEPALIVE = 32
 # connection before the service does, or a POST sent on a connection the service is
 # just closing fails with 502 (nginx never retries a non-idempotent request).
 UPSTREAM_KEEPALIVE_TIMEOUT = "4s"
+# A replica is left out after this many connection failures (refused, reset, timed out)
+# within UPSTREAM_FAIL_TIMEOUT, and for that long. nginx's default (1 failure, 10 s)
+# took a whole service out for 10 s when each of its replicas failed once: every
+# request in between got "no live upstreams" at once, even with the replicas back.
+UPSTREAM_MAX_FAILS = 3
+UPSTREAM_FAIL_TIMEOUT = "2s"
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Z_]+)\s*\}\}")
 _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
@@ -239,7 +245,10 @@ def _upstream_blocks(upstreams: Mapping[str, Sequence[str]]) -> str:
         # replica is taken out once rather than once per worker.
         lines = [f"    upstream {svc} {{", f"        zone upstream_{svc} 64k;"]
         for server in servers:
-            lines.append(f"        server {_check(_SERVER, f'{svc} upstream server', server)};")
+            lines.append(
+                f"        server {_check(_SERVER, f'{svc} upstream server', server)} "
+                f"max_fails={UPSTREAM_MAX_FAILS} fail_timeout={UPSTREAM_FAIL_TIMEOUT};"
+            )
         lines.append(f"        keepalive {UPSTREAM_KEEPALIVE};")
         lines.append(f"        keepalive_timeout {UPSTREAM_KEEPALIVE_TIMEOUT};")
         lines.append("    }")

@@ -37,7 +37,7 @@ def _render_local(render, tmp_path: Path, **overrides) -> tuple[str, Path, Path]
 
 def _upstream_servers(text: str) -> dict[str, list[str]]:
     blocks = re.findall(r"upstream (\w+) \{(.*?)\}", text, re.DOTALL)
-    return {name: re.findall(r"^\s*server (\S+);", body, re.MULTILINE) for name, body in blocks}
+    return {name: re.findall(r"^\s*server (\S+)[ ;]", body, re.MULTILINE) for name, body in blocks}
 
 
 def _locations(text: str) -> dict[str, str]:
@@ -72,6 +72,9 @@ def test_every_service_has_upstream_and_location(render, tmp_path):
     assert upstreams == render.local_stack_upstreams()
     for name, body in re.findall(r"upstream (\w+) \{(.*?)\}", text, re.DOTALL):
         assert "keepalive 32;" in body, name
+        # One failed request never takes a replica (or a whole service) out for long.
+        servers = re.findall(r"^\s*server \S+ (.*);$", body, re.MULTILINE)
+        assert servers and all(opts == "max_fails=3 fail_timeout=2s" for opts in servers), (name, servers)
 
     locations = _locations(text)
     for svc in render.SERVICES:

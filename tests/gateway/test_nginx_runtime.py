@@ -244,6 +244,8 @@ def gateway(render, nginx_bin, get_free_port) -> Iterator[Gateway]:
         ]
         # payments: nothing listens there, to see the JSON 502.
         upstreams["payments"] = [f"127.0.0.1:{get_free_port()}"]
+        # inventory: a replica that is down (nothing listens) and a healthy one.
+        upstreams["inventory"] = [f"127.0.0.1:{get_free_port()}", services["inventory"].address]
 
         web = base / "web"
         (web / "assets").mkdir(parents=True)
@@ -263,9 +265,9 @@ def gateway(render, nginx_bin, get_free_port) -> Iterator[Gateway]:
         )
         # Keep the broken replica in rotation (no failure accounting), so the POST test
         # below reaches it for sure instead of finding it parked for fail_timeout.
-        broken = f"server {services['sales-broken'].address};"
+        broken = f"server {services['sales-broken'].address} max_fails=3 fail_timeout=2s;"
         assert broken in text
-        text = text.replace(broken, broken[:-1] + " max_fails=0;")
+        text = text.replace(broken, f"server {services['sales-broken'].address} max_fails=0;")
         conf.write_text(text)
         stderr_file = base / "nginx.stderr"
         with stderr_file.open("w") as stderr:
@@ -443,6 +445,26 @@ def test_failed_replica_retried_for_get_never_for_post(gateway):
     assert statuses.count(502) == len(post_ids(broken))
     assert not post_ids(broken) & post_ids(healthy)
     assert any(s["method"] == "GET" for s in broken.seen)
+
+
+def test_a_dead_replica_is_skipped_and_one_error_does_not_take_the_service_out(gateway):
+    """inventory: replica 1 is down, replica 2 is healthy. A POST that could not connect
+    to the dead one was never sent, so it moves on to the healthy one; and when the
+    healthy one then fails once (it hangs up on one request), the service stays in:
+    nginx's default (one failure takes a replica out for 10 s) left no live replica and
+    answered every request in between 502 at once."""
+    healthy = gateway.services["inventory"]
+    for _ in range(6):
+        response, body = gateway.request("POST", "/api/inventory/reservations", body=b"{}")
+        assert response.status == 200, body
+    healthy.close_without_answer = True
+    try:
+        response, _ = gateway.request("GET", "/api/inventory/levels")
+        assert response.status == 502  # its one error, answered as such
+    finally:
+        healthy.close_without_answer = False
+    statuses = [gateway.request("GET", "/api/inventory/levels")[0].status for _ in range(6)]
+    assert statuses == [200] * 6
 
 
 def test_body_size_limit(gateway):
