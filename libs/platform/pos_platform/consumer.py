@@ -118,7 +118,7 @@ class EventConsumer:
         self._waiting = 0
         self._waiting_since: float | None = None
         self._last_transient = ""
-        self._stopping = asyncio.Event()
+        self._stopping = False
 
     # --- what the bus calls -------------------------------------------------------------
 
@@ -306,20 +306,20 @@ class EventConsumer:
         return random.uniform(0, min(self.backoff_max, self.backoff_initial * 2**failures))
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            async with asyncio.timeout(seconds):
-                await self._stopping.wait()
-        except TimeoutError:
-            return
-        raise ConsumerStopping(self.name)
+        # In slices, so a service stopping is noticed within a quarter of a second.
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stopping:
+                raise ConsumerStopping(self.name)
+            await asyncio.sleep(min(left, 0.25))
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self._stopping.is_set():
+        if self._stopping:
             raise ConsumerStopping(self.name)
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def close(self) -> None:
-        self._stopping.set()
+        self._stopping = True
         self._executor.shutdown(wait=False)
 
 
