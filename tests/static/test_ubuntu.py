@@ -102,7 +102,7 @@ def test_render_accepts_the_install_script_options(repo: Path, service_ports: di
     )
     assert result.returncode == 0, result.stderr
     assert "listen 127.0.0.1:8080;" in result.stdout
-    assert "server 127.0.0.1:8104;" in result.stdout
+    assert "server 127.0.0.1:8104 max_fails=3 fail_timeout=2s;" in result.stdout
 
 
 def test_tls_snippet_sends_hsts(repo: Path) -> None:
