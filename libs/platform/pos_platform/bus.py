@@ -58,8 +58,9 @@ class InProcessBus:
     across a crash: embedded mode is for one shop's demo or development (ADR 0002).
     """
 
-    def __init__(self, delivery_limit: int = 5, workers_per_consumer: int = 4) -> None:
+    def __init__(self, delivery_limit: int = 5, workers_per_consumer: int = 4, max_batch: int = 100) -> None:
         self.delivery_limit = delivery_limit
+        self.max_batch = max_batch
         self.workers_per_consumer = workers_per_consumer
         self._queues: dict[str, asyncio.Queue[tuple[Envelope, int]]] = {}
         self._handlers: dict[str, Handler] = {}
@@ -95,19 +96,27 @@ class InProcessBus:
 
     async def _work(self, consumer: str, handler: Handler) -> None:
         queue = self._queue(consumer)
+        batcher = getattr(handler, "deliver_batch", None)
         while True:
-            envelope, attempts = await queue.get()
+            batch = [await queue.get()]
+            while batcher is not None and len(batch) < self.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
             try:
-                await handler(envelope)
+                if len(batch) > 1:
+                    await batcher([envelope for envelope, _ in batch])
+                else:
+                    await handler(batch[0][0])
             except PoisonMessage as exc:
+                envelope, attempts = batch[0]
                 await self._dead_letter(consumer, handler, envelope, str(exc), attempts + 1)
             except Exception as exc:
-                log.exception("handler failed", extra={"event_id": envelope.event_id})
-                if attempts + 1 >= self.delivery_limit:
-                    await self._dead_letter(consumer, handler, envelope, f"failed {attempts + 1} times: {exc!r}", attempts + 1)
-                else:
-                    await asyncio.sleep(0.05 * (attempts + 1))
-                    queue.put_nowait((envelope, attempts + 1))
+                for envelope, attempts in batch:
+                    log.exception("handler failed", extra={"event_id": envelope.event_id})
+                    if attempts + 1 >= self.delivery_limit:
+                        await self._dead_letter(consumer, handler, envelope, f"failed {attempts + 1} times: {exc!r}", attempts + 1)
+                    else:
+                        await asyncio.sleep(0.05 * (attempts + 1))
+                        queue.put_nowait((envelope, attempts + 1))
 
     async def _dead_letter(self, consumer: str, handler: Handler, envelope: Envelope, reason: str, attempts: int) -> None:
         log.error("dead-lettered", extra={"event_id": envelope.event_id, "consumer": consumer, "reason": reason})

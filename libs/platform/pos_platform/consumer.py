@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -40,10 +40,14 @@ from pos_platform.messaging_tables import dead_letters_table, inbox_table
 log = logging.getLogger("pos.consumer")
 
 EventHandler = Callable[[UnitOfWork, Any, Envelope], None]
+# Applies several events of one type in the caller's transaction, with set-based
+# statements where the per-event handler would issue a statement per row.
+BatchHandler = Callable[[UnitOfWork, list[tuple[Any, Envelope]]], None]
 
 EVENTS_CONSUMED = Counter("pos_events_consumed_total", "Events consumed", ["service", "type", "outcome"])
 EVENTS_DEAD_LETTERED = Counter("pos_events_dead_lettered_total", "Events dead-lettered", ["service", "type", "kind"])
 TRANSIENT_RETRIES = Counter("pos_consumer_transient_retries_total", "Deliveries retried in place after a transient failure", ["service"])
+BATCH_SIZE = Histogram("pos_consumer_batch_size", "Deliveries applied in one transaction", ["service"], buckets=(1, 2, 5, 10, 20, 50, 100, 200))
 DEAD_LETTERS_PENDING = Gauge("pos_dead_letters_pending", "Dead letters waiting for an operator (replay or discard)", ["service"])
 
 # MySQL/MariaDB errors that say "not now" rather than "never": too many connections,
@@ -102,6 +106,7 @@ class EventConsumer:
         handlers: dict[str, EventHandler],
         *,
         threads: int = 4,
+        batch_handlers: dict[str, BatchHandler] | None = None,
         backoff_initial: float = 0.1,
         backoff_max: float = 5.0,
         unexpected_attempts: int = 3,
@@ -109,6 +114,8 @@ class EventConsumer:
         self.name = name
         self.db = db
         self.handlers = handlers
+        self.batch_handlers = batch_handlers or {}
+        self.threads = threads
         self.inbox = inbox_table(db.metadata)
         self.dead_letters = dead_letters_table(db.metadata)
         self.backoff_initial = backoff_initial
@@ -163,6 +170,43 @@ class EventConsumer:
             if waiting:
                 self._stop_waiting()
 
+    async def deliver_batch(self, envelopes: list[Envelope]) -> None:
+        """Several deliveries in one transaction: the inbox rows inserted together, each
+        event's handler (or its type's batch handler) run, one commit; the bus acks them
+        all after it. A transient failure waits and tries the batch again; any other
+        failure falls back to one delivery at a time, which isolates the event at fault
+        (dead-lettered) and applies the rest."""
+        readable: list[tuple[Any, Envelope]] = []
+        single: list[Envelope] = []
+        for envelope in envelopes:
+            try:
+                readable.append((self._parse(envelope), envelope))
+            except PoisonMessage:
+                single.append(envelope)  # dead-lettered by the one-by-one path below
+        if len(readable) > 1:
+            failures = 0
+            waiting = False
+            try:
+                while True:
+                    try:
+                        await self._in_thread(self._apply_batch, readable)
+                        readable = []
+                        break
+                    except Exception as exc:
+                        if not is_transient(exc):
+                            log.warning("batch failed; applying its events one by one", extra={"size": len(readable), "error": describe(exc)})
+                            break
+                        if not waiting:
+                            waiting = True
+                            self._start_waiting()
+                        await self._wait_transient(exc, failures)
+                        failures += 1
+            finally:
+                if waiting:
+                    self._stop_waiting()
+        for envelope in [e for _, e in readable] + single:
+            await self(envelope)
+
     async def dead_letter(
         self,
         body: bytes,
@@ -202,18 +246,23 @@ class EventConsumer:
 
     # --- one attempt ----------------------------------------------------------------------
 
-    def handle(self, envelope: Envelope) -> bool:
-        """Process one event; False if it was a duplicate. Raises PoisonMessage for an
-        event this consumer cannot take (unknown type or version, invalid payload)."""
-        handler = self.handlers.get(envelope.type)
-        if handler is None:
+    def _parse(self, envelope: Envelope) -> Any:
+        """The event's payload model; PoisonMessage for an event this consumer cannot
+        take (unknown type or version, invalid payload)."""
+        if envelope.type not in self.handlers:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "unknown_type").inc()
             raise PoisonMessage(f"{self.name} has no handler for events of type {envelope.type!r} (v{envelope.version})")
         try:
-            event = parse_payload(envelope.type, envelope.version, envelope.payload)
+            return parse_payload(envelope.type, envelope.version, envelope.payload)
         except (KeyError, ValueError) as exc:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "poison").inc()
             raise PoisonMessage(f"{envelope.type} v{envelope.version} cannot be read: {_first_line(exc)}") from exc
+
+    def handle(self, envelope: Envelope) -> bool:
+        """Process one event; False if it was a duplicate. Raises PoisonMessage for an
+        event this consumer cannot take (unknown type or version, invalid payload)."""
+        event = self._parse(envelope)
+        handler = self.handlers[envelope.type]
         token = correlation_id_var.set(envelope.correlation_id or envelope.event_id)
         try:
             processed = self._handle_once(handler, event, envelope)
@@ -242,6 +291,48 @@ class EventConsumer:
             log.info("duplicate event skipped", extra={"event_id": envelope.event_id})
             return False
         return True
+
+    @retry_on_deadlock
+    def _apply_batch(self, items: list[tuple[Any, Envelope]]) -> None:
+        ids = [envelope.event_id for _, envelope in items]
+        with self.db.transaction() as uow:
+            seen = set(
+                uow.session.scalars(select(self.inbox.c.event_id).where(self.inbox.c.consumer == self.name, self.inbox.c.event_id.in_(ids)))
+            )
+            fresh: dict[str, tuple[Any, Envelope]] = {}
+            for event, envelope in items:
+                if envelope.event_id not in seen:
+                    fresh.setdefault(envelope.event_id, (event, envelope))
+            if fresh:
+                now = utcnow()
+                # A replica racing on the same event fails this insert (primary key): the
+                # batch then falls back to one by one, where the inbox sorts it out.
+                uow.session.execute(
+                    insert(self.inbox),
+                    [{"consumer": self.name, "event_id": e.event_id, "event_type": e.type, "processed_at": now} for _, e in fresh.values()],
+                )
+                # Runs of one type, in delivery order: a batch handler takes a run at once.
+                runs: list[list[tuple[Any, Envelope]]] = []
+                for item in fresh.values():
+                    if runs and runs[-1][0][1].type == item[1].type:
+                        runs[-1].append(item)
+                    else:
+                        runs.append([item])
+                for group in runs:
+                    type_ = group[0][1].type
+                    batch_handler = self.batch_handlers.get(type_)
+                    if batch_handler is not None:
+                        batch_handler(uow, group)
+                        continue
+                    for event, envelope in group:
+                        token = correlation_id_var.set(envelope.correlation_id or envelope.event_id)
+                        try:
+                            self.handlers[type_](uow, event, envelope)
+                        finally:
+                            correlation_id_var.reset(token)
+        for _, envelope in items:
+            EVENTS_CONSUMED.labels(self.name, envelope.type, "processed" if envelope.event_id in fresh else "duplicate").inc()
+        BATCH_SIZE.labels(self.name).observe(len(items))
 
     def _store_dead_letter(
         self, body: bytes, reason: str, error: str, event_id: str | None, event_type: str | None, routing_key: str | None, attempts: int

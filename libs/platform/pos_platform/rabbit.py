@@ -35,9 +35,11 @@ log = logging.getLogger("pos.bus")
 
 
 class RabbitBus:
-    def __init__(self, url: str, *, prefetch: int = 100, delivery_limit: int = 5) -> None:
+    def __init__(self, url: str, *, prefetch: int = 100, delivery_limit: int = 5, batch_workers: int = 2) -> None:
         self.url = url
         self.prefetch = prefetch
+        self.batch_workers = batch_workers
+        self._tasks: list[asyncio.Task[None]] = []
         self.delivery_limit = delivery_limit
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
@@ -109,24 +111,76 @@ class RabbitBus:
         await self.declare_topology(channel)
         queue = await channel.declare_queue(queue_name(consumer), durable=True, arguments=self._queue_args(consumer))
         sink = getattr(handler, "dead_letter", None)
+        batcher = getattr(handler, "deliver_batch", None)
 
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            try:
-                envelope = Envelope.model_validate_json(message.body)
-            except ValidationError as exc:
-                reason = f"not an event envelope: {str(exc).splitlines()[0]}"
-                if sink is None:
-                    log.error("malformed message dead-lettered", extra={"message_id": message.message_id, "reason": reason})
-                    await message.reject(requeue=False)
-                    return
-                await self._settle(message, sink(message.body, reason, error=str(exc)[:2000], event_id=message.message_id, routing_key=message.routing_key))
-                return
-            await self._settle(message, handler(envelope), event_id=envelope.event_id)
+        async def one_at_a_time(message: AbstractIncomingMessage) -> None:
+            envelope = await self._envelope(message, sink)
+            if envelope is not None:
+                await self._settle(message, handler(envelope), event_id=envelope.event_id)
+
+        on_message = one_at_a_time
+        if batcher is not None:
+            # Deliveries queue here; each worker takes what is ready (up to the prefetch)
+            # and applies it in one transaction (pos_platform.consumer.deliver_batch).
+            ready: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+
+            async def queue_for_a_batch(message: AbstractIncomingMessage) -> None:
+                ready.put_nowait(message)
+
+            on_message = queue_for_a_batch
+            for n in range(self.batch_workers):
+                self._tasks.append(asyncio.create_task(self._batch_worker(ready, batcher, sink), name=f"{consumer}-batch-{n}"))
 
         tag = await queue.consume(on_message)
         self._consumers[consumer] = (channel, queue, tag)
         if sink is not None:
             await self._drain_dead_letter_queue(consumer, channel, sink)
+
+    async def _envelope(self, message: AbstractIncomingMessage, sink: Any) -> Envelope | None:
+        """The delivery's envelope; None for a body that is none (dead-lettered here)."""
+        try:
+            return Envelope.model_validate_json(message.body)
+        except ValidationError as exc:
+            reason = f"not an event envelope: {str(exc).splitlines()[0]}"
+            if sink is None:
+                log.error("malformed message dead-lettered", extra={"message_id": message.message_id, "reason": reason})
+                await message.reject(requeue=False)
+                return None
+            await self._settle(message, sink(message.body, reason, error=str(exc)[:2000], event_id=message.message_id, routing_key=message.routing_key))
+            return None
+
+    async def _batch_worker(self, ready: asyncio.Queue[AbstractIncomingMessage], batcher: Any, sink: Any) -> None:
+        while True:
+            batch = [await ready.get()]
+            while len(batch) < self.prefetch and not ready.empty():
+                batch.append(ready.get_nowait())
+            messages, envelopes = [], []
+            for message in batch:
+                envelope = await self._envelope(message, sink)
+                if envelope is not None:
+                    messages.append(message)
+                    envelopes.append(envelope)
+            if envelopes:
+                await self._settle_all(messages, batcher(envelopes))
+
+    async def _settle_all(self, messages: list[AbstractIncomingMessage], work: Awaitable[None]) -> None:
+        """Ack every message after `work` (which dead-letters what it cannot apply)."""
+        try:
+            try:
+                await work
+            except ConsumerStopping:
+                for message in messages:
+                    await message.nack(requeue=True)
+            except Exception:
+                log.exception("batch failed; messages requeued", extra={"size": len(messages)})
+                await asyncio.sleep(0.2)
+                for message in messages:
+                    await message.nack(requeue=True)
+            else:
+                for message in messages:
+                    await message.ack()
+        except (AMQPError, ChannelInvalidStateError) as exc:
+            log.warning("could not settle deliveries; the broker will redeliver them", extra={"size": len(messages), "error": repr(exc)})
 
     async def _settle(self, message: AbstractIncomingMessage, work: Awaitable[None], event_id: str | None = None) -> None:
         """Ack after `work` succeeds; dead-letter a poison message; otherwise requeue."""
@@ -183,6 +237,10 @@ class RabbitBus:
         return not channel.is_closed
 
     async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
         for channel, queue, tag in self._consumers.values():
             try:
                 await queue.cancel(tag)
