@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -79,6 +80,8 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # As many endpoint threads as the pool has connections for (pos_platform.settings).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         if migrate_on_start:
             await asyncio.to_thread(upgrade, name, db.url)
         if on_start is not None:

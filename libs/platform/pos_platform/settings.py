@@ -8,6 +8,9 @@ from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import MetaData
+
+from pos_platform.db import Database
 
 # The development placeholder of POS_INTERNAL_API_TOKEN (refused in production).
 DEV_INTERNAL_TOKEN = "development-internal-token"
@@ -27,7 +30,16 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "pos"
     jwt_issuer: str = "pos-identity"
     log_level: str = "INFO"
-    db_pool_size: int = 10
+    # Threads that run the service's synchronous endpoints (anyio's default is 40).
+    worker_threads: int = 32
+    # Connections kept open; default: enough for every thread that may hold one at once
+    # (the endpoint threads, the consumer's four, the relay and background jobs), so no
+    # request ever waits for a connection to be opened and closed for it.
+    db_pool_size: int | None = None
+    # TLS to the database: off (loopback, a private network) or verify (required, the
+    # server's certificate checked against db_tls_ca, or the system CA bundle if empty).
+    db_tls: Literal["off", "verify"] = "off"
+    db_tls_ca: str = ""
     relay_batch_size: int = 200
     relay_idle_interval: float = 0.25
     consumer_prefetch: int = 100
@@ -37,6 +49,14 @@ class ServiceSettings(BaseSettings):
 
     def database_url_for(self, service: str) -> str:
         return self.database_url or f"sqlite:///var/embedded/{service}.db"
+
+    @property
+    def pool_size(self) -> int:
+        return self.db_pool_size or self.worker_threads + 12
+
+    def open_database(self, service: str, metadata: MetaData) -> Database:
+        """The service's database as these settings describe it (URL, pool, TLS)."""
+        return Database(self.database_url_for(service), metadata, service, self.pool_size, tls=self.db_tls, tls_ca=self.db_tls_ca)
 
 
 class ServiceTokenSettings(ServiceSettings):

@@ -8,14 +8,13 @@ from pos_catalog.routes import legacy, router
 from pos_catalog.tables import metadata
 from pos_platform.app import create_service_app
 from pos_platform.bus import Bus
-from pos_platform.db import Database
 
 NAME = "catalog"
 
 
 def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
     settings = settings or Settings()
-    db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
+    db = settings.open_database(NAME, metadata)
     app = create_service_app(
         name=NAME,
         settings=settings,

@@ -9,14 +9,13 @@ from pos_identity.handlers import handlers
 from pos_identity.tables import metadata
 from pos_platform.app import create_service_app
 from pos_platform.bus import Bus
-from pos_platform.db import Database
 
 NAME = "identity"
 
 
 def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
     settings = settings or Settings()
-    db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
+    db = settings.open_database(NAME, metadata)
     return create_service_app(
         name=NAME,
         settings=settings,

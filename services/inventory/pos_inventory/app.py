@@ -10,14 +10,13 @@ from pos_inventory.stream import StockStreams
 from pos_inventory.tables import metadata
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
-from pos_platform.db import Database
 
 NAME = "inventory"
 
 
 def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
     settings = settings or Settings()
-    db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
+    db = settings.open_database(NAME, metadata)
     streams = StockStreams(db, interval=settings.stream_poll_seconds, settle_seconds=settings.stream_settle_seconds)
 
     async def stop_streams(_ctx: ServiceContext) -> None:

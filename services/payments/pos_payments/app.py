@@ -10,7 +10,6 @@ from pos_payments.stripe import SandboxProvider, StripeProvider
 from pos_payments.tables import metadata
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
-from pos_platform.db import Database
 
 NAME = "payments"
 
@@ -33,7 +32,7 @@ def create_app(
     settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False, provider: CardProvider | None = None
 ) -> FastAPI:
     settings = settings or Settings()
-    db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
+    db = settings.open_database(NAME, metadata)
     card = provider or build_provider(settings)
 
     async def close_provider(_ctx: ServiceContext) -> None:

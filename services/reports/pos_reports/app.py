@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
-from pos_platform.db import Database
 from pos_reports.config import Settings
 from pos_reports.handlers import HANDLERS
 from pos_reports.routes import router
@@ -27,7 +26,7 @@ def freeze_startup_objects(_ctx: ServiceContext) -> None:
 
 def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False) -> FastAPI:
     settings = settings or Settings()
-    db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
+    db = settings.open_database(NAME, metadata)
 
     async def velocity(ctx: ServiceContext) -> None:
         await refresh_forever(ctx.db, settings.velocity_days, settings.velocity_refresh_seconds)

@@ -8,7 +8,6 @@ from fastapi import FastAPI
 
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
-from pos_platform.db import Database
 from pos_sales import history, routes, routes_carts, routes_refunds, routes_shifts
 from pos_sales.checkout import Checkout
 from pos_sales.clients import ServiceClients
@@ -27,7 +26,7 @@ def create_app(
 ) -> FastAPI:
     """`transport` routes the synchronous hops somewhere else (tests: in-process apps)."""
     settings = settings or Settings()
-    db = Database(settings.database_url_for(NAME), metadata, NAME, settings.db_pool_size)
+    db = settings.open_database(NAME, metadata)
     clients = ServiceClients(settings, transport)
     checkout = Checkout(db, settings, clients)
     refund_desk = RefundDesk(db, settings, clients)
