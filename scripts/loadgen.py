@@ -63,6 +63,7 @@ STOCK_PER_PRODUCT = 100_000  # the inventory API's per-line maximum for a receip
 SAMPLER_POLL_SECONDS = 0.025  # the sampler's resolution (plus one GET's latency)
 SAMPLER_PAUSE_SECONDS = 0.5  # between two followed sales: keeps the sampler near 10 GET/s
 SAMPLER_SALE_TIMEOUT = 10.0
+SANDBOX_CARD = "pm_card_visa"  # the card sandbox's always-approved test card
 
 
 # --- pure helpers (unit-tested) ------------------------------------------------------
@@ -115,17 +116,26 @@ class Product:
     price_minor: int
 
 
-def make_sale(rng: random.Random, outlet_id: str, products: Sequence[Product], lines_max: int, qty_max: int = 3) -> dict[str, Any]:
-    """A cart of 1..lines_max distinct random products, 1..qty_max each, paid in cash.
+def make_sale(
+    rng: random.Random, outlet_id: str, products: Sequence[Product], lines_max: int, qty_max: int = 3, *, card_share: float = 0.0
+) -> dict[str, Any]:
+    """A cart of 1..lines_max distinct random products, 1..qty_max each, paid by card
+    (with probability `card_share`, through the stack's card sandbox) or in cash.
 
-    The till cannot know the total before sales prices it (prices are the server's),
-    so it hands over a generous amount; the receipt answers the change."""
+    A card pays exactly the total: the shelf prices include tax (the outlet's default)
+    and the cart has no discount, so the total is the sum of price x qty. Cash: the till
+    cannot know the total before sales prices it, so it hands over a generous amount;
+    the receipt answers the change."""
     count = rng.randint(1, min(lines_max, len(products)))
     chosen = rng.sample(list(products), count)
     lines = [{"product_id": p.id, "qty": rng.randint(1, qty_max)} for p in chosen]
-    units = sum(line["qty"] for line in lines)
-    tender = 10 * max(p.price_minor for p in products) * units or 1
-    return {"id": str(uuid.uuid4()), "outlet_id": outlet_id, "lines": lines, "tenders": [{"kind": "cash", "amount_minor": tender}]}
+    if rng.random() < card_share:
+        total = sum(p.price_minor * line["qty"] for p, line in zip(chosen, lines, strict=True))
+        tender = {"kind": "card", "amount_minor": total, "card_token": SANDBOX_CARD}
+    else:
+        units = sum(line["qty"] for line in lines)
+        tender = {"kind": "cash", "amount_minor": 10 * max(p.price_minor for p in products) * units or 1}
+    return {"id": str(uuid.uuid4()), "outlet_id": outlet_id, "lines": lines, "tenders": [tender]}
 
 
 def units_by_product(sales: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -380,7 +390,7 @@ async def till(run: Run, number: int, headers: dict[str, str]) -> None:
     rng = random.Random(None if args.seed is None else args.seed * 1000 + number)
     async with httpx.AsyncClient(base_url=args.base_url, headers=headers, timeout=httpx.Timeout(args.timeout, connect=5.0), trust_env=False) as http:
         while run.take_ticket():
-            body = make_sale(rng, run.outlet_id, run.products, args.lines_max)
+            body = make_sale(rng, run.outlet_id, run.products, args.lines_max, card_share=args.card_share)
             record = SaleRecord(body=body)
             run.records.append(record)
             started = time.perf_counter()
@@ -397,7 +407,9 @@ async def till(run: Run, number: int, headers: dict[str, str]) -> None:
                 receipt = response.json()
                 record.completed_at = receipt["completed_at"]
                 record.total_minor = receipt["total_minor"]
-                if receipt["change_minor"] != body["tenders"][0]["amount_minor"] - receipt["total_minor"]:
+                tender = body["tenders"][0]
+                expected_change = tender["amount_minor"] - receipt["total_minor"] if tender["kind"] == "cash" else 0
+                if receipt["change_minor"] != expected_change:
                     run.wrong_change += 1
             else:
                 run.failure_examples.setdefault(str(response.status_code), response.text[:300])
@@ -507,6 +519,31 @@ async def ledger_lags(run: Run, http: httpx.AsyncClient, completed: list[SaleRec
     return {"sampled": len(sample), "missing": missing, "wrong_rows": wrong, "truncated": truncated and bool(low), "low": low, "high": high}
 
 
+async def payment_problems(run: Run, http: httpx.AsyncClient, completed: list[SaleRecord]) -> dict[str, int]:
+    """Card sales, checked with payments: a completed one was captured exactly once for
+    its total; one that did not complete has nothing captured."""
+    done = {r.body["id"] for r in completed}
+    cards = [r for r in run.records if r.body["tenders"][0]["kind"] == "card"]
+    if len(cards) > run.args.ledger_max:
+        cards = random.Random(run.args.seed).sample(cards, run.args.ledger_max)
+    problems = {"checked": len(cards), "not_captured_once": 0, "captured_but_failed": 0}
+
+    async def one(record: SaleRecord) -> None:
+        response = await http.get("/api/payments/payments", params={"sale_id": record.body["id"]})
+        found = response.json() if response.status_code == 200 else []
+        items = found if isinstance(found, list) else found.get("items", [])
+        captured = [p for p in items if p["status"] == "captured"]
+        if record.body["id"] in done:
+            expected = record.body["tenders"][0]["amount_minor"]
+            if len(captured) != 1 or captured[0]["amount_minor"] != expected:
+                problems["not_captured_once"] += 1
+        elif captured:
+            problems["captured_but_failed"] += 1
+
+    await gather_limited((one(r) for r in cards), 16)
+    return problems
+
+
 async def stock_levels(run: Run, http: httpx.AsyncClient) -> dict[str, dict[str, int]]:
     async def one(product: Product) -> tuple[str, dict[str, int]]:
         level = _check(await http.get(f"/api/inventory/stock/{run.outlet_id}/{product.id}"), "read stock")
@@ -564,6 +601,7 @@ async def execute(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         completed = [r for r in run.records if r.status == 201 or r.resolved == "COMPLETED"]
         server_completed, unfulfilled, fulfil_wait = await wait_fulfilled(run, http)
         lags = await ledger_lags(run, http, completed)
+        paid = await payment_problems(run, http, completed)
         after = await stock_levels(run, http)
         sold = units_by_product(r.body for r in completed)
         mismatches = stock_mismatches(before, {p: level["on_hand"] for p, level in after.items()}, sold)
@@ -582,12 +620,14 @@ async def execute(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         "ledger_rows": lags["missing"] == 0 and lags["wrong_rows"] == 0,
         "reports": report is not None and (report["sales_count"], report["items_sold"], report["gross_minor"]) == (len(completed), units, gross),
         "change": run.wrong_change == 0,
+        "card_payments": paid["not_captured_once"] == 0 and paid["captured_but_failed"] == 0,
     }
     cpu = {
         k: cpu_after.get(k, 0.0) - cpu_before.get(k, 0.0) for k in sorted(set(cpu_before) | set(cpu_after)) if not k.startswith("_")
     }
     box_total = cpu_after.get("_box_total", 0) - cpu_before.get("_box_total", 0)
     box_busy = cpu_after.get("_box_busy", 0) - cpu_before.get("_box_busy", 0)
+    in_window = sum(1 for r in run.records if r.status == 201)
     result = {
         "base_url": args.base_url,
         "tills": args.tills,
@@ -625,7 +665,12 @@ async def execute(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         "ledger_sampled": lags["sampled"],
         "ledger_missing": lags["missing"],
         "ledger_wrong_rows": lags["wrong_rows"],
+        "card_payments": paid,
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
+        # CPU per sale answered 201 during the load, by process and for the whole box
+        # (the box figure includes everything running on it, the load generator too).
+        "cpu_ms_per_sale": {k: round(1000 * v / in_window, 2) for k, v in cpu.items()} if in_window else {},
+        "box_cpu_ms_per_sale": round(1000 * box_busy / in_window, 2) if in_window else None,
         "box_busy_pct": round(100 * box_busy / box_total, 1) if box_total else None,
         "gateway_routes": {
             route: {
@@ -679,9 +724,11 @@ def render(result: dict[str, Any]) -> str:
     add(f"  {'all fulfilled after the run in':<34}{result['fulfilment_wait_s']:>11.1f}s   ({result['unfulfilled']} still pending)")
     if result["cpu_seconds"]:
         add("")
-        add(f"  CPU during the load (cores = CPU s / {result['duration_s']:.1f} s; box busy {result['box_busy_pct']} %):")
+        add(f"  CPU during the load (cores = CPU s / {result['duration_s']:.1f} s; box busy {result['box_busy_pct']} %, "
+            f"{fmt_ms(result['box_cpu_ms_per_sale'])} ms of the box's CPU per sale):")
+        per_sale = result["cpu_ms_per_sale"]
         for name, seconds in sorted(result["cpu_seconds"].items(), key=lambda kv: -kv[1]):
-            add(f"      {name:<14}{seconds:>8.2f} s  {seconds / result['duration_s']:>5.2f} cores")
+            add(f"      {name:<14}{seconds:>8.2f} s  {seconds / result['duration_s']:>5.2f} cores  {fmt_ms(per_sale.get(name)):>7} ms/sale")
     if result["gateway_routes"]:
         add("")
         add("  gateway timings during the load (nginx request_time, ms):")
@@ -705,6 +752,9 @@ def render(result: dict[str, Any]) -> str:
     add(f"reports: {'OK' if c['reports'] else 'FAILED'} (sales {r.get('sales_count')}, items {r.get('items_sold')}, gross {r.get('gross_minor')}; "
         f"expected {result['completed']}, {result['units_sold']}, {result['gross_minor']})")
     add(f"change: {'OK' if c['change'] else 'FAILED'} (receipts whose change is not tendered - total)")
+    p = result["card_payments"]
+    add(f"card payments: {'OK' if c['card_payments'] else 'FAILED'} ({p['checked']} card sales checked, "
+        f"{p['not_captured_once']} completed but not captured exactly once, {p['captured_but_failed']} captured but not completed)")
     return "\n".join(out)
 
 
@@ -715,6 +765,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=None, help="seconds of load (default 20; with --sales: a cap)")
     parser.add_argument("--sales", type=int, default=None, help="total sales to post instead of a duration")
     parser.add_argument("--lines-max", type=int, default=4, help="lines per sale: 1..N (default 4)")
+    parser.add_argument("--card-share", type=float, default=0.5, help="share of sales paid by card through the card sandbox (default 0.5)")
     parser.add_argument("--email", default=None, help="admin e-mail (default: from the stack's admin-credentials.txt)")
     parser.add_argument("--password", default=None, help="admin password (default: from the stack's admin-credentials.txt)")
     parser.add_argument("--seed-products", type=int, default=50, help="products the fixture creates (default 50)")
@@ -739,6 +790,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--sales must be in 1..{MAX_SALES}")
     if not 1 <= args.tills <= 1000:
         parser.error("--tills must be in 1..1000")
+    if not 0.0 <= args.card_share <= 1.0:
+        parser.error("--card-share must be in 0..1")
     if not 1 <= args.lines_max <= 500:
         parser.error("--lines-max must be in 1..500")
     if not 1 <= args.seed_products <= 1000:

@@ -51,6 +51,20 @@ def test_parse_utc_accepts_z_and_naive() -> None:
     assert a.utcoffset().total_seconds() == 0
 
 
+def test_card_share_pays_that_share_by_card_for_exactly_the_total() -> None:
+    products = [loadgen.Product(f"p{i}", price) for i, price in enumerate([50, 999, 120, 7])]
+    rng = random.Random(3)
+    sales = [loadgen.make_sale(rng, "o", products, lines_max=3, card_share=0.5) for _ in range(400)]
+    prices = {p.id: p.price_minor for p in products}
+    cards = [s for s in sales if s["tenders"][0]["kind"] == "card"]
+    assert 150 < len(cards) < 250
+    for sale in cards:
+        [tender] = sale["tenders"]
+        assert tender["amount_minor"] == sum(prices[line["product_id"]] * line["qty"] for line in sale["lines"])
+        assert tender["card_token"] == "pm_card_visa"
+    assert all(loadgen.make_sale(rng, "o", products, 3, card_share=0.0)["tenders"][0]["kind"] == "cash" for _ in range(50))
+
+
 def test_sale_has_distinct_products_and_covers_any_total() -> None:
     products = [loadgen.Product(f"p{i}", price) for i, price in enumerate([50, 999, 120])]
     rng = random.Random(1)
