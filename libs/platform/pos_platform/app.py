@@ -21,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from pos_platform.auth import Admin, TokenVerifier
 from pos_platform.bus import Bus, InProcessBus
-from pos_platform.consumer import EventConsumer, EventHandler, describe, is_transient
+from pos_platform.consumer import BatchHandler, EventConsumer, EventHandler, describe, is_transient
 from pos_platform.db import Database
 from pos_platform.dead_letters import dead_letter_router
 from pos_platform.migrate import upgrade
@@ -62,6 +62,8 @@ def create_service_app(
     db: Database,
     routers: Sequence[APIRouter],
     handlers: dict[str, EventHandler] | None = None,
+    batch_handlers: dict[str, BatchHandler] | None = None,
+    apply_batch: BatchHandler | None = None,
     bus: Bus | None = None,
     migrate_on_start: bool = False,
     background_jobs: Sequence[BackgroundJob] = (),
@@ -75,7 +77,7 @@ def create_service_app(
     after background jobs are cancelled."""
     configure_logging(settings.log_level, name)
     ctx = ServiceContext(name=name, settings=settings, db=db)
-    consumer = EventConsumer(name, db, handlers) if handlers else None
+    consumer = EventConsumer(name, db, handlers, batch_handlers=batch_handlers, apply_batch=apply_batch) if handlers else None
     owns_bus = bus is None
 
     @contextlib.asynccontextmanager

@@ -107,6 +107,7 @@ class EventConsumer:
         *,
         threads: int = 4,
         batch_handlers: dict[str, BatchHandler] | None = None,
+        apply_batch: BatchHandler | None = None,
         backoff_initial: float = 0.1,
         backoff_max: float = 5.0,
         unexpected_attempts: int = 3,
@@ -115,6 +116,8 @@ class EventConsumer:
         self.db = db
         self.handlers = handlers
         self.batch_handlers = batch_handlers or {}
+        # Takes every new event of a batch at once, whatever their types (reports).
+        self.apply_batch = apply_batch
         self.threads = threads
         self.inbox = inbox_table(db.metadata)
         self.dead_letters = dead_letters_table(db.metadata)
@@ -311,28 +314,34 @@ class EventConsumer:
                     insert(self.inbox),
                     [{"consumer": self.name, "event_id": e.event_id, "event_type": e.type, "processed_at": now} for _, e in fresh.values()],
                 )
-                # Runs of one type, in delivery order: a batch handler takes a run at once.
-                runs: list[list[tuple[Any, Envelope]]] = []
-                for item in fresh.values():
-                    if runs and runs[-1][0][1].type == item[1].type:
-                        runs[-1].append(item)
-                    else:
-                        runs.append([item])
-                for group in runs:
-                    type_ = group[0][1].type
-                    batch_handler = self.batch_handlers.get(type_)
-                    if batch_handler is not None:
-                        batch_handler(uow, group)
-                        continue
-                    for event, envelope in group:
-                        token = correlation_id_var.set(envelope.correlation_id or envelope.event_id)
-                        try:
-                            self.handlers[type_](uow, event, envelope)
-                        finally:
-                            correlation_id_var.reset(token)
+                self._run_handlers(uow, list(fresh.values()))
         for _, envelope in items:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "processed" if envelope.event_id in fresh else "duplicate").inc()
         BATCH_SIZE.labels(self.name).observe(len(items))
+
+    def _run_handlers(self, uow: UnitOfWork, items: list[tuple[Any, Envelope]]) -> None:
+        if self.apply_batch is not None:
+            self.apply_batch(uow, items)
+            return
+        # Runs of one type, in delivery order: a type's batch handler takes a run at once.
+        runs: list[list[tuple[Any, Envelope]]] = []
+        for item in items:
+            if runs and runs[-1][0][1].type == item[1].type:
+                runs[-1].append(item)
+            else:
+                runs.append([item])
+        for run in runs:
+            type_ = run[0][1].type
+            batch_handler = self.batch_handlers.get(type_)
+            if batch_handler is not None:
+                batch_handler(uow, run)
+                continue
+            for event, envelope in run:
+                token = correlation_id_var.set(envelope.correlation_id or envelope.event_id)
+                try:
+                    self.handlers[type_](uow, event, envelope)
+                finally:
+                    correlation_id_var.reset(token)
 
     def _store_dead_letter(
         self, body: bytes, reason: str, error: str, event_id: str | None, event_type: str | None, routing_key: str | None, attempts: int

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
 from pos_reports.config import Settings
-from pos_reports.handlers import HANDLERS
+from pos_reports.handlers import HANDLERS, apply_batch
 from pos_reports.routes import router
 from pos_reports.tables import metadata
 from pos_reports.velocity import refresh_forever
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
         db=db,
         routers=[router],
         handlers=HANDLERS,
+        apply_batch=apply_batch,
         bus=bus,
         migrate_on_start=migrate_on_start,
         background_jobs=[velocity],

@@ -5,6 +5,7 @@ from the events."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from pos_contracts import Envelope
 from pos_platform.testing import mint_token
@@ -81,6 +83,27 @@ def test_live_consumer_file_replay_and_feed_replay_agree(
     monkeypatch.undo()
     with make_client(url, keys[1]) as replayed:
         assert fetch_all(replayed, token) == expected
+
+
+def test_the_live_consumer_in_batches_gives_what_it_gives_one_event_at_a_time(
+    tmp_path: Path, keys: tuple[Path, Path], events: list[Envelope]
+) -> None:
+    """The consumer's batch path (deliveries applied a batch per transaction, one
+    `Changes` for all of them) against its one-event path, on the same history with its
+    duplicates: every report identical."""
+    token = mint_token(keys[0], "admin", [])
+    with make_client(f"sqlite:///{tmp_path}/one-by-one.db", keys[1]) as live:
+        for env in events:
+            live.app.state.ctx.consumer.handle(env)
+        expected = fetch_all(live, token)
+    with make_client(f"sqlite:///{tmp_path}/batches.db", keys[1]) as batched:
+        consumer = batched.app.state.ctx.consumer
+        batches_before = REGISTRY.get_sample_value("pos_consumer_batch_size_count", {"service": "reports"}) or 0
+        for start in range(0, len(events), 29):
+            asyncio.run(consumer.deliver_batch(events[start : start + 29]))
+        batches = (REGISTRY.get_sample_value("pos_consumer_batch_size_count", {"service": "reports"}) or 0) - batches_before
+        assert batches == -(-len(events) // 29), "some batches fell back to one event at a time"
+        assert fetch_all(batched, token) == expected
 
 
 def test_reports_equal_sums_taken_straight_from_the_events(
