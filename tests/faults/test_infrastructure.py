@@ -1,0 +1,62 @@
+"""Faults in what the services stand on: the broker (stopped, connections cut) and the
+database (stopped for 5 s, for 30 s), each in the middle of a burst of cash sales."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.faults.conftest import FaultStack
+
+pytestmark = pytest.mark.faults
+
+
+async def test_rabbitmq_stopped_mid_burst_and_started_after_10s(scenario, fault_stack: FaultStack) -> None:
+    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(3)
+        await asyncio.to_thread(fault_stack.mq.stop_app)
+        await asyncio.sleep(10)
+        await asyncio.to_thread(fault_stack.mq.start_app)
+        return time.monotonic()
+
+    verdict = await scenario("rabbitmq stop_app 10 s", fault, max_sales=200, think=0.6)
+    assert not verdict.problems(), verdict.line()
+
+
+async def test_broker_connections_closed_five_times(scenario, fault_stack: FaultStack) -> None:
+    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(3)
+        for i in range(5):
+            if i:
+                await asyncio.sleep(3)
+            await asyncio.to_thread(fault_stack.mq.close_all_connections, fault_stack.vhost)
+        return time.monotonic()
+
+    verdict = await scenario("broker connections closed 5x", fault, max_sales=200, think=0.6)
+    assert not verdict.problems(), verdict.line()
+
+
+async def test_mariadb_stopped_for_5s_mid_burst(scenario, fault_stack: FaultStack) -> None:
+    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(3)
+        await asyncio.to_thread(fault_stack.db.stop)
+        await asyncio.sleep(5)
+        await asyncio.to_thread(fault_stack.db.start)
+        return time.monotonic()
+
+    verdict = await scenario("mariadb stopped 5 s", fault, max_sales=200, think=0.6)
+    assert not verdict.problems(), verdict.line()
+
+
+async def test_mariadb_stopped_for_30s_mid_burst(scenario, fault_stack: FaultStack) -> None:
+    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(3)
+        await asyncio.to_thread(fault_stack.db.stop)
+        await asyncio.sleep(30)
+        await asyncio.to_thread(fault_stack.db.start)
+        return time.monotonic()
+
+    verdict = await scenario("mariadb stopped 30 s", fault, max_sales=200, think=0.6)
+    assert not verdict.problems(), verdict.line()
