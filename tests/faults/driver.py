@@ -67,6 +67,7 @@ class TillSale:
     final: int | None = None  # 201 or the 4xx that ended it; None: no final answer
     answer: dict[str, Any] = field(default_factory=dict)
     answered_at: float | None = None
+    issued_at: float = 0.0
 
     @property
     def id(self) -> str:
@@ -112,6 +113,10 @@ class Load:
         self.issuing = True
         self.deadline = float("inf")
         self.started = 0.0
+        self.fault_at: float | None = None  # set by the scenario's fault when it strikes
+
+    def fault_begins(self) -> None:
+        self.fault_at = time.monotonic()
 
     def stop_issuing(self) -> None:
         self.issuing = False
@@ -129,7 +134,7 @@ class Load:
             while self.issuing and len(self.sales) < self.max_sales and time.monotonic() < self.deadline - GIVE_UP_MARGIN:
                 card = rng.random() < self.card_share
                 body = loadgen.make_sale(rng, self.shop.outlet_id, self.shop.products, lines_max=3)
-                sale = TillSale(number, body, card=card)
+                sale = TillSale(number, body, card=card, issued_at=time.monotonic())
                 if card and not await self._card_tender(http, sale, rng):
                     continue
                 self.sales.append(sale)
@@ -511,6 +516,18 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
     if expect_no_dead_letters:
         verdict.checks["no_dead_letters"] = not dlq_new and not listed_new
     verdict.notes["answers"] = verdict.answers
+    start = load.started
+    fault_at = load.fault_at if load.fault_at is not None else healed_at
+    verdict.notes["timeline_s"] = {
+        "fault": round(fault_at - start, 1),
+        "healed": round(healed_at - start, 1),
+        "last_sale_issued": round(max((s.issued_at for s in load.sales), default=start) - start, 1),
+        "settled": None if settled_at is None else round(settled_at - start, 1),
+        "sales_issued_before_heal": sum(1 for s in load.sales if s.issued_at <= healed_at),
+        "sales_in_flight_or_issued_during_fault": sum(
+            1 for s in load.sales if s.issued_at <= healed_at and (s.answered_at is None or s.answered_at >= fault_at)
+        ),
+    }
     return verdict
 
 

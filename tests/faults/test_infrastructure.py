@@ -14,8 +14,9 @@ pytestmark = pytest.mark.faults
 
 
 async def test_rabbitmq_stopped_mid_burst_and_started_after_10s(scenario, fault_stack: FaultStack) -> None:
-    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+    async def fault(load) -> float:  # type: ignore[no-untyped-def]
         await asyncio.sleep(3)
+        load.fault_begins()
         await asyncio.to_thread(fault_stack.mq.stop_app)
         await asyncio.sleep(10)
         await asyncio.to_thread(fault_stack.mq.start_app)
@@ -26,8 +27,9 @@ async def test_rabbitmq_stopped_mid_burst_and_started_after_10s(scenario, fault_
 
 
 async def test_broker_connections_closed_five_times(scenario, fault_stack: FaultStack) -> None:
-    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+    async def fault(load) -> float:  # type: ignore[no-untyped-def]
         await asyncio.sleep(3)
+        load.fault_begins()
         for i in range(5):
             if i:
                 await asyncio.sleep(3)
@@ -39,8 +41,9 @@ async def test_broker_connections_closed_five_times(scenario, fault_stack: Fault
 
 
 async def test_mariadb_stopped_for_5s_mid_burst(scenario, fault_stack: FaultStack) -> None:
-    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+    async def fault(load) -> float:  # type: ignore[no-untyped-def]
         await asyncio.sleep(3)
+        load.fault_begins()
         await asyncio.to_thread(fault_stack.db.stop)
         await asyncio.sleep(5)
         await asyncio.to_thread(fault_stack.db.start)
@@ -51,8 +54,9 @@ async def test_mariadb_stopped_for_5s_mid_burst(scenario, fault_stack: FaultStac
 
 
 async def test_mariadb_stopped_for_30s_mid_burst(scenario, fault_stack: FaultStack) -> None:
-    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+    async def fault(load) -> float:  # type: ignore[no-untyped-def]
         await asyncio.sleep(3)
+        load.fault_begins()
         await asyncio.to_thread(fault_stack.db.stop)
         await asyncio.sleep(30)
         await asyncio.to_thread(fault_stack.db.start)

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.faults
 
 
 def kill_and_restart(fault_stack: FaultStack, name: str, down_for: float = 5.0):  # type: ignore[no-untyped-def]
-    async def fault(_load) -> float:  # type: ignore[no-untyped-def]
+    async def fault(load) -> float:  # type: ignore[no-untyped-def]
         await asyncio.sleep(3)
+        load.fault_begins()
         await asyncio.to_thread(fault_stack.kill, name)
         await asyncio.sleep(down_for)
         await asyncio.to_thread(fault_stack.restart, name)
