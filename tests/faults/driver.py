@@ -375,6 +375,7 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
     sold: dict[str, int] = defaultdict(int)
     gross = 0
     unpaid = 0
+    completed_units = 0
 
     async def look(sale: TillSale) -> tuple[TillSale, Any, Any, Any, Any]:
         code, detail = await _get_json(http, f"/api/sales/{sale.id}")
@@ -400,7 +401,13 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
             verdict.example("stuck", f"{tag}: PENDING after the settle timeout")
             continue
         if status == "COMPLETED":
+            # What the server sold, whatever else is wrong with the sale: the stock and
+            # the report are compared with this.
             completed_ids.add(sale.id)
+            for product, qty in lines.items():
+                sold[product] += qty
+            gross += int(detail.get("total_minor", 0))
+            completed_units += sum(lines.values())
             if sale.definitive_failure:
                 verdict.phantom += 1
                 phantom_ids.add(sale.id)
@@ -426,9 +433,6 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
                 unpaid += 1
                 verdict.example("unpaid", f"{tag}: COMPLETED with no captured payment")
             verdict.completed += 1
-            for product, qty in lines.items():
-                sold[product] += qty
-            gross += int(detail.get("total_minor", 0))
             continue
         # FAILED, or never recorded
         if sale.final == 201:
@@ -486,7 +490,7 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
     verdict.checks["server_count"] = sum(1 for s in server.values() if s["status"] == "COMPLETED") == len(completed_ids) + len(extra)
 
     # The daily report equals the receipts (it is fed by events: give it a moment).
-    expected = (verdict.completed, sum(sold.values()), gross)
+    expected = (len(completed_ids), completed_units, gross)
     report_deadline = time.monotonic() + report_timeout
     totals: tuple[int, int, int] | None = None
     while True:
