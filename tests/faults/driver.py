@@ -114,6 +114,7 @@ class Load:
         self.deadline = float("inf")
         self.started = 0.0
         self.fault_at: float | None = None  # set by the scenario's fault when it strikes
+        self.notes: dict[str, Any] = {}  # what the fault wants in the verdict
 
     def fault_begins(self) -> None:
         self.fault_at = time.monotonic()
@@ -392,10 +393,7 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
         captured = [p for p in payments if p.get("status") == "captured"]
         charged = captured or card_charges.get(sale.id)
         tag = f"{sale.id} till {sale.final} server {status}"
-        if reservation is not None and reservation.get("status") == "held":
-            verdict.stuck += 1
-            verdict.example("stuck", f"{tag}: reservation still held")
-            continue
+        held = reservation is not None and reservation.get("status") == "held"
         if status == "PENDING":
             verdict.stuck += 1
             verdict.example("stuck", f"{tag}: PENDING after the settle timeout")
@@ -423,7 +421,8 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
                 continue
             if deducted != "one":
                 verdict.lost += 1
-                verdict.example("lost", f"{tag}: COMPLETED but {'never deducted' if deducted == 'none' else 'ledger rows do not match its lines'}")
+                why = "never deducted" if deducted == "none" else "ledger rows do not match its lines"
+                verdict.example("lost", f"{tag}: COMPLETED but {why}{' (its reservation still held)' if held else ''}")
                 continue
             if detail.get("fulfilment") != "fulfilled":
                 verdict.lost += 1
@@ -443,6 +442,10 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
             verdict.phantom += 1
             phantom_ids.add(sale.id)
             verdict.example("phantom", f"{tag}: {len(sale_rows)} ledger rows for a sale that is not COMPLETED")
+            continue
+        if held:
+            verdict.stuck += 1
+            verdict.example("stuck", f"{tag}: reservation still held")
             continue
         if charged:
             verdict.lost += 1
@@ -520,6 +523,7 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
     if expect_no_dead_letters:
         verdict.checks["no_dead_letters"] = not dlq_new and not listed_new
     verdict.notes["answers"] = verdict.answers
+    verdict.notes.update(load.notes)
     start = load.started
     fault_at = load.fault_at if load.fault_at is not None else healed_at
     verdict.notes["timeline_s"] = {

@@ -42,9 +42,17 @@ async def test_broker_connections_closed_five_times(scenario, fault_stack: Fault
 
 def mariadb_stopped(fault_stack: FaultStack, seconds: float):  # type: ignore[no-untyped-def]
     async def fault(load) -> float:  # type: ignore[no-untyped-def]
-        # A few seconds of tills at full speed first: the consumers have a backlog of
-        # SaleCompleted and StockDeducted when the database goes away.
-        await asyncio.sleep(5)
+        # Tills at full speed first, and the database goes away while the consumers have
+        # a backlog (messages ready or delivered and not yet acked): that is when a
+        # transient database error meets events in flight.
+        await asyncio.sleep(3)
+        backlog, waited_until = 0, time.monotonic() + 10
+        while time.monotonic() < waited_until:
+            queues = await asyncio.to_thread(fault_stack.mq.queues, fault_stack.vhost)
+            backlog = sum(queues.get(f"pos.{svc}", {}).get("messages", 0) for svc in ("inventory", "sales", "reports"))
+            if backlog >= 10:
+                break
+        load.notes["consumer_backlog_when_stopped"] = backlog
         load.fault_begins()
         await asyncio.to_thread(fault_stack.db.stop)
         await asyncio.sleep(seconds)
