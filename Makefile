@@ -50,7 +50,7 @@ test: install web web-check
 
 ## Only the tests that need no server
 test-fast: install web-check
-	$(BIN)/python -m pytest -m "not integration and not e2e and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not integration and not e2e and not browser and not faults" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check libs services scripts gateway tests conftest.py

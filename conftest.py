@@ -25,16 +25,25 @@ def _nginx() -> bool:
     return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
 
 
+def _fault_servers() -> bool:
+    """The fault suite starts MariaDB and a RabbitMQ node of its own: their programs, and
+    root (Debian's rabbitmq-server runs a node only for root or the rabbitmq user)."""
+    programs = ("/usr/sbin/mariadbd", "/usr/sbin/rabbitmq-server")
+    return all(Path(p).exists() for p in programs) and shutil.which("mariadb-install-db") is not None and os.geteuid() == 0
+
+
 REQUIREMENTS = {
     "MariaDB on 127.0.0.1:3306": lambda: _port_open(3306),
     "RabbitMQ on 127.0.0.1:5672": lambda: _port_open(5672),
     "nginx": _nginx,
     "Chromium (/usr/bin/chromium)": lambda: Path("/usr/bin/chromium").exists(),
+    "MariaDB and RabbitMQ programs, run as root (private servers)": _fault_servers,
 }
 NEEDS = {
     "integration": ["MariaDB on 127.0.0.1:3306", "RabbitMQ on 127.0.0.1:5672"],
     "e2e": ["MariaDB on 127.0.0.1:3306", "RabbitMQ on 127.0.0.1:5672", "nginx"],
     "browser": ["Chromium (/usr/bin/chromium)"],
+    "faults": ["MariaDB and RabbitMQ programs, run as root (private servers)", "nginx"],
 }
 if os.environ.get("POS_BROWSER_BASE_URL") == "stack":
     # `make test` drives the browser through the local stack's nginx.

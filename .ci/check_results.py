@@ -1,6 +1,7 @@
 """Fails CI unless the test report shows the server-backed suites really ran:
-integration (MariaDB, RabbitMQ), e2e (the local stack through nginx) and browser
-tests each executed at least one test, and no test anywhere was skipped."""
+integration (MariaDB, RabbitMQ), e2e (the local stack through nginx), browser and
+fault-suite tests (private servers, faults injected) each executed at least one test,
+and no test anywhere was skipped."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-REQUIRED = {"integration": "tests/integration", "e2e": "tests/e2e", "browser": "tests/browser"}
+REQUIRED = {"integration": "tests/integration", "e2e": "tests/e2e", "browser": "tests/browser", "faults": "tests/faults"}
 
 
 def main(path: str) -> int:

@@ -6,6 +6,10 @@ Debian's package running the project's gateway config. Same topology as compose.
     python scripts/stack.py up      # installs what it lacks, starts, waits until ready
     python scripts/stack.py status
     python scripts/stack.py down
+    python scripts/stack.py restart inventory-1   # one process again (after a crash)
+
+POS_STACK_DB_HOST / POS_STACK_DB_PORT, POS_STACK_RABBIT_HOST / POS_STACK_RABBIT_PORT and
+POS_STACK_RABBIT_NODE (rabbitmqctl -n) point it at other servers than the local defaults.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class Config:
     db_port: int
     vhost: str
     rabbit_host: str
+    rabbit_port: int = 5672
+    rabbit_node: str | None = None  # rabbitmqctl -n <node>; None: the local default node
 
     def ports(self, service: str) -> list[int]:
         return [self.port_base + PORT_OFFSET[service] + 10 * i for i in range(REPLICAS.get(service, 1))]
@@ -60,7 +66,11 @@ class Config:
     @property
     def rabbitmq_url(self) -> str:
         vhost = "%2F" if self.vhost == "/" else self.vhost
-        return f"amqp://guest:guest@{self.rabbit_host}:5672/{vhost}"
+        return f"amqp://guest:guest@{self.rabbit_host}:{self.rabbit_port}/{vhost}"
+
+    def rabbitmqctl(self, *args: str) -> list[str]:
+        """A rabbitmqctl command line aimed at the stack's node."""
+        return ["rabbitmqctl", *(["-n", self.rabbit_node] if self.rabbit_node else []), *args]
 
     @property
     def gateway_url(self) -> str:
@@ -115,25 +125,25 @@ def ensure_mariadb(cfg: Config) -> None:
         apt_install("mariadb-server")
     log("starting MariaDB")
     subprocess.run(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", "/usr/sbin/mariadbd"], check=False)
-    wait_for(lambda: port_open(cfg.db_host, cfg.db_port), "MariaDB on port 3306")
+    wait_for(lambda: port_open(cfg.db_host, cfg.db_port), f"MariaDB on port {cfg.db_port}")
 
 
 def ensure_rabbitmq(cfg: Config) -> None:
-    if not port_open(cfg.rabbit_host, 5672):
+    if not port_open(cfg.rabbit_host, cfg.rabbit_port):
         if not shutil.which("rabbitmq-server"):
             apt_install("rabbitmq-server")
         log("starting RabbitMQ")
         subprocess.run(["rabbitmq-server", "-detached"], check=False)
-        wait_for(lambda: port_open(cfg.rabbit_host, 5672), "RabbitMQ on port 5672", timeout=120)
+        wait_for(lambda: port_open(cfg.rabbit_host, cfg.rabbit_port), f"RabbitMQ on port {cfg.rabbit_port}", timeout=120)
     if cfg.vhost != "/":
-        subprocess.run(["rabbitmqctl", "-q", "add_vhost", cfg.vhost], capture_output=True)
-        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", cfg.vhost, "guest", ".*", ".*", ".*"], check=True, capture_output=True)
+        subprocess.run(cfg.rabbitmqctl("-q", "add_vhost", cfg.vhost), capture_output=True)
+        subprocess.run(cfg.rabbitmqctl("-q", "set_permissions", "-p", cfg.vhost, "guest", ".*", ".*", ".*"), check=True, capture_output=True)
 
 
 def reset_rabbitmq_vhost(cfg: Config) -> None:
     if cfg.vhost == "/":
         raise SystemExit("[stack] --fresh needs a dedicated --vhost (it deletes the vhost's queues)")
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", cfg.vhost], capture_output=True)
+    subprocess.run(cfg.rabbitmqctl("-q", "delete_vhost", cfg.vhost), capture_output=True)
 
 
 def prepare_databases(cfg: Config, fresh: bool) -> None:
@@ -364,6 +374,41 @@ def down(cfg: Config) -> None:
     log("stopped")
 
 
+def stop_process(cfg: Config, name: str, pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.2)
+    if pid_alive(pid):
+        log(f"{name} did not stop in time; killing it")
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def restart(cfg: Config, name: str | None) -> None:
+    """Start one process of a running stack again (after a crash, or to pick up a change),
+    exactly as `up` starts it, and wait until it is ready. A live one is stopped first."""
+    instances = {f"{s}-{i}": (s, i, p) for s in SERVICES for i, p in enumerate(cfg.ports(s))}
+    if name not in (*instances, SANDBOX):
+        raise SystemExit(f"[stack] restart what? one of: {', '.join([*instances, SANDBOX])}")
+    pid = pids(cfg).get(name)
+    if pid is not None and pid_alive(pid):
+        stop_process(cfg, name, pid)
+    if name == SANDBOX:
+        start_card_sandbox(cfg)
+        log(f"{name} restarted")
+        return
+    service, replica, port = instances[name]
+    start_service(cfg, service, port, replica)
+    wait_for(lambda: bool(readiness(f"http://127.0.0.1:{port}/readyz").get("ready")), f"{name} ready", 90)
+    log(f"{name} restarted on port {port}")
+
+
 def status(cfg: Config) -> None:
     for name, pid in pids(cfg).items():
         if name == SANDBOX:
@@ -386,12 +431,15 @@ def config_from(args: argparse.Namespace) -> Config:
         db_port=int(os.environ.get("POS_STACK_DB_PORT", "3306")),
         vhost=args.vhost,
         rabbit_host=os.environ.get("POS_STACK_RABBIT_HOST", "127.0.0.1"),
+        rabbit_port=int(os.environ.get("POS_STACK_RABBIT_PORT", "5672")),
+        rabbit_node=os.environ.get("POS_STACK_RABBIT_NODE") or None,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "restart"])
+    parser.add_argument("name", nargs="?", help="restart: the process, e.g. inventory-1 or card-sandbox")
     parser.add_argument("--state-dir", default=str(ROOT / "var" / "stack"))
     parser.add_argument("--gateway-port", type=int, default=8080)
     parser.add_argument("--port-base", type=int, default=8100)
@@ -400,7 +448,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the stack's databases (and vhost) first")
     args = parser.parse_args(argv)
     cfg = config_from(args)
-    {"up": lambda: up(cfg, args.fresh), "down": lambda: down(cfg), "status": lambda: status(cfg)}[args.command]()
+    {
+        "up": lambda: up(cfg, args.fresh),
+        "down": lambda: down(cfg),
+        "status": lambda: status(cfg),
+        "restart": lambda: restart(cfg, args.name),
+    }[args.command]()
 
 
 if __name__ == "__main__":
