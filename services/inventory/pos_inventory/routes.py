@@ -288,23 +288,23 @@ def set_product_policy(product_id: str, body: PolicyIn, _manager: Manager, reque
 def create_reservation(body: ReservationIn, principal: Cashier, request: Request, response: Response) -> ReservationOut | JSONResponse:
     """Reserve every line or none, for `ttl_seconds` (the service's default, 300 s,
     when left out): a crashed checkout never holds stock longer. Idempotent by sale id:
-    a repeat answers 200 with the reservation as it stands."""
+    a repeat of a held reservation answers 200 `held` and takes nothing more; a repeat
+    of a released or expired one (a till re-posting a sale whose first checkout gave its
+    stock back) is reserved again, 201 `held`, or refused 409 like a new one; a repeat
+    for a sale already deducted answers 200 `consumed` (nothing is held for it)."""
     ensure_outlet(principal, body.outlet_id)
     ctx = context(request)
     settings: Settings = ctx.settings  # type: ignore[assignment]
     lines = [(line.product_id, line.qty) for line in body.lines]
     try:
-        _reserve(ctx, body, lines, body.ttl_seconds or settings.reservation_ttl_seconds)
+        result = _reserve(ctx, body, lines, body.ttl_seconds or settings.reservation_ttl_seconds)
     except ops.ShortStock as short:
         return short_response(short.lines)
-    except IntegrityError:
-        with ctx.db.transaction() as uow:
-            found = ops.reservation_status(uow, body.sale_id)
-        if found is None or found[0] != body.outlet_id:
-            raise HTTPException(status.HTTP_409_CONFLICT, "sale id already used for another outlet") from None
+    except ops.ReservationConflict:
+        raise HTTPException(status.HTTP_409_CONFLICT, "sale id already used for another outlet") from None
+    if not result.taken:
         response.status_code = status.HTTP_200_OK
-        return ReservationOut(sale_id=body.sale_id, outlet_id=found[0], status=found[1])
-    return ReservationOut(sale_id=body.sale_id, outlet_id=body.outlet_id, status="held")
+    return ReservationOut(sale_id=body.sale_id, outlet_id=body.outlet_id, status=result.status)
 
 
 def _busy_database(exc: BaseException) -> bool:
@@ -325,9 +325,15 @@ retry_when_busy = retry(
 
 
 @retry_when_busy
-def _reserve(ctx: ServiceContext, body: ReservationIn, lines: list[tuple[str, int]], ttl: int) -> None:
-    with ctx.db.transaction() as uow:
-        ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
+def _reserve(ctx: ServiceContext, body: ReservationIn, lines: list[tuple[str, int]], ttl: int) -> ops.Reservation:
+    try:
+        with ctx.db.transaction() as uow:
+            return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
+    except IntegrityError:
+        # A copy of this request inserted the reservation first: it exists now, and the
+        # second pass answers from it (under its row lock).
+        with ctx.db.transaction() as uow:
+            return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
 
 
 @router.get("/reservations/{sale_id}", response_model=ReservationDetail)

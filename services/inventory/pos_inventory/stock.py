@@ -202,18 +202,57 @@ def _available(uow: UnitOfWork, outlet_id: str, product_id: str) -> int:
 # --- reservations ---------------------------------------------------------------------------
 
 
-def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str, int]], ttl_seconds: int) -> None:
+class ReservationConflict(Exception):
+    """The sale id already holds a reservation at another outlet."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a reservation request did: `status` is the reservation's status now (held,
+    or consumed: the sale was already deducted); `taken` says this request took the
+    stock (a new reservation, or a released or expired one reserved again)."""
+
+    status: str
+    taken: bool
+
+
+def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str, int]], ttl_seconds: int) -> Reservation:
     """All lines or none: one conditional UPDATE per line (`available >= qty`, so two
     replicas racing for the last unit cannot both get it). Products whose policy is
-    `allow` are reserved whatever is left. Raises ShortStock (the caller rolls back) and
-    IntegrityError if the sale already holds a reservation."""
+    `allow` are reserved whatever is left. Raises ShortStock (the caller rolls back).
+
+    Idempotent by sale id, under the reservation row's lock: a repeat of a held (or
+    consumed) reservation changes nothing and says so; a repeat of a released or expired
+    one (the till re-posting a sale whose first checkout gave its stock back) reserves
+    the lines again, or raises ShortStock if they are gone meanwhile: it is never
+    answered as held without holding the stock. Racing repeats queue on the row lock,
+    so only one of them takes the stock. Raises IntegrityError when a copy of this
+    request inserted the row first (the caller tries again and finds it) and
+    ReservationConflict for a sale id used at another outlet."""
     now = utcnow()
-    uow.session.execute(
-        reservations.insert().values(
-            sale_id=sale_id, outlet_id=outlet_id, status="held", expires_at=now + timedelta(seconds=ttl_seconds), created_at=now
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    found = reservation_status(uow, sale_id, for_update=True)
+    if found is None:
+        uow.session.execute(
+            reservations.insert().values(sale_id=sale_id, outlet_id=outlet_id, status="held", expires_at=expires_at, created_at=now)
         )
-    )
+    else:
+        held_at, status = found
+        if held_at != outlet_id:
+            raise ReservationConflict(sale_id)
+        if status in ("held", "consumed"):
+            return Reservation(status, taken=False)
+        # released or expired: nothing is held for the sale any more; take the stock again.
+        uow.session.execute(reservations.update().where(reservations.c.sale_id == sale_id).values(status="held", expires_at=expires_at))
+        uow.session.execute(reservation_lines.delete().where(reservation_lines.c.sale_id == sale_id))
     merged = merge_lines(lines)
+    _take(uow, outlet_id, merged, now)
+    uow.session.execute(reservation_lines.insert(), [{"sale_id": sale_id, "product_id": p, "qty": q} for p, q in merged])
+    return Reservation("held", taken=True)
+
+
+def _take(uow: UnitOfWork, outlet_id: str, merged: list[tuple[str, int]], now: Any) -> None:
+    """Add `merged` to the reserved stock, every line or ShortStock."""
     allowed = oversell_allowed(uow, [p for p, _q in merged])
     short: list[str] = []
     for product_id, qty in merged:
@@ -239,7 +278,6 @@ def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str
             short.append(product_id)
     if short:
         raise ShortStock(short_lines(uow, outlet_id, dict(merged), short))
-    uow.session.execute(reservation_lines.insert(), [{"sale_id": sale_id, "product_id": p, "qty": q} for p, q in merged])
 
 
 def reservation_status(uow: UnitOfWork, sale_id: str, *, for_update: bool = False) -> tuple[str, str] | None:

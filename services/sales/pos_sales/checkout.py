@@ -315,6 +315,18 @@ class Checkout:
         if reserved.status_code >= 400:
             status = 503 if reserved.status_code >= 500 else reserved.status_code
             return await self._fail(sale_id, status, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}")
+        held = _reservation_status(reserved)
+        if held != "held":
+            # Only an answer saying the stock is held for this sale is a reservation. A
+            # repeat of a sale id whose reservation was released, expired or consumed
+            # holds nothing: selling on it could take stock another sale holds.
+            await self.clients.release(sale_id, token)
+            if held in ("released", "expired", "consumed"):
+                return await self._fail(
+                    sale_id, 409, f"the stock for this sale is not held ({held}): nothing was charged; ring the sale up again with a new id"
+                )
+            log.warning("inventory's reservation answer says nothing is held", extra={"sale_id": sale_id, "answer": reserved.text[:200]})
+            return await self._fail(sale_id, 503, "the stock service did not confirm the reservation: nothing was charged, try again")
         if draft["due_minor"] == 0:
             return await run_in_threadpool(self._complete, sale_id, "checkout")
 
@@ -450,3 +462,12 @@ def _detail(response: httpx.Response) -> str:
         return str(response.json().get("detail", response.text))
     except ValueError:
         return response.text[:200]
+
+
+def _reservation_status(response: httpx.Response) -> str | None:
+    """The status in inventory's answer to a reservation (held, or what a repeat found)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("status") if isinstance(body, dict) else None

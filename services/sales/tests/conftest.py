@@ -45,6 +45,9 @@ class FakeServices:
     capture_calls: list[dict[str, Any]] = field(default_factory=list)
     mode: str = "capture"
     reconcile_mode: str = "answer"  # answer | down
+    # What inventory answers a reservation with: held (201), or a repeat's 200 with this
+    # status (released | expired | consumed: nothing is held for the sale).
+    reserve_status: str = "held"
     refund_mode: str = "refund"  # refund | fail
 
     def app(self) -> FastAPI:
@@ -60,6 +63,9 @@ class FakeServices:
             ]
             if short:
                 return JSONResponse({"detail": f"not enough stock for: {short[0]['product_id']}", "short": short}, status_code=409)
+            if self.reserve_status != "held":
+                answer = {"sale_id": body["sale_id"], "outlet_id": body["outlet_id"]}
+                return JSONResponse(answer | ({"status": self.reserve_status} if self.reserve_status else {}), status_code=200)
             self.reservations.setdefault(body["sale_id"], "held")
             return JSONResponse({"sale_id": body["sale_id"], "outlet_id": body["outlet_id"], "status": "held"}, status_code=201)
 
