@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from pos_contracts import new_envelope
-from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
+from pos_contracts.events import ProductCreated, RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
 from pos_contracts.topology import EXCHANGE
 from tests.stack_fixture import Stack, stack_args
 
@@ -215,6 +215,63 @@ def test_the_same_sale_completed_delivered_twice_deducts_once(admin: httpx.Clien
     assert [(r["kind"], r["delta"], r["on_hand_after"]) for r in rows] == [("sale", -2, 3)]
     assert cashier.get(f"/api/inventory/reservations/{sale_id}").json()["status"] == "consumed"
     assert_books_balance(admin, outlet["id"], product["id"])
+
+
+def test_a_sale_naming_an_unknown_product_is_parked_until_the_product_arrives(
+    admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack
+) -> None:
+    """A well-formed SaleCompleted (here forged onto the broker) naming a product with
+    stock and one inventory never heard of (issue 12, finding 4): the known line is
+    deducted; the unknown one makes no stock row, no ledger row, nothing negative, and
+    is listed open on the exception list. When the product's ProductCreated comes (late,
+    as a lagging consumer would see it), the parked line is deducted once."""
+    known = new_product(admin, 5, outlet["id"])
+    ghost_id = str(uuid.uuid4())
+    sale_id = str(uuid.uuid4())
+    line = {"tax_rate_bp": 2000, "tax_minor": 167, "unit_price_minor": 500, "total_minor": 1000, "qty": 2}
+    event = SaleCompleted(
+        sale_id=sale_id,
+        outlet_id=outlet["id"],
+        cashier_id="e2e",
+        receipt_number="E2E-GHOST",
+        currency="EUR",
+        lines=[
+            SaleLine(line_no=1, product_id=known["id"], sku=known["sku"], name=known["name"], **line),
+            SaleLine(line_no=2, product_id=ghost_id, sku="GHOST", name="Ghost", **line),
+        ],
+        subtotal_minor=2000,
+        tax_minor=334,
+        total_minor=2000,
+        tenders=[TenderLine(kind="cash", amount_minor=2000)],
+        completed_at="2026-03-01T10:00:00Z",
+    )
+    asyncio.run(publish(local_stack, new_envelope(event, producer="sales", outlet_id=outlet["id"])))
+    eventually(lambda: level(admin, outlet["id"], known["id"])["on_hand"] == 3, "the known line's deduction")
+
+    def parked() -> list[dict[str, Any]]:
+        return admin.get("/api/inventory/exceptions", params={"outlet_id": outlet["id"]}).raise_for_status().json()
+
+    [exception] = eventually(parked, "the exception list")
+    assert (exception["sale_id"], exception["product_id"], exception["qty"], exception["status"]) == (sale_id, ghost_id, 2, "open")
+    assert "unknown product" in exception["reason"]
+    assert (level(admin, outlet["id"], ghost_id)["on_hand"], level(admin, outlet["id"], ghost_id)["reserved"]) == (0, 0)
+    listed = admin.get("/api/inventory", params={"outlet_id": outlet["id"]}).raise_for_status().json()["items"]
+    assert ghost_id not in {x["product_id"] for x in listed}
+    assert [(r["product_id"], r["delta"]) for r in admin.get("/api/inventory/ledger", params={"reference": sale_id}).json()] == [(known["id"], -2)]
+    audit = admin.get(f"/api/inventory/outlets/{outlet['id']}/audit").raise_for_status().json()
+    assert (audit["mismatches"], audit["negative"]) == ([], [])
+    cashier = local_stack.client(outlet["cashier_token"])
+    assert cashier.get("/api/inventory/exceptions").status_code == 403
+
+    # the product's event arrives late (twice: redelivered): its line is deducted, once
+    created = new_envelope(ProductCreated(product_id=ghost_id, sku=f"GHOST-{ghost_id[:8]}", name="Late ghost", price_minor=500, currency="EUR"), producer="catalog")
+    asyncio.run(publish(local_stack, created, created))
+    eventually(lambda: parked()[0]["status"] == "applied", "the parked line applied")
+    time.sleep(1.5)
+    rows = admin.get("/api/inventory/ledger", params={"reference": sale_id}).json()
+    assert sorted((r["product_id"], r["delta"], r["oversold"]) for r in rows) == sorted([(known["id"], -2, False), (ghost_id, -2, True)])
+    assert level(admin, outlet["id"], ghost_id)["on_hand"] == -2  # sold with nothing received: a real oversell now
+    assert parked()[0]["resolved_at"]
 
 
 def test_refunded_goods_go_back_on_the_shelf_once(admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack) -> None:

@@ -27,9 +27,10 @@ from pos_inventory.schemas import (
     ReservationDetail,
     ReservationIn,
     ReservationOut,
+    StockExceptionOut,
 )
 from pos_inventory.stream import StockStreams
-from pos_inventory.tables import ledger, products, stock
+from pos_inventory.tables import ledger, products, stock, stock_exceptions
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, Manager, StaffOrService, ensure_outlet
 from pos_platform.db import UnitOfWork, is_deadlock, retry_on_deadlock, upsert
@@ -251,6 +252,43 @@ def list_ledger(
     with context(request).db.transaction() as uow:
         rows = uow.session.execute(query.order_by(ledger.c.id.desc()).limit(limit)).all()
     return [LedgerEntry(**{**r._mapping, "created_at": iso(r.created_at)}) for r in rows]
+
+
+@router.get("/exceptions", response_model=list[StockExceptionOut])
+def list_exceptions(
+    principal: Manager,
+    request: Request,
+    outlet_id: str | None = None,
+    status_: str | None = Query(default=None, alias="status", pattern="^(open|applied)$", description="open (waiting) or applied"),
+    limit: int = Query(default=500, ge=1, le=5000),
+) -> list[StockExceptionOut]:
+    """Lines of completed sales that name a product inventory does not know (no
+    ProductCreated reached it): no stock or ledger row was made for them. Each is
+    deducted (`applied`) when the product's event arrives; one that stays `open` is a
+    sale for a product catalog never announced: a forged or corrupted event, or a
+    product to look for in the catalog. Newest first."""
+    query = select(stock_exceptions)
+    outlets = principal.visible_outlets(outlet_id)
+    if outlets is not None:
+        query = query.where(stock_exceptions.c.outlet_id.in_(outlets))
+    if status_:
+        query = query.where(stock_exceptions.c.status == status_)
+    query = query.order_by(stock_exceptions.c.created_at.desc(), stock_exceptions.c.sale_id, stock_exceptions.c.product_id).limit(limit)
+    with context(request).db.transaction() as uow:
+        rows = uow.session.execute(query).all()
+    return [
+        StockExceptionOut(
+            sale_id=r.sale_id,
+            outlet_id=r.outlet_id,
+            product_id=r.product_id,
+            qty=r.qty,
+            reason=r.reason,
+            status=r.status,
+            created_at=iso(r.created_at) or "",
+            resolved_at=iso(r.resolved_at),
+        )
+        for r in rows
+    ]
 
 
 # --- products' oversell policy ----------------------------------------------------------------
