@@ -52,6 +52,8 @@ from pos_sales.tables import outlet_prices, price_replica, receipt_counters, sal
 
 log = logging.getLogger("pos.sales.checkout")
 
+CARD_UNREACHABLE = "the card processor cannot be reached: nothing was charged; try again or take another tender"
+
 SALES_FINISHED = Counter("pos_sales_finished_total", "Sales reaching a final status", ["status", "by"])
 
 
@@ -376,6 +378,11 @@ class Checkout:
         if outcome == "unreachable":
             await self.clients.release(sale_id, token)
             return await self._fail(sale_id, 503, "payment service unavailable: nothing was charged, try again", by=by)
+        if outcome == "card_unreachable":
+            # Known, not unknown: no attempt reached the processor. The stock goes back at
+            # once; the till may post the same sale again (payments sends the card then).
+            await self.clients.release(sale_id, token)
+            return await self._fail(sale_id, 503, CARD_UNREACHABLE, extra={"code": "card_processor_unreachable"}, by=by)
         log.warning("payment outcome unknown; sale left pending for the reconciler", extra={"sale_id": sale_id})
         return Answer(
             503,

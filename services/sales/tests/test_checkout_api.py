@@ -255,3 +255,25 @@ def test_a_reservation_answer_without_a_status_is_retryable(client: TestClient, 
     again = client.post("/api/sales", json=body, headers=auth())
     assert again.status_code == 201, again.text
     assert len(helpers.outbox(client, "SaleCompleted")) == 1
+
+
+def test_a_card_processor_that_cannot_be_reached_fails_the_sale_at_once_and_a_repost_sells_it(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    """Issue 12, finding 6: nothing was sent to the processor, so the outcome is known
+    (nothing charged): the till gets a retryable 503 at once and the stock goes back,
+    instead of a PENDING sale holding it until the reconciler (45 s)."""
+    body = helpers.sale(tenders=[{"kind": "card", "amount_minor": 2500, "card_token": "pm_card_visa"}])
+    fakes.mode, fakes.reconcile_mode = "card_down", "down"
+    r = client.post("/api/sales", json=body, headers=auth())
+    assert r.status_code == 503, r.text
+    assert r.json()["detail"] == "the card processor cannot be reached: nothing was charged; try again or take another tender"
+    assert "status" not in r.json()  # not PENDING: the till may post it again
+    assert fakes.reservations[body["id"]] == "released"
+    assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["status"] == "FAILED"
+    assert helpers.outbox(client, "SaleCompleted") == []
+
+    fakes.mode = "capture"  # the processor is back: the same sale id is sold, once
+    again = client.post("/api/sales", json=body, headers=auth())
+    assert again.status_code == 201, again.text
+    assert fakes.reservations[body["id"]] == "held"
+    assert fakes.payments[body["id"]]["status"] == "captured"
+    assert len(helpers.outbox(client, "SaleCompleted")) == 1
