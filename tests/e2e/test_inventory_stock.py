@@ -217,6 +217,30 @@ def test_the_same_sale_completed_delivered_twice_deducts_once(admin: httpx.Clien
     assert_books_balance(admin, outlet["id"], product["id"])
 
 
+def test_racing_repeats_of_a_released_reservation_hold_the_stock_once(admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack) -> None:
+    """A released reservation posted again by 12 copies at once, spread over both
+    inventory replicas on MariaDB: one takes the stock again (201), the others find it
+    held (200); the stock is held once (issue 12, finding 2)."""
+    product = new_product(admin, 5, outlet["id"])
+    cashier = local_stack.client(outlet["cashier_token"])
+    sale_id = str(uuid.uuid4())
+    body = {"sale_id": sale_id, "outlet_id": outlet["id"], "lines": [{"product_id": product["id"], "qty": 2}]}
+    assert cashier.post("/api/inventory/reservations", json=body).status_code == 201
+    assert cashier.delete(f"/api/inventory/reservations/{sale_id}").status_code == 204
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=local_stack.base_url, headers={"Authorization": f"Bearer {outlet['cashier_token']}"}, timeout=30) as http:
+            return await asyncio.gather(*(http.post("/api/inventory/reservations", json=body) for _ in range(12)))
+
+    answers = asyncio.run(burst())
+    assert sorted(r.status_code for r in answers) == [200] * 11 + [201], [r.text for r in answers]
+    assert {r.json()["status"] for r in answers} == {"held"}
+    now = level(admin, outlet["id"], product["id"])
+    assert (now["on_hand"], now["reserved"], now["available"]) == (5, 2, 3)
+    assert cashier.delete(f"/api/inventory/reservations/{sale_id}").status_code == 204
+    assert level(admin, outlet["id"], product["id"])["reserved"] == 0
+
+
 def test_a_sale_naming_an_unknown_product_is_parked_until_the_product_arrives(
     admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack
 ) -> None:
