@@ -58,39 +58,67 @@ def gateway_port() -> int:
     return int(args[args.index("--gateway-port") + 1])
 
 
-def ensure_card_sandbox() -> str:
-    """The card sandbox's URL, started (once per test session) if nothing answers there."""
-    if "url" in _sandbox:
-        return _sandbox["url"]
-    url = os.environ.get("POS_CARD_SANDBOX_URL") or f"http://127.0.0.1:{gateway_port() + 50}"
-    if not _answers(url):
-        port = url.rsplit(":", 1)[1].split("/")[0]
-        log = (ROOT / "var" / f"card-sandbox-{port}.log").open("ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pos_payments.sandbox", "--port", port],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
+def _start_sandbox(url: str) -> subprocess.Popen[bytes]:
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    (ROOT / "var").mkdir(exist_ok=True)  # a fresh clone has none until the stack starts
+    log = (ROOT / "var" / f"card-sandbox-{port}.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pos_payments.sandbox", "--port", port],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
 
-        def stop() -> None:
+    def stop() -> None:
+        if proc.poll() is None:
             proc.terminate()
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-        atexit.register(stop)
-        deadline = time.monotonic() + 20
-        while not _answers(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the card sandbox did not start on {url} (log: var/card-sandbox-{port}.log)")
-            time.sleep(0.1)
+    atexit.register(stop)
+    deadline = time.monotonic() + 20
+    while not _answers(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the card sandbox did not start on {url} (log: var/card-sandbox-{port}.log)")
+        time.sleep(0.1)
+    return proc
+
+
+def ensure_card_sandbox() -> str:
+    """The card sandbox's URL, started (once per test session) if nothing answers there."""
+    if "url" in _sandbox:
+        return _sandbox["url"]
+    url = os.environ.get("POS_CARD_SANDBOX_URL") or f"http://127.0.0.1:{gateway_port() + 50}"
+    if not _answers(url):
+        _sandbox["proc"] = _start_sandbox(url)
     os.environ["POS_CARD_PROVIDER"] = "sandbox"
     os.environ["POS_CARD_SANDBOX_URL"] = url
     _sandbox["url"] = url
     return url
+
+
+def kill_card_sandbox() -> None:
+    """The card processor goes away (kill -9): connections to it are refused. Only a
+    sandbox these tests started can be killed; otherwise the test is skipped."""
+    url = ensure_card_sandbox()
+    proc: subprocess.Popen[bytes] | None = _sandbox.get("proc")
+    if proc is None:
+        pytest.skip(f"the card sandbox at {url} was not started by these tests: it cannot be stopped here")
+    proc.kill()
+    proc.wait(10)
+    assert not _answers(url)
+
+
+def restart_card_sandbox() -> None:
+    """The card processor is back, on the same address (with no memory of earlier charges)."""
+    url = ensure_card_sandbox()
+    proc: subprocess.Popen[bytes] | None = _sandbox.get("proc")
+    if proc is not None and proc.poll() is None:
+        return
+    _sandbox["proc"] = _start_sandbox(url)
 
 
 @pytest.fixture(scope="session")

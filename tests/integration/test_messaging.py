@@ -18,7 +18,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, t
 
 from pos_contracts import Envelope, new_envelope
 from pos_contracts.events import ProductCreated
-from pos_contracts.topology import dead_letter_queue_name, queue_name
+from pos_contracts.topology import queue_name
 from pos_platform.bus import OutgoingMessage, UnroutableMessage
 from pos_platform.consumer import EventConsumer
 from pos_platform.db import Database

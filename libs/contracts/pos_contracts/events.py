@@ -184,11 +184,25 @@ class StockLine(BaseModel):
     oversold: bool = False
 
 
+class ParkedLine(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    product_id: str
+    qty: int
+
+
 class StockDeducted(Event):
+    """A sale's lines deducted by inventory. A sale naming a product inventory does not
+    know (no ProductCreated reached it yet) has those lines parked on inventory's
+    exception list instead, listed in `parked`; they are deducted, and announced by
+    another StockDeducted of the same sale, when the product arrives. `parked` is the
+    sale's lines still waiting after this event: empty means the sale is fully deducted."""
+
     TYPE = "StockDeducted"
     sale_id: str
     outlet_id: str
     lines: list[StockLine]
+    # Optional addition to v1 (absent from older events: nothing parked).
+    parked: list[ParkedLine] = []
 
 
 class StockAdjusted(Event):

@@ -27,9 +27,10 @@ from pos_inventory.schemas import (
     ReservationDetail,
     ReservationIn,
     ReservationOut,
+    StockExceptionOut,
 )
 from pos_inventory.stream import StockStreams
-from pos_inventory.tables import ledger, products, stock
+from pos_inventory.tables import ledger, products, stock, stock_exceptions
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, Manager, StaffOrService, ensure_outlet
 from pos_platform.db import UnitOfWork, is_deadlock, retry_on_deadlock, upsert
@@ -253,6 +254,43 @@ def list_ledger(
     return [LedgerEntry(**{**r._mapping, "created_at": iso(r.created_at)}) for r in rows]
 
 
+@router.get("/exceptions", response_model=list[StockExceptionOut])
+def list_exceptions(
+    principal: Manager,
+    request: Request,
+    outlet_id: str | None = None,
+    status_: str | None = Query(default=None, alias="status", pattern="^(open|applied)$", description="open (waiting) or applied"),
+    limit: int = Query(default=500, ge=1, le=5000),
+) -> list[StockExceptionOut]:
+    """Lines of completed sales that name a product inventory does not know (no
+    ProductCreated reached it): no stock or ledger row was made for them. Each is
+    deducted (`applied`) when the product's event arrives; one that stays `open` is a
+    sale for a product catalog never announced: a forged or corrupted event, or a
+    product to look for in the catalog. Newest first."""
+    query = select(stock_exceptions)
+    outlets = principal.visible_outlets(outlet_id)
+    if outlets is not None:
+        query = query.where(stock_exceptions.c.outlet_id.in_(outlets))
+    if status_:
+        query = query.where(stock_exceptions.c.status == status_)
+    query = query.order_by(stock_exceptions.c.created_at.desc(), stock_exceptions.c.sale_id, stock_exceptions.c.product_id).limit(limit)
+    with context(request).db.transaction() as uow:
+        rows = uow.session.execute(query).all()
+    return [
+        StockExceptionOut(
+            sale_id=r.sale_id,
+            outlet_id=r.outlet_id,
+            product_id=r.product_id,
+            qty=r.qty,
+            reason=r.reason,
+            status=r.status,
+            created_at=iso(r.created_at) or "",
+            resolved_at=iso(r.resolved_at),
+        )
+        for r in rows
+    ]
+
+
 # --- products' oversell policy ----------------------------------------------------------------
 
 
@@ -288,23 +326,23 @@ def set_product_policy(product_id: str, body: PolicyIn, _manager: Manager, reque
 def create_reservation(body: ReservationIn, principal: Cashier, request: Request, response: Response) -> ReservationOut | JSONResponse:
     """Reserve every line or none, for `ttl_seconds` (the service's default, 300 s,
     when left out): a crashed checkout never holds stock longer. Idempotent by sale id:
-    a repeat answers 200 with the reservation as it stands."""
+    a repeat of a held reservation answers 200 `held` and takes nothing more; a repeat
+    of a released or expired one (a till re-posting a sale whose first checkout gave its
+    stock back) is reserved again, 201 `held`, or refused 409 like a new one; a repeat
+    for a sale already deducted answers 200 `consumed` (nothing is held for it)."""
     ensure_outlet(principal, body.outlet_id)
     ctx = context(request)
     settings: Settings = ctx.settings  # type: ignore[assignment]
     lines = [(line.product_id, line.qty) for line in body.lines]
     try:
-        _reserve(ctx, body, lines, body.ttl_seconds or settings.reservation_ttl_seconds)
+        result = _reserve(ctx, body, lines, body.ttl_seconds or settings.reservation_ttl_seconds)
     except ops.ShortStock as short:
         return short_response(short.lines)
-    except IntegrityError:
-        with ctx.db.transaction() as uow:
-            found = ops.reservation_status(uow, body.sale_id)
-        if found is None or found[0] != body.outlet_id:
-            raise HTTPException(status.HTTP_409_CONFLICT, "sale id already used for another outlet") from None
+    except ops.ReservationConflict:
+        raise HTTPException(status.HTTP_409_CONFLICT, "sale id already used for another outlet") from None
+    if not result.taken:
         response.status_code = status.HTTP_200_OK
-        return ReservationOut(sale_id=body.sale_id, outlet_id=found[0], status=found[1])
-    return ReservationOut(sale_id=body.sale_id, outlet_id=body.outlet_id, status="held")
+    return ReservationOut(sale_id=body.sale_id, outlet_id=body.outlet_id, status=result.status)
 
 
 def _busy_database(exc: BaseException) -> bool:
@@ -325,9 +363,15 @@ retry_when_busy = retry(
 
 
 @retry_when_busy
-def _reserve(ctx: ServiceContext, body: ReservationIn, lines: list[tuple[str, int]], ttl: int) -> None:
-    with ctx.db.transaction() as uow:
-        ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
+def _reserve(ctx: ServiceContext, body: ReservationIn, lines: list[tuple[str, int]], ttl: int) -> ops.Reservation:
+    try:
+        with ctx.db.transaction() as uow:
+            return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
+    except IntegrityError:
+        # A copy of this request inserted the reservation first: it exists now, and the
+        # second pass answers from it (under its row lock).
+        with ctx.db.transaction() as uow:
+            return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
 
 
 @router.get("/reservations/{sale_id}", response_model=ReservationDetail)

@@ -205,3 +205,18 @@ class AuditOut(BaseModel):
     # Products whose level differs from the sum of their ledger rows (must stay empty).
     mismatches: list[dict[str, int | str]]
     negative: list[dict[str, int | str]]
+
+
+class StockExceptionOut(BaseModel):
+    """A line of a completed sale inventory could not deduct: it names a product
+    inventory does not know. `open` until the product's ProductCreated arrives, then
+    `applied` (deducted, with a ledger row whose reference is the sale)."""
+
+    sale_id: str
+    outlet_id: str
+    product_id: str
+    qty: int
+    reason: str
+    status: str  # open | applied
+    created_at: str
+    resolved_at: str | None

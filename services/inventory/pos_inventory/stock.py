@@ -6,6 +6,7 @@ transaction, so a stock level always equals the sum of its ledger rows.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.dialects import mysql, sqlite
 
 from pos_contracts.events import (
     LowStockDetected,
+    ParkedLine,
     SaleCompleted,
     SaleRefunded,
     StockAdjusted,
@@ -23,8 +25,10 @@ from pos_contracts.events import (
     StockReturned,
 )
 from pos_inventory.domain import low_stock, merge_lines
-from pos_inventory.tables import applied_refunds, ledger, products, reservation_lines, reservations, stock
+from pos_inventory.tables import applied_refunds, ledger, products, reservation_lines, reservations, stock, stock_exceptions
 from pos_platform.db import UnitOfWork, upsert, utcnow
+
+log = logging.getLogger("pos.inventory.stock")
 
 
 @dataclass(frozen=True)
@@ -202,18 +206,57 @@ def _available(uow: UnitOfWork, outlet_id: str, product_id: str) -> int:
 # --- reservations ---------------------------------------------------------------------------
 
 
-def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str, int]], ttl_seconds: int) -> None:
+class ReservationConflict(Exception):
+    """The sale id already holds a reservation at another outlet."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a reservation request did: `status` is the reservation's status now (held,
+    or consumed: the sale was already deducted); `taken` says this request took the
+    stock (a new reservation, or a released or expired one reserved again)."""
+
+    status: str
+    taken: bool
+
+
+def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str, int]], ttl_seconds: int) -> Reservation:
     """All lines or none: one conditional UPDATE per line (`available >= qty`, so two
     replicas racing for the last unit cannot both get it). Products whose policy is
-    `allow` are reserved whatever is left. Raises ShortStock (the caller rolls back) and
-    IntegrityError if the sale already holds a reservation."""
+    `allow` are reserved whatever is left. Raises ShortStock (the caller rolls back).
+
+    Idempotent by sale id, under the reservation row's lock: a repeat of a held (or
+    consumed) reservation changes nothing and says so; a repeat of a released or expired
+    one (the till re-posting a sale whose first checkout gave its stock back) reserves
+    the lines again, or raises ShortStock if they are gone meanwhile: it is never
+    answered as held without holding the stock. Racing repeats queue on the row lock,
+    so only one of them takes the stock. Raises IntegrityError when a copy of this
+    request inserted the row first (the caller tries again and finds it) and
+    ReservationConflict for a sale id used at another outlet."""
     now = utcnow()
-    uow.session.execute(
-        reservations.insert().values(
-            sale_id=sale_id, outlet_id=outlet_id, status="held", expires_at=now + timedelta(seconds=ttl_seconds), created_at=now
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    found = reservation_status(uow, sale_id, for_update=True)
+    if found is None:
+        uow.session.execute(
+            reservations.insert().values(sale_id=sale_id, outlet_id=outlet_id, status="held", expires_at=expires_at, created_at=now)
         )
-    )
+    else:
+        held_at, status = found
+        if held_at != outlet_id:
+            raise ReservationConflict(sale_id)
+        if status in ("held", "consumed"):
+            return Reservation(status, taken=False)
+        # released or expired: nothing is held for the sale any more; take the stock again.
+        uow.session.execute(reservations.update().where(reservations.c.sale_id == sale_id).values(status="held", expires_at=expires_at))
+        uow.session.execute(reservation_lines.delete().where(reservation_lines.c.sale_id == sale_id))
     merged = merge_lines(lines)
+    _take(uow, outlet_id, merged, now)
+    uow.session.execute(reservation_lines.insert(), [{"sale_id": sale_id, "product_id": p, "qty": q} for p, q in merged])
+    return Reservation("held", taken=True)
+
+
+def _take(uow: UnitOfWork, outlet_id: str, merged: list[tuple[str, int]], now: Any) -> None:
+    """Add `merged` to the reserved stock, every line or ShortStock."""
     allowed = oversell_allowed(uow, [p for p, _q in merged])
     short: list[str] = []
     for product_id, qty in merged:
@@ -239,7 +282,6 @@ def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str
             short.append(product_id)
     if short:
         raise ShortStock(short_lines(uow, outlet_id, dict(merged), short))
-    uow.session.execute(reservation_lines.insert(), [{"sale_id": sale_id, "product_id": p, "qty": q} for p, q in merged])
 
 
 def reservation_status(uow: UnitOfWork, sale_id: str, *, for_update: bool = False) -> tuple[str, str] | None:
@@ -294,12 +336,40 @@ def expired_reservations(uow: UnitOfWork, limit: int = 100) -> list[str]:
 # --- event-driven movements -----------------------------------------------------------------
 
 
+UNKNOWN_PRODUCT = "unknown product: no ProductCreated for it has reached inventory; deducted when it does"
+
+
+def known_products(uow: UnitOfWork, product_ids: list[str]) -> set[str]:
+    """The products among `product_ids` that catalog announced to inventory. A row the
+    policy endpoint made before the product's event arrived has no SKU yet and does not
+    count (catalog's SKUs are never empty)."""
+    if not product_ids:
+        return set()
+    return set(uow.session.scalars(select(products.c.product_id).where(products.c.product_id.in_(product_ids), products.c.sku != "")))
+
+
+def _known_now(uow: UnitOfWork, product_id: str) -> bool:
+    """A locking read of the product's row: waits for a ProductCreated being applied
+    right now (its upsert holds the row), so a line parked in this transaction cannot
+    slip between that event's look at the exception list and its commit."""
+    sku = uow.session.scalar(select(products.c.sku).where(products.c.product_id == product_id).with_for_update())
+    return bool(sku)
+
+
 def deduct_for_sale(uow: UnitOfWork, sale: SaleCompleted) -> bool:
     """The sale's reservation becomes a deduction, once: a sale already deducted (the
     same SaleCompleted again, even under a new event id) changes nothing and returns
     False. A sale with no held reservation (made offline, or its reservation expired) is
     deducted all the same: it already left the shop, so stock may go negative and the
-    ledger row is flagged oversold."""
+    ledger row is flagged oversold.
+
+    That holds for products inventory knows (catalog announced them, or this sale's
+    reservation holds them). A line naming any other product is parked on the exception
+    list (`stock_exceptions`), with no stock or ledger row, and applied by
+    `apply_parked` when the product's ProductCreated arrives: a forged or corrupted event
+    does not pass for an oversell, and a sale that overtook its product's event is
+    deducted once the event is in. StockDeducted lists the deducted lines and the parked
+    ones."""
     found = reservation_status(uow, sale.sale_id, for_update=True)
     if found is None:
         now = utcnow()
@@ -311,8 +381,17 @@ def deduct_for_sale(uow: UnitOfWork, sale: SaleCompleted) -> bool:
     elif found[1] == "consumed":
         return False
     held = reserved_lines(uow, sale.sale_id) if found is not None and found[1] == "held" else {}
+    sold = merge_lines([(line.product_id, line.qty) for line in sale.lines])
+    known = known_products(uow, [p for p, _q in sold]) | set(held)
+    deduct: list[tuple[str, int]] = []
+    parked: list[ParkedLine] = []
+    for product_id, qty in sold:
+        if product_id in known or not _park(uow, sale, product_id, qty):  # (_park: unless its event committed meanwhile)
+            deduct.append((product_id, qty))
+        else:
+            parked.append(ParkedLine(product_id=product_id, qty=qty))
     out: list[StockLine] = []
-    for product_id, qty in merge_lines([(line.product_id, line.qty) for line in sale.lines]):
+    for product_id, qty in deduct:
         level = locked_level(uow, sale.outlet_id, product_id)
         after = move(
             uow,
@@ -326,9 +405,9 @@ def deduct_for_sale(uow: UnitOfWork, sale: SaleCompleted) -> bool:
         )
         out.append(StockLine(product_id=product_id, qty=qty, on_hand_after=after.on_hand, oversold=after.on_hand < 0))
     # Reserved more than sold (a line was changed after reserving): give the rest back.
-    sold = dict(merge_lines([(line.product_id, line.qty) for line in sale.lines]))
+    sold_qty = dict(sold)
     for product_id, qty in sorted(held.items()):
-        extra = qty - sold.get(product_id, 0)
+        extra = qty - sold_qty.get(product_id, 0)
         if extra > 0:
             uow.session.execute(
                 stock.update()
@@ -337,8 +416,86 @@ def deduct_for_sale(uow: UnitOfWork, sale: SaleCompleted) -> bool:
             )
     if found is not None:
         uow.session.execute(reservations.update().where(reservations.c.sale_id == sale.sale_id).values(status="consumed"))
-    uow.publish(StockDeducted(sale_id=sale.sale_id, outlet_id=sale.outlet_id, lines=out), outlet_id=sale.outlet_id)
+    if parked:
+        log.warning(
+            "sale names products inventory does not know: lines parked on the exception list",
+            extra={"sale_id": sale.sale_id, "outlet_id": sale.outlet_id, "products": [p.product_id for p in parked]},
+        )
+    uow.publish(StockDeducted(sale_id=sale.sale_id, outlet_id=sale.outlet_id, lines=out, parked=parked), outlet_id=sale.outlet_id)
     return True
+
+
+def _park(uow: UnitOfWork, sale: SaleCompleted, product_id: str, qty: int) -> bool:
+    """Put a line of an unknown product on the exception list; False (and nothing
+    parked) if the product turns out to be known after all. The row is written before
+    the second look at the product, so a ProductCreated applied at the same moment
+    either sees the row (its locking read waits for this transaction) or is seen here."""
+    uow.session.execute(
+        stock_exceptions.insert().values(
+            sale_id=sale.sale_id,
+            product_id=product_id,
+            outlet_id=sale.outlet_id,
+            qty=qty,
+            reason=UNKNOWN_PRODUCT,
+            status="open",
+            cashier_id=sale.cashier_id,
+            created_at=utcnow(),
+        )
+    )
+    if not _known_now(uow, product_id):
+        return True
+    uow.session.execute(stock_exceptions.delete().where(stock_exceptions.c.sale_id == sale.sale_id, stock_exceptions.c.product_id == product_id))
+    return False
+
+
+def apply_parked(uow: UnitOfWork, product_id: str) -> int:
+    """The product is known now (its ProductCreated or ProductChanged is being applied,
+    after the upsert of its row): deduct the sales' lines parked for it, once each
+    (ledger rows with the sale as reference, StockDeducted per sale listing what is
+    still parked of that sale). Returns how many lines were applied."""
+    rows = uow.session.execute(
+        select(stock_exceptions)
+        .where(stock_exceptions.c.product_id == product_id, stock_exceptions.c.status == "open")
+        .order_by(stock_exceptions.c.sale_id)
+        .with_for_update()
+    ).all()
+    for row in rows:
+        # The sale's deduction mark: two products of one sale arriving at once take
+        # turns, so the second sees the first applied and announces nothing parked.
+        reservation_status(uow, row.sale_id, for_update=True)
+        level = locked_level(uow, row.outlet_id, product_id)
+        after = move(
+            uow,
+            level,
+            delta=-row.qty,
+            kind="sale",
+            reason="sale",
+            reference=row.sale_id,
+            actor=row.cashier_id,
+            note="parked: the product was unknown when the sale arrived",
+        )
+        uow.session.execute(
+            stock_exceptions.update()
+            .where(stock_exceptions.c.sale_id == row.sale_id, stock_exceptions.c.product_id == product_id, stock_exceptions.c.status == "open")
+            .values(status="applied", resolved_at=utcnow())
+        )
+        still = uow.session.execute(
+            select(stock_exceptions.c.product_id, stock_exceptions.c.qty)
+            .where(stock_exceptions.c.sale_id == row.sale_id, stock_exceptions.c.status == "open")
+            .order_by(stock_exceptions.c.product_id)
+        ).all()
+        uow.publish(
+            StockDeducted(
+                sale_id=row.sale_id,
+                outlet_id=row.outlet_id,
+                lines=[StockLine(product_id=product_id, qty=row.qty, on_hand_after=after.on_hand, oversold=after.on_hand < 0)],
+                parked=[ParkedLine(product_id=p, qty=q) for p, q in still],
+            ),
+            outlet_id=row.outlet_id,
+        )
+    if rows:
+        log.info("parked sale lines applied", extra={"product_id": product_id, "lines": len(rows)})
+    return len(rows)
 
 
 def return_for_refund(uow: UnitOfWork, refund: SaleRefunded) -> bool:

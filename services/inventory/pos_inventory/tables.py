@@ -86,6 +86,26 @@ applied_refunds = Table(
     Column("applied_at", DateTime, nullable=False),
 )
 
+# Lines of completed sales naming a product inventory does not know (no ProductCreated
+# reached it): never a stock row, never a ledger row while open; applied (ledger rows,
+# StockDeducted) once when the product arrives. A forged or corrupted SaleCompleted stays
+# here, visible, instead of passing for an oversell.
+stock_exceptions = Table(
+    "stock_exceptions",
+    metadata,
+    Column("sale_id", String(36), primary_key=True),
+    Column("product_id", String(36), primary_key=True),
+    Column("outlet_id", String(36), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # open -> applied
+    Column("cashier_id", String(36), nullable=True),  # the sale's cashier: the ledger row's actor
+    Column("created_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime, nullable=True),
+    Index("ix_stock_exceptions_product", "product_id", "status"),
+    Index("ix_stock_exceptions_outlet", "outlet_id", "status", "created_at"),
+)
+
 stock_counts = Table(
     "stock_counts",
     metadata,

@@ -43,6 +43,7 @@ def test_the_same_sale_completed_delivered_twice_deducts_once(client: TestClient
 
 def test_a_sale_without_reservation_is_deducted_and_flagged_when_it_oversells(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
     """Made offline: the goods left the shop, so the sale is recorded even below zero."""
+    product(consumer, "p1")
     receive(client, auth, "p1", 1)
     event = sale([("p1", 2), ("p1", 1)])  # two lines of the same product are merged
     consumer.handle(envelope(event, A))
@@ -51,6 +52,7 @@ def test_a_sale_without_reservation_is_deducted_and_flagged_when_it_oversells(cl
     assert [(r["delta"], r["on_hand_after"], r["oversold"]) for r in rows] == [(-3, -2, True)]
     deducted = outbox(client, "StockDeducted")
     assert deducted[0]["lines"] == [{"product_id": "p1", "qty": 3, "on_hand_after": -2, "oversold": True}]
+    assert deducted[0]["parked"] == []
     assert audit(client, auth)["negative"] == [{"product_id": "p1", "on_hand": -2}]
 
 
@@ -133,6 +135,7 @@ def test_oversell_policy_allow_sells_beyond_stock_and_flags_it(client: TestClien
 
 
 def test_low_stock_is_announced_once_per_crossing(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+    product(consumer, "p1")
     receive(client, auth, "p1", 10)
     put = client.put("/api/inventory", json={"outlet_id": A, "product_id": "p1", "reorder_point": 5, "reorder_qty": 24}, headers=auth())
     assert (put.json()["reorder_point"], put.json()["reorder_qty"], put.json()["low"]) == (5, 24, False)
@@ -154,6 +157,8 @@ def test_low_stock_is_announced_once_per_crossing(client: TestClient, auth: Auth
 
 
 def test_refunded_goods_marked_restock_go_back_once(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+    product(consumer, "p1")
+    product(consumer, "p2")
     receive(client, auth, "p1", 5)
     receive(client, auth, "p2", 5)
     sold = sale([("p1", 2), ("p2", 2)])

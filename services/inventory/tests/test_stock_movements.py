@@ -56,6 +56,7 @@ def test_setting_a_counted_quantity_is_a_count_row(client: TestClient, auth: Aut
 def test_stock_count_posts_differences_without_undoing_sales_made_while_counting(
     client: TestClient, auth: Auth, consumer: EventConsumer
 ) -> None:
+    product(consumer, "p1")
     receive(client, auth, "p1", 10)
     receive(client, auth, "p2", 5)
     receive(client, auth, "p3", 4)

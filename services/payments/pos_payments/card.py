@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-ChargeStatus = Literal["captured", "declined", "unknown"]
+ChargeStatus = Literal["captured", "declined", "unknown", "unreachable"]
 RefundStatus = Literal["refunded", "failed", "unknown"]
 
 
@@ -27,7 +27,9 @@ class ChargeRequest:
 @dataclass(frozen=True)
 class ChargeOutcome:
     """captured: the money is taken; declined: nothing was taken (final); unknown: the
-    provider could not be asked or did not answer, so repeat with the same key."""
+    request may have reached the provider but no answer came, so repeat with the same
+    key; unreachable: every attempt failed before anything was sent (connection refused,
+    connect timeout), so nothing was charged (repeating later with the same key is safe)."""
 
     status: ChargeStatus
     reference: str | None = None

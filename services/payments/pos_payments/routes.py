@@ -27,9 +27,14 @@ def _problem(exc: PaymentProblem) -> HTTPException:
     return HTTPException(exc.status, exc.detail)
 
 
+UNSENT_DETAIL = "the card processor cannot be reached: nothing was charged; try again or take another tender"
+
+
 def payment_answer(payment: PaymentOut, created: bool) -> JSONResponse:
     """captured: 201 (200 when repeated); declined: 402; still pending (the card
-    provider's answer is unknown): 202; cancelled by reconciliation: 409."""
+    provider's answer is unknown): 202; unsent (the card processor could not be reached,
+    nothing was charged; repeat the request to try again): 503; cancelled by
+    reconciliation: 409."""
     body: dict[str, Any] = payment.model_dump(mode="json")
     if payment.status in ("captured", "refunded"):
         return JSONResponse(body, status_code=201 if created else 200)
@@ -38,6 +43,10 @@ def payment_answer(payment: PaymentOut, created: bool) -> JSONResponse:
         return JSONResponse({"detail": f"card declined ({code}): {payment.detail or 'ask for another card'}", "decline_code": code, "payment": body}, status_code=402)
     if payment.status == "pending":
         return JSONResponse(body, status_code=202)
+    if payment.status == "unsent":
+        return JSONResponse(
+            {"detail": UNSENT_DETAIL, "code": "card_processor_unreachable", "payment": body}, status_code=503, headers={"Retry-After": "5"}
+        )
     return JSONResponse({"detail": f"payment {payment.payment_id} was cancelled before it was taken: nothing was charged", "payment": body}, status_code=409)
 
 
@@ -54,6 +63,7 @@ def card_provider(_user: Cashier, request: Request) -> dict[str, str]:
     responses={
         200: {"model": PaymentOut, "description": "this payment id was already recorded: the stored payment"},
         202: {"model": PaymentOut, "description": "the card provider's answer is not known yet: the payment is pending; repeat or reconcile"},
+        503: {"description": "the card processor cannot be reached (`payment.status`: unsent): nothing was charged; repeat to try again"},
         402: {"description": "a card was declined; nothing was kept"},
         409: {"description": "id reused for another payment, the sale is paid under another id, or the payment was cancelled"},
         **unprocessable("the tenders do not add up to the amount, or card payments are not set up"),

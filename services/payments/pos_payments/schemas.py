@@ -76,7 +76,7 @@ class PaymentOut(BaseModel):
     outlet_id: str
     currency: str
     amount_minor: int
-    status: str = Field(description="pending | captured | declined | cancelled | refunded")
+    status: str = Field(description="pending | unsent (the card processor could not be reached: nothing charged) | captured | declined | cancelled | refunded")
     tenders: list[TenderOut]
     change_minor: int
     refunded_minor: int = 0

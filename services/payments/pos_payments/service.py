@@ -10,6 +10,13 @@ Order of work, so that nothing is ever charged twice or lost:
    PaymentRefunded written to the outbox in that same transaction.
 An unknown answer leaves the tender pending; the next capture request or a reconcile
 call repeats step 2 with the same key, which returns what the provider did.
+
+A card processor that cannot be reached at all (every attempt refused before anything
+was sent) is not unknown: nothing was charged. The payment becomes `unsent`, which
+nothing drives on its own: a repeat of the capture request (the till posting the sale
+again) sends it again, and a reconcile cancels it for good. Only the one request
+talking to the processor for a payment may conclude `unsent` (drives_in_flight), since
+another one's attempt may be on its way.
 """
 
 from __future__ import annotations
@@ -167,6 +174,10 @@ class PaymentService:
             created = True
         except IntegrityError:
             payment, created = await run_in_threadpool(self._stored_payment, body), False
+        if payment.status == "unsent":
+            # The processor could not be reached last time, so nothing was charged: the
+            # till posted the sale again, send it again.
+            payment = await run_in_threadpool(self._resend, body.payment_id)
         if payment.status == "pending":
             payment = await self.drive(payment.payment_id)
         return Outcome(payment, created)
@@ -213,6 +224,13 @@ class PaymentService:
 
     async def drive(self, payment_id: str) -> PaymentOut:
         """Take a pending payment as far as the provider's answers allow."""
+        await run_in_threadpool(self._count_drive, payment_id, 1)
+        try:
+            return await self._drive(payment_id)
+        finally:
+            await run_in_threadpool(self._count_drive, payment_id, -1)
+
+    async def _drive(self, payment_id: str) -> PaymentOut:
         info = await run_in_threadpool(self._card_work, payment_id)
         currency, sale_id, states, tokens = info
         for tender in cards_to_charge(states):
@@ -228,6 +246,17 @@ class PaymentService:
             )
             if outcome.status == "unknown":
                 log.warning("card outcome unknown; payment stays pending", extra={"payment_id": payment_id, "seq": tender.seq})
+                await run_in_threadpool(self._record_maybe_sent, payment_id, tender.seq)
+                break
+            if outcome.status == "unreachable":
+                if await run_in_threadpool(self._mark_unsent, payment_id):
+                    log.warning("card processor unreachable, nothing sent: payment unsent", extra={"payment_id": payment_id, "seq": tender.seq})
+                else:
+                    log.warning(
+                        "card processor unreachable, but a card was already charged or another request may have reached it: "
+                        "payment stays pending",
+                        extra={"payment_id": payment_id, "seq": tender.seq},
+                    )
                 break
             await run_in_threadpool(self._record_charge, payment_id, tender.seq, outcome.status, outcome.reference, outcome.decline_code, outcome.message)
             if outcome.status == "declined":
@@ -249,6 +278,63 @@ class PaymentService:
                 return load_payments(uow, [payment_id])[0]
 
         return await run_in_threadpool(finish)
+
+    def _count_drive(self, payment_id: str, step: int) -> None:
+        with self.db.transaction() as uow:
+            uow.session.execute(
+                payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight + step)
+            )
+
+    def _record_maybe_sent(self, payment_id: str, seq: int) -> None:
+        with self.db.transaction() as uow:
+            uow.session.execute(
+                payment_tenders.update().where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq).values(maybe_sent=True)
+            )
+
+    def _mark_unsent(self, payment_id: str) -> bool:
+        """pending -> unsent, under the payment's row lock, only if nothing of it can
+        have reached the processor: this request is the only one talking to the
+        processor for it, no card of it was answered (a card already captured must not
+        be left behind as "nothing charged"), and no earlier attempt went unanswered."""
+        with self.db.transaction() as uow:
+            row = uow.session.execute(select(payments.c.status, payments.c.drives_in_flight).where(payments.c.id == payment_id).with_for_update()).one()
+            if row.status != "pending" or row.drives_in_flight != 1:
+                return False
+            cards = uow.session.execute(
+                select(payment_tenders.c.status, payment_tenders.c.maybe_sent).where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "card")
+            ).all()
+            if any(card.status != "pending" or card.maybe_sent for card in cards):
+                return False
+            uow.session.execute(
+                payments.update()
+                .where(payments.c.id == payment_id)
+                .values(status="unsent", detail="the card processor could not be reached: nothing was charged", updated_at=utcnow())
+            )
+            return True
+
+    def _resend(self, payment_id: str) -> PaymentOut:
+        """unsent -> pending (conditional: a copy of this request may have done it)."""
+        with self.db.transaction() as uow:
+            uow.session.execute(
+                payments.update().where(payments.c.id == payment_id, payments.c.status == "unsent").values(status="pending", detail=None, updated_at=utcnow())
+            )
+            return load_payments(uow, [payment_id])[0]
+
+    def _cancel_unsent(self, payment_id: str) -> PaymentOut:
+        """unsent -> cancelled for good (conditional: a repeat of the capture may have
+        sent it again meanwhile, then it is pending and reconciled as such)."""
+        with self.db.transaction() as uow:
+            done = uow.session.execute(
+                payments.update()
+                .where(payments.c.id == payment_id, payments.c.status == "unsent")
+                .values(status="cancelled", detail="the card processor could not be reached: nothing was charged; cancelled by reconciliation", updated_at=utcnow())
+            ).rowcount
+            if done:
+                # The cash of a cancelled payment stays with the customer.
+                uow.session.execute(
+                    payment_tenders.update().where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "cash").values(status="voided")
+                )
+            return load_payments(uow, [payment_id])[0]
 
     def _card_work(self, payment_id: str) -> tuple[str, str, list[TenderState], dict[int, str]]:
         with self.db.transaction() as uow:
@@ -358,6 +444,10 @@ class PaymentService:
                 raise PaymentProblem(409, f"sale {body.sale_id} is paid under another payment id")
         if payment.sale_id != body.sale_id or payment.outlet_id != body.outlet_id:
             raise PaymentProblem(409, "payment id already used for a different payment")
+        if payment.status == "unsent":
+            # Nothing was charged, and the sale it was for is being settled now: it can
+            # never be charged later (a late copy of the capture request finds it cancelled).
+            payment = await run_in_threadpool(self._cancel_unsent, payment_id)
         if payment.status == "pending":
             payment = await self.drive(payment_id)
         return payment

@@ -9,7 +9,9 @@ Retries: connection errors, timeouts and 5xx only (plus Stripe's 409
 with exponential backoff and jitter. Every attempt sends the same Idempotency-Key, so a
 retry of a charge that did go through returns that charge instead of making another.
 When the attempts run out, the outcome is `unknown`; the caller keeps the payment
-pending and later repeats the call with the same key to learn what happened.
+pending and later repeats the call with the same key to learn what happened. Unless
+every attempt failed before a byte was sent (connection refused, connect timeout: the
+processor cannot be reached): then nothing was charged, and a charge says `unreachable`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ from pos_payments.card import ChargeOutcome, ChargeRequest, RefundOutcome, Refun
 log = logging.getLogger("pos.payments.stripe")
 
 PROVIDER_CALLS = Counter("pos_card_provider_calls_total", "Card provider HTTP attempts", ["provider", "operation", "outcome"])
+
+
+# Failures that happen before the request is sent: the processor never saw it.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class Unreachable(Exception):
+    """Every attempt of a call failed before anything was sent to the processor."""
 
 
 class _RetryableAnswer(Exception):
@@ -95,7 +105,8 @@ class StripeProvider:
         await self._http.aclose()
 
     async def _send(self, operation: str, method: str, path: str, *, key: str | None = None, data: dict[str, Any] | None = None) -> httpx.Response | None:
-        """One logical call with retries; None when every attempt failed to get an answer."""
+        """One logical call with retries; None when every attempt failed to get an
+        answer, and Unreachable when every attempt failed before it was sent."""
         headers = {"Idempotency-Key": key} if key else {}
         content = urlencode(_form(data)) if data is not None else None
         if content is not None:
@@ -110,6 +121,7 @@ class StripeProvider:
                 raise _RetryableAnswer(response)
             return response
 
+        maybe_sent = False
         try:
             async for trial in AsyncRetrying(
                 retry=retry_if_exception_type((httpx.TransportError, TimeoutError, _RetryableAnswer)),
@@ -120,16 +132,26 @@ class StripeProvider:
                     try:
                         response = await attempt()
                     except (httpx.TransportError, TimeoutError, _RetryableAnswer) as exc:
+                        # Our own deadline (TimeoutError) may fire after the request left.
+                        maybe_sent = maybe_sent or not isinstance(exc, NOT_SENT)
                         PROVIDER_CALLS.labels(self.name, operation, type(exc).__name__).inc()
                         log.warning("card provider attempt failed", extra={"operation": operation, "key": key, "error": repr(exc)})
                         raise
                     PROVIDER_CALLS.labels(self.name, operation, str(response.status_code)).inc()
                     return response
         except RetryError:
+            if not maybe_sent:
+                raise Unreachable(f"{operation}: the card processor cannot be reached") from None
             return None
         return None  # pragma: no cover - AsyncRetrying either returns or raises
 
     async def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        try:
+            return await self._charge(request)
+        except Unreachable:
+            return ChargeOutcome("unreachable", message="the card processor cannot be reached: nothing was sent")
+
+    async def _charge(self, request: ChargeRequest) -> ChargeOutcome:
         response = await self._send(
             "charge",
             "POST",
@@ -151,7 +173,10 @@ class StripeProvider:
             intent = response.json()
             if intent.get("status") == "processing":
                 # Not decided yet; ask for the intent itself rather than the cached answer.
-                fresh = await self._send("charge-status", "GET", f"/v1/payment_intents/{intent['id']}")
+                try:
+                    fresh = await self._send("charge-status", "GET", f"/v1/payment_intents/{intent['id']}")
+                except Unreachable:
+                    fresh = None  # the charge itself was sent: its outcome stays unknown
                 intent = fresh.json() if fresh is not None and fresh.status_code == 200 else intent
             return _charge_outcome(intent)
         error = _error(response)
@@ -166,13 +191,17 @@ class StripeProvider:
         )
 
     async def refund(self, request: RefundRequest) -> RefundOutcome:
-        response = await self._send(
-            "refund",
-            "POST",
-            "/v1/refunds",
-            key=request.key,
-            data={"payment_intent": request.charge_reference, "amount": request.amount_minor, "metadata": request.metadata},
-        )
+        try:
+            response = await self._send(
+                "refund",
+                "POST",
+                "/v1/refunds",
+                key=request.key,
+                data={"payment_intent": request.charge_reference, "amount": request.amount_minor, "metadata": request.metadata},
+            )
+        except Unreachable:
+            # Nothing was sent; a refund stays pending and is asked again with its key.
+            return RefundOutcome("unknown", message="the card processor cannot be reached")
         if response is None:
             return RefundOutcome("unknown", message="the card processor did not answer")
         if response.status_code == 200:

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, text
 
 from pos_platform.messaging_tables import add_messaging_tables
 
@@ -13,12 +13,19 @@ payments = Table(
     Column("outlet_id", String(36), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
-    # pending -> captured | declined; cancelled (never started: a reconciler's
-    # tombstone); captured -> refunded once refunded_minor reaches amount_minor
+    # pending -> captured | declined; pending -> unsent (the card processor could not be
+    # reached: nothing was sent, nothing charged) -> pending again on a repeat of the
+    # capture request, or cancelled by reconciliation; cancelled (never started: a
+    # reconciler's tombstone); captured -> refunded once refunded_minor reaches amount_minor
     Column("status", String(16), nullable=False),
     Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("decline_code", String(64), nullable=True),
     Column("detail", String(255), nullable=True),
+    # Requests talking to the card processor for this payment right now (a copy of the
+    # capture, a reconcile). `unsent` may only be concluded by the one and only such
+    # request: another one's attempt may be on its way to the processor. A process that
+    # dies mid-call leaves it counted, which only costs that payment the fast answer.
+    Column("drives_in_flight", Integer, nullable=False, server_default=text("0")),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_payments_outlet_created", "outlet_id", "created_at"),
@@ -43,6 +50,10 @@ payment_tenders = Table(
     Column("provider_ref", String(128), nullable=True),
     Column("decline_code", String(64), nullable=True),
     Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
+    # A charge of this card may have reached the processor without an answer (a read
+    # timeout, a dropped connection, a 5xx): from then on a refused connection does not
+    # mean "nothing was charged", and the payment can no longer become unsent.
+    Column("maybe_sent", Boolean, nullable=False, server_default=text("0")),
 )
 
 payment_refunds = Table(

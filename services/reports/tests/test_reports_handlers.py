@@ -15,6 +15,7 @@ from sqlalchemy import select
 from pos_contracts import new_envelope
 from pos_contracts.events import (
     LowStockDetected,
+    ParkedLine,
     PaymentCaptured,
     PaymentRefunded,
     ProductArchived,
@@ -452,6 +453,24 @@ def test_stock_levels_take_the_newest_event_whatever_the_order(consumer: EventCo
         (A, "EUR", 3, 15, 7 * 300 + 5 * 1000 + 3 * 200),
         (B, "EUR", 1, 4, 4000),
     ]
+
+
+def test_a_deduction_inventory_parked_moves_stock_only_when_applied(consumer: EventConsumer, feed: Feed, get: Get) -> None:
+    """Inventory parks the lines of a sale naming a product it did not know yet: its
+    StockDeducted lists them as parked, with no level; the StockDeducted of their later
+    deduction carries the level."""
+    feed(product("p1", "Tea", cost=250))
+    t0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
+
+    def at(event: Any, seconds: float) -> bool:
+        return consumer.handle(envelope(event).model_copy(update={"occurred_at": t0 + timedelta(seconds=seconds)}))
+
+    at(StockAdjusted(outlet_id=A, product_id="p1", delta=5, reason="receipt", on_hand_after=5), 0)
+    assert at(StockDeducted(sale_id="s1", outlet_id=A, lines=[], parked=[ParkedLine(product_id="p1", qty=2)]), 1)
+    units = lambda: pick(get("stock/valuation", role="admin", outlets=[])["rows"], "units", "value_minor")  # noqa: E731
+    assert units() == [(5, 5 * 250)]
+    assert at(StockDeducted(sale_id="s1", outlet_id=A, lines=[StockLine(product_id="p1", qty=2, on_hand_after=3)]), 2)
+    assert units() == [(3, 3 * 250)]
 
 
 def test_low_stock_list_and_days_of_cover(client: TestClient, feed: Feed, get: Get) -> None:

@@ -52,6 +52,8 @@ from pos_sales.tables import outlet_prices, price_replica, receipt_counters, sal
 
 log = logging.getLogger("pos.sales.checkout")
 
+CARD_UNREACHABLE = "the card processor cannot be reached: nothing was charged; try again or take another tender"
+
 SALES_FINISHED = Counter("pos_sales_finished_total", "Sales reaching a final status", ["status", "by"])
 
 
@@ -315,6 +317,18 @@ class Checkout:
         if reserved.status_code >= 400:
             status = 503 if reserved.status_code >= 500 else reserved.status_code
             return await self._fail(sale_id, status, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}")
+        held = _reservation_status(reserved)
+        if held != "held":
+            # Only an answer saying the stock is held for this sale is a reservation. A
+            # repeat of a sale id whose reservation was released, expired or consumed
+            # holds nothing: selling on it could take stock another sale holds.
+            await self.clients.release(sale_id, token)
+            if held in ("released", "expired", "consumed"):
+                return await self._fail(
+                    sale_id, 409, f"the stock for this sale is not held ({held}): nothing was charged; ring the sale up again with a new id"
+                )
+            log.warning("inventory's reservation answer says nothing is held", extra={"sale_id": sale_id, "answer": reserved.text[:200]})
+            return await self._fail(sale_id, 503, "the stock service did not confirm the reservation: nothing was charged, try again")
         if draft["due_minor"] == 0:
             return await run_in_threadpool(self._complete, sale_id, "checkout")
 
@@ -364,6 +378,11 @@ class Checkout:
         if outcome == "unreachable":
             await self.clients.release(sale_id, token)
             return await self._fail(sale_id, 503, "payment service unavailable: nothing was charged, try again", by=by)
+        if outcome == "card_unreachable":
+            # Known, not unknown: no attempt reached the processor. The stock goes back at
+            # once; the till may post the same sale again (payments sends the card then).
+            await self.clients.release(sale_id, token)
+            return await self._fail(sale_id, 503, CARD_UNREACHABLE, extra={"code": "card_processor_unreachable"}, by=by)
         log.warning("payment outcome unknown; sale left pending for the reconciler", extra={"sale_id": sale_id})
         return Answer(
             503,
@@ -450,3 +469,12 @@ def _detail(response: httpx.Response) -> str:
         return str(response.json().get("detail", response.text))
     except ValueError:
         return response.text[:200]
+
+
+def _reservation_status(response: httpx.Response) -> str | None:
+    """The status in inventory's answer to a reservation (held, or what a repeat found)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("status") if isinstance(body, dict) else None

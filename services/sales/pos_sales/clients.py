@@ -26,8 +26,11 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 @dataclass(frozen=True)
 class PaymentAnswer:
-    """captured | declined | cancelled | refused | unknown | unreachable (for payments);
-    refunded | failed | unknown | unreachable (for refunds)."""
+    """captured | declined | cancelled | refused | unknown | unreachable |
+    card_unreachable (for payments); refunded | failed | unknown | unreachable (for
+    refunds). `unreachable`: payments itself could not be reached; `card_unreachable`:
+    payments says the card processor could not be reached and nothing was sent (the
+    payment is `unsent`). Both mean nothing was charged."""
 
     outcome: str
     status: int | None = None
@@ -125,8 +128,13 @@ class ServiceClients:
             return PaymentAnswer("unknown" if maybe_sent else "unreachable")
         body = _json(response)
         code = response.status_code
+        nested = body.get("payment") if isinstance(body.get("payment"), dict) else {}
+        if code == 503 and nested.get("status") == "unsent":
+            return PaymentAnswer("card_unreachable", code, body)
         if code in (200, 201):
             status = body.get("status")
+            if status == "unsent":
+                return PaymentAnswer("card_unreachable", code, body)
             if status in ("captured", "refunded"):
                 return PaymentAnswer("captured", code, body)
             if status == "pending":

@@ -53,11 +53,20 @@ def on_outlet_price(uow: UnitOfWork, event: OutletPriceChanged, envelope: Envelo
 
 
 def on_stock_deducted(uow: UnitOfWork, event: StockDeducted, _envelope: Envelope) -> None:
-    uow.session.execute(
-        sales.update()
-        .where(sales.c.id == event.sale_id)
-        .values(fulfilment="fulfilled", fulfilled_at=utcnow(), oversold=any(line.oversold for line in event.lines))
-    )
+    """The sale is `fulfilled` once inventory deducted every line. Lines naming a
+    product inventory did not know yet wait on its exception list (`parked`): the sale
+    is `exception` until a StockDeducted of the same sale with nothing parked arrives,
+    which may come first (the events of one sale are not ordered), so `exception` is
+    only ever set on a sale still `pending`. `oversold` is kept once any line was."""
+    flags = {"oversold": True} if any(line.oversold for line in event.lines) else {}
+    if event.parked:
+        uow.session.execute(
+            sales.update().where(sales.c.id == event.sale_id, sales.c.fulfilment == "pending").values(fulfilment="exception")
+        )
+        if flags:
+            uow.session.execute(sales.update().where(sales.c.id == event.sale_id).values(**flags))
+        return
+    uow.session.execute(sales.update().where(sales.c.id == event.sale_id).values(fulfilment="fulfilled", fulfilled_at=utcnow(), **flags))
 
 
 HANDLERS: dict[str, EventHandler] = {

@@ -43,7 +43,9 @@ sales = Table(
     Column("request_hash", String(64), nullable=False),
     # PENDING -> COMPLETED | FAILED; VOIDED (a cart abandoned before payment)
     Column("status", String(16), nullable=False),
-    # pending -> fulfilled (inventory deducted the stock)
+    # pending -> fulfilled (inventory deducted the stock); pending -> exception -> fulfilled
+    # when lines named products inventory did not know yet (parked on its exception list
+    # until their ProductCreated arrives); none for a voided cart
     Column("fulfilment", String(16), nullable=False, default="pending"),
     Column("oversold", Boolean, nullable=False, default=False),
     Column("receipt_number", String(32), nullable=True),

@@ -36,7 +36,8 @@ OTHER = "outlet-b"
 class FakeServices:
     """What inventory and payments were asked, and how payments should answer next:
     capture | decline | lost (captured, but the answer never arrives) | down (nothing
-    happens, 503) | unreachable (connection refused)."""
+    happens, 503) | unreachable (connection refused) | card_down (payments cannot reach
+    the card processor: the payment is stored `unsent`, 503)."""
 
     stock: dict[str, int] = field(default_factory=dict)
     reservations: dict[str, str] = field(default_factory=dict)  # sale id -> held | released
@@ -45,6 +46,9 @@ class FakeServices:
     capture_calls: list[dict[str, Any]] = field(default_factory=list)
     mode: str = "capture"
     reconcile_mode: str = "answer"  # answer | down
+    # What inventory answers a reservation with: held (201), or a repeat's 200 with this
+    # status (released | expired | consumed: nothing is held for the sale).
+    reserve_status: str = "held"
     refund_mode: str = "refund"  # refund | fail
 
     def app(self) -> FastAPI:
@@ -60,7 +64,10 @@ class FakeServices:
             ]
             if short:
                 return JSONResponse({"detail": f"not enough stock for: {short[0]['product_id']}", "short": short}, status_code=409)
-            self.reservations.setdefault(body["sale_id"], "held")
+            if self.reserve_status != "held":
+                answer = {"sale_id": body["sale_id"], "outlet_id": body["outlet_id"]}
+                return JSONResponse(answer | ({"status": self.reserve_status} if self.reserve_status else {}), status_code=200)
+            self.reservations[body["sale_id"]] = "held"  # a repeat of a released one is held again
             return JSONResponse({"sale_id": body["sale_id"], "outlet_id": body["outlet_id"], "status": "held"}, status_code=201)
 
         @app.delete("/api/inventory/reservations/{sale_id}")
@@ -76,18 +83,25 @@ class FakeServices:
             body = await request.json()
             self.capture_calls.append(body)
             existing = self.payments.get(body["payment_id"])
+            if existing is not None and existing["status"] == "unsent":
+                if self.mode == "card_down":
+                    return JSONResponse({"detail": "the card processor cannot be reached", "payment": existing}, status_code=503)
+                existing["status"] = "captured"  # sent again, now that the processor is back
+                return JSONResponse(existing, status_code=200)
             if existing is not None:
                 if existing["status"] == "cancelled":
                     return JSONResponse({"detail": "cancelled", "payment": existing}, status_code=409)
                 return JSONResponse(existing, status_code=402 if existing["status"] == "declined" else 200)
             if self.mode == "down":
                 return JSONResponse({"detail": "service unavailable, try again"}, status_code=503)
-            status = "declined" if self.mode == "decline" else "captured"
+            status = {"decline": "declined", "card_down": "unsent"}.get(self.mode, "captured")
             payment = {"payment_id": body["payment_id"], "sale_id": body["sale_id"], "outlet_id": body["outlet_id"], "currency": body["currency"],
                        "amount_minor": body["amount_minor"], "status": status, "tenders": body["tenders"], "decline_code": "generic_decline" if status == "declined" else None}
             self.payments[body["payment_id"]] = payment
             if self.mode == "lost":
                 return JSONResponse({"detail": "service unavailable, try again"}, status_code=503)
+            if status == "unsent":
+                return JSONResponse({"detail": "the card processor cannot be reached", "code": "card_processor_unreachable", "payment": payment}, status_code=503)
             if status == "declined":
                 return JSONResponse({"detail": "card declined (generic_decline): Your card was declined.", "decline_code": "generic_decline", "payment": payment}, status_code=402)
             return JSONResponse(payment, status_code=201)

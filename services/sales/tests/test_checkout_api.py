@@ -9,6 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 OUTLET = "outlet-a"
@@ -228,3 +229,51 @@ def test_the_crash_fault_is_ignored_in_production(make_client: Any, auth: Any, h
         helpers.seed_prices(prod.app)
         r = prod.post("/api/sales", json=helpers.sale(), headers=auth())
         assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("status", ["released", "expired", "consumed"])
+def test_a_reservation_answer_other_than_held_fails_the_sale_before_payment(client: TestClient, auth: Any, helpers: Any, fakes: Any, status: str) -> None:
+    """Issue 12, finding 2: inventory answering a repeated reservation with the old one's
+    status (released) was taken as reserved, and the sale completed without stock."""
+    fakes.reserve_status = status
+    body = helpers.sale()
+    r = client.post("/api/sales", json=body, headers=auth())
+    assert r.status_code == 409, r.text
+    assert f"not held ({status})" in r.json()["detail"] and "nothing was charged" in r.json()["detail"]
+    assert fakes.capture_calls == []
+    assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["status"] == "FAILED"
+    assert helpers.outbox(client, "SaleCompleted") == []
+
+
+def test_a_reservation_answer_without_a_status_is_retryable(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    fakes.reserve_status = ""
+    body = helpers.sale()
+    r = client.post("/api/sales", json=body, headers=auth())
+    assert r.status_code == 503 and "nothing was charged" in r.json()["detail"], r.text
+    assert fakes.capture_calls == []
+    fakes.reserve_status = "held"
+    again = client.post("/api/sales", json=body, headers=auth())
+    assert again.status_code == 201, again.text
+    assert len(helpers.outbox(client, "SaleCompleted")) == 1
+
+
+def test_a_card_processor_that_cannot_be_reached_fails_the_sale_at_once_and_a_repost_sells_it(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    """Issue 12, finding 6: nothing was sent to the processor, so the outcome is known
+    (nothing charged): the till gets a retryable 503 at once and the stock goes back,
+    instead of a PENDING sale holding it until the reconciler (45 s)."""
+    body = helpers.sale(tenders=[{"kind": "card", "amount_minor": 2500, "card_token": "pm_card_visa"}])
+    fakes.mode, fakes.reconcile_mode = "card_down", "down"
+    r = client.post("/api/sales", json=body, headers=auth())
+    assert r.status_code == 503, r.text
+    assert r.json()["detail"] == "the card processor cannot be reached: nothing was charged; try again or take another tender"
+    assert "status" not in r.json()  # not PENDING: the till may post it again
+    assert fakes.reservations[body["id"]] == "released"
+    assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["status"] == "FAILED"
+    assert helpers.outbox(client, "SaleCompleted") == []
+
+    fakes.mode = "capture"  # the processor is back: the same sale id is sold, once
+    again = client.post("/api/sales", json=body, headers=auth())
+    assert again.status_code == 201, again.text
+    assert fakes.reservations[body["id"]] == "held"
+    assert fakes.payments[body["id"]]["status"] == "captured"
+    assert len(helpers.outbox(client, "SaleCompleted")) == 1
