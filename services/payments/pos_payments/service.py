@@ -223,61 +223,65 @@ class PaymentService:
         raise PaymentProblem(503, "the payment could not be stored: try again")
 
     async def drive(self, payment_id: str) -> PaymentOut:
-        """Take a pending payment as far as the provider's answers allow."""
-        await run_in_threadpool(self._count_drive, payment_id, 1)
+        """Take a pending payment as far as the provider's answers allow. This request is
+        counted among those talking to the processor for the payment (drives_in_flight)
+        from its first read to its final write, each in the transaction it had anyway."""
+        currency, sale_id, states, tokens = await run_in_threadpool(self._card_work, payment_id, True)
+        counted = True
         try:
-            return await self._drive(payment_id)
-        finally:
-            await run_in_threadpool(self._count_drive, payment_id, -1)
-
-    async def _drive(self, payment_id: str) -> PaymentOut:
-        info = await run_in_threadpool(self._card_work, payment_id)
-        currency, sale_id, states, tokens = info
-        for tender in cards_to_charge(states):
-            outcome = await self.provider.charge(
-                ChargeRequest(
-                    key=f"{payment_id}:{tender.seq}",
-                    amount_minor=tender.amount_minor,
-                    currency=currency,
-                    token=tokens[tender.seq],
-                    description=f"POS sale {sale_id}",
-                    metadata={"pos_payment_id": payment_id, "pos_sale_id": sale_id, "pos_tender_seq": str(tender.seq)},
-                )
-            )
-            if outcome.status == "unknown":
-                log.warning("card outcome unknown; payment stays pending", extra={"payment_id": payment_id, "seq": tender.seq})
-                await run_in_threadpool(self._record_maybe_sent, payment_id, tender.seq)
-                break
-            if outcome.status == "unreachable":
-                if await run_in_threadpool(self._mark_unsent, payment_id):
-                    log.warning("card processor unreachable, nothing sent: payment unsent", extra={"payment_id": payment_id, "seq": tender.seq})
-                else:
-                    log.warning(
-                        "card processor unreachable, but a card was already charged or another request may have reached it: "
-                        "payment stays pending",
-                        extra={"payment_id": payment_id, "seq": tender.seq},
+            for tender in cards_to_charge(states):
+                outcome = await self.provider.charge(
+                    ChargeRequest(
+                        key=f"{payment_id}:{tender.seq}",
+                        amount_minor=tender.amount_minor,
+                        currency=currency,
+                        token=tokens[tender.seq],
+                        description=f"POS sale {sale_id}",
+                        metadata={"pos_payment_id": payment_id, "pos_sale_id": sale_id, "pos_tender_seq": str(tender.seq)},
                     )
-                break
-            await run_in_threadpool(self._record_charge, payment_id, tender.seq, outcome.status, outcome.reference, outcome.decline_code, outcome.message)
-            if outcome.status == "declined":
-                break
-        _, _, states, _ = await run_in_threadpool(self._card_work, payment_id)
-        for tender in cards_to_reverse(states):
-            ref = await run_in_threadpool(self._provider_ref, payment_id, tender.seq)
-            outcome = await self.provider.refund(
-                RefundRequest(key=f"{payment_id}:{tender.seq}:reversal", charge_reference=ref or "", amount_minor=tender.amount_minor, metadata={"pos_payment_id": payment_id, "reason": "another tender declined"})
-            )
-            if outcome.status != "refunded":
-                log.error("could not give back a captured card after a decline", extra={"payment_id": payment_id, "seq": tender.seq, "outcome": outcome.status})
-                break
-            await run_in_threadpool(self._record_reversal, payment_id, tender.seq)
+                )
+                if outcome.status == "unknown":
+                    log.warning("card outcome unknown; payment stays pending", extra={"payment_id": payment_id, "seq": tender.seq})
+                    await run_in_threadpool(self._record_maybe_sent, payment_id, tender.seq)
+                    break
+                if outcome.status == "unreachable":
+                    if await run_in_threadpool(self._mark_unsent, payment_id):
+                        log.warning("card processor unreachable, nothing sent: payment unsent", extra={"payment_id": payment_id, "seq": tender.seq})
+                    else:
+                        log.warning(
+                            "card processor unreachable, but a card was already charged or another request may have reached it: "
+                            "payment stays pending",
+                            extra={"payment_id": payment_id, "seq": tender.seq},
+                        )
+                    break
+                states = await run_in_threadpool(
+                    self._record_charge, payment_id, tender.seq, outcome.status, outcome.reference, outcome.decline_code, outcome.message
+                )
+                if outcome.status == "declined":
+                    break
+            for tender in cards_to_reverse(states):
+                ref = await run_in_threadpool(self._provider_ref, payment_id, tender.seq)
+                outcome = await self.provider.refund(
+                    RefundRequest(key=f"{payment_id}:{tender.seq}:reversal", charge_reference=ref or "", amount_minor=tender.amount_minor, metadata={"pos_payment_id": payment_id, "reason": "another tender declined"})
+                )
+                if outcome.status != "refunded":
+                    log.error("could not give back a captured card after a decline", extra={"payment_id": payment_id, "seq": tender.seq, "outcome": outcome.status})
+                    break
+                await run_in_threadpool(self._record_reversal, payment_id, tender.seq)
+            payment = await run_in_threadpool(self._finish_drive, payment_id)
+            counted = False
+            return payment
+        finally:
+            if counted:
+                await run_in_threadpool(self._count_drive, payment_id, -1)
 
-        def finish() -> PaymentOut:
-            with self.db.transaction() as uow:
-                self._finalize(uow, payment_id)
-                return load_payments(uow, [payment_id])[0]
-
-        return await run_in_threadpool(finish)
+    def _finish_drive(self, payment_id: str) -> PaymentOut:
+        """The payment's final status if the answers allow one, and this request counted
+        out, in one transaction."""
+        with self.db.transaction() as uow:
+            self._finalize(uow, payment_id)
+            uow.session.execute(payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight - 1))
+            return load_payments(uow, [payment_id])[0]
 
     def _count_drive(self, payment_id: str, step: int) -> None:
         with self.db.transaction() as uow:
@@ -336,8 +340,10 @@ class PaymentService:
                 )
             return load_payments(uow, [payment_id])[0]
 
-    def _card_work(self, payment_id: str) -> tuple[str, str, list[TenderState], dict[int, str]]:
+    def _card_work(self, payment_id: str, count_in: bool = False) -> tuple[str, str, list[TenderState], dict[int, str]]:
         with self.db.transaction() as uow:
+            if count_in:
+                uow.session.execute(payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight + 1))
             row = uow.session.execute(select(payments.c.currency, payments.c.sale_id).where(payments.c.id == payment_id)).one()
             states = _tender_states(uow, payment_id)
             tokens = {
@@ -352,7 +358,8 @@ class PaymentService:
                 select(payment_tenders.c.provider_ref).where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq)
             )
 
-    def _record_charge(self, payment_id: str, seq: int, status: str, ref: str | None, decline_code: str | None, message: str) -> None:
+    def _record_charge(self, payment_id: str, seq: int, status: str, ref: str | None, decline_code: str | None, message: str) -> list[TenderState]:
+        """Record the provider's answer for a tender; returns the tenders as they are now."""
         with self.db.transaction() as uow:
             uow.session.execute(
                 payment_tenders.update()
@@ -365,6 +372,7 @@ class PaymentService:
                     .where(payments.c.id == payment_id, payments.c.status == "pending", payments.c.decline_code.is_(None))
                     .values(decline_code=decline_code, detail=(message or "card declined")[:255], updated_at=utcnow())
                 )
+            return _tender_states(uow, payment_id)
 
     def _record_reversal(self, payment_id: str, seq: int) -> None:
         with self.db.transaction() as uow:

@@ -17,7 +17,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import Request
@@ -208,101 +208,121 @@ class Checkout:
     # --- the request ---------------------------------------------------------------------
 
     async def run(self, body: SaleIn, principal: Principal, request: Request) -> Answer:
+        """One transaction to look the id up, price the cart and store the sale PENDING;
+        then the reservation and the capture; then one transaction to complete it."""
         digest = request_hash(body)
-        replayed = await self.answers.replay(body.id, digest, self.reconcile)
-        if replayed is not None:
-            return replayed
         try:
-            quote = await run_in_threadpool(self._quote, body)
-            settlement = settle(
-                quote.cart.total_minor,
-                [TenderIn(t.kind, t.amount_minor, t.card_token) for t in body.tenders],
-                cash_rounding_minor=quote.policy.cash_rounding_minor,
-            )
-        except CheckoutError as exc:
-            return Answer(422, {"detail": str(exc)})
-        approval = None
-        large = discounts_needing_approval(quote.cart, quote.policy.pricing())
-        if large:
-            try:
-                approval = approve(request, principal, action="discount", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by)
-            except ApprovalRequired as exc:
-                return Answer(403, {"detail": str(exc), "discounts": large})
-        draft = draft_receipt(body, principal, quote, settlement, approval.user_id if approval else None)
-        try:
-            await run_in_threadpool(self._insert_pending, body, principal, quote, settlement, draft, digest, approval)
-        except ApprovalRequired as exc:
-            return Answer(403, {"detail": str(exc), "discounts": large})
+            started = await run_in_threadpool(self._start, body, principal, request, digest)
         except IntegrityError:
             # The same sale id is being posted at this very moment: answer as it does.
             return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
+        if started == "wait":
+            return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
+        if isinstance(started, Answer):
+            return started
+        draft, settlement = started
         return await self._finish(body.id, draft, settlement, principal.token)
 
-    def _quote(self, body: SaleIn) -> Quote:
-        with self.db.transaction() as uow:
-            return price(uow, self.settings, body)
+    def _start(self, body: SaleIn, principal: Principal, request: Request, digest: str) -> Answer | Literal["wait"] | tuple[dict[str, Any], Settlement]:
+        """The first transaction: a repeated id is answered as before (or waits for the
+        copy running, or runs again after a retryable failure); a new one is priced from
+        the replica and stored PENDING with its lines, tenders and drafted receipt. An
+        answer that stores nothing (422, 403) rolls everything back."""
+        try:
+            with self.db.transaction() as uow:
+                claimed = self.answers.claim(uow, body.id, digest)
+                if claimed != "run":
+                    return claimed
+                try:
+                    quote = price(uow, self.settings, body)
+                    settlement = settle(
+                        quote.cart.total_minor,
+                        [TenderIn(t.kind, t.amount_minor, t.card_token) for t in body.tenders],
+                        cash_rounding_minor=quote.policy.cash_rounding_minor,
+                    )
+                except CheckoutError as exc:
+                    raise _Refused(Answer(422, {"detail": str(exc)})) from exc
+                approval = None
+                large = discounts_needing_approval(quote.cart, quote.policy.pricing())
+                try:
+                    if large:
+                        approval = approve(request, principal, action="discount", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by)
+                    draft = draft_receipt(body, principal, quote, settlement, approval.user_id if approval else None)
+                    self._insert_pending(uow, body, principal, quote, settlement, draft, digest, approval)
+                except ApprovalRequired as exc:
+                    raise _Refused(Answer(403, {"detail": str(exc), "discounts": large})) from exc
+        except _Refused as refused:
+            return refused.answer  # rolled back: a discarded retryable failure stays stored
+        return draft, settlement
 
     def _insert_pending(
-        self, body: SaleIn, principal: Principal, quote: Quote, settlement: Settlement, draft: dict[str, Any], digest: str, approval: Approval | None
+        self,
+        uow: UnitOfWork,
+        body: SaleIn,
+        principal: Principal,
+        quote: Quote,
+        settlement: Settlement,
+        draft: dict[str, Any],
+        digest: str,
+        approval: Approval | None,
     ) -> None:
         cart = quote.cart
-        with self.db.transaction() as uow:
-            if approval is not None:
-                record_use(uow, approval, action="discount", used_for=body.id)
-            uow.session.execute(
-                sales.insert().values(
-                    id=body.id,
-                    outlet_id=body.outlet_id,
-                    register_id=body.register_id,
-                    shift_id=quote.shift_id,
-                    cashier_id=principal.user_id,
-                    approved_by=approval.user_id if approval else None,
-                    request_hash=digest,
-                    status="PENDING",
-                    fulfilment="pending",
-                    oversold=False,
-                    currency=cart.currency,
-                    total_minor=cart.total_minor,
-                    tax_minor=cart.tax_minor,
-                    discount_minor=cart.discount_minor,
-                    rounding_minor=settlement.rounding_minor,
-                    refunded_minor=0,
-                    reprint_count=0,
-                    draft=json.dumps(draft),
-                    created_at=utcnow(),
-                )
+        if approval is not None:
+            record_use(uow, approval, action="discount", used_for=body.id)
+        uow.session.execute(
+            sales.insert().values(
+                id=body.id,
+                outlet_id=body.outlet_id,
+                register_id=body.register_id,
+                shift_id=quote.shift_id,
+                cashier_id=principal.user_id,
+                approved_by=approval.user_id if approval else None,
+                request_hash=digest,
+                status="PENDING",
+                fulfilment="pending",
+                oversold=False,
+                currency=cart.currency,
+                total_minor=cart.total_minor,
+                tax_minor=cart.tax_minor,
+                discount_minor=cart.discount_minor,
+                rounding_minor=settlement.rounding_minor,
+                refunded_minor=0,
+                reprint_count=0,
+                draft=json.dumps(draft),
+                created_at=utcnow(),
             )
+        )
+        uow.session.execute(
+            sale_lines.insert(),
+            [
+                {
+                    "sale_id": body.id,
+                    "line_no": line.line_no,
+                    "product_id": line.product_id,
+                    "sku": line.sku,
+                    "name": line.name,
+                    "category_id": line.category_id,
+                    "qty": line.qty,
+                    "unit_price_minor": line.unit_price_minor,
+                    "gross_minor": line.gross_minor,
+                    "line_discount_minor": line.line_discount_minor,
+                    "cart_discount_minor": line.cart_discount_minor,
+                    "tax_rate_bp": line.tax_rate_bp,
+                    "tax_minor": line.tax_minor,
+                    "total_minor": line.total_minor,
+                    "refunded_qty": 0,
+                }
+                for line in cart.lines
+            ],
+        )
+        if settlement.tenders:
             uow.session.execute(
-                sale_lines.insert(),
+                sale_tenders.insert(),
                 [
-                    {
-                        "sale_id": body.id,
-                        "line_no": line.line_no,
-                        "product_id": line.product_id,
-                        "sku": line.sku,
-                        "name": line.name,
-                        "category_id": line.category_id,
-                        "qty": line.qty,
-                        "unit_price_minor": line.unit_price_minor,
-                        "gross_minor": line.gross_minor,
-                        "line_discount_minor": line.line_discount_minor,
-                        "cart_discount_minor": line.cart_discount_minor,
-                        "tax_rate_bp": line.tax_rate_bp,
-                        "tax_minor": line.tax_minor,
-                        "total_minor": line.total_minor,
-                        "refunded_qty": 0,
-                    }
-                    for line in cart.lines
+                    {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
+                    for i, t in enumerate(settlement.tenders, start=1)
                 ],
             )
-            if settlement.tenders:
-                uow.session.execute(
-                    sale_tenders.insert(),
-                    [
-                        {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
-                        for i, t in enumerate(settlement.tenders, start=1)
-                    ],
-                )
 
     async def _finish(self, sale_id: str, draft: dict[str, Any], settlement: Settlement, token: str) -> Answer:
         lines = [{"product_id": line["product_id"], "qty": line["qty"]} for line in draft["lines"]]
@@ -458,6 +478,14 @@ class Checkout:
     def _pending_row(self, sale_id: str) -> Any:
         with self.db.transaction() as uow:
             return uow.session.execute(select(sales.c.id, sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING")).first()
+
+
+class _Refused(Exception):
+    """An answer that stores nothing: the first transaction is rolled back."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.body.get("detail", ""))
+        self.answer = answer
 
 
 def _payment_ref(draft: dict[str, Any]) -> dict[str, Any]:

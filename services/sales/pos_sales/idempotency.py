@@ -9,12 +9,12 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Column, Table, select
 from starlette.concurrency import run_in_threadpool
 
-from pos_platform.db import Database, utcnow
+from pos_platform.db import Database, UnitOfWork, utcnow
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,29 @@ class StoredAnswers:
         self.reused_id = Answer(409, {"detail": f"this {noun} id was already used for a different {noun}; the till must make a new id"})
 
     def stored(self, key: str) -> Any:
-        t = self.table
         with self.db.transaction() as uow:
-            return uow.session.execute(
-                select(t.c.status, t.c.http_status, t.c.answer, t.c.request_hash, t.c.created_at).where(t.c.id == key)
-            ).first()
+            return self.stored_in(uow, key)
+
+    def stored_in(self, uow: UnitOfWork, key: str) -> Any:
+        t = self.table
+        return uow.session.execute(select(t.c.status, t.c.http_status, t.c.answer, t.c.request_hash, t.c.created_at).where(t.c.id == key)).first()
+
+    def claim(self, uow: UnitOfWork, key: str, digest: str) -> Answer | Literal["run", "wait"]:
+        """In the transaction that would store the request: "run" it (a new id, or one
+        whose retryable failure was just discarded here), "wait" for the copy running
+        under the same id, or the stored Answer to give again."""
+        stored = self.stored_in(uow, key)
+        if stored is None:
+            return "run"
+        if stored.request_hash != digest:
+            return self.reused_id
+        if stored.status == "PENDING":
+            return "wait"
+        if not (stored.status == "FAILED" and stored.http_status >= 500):
+            return Answer(stored.http_status, json.loads(stored.answer))
+        # It failed because a service was down, not because of the request: run it again
+        # (unless a concurrent retry discarded it first: then wait for that one).
+        return "run" if self._discard_in(uow, key) else "wait"
 
     async def replay(self, key: str, digest: str, reconcile: Reconcile) -> Answer | None:
         """The answer a repeated id gets, or None when the request should run (new id,
@@ -63,12 +81,16 @@ class StoredAnswers:
         return None
 
     def _discard_retryable_failure(self, key: str) -> None:
-        t = self.table
         with self.db.transaction() as uow:
-            deleted = uow.session.execute(t.delete().where(t.c.id == key, t.c.status == "FAILED", t.c.http_status >= 500)).rowcount
-            if deleted:
-                for child, column in self.children:
-                    uow.session.execute(child.delete().where(column == key))
+            self._discard_in(uow, key)
+
+    def _discard_in(self, uow: UnitOfWork, key: str) -> bool:
+        t = self.table
+        deleted = uow.session.execute(t.delete().where(t.c.id == key, t.c.status == "FAILED", t.c.http_status >= 500)).rowcount
+        if deleted:
+            for child, column in self.children:
+                uow.session.execute(child.delete().where(column == key))
+        return bool(deleted)
 
     async def wait_for_answer(self, key: str, digest: str, reconcile: Reconcile, timeout: float = 20.0) -> Answer:
         """Wait for the request running under the same id; settle it if it was left
