@@ -7,6 +7,9 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, S
 from sqlalchemy.dialects import mysql
 
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql")
+# A moment to the microsecond where events are ordered and lag is read (outbox, inbox,
+# the ledger, sales): MySQL's plain DATETIME keeps whole seconds.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -19,8 +22,8 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("event_id", String(36), nullable=False, unique=True),
         Column("routing_key", String(200), nullable=False),
         Column("body", LongText, nullable=False),
-        Column("created_at", DateTime, nullable=False),
-        Column("sent_at", DateTime, nullable=True),
+        Column("created_at", Timestamp, nullable=False),
+        Column("sent_at", Timestamp, nullable=True),
         Index("ix_outbox_unsent", "sent_at", "id"),
     )
 
@@ -35,7 +38,7 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("consumer", String(64), primary_key=True),
         Column("event_id", String(36), primary_key=True),
         Column("event_type", String(100), nullable=False),
-        Column("processed_at", DateTime, nullable=False),
+        Column("processed_at", Timestamp, nullable=False),
     )
 
 

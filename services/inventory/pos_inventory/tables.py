@@ -1,6 +1,6 @@
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table
 
-from pos_platform.messaging_tables import add_messaging_tables
+from pos_platform.messaging_tables import Timestamp, add_messaging_tables
 
 metadata = MetaData()
 
@@ -68,7 +68,7 @@ ledger = Table(
     Column("note", String(200), nullable=True),
     Column("on_hand_after", Integer, nullable=False),
     Column("oversold", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
     Index("ix_ledger_outlet_product", "outlet_id", "product_id", "id"),
     Index("ix_ledger_reference", "reference"),
     # The live stream of an outlet reads its newest rows by id.

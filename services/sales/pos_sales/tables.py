@@ -1,6 +1,6 @@
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, text
 
-from pos_platform.messaging_tables import LongText, add_messaging_tables
+from pos_platform.messaging_tables import LongText, Timestamp, add_messaging_tables
 
 metadata = MetaData()
 
@@ -64,9 +64,9 @@ sales = Table(
     # The exact answer given, replayed to a retry of the same sale id.
     Column("http_status", Integer, nullable=True),
     Column("answer", LongText, nullable=True),
-    Column("created_at", DateTime, nullable=False),
-    Column("completed_at", DateTime, nullable=True),
-    Column("fulfilled_at", DateTime, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("completed_at", Timestamp, nullable=True),
+    Column("fulfilled_at", Timestamp, nullable=True),
     Index("ix_sales_outlet_created", "outlet_id", "created_at"),
     Index("ix_sales_status_created", "status", "created_at"),
     Index("ix_sales_shift", "shift_id"),

@@ -7,7 +7,7 @@ Create Date: 2026-12-06 22:30:00
 
 from typing import Sequence, Union
 
-from pos_platform.messaging_migrations import create_dead_letters_v1, drop_dead_letters_v1
+from pos_platform.migration_steps import create_dead_letters_v1, drop_dead_letters_v1
 
 revision: str = "0005"
 down_revision: Union[str, None] = "0004"

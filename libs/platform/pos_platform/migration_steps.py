@@ -1,12 +1,12 @@
-"""Migration steps for the messaging tables, shared by the services' Alembic scripts
-(the same table in three services: one definition, not three copies). A later change to
-these tables gets a new function here and a new migration in each service; these stay
-as they are."""
+"""Migration steps shared by the services' Alembic scripts (the same table or change in
+several services: one definition, not six copies). A later change gets a new function
+here and a new migration in each service; these stay as they are."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 from pos_platform.messaging_tables import LongText
 
@@ -38,3 +38,25 @@ def create_dead_letters_v1() -> None:
 def drop_dead_letters_v1() -> None:
     op.drop_index("ix_dead_letters_status", table_name="dead_letters")
     op.drop_table("dead_letters")
+
+
+def timestamps_to_microseconds_v1(columns: dict[str, dict[str, bool]]) -> None:
+    """DATETIME -> DATETIME(6) on MySQL/MariaDB for {table: {column: nullable}} (SQLite
+    keeps whatever precision it is given). Where events are ordered and lag is read, a
+    second was too coarse: a sale and its deduction land in the same second."""
+    if op.get_bind().dialect.name != "mysql":
+        return
+    for table, cols in columns.items():
+        for column, nullable in cols.items():
+            op.alter_column(table, column, type_=mysql.DATETIME(fsp=6), existing_type=sa.DateTime(), existing_nullable=nullable)
+
+
+def timestamps_to_seconds_v1(columns: dict[str, dict[str, bool]]) -> None:
+    if op.get_bind().dialect.name != "mysql":
+        return
+    for table, cols in columns.items():
+        for column, nullable in cols.items():
+            op.alter_column(table, column, type_=sa.DateTime(), existing_type=mysql.DATETIME(fsp=6), existing_nullable=nullable)
+
+
+MESSAGING_TIMESTAMPS = {"outbox": {"created_at": False, "sent_at": True}, "inbox": {"processed_at": False}}
