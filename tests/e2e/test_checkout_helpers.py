@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -100,21 +101,46 @@ def ensure_card_sandbox() -> str:
     return url
 
 
+def _stack_sandbox_pid() -> int | None:
+    """The pid of the card sandbox the test stack started itself (scripts/stack.py)."""
+    args = stack_args()
+    pid_file = Path(args[args.index("--state-dir") + 1]) / "pids" / "card-sandbox.pid"
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def kill_card_sandbox() -> None:
-    """The card processor goes away (kill -9): connections to it are refused. Only a
-    sandbox these tests started can be killed; otherwise the test is skipped."""
+    """The card processor goes away (kill -9): connections to it are refused. Either the
+    sandbox these tests started, or the one the test stack started (`make test` runs the
+    browser tests first, whose stack brings its own)."""
     url = ensure_card_sandbox()
     proc: subprocess.Popen[bytes] | None = _sandbox.get("proc")
-    if proc is None:
-        pytest.skip(f"the card sandbox at {url} was not started by these tests: it cannot be stopped here")
-    proc.kill()
-    proc.wait(10)
+    if proc is not None:
+        proc.kill()
+        proc.wait(10)
+    else:
+        pid = _stack_sandbox_pid()
+        if pid is None:
+            raise RuntimeError(f"the card sandbox at {url} was started neither by these tests nor by the test stack: it cannot be stopped here")
+        os.killpg(pid, signal.SIGKILL)
+        _sandbox["stack_owned"] = True
+        deadline = time.monotonic() + 10
+        while _answers(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert not _answers(url)
 
 
 def restart_card_sandbox() -> None:
     """The card processor is back, on the same address (with no memory of earlier charges)."""
     url = ensure_card_sandbox()
+    if _sandbox.pop("stack_owned", False):
+        # As the stack starts it (stack.py leaves it alone while this variable names one).
+        env = {k: v for k, v in os.environ.items() if k != "POS_CARD_SANDBOX_URL"}
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), "restart", "card-sandbox", *stack_args()], env=env, check=True)
+        assert _answers(url), f"the stack's card sandbox did not come back on {url}"
+        return
     proc: subprocess.Popen[bytes] | None = _sandbox.get("proc")
     if proc is not None and proc.poll() is None:
         return

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from pos_contracts import new_envelope
-from pos_contracts.events import ProductCreated, RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
+from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
 from pos_contracts.topology import EXCHANGE
 from tests.stack_fixture import Stack, stack_args
 
@@ -241,14 +241,15 @@ def test_racing_repeats_of_a_released_reservation_hold_the_stock_once(admin: htt
     assert level(admin, outlet["id"], product["id"])["reserved"] == 0
 
 
-def test_a_sale_naming_an_unknown_product_is_parked_until_the_product_arrives(
+def test_a_sale_naming_an_unknown_product_is_parked_with_no_stock_moved(
     admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack
 ) -> None:
     """A well-formed SaleCompleted (here forged onto the broker) naming a product with
     stock and one inventory never heard of (issue 12, finding 4): the known line is
     deducted; the unknown one makes no stock row, no ledger row, nothing negative, and
     is listed open on the exception list. When the product's ProductCreated comes (late,
-    as a lagging consumer would see it), the parked line is deducted once."""
+    as a lagging consumer would see it), the parked line is deducted once: that part is
+    in the fault suite's poison scenario and services/inventory/tests."""
     known = new_product(admin, 5, outlet["id"])
     ghost_id = str(uuid.uuid4())
     sale_id = str(uuid.uuid4())
@@ -292,16 +293,9 @@ def test_a_sale_naming_an_unknown_product_is_parked_until_the_product_arrives(
     received = admin.post("/api/inventory/receipts", json={"outlet_id": outlet["id"], "lines": [{"product_id": ghost_id, "qty": 5}]})
     assert received.status_code == 201, received.text
     assert parked()[0]["status"] == "open"
-    # the product's event arrives late (twice: redelivered): its line is deducted, once
-    created = new_envelope(ProductCreated(product_id=ghost_id, sku=f"GHOST-{ghost_id[:8]}", name="Late ghost", price_minor=500, currency="EUR"), producer="catalog")
-    asyncio.run(publish(local_stack, created, created))
-    eventually(lambda: parked()[0]["status"] == "applied", "the parked line applied")
-    time.sleep(1.5)
-    rows = admin.get("/api/inventory/ledger", params={"reference": sale_id}).json()
-    assert sorted((r["product_id"], r["delta"], r["oversold"]) for r in rows) == sorted([(known["id"], -2, False), (ghost_id, -2, False)])
-    assert level(admin, outlet["id"], ghost_id)["on_hand"] == 3
-    assert parked()[0]["resolved_at"]
-    assert_books_balance(admin, outlet["id"], ghost_id)
+    # The product's event arriving late is the fault suite's (tests/faults/test_poison.py):
+    # a ProductCreated forged here would be in no producer's history, and this stack's
+    # rebuild test compares the reports with that history.
 
 
 def test_refunded_goods_go_back_on_the_shelf_once(admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack) -> None:
