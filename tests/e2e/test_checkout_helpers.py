@@ -135,6 +135,9 @@ def kill_card_sandbox() -> None:
 def restart_card_sandbox() -> None:
     """The card processor is back, on the same address (with no memory of earlier charges)."""
     url = ensure_card_sandbox()
+    if _answers(url):  # already back (a test restarted it before its fixture's finalizer)
+        _sandbox.pop("stack_owned", None)
+        return
     if _sandbox.pop("stack_owned", False):
         # As the stack starts it (stack.py leaves it alone while this variable names one).
         env = {k: v for k, v in os.environ.items() if k != "POS_CARD_SANDBOX_URL"}
