@@ -90,7 +90,9 @@ def create_service_app(
             await asyncio.to_thread(on_start, ctx)
         ctx.bus = bus or build_bus(settings)
         await ctx.bus.start()
-        ctx.relay = OutboxRelay(db, ctx.bus, batch_size=settings.relay_batch_size, idle_interval=settings.relay_idle_interval)
+        ctx.relay = OutboxRelay(
+            db, ctx.bus, batch_size=settings.relay_batch_size, idle_interval=settings.relay_idle_interval, linger=settings.relay_linger
+        )
         ctx.tasks.append(asyncio.create_task(ctx.relay.run(), name=f"{name}-relay"))
         if consumer is not None:
             ctx.consumer = consumer

@@ -120,6 +120,7 @@ class EventConsumer:
         self.apply_batch = apply_batch
         self.threads = threads
         self.inbox = inbox_table(db.metadata)
+        self._inbox_insert = insert(self.inbox)  # built once (its cache key too)
         self.dead_letters = dead_letters_table(db.metadata)
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
@@ -280,12 +281,8 @@ class EventConsumer:
             with self.db.transaction() as uow:
                 try:
                     uow.session.execute(
-                        insert(self.inbox).values(
-                            consumer=self.name,
-                            event_id=envelope.event_id,
-                            event_type=envelope.type,
-                            processed_at=utcnow(),
-                        )
+                        self._inbox_insert,
+                        {"consumer": self.name, "event_id": envelope.event_id, "event_type": envelope.type, "processed_at": utcnow()},
                     )
                 except IntegrityError as exc:
                     raise _AlreadyProcessed from exc
@@ -311,7 +308,7 @@ class EventConsumer:
                 # A replica racing on the same event fails this insert (primary key): the
                 # batch then falls back to one by one, where the inbox sorts it out.
                 uow.session.execute(
-                    insert(self.inbox),
+                    self._inbox_insert,
                     [{"consumer": self.name, "event_id": e.event_id, "event_type": e.type, "processed_at": now} for _, e in fresh.values()],
                 )
                 self._run_handlers(uow, list(fresh.values()))

@@ -122,10 +122,10 @@ retry_on_deadlock = retry(
 class UnitOfWork:
     """One transaction. Events published here land in the outbox in the same commit."""
 
-    def __init__(self, session: Session, producer: str, outbox: Any) -> None:
+    def __init__(self, session: Session, producer: str, outbox_insert: Any) -> None:
         self.session = session
         self._producer = producer
-        self._outbox = outbox
+        self._outbox_insert = outbox_insert
         self.published = 0
 
     def publish(self, event: Any, *, outlet_id: str | None = None) -> None:
@@ -136,12 +136,8 @@ class UnitOfWork:
             correlation_id=correlation_id_var.get(),
         )
         self.session.execute(
-            insert(self._outbox).values(
-                event_id=envelope.event_id,
-                routing_key=envelope.routing_key,
-                body=envelope.model_dump_json(),
-                created_at=utcnow(),
-            )
+            self._outbox_insert,
+            {"event_id": envelope.event_id, "routing_key": envelope.routing_key, "body": envelope.model_dump_json(), "created_at": utcnow()},
         )
         self.published += 1
 
@@ -156,6 +152,8 @@ class Database:
         self.engine = make_engine(url, pool_size, tls=tls, tls_ca=tls_ca)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.outbox = outbox_table(metadata)
+        # Built once: a statement made anew per event costs its cache key every time.
+        self.outbox_insert = insert(self.outbox)
         self._after_publish: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -171,7 +169,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
         session = self.session_factory()
-        uow = UnitOfWork(session, self.producer, self.outbox)
+        uow = UnitOfWork(session, self.producer, self.outbox_insert)
         try:
             with session.begin():
                 yield uow

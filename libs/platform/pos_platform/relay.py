@@ -12,7 +12,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from pos_platform.bus import Bus, OutgoingMessage
 from pos_platform.db import Database, utcnow
@@ -24,11 +24,24 @@ RELAY_ERRORS = Counter("pos_outbox_relay_errors_total", "Failed relay batches", 
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, bus: Bus, *, batch_size: int = 200, idle_interval: float = 0.25) -> None:
+    def __init__(self, db: Database, bus: Bus, *, batch_size: int = 200, idle_interval: float = 0.25, linger: float = 0.005) -> None:
         self.db = db
         self.bus = bus
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        # After a wake-up, wait this long so that the commits of the next few
+        # milliseconds share one claim, one publish batch and one mark (under load a
+        # claim per event was a tenth of a service's CPU).
+        self.linger = linger
+        outbox = db.outbox
+        self._claim = (
+            select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        self._mark = update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now"))
         # One thread owns the claiming session, so the transaction stays on one connection.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{db.producer}")
         self._wakeup = asyncio.Event()
@@ -62,6 +75,8 @@ class OutboxRelay:
                 try:
                     async with asyncio.timeout(self.idle_interval):
                         await self._wakeup.wait()
+                    if self.linger:
+                        await asyncio.sleep(self.linger)
                 except TimeoutError:
                     pass
                 self._wakeup.clear()
@@ -70,19 +85,11 @@ class OutboxRelay:
         """Publish one batch; returns how many events were sent."""
         loop = asyncio.get_running_loop()
         session = self.db.session_factory()
-        outbox = self.db.outbox
         try:
 
             def claim() -> list[tuple[int, str, str, str]]:
                 session.begin()
-                rows = session.execute(
-                    select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
-                    .where(outbox.c.sent_at.is_(None))
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                ).all()
-                return [tuple(r) for r in rows]
+                return [tuple(r) for r in session.execute(self._claim).all()]
 
             rows = await loop.run_in_executor(self._executor, claim)
             if not rows:
@@ -93,7 +100,7 @@ class OutboxRelay:
             )
 
             def mark_sent() -> None:
-                session.execute(update(outbox).where(outbox.c.id.in_([r[0] for r in rows])).values(sent_at=utcnow()))
+                session.execute(self._mark, {"ids": [r[0] for r in rows], "now": utcnow()})
                 session.commit()
 
             await loop.run_in_executor(self._executor, mark_sent)

@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     db_tls_ca: str = ""
     relay_batch_size: int = 200
     relay_idle_interval: float = 0.25
+    # Seconds the relay waits after a commit wakes it, so the next few share a batch.
+    relay_linger: float = 0.005
     consumer_prefetch: int = 100
     # After this many failed deliveries a message goes to the service's dead-letter queue.
     delivery_limit: int = 5
