@@ -27,6 +27,17 @@ correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 
+@contextmanager
+def correlated(correlation_id: str | None) -> Iterator[None]:
+    """Events published inside carry this correlation id (a batch handler publishing for
+    several deliveries sets each one's in turn)."""
+    token = correlation_id_var.set(correlation_id)
+    try:
+        yield
+    finally:
+        correlation_id_var.reset(token)
+
+
 def utcnow() -> datetime:
     """Naive UTC (what DATETIME columns store on both MySQL and SQLite)."""
     return datetime.now(UTC).replace(tzinfo=None)

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from pos_inventory import routes_counts, routes_transfers
 from pos_inventory.config import Settings
-from pos_inventory.handlers import HANDLERS, expire_reservations
+from pos_inventory.handlers import BATCH_HANDLERS, HANDLERS, expire_reservations
 from pos_inventory.routes import router
 from pos_inventory.stream import StockStreams
 from pos_inventory.tables import metadata
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
         db=db,
         routers=[router, routes_counts.router, routes_transfers.router],
         handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
         bus=bus,
         migrate_on_start=migrate_on_start,
         background_jobs=[expire_reservations],

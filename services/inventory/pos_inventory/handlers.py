@@ -11,7 +11,7 @@ from pos_inventory import stock as ops
 from pos_inventory.routes import expire_reservations_once
 from pos_inventory.tables import products
 from pos_platform.app import ServiceContext
-from pos_platform.consumer import EventHandler
+from pos_platform.consumer import BatchHandler, EventHandler
 from pos_platform.db import UnitOfWork, upsert
 
 log = logging.getLogger("pos.inventory")
@@ -36,6 +36,13 @@ def on_product(uow: UnitOfWork, event: ProductCreated | ProductChanged, _envelop
 def on_product_archived(uow: UnitOfWork, event: ProductArchived, _envelope: Envelope) -> None:
     uow.session.execute(products.update().where(products.c.product_id == event.product_id).values(active=False))
 
+
+def on_sales_completed(uow: UnitOfWork, items: list[tuple[SaleCompleted, Envelope]]) -> None:
+    """A batch of SaleCompleted deliveries: set-based deductions (stock.deduct_sales)."""
+    ops.deduct_sales(uow, [event for event, _ in items], [env.correlation_id or env.event_id for _, env in items])
+
+
+BATCH_HANDLERS: dict[str, BatchHandler] = {"SaleCompleted": on_sales_completed}
 
 HANDLERS: dict[str, EventHandler] = {
     "SaleCompleted": on_sale_completed,

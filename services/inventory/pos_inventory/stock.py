@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, select
+from sqlalchemy import Table, and_, bindparam, select, tuple_
 from sqlalchemy.dialects import mysql, sqlite
 
 from pos_contracts.events import (
@@ -26,7 +26,7 @@ from pos_contracts.events import (
 )
 from pos_inventory.domain import low_stock, merge_lines
 from pos_inventory.tables import applied_refunds, ledger, products, reservation_lines, reservations, stock, stock_exceptions
-from pos_platform.db import UnitOfWork, upsert, utcnow
+from pos_platform.db import UnitOfWork, correlated, upsert, utcnow
 
 log = logging.getLogger("pos.inventory.stock")
 
@@ -423,6 +423,140 @@ def deduct_for_sale(uow: UnitOfWork, sale: SaleCompleted) -> bool:
         )
     uow.publish(StockDeducted(sale_id=sale.sale_id, outlet_id=sale.outlet_id, lines=out, parked=parked), outlet_id=sale.outlet_id)
     return True
+
+
+def deduct_sales(uow: UnitOfWork, sales: list[SaleCompleted], correlation_ids: list[str | None] | None = None) -> None:
+    """Many SaleCompleted in one transaction, set-based for the common case: a held
+    reservation of the sale's outlet whose lines are exactly the sale's. Those take a
+    handful of statements for the whole batch (lock the reservations, their lines and
+    the stock rows, one multi-row write of the levels, one of the ledger, one update of
+    the reservations); the effects are `deduct_for_sale`'s, row for row, ledger rows and
+    events in delivery order. Every other sale (none or another reservation, lines that
+    differ, a second copy of a sale in the batch) takes `deduct_for_sale`, in the same
+    transaction, in its place in the delivery order."""
+    ids = sorted({sale.sale_id for sale in sales})
+    found = {
+        r.sale_id: r
+        for r in uow.session.execute(
+            select(reservations.c.sale_id, reservations.c.outlet_id, reservations.c.status)
+            .where(reservations.c.sale_id.in_(ids))
+            .order_by(reservations.c.sale_id)
+            .with_for_update()
+        )
+    }
+    held_ids = [sale_id for sale_id, r in found.items() if r.status == "held"]
+    held: dict[str, dict[str, int]] = {}
+    if held_ids:
+        for r in uow.session.execute(
+            select(reservation_lines.c.sale_id, reservation_lines.c.product_id, reservation_lines.c.qty).where(
+                reservation_lines.c.sale_id.in_(held_ids)
+            )
+        ):
+            held.setdefault(r.sale_id, {})[r.product_id] = r.qty
+    fast: list[tuple[SaleCompleted, list[tuple[str, int]], str | None]] = []
+    taken: set[str] = set()
+    for sale, correlation_id in zip(sales, correlation_ids or [None] * len(sales), strict=True):
+        sold = merge_lines([(line.product_id, line.qty) for line in sale.lines])
+        reservation = found.get(sale.sale_id)
+        if (
+            sale.sale_id not in taken
+            and reservation is not None
+            and reservation.status == "held"
+            and reservation.outlet_id == sale.outlet_id
+            and held.get(sale.sale_id) == dict(sold)
+        ):
+            taken.add(sale.sale_id)
+            fast.append((sale, sold, correlation_id))
+            continue
+        # In delivery order: what the set-based path collected so far goes first.
+        if fast:
+            _deduct_held(uow, fast)
+            fast = []
+        with correlated(correlation_id):
+            if not deduct_for_sale(uow, sale):
+                log.info("sale already deducted", extra={"sale_id": sale.sale_id})
+    if fast:
+        _deduct_held(uow, fast)
+
+
+def _deduct_held(uow: UnitOfWork, fast: list[tuple[SaleCompleted, list[tuple[str, int]], str | None]]) -> None:
+    keys = sorted({(sale.outlet_id, product_id) for sale, sold, _ in fast for product_id, _qty in sold})
+    levels: dict[tuple[str, str], Level] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for r in uow.session.execute(
+            select(stock.c.outlet_id, stock.c.product_id, stock.c.on_hand, stock.c.reserved, stock.c.reorder_point, stock.c.reorder_qty, stock.c.low_alerted)
+            .where(tuple_(stock.c.outlet_id, stock.c.product_id).in_(chunk))
+            .order_by(stock.c.outlet_id, stock.c.product_id)
+            .with_for_update()
+        ):
+            levels[(r.outlet_id, r.product_id)] = Level(r.outlet_id, r.product_id, r.on_hand, r.reserved, r.reorder_point, r.reorder_qty, bool(r.low_alerted))
+    now = utcnow()
+    ledger_rows: list[dict[str, Any]] = []
+    for sale, sold, correlation_id in fast:
+        out: list[StockLine] = []
+        for product_id, qty in sold:
+            level = levels[(sale.outlet_id, product_id)]  # a held reservation made the row
+            with correlated(correlation_id):
+                after = _announce_low(
+                    uow,
+                    Level(level.outlet_id, product_id, level.on_hand - qty, level.reserved - qty, level.reorder_point, level.reorder_qty, level.low_alerted),
+                )
+            levels[(sale.outlet_id, product_id)] = after
+            ledger_rows.append(
+                {
+                    "outlet_id": sale.outlet_id,
+                    "product_id": product_id,
+                    "delta": -qty,
+                    "kind": "sale",
+                    "reason": "sale",
+                    "reference": sale.sale_id,
+                    "actor": sale.cashier_id,
+                    "note": None,
+                    "on_hand_after": after.on_hand,
+                    "oversold": after.on_hand < 0,
+                    "created_at": now,
+                }
+            )
+            out.append(StockLine(product_id=product_id, qty=qty, on_hand_after=after.on_hand, oversold=after.on_hand < 0))
+        with correlated(correlation_id):
+            uow.publish(StockDeducted(sale_id=sale.sale_id, outlet_id=sale.outlet_id, lines=out), outlet_id=sale.outlet_id)
+    _write_levels(uow, [levels[k] for k in keys], now)
+    uow.session.execute(ledger.insert(), ledger_rows)
+    uow.session.execute(
+        reservations.update().where(reservations.c.sale_id.in_(sorted({sale.sale_id for sale, _, _ in fast}))).values(status="consumed")
+    )
+
+
+def _write_levels(uow: UnitOfWork, levels: list[Level], now: Any) -> None:
+    """Levels this transaction holds locked, written back in one statement on MariaDB."""
+    rows = [
+        {
+            "outlet_id": lv.outlet_id,
+            "product_id": lv.product_id,
+            "on_hand": lv.on_hand,
+            "reserved": lv.reserved,
+            "reorder_point": lv.reorder_point,
+            "reorder_qty": lv.reorder_qty,
+            "low_alerted": lv.low_alerted,
+            "updated_at": now,
+        }
+        for lv in levels
+    ]
+    if uow.session.get_bind().dialect.name == "mysql":
+        stmt = mysql.insert(stock)
+        changed = {c: stmt.inserted[c] for c in ("on_hand", "reserved", "low_alerted", "updated_at")}
+        uow.session.execute(stmt.on_duplicate_key_update(changed), rows)
+    else:
+        uow.session.execute(
+            stock.update()
+            .where(stock.c.outlet_id == bindparam("o"), stock.c.product_id == bindparam("p"))
+            .values(on_hand=bindparam("v_on_hand"), reserved=bindparam("v_reserved"), low_alerted=bindparam("v_low"), updated_at=bindparam("v_at")),
+            [
+                {"o": r["outlet_id"], "p": r["product_id"], "v_on_hand": r["on_hand"], "v_reserved": r["reserved"], "v_low": r["low_alerted"], "v_at": now}
+                for r in rows
+            ],
+        )
 
 
 def _park(uow: UnitOfWork, sale: SaleCompleted, product_id: str, qty: int) -> bool:
