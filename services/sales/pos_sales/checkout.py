@@ -22,7 +22,7 @@ from typing import Any, Literal
 import httpx
 from fastapi import Request
 from prometheus_client import Counter
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -181,16 +181,40 @@ def draft_receipt(body: SaleIn, principal: Principal, quote: Quote, settlement: 
     }
 
 
+# The next number of a register's sequence in one statement on MariaDB: the counter row
+# is created at 1 or incremented, and LAST_INSERT_ID(expr) hands the value back in the
+# statement's own answer (its insert id), under the row lock until commit.
+_NEXT_NUMBER_MYSQL = text(
+    "INSERT INTO receipt_counters (outlet_id, register_id, last_number) VALUES (:outlet_id, :register_id, LAST_INSERT_ID(1)) "
+    "ON DUPLICATE KEY UPDATE last_number = LAST_INSERT_ID(last_number + 1)"
+)
+_LAST_NUMBER = select(receipt_counters.c.last_number).where(
+    receipt_counters.c.outlet_id == bindparam("outlet_id"), receipt_counters.c.register_id == bindparam("register_id")
+)
+
+
 def receipt_number(uow: UnitOfWork, outlet_id: str, register_id: str | None) -> str:
-    """The next number in the register's sequence (row-locked by the upsert)."""
-    upsert(uow.session, receipt_counters, {"outlet_id": outlet_id, "register_id": register_id or ""}, increments={"last_number": 1})
-    number = uow.session.scalar(
-        select(receipt_counters.c.last_number).where(receipt_counters.c.outlet_id == outlet_id, receipt_counters.c.register_id == (register_id or ""))
-    )
+    """The next number in the register's sequence (row-locked until commit)."""
+    keys = {"outlet_id": outlet_id, "register_id": register_id or ""}
+    if uow.session.get_bind().dialect.name == "mysql":
+        number = uow.session.execute(_NEXT_NUMBER_MYSQL, keys).lastrowid
+    else:
+        upsert(uow.session, receipt_counters, keys, increments={"last_number": 1})
+        number = uow.session.scalar(_LAST_NUMBER, keys)
     if not register_id:
         return f"R{number:07d}"
     label = register_id if len(register_id) <= 12 else register_id[:8]
     return f"{label}-{number:06d}"
+
+
+# Statements of the sale path, built once (a statement built per call paid its cache key).
+_LOCK_SALE = select(sales).where(sales.c.id == bindparam("sale_id")).with_for_update()
+_COMPLETE_SALE = (
+    sales.update()
+    .where(sales.c.id == bindparam("sale_id"))
+    .values(status="COMPLETED", receipt_number=bindparam("v_number"), completed_at=bindparam("v_at"), http_status=201, answer=bindparam("v_answer"))
+)
+_INSERT_SALE = sales.insert()
 
 
 class Checkout:
@@ -270,27 +294,28 @@ class Checkout:
         if approval is not None:
             record_use(uow, approval, action="discount", used_for=body.id)
         uow.session.execute(
-            sales.insert().values(
-                id=body.id,
-                outlet_id=body.outlet_id,
-                register_id=body.register_id,
-                shift_id=quote.shift_id,
-                cashier_id=principal.user_id,
-                approved_by=approval.user_id if approval else None,
-                request_hash=digest,
-                status="PENDING",
-                fulfilment="pending",
-                oversold=False,
-                currency=cart.currency,
-                total_minor=cart.total_minor,
-                tax_minor=cart.tax_minor,
-                discount_minor=cart.discount_minor,
-                rounding_minor=settlement.rounding_minor,
-                refunded_minor=0,
-                reprint_count=0,
-                draft=json.dumps(draft),
-                created_at=utcnow(),
-            )
+            _INSERT_SALE,
+            {
+                "id": body.id,
+                "outlet_id": body.outlet_id,
+                "register_id": body.register_id,
+                "shift_id": quote.shift_id,
+                "cashier_id": principal.user_id,
+                "approved_by": approval.user_id if approval else None,
+                "request_hash": digest,
+                "status": "PENDING",
+                "fulfilment": "pending",
+                "oversold": False,
+                "currency": cart.currency,
+                "total_minor": cart.total_minor,
+                "tax_minor": cart.tax_minor,
+                "discount_minor": cart.discount_minor,
+                "rounding_minor": settlement.rounding_minor,
+                "refunded_minor": 0,
+                "reprint_count": 0,
+                "draft": json.dumps(draft),
+                "created_at": utcnow(),
+            },
         )
         uow.session.execute(
             sale_lines.insert(),
@@ -418,7 +443,7 @@ class Checkout:
         """PENDING -> COMPLETED once: receipt number, stored answer and SaleCompleted in
         one transaction under the sale's row lock."""
         with self.db.transaction() as uow:
-            row = uow.session.execute(select(sales).where(sales.c.id == sale_id).with_for_update()).one()
+            row = uow.session.execute(_LOCK_SALE, {"sale_id": sale_id}).one()
             if row.status != "PENDING":
                 return Answer(row.http_status, json.loads(row.answer))
             draft = json.loads(row.draft)
@@ -426,9 +451,7 @@ class Checkout:
             number = receipt_number(uow, row.outlet_id, row.register_id)
             completed_at = now.isoformat() + "Z"
             answer = {**draft, "receipt_number": number, "completed_at": completed_at}
-            uow.session.execute(
-                sales.update().where(sales.c.id == sale_id).values(status="COMPLETED", receipt_number=number, completed_at=now, http_status=201, answer=json.dumps(answer))
-            )
+            uow.session.execute(_COMPLETE_SALE, {"sale_id": sale_id, "v_number": number, "v_at": now, "v_answer": json.dumps(answer)})
             uow.publish(events.sale_completed(row, answer), outlet_id=row.outlet_id)
         SALES_FINISHED.labels("COMPLETED", by).inc()
         return Answer(201, answer)
