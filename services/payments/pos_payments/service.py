@@ -171,16 +171,22 @@ class PaymentService:
             )
         try:
             payment = await run_in_threadpool(self._insert_payment, body, rows)
-            created = True
         except IntegrityError:
-            payment, created = await run_in_threadpool(self._stored_payment, body), False
+            payment = await run_in_threadpool(self._stored_payment, body)
+        else:
+            if payment.status == "pending":
+                # Counted in by the insert, and its tenders known: no second read.
+                states = [TenderState(i, r["kind"], r["status"], r["amount_minor"], 0) for i, r in enumerate(rows, 1)]
+                tokens = {i: r["card_token"] or "" for i, r in enumerate(rows, 1)}
+                payment = await self.drive(body.payment_id, known=(body.currency, body.sale_id, states, tokens))
+            return Outcome(payment, True)
         if payment.status == "unsent":
             # The processor could not be reached last time, so nothing was charged: the
             # till posted the sale again, send it again.
             payment = await run_in_threadpool(self._resend, body.payment_id)
         if payment.status == "pending":
             payment = await self.drive(payment.payment_id)
-        return Outcome(payment, created)
+        return Outcome(payment, False)
 
     def _insert_payment(self, body: PaymentIn, rows: list[dict[str, Any]]) -> PaymentOut:
         # Insert first: the primary key (payment id) and the unique sale id decide, even
@@ -196,6 +202,8 @@ class PaymentService:
                     amount_minor=body.amount_minor,
                     status="pending",
                     refunded_minor=0,
+                    # A card to charge: this request talks to the processor from here on.
+                    drives_in_flight=int(any(r["status"] == "pending" for r in rows)),
                     created_at=now,
                     updated_at=now,
                 )
@@ -222,11 +230,13 @@ class PaymentService:
             )
         raise PaymentProblem(503, "the payment could not be stored: try again")
 
-    async def drive(self, payment_id: str) -> PaymentOut:
+    async def drive(self, payment_id: str, known: tuple[str, str, list[TenderState], dict[int, str]] | None = None) -> PaymentOut:
         """Take a pending payment as far as the provider's answers allow. This request is
         counted among those talking to the processor for the payment (drives_in_flight)
-        from its first read to its final write, each in the transaction it had anyway."""
-        currency, sale_id, states, tokens = await run_in_threadpool(self._card_work, payment_id, True)
+        from its first read (or the insert, when `known` comes from it) to its final
+        write, each in a transaction it had anyway: for one card, the insert and the
+        transaction recording the processor's answer, which also finalizes it."""
+        currency, sale_id, states, tokens = known or await run_in_threadpool(self._card_work, payment_id, True)
         counted = True
         try:
             for tender in cards_to_charge(states):
@@ -254,9 +264,12 @@ class PaymentService:
                             extra={"payment_id": payment_id, "seq": tender.seq},
                         )
                     break
-                states = await run_in_threadpool(
+                states, finished = await run_in_threadpool(
                     self._record_charge, payment_id, tender.seq, outcome.status, outcome.reference, outcome.decline_code, outcome.message
                 )
+                if finished is not None:
+                    counted = False
+                    return finished
                 if outcome.status == "declined":
                     break
             for tender in cards_to_reverse(states):
@@ -279,9 +292,12 @@ class PaymentService:
         """The payment's final status if the answers allow one, and this request counted
         out, in one transaction."""
         with self.db.transaction() as uow:
-            self._finalize(uow, payment_id)
-            uow.session.execute(payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight - 1))
-            return load_payments(uow, [payment_id])[0]
+            return self._finish_in(uow, payment_id)
+
+    def _finish_in(self, uow: UnitOfWork, payment_id: str) -> PaymentOut:
+        self._finalize(uow, payment_id)
+        uow.session.execute(payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight - 1))
+        return load_payments(uow, [payment_id])[0]
 
     def _count_drive(self, payment_id: str, step: int) -> None:
         with self.db.transaction() as uow:
@@ -358,8 +374,12 @@ class PaymentService:
                 select(payment_tenders.c.provider_ref).where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq)
             )
 
-    def _record_charge(self, payment_id: str, seq: int, status: str, ref: str | None, decline_code: str | None, message: str) -> list[TenderState]:
-        """Record the provider's answer for a tender; returns the tenders as they are now."""
+    def _record_charge(
+        self, payment_id: str, seq: int, status: str, ref: str | None, decline_code: str | None, message: str
+    ) -> tuple[list[TenderState], PaymentOut | None]:
+        """Record the provider's answer for a tender: the tenders as they are now, and the
+        finished payment when nothing is left to charge or give back (finalized and this
+        request counted out in the same transaction)."""
         with self.db.transaction() as uow:
             uow.session.execute(
                 payment_tenders.update()
@@ -372,7 +392,10 @@ class PaymentService:
                     .where(payments.c.id == payment_id, payments.c.status == "pending", payments.c.decline_code.is_(None))
                     .values(decline_code=decline_code, detail=(message or "card declined")[:255], updated_at=utcnow())
                 )
-            return _tender_states(uow, payment_id)
+            states = _tender_states(uow, payment_id)
+            if cards_to_reverse(states) or (status != "declined" and cards_to_charge(states)):
+                return states, None
+            return states, self._finish_in(uow, payment_id)
 
     def _record_reversal(self, payment_id: str, seq: int) -> None:
         with self.db.transaction() as uow:
