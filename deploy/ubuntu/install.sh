@@ -90,7 +90,8 @@ systemctl enable --now mariadb
 # outlets is about 1 GB; MariaDB's default is 128M). Written once: edit it there.
 POOL_CNF=/etc/mysql/mariadb.conf.d/60-pos.cnf
 if [[ ! -f $POOL_CNF ]]; then
-    printf '[mysqld]\ninnodb_buffer_pool_size = %s\n' "${POS_DB_BUFFER_POOL:-1G}" >"$POOL_CNF"
+    # max_connections: each service process keeps a pool as large as its threads (ADR 0051).
+    printf '[mysqld]\ninnodb_buffer_pool_size = %s\nmax_connections = %s\n' "${POS_DB_BUFFER_POOL:-1G}" "${POS_DB_MAX_CONNECTIONS:-500}" >"$POOL_CNF"
     systemctl restart mariadb
 fi
 {
