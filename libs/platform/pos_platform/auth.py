@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import hmac
 import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 ALGORITHMS = ["EdDSA"]
 ROLES = ("cashier", "manager", "admin")
 # Actions a manager approves by PIN at the till (identity refuses any other).
 APPROVAL_ACTIONS = ("refund", "void", "no_sale", "discount", "price_override")
 APPROVAL_TOKEN_USE = "approval"
+# Access tokens remembered once verified (each entry a few hundred bytes).
+VERIFIED_TOKENS_KEPT = 4096
 # Where a till sends an approval token along with the request it approves.
 APPROVAL_HEADER = "X-Approval-Token"
 
@@ -37,6 +41,9 @@ class ApprovalError(Exception):
 
 
 class Principal(BaseModel):
+    # Frozen: one verified token's Principal is shared by every request that sends it.
+    model_config = ConfigDict(frozen=True)
+
     user_id: str
     email: str = ""
     name: str = ""
@@ -66,6 +73,7 @@ class TokenVerifier:
         self.issuer = issuer
         self._key: str | None = None
         self._lock = threading.Lock()
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def _public_key(self) -> str:
         # Loaded on first use: in embedded mode identity writes the key pair at start-up.
@@ -76,6 +84,30 @@ class TokenVerifier:
         return self._key
 
     def verify(self, token: str) -> Principal:
+        """The caller of an access token. A till sends the same token with every request
+        until it expires: a token verified once is remembered (by its exact text, with
+        its expiry, so an expired one is refused as before) instead of checking its
+        signature again on every request of every service."""
+        now = time.time()
+        with self._lock:
+            known = self._verified.get(token)
+            if known is not None:
+                self._verified.move_to_end(token)
+        if known is not None:
+            principal, expires = known
+            if now < expires:
+                return principal
+            with self._lock:
+                self._verified.pop(token, None)
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        principal, expires = self._verify_signed(token)
+        with self._lock:
+            self._verified[token] = (principal, expires)
+            while len(self._verified) > VERIFIED_TOKENS_KEPT:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify_signed(self, token: str) -> tuple[Principal, float]:
         claims = jwt.decode(
             token,
             self._public_key(),
@@ -89,7 +121,7 @@ class TokenVerifier:
             raise jwt.InvalidTokenError("unknown role")
         if claims.get("token_use", "access") != "access":
             raise jwt.InvalidTokenError("not an access token")
-        return Principal(
+        principal = Principal(
             user_id=claims["sub"],
             email=claims.get("email", ""),
             name=claims.get("name", ""),
@@ -97,6 +129,7 @@ class TokenVerifier:
             outlets=list(claims.get("outlets", [])),
             token=token,
         )
+        return principal, float(claims["exp"])
 
     def verify_approval(
         self, token: str, *, action: str, outlet_id: str, subject: str | None = None, requested_by: str | None = None
