@@ -187,7 +187,13 @@ class EventConsumer:
                 readable.append((self._parse(envelope), envelope))
             except PoisonMessage:
                 single.append(envelope)  # dead-lettered by the one-by-one path below
-        if len(readable) > 1:
+        # A batch of one still takes the batch path when a batch handler covers its type
+        # (set-based statements are fewer even for one event); otherwise one delivery
+        # alone takes the one-event path, which needs no look-up of the inbox.
+        batched = len(readable) > 1 or (
+            len(readable) == 1 and (self.apply_batch is not None or readable[0][1].type in self.batch_handlers)
+        )
+        if batched:
             failures = 0
             waiting = False
             try:

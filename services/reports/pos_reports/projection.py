@@ -102,6 +102,7 @@ class Changes:
         self._stock_dirty: set[Key] = set()
         self._stock_by_product: dict[str, set[Key]] = defaultdict(set)
         self._products_loaded: set[str] = set()  # stock rows of these products all read
+        self._read_products: dict[str, ProductInfo | None] = {}  # replica rows read in this unit
         self._products_locked: set[str] = set()
 
     # --- writes ----------------------------------------------------------------------
@@ -209,20 +210,23 @@ class Changes:
         good). Replays run on one thread, in order, and need no lock."""
         if not self.immediate_claims or self.dialect != "mysql":
             return
-        for product_id in sorted(set(product_ids) - self._products_locked):
-            self._products_locked.add(product_id)
-            stmt = mysql.insert(products).values(
-                product_id=product_id,
-                sku=product_id[:64],
-                name=product_id,
-                cost_minor=0,
-                category_id=None,
-                price_minor=0,
-                currency="",
-                active=False,
-            )
-            # An existing row is left as it is, but locked like any updated row.
-            self.session.execute(stmt.on_duplicate_key_update(product_id=stmt.inserted.product_id))
+        wanted = sorted(set(product_ids) - self._products_locked)
+        if not wanted:
+            return
+        self._products_locked.update(wanted)
+        stmt = mysql.insert(products)
+        # Existing rows are left as they are, but locked like any updated row; one
+        # statement for the lot, rows in key order.
+        self.session.execute(
+            stmt.on_duplicate_key_update(product_id=stmt.inserted.product_id),
+            [
+                {"product_id": p, "sku": p[:64], "name": p, "cost_minor": 0, "category_id": None, "price_minor": 0, "currency": "", "active": False}
+                for p in wanted
+            ],
+        )
+        # A placeholder inserted here is a row of this unit now: read it again.
+        for p in wanted:
+            self._read_products.pop(p, None)
 
     # --- reads -----------------------------------------------------------------------
 
@@ -284,13 +288,21 @@ class Changes:
                 found[product_id] = _product_info(product_id, pending)
             elif self.cache is not None and product_id in self.cache.products:
                 found[product_id] = self.cache.products[product_id]
+            elif product_id in self._read_products:
+                info = self._read_products[product_id]
+                if info is not None:
+                    found[product_id] = info
             else:
                 missing.append(product_id)
         if missing:
+            for product_id in missing:
+                self._read_products[product_id] = None
             rows = self.session.execute(select(products).where(products.c.product_id.in_(missing))).all()
             for row in rows:
                 info = _product_info(row.product_id, row._mapping)
                 found[row.product_id] = info
+                # This unit's own writes to a product go through `put` (checked first).
+                self._read_products[row.product_id] = info
                 if self.cache is not None:
                     self.cache.products[row.product_id] = info
         return found
