@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-import httpx
 from fastapi import Request
 from prometheus_client import Counter
 from sqlalchemy import bindparam, select, text
@@ -44,6 +43,7 @@ from pos_sales.domain import (
     price_cart,
     settle,
 )
+from pos_sales.hops import HopError, HopResponse
 from pos_sales.idempotency import Answer, StoredAnswers
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, DiscountIn, SaleIn, SaleLineIn
@@ -353,8 +353,8 @@ class Checkout:
         lines = [{"product_id": line["product_id"], "qty": line["qty"]} for line in draft["lines"]]
         try:
             reserved = await self.clients.reserve(sale_id, draft["outlet_id"], lines, token)
-        except httpx.HTTPError as exc:
-            log.warning("inventory unreachable", extra={"sale_id": sale_id, "error": repr(exc)})
+        except HopError as exc:
+            log.warning("inventory unreachable", extra={"sale_id": sale_id, "error": str(exc)})
             await self.clients.release(sale_id, token)
             return await self._fail(sale_id, 503, "stock service unavailable: nothing was charged, try again")
         if reserved.status_code == 409:
@@ -515,14 +515,14 @@ def _payment_ref(draft: dict[str, Any]) -> dict[str, Any]:
     return {"sale_id": draft["sale_id"], "outlet_id": draft["outlet_id"], "currency": draft["currency"], "amount_minor": draft["due_minor"]}
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: HopResponse) -> str:
     try:
         return str(response.json().get("detail", response.text))
     except ValueError:
         return response.text[:200]
 
 
-def _reservation_status(response: httpx.Response) -> str | None:
+def _reservation_status(response: HopResponse) -> str | None:
     """The status in inventory's answer to a reservation (held, or what a repeat found)."""
     try:
         body = response.json()

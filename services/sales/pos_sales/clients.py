@@ -1,5 +1,5 @@
 """The synchronous hops the till waits for: inventory (reserve, release) and payments
-(capture, reconcile, refund), over one shared httpx client.
+(capture, reconcile, refund), over one shared keep-alive client (pos_sales.hops).
 
 Every answer from payments is sorted into what it means for the sale, and an answer
 that was lost is never taken for a "no": a request that may have reached payments
@@ -18,10 +18,10 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_af
 
 from pos_platform.auth import SERVICE_TOKEN_HEADER
 from pos_sales.config import Settings
+from pos_sales.hops import AiohttpHop, Hop, HopError, HopResponse, HttpxHop
 
 log = logging.getLogger("pos.sales.clients")
 
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class PaymentAnswer:
         return str(self.body.get("detail", "")) or f"payments answered {self.status}"
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: HopResponse) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -51,24 +51,22 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 class ServiceClients:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """`transport`: tests stand in for inventory and payments with an httpx transport;
+        the service itself talks to them with aiohttp."""
         self.settings = settings
         self._transport = transport
-        self._http: httpx.AsyncClient | None = None
+        self._hop: Hop | None = None
 
     @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.settings.http_timeout_seconds, connect=2.0),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-                transport=self._transport,
-            )
-        return self._http
+    def hop(self) -> Hop:
+        if self._hop is None:
+            self._hop = HttpxHop(self._transport) if self._transport is not None else AiohttpHop()
+        return self._hop
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        if self._hop is not None:
+            await self._hop.close()
+            self._hop = None
 
     def headers(self, token: str | None) -> dict[str, str]:
         """A user's token when there is one, else the internal service token."""
@@ -78,18 +76,26 @@ class ServiceClients:
 
     # --- inventory -----------------------------------------------------------------------
 
-    async def reserve(self, sale_id: str, outlet_id: str, lines: list[dict[str, Any]], token: str | None) -> httpx.Response:
-        return await self.http.post(
+    async def reserve(self, sale_id: str, outlet_id: str, lines: list[dict[str, Any]], token: str | None) -> HopResponse:
+        """Raises HopError when inventory gave no answer."""
+        return await self.hop.request(
+            "POST",
             f"{self.settings.inventory_url}/api/inventory/reservations",
-            json={"sale_id": sale_id, "outlet_id": outlet_id, "lines": lines},
+            json_body={"sale_id": sale_id, "outlet_id": outlet_id, "lines": lines},
             headers=self.headers(token),
+            timeout=self.settings.http_timeout_seconds,
         )
 
     async def release(self, sale_id: str, token: str | None) -> bool:
         """Give held stock back; False if that could not be done now (it expires anyway)."""
         try:
-            response = await self.http.delete(f"{self.settings.inventory_url}/api/inventory/reservations/{sale_id}", headers=self.headers(token))
-        except httpx.HTTPError:
+            response = await self.hop.request(
+                "DELETE",
+                f"{self.settings.inventory_url}/api/inventory/reservations/{sale_id}",
+                headers=self.headers(token),
+                timeout=self.settings.http_timeout_seconds,
+            )
+        except HopError:
             log.warning("could not release reservation; it will expire", extra={"sale_id": sale_id})
             return False
         if response.status_code not in (204, 404):
@@ -99,31 +105,33 @@ class ServiceClients:
 
     # --- payments ------------------------------------------------------------------------
 
-    async def _post_payments(self, path: str, body: dict[str, Any], token: str | None) -> tuple[httpx.Response | None, bool]:
+    async def _post_payments(self, path: str, body: dict[str, Any], token: str | None) -> tuple[HopResponse | None, bool]:
         """POST with retries on transport errors. Returns (response, maybe_sent): with no
         response, maybe_sent says whether any attempt may have reached payments."""
         maybe_sent = False
-        timeout = httpx.Timeout(self.settings.payments_timeout_seconds, connect=2.0)
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(httpx.TransportError),
+                retry=retry_if_exception_type(HopError),
                 stop=stop_after_attempt(3),
                 wait=wait_random_exponential(multiplier=0.05, max=0.5),
             ):
                 with attempt:
                     try:
-                        return await self.http.post(f"{self.settings.payments_url}{path}", json=body, headers=self.headers(token), timeout=timeout), True
-                    except httpx.TransportError as exc:
-                        if not isinstance(exc, NOT_SENT):
-                            maybe_sent = True
-                        log.warning("payments hop failed", extra={"path": path, "error": repr(exc)})
+                        response = await self.hop.request(
+                            "POST", f"{self.settings.payments_url}{path}", json_body=body, headers=self.headers(token),
+                            timeout=self.settings.payments_timeout_seconds,
+                        )
+                        return response, True
+                    except HopError as exc:
+                        maybe_sent = maybe_sent or exc.sent
+                        log.warning("payments hop failed", extra={"path": path, "error": str(exc)})
                         raise
         except RetryError:
             pass
         return None, maybe_sent
 
     @staticmethod
-    def _payment_outcome(response: httpx.Response | None, maybe_sent: bool) -> PaymentAnswer:
+    def _payment_outcome(response: HopResponse | None, maybe_sent: bool) -> PaymentAnswer:
         if response is None:
             return PaymentAnswer("unknown" if maybe_sent else "unreachable")
         body = _json(response)
