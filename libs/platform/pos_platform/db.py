@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, insert
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, insert
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -130,10 +130,29 @@ retry_on_deadlock = retry(
 )
 
 
+class CoreSession:
+    """What a unit of work calls `session`: SQLAlchemy Core on one Connection (execute,
+    scalar, scalars, begin_nested for a savepoint, get_bind for the dialect), without the
+    ORM Session's bookkeeping, which nothing here uses: a transaction's snapshot alone
+    was 4 % of a sales process under load."""
+
+    __slots__ = ("begin_nested", "connection", "execute", "scalar", "scalars")
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.execute = connection.execute
+        self.scalar = connection.scalar
+        self.scalars = connection.scalars
+        self.begin_nested = connection.begin_nested
+
+    def get_bind(self) -> Connection:
+        return self.connection
+
+
 class UnitOfWork:
     """One transaction. Events published here land in the outbox in the same commit."""
 
-    def __init__(self, session: Session, producer: str, outbox_insert: Any) -> None:
+    def __init__(self, session: CoreSession, producer: str, outbox_insert: Any) -> None:
         self.session = session
         self._producer = producer
         self._outbox_insert = outbox_insert
@@ -179,13 +198,10 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
-        session = self.session_factory()
-        uow = UnitOfWork(session, self.producer, self.outbox_insert)
-        try:
-            with session.begin():
-                yield uow
-        finally:
-            session.close()
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self.engine.begin() as connection:
+            uow = UnitOfWork(CoreSession(connection), self.producer, self.outbox_insert)
+            yield uow
         if uow.published:
             for callback in list(self._after_publish):
                 callback()
@@ -199,7 +215,7 @@ class Database:
 
 
 def upsert(
-    session: Session,
+    session: Session | CoreSession,
     table: Any,
     keys: dict[str, Any],
     *,

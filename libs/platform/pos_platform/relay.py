@@ -12,7 +12,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import Counter
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from pos_platform.bus import Bus, OutgoingMessage
 from pos_platform.db import Database, utcnow
@@ -82,35 +82,52 @@ class OutboxRelay:
                 self._wakeup.clear()
 
     async def drain_once(self) -> int:
-        """Publish one batch; returns how many events were sent."""
+        """Publish one batch; returns how many events were sent. The claimed rows stay
+        locked (FOR UPDATE SKIP LOCKED, one connection held by the relay's thread) until
+        they are marked sent, so no other relay publishes them meanwhile."""
         loop = asyncio.get_running_loop()
-        session = self.db.session_factory()
+        claimed = await loop.run_in_executor(self._executor, self._claim_rows)
+        if claimed is None:
+            return 0
+        connection, rows = claimed
         try:
-
-            def claim() -> list[tuple[int, str, str, str]]:
-                session.begin()
-                return [tuple(r) for r in session.execute(self._claim).all()]
-
-            rows = await loop.run_in_executor(self._executor, claim)
-            if not rows:
-                await loop.run_in_executor(self._executor, session.commit)
-                return 0
-            await self.bus.publish_batch(
-                [OutgoingMessage(event_id=r[1], routing_key=r[2], body=r[3].encode()) for r in rows]
-            )
-
-            def mark_sent() -> None:
-                session.execute(self._mark, {"ids": [r[0] for r in rows], "now": utcnow()})
-                session.commit()
-
-            await loop.run_in_executor(self._executor, mark_sent)
-            EVENTS_PUBLISHED.labels(self.db.producer).inc(len(rows))
-            return len(rows)
+            await self.bus.publish_batch([OutgoingMessage(event_id=r[1], routing_key=r[2], body=r[3].encode()) for r in rows])
+            await loop.run_in_executor(self._executor, self._mark_sent, connection, [r[0] for r in rows])
         except BaseException:
-            await loop.run_in_executor(self._executor, session.rollback)
+            await loop.run_in_executor(self._executor, self._abandon, connection)
             raise
+        EVENTS_PUBLISHED.labels(self.db.producer).inc(len(rows))
+        return len(rows)
+
+    def _claim_rows(self) -> tuple[Connection, list[tuple[int, str, str, str]]] | None:
+        connection = self.db.engine.connect()
+        try:
+            connection.begin()
+            rows = [tuple(r) for r in connection.execute(self._claim).all()]
+        except BaseException:
+            self._abandon(connection)
+            raise
+        if not rows:
+            connection.commit()
+            connection.close()
+            return None
+        return connection, rows
+
+    def _mark_sent(self, connection: Connection, ids: list[int]) -> None:
+        try:
+            connection.execute(self._mark, {"ids": ids, "now": utcnow()})
+            connection.commit()
         finally:
-            await loop.run_in_executor(self._executor, session.close)
+            connection.close()
+
+    @staticmethod
+    def _abandon(connection: Connection) -> None:
+        if connection.closed:
+            return
+        try:
+            connection.rollback()
+        finally:
+            connection.close()
 
     def close(self) -> None:
         self._executor.shutdown(wait=False)
