@@ -48,6 +48,10 @@ from pos_platform.db import Database, UnitOfWork, utcnow
 
 log = logging.getLogger("pos.payments")
 
+# Built once (the statements of every capture).
+_INSERT_PAYMENT = payments.insert()
+_INSERT_TENDERS = payment_tenders.insert()
+
 PAYMENTS_FINISHED = Counter("pos_payments_finished_total", "Payments reaching a final status", ["status"])
 
 
@@ -189,29 +193,70 @@ class PaymentService:
         return Outcome(payment, False)
 
     def _insert_payment(self, body: PaymentIn, rows: list[dict[str, Any]]) -> PaymentOut:
-        # Insert first: the primary key (payment id) and the unique sale id decide, even
-        # when two copies of one request race.
+        """Insert first: the primary key (payment id) and the unique sale id decide, even
+        when two copies of one request race. A payment whose tenders are all taken already
+        (cash) is stored captured, with PaymentCaptured, in the same statements; the answer
+        is built from what was written, not read back."""
         now = utcnow()
+        states = [TenderState(i, r["kind"], r["status"], r["amount_minor"], 0) for i, r in enumerate(rows, 1)]
+        status = payment_status(states)
         with self.db.transaction() as uow:
             uow.session.execute(
-                payments.insert().values(
-                    id=body.payment_id,
-                    sale_id=body.sale_id,
-                    outlet_id=body.outlet_id,
-                    currency=body.currency,
-                    amount_minor=body.amount_minor,
-                    status="pending",
-                    refunded_minor=0,
+                _INSERT_PAYMENT,
+                {
+                    "id": body.payment_id,
+                    "sale_id": body.sale_id,
+                    "outlet_id": body.outlet_id,
+                    "currency": body.currency,
+                    "amount_minor": body.amount_minor,
+                    "status": status,
+                    "refunded_minor": 0,
                     # A card to charge: this request talks to the processor from here on.
-                    drives_in_flight=int(any(r["status"] == "pending" for r in rows)),
-                    created_at=now,
-                    updated_at=now,
-                )
+                    "drives_in_flight": int(status == "pending"),
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            uow.session.execute(payment_tenders.insert(), [{"payment_id": body.payment_id, "refunded_minor": 0, **r} for r in rows])
-            if all(r["status"] == "captured" for r in rows):
-                self._finalize(uow, body.payment_id)
-            return load_payments(uow, [body.payment_id])[0]
+            uow.session.execute(_INSERT_TENDERS, [{"payment_id": body.payment_id, "refunded_minor": 0, **r} for r in rows])
+            if status == "captured":
+                PAYMENTS_FINISHED.labels(status).inc()
+                uow.publish(
+                    PaymentCaptured(
+                        payment_id=body.payment_id,
+                        sale_id=body.sale_id,
+                        outlet_id=body.outlet_id,
+                        currency=body.currency,
+                        amount_minor=body.amount_minor,
+                        tenders=[TenderLine(kind=t.kind, amount_minor=t.amount_minor) for t in states],
+                    ),
+                    outlet_id=body.outlet_id,
+                )
+        tenders = [
+            TenderOut(
+                kind=r["kind"],
+                amount_minor=r["amount_minor"],
+                tendered_minor=r["tendered_minor"],
+                change_minor=r["change_minor"],
+                status=r["status"],
+                provider_ref=None,
+                decline_code=None,
+                refunded_minor=0,
+            )
+            for r in rows
+        ]
+        return PaymentOut(
+            payment_id=body.payment_id,
+            sale_id=body.sale_id,
+            outlet_id=body.outlet_id,
+            currency=body.currency,
+            amount_minor=body.amount_minor,
+            status=status,
+            tenders=tenders,
+            change_minor=sum(t.change_minor for t in tenders),
+            refunded_minor=0,
+            decline_code=None,
+            detail=None,
+        )
 
     def _stored_payment(self, body: PaymentIn) -> PaymentOut:
         with self.db.transaction() as uow:
