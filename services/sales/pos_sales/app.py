@@ -12,7 +12,7 @@ from pos_sales import history, routes, routes_carts, routes_refunds, routes_shif
 from pos_sales.checkout import Checkout
 from pos_sales.clients import ServiceClients
 from pos_sales.config import Settings
-from pos_sales.handlers import HANDLERS
+from pos_sales.handlers import BATCH_HANDLERS, HANDLERS
 from pos_sales.refunds import RefundDesk
 from pos_sales.tables import metadata
 
@@ -57,6 +57,7 @@ def create_app(
         # Static paths first: they must win over /api/sales/{sale_id}.
         routers=[history.router, routes_carts.router, routes_shifts.router, routes_refunds.router, routes.router],
         handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
         bus=bus,
         migrate_on_start=migrate_on_start,
         background_jobs=[reconcile_pending],

@@ -77,16 +77,22 @@ class Quote:
     shift_id: str | None
 
 
+def _shelf_price_query(active_only: bool) -> Any:
+    own = outlet_prices.c.price_minor
+    query = select(price_replica, own.label("outlet_price_minor")).outerjoin(
+        outlet_prices, (outlet_prices.c.product_id == price_replica.c.product_id) & (outlet_prices.c.outlet_id == bindparam("outlet_id"))
+    )
+    query = query.where(price_replica.c.product_id.in_(bindparam("ids", expanding=True)))
+    return query.where(price_replica.c.active.is_(True)) if active_only else query
+
+
+# Built once: every checkout and quote prices its cart with one of these.
+_SHELF_PRICES = {True: _shelf_price_query(True), False: _shelf_price_query(False)}
+
+
 def shelf_prices(uow: UnitOfWork, outlet_id: str, ids: set[str], *, active_only: bool = True) -> dict[str, CatalogPrice]:
     """The replica's products with the price charged at `outlet_id`: the outlet's own
     shelf price where catalog announced one, else the product's price."""
-    own = outlet_prices.c.price_minor
-    query = select(price_replica, own.label("outlet_price_minor")).outerjoin(
-        outlet_prices, (outlet_prices.c.product_id == price_replica.c.product_id) & (outlet_prices.c.outlet_id == outlet_id)
-    )
-    query = query.where(price_replica.c.product_id.in_(ids))
-    if active_only:
-        query = query.where(price_replica.c.active.is_(True))
     return {
         r.product_id: CatalogPrice(
             r.product_id,
@@ -97,7 +103,7 @@ def shelf_prices(uow: UnitOfWork, outlet_id: str, ids: set[str], *, active_only:
             r.currency,
             r.tax_class,
         )
-        for r in uow.session.execute(query).all()
+        for r in uow.session.execute(_SHELF_PRICES[active_only], {"outlet_id": outlet_id, "ids": sorted(ids)}).all()
     }
 
 

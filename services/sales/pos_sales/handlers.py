@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from pos_contracts import Envelope
 from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductData, StockDeducted
-from pos_platform.consumer import EventHandler
+from pos_platform.consumer import BatchHandler, EventHandler
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_sales.tables import outlet_prices, price_replica, sales
 
@@ -68,6 +68,20 @@ def on_stock_deducted(uow: UnitOfWork, event: StockDeducted, _envelope: Envelope
         return
     uow.session.execute(sales.update().where(sales.c.id == event.sale_id).values(fulfilment="fulfilled", fulfilled_at=utcnow(), **flags))
 
+
+def on_stocks_deducted(uow: UnitOfWork, items: list[tuple[StockDeducted, Envelope]]) -> None:
+    """A batch of StockDeducted: the plain ones (nothing parked, nothing oversold) are
+    fulfilled with one statement, the others one by one as above."""
+    special = {event.sale_id for event, _ in items if event.parked or any(line.oversold for line in event.lines)}
+    plain = sorted({event.sale_id for event, _ in items} - special)
+    if plain:
+        uow.session.execute(sales.update().where(sales.c.id.in_(plain)).values(fulfilment="fulfilled", fulfilled_at=utcnow()))
+    for event, envelope in items:
+        if event.sale_id in special:
+            on_stock_deducted(uow, event, envelope)
+
+
+BATCH_HANDLERS: dict[str, BatchHandler] = {"StockDeducted": on_stocks_deducted}
 
 HANDLERS: dict[str, EventHandler] = {
     "ProductCreated": on_product,

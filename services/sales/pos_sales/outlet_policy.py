@@ -9,7 +9,7 @@ import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_sales.config import Settings
@@ -52,8 +52,11 @@ def defaults(settings: Settings) -> OutletSettings:
     )
 
 
+_BODY = select(outlet_settings.c.body).where(outlet_settings.c.outlet_id == bindparam("outlet_id"))  # built once
+
+
 def load(uow: UnitOfWork, outlet_id: str, settings: Settings) -> OutletSettings:
-    body = uow.session.scalar(select(outlet_settings.c.body).where(outlet_settings.c.outlet_id == outlet_id))
+    body = uow.session.scalar(_BODY, {"outlet_id": outlet_id})
     return defaults(settings) if body is None else OutletSettings.model_validate(json.loads(body))
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from pos_contracts.events import ShiftClosed
@@ -32,10 +32,13 @@ def slot(outlet_id: str, register_id: str) -> str:
     return f"{outlet_id}/{register_id}"
 
 
+_OPEN_SHIFT = select(shifts.c.id).where(shifts.c.open_slot == bindparam("slot"))  # built once: every checkout asks
+
+
 def current_shift_id(uow: UnitOfWork, outlet_id: str, register_id: str | None) -> str | None:
     if not register_id:
         return None
-    return uow.session.scalar(select(shifts.c.id).where(shifts.c.open_slot == slot(outlet_id, register_id)))
+    return uow.session.scalar(_OPEN_SHIFT, {"slot": slot(outlet_id, register_id)})
 
 
 def _iso(value: Any) -> str | None:

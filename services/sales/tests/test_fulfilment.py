@@ -5,6 +5,7 @@ line is deducted, whatever order the sale's StockDeducted events arrive in."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -73,3 +74,22 @@ def test_a_plain_deduction_fulfils_the_sale(client: TestClient, auth: Any, helpe
     assert state(client, auth, sale_id) == ("pending", False)
     deliver(client, deducted(sale_id, [("mug", 9, False), ("tea", 9, False)], parked=[]))
     assert state(client, auth, sale_id) == ("fulfilled", False)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_a_batch_of_deductions_gives_what_they_give_one_by_one(client: TestClient, auth: Any, helpers: Any, order: tuple[int, ...]) -> None:
+    """The consumer's batch path (plain sales fulfilled with one statement, the others
+    one by one) in every order of a parked sale's events, with a plain sale and an
+    oversold one in the same batch."""
+    parked, plain, oversold = (completed(client, auth, helpers) for _ in range(3))
+    events = [
+        deducted(parked, [], parked=["mug", "tea"]),
+        deducted(parked, [("mug", 3, False)], parked=["tea"]),
+        deducted(parked, [("tea", 2, True)], parked=[]),
+    ]
+    batch = [events[i] for i in order] + [deducted(plain, [("mug", 8, False)], []), deducted(oversold, [("tea", -1, True)], [])]
+    envelopes = [new_envelope(e, producer="inventory", outlet_id=OUTLET) for e in batch]
+    asyncio.run(client.app.state.ctx.consumer.deliver_batch(envelopes))
+    assert state(client, auth, parked) == ("fulfilled", True)
+    assert state(client, auth, plain) == ("fulfilled", False)
+    assert state(client, auth, oversold) == ("fulfilled", True)
