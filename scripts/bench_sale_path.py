@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                     by_service.setdefault(key, []).append(ms)
             parts = ", ".join(f"{k} {fmt(median(v))}" for k, v in sorted(by_service.items(), key=lambda kv: -(median(kv[1]) or 0)))
             print(f"  {name} CPU ms/sale by process: {parts}")
+            last = runs[(name, tills)][-1].get("rss_mib_after") or {}
+            if last:
+                print(f"  {name} RSS after the last run (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(last.items())))
     if args.json:
         Path(args.json).write_text(json.dumps({f"{n} {t}": r for (n, t), r in runs.items()}, indent=1))
     if failed:

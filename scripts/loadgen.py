@@ -259,6 +259,21 @@ def stack_processes(state_dir: Path) -> dict[int, str]:
     return found
 
 
+def rss_mib(processes: dict[int, str]) -> dict[str, float]:
+    """Resident memory of each stack service process (pid files only), in MiB."""
+    found = {}
+    for pid, label in processes.items():
+        if label in WATCHED_COMMANDS.values():
+            continue
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    found[label] = round(int(line.split()[1]) / 1024, 1)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def cpu_snapshot(processes: dict[int, str]) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for pid, label in processes.items():
@@ -607,6 +622,7 @@ async def execute(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         mismatches = stock_mismatches(before, {p: level["on_hand"] for p, level in after.items()}, sold)
         still_reserved = {p: level["reserved"] for p, level in after.items() if level["reserved"]}
         report = await reports_totals(run, http, len(completed))
+        memory = rss_mib(processes)
 
     ok_latencies = [r.latency_ms for r in run.records if r.status == 201]
     failures = Counter(str(r.status) if r.status is not None else r.error for r in run.records if r.status != 201)
@@ -672,6 +688,7 @@ async def execute(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         "cpu_ms_per_sale": {k: round(1000 * v / in_window, 2) for k, v in cpu.items()} if in_window else {},
         "box_cpu_ms_per_sale": round(1000 * box_busy / in_window, 2) if in_window else None,
         "box_busy_pct": round(100 * box_busy / box_total, 1) if box_total else None,
+        "rss_mib_after": memory,
         "gateway_routes": {
             route: {
                 "count": t.count,
@@ -729,6 +746,9 @@ def render(result: dict[str, Any]) -> str:
         per_sale = result["cpu_ms_per_sale"]
         for name, seconds in sorted(result["cpu_seconds"].items(), key=lambda kv: -kv[1]):
             add(f"      {name:<14}{seconds:>8.2f} s  {seconds / result['duration_s']:>5.2f} cores  {fmt_ms(per_sale.get(name)):>7} ms/sale")
+    if result["rss_mib_after"]:
+        add("")
+        add("  memory after the run (RSS, MiB): " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(result["rss_mib_after"].items())))
     if result["gateway_routes"]:
         add("")
         add("  gateway timings during the load (nginx request_time, ms):")
