@@ -1,6 +1,6 @@
 """The HTTP client of sales' synchronous hops (inventory, payments): aiohttp in the
 service, and the same small interface over an httpx transport for tests that stand in
-for the other services in-process (ADR 0052).
+for the other services in-process (ADR 0053).
 
 Measured on this box (8 concurrent requests to a local uvicorn, client CPU per request):
 httpx 0.84-0.96 ms, aiohttp 0.11-0.12 ms; with two hops a sale, httpx was ~30 % of a
