@@ -7,12 +7,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
@@ -131,6 +134,7 @@ def create_service_app(
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.add_exception_handler(RequestValidationError, unprocessable_request)
     app.add_exception_handler(DBAPIError, database_unavailable)
     app.add_exception_handler(PoolTimeout, database_unavailable)
     app.state.token_verifier = TokenVerifier(settings.jwt_public_key_file, settings.jwt_audience, settings.jwt_issuer)
@@ -199,6 +203,28 @@ def create_service_app(
         app.include_router(router)
     document_unprocessable(app)
     return app
+
+
+def _printable(value: Any) -> Any:
+    """A validation error's echo of the input, as JSON can carry it: NaN and Infinity
+    (which Python's JSON parser accepts in a body) become strings, bytes become text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+async def unprocessable_request(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 (a list of {loc, msg, type, input}), for every service, with an
+    input that JSON cannot carry (`"qty": NaN`) shown as text instead of failing the
+    answer with a 500."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(status_code=422, content={"detail": _printable(jsonable_encoder(exc.errors(), custom_encoder={float: _printable}))})
 
 
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
