@@ -34,6 +34,11 @@ from pos_platform.settings import ServiceSettings
 
 log = logging.getLogger("pos.app")
 
+# Bounds of integer parameters: a row id or cursor fits a signed 64-bit column; an offset
+# past a billion rows is a mistake. A larger number is a 422, never a database error.
+MAX_ID = 2**63 - 1
+MAX_OFFSET = 1_000_000_000
+
 BackgroundJob = Callable[["ServiceContext"], Awaitable[None]]
 
 
@@ -179,7 +184,7 @@ def create_service_app(
     @ops.get(f"/api/{name}/events", tags=["operations"])
     def event_history(
         _admin: Admin,
-        after: int = Query(default=0, ge=0, description="cursor: next_after of the previous page"),
+        after: int = Query(default=0, ge=0, le=MAX_ID, description="cursor: next_after of the previous page"),
         limit: int = Query(default=1000, ge=1, le=5000),
     ) -> dict[str, Any]:
         """Everything this service has published, oldest first, with the original event

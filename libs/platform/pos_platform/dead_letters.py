@@ -17,7 +17,7 @@ import logging
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
 
@@ -220,7 +220,7 @@ def dead_letter_router(service: str, consumer: EventConsumer) -> APIRouter:
             503: {"description": "the database is unavailable: try again"},
         },
     )
-    async def replay_one(letter_id: int, admin: Admin) -> DeadLetterOut:
+    async def replay_one(admin: Admin, letter_id: int = Path(ge=1, le=2**63 - 1)) -> DeadLetterOut:
         """Run the event through the handler again. Answers the row: `replayed` when it
         was applied (or had been already), else 409 with the new reason."""
         applied, out = await asyncio.to_thread(letters.replay, letter_id, admin.user_id)
@@ -233,7 +233,7 @@ def dead_letter_router(service: str, consumer: EventConsumer) -> APIRouter:
         response_model=DeadLetterOut,
         responses={404: {"description": "no such dead letter"}, 409: {"description": "already replayed or discarded"}},
     )
-    def discard(letter_id: int, body: DiscardIn, admin: Admin) -> DeadLetterOut:
+    def discard(body: DiscardIn, admin: Admin, letter_id: int = Path(ge=1, le=2**63 - 1)) -> DeadLetterOut:
         """Mark a dead letter handled without replaying it (a forged or obsolete event),
         with a note saying why; the row stays for the record."""
         return letters.discard(letter_id, admin.user_id, body.note)

@@ -30,6 +30,7 @@ from pos_identity.schemas import (
 )
 from pos_identity.tables import audit_log, outlets, registers, users
 from pos_identity.web import audit_record, ctx, unprocessable
+from pos_platform.app import MAX_ID
 from pos_platform.auth import Admin, CurrentUser, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
 
@@ -283,7 +284,7 @@ def list_audit(
     actor_id: Annotated[str | None, Query(max_length=36)] = None,
     outlet_id: Annotated[str | None, Query(max_length=36)] = None,
     since: datetime | None = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Who did what, when and from where, oldest first; page with after_seq."""

@@ -31,7 +31,7 @@ from pos_inventory.schemas import (
 )
 from pos_inventory.stream import StockStreams
 from pos_inventory.tables import ledger, products, stock, stock_exceptions
-from pos_platform.app import ServiceContext
+from pos_platform.app import MAX_ID, MAX_OFFSET, ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, Manager, StaffOrService, ensure_outlet
 from pos_platform.db import UnitOfWork, is_deadlock, retry_on_deadlock, upsert
 
@@ -95,7 +95,7 @@ def list_levels(
     product_id: str | None = None,
     low_only: bool = Query(default=False, description="only lines at or below their reorder point"),
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> LevelPage:
     """Stock levels of the outlets the caller may see."""
     query = _levels_query()
@@ -233,7 +233,7 @@ def list_ledger(
     product_id: str | None = None,
     reference: str | None = Query(default=None, description="e.g. a sale, refund, transfer or count id"),
     kind: str | None = Query(default=None, pattern="^(sale|return|receipt|adjustment|count|transfer_out|transfer_in)$"),
-    before_id: int | None = Query(default=None, description="the next page: the smallest id of this one"),
+    before_id: int | None = Query(default=None, ge=1, le=MAX_ID, description="the next page: the smallest id of this one"),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[LedgerEntry]:
     """Movements, newest first: who, when, why, and the level after each."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import func, select
 
-from pos_platform.app import ServiceContext, unprocessable
+from pos_platform.app import MAX_OFFSET, ServiceContext, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, ensure_outlet
 from pos_sales.checkout import Checkout
 from pos_sales.receipts import receipt_rows, render_html, render_text
@@ -55,7 +55,7 @@ def list_sales(
     receipt_number: str | None = Query(default=None, max_length=32, description="find a sale by its receipt number (for a refund)"),
     status_filter: str | None = Query(default=None, alias="status", pattern="^(PENDING|COMPLETED|FAILED|VOIDED)$"),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> SalePage:
     query = select(sales)
     outlets = principal.visible_outlets(outlet_id)

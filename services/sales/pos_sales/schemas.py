@@ -110,7 +110,7 @@ class ParkedCart(BaseModel):
 
 
 class RefundLineIn(Strict):
-    line_no: int = Field(ge=1)
+    line_no: int = Field(ge=1, le=500, description="the sale line (a sale has at most 500)")
     qty: int = Field(gt=0, le=10_000)
     restock: bool = Field(default=True, description="the goods go back on the shelf (inventory returns them)")
 
