@@ -56,7 +56,7 @@ def _get(uow: UnitOfWork, product_id: str, outlet_id: str | None = None) -> Prod
 
 
 def _check_category(uow: UnitOfWork, category_id: str | None) -> None:
-    if category_id and uow.session.scalar(select(categories.c.id).where(categories.c.id == category_id)) is None:
+    if category_id is not None and uow.session.scalar(select(categories.c.id).where(categories.c.id == category_id)) is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"category {category_id} does not exist")
 
 

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from pos_catalog.domain import barcode_problem
+from pos_platform.schemas import RequestModel
 
 TAX_CLASSES = ("standard", "reduced", "zero")
 UNITS = ("each", "weight")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Request bodies: pos_platform.schemas.RequestModel (extra fields, strict numbers, no
+# control characters).
+Strict = RequestModel
 
 
 def _check_barcodes(codes: list[str]) -> list[str]:
@@ -27,7 +29,7 @@ class ProductIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     barcodes: list[str] = Field(default=[], max_length=20, description="EAN-13, UPC-A or EAN-8, check digit verified")
-    category_id: str | None = None
+    category_id: str | None = Field(default=None, min_length=1, max_length=36)
     price_minor: int = Field(ge=0, le=10**12, description="unit price in minor units (cents); per kg when unit is weight")
     cost_minor: int = Field(default=0, ge=0, le=10**12)
     tax_class: str = Field(default="standard", pattern="^(standard|reduced|zero)$")
@@ -42,7 +44,7 @@ class ProductUpdate(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4000)
     barcodes: list[str] | None = Field(default=None, max_length=20)
-    category_id: str | None = None
+    category_id: str | None = Field(default=None, min_length=1, max_length=36)
     price_minor: int | None = Field(default=None, ge=0, le=10**12)
     cost_minor: int | None = Field(default=None, ge=0, le=10**12)
     tax_class: str | None = Field(default=None, pattern="^(standard|reduced|zero)$")
@@ -109,7 +111,7 @@ class SearchPage(BaseModel):
 
 class CategoryIn(Strict):
     name: str = Field(min_length=1, max_length=200)
-    parent_id: str | None = None
+    parent_id: str | None = Field(default=None, min_length=1, max_length=36, description="leave it out for a top-level category")
 
 
 class CategoryUpdate(Strict):

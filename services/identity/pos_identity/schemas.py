@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from pos_platform.schemas import RequestModel
 
 Role = Literal["cashier", "manager", "admin"]
 # The same list as pos_platform.auth.APPROVAL_ACTIONS (a Literal needs it spelt out).
@@ -17,9 +19,9 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 UtcDateTime = Annotated[datetime, AfterValidator(lambda value: value if value.tzinfo else value.replace(tzinfo=UTC))]
 
 
-class Strict(BaseModel):
-    # Request models list their writable fields; anything else is a 422.
-    model_config = ConfigDict(extra="forbid")
+# Request bodies: pos_platform.schemas.RequestModel (extra fields, strict numbers, no
+# control characters).
+Strict = RequestModel
 
 
 class LoginRequest(Strict):

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from pos_platform.schemas import RequestModel
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Request bodies: pos_platform.schemas.RequestModel (extra fields, strict numbers, no
+# control characters).
+Strict = RequestModel
 
 
 class QtyLine(Strict):

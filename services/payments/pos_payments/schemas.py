@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from pos_platform.schemas import RequestModel
 
 MAX_MINOR = 10**12  # money is integer minor units (cents); strict: no floats, no strings
 
 
-class Strict(BaseModel):
-    # Request models list their writable fields; anything else is a 422.
-    model_config = ConfigDict(extra="forbid")
+# Request bodies: pos_platform.schemas.RequestModel (extra fields, strict numbers, no
+# control characters).
+Strict = RequestModel
 
 
 class TenderIn(Strict):

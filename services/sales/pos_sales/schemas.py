@@ -3,13 +3,16 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from pos_platform.schemas import RequestModel
 
 MAX_MINOR = 10**12
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Request bodies: pos_platform.schemas.RequestModel (extra fields, strict numbers, no
+# control characters).
+Strict = RequestModel
 
 
 def _uuid(value: str, what: str) -> str:
