@@ -81,10 +81,17 @@ OutletIds = Annotated[
     list[str] | None,
     Query(alias="outlet_id", description="an outlet (repeat for several); default: every outlet you may see"),
 ]
+# Days a report may name: a year as far back as 0001 made the previous period's (or the
+# cover window's) date arithmetic overflow into a 500.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 DateFrom = Annotated[
-    date | None, Query(description="first day (YYYY-MM-DD, the outlet's local day); default: 29 days before date_to")
+    date | None,
+    Query(ge=FIRST_DAY, le=LAST_DAY, description="first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to"),
 ]
-DateTo = Annotated[date | None, Query(description="last day, included (YYYY-MM-DD); default: today (UTC)")]
+DateTo = Annotated[
+    date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC)")
+]
 Format = Annotated[Literal["json", "csv"], Query(alias="format", description="json, or csv for a download")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many rows")]
 

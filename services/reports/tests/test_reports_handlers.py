@@ -684,6 +684,15 @@ def test_a_manager_without_a_filter_sees_only_their_outlets(get: Get, march: Non
     assert {r["outlet_id"] for r in get("sales/outlets", outlets=[B], **MARCH)["rows"]} == {B}
 
 
+@pytest.mark.parametrize("path", ["stock/cover", "stock/low", "sales/outlets", "sales/daily"])
+@pytest.mark.parametrize("params", [{"date_to": "0001-01-01"}, {"date_from": "0001-01-01", "date_to": "0001-01-02"}, {"date_to": "9999-12-31"}])
+def test_days_far_outside_any_business_are_refused_not_overflowed(client: TestClient, auth: Auth, path: str, params: dict[str, str]) -> None:
+    """A year 0001 (or 9999) made the previous period's date arithmetic overflow: 500."""
+    r = client.get(f"/api/reports/{path}", params=params, headers=auth())
+    assert r.status_code == 422, r.text
+    assert "2000-01-01" in r.text or "2999-12-31" in r.text
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -708,7 +717,7 @@ def test_bad_ranges_are_refused(client: TestClient, auth: Auth, params: dict[str
     ("params", "field", "says"),
     [
         ({"date_from": "2026-03-31", "date_to": "2026-03-01"}, "date_from", "choose a date_from on or before date_to"),
-        ({"date_from": "0564-07-14", "date_to": "9516-12-21"}, "date_from", "covers 3269811 days; a report covers at most 366"),
+        ({"date_from": "2001-07-14", "date_to": "2026-12-21"}, "date_from", "covers 9292 days; a report covers at most 366"),
         ({"outlet_id": "x" * 37}, "outlet_id", "outlet_id is at most 36 characters"),
     ],
 )
