@@ -49,11 +49,14 @@ def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
 @router.get("/prices/{product_id}", response_model=PriceOut)
 def get_price(
     product_id: str,
-    _user: CurrentUser,
+    principal: CurrentUser,
     request: Request,
     outlet_id: str | None = Query(default=None, max_length=36, description="the price charged at this outlet (its own shelf price, if it has one)"),
 ) -> PriceOut:
-    """The price this service will charge (its replica of the catalog)."""
+    """The price this service will charge (its replica of the catalog); at an outlet
+    the caller may see (another outlet's own prices are its business: 404, as catalog)."""
+    if outlet_id is not None:
+        ensure_outlet(principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
         row = uow.session.execute(select(price_replica).where(price_replica.c.product_id == product_id)).first()
         charged = shelf_prices(uow, outlet_id, {product_id}, active_only=False).get(product_id) if outlet_id else None

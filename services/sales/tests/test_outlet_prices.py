@@ -58,3 +58,11 @@ def test_newest_event_wins_and_none_goes_back_to_the_products_price(client: Test
     assert charged(client, auth, helpers) == 1250
     deliver(client, OUTLET, 990, T0 + timedelta(minutes=1))  # older than the reset: ignored
     assert charged(client, auth, helpers) == 1250
+
+
+def test_another_outlets_shelf_price_is_not_shown(client: TestClient, auth: Any) -> None:
+    """A cashier of outlet A asking for outlet B's price got B's shelf price (200); it
+    is B's business, as catalog already answered: 404, and A's own price still shows."""
+    assert client.get("/api/sales/prices/mug", params={"outlet_id": OTHER}, headers=auth()).status_code == 404
+    assert client.get("/api/sales/prices/mug", params={"outlet_id": OUTLET}, headers=auth()).status_code == 200
+    assert client.get("/api/sales/prices/mug", params={"outlet_id": OTHER}, headers=auth("admin", [])).status_code == 200
