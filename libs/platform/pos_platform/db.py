@@ -101,6 +101,24 @@ def make_engine(url: str, pool_size: int = 10, *, tls: str = "off", tls_ca: str 
         if record is not None:
             record.info["returned_at"] = time.monotonic()
 
+    # No ROLLBACK on every return (reset_on_return=None): a unit of work always ends in
+    # COMMIT or ROLLBACK. But a connection that comes back with its transaction still
+    # open (dropped by a cancelled task, collected by the garbage collector) would keep
+    # its row and metadata locks: it is rolled back here, and only then.
+    @event.listens_for(engine, "begin")
+    def _opened(conn: Any) -> None:
+        conn.connection.info["open_transaction"] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _closed(conn: Any) -> None:
+        conn.connection.info["open_transaction"] = False
+
+    @event.listens_for(engine, "reset")
+    def _roll_back_if_open(dbapi_conn: Any, record: Any, _state: Any) -> None:
+        if record is not None and record.info.pop("open_transaction", False):
+            dbapi_conn.rollback()
+
     @event.listens_for(engine, "checkout")
     def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         returned_at = record.info.get("returned_at")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import Connection, bindparam, select, update
@@ -86,7 +87,13 @@ class OutboxRelay:
         locked (FOR UPDATE SKIP LOCKED, one connection held by the relay's thread) until
         they are marked sent, so no other relay publishes them meanwhile."""
         loop = asyncio.get_running_loop()
-        claimed = await loop.run_in_executor(self._executor, self._claim_rows)
+        pending = self._executor.submit(self._claim_rows)
+        try:
+            claimed = await asyncio.wrap_future(pending)
+        except asyncio.CancelledError:
+            # Stopping while the claim runs: whatever it claims is given back when it ends.
+            pending.add_done_callback(self._abandon_claim)
+            raise
         if claimed is None:
             return 0
         connection, rows = claimed
@@ -94,7 +101,8 @@ class OutboxRelay:
             await self.bus.publish_batch([OutgoingMessage(event_id=r[1], routing_key=r[2], body=r[3].encode()) for r in rows])
             await loop.run_in_executor(self._executor, self._mark_sent, connection, [r[0] for r in rows])
         except BaseException:
-            await loop.run_in_executor(self._executor, self._abandon, connection)
+            # In this thread: the relay's own may be shut down already (stopping).
+            self._abandon(connection)
             raise
         EVENTS_PUBLISHED.labels(self.db.producer).inc(len(rows))
         return len(rows)
@@ -119,6 +127,10 @@ class OutboxRelay:
             connection.commit()
         finally:
             connection.close()
+
+    def _abandon_claim(self, done: Any) -> None:
+        if not done.cancelled() and done.exception() is None and done.result() is not None:
+            self._abandon(done.result()[0])
 
     @staticmethod
     def _abandon(connection: Connection) -> None:

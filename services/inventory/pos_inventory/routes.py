@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +74,22 @@ def _levels_query():  # type: ignore[no-untyped-def]
     )
 
 
+def unknown_products(exc: ops.UnknownProducts) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        f"unknown product(s) {', '.join(exc.product_ids)}: not in the catalog (a product created a moment ago "
+        "may not have reached inventory yet: try again in a few seconds)",
+    )
+
+
+def require_known(ctx: ServiceContext, product_ids: Iterable[str]) -> None:
+    """422 unless every product is one the catalog announced (see stock.require_known)."""
+    try:
+        ops.require_known(ctx.db, product_ids)
+    except ops.UnknownProducts as exc:
+        raise unknown_products(exc) from None
+
+
 def short_response(short: list[ops.ShortLine], what: str = "not enough stock for") -> JSONResponse:
     names = ", ".join(f"{s.name or s.product_id} (wanted {s.requested}, {s.available} available)" for s in short)
     return JSONResponse(
@@ -120,6 +137,7 @@ def update_level(body: LevelUpdate, principal: Manager, request: Request) -> Lev
     ensure_outlet(principal, body.outlet_id)
     if body.on_hand is None and body.reorder_point is None and body.reorder_qty is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give on_hand, reorder_point, reorder_qty or some of them")
+    require_known(context(request), [body.product_id])
     with context(request).db.transaction() as uow:
         level = ops.set_level(
             uow,
@@ -190,8 +208,10 @@ def audit(outlet_id: str, principal: Manager, request: Request) -> AuditOut:
 @router.post("/receipts", response_model=list[LevelOut], status_code=status.HTTP_201_CREATED)
 @retry_on_deadlock
 def receive_goods(body: ReceiptIn, principal: Manager, request: Request) -> list[LevelOut]:
-    """Goods received from a supplier (ledger kind "receipt")."""
+    """Goods received from a supplier (ledger kind "receipt"), of products the catalog
+    has announced (422 naming the others)."""
     ensure_outlet(principal, body.outlet_id)
+    require_known(context(request), [line.product_id for line in body.lines])
     with context(request).db.transaction() as uow:
         levels = ops.receive(
             uow, body.outlet_id, [(line.product_id, line.qty) for line in body.lines], actor=principal.user_id, reference=body.reference
@@ -209,6 +229,7 @@ def adjust_stock(body: AdjustmentIn, principal: Manager, request: Request) -> li
     """Stock damaged, stolen, expired, or a correction: one ledger row per line (kind
     "adjustment") with the reason and note. All lines or none."""
     ensure_outlet(principal, body.outlet_id)
+    require_known(context(request), [line.product_id for line in body.lines])
     try:
         levels = _adjust(context(request), body, principal.user_id)
     except ops.ShortStock as short:

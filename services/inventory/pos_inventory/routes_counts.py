@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
 
 from pos_inventory import counts
-from pos_inventory.routes import context, iso
+from pos_inventory.routes import context, iso, require_known
 from pos_inventory.schemas import (
     CountIn,
     CountLineOut,
@@ -77,6 +77,7 @@ def get_count(count_id: str, principal: CurrentUser, request: Request) -> CountO
 @retry_on_deadlock
 def enter_counted(count_id: str, body: CountLinesIn, principal: Manager, request: Request) -> CountOut:
     """Enter counted quantities (a product counted again replaces its line)."""
+    require_known(context(request), [line.product_id for line in body.lines])
     with context(request).db.transaction() as uow:
         row = _open_count(uow, count_id, principal, for_update=True)
         if row.status != "open":

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from pos_inventory import stock as ops
 from pos_inventory import transfers
-from pos_inventory.routes import context, iso, short_response
+from pos_inventory.routes import context, iso, require_known, short_response
 from pos_inventory.schemas import (
     TransferIn,
     TransferLineOut,
@@ -66,6 +66,7 @@ def create_transfer(body: TransferIn, principal: Manager, request: Request) -> T
     """Plan a transfer from an outlet of the caller's to another outlet (nothing moves
     until it is sent)."""
     ensure_outlet(principal, body.from_outlet_id)
+    require_known(context(request), [line.product_id for line in body.lines])
     with context(request).db.transaction() as uow:
         transfer_id = transfers.create(
             uow, body.from_outlet_id, body.to_outlet_id, [(line.product_id, line.qty) for line in body.lines], note=body.note, actor=principal.user_id

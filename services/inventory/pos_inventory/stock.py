@@ -7,6 +7,8 @@ transaction, so a stock level always equals the sum of its ledger rows.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,7 +28,7 @@ from pos_contracts.events import (
 )
 from pos_inventory.domain import low_stock, merge_lines
 from pos_inventory.tables import applied_refunds, ledger, products, reservation_lines, reservations, stock, stock_exceptions
-from pos_platform.db import UnitOfWork, correlated, upsert, utcnow
+from pos_platform.db import Database, UnitOfWork, correlated, upsert, utcnow
 
 log = logging.getLogger("pos.inventory.stock")
 
@@ -348,6 +350,30 @@ def known_products(uow: UnitOfWork, product_ids: list[str]) -> set[str]:
     if not product_ids:
         return set()
     return set(uow.session.scalars(select(products.c.product_id).where(products.c.product_id.in_(product_ids), products.c.sku != "")))
+
+
+class UnknownProducts(Exception):
+    def __init__(self, product_ids: list[str]) -> None:
+        super().__init__(", ".join(product_ids))
+        self.product_ids = product_ids
+
+
+def require_known(db: Database, product_ids: Iterable[str], wait_seconds: float = 2.0) -> None:
+    """Stock is only taken in for products the catalog announced (ProductCreated reached
+    inventory): a receipt for a random id made a level and ledger rows nobody could sell
+    from, and a bad id then poisoned the reports' consumer. A product created a moment
+    ago may still be on its way: it is waited for, `wait_seconds` at most, before the
+    request is refused (UnknownProducts)."""
+    wanted = set(product_ids)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with db.transaction() as uow:
+            missing = wanted - known_products(uow, sorted(wanted))
+        if not missing:
+            return
+        if time.monotonic() >= deadline:
+            raise UnknownProducts(sorted(missing))
+        time.sleep(0.1)
 
 
 def _known_now(uow: UnitOfWork, product_id: str) -> bool:

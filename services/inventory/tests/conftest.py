@@ -16,6 +16,7 @@ from pos_contracts import Envelope, new_envelope
 from pos_contracts.events import ProductCreated, RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
 from pos_inventory.app import create_app
 from pos_inventory.config import Settings
+from pos_inventory.tables import products
 from pos_platform.bus import InProcessBus
 from pos_platform.consumer import EventConsumer
 from pos_platform.keys import ensure_keypair
@@ -125,6 +126,13 @@ def level(client: TestClient, auth: Auth, product_id: str, outlet_id: str = A) -
 
 
 def receive(client: TestClient, auth: Auth, product_id: str, qty: int, outlet_id: str = A) -> None:
+    """Goods in for a product, announced by catalog first (inventory refuses stock of a
+    product it has not heard of)."""
+    db = client.app.state.ctx.db
+    with db.transaction() as uow:
+        known = uow.session.scalar(select(products.c.product_id).where(products.c.product_id == product_id))
+    if known is None:
+        product(client.app.state.ctx.consumer, product_id)
     response = client.post(
         "/api/inventory/receipts", json={"outlet_id": outlet_id, "lines": [{"product_id": product_id, "qty": qty}]}, headers=auth("manager", [A, B])
     )

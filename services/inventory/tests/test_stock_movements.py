@@ -35,7 +35,7 @@ def test_adjustments_carry_a_reason_and_never_take_more_than_is_there(client: Te
         headers=auth(),
     )
     assert refused.status_code == 409
-    assert refused.json()["short"] == [{"product_id": "p2", "name": None, "requested": 1, "available": 0}]
+    assert refused.json()["short"] == [{"product_id": "p2", "name": "Product p2", "requested": 1, "available": 0}]
     assert level(client, auth, "p1")["on_hand"] == 7
     bad_reason = client.post("/api/inventory/adjustments", json={**body, "reason": "lost"}, headers=auth())
     assert bad_reason.status_code == 422
@@ -157,6 +157,7 @@ def test_transfer_created_sent_received_with_damage(client: TestClient, auth: Au
 
 
 def test_a_transfer_not_sent_can_be_cancelled(client: TestClient, auth: Auth) -> None:
+    product(client.app.state.ctx.consumer, "p1")
     created = client.post(
         "/api/inventory/transfers", json={"from_outlet_id": A, "to_outlet_id": B, "lines": [{"product_id": "p1", "qty": 1}]}, headers=auth()
     ).json()

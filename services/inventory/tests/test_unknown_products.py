@@ -9,7 +9,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from pos_contracts.events import ProductChanged
+from pos_inventory.tables import ledger as ledger_table
+from pos_inventory.tables import stock
 from pos_platform.consumer import EventConsumer
+from pos_platform.db import utcnow
 
 from .conftest import A, Auth, B, audit, envelope, ledger, level, outbox, product, receive, sale
 
@@ -62,12 +65,12 @@ def test_a_sale_of_an_unknown_product_is_parked_not_sold_below_zero(client: Test
 
 
 def test_parked_lines_are_deducted_once_when_the_product_arrives(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
-    # goods received before the product's event reached inventory, then two sales overtake it
-    receive(client, auth, "late", 5)
+    # two sales overtake their product's event (nothing of it can be received before: inventory
+    # takes stock only of products it knows)
     first, second = sale([("late", 2)]), sale([("late", 1), ("other-late", 1)])
     consumer.handle(envelope(first, A))
     consumer.handle(envelope(second, A))
-    assert level(client, auth, "late")["on_hand"] == 5
+    assert level(client, auth, "late")["on_hand"] == 0
     assert sorted((x["sale_id"], x["product_id"]) for x in exceptions(client, auth, status="open")) == sorted(
         [(first.sale_id, "late"), (second.sale_id, "late"), (second.sale_id, "other-late")]
     )
@@ -77,10 +80,10 @@ def test_parked_lines_are_deducted_once_when_the_product_arrives(client: TestCli
     ]
 
     product(consumer, "late", "Late tea")
-    assert level(client, auth, "late")["on_hand"] == 2
+    assert level(client, auth, "late")["on_hand"] == -3
     rows = ledger(client, auth, product_id="late")
     assert sorted((r["reference"], r["kind"], r["delta"], r["oversold"]) for r in rows if r["kind"] == "sale") == sorted(
-        [(first.sale_id, "sale", -2, False), (second.sale_id, "sale", -1, False)]
+        [(first.sale_id, "sale", -2, True), (second.sale_id, "sale", -1, True)]
     )
     applied = outbox(client, "StockDeducted")[2:]
     by_sale = {e["sale_id"]: e for e in applied}
@@ -92,7 +95,7 @@ def test_parked_lines_are_deducted_once_when_the_product_arrives(client: TestCli
     # the product's event again, or a change of it: nothing is deducted twice
     product(consumer, "late", "Late tea")
     consumer.handle(envelope(ProductChanged(product_id="late", sku="SKU-late", name="Late tea 2", price_minor=100, currency="EUR"), producer="catalog"))
-    assert level(client, auth, "late")["on_hand"] == 2
+    assert level(client, auth, "late")["on_hand"] == -3
     assert len(outbox(client, "StockDeducted")) == 4
 
     # the second sale's other product arrives: it is complete, below zero (nothing was received)
@@ -108,9 +111,12 @@ def test_parked_lines_are_deducted_once_when_the_product_arrives(client: TestCli
 
 
 def test_a_reserved_line_counts_as_known(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
-    """Stock received for a product whose event is still on its way, reserved at the
-    checkout: inventory itself held it for the sale, so the sale deducts it at once."""
-    receive(client, auth, "fresh", 3)
+    """Stock of a product whose event is still on its way (a level made before inventory
+    checked products: data of an earlier version), reserved at the checkout: inventory
+    itself held it for the sale, so the sale deducts it at once."""
+    with client.app.state.ctx.db.transaction() as uow:
+        uow.session.execute(stock.insert().values(outlet_id=A, product_id="fresh", on_hand=3, reserved=0, reorder_point=0, reorder_qty=0, low_alerted=False, updated_at=utcnow()))
+        uow.session.execute(ledger_table.insert().values(outlet_id=A, product_id="fresh", delta=3, kind="receipt", reason="goods received", on_hand_after=3, oversold=False, created_at=utcnow()))
     event = sale([("fresh", 2)])
     reserved = client.post(
         "/api/inventory/reservations", json={"sale_id": event.sale_id, "outlet_id": A, "lines": [{"product_id": "fresh", "qty": 2}]}, headers=auth("cashier")
@@ -124,6 +130,28 @@ def test_a_reserved_line_counts_as_known(client: TestClient, auth: Auth, consume
     offline = sale([("placeholder", 1)])
     consumer.handle(envelope(offline, A))
     assert [x["product_id"] for x in exceptions(client, auth)] == ["placeholder"]
+
+
+def test_stock_of_a_product_inventory_does_not_know_is_refused(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+    """Issue 14, finding 6: a receipt or an adjustment for a random product id answered
+    201 and made a level (and with a non-ASCII id poisoned the reports' consumer)."""
+    for path, body in (
+        ("/api/inventory/receipts", {"outlet_id": A, "lines": [{"product_id": "no-such-product", "qty": 5}]}),
+        ("/api/inventory/adjustments", {"outlet_id": A, "lines": [{"product_id": "nö-such-prodüct", "delta": 5}], "reason": "correction"}),
+        ("/api/inventory", None),
+    ):
+        if body is None:
+            response = client.put(path, json={"outlet_id": A, "product_id": "no-such-product", "on_hand": 5}, headers=auth())
+        else:
+            response = client.post(path, json=body, headers=auth())
+        assert response.status_code == 422, response.text
+        assert "unknown product" in response.json()["detail"]
+    assert client.get("/api/inventory", params={"outlet_id": A}, headers=auth()).json()["total"] == 0
+    assert ledger(client, auth) == []
+    # announced by catalog: taken in
+    product(consumer, "no-such-product")
+    response = client.post("/api/inventory/receipts", json={"outlet_id": A, "lines": [{"product_id": "no-such-product", "qty": 5}]}, headers=auth())
+    assert response.status_code == 201, response.text
 
 
 def test_the_exception_list_is_for_managers_of_the_outlet(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
