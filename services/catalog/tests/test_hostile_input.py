@@ -48,3 +48,11 @@ def test_a_sale_quantity_sent_as_a_string_or_boolean_is_refused(qty: object) -> 
 def test_a_category_under_a_parent_that_does_not_exist_is_refused(client: TestClient, auth: Auth, parent_id: str) -> None:  # noqa: F811
     response = client.post("/api/catalog/categories", json={"name": "Orphan", "parent_id": parent_id}, headers=auth())
     assert response.status_code == 422, response.text
+
+
+def test_an_outlet_id_longer_than_any_outlet_is_a_422(client: TestClient, auth: Auth) -> None:  # noqa: F811
+    """A 40-character outlet id answered 500 ("Data too long") on MariaDB."""
+    made = client.post("/api/catalog/products", json={"sku": "OP-1", "name": "Tea", "price_minor": 100}, headers=auth())
+    assert made.status_code == 201, made.text
+    response = client.put(f"/api/catalog/products/{made.json()['id']}/prices/{'x' * 40}", json={"price_minor": 90}, headers=auth("admin", []))
+    assert response.status_code == 422, response.text
