@@ -20,7 +20,10 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
 
 # consumer service -> routing keys its queue is bound to
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    # Outlets, so that an id naming no outlet is refused (pos_platform.outlets).
+    "catalog": ("identity.OutletCreated",),
     "inventory": (
+        "identity.OutletCreated",
         "sales.SaleCompleted",
         "sales.SaleRefunded",
         "catalog.ProductCreated",

@@ -60,3 +60,19 @@ def timestamps_to_seconds_v1(columns: dict[str, dict[str, bool]]) -> None:
 
 
 MESSAGING_TIMESTAMPS = {"outbox": {"created_at": False, "sent_at": True}, "inbox": {"processed_at": False}}
+
+
+def create_known_outlets_v1() -> None:
+    """The outlets replica (pos_platform.outlets), filled by identity's OutletCreated."""
+    op.create_table(
+        "known_outlets",
+        sa.Column("outlet_id", sa.String(length=36), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("outlet_id"),
+    )
+
+
+def drop_known_outlets_v1() -> None:
+    op.drop_table("known_outlets")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from pos_catalog.config import Settings
+from pos_catalog.handlers import HANDLERS
 from pos_catalog.imports import ImportJobs
 from pos_catalog.routes import legacy, router
 from pos_catalog.tables import metadata
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
         settings=settings,
         db=db,
         routers=[router, legacy],
+        handlers=HANDLERS,
         bus=bus,
         migrate_on_start=migrate_on_start,
         description="Products, barcodes, categories, per-outlet prices, search and CSV import/export.",

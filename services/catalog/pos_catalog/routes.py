@@ -34,6 +34,7 @@ from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductCha
 from pos_platform.app import ServiceContext
 from pos_platform.auth import CurrentUser, Manager, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
+from pos_platform.outlets import ensure_known_outlet
 
 # An outlet id as identity makes them (a UUID, 36 characters): a longer one was a
 # "Data too long" 500 on MariaDB.
@@ -299,7 +300,7 @@ def list_outlet_prices(product_id: str, principal: CurrentUser, request: Request
 @router.put("/products/{product_id}/prices/{outlet_id}", response_model=OutletPriceOut)
 def set_outlet_price(product_id: str, outlet_id: OutletIdPath, body: OutletPriceIn, principal: Manager, request: Request) -> OutletPriceOut:
     """This outlet sells the product at its own shelf price (OutletPriceChanged)."""
-    ensure_outlet(principal, outlet_id)
+    ensure_known_outlet(_ctx(request).db, principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
         product = _get(uow, product_id)
         current = repo.outlet_prices_for(uow.session, [product_id], outlet_id).get(product_id)
@@ -324,7 +325,7 @@ def set_outlet_price(product_id: str, outlet_id: OutletIdPath, body: OutletPrice
 @router.delete("/products/{product_id}/prices/{outlet_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_outlet_price(product_id: str, outlet_id: OutletIdPath, principal: Manager, request: Request) -> Response:
     """The outlet sells at the product's price again."""
-    ensure_outlet(principal, outlet_id)
+    ensure_known_outlet(_ctx(request).db, principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
         product = _get(uow, product_id)
         removed = uow.session.execute(

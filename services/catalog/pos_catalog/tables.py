@@ -2,6 +2,7 @@ from sqlalchemy import BINARY, BigInteger, Boolean, Column, DateTime, ForeignKey
 from sqlalchemy.dialects import mysql
 
 from pos_platform.messaging_tables import LongText, add_messaging_tables
+from pos_platform.outlets import outlets_table
 
 metadata = MetaData()
 
@@ -96,4 +97,5 @@ import_jobs = Table(
     Column("finished_at", DateTime, nullable=True),
 )
 
-add_messaging_tables(metadata)
+add_messaging_tables(metadata, consumer=True)
+known_outlets = outlets_table(metadata)

@@ -56,3 +56,18 @@ def test_an_outlet_id_longer_than_any_outlet_is_a_422(client: TestClient, auth: 
     assert made.status_code == 201, made.text
     response = client.put(f"/api/catalog/products/{made.json()['id']}/prices/{'x' * 40}", json={"price_minor": 90}, headers=auth("admin", []))
     assert response.status_code == 422, response.text
+
+
+def test_a_shelf_price_for_an_outlet_that_does_not_exist_is_refused(client: TestClient, auth: Auth) -> None:  # noqa: F811
+    """An admin (whose token names no outlets) set prices, and published
+    OutletPriceChanged, for any outlet id; now the outlet must be one identity announced
+    (catalog keeps a replica from OutletCreated)."""
+    from pos_contracts import new_envelope
+    from pos_contracts.events import OutletCreated
+
+    made = client.post("/api/catalog/products", json={"sku": "OP-2", "name": "Tea", "price_minor": 100}, headers=auth())
+    path = f"/api/catalog/products/{made.json()['id']}/prices/new-outlet"
+    refused = client.put(path, json={"price_minor": 90}, headers=auth("admin", []))
+    assert refused.status_code == 404 and "outlet new-outlet not found" in refused.text
+    client.app.state.ctx.consumer.handle(new_envelope(OutletCreated(outlet_id="new-outlet", name="New", currency="EUR"), producer="identity"))
+    assert client.put(path, json={"price_minor": 90}, headers=auth("admin", [])).status_code == 200

@@ -9,10 +9,11 @@ from pos_contracts import Envelope
 from pos_contracts.events import ProductArchived, ProductChanged, ProductCreated, SaleCompleted, SaleRefunded
 from pos_inventory import stock as ops
 from pos_inventory.routes import expire_reservations_once
-from pos_inventory.tables import products
+from pos_inventory.tables import known_outlets, products
 from pos_platform.app import ServiceContext
 from pos_platform.consumer import BatchHandler, EventHandler
 from pos_platform.db import UnitOfWork, upsert
+from pos_platform.outlets import outlet_replica_handler
 
 log = logging.getLogger("pos.inventory")
 
@@ -45,6 +46,7 @@ def on_sales_completed(uow: UnitOfWork, items: list[tuple[SaleCompleted, Envelop
 BATCH_HANDLERS: dict[str, BatchHandler] = {"SaleCompleted": on_sales_completed}
 
 HANDLERS: dict[str, EventHandler] = {
+    "OutletCreated": outlet_replica_handler(known_outlets),
     "SaleCompleted": on_sale_completed,
     "SaleRefunded": on_sale_refunded,
     "ProductCreated": on_product,

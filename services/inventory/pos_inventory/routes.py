@@ -35,6 +35,7 @@ from pos_inventory.tables import ledger, products, stock, stock_exceptions
 from pos_platform.app import MAX_ID, MAX_OFFSET, ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, Manager, StaffOrService, ensure_outlet
 from pos_platform.db import UnitOfWork, is_deadlock, retry_on_deadlock, upsert
+from pos_platform.outlets import ensure_known_outlet
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory"])
 
@@ -134,7 +135,7 @@ def list_levels(
 def update_level(body: LevelUpdate, principal: Manager, request: Request) -> LevelOut:
     """Set a counted quantity and/or the reorder point and quantity; the difference in
     quantity is a ledger row (kind "count" when reason is count, else "adjustment")."""
-    ensure_outlet(principal, body.outlet_id)
+    ensure_known_outlet(context(request).db, principal, body.outlet_id)
     if body.on_hand is None and body.reorder_point is None and body.reorder_qty is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give on_hand, reorder_point, reorder_qty or some of them")
     require_known(context(request), [body.product_id])
@@ -210,7 +211,7 @@ def audit(outlet_id: str, principal: Manager, request: Request) -> AuditOut:
 def receive_goods(body: ReceiptIn, principal: Manager, request: Request) -> list[LevelOut]:
     """Goods received from a supplier (ledger kind "receipt"), of products the catalog
     has announced (422 naming the others)."""
-    ensure_outlet(principal, body.outlet_id)
+    ensure_known_outlet(context(request).db, principal, body.outlet_id)
     require_known(context(request), [line.product_id for line in body.lines])
     with context(request).db.transaction() as uow:
         levels = ops.receive(
@@ -228,7 +229,7 @@ def receive_goods(body: ReceiptIn, principal: Manager, request: Request) -> list
 def adjust_stock(body: AdjustmentIn, principal: Manager, request: Request) -> list[LevelOut] | JSONResponse:
     """Stock damaged, stolen, expired, or a correction: one ledger row per line (kind
     "adjustment") with the reason and note. All lines or none."""
-    ensure_outlet(principal, body.outlet_id)
+    ensure_known_outlet(context(request).db, principal, body.outlet_id)
     require_known(context(request), [line.product_id for line in body.lines])
     try:
         levels = _adjust(context(request), body, principal.user_id)
@@ -351,7 +352,7 @@ def create_reservation(body: ReservationIn, principal: Cashier, request: Request
     of a released or expired one (a till re-posting a sale whose first checkout gave its
     stock back) is reserved again, 201 `held`, or refused 409 like a new one; a repeat
     for a sale already deducted answers 200 `consumed` (nothing is held for it)."""
-    ensure_outlet(principal, body.outlet_id)
+    ensure_known_outlet(context(request).db, principal, body.outlet_id)
     ctx = context(request)
     settings: Settings = ctx.settings  # type: ignore[assignment]
     lines = [(line.product_id, line.qty) for line in body.lines]

@@ -16,8 +16,9 @@ from pos_inventory.schemas import (
     CountOut,
 )
 from pos_inventory.tables import stock_counts
-from pos_platform.auth import CurrentUser, Manager, Principal, ensure_outlet
+from pos_platform.auth import CurrentUser, Manager, Principal
 from pos_platform.db import UnitOfWork, retry_on_deadlock
+from pos_platform.outlets import ensure_known_outlet
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory: counts"])
 
@@ -49,7 +50,7 @@ def _open_count(uow: UnitOfWork, count_id: str, principal: Principal, *, for_upd
 @router.post("/counts", response_model=CountOut, status_code=status.HTTP_201_CREATED)
 def start_count(body: CountIn, principal: Manager, request: Request) -> CountOut:
     """Start a stock count in an outlet (then enter counted quantities, then post)."""
-    ensure_outlet(principal, body.outlet_id)
+    ensure_known_outlet(context(request).db, principal, body.outlet_id)
     with context(request).db.transaction() as uow:
         count_id = counts.create(uow, body.outlet_id, note=body.note, actor=principal.user_id)
         return _count_out(uow, counts.header(uow, count_id))

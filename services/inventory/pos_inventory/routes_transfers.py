@@ -20,6 +20,7 @@ from pos_inventory.schemas import (
 from pos_inventory.tables import transfers as transfers_table
 from pos_platform.auth import CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.db import UnitOfWork, retry_on_deadlock
+from pos_platform.outlets import UnknownOutlet, ensure_known_outlet, require_outlet
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory: transfers"])
 
@@ -65,7 +66,11 @@ def _transfer(uow: UnitOfWork, transfer_id: str, principal: Principal, *, for_up
 def create_transfer(body: TransferIn, principal: Manager, request: Request) -> TransferOut:
     """Plan a transfer from an outlet of the caller's to another outlet (nothing moves
     until it is sent)."""
-    ensure_outlet(principal, body.from_outlet_id)
+    ensure_known_outlet(context(request).db, principal, body.from_outlet_id)
+    try:
+        require_outlet(context(request).db, None, body.to_outlet_id)  # another outlet: not in a manager's token
+    except UnknownOutlet:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no outlet {body.to_outlet_id} to send the goods to") from None
     require_known(context(request), [line.product_id for line in body.lines])
     with context(request).db.transaction() as uow:
         transfer_id = transfers.create(

@@ -1,6 +1,7 @@
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table
 
 from pos_platform.messaging_tables import Timestamp, add_messaging_tables
+from pos_platform.outlets import outlets_table
 
 metadata = MetaData()
 
@@ -161,3 +162,4 @@ transfer_lines = Table(
 )
 
 add_messaging_tables(metadata, consumer=True)
+known_outlets = outlets_table(metadata)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from pos_contracts import Envelope, new_envelope
-from pos_contracts.events import ProductCreated, RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
+from pos_contracts.events import OutletCreated, ProductCreated, RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
 from pos_inventory.app import create_app
 from pos_inventory.config import Settings
 from pos_inventory.tables import products
@@ -103,6 +103,11 @@ def refund(sale_id: str, lines: list[tuple[str, int, bool]], *, refund_id: str |
         tenders=[],
         refunded_at="2026-03-01T11:00:00Z",
     )
+
+
+def outlet(consumer: EventConsumer, outlet_id: str) -> None:
+    """identity announces an outlet (OutletCreated)."""
+    consumer.handle(envelope(OutletCreated(outlet_id=outlet_id, name=f"Outlet {outlet_id}", currency="EUR"), producer="identity"))
 
 
 def product(consumer: EventConsumer, product_id: str, name: str | None = None) -> None:

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from pos_platform.consumer import EventConsumer
 
-from .conftest import A, Auth, B, audit, envelope, ledger, level, outbox, product, receive, sale
+from .conftest import A, Auth, B, audit, envelope, ledger, level, outbox, outlet, product, receive, sale
 
 
 def test_adjustments_carry_a_reason_and_never_take_more_than_is_there(client: TestClient, auth: Auth) -> None:
@@ -93,6 +93,7 @@ def test_stock_count_posts_differences_without_undoing_sales_made_while_counting
 
 def test_transfer_created_sent_received_with_damage(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
     product(consumer, "p1", "Mugs")
+    outlet(consumer, B)
     receive(client, auth, "p1", 10, A)
     receive(client, auth, "p2", 3, A)
     both = auth(outlets=[A, B])
@@ -158,6 +159,7 @@ def test_transfer_created_sent_received_with_damage(client: TestClient, auth: Au
 
 def test_a_transfer_not_sent_can_be_cancelled(client: TestClient, auth: Auth) -> None:
     product(client.app.state.ctx.consumer, "p1")
+    outlet(client.app.state.ctx.consumer, B)
     created = client.post(
         "/api/inventory/transfers", json={"from_outlet_id": A, "to_outlet_id": B, "lines": [{"product_id": "p1", "qty": 1}]}, headers=auth()
     ).json()
@@ -166,3 +168,18 @@ def test_a_transfer_not_sent_can_be_cancelled(client: TestClient, auth: Auth) ->
     assert client.post(f"/api/inventory/transfers/{created['id']}/send", headers=auth()).status_code == 409
     same = client.post("/api/inventory/transfers", json={"from_outlet_id": A, "to_outlet_id": A, "lines": [{"product_id": "p1", "qty": 1}]}, headers=auth())
     assert same.status_code == 422
+
+
+def test_stock_at_an_outlet_that_does_not_exist_is_refused(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+    """Issue 14: an admin (whose token names no outlets) could take stock in at any
+    outlet id; now the outlet must be one identity announced."""
+    product(consumer, "p1")
+    admin = auth("admin", [])
+    body = {"outlet_id": "no-such-outlet", "lines": [{"product_id": "p1", "qty": 5}]}
+    refused = client.post("/api/inventory/receipts", json=body, headers=admin)
+    assert refused.status_code == 404 and "outlet no-such-outlet not found" in refused.text
+    assert client.get("/api/inventory", params={"outlet_id": "no-such-outlet"}, headers=admin).json()["total"] == 0
+    outlet(consumer, "no-such-outlet")
+    assert client.post("/api/inventory/receipts", json=body, headers=admin).status_code == 201
+    # a manager of an outlet vouched for by identity's token needs no replica row
+    assert client.post("/api/inventory/receipts", json={**body, "outlet_id": A}, headers=auth()).status_code == 201
