@@ -148,14 +148,18 @@ def test_large_discount_is_approved_by_a_managers_pin(shop: Shop) -> None:
 
 
 def test_receipts_per_register_as_html_text_and_reprint(shop: Shop) -> None:
-    register = f"till-{uuid.uuid4().hex[:4]}"
+    """Registers made a moment ago sell at once; each prints its own number in its
+    receipt numbers, so two registers of the outlet never print the same one (issue 14,
+    finding 8: `counter-east-1` and `counter-east-2` both printed `counter--000001`)."""
+    east1, east2 = shop.add_register("counter-east-1"), shop.add_register("counter-east-2")
     numbers = []
-    for _ in range(2):
-        body = shop.sale([("tea", 1)], [{"kind": "cash", "amount_minor": 500}], register_id=register)
+    for register in (east1, east2, east1):
+        body = shop.sale([("tea", 1)], [{"kind": "cash", "amount_minor": 500}], register_id=register["id"])
         response = post(shop, body)
         assert response.status_code == 201, response.text
         numbers.append(response.json()["receipt_number"])
-    assert numbers == [f"{register}-000001", f"{register}-000002"]
+    assert east1["number"] != east2["number"]
+    assert numbers == [f"R{east1['number']}-000001", f"R{east2['number']}-000001", f"R{east1['number']}-000002"]
     sale_id = body["id"]
     page = shop.cashier.get(f"/api/sales/{sale_id}/receipt", params={"format": "html"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -189,8 +193,18 @@ def test_park_resume_and_void_before_payment(shop: Shop) -> None:
     assert shop.level("mug") == before
 
 
+def test_a_register_that_is_not_the_outlets_sells_nothing(shop: Shop) -> None:
+    """Issue 14, finding 7: any register id was taken (made up, emoji, another outlet's)."""
+    elsewhere = make_shop(shop.stack)
+    theirs = elsewhere.add_register("theirs")
+    for register_id in (theirs["id"], "\U0001f6d2", str(uuid.uuid4())):
+        refused = post(shop, shop.sale([("tea", 1)], [{"kind": "cash", "amount_minor": 500}], register_id=register_id))
+        assert refused.status_code == 422, refused.text
+        assert "is not a register of outlet" in refused.json()["detail"]
+
+
 def test_register_shift_blind_close_and_z_report(shop: Shop) -> None:
-    register = f"shift-{uuid.uuid4().hex[:4]}"
+    register = shop.add_register("shift")["id"]
     shift_id = str(uuid.uuid4())
     opened = shop.cashier.post("/api/sales/shifts", json={"id": shift_id, "outlet_id": shop.outlet["id"], "register_id": register, "opening_float_minor": 10000})
     assert opened.status_code == 201, opened.text

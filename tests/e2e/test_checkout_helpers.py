@@ -202,6 +202,13 @@ class Shop:
         self.products[key] = product
         return product
 
+    def add_register(self, name: str) -> dict[str, Any]:
+        """A register of the shop's outlet, made in identity (sales learns of it from
+        RegisterChanged; a sale on it right away waits the moment that takes)."""
+        created = self.admin.post("/api/identity/registers", json={"outlet_id": self.outlet["id"], "name": f"{name} {uuid.uuid4().hex[:6]}"})
+        assert created.status_code == 201, created.text
+        return created.json()
+
     def sale(self, lines: list[tuple[str, int]], tenders: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         return {
             "id": str(uuid.uuid4()),

@@ -27,6 +27,19 @@ class OutletCreated(Event):
     timezone: str = "UTC"
 
 
+class RegisterChanged(Event):
+    """A register (till) created or changed. `number` is the register's number in its
+    outlet (1, 2, ...; never reused, never changed): receipt numbers carry it, so they
+    are unique per outlet."""
+
+    TYPE = "RegisterChanged"
+    register_id: str
+    outlet_id: str
+    number: int
+    name: str
+    active: bool
+
+
 class UserChanged(Event):
     TYPE = "UserChanged"
     user_id: str
@@ -267,6 +280,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
     for cls in (
         OutletCreated,
+        RegisterChanged,
         UserChanged,
         ProductCreated,
         ProductChanged,

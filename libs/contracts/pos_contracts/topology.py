@@ -11,7 +11,7 @@ DEAD_LETTER_EXCHANGE = "pos.dlx"
 
 # producer -> event types it publishes (routing key "<producer>.<Type>")
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "identity": ("OutletCreated", "UserChanged"),
+    "identity": ("OutletCreated", "RegisterChanged", "UserChanged"),
     "catalog": ("ProductCreated", "ProductChanged", "ProductArchived", "OutletPriceChanged"),
     "inventory": ("StockDeducted", "StockAdjusted", "StockReturned", "StockTransferred", "LowStockDetected"),
     "sales": ("SaleCompleted", "SaleRefunded", "SaleVoided", "ShiftClosed"),
@@ -31,6 +31,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "catalog.ProductArchived",
     ),
     "sales": (
+        # Outlets and their registers: a sale names a register of its own outlet.
+        "identity.OutletCreated",
+        "identity.RegisterChanged",
         "catalog.ProductCreated",
         "catalog.ProductChanged",
         "catalog.ProductArchived",

@@ -76,3 +76,24 @@ def create_known_outlets_v1() -> None:
 
 def drop_known_outlets_v1() -> None:
     op.drop_table("known_outlets")
+
+
+def announce_v1(producer: str, events: list[tuple[object, str | None]]) -> None:
+    """Write events into the service's outbox from a migration (each with its outlet
+    id): what a replica built after the data existed needs to catch up. The relay sends
+    them like any other; consumers apply them idempotently (they are upserts)."""
+    from datetime import UTC, datetime
+
+    from pos_contracts import new_envelope
+
+    if not events:
+        return
+    outbox = sa.table(
+        "outbox", sa.column("event_id"), sa.column("routing_key"), sa.column("body"), sa.column("created_at")
+    )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = []
+    for event, outlet_id in events:
+        envelope = new_envelope(event, producer=producer, outlet_id=outlet_id)
+        rows.append({"event_id": envelope.event_id, "routing_key": envelope.routing_key, "body": envelope.model_dump_json(), "created_at": now})
+    op.get_bind().execute(outbox.insert(), rows)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from pos_contracts.events import OutletCreated
+from pos_contracts.events import OutletCreated, RegisterChanged
 from pos_identity import accounts, audit
 from pos_identity.domain import hash_password, password_problem, pin_problem
 from pos_identity.schemas import (
@@ -42,7 +42,11 @@ def _outlet_out(row: Any) -> OutletOut:
 
 
 def _register_out(row: Any) -> RegisterOut:
-    return RegisterOut(id=row.id, outlet_id=row.outlet_id, name=row.name, active=row.active)
+    return RegisterOut(id=row.id, outlet_id=row.outlet_id, number=row.number, name=row.name, active=row.active)
+
+
+def _register_changed(register: RegisterOut) -> RegisterChanged:
+    return RegisterChanged(register_id=register.id, outlet_id=register.outlet_id, number=register.number, name=register.name, active=register.active)
 
 
 def _check_outlets_exist(uow: UnitOfWork, outlet_ids: list[str]) -> None:
@@ -84,9 +88,10 @@ def create_outlet(body: OutletIn, admin: Admin, request: Request) -> OutletOut:
     return outlet
 
 
-def _outlet_row(uow: UnitOfWork, principal: Any, outlet_id: str) -> Any:
+def _outlet_row(uow: UnitOfWork, principal: Any, outlet_id: str, *, lock: bool = False) -> Any:
     ensure_outlet(principal, outlet_id)
-    row = uow.session.execute(select(outlets).where(outlets.c.id == outlet_id)).first()
+    query = select(outlets).where(outlets.c.id == outlet_id)
+    row = uow.session.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "outlet not found")
     return row
@@ -129,19 +134,33 @@ def list_registers(principal: CurrentUser, request: Request, outlet_id: str | No
         return [_register_out(r) for r in uow.session.execute(query).all()]
 
 
-@router.post("/registers", response_model=RegisterOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/registers",
+    response_model=RegisterOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "the outlet already has a register of that name or number"}},
+)
 def create_register(body: RegisterIn, admin: Admin, request: Request) -> RegisterOut:
-    register = RegisterOut(id=str(uuid.uuid4()), outlet_id=body.outlet_id, name=body.name, active=True)
+    """A register (till) of an outlet. Its number, printed in every receipt number it
+    issues, is the next free one in the outlet unless given; it never changes and is
+    never reused, so receipt numbers stay unique in the outlet."""
     try:
         with ctx(request).db.transaction() as uow:
-            _outlet_row(uow, admin, body.outlet_id)
+            # The outlet's row lock makes "the next free number" one at a time.
+            _outlet_row(uow, admin, body.outlet_id, lock=True)
+            number = body.number or (uow.session.scalar(select(func.max(registers.c.number)).where(registers.c.outlet_id == body.outlet_id)) or 0) + 1
+            if number > 999:
+                raise unprocessable("number", "the outlet has 999 registers: no number is left")
+            register = RegisterOut(id=str(uuid.uuid4()), outlet_id=body.outlet_id, number=number, name=body.name, active=True)
             uow.session.execute(registers.insert().values(**register.model_dump(), created_at=utcnow()))
+            uow.publish(_register_changed(register), outlet_id=register.outlet_id)
             audit_record(
                 uow, request, "register.created", actor=admin, target_type="register", target_id=register.id,
                 outlet_id=body.outlet_id, details={"after": register.model_dump()},
             )
     except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"the outlet already has a register named {body.name!r}") from None
+        what = f"named {body.name!r}" + (f" or numbered {body.number}" if body.number else "")
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the outlet already has a register {what}") from None
     return register
 
 
@@ -167,6 +186,8 @@ def update_register(register_id: str, body: RegisterUpdate, admin: Admin, reques
             if changes:
                 uow.session.execute(update(registers).where(registers.c.id == register_id).values(**changes))
             after = _register_out(_register_row(uow, admin, register_id))
+            if after != before:
+                uow.publish(_register_changed(after), outlet_id=after.outlet_id)
             audit_record(
                 uow, request, "register.updated", actor=admin, target_type="register", target_id=register_id,
                 outlet_id=after.outlet_id, details={"before": before.model_dump(), "after": after.model_dump()},

@@ -69,6 +69,9 @@ class OutletOut(BaseModel):
 class RegisterIn(Strict):
     outlet_id: Id
     name: str = Field(min_length=1, max_length=100)
+    number: int | None = Field(
+        default=None, ge=1, le=999, description="the register's number in its outlet, printed in its receipt numbers; the next free one if left out"
+    )
 
 
 class RegisterUpdate(Strict):
@@ -79,6 +82,7 @@ class RegisterUpdate(Strict):
 class RegisterOut(BaseModel):
     id: str
     outlet_id: str
+    number: int
     name: str
     active: bool
 

@@ -37,9 +37,13 @@ registers = Table(
     Column("id", String(36), primary_key=True),
     Column("outlet_id", String(36), ForeignKey("outlets.id"), nullable=False, index=True),
     Column("name", String(100), nullable=False),
+    # The register's number in its outlet (receipt numbers carry it): given at creation,
+    # never reused or changed.
+    Column("number", Integer, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("outlet_id", "name", name="uq_registers_outlet_name"),
+    UniqueConstraint("outlet_id", "number", name="uq_registers_outlet_number"),
 )
 
 users = Table(

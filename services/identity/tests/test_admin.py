@@ -74,3 +74,39 @@ def test_admin_ends_a_users_sessions(client: TestClient, chain) -> None:
     client.cookies.clear()
     client.cookies.set("pos_refresh", secret, domain="testserver.local", path="/api/identity")
     assert client.post("/api/identity/refresh").status_code == 401
+
+
+def _announced(client: TestClient, type_: str) -> list[dict]:
+    import json
+
+    from sqlalchemy import select
+
+    db = client.app.state.ctx.db
+    with db.transaction() as uow:
+        bodies = uow.session.execute(select(db.outbox.c.body).order_by(db.outbox.c.id)).scalars().all()
+    return [e["payload"] for e in map(json.loads, bodies) if e["type"] == type_]
+
+
+def test_registers_are_numbered_in_their_outlet_and_announced(client: TestClient, chain) -> None:
+    """Issue 14, finding 8: receipt numbers carry the register's number in its outlet
+    (the next free one, or one the admin picks), never shared and never changed."""
+    made = [client.post("/api/identity/registers", json={"outlet_id": outlet, "name": name}, headers=chain.admin) for outlet, name in [(chain.a, "East 1"), (chain.a, "East 2"), (chain.b, "Front")]]
+    assert [r.status_code for r in made] == [201, 201, 201]
+    assert [r.json()["number"] for r in made] == [1, 2, 1]
+    chosen = client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "Bar", "number": 7}, headers=chain.admin)
+    assert chosen.status_code == 201 and chosen.json()["number"] == 7
+    taken = client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "Terrace", "number": 2}, headers=chain.admin)
+    assert taken.status_code == 409 and "numbered 2" in taken.json()["detail"]
+    after = client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "Terrace"}, headers=chain.admin)
+    assert after.json()["number"] == 8
+    assert client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "Zero", "number": 0}, headers=chain.admin).status_code == 422
+    # The number cannot be changed afterwards (an unknown field).
+    east1 = made[0].json()["id"]
+    assert client.patch(f"/api/identity/registers/{east1}", json={"number": 5}, headers=chain.admin).status_code == 422
+    closed = client.patch(f"/api/identity/registers/{east1}", json={"active": False}, headers=chain.admin)
+    assert closed.status_code == 200 and closed.json() == {**made[0].json(), "active": False}
+    announced = [e for e in _announced(client, "RegisterChanged") if e["register_id"] == east1]
+    assert announced == [
+        {"register_id": east1, "outlet_id": chain.a, "number": 1, "name": "East 1", "active": True},
+        {"register_id": east1, "outlet_id": chain.a, "number": 1, "name": "East 1", "active": False},
+    ]

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, upsert, utcnow
-from pos_sales import events, outlet_policy
+from pos_sales import events, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
@@ -75,6 +75,7 @@ class Quote:
     policy: OutletSettings
     cart: PricedCart
     shift_id: str | None
+    register: registers.Register | None = None
 
 
 def _shelf_price_query(active_only: bool) -> Any:
@@ -108,11 +109,13 @@ def shelf_prices(uow: UnitOfWork, outlet_id: str, ids: set[str], *, active_only:
 
 
 def price(uow: UnitOfWork, settings: Settings, cart: CartIn | SaleIn) -> Quote:
-    """Price a cart from the replica and the outlet's settings (one transaction)."""
+    """Price a cart from the replica and the outlet's settings (one transaction). A
+    register that is not the outlet's, or is deactivated, is a RegisterProblem."""
+    register = registers.usable(uow, cart.outlet_id, cart.register_id)
     policy = outlet_policy.load(uow, cart.outlet_id, settings)
     prices = shelf_prices(uow, cart.outlet_id, {line.product_id for line in cart.lines})
     priced = price_cart(cart_lines(cart.lines), prices, policy=policy.pricing(), cart_discount=to_discount(cart.discount))
-    return Quote(policy, priced, current_shift_id(uow, cart.outlet_id, cart.register_id))
+    return Quote(policy, priced, current_shift_id(uow, cart.outlet_id, cart.register_id), register)
 
 
 def quote_body(quote: Quote) -> dict[str, Any]:
@@ -160,6 +163,8 @@ def draft_receipt(body: SaleIn, principal: Principal, quote: Quote, settlement: 
         "receipt_number": None,
         "outlet_id": body.outlet_id,
         "register_id": body.register_id,
+        "register_number": quote.register.number if quote.register else None,
+        "register_name": quote.register.name if quote.register else None,
         "shift_id": quote.shift_id,
         "cashier_id": principal.user_id,
         "cashier_name": principal.name,
@@ -199,18 +204,27 @@ _LAST_NUMBER = select(receipt_counters.c.last_number).where(
 )
 
 
-def receipt_number(uow: UnitOfWork, outlet_id: str, register_id: str | None) -> str:
-    """The next number in the register's sequence (row-locked until commit)."""
+def receipt_number(uow: UnitOfWork, outlet_id: str, register_id: str | None, register_number: int | None) -> str:
+    """The next number in the register's sequence (row-locked until commit), labelled
+    with the register's number: unique in the outlet, without gaps per register."""
     keys = {"outlet_id": outlet_id, "register_id": register_id or ""}
     if uow.session.get_bind().dialect.name == "mysql":
         number = uow.session.execute(_NEXT_NUMBER_MYSQL, keys).lastrowid
     else:
         upsert(uow.session, receipt_counters, keys, increments={"last_number": 1})
         number = uow.session.scalar(_LAST_NUMBER, keys)
-    if not register_id:
-        return f"R{number:07d}"
-    label = register_id if len(register_id) <= 12 else register_id[:8]
-    return f"{label}-{number:06d}"
+    return registers.receipt_label(register_id, register_number, number)
+
+
+def _register_number(uow: UnitOfWork, row: Any, draft: dict[str, Any]) -> int | None:
+    """The number of the register a drafted sale was rung on: stamped in the draft, or
+    (a sale drafted before register numbers existed) looked up in the replica."""
+    if not row.register_id:
+        return None
+    if draft.get("register_number") is not None:
+        return int(draft["register_number"])
+    found = registers.find(uow, row.register_id)
+    return found.number if found is not None else None
 
 
 # Statements of the sale path, built once (a statement built per call paid its cache key).
@@ -253,7 +267,9 @@ class Checkout:
         draft, settlement = started
         return await self._finish(body.id, draft, settlement, principal.token)
 
-    def _start(self, body: SaleIn, principal: Principal, request: Request, digest: str) -> Answer | Literal["wait"] | tuple[dict[str, Any], Settlement]:
+    def _start(
+        self, body: SaleIn, principal: Principal, request: Request, digest: str, waited: bool = False
+    ) -> Answer | Literal["wait"] | tuple[dict[str, Any], Settlement]:
         """The first transaction: a repeated id is answered as before (or waits for the
         copy running, or runs again after a retryable failure); a new one is priced from
         the replica and stored PENDING with its lines, tenders and drafted receipt. An
@@ -270,6 +286,10 @@ class Checkout:
                         [TenderIn(t.kind, t.amount_minor, t.card_token) for t in body.tenders],
                         cash_rounding_minor=quote.policy.cash_rounding_minor,
                     )
+                except registers.RegisterProblem as exc:
+                    if exc.unknown and not waited:
+                        raise _Refused(Answer(422, {"detail": str(exc)}), wait_for_register=True) from exc
+                    raise _Refused(Answer(422, {"detail": str(exc)})) from exc
                 except CheckoutError as exc:
                     raise _Refused(Answer(422, {"detail": str(exc)})) from exc
                 approval = None
@@ -282,6 +302,9 @@ class Checkout:
                 except ApprovalRequired as exc:
                     raise _Refused(Answer(403, {"detail": str(exc), "discounts": large})) from exc
         except _Refused as refused:
+            if refused.wait_for_register and body.register_id and registers.wait_until_known(self.db, body.register_id):
+                # A register made a moment ago: its RegisterChanged has just arrived.
+                return self._start(body, principal, request, digest, waited=True)
             return refused.answer  # rolled back: a discarded retryable failure stays stored
         return draft, settlement
 
@@ -454,7 +477,7 @@ class Checkout:
                 return Answer(row.http_status, json.loads(row.answer))
             draft = json.loads(row.draft)
             now = utcnow()
-            number = receipt_number(uow, row.outlet_id, row.register_id)
+            number = receipt_number(uow, row.outlet_id, row.register_id, _register_number(uow, row, draft))
             completed_at = now.isoformat() + "Z"
             answer = {**draft, "receipt_number": number, "completed_at": completed_at}
             uow.session.execute(_COMPLETE_SALE, {"sale_id": sale_id, "v_number": number, "v_at": now, "v_answer": json.dumps(answer)})
@@ -512,9 +535,10 @@ class Checkout:
 class _Refused(Exception):
     """An answer that stores nothing: the first transaction is rolled back."""
 
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer, *, wait_for_register: bool = False) -> None:
         super().__init__(answer.body.get("detail", ""))
         self.answer = answer
+        self.wait_for_register = wait_for_register
 
 
 def _payment_ref(draft: dict[str, Any]) -> dict[str, Any]:

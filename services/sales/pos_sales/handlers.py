@@ -8,7 +8,9 @@ from pos_contracts import Envelope
 from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductData, StockDeducted
 from pos_platform.consumer import BatchHandler, EventHandler
 from pos_platform.db import UnitOfWork, upsert, utcnow
-from pos_sales.tables import outlet_prices, price_replica, sales
+from pos_platform.outlets import outlet_replica_handler
+from pos_sales.registers import on_register_changed
+from pos_sales.tables import known_outlets, outlet_prices, price_replica, sales
 
 
 def on_product(uow: UnitOfWork, event: ProductData, envelope: Envelope) -> None:
@@ -84,6 +86,8 @@ def on_stocks_deducted(uow: UnitOfWork, items: list[tuple[StockDeducted, Envelop
 BATCH_HANDLERS: dict[str, BatchHandler] = {"StockDeducted": on_stocks_deducted}
 
 HANDLERS: dict[str, EventHandler] = {
+    "OutletCreated": outlet_replica_handler(known_outlets),
+    "RegisterChanged": on_register_changed,
     "ProductCreated": on_product,
     "ProductChanged": on_product,
     "ProductArchived": on_product_archived,

@@ -107,7 +107,7 @@ def receipt_rows(receipt: dict[str, Any], *, copy: int = 0) -> list[Row]:
         rows.append(Row("center", f"*** COPY {copy} - NOT A NEW SALE ***"))
     rows += [
         Row("pair", f"No. {receipt.get('receipt_number') or '-'}", _stamp(receipt.get("completed_at"))),
-        Row("pair", f"Register {receipt.get('register_id') or '-'}", receipt.get("cashier_name") or receipt.get("cashier_id", "")),
+        Row("pair", f"Register {_register(receipt)}", receipt.get("cashier_name") or receipt.get("cashier_id", "")),
         Row("rule"),
     ]
     for line in receipt["lines"]:
@@ -208,3 +208,11 @@ def z_report_rows(z: dict[str, Any]) -> list[Row]:
         over_short = cash["over_short_minor"]
         rows.append(Row("total", "Over" if over_short > 0 else "Short" if over_short < 0 else "Balanced", money(over_short, cur)))
     return rows
+
+
+def _register(receipt: dict[str, Any]) -> str:
+    """The register as the shop knows it: its number and name (older receipts: its id)."""
+    if receipt.get("register_number") is not None:
+        name = receipt.get("register_name")
+        return f"{receipt['register_number']}" + (f" {name}" if name else "")
+    return receipt.get("register_id") or "-"

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, utcnow
-from pos_sales import events, outlet_policy
+from pos_sales import events, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
@@ -77,6 +77,11 @@ class RefundDesk:
         outlet_id = await run_in_threadpool(self._sale_outlet, sale_id, principal)
         if outlet_id is None:
             return Answer(404, {"detail": f"sale {sale_id} not found"})
+        try:
+            # Paid out at a register of the sale's outlet (a deactivated one takes none).
+            await run_in_threadpool(registers.require, self.db, outlet_id, body.register_id)
+        except registers.RegisterProblem as problem:
+            return Answer(422, {"detail": str(problem)})
         try:
             approval = approve(request, principal, action="refund", outlet_id=outlet_id, subject=sale_id, approved_by=body.approved_by)
             plan = await run_in_threadpool(self._reserve, sale_id, body, principal, approval, digest)

@@ -16,7 +16,7 @@ from pos_contracts.events import SaleVoided
 from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.db import utcnow
-from pos_sales import outlet_policy
+from pos_sales import outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import price, quote_body, shelf_prices
 from pos_sales.domain import CheckoutError
@@ -39,8 +39,15 @@ def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
     ensure_outlet(principal, body.outlet_id)
     ctx = _ctx(request)
     try:
-        with ctx.db.transaction() as uow:
-            result = price(uow, ctx.settings, body)  # type: ignore[arg-type]
+        try:
+            with ctx.db.transaction() as uow:
+                result = price(uow, ctx.settings, body)  # type: ignore[arg-type]
+        except registers.RegisterProblem as problem:
+            # A register made a moment ago: wait for its announcement, then price again.
+            if not (problem.unknown and body.register_id and registers.wait_until_known(ctx.db, body.register_id)):
+                raise
+            with ctx.db.transaction() as uow:
+                result = price(uow, ctx.settings, body)  # type: ignore[arg-type]
     except CheckoutError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return JSONResponse(quote_body(result))
@@ -107,6 +114,7 @@ def park_cart(body: ParkIn, principal: Cashier, request: Request) -> ParkedCart:
     """Put a cart aside (the customer fetches something); parking the same id again
     replaces it. Nothing is reserved or priced until it is sold."""
     ensure_outlet(principal, body.outlet_id)
+    registers.require_or_422(_ctx(request).db, body.outlet_id, body.register_id)
     cart = CartIn(outlet_id=body.outlet_id, register_id=body.register_id, lines=body.lines, discount=body.discount)
     with _ctx(request).db.transaction() as uow:
         if uow.session.scalar(select(sales.c.id).where(sales.c.id == body.id)) is not None:
@@ -182,6 +190,8 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
     found = await run_in_threadpool(stored)
     if found is not None:
         return found
+    # A register of this outlet (a deactivated one may still void what it had on it).
+    await run_in_threadpool(lambda: registers.require_or_422(ctx.db, body.outlet_id, body.register_id, must_be_active=False))
     try:
         approval = approve(request, principal, action="void", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by)
         return await run_in_threadpool(_record_void, ctx, body, principal, approval, digest)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, Principal, ensure_outlet
-from pos_sales import outlet_policy
+from pos_sales import outlet_policy, registers
 from pos_sales.receipts import render_html, render_text, z_report_rows
 from pos_sales.schemas import CashMovementIn, ShiftCloseIn, ShiftOpenIn
 from pos_sales.shifts import ShiftProblem, add_cash_movement, close_shift, load_shift, open_shift, shift_view, slot, z_report
@@ -43,6 +43,7 @@ def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, respo
     sales, refunds and voids rung on the register belong to it until it is closed."""
     ensure_outlet(principal, body.outlet_id)
     ctx = _ctx(request)
+    registers.require_or_422(ctx.db, body.outlet_id, body.register_id)
     try:
         with ctx.db.transaction() as uow:
             currency = outlet_policy.load(uow, body.outlet_id, ctx.settings).currency  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, text
 
 from pos_platform.messaging_tables import LongText, Timestamp, add_messaging_tables
+from pos_platform.outlets import outlets_table
 
 metadata = MetaData()
 
@@ -49,6 +50,10 @@ sales = Table(
     Column("fulfilment", String(16), nullable=False, default="pending"),
     Column("oversold", Boolean, nullable=False, default=False),
     Column("receipt_number", String(32), nullable=True),
+    # 0 for every receipt number issued since migration 0007 (unique per outlet with the
+    # number); n > 0 marks the n-th repeat of a number issued before it, when registers
+    # whose ids shared their first 8 characters printed the same numbers.
+    Column("receipt_duplicate", Integer, nullable=False, server_default=text("0")),
     Column("currency", String(3), nullable=False),
     Column("total_minor", BigInteger, nullable=False),
     Column("tax_minor", BigInteger, nullable=False, server_default=text("0")),
@@ -70,7 +75,7 @@ sales = Table(
     Index("ix_sales_outlet_created", "outlet_id", "created_at"),
     Index("ix_sales_status_created", "status", "created_at"),
     Index("ix_sales_shift", "shift_id"),
-    Index("ix_sales_outlet_receipt", "outlet_id", "receipt_number"),
+    Index("uq_sales_outlet_receipt", "outlet_id", "receipt_number", "receipt_duplicate", unique=True),
 )
 
 sale_lines = Table(
@@ -104,7 +109,24 @@ sale_tenders = Table(
     Column("tendered_minor", BigInteger, nullable=False),
 )
 
-# Receipt numbers run in sequence per register ("" for sales rung without one).
+# Identity's outlets and registers (OutletCreated, RegisterChanged): a sale, shift, parked
+# cart or refund names a register of its own outlet, and receipt numbers carry the
+# register's number.
+known_outlets = outlets_table(metadata)
+
+known_registers = Table(
+    "known_registers",
+    metadata,
+    Column("register_id", String(36), primary_key=True),
+    Column("outlet_id", String(36), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("source_event_at", Timestamp, nullable=False),
+)
+
+# Receipt numbers run in sequence per register ("" for sales rung without one), without
+# gaps: the number is taken in the transaction that completes the sale.
 receipt_counters = Table(
     "receipt_counters",
     metadata,

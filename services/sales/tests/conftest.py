@@ -26,7 +26,7 @@ from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 from pos_sales.app import create_app
 from pos_sales.config import Settings
-from pos_sales.tables import price_replica
+from pos_sales.tables import known_registers, price_replica
 
 OUTLET = "outlet-a"
 OTHER = "outlet-b"
@@ -167,6 +167,24 @@ def seed_prices(app: Any) -> None:
         )
 
 
+# Registers as identity's RegisterChanged would have announced them: till-1 .. till-9 are
+# outlet A's registers 1 .. 9, till-b1 is outlet B's register 1, till-off is outlet A's
+# deactivated register 10.
+REGISTERS = [(f"till-{n}", OUTLET, n, f"Till {n}", True) for n in range(1, 10)] + [
+    ("till-b1", OTHER, 1, "B's till", True),
+    ("till-off", OUTLET, 10, "Old till", False),
+]
+
+
+def seed_registers(app: Any) -> None:
+    now = utcnow()
+    with app.state.ctx.db.transaction() as uow:
+        uow.session.execute(
+            known_registers.insert(),
+            [{"register_id": r, "outlet_id": o, "number": n, "name": name, "active": active, "source_event_at": now} for r, o, n, name, active in REGISTERS],
+        )
+
+
 @pytest.fixture
 def make_client(tmp_path: Path, keys: tuple[Path, Path], fakes: FakeServices) -> Callable[..., Any]:
     """A started TestClient of a sales app with these settings overrides (and prices)."""
@@ -193,6 +211,7 @@ def make_client(tmp_path: Path, keys: tuple[Path, Path], fakes: FakeServices) ->
 def client(make_client: Callable[..., Any]) -> Iterator[TestClient]:
     with make_client() as c:
         seed_prices(c.app)
+        seed_registers(c.app)
         yield c
 
 
@@ -254,5 +273,6 @@ def helpers() -> Any:
         sale = staticmethod(sale)
         outbox = staticmethod(outbox)
         seed_prices = staticmethod(seed_prices)
+        seed_registers = staticmethod(seed_registers)
 
     return Helpers

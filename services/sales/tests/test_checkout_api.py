@@ -41,8 +41,9 @@ def test_receipt_numbers_run_per_register(client: TestClient, auth: Any, helpers
         r = client.post("/api/sales", json=helpers.sale(**extra), headers=auth())
         assert r.status_code == 201, r.text
         numbers.append(r.json()["receipt_number"])
-    assert numbers == ["till-1-000001", "till-1-000002", "till-2-000001", "R0000001", "till-1-000003"]
-    found = client.get("/api/sales", params={"receipt_number": "till-2-000001", "outlet_id": OUTLET}, headers=auth()).json()["items"]
+    # R<the register's number in the outlet>-<its own sequence>; R<7 digits> without one.
+    assert numbers == ["R1-000001", "R1-000002", "R2-000001", "R0000001", "R1-000003"]
+    found = client.get("/api/sales", params={"receipt_number": "R2-000001", "outlet_id": OUTLET}, headers=auth()).json()["items"]
     assert [s["register_id"] for s in found] == ["till-2"]
 
 
@@ -227,6 +228,7 @@ def test_the_crash_fault_is_ignored_in_production(make_client: Any, auth: Any, h
     secret = uuid.uuid4().hex
     with make_client(environment="production", internal_api_token=secret, fault_crash_after_capture=True) as prod:
         helpers.seed_prices(prod.app)
+        helpers.seed_registers(prod.app)
         r = prod.post("/api/sales", json=helpers.sale(), headers=auth())
         assert r.status_code == 201, r.text
 

@@ -133,7 +133,7 @@ def test_receipt_as_json_html_text_and_reprint(client: TestClient, auth: Any, he
     assert "Espresso cup &lt;small&gt;" in page.text and "<small>" not in page.text
     text = client.get(f"/api/sales/{sale_id}/receipt", params={"format": "text"}, headers=auth()).text
     assert all(len(line) <= 42 for line in text.splitlines())
-    assert "till-9-000001" in text and "TOTAL EUR" in text and "27.99" in text and "Change" in text
+    assert "R9-000001" in text and "Register 9 Till 9" in text and "TOTAL EUR" in text and "27.99" in text and "Change" in text
     assert "A" in text and "20%" in text and "5%" in text
     copy1 = client.post(f"/api/sales/{sale_id}/reprint", headers=auth())
     copy2 = client.post(f"/api/sales/{sale_id}/reprint", params={"format": "text"}, headers=auth())
