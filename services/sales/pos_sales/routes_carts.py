@@ -16,6 +16,7 @@ from pos_contracts.events import SaleVoided
 from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.db import utcnow
+from pos_platform.outlets import ensure_known_outlet
 from pos_sales import outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import price, quote_body, shelf_prices
@@ -88,7 +89,7 @@ def get_outlet_settings(outlet_id: str, principal: CurrentUser, request: Request
 def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager, request: Request) -> OutletSettings:
     """Tax rates per tax class, tax-inclusive or exclusive prices, rounding, cash rounding,
     discount approval threshold, receipt header and footer. Applies to the next sale."""
-    ensure_outlet(principal, outlet_id)
+    ensure_known_outlet(_ctx(request).db, principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
         outlet_policy.save(uow, outlet_id, body, principal.user_id)
     return body
@@ -113,7 +114,7 @@ def _parked(row) -> ParkedCart:  # type: ignore[no-untyped-def]
 def park_cart(body: ParkIn, principal: Cashier, request: Request) -> ParkedCart:
     """Put a cart aside (the customer fetches something); parking the same id again
     replaces it. Nothing is reserved or priced until it is sold."""
-    ensure_outlet(principal, body.outlet_id)
+    ensure_known_outlet(_ctx(request).db, principal, body.outlet_id)
     registers.require_or_422(_ctx(request).db, body.outlet_id, body.register_id)
     cart = CartIn(outlet_id=body.outlet_id, register_id=body.register_id, lines=body.lines, discount=body.discount)
     with _ctx(request).db.transaction() as uow:
@@ -190,6 +191,7 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
     found = await run_in_threadpool(stored)
     if found is not None:
         return found
+    await run_in_threadpool(ensure_known_outlet, ctx.db, principal, body.outlet_id)
     # A register of this outlet (a deactivated one may still void what it had on it).
     await run_in_threadpool(lambda: registers.require_or_422(ctx.db, body.outlet_id, body.register_id, must_be_active=False))
     try:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, Principal, ensure_outlet
+from pos_platform.outlets import ensure_known_outlet
 from pos_sales import outlet_policy, registers
 from pos_sales.receipts import render_html, render_text, z_report_rows
 from pos_sales.schemas import CashMovementIn, ShiftCloseIn, ShiftOpenIn
@@ -41,8 +42,8 @@ def _visible_shift(uow: Any, shift_id: str, principal: Principal) -> Any:
 def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, response: Response) -> dict[str, Any]:
     """Open a register with the float counted into its drawer. One open shift per register;
     sales, refunds and voids rung on the register belong to it until it is closed."""
-    ensure_outlet(principal, body.outlet_id)
     ctx = _ctx(request)
+    ensure_known_outlet(ctx.db, principal, body.outlet_id)
     registers.require_or_422(ctx.db, body.outlet_id, body.register_id)
     try:
         with ctx.db.transaction() as uow:

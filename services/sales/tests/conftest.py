@@ -26,7 +26,7 @@ from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 from pos_sales.app import create_app
 from pos_sales.config import Settings
-from pos_sales.tables import known_registers, price_replica
+from pos_sales.tables import known_outlets, known_registers, price_replica
 
 OUTLET = "outlet-a"
 OTHER = "outlet-b"
@@ -177,8 +177,12 @@ REGISTERS = [(f"till-{n}", OUTLET, n, f"Till {n}", True) for n in range(1, 10)] 
 
 
 def seed_registers(app: Any) -> None:
+    """The outlets and registers identity announced (OutletCreated, RegisterChanged)."""
     now = utcnow()
     with app.state.ctx.db.transaction() as uow:
+        uow.session.execute(
+            known_outlets.insert(), [{"outlet_id": o, "name": o.title(), "currency": "EUR", "updated_at": now} for o in (OUTLET, OTHER)]
+        )
         uow.session.execute(
             known_registers.insert(),
             [{"register_id": r, "outlet_id": o, "number": n, "name": name, "active": active, "source_event_at": now} for r, o, n, name, active in REGISTERS],

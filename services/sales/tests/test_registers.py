@@ -18,6 +18,7 @@ from pos_contracts import new_envelope
 from pos_contracts.events import RegisterChanged
 from pos_sales.registers import on_register_changed
 from pos_sales.tables import known_registers
+
 from .conftest import OUTLET
 
 
@@ -138,3 +139,17 @@ def announce(client: TestClient, register_id: str, outlet_id: str, number: int, 
     envelope = new_envelope(RegisterChanged(register_id=register_id, outlet_id=outlet_id, number=number, name=name, active=active), producer="identity")
     with client.app.state.ctx.db.transaction() as uow:
         on_register_changed(uow, RegisterChanged.model_validate(envelope.payload), envelope)
+
+
+def test_an_admin_sells_and_sets_up_only_at_outlets_that_exist(client: TestClient, auth: Any, helpers: Any) -> None:
+    """An admin's token names no outlets: sales asks its outlets replica (a cashier's or
+    manager's token lists theirs, signed by identity)."""
+    admin = auth("admin", outlets=[])
+    nowhere = {**helpers.sale(), "outlet_id": "no-such-outlet"}
+    refused = client.post("/api/sales", json=nowhere, headers=admin)
+    assert refused.status_code == 404 and "no-such-outlet" in refused.json()["detail"]
+    settings = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=admin).json()
+    assert client.put("/api/sales/outlets/no-such-outlet/settings", json=settings, headers=admin).status_code == 404
+    shift = {"id": str(uuid.uuid4()), "outlet_id": "no-such-outlet", "register_id": "till-1", "opening_float_minor": 0}
+    assert client.post("/api/sales/shifts", json=shift, headers=admin).status_code == 404
+    assert client.post("/api/sales", json=helpers.sale(), headers=admin).status_code == 201
