@@ -127,6 +127,10 @@ class SaleCompleted(Event):
     register_id: str | None = None
     shift_id: str | None = None
     rounding_minor: int = 0  # cash rounding on the amount due (not part of total_minor)
+    # A sale made offline at the till and synced later: completed_at is when it was sold
+    # (the day reports count it on), received_at when the services heard of it.
+    offline: bool = False
+    received_at: str | None = None
 
 
 class RefundLine(BaseModel):
@@ -263,6 +267,9 @@ class PaymentCaptured(Event):
     currency: str
     amount_minor: int
     tenders: list[TenderLine]
+    # When the money was taken, if not when the payment was recorded (a sale a till made
+    # offline and synced later): reports count it on that day. Optional addition to v1.
+    taken_at: str | None = None
 
 
 class PaymentRefunded(Event):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -49,6 +50,9 @@ class PaymentIn(Strict):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True)
     tenders: list[TenderIn] = Field(min_length=1, max_length=10)
+    taken_at: datetime | None = Field(
+        default=None, strict=False, description="when the money was taken, for a sale a till made offline and synced later (reports count it on that day)"
+    )
 
 
 class ReconcileIn(Strict):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from prometheus_client import Counter
@@ -228,6 +229,7 @@ class PaymentService:
                         currency=body.currency,
                         amount_minor=body.amount_minor,
                         tenders=[TenderLine(kind=t.kind, amount_minor=t.amount_minor) for t in states],
+                        taken_at=_iso(body.taken_at),
                     ),
                     outlet_id=body.outlet_id,
                 )
@@ -698,3 +700,12 @@ class PaymentService:
             ),
             outlet_id=row.outlet_id,
         )
+
+
+def _iso(moment: Any) -> str | None:
+    """A time as events carry it (UTC, ISO 8601 with Z), or None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat() + "Z"

@@ -111,6 +111,7 @@ def test_cash_payment_is_captured_with_change_and_published(client: TestClient, 
         "currency": "EUR",
         "amount_minor": 1250,
         "tenders": [{"kind": "cash", "amount_minor": 1250}],
+        "taken_at": None,
     }
 
     got = client.get(f"/api/payments/payments/{body['payment_id']}", headers=auth())
@@ -223,3 +224,14 @@ def test_a_token_is_required(client: TestClient) -> None:
     assert client.get("/api/payments/payments/x").status_code == 401
     assert client.get("/api/payments/payments", params={"sale_id": "x"}).status_code == 401
     assert client.get("/healthz").status_code == 200
+
+
+def test_cash_taken_offline_is_published_with_when_it_was_taken(client: TestClient, auth: Auth) -> None:
+    """Issue 15: a till that sold offline syncs the sale later; the cash counts on the
+    day it was taken, not the day it was recorded."""
+    body = payment(amount_minor=500, tenders=[{"kind": "cash", "amount_minor": 500}], taken_at="2026-03-11T18:30:00Z")
+    assert client.post("/api/payments/payments", json=body, headers=auth()).status_code == 201
+    event = [e for e in outbox_events(client) if e["type"] == "PaymentCaptured"][-1]
+    assert event["payload"]["taken_at"] == "2026-03-11T18:30:00Z"
+    bad = payment(amount_minor=500, tenders=[{"kind": "cash", "amount_minor": 500}], taken_at="last tuesday")
+    assert client.post("/api/payments/payments", json=bad, headers=auth()).status_code == 422

@@ -776,3 +776,17 @@ def test_malformed_timestamp_is_poison(consumer: EventConsumer, feed: Feed, get:
     # Rolled back with the handler, so a fixed redelivery would still be processed.
     env = new_envelope(sale("ok", A, "2026-03-05T10:00:00Z", [line(1, "p1", 1, 500, 0)], [("cash", 500)]), producer="sales")
     assert consumer.handle(env) is True
+
+
+def test_cash_taken_offline_counts_on_the_day_it_was_taken(consumer: EventConsumer, get: Get, march: None) -> None:
+    """Issue 15: a sale made offline on the 11th and synced on the 12th: its cash is in
+    the 11th's tender figures, like the sale itself (SaleCompleted.completed_at)."""
+    captured = PaymentCaptured(
+        payment_id="off1", sale_id="off1", outlet_id=A, currency="EUR", amount_minor=700,
+        tenders=[TenderLine(kind="cash", amount_minor=700)], taken_at="2026-03-11T18:30:00Z",
+    )
+    consumer.handle(envelope(captured).model_copy(update={"occurred_at": datetime(2026, 3, 12, 9, tzinfo=UTC)}))
+    on_11 = get("sales/tenders", date_from="2026-03-11", date_to="2026-03-11")["rows"]
+    on_12 = get("sales/tenders", date_from="2026-03-12", date_to="2026-03-12")["rows"]
+    assert [(r["kind"], r["captured_minor"]) for r in on_11 if r["captured_minor"]] == [("cash", 700)]
+    assert [r for r in on_12 if r.get("captured_minor")] == []

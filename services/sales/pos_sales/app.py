@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
-from pos_sales import history, routes, routes_carts, routes_refunds, routes_shifts
+from pos_sales import history, routes, routes_carts, routes_offline, routes_refunds, routes_shifts
 from pos_sales.checkout import Checkout
 from pos_sales.clients import ServiceClients
 from pos_sales.config import Settings
@@ -55,7 +55,7 @@ def create_app(
         settings=settings,
         db=db,
         # Static paths first: they must win over /api/sales/{sale_id}.
-        routers=[history.router, routes_carts.router, routes_shifts.router, routes_refunds.router, routes.router],
+        routers=[history.router, routes_offline.router, routes_carts.router, routes_shifts.router, routes_refunds.router, routes.router],
         handlers=HANDLERS,
         batch_handlers=BATCH_HANDLERS,
         bus=bus,

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import Request
@@ -476,10 +476,14 @@ class Checkout:
             if row.status != "PENDING":
                 return Answer(row.http_status, json.loads(row.answer))
             draft = json.loads(row.draft)
-            now = utcnow()
-            number = receipt_number(uow, row.outlet_id, row.register_id, _register_number(uow, row, draft))
-            completed_at = now.isoformat() + "Z"
-            answer = {**draft, "receipt_number": number, "completed_at": completed_at}
+            if draft.get("offline"):
+                # Synced from a till that sold offline: numbered and timed by the till.
+                number, answer = draft["receipt_number"], draft
+                now = datetime.fromisoformat(draft["completed_at"].removesuffix("Z"))
+            else:
+                now = utcnow()
+                number = receipt_number(uow, row.outlet_id, row.register_id, _register_number(uow, row, draft))
+                answer = {**draft, "receipt_number": number, "completed_at": now.isoformat() + "Z"}
             uow.session.execute(_COMPLETE_SALE, {"sale_id": sale_id, "v_number": number, "v_at": now, "v_answer": json.dumps(answer)})
             uow.publish(events.sale_completed(row, answer), outlet_id=row.outlet_id)
         SALES_FINISHED.labels("COMPLETED", by).inc()
@@ -517,6 +521,14 @@ class Checkout:
         if row is None:
             return None
         draft = json.loads(row.draft)
+        if draft.get("offline"):
+            # The cash was taken at the till: record it again (idempotent), never cancel.
+            from pos_sales.offline import OfflineSync, offline_payment
+
+            answer = await self.clients.capture(offline_payment(sale_id, draft), None)
+            if answer.outcome in ("unknown", "unreachable", "card_unreachable"):
+                return None
+            return await OfflineSync(self).settle(sale_id, answer, None, by="reconciler")
         if draft["due_minor"] == 0:
             await self.clients.release(sale_id, None)
             return await self._fail(sale_id, 409, "the checkout was interrupted: ring the sale up again", by="reconciler")

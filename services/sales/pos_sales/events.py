@@ -32,6 +32,8 @@ def sale_completed(row: Any, receipt: dict[str, Any]) -> SaleCompleted:
         # Receipts stored before these were on the receipt: the row's columns.
         discount_minor=receipt.get("discount_minor", row.discount_minor),
         rounding_minor=receipt.get("rounding_minor", row.rounding_minor),
+        offline=bool(receipt.get("offline")),
+        received_at=receipt.get("received_at"),
     )
 
 

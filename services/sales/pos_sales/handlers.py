@@ -9,6 +9,7 @@ from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductDat
 from pos_platform.consumer import BatchHandler, EventHandler
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_platform.outlets import outlet_replica_handler
+from pos_sales.offline import record_stock_short
 from pos_sales.registers import on_register_changed
 from pos_sales.tables import known_outlets, outlet_prices, price_replica, sales
 
@@ -61,6 +62,9 @@ def on_stock_deducted(uow: UnitOfWork, event: StockDeducted, _envelope: Envelope
     which may come first (the events of one sale are not ordered), so `exception` is
     only ever set on a sale still `pending`. `oversold` is kept once any line was."""
     flags = {"oversold": True} if any(line.oversold for line in event.lines) else {}
+    if flags:
+        # An offline sale whose goods had already left: listed for a manager.
+        record_stock_short(uow, event.sale_id, sorted({line.product_id for line in event.lines if line.oversold}))
     if event.parked:
         uow.session.execute(
             sales.update().where(sales.c.id == event.sale_id, sales.c.fulfilment == "pending").values(fulfilment="exception")

@@ -30,6 +30,10 @@ class OutletSettings(BaseModel):
     discount_approval_bp: int = Field(ge=0, le=10_000, description="discounts above this share need a manager (2000 = 20 %)")
     receipt_header: list[str] = Field(default_factory=list, max_length=8, description="lines printed above the items")
     receipt_footer: list[str] = Field(default_factory=list, max_length=8, description="lines printed below the totals")
+    # Selling offline (the till without its link to the services): the till enforces
+    # these; a sale synced beyond them is kept all the same and listed as a sync exception.
+    offline_max_hours: int = Field(default=24, ge=0, le=720, description="the longest a till sells offline before it stops (0: never offline)")
+    offline_max_sale_minor: int = Field(default=50_000, ge=0, le=10**12, description="the largest sale a till takes offline (0: no limit)")
 
     def pricing(self) -> PricingPolicy:
         return PricingPolicy(

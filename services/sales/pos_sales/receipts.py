@@ -105,6 +105,8 @@ def receipt_rows(receipt: dict[str, Any], *, copy: int = 0) -> list[Row]:
     rows.append(Row("title", "RECEIPT"))
     if copy:
         rows.append(Row("center", f"*** COPY {copy} - NOT A NEW SALE ***"))
+    if receipt.get("offline"):
+        rows.append(Row("center", "TAKEN OFFLINE"))
     rows += [
         Row("pair", f"No. {receipt.get('receipt_number') or '-'}", _stamp(receipt.get("completed_at"))),
         Row("pair", f"Register {_register(receipt)}", receipt.get("cashier_name") or receipt.get("cashier_id", "")),

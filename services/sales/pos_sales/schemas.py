@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -188,3 +189,98 @@ class PriceOut(BaseModel):
     currency: str
     tax_class: str
     active: bool
+
+
+# --- offline sales (issue 15): the receipt a till printed without its link -------------
+
+OFFLINE_RECEIPT = r"^R\d{1,3}-OFF\d{6,9}$"
+
+
+class OfflineLineIn(Strict):
+    """A line as the till priced it offline from its catalogue replica (what the customer
+    paid: the server keeps it and compares it with the shelf price it knows)."""
+
+    product_id: str = Field(min_length=1, max_length=36)
+    sku: str = Field(default="", max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    category_id: str | None = Field(default=None, max_length=36)
+    qty: int = Field(gt=0, le=10_000)
+    unit_price_minor: int = Field(ge=0, le=MAX_MINOR)
+    discount_minor: int = Field(default=0, ge=0, le=MAX_MINOR, description="line and cart discount on this line")
+    tax_rate_bp: int = Field(ge=0, le=10_000)
+    tax_minor: int = Field(ge=0, le=MAX_MINOR)
+    total_minor: int = Field(ge=0, le=MAX_MINOR, description="what the customer paid for the line, tax included")
+
+
+class OfflineTenderIn(Strict):
+    kind: Literal["cash"] = Field(description="only cash is taken offline (a card needs its processor)")
+    amount_minor: int = Field(gt=0, le=MAX_MINOR, description="what the tender paid of the sale")
+    tendered_minor: int = Field(gt=0, le=MAX_MINOR, description="what the customer handed over")
+
+
+class OfflineSaleIn(Strict):
+    """A sale the till made while it could not reach the services, synced later. The goods
+    and the money have changed hands: the sale is recorded whatever changed meanwhile
+    (price, product, stock, shift), and each difference is listed as a sync exception."""
+
+    id: str = Field(description="UUID made by the till: syncing the same id again returns the same sale")
+    outlet_id: str = Field(min_length=1, max_length=36)
+    register_id: str = Field(min_length=1, max_length=36)
+    shift_id: str | None = Field(default=None, min_length=1, max_length=36, description="the shift open on the till when it sold")
+    receipt_number: str = Field(pattern=OFFLINE_RECEIPT, description="as printed: R<register number>-OFF<the till's own sequence>")
+    sold_at: datetime = Field(strict=False, description="when the sale was made, ISO 8601 (reports count it on that day)")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    prices_include_tax: bool = True
+    lines: list[OfflineLineIn] = Field(min_length=1, max_length=500)
+    total_minor: int = Field(ge=0, le=MAX_MINOR)
+    tax_minor: int = Field(ge=0, le=MAX_MINOR)
+    rounding_minor: int = Field(default=0, ge=-100, le=100, description="cash rounding of the amount due")
+    tenders: list[OfflineTenderIn] = Field(min_length=1, max_length=10)
+    change_minor: int = Field(default=0, ge=0, le=MAX_MINOR)
+
+    @field_validator("id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        return _uuid(value, "id")
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> OfflineSaleIn:
+        """The receipt must add up (the till computes it with the same integer rules)."""
+        for n, line in enumerate(self.lines, start=1):
+            gross = line.unit_price_minor * line.qty
+            if line.discount_minor > gross:
+                raise ValueError(f"line {n}: a discount of {line.discount_minor} on {gross}")
+            expected = gross - line.discount_minor + (0 if self.prices_include_tax else line.tax_minor)
+            if line.total_minor != expected:
+                raise ValueError(f"line {n}: total {line.total_minor} is not price x qty - discount{'' if self.prices_include_tax else ' + tax'} ({expected})")
+            if line.tax_minor > line.total_minor:
+                raise ValueError(f"line {n}: tax {line.tax_minor} above its total {line.total_minor}")
+        if self.total_minor != sum(line.total_minor for line in self.lines):
+            raise ValueError("total_minor is not the sum of the lines' totals")
+        if self.tax_minor != sum(line.tax_minor for line in self.lines):
+            raise ValueError("tax_minor is not the sum of the lines' tax")
+        due = self.total_minor + self.rounding_minor
+        if due < 0 or sum(t.amount_minor for t in self.tenders) != due:
+            raise ValueError(f"the tenders pay {sum(t.amount_minor for t in self.tenders)}, the sale is {due}")
+        if any(t.tendered_minor < t.amount_minor for t in self.tenders):
+            raise ValueError("a tender handed over less than it paid")
+        if self.change_minor != sum(t.tendered_minor - t.amount_minor for t in self.tenders):
+            raise ValueError("change_minor is not what was handed over less what was paid")
+        return self
+
+
+class SyncExceptionOut(BaseModel):
+    id: int
+    sale_id: str
+    outlet_id: str
+    receipt_number: str | None
+    kind: str
+    detail: str
+    created_at: str
+    resolved_at: str | None
+    resolved_by: str | None
+    note: str | None
+
+
+class SyncExceptionResolveIn(Strict):
+    note: str = Field(min_length=1, max_length=500, description="what was done about it")

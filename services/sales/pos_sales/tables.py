@@ -49,6 +49,9 @@ sales = Table(
     # until their ProductCreated arrives); none for a voided cart
     Column("fulfilment", String(16), nullable=False, default="pending"),
     Column("oversold", Boolean, nullable=False, default=False),
+    # Made offline at the till and synced later: completed_at is when it was sold,
+    # created_at when it arrived.
+    Column("offline", Boolean, nullable=False, default=False, server_default=text("0")),
     Column("receipt_number", String(32), nullable=True),
     # 0 for every receipt number issued since migration 0007 (unique per outlet with the
     # number); n > 0 marks the n-th repeat of a number issued before it, when registers
@@ -256,3 +259,24 @@ used_approvals = Table(
 )
 
 add_messaging_tables(metadata, consumer=True)
+
+# What an offline sale's sync found different from what the till knew (a price changed, a
+# product archived, stock short, a shift closed, past the outlet's offline limits, a
+# receipt number printed twice): the sale is recorded all the same; a manager sees the
+# list and notes what was done.
+sync_exceptions = Table(
+    "sync_exceptions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("sale_id", String(36), nullable=False),
+    Column("outlet_id", String(36), nullable=False),
+    Column("receipt_number", String(32), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("resolved_at", Timestamp, nullable=True),
+    Column("resolved_by", String(36), nullable=True),
+    Column("note", String(500), nullable=True),
+    Index("ix_sync_exceptions_outlet_open", "outlet_id", "resolved_at", "id"),
+    Index("uq_sync_exceptions_sale_kind", "sale_id", "kind", unique=True),
+)

@@ -1,0 +1,354 @@
+"""Offline sales (issue 15): a sale the till made while it could not reach the services,
+synced when the link is back.
+
+The goods and the money changed hands before the services heard of it, so a sync
+never refuses a sale for what changed meanwhile. It is recorded as the till printed it
+(prices, totals, its offline receipt number, the time it was sold) and each difference
+from what the services know is listed as a sync exception for a manager: a price that
+changed, a product archived or unknown, stock that was short (from inventory's
+StockDeducted, flagged oversold as any sale without a reservation), a shift closed
+before the sync, a sale past the outlet's offline limits, a receipt number printed twice.
+
+Exactly once, by the till's sale id, on the same path as a checkout: the sale is stored
+PENDING with its receipt, the cash is recorded by payments (idempotent by the sale id),
+and the sale completes with SaleCompleted (completed_at = when it was sold). No stock is
+reserved: inventory deducts it from SaleCompleted. A sync cut anywhere is finished by
+the till posting the same sale again, or by the reconciler; nothing asks payments to
+cancel an offline sale's payment (the cash is in the drawer)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from pos_platform.auth import Principal
+from pos_platform.db import UnitOfWork, utcnow
+from pos_sales import outlet_policy, registers
+from pos_sales.checkout import Checkout, shelf_prices
+from pos_sales.clients import PaymentAnswer
+from pos_sales.idempotency import Answer
+from pos_sales.outlet_policy import OutletSettings
+from pos_sales.schemas import OfflineSaleIn
+from pos_sales.shifts import current_shift_id, load_shift
+from pos_sales.tables import sale_lines, sale_tenders, sales, sync_exceptions
+
+# A till's clock may run a little ahead of the server's; beyond this it is an exception.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def offline_hash(body: OfflineSaleIn) -> str:
+    return hashlib.sha256(body.model_dump_json(exclude={"id"}).encode()).hexdigest()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat() + "Z"
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.answer = Answer(status, {"detail": detail})
+
+
+class OfflineSync:
+    def __init__(self, checkout: Checkout) -> None:
+        self.checkout = checkout
+        self.db = checkout.db
+        self.settings = checkout.settings
+
+    async def run(self, body: OfflineSaleIn, principal: Principal) -> Answer:
+        digest = offline_hash(body)
+        answers = self.checkout.answers
+        try:
+            started = await run_in_threadpool(self._start, body, principal, digest)
+        except IntegrityError:
+            return await answers.wait_for_answer(body.id, digest, self.checkout.reconcile)
+        if started == "wait":
+            # Stored by an earlier sync whose payment was not confirmed: record the cash
+            # again (payments answers a repeated id as the first time) and complete it.
+            # A copy of this sync running at the same moment does the same; completing
+            # is conditional on the sale still being PENDING, so it happens once.
+            draft = await run_in_threadpool(self._pending_draft, body.id)
+            if draft is None:
+                return await answers.wait_for_answer(body.id, digest, self.checkout.reconcile)
+            started = offline_payment(body.id, draft)
+        elif isinstance(started, Answer):
+            return started
+        answer = await self.checkout.clients.capture(started, principal.token)
+        if answer.outcome == "unknown":
+            # Once more (payments answers a repeated id as the first time).
+            answer = await self.checkout.clients.capture(started, principal.token)
+        return await self.settle(body.id, answer, principal.token, by="offline-sync")
+
+    async def settle(self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str) -> Answer:
+        """Complete on a recorded payment; a payments service down or unsure leaves the
+        sale for the next sync or the reconciler (never cancelled: the cash is taken)."""
+        if answer.outcome in ("unknown", "cancelled"):
+            return Answer(
+                503,
+                {"detail": "the sale is stored; payments has not confirmed it yet: sync it again later", "sale_id": sale_id, "status": "PENDING"},
+            )
+        return await self.checkout._settle(sale_id, answer, token, by=by)
+
+    def _pending_draft(self, sale_id: str) -> dict[str, Any] | None:
+        with self.db.transaction() as uow:
+            draft = uow.session.scalar(select(sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING", sales.c.offline.is_(True)))
+        return None if draft is None else json.loads(draft)
+
+    # --- the first transaction -------------------------------------------------------------
+
+    def _start(self, body: OfflineSaleIn, principal: Principal, digest: str) -> Answer | Literal["wait"] | dict[str, Any]:
+        try:
+            with self.db.transaction() as uow:
+                claimed = self.checkout.answers.claim(uow, body.id, digest)
+                if claimed != "run":
+                    return claimed
+                return self._store(uow, body, principal, digest)
+        except _Refused as refused:
+            return refused.answer
+
+    def _store(self, uow: UnitOfWork, body: OfflineSaleIn, principal: Principal, digest: str) -> dict[str, Any]:
+        try:
+            # A register deactivated since still syncs what it sold.
+            register = registers.usable(uow, body.outlet_id, body.register_id, must_be_active=False)
+        except registers.RegisterProblem as problem:
+            raise _Refused(422, str(problem)) from None
+        assert register is not None
+        if not body.receipt_number.startswith(f"R{register.number}-"):
+            raise _Refused(422, f"receipt number {body.receipt_number} is not register {register.number}'s (R{register.number}-OFF...)")
+        policy = outlet_policy.load(uow, body.outlet_id, self.settings)
+        if body.currency != policy.currency:
+            raise _Refused(422, f"the sale is in {body.currency}, the outlet sells in {policy.currency}")
+        now = utcnow()
+        sold_at = _naive_utc(body.sold_at)
+        found: dict[str, list[str]] = {}
+        if sold_at > now + CLOCK_SKEW:
+            found.setdefault("clock_ahead", []).append(f"the till's clock said {_iso(sold_at)}, {int((sold_at - now).total_seconds())} s ahead: counted as sold when it arrived")
+            sold_at = now
+        self._price_differences(uow, body, found)
+        self._limits(body, policy, sold_at, now, found)
+        shift_id = self._shift(uow, body, found)
+        duplicate = uow.session.scalar(
+            select(func.count()).select_from(sales).where(sales.c.outlet_id == body.outlet_id, sales.c.receipt_number == body.receipt_number)
+        )
+        if duplicate:
+            found.setdefault("receipt_number_reused", []).append(
+                f"receipt number {body.receipt_number} was printed by another sale of the outlet too (two tills as one register?)"
+            )
+        draft = self._receipt(body, principal, policy, register, shift_id, sold_at, now)
+        uow.session.execute(
+            insert(sales),
+            {
+                "id": body.id,
+                "outlet_id": body.outlet_id,
+                "register_id": body.register_id,
+                "shift_id": shift_id,
+                "cashier_id": principal.user_id,
+                "approved_by": None,
+                "request_hash": digest,
+                "status": "PENDING",
+                "fulfilment": "pending",
+                "oversold": False,
+                "offline": True,
+                "receipt_number": body.receipt_number,
+                "receipt_duplicate": duplicate,
+                "currency": body.currency,
+                "total_minor": body.total_minor,
+                "tax_minor": body.tax_minor,
+                "discount_minor": draft["discount_minor"],
+                "rounding_minor": body.rounding_minor,
+                "refunded_minor": 0,
+                "reprint_count": 0,
+                "draft": json.dumps(draft),
+                "created_at": now,
+            },
+        )
+        uow.session.execute(
+            sale_lines.insert(),
+            [
+                {
+                    "sale_id": body.id,
+                    "line_no": n,
+                    "product_id": line.product_id,
+                    "sku": line.sku,
+                    "name": line.name,
+                    "category_id": line.category_id,
+                    "qty": line.qty,
+                    "unit_price_minor": line.unit_price_minor,
+                    "gross_minor": line.unit_price_minor * line.qty,
+                    "line_discount_minor": line.discount_minor,
+                    "cart_discount_minor": 0,
+                    "tax_rate_bp": line.tax_rate_bp,
+                    "tax_minor": line.tax_minor,
+                    "total_minor": line.total_minor,
+                    "refunded_qty": 0,
+                }
+                for n, line in enumerate(body.lines, start=1)
+            ],
+        )
+        uow.session.execute(
+            sale_tenders.insert(),
+            [
+                {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
+                for i, t in enumerate(body.tenders, start=1)
+            ],
+        )
+        if found:
+            uow.session.execute(
+                sync_exceptions.insert(),
+                [
+                    {"sale_id": body.id, "outlet_id": body.outlet_id, "receipt_number": body.receipt_number, "kind": kind, "detail": "; ".join(details)[:500], "created_at": now}
+                    for kind, details in sorted(found.items())
+                ],
+            )
+        return offline_payment(body.id, draft)
+
+    def _price_differences(self, uow: UnitOfWork, body: OfflineSaleIn, found: dict[str, list[str]]) -> None:
+        known = shelf_prices(uow, body.outlet_id, {line.product_id for line in body.lines}, active_only=False)
+        active = set(shelf_prices(uow, body.outlet_id, set(known), active_only=True)) if known else set()
+        for n, line in enumerate(body.lines, start=1):
+            price = known.get(line.product_id)
+            if price is None:
+                found.setdefault("product_unknown", []).append(f"line {n} ({line.name}): product {line.product_id} is not in the catalogue")
+            elif line.product_id not in active:
+                found.setdefault("product_archived", []).append(f"line {n} ({line.name}): archived before the sale synced")
+            elif price.price_minor != line.unit_price_minor:
+                found.setdefault("price_changed", []).append(
+                    f"line {n} ({line.name}): sold at {line.unit_price_minor}, the shelf price is {price.price_minor}"
+                )
+
+    @staticmethod
+    def _limits(body: OfflineSaleIn, policy: OutletSettings, sold_at: datetime, now: datetime, found: dict[str, list[str]]) -> None:
+        if now - sold_at > timedelta(hours=policy.offline_max_hours):
+            hours = (now - sold_at).total_seconds() / 3600
+            found.setdefault("over_offline_limits", []).append(f"synced {hours:.1f} h after the sale; the outlet allows {policy.offline_max_hours} h offline")
+        if policy.offline_max_sale_minor and body.total_minor > policy.offline_max_sale_minor:
+            found.setdefault("over_offline_limits", []).append(
+                f"a sale of {body.total_minor}; the outlet allows {policy.offline_max_sale_minor} offline"
+            )
+        gross = sum(line.unit_price_minor * line.qty for line in body.lines)
+        discount = sum(line.discount_minor for line in body.lines)
+        if gross and discount * 10_000 > gross * policy.discount_approval_bp:
+            found.setdefault("discount_unapproved", []).append(
+                f"a discount of {discount} on {gross}, above the {policy.discount_approval_bp / 100:g} % a manager approves (no approval offline)"
+            )
+
+    @staticmethod
+    def _shift(uow: UnitOfWork, body: OfflineSaleIn, found: dict[str, list[str]]) -> str | None:
+        """The shift the till had open when it sold; closed since: kept (the sale was
+        made in it) and listed, for its cash is missing from that Z-report."""
+        if body.shift_id is None:
+            return current_shift_id(uow, body.outlet_id, body.register_id)
+        shift = load_shift(uow, body.shift_id)
+        if shift is None or (shift.outlet_id, shift.register_id) != (body.outlet_id, body.register_id):
+            found.setdefault("shift_unknown", []).append(f"shift {body.shift_id} is not a shift of this register: the sale is in the register's open shift, if any")
+            return current_shift_id(uow, body.outlet_id, body.register_id)
+        if shift.status != "open":
+            found.setdefault("shift_closed", []).append(
+                f"shift {body.shift_id} was closed before the sale synced: its cash ({sum(t.amount_minor for t in body.tenders)}) is not in that Z-report"
+            )
+        return shift.id
+
+    @staticmethod
+    def _receipt(
+        body: OfflineSaleIn, principal: Principal, policy: OutletSettings, register: registers.Register, shift_id: str | None, sold_at: datetime, now: datetime
+    ) -> dict[str, Any]:
+        lines = [
+            {
+                "line_no": n,
+                "product_id": line.product_id,
+                "sku": line.sku,
+                "name": line.name,
+                "category_id": line.category_id,
+                "qty": line.qty,
+                "unit_price_minor": line.unit_price_minor,
+                "gross_minor": line.unit_price_minor * line.qty,
+                "discount_minor": line.discount_minor,
+                "tax_rate_bp": line.tax_rate_bp,
+                "tax_minor": line.tax_minor,
+                "total_minor": line.total_minor,
+            }
+            for n, line in enumerate(body.lines, start=1)
+        ]
+        bands: dict[int, tuple[int, int]] = {}
+        for line in body.lines:
+            net, tax = bands.get(line.tax_rate_bp, (0, 0))
+            bands[line.tax_rate_bp] = (net + line.total_minor - line.tax_minor, tax + line.tax_minor)
+        tendered = sum(t.tendered_minor for t in body.tenders)
+        return {
+            "sale_id": body.id,
+            "receipt_number": body.receipt_number,
+            "outlet_id": body.outlet_id,
+            "register_id": body.register_id,
+            "register_number": register.number,
+            "register_name": register.name,
+            "shift_id": shift_id,
+            "cashier_id": principal.user_id,
+            "cashier_name": principal.name,
+            "approved_by": None,
+            "status": "COMPLETED",
+            "currency": body.currency,
+            "lines": lines,
+            "tax": [{"rate_bp": rate, "net_minor": net, "tax_minor": tax} for rate, (net, tax) in sorted(bands.items())],
+            "items": sum(line.qty for line in body.lines),
+            "gross_minor": sum(line["gross_minor"] for line in lines),
+            "discount_minor": sum(line.discount_minor for line in body.lines),
+            "cart_discount": None,
+            "subtotal_minor": body.total_minor - body.tax_minor,
+            "tax_minor": body.tax_minor,
+            "total_minor": body.total_minor,
+            "rounding_minor": body.rounding_minor,
+            "due_minor": body.total_minor + body.rounding_minor,
+            "tenders": [{"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor} for t in body.tenders],
+            "tendered_minor": tendered,
+            "change_minor": body.change_minor,
+            "prices_include_tax": body.prices_include_tax,
+            "header": policy.receipt_header,
+            "footer": policy.receipt_footer,
+            "completed_at": _iso(sold_at),
+            "offline": True,
+            "received_at": _iso(now),
+        }
+
+
+def offline_payment(sale_id: str, draft: dict[str, Any]) -> dict[str, Any]:
+    """What payments records for an offline sale (its tenders as the receipt has them)."""
+    return {
+        "payment_id": sale_id,
+        "sale_id": sale_id,
+        "outlet_id": draft["outlet_id"],
+        "currency": draft["currency"],
+        "amount_minor": draft["due_minor"],
+        "tenders": [{"kind": t["kind"], "amount_minor": t["amount_minor"], "tendered_minor": t["tendered_minor"]} for t in draft["tenders"]],
+        "taken_at": draft["completed_at"],
+    }
+
+
+def record_stock_short(uow: UnitOfWork, sale_id: str, products: list[str]) -> None:
+    """An offline sale inventory deducted below zero: listed once (the goods left)."""
+    row = uow.session.execute(select(sales.c.outlet_id, sales.c.receipt_number, sales.c.offline).where(sales.c.id == sale_id)).first()
+    if row is None or not row.offline:
+        return
+    exists = uow.session.scalar(select(sync_exceptions.c.id).where(sync_exceptions.c.sale_id == sale_id, sync_exceptions.c.kind == "stock_short"))
+    if exists is not None:
+        return
+    uow.session.execute(
+        sync_exceptions.insert().values(
+            sale_id=sale_id,
+            outlet_id=row.outlet_id,
+            receipt_number=row.receipt_number,
+            kind="stock_short",
+            detail=f"stock was short for {', '.join(products)[:400]}: deducted below zero (count the shelf)",
+            created_at=utcnow(),
+        )
+    )

@@ -1,0 +1,237 @@
+"""Issue 15, the services' side of the offline till: a sale made offline is recorded
+exactly once, as the till printed it, whatever changed meanwhile; each difference is a
+sync exception a manager sees. (The sales app on SQLite, inventory and payments as
+in-process fakes: see conftest.)"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pos_contracts import new_envelope
+from pos_contracts.events import StockDeducted, StockLine
+
+from .conftest import OUTLET
+
+PRICES = {"mug": (1250, 2000, "Espresso cup <small>"), "tea": (399, 500, "Green tea 100 g")}
+
+
+def tax_in(total: int, rate_bp: int) -> int:
+    """The tax inside a tax-inclusive total, half up (as the till's domain does)."""
+    return (total * rate_bp * 2 + (10_000 + rate_bp)) // (2 * (10_000 + rate_bp))
+
+
+def offline_sale(
+    lines: list[tuple[str, int]] | None = None,
+    *,
+    number: int = 1,
+    register_id: str = "till-1",
+    register_number: int = 1,
+    sold_at: datetime | None = None,
+    price: dict[str, int] | None = None,
+    tendered: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body_lines = []
+    for product, qty in lines or [("mug", 2)]:
+        unit, rate, name = PRICES.get(product, (500, 2000, f"Item {product}"))
+        unit = (price or {}).get(product, unit)
+        total = unit * qty
+        body_lines.append(
+            {"product_id": product, "sku": product.upper(), "name": name, "qty": qty, "unit_price_minor": unit, "tax_rate_bp": rate,
+             "tax_minor": tax_in(total, rate), "total_minor": total}
+        )
+    total = sum(line["total_minor"] for line in body_lines)
+    handed = tendered if tendered is not None else total
+    return {
+        "id": str(uuid.uuid4()),
+        "outlet_id": OUTLET,
+        "register_id": register_id,
+        "receipt_number": f"R{register_number}-OFF{number:06d}",
+        "sold_at": (sold_at or datetime.now(UTC) - timedelta(minutes=10)).isoformat().replace("+00:00", "Z"),
+        "currency": "EUR",
+        "lines": body_lines,
+        "total_minor": total,
+        "tax_minor": sum(line["tax_minor"] for line in body_lines),
+        "tenders": [{"kind": "cash", "amount_minor": total, "tendered_minor": handed}],
+        "change_minor": handed - total,
+        **extra,
+    }
+
+
+def sync(client: TestClient, auth: Any, body: dict[str, Any]) -> Any:
+    return client.post("/api/sales/offline", json=body, headers=auth())
+
+
+def exceptions(client: TestClient, auth: Any, **params: Any) -> list[dict[str, Any]]:
+    r = client.get("/api/sales/sync-exceptions", params={"outlet_id": OUTLET, **params}, headers=auth("manager"))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_an_offline_sale_is_recorded_as_printed_on_the_day_it_was_sold(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    sold_at = datetime.now(UTC) - timedelta(hours=3)
+    body = offline_sale([("mug", 2), ("tea", 1)], sold_at=sold_at, tendered=5000)
+    r = sync(client, auth, body)
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    assert receipt["offline"] is True and receipt["receipt_number"] == "R1-OFF000001"
+    assert receipt["completed_at"] == sold_at.replace(tzinfo=None).isoformat() + "Z"
+    assert receipt["received_at"] > receipt["completed_at"]
+    assert (receipt["total_minor"], receipt["change_minor"]) == (2899, 5000 - 2899)
+    # Nothing reserved (the goods left the shop); the cash recorded by payments once.
+    assert fakes.reservations == {}
+    assert [(c["payment_id"], c["amount_minor"], c["tenders"][0]["tendered_minor"]) for c in fakes.capture_calls] == [(body["id"], 2899, 5000)]
+    events = helpers.outbox(client, "SaleCompleted")
+    assert len(events) == 1
+    assert (events[0]["payload"]["offline"], events[0]["payload"]["completed_at"]) == (True, receipt["completed_at"])
+    stored = client.get(f"/api/sales/{body['id']}", headers=auth()).json()
+    assert stored["status"] == "COMPLETED" and stored["receipt_number"] == "R1-OFF000001"
+    text = client.get(f"/api/sales/{body['id']}/receipt", params={"format": "text"}, headers=auth()).text
+    assert "TAKEN OFFLINE" in text and "R1-OFF000001" in text
+    assert exceptions(client, auth) == []
+
+
+def test_the_same_sale_synced_again_or_at_once_is_recorded_once(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    body = offline_sale()
+    headers = auth()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: client.post("/api/sales/offline", json=body, headers=headers), range(6)))
+    assert {a.status_code for a in answers} == {201} and len({a.text for a in answers}) == 1
+    again = sync(client, auth, body)  # the answer was lost: the till sends it again
+    assert (again.status_code, again.json()) == (201, answers[0].json())
+    assert len(helpers.outbox(client, "SaleCompleted")) == 1
+    assert len({c["payment_id"] for c in fakes.capture_calls}) == 1
+    changed = {**body, "change_minor": body["change_minor"], "receipt_number": "R1-OFF000099"}
+    assert sync(client, auth, changed).status_code == 409
+
+
+def test_payments_down_then_back_records_the_sale_once(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    body = offline_sale()
+    fakes.mode = "down"
+    for _ in range(2):  # the till syncs again later, and again
+        r = sync(client, auth, body)
+        assert r.status_code == 503 and r.json()["status"] == "PENDING" and "sync it again" in r.json()["detail"]
+    fakes.mode = "lost"  # payments records it, but its answer is lost: asked again, it says so
+    third = sync(client, auth, body)
+    assert third.status_code == 201, third.text
+    assert sync(client, auth, body).json() == third.json()
+    assert len(helpers.outbox(client, "SaleCompleted")) == 1
+    assert fakes.payments[body["id"]]["status"] == "captured"
+
+
+def test_the_reconciler_finishes_an_offline_sale_and_never_cancels_it(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    body = offline_sale()
+    fakes.mode = "down"
+    assert sync(client, auth, body).status_code == 503
+    assert asyncio.run(client.app.state.checkout.reconcile(body["id"])) is None  # still down: left pending
+    fakes.mode = "capture"
+    settled = asyncio.run(client.app.state.checkout.reconcile(body["id"]))
+    assert settled is not None and settled.status == 201
+    assert fakes.payments[body["id"]]["status"] == "captured"
+    assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["status"] == "COMPLETED"
+    assert len(helpers.outbox(client, "SaleCompleted")) == 1
+
+
+def test_what_changed_meanwhile_never_refuses_the_sale_and_is_listed(client: TestClient, auth: Any, helpers: Any) -> None:
+    price_changed = offline_sale([("mug", 1)], price={"mug": 1100}, number=1)
+    archived = offline_sale([("gone", 1)], number=2)
+    unknown = offline_sale([("ghost", 3)], number=3)
+    late = offline_sale(number=4, sold_at=datetime.now(UTC) - timedelta(hours=30))
+    for body in (price_changed, archived, unknown, late):
+        r = sync(client, auth, body)
+        assert r.status_code == 201, r.text
+    listed = {(e["receipt_number"], e["kind"]): e for e in exceptions(client, auth)}
+    assert set(listed) == {
+        ("R1-OFF000001", "price_changed"),
+        ("R1-OFF000002", "product_archived"),
+        ("R1-OFF000003", "product_unknown"),
+        ("R1-OFF000004", "over_offline_limits"),
+    }
+    assert "sold at 1100, the shelf price is 1250" in listed[("R1-OFF000001", "price_changed")]["detail"]
+    assert "allows 24 h offline" in listed[("R1-OFF000004", "over_offline_limits")]["detail"]
+    # The customer's price is the one on their receipt.
+    assert client.get(f"/api/sales/{price_changed['id']}", headers=auth()).json()["total_minor"] == 1100
+    # A manager notes what was done; a cashier does not see the list.
+    assert client.get("/api/sales/sync-exceptions", headers=auth()).status_code == 403
+    first = listed[("R1-OFF000001", "price_changed")]
+    done = client.post(f"/api/sales/sync-exceptions/{first['id']}/resolve", json={"note": "price confirmed"}, headers=auth("manager"))
+    assert done.status_code == 200 and done.json()["note"] == "price confirmed" and done.json()["resolved_by"] == "manager-1"
+    assert len(exceptions(client, auth)) == 3 and len(exceptions(client, auth, state="resolved")) == 1
+    assert client.post("/api/sales/sync-exceptions/999999/resolve", json={"note": "x"}, headers=auth("manager")).status_code == 404
+    assert client.get("/api/sales/sync-exceptions", params={"outlet_id": "outlet-b"}, headers=auth("manager")).status_code == 404
+
+
+def test_stock_short_on_an_offline_sale_is_listed(client: TestClient, auth: Any, helpers: Any) -> None:
+    body = offline_sale([("mug", 3)])
+    assert sync(client, auth, body).status_code == 201
+    event = StockDeducted(sale_id=body["id"], outlet_id=OUTLET, lines=[StockLine(product_id="mug", qty=3, on_hand_after=-2, oversold=True)], parked=[])
+    for _ in range(2):  # delivered twice: listed once
+        client.app.state.ctx.consumer.handle(new_envelope(event, producer="inventory", outlet_id=OUTLET))
+    listed = exceptions(client, auth)
+    assert [(e["kind"], e["receipt_number"]) for e in listed] == [("stock_short", "R1-OFF000001")]
+    assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["oversold"] is True
+
+
+def test_a_shift_closed_before_the_sync_keeps_the_sale_and_lists_it(client: TestClient, auth: Any) -> None:
+    shift_id = str(uuid.uuid4())
+    opened = client.post("/api/sales/shifts", json={"id": shift_id, "outlet_id": OUTLET, "register_id": "till-1", "opening_float_minor": 1000}, headers=auth())
+    assert opened.status_code == 201, opened.text
+    closed = client.post(f"/api/sales/shifts/{shift_id}/close", json={"counted_cash_minor": 3500}, headers=auth())
+    assert closed.status_code == 200, closed.text
+    body = offline_sale(shift_id=shift_id)
+    r = sync(client, auth, body)
+    assert r.status_code == 201 and r.json()["shift_id"] == shift_id
+    listed = exceptions(client, auth)
+    assert [e["kind"] for e in listed] == ["shift_closed"] and "not in that Z-report" in listed[0]["detail"]
+
+
+def test_a_receipt_number_printed_twice_is_kept_and_listed(client: TestClient, auth: Any) -> None:
+    first, second = offline_sale(number=7), offline_sale(number=7)
+    assert sync(client, auth, first).status_code == 201
+    assert sync(client, auth, second).status_code == 201
+    assert [e["kind"] for e in exceptions(client, auth)] == ["receipt_number_reused"]
+
+
+def test_a_till_clock_ahead_is_counted_when_the_sale_arrived(client: TestClient, auth: Any) -> None:
+    body = offline_sale(sold_at=datetime.now(UTC) + timedelta(hours=2))
+    r = sync(client, auth, body)
+    assert r.status_code == 201
+    assert r.json()["completed_at"] <= r.json()["received_at"]
+    assert [e["kind"] for e in exceptions(client, auth)] == ["clock_ahead"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda b: b.update(total_minor=b["total_minor"] - 1), "sum of the lines"),
+        (lambda b: b["lines"][0].update(total_minor=1), "price x qty"),
+        (lambda b: b.update(change_minor=b["change_minor"] + 5), "change_minor"),
+        (lambda b: b["tenders"][0].update(kind="card"), "literal_error"),
+        (lambda b: b.update(receipt_number="R1-000001"), "string_pattern_mismatch"),
+        (lambda b: b.update(sold_at="yesterday"), "datetime"),
+    ],
+    ids=["total", "line", "change", "card", "online-style number", "time"],
+)
+def test_a_receipt_that_does_not_add_up_is_refused_with_the_reason(client: TestClient, auth: Any, fakes: Any, change: Any, message: str) -> None:
+    body = offline_sale()
+    change(body)
+    r = sync(client, auth, body)
+    assert r.status_code == 422 and message in r.text
+    assert fakes.capture_calls == []
+
+
+def test_another_outlets_register_or_number_is_refused(client: TestClient, auth: Any) -> None:
+    theirs = sync(client, auth, offline_sale(register_id="till-b1"))
+    assert theirs.status_code == 422 and "is not a register of outlet" in theirs.json()["detail"]
+    wrong = sync(client, auth, offline_sale(register_id="till-2", register_number=1))
+    assert wrong.status_code == 422 and "is not register 2's" in wrong.json()["detail"]
+    # A register deactivated since still syncs what it sold.
+    assert sync(client, auth, offline_sale(register_id="till-off", register_number=10)).status_code == 201
+    assert sync(client, auth, {**offline_sale(), "outlet_id": "outlet-b"}).status_code == 404
