@@ -60,6 +60,10 @@ class _Refused(Exception):
         self.answer = Answer(status, {"detail": detail})
 
 
+class _UnknownRegister(Exception):
+    """Not in the replica (yet): the sync waits for its announcement, then decides."""
+
+
 class OfflineSync:
     def __init__(self, checkout: Checkout) -> None:
         self.checkout = checkout
@@ -71,6 +75,11 @@ class OfflineSync:
         answers = self.checkout.answers
         try:
             started = await run_in_threadpool(self._start, body, principal, digest)
+            if started == "unknown_register" and await run_in_threadpool(registers.wait_until_known, self.db, body.register_id):
+                # A register made a moment ago: its RegisterChanged has just arrived.
+                started = await run_in_threadpool(self._start, body, principal, digest)
+            if started == "unknown_register":
+                started = await run_in_threadpool(self._start, body, principal, digest, True)
         except IntegrityError:
             return await answers.wait_for_answer(body.id, digest, self.checkout.reconcile)
         if started == "wait":
@@ -107,21 +116,27 @@ class OfflineSync:
 
     # --- the first transaction -------------------------------------------------------------
 
-    def _start(self, body: OfflineSaleIn, principal: Principal, digest: str) -> Answer | Literal["wait"] | dict[str, Any]:
+    def _start(
+        self, body: OfflineSaleIn, principal: Principal, digest: str, waited: bool = False
+    ) -> Answer | Literal["wait", "unknown_register"] | dict[str, Any]:
         try:
             with self.db.transaction() as uow:
                 claimed = self.checkout.answers.claim(uow, body.id, digest)
                 if claimed != "run":
                     return claimed
-                return self._store(uow, body, principal, digest)
+                return self._store(uow, body, principal, digest, waited)
+        except _UnknownRegister:
+            return "unknown_register"
         except _Refused as refused:
             return refused.answer
 
-    def _store(self, uow: UnitOfWork, body: OfflineSaleIn, principal: Principal, digest: str) -> dict[str, Any]:
+    def _store(self, uow: UnitOfWork, body: OfflineSaleIn, principal: Principal, digest: str, waited: bool) -> dict[str, Any]:
         try:
             # A register deactivated since still syncs what it sold.
             register = registers.usable(uow, body.outlet_id, body.register_id, must_be_active=False)
         except registers.RegisterProblem as problem:
+            if problem.unknown and not waited and registers.find(uow, body.register_id) is None:
+                raise _UnknownRegister from None
             raise _Refused(422, str(problem)) from None
         assert register is not None
         if not body.receipt_number.startswith(f"R{register.number}-"):
