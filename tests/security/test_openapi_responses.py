@@ -47,10 +47,12 @@ def operations() -> Iterator[tuple[str, str, str, Any, dict[str, Any]]]:
 
 
 # A raised or returned status: HTTPException(status.HTTP_409_CONFLICT, ...), HTTPException(409, ...),
-# JSONResponse(..., status_code=402), Response(status_code=status.HTTP_204_NO_CONTENT).
+# JSONResponse(..., status_code=402), Response(status_code=status.HTTP_204_NO_CONTENT), and the
+# services' problems turned into HTTPExceptions (ShiftProblem(409, ...), PaymentProblem(...)).
 STATUS = re.compile(
     r"HTTPException\(\s*(?:status_code=)?(?:status\.HTTP_(\d{3})\w*|(\d{3}))"
     r"|status_code=(?:status\.HTTP_(\d{3})\w*|(\d{3}))\b"
+    r"|[A-Z]\w*Problem\(\s*(\d{3})"
 )
 
 
@@ -142,10 +144,18 @@ def test_every_operation_declares_503_with_retry_after_and_a_body_413() -> None:
     assert not missing, "undocumented:\n  " + _ids(missing)
 
 
+# Statuses the scan finds in a helper the endpoint calls where the endpoint can never give
+# them, with the reason (declaring them would be a lie in the document).
+UNREACHABLE: dict[tuple[str, str, str], dict[str, str]] = {
+    ("catalog", "POST", "/api/catalog/products"): {"404": "_get reads back the product inserted in the same transaction"},
+}
+
+
 def test_every_status_an_endpoint_raises_is_declared() -> None:
     missing = []
     for service, method, path, context, operation in operations():
-        for code in sorted(raised_statuses(context.endpoint) - set(operation["responses"])):
+        unreachable = set(UNREACHABLE.get((service, method, path), {}))
+        for code in sorted(raised_statuses(context.endpoint) - set(operation["responses"]) - unreachable):
             missing.append(f"{service} {method} {path}: {code}")
     assert not missing, "raised in the code but not in the document:\n  " + _ids(missing)
 
@@ -169,7 +179,12 @@ def test_every_declared_error_says_what_it_means() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/sales/{sale_id}/receipt", "/api/sales/{sale_id}/reprint", "/api/sales/shifts/{shift_id}/z-report"],
+    [
+        "/api/sales/{sale_id}/receipt",
+        "/api/sales/{sale_id}/reprint",
+        "/api/sales/shifts/{shift_id}/z-report",
+        "/api/sales/shifts/{shift_id}/close",
+    ],
 )
 def test_sales_receipts_declare_their_text_and_html_answers(path: str) -> None:
     document = (apps(), _DOCUMENTS["sales"])[1]
