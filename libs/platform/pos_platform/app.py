@@ -44,6 +44,7 @@ MAX_OFFSET = 1_000_000_000
 NOT_READY_503: dict[int | str, dict[str, Any]] = {
     503: {
         "description": "not ready: a check failed (or, through the gateway, the service is down)",
+        "headers": {},
         "content": {
             "application/json": {
                 "schema": {

@@ -137,9 +137,10 @@ def document_responses(app: FastAPI) -> None:
                 has_body = "requestBody" in operation
                 for code, response in rule_responses(path, context.dependant, has_body, context.body_field).items():
                     declared = responses.setdefault(code, response)
-                    if code == "503" and declared is not response:
-                        # A route's own 503 (a hop down) can also be the database's.
-                        declared.setdefault("headers", {}).setdefault("Retry-After", RETRY_AFTER_HEADER)
+                    if code == "503" and "headers" not in declared:
+                        # A route's own 503 (a hop down) can also be the database's
+                        # (a route that never sends Retry-After declares its headers).
+                        declared["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
                 operation["responses"] = dict(sorted(responses.items()))
         done.append(True)
         return document
