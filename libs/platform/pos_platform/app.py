@@ -29,6 +29,7 @@ from pos_platform.db import Database
 from pos_platform.dead_letters import dead_letter_router
 from pos_platform.migrate import upgrade
 from pos_platform.observability import RequestContextMiddleware, configure_logging
+from pos_platform.openapi import document_responses
 from pos_platform.relay import OutboxRelay
 from pos_platform.settings import ServiceSettings
 
@@ -38,6 +39,28 @@ log = logging.getLogger("pos.app")
 # past a billion rows is a mistake. A larger number is a 422, never a database error.
 MAX_ID = 2**63 - 1
 MAX_OFFSET = 1_000_000_000
+
+# readyz: the checks when the service is not ready, or the gateway's sentence when it is down.
+NOT_READY_503: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "not ready: a check failed (or, through the gateway, the service is down)",
+        "headers": {},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {
+                            "type": "object",
+                            "required": ["ready", "checks"],
+                            "properties": {"ready": {"type": "boolean"}, "checks": {"type": "object", "additionalProperties": {"type": "string"}}},
+                        },
+                        {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
+                    ]
+                }
+            }
+        },
+    }
+}
 
 BackgroundJob = Callable[["ServiceContext"], Awaitable[None]]
 
@@ -154,7 +177,7 @@ def create_service_app(
         return {"status": "ok", "service": name}
 
     @ops.get("/readyz", include_in_schema=False)
-    @ops.get(f"/api/{name}/readyz")
+    @ops.get(f"/api/{name}/readyz", responses=NOT_READY_503)
     def readyz(request: Request) -> JSONResponse:
         """Ready: database reachable, broker connected, consumer attached."""
         checks: dict[str, str] = {}
@@ -207,6 +230,7 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     document_unprocessable(app)
+    document_responses(app)
     return app
 
 

@@ -34,6 +34,7 @@ from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductCha
 from pos_platform.app import ServiceContext
 from pos_platform.auth import CurrentUser, Manager, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
+from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet
 
 # An outlet id as identity makes them (a UUID, 36 characters): a longer one was a
@@ -70,6 +71,9 @@ def _conflict(exc: IntegrityError, sku: str) -> HTTPException:
     if "barcode" in text or ("code" in text and "primary" in text):
         return HTTPException(status.HTTP_409_CONFLICT, "one of these barcodes already belongs to another product")
     return HTTPException(status.HTTP_409_CONFLICT, f"a product with SKU {sku!r} already exists")
+
+
+PRODUCT_CONFLICT = errors({409: "the SKU or one of the barcodes belongs to another product"})
 
 
 def _filters(uow: UnitOfWork, category_id: str | None, include_subcategories: bool, include_archived: bool) -> search.Filters:
@@ -158,7 +162,7 @@ def product_by_barcode(code: str, principal: CurrentUser, request: Request, outl
     return product
 
 
-@router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
+@router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED, responses=PRODUCT_CONFLICT)
 @legacy.post("", response_model=ProductOut, status_code=status.HTTP_201_CREATED, include_in_schema=False)
 def create_product(body: ProductIn, _manager: Manager, request: Request) -> ProductOut:
     ctx = _ctx(request)
@@ -234,7 +238,7 @@ def get_product(product_id: str, principal: CurrentUser, request: Request, outle
         return _get(uow, product_id, outlet_id)
 
 
-@router.put("/products/{product_id}", response_model=ProductOut)
+@router.put("/products/{product_id}", response_model=ProductOut, responses=PRODUCT_CONFLICT)
 @legacy.put("/{product_id}", response_model=ProductOut, include_in_schema=False)
 def update_product(product_id: str, body: ProductUpdate, _manager: Manager, request: Request) -> ProductOut:
     """Change some fields; `active: true` restores an archived product."""
@@ -387,7 +391,9 @@ def update_category(category_id: str, body: CategoryUpdate, _manager: Manager, r
         return _category_out(repo.category_tree(uow.session), category_id)
 
 
-@router.delete("/categories/{category_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/categories/{category_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors({409: "the category has subcategories or products"})
+)
 def delete_category(category_id: str, _manager: Manager, request: Request) -> Response:
     """Only an empty category (no products, no subcategories) can be deleted."""
     with _ctx(request).db.transaction() as uow:

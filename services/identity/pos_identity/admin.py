@@ -33,6 +33,7 @@ from pos_identity.web import audit_record, ctx, unprocessable
 from pos_platform.app import MAX_ID
 from pos_platform.auth import Admin, CurrentUser, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
+from pos_platform.openapi import errors
 
 router = APIRouter(prefix="/api/identity", tags=["administration"])
 
@@ -69,7 +70,7 @@ def list_outlets(principal: CurrentUser, request: Request) -> list[OutletOut]:
     return [_outlet_out(r) for r in rows]
 
 
-@router.post("/outlets", response_model=OutletOut, status_code=status.HTTP_201_CREATED)
+@router.post("/outlets", response_model=OutletOut, status_code=status.HTTP_201_CREATED, responses=errors({409: "an outlet of that name exists"}))
 def create_outlet(body: OutletIn, admin: Admin, request: Request) -> OutletOut:
     outlet = OutletOut(id=str(uuid.uuid4()), name=body.name, currency=body.currency, timezone=body.timezone)
     try:
@@ -103,7 +104,7 @@ def get_outlet(outlet_id: str, principal: CurrentUser, request: Request) -> Outl
         return _outlet_out(_outlet_row(uow, principal, outlet_id))
 
 
-@router.patch("/outlets/{outlet_id}", response_model=OutletOut)
+@router.patch("/outlets/{outlet_id}", response_model=OutletOut, responses=errors({409: "an outlet of that name exists"}))
 def update_outlet(outlet_id: str, body: OutletUpdate, admin: Admin, request: Request) -> OutletOut:
     changes = body.model_dump(exclude_none=True)
     try:
@@ -138,7 +139,7 @@ def list_registers(principal: CurrentUser, request: Request, outlet_id: str | No
     "/registers",
     response_model=RegisterOut,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "the outlet already has a register of that name or number"}},
+    responses=errors({409: "the outlet already has a register of that name or number"}),
 )
 def create_register(body: RegisterIn, admin: Admin, request: Request) -> RegisterOut:
     """A register (till) of an outlet. Its number, printed in every receipt number it
@@ -177,7 +178,7 @@ def get_register(register_id: str, principal: CurrentUser, request: Request) -> 
         return _register_out(_register_row(uow, principal, register_id))
 
 
-@router.patch("/registers/{register_id}", response_model=RegisterOut)
+@router.patch("/registers/{register_id}", response_model=RegisterOut, responses=errors({409: "the outlet has a register of that name"}))
 def update_register(register_id: str, body: RegisterUpdate, admin: Admin, request: Request) -> RegisterOut:
     changes = body.model_dump(exclude_none=True)
     try:
@@ -215,7 +216,7 @@ def list_users(_admin: Admin, request: Request, outlet_id: str | None = None) ->
     return [accounts.user_out(r, now) for r in rows if outlet_id is None or outlet_id in (r.outlets or [])]
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=errors({409: "a user with that email exists"}))
 def create_user(body: UserIn, admin: Admin, request: Request) -> UserOut:
     if problem := password_problem(body.password, email=body.email, name=body.name):
         raise unprocessable("password", problem)
@@ -243,7 +244,7 @@ def get_user(user_id: str, _admin: Admin, request: Request) -> UserOut:
         return accounts.user_out(_user_row(uow, user_id))
 
 
-@router.patch("/users/{user_id}", response_model=UserOut)
+@router.patch("/users/{user_id}", response_model=UserOut, responses=errors({409: "the last active admin cannot be disabled or demoted"}))
 def update_user(user_id: str, body: UserUpdate, admin: Admin, request: Request) -> UserOut:
     """Role, outlets, name, active, password or PIN. A new role or outlet list is in the
     user's token by its next refresh at the latest; disabling the user or setting a new

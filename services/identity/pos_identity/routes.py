@@ -43,6 +43,7 @@ from pos_identity.web import (
 )
 from pos_platform.auth import CurrentUser, ensure_outlet
 from pos_platform.db import utcnow
+from pos_platform.openapi import TOO_MANY_REQUESTS, errors
 
 router = APIRouter(prefix="/api/identity", tags=["identity"])
 
@@ -53,6 +54,8 @@ _DUMMY_HASH = hash_password("not-a-real-password-at-all")
 LOGIN_FAILED = "wrong email or password, or too many attempts: try again later"
 PIN_FAILED = "wrong PIN, or too many attempts: try again later"
 UNAUTHORIZED_401 = {401: {"description": "Not logged in"}}
+# The caller's own row, after their current password (_own_row_checked).
+OWN_ROW_CHECKED = errors({403: "current password is wrong (failures count towards the lockout)", 404: "the token's user no longer exists or is disabled"})
 
 
 def _access_token(request: Request, row: Any) -> TokenResponse:
@@ -71,7 +74,7 @@ def _access_token(request: Request, row: Any) -> TokenResponse:
     return TokenResponse(access_token=token, expires_in=settings.access_token_ttl_seconds, user=accounts.user_out(row))
 
 
-@router.post("/login", response_model=TokenResponse, responses=UNAUTHORIZED_401)
+@router.post("/login", response_model=TokenResponse, responses=errors({401: LOGIN_FAILED}) | TOO_MANY_REQUESTS)
 def login(body: LoginRequest, request: Request, response: Response) -> TokenResponse:
     """Email and password: an access token in the body and a refresh token in an
     httpOnly, SameSite=Strict cookie (path /api/identity)."""
@@ -172,7 +175,7 @@ def public_key(request: Request) -> str:
     return Path(settings_of(request).jwt_public_key_file).read_text()
 
 
-@router.get("/me", response_model=UserOut, responses=UNAUTHORIZED_401)
+@router.get("/me", response_model=UserOut, responses=UNAUTHORIZED_401 | errors({404: "the token's user no longer exists"}))
 def me(principal: CurrentUser, request: Request) -> UserOut:
     with ctx(request).db.transaction() as uow:
         row = accounts.get_user(uow, principal.user_id)
@@ -200,7 +203,7 @@ def _own_row_checked(request: Request, principal: Any, current_password: str) ->
     return row
 
 
-@router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=OWN_ROW_CHECKED)
 def change_password(body: PasswordChange, principal: CurrentUser, request: Request) -> Response:
     """Changes the caller's password and ends all their sessions (log in again)."""
     row = _own_row_checked(request, principal, body.current_password)
@@ -216,7 +219,7 @@ def change_password(body: PasswordChange, principal: CurrentUser, request: Reque
     return response
 
 
-@router.put("/me/pin", status_code=status.HTTP_204_NO_CONTENT)
+@router.put("/me/pin", status_code=status.HTTP_204_NO_CONTENT, responses=OWN_ROW_CHECKED)
 def change_pin(body: PinChange, principal: CurrentUser, request: Request) -> Response:
     """Sets the caller's PIN (for quick switching and, for managers, approvals)."""
     if problem := pin_problem(body.pin):
@@ -273,7 +276,7 @@ def _check_pin(request: Request, user_id: str, outlet_id: str, pin: str, action:
     return row
 
 
-@router.post("/switch", response_model=TokenResponse, responses=UNAUTHORIZED_401)
+@router.post("/switch", response_model=TokenResponse, responses=UNAUTHORIZED_401 | errors({403: PIN_FAILED}) | TOO_MANY_REQUESTS)
 def switch_user(body: SwitchRequest, principal: CurrentUser, request: Request, response: Response) -> TokenResponse:
     """Quick cashier switch at a till: within a logged-in till session at the outlet,
     the next cashier's id and PIN give a session of their own; the previous one ends."""
@@ -298,7 +301,12 @@ def switch_user(body: SwitchRequest, principal: CurrentUser, request: Request, r
     return _access_token(request, row)
 
 
-@router.post("/approvals", response_model=ApprovalOut, status_code=status.HTTP_201_CREATED, responses=UNAUTHORIZED_401)
+@router.post(
+    "/approvals",
+    response_model=ApprovalOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=UNAUTHORIZED_401 | errors({403: f"{PIN_FAILED}; or the approver is not a manager"}) | TOO_MANY_REQUESTS,
+)
 def approve(body: ApprovalRequest, principal: CurrentUser, request: Request) -> ApprovalOut:
     """A manager approves one action at the till with their PIN. The answer's
     approval_token is short-lived and signed; the service doing the action verifies it

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -315,9 +315,12 @@ def list_exceptions(
 
 # --- products' oversell policy ----------------------------------------------------------------
 
+# A product id as the catalog makes them (a UUID): a longer one is a 422, not a row too long.
+ProductIdPath = Annotated[str, Path(min_length=1, max_length=36)]
+
 
 @router.get("/products/{product_id}", response_model=ProductStockOut)
-def get_product_policy(product_id: str, _user: CurrentUser, request: Request) -> ProductStockOut:
+def get_product_policy(product_id: ProductIdPath, _user: CurrentUser, request: Request) -> ProductStockOut:
     with context(request).db.transaction() as uow:
         row = uow.session.execute(select(products).where(products.c.product_id == product_id)).first()
     if row is None:
@@ -326,7 +329,7 @@ def get_product_policy(product_id: str, _user: CurrentUser, request: Request) ->
 
 
 @router.put("/products/{product_id}/policy", response_model=ProductStockOut)
-def set_product_policy(product_id: str, body: PolicyIn, _manager: Manager, request: Request) -> ProductStockOut:
+def set_product_policy(product_id: ProductIdPath, body: PolicyIn, _manager: Manager, request: Request) -> ProductStockOut:
     """Oversell policy of a product in every outlet: `block` (default: a checkout short
     of stock gets 409) or `allow` (it is sold anyway; stock goes negative and the ledger
     row is flagged oversold, e.g. for sales made offline)."""

@@ -18,12 +18,16 @@ from pos_inventory.schemas import (
 from pos_inventory.tables import stock_counts
 from pos_platform.auth import CurrentUser, Manager, Principal
 from pos_platform.db import UnitOfWork, retry_on_deadlock
+from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory: counts"])
 
 
 # --- counts ------------------------------------------------------------------------------
+
+# Lines, posting and cancelling need an open count.
+COUNT_CLOSED = errors({409: "the count is already posted or cancelled"})
 
 
 def _count_out(uow: UnitOfWork, row: Any, with_lines: bool = True) -> CountOut:
@@ -74,7 +78,7 @@ def get_count(count_id: str, principal: CurrentUser, request: Request) -> CountO
         return _count_out(uow, _open_count(uow, count_id, principal))
 
 
-@router.put("/counts/{count_id}/lines", response_model=CountOut)
+@router.put("/counts/{count_id}/lines", response_model=CountOut, responses=COUNT_CLOSED)
 @retry_on_deadlock
 def enter_counted(count_id: str, body: CountLinesIn, principal: Manager, request: Request) -> CountOut:
     """Enter counted quantities (a product counted again replaces its line)."""
@@ -87,7 +91,7 @@ def enter_counted(count_id: str, body: CountLinesIn, principal: Manager, request
         return _count_out(uow, row)
 
 
-@router.post("/counts/{count_id}/post", response_model=CountOut)
+@router.post("/counts/{count_id}/post", response_model=CountOut, responses=COUNT_CLOSED)
 @retry_on_deadlock
 def post_count(count_id: str, principal: Manager, request: Request) -> CountOut:
     """Post the differences as ledger rows (kind "count", reason "count") and close."""
@@ -99,7 +103,7 @@ def post_count(count_id: str, principal: Manager, request: Request) -> CountOut:
         return _count_out(uow, counts.header(uow, count_id))
 
 
-@router.post("/counts/{count_id}/cancel", response_model=CountOut)
+@router.post("/counts/{count_id}/cancel", response_model=CountOut, responses=COUNT_CLOSED)
 def cancel_count(count_id: str, principal: Manager, request: Request) -> CountOut:
     with context(request).db.transaction() as uow:
         row = _open_count(uow, count_id, principal, for_update=True)

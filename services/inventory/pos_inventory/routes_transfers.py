@@ -20,6 +20,7 @@ from pos_inventory.schemas import (
 from pos_inventory.tables import transfers as transfers_table
 from pos_platform.auth import CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.db import UnitOfWork, retry_on_deadlock
+from pos_platform.openapi import errors
 from pos_platform.outlets import UnknownOutlet, ensure_known_outlet, require_outlet
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory: transfers"])
@@ -62,7 +63,12 @@ def _transfer(uow: UnitOfWork, transfer_id: str, principal: Principal, *, for_up
     return row
 
 
-@router.post("/transfers", response_model=TransferOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/transfers",
+    response_model=TransferOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors({404: "the outlet the goods leave does not exist, or is not one of the caller's"}),
+)
 def create_transfer(body: TransferIn, principal: Manager, request: Request) -> TransferOut:
     """Plan a transfer from an outlet of the caller's to another outlet (nothing moves
     until it is sent)."""
@@ -128,7 +134,7 @@ def _send(ctx: Any, transfer_id: str, principal: Principal) -> TransferOut:
         return _transfer_out(uow, transfers.header(uow, transfer_id))
 
 
-@router.post("/transfers/{transfer_id}/receive", response_model=TransferOut)
+@router.post("/transfers/{transfer_id}/receive", response_model=TransferOut, responses=errors({409: "the transfer is not in transit"}))
 def receive_transfer(transfer_id: str, body: TransferReceiptIn, principal: Manager, request: Request) -> TransferOut:
     """The destination records what arrived: lines left out arrived in full; a listed
     line gives the quantity in good condition and the damaged one (ledger kind
@@ -153,7 +159,7 @@ def _receive(ctx: Any, transfer_id: str, body: TransferReceiptIn, principal: Pri
         return _transfer_out(uow, transfers.header(uow, transfer_id))
 
 
-@router.post("/transfers/{transfer_id}/cancel", response_model=TransferOut)
+@router.post("/transfers/{transfer_id}/cancel", response_model=TransferOut, responses=errors({409: "the transfer was already sent or cancelled"}))
 def cancel_transfer(transfer_id: str, principal: Manager, request: Request) -> TransferOut:
     with context(request).db.transaction() as uow:
         row = _transfer(uow, transfer_id, principal, for_update=True)

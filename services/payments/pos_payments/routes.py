@@ -11,6 +11,7 @@ from pos_payments.service import PaymentProblem, PaymentService, load_payments, 
 from pos_payments.tables import payments
 from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier, StaffOrService, ensure_outlet
+from pos_platform.openapi import errors
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
@@ -123,6 +124,12 @@ def find_payments(
     responses={
         200: {"model": RefundOut, "description": "this refund id was already recorded"},
         202: {"model": RefundOut, "description": "the card provider's answer is not known yet; repeat the same request"},
+        **errors(
+            {
+                404: "the outlet, or the payment to refund, does not exist (or is another outlet's)",
+                409: "the payment is not captured, or the refund id was used for a different refund",
+            }
+        ),
         **unprocessable("more than can be refunded, or the card refund failed"),
     },
 )

@@ -218,3 +218,17 @@ def _register(receipt: dict[str, Any]) -> str:
         name = receipt.get("register_name")
         return f"{receipt['register_number']}" + (f" {name}" if name else "")
     return receipt.get("register_id") or "-"
+
+
+# `responses=` of a route answering a receipt or Z-report as JSON, or with `format=text`
+# or `format=html` as printer text or an 80 mm HTML page: all three are in the document.
+PRINTABLE_200: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the document: JSON (format=json, the default), printer text (format=text) or an 80 mm HTML page (format=html)",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/plain": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+        },
+    }
+}

@@ -10,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from pos_platform.app import MAX_OFFSET, ServiceContext, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, ensure_outlet
+from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet
 from pos_sales.checkout import Checkout
-from pos_sales.receipts import receipt_rows, render_html, render_text
+from pos_sales.receipts import PRINTABLE_200, receipt_rows, render_html, render_text
 from pos_sales.schemas import SaleIn, SalePage, SaleSummary
 from pos_sales.tables import refunds, sale_lines, sales
 
@@ -125,6 +126,10 @@ def get_sale(sale_id: str, principal: CurrentUser, request: Request) -> JSONResp
     return JSONResponse(body)
 
 
+# A sale that is not COMPLETED has no receipt (a PENDING, FAILED or VOIDED one).
+NO_RECEIPT = errors({409: "the sale is not completed: it has no receipt"})
+
+
 def _receipt_document(receipt: dict[str, Any], fmt: Format, copy: int) -> Response:
     if fmt == "text":
         return PlainTextResponse(render_text(receipt_rows(receipt, copy=copy)))
@@ -133,7 +138,7 @@ def _receipt_document(receipt: dict[str, Any], fmt: Format, copy: int) -> Respon
     return JSONResponse({**receipt, "copy": copy} if copy else receipt)
 
 
-@router.get("/{sale_id}/receipt")
+@router.get("/{sale_id}/receipt", responses=PRINTABLE_200 | NO_RECEIPT)
 def get_receipt(sale_id: str, principal: CurrentUser, request: Request, format: Format = "json") -> Response:
     """The receipt as JSON, as HTML sized for 80 mm paper (print it from the browser), or
     as plain text for a 42-column receipt printer."""
@@ -144,7 +149,7 @@ def get_receipt(sale_id: str, principal: CurrentUser, request: Request, format: 
     return _receipt_document(json.loads(row.answer), format, 0)
 
 
-@router.post("/{sale_id}/reprint")
+@router.post("/{sale_id}/reprint", responses=PRINTABLE_200 | NO_RECEIPT)
 def reprint_receipt(sale_id: str, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """Print the receipt again, marked as a numbered copy (reprints are counted)."""
     with _ctx(request).db.transaction() as uow:

@@ -16,6 +16,7 @@ from pos_contracts.events import SaleVoided
 from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.db import utcnow
+from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet
 from pos_sales import outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
@@ -110,7 +111,9 @@ def _parked(row) -> ParkedCart:  # type: ignore[no-untyped-def]
     )
 
 
-@router.post("/parked", response_model=ParkedCart, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/parked", response_model=ParkedCart, status_code=status.HTTP_201_CREATED, responses=errors({409: "the cart id was already sold or voided"})
+)
 def park_cart(body: ParkIn, principal: Cashier, request: Request) -> ParkedCart:
     """Put a cart aside (the customer fetches something); parking the same id again
     replaces it. Nothing is reserved or priced until it is sold."""
@@ -175,7 +178,11 @@ def _stored_void(uow, body: VoidIn, digest: str) -> JSONResponse | None:  # type
     raise HTTPException(status.HTTP_409_CONFLICT, f"this id was already used ({row.status})")
 
 
-@router.post("/voids", status_code=status.HTTP_201_CREATED, responses={403: {"description": "needs a manager's approval"}})
+@router.post(
+    "/voids",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors({403: "needs a manager's approval", 409: "the id belongs to a completed, pending or failed sale"}),
+)
 async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONResponse:
     """Void a cart before payment (a parked one, or the one on the till): recorded with a
     reason and the approving manager, SaleVoided published; nothing charged, no stock

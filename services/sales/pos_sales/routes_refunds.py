@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier
-from pos_sales.receipts import refund_rows, render_html, render_text
+from pos_sales.receipts import PRINTABLE_200, refund_rows, render_html, render_text
 from pos_sales.refunds import RefundDesk, refund_view
 from pos_sales.schemas import RefundIn
 from pos_sales.tables import refunds, sales
@@ -24,7 +24,7 @@ def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-@router.get("/refunds/{refund_id}")
+@router.get("/refunds/{refund_id}", responses=PRINTABLE_200)
 def get_refund(refund_id: str, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """A refund and its slip (JSON, 80 mm HTML or printer text)."""
     with _ctx(request).db.transaction() as uow:

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Cashier, Principal, ensure_outlet
+from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet
 from pos_sales import outlet_policy, registers
-from pos_sales.receipts import render_html, render_text, z_report_rows
+from pos_sales.receipts import PRINTABLE_200, render_html, render_text, z_report_rows
 from pos_sales.schemas import CashMovementIn, ShiftCloseIn, ShiftOpenIn
 from pos_sales.shifts import ShiftProblem, add_cash_movement, close_shift, load_shift, open_shift, shift_view, slot, z_report
 from pos_sales.tables import shifts
@@ -38,7 +39,11 @@ def _visible_shift(uow: Any, shift_id: str, principal: Principal) -> Any:
     return row
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses={409: {"description": "the register already has an open shift"}})
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors({409: "the register already has an open shift, or the shift id was used for another shift"}),
+)
 def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, response: Response) -> dict[str, Any]:
     """Open a register with the float counted into its drawer. One open shift per register;
     sales, refunds and voids rung on the register belong to it until it is closed."""
@@ -97,7 +102,11 @@ def get_shift(shift_id: str, principal: Cashier, request: Request) -> dict[str, 
     return shift_view(row, reveal=True)
 
 
-@router.post("/{shift_id}/cash-movements", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{shift_id}/cash-movements",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors({409: "the shift is closed, or the movement id was used for another movement"}),
+)
 def move_cash(shift_id: str, body: CashMovementIn, principal: Cashier, request: Request) -> dict[str, Any]:
     """Cash put into (float top-up) or taken out of (a drop to the safe, a supplier paid)
     the drawer, with a reason. Repeating the same id is safe."""
@@ -116,7 +125,9 @@ def _document(report: dict[str, Any], fmt: Format) -> Response:
     return JSONResponse(report)
 
 
-@router.post("/{shift_id}/close")
+@router.post(
+    "/{shift_id}/close", responses=PRINTABLE_200 | errors({409: "the shift was already closed with another count"})
+)
 def close_register(shift_id: str, body: ShiftCloseIn, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """Close with a blind count: the cashier enters what is in the drawer; the answer is
     the Z-report with the expected cash and the difference (over or short), recorded for
@@ -129,7 +140,9 @@ def close_register(shift_id: str, body: ShiftCloseIn, principal: Cashier, reques
     return _document(report, format)
 
 
-@router.get("/{shift_id}/z-report")
+@router.get(
+    "/{shift_id}/z-report", responses=PRINTABLE_200 | errors({409: "the shift is open: a cashier gets its Z-report once it is closed"})
+)
 def get_z_report(shift_id: str, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """The Z-report of a closed shift (as JSON, 80 mm HTML or printer text). An open
     shift has none yet: close it first."""
