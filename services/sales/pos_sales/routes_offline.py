@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -86,10 +86,10 @@ def list_sync_exceptions(
 
 
 @router.post("/sync-exceptions/{exception_id}/resolve", response_model=SyncExceptionOut, responses={404: {"description": "no such exception at your outlets"}})
-def resolve_sync_exception(exception_id: int, body: SyncExceptionResolveIn, principal: Manager, request: Request) -> SyncExceptionOut:
+def resolve_sync_exception(
+    body: SyncExceptionResolveIn, principal: Manager, request: Request, exception_id: int = Path(ge=1, le=MAX_ID)
+) -> SyncExceptionOut:
     """Note what was done (stock counted, cash found, price confirmed). Once."""
-    if exception_id > MAX_ID:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "sync exception not found")
     with _ctx(request).db.transaction() as uow:
         row = uow.session.execute(select(sync_exceptions).where(sync_exceptions.c.id == exception_id).with_for_update()).first()
         if row is None or not principal.may_access(row.outlet_id):
