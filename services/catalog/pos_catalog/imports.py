@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from pos_catalog import changes as feed
 from pos_catalog import products as repo
 from pos_catalog.csv_format import Errors, ProductRow, parse
 from pos_catalog.schemas import ImportError_, ImportJobOut
@@ -219,7 +220,9 @@ class ImportJobs:
         now = utcnow()
         with self.db.transaction() as uow:
             session = uow.session
-            category_ids = _ensure_categories(session, {tuple(r.category) for r in rows if r.category})
+            new_categories: list[str] = []
+            touched: list[str] = []  # products created or changed
+            category_ids = _ensure_categories(session, {tuple(r.category) for r in rows if r.category}, new_categories)
             existing: dict[str, Any] = {}
             for batch in chunks(rows):
                 for r in session.execute(select(products).where(products.c.sku.in_([row.sku for row in batch]))):
@@ -232,7 +235,7 @@ class ImportJobs:
             moved_codes: list[dict[str, str]] = []
             for batch in chunks(old_rows):
                 changed, unchanged = self._change(
-                    session, batch, existing, category_ids, now, outcome.events if publish else None, moved_codes
+                    session, batch, existing, category_ids, now, outcome.events if publish else None, moved_codes, touched
                 )
                 outcome.updated += changed
                 outcome.unchanged += unchanged
@@ -241,15 +244,23 @@ class ImportJobs:
             for part in chunks(moved_codes):
                 session.execute(insert(barcodes), part)
             for batch in chunks(new_rows):
-                outcome.created += self._create(session, batch, category_ids, now, outcome.events if publish else None)
+                outcome.created += self._create(session, batch, category_ids, now, outcome.events if publish else None, touched)
                 done += len(batch)
                 self._report(job_id, imported=done)
             if outcome.events:
                 _publish_many(uow, self.db, outcome.events)
+            # Last: the change counter stays locked from here to the commit.
+            feed.record(session, products=touched, categories=new_categories)
         return outcome
 
     def _create(
-        self, session: Session, batch: list[ProductRow], category_ids: dict[tuple[str, ...], str], now: Any, events: list[Any] | None
+        self,
+        session: Session,
+        batch: list[ProductRow],
+        category_ids: dict[tuple[str, ...], str],
+        now: Any,
+        events: list[Any] | None,
+        touched: list[str],
     ) -> int:
         values, codes, terms = [], [], []
         for row in batch:
@@ -275,6 +286,7 @@ class ImportJobs:
             codes.extend({"code": c, "product_id": product_id} for c in row.barcodes or [])
             terms.extend(repo.term_rows(product_id, row.name, row.sku, row.barcodes or [], values[-1]["active"]))
         session.execute(insert(products), values)
+        touched.extend(v["id"] for v in values)
         if codes:
             session.execute(insert(barcodes), codes)
         for part in chunks(terms, BATCH * 4):
@@ -294,6 +306,7 @@ class ImportJobs:
         now: Any,
         events: list[Any] | None,
         new_codes: list[dict[str, str]],
+        touched: list[str],
     ) -> tuple[int, int]:
         """Update the rows' products; their new barcodes are added to `new_codes` (the
         caller inserts them once every batch removed the old ones)."""
@@ -334,6 +347,7 @@ class ImportJobs:
             session.execute(
 update(products).where(products.c.id == bindparam("b_id")), changed_values
             )
+            touched.extend(v["b_id"] for v in changed_values)
         code_ids = [pid for pid, _n, _s, _c, codes_changed, _a in recoded if codes_changed]
         if code_ids:
             session.execute(delete(barcodes).where(barcodes.c.product_id.in_(code_ids)))
@@ -370,7 +384,7 @@ def _category_names(category_ids: dict[tuple[str, ...], str]) -> dict[str, str]:
     return {cid: path[-1] for path, cid in category_ids.items()}
 
 
-def _ensure_categories(session: Session, paths: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+def _ensure_categories(session: Session, paths: Iterable[tuple[str, ...]], created: list[str]) -> dict[tuple[str, ...], str]:
     """Category id of every path (created where missing), matched by name under the
     same parent, case-insensitively."""
     tree = repo.category_tree(session)
@@ -388,6 +402,7 @@ def _ensure_categories(session: Session, paths: Iterable[tuple[str, ...]]) -> di
             if cid is None:
                 cid = str(uuid.uuid4())
                 session.execute(insert(categories).values(id=cid, name=prefix[-1], parent_id=parent, created_at=now))
+                created.append(cid)
                 by_parent_and_name[(parent, prefix[-1].casefold())] = cid
             found[prefix] = cid
             parent = cid

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from pos_catalog import changes as feed
 from pos_catalog import products as repo
 from pos_catalog import search
 from pos_catalog.config import Settings
@@ -19,6 +20,7 @@ from pos_catalog.schemas import (
     CategoryIn,
     CategoryOut,
     CategoryUpdate,
+    ChangesPage,
     ImportJobOut,
     OutletPriceIn,
     OutletPriceOut,
@@ -186,6 +188,7 @@ def create_product(body: ProductIn, _manager: Manager, request: Request) -> Prod
             product = _get(uow, product_id)
             repo.replace_terms(uow.session, product)
             uow.publish(ProductCreated(**repo.event_fields(product)))
+            feed.record(uow.session, products=[product_id])
     except IntegrityError as exc:
         raise _conflict(exc, body.sku) from None
     return product
@@ -263,6 +266,7 @@ def update_product(product_id: str, body: ProductUpdate, _manager: Manager, requ
                 if current.active and not product.active:
                     uow.publish(ProductArchived(product_id=product_id))
                 uow.publish(ProductChanged(**repo.event_fields(product)))
+                feed.record(uow.session, products=[product_id])
     except IntegrityError as exc:
         raise _conflict(exc, current.sku if current else "") from None
     return product
@@ -278,7 +282,44 @@ def archive_product(product_id: str, _manager: Manager, request: Request) -> Res
             uow.session.execute(products.update().where(products.c.id == product_id).values(active=False, updated_at=utcnow()))
             repo.replace_terms(uow.session, product.model_copy(update={"active": False}))
             uow.publish(ProductArchived(product_id=product_id))
+            feed.record(uow.session, products=[product_id])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- the tills' replica feed -------------------------------------------------------------
+
+
+@router.get("/changes", response_model=ChangesPage)
+def catalog_changes(
+    principal: CurrentUser,
+    request: Request,
+    outlet_id: str = Query(min_length=1, max_length=36, description="the till's outlet: prices are this outlet's"),
+    cursor: str | None = Query(default=None, max_length=64, description="a next_cursor from an earlier page; none to fill from the start"),
+    limit: int = Query(default=1000, ge=1, le=5000, description="most entries in this page"),
+) -> Response:
+    """A till's catalogue replica for one outlet: without a cursor, everything, page by
+    page; with a cursor, every change since it (tombstones included: archived products,
+    changed barcodes, removed outlet prices, deleted categories), in commit order. Apply
+    pages in order; `more: false` means up to date (ADR 0015)."""
+    ctx = _ctx(request)
+    ensure_known_outlet(ctx.db, principal, outlet_id)
+    try:
+        after = feed.decode_cursor(cursor, outlet_id) if cursor else 0
+        with ctx.db.transaction() as uow:
+            page = feed.read_page(uow.session, outlet_id, after, limit)
+    except feed.BadCursor as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    body = ChangesPage(
+        outlet_id=outlet_id,
+        products=page.products,  # type: ignore[arg-type]
+        categories=page.categories,  # type: ignore[arg-type]
+        deleted_categories=page.deleted_categories,
+        next_cursor=feed.encode_cursor(page.last_seq, outlet_id),
+        more=page.more,
+    )
+    # Validated once and serialized by pydantic-core: a 5,000-product page through
+    # response_model was validated a second time and encoded by json.dumps.
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 # --- per-outlet prices -------------------------------------------------------------------
@@ -323,6 +364,7 @@ def set_outlet_price(product_id: str, outlet_id: OutletIdPath, body: OutletPrice
                 OutletPriceChanged(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency),
                 outlet_id=outlet_id,
             )
+            feed.record(uow.session, outlet_prices=[(product_id, outlet_id)])
     return OutletPriceOut(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency)
 
 
@@ -340,6 +382,7 @@ def remove_outlet_price(product_id: str, outlet_id: OutletIdPath, principal: Man
                 OutletPriceChanged(product_id=product_id, outlet_id=outlet_id, price_minor=None, currency=product.currency),
                 outlet_id=outlet_id,
             )
+            feed.record(uow.session, outlet_prices=[(product_id, outlet_id)])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -365,6 +408,7 @@ def create_category(body: CategoryIn, _manager: Manager, request: Request) -> Ca
     with _ctx(request).db.transaction() as uow:
         _check_category(uow, body.parent_id)
         uow.session.execute(categories.insert().values(id=category_id, name=body.name, parent_id=body.parent_id, created_at=utcnow()))
+        feed.record(uow.session, categories=[category_id])
         return _category_out(repo.category_tree(uow.session), category_id)
 
 
@@ -388,6 +432,7 @@ def update_category(category_id: str, body: CategoryUpdate, _manager: Manager, r
             changes["parent_id"] = parent
         if changes:
             uow.session.execute(categories.update().where(categories.c.id == category_id).values(**changes))
+            feed.record(uow.session, categories=[category_id])
         return _category_out(repo.category_tree(uow.session), category_id)
 
 
@@ -404,6 +449,7 @@ def delete_category(category_id: str, _manager: Manager, request: Request) -> Re
         if uow.session.scalar(select(products.c.id).where(products.c.category_id == category_id).limit(1)):
             raise HTTPException(status.HTTP_409_CONFLICT, "products are in this category: move them first")
         uow.session.execute(categories.delete().where(categories.c.id == category_id))
+        feed.record(uow.session, categories=[category_id])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -160,3 +160,36 @@ class ImportJobOut(BaseModel):
     message: str | None
     created_at: str
     finished_at: str | None
+
+
+class ReplicaProduct(BaseModel):
+    """What a till needs to sell a product offline, at one outlet."""
+
+    id: str
+    sku: str
+    name: str
+    barcodes: list[str]
+    category_id: str | None
+    price_minor: int = Field(description="the price at this outlet: its own price if it has one, else the product's")
+    outlet_price: bool = Field(description="true when price_minor is this outlet's own price")
+    currency: str
+    tax_class: str
+    unit: str
+    active: bool = Field(description="false: archived (not sold; keep it to show old receipts)")
+
+
+class ReplicaCategory(BaseModel):
+    id: str
+    name: str
+    parent_id: str | None
+
+
+class ChangesPage(BaseModel):
+    """A page of the replica feed: each entity once, in its current state."""
+
+    outlet_id: str
+    products: list[ReplicaProduct] = Field(description="created or changed products (upsert by id; barcodes replace the product's)")
+    categories: list[ReplicaCategory] = Field(description="created, renamed or moved categories (upsert by id)")
+    deleted_categories: list[str] = Field(description="ids of deleted categories")
+    next_cursor: str = Field(description="pass it back as `cursor` for the next page or, once `more` is false, for the next sync")
+    more: bool = Field(description="true: fetch the next page now; false: the replica is up to date as of this page")

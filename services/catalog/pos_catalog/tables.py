@@ -97,5 +97,32 @@ import_jobs = Table(
     Column("finished_at", DateTime, nullable=True),
 )
 
+# The tills' replica feed (GET /api/catalog/changes, ADR 0015): one row per thing a till
+# keeps (a product, a category, a product's price at one outlet), holding the sequence
+# number of its latest change. A write renumbers its rows from change_counter at the end
+# of its transaction; the counter row's lock, held until commit, makes sequence order
+# commit order, so a reader never passes a number that is still to be committed. A row
+# is never deleted: a deleted category's row stays as its tombstone.
+catalog_changes = Table(
+    "catalog_changes",
+    metadata,
+    # "" for what every outlet sees (products, categories); else the outlet whose own
+    # price of the product changed (set or removed).
+    Column("outlet_id", String(36), primary_key=True),
+    Column("kind", String(1), primary_key=True),  # p (product) | c (category)
+    Column("entity_id", String(36), primary_key=True),
+    Column("change_seq", BigInteger, nullable=False),
+    # The feed's keyset scan (one range per outlet scope), covering with the key.
+    Index("ix_catalog_changes_feed", "outlet_id", "change_seq"),
+)
+
+# One row (id 1): the last change sequence number handed out.
+change_counter = Table(
+    "change_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+)
+
 add_messaging_tables(metadata, consumer=True)
 known_outlets = outlets_table(metadata)
