@@ -77,6 +77,15 @@ export function logout(notice = ""): void {
   });
 }
 
+/** Told the outcome of every request: the HTTP status, or 0 for no answer (network,
+ * timeout). The offline till's connectivity (lib/connectivity.ts) listens. */
+export type RequestObserver = (status: number, path: string) => void;
+let observer: RequestObserver | null = null;
+
+export function observeRequests(listener: RequestObserver | null): void {
+  observer = listener;
+}
+
 async function send(path: string, options: RequestOptions, accept: string, renewed = false): Promise<Response> {
   const headers: Record<string, string> = { Accept: accept };
   const useAuth = options.auth !== false;
@@ -99,11 +108,13 @@ async function send(path: string, options: RequestOptions, accept: string, renew
     });
   } catch (error) {
     if (options.signal?.aborted) throw error; // the caller cancelled: not an error to show
+    observer?.(0, path);
     const why = timeout.signal.aborted ? "the server took too long to answer" : "the server could not be reached";
     throw new ApiError(0, why);
   } finally {
     clearTimeout(timer);
   }
+  observer?.(response.status, path);
   if (!response.ok) {
     let body: unknown = null;
     try {

@@ -1,0 +1,267 @@
+// Taking a sale offline (issue 15): the outlet's offline limits checked before the sale
+// is taken, the body of POST /api/sales/offline built from a cart priced by pricing.ts,
+// and the offline receipt number R<register number>-OFF<000001> from a per-register
+// sequence in IndexedDB, taken in the same transaction that queues the sale: a number is
+// never given twice, across reloads and tabs (IndexedDB runs read-write transactions on
+// the same stores one after the other).
+
+import { oldestUnsynced, openOfflineDb, type OfflineDb, type OfflineSaleBody, type QueuedSale } from "./offlineDb";
+import { discountsNeedingApproval, priceCart, settle, type CartLineIn, type CatalogPrice, type Discount, type PricedCart, type PricingPolicy, type Settlement } from "./pricing";
+import { newId } from "./uuid";
+
+export type { OfflineSaleBody } from "./offlineDb";
+
+/** The outlet's offline limits (GET /api/sales/outlets/{id}/settings). */
+export interface OfflineLimits {
+  /** the longest a till sells offline before it stops (0: never offline) */
+  offline_max_hours: number;
+  /** the largest sale a till takes offline (0: no limit) */
+  offline_max_sale_minor: number;
+}
+
+/** The outlet settings the offline till needs: pricing, currency and limits. */
+export type OfflineSettings = PricingPolicy & OfflineLimits & { currency: string };
+
+/** Where the sale is rung: from the session (outlet, register with its number, open shift). */
+export interface TillContext {
+  outletId: string;
+  registerId: string | null;
+  /** identity's register number (GET /api/identity/registers: `number`) */
+  registerNumber: number | null;
+  shiftId: string | null;
+}
+
+/** A sale the till must not take offline; the message says why and what to do. */
+export class OfflineRefused extends Error {
+  readonly code: "never_offline" | "offline_too_long" | "sale_too_large" | "card_offline" | "no_register" | "discount_needs_manager" | "nothing_to_pay" | "already_taken";
+  constructor(code: OfflineRefused["code"], message: string) {
+    super(message);
+    this.name = "OfflineRefused";
+    this.code = code;
+  }
+}
+
+const HOUR = 3_600_000;
+export const MAX_OFFLINE_SEQUENCE = 999_999_999; // the server takes 6 to 9 digits
+
+/** R<register number>-OFF<sequence, at least 6 digits>: the server's OFFLINE_RECEIPT. */
+export function offlineReceiptNumber(registerNumber: number, sequence: number): string {
+  if (!Number.isInteger(registerNumber) || registerNumber < 0 || registerNumber > 999) throw new RangeError(`register number ${registerNumber} is not 0-999`);
+  if (!Number.isInteger(sequence) || sequence < 1 || sequence > MAX_OFFLINE_SEQUENCE) throw new RangeError(`offline sequence ${sequence} is out of range`);
+  return `R${registerNumber}-OFF${String(sequence).padStart(6, "0")}`;
+}
+
+function hours(ms: number): string {
+  const h = ms / HOUR;
+  return h >= 10 ? `${Math.floor(h)} h` : `${Math.floor(h * 10) / 10} h`;
+}
+
+/**
+ * Whether the till may take this sale offline; throws OfflineRefused with the reason.
+ * `offlineSinceMs`: when the till lost the services (connectivity) or its oldest unsynced
+ * sale, whichever is earlier (null: just now).
+ */
+export function checkOfflineSale(args: {
+  limits: OfflineLimits;
+  till: TillContext;
+  totalMinor: number;
+  tenderKinds: readonly string[];
+  offlineSinceMs: number | null;
+  nowMs: number;
+  formatMoney?: (minor: number) => string;
+}): void {
+  const { limits, till, totalMinor, tenderKinds, nowMs } = args;
+  const money = args.formatMoney ?? ((minor: number) => String(minor));
+  if (limits.offline_max_hours <= 0) {
+    throw new OfflineRefused("never_offline", "This outlet does not sell while the till is offline. Wait until the till is back online.");
+  }
+  if (!till.registerId || till.registerNumber === null) {
+    throw new OfflineRefused("no_register", "Offline sales need a register: choose this till's register while the till is online.");
+  }
+  if (tenderKinds.some((kind) => kind !== "cash")) {
+    throw new OfflineRefused("card_offline", "Card payments cannot be taken while the till is offline: take cash, or wait until the till is back online.");
+  }
+  const since = Math.min(args.offlineSinceMs ?? nowMs, nowMs);
+  if (nowMs - since > limits.offline_max_hours * HOUR) {
+    throw new OfflineRefused(
+      "offline_too_long",
+      `The till has been offline for ${hours(nowMs - since)}; this outlet allows ${limits.offline_max_hours} h. No more sales until it is back online and its sales are synced.`,
+    );
+  }
+  if (limits.offline_max_sale_minor > 0 && totalMinor > limits.offline_max_sale_minor) {
+    throw new OfflineRefused(
+      "sale_too_large",
+      `A sale of ${money(totalMinor)} is above the ${money(limits.offline_max_sale_minor)} this outlet allows offline. Split it, or wait until the till is back online.`,
+    );
+  }
+}
+
+/** The body of POST /api/sales/offline for a priced cart and its settled cash. */
+export function buildOfflineSale(args: {
+  id: string;
+  cart: PricedCart;
+  settlement: Settlement;
+  till: TillContext;
+  receiptNumber: string;
+  soldAt: Date;
+}): OfflineSaleBody {
+  const { cart, settlement, till } = args;
+  if (!till.registerId) throw new OfflineRefused("no_register", "Offline sales need a register.");
+  const body: OfflineSaleBody = {
+    id: args.id,
+    outlet_id: till.outletId,
+    register_id: till.registerId,
+    receipt_number: args.receiptNumber,
+    sold_at: args.soldAt.toISOString(),
+    currency: cart.currency,
+    prices_include_tax: cart.prices_include_tax,
+    lines: cart.lines.map((l) => ({
+      product_id: l.product_id,
+      sku: l.sku,
+      name: l.name,
+      category_id: l.category_id,
+      qty: l.qty,
+      unit_price_minor: l.unit_price_minor,
+      discount_minor: l.discount_minor,
+      tax_rate_bp: l.tax_rate_bp,
+      tax_minor: l.tax_minor,
+      total_minor: l.total_minor,
+    })),
+    total_minor: cart.total_minor,
+    tax_minor: cart.tax_minor,
+    rounding_minor: settlement.rounding_minor,
+    tenders: settlement.tenders.map((t) => {
+      if (t.kind !== "cash") throw new OfflineRefused("card_offline", "Card payments cannot be taken while the till is offline.");
+      return { kind: "cash" as const, amount_minor: t.amount_minor, tendered_minor: t.tendered_minor };
+    }),
+    change_minor: settlement.change_minor,
+  };
+  if (till.shiftId) body.shift_id = till.shiftId;
+  return body;
+}
+
+export interface OfflineSaleRequest {
+  /** the cart's id (a UUID; a new one when absent) */
+  id?: string;
+  lines: readonly CartLineIn[];
+  prices: Readonly<Record<string, CatalogPrice>> | ReadonlyMap<string, CatalogPrice>;
+  cartDiscount?: Discount | null;
+  /** what the customer handed over, per tender (cash only offline) */
+  tenders: readonly { kind: string; amount_minor: number }[];
+  settings: OfflineSettings;
+  till: TillContext;
+  /** when the till lost the services (connectivity.offlineSince), null: just now */
+  offlineSinceMs: number | null;
+  /** a manager is logged in: a discount above the threshold is theirs (no PIN offline) */
+  managerPresent?: boolean;
+  now?: () => number;
+  formatMoney?: (minor: number) => string;
+}
+
+export interface TakenOfflineSale {
+  body: OfflineSaleBody;
+  cart: PricedCart;
+  settlement: Settlement;
+  queued: QueuedSale;
+}
+
+/** The figures of a cart offline, and whether the till may take it (before payment:
+ * the pay dialog shows the refusal instead of the buttons). Throws PricingError or
+ * OfflineRefused. */
+export async function previewOfflineSale(
+  request: Omit<OfflineSaleRequest, "tenders"> & { tenderKinds?: readonly string[] },
+  db?: OfflineDb,
+): Promise<PricedCart> {
+  const cart = priceCart(request.lines, request.prices, request.settings, request.cartDiscount ?? null);
+  const nowMs = (request.now ?? Date.now)();
+  const oldest = await oldestUnsynced(db ?? (await openOfflineDb()));
+  checkOfflineSale({
+    limits: request.settings,
+    till: request.till,
+    totalMinor: cart.total_minor,
+    tenderKinds: request.tenderKinds ?? ["cash"],
+    offlineSinceMs: earliest(request.offlineSinceMs, oldest?.created_at ?? null),
+    nowMs,
+    formatMoney: request.formatMoney,
+  });
+  if (!request.managerPresent && discountsNeedingApproval(cart, request.settings).length) {
+    throw new OfflineRefused("discount_needs_manager", "This discount needs a manager's approval, which cannot be given while the till is offline. Lower it, or ask a manager to log in.");
+  }
+  return cart;
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
+
+/**
+ * Take a sale offline: price it, check the limits, settle the cash, then in ONE
+ * IndexedDB transaction take the register's next offline receipt number and queue the
+ * sale. Returns the body (print the receipt from it: "taken offline") and the queue row.
+ * Throws PricingError (the cart or the cash does not add up) or OfflineRefused.
+ */
+export async function takeOfflineSale(request: OfflineSaleRequest, db?: OfflineDb): Promise<TakenOfflineSale> {
+  const database = db ?? (await openOfflineDb());
+  const cart = await previewOfflineSale({ ...request, tenderKinds: request.tenders.map((t) => t.kind) }, database);
+  if (cart.total_minor <= 0) throw new OfflineRefused("nothing_to_pay", "A sale of nothing to pay cannot be taken offline. Wait until the till is back online.");
+  const settlement = settle(cart.total_minor, request.tenders, request.settings.cash_rounding_minor);
+  const till = request.till;
+  const registerId = till.registerId as string;
+  const registerNumber = till.registerNumber as number;
+  const id = request.id ?? newId();
+  const soldAtMs = (request.now ?? Date.now)();
+  const tx = database.transaction(["counters", "queue"], "readwrite");
+  const counters = tx.objectStore("counters");
+  const queue = tx.objectStore("queue");
+  // Nothing but IndexedDB requests is awaited inside: the transaction stays open, and
+  // the number and the queued sale are committed together or not at all.
+  const counter = await counters.get(registerId);
+  const sequence = (counter?.last ?? 0) + 1;
+  if (sequence > MAX_OFFLINE_SEQUENCE) {
+    tx.abort();
+    throw new RangeError("the offline receipt sequence is exhausted");
+  }
+  const body = buildOfflineSale({ id, cart, settlement, till, receiptNumber: offlineReceiptNumber(registerNumber, sequence), soldAt: new Date(soldAtMs) });
+  const queued: QueuedSale = {
+    id,
+    register_id: registerId,
+    body,
+    created_at: soldAtMs,
+    status: "pending",
+    attempts: 0,
+    last_status: null,
+    last_error: null,
+    last_attempt_at: null,
+  };
+  try {
+    await counters.put({ register_id: registerId, last: sequence });
+    queued.seq = await queue.add(queued);
+    await tx.done;
+  } catch (error) {
+    // The same sale id queued twice (a double tap): nothing taken, the number not used.
+    if ((error as { name?: string } | null)?.name === "ConstraintError") {
+      throw new OfflineRefused("already_taken", "This sale is already taken and queued.");
+    }
+    throw error;
+  }
+  notifyQueueChanged();
+  return { body, cart, settlement, queued };
+}
+
+/** The last offline receipt sequence given for a register (0: none yet). */
+export async function lastOfflineSequence(registerId: string, db?: OfflineDb): Promise<number> {
+  const database = db ?? (await openOfflineDb());
+  return (await database.get("counters", registerId))?.last ?? 0;
+}
+
+// Other tabs (and this one) hear that the queue changed; the queue listens (offlineQueue.ts).
+export const QUEUE_CHANNEL = "pos-offline-queue";
+
+export function notifyQueueChanged(): void {
+  if (typeof BroadcastChannel === "undefined") return;
+  const channel = new BroadcastChannel(QUEUE_CHANNEL);
+  channel.postMessage("changed");
+  channel.close();
+}
