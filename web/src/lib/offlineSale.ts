@@ -213,6 +213,7 @@ export async function takeOfflineSale(request: OfflineSaleRequest, db?: OfflineD
   const id = request.id ?? newId();
   const soldAtMs = (request.now ?? Date.now)();
   const tx = database.transaction(["counters", "queue"], "readwrite");
+  tx.done.catch(() => {}); // an abort is reported by the request that failed, below
   const counters = tx.objectStore("counters");
   const queue = tx.objectStore("queue");
   // Nothing but IndexedDB requests is awaited inside: the transaction stays open, and
