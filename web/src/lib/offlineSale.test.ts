@@ -157,6 +157,15 @@ describe("the outlet's offline limits", () => {
     });
   });
 
+  it("refuse a sale the cash rounding takes to nothing (the server takes no zero tender)", async () => {
+    const db = await openOfflineDb(freshDb());
+    const tiny = { ...prices, pin: { ...prices.tea, product_id: "pin", price_minor: 2 } };
+    await expect(takeOfflineSale(request({ prices: tiny, lines: [{ product_id: "pin", qty: 1 }], tenders: [{ kind: "cash", amount_minor: 5 }] }), db)).rejects.toMatchObject({
+      code: "nothing_to_pay",
+    });
+    expect(await lastOfflineSequence("reg-1", db)).toBe(0);
+  });
+
   it("refuse a discount that needs a manager, unless a manager is logged in", async () => {
     const db = await openOfflineDb(freshDb());
     const big = request({ lines: [{ product_id: "mug", qty: 1, discount: { kind: "percent", value: 5000 } }] });

@@ -43,6 +43,7 @@ export class OfflineRefused extends Error {
 
 const HOUR = 3_600_000;
 export const MAX_OFFLINE_SEQUENCE = 999_999_999; // the server takes 6 to 9 digits
+const MAX_MINOR = 10 ** 12; // the server's bound on every amount
 
 /** R<register number>-OFF<sequence, at least 6 digits>: the server's OFFLINE_RECEIPT. */
 export function offlineReceiptNumber(registerNumber: number, sequence: number): string {
@@ -207,6 +208,10 @@ export async function takeOfflineSale(request: OfflineSaleRequest, db?: OfflineD
   const cart = await previewOfflineSale({ ...request, tenderKinds: request.tenders.map((t) => t.kind) }, database);
   if (cart.total_minor <= 0) throw new OfflineRefused("nothing_to_pay", "A sale of nothing to pay cannot be taken offline. Wait until the till is back online.");
   const settlement = settle(cart.total_minor, request.tenders, request.settings.cash_rounding_minor);
+  // The server takes cash tenders of more than 0 (a total the cash rounding takes to 0
+  // cannot be recorded offline) and amounts up to 10^12.
+  if (settlement.due_minor <= 0) throw new OfflineRefused("nothing_to_pay", "A sale of nothing to pay in cash cannot be taken offline. Wait until the till is back online.");
+  if (settlement.tendered_minor > MAX_MINOR) throw new OfflineRefused("sale_too_large", "That amount is too large for one sale.");
   const till = request.till;
   const registerId = till.registerId as string;
   const registerNumber = till.registerNumber as number;
