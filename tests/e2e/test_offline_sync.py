@@ -73,7 +73,7 @@ def test_offline_sales_sync_once_and_count_on_the_day_they_were_sold(checkout_st
             return {(e["receipt_number"], e["kind"]): e["detail"] for e in found}
 
         exceptions = eventually(lambda: (found := listed()) and len(found) >= 3 and found, "the sync exceptions")
-        assert ("R%d-OFF000004" % register["number"], "price_changed") in exceptions
+        assert (f"R{register['number']}-OFF000004", "price_changed") in exceptions
         assert {kind for (_, kind) in exceptions} == {"price_changed", "stock_short"}
         day = yesterday.date().isoformat()
         scope = {"outlet_id": shop.outlet["id"], "date_from": day, "date_to": day}
