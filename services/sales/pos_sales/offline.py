@@ -109,6 +109,30 @@ class OfflineSync:
             )
         return await self.checkout._settle(sale_id, answer, token, by=by)
 
+    def _online_attempt(self, uow: UnitOfWork, sale_id: str) -> Answer | None:
+        """The till tried this sale online first (same id) and lost the link mid-way, then
+        took it offline. Completed online: that is the sale (answered 200, recorded
+        once). Failed online (nothing was charged, the stock released): the offline sale
+        replaces it. Still being settled: sync again later."""
+        row = uow.session.execute(
+            select(sales.c.status, sales.c.offline, sales.c.answer).where(sales.c.id == sale_id).with_for_update()
+        ).first()
+        if row is None or row.offline:
+            return None
+        if row.status == "COMPLETED":
+            return Answer(200, {**json.loads(row.answer), "recorded": "online"})
+        if row.status == "PENDING":
+            return Answer(
+                503,
+                {"detail": "this sale's online attempt is still being settled: sync it again in a moment", "sale_id": sale_id, "status": "PENDING"},
+            )
+        if row.status == "FAILED":
+            uow.session.execute(sales.delete().where(sales.c.id == sale_id))
+            uow.session.execute(sale_lines.delete().where(sale_lines.c.sale_id == sale_id))
+            uow.session.execute(sale_tenders.delete().where(sale_tenders.c.sale_id == sale_id))
+            return None
+        return Answer(409, {"detail": f"this sale id belongs to a cart that was {row.status.lower()}: the offline sale needs a manager"})
+
     def _pending_draft(self, sale_id: str) -> dict[str, Any] | None:
         with self.db.transaction() as uow:
             draft = uow.session.scalar(select(sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING", sales.c.offline.is_(True)))
@@ -121,6 +145,9 @@ class OfflineSync:
     ) -> Answer | Literal["wait", "unknown_register"] | dict[str, Any]:
         try:
             with self.db.transaction() as uow:
+                online = self._online_attempt(uow, body.id)
+                if online is not None:
+                    return online
                 claimed = self.checkout.answers.claim(uow, body.id, digest)
                 if claimed != "run":
                     return claimed

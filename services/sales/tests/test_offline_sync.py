@@ -235,3 +235,32 @@ def test_another_outlets_register_or_number_is_refused(client: TestClient, auth:
     # A register deactivated since still syncs what it sold.
     assert sync(client, auth, offline_sale(register_id="till-off", register_number=10)).status_code == 201
     assert sync(client, auth, {**offline_sale(), "outlet_id": "outlet-b"}).status_code == 404
+
+
+def test_a_sale_tried_online_first_is_recorded_once_whatever_that_attempt_became(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    """The link dropped mid-sale: the till takes the same sale (same id) offline. The
+    online attempt completed: that is the sale. It failed (nothing charged): the offline
+    one replaces it. Still being settled: sync again later."""
+    completed = helpers.sale([("mug", 2)], [{"kind": "cash", "amount_minor": 2500}])
+    assert client.post("/api/sales", json=completed, headers=auth()).status_code == 201
+    again = sync(client, auth, {**offline_sale([("mug", 2)]), "id": completed["id"]})
+    assert again.status_code == 200 and again.json()["recorded"] == "online" and not again.json().get("offline")
+    assert again.json()["sale_id"] == completed["id"]
+
+    failed = helpers.sale([("mug", 1)], [{"kind": "cash", "amount_minor": 1250}])
+    fakes.mode = "unreachable"  # the link dropped: nothing reserved or charged
+    assert client.post("/api/sales", json=failed, headers=auth()).status_code == 503
+    pending = helpers.sale([("tea", 1)], [{"kind": "card", "amount_minor": 399}])
+    fakes.mode, fakes.reconcile_mode = "lost", "down"
+    assert client.post("/api/sales", json=pending, headers=auth()).status_code == 503
+    fakes.mode, fakes.reconcile_mode = "capture", "answer"
+
+    replaced = sync(client, auth, {**offline_sale([("mug", 1)], number=2), "id": failed["id"]})
+    assert replaced.status_code == 201 and replaced.json()["offline"] is True and replaced.json()["receipt_number"] == "R1-OFF000002"
+    waiting = sync(client, auth, {**offline_sale([("tea", 1)], number=3), "id": pending["id"]})
+    assert waiting.status_code == 503 and "still being settled" in waiting.json()["detail"]
+    assert asyncio.run(client.app.state.checkout.reconcile(pending["id"])).status == 201
+    settled = sync(client, auth, {**offline_sale([("tea", 1)], number=3), "id": pending["id"]})
+    assert settled.status_code == 200 and settled.json()["recorded"] == "online"
+    completed_ids = [e["payload"]["sale_id"] for e in helpers.outbox(client, "SaleCompleted")]
+    assert sorted(completed_ids) == sorted([completed["id"], failed["id"], pending["id"]])
