@@ -9,6 +9,8 @@ export interface ProductLike {
   price_minor: number;
   currency: string;
   outlet_price_minor?: number | null;
+  /** what the till needs to price the line itself when offline */
+  tax_class?: string;
 }
 
 /** The price the till charges: the outlet's own price when the catalog gives one. */
@@ -23,6 +25,8 @@ export interface CartLine {
   unitPriceMinor: number;
   currency: string;
   qty: number;
+  /** The product's tax class (pricing offline); absent on carts saved by an older till. */
+  taxClass?: string;
   /** A discount on this line (percent or amount), priced by the server's quote. */
   discount?: Discount | null;
 }
@@ -42,6 +46,7 @@ export function addToCart(lines: readonly CartLine[], product: ProductLike, qty 
       name: product.name,
       unitPriceMinor: unitPrice(product),
       currency: product.currency,
+      ...(product.tax_class ? { taxClass: product.tax_class } : {}),
       qty: Math.min(MAX_LINE_QTY, Math.max(1, qty)),
     },
   ];

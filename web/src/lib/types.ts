@@ -29,6 +29,8 @@ export interface Outlet {
 export interface Register {
   id: string;
   outlet_id: string;
+  /** the register's number in its outlet (receipt numbers carry it); older identity: absent */
+  number?: number;
   name: string;
   active: boolean;
 }
@@ -134,6 +136,8 @@ export interface Receipt {
   tendered_minor: number;
   change_minor: number;
   completed_at: string;
+  /** taken while the till could not reach the services; synced later */
+  offline?: boolean;
 }
 
 // Reports: older and newer report services differ; only these fields are relied on.

@@ -1,0 +1,122 @@
+// The till's screens and the offline core (offlineSale, offlineQueue, pricing): the
+// outlet's settings kept for when the services cannot be reached, a cart sold offline
+// for cash, and the receipt the till prints for it (issue 15, docs/offline.md).
+
+import { api } from "./api";
+import type { CartLine, Discount } from "./cart";
+import { takeOfflineSale, type OfflineSettings } from "./offlineSale";
+import { offlineStatus } from "./offlineStatus.svelte";
+import type { CatalogPrice } from "./pricing";
+import type { Receipt } from "./types";
+
+const settingsKey = (outletId: string) => `pos.outletSettings.${outletId}`;
+
+/** The outlet's settings from sales, kept in localStorage for the till offline. */
+export async function refreshOutletSettings(outletId: string): Promise<OfflineSettings | null> {
+  try {
+    const settings = await api<OfflineSettings>(`/api/sales/outlets/${encodeURIComponent(outletId)}/settings`);
+    try {
+      localStorage.setItem(settingsKey(outletId), JSON.stringify(settings));
+    } catch {
+      /* storage full or disabled: offline selling then refuses, saying why */
+    }
+    return settings;
+  } catch {
+    return cachedOutletSettings(outletId);
+  }
+}
+
+export function cachedOutletSettings(outletId: string): OfflineSettings | null {
+  try {
+    const saved = JSON.parse(localStorage.getItem(settingsKey(outletId)) ?? "null");
+    return saved && typeof saved === "object" && saved.tax_rates_bp ? (saved as OfflineSettings) : null;
+  } catch {
+    return null;
+  }
+}
+
+export class OfflineUnavailable extends Error {}
+
+export interface OfflineCashSale {
+  /** the id of the online attempt when there was one (the server then records it once) */
+  id?: string;
+  lines: readonly CartLine[];
+  cartDiscount: Discount | null;
+  cashTenderedMinor: number;
+  outletId: string;
+  register: { id: string; number?: number } | null;
+  shiftId: string | null;
+  cashierName: string;
+  managerPresent: boolean;
+}
+
+/** Take the cart offline for cash: priced by the till (pricing.ts, the server's rules),
+ * numbered R<register>-OFF<n>, queued to sync. Throws OfflineRefused (the outlet's
+ * limits, card, no register), PricingError, or OfflineUnavailable. */
+export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt> {
+  const settings = cachedOutletSettings(sale.outletId);
+  if (!settings) {
+    throw new OfflineUnavailable("This till has not loaded the outlet's tax settings yet, so it cannot sell offline. Wait until it is back online.");
+  }
+  const prices: Record<string, CatalogPrice> = {};
+  for (const line of sale.lines) {
+    if (!line.taxClass) {
+      throw new OfflineUnavailable(`${line.name} was added without its tax class: remove it and add it again, or wait until the till is back online.`);
+    }
+    prices[line.productId] = {
+      product_id: line.productId,
+      sku: line.sku,
+      name: line.name,
+      category_id: null,
+      price_minor: line.unitPriceMinor,
+      currency: line.currency,
+      tax_class: line.taxClass,
+    };
+  }
+  const taken = await takeOfflineSale({
+    id: sale.id,
+    lines: sale.lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
+    prices,
+    cartDiscount: sale.cartDiscount,
+    tenders: [{ kind: "cash", amount_minor: sale.cashTenderedMinor }],
+    settings,
+    till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId },
+    offlineSinceMs: offlineStatus.offlineSince,
+    managerPresent: sale.managerPresent,
+  });
+  const body = taken.body;
+  return {
+    sale_id: body.id,
+    receipt_number: body.receipt_number,
+    outlet_id: body.outlet_id,
+    cashier_id: "",
+    cashier_name: sale.cashierName,
+    status: "COMPLETED",
+    currency: body.currency,
+    lines: body.lines.map((line, i) => ({ line_no: i + 1, ...line, gross_minor: line.unit_price_minor * line.qty })),
+    tax: taken.cart.lines.length ? bands(body.lines) : [],
+    items: body.lines.reduce((n, l) => n + l.qty, 0),
+    subtotal_minor: body.total_minor - body.tax_minor,
+    tax_minor: body.tax_minor,
+    total_minor: body.total_minor,
+    gross_minor: body.lines.reduce((n, l) => n + l.unit_price_minor * l.qty, 0),
+    discount_minor: body.lines.reduce((n, l) => n + l.discount_minor, 0),
+    rounding_minor: body.rounding_minor,
+    tenders: body.tenders,
+    tendered_minor: body.tenders.reduce((n, t) => n + t.tendered_minor, 0),
+    change_minor: body.change_minor,
+    completed_at: body.sold_at,
+    offline: true,
+  };
+}
+
+function bands(lines: readonly { tax_rate_bp: number; tax_minor: number; total_minor: number }[]) {
+  const by = new Map<number, { net: number; tax: number }>();
+  for (const l of lines) {
+    const b = by.get(l.tax_rate_bp) ?? { net: 0, tax: 0 };
+    b.net += l.total_minor - l.tax_minor;
+    b.tax += l.tax_minor;
+    by.set(l.tax_rate_bp, b);
+  }
+  return [...by.entries()].sort(([a], [b]) => a - b).map(([rate_bp, b]) => ({ rate_bp, net_minor: b.net, tax_minor: b.tax }));
+}
