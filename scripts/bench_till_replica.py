@@ -381,7 +381,7 @@ def run_once(base: str, limit: int, codes: list[str], texts: list[str]) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=300_000)
-    parser.add_argument("--limit", type=int, default=5000, help="entries per page of the fill (1-5000)")
+    parser.add_argument("--limit", type=int, default=1000, help="entries per page of the fill (1-5000)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--queries", type=int, default=300, help="scans and searches each")
     parser.add_argument("--no-build", action="store_true", help="use web/dist-bench as it is")

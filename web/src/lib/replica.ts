@@ -268,7 +268,7 @@ export class Replica {
   constructor(options: ReplicaOptions) {
     this.outletId = options.outletId;
     this.transport = options.transport;
-    this.fillLimit = options.fillLimit ?? 5000;
+    this.fillLimit = options.fillLimit ?? 1000;
     this.syncLimit = options.syncLimit ?? 1000;
     this.pollMs = options.pollMs ?? 30_000;
     this.retryMs = options.retryMs ?? 10_000;
