@@ -415,7 +415,7 @@ def main() -> None:
             runs.append(r)
             f, s, o = r["fill"], r["storage"], r["reopen"]
             print(
-                f"run {n + 1}: fill {f['ms'] / 1000:.1f} s ({f['pages']} pages, {f['products']:,} products, {f['categories']} categories); "
+                f"run {n + 1}: fill {f['ms'] / 1000:.1f} s ({f['pages']} pages, {f['products']:,} products, {f['categories']} categories; main thread held up p95 {f['lagP95']:.0f} ms, max {f['lagMax']:.0f} ms); "
                 f"storage {s['usage'] / 2**20:.0f} MiB (IndexedDB {(s['indexedDB'] or 0) / 2**20:.0f} MiB); "
                 f"reopen {o['loadMs']:.0f} ms, first scan {o['firstScanMs']:.1f} ms, first search {o['firstSearchMs']:.1f} ms; "
                 f"scan p50 {r['scan']['p50']:.2f} p95 {r['scan']['p95']:.2f} max {r['scan']['max']:.1f} ms ({r['scan']['found']} found); "
@@ -431,6 +431,9 @@ def main() -> None:
 
     print(f"median of {len(runs)} runs:")
     print(f"  fill: {med(lambda r: r['fill']['ms']) / 1000:.1f} s")
+    print(
+        f"  main thread held up while filling: p95 {med(lambda r: r['fill']['lagP95']):.0f} ms, max {med(lambda r: r['fill']['lagMax']):.0f} ms"
+    )
     print(f"  storage (navigator.storage.estimate usage): {med(lambda r: r['storage']['usage']) / 2**20:.0f} MiB")
     print(f"  reopen a filled replica (open + counts): {med(lambda r: r['reopen']['loadMs']):.0f} ms")
     print(
