@@ -415,7 +415,7 @@ def main() -> None:
             runs.append(r)
             f, s, o = r["fill"], r["storage"], r["reopen"]
             print(
-                f"run {n + 1}: fill {f['ms'] / 1000:.1f} s ({f['pages']} pages, {f['products']:,} products, {f['categories']} categories; main thread held up p95 {f['lagP95']:.0f} ms, max {f['lagMax']:.0f} ms); "
+                f"run {n + 1}: fill {f['ms'] / 1000:.1f} s (fetch+parse {f['fetchMs'] / 1000:.1f} s, {f['pages']} pages, {f['products']:,} products, {f['categories']} categories; main thread held up p95 {f['lagP95']:.0f} ms, max {f['lagMax']:.0f} ms); "
                 f"storage {s['usage'] / 2**20:.0f} MiB (IndexedDB {(s['indexedDB'] or 0) / 2**20:.0f} MiB); "
                 f"reopen {o['loadMs']:.0f} ms, first scan {o['firstScanMs']:.1f} ms, first search {o['firstSearchMs']:.1f} ms; "
                 f"scan p50 {r['scan']['p50']:.2f} p95 {r['scan']['p95']:.2f} max {r['scan']['max']:.1f} ms ({r['scan']['found']} found); "

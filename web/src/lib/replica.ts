@@ -511,29 +511,51 @@ export class Replica {
     }
     const qwords = [...new Set(words(query))].sort((a, b) => b.length - a.length);
     if (!qwords.length || found.length >= limit) return found;
-    const [driver, ...others] = qwords;
-    const range = IDBKeyRange.bound(driver, driver + "\uffff", false, true);
     const index = store.index("terms");
-    // Read the driving word's range in growing batches (getAll is far faster than a
-    // cursor) until the page is full; a product with several matching words comes once.
-    // A query whose other words are rare reads at most SCAN_CAP rows.
-    let read = 0;
-    for (let batch = Math.max(limit * 2, 64); ; batch = Math.min(batch * 8, SCAN_CAP)) {
-      const rows = (await index.getAll(range, batch)) as Stored[];
-      for (let i = read; i < rows.length && found.length < limit; i++) {
-        const r = rows[i];
-        if (seen.has(r.id)) continue;
-        if (others.length && !hasAllPrefixes(r, others)) continue;
-        add(r, "prefix");
+    const range = (w: string) => IDBKeyRange.bound(w, w + "\uffff", false, true);
+    if (qwords.length === 1) {
+      // One word: its range in index order, values read with getAll (far faster than a
+      // cursor); a broad word stops at the first batch. A product with two words
+      // starting alike comes twice in the range: the next batch is bigger.
+      let read = 0;
+      for (let batch = limit * 2 + 16; ; batch *= 4) {
+        const rows = (await index.getAll(range(qwords[0]), batch)) as Stored[];
+        for (let i = read; i < rows.length && found.length < limit; i++) add(rows[i], "prefix");
+        read = rows.length;
+        if (found.length >= limit || rows.length < batch) break;
       }
-      read = rows.length;
-      if (found.length >= limit || rows.length < batch || batch >= SCAN_CAP) break;
+      return found;
+    }
+    // Several words: the product keys of each word's range, keys only (no values read),
+    // at most KEY_CAP each. The smallest complete list drives (its index order is the
+    // result order: that word, then name); the others are sets it is checked against. A
+    // word whose list was cut (a broad prefix: "a") is checked on the product itself.
+    const lists = (await Promise.all(qwords.map((w) => index.getAllKeys(range(w), KEY_CAP)))) as string[][];
+    let driver = 0;
+    for (let i = 1; i < lists.length; i++) {
+      const complete = lists[i].length < KEY_CAP;
+      if (complete && (lists[driver].length >= KEY_CAP || lists[i].length < lists[driver].length)) driver = i;
+    }
+    const sets = lists.map((keys, i) => (i === driver || keys.length >= KEY_CAP ? null : new Set(keys)));
+    const broad = qwords.filter((_w, i) => i !== driver && lists[i].length >= KEY_CAP);
+    const candidates: string[] = [];
+    for (const id of lists[driver]) {
+      if (seen.has(id) || !sets.every((set) => set === null || set.has(id))) continue;
+      seen.add(id);
+      candidates.push(id);
+    }
+    seen.clear();
+    for (const r of found) seen.add(r.id);
+    for (let at = 0; at < candidates.length && found.length < limit; at += limit) {
+      const rows = (await Promise.all(candidates.slice(at, at + limit).map((id) => store.get(id)))) as (Stored | undefined)[];
+      for (const r of rows) if (r && (!broad.length || hasAllPrefixes(r, broad))) add(r, "prefix");
     }
     return found;
   }
 }
 
-const SCAN_CAP = 50_000;
+/** Keys read at most per word of a several-word query. */
+const KEY_CAP = 20_000;
 
 function hasAllPrefixes(r: Stored, prefixes: string[]): boolean {
   const own = r.t.map((entry) => entry.slice(0, entry.indexOf(SEP)));
