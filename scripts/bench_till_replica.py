@@ -422,6 +422,11 @@ def main() -> None:
                 f"search p50 {r['search']['p50']:.2f} p95 {r['search']['p95']:.2f} max {r['search']['max']:.1f} ms ({r['search']['found']} with results)",
                 flush=True,
             )
+            kinds = ("one word prefix", "brand + word", "a whole SKU", "two 3-letter prefixes")
+            for k, kind in enumerate(kinds):
+                samples = sorted(r["searchSamples"][k::4])
+                r.setdefault("kinds", {})[kind] = (samples[len(samples) // 2], samples[int(0.95 * (len(samples) - 1))])
+                print(f"    search, {kind}: p50 {r['kinds'][kind][0]:.1f} ms, p95 {r['kinds'][kind][1]:.1f} ms", flush=True)
     finally:
         server.terminate()
         server.join(5)
@@ -440,6 +445,10 @@ def main() -> None:
         f"  first scan after reopen: {med(lambda r: r['reopen']['firstScanMs']):.1f} ms, first search: {med(lambda r: r['reopen']['firstSearchMs']):.1f} ms"
     )
     print(f"  lookupBarcode p50 {med(lambda r: r['scan']['p50']):.2f} ms, p95 {med(lambda r: r['scan']['p95']):.2f} ms")
+    for kind in runs[0]["kinds"]:
+        print(
+            f"    {kind}: p50 {med(lambda r, k=kind: r['kinds'][k][0]):.1f} ms, p95 {med(lambda r, k=kind: r['kinds'][k][1]):.1f} ms"
+        )
     print(f"  search(text, 24) p50 {med(lambda r: r['search']['p50']):.2f} ms, p95 {med(lambda r: r['search']['p95']):.2f} ms")
 
 

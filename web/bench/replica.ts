@@ -94,7 +94,7 @@ const bench = {
       if (found.length) searchFound++;
     }
     await replica.close();
-    return { scan: percentiles(scan, scanFound), search: percentiles(search, searchFound) };
+    return { scan: percentiles(scan, scanFound), search: percentiles(search, searchFound), searchSamples: search };
   },
 
   async storage() {

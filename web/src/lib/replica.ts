@@ -528,8 +528,10 @@ export class Replica {
     }
     // Several words: the product keys of each word's range, keys only (no values read),
     // at most KEY_CAP each. The smallest complete list drives (its index order is the
-    // result order: that word, then name); the others are sets it is checked against. A
-    // word whose list was cut (a broad prefix: "a") is checked on the product itself.
+    // result order: that word, then name); the other complete lists are sets it is
+    // checked against. A word whose list was cut (a broad prefix: "a") is checked on the
+    // products themselves, read in parallel chunks, at most CHECK_CAP of them: a query
+    // of broad words only may then show fewer than it could ("type more").
     const lists = (await Promise.all(qwords.map((w) => index.getAllKeys(range(w), KEY_CAP)))) as string[][];
     let driver = 0;
     for (let i = 1; i < lists.length; i++) {
@@ -543,11 +545,13 @@ export class Replica {
       if (seen.has(id) || !sets.every((set) => set === null || set.has(id))) continue;
       seen.add(id);
       candidates.push(id);
+      if (candidates.length >= (broad.length ? CHECK_CAP : limit)) break;
     }
     seen.clear();
     for (const r of found) seen.add(r.id);
-    for (let at = 0; at < candidates.length && found.length < limit; at += limit) {
-      const rows = (await Promise.all(candidates.slice(at, at + limit).map((id) => store.get(id)))) as (Stored | undefined)[];
+    const chunk = broad.length ? 256 : limit;
+    for (let at = 0; at < candidates.length && found.length < limit; at += chunk) {
+      const rows = (await Promise.all(candidates.slice(at, at + chunk).map((id) => store.get(id)))) as (Stored | undefined)[];
       for (const r of rows) if (r && (!broad.length || hasAllPrefixes(r, broad))) add(r, "prefix");
     }
     return found;
@@ -555,7 +559,9 @@ export class Replica {
 }
 
 /** Keys read at most per word of a several-word query. */
-const KEY_CAP = 20_000;
+const KEY_CAP = 4000;
+/** Products read at most to check a several-word query's broad words. */
+const CHECK_CAP = 2048;
 
 function hasAllPrefixes(r: Stored, prefixes: string[]): boolean {
   const own = r.t.map((entry) => entry.slice(0, entry.indexOf(SEP)));
