@@ -251,6 +251,8 @@ def gateway(render, nginx_bin, get_free_port) -> Iterator[Gateway]:
         (web / "assets").mkdir(parents=True)
         (web / "index.html").write_text("<!doctype html><title>POS</title>\n")
         (web / "assets" / "app-1234.js").write_text("console.log('pos');\n" * 200)
+        (web / "sw.js").write_text("self.addEventListener('fetch', () => {});\n")
+        (web / "manifest.webmanifest").write_text('{"name": "POS"}\n')
         prefix = base / "run"
         prefix.mkdir()
         port = get_free_port()
@@ -491,6 +493,21 @@ def test_static_web_app(gateway):
 
     response, _ = gateway.request("GET", "/assets/missing.js")
     assert response.status == 404
+
+
+def test_service_worker_and_manifest_are_revalidated(gateway):
+    # The till's service worker (web/vite.config.ts) keeps its name across deploys: a
+    # long cache would keep tills on an old app shell.
+    response, body = gateway.request("GET", "/sw.js")
+    assert response.status == 200 and b"addEventListener" in body
+    assert response.getheader("Content-Type").startswith("application/javascript")
+    assert response.getheader("Cache-Control") == "no-cache"
+    response, _ = gateway.request("GET", "/manifest.webmanifest")
+    assert response.status == 200
+    assert response.getheader("Content-Type").startswith("application/manifest+json")
+    assert response.getheader("Cache-Control") == "no-cache"
+    # Security headers still there (no add_header in these locations).
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
 
 
 def test_gzip_for_json_and_js(gateway):
