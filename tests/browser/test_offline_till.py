@@ -43,6 +43,8 @@ def test_a_sale_taken_offline_is_sent_once_when_the_link_is_back(open_tab: Calla
     page.wait_for_timeout(500)  # the outlet's settings are kept for offline use
     for _ in range(before + 1):  # one more than the shelf has
         add_by_sku(page, shop.tea.sku, shop.tea.id, shop.tea.name)
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=20000)
+    page.wait_for_timeout(3000)  # the catalogue kept on the till fills in the background
     posted: list[dict[str, Any]] = []
     page.on("request", lambda r: posted.append(r.post_data_json) if r.method == "POST" and r.url.endswith("/api/sales/offline") else None)
 
@@ -60,14 +62,30 @@ def test_a_sale_taken_offline_is_sent_once_when_the_link_is_back(open_tab: Calla
     page.get_by_test_id("new-sale").click()
     expect_text(page.get_by_test_id("unsynced-count"), r"1 sale not sent yet")
 
+    # Still offline: the page is reloaded (the service worker has the app, IndexedDB the
+    # queue and the catalogue), a product is found in the catalogue kept on the till and
+    # sold for cash too.
+    page.reload()
+    expect_text(page.get_by_test_id("unsynced-count"), r"1 sale not sent yet")
+    expect_text(page.get_by_test_id("offline-status"), r"Offline")
+    add_by_sku(page, shop.coffee.sku, shop.coffee.id, shop.coffee.name)
+    page.keyboard.press("F4")
+    page.keyboard.press("F9")
+    page.keyboard.press("Enter")
+    expect_text(page.get_by_test_id("receipt-number"), r"^R\d+-OFF000002$")
+    page.get_by_test_id("new-sale").click()
+    expect_text(page.get_by_test_id("unsynced-count"), r"2 sales not sent yet")
+
     page.context.set_offline(False)
     eventually(lambda: not page.get_by_test_id("offline-status").is_visible(), "the till to send the sale and say nothing is waiting", timeout=60)
-    assert posted and len({p["id"] for p in posted}) == 1, posted
-    sale_id = posted[0]["id"]
+    sent = {p["receipt_number"]: p["id"] for p in posted}
+    assert len(sent) == 2 and len({p["id"] for p in posted}) == 2, posted
+    sale_id = sent[printed]
     with server.client(manager) as http:
         sale = http.get(f"/api/sales/{sale_id}").json()
         assert (sale["status"], sale["receipt_number"]) == ("COMPLETED", printed)
-        assert http.get("/api/sales", params={"outlet_id": shop.outlet_id, "limit": 50}).json()["items"].__len__() == 1
+        listed_sales = http.get("/api/sales", params={"outlet_id": shop.outlet_id, "limit": 50}).json()["items"]
+        assert sorted(s["receipt_number"] for s in listed_sales) == sorted(sent)
         eventually(
             lambda: http.get(f"/api/inventory/stock/{shop.outlet_id}/{shop.tea.id}").json()["on_hand"] == -1, "the stock to be taken, once"
         )
