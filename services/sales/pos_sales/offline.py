@@ -220,22 +220,12 @@ class OfflineSync:
             [
                 {
                     "sale_id": body.id,
-                    "line_no": n,
-                    "product_id": line.product_id,
-                    "sku": line.sku,
-                    "name": line.name,
-                    "category_id": line.category_id,
-                    "qty": line.qty,
-                    "unit_price_minor": line.unit_price_minor,
-                    "gross_minor": line.unit_price_minor * line.qty,
-                    "line_discount_minor": line.discount_minor,
+                    **{k: v for k, v in line.items() if k != "discount_minor"},
+                    "line_discount_minor": line["discount_minor"],
                     "cart_discount_minor": 0,
-                    "tax_rate_bp": line.tax_rate_bp,
-                    "tax_minor": line.tax_minor,
-                    "total_minor": line.total_minor,
                     "refunded_qty": 0,
                 }
-                for n, line in enumerate(body.lines, start=1)
+                for line in draft["lines"]
             ],
         )
         uow.session.execute(
