@@ -75,6 +75,9 @@ def test_a_sale_taken_offline_is_sent_once_when_the_link_is_back(open_tab: Calla
     expect_text(page.get_by_test_id("receipt-number"), r"^R\d+-OFF000002$")
     page.get_by_test_id("new-sale").click()
     expect_text(page.get_by_test_id("unsynced-count"), r"2 sales not sent yet")
+    page.get_by_role("button", name="Log out").click()
+    expect_text(page.get_by_test_id("logout-refused"), r"2 sales taken offline are not sent yet")
+    page.get_by_test_id("till").wait_for()  # still logged in
 
     page.context.set_offline(False)
     eventually(lambda: not page.get_by_test_id("offline-status").is_visible(), "the till to send the sale and say nothing is waiting", timeout=60)
