@@ -143,12 +143,15 @@ def create_service_app(
                 ctx.consumer.close()
             for task in ctx.tasks:
                 task.cancel()
-            await asyncio.gather(*ctx.tasks, return_exceptions=True)
+            # Each step of the shutdown is bounded: a task that does not stop is named in
+            # the log and the service stops all the same (a shutdown that hangs keeps a
+            # deployment, or a test run, waiting for ever).
+            await _within(*ctx.tasks, what="background task")
             ctx.tasks.clear()
             if on_stop is not None:
-                await on_stop(ctx)
+                await _within(asyncio.ensure_future(on_stop(ctx)), what="the service's own stop")
             if owns_bus:
-                await ctx.bus.close()
+                await _within(asyncio.ensure_future(ctx.bus.close()), what="the message bus")
             ctx.relay.close()
             db.dispose()
 
@@ -303,3 +306,18 @@ def document_unprocessable(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+SHUTDOWN_STEP_SECONDS = 10.0
+
+
+async def _within(*steps: asyncio.Future[Any], what: str, seconds: float | None = None) -> None:
+    """Wait for `steps` (tasks or futures) to finish, at most SHUTDOWN_STEP_SECONDS; name
+    the ones still running in the log and go on without them (asyncio.wait, not gather:
+    a cancelled gather still waits for a child that ignores its cancellation)."""
+    if not steps:
+        return
+    _done, pending = await asyncio.wait(steps, timeout=SHUTDOWN_STEP_SECONDS if seconds is None else seconds)
+    for step in pending:
+        name = step.get_name() if isinstance(step, asyncio.Task) else repr(step)
+        log.error("shutdown: %s %s did not stop within %.0f s; stopping without it", what, name, SHUTDOWN_STEP_SECONDS if seconds is None else seconds)
