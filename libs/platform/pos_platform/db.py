@@ -43,6 +43,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def iso_utc(moment: datetime | None) -> str | None:
+    """A time as the API and events carry it: UTC ISO 8601 with Z (a naive time is UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat() + "Z"
+
+
 # A pooled connection idle for longer than this is pinged before use (a server restart
 # or an idle timeout may have closed it); one in steady use is not: a round trip per
 # checkout was a tenth of a sale's database time.

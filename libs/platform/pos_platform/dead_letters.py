@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -24,7 +23,7 @@ from sqlalchemy import func, select
 from pos_contracts import Envelope
 from pos_platform.auth import Admin
 from pos_platform.consumer import EventConsumer, describe, is_transient, reason_for
-from pos_platform.db import utcnow
+from pos_platform.db import iso_utc, utcnow
 
 log = logging.getLogger("pos.dead_letters")
 
@@ -66,10 +65,6 @@ class ReplayAll(BaseModel):
     items: list[DeadLetterOut]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat() + "Z"
-
-
 def _out(row: object) -> DeadLetterOut:
     m = row._mapping  # type: ignore[attr-defined]
     return DeadLetterOut(
@@ -82,9 +77,9 @@ def _out(row: object) -> DeadLetterOut:
         error=m["error"],
         attempts=m["attempts"],
         status=m["status"],
-        first_failed_at=_iso(m["first_failed_at"]) or "",
-        failed_at=_iso(m["failed_at"]) or "",
-        resolved_at=_iso(m["resolved_at"]),
+        first_failed_at=iso_utc(m["first_failed_at"]) or "",
+        failed_at=iso_utc(m["failed_at"]) or "",
+        resolved_at=iso_utc(m["resolved_at"]),
         resolved_by=m["resolved_by"],
         note=m["note"],
         body=m["body"],

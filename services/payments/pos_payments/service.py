@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from prometheus_client import Counter
@@ -45,7 +44,7 @@ from pos_payments.domain import (
 )
 from pos_payments.schemas import PaymentIn, PaymentOut, ReconcileIn, RefundIn, RefundOut, RefundTenderOut, TenderOut
 from pos_payments.tables import payment_refund_tenders, payment_refunds, payment_tenders, payments
-from pos_platform.db import Database, UnitOfWork, utcnow
+from pos_platform.db import Database, UnitOfWork, iso_utc, utcnow
 
 log = logging.getLogger("pos.payments")
 
@@ -229,7 +228,7 @@ class PaymentService:
                         currency=body.currency,
                         amount_minor=body.amount_minor,
                         tenders=[TenderLine(kind=t.kind, amount_minor=t.amount_minor) for t in states],
-                        taken_at=_iso(body.taken_at),
+                        taken_at=iso_utc(body.taken_at),
                     ),
                     outlet_id=body.outlet_id,
                 )
@@ -701,11 +700,3 @@ class PaymentService:
             outlet_id=row.outlet_id,
         )
 
-
-def _iso(moment: Any) -> str | None:
-    """A time as events carry it (UTC, ISO 8601 with Z), or None."""
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat() + "Z"

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from pos_platform.auth import Principal
-from pos_platform.db import UnitOfWork, utcnow
+from pos_platform.db import UnitOfWork, iso_utc, utcnow
 from pos_sales import outlet_policy, registers
 from pos_sales.checkout import Checkout, shelf_prices
 from pos_sales.clients import PaymentAnswer
@@ -44,10 +44,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def offline_hash(body: OfflineSaleIn) -> str:
     return hashlib.sha256(body.model_dump_json(exclude={"id"}).encode()).hexdigest()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat() + "Z"
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -175,7 +171,7 @@ class OfflineSync:
         sold_at = _naive_utc(body.sold_at)
         found: dict[str, list[str]] = {}
         if sold_at > now + CLOCK_SKEW:
-            found.setdefault("clock_ahead", []).append(f"the till's clock said {_iso(sold_at)}, {int((sold_at - now).total_seconds())} s ahead: counted as sold when it arrived")
+            found.setdefault("clock_ahead", []).append(f"the till's clock said {iso_utc(sold_at)}, {int((sold_at - now).total_seconds())} s ahead: counted as sold when it arrived")
             sold_at = now
         self._price_differences(uow, body, found)
         self._limits(body, policy, sold_at, now, found)
@@ -347,9 +343,9 @@ class OfflineSync:
             "prices_include_tax": body.prices_include_tax,
             "header": policy.receipt_header,
             "footer": policy.receipt_footer,
-            "completed_at": _iso(sold_at),
+            "completed_at": iso_utc(sold_at),
             "offline": True,
-            "received_at": _iso(now),
+            "received_at": iso_utc(now),
         }
 
 

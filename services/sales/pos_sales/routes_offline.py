@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pos_platform.app import MAX_ID, ServiceContext, unprocessable
 from pos_platform.auth import Cashier, Manager, ensure_outlet
-from pos_platform.db import utcnow
+from pos_platform.db import iso_utc, utcnow
 from pos_platform.outlets import ensure_known_outlet
 from pos_sales.offline import OfflineSync
 from pos_sales.schemas import OfflineSaleIn, SyncExceptionOut, SyncExceptionResolveIn
@@ -55,8 +55,8 @@ def _out(row) -> SyncExceptionOut:  # type: ignore[no-untyped-def]
         receipt_number=row.receipt_number,
         kind=row.kind,
         detail=row.detail,
-        created_at=row.created_at.isoformat() + "Z",
-        resolved_at=row.resolved_at.isoformat() + "Z" if row.resolved_at else None,
+        created_at=iso_utc(row.created_at),
+        resolved_at=iso_utc(row.resolved_at),
         resolved_by=row.resolved_by,
         note=row.note,
     )

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pos_contracts.events import ShiftClosed
 from pos_platform.auth import Principal
-from pos_platform.db import UnitOfWork, utcnow
+from pos_platform.db import UnitOfWork, iso_utc, utcnow
 from pos_sales.tables import cash_movements, refund_lines, refund_tenders, refunds, sale_lines, sale_tenders, sales, shifts
 
 
@@ -41,10 +41,6 @@ def current_shift_id(uow: UnitOfWork, outlet_id: str, register_id: str | None) -
     return uow.session.scalar(_OPEN_SHIFT, {"slot": slot(outlet_id, register_id)})
 
 
-def _iso(value: Any) -> str | None:
-    return None if value is None else value.isoformat() + "Z"
-
-
 def shift_view(row: Any, *, reveal: bool) -> dict[str, Any]:
     """A shift as the API shows it; the expected cash only once it is closed (blind)."""
     view = {
@@ -54,10 +50,10 @@ def shift_view(row: Any, *, reveal: bool) -> dict[str, Any]:
         "status": row.status,
         "currency": row.currency,
         "opened_by": row.opened_by,
-        "opened_at": _iso(row.opened_at),
+        "opened_at": iso_utc(row.opened_at),
         "opening_float_minor": row.opening_float_minor,
         "closed_by": row.closed_by,
-        "closed_at": _iso(row.closed_at),
+        "closed_at": iso_utc(row.closed_at),
         "counted_cash_minor": row.counted_cash_minor,
     }
     if reveal and row.status == "closed":
@@ -124,7 +120,7 @@ def add_cash_movement(uow: UnitOfWork, shift_id: str, movement_id: str, kind: st
         "amount_minor": existing.amount_minor,
         "reason": existing.reason,
         "cashier_id": existing.cashier_id,
-        "created_at": _iso(existing.created_at),
+        "created_at": iso_utc(existing.created_at),
     }
 
 
@@ -219,7 +215,7 @@ def z_report(uow: UnitOfWork, shift: Any, *, counted_minor: int | None = None, c
         "register_id": shift.register_id,
         "currency": shift.currency,
         "opened_by": shift.opened_by,
-        "opened_at": _iso(shift.opened_at),
+        "opened_at": iso_utc(shift.opened_at),
         "closed_at": closed_at,
         "sales": {"count": sold.count, "gross_minor": sold.gross, "discount_minor": sold.discount, "total_minor": sold.total, "tax_minor": sold.tax, "rounding_minor": sold.rounding},
         "refunds": {"count": int(refund_row[0]), "total_minor": int(refund_row[1]), "tax_minor": int(refund_row[2])},
@@ -242,7 +238,7 @@ def close_shift(uow: UnitOfWork, shift_id: str, counted_minor: int, principal: P
             raise ShiftProblem(409, "the shift is already closed with another count")
         return json.loads(shift.z_report)
     now = utcnow()
-    report = z_report(uow, shift, counted_minor=counted_minor, closed_at=_iso(now))
+    report = z_report(uow, shift, counted_minor=counted_minor, closed_at=iso_utc(now))
     cash = report["cash"]
     uow.session.execute(
         shifts.update()
