@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from fastapi import HTTPException, status
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from starlette.concurrency import run_in_threadpool
 
 from pos_contracts import Envelope
 from pos_contracts.events import OutletCreated
@@ -69,3 +70,11 @@ def ensure_known_outlet(db: Database, principal: Principal, outlet_id: str) -> N
         require_outlet(db, principal, outlet_id)
     except UnknownOutlet:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"outlet {outlet_id} not found") from None
+
+
+async def ensure_known_outlet_async(db: Database, principal: Principal, outlet_id: str) -> None:
+    """`ensure_known_outlet` for an async route: the replica is read in a worker thread,
+    and only when the caller's token does not vouch for the outlet (no hop otherwise)."""
+    ensure_outlet(principal, outlet_id)
+    if principal.is_admin or outlet_id not in principal.outlets:
+        await run_in_threadpool(ensure_known_outlet, db, principal, outlet_id)

@@ -17,7 +17,7 @@ from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.db import utcnow
 from pos_platform.openapi import errors
-from pos_platform.outlets import ensure_known_outlet
+from pos_platform.outlets import ensure_known_outlet, ensure_known_outlet_async
 from pos_sales import outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import price, quote_body, shelf_prices
@@ -198,7 +198,7 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
     found = await run_in_threadpool(stored)
     if found is not None:
         return found
-    await run_in_threadpool(ensure_known_outlet, ctx.db, principal, body.outlet_id)
+    await ensure_known_outlet_async(ctx.db, principal, body.outlet_id)
     # A register of this outlet (a deactivated one may still void what it had on it).
     await run_in_threadpool(lambda: registers.require_or_422(ctx.db, body.outlet_id, body.register_id, must_be_active=False))
     try:

@@ -8,12 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from pos_platform.app import MAX_ID, ServiceContext, unprocessable
-from pos_platform.auth import Cashier, Manager, ensure_outlet
+from pos_platform.auth import Cashier, Manager
 from pos_platform.db import iso_utc, utcnow
-from pos_platform.outlets import ensure_known_outlet
+from pos_platform.outlets import ensure_known_outlet_async
 from pos_sales.offline import OfflineSync
 from pos_sales.schemas import OfflineSaleIn, SyncExceptionOut, SyncExceptionResolveIn
 from pos_sales.tables import sync_exceptions
@@ -40,9 +39,7 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
     times as it takes: the same id is recorded once and answered the same way. Whatever
     changed meanwhile (price, product, stock, shift, limits) does not refuse the sale: it
     is listed under GET /api/sales/sync-exceptions."""
-    ensure_outlet(principal, body.outlet_id)
-    if principal.is_admin or body.outlet_id not in principal.outlets:
-        await run_in_threadpool(ensure_known_outlet, _ctx(request).db, principal, body.outlet_id)
+    await ensure_known_outlet_async(_ctx(request).db, principal, body.outlet_id)
     answer = await OfflineSync(request.app.state.checkout).run(body, principal)
     return JSONResponse(answer.body, status_code=answer.status)
 
