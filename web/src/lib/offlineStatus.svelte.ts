@@ -16,6 +16,9 @@ class OfflineStatus {
   oldestCreatedAt = $state<number | null>(null);
   syncing = $state(false);
   lastError = $state("");
+  /** the browser keeps this site's storage (the queue) under storage pressure: true when
+   * it granted navigator.storage.persist(), false when it refused, null: not known */
+  storagePersisted = $state<boolean | null>(null);
   /** ticks every 30 s while sales wait, so ages shown move on */
   now = $state(Date.now());
 
@@ -79,6 +82,7 @@ export function startOfflineTill(options: { queue?: QueueOptions; connectivity?:
   const ticker = setInterval(() => (status.now = Date.now()), 30_000);
   void connectivity.start();
   queue.start();
+  void keepStorage().then((granted) => (status.storagePersisted = granted));
   const till: OfflineTill = {
     queue,
     connectivity,
@@ -94,4 +98,16 @@ export function startOfflineTill(options: { queue?: QueueOptions; connectivity?:
   };
   current = till;
   return till;
+}
+
+/** Ask the browser not to evict this site's storage (the queue of unsynced sales, the
+ * catalogue) when the disk runs short. Chromium grants it to an installed or often used
+ * site without asking; a refusal only means eviction stays possible under pressure. */
+export async function keepStorage(storage: Pick<StorageManager, "persist" | "persisted"> | undefined = globalThis.navigator?.storage): Promise<boolean | null> {
+  if (!storage?.persist || !storage.persisted) return null;
+  try {
+    return (await storage.persisted()) || (await storage.persist());
+  } catch {
+    return null;
+  }
 }

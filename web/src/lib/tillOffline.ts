@@ -3,10 +3,10 @@
 // for cash, and the receipt the till prints for it (issue 15, docs/offline.md).
 
 import { api } from "./api";
-import type { CartLine, Discount } from "./cart";
+import type { CartLine, Discount, Quote } from "./cart";
 import { takeOfflineSale, type OfflineSettings } from "./offlineSale";
 import { offlineStatus } from "./offlineStatus.svelte";
-import type { CatalogPrice } from "./pricing";
+import { discountsNeedingApproval, priceCart, PricingError, taxBands, type CatalogPrice } from "./pricing";
 import type { Receipt } from "./types";
 
 const settingsKey = (outletId: string) => `pos.outletSettings.${outletId}`;
@@ -50,16 +50,10 @@ export interface OfflineCashSale {
   managerPresent: boolean;
 }
 
-/** Take the cart offline for cash: priced by the till (pricing.ts, the server's rules),
- * numbered R<register>-OFF<n>, queued to sync. Throws OfflineRefused (the outlet's
- * limits, card, no register), PricingError, or OfflineUnavailable. */
-export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt> {
-  const settings = cachedOutletSettings(sale.outletId);
-  if (!settings) {
-    throw new OfflineUnavailable("This till has not loaded the outlet's tax settings yet, so it cannot sell offline. Wait until it is back online.");
-  }
+/** The cart's prices as the till keeps them (for pricing without the server). */
+function shelfPrices(lines: readonly CartLine[]): Record<string, CatalogPrice> {
   const prices: Record<string, CatalogPrice> = {};
-  for (const line of sale.lines) {
+  for (const line of lines) {
     if (!line.taxClass) {
       throw new OfflineUnavailable(`${line.name} was added without its tax class: remove it and add it again, or wait until the till is back online.`);
     }
@@ -73,6 +67,72 @@ export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt
       tax_class: line.taxClass,
     };
   }
+  return prices;
+}
+
+/** The cart priced by the till itself (pricing.ts, the server's rules and the outlet's
+ * settings kept for offline), in the shape of the server's quote: what the pay dialog
+ * shows when the services cannot be reached, discounts and cash rounding included.
+ * Throws OfflineUnavailable (no settings kept, a line without its tax class) or
+ * PricingError (the server's words: no tax rate for a class, ...). */
+export function offlineQuote(outletId: string, lines: readonly CartLine[], cartDiscount: Discount | null): Quote {
+  const settings = cachedOutletSettings(outletId);
+  if (!settings) {
+    throw new OfflineUnavailable("This till has not loaded the outlet's tax settings yet, so it cannot price the sale offline. Wait until it is back online.");
+  }
+  const cart = priceCart(
+    lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
+    shelfPrices(lines),
+    settings,
+    cartDiscount,
+  );
+  return {
+    currency: cart.currency,
+    lines: cart.lines.map((l) => ({
+      line_no: l.line_no,
+      product_id: l.product_id,
+      sku: l.sku,
+      name: l.name,
+      qty: l.qty,
+      unit_price_minor: l.unit_price_minor,
+      gross_minor: l.gross_minor,
+      discount_minor: l.discount_minor,
+      tax_rate_bp: l.tax_rate_bp,
+      tax_minor: l.tax_minor,
+      total_minor: l.total_minor,
+    })),
+    tax: taxBands(cart),
+    items: cart.items,
+    gross_minor: cart.gross_minor,
+    discount_minor: cart.discount_minor,
+    subtotal_minor: cart.subtotal_minor,
+    tax_minor: cart.tax_minor,
+    total_minor: cart.total_minor,
+    cash_rounding_minor: settings.cash_rounding_minor,
+    prices_include_tax: cart.prices_include_tax,
+    needs_approval: discountsNeedingApproval(cart, settings),
+  };
+}
+
+/** offlineQuote, or the reason it cannot be priced offline (a message for the cashier). */
+export function tryOfflineQuote(outletId: string, lines: readonly CartLine[], cartDiscount: Discount | null): { quote: Quote | null; error: string } {
+  try {
+    return { quote: offlineQuote(outletId, lines, cartDiscount), error: "" };
+  } catch (e) {
+    if (e instanceof OfflineUnavailable || e instanceof PricingError) return { quote: null, error: e.message };
+    throw e;
+  }
+}
+
+/** Take the cart offline for cash: priced by the till (pricing.ts, the server's rules),
+ * numbered R<register>-OFF<n>, queued to sync. Throws OfflineRefused (the outlet's
+ * limits, card, no register), PricingError, or OfflineUnavailable. */
+export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt> {
+  const settings = cachedOutletSettings(sale.outletId);
+  if (!settings) {
+    throw new OfflineUnavailable("This till has not loaded the outlet's tax settings yet, so it cannot sell offline. Wait until it is back online.");
+  }
+  const prices = shelfPrices(sale.lines);
   const taken = await takeOfflineSale({
     id: sale.id,
     lines: sale.lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
