@@ -64,7 +64,7 @@ def on_stock_deducted(uow: UnitOfWork, event: StockDeducted, _envelope: Envelope
     flags = {"oversold": True} if any(line.oversold for line in event.lines) else {}
     if flags:
         # An offline sale whose goods had already left: listed for a manager.
-        record_stock_short(uow, event.sale_id, sorted({line.product_id for line in event.lines if line.oversold}))
+        record_stock_short(uow, event.sale_id, [line for line in event.lines if line.oversold])
     if event.parked:
         uow.session.execute(
             sales.update().where(sales.c.id == event.sale_id, sales.c.fulfilment == "pending").values(fulfilment="exception")

@@ -27,6 +27,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from pos_contracts.events import StockLine
 from pos_platform.auth import Principal
 from pos_platform.db import UnitOfWork, iso_utc, utcnow
 from pos_sales import outlet_policy, registers
@@ -40,6 +41,30 @@ from pos_sales.tables import sale_lines, sale_tenders, sales, sync_exceptions
 
 # A till's clock may run a little ahead of the server's; beyond this it is an exception.
 CLOCK_SKEW = timedelta(minutes=5)
+
+# What one sync found, by kind: each finding's words (the exception's `detail`) and its
+# facts in figures (its `facts`: amounts in minor units of the sale's currency, for a
+# screen to show as money).
+Found = dict[str, list[tuple[str, dict[str, Any]]]]
+
+
+def _note(found: Found, kind: str, text: str, **facts: Any) -> None:
+    found.setdefault(kind, []).append((text, facts))
+
+
+def exception_rows(sale_id: str, outlet_id: str, receipt_number: str | None, found: Found, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "sale_id": sale_id,
+            "outlet_id": outlet_id,
+            "receipt_number": receipt_number,
+            "kind": kind,
+            "detail": "; ".join(text for text, _ in findings)[:500],
+            "facts": json.dumps([facts for _, facts in findings]),
+            "created_at": now,
+        }
+        for kind, findings in sorted(found.items())
+    ]
 
 
 def offline_hash(body: OfflineSaleIn) -> str:
@@ -101,7 +126,11 @@ class OfflineSync:
         if answer.outcome in ("unknown", "cancelled"):
             return Answer(
                 503,
-                {"detail": "the sale is stored; payments has not confirmed it yet: sync it again later", "sale_id": sale_id, "status": "PENDING"},
+                {
+                    "detail": "the sale is stored; payments has not confirmed it yet: sync it again later",
+                    "sale_id": sale_id,
+                    "status": "PENDING",
+                },
             )
         return await self.checkout._settle(sale_id, answer, token, by=by)
 
@@ -120,18 +149,26 @@ class OfflineSync:
         if row.status == "PENDING":
             return Answer(
                 503,
-                {"detail": "this sale's online attempt is still being settled: sync it again in a moment", "sale_id": sale_id, "status": "PENDING"},
+                {
+                    "detail": "this sale's online attempt is still being settled: sync it again in a moment",
+                    "sale_id": sale_id,
+                    "status": "PENDING",
+                },
             )
         if row.status == "FAILED":
             uow.session.execute(sales.delete().where(sales.c.id == sale_id))
             uow.session.execute(sale_lines.delete().where(sale_lines.c.sale_id == sale_id))
             uow.session.execute(sale_tenders.delete().where(sale_tenders.c.sale_id == sale_id))
             return None
-        return Answer(409, {"detail": f"this sale id belongs to a cart that was {row.status.lower()}: the offline sale needs a manager"})
+        return Answer(
+            409, {"detail": f"this sale id belongs to a cart that was {row.status.lower()}: the offline sale needs a manager"}
+        )
 
     def _pending_draft(self, sale_id: str) -> dict[str, Any] | None:
         with self.db.transaction() as uow:
-            draft = uow.session.scalar(select(sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING", sales.c.offline.is_(True)))
+            draft = uow.session.scalar(
+                select(sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING", sales.c.offline.is_(True))
+            )
         return None if draft is None else json.loads(draft)
 
     # --- the first transaction -------------------------------------------------------------
@@ -163,25 +200,45 @@ class OfflineSync:
             raise _Refused(422, str(problem)) from None
         assert register is not None
         if not body.receipt_number.startswith(f"R{register.number}-"):
-            raise _Refused(422, f"receipt number {body.receipt_number} is not register {register.number}'s (R{register.number}-OFF...)")
+            raise _Refused(
+                422, f"receipt number {body.receipt_number} is not register {register.number}'s (R{register.number}-OFF...)"
+            )
         policy = outlet_policy.load(uow, body.outlet_id, self.settings)
         if body.currency != policy.currency:
             raise _Refused(422, f"the sale is in {body.currency}, the outlet sells in {policy.currency}")
         now = utcnow()
         sold_at = _naive_utc(body.sold_at)
-        found: dict[str, list[str]] = {}
+        found: Found = {}
         if sold_at > now + CLOCK_SKEW:
-            found.setdefault("clock_ahead", []).append(f"the till's clock said {iso_utc(sold_at)}, {int((sold_at - now).total_seconds())} s ahead: counted as sold when it arrived")
+            ahead = int((sold_at - now).total_seconds())
+            _note(
+                found,
+                "clock_ahead",
+                f"the till's clock said {iso_utc(sold_at)}, {ahead} s ahead: counted as sold when it arrived",
+                till_time=iso_utc(sold_at),
+                seconds_ahead=ahead,
+            )
             sold_at = now
         self._price_differences(uow, body, found)
         self._limits(body, policy, sold_at, now, found)
         shift_id = self._shift(uow, body, found)
         duplicate = uow.session.scalar(
-            select(func.count()).select_from(sales).where(sales.c.outlet_id == body.outlet_id, sales.c.receipt_number == body.receipt_number)
+            select(func.count())
+            .select_from(sales)
+            .where(sales.c.outlet_id == body.outlet_id, sales.c.receipt_number == body.receipt_number)
         )
         if duplicate:
-            found.setdefault("receipt_number_reused", []).append(
-                f"receipt number {body.receipt_number} was printed by another sale of the outlet too (two tills as one register?)"
+            others = uow.session.scalars(
+                select(sales.c.id)
+                .where(sales.c.outlet_id == body.outlet_id, sales.c.receipt_number == body.receipt_number)
+                .order_by(sales.c.created_at)
+                .limit(10)
+            ).all()
+            _note(
+                found,
+                "receipt_number_reused",
+                f"receipt number {body.receipt_number} was printed by another sale of the outlet too (two tills as one register?)",
+                other_sale_ids=list(others),
             )
         draft = self._receipt(body, principal, policy, register, shift_id, sold_at, now)
         uow.session.execute(
@@ -233,63 +290,101 @@ class OfflineSync:
         )
         if found:
             uow.session.execute(
-                sync_exceptions.insert(),
-                [
-                    {"sale_id": body.id, "outlet_id": body.outlet_id, "receipt_number": body.receipt_number, "kind": kind, "detail": "; ".join(details)[:500], "created_at": now}
-                    for kind, details in sorted(found.items())
-                ],
+                sync_exceptions.insert(), exception_rows(body.id, body.outlet_id, body.receipt_number, found, now)
             )
         return offline_payment(body.id, draft)
 
-    def _price_differences(self, uow: UnitOfWork, body: OfflineSaleIn, found: dict[str, list[str]]) -> None:
+    def _price_differences(self, uow: UnitOfWork, body: OfflineSaleIn, found: Found) -> None:
         known = shelf_prices(uow, body.outlet_id, {line.product_id for line in body.lines}, active_only=False)
         active = set(shelf_prices(uow, body.outlet_id, set(known), active_only=True)) if known else set()
         for n, line in enumerate(body.lines, start=1):
             price = known.get(line.product_id)
+            what = {"line": n, "product_id": line.product_id, "sku": line.sku, "name": line.name, "qty": line.qty}
             if price is None:
-                found.setdefault("product_unknown", []).append(f"line {n} ({line.name}): product {line.product_id} is not in the catalogue")
+                _note(
+                    found, "product_unknown", f"line {n} ({line.name}): product {line.product_id} is not in the catalogue", **what
+                )
             elif line.product_id not in active:
-                found.setdefault("product_archived", []).append(f"line {n} ({line.name}): archived before the sale synced")
+                _note(found, "product_archived", f"line {n} ({line.name}): archived before the sale synced", **what)
             elif price.price_minor != line.unit_price_minor:
-                found.setdefault("price_changed", []).append(
-                    f"line {n} ({line.name}): sold at {line.unit_price_minor}, the shelf price is {price.price_minor}"
+                _note(
+                    found,
+                    "price_changed",
+                    f"line {n} ({line.name}): sold at {line.unit_price_minor}, the shelf price is {price.price_minor}",
+                    **what,
+                    sold_minor=line.unit_price_minor,
+                    shelf_minor=price.price_minor,
                 )
 
     @staticmethod
-    def _limits(body: OfflineSaleIn, policy: OutletSettings, sold_at: datetime, now: datetime, found: dict[str, list[str]]) -> None:
+    def _limits(body: OfflineSaleIn, policy: OutletSettings, sold_at: datetime, now: datetime, found: Found) -> None:
         if now - sold_at > timedelta(hours=policy.offline_max_hours):
             hours = (now - sold_at).total_seconds() / 3600
-            found.setdefault("over_offline_limits", []).append(f"synced {hours:.1f} h after the sale; the outlet allows {policy.offline_max_hours} h offline")
+            _note(
+                found,
+                "over_offline_limits",
+                f"synced {hours:.1f} h after the sale; the outlet allows {policy.offline_max_hours} h offline",
+                limit="hours",
+                hours=round(hours, 1),
+                allowed_hours=policy.offline_max_hours,
+            )
         if policy.offline_max_sale_minor and body.total_minor > policy.offline_max_sale_minor:
-            found.setdefault("over_offline_limits", []).append(
-                f"a sale of {body.total_minor}; the outlet allows {policy.offline_max_sale_minor} offline"
+            _note(
+                found,
+                "over_offline_limits",
+                f"a sale of {body.total_minor}; the outlet allows {policy.offline_max_sale_minor} offline",
+                limit="sale",
+                total_minor=body.total_minor,
+                allowed_minor=policy.offline_max_sale_minor,
             )
         gross = sum(line.unit_price_minor * line.qty for line in body.lines)
         discount = sum(line.discount_minor for line in body.lines)
         if gross and discount * 10_000 > gross * policy.discount_approval_bp:
-            found.setdefault("discount_unapproved", []).append(
-                f"a discount of {discount} on {gross}, above the {policy.discount_approval_bp / 100:g} % a manager approves (no approval offline)"
+            _note(
+                found,
+                "discount_unapproved",
+                f"a discount of {discount} on {gross}, above the {policy.discount_approval_bp / 100:g} % a manager approves (no approval offline)",
+                discount_minor=discount,
+                gross_minor=gross,
+                approval_bp=policy.discount_approval_bp,
             )
 
     @staticmethod
-    def _shift(uow: UnitOfWork, body: OfflineSaleIn, found: dict[str, list[str]]) -> str | None:
+    def _shift(uow: UnitOfWork, body: OfflineSaleIn, found: Found) -> str | None:
         """The shift the till had open when it sold; closed since: kept (the sale was
         made in it) and listed, for its cash is missing from that Z-report."""
         if body.shift_id is None:
             return current_shift_id(uow, body.outlet_id, body.register_id)
         shift = load_shift(uow, body.shift_id)
         if shift is None or (shift.outlet_id, shift.register_id) != (body.outlet_id, body.register_id):
-            found.setdefault("shift_unknown", []).append(f"shift {body.shift_id} is not a shift of this register: the sale is in the register's open shift, if any")
+            _note(
+                found,
+                "shift_unknown",
+                f"shift {body.shift_id} is not a shift of this register: the sale is in the register's open shift, if any",
+                shift_id=body.shift_id,
+            )
             return current_shift_id(uow, body.outlet_id, body.register_id)
         if shift.status != "open":
-            found.setdefault("shift_closed", []).append(
-                f"shift {body.shift_id} was closed before the sale synced: its cash ({sum(t.amount_minor for t in body.tenders)}) is not in that Z-report"
+            cash = sum(t.amount_minor for t in body.tenders)
+            _note(
+                found,
+                "shift_closed",
+                f"shift {body.shift_id} was closed before the sale synced: its cash ({cash}) is not in that Z-report",
+                shift_id=body.shift_id,
+                cash_minor=cash,
+                closed_at=iso_utc(shift.closed_at),
             )
         return shift.id
 
     @staticmethod
     def _receipt(
-        body: OfflineSaleIn, principal: Principal, policy: OutletSettings, register: registers.Register, shift_id: str | None, sold_at: datetime, now: datetime
+        body: OfflineSaleIn,
+        principal: Principal,
+        policy: OutletSettings,
+        register: registers.Register,
+        shift_id: str | None,
+        sold_at: datetime,
+        now: datetime,
     ) -> dict[str, Any]:
         lines = [
             {
@@ -337,7 +432,9 @@ class OfflineSync:
             "total_minor": body.total_minor,
             "rounding_minor": body.rounding_minor,
             "due_minor": body.total_minor + body.rounding_minor,
-            "tenders": [{"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor} for t in body.tenders],
+            "tenders": [
+                {"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor} for t in body.tenders
+            ],
             "tendered_minor": tendered,
             "change_minor": body.change_minor,
             "prices_include_tax": body.prices_include_tax,
@@ -357,26 +454,43 @@ def offline_payment(sale_id: str, draft: dict[str, Any]) -> dict[str, Any]:
         "outlet_id": draft["outlet_id"],
         "currency": draft["currency"],
         "amount_minor": draft["due_minor"],
-        "tenders": [{"kind": t["kind"], "amount_minor": t["amount_minor"], "tendered_minor": t["tendered_minor"]} for t in draft["tenders"]],
+        "tenders": [
+            {"kind": t["kind"], "amount_minor": t["amount_minor"], "tendered_minor": t["tendered_minor"]}
+            for t in draft["tenders"]
+        ],
         "taken_at": draft["completed_at"],
     }
 
 
-def record_stock_short(uow: UnitOfWork, sale_id: str, products: list[str]) -> None:
-    """An offline sale inventory deducted below zero: listed once (the goods left)."""
-    row = uow.session.execute(select(sales.c.outlet_id, sales.c.receipt_number, sales.c.offline).where(sales.c.id == sale_id)).first()
+def record_stock_short(uow: UnitOfWork, sale_id: str, short: list[StockLine]) -> None:
+    """An offline sale inventory deducted below zero: listed once (the goods left), with
+    each product short, how many the sale took and what inventory has on hand after."""
+    row = uow.session.execute(
+        select(sales.c.outlet_id, sales.c.receipt_number, sales.c.offline).where(sales.c.id == sale_id)
+    ).first()
     if row is None or not row.offline:
         return
-    exists = uow.session.scalar(select(sync_exceptions.c.id).where(sync_exceptions.c.sale_id == sale_id, sync_exceptions.c.kind == "stock_short"))
+    exists = uow.session.scalar(
+        select(sync_exceptions.c.id).where(sync_exceptions.c.sale_id == sale_id, sync_exceptions.c.kind == "stock_short")
+    )
     if exists is not None:
         return
-    uow.session.execute(
-        sync_exceptions.insert().values(
-            sale_id=sale_id,
-            outlet_id=row.outlet_id,
-            receipt_number=row.receipt_number,
-            kind="stock_short",
-            detail=f"stock was short for {', '.join(products)[:400]}: deducted below zero (count the shelf)",
-            created_at=utcnow(),
+    names = {
+        r.product_id: r.name
+        for r in uow.session.execute(select(sale_lines.c.product_id, sale_lines.c.name).where(sale_lines.c.sale_id == sale_id))
+    }
+    found: Found = {}
+    for line in sorted(short, key=lambda line: line.product_id):
+        name = names.get(line.product_id, line.product_id)
+        _note(
+            found,
+            "stock_short",
+            f"{name} ({line.product_id}): {line.qty} sold, {line.on_hand_after} on hand after",
+            product_id=line.product_id,
+            name=name,
+            qty=line.qty,
+            on_hand_after=line.on_hand_after,
         )
-    )
+    [exception] = exception_rows(sale_id, row.outlet_id, row.receipt_number, found, utcnow())
+    exception["detail"] = f"stock was short, deducted below zero (count the shelf): {exception['detail']}"[:500]
+    uow.session.execute(sync_exceptions.insert().values(**exception))

@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import Select, case, func, select
 
 from pos_platform.app import MAX_ID, ServiceContext, unprocessable
-from pos_platform.auth import Cashier, Manager
+from pos_platform.auth import Cashier, Manager, Principal
 from pos_platform.db import iso_utc, utcnow
 from pos_platform.outlets import ensure_known_outlet_async
 from pos_sales.offline import OfflineSync
-from pos_sales.schemas import OfflineSaleIn, SyncExceptionOut, SyncExceptionResolveIn
-from pos_sales.tables import sync_exceptions
+from pos_sales.schemas import OfflineSaleIn, SyncExceptionCount, SyncExceptionOut, SyncExceptionResolveIn
+from pos_sales.tables import known_registers, sales, sync_exceptions
 
 router = APIRouter(prefix="/api/sales", tags=["offline"])
 
@@ -44,6 +45,16 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
     return JSONResponse(answer.body, status_code=answer.status)
 
 
+def _sold_at(row) -> str | None:  # type: ignore[no-untyped-def]
+    """The receipt's time: the completed sale's, or its draft's while payments has not
+    confirmed it yet."""
+    if row.sold_at is not None:
+        return iso_utc(row.sold_at)
+    if row.draft:
+        return json.loads(row.draft).get("completed_at")
+    return None
+
+
 def _out(row) -> SyncExceptionOut:  # type: ignore[no-untyped-def]
     return SyncExceptionOut(
         id=row.id,
@@ -52,11 +63,50 @@ def _out(row) -> SyncExceptionOut:  # type: ignore[no-untyped-def]
         receipt_number=row.receipt_number,
         kind=row.kind,
         detail=row.detail,
+        facts=json.loads(row.facts) if row.facts else [],
         created_at=iso_utc(row.created_at),
+        sold_at=_sold_at(row),
+        synced_at=iso_utc(row.synced_at),
+        register_id=row.register_id,
+        register_name=row.register_name,
+        register_number=row.register_number,
+        currency=row.currency,
+        total_minor=row.total_minor,
         resolved_at=iso_utc(row.resolved_at),
         resolved_by=row.resolved_by,
+        resolved_by_name=row.resolved_by_name,
         note=row.note,
     )
+
+
+# Each exception with its sale (times, register, amount) and the register's name.
+_WITH_SALE = (
+    select(
+        sync_exceptions,
+        sales.c.completed_at.label("sold_at"),
+        case((sales.c.completed_at.is_(None), sales.c.draft), else_=None).label("draft"),
+        sales.c.created_at.label("synced_at"),
+        sales.c.register_id,
+        sales.c.currency,
+        sales.c.total_minor,
+        known_registers.c.name.label("register_name"),
+        known_registers.c.number.label("register_number"),
+    )
+    .select_from(sync_exceptions)
+    .outerjoin(sales, sales.c.id == sync_exceptions.c.sale_id)
+    .outerjoin(known_registers, known_registers.c.register_id == sales.c.register_id)
+)
+
+
+def _scoped(query: Select, principal: Principal, outlet_id: str | None, state: str) -> Select:  # type: ignore[type-arg]
+    scope = principal.visible_outlets(outlet_id)
+    if scope is not None:
+        query = query.where(sync_exceptions.c.outlet_id.in_(scope))
+    if state != "all":
+        query = query.where(
+            sync_exceptions.c.resolved_at.is_(None) if state == "open" else sync_exceptions.c.resolved_at.is_not(None)
+        )
+    return query
 
 
 @router.get("/sync-exceptions", response_model=list[SyncExceptionOut])
@@ -65,35 +115,57 @@ def list_sync_exceptions(
     request: Request,
     outlet_id: str | None = Query(default=None, max_length=36),
     state: Literal["open", "resolved", "all"] = "open",
-    after: int = Query(default=0, ge=0, le=MAX_ID, description="the last id of the previous page"),
+    order: Literal["oldest", "newest"] = Query(default="oldest", description="oldest first (work through them) or newest first"),
+    after: int = Query(default=0, ge=0, le=MAX_ID, description="the last id of the previous page (in the order asked for)"),
     limit: int = Query(default=100, ge=1, le=500),
 ) -> list[SyncExceptionOut]:
-    """What offline sales' syncs found (oldest first): price_changed, product_archived,
+    """What offline sales' syncs found: price_changed, product_archived,
     product_unknown, stock_short, shift_closed, shift_unknown, over_offline_limits,
     discount_unapproved, receipt_number_reused, clock_ahead. The sale is recorded in
-    every case; the list is what a manager checks and notes."""
-    query = select(sync_exceptions).where(sync_exceptions.c.id > after).order_by(sync_exceptions.c.id).limit(limit)
-    scope = principal.visible_outlets(outlet_id)
-    if scope is not None:
-        query = query.where(sync_exceptions.c.outlet_id.in_(scope))
-    if state != "all":
-        query = query.where(sync_exceptions.c.resolved_at.is_(None) if state == "open" else sync_exceptions.c.resolved_at.is_not(None))
+    every case; the list is what a manager checks and notes. Each comes with its sale's
+    times (sold, synced), register (with its name), currency and total, and what was
+    found in figures (`facts`)."""
+    query = _scoped(_WITH_SALE, principal, outlet_id, state)
+    if order == "oldest":
+        query = query.where(sync_exceptions.c.id > after).order_by(sync_exceptions.c.id)
+    else:
+        query = (query.where(sync_exceptions.c.id < after) if after else query).order_by(sync_exceptions.c.id.desc())
     with _ctx(request).db.transaction() as uow:
-        return [_out(r) for r in uow.session.execute(query).all()]
+        return [_out(r) for r in uow.session.execute(query.limit(limit)).all()]
 
 
-@router.post("/sync-exceptions/{exception_id}/resolve", response_model=SyncExceptionOut, responses={404: {"description": "no such exception at your outlets"}})
+@router.get("/sync-exceptions/count", response_model=SyncExceptionCount)
+def count_sync_exceptions(
+    principal: Manager, request: Request, outlet_id: str | None = Query(default=None, max_length=36)
+) -> SyncExceptionCount:
+    """How many are open at the outlet, or at all the caller's outlets (the back office's
+    badge): one count on the outlet/open index."""
+    query = _scoped(select(func.count()).select_from(sync_exceptions), principal, outlet_id, "open")
+    with _ctx(request).db.transaction() as uow:
+        return SyncExceptionCount(open=uow.session.scalar(query) or 0)
+
+
+@router.post(
+    "/sync-exceptions/{exception_id}/resolve",
+    response_model=SyncExceptionOut,
+    responses={404: {"description": "no such exception at your outlets"}},
+)
 def resolve_sync_exception(
     body: SyncExceptionResolveIn, principal: Manager, request: Request, exception_id: int = Path(ge=1, le=MAX_ID)
 ) -> SyncExceptionOut:
-    """Note what was done (stock counted, cash found, price confirmed). Once."""
+    """Note what was done (stock counted, cash found, price confirmed). Once: resolving
+    it again answers it as it was resolved (the first note and manager)."""
     with _ctx(request).db.transaction() as uow:
         row = uow.session.execute(select(sync_exceptions).where(sync_exceptions.c.id == exception_id).with_for_update()).first()
         if row is None or not principal.may_access(row.outlet_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "sync exception not found")
         if row.resolved_at is None:
             uow.session.execute(
-                sync_exceptions.update().where(sync_exceptions.c.id == exception_id).values(resolved_at=utcnow(), resolved_by=principal.user_id, note=body.note)
+                sync_exceptions.update()
+                .where(sync_exceptions.c.id == exception_id)
+                .values(
+                    resolved_at=utcnow(), resolved_by=principal.user_id, resolved_by_name=principal.name or None, note=body.note
+                )
             )
-        row = uow.session.execute(select(sync_exceptions).where(sync_exceptions.c.id == exception_id)).one()
+        row = uow.session.execute(_WITH_SALE.where(sync_exceptions.c.id == exception_id)).one()
     return _out(row)

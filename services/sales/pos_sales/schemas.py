@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -275,12 +275,41 @@ class SyncExceptionOut(BaseModel):
     outlet_id: str
     receipt_number: str | None
     kind: str
-    detail: str
-    created_at: str
+    detail: str = Field(description="what was found, in words (amounts in minor units)")
+    facts: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="what was found in figures, one object per finding (amounts in minor units of `currency`); "
+        "empty for exceptions recorded before the facts were kept. price_changed: line, product_id, sku, name, qty, "
+        "sold_minor, shelf_minor; product_archived, product_unknown: line, product_id, sku, name, qty; stock_short: "
+        "product_id, name, qty, on_hand_after; shift_closed: shift_id, cash_minor, closed_at; shift_unknown: shift_id; "
+        "over_offline_limits: limit (hours: hours, allowed_hours; sale: total_minor, allowed_minor); discount_unapproved: "
+        "discount_minor, gross_minor, approval_bp; receipt_number_reused: other_sale_ids; clock_ahead: till_time, seconds_ahead",
+    )
+    created_at: str = Field(description="when the exception was recorded")
+    sold_at: str | None = Field(default=None, description="when the till made the sale (the receipt's time)")
+    synced_at: str | None = Field(default=None, description="when the sale reached the services")
+    register_id: str | None = None
+    register_name: str | None = Field(default=None, description="the register's name as identity announced it")
+    register_number: int | None = None
+    currency: str | None = Field(default=None, description="the sale's currency")
+    total_minor: int | None = Field(default=None, description="the sale's total")
     resolved_at: str | None
-    resolved_by: str | None
+    resolved_by: str | None = Field(description="the resolving manager's user id")
+    resolved_by_name: str | None = Field(default=None, description="the resolving manager's name")
     note: str | None
+
+
+class SyncExceptionCount(BaseModel):
+    open: int = Field(description="open sync exceptions at the outlets asked for (or all the caller's)")
 
 
 class SyncExceptionResolveIn(Strict):
     note: str = Field(min_length=1, max_length=500, description="what was done about it")
+
+    @field_validator("note")
+    @classmethod
+    def _said_something(cls, note: str) -> str:
+        note = note.strip()
+        if not note:
+            raise ValueError("say what was done about it")
+        return note

@@ -277,6 +277,11 @@ sync_exceptions = Table(
     Column("resolved_at", Timestamp, nullable=True),
     Column("resolved_by", String(36), nullable=True),
     Column("note", String(500), nullable=True),
+    # The resolving manager's name as their token gave it (users live in identity).
+    Column("resolved_by_name", String(200), nullable=True),
+    # What was found in figures: a JSON list, one object per finding (see offline.py);
+    # NULL for exceptions recorded before migration 0009 (their detail says it in words).
+    Column("facts", LongText, nullable=True),
     Index("ix_sync_exceptions_outlet_open", "outlet_id", "resolved_at", "id"),
     Index("uq_sync_exceptions_sale_kind", "sale_id", "kind", unique=True),
 )

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from pos_contracts import new_envelope
 from pos_contracts.events import StockDeducted, StockLine
 
-from .conftest import OUTLET
+from .conftest import OTHER, OUTLET
 
 PRICES = {"mug": (1250, 2000, "Espresso cup <small>"), "tea": (399, 500, "Green tea 100 g")}
 
@@ -44,8 +44,16 @@ def offline_sale(
         unit = (price or {}).get(product, unit)
         total = unit * qty
         body_lines.append(
-            {"product_id": product, "sku": product.upper(), "name": name, "qty": qty, "unit_price_minor": unit, "tax_rate_bp": rate,
-             "tax_minor": tax_in(total, rate), "total_minor": total}
+            {
+                "product_id": product,
+                "sku": product.upper(),
+                "name": name,
+                "qty": qty,
+                "unit_price_minor": unit,
+                "tax_rate_bp": rate,
+                "tax_minor": tax_in(total, rate),
+                "total_minor": total,
+            }
         )
     total = sum(line["total_minor"] for line in body_lines)
     handed = tendered if tendered is not None else total
@@ -75,7 +83,9 @@ def exceptions(client: TestClient, auth: Any, **params: Any) -> list[dict[str, A
     return r.json()
 
 
-def test_an_offline_sale_is_recorded_as_printed_on_the_day_it_was_sold(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+def test_an_offline_sale_is_recorded_as_printed_on_the_day_it_was_sold(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
     sold_at = datetime.now(UTC) - timedelta(hours=3)
     body = offline_sale([("mug", 2), ("tea", 1)], sold_at=sold_at, tendered=5000)
     r = sync(client, auth, body)
@@ -87,7 +97,9 @@ def test_an_offline_sale_is_recorded_as_printed_on_the_day_it_was_sold(client: T
     assert (receipt["total_minor"], receipt["change_minor"]) == (2899, 5000 - 2899)
     # Nothing reserved (the goods left the shop); the cash recorded by payments once.
     assert fakes.reservations == {}
-    assert [(c["payment_id"], c["amount_minor"], c["tenders"][0]["tendered_minor"]) for c in fakes.capture_calls] == [(body["id"], 2899, 5000)]
+    assert [(c["payment_id"], c["amount_minor"], c["tenders"][0]["tendered_minor"]) for c in fakes.capture_calls] == [
+        (body["id"], 2899, 5000)
+    ]
     events = helpers.outbox(client, "SaleCompleted")
     assert len(events) == 1
     assert (events[0]["payload"]["offline"], events[0]["payload"]["completed_at"]) == (True, receipt["completed_at"])
@@ -126,7 +138,9 @@ def test_payments_down_then_back_records_the_sale_once(client: TestClient, auth:
     assert fakes.payments[body["id"]]["status"] == "captured"
 
 
-def test_the_reconciler_finishes_an_offline_sale_and_never_cancels_it(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+def test_the_reconciler_finishes_an_offline_sale_and_never_cancels_it(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
     body = offline_sale()
     fakes.mode = "down"
     assert sync(client, auth, body).status_code == 503
@@ -161,17 +175,26 @@ def test_what_changed_meanwhile_never_refuses_the_sale_and_is_listed(client: Tes
     # A manager notes what was done; a cashier does not see the list.
     assert client.get("/api/sales/sync-exceptions", headers=auth()).status_code == 403
     first = listed[("R1-OFF000001", "price_changed")]
-    done = client.post(f"/api/sales/sync-exceptions/{first['id']}/resolve", json={"note": "price confirmed"}, headers=auth("manager"))
+    done = client.post(
+        f"/api/sales/sync-exceptions/{first['id']}/resolve", json={"note": "price confirmed"}, headers=auth("manager")
+    )
     assert done.status_code == 200 and done.json()["note"] == "price confirmed" and done.json()["resolved_by"] == "manager-1"
     assert len(exceptions(client, auth)) == 3 and len(exceptions(client, auth, state="resolved")) == 1
-    assert client.post("/api/sales/sync-exceptions/999999/resolve", json={"note": "x"}, headers=auth("manager")).status_code == 404
+    assert (
+        client.post("/api/sales/sync-exceptions/999999/resolve", json={"note": "x"}, headers=auth("manager")).status_code == 404
+    )
     assert client.get("/api/sales/sync-exceptions", params={"outlet_id": "outlet-b"}, headers=auth("manager")).status_code == 404
 
 
 def test_stock_short_on_an_offline_sale_is_listed(client: TestClient, auth: Any, helpers: Any) -> None:
     body = offline_sale([("mug", 3)])
     assert sync(client, auth, body).status_code == 201
-    event = StockDeducted(sale_id=body["id"], outlet_id=OUTLET, lines=[StockLine(product_id="mug", qty=3, on_hand_after=-2, oversold=True)], parked=[])
+    event = StockDeducted(
+        sale_id=body["id"],
+        outlet_id=OUTLET,
+        lines=[StockLine(product_id="mug", qty=3, on_hand_after=-2, oversold=True)],
+        parked=[],
+    )
     for _ in range(2):  # delivered twice: listed once
         client.app.state.ctx.consumer.handle(new_envelope(event, producer="inventory", outlet_id=OUTLET))
     listed = exceptions(client, auth)
@@ -181,7 +204,11 @@ def test_stock_short_on_an_offline_sale_is_listed(client: TestClient, auth: Any,
 
 def test_a_shift_closed_before_the_sync_keeps_the_sale_and_lists_it(client: TestClient, auth: Any) -> None:
     shift_id = str(uuid.uuid4())
-    opened = client.post("/api/sales/shifts", json={"id": shift_id, "outlet_id": OUTLET, "register_id": "till-1", "opening_float_minor": 1000}, headers=auth())
+    opened = client.post(
+        "/api/sales/shifts",
+        json={"id": shift_id, "outlet_id": OUTLET, "register_id": "till-1", "opening_float_minor": 1000},
+        headers=auth(),
+    )
     assert opened.status_code == 201, opened.text
     closed = client.post(f"/api/sales/shifts/{shift_id}/close", json={"counted_cash_minor": 3500}, headers=auth())
     assert closed.status_code == 200, closed.text
@@ -219,7 +246,9 @@ def test_a_till_clock_ahead_is_counted_when_the_sale_arrived(client: TestClient,
     ],
     ids=["total", "line", "change", "card", "online-style number", "time"],
 )
-def test_a_receipt_that_does_not_add_up_is_refused_with_the_reason(client: TestClient, auth: Any, fakes: Any, change: Any, message: str) -> None:
+def test_a_receipt_that_does_not_add_up_is_refused_with_the_reason(
+    client: TestClient, auth: Any, fakes: Any, change: Any, message: str
+) -> None:
     body = offline_sale()
     change(body)
     r = sync(client, auth, body)
@@ -237,7 +266,9 @@ def test_another_outlets_register_or_number_is_refused(client: TestClient, auth:
     assert sync(client, auth, {**offline_sale(), "outlet_id": "outlet-b"}).status_code == 404
 
 
-def test_a_sale_tried_online_first_is_recorded_once_whatever_that_attempt_became(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+def test_a_sale_tried_online_first_is_recorded_once_whatever_that_attempt_became(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
     """The link dropped mid-sale: the till takes the same sale (same id) offline. The
     online attempt completed: that is the sale. It failed (nothing charged): the offline
     one replaces it. Still being settled: sync again later."""
@@ -256,7 +287,9 @@ def test_a_sale_tried_online_first_is_recorded_once_whatever_that_attempt_became
     fakes.mode, fakes.reconcile_mode = "capture", "answer"
 
     replaced = sync(client, auth, {**offline_sale([("mug", 1)], number=2), "id": failed["id"]})
-    assert replaced.status_code == 201 and replaced.json()["offline"] is True and replaced.json()["receipt_number"] == "R1-OFF000002"
+    assert (
+        replaced.status_code == 201 and replaced.json()["offline"] is True and replaced.json()["receipt_number"] == "R1-OFF000002"
+    )
     waiting = sync(client, auth, {**offline_sale([("tea", 1)], number=3), "id": pending["id"]})
     assert waiting.status_code == 503 and "still being settled" in waiting.json()["detail"]
     assert asyncio.run(client.app.state.checkout.reconcile(pending["id"])).status == 201
@@ -264,3 +297,124 @@ def test_a_sale_tried_online_first_is_recorded_once_whatever_that_attempt_became
     assert settled.status_code == 200 and settled.json()["recorded"] == "online"
     completed_ids = [e["payload"]["sale_id"] for e in helpers.outbox(client, "SaleCompleted")]
     assert sorted(completed_ids) == sorted([completed["id"], failed["id"], pending["id"]])
+
+
+def test_each_exception_comes_with_its_sale_and_what_was_found_in_figures(client: TestClient, auth: Any) -> None:
+    """What the back office shows: when it was sold and synced, the register by name,
+    the sale's currency and total, and the findings as numbers (never parsed from words)."""
+    sold_at = datetime.now(UTC) - timedelta(hours=30)
+    body = offline_sale([("mug", 2), ("tea", 1)], price={"mug": 1100}, sold_at=sold_at, register_id="till-3", register_number=3)
+    assert sync(client, auth, body).status_code == 201
+    listed = {e["kind"]: e for e in exceptions(client, auth)}
+    assert set(listed) == {"price_changed", "over_offline_limits"}
+    price = listed["price_changed"]
+    assert (price["sold_at"], price["currency"], price["total_minor"]) == (
+        sold_at.replace(tzinfo=None).isoformat() + "Z",
+        "EUR",
+        2 * 1100 + 399,
+    )
+    assert price["synced_at"] >= price["sold_at"] and price["created_at"] >= price["synced_at"]
+    assert (price["register_id"], price["register_name"], price["register_number"]) == ("till-3", "Till 3", 3)
+    assert price["facts"] == [
+        {
+            "line": 1,
+            "product_id": "mug",
+            "sku": "MUG",
+            "name": "Espresso cup <small>",
+            "qty": 2,
+            "sold_minor": 1100,
+            "shelf_minor": 1250,
+        }
+    ]
+    [late] = listed["over_offline_limits"]["facts"]
+    assert (late["limit"], late["allowed_hours"]) == ("hours", 24) and 29.9 <= late["hours"] <= 30.1
+
+
+def test_stock_short_names_the_product_and_what_is_left(client: TestClient, auth: Any) -> None:
+    body = offline_sale([("mug", 3), ("tea", 1)])
+    assert sync(client, auth, body).status_code == 201
+    event = StockDeducted(
+        sale_id=body["id"],
+        outlet_id=OUTLET,
+        lines=[
+            StockLine(product_id="mug", qty=3, on_hand_after=-2, oversold=True),
+            StockLine(product_id="tea", qty=1, on_hand_after=4),
+        ],
+        parked=[],
+    )
+    client.app.state.ctx.consumer.handle(new_envelope(event, producer="inventory", outlet_id=OUTLET))
+    [short] = exceptions(client, auth)
+    assert short["facts"] == [{"product_id": "mug", "name": "Espresso cup <small>", "qty": 3, "on_hand_after": -2}]
+    assert "count the shelf" in short["detail"] and "Espresso cup" in short["detail"]
+
+
+def test_the_other_kinds_carry_their_figures(client: TestClient, auth: Any) -> None:
+    shift_id = str(uuid.uuid4())
+    opened = client.post(
+        "/api/sales/shifts",
+        json={"id": shift_id, "outlet_id": OUTLET, "register_id": "till-1", "opening_float_minor": 1000},
+        headers=auth(),
+    )
+    assert opened.status_code == 201, opened.text
+    assert (
+        client.post(f"/api/sales/shifts/{shift_id}/close", json={"counted_cash_minor": 1000}, headers=auth()).status_code == 200
+    )
+    closed = offline_sale(number=1, shift_id=shift_id)
+    first, second = offline_sale(number=2), offline_sale(number=2)
+    ahead = offline_sale(number=3, sold_at=datetime.now(UTC) + timedelta(hours=1))
+    for body in (closed, first, second, ahead):
+        assert sync(client, auth, body).status_code == 201
+    listed = {e["kind"]: e for e in exceptions(client, auth)}
+    [shift] = listed["shift_closed"]["facts"]
+    assert (shift["shift_id"], shift["cash_minor"]) == (shift_id, closed["total_minor"]) and shift["closed_at"].endswith("Z")
+    assert listed["receipt_number_reused"]["facts"] == [{"other_sale_ids": [first["id"]]}]
+    assert listed["receipt_number_reused"]["sale_id"] == second["id"]
+    [clock] = listed["clock_ahead"]["facts"]
+    assert 3500 <= clock["seconds_ahead"] <= 3600 and clock["till_time"].endswith("Z")
+
+
+def test_the_open_count_follows_the_list_and_the_callers_outlets(client: TestClient, auth: Any) -> None:
+    def count(**params: Any) -> Any:
+        return client.get("/api/sales/sync-exceptions/count", params=params, headers=auth("manager"))
+
+    assert count().json() == {"open": 0}
+    for n in (1, 2, 3):
+        assert sync(client, auth, offline_sale([("mug", 1)], price={"mug": 1000 + n}, number=n)).status_code == 201
+    assert count().json() == {"open": 3} and count(outlet_id=OUTLET).json() == {"open": 3}
+    assert count(outlet_id=OTHER).status_code == 404  # not this manager's outlet
+    assert client.get("/api/sales/sync-exceptions/count", headers=auth()).status_code == 403  # cashiers do not see them
+    admin = client.get("/api/sales/sync-exceptions/count", params={"outlet_id": OTHER}, headers=auth("admin", []))
+    assert admin.json() == {"open": 0}
+    first = exceptions(client, auth)[0]
+    client.post(f"/api/sales/sync-exceptions/{first['id']}/resolve", json={"note": "price confirmed"}, headers=auth("manager"))
+    assert count().json() == {"open": 2}
+
+
+def test_resolving_keeps_who_and_what_once_and_needs_words(client: TestClient, auth: Any) -> None:
+    assert sync(client, auth, offline_sale([("mug", 1)], price={"mug": 999})).status_code == 201
+    [open_one] = exceptions(client, auth)
+    url = f"/api/sales/sync-exceptions/{open_one['id']}/resolve"
+    assert client.post(url, json={"note": "   "}, headers=auth("manager")).status_code == 422
+    done = client.post(url, json={"note": "  shelf label was wrong, fixed  "}, headers=auth("manager"))
+    assert done.status_code == 200, done.text
+    resolved = done.json()
+    assert (resolved["note"], resolved["resolved_by"], resolved["resolved_by_name"]) == (
+        "shelf label was wrong, fixed",
+        "manager-1",
+        "A manager",
+    )
+    assert resolved["register_name"] == "Till 1" and resolved["facts"][0]["shelf_minor"] == 1250
+    again = client.post(url, json={"note": "something else"}, headers=auth("manager"))
+    assert again.json()["note"] == "shelf label was wrong, fixed" and again.json()["resolved_at"] == resolved["resolved_at"]
+    assert exceptions(client, auth) == [] and exceptions(client, auth, state="resolved") == [resolved]
+
+
+def test_pages_oldest_or_newest_first(client: TestClient, auth: Any) -> None:
+    for n in range(1, 6):
+        assert sync(client, auth, offline_sale([("mug", 1)], price={"mug": 1000 + n}, number=n)).status_code == 201
+    oldest = [e["receipt_number"] for e in exceptions(client, auth, limit=2)]
+    assert oldest == ["R1-OFF000001", "R1-OFF000002"]
+    newest = exceptions(client, auth, order="newest", limit=2)
+    assert [e["receipt_number"] for e in newest] == ["R1-OFF000005", "R1-OFF000004"]
+    rest = exceptions(client, auth, order="newest", after=newest[-1]["id"])
+    assert [e["receipt_number"] for e in rest] == ["R1-OFF000003", "R1-OFF000002", "R1-OFF000001"]

@@ -20,6 +20,12 @@ class Router {
     if (current() === path) this.path = path;
     else location.hash = path;
   }
+
+  /** Go to `path` in place of the current entry (Back skips the one left). */
+  replace(path: string): void {
+    history.replaceState(history.state, "", `#${path}`);
+    this.path = path;
+  }
 }
 
 export const router = new Router();
