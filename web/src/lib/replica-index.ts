@@ -243,13 +243,10 @@ export class SearchIndex {
     let words = queryWords.map((w, i) => ({ w, i, size: 0 }));
     if (words.length > 1) {
       for (const x of words) {
-        for (const s of this.segments) {
-          const [from, to] = s.range(x.w);
-          x.size += s.offsets[to] - s.offsets[from];
-          if (x.size >= ESTIMATE_CAP) {
-            x.size = ESTIMATE_CAP;
-            break;
-          }
+        for (let n = 0; n < this.segments.length && x.size < ESTIMATE_CAP; n++) {
+          const { offsets, postings, dead } = this.segments[n];
+          const [from, to] = this.segments[n].range(x.w);
+          for (let k = offsets[from]; k < offsets[to] && x.size < ESTIMATE_CAP; k++) x.size += dead[postings[k]] ^ 1;
         }
       }
       if (words.some((x) => x.size === 0)) return [];
