@@ -259,7 +259,7 @@ def make_catalogue(count: int, seed: int = 15) -> tuple[list[dict[str, Any]], li
     return categories, products
 
 
-def serve(port: int, count: int) -> None:
+def serve(port: int, count: int, dist: Path = DIST) -> None:
     """The fake feed and the bench page (its own process)."""
     categories, products = make_catalogue(count)
     entries: list[tuple[str, dict[str, Any]]] = [("c", c) for c in categories] + [("p", p) for p in products]
@@ -291,7 +291,7 @@ def serve(port: int, count: int) -> None:
 
     class Handler(SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(DIST), **kwargs)
+            super().__init__(*args, directory=str(dist), **kwargs)
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -371,11 +371,21 @@ def run_once(base: str, limit: int, codes: list[str], texts: list[str]) -> dict[
             storage = page.evaluate("() => window.replicaBench.storage()")
             page.reload()  # what a till's reload costs before the first scan
             page.wait_for_function("() => window.replicaBench !== undefined")
+            cdp = context.new_cdp_session(page)
+
+            def heap() -> float:
+                # The JS heap after a full GC (Chromium's own figure, not the quantised
+                # performance.memory).
+                cdp.send("HeapProfiler.collectGarbage")
+                return float(cdp.send("Runtime.getHeapUsage")["usedSize"])
+
+            heap_before = heap()
             reopen = page.evaluate("([c, t]) => window.replicaBench.reopen(c, t)", [codes[0], texts[0]])
+            heap_open = heap()  # the replica open, its search index read back
             measured = page.evaluate("([c, t]) => window.replicaBench.measure(c, t)", [codes, texts])
         finally:
             context.close()
-    return {"fill": fill, "storage": storage, "reopen": reopen, **measured}
+    return {"fill": fill, "storage": storage, "reopen": reopen, "heapMiB": (heap_open - heap_before) / 2**20, **measured}
 
 
 def main() -> None:
@@ -385,62 +395,83 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--queries", type=int, default=300, help="scans and searches each")
     parser.add_argument("--no-build", action="store_true", help="use web/dist-bench as it is")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another build of the bench page (e.g. the previous replica's, built with "
+        "`vite build --mode bench --outDir DIR`): each run measures it, then this one, back to back",
+    )
     args = parser.parse_args()
 
     if not args.no_build:
         subprocess.run(["npx", "vite", "build", "--mode", "bench", "--logLevel", "warn"], cwd=WEB, check=True)
-    port = free_port()
-    server = Process(target=serve, args=(port, args.products), daemon=True)
-    server.start()
-    base = f"http://127.0.0.1:{port}"
     codes, texts = queries(args.products, args.queries)
     import httpx
 
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{base}/bench/replica.html", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or not server.is_alive():
-            sys.exit("the fake feed did not start")
-        time.sleep(0.2)
+    servers = []
+    bases: dict[str, str] = {}
+    for label, dist in ([("before", args.before)] if args.before else []) + [("after" if args.before else "this", DIST)]:
+        port = free_port()
+        server = Process(target=serve, args=(port, args.products, dist), daemon=True)
+        server.start()
+        servers.append(server)
+        bases[label] = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{bases[label]}/bench/replica.html", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or not server.is_alive():
+                sys.exit("the fake feed did not start")
+            time.sleep(0.2)
 
     print(f"{args.products:,} products, fill pages of {args.limit}, {len(codes)} scans and {len(texts)} searches per run")
-    runs = []
+    all_runs: dict[str, list[dict[str, Any]]] = {label: [] for label in bases}
     try:
         for n in range(args.runs):
-            r = run_once(base, args.limit, codes, texts)
-            runs.append(r)
-            f, s, o = r["fill"], r["storage"], r["reopen"]
-            print(
-                f"run {n + 1}: fill {f['ms'] / 1000:.1f} s (fetch+parse {f['fetchMs'] / 1000:.1f} s, {f['pages']} pages, {f['products']:,} products, {f['categories']} categories; main thread held up p95 {f['lagP95']:.0f} ms, max {f['lagMax']:.0f} ms); "
-                f"storage {s['usage'] / 2**20:.0f} MiB (IndexedDB {(s['indexedDB'] or 0) / 2**20:.0f} MiB); "
-                f"reopen {o['loadMs']:.0f} ms, first scan {o['firstScanMs']:.1f} ms, first search {o['firstSearchMs']:.1f} ms; "
-                f"scan p50 {r['scan']['p50']:.2f} p95 {r['scan']['p95']:.2f} max {r['scan']['max']:.1f} ms ({r['scan']['found']} found); "
-                f"search p50 {r['search']['p50']:.2f} p95 {r['search']['p95']:.2f} max {r['search']['max']:.1f} ms ({r['search']['found']} with results)",
-                flush=True,
-            )
-            kinds = ("one word prefix", "brand + word", "a whole SKU", "two 3-letter prefixes")
-            for k, kind in enumerate(kinds):
-                samples = sorted(r["searchSamples"][k::4])
-                r.setdefault("kinds", {})[kind] = (samples[len(samples) // 2], samples[int(0.95 * (len(samples) - 1))])
-                print(f"    search, {kind}: p50 {r['kinds'][kind][0]:.1f} ms, p95 {r['kinds'][kind][1]:.1f} ms", flush=True)
+            for label, base in bases.items():
+                runs = all_runs[label]
+                r = run_once(base, args.limit, codes, texts)
+                runs.append(r)
+                f, s, o = r["fill"], r["storage"], r["reopen"]
+                o.setdefault("indexMs", o["loadMs"])
+                print(
+                    f"{label} run {n + 1}: fill {f['ms'] / 1000:.1f} s (fetch+parse {f['fetchMs'] / 1000:.1f} s, {f['pages']} pages, {f['products']:,} products, {f['categories']} categories; main thread held up p95 {f['lagP95']:.0f} ms, max {f['lagMax']:.0f} ms); "
+                    f"storage {s['usage'] / 2**20:.0f} MiB (IndexedDB {(s['indexedDB'] or 0) / 2**20:.0f} MiB); "
+                    f"reopen {o['loadMs']:.0f} ms, search index read back {o['indexMs']:.0f} ms, JS heap +{r['heapMiB']:.1f} MiB; first scan {o['firstScanMs']:.1f} ms, first search {o['firstSearchMs']:.1f} ms; "
+                    f"scan p50 {r['scan']['p50']:.2f} p95 {r['scan']['p95']:.2f} max {r['scan']['max']:.1f} ms ({r['scan']['found']} found); "
+                    f"search p50 {r['search']['p50']:.2f} p95 {r['search']['p95']:.2f} max {r['search']['max']:.1f} ms ({r['search']['found']} with results)",
+                    flush=True,
+                )
+                kinds = ("one word prefix", "brand + word", "a whole SKU", "two 3-letter prefixes")
+                for k, kind in enumerate(kinds):
+                    samples = sorted(r["searchSamples"][k::4])
+                    r.setdefault("kinds", {})[kind] = (samples[len(samples) // 2], samples[int(0.95 * (len(samples) - 1))])
+                    print(f"    search, {kind}: p50 {r['kinds'][kind][0]:.1f} ms, p95 {r['kinds'][kind][1]:.1f} ms", flush=True)
     finally:
-        server.terminate()
-        server.join(5)
+        for server in servers:
+            server.terminate()
+            server.join(5)
 
+    for label, runs in all_runs.items():
+        summary(label, runs)
+
+
+def summary(label: str, runs: list[dict[str, Any]]) -> None:
     def med(get: Any) -> float:
         return statistics.median(get(r) for r in runs)
 
-    print(f"median of {len(runs)} runs:")
+    print(f"{label}: median of {len(runs)} runs:")
     print(f"  fill: {med(lambda r: r['fill']['ms']) / 1000:.1f} s")
     print(
         f"  main thread held up while filling: p95 {med(lambda r: r['fill']['lagP95']):.0f} ms, max {med(lambda r: r['fill']['lagMax']):.0f} ms"
     )
     print(f"  storage (navigator.storage.estimate usage): {med(lambda r: r['storage']['usage']) / 2**20:.0f} MiB")
     print(f"  reopen a filled replica (open + counts): {med(lambda r: r['reopen']['loadMs']):.0f} ms")
+    print(f"  ... and its search index read back (from the same start): {med(lambda r: r['reopen']['indexMs']):.0f} ms")
+    print(f"  JS heap of the open replica (after a GC): {med(lambda r: r['heapMiB']):.1f} MiB")
     print(
         f"  first scan after reopen: {med(lambda r: r['reopen']['firstScanMs']):.1f} ms, first search: {med(lambda r: r['reopen']['firstSearchMs']):.1f} ms"
     )

@@ -1,7 +1,7 @@
 import "fake-indexeddb/auto";
 import { IDBFactory } from "fake-indexeddb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { catalogSource, CursorRejected, fold, httpTransport, Replica, type ChangesPage, type FeedCategory, type FeedProduct, type ReplicaProduct } from "./replica";
+import { catalogSource, CursorRejected, fold, httpTransport, Replica, words, type ChangesPage, type FeedCategory, type FeedProduct, type ReplicaProduct } from "./replica";
 import { TillReplica } from "./replica.svelte";
 import { unitPrice } from "./cart";
 
@@ -416,5 +416,99 @@ describe("where the till searches", () => {
     expect(found.items).toHaveLength(5);
     till.close();
     expect(till.status.filled).toBe(false);
+  });
+});
+
+describe("search index (in memory, read back from IndexedDB)", () => {
+  const noNetwork = httpTransport(async () => {
+    throw new TypeError("Failed to fetch");
+  });
+
+  it("after a reload with no network, the replica still finds products by words, SKU and barcode", async () => {
+    const cat = catalogue(500);
+    const first = replicaOf(cat);
+    await first.syncNow();
+    await first.close();
+    const reloaded = new Replica({ outletId: OUTLET, transport: noNetwork, pollMs: 0 }); // a new page, offline
+    expect((await reloaded.load()).filled).toBe(true);
+    expect((await reloaded.search("lemon tart 46", 5)).map((x) => x.name)).toEqual(["Lemon tart 46", "Lemon tart 462"]);
+    expect((await reloaded.search("espr", 50)).every((x) => x.name.startsWith("Espresso beans"))).toBe(true);
+    expect((await reloaded.search("espr", 500)).length).toBe(63); // n % 8 === 4 for n in 1..500
+    expect((await reloaded.search(product(321).barcodes[0], 5))[0]).toMatchObject({ id: product(321).id, match: "barcode" });
+    await reloaded.close();
+  });
+
+  it("a change another tab applied is found here at the next search", async () => {
+    const cat = catalogue(120);
+    const a = replicaOf(cat);
+    await a.syncNow();
+    const b = new Replica({ outletId: OUTLET, transport: noNetwork, pollMs: 0 }); // the other tab: never syncs itself
+    await b.load();
+    expect((await b.search("walnut", 5)).length).toBe(0);
+    cat.change(product(7).id, { name: "Walnut loaf" });
+    cat.change(product(8).id, { active: false });
+    await a.syncNow();
+    expect((await b.search("walnut lo", 5)).map((x) => x.id)).toEqual([product(7).id]);
+    expect((await b.search(NAMES[7], 100)).map((x) => x.id)).not.toContain(product(7).id);
+    expect((await b.search("oat milk 8", 100)).map((x) => x.id)).not.toContain(product(8).id); // archived
+    expect((await b.search("oat milk 8", 100)).map((x) => x.id)).toContain(product(88).id);
+    await a.close();
+    await b.close();
+  });
+
+  it("several words: the broadest word orders the results, as the catalog service does", async () => {
+    const cat = new FakeCatalog();
+    for (const [n, name, sku] of [
+      [1, "Oatmeal cookies", "COOK-1"],
+      [2, "Oat milk 1 L", "OAT-1"],
+      [3, "Cookies with oat", "OAT"],
+      [4, "Barista oat drink", "DRINK-9"],
+    ] as const)
+      cat.putProduct(product(n, { name, sku, barcodes: [] }));
+    const replica = replicaOf(cat);
+    await replica.syncNow();
+    // "oat" matches more entries than "cook": oat's order, "oat" exactly before "oatmeal".
+    expect((await replica.search("cook oat", 5)).map((x) => x.sku)).toEqual(["OAT", "COOK-1"]);
+    await replica.close();
+  });
+
+  it("finds what a plain scan of the catalogue finds, in the server's order, across pages and changes", async () => {
+    // A reference: every active product, its terms, the server's rules (ADR 0010).
+    const cat = new FakeCatalog();
+    const WORDS = ["oat", "oatmeal", "milk", "mild", "mint", "tea", "teal", "crème", "creme", "bar", "barista", "b", "1", "10", "l"];
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 16807) % 2147483647) % n);
+    for (let n = 1; n <= 400; n++) {
+      const name = Array.from({ length: 1 + rnd(4) }, () => WORDS[rnd(WORDS.length)]).join(" ");
+      cat.putProduct(product(n, { name, sku: `${WORDS[rnd(WORDS.length)].toUpperCase()}-${n}`, active: rnd(20) > 0 }));
+    }
+    const replica = replicaOf(cat, { fillLimit: 37 });
+    await replica.syncNow();
+    for (let n = 1; n <= 60; n++) cat.change(product(n * 5).id, { name: `${WORDS[rnd(WORDS.length)]} ${WORDS[rnd(WORDS.length)]}`, active: rnd(10) > 0 });
+    await replica.syncNow();
+    const expected = (q: string, limit: number): string[] => {
+      const qw = [...new Set(words(q))].sort((a, b) => b.length - a.length);
+      const rows = [...cat.products.values()].filter((p) => p.active).map((p) => ({ id: p.id, key: words(p.name).join(" ").slice(0, 24), terms: [...new Set([...words(p.name), ...words(p.sku), ...p.barcodes])] }));
+      const size = (w: string) => rows.reduce((n, r) => n + r.terms.filter((t) => t.startsWith(w)).length, 0);
+      const order = qw.map((w, i) => ({ w, i, n: Math.min(size(w), 5000) })).sort((a, b) => b.n - a.n || a.w.length - b.w.length || a.i - b.i);
+      const driver = order[0].w;
+      return rows
+        .filter((r) => qw.every((w) => r.terms.some((t) => t.startsWith(w))))
+        .map((r) => ({ ...r, first: r.terms.filter((t) => t.startsWith(driver)).sort()[0] }))
+        .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : a.id < b.id ? -1 : 1))
+        .slice(0, limit)
+        .map((r) => r.id);
+    };
+    for (const q of ["oat", "o", "mil", "mi tea", "b bar", "crem", "creme oat", "1 l", "10 b oat", "te mi b", "oat-", "tea-1", "zzz", "mint 2000", "l milk"]) {
+      const all = await replica.search(q, 30);
+      const exact = all.filter((x) => x.match !== "prefix").map((x) => x.id);
+      const got = all.filter((x) => x.match === "prefix").map((x) => x.id);
+      expect(got, q).toEqual(
+        expected(q, 30 + exact.length)
+          .filter((id) => !exact.includes(id))
+          .slice(0, 30 - exact.length),
+      );
+    }
+    await replica.close();
   });
 });

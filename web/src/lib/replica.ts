@@ -4,23 +4,28 @@
 // asking for the changes since the stored cursor. Scans and searches are answered here
 // in a few milliseconds, with or without the network.
 //
-// One database per outlet ("pos-replica-<outlet id>"), three stores:
+// One database per outlet ("pos-replica-<outlet id>"), four stores:
 //   products    key id; indexes: barcodes (multiEntry, exact scan), sku (folded SKU,
-//               exact), terms (multiEntry: "<word>\u0001<sort key>" for each word of the
-//               name and SKU and each barcode, of active products only)
+//               exact)
+//   search      key: the log sequence; one search-index segment per page applied
+//               (lib/replica-index.ts: the page's products' words, sorted), the log the
+//               in-memory index is rebuilt from on open
 //   categories  key id
-//   meta        key "state": { cursor, filled, ... }, written in the same transaction as
-//               the rows of the page that cursor follows, so a fill or a sync stopped
-//               anywhere (tab closed, crash, network) resumes exactly where it stopped.
+//   meta        key "state": { cursor, filled, epoch, logSeq, ... }, written in the same
+//               transaction as the rows and the segment of the page that cursor follows,
+//               so a fill or a sync stopped anywhere (tab closed, crash, network) resumes
+//               exactly where it stopped.
 //
-// Search: the words of the query (case and accents ignored), the longest one driving a
-// prefix range scan of `terms`; the index order is (word, name), so results come in the
-// server's order (ADR 0010) and a broad query stops as soon as the page is full. Exact
-// barcode, then exact SKU, come first. Archived products are in no index that search
-// or scan answer from (they stay in the store: a receipt may still name them).
+// Search: exact barcode, then exact SKU (IndexedDB indexes), then word prefixes answered
+// by the in-memory index (ADR 0055; the server's matching and order, ADR 0010), and only
+// the products shown are read from IndexedDB. The index is read back from the `search`
+// store when the replica opens and follows every page applied, in this tab or another
+// (a search first catches up with the log's sequence). Archived products are in no index
+// that search or scan answer from (they stay in the store: a receipt may still name them).
 
 import { openDB, type IDBPDatabase } from "idb";
 import type { ProductLike } from "./cart";
+import { SearchIndex, Segment, type IndexEntry, type StoredSegment } from "./replica-index";
 
 // --- the feed's JSON (services/catalog/pos_catalog/schemas.py ChangesPage) -------------
 
@@ -75,7 +80,6 @@ export interface ReplicaProduct extends ProductLike {
 
 const TERM_LENGTH = 40;
 const SORT_KEY_LENGTH = 24;
-const SEP = "\u0001"; // between a word and the sort key in a terms entry (below any letter)
 const WORD = /[\p{L}\p{N}]+/gu;
 const MARKS = /\p{M}/gu;
 
@@ -89,28 +93,23 @@ export function words(text: string): string[] {
   return (fold(text).match(WORD) ?? []).map((w) => w.slice(0, TERM_LENGTH));
 }
 
-function sortKey(name: string): string {
-  return words(name).join(" ").slice(0, SORT_KEY_LENGTH);
-}
-
 // --- the stored record ----------------------------------------------------------------
 
 interface Stored extends FeedProduct {
-  /** terms index entries: "<word>\u0001<sort key>" (empty when archived). */
-  t: string[];
   /** sku index: the folded SKU. */
   s: string;
 }
 
 function toStored(p: FeedProduct): Stored {
-  const key = sortKey(p.name);
-  const terms = new Set<string>();
-  if (p.active) {
-    for (const w of words(p.name)) terms.add(w + SEP + key);
-    for (const w of words(p.sku)) terms.add(w + SEP + key);
-    for (const code of p.barcodes) terms.add(code.slice(0, TERM_LENGTH) + SEP + key);
-  }
-  return { ...p, t: [...terms], s: fold(p.sku) };
+  return { ...p, s: fold(p.sku) };
+}
+
+/** What the search index keeps of a product: its terms (the words of its name and SKU,
+ * its barcodes; none when archived) and its sort key (the folded name's start). */
+export function indexEntry(p: FeedProduct): IndexEntry {
+  const nameWords = words(p.name);
+  const terms = p.active ? [...new Set([...nameWords, ...words(p.sku), ...p.barcodes.map((code) => code.slice(0, TERM_LENGTH))])] : [];
+  return { id: p.id, key: nameWords.join(" ").slice(0, SORT_KEY_LENGTH), terms };
 }
 
 function toProduct(r: Stored, match?: ReplicaProduct["match"]): ReplicaProduct {
@@ -143,9 +142,13 @@ interface Meta {
   fillReceived: number;
   /** The last time the replica was known to be up to date with the server. */
   lastSyncAt: number | null;
+  /** Bumped when the replica is emptied (a refill): an index of another epoch is rebuilt. */
+  epoch: number;
+  /** The key of the last search segment written (0: none). */
+  logSeq: number;
 }
 
-const EMPTY_META: Meta = { cursor: null, filled: false, fillStartedAt: null, filledAt: null, fillReceived: 0, lastSyncAt: null };
+const EMPTY_META: Meta = { cursor: null, filled: false, fillStartedAt: null, filledAt: null, fillReceived: 0, lastSyncAt: null, epoch: 0, logSeq: 0 };
 const STATE = "state";
 
 export function databaseName(outletId: string): string {
@@ -153,12 +156,16 @@ export function databaseName(outletId: string): string {
 }
 
 async function openReplicaDb(outletId: string): Promise<IDBPDatabase> {
-  const db = await openDB(databaseName(outletId), 1, {
+  const db = await openDB(databaseName(outletId), 2, {
     upgrade(db) {
+      // Version 1 had a `terms` index instead of the `search` log, and no way to build
+      // the log from it short of reading every product: it starts again (a refill in the
+      // background, the server answering meanwhile, as on a first log-in).
+      for (const name of [...db.objectStoreNames]) db.deleteObjectStore(name);
       const products = db.createObjectStore("products", { keyPath: "id" });
       products.createIndex("barcodes", "barcodes", { multiEntry: true });
       products.createIndex("sku", "s");
-      products.createIndex("terms", "t", { multiEntry: true });
+      db.createObjectStore("search");
       db.createObjectStore("categories", { keyPath: "id" });
       db.createObjectStore("meta");
     },
@@ -264,6 +271,9 @@ export class Replica {
   private abort: AbortController | null = null;
   private stopped = true;
   private state: ReplicaState;
+  /** The in-memory search index and the log position it reflects (null: not read yet). */
+  private index: { index: SearchIndex; epoch: number; seq: number } | null = null;
+  private indexing: Promise<SearchIndex> | null = null;
 
   constructor(options: ReplicaOptions) {
     this.outletId = options.outletId;
@@ -317,6 +327,8 @@ export class Replica {
       lastSyncAt: meta.lastSyncAt,
       filledAt: meta.filledAt,
     });
+    // Read the search index back now (in the background), not at the first search.
+    if (meta.logSeq) void this.searchIndex().catch(() => undefined);
     return this.snapshot;
   }
 
@@ -342,8 +354,10 @@ export class Replica {
   async close(): Promise<void> {
     this.stop();
     await this.running?.catch(() => undefined);
+    await this.indexing?.catch(() => undefined);
     if (this.dbPromise) (await this.dbPromise).close();
     this.dbPromise = null;
+    this.index = null;
   }
 
   /** Fill or sync now (one at a time: a call during a run waits for that run). Resolves
@@ -375,15 +389,20 @@ export class Replica {
     const abort = new AbortController();
     this.abort = abort;
     try {
+      // The next page is asked for while this one is written (its cursor is known as
+      // soon as this page arrives); dropped if the stored cursor moved meanwhile.
+      let next: { cursor: string | null; page: Promise<ChangesPage> } | null = null;
+      const ask = (cursor: string | null, filled: boolean) => {
+        const page = this.transport({ outletId: this.outletId, cursor, limit: filled ? this.syncLimit : this.fillLimit, signal: abort.signal });
+        page.catch(() => undefined); // awaited below, or dropped
+        return { cursor, page };
+      };
       for (;;) {
         let page: ChangesPage;
         try {
-          page = await this.transport({
-            outletId: this.outletId,
-            cursor: meta.cursor,
-            limit: meta.filled ? this.syncLimit : this.fillLimit,
-            signal: abort.signal,
-          });
+          const asked: { cursor: string | null; page: Promise<ChangesPage> } = next !== null && next.cursor === meta.cursor ? next : ask(meta.cursor, meta.filled);
+          next = null;
+          page = await asked.page;
         } catch (e) {
           if (e instanceof CursorRejected) {
             meta = await this.clear();
@@ -393,6 +412,7 @@ export class Replica {
           }
           throw e;
         }
+        if (page.more && !abort.signal.aborted) next = ask(page.next_cursor, meta.filled);
         const applied = await this.apply(db, meta, page);
         if (!applied) {
           // Another tab of this till moved the cursor meanwhile: carry on from its cursor.
@@ -407,6 +427,8 @@ export class Replica {
       }
       const counts = changed || !this.state.filled ? await this.counts(db) : {};
       this.publish({ ...counts, filled: true, filling: false, syncing: false, lastSyncAt: meta.lastSyncAt, filledAt: meta.filledAt, fillReceived: meta.fillReceived });
+      // A fill just completed: have the index ready before the first search.
+      if (filling && meta.logSeq) void this.searchIndex().catch(() => undefined);
     } catch (e) {
       const aborted = e instanceof DOMException && e.name === "AbortError";
       this.publish({ filling: false, syncing: false, error: aborted ? null : e instanceof Error ? e.message : String(e) });
@@ -425,7 +447,7 @@ export class Replica {
   /** Apply one page and store its cursor, in one transaction; null (and nothing
    * written) when the stored cursor is no longer the one the page was asked from. */
   private async apply(db: IDBPDatabase, from: Meta, page: ChangesPage): Promise<Meta | null> {
-    const tx = db.transaction(["products", "categories", "meta"], "readwrite", { durability: "relaxed" });
+    const tx = db.transaction(["products", "categories", "search", "meta"], "readwrite", { durability: "relaxed" });
     const metaStore = tx.objectStore("meta");
     const current = ((await metaStore.get(STATE)) as Meta | undefined) ?? EMPTY_META;
     if (current.cursor !== from.cursor) {
@@ -439,6 +461,10 @@ export class Replica {
     // Queue every request without awaiting each (one event-loop turn per page, not per row).
     const writes: Promise<unknown>[] = [];
     for (const p of page.products) writes.push(products.put(toStored(p)));
+    // The page's search segment, under the next log sequence.
+    const segment = page.products.length ? Segment.build(page.products.map(indexEntry)) : null;
+    const logSeq = segment ? current.logSeq + 1 : current.logSeq;
+    if (segment) writes.push(tx.objectStore("search").put(segment.store(), logSeq));
     for (const c of page.categories) writes.push(categories.put(c));
     for (const id of page.deleted_categories) writes.push(categories.delete(id));
     const done = !page.more;
@@ -449,18 +475,64 @@ export class Replica {
       filledAt: current.filled ? current.filledAt : done ? now : null,
       fillReceived: current.filled ? current.fillReceived : current.fillReceived + page.products.length,
       lastSyncAt: done ? now : current.lastSyncAt,
+      epoch: current.epoch,
+      logSeq,
     };
     writes.push(metaStore.put(next, STATE));
     await Promise.all([...writes, tx.done]);
+    // This tab's index (if read and current) takes the segment as it is; otherwise the
+    // next search reads it from the log.
+    const held = this.index;
+    if (segment && held && held.epoch === next.epoch && held.seq === current.logSeq) {
+      held.index.add(segment);
+      held.seq = logSeq;
+    }
     return next;
   }
 
   /** Forget everything (a 422 cursor): the next pages fill from scratch. */
   private async clear(): Promise<Meta> {
     const db = await this.db();
-    const tx = db.transaction(["products", "categories", "meta"], "readwrite");
-    await Promise.all([tx.objectStore("products").clear(), tx.objectStore("categories").clear(), tx.objectStore("meta").put(EMPTY_META, STATE), tx.done]);
-    return EMPTY_META;
+    const tx = db.transaction(["products", "categories", "search", "meta"], "readwrite");
+    const old = ((await tx.objectStore("meta").get(STATE)) as Meta | undefined) ?? EMPTY_META;
+    const meta: Meta = { ...EMPTY_META, epoch: old.epoch + 1 };
+    await Promise.all([
+      tx.objectStore("products").clear(),
+      tx.objectStore("categories").clear(),
+      tx.objectStore("search").clear(),
+      tx.objectStore("meta").put(meta, STATE),
+      tx.done,
+    ]);
+    this.index = null;
+    return meta;
+  }
+
+  // --- the search index --------------------------------------------------------------------
+
+  /** The in-memory search index, caught up with the log: read whole on first use (or
+   * after a refill), else only the segments written since (by another tab). One at a
+   * time. */
+  searchIndex(): Promise<SearchIndex> {
+    if (this.indexing) return this.indexing;
+    const run = this.catchUp().finally(() => {
+      if (this.indexing === run) this.indexing = null;
+    });
+    this.indexing = run;
+    return run;
+  }
+
+  private async catchUp(): Promise<SearchIndex> {
+    const db = await this.db();
+    const tx = db.transaction(["meta", "search"]);
+    const meta = ((await tx.objectStore("meta").get(STATE)) as Meta | undefined) ?? EMPTY_META;
+    let held = this.index;
+    if (held && held.epoch === meta.epoch && held.seq === meta.logSeq) return held.index;
+    if (!held || held.epoch !== meta.epoch || held.seq > meta.logSeq) held = { index: new SearchIndex(), epoch: meta.epoch, seq: 0 };
+    const stored = (await tx.objectStore("search").getAll(IDBKeyRange.bound(held.seq, meta.logSeq, true, false))) as StoredSegment[];
+    for (const s of stored) held.index.add(Segment.load(s));
+    held.seq = meta.logSeq;
+    this.index = held;
+    return held.index;
   }
 
   // --- reading ---------------------------------------------------------------------------
@@ -511,61 +583,15 @@ export class Replica {
     }
     const qwords = [...new Set(words(query))].sort((a, b) => b.length - a.length);
     if (!qwords.length || found.length >= limit) return found;
-    const index = store.index("terms");
-    const range = (w: string) => IDBKeyRange.bound(w, w + "\uffff", false, true);
-    if (qwords.length === 1) {
-      // One word: its range in index order, values read with getAll (far faster than a
-      // cursor); a broad word stops at the first batch. A product with two words
-      // starting alike comes twice in the range: the next batch is bigger.
-      let read = 0;
-      for (let batch = limit * 2 + 16; ; batch *= 4) {
-        const rows = (await index.getAll(range(qwords[0]), batch)) as Stored[];
-        for (let i = read; i < rows.length && found.length < limit; i++) add(rows[i], "prefix");
-        read = rows.length;
-        if (found.length >= limit || rows.length < batch) break;
-      }
-      return found;
-    }
-    // Several words: the product keys of each word's range, keys only (no values read),
-    // at most KEY_CAP each. The smallest complete list drives (its index order is the
-    // result order: that word, then name); the other complete lists are sets it is
-    // checked against. A word whose list was cut (a broad prefix: "a") is checked on the
-    // products themselves, read in parallel chunks, at most CHECK_CAP of them: a query
-    // of broad words only may then show fewer than it could ("type more").
-    const lists = (await Promise.all(qwords.map((w) => index.getAllKeys(range(w), KEY_CAP)))) as string[][];
-    let driver = 0;
-    for (let i = 1; i < lists.length; i++) {
-      const complete = lists[i].length < KEY_CAP;
-      if (complete && (lists[driver].length >= KEY_CAP || lists[i].length < lists[driver].length)) driver = i;
-    }
-    const sets = lists.map((keys, i) => (i === driver || keys.length >= KEY_CAP ? null : new Set(keys)));
-    const broad = qwords.filter((_w, i) => i !== driver && lists[i].length >= KEY_CAP);
-    const candidates: string[] = [];
-    for (const id of lists[driver]) {
-      if (seen.has(id) || !sets.every((set) => set === null || set.has(id))) continue;
-      seen.add(id);
-      candidates.push(id);
-      if (candidates.length >= (broad.length ? CHECK_CAP : limit)) break;
-    }
-    seen.clear();
-    for (const r of found) seen.add(r.id);
-    const chunk = broad.length ? 256 : limit;
-    for (let at = 0; at < candidates.length && found.length < limit; at += chunk) {
-      const rows = (await Promise.all(candidates.slice(at, at + chunk).map((id) => store.get(id)))) as (Stored | undefined)[];
-      for (const r of rows) if (r && (!broad.length || hasAllPrefixes(r, broad))) add(r, "prefix");
-    }
+    await tx.done;
+    const index = await this.searchIndex();
+    const ids = index.find(qwords, limit - found.length, seen);
+    if (!ids.length) return found;
+    const read = db.transaction("products").objectStore("products");
+    const rows = (await Promise.all(ids.map((id) => read.get(id)))) as (Stored | undefined)[];
+    for (const r of rows) add(r, "prefix");
     return found;
   }
-}
-
-/** Keys read at most per word of a several-word query. */
-const KEY_CAP = 4000;
-/** Products read at most to check a several-word query's broad words. */
-const CHECK_CAP = 2048;
-
-function hasAllPrefixes(r: Stored, prefixes: string[]): boolean {
-  const own = r.t.map((entry) => entry.slice(0, entry.indexOf(SEP)));
-  return prefixes.every((p) => own.some((w) => w.startsWith(p)));
 }
 
 // --- where the till searches ---------------------------------------------------------------
