@@ -34,6 +34,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         # Outlets and their registers: a sale names a register of its own outlet.
         "identity.OutletCreated",
         "identity.RegisterChanged",
+        # Users: who may be named as the cashier of a sale a till synced later.
+        "identity.UserChanged",
         "catalog.ProductCreated",
         "catalog.ProductChanged",
         "catalog.ProductArchived",

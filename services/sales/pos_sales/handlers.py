@@ -9,6 +9,7 @@ from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductDat
 from pos_platform.consumer import BatchHandler, EventHandler
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_platform.outlets import outlet_replica_handler
+from pos_sales.cashiers import on_user_changed
 from pos_sales.offline import record_stock_short
 from pos_sales.registers import on_register_changed
 from pos_sales.tables import known_outlets, outlet_prices, price_replica, sales
@@ -92,6 +93,7 @@ BATCH_HANDLERS: dict[str, BatchHandler] = {"StockDeducted": on_stocks_deducted}
 HANDLERS: dict[str, EventHandler] = {
     "OutletCreated": outlet_replica_handler(known_outlets),
     "RegisterChanged": on_register_changed,
+    "UserChanged": on_user_changed,
     "ProductCreated": on_product,
     "ProductChanged": on_product,
     "ProductArchived": on_product_archived,

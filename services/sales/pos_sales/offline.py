@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from pos_contracts.events import StockLine
 from pos_platform.auth import Principal
 from pos_platform.db import UnitOfWork, iso_utc, utcnow
-from pos_sales import outlet_policy, registers
+from pos_sales import cashiers, outlet_policy, registers
 from pos_sales.checkout import Checkout, shelf_prices
 from pos_sales.clients import PaymentAnswer
 from pos_sales.idempotency import Answer
@@ -68,7 +68,10 @@ def exception_rows(sale_id: str, outlet_id: str, receipt_number: str | None, fou
 
 
 def offline_hash(body: OfflineSaleIn) -> str:
-    return hashlib.sha256(body.model_dump_json(exclude={"id"}).encode()).hexdigest()
+    # A body that names no cashier hashes as it did before `cashier_id` existed, so a
+    # sale stored by an older sync and sent again after an upgrade is the same sale.
+    leave_out = {"id"} if body.cashier_id is not None else {"id", "cashier_id"}
+    return hashlib.sha256(body.model_dump_json(exclude=leave_out).encode()).hexdigest()
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -240,7 +243,10 @@ class OfflineSync:
                 f"receipt number {body.receipt_number} was printed by another sale of the outlet too (two tills as one register?)",
                 other_sale_ids=list(others),
             )
-        draft = self._receipt(body, principal, policy, register, shift_id, sold_at, now)
+        cashier = cashiers.who_sold(uow, body.outlet_id, body.cashier_id, principal)
+        if cashier.problem:
+            _note(found, "cashier_unknown", cashier.problem, recorded_under=cashier.name, named_elsewhere=cashier.named_elsewhere)
+        draft = self._receipt(body, cashier, policy, register, shift_id, sold_at, now)
         uow.session.execute(
             insert(sales),
             {
@@ -248,7 +254,7 @@ class OfflineSync:
                 "outlet_id": body.outlet_id,
                 "register_id": body.register_id,
                 "shift_id": shift_id,
-                "cashier_id": principal.user_id,
+                "cashier_id": cashier.user_id,
                 "approved_by": None,
                 "request_hash": digest,
                 "status": "PENDING",
@@ -379,7 +385,7 @@ class OfflineSync:
     @staticmethod
     def _receipt(
         body: OfflineSaleIn,
-        principal: Principal,
+        cashier: cashiers.Cashier,
         policy: OutletSettings,
         register: registers.Register,
         shift_id: str | None,
@@ -416,8 +422,8 @@ class OfflineSync:
             "register_number": register.number,
             "register_name": register.name,
             "shift_id": shift_id,
-            "cashier_id": principal.user_id,
-            "cashier_name": principal.name,
+            "cashier_id": cashier.user_id,
+            "cashier_name": cashier.name,
             "approved_by": None,
             "status": "COMPLETED",
             "currency": body.currency,

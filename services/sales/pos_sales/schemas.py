@@ -227,6 +227,13 @@ class OfflineSaleIn(Strict):
     outlet_id: str = Field(min_length=1, max_length=36)
     register_id: str = Field(min_length=1, max_length=36)
     shift_id: str | None = Field(default=None, min_length=1, max_length=36, description="the shift open on the till when it sold")
+    cashier_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=36,
+        description="the user logged in on the till when it sold (absent: the user whose session syncs it); "
+        "a user identity has not announced at this outlet is listed as a cashier_unknown sync exception",
+    )
     receipt_number: str = Field(pattern=OFFLINE_RECEIPT, description="as printed: R<register number>-OFF<the till's own sequence>")
     sold_at: datetime = Field(strict=False, description="when the sale was made, ISO 8601 (reports count it on that day)")
     currency: str = Field(pattern=r"^[A-Z]{3}$")

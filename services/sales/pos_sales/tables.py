@@ -128,6 +128,19 @@ known_registers = Table(
     Column("source_event_at", Timestamp, nullable=False),
 )
 
+# Identity's users as UserChanged announced them (name, role, outlets, active; no email):
+# who may be named as the cashier of a sale a till synced later (pos_sales.cashiers).
+known_users = Table(
+    "known_users",
+    metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("outlets", LongText, nullable=False),  # a JSON list of outlet ids
+    Column("active", Boolean, nullable=False),
+    Column("source_event_at", Timestamp, nullable=False),
+)
+
 # Receipt numbers run in sequence per register ("" for sales rung without one), without
 # gaps: the number is taken in the transaction that completes the sale.
 receipt_counters = Table(

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pos_contracts import new_envelope
-from pos_contracts.events import StockDeducted, StockLine
+from pos_contracts.events import StockDeducted, StockLine, UserChanged
 
 from .conftest import OTHER, OUTLET
 
@@ -200,6 +200,40 @@ def test_stock_short_on_an_offline_sale_is_listed(client: TestClient, auth: Any,
     listed = exceptions(client, auth)
     assert [(e["kind"], e["receipt_number"]) for e in listed] == [("stock_short", "R1-OFF000001")]
     assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["oversold"] is True
+
+
+def announce_user(client: TestClient, user_id: str, name: str, outlets: list[str], role: str = "cashier", active: bool = True) -> None:
+    event = UserChanged(user_id=user_id, email=f"{user_id}@example.com", name=name, role=role, outlets=outlets, active=active)
+    assert client.app.state.ctx.consumer.handle(new_envelope(event, producer="identity", outlet_id=None))
+
+
+def test_a_sale_synced_under_another_session_keeps_the_cashier_who_sold_it(client: TestClient, auth: Any, helpers: Any) -> None:
+    # Sam sold offline; the till synced under cashier-1's session (a second tab). Sam
+    # has been deactivated since: they still sold it.
+    announce_user(client, "cashier-2", "Sam Till", [OUTLET], active=False)
+    body = offline_sale(cashier_id="cashier-2")
+    r = sync(client, auth, body)
+    assert r.status_code == 201, r.text
+    assert (r.json()["cashier_id"], r.json()["cashier_name"]) == ("cashier-2", "Sam Till")
+    assert sync(client, auth, body).json() == r.json()  # the same sale when sent again
+    assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["cashier_id"] == "cashier-2"
+    [event] = helpers.outbox(client, "SaleCompleted")
+    assert event["payload"]["cashier_id"] == "cashier-2"
+    assert exceptions(client, auth) == []
+
+
+@pytest.mark.parametrize(
+    ("named", "why"),
+    [("cashier-elsewhere", "is not a user of this outlet"), ("made-up-user", "is not a user identity has announced")],
+)
+def test_a_cashier_sales_cannot_vouch_for_is_listed_and_the_sale_kept(client: TestClient, auth: Any, named: str, why: str) -> None:
+    announce_user(client, "cashier-elsewhere", "Kim Other", ["outlet-b"])
+    body = offline_sale(cashier_id=named)
+    r = sync(client, auth, body)
+    assert r.status_code == 201, r.text
+    assert (r.json()["cashier_id"], r.json()["cashier_name"]) == ("cashier-1", "A cashier")
+    [listed] = exceptions(client, auth)
+    assert listed["kind"] == "cashier_unknown" and named in listed["detail"] and why in listed["detail"] and "A cashier" in listed["detail"]
 
 
 def test_a_shift_closed_before_the_sync_keeps_the_sale_and_lists_it(client: TestClient, auth: Any) -> None:

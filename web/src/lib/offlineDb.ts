@@ -14,6 +14,8 @@ export interface OfflineSaleBody {
   outlet_id: string;
   register_id: string;
   shift_id?: string | null;
+  /** who was logged in when it was sold (absent in sales queued by an older till) */
+  cashier_id?: string | null;
   receipt_number: string;
   sold_at: string;
   currency: string;

@@ -8,7 +8,7 @@ const HOUR = 3_600_000;
 let dbCount = 0;
 const freshDb = () => `offline-sale-test-${++dbCount}`;
 
-const till: TillContext = { outletId: "outlet-1", registerId: "reg-1", registerNumber: 3, shiftId: "shift-1" };
+const till: TillContext = { outletId: "outlet-1", registerId: "reg-1", registerNumber: 3, shiftId: "shift-1", cashierId: "user-7" };
 const prices: Record<string, CatalogPrice> = {
   mug: { product_id: "mug", sku: "MUG", name: "Mug", category_id: "c1", price_minor: 1250, currency: "EUR", tax_class: "standard" },
   tea: { product_id: "tea", sku: "TEA", name: "Tea", category_id: null, price_minor: 399, currency: "EUR", tax_class: "reduced" },
@@ -53,7 +53,7 @@ describe("taking a sale offline", () => {
     const db = await openOfflineDb(freshDb());
     const { body, queued } = await takeOfflineSale(request({ id: "11111111-1111-4111-8111-111111111111" }), db);
     expect(body.receipt_number).toBe("R3-OFF000001");
-    expect(body).toMatchObject({ outlet_id: "outlet-1", register_id: "reg-1", shift_id: "shift-1", currency: "EUR", prices_include_tax: true, sold_at: "2026-12-01T10:00:00.000Z" });
+    expect(body).toMatchObject({ outlet_id: "outlet-1", register_id: "reg-1", shift_id: "shift-1", cashier_id: "user-7", currency: "EUR", prices_include_tax: true, sold_at: "2026-12-01T10:00:00.000Z" });
     // 2 x 12.50 + 3.99 less 10 % (0.40) = 28.59; cash rounds to 28.60
     expect(body.total_minor).toBe(2859);
     expect(body.lines.map((l) => [l.total_minor, l.discount_minor, l.tax_minor])).toEqual([[2500, 0, 417], [359, 40, 17]]);

@@ -29,6 +29,8 @@ export interface TillContext {
   /** identity's register number (GET /api/identity/registers: `number`) */
   registerNumber: number | null;
   shiftId: string | null;
+  /** the user logged in when the sale is taken (sales records the sale under them) */
+  cashierId?: string | null;
 }
 
 /** A sale the till must not take offline; the message says why and what to do. */
@@ -138,6 +140,7 @@ export function buildOfflineSale(args: {
     change_minor: settlement.change_minor,
   };
   if (till.shiftId) body.shift_id = till.shiftId;
+  if (till.cashierId) body.cashier_id = till.cashierId;
   return body;
 }
 

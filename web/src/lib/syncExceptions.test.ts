@@ -28,6 +28,7 @@ describe("sync exception kinds", () => {
   it("has plain words and what to do for every kind docs/offline.md lists", () => {
     expect(KNOWN_KINDS.sort()).toEqual(
       [
+        "cashier_unknown",
         "clock_ahead",
         "discount_unapproved",
         "over_offline_limits",
@@ -82,6 +83,9 @@ describe("findings", () => {
       "A discount of €5.00 on €10.00, above the 20 % a manager approves",
     ]);
     expect(findings(base({ kind: "clock_ahead", facts: [{ till_time: "2026-12-07T12:00:00Z", seconds_ahead: 3600 }] }), "EUR", "en-IE")[0]).toMatch(/60 min ahead$/);
+    expect(findings(base({ kind: "cashier_unknown", facts: [{ recorded_under: "Robin Cashier", named_elsewhere: true }] }), "EUR", "en-IE")).toEqual([
+      "The till named a user of another outlet; counted under Robin Cashier",
+    ]);
   });
   it("falls back to the server's words when it kept no figures", () => {
     expect(findings(base({ facts: [] }))).toEqual(["line 1 (Tea): sold at 250, the shelf price is 310"]);

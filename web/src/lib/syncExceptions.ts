@@ -88,6 +88,11 @@ const KINDS: Record<string, KindText> = {
     what: "Another sale of the outlet printed the same receipt number (two browsers as one register, or the till's storage was cleared).",
     todo: "Nothing is lost: both sales are kept and this one is marked as a duplicate number. Check how that till is set up.",
   },
+  cashier_unknown: {
+    title: "Cashier not known at this outlet",
+    what: "The till named a cashier this outlet does not have, so the sale is counted under the person whose session sent it.",
+    todo: "Find out who sold it; the by-cashier figures count this sale under the sender.",
+  },
   clock_ahead: {
     title: "Till clock ahead",
     what: "The till's clock was more than 5 minutes ahead.",
@@ -159,6 +164,11 @@ function finding(kind: string, f: SyncFact, money: (v: unknown) => string, local
     case "receipt_number_reused": {
       const others = Array.isArray(f.other_sale_ids) ? f.other_sale_ids.length : 0;
       return others === 1 ? "One other sale printed the same number" : `${others} other sales printed the same number`;
+    }
+    case "cashier_unknown": {
+      const under = str(f.recorded_under);
+      const elsewhere = f.named_elsewhere === true ? "a user of another outlet" : "a user not known here";
+      return `The till named ${elsewhere}; counted under ${under || "the sender"}`;
     }
     case "clock_ahead": {
       const ahead = num(f.seconds_ahead);

@@ -46,6 +46,7 @@ export interface OfflineCashSale {
   outletId: string;
   register: { id: string; number?: number } | null;
   shiftId: string | null;
+  cashierId: string | null;
   cashierName: string;
   managerPresent: boolean;
 }
@@ -140,7 +141,7 @@ export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt
     cartDiscount: sale.cartDiscount,
     tenders: [{ kind: "cash", amount_minor: sale.cashTenderedMinor }],
     settings,
-    till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId },
+    till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
     offlineSinceMs: offlineStatus.offlineSince,
     managerPresent: sale.managerPresent,
   });
@@ -149,7 +150,7 @@ export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt
     sale_id: body.id,
     receipt_number: body.receipt_number,
     outlet_id: body.outlet_id,
-    cashier_id: "",
+    cashier_id: sale.cashierId ?? "",
     cashier_name: sale.cashierName,
     status: "COMPLETED",
     currency: body.currency,
