@@ -269,3 +269,38 @@ def test_two_tabs_of_one_till_send_the_queue_once(open_tab: Callable[..., Tab], 
         )
     assert len({sale_id for _, sale_id in sent}) == 5, sent
     assert_recorded_once(server, shop, sold, stock_before)
+
+
+def test_services_down_behind_a_working_network_is_offline_and_comes_back_by_itself(
+    open_tab: Callable[..., Tab], server: Server, shop: TillShop
+) -> None:
+    """The network is up but the gateway answers 503 for every API (the services are
+    down): the till says it is offline, sells for cash from the catalogue kept on it, and
+    goes back online and sends the sale once the services answer again, with nobody
+    touching it."""
+    stock_before = on_hand(server, server.token(*shop.manager), shop)
+    page = open_till(open_tab(1280, 800), shop)
+
+    def down(route: Any) -> None:
+        route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"detail": "service unavailable, try again"}',
+            headers={"Retry-After": "5"},
+        )
+
+    page.route("**/api/**", down)
+    # The next request the till makes (a search) meets the 503 and the till goes offline.
+    page.get_by_test_id("till-search").fill(shop.coffee.sku)
+    expect_text(page.get_by_test_id("offline-status"), r"Offline")
+    page.get_by_test_id("till-search").fill("")
+    sold = [sell_offline(page, shop, coffee=1, tea=1)]
+    expect_text(page.get_by_test_id("unsynced-count"), r"1 sale not sent yet")
+
+    page.unroute("**/api/**", down)
+    eventually(
+        lambda: not page.get_by_test_id("offline-status").is_visible(),
+        "the till to find the services again and send the sale",
+        timeout=120,
+    )
+    assert_recorded_once(server, shop, sold, stock_before)
