@@ -110,7 +110,9 @@ def test_full_cash_sale_and_stock_in_back_office(open_tab: Callable[..., Tab], s
     expect_text(office.get_by_test_id("sales-table"), re.escape(receipt_number))
     # Count print dialogs instead of opening them (a function is called by evaluate: wrap it).
     office.evaluate("() => { window.print = () => { window.__printed = (window.__printed || 0) + 1; }; }")
-    office.get_by_test_id("sales-table").get_by_role("row").filter(has_text=receipt_number).get_by_role("button", name="Open").click()
+    office.get_by_test_id("sales-table").get_by_role("row").filter(has_text=receipt_number).get_by_role(
+        "button", name="Open"
+    ).click()
     office.get_by_role("button", name="Reprint (copy)").click()
     expect_text(office.get_by_test_id("receipt-copy"), "COPY 1")
     assert office.evaluate("window.__printed") == 1
@@ -252,3 +254,29 @@ def test_lost_answer_is_retried_with_the_same_sale_id(open_tab: Callable[..., Ta
     eventually(lambda: on_hand(server, manager_token, shop.outlet_id, shop.extra.id) == before - 1, "stock to be taken")
     page.wait_for_timeout(1000)
     assert on_hand(server, manager_token, shop.outlet_id, shop.extra.id) == before - 1
+
+
+def test_enter_typed_ahead_of_the_search_adds_the_product_of_what_was_typed(
+    open_tab: Callable[..., Tab], server: Server, shop: Shop
+) -> None:
+    """A cashier who types a SKU and presses Enter at once (faster than the search's
+    debounce) gets that product, not a match of what they typed before."""
+    from playwright.sync_api import expect
+
+    page = open_tab(1280, 800).login(*shop.cashier)
+    page.get_by_test_id("till").wait_for()
+    search = page.get_by_test_id("till-search")
+    # One product found for an earlier query and shown...
+    search.fill(shop.scanned.sku)
+    page.locator(f'[data-testid=search-results] [data-sku="{shop.scanned.sku}"]').wait_for()
+    # ...then another SKU typed and Enter pressed straight away.
+    search.fill(shop.searched.sku)
+    search.press("Enter")
+    expect_text(line(page, shop.searched.id), re.escape(shop.searched.name))
+    expect(line(page, shop.scanned.id)).to_have_count(0)
+    expect(search).to_have_value("")
+    # And typed ahead with nothing shown before.
+    search.fill(shop.extra.sku)
+    search.press("Enter")
+    expect_text(line(page, shop.extra.id), re.escape(shop.extra.name))
+    expect(page.get_by_test_id("cart-line")).to_have_count(2)
