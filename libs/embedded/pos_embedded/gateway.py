@@ -9,9 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("pos.embedded")
 
@@ -24,11 +26,44 @@ APIs: <a href="/api/catalog/docs">catalog</a>, <a href="/api/sales/docs">sales</
 <a href="/api/inventory/docs">inventory</a>.</p></body></html>"""
 
 
+# Cache-Control for the web app, as gateway/nginx.conf.template sets it: hashed build
+# assets never change under their name; the shell, the service worker and the manifest
+# keep their names across versions, so they are revalidated on every load.
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+def cache_control(path: str) -> str:
+    return IMMUTABLE if path.startswith("/assets/") else REVALIDATE
+
+
+class _CacheHeaders:
+    """Sets Cache-Control on the web app's answers by path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        value = cache_control(scope.get("path", "/"))
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                MutableHeaders(scope=message)["Cache-Control"] = value
+            await send(message)
+
+        await self.app(scope, receive, with_header)
+
+
 class EmbeddedGateway:
     def __init__(self, services: Mapping[str, FastAPI], web_root: Path | None) -> None:
         self.services = dict(services)
+        self.static: StaticFiles | None = (
+            StaticFiles(directory=web_root, html=True) if web_root and (web_root / "index.html").exists() else None
+        )
+        # The web app compressed (as nginx's gzip does; the APIs are not wrapped, so their
+        # event streams are never buffered) and with the gateway's cache headers.
         self.web: ASGIApp = (
-            StaticFiles(directory=web_root, html=True) if web_root and (web_root / "index.html").exists() else HTMLResponse(PLACEHOLDER)
+            GZipMiddleware(_CacheHeaders(self.static), minimum_size=1024) if self.static else HTMLResponse(PLACEHOLDER)
         )
 
     def _route(self, path: str) -> ASGIApp | None:
@@ -61,10 +96,18 @@ class EmbeddedGateway:
         await app(scope, receive, send)
 
     async def _web(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Single-page app: unknown paths fall back to index.html, as nginx's try_files.
-        if isinstance(self.web, StaticFiles):
-            full = Path(str(self.web.directory)) / scope["path"].lstrip("/")
-            if scope["path"] != "/" and not full.exists():
+        # Single-page app: unknown paths fall back to index.html, as nginx's try_files;
+        # except a build asset, the service worker or the manifest, which are a 404
+        # (never the HTML shell served as JavaScript).
+        if self.static is not None:
+            path = scope["path"]
+            full = Path(str(self.static.directory)) / path.lstrip("/")
+            if path != "/" and not full.exists():
+                if path.startswith("/assets/") or path in ("/sw.js", "/manifest.webmanifest"):
+                    await JSONResponse({"detail": f"{path} is not part of this version of the app"}, status_code=404)(
+                        scope, receive, send
+                    )
+                    return
                 scope = {**scope, "path": "/"}
         await self.web(scope, receive, send)
 
