@@ -426,3 +426,21 @@ def test_unknown_card_outcome_locks_payment_and_names_the_sale(
     page.get_by_test_id("pay-button").click()
     expect_text(dialog.get_by_test_id("pay-unknown"), re.escape(sale_id))
     expect(dialog.get_by_test_id("complete-cash")).to_be_disabled()
+
+
+def test_a_parked_sale_names_its_register_not_its_id(open_tab: Callable[..., Tab], server: Server) -> None:
+    from tests.browser.test_refund import build_till_shop
+
+    shop = build_till_shop(server, registers=("Front counter",))
+    page = open_tab(1280, 800).login(*shop.cashier)
+    expect_text(page.get_by_test_id("current-register"), r"^Front counter$")
+    page.get_by_test_id("till-search").fill(shop.coffee.sku)
+    page.locator(f'[data-testid=search-results] [data-sku="{shop.coffee.sku}"]').click()
+    expect_text(line(page, shop.coffee.id), re.escape(shop.coffee.name))
+    page.keyboard.press("F6")
+    page.get_by_test_id("park-dialog").get_by_role("button", name="Park the sale").click()
+    expect_text(page.get_by_test_id("cart-count"), "empty")
+    page.keyboard.press("F7")
+    row = page.get_by_test_id("parked-list").get_by_test_id("parked-cart")
+    expect_text(row, r"1 item · parked .* · on Front counter")
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", row.inner_text()), row.inner_text()
