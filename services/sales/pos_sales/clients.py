@@ -17,11 +17,11 @@ import httpx
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from pos_platform.auth import SERVICE_TOKEN_HEADER
+from pos_platform.db import correlation_id_var
 from pos_sales.config import Settings
 from pos_sales.hops import AiohttpHop, Hop, HopError, HopResponse, HttpxHop
 
 log = logging.getLogger("pos.sales.clients")
-
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,14 @@ class ServiceClients:
             self._hop = None
 
     def headers(self, token: str | None) -> dict[str, str]:
-        """A user's token when there is one, else the internal service token."""
-        if token:
-            return {"Authorization": f"Bearer {token}"}
-        return {SERVICE_TOKEN_HEADER: self.settings.internal_api_token}
+        """A user's token when there is one, else the internal service token; and the
+        request id of the request (or event) this hop serves, so one checkout logs one id
+        in sales, inventory and payments."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {SERVICE_TOKEN_HEADER: self.settings.internal_api_token}
+        request_id = correlation_id_var.get()
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        return headers
 
     # --- inventory -----------------------------------------------------------------------
 
@@ -118,7 +122,10 @@ class ServiceClients:
                 with attempt:
                     try:
                         response = await self.hop.request(
-                            "POST", f"{self.settings.payments_url}{path}", json_body=body, headers=self.headers(token),
+                            "POST",
+                            f"{self.settings.payments_url}{path}",
+                            json_body=body,
+                            headers=self.headers(token),
                             timeout=self.settings.payments_timeout_seconds,
                         )
                         return response, True

@@ -44,6 +44,8 @@ class FakeServices:
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     capture_calls: list[dict[str, Any]] = field(default_factory=list)
+    # the X-Request-ID each hop carried, by path ("" when none)
+    request_ids: list[tuple[str, str]] = field(default_factory=list)
     mode: str = "capture"
     reconcile_mode: str = "answer"  # answer | down
     # What inventory answers a reservation with: held (201), or a repeat's 200 with this
@@ -53,6 +55,11 @@ class FakeServices:
 
     def app(self) -> FastAPI:
         app = FastAPI()
+
+        @app.middleware("http")
+        async def note_request_id(request: Request, call_next: Any) -> Response:
+            self.request_ids.append((request.url.path, request.headers.get("x-request-id", "")))
+            return await call_next(request)
 
         @app.post("/api/inventory/reservations")
         async def reserve(request: Request) -> Response:

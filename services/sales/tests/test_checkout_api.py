@@ -279,3 +279,15 @@ def test_a_card_processor_that_cannot_be_reached_fails_the_sale_at_once_and_a_re
     assert fakes.reservations[body["id"]] == "held"
     assert fakes.payments[body["id"]]["status"] == "captured"
     assert len(helpers.outbox(client, "SaleCompleted")) == 1
+
+
+def test_the_hops_carry_the_checkouts_request_id(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    """One checkout, one request id in every service's logs: sales passes the id it was
+    given (the gateway's X-Request-ID) to inventory and payments."""
+    body = helpers.sale()
+    r = client.post("/api/sales", json=body, headers={**auth(), "X-Request-ID": "till-req-42"})
+    assert r.status_code == 201, r.text
+    assert r.headers["x-request-id"] == "till-req-42"
+    hops = {path for path, _ in fakes.request_ids}
+    assert {"/api/inventory/reservations", "/api/payments/payments"} <= hops
+    assert {rid for _, rid in fakes.request_ids} == {"till-req-42"}
