@@ -1,5 +1,6 @@
 """Administration: outlets, registers, users and the audit log. Deny by default: each
-endpoint names the roles it allows, and outlet-scoped reads show only the caller's."""
+endpoint names the roles it allows, and outlet-scoped reads show only the caller's.
+Admins manage everything; a manager manages the registers of their own outlets."""
 
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ from pos_identity.schemas import (
 from pos_identity.tables import audit_log, outlets, registers, users
 from pos_identity.web import audit_record, ctx, unprocessable
 from pos_platform.app import MAX_ID
-from pos_platform.auth import Admin, CurrentUser, ensure_outlet
+from pos_platform.auth import Admin, CurrentUser, Manager, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
 from pos_platform.openapi import errors
 
 router = APIRouter(prefix="/api/identity", tags=["administration"])
+
+REGISTER_OUTLET_NOT_YOURS = "you can only add registers to the outlets you work at: ask an admin for another outlet"
 
 
 def _outlet_out(row: Any) -> OutletOut:
@@ -139,16 +142,21 @@ def list_registers(principal: CurrentUser, request: Request, outlet_id: str | No
     "/registers",
     response_model=RegisterOut,
     status_code=status.HTTP_201_CREATED,
-    responses=errors({409: "the outlet already has a register of that name or number"}),
+    responses=errors({403: f"{REGISTER_OUTLET_NOT_YOURS}; or the caller is a cashier", 409: "the outlet already has a register of that name or number"}),
 )
-def create_register(body: RegisterIn, admin: Admin, request: Request) -> RegisterOut:
-    """A register (till) of an outlet. Its number, printed in every receipt number it
-    issues, is the next free one in the outlet unless given; it never changes and is
-    never reused, so receipt numbers stay unique in the outlet."""
+def create_register(body: RegisterIn, manager: Manager, request: Request) -> RegisterOut:
+    """A register (till) of an outlet: an admin's at any outlet, a manager's at the
+    outlets they work at (403 for any other, whether it exists or not). Its number,
+    printed in every receipt number it issues, is the next free one in the outlet unless
+    given; it never changes and is never reused, so receipt numbers stay unique in the
+    outlet."""
+    if not manager.may_access(body.outlet_id):
+        # Decided from the token alone: says nothing about whether that outlet exists.
+        raise HTTPException(status.HTTP_403_FORBIDDEN, REGISTER_OUTLET_NOT_YOURS)
     try:
         with ctx(request).db.transaction() as uow:
             # The outlet's row lock makes "the next free number" one at a time.
-            _outlet_row(uow, admin, body.outlet_id, lock=True)
+            _outlet_row(uow, manager, body.outlet_id, lock=True)
             number = body.number or (uow.session.scalar(select(func.max(registers.c.number)).where(registers.c.outlet_id == body.outlet_id)) or 0) + 1
             if number > 999:
                 raise unprocessable("number", "the outlet has 999 registers: no number is left")
@@ -156,7 +164,7 @@ def create_register(body: RegisterIn, admin: Admin, request: Request) -> Registe
             uow.session.execute(registers.insert().values(**register.model_dump(), created_at=utcnow()))
             uow.publish(_register_changed(register), outlet_id=register.outlet_id)
             audit_record(
-                uow, request, "register.created", actor=admin, target_type="register", target_id=register.id,
+                uow, request, "register.created", actor=manager, target_type="register", target_id=register.id,
                 outlet_id=body.outlet_id, details={"after": register.model_dump()},
             )
     except IntegrityError:
@@ -179,18 +187,21 @@ def get_register(register_id: str, principal: CurrentUser, request: Request) -> 
 
 
 @router.patch("/registers/{register_id}", response_model=RegisterOut, responses=errors({409: "the outlet has a register of that name"}))
-def update_register(register_id: str, body: RegisterUpdate, admin: Admin, request: Request) -> RegisterOut:
+def update_register(register_id: str, body: RegisterUpdate, manager: Manager, request: Request) -> RegisterOut:
+    """Rename a register, or switch it off (tills can no longer pick it; its shifts and
+    receipt numbers stay) and on again: an admin's, or a manager's of that outlet. Another
+    outlet's register answers 404, as it does to GET."""
     changes = body.model_dump(exclude_none=True)
     try:
         with ctx(request).db.transaction() as uow:
-            before = _register_out(_register_row(uow, admin, register_id))
+            before = _register_out(_register_row(uow, manager, register_id))
             if changes:
                 uow.session.execute(update(registers).where(registers.c.id == register_id).values(**changes))
-            after = _register_out(_register_row(uow, admin, register_id))
+            after = _register_out(_register_row(uow, manager, register_id))
             if after != before:
                 uow.publish(_register_changed(after), outlet_id=after.outlet_id)
             audit_record(
-                uow, request, "register.updated", actor=admin, target_type="register", target_id=register_id,
+                uow, request, "register.updated", actor=manager, target_type="register", target_id=register_id,
                 outlet_id=after.outlet_id, details={"before": before.model_dump(), "after": after.model_dump()},
             )
     except IntegrityError:

@@ -22,7 +22,6 @@ def test_outlets_and_registers_are_scoped_to_the_callers_outlets(client: TestCli
 def test_only_admins_manage(client: TestClient, chain) -> None:
     manager = chain.login(chain.manager)
     assert client.post("/api/identity/outlets", json={"name": "Mine"}, headers=manager).status_code == 403
-    assert client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "T"}, headers=manager).status_code == 403
     assert client.patch(f"/api/identity/outlets/{chain.a}", json={"name": "Renamed"}, headers=manager).status_code == 403
     assert client.get("/api/identity/users", headers=manager).status_code == 403
     assert client.patch(f"/api/identity/users/{chain.manager['id']}", json={"role": "admin"}, headers=manager).status_code == 403
@@ -110,3 +109,40 @@ def test_registers_are_numbered_in_their_outlet_and_announced(client: TestClient
         {"register_id": east1, "outlet_id": chain.a, "number": 1, "name": "East 1", "active": True},
         {"register_id": east1, "outlet_id": chain.a, "number": 1, "name": "East 1", "active": False},
     ]
+
+
+def test_a_manager_manages_the_registers_of_their_own_outlets_only(client: TestClient, chain) -> None:
+    """Outlet A's manager adds, renames, switches off and on A's registers; outlet B is
+    not theirs: adding there is refused (403, whether B exists or not) and B's registers
+    do not exist for them (404, as to GET). A cashier manages none."""
+    manager = chain.login(chain.manager)
+    made = client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "Front till"}, headers=manager)
+    assert made.status_code == 201, made.text
+    register = made.json()
+    assert (register["outlet_id"], register["number"], register["active"]) == (chain.a, 1, True)
+    renamed = client.patch(f"/api/identity/registers/{register['id']}", json={"name": "Window till"}, headers=manager)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Window till"
+    off = client.patch(f"/api/identity/registers/{register['id']}", json={"active": False}, headers=manager)
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert client.patch(f"/api/identity/registers/{register['id']}", json={"active": True}, headers=manager).json()["active"] is True
+
+    other = client.post("/api/identity/registers", json={"outlet_id": chain.b, "name": "Sneaky"}, headers=manager)
+    assert other.status_code == 403
+    assert other.json()["detail"] == "you can only add registers to the outlets you work at: ask an admin for another outlet"
+    unknown = client.post("/api/identity/registers", json={"outlet_id": "no-such-outlet", "name": "Sneaky"}, headers=manager)
+    assert (unknown.status_code, unknown.json()) == (403, other.json())
+    b_register = client.post("/api/identity/registers", json={"outlet_id": chain.b, "name": "B till"}, headers=chain.admin).json()
+    for body in ({"name": "Mine now"}, {"active": False}):
+        refused = client.patch(f"/api/identity/registers/{b_register['id']}", json=body, headers=manager)
+        assert refused.status_code == 404 and refused.json()["detail"] == "register not found"
+    assert client.get(f"/api/identity/registers/{b_register['id']}", headers=chain.admin).json() == b_register
+
+    cashier = chain.login(chain.cashier)
+    assert client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "Mine"}, headers=cashier).status_code == 403
+    assert client.patch(f"/api/identity/registers/{register['id']}", json={"active": False}, headers=cashier).status_code == 403
+    assert [r["name"] for r in client.get("/api/identity/registers", params={"outlet_id": chain.a}, headers=cashier).json()] == ["Window till"]
+
+    # Audited with the manager as the actor.
+    entries = client.get("/api/identity/audit", params={"action": "register.created"}, headers=chain.admin).json()["entries"]
+    mine = [e for e in entries if e["target_id"] == register["id"]]
+    assert [(e["actor_id"], e["actor_role"], e["outlet_id"]) for e in mine] == [(chain.manager["id"], "manager", chain.a)]

@@ -149,18 +149,77 @@ def test_role_change_is_in_force_by_the_next_refresh_and_disable_ends_sessions(c
     assert client.post("/api/identity/login", json={"email": user["email"], "password": PASSWORD}).status_code == 401
 
 
-def test_password_change_needs_the_current_password_and_ends_sessions(client: TestClient, chain) -> None:
+def test_password_change_needs_the_current_password_and_ends_the_other_sessions(client: TestClient, chain) -> None:
+    """The session changing the password stays; every other session of the user ends
+    (another till, a phone, a copied cookie), and only the new password logs in."""
     user = chain.cashier
+    chain.login(user)
+    elsewhere = cookie(client)  # the same user logged in on another device
     headers = chain.login(user)
-    secret = cookie(client)
-    wrong = client.put("/api/identity/me/password", json={"current_password": "nope", "new_password": "another-long-password"}, headers=headers)
+    here = cookie(client)
+    new = "another-long-password"
+    wrong = client.put("/api/identity/me/password", json={"current_password": "nope", "new_password": new}, headers=headers)
     assert wrong.status_code == 403
+    assert wrong.json()["detail"] == "your current password is not right (wrong ones count towards the account's lockout)"
     weak = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=headers)
-    assert weak.status_code == 422
+    assert weak.status_code == 422 and weak.json()["detail"][0]["msg"] == "password must be at least 12 characters"
+    same = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": PASSWORD}, headers=headers)
+    assert same.status_code == 422 and "same as the current one" in same.json()["detail"][0]["msg"]
+    assert refresh_with(client, here).status_code == 200  # nothing refused so far ended a session
+    here = cookie(client)
+    ok = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": new}, headers=headers)
+    assert ok.status_code == 204
+    assert "set-cookie" not in ok.headers  # this session's cookie stays
+    assert refresh_with(client, elsewhere).status_code == 401
+    assert refresh_with(client, here).status_code == 200
+    assert client.post("/api/identity/login", json={"email": user["email"], "password": PASSWORD}).status_code == 401
+    assert client.post("/api/identity/login", json={"email": user["email"], "password": new}).status_code == 200
+    entries = client.get("/api/identity/audit", params={"action": "user.password_changed"}, headers=chain.admin).json()["entries"]
+    assert [(e["actor_id"], e["details"]["kept_session"]) for e in entries] == [(user["id"], True)]
+
+
+def test_password_change_without_a_session_cookie_ends_every_session(client: TestClient, chain) -> None:
+    """An API client with only the access token: no session of its own to keep."""
+    headers = chain.login(chain.cashier)
+    secret = cookie(client)
+    client.cookies.clear()
     ok = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": "another-long-password"}, headers=headers)
     assert ok.status_code == 204
     assert refresh_with(client, secret).status_code == 401
-    assert client.post("/api/identity/login", json={"email": user["email"], "password": "another-long-password"}).status_code == 200
+
+
+def test_wrong_current_passwords_lock_the_account_and_say_so(client: TestClient, chain, settings: Settings) -> None:
+    """The current-password check counts towards the log-in lockout; once locked the
+    answer says so (the caller is logged in: no enumeration to hide), and a right
+    password clears the count."""
+    headers = chain.login(chain.manager)
+    body = {"current_password": "not-my-password", "pin": "4826"}
+    assert client.put("/api/identity/me/pin", json=body, headers=headers).status_code == 403
+    # A right one clears the count, as a log-in does.
+    assert client.put("/api/identity/me/pin", json={**body, "current_password": PASSWORD}, headers=headers).status_code == 204
+    answers = [client.put("/api/identity/me/pin", json=body, headers=headers) for _ in range(settings.login_max_failures)]
+    assert [a.status_code for a in answers] == [403] * settings.login_max_failures
+    assert "not right" in answers[-2].json()["detail"]
+    assert answers[-1].json()["detail"] == "too many wrong passwords, so the account is locked for a while: try again in 1 minute"
+    # While locked even the right password is not checked.
+    locked = client.put("/api/identity/me/pin", json={**body, "current_password": PASSWORD}, headers=headers)
+    assert locked.status_code == 403 and "locked" in locked.json()["detail"]
+    assert client.post("/api/identity/login", json={"email": chain.manager["email"], "password": PASSWORD}).status_code == 401
+    time.sleep(settings.login_lockout_seconds + 0.1)
+    assert client.put("/api/identity/me/pin", json={**body, "current_password": PASSWORD}, headers=headers).status_code == 204
+
+
+def test_a_manager_sets_their_own_pin_and_approves_with_it(client: TestClient, chain) -> None:
+    manager = chain.user("new-manager@example.com", "manager", [chain.a])
+    assert manager["has_pin"] is False
+    headers = chain.login(manager)
+    weak = client.put("/api/identity/me/pin", json={"current_password": PASSWORD, "pin": "1111"}, headers=headers)
+    assert weak.status_code == 422 and weak.json()["detail"][0]["msg"] == "PIN must not be one digit repeated"
+    assert client.put("/api/identity/me/pin", json={"current_password": PASSWORD, "pin": "4826"}, headers=headers).status_code == 204
+    assert client.get("/api/identity/me", headers=headers).json()["has_pin"] is True
+    till = chain.login(chain.cashier)
+    body = {"action": "refund", "outlet_id": chain.a, "approver_id": manager["id"], "pin": "4826", "subject": "sale-7"}
+    assert client.post("/api/identity/approvals", json=body, headers=till).status_code == 201
 
 
 def test_quick_switch_by_pin_within_a_till_session(client: TestClient, chain) -> None:
