@@ -197,4 +197,3 @@ def revoke_user_tokens(uow: UnitOfWork, user_id: str, reason: str, now: datetime
     if keep_family is not None:
         where.append(refresh_tokens.c.family_id != keep_family)
     return uow.session.execute(update(refresh_tokens).where(*where).values(revoked_at=now, revoked_reason=reason)).rowcount
-

@@ -102,10 +102,18 @@ def login(body: LoginRequest, request: Request, response: Response) -> TokenResp
                 locked_until = accounts.count_failure(uow, row.id, counter, now)
             reason = "unknown_email" if row is None else "locked" if is_locked else "disabled" if ok else "wrong_password"
             details["reason"] = reason
-            audit_record(uow, request, "login", outcome="failure", actor_id=row.id if row else None, actor_email=email, details=details)
+            audit_record(
+                uow, request, "login", outcome="failure", actor_id=row.id if row else None, actor_email=email, details=details
+            )
             if locked_until is not None:
                 audit_record(
-                    uow, request, "account.locked", actor_id=row.id, actor_email=email, target_type="user", target_id=row.id,
+                    uow,
+                    request,
+                    "account.locked",
+                    actor_id=row.id,
+                    actor_email=email,
+                    target_type="user",
+                    target_id=row.id,
                     details={"until": locked_until.isoformat(), "after_failures": counter.max_failures},
                 )
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, LOGIN_FAILED)
@@ -141,8 +149,14 @@ def refresh(request: Request, response: Response) -> TokenResponse:
             refused = exc
             if exc.reason == "reused":
                 audit_record(
-                    uow, request, "session.token_reuse", outcome="failure", actor_id=exc.row.user_id,
-                    target_type="session", target_id=exc.row.family_id, details={"revoked": "family"},
+                    uow,
+                    request,
+                    "session.token_reuse",
+                    outcome="failure",
+                    actor_id=exc.row.user_id,
+                    target_type="session",
+                    target_id=exc.row.family_id,
+                    details={"revoked": "family"},
                 )
     if refused is not None:
         clear = Response(status_code=status.HTTP_401_UNAUTHORIZED)
@@ -206,15 +220,29 @@ def _own_row_checked(request: Request, principal: Any, current_password: str) ->
         with db.transaction() as uow:
             if not is_locked:
                 locked_until = accounts.count_failure(uow, row.id, counter, now)
-            audit_record(uow, request, "password.check", outcome="failure", actor=row, details={"reason": "locked" if is_locked else "wrong_password"})
+            audit_record(
+                uow,
+                request,
+                "password.check",
+                outcome="failure",
+                actor=row,
+                details={"reason": "locked" if is_locked else "wrong_password"},
+            )
             if locked_until is not None and not is_locked:
                 audit_record(
-                    uow, request, "account.locked", actor=row, target_type="user", target_id=row.id,
+                    uow,
+                    request,
+                    "account.locked",
+                    actor=row,
+                    target_type="user",
+                    target_id=row.id,
                     details={"until": locked_until.isoformat(), "after_failures": counter.max_failures},
                 )
         if locked_until is not None:
             minutes = max(1, -(-int((locked_until - now).total_seconds()) // 60))
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{PASSWORD_LOCKED}: try again in {minutes} minute{'s' if minutes > 1 else ''}")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"{PASSWORD_LOCKED}: try again in {minutes} minute{'s' if minutes > 1 else ''}"
+            )
         raise HTTPException(status.HTTP_403_FORBIDDEN, CURRENT_PASSWORD_WRONG)
     if row.failed_logins:
         with db.transaction() as uow:
@@ -237,10 +265,17 @@ def change_password(body: PasswordChange, principal: CurrentUser, request: Reque
         secret = refresh_secret(request)
         own = accounts.find_token(uow, secret) if secret else None
         keep = own.family_id if own is not None and own.user_id == row.id and own.revoked_at is None else None
-        uow.session.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(body.new_password), updated_at=now))
+        uow.session.execute(
+            update(users).where(users.c.id == row.id).values(password_hash=hash_password(body.new_password), updated_at=now)
+        )
         accounts.revoke_user_tokens(uow, row.id, "password_changed", now, keep_family=keep)
         audit_record(
-            uow, request, "user.password_changed", actor=row, target_type="user", target_id=row.id,
+            uow,
+            request,
+            "user.password_changed",
+            actor=row,
+            target_type="user",
+            target_id=row.id,
             details={"kept_session": keep is not None},
         )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -254,7 +289,9 @@ def change_pin(body: PinChange, principal: CurrentUser, request: Request) -> Res
     row = _own_row_checked(request, principal, body.current_password)
     with ctx(request).db.transaction() as uow:
         uow.session.execute(
-            update(users).where(users.c.id == row.id).values(pin_hash=hash_password(body.pin), failed_pins=0, pin_locked_until=None, updated_at=utcnow())
+            update(users)
+            .where(users.c.id == row.id)
+            .values(pin_hash=hash_password(body.pin), failed_pins=0, pin_locked_until=None, updated_at=utcnow())
         )
         audit_record(uow, request, "user.pin_changed", actor=row, target_type="user", target_id=row.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -296,7 +333,12 @@ def _check_pin(request: Request, user_id: str, outlet_id: str, pin: str, action:
             audit_record(uow, request, action, outcome="failure", actor_id=row.id if row else None, outlet_id=outlet_id, **fields)
             if locked_until is not None:
                 audit_record(
-                    uow, request, "account.pin_locked", actor_id=row.id, target_type="user", target_id=row.id,
+                    uow,
+                    request,
+                    "account.pin_locked",
+                    actor_id=row.id,
+                    target_type="user",
+                    target_id=row.id,
                     details={"until": locked_until.isoformat(), "after_failures": counter.max_failures},
                 )
         raise HTTPException(status.HTTP_403_FORBIDDEN, PIN_FAILED)
@@ -320,7 +362,13 @@ def switch_user(body: SwitchRequest, principal: CurrentUser, request: Request, r
         accounts.clear_failures(uow, row.id, accounts.pin_counter(settings))
         secret = accounts.start_family(uow, row.id, settings, now)
         audit_record(
-            uow, request, "session.switch", actor=row, outlet_id=body.outlet_id, target_type="user", target_id=row.id,
+            uow,
+            request,
+            "session.switch",
+            actor=row,
+            outlet_id=body.outlet_id,
+            target_type="user",
+            target_id=row.id,
             details={"from_user": principal.user_id},
         )
         row = accounts.get_user(uow, row.id)
@@ -350,8 +398,15 @@ def approve(body: ApprovalRequest, principal: CurrentUser, request: Request) -> 
     if row.role not in ("manager", "admin"):
         with ctx(request).db.transaction() as uow:
             audit_record(
-                uow, request, "approval", outcome="failure", actor=row, outlet_id=body.outlet_id, target_type="approval",
-                target_id=body.subject, details={**request_details, "requested_by": principal.user_id, "reason": "not_a_manager"},
+                uow,
+                request,
+                "approval",
+                outcome="failure",
+                actor=row,
+                outlet_id=body.outlet_id,
+                target_type="approval",
+                target_id=body.subject,
+                details={**request_details, "requested_by": principal.user_id, "reason": "not_a_manager"},
             )
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a manager can approve")
     token, jti = issue_approval_token(
@@ -371,7 +426,13 @@ def approve(body: ApprovalRequest, principal: CurrentUser, request: Request) -> 
     with ctx(request).db.transaction() as uow:
         accounts.clear_failures(uow, row.id, accounts.pin_counter(settings))
         audit_record(
-            uow, request, "approval", actor=row, outlet_id=body.outlet_id, target_type="approval", target_id=body.subject,
+            uow,
+            request,
+            "approval",
+            actor=row,
+            outlet_id=body.outlet_id,
+            target_type="approval",
+            target_id=body.subject,
             details={**request_details, "requested_by": principal.user_id, "jti": jti},
         )
     return ApprovalOut(

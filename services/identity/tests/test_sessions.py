@@ -138,7 +138,9 @@ def test_role_change_is_in_force_by_the_next_refresh_and_disable_ends_sessions(c
     login_response = client.post("/api/identity/login", json={"email": user["email"], "password": PASSWORD})
     secret = cookie(client)
     assert jwt.decode(login_response.json()["access_token"], options={"verify_signature": False})["role"] == "cashier"
-    changed = client.patch(f"/api/identity/users/{user['id']}", json={"role": "manager", "outlets": [chain.a, chain.b]}, headers=chain.admin)
+    changed = client.patch(
+        f"/api/identity/users/{user['id']}", json={"role": "manager", "outlets": [chain.a, chain.b]}, headers=chain.admin
+    )
     assert changed.status_code == 200, changed.text
     refreshed = refresh_with(client, secret)
     claims = jwt.decode(refreshed.json()["access_token"], options={"verify_signature": False})
@@ -183,7 +185,9 @@ def test_password_change_without_a_session_cookie_ends_every_session(client: Tes
     headers = chain.login(chain.cashier)
     secret = cookie(client)
     client.cookies.clear()
-    ok = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": "another-long-password"}, headers=headers)
+    ok = client.put(
+        "/api/identity/me/password", json={"current_password": PASSWORD, "new_password": "another-long-password"}, headers=headers
+    )
     assert ok.status_code == 204
     assert refresh_with(client, secret).status_code == 401
 
@@ -215,7 +219,9 @@ def test_a_manager_sets_their_own_pin_and_approves_with_it(client: TestClient, c
     headers = chain.login(manager)
     weak = client.put("/api/identity/me/pin", json={"current_password": PASSWORD, "pin": "1111"}, headers=headers)
     assert weak.status_code == 422 and weak.json()["detail"][0]["msg"] == "PIN must not be one digit repeated"
-    assert client.put("/api/identity/me/pin", json={"current_password": PASSWORD, "pin": "4826"}, headers=headers).status_code == 204
+    assert (
+        client.put("/api/identity/me/pin", json={"current_password": PASSWORD, "pin": "4826"}, headers=headers).status_code == 204
+    )
     assert client.get("/api/identity/me", headers=headers).json()["has_pin"] is True
     till = chain.login(chain.cashier)
     body = {"action": "refund", "outlet_id": chain.a, "approver_id": manager["id"], "pin": "4826", "subject": "sale-7"}
@@ -225,15 +231,37 @@ def test_a_manager_sets_their_own_pin_and_approves_with_it(client: TestClient, c
 def test_quick_switch_by_pin_within_a_till_session(client: TestClient, chain) -> None:
     till = chain.login(chain.manager)
     before = cookie(client)
-    switched = client.post("/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "1357"}, headers=till)
+    switched = client.post(
+        "/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "1357"}, headers=till
+    )
     assert switched.status_code == 200, switched.text
     assert switched.json()["user"]["id"] == chain.cashier["id"]
     assert refresh_with(client, before).status_code == 401  # the previous session ended
     # Wrong PIN, another outlet's cashier, or no till session: refused.
-    assert client.post("/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "2468"}, headers=till).status_code == 403
-    assert client.post("/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier_b["id"], "pin": "9630"}, headers=till).status_code == 403
-    assert client.post("/api/identity/switch", json={"outlet_id": chain.b, "user_id": chain.cashier_b["id"], "pin": "9630"}, headers=till).status_code == 404
-    assert client.post("/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "1357"}).status_code == 401
+    assert (
+        client.post(
+            "/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "2468"}, headers=till
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier_b["id"], "pin": "9630"}, headers=till
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/api/identity/switch", json={"outlet_id": chain.b, "user_id": chain.cashier_b["id"], "pin": "9630"}, headers=till
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "1357"}
+        ).status_code
+        == 401
+    )
 
 
 def test_pin_lockout(client: TestClient, chain) -> None:
@@ -256,12 +284,21 @@ def test_staff_list_of_an_outlet(client: TestClient, chain) -> None:
 
 def test_manager_approval_by_pin_is_verified_locally(client: TestClient, chain, settings: Settings) -> None:
     till = chain.login(chain.cashier)
-    body = {"action": "refund", "outlet_id": chain.a, "approver_id": chain.manager["id"], "pin": "2580", "subject": "sale-42", "amount_minor": 1250}
+    body = {
+        "action": "refund",
+        "outlet_id": chain.a,
+        "approver_id": chain.manager["id"],
+        "pin": "2580",
+        "subject": "sale-42",
+        "amount_minor": 1250,
+    }
     response = client.post("/api/identity/approvals", json=body, headers=till)
     assert response.status_code == 201, response.text
     token = response.json()["approval_token"]
     check = verifier(settings)
-    approver = check.verify_approval(token, action="refund", outlet_id=chain.a, subject="sale-42", requested_by=chain.cashier["id"])
+    approver = check.verify_approval(
+        token, action="refund", outlet_id=chain.a, subject="sale-42", requested_by=chain.cashier["id"]
+    )
     assert (approver.user_id, approver.role) == (chain.manager["id"], "manager")
     for kwargs, reason in [
         ({"action": "void", "outlet_id": chain.a}, "not 'void'"),
@@ -298,9 +335,18 @@ def test_expired_approval_is_refused(client: TestClient, chain, settings: Settin
     from pos_identity.domain import issue_approval_token
 
     token, _ = issue_approval_token(
-        private_key_pem=Path(settings.jwt_private_key_file).read_text(), approver_id=chain.manager["id"], approver_name="m",
-        approver_role="manager", approver_outlets=[chain.a], requested_by="x", action="void", outlet_id=chain.a,
-        subject=None, ttl_seconds=-10, audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+        private_key_pem=Path(settings.jwt_private_key_file).read_text(),
+        approver_id=chain.manager["id"],
+        approver_name="m",
+        approver_role="manager",
+        approver_outlets=[chain.a],
+        requested_by="x",
+        action="void",
+        outlet_id=chain.a,
+        subject=None,
+        ttl_seconds=-10,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
     )
     with pytest.raises(ApprovalError, match="expired"):
         verifier(settings).verify_approval(token, action="void", outlet_id=chain.a)
