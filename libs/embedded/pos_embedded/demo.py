@@ -1,5 +1,6 @@
 """Seeds a demo chain through the public API (so it works against any run mode):
-two outlets, a manager and a cashier, a few dozen products with barcodes and stock.
+two outlets with a register each, a manager (with a PIN for approvals at the till) and
+a cashier, a few dozen products with barcodes and stock.
 
 `pos-demo-seed --base-url http://127.0.0.1:8080 --email admin@example.com --password ...`
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from pos_catalog.domain import expected_check_digit
+from pos_identity.domain import pin_problem
 
 CATALOGUE: dict[str, list[tuple[str, int, str]]] = {
     "Bakery": [("Sourdough loaf", 420, "reduced"), ("Croissant", 145, "reduced"), ("Baguette", 190, "reduced"),
@@ -37,8 +39,17 @@ def ean13(n: int) -> str:
     return body + str(expected_check_digit(body))
 
 
+def demo_pin() -> str:
+    """A random 4-digit PIN that identity accepts (not 1111, not a run such as 1234)."""
+    while True:
+        pin = f"{secrets.randbelow(10_000):04d}"
+        if pin_problem(pin) is None:
+            return pin
+
+
 def seed(base_url: str, email: str, password: str) -> dict[str, str]:
-    """Create the demo chain; returns the demo users' credentials."""
+    """Create the demo chain; returns what to print with the log-ins: each demo user's
+    email and password, and the manager's PIN (`manager@example.com PIN`)."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
         token = http.post("/api/identity/login", json={"email": email, "password": password}).raise_for_status().json()["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
@@ -46,15 +57,20 @@ def seed(base_url: str, email: str, password: str) -> dict[str, str]:
             http.post("/api/identity/outlets", json={"name": name, "currency": "EUR"}).raise_for_status().json()["id"]
             for name in ("Harbour Street", "Station Square")
         ]
+        # One register per outlet, so tills have shifts (float, cash count, Z-report) at once.
+        for outlet_id in outlets:
+            http.post("/api/identity/registers", json={"outlet_id": outlet_id, "name": "Till 1"}).raise_for_status()
         users = {}
+        pin = demo_pin()
         for role, outlet_ids in (("manager", outlets), ("cashier", outlets[:1])):
             user_password = secrets.token_urlsafe(9)
             user_email = f"{role}@example.com"
-            http.post(
-                "/api/identity/users",
-                json={"email": user_email, "name": f"Demo {role}", "password": user_password + "-demo", "role": role, "outlets": outlet_ids},
-            ).raise_for_status()
+            body = {"email": user_email, "name": f"Demo {role}", "password": user_password + "-demo", "role": role, "outlets": outlet_ids}
+            if role == "manager":
+                body["pin"] = pin  # approves a cashier's refunds, voids and large discounts
+            http.post("/api/identity/users", json=body).raise_for_status()
             users[user_email] = user_password + "-demo"
+        users["manager@example.com PIN"] = pin
         number = 0
         for category, items in CATALOGUE.items():
             category_id = http.post("/api/catalog/categories", json={"name": category}).raise_for_status().json()["id"]
@@ -103,7 +119,11 @@ def seed_in_background(base_url: str, data_dir: Path) -> None:
             for email, password in users.items():
                 out.write(f"{email}: {password}\n")
         marker.write_text("seeded\n")
-    print(f"\nPOS ready: open {base_url}/  (log-ins are in {credentials})\n{credentials.read_text()}", flush=True)
+    print(
+        f"\nPOS ready: open {base_url}/  (log-ins are in {credentials})\n{credentials.read_text()}"
+        "The manager's PIN approves a cashier's refunds, voids and large discounts at the till.\n",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
