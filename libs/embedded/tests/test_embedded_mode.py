@@ -70,7 +70,9 @@ def test_first_start_seeds_a_demo_chain(embedded: tuple[str, Path]) -> None:
         assert admin.get("/api/inventory").json()["total"] >= 60
         # A register per outlet, so the tills have shifts from the start.
         registers = admin.get("/api/identity/registers").json()
-        assert sorted((r["outlet_id"], r["name"], r["active"]) for r in registers) == sorted((o["id"], "Till 1", True) for o in outlets)
+        assert sorted((r["outlet_id"], r["name"], r["active"]) for r in registers) == sorted(
+            (o["id"], "Till 1", True) for o in outlets
+        )
     assert httpx.get(base + "/").status_code == 200
     # The printed PIN is the manager's: it gets a cashier an approval at the till.
     with login(base, "cashier@example.com", users["cashier@example.com"]) as cashier:
@@ -85,16 +87,22 @@ def test_first_start_seeds_a_demo_chain(embedded: tuple[str, Path]) -> None:
 def test_cash_sale_end_to_end_without_servers(embedded: tuple[str, Path]) -> None:
     base, data_dir = embedded
     users = credentials(data_dir)
-    with login(base, "cashier@example.com", users["cashier@example.com"]) as cashier, login(
-        base, "manager@example.com", users["manager@example.com"]
-    ) as manager:
+    with (
+        login(base, "cashier@example.com", users["cashier@example.com"]) as cashier,
+        login(base, "manager@example.com", users["manager@example.com"]) as manager,
+    ):
         outlet = cashier.get("/api/identity/outlets").json()[0]["id"]
         product = cashier.get("/api/catalog/products", params={"q": "Croissant"}).json()["items"][0]
         before = cashier.get(f"/api/inventory/stock/{outlet}/{product['id']}").json()["on_hand"]
         sale_id = str(uuid.uuid4())
         sale = cashier.post(
             "/api/sales",
-            json={"id": sale_id, "outlet_id": outlet, "lines": [{"product_id": product["id"], "qty": 2}], "tenders": [{"kind": "cash", "amount_minor": 1000}]},
+            json={
+                "id": sale_id,
+                "outlet_id": outlet,
+                "lines": [{"product_id": product["id"], "qty": 2}],
+                "tenders": [{"kind": "cash", "amount_minor": 1000}],
+            },
         )
         assert sale.status_code == 201, sale.text
         assert sale.json()["total_minor"] == 2 * product["price_minor"]
