@@ -20,12 +20,13 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import Server, Tab, eventually
-from tests.browser.helpers import euros, expect_text
+from tests.browser.helpers import euros, expect_text, overflow
 from tests.browser.test_refund import build_till_shop, find_sale, ring_cash_sale, sale_detail
 
 pytestmark = pytest.mark.browser
@@ -36,7 +37,9 @@ def my_account(page: Any) -> None:
     page.get_by_role("heading", name="My account", level=1).wait_for()
 
 
-def test_manager_sets_a_pin_in_my_account_and_approves_a_cashier_refund(open_tab: Callable[..., Tab], server: Server) -> None:
+def test_manager_sets_a_pin_in_my_account_and_approves_a_cashier_refund(
+    open_tab: Callable[..., Tab], server: Server, screenshots: Path
+) -> None:
     from playwright.sync_api import expect
 
     shop = build_till_shop(server, registers=("Front till",), manager_pin=None)
@@ -73,7 +76,7 @@ def test_manager_sets_a_pin_in_my_account_and_approves_a_cashier_refund(open_tab
     mpage.on("request", lambda r: sent.append(r.url) if r.url.endswith("/api/identity/me/pin") else None)
     pin_form.get_by_label("New PIN", exact=True).fill("1234")
     pin_form.get_by_label("New PIN again").fill("1234")
-    pin_form.get_by_label("Your current password (for the PIN)").fill(shop.manager[1])
+    pin_form.get_by_label("Your password", exact=True).fill(shop.manager[1])
     pin_form.get_by_role("button", name="Set PIN").click()
     expect_text(pin_form.get_by_test_id("pin-error"), r"The PIN must not be a straight run such as 1234\.")
     assert sent == []
@@ -81,13 +84,14 @@ def test_manager_sets_a_pin_in_my_account_and_approves_a_cashier_refund(open_tab
     pin = "4826"
     pin_form.get_by_label("New PIN", exact=True).fill(pin)
     pin_form.get_by_label("New PIN again").fill(pin)
-    pin_form.get_by_label("Your current password (for the PIN)").fill("not my password at all")
+    pin_form.get_by_label("Your password", exact=True).fill("not my password at all")
     pin_form.get_by_role("button", name="Set PIN").click()
     expect_text(pin_form.get_by_test_id("pin-error"), r"Your current password is not right, so nothing was changed")
-    pin_form.get_by_label("Your current password (for the PIN)").fill(shop.manager[1])
+    pin_form.get_by_label("Your password", exact=True).fill(shop.manager[1])
     pin_form.get_by_role("button", name="Set PIN").click()
     expect_text(pin_form.get_by_test_id("pin-done"), r"Your PIN is set\.")
     expect_text(pin_form.get_by_test_id("pin-status"), r"PIN set")
+    mpage.screenshot(path=str(screenshots / "account-pin-desktop.png"))
 
     # The cashier asks again: the manager is offered, and the PIN approves the refund.
     refund_button.click()
@@ -102,7 +106,9 @@ def test_manager_sets_a_pin_in_my_account_and_approves_a_cashier_refund(open_tab
     assert stored["refunded_minor"] == coffee.price_minor
 
 
-def test_user_changes_their_password_and_logs_in_with_the_new_one(open_tab: Callable[..., Tab], server: Server) -> None:
+def test_user_changes_their_password_and_logs_in_with_the_new_one(
+    open_tab: Callable[..., Tab], server: Server, screenshots: Path
+) -> None:
     from playwright.sync_api import expect
 
     shop = build_till_shop(server, registers=("Front till",))
@@ -117,7 +123,9 @@ def test_user_changes_their_password_and_logs_in_with_the_new_one(open_tab: Call
         page = tab.login(email, old_password)
         page.get_by_test_id("till").wait_for()
         expect(page.get_by_test_id("my-account")).to_be_visible()
+        assert overflow(page) <= 0  # the account's icon fits in the phone's top bar
         my_account(page)
+        assert overflow(page) <= 0
         expect_text(page.get_by_test_id("account-who"), re.escape(email))
         expect(page.get_by_test_id("pin-form")).to_have_count(0)  # cashiers approve nothing
         form = page.get_by_test_id("password-form")
@@ -133,6 +141,7 @@ def test_user_changes_their_password_and_logs_in_with_the_new_one(open_tab: Call
         form.get_by_label("New password again").fill(new_password)
         form.get_by_role("button", name="Change password").click()
         expect_text(form.get_by_test_id("password-done"), r"Your password is changed\.")
+        page.screenshot(path=str(screenshots / "account-password-phone.png"), full_page=True)
 
         # This tab is still logged in (its refresh cookie was kept); the other session is over.
         assert elsewhere.post("/api/identity/refresh").status_code == 401
