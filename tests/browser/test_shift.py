@@ -170,6 +170,6 @@ def test_an_outlet_without_registers_sells_without_and_says_so(open_tab: Callabl
     page.get_by_test_id("till").wait_for()
     expect_text(page.get_by_test_id("current-register"), r"^No register$")
     page.get_by_role("navigation", name="Till").get_by_role("link", name="Shift").click()
-    expect_text(page.get_by_test_id("no-register"), r"Registers are created in Back office → Outlets")
+    expect_text(page.get_by_test_id("no-register"), r"Add one in Back office → Registers")
     page.get_by_test_id("current-register").click()
-    expect_text(page.get_by_test_id("no-registers"), r"This outlet has no registers.*Back office → Outlets")
+    expect_text(page.get_by_test_id("no-registers"), r"This outlet has no registers.*Add one in Back office → Registers")

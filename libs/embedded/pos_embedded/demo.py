@@ -1,5 +1,6 @@
 """Seeds a demo chain through the public API (so it works against any run mode):
-two outlets, a manager and a cashier, a few dozen products with barcodes and stock.
+two outlets with a register each, a manager (with a PIN for approvals at the till) and
+a cashier, a few dozen products with barcodes and stock.
 
 `pos-demo-seed --base-url http://127.0.0.1:8080 --email admin@example.com --password ...`
 """
@@ -15,20 +16,57 @@ from pathlib import Path
 import httpx
 
 from pos_catalog.domain import expected_check_digit
+from pos_identity.domain import pin_problem
 
 CATALOGUE: dict[str, list[tuple[str, int, str]]] = {
-    "Bakery": [("Sourdough loaf", 420, "reduced"), ("Croissant", 145, "reduced"), ("Baguette", 190, "reduced"),
-               ("Cinnamon roll", 250, "reduced"), ("Rye bread", 380, "reduced"), ("Blueberry muffin", 225, "reduced")],
-    "Dairy": [("Whole milk 1 l", 129, "reduced"), ("Greek yoghurt 500 g", 289, "reduced"), ("Butter 250 g", 319, "reduced"),
-              ("Cheddar 200 g", 349, "reduced"), ("Free-range eggs x6", 299, "reduced"), ("Oat milk 1 l", 199, "reduced")],
-    "Drinks": [("Espresso beans 250 g", 799, "standard"), ("Orange juice 1 l", 279, "standard"), ("Sparkling water 1.5 l", 89, "standard"),
-               ("Cola 330 ml", 119, "standard"), ("Green tea x20", 349, "standard"), ("Lemonade 750 ml", 229, "standard")],
-    "Fruit & Veg": [("Bananas 1 kg", 179, "zero"), ("Apples 1 kg", 249, "zero"), ("Tomatoes 500 g", 229, "zero"),
-                    ("Avocado", 129, "zero"), ("Carrots 1 kg", 99, "zero"), ("Lemons x4", 199, "zero")],
-    "Household": [("Dish soap 500 ml", 189, "standard"), ("Paper towels x2", 349, "standard"), ("Bin bags x20", 299, "standard"),
-                  ("Sponges x3", 149, "standard"), ("Laundry liquid 1 l", 649, "standard"), ("Candles x2", 499, "standard")],
-    "Snacks": [("Dark chocolate 100 g", 249, "standard"), ("Salted crisps 150 g", 199, "standard"), ("Trail mix 200 g", 399, "standard"),
-               ("Oat biscuits", 179, "standard"), ("Popcorn 90 g", 149, "standard"), ("Gummy bears 200 g", 169, "standard")],
+    "Bakery": [
+        ("Sourdough loaf", 420, "reduced"),
+        ("Croissant", 145, "reduced"),
+        ("Baguette", 190, "reduced"),
+        ("Cinnamon roll", 250, "reduced"),
+        ("Rye bread", 380, "reduced"),
+        ("Blueberry muffin", 225, "reduced"),
+    ],
+    "Dairy": [
+        ("Whole milk 1 l", 129, "reduced"),
+        ("Greek yoghurt 500 g", 289, "reduced"),
+        ("Butter 250 g", 319, "reduced"),
+        ("Cheddar 200 g", 349, "reduced"),
+        ("Free-range eggs x6", 299, "reduced"),
+        ("Oat milk 1 l", 199, "reduced"),
+    ],
+    "Drinks": [
+        ("Espresso beans 250 g", 799, "standard"),
+        ("Orange juice 1 l", 279, "standard"),
+        ("Sparkling water 1.5 l", 89, "standard"),
+        ("Cola 330 ml", 119, "standard"),
+        ("Green tea x20", 349, "standard"),
+        ("Lemonade 750 ml", 229, "standard"),
+    ],
+    "Fruit & Veg": [
+        ("Bananas 1 kg", 179, "zero"),
+        ("Apples 1 kg", 249, "zero"),
+        ("Tomatoes 500 g", 229, "zero"),
+        ("Avocado", 129, "zero"),
+        ("Carrots 1 kg", 99, "zero"),
+        ("Lemons x4", 199, "zero"),
+    ],
+    "Household": [
+        ("Dish soap 500 ml", 189, "standard"),
+        ("Paper towels x2", 349, "standard"),
+        ("Bin bags x20", 299, "standard"),
+        ("Sponges x3", 149, "standard"),
+        ("Laundry liquid 1 l", 649, "standard"),
+        ("Candles x2", 499, "standard"),
+    ],
+    "Snacks": [
+        ("Dark chocolate 100 g", 249, "standard"),
+        ("Salted crisps 150 g", 199, "standard"),
+        ("Trail mix 200 g", 399, "standard"),
+        ("Oat biscuits", 179, "standard"),
+        ("Popcorn 90 g", 149, "standard"),
+        ("Gummy bears 200 g", 169, "standard"),
+    ],
 }
 
 
@@ -37,47 +75,81 @@ def ean13(n: int) -> str:
     return body + str(expected_check_digit(body))
 
 
+def demo_pin() -> str:
+    """A random 4-digit PIN that identity accepts (not 1111, not a run such as 1234)."""
+    while True:
+        pin = f"{secrets.randbelow(10_000):04d}"
+        if pin_problem(pin) is None:
+            return pin
+
+
 def seed(base_url: str, email: str, password: str) -> dict[str, str]:
-    """Create the demo chain; returns the demo users' credentials."""
+    """Create the demo chain; returns what to print with the log-ins: each demo user's
+    email and password, and the manager's PIN (`manager@example.com PIN`)."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        token = http.post("/api/identity/login", json={"email": email, "password": password}).raise_for_status().json()["access_token"]
+        token = (
+            http.post("/api/identity/login", json={"email": email, "password": password})
+            .raise_for_status()
+            .json()["access_token"]
+        )
         http.headers["Authorization"] = f"Bearer {token}"
         outlets = [
             http.post("/api/identity/outlets", json={"name": name, "currency": "EUR"}).raise_for_status().json()["id"]
             for name in ("Harbour Street", "Station Square")
         ]
+        # One register per outlet, so tills have shifts (float, cash count, Z-report) at once.
+        for outlet_id in outlets:
+            http.post("/api/identity/registers", json={"outlet_id": outlet_id, "name": "Till 1"}).raise_for_status()
         users = {}
+        pin = demo_pin()
         for role, outlet_ids in (("manager", outlets), ("cashier", outlets[:1])):
             user_password = secrets.token_urlsafe(9)
             user_email = f"{role}@example.com"
-            http.post(
-                "/api/identity/users",
-                json={"email": user_email, "name": f"Demo {role}", "password": user_password + "-demo", "role": role, "outlets": outlet_ids},
-            ).raise_for_status()
+            body = {
+                "email": user_email,
+                "name": f"Demo {role}",
+                "password": user_password + "-demo",
+                "role": role,
+                "outlets": outlet_ids,
+            }
+            if role == "manager":
+                body["pin"] = pin  # approves a cashier's refunds, voids and large discounts
+            http.post("/api/identity/users", json=body).raise_for_status()
             users[user_email] = user_password + "-demo"
+        users["manager@example.com PIN"] = pin
         number = 0
         for category, items in CATALOGUE.items():
             category_id = http.post("/api/catalog/categories", json={"name": category}).raise_for_status().json()["id"]
             for name, price, tax_class in items:
                 number += 1
-                product = http.post(
-                    "/api/catalog/products",
-                    json={
-                        "sku": f"DEMO-{number:04d}",
-                        "name": name,
-                        "barcodes": [ean13(number)],
-                        "category_id": category_id,
-                        "price_minor": price,
-                        "cost_minor": price * 55 // 100,
-                        "tax_class": tax_class,
-                    },
-                ).raise_for_status().json()
+                product = (
+                    http.post(
+                        "/api/catalog/products",
+                        json={
+                            "sku": f"DEMO-{number:04d}",
+                            "name": name,
+                            "barcodes": [ean13(number)],
+                            "category_id": category_id,
+                            "price_minor": price,
+                            "cost_minor": price * 55 // 100,
+                            "tax_class": tax_class,
+                        },
+                    )
+                    .raise_for_status()
+                    .json()
+                )
                 for i, outlet_id in enumerate(outlets):
                     http.post(
                         "/api/inventory/receipts",
-                        json={"outlet_id": outlet_id, "lines": [{"product_id": product["id"], "qty": 20 + (number * 7 + i * 5) % 40}], "reference": "opening stock"},
+                        json={
+                            "outlet_id": outlet_id,
+                            "lines": [{"product_id": product["id"], "qty": 20 + (number * 7 + i * 5) % 40}],
+                            "reference": "opening stock",
+                        },
                     ).raise_for_status()
-                    http.put("/api/inventory", json={"outlet_id": outlet_id, "product_id": product["id"], "reorder_point": 5}).raise_for_status()
+                    http.put(
+                        "/api/inventory", json={"outlet_id": outlet_id, "product_id": product["id"], "reorder_point": 5}
+                    ).raise_for_status()
         return users
 
 
@@ -103,7 +175,11 @@ def seed_in_background(base_url: str, data_dir: Path) -> None:
             for email, password in users.items():
                 out.write(f"{email}: {password}\n")
         marker.write_text("seeded\n")
-    print(f"\nPOS ready: open {base_url}/  (log-ins are in {credentials})\n{credentials.read_text()}", flush=True)
+    print(
+        f"\nPOS ready: open {base_url}/  (log-ins are in {credentials})\n{credentials.read_text()}"
+        "The manager's PIN approves a cashier's refunds, voids and large discounts at the till.\n",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

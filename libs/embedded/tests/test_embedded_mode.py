@@ -48,6 +48,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
 
 
 def credentials(data_dir: Path) -> dict[str, str]:
+    """Each log-in's email -> password, and the manager's PIN as `manager@example.com PIN`."""
     lines = (data_dir / "admin-credentials.txt").read_text().splitlines()
     fields = dict(line.split(": ", 1) for line in lines)
     return {fields["email"]: fields["password"], **{k: v for k, v in fields.items() if "@" in k}}
@@ -61,27 +62,47 @@ def login(base: str, email: str, password: str) -> httpx.Client:
 def test_first_start_seeds_a_demo_chain(embedded: tuple[str, Path]) -> None:
     base, data_dir = embedded
     users = credentials(data_dir)
-    assert set(users) == {"admin@example.com", "manager@example.com", "cashier@example.com"}
+    assert set(users) == {"admin@example.com", "manager@example.com", "cashier@example.com", "manager@example.com PIN"}
     with login(base, "admin@example.com", users["admin@example.com"]) as admin:
-        assert len(admin.get("/api/identity/outlets").json()) == 2
+        outlets = admin.get("/api/identity/outlets").json()
+        assert len(outlets) == 2
         assert admin.get("/api/catalog/products", params={"limit": 1}).json()["total"] >= 30
         assert admin.get("/api/inventory").json()["total"] >= 60
+        # A register per outlet, so the tills have shifts from the start.
+        registers = admin.get("/api/identity/registers").json()
+        assert sorted((r["outlet_id"], r["name"], r["active"]) for r in registers) == sorted(
+            (o["id"], "Till 1", True) for o in outlets
+        )
     assert httpx.get(base + "/").status_code == 200
+    # The printed PIN is the manager's: it gets a cashier an approval at the till.
+    with login(base, "cashier@example.com", users["cashier@example.com"]) as cashier:
+        outlet = cashier.get("/api/identity/outlets").json()[0]["id"]
+        staff = cashier.get(f"/api/identity/outlets/{outlet}/staff").json()
+        manager = next(s for s in staff if s["role"] == "manager")
+        assert manager["has_pin"] is True
+        body = {"action": "refund", "outlet_id": outlet, "approver_id": manager["id"], "pin": users["manager@example.com PIN"]}
+        assert cashier.post("/api/identity/approvals", json=body).status_code == 201
 
 
 def test_cash_sale_end_to_end_without_servers(embedded: tuple[str, Path]) -> None:
     base, data_dir = embedded
     users = credentials(data_dir)
-    with login(base, "cashier@example.com", users["cashier@example.com"]) as cashier, login(
-        base, "manager@example.com", users["manager@example.com"]
-    ) as manager:
+    with (
+        login(base, "cashier@example.com", users["cashier@example.com"]) as cashier,
+        login(base, "manager@example.com", users["manager@example.com"]) as manager,
+    ):
         outlet = cashier.get("/api/identity/outlets").json()[0]["id"]
         product = cashier.get("/api/catalog/products", params={"q": "Croissant"}).json()["items"][0]
         before = cashier.get(f"/api/inventory/stock/{outlet}/{product['id']}").json()["on_hand"]
         sale_id = str(uuid.uuid4())
         sale = cashier.post(
             "/api/sales",
-            json={"id": sale_id, "outlet_id": outlet, "lines": [{"product_id": product["id"], "qty": 2}], "tenders": [{"kind": "cash", "amount_minor": 1000}]},
+            json={
+                "id": sale_id,
+                "outlet_id": outlet,
+                "lines": [{"product_id": product["id"], "qty": 2}],
+                "tenders": [{"kind": "cash", "amount_minor": 1000}],
+            },
         )
         assert sale.status_code == 201, sale.text
         assert sale.json()["total_minor"] == 2 * product["price_minor"]

@@ -190,9 +190,10 @@ def revoke_family(uow: UnitOfWork, family_id: str, reason: str, now: datetime) -
     ).rowcount
 
 
-def revoke_user_tokens(uow: UnitOfWork, user_id: str, reason: str, now: datetime) -> int:
-    return uow.session.execute(
-        update(refresh_tokens)
-        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
-    ).rowcount
+def revoke_user_tokens(uow: UnitOfWork, user_id: str, reason: str, now: datetime, *, keep_family: str | None = None) -> int:
+    """Ends every session of a user, except the family `keep_family` when given (the
+    caller's own session, on a password change). Returns the tokens revoked."""
+    where = [refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None)]
+    if keep_family is not None:
+        where.append(refresh_tokens.c.family_id != keep_family)
+    return uow.session.execute(update(refresh_tokens).where(*where).values(revoked_at=now, revoked_reason=reason)).rowcount

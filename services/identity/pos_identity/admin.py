@@ -1,5 +1,6 @@
 """Administration: outlets, registers, users and the audit log. Deny by default: each
-endpoint names the roles it allows, and outlet-scoped reads show only the caller's."""
+endpoint names the roles it allows, and outlet-scoped reads show only the caller's.
+Admins manage everything; a manager manages the registers of their own outlets."""
 
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ from pos_identity.schemas import (
 from pos_identity.tables import audit_log, outlets, registers, users
 from pos_identity.web import audit_record, ctx, unprocessable
 from pos_platform.app import MAX_ID
-from pos_platform.auth import Admin, CurrentUser, ensure_outlet
+from pos_platform.auth import Admin, CurrentUser, Manager, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
 from pos_platform.openapi import errors
 
 router = APIRouter(prefix="/api/identity", tags=["administration"])
+
+REGISTER_OUTLET_NOT_YOURS = "you can only add registers to the outlets you work at: ask an admin for another outlet"
 
 
 def _outlet_out(row: Any) -> OutletOut:
@@ -47,7 +50,9 @@ def _register_out(row: Any) -> RegisterOut:
 
 
 def _register_changed(register: RegisterOut) -> RegisterChanged:
-    return RegisterChanged(register_id=register.id, outlet_id=register.outlet_id, number=register.number, name=register.name, active=register.active)
+    return RegisterChanged(
+        register_id=register.id, outlet_id=register.outlet_id, number=register.number, name=register.name, active=register.active
+    )
 
 
 def _check_outlets_exist(uow: UnitOfWork, outlet_ids: list[str]) -> None:
@@ -70,7 +75,12 @@ def list_outlets(principal: CurrentUser, request: Request) -> list[OutletOut]:
     return [_outlet_out(r) for r in rows]
 
 
-@router.post("/outlets", response_model=OutletOut, status_code=status.HTTP_201_CREATED, responses=errors({409: "an outlet of that name exists"}))
+@router.post(
+    "/outlets",
+    response_model=OutletOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors({409: "an outlet of that name exists"}),
+)
 def create_outlet(body: OutletIn, admin: Admin, request: Request) -> OutletOut:
     outlet = OutletOut(id=str(uuid.uuid4()), name=body.name, currency=body.currency, timezone=body.timezone)
     try:
@@ -81,7 +91,13 @@ def create_outlet(body: OutletIn, admin: Admin, request: Request) -> OutletOut:
                 outlet_id=outlet.id,
             )
             audit_record(
-                uow, request, "outlet.created", actor=admin, target_type="outlet", target_id=outlet.id, outlet_id=outlet.id,
+                uow,
+                request,
+                "outlet.created",
+                actor=admin,
+                target_type="outlet",
+                target_id=outlet.id,
+                outlet_id=outlet.id,
                 details={"after": outlet.model_dump()},
             )
     except IntegrityError:
@@ -114,7 +130,13 @@ def update_outlet(outlet_id: str, body: OutletUpdate, admin: Admin, request: Req
                 uow.session.execute(update(outlets).where(outlets.c.id == outlet_id).values(**changes))
             after = _outlet_out(_outlet_row(uow, admin, outlet_id))
             audit_record(
-                uow, request, "outlet.updated", actor=admin, target_type="outlet", target_id=outlet_id, outlet_id=outlet_id,
+                uow,
+                request,
+                "outlet.updated",
+                actor=admin,
+                target_type="outlet",
+                target_id=outlet_id,
+                outlet_id=outlet_id,
                 details={"before": before.model_dump(), "after": after.model_dump()},
             )
     except IntegrityError:
@@ -139,25 +161,45 @@ def list_registers(principal: CurrentUser, request: Request, outlet_id: str | No
     "/registers",
     response_model=RegisterOut,
     status_code=status.HTTP_201_CREATED,
-    responses=errors({409: "the outlet already has a register of that name or number"}),
+    responses=errors(
+        {
+            403: f"{REGISTER_OUTLET_NOT_YOURS}; or the caller is a cashier",
+            409: "the outlet already has a register of that name or number",
+        }
+    ),
 )
-def create_register(body: RegisterIn, admin: Admin, request: Request) -> RegisterOut:
-    """A register (till) of an outlet. Its number, printed in every receipt number it
-    issues, is the next free one in the outlet unless given; it never changes and is
-    never reused, so receipt numbers stay unique in the outlet."""
+def create_register(body: RegisterIn, manager: Manager, request: Request) -> RegisterOut:
+    """A register (till) of an outlet: an admin's at any outlet, a manager's at the
+    outlets they work at (403 for any other, whether it exists or not). Its number,
+    printed in every receipt number it issues, is the next free one in the outlet unless
+    given; it never changes and is never reused, so receipt numbers stay unique in the
+    outlet."""
+    if not manager.may_access(body.outlet_id):
+        # Decided from the token alone: says nothing about whether that outlet exists.
+        raise HTTPException(status.HTTP_403_FORBIDDEN, REGISTER_OUTLET_NOT_YOURS)
     try:
         with ctx(request).db.transaction() as uow:
             # The outlet's row lock makes "the next free number" one at a time.
-            _outlet_row(uow, admin, body.outlet_id, lock=True)
-            number = body.number or (uow.session.scalar(select(func.max(registers.c.number)).where(registers.c.outlet_id == body.outlet_id)) or 0) + 1
+            _outlet_row(uow, manager, body.outlet_id, lock=True)
+            number = (
+                body.number
+                or (uow.session.scalar(select(func.max(registers.c.number)).where(registers.c.outlet_id == body.outlet_id)) or 0)
+                + 1
+            )
             if number > 999:
                 raise unprocessable("number", "the outlet has 999 registers: no number is left")
             register = RegisterOut(id=str(uuid.uuid4()), outlet_id=body.outlet_id, number=number, name=body.name, active=True)
             uow.session.execute(registers.insert().values(**register.model_dump(), created_at=utcnow()))
             uow.publish(_register_changed(register), outlet_id=register.outlet_id)
             audit_record(
-                uow, request, "register.created", actor=admin, target_type="register", target_id=register.id,
-                outlet_id=body.outlet_id, details={"after": register.model_dump()},
+                uow,
+                request,
+                "register.created",
+                actor=manager,
+                target_type="register",
+                target_id=register.id,
+                outlet_id=body.outlet_id,
+                details={"after": register.model_dump()},
             )
     except IntegrityError:
         what = f"named {body.name!r}" + (f" or numbered {body.number}" if body.number else "")
@@ -178,20 +220,31 @@ def get_register(register_id: str, principal: CurrentUser, request: Request) -> 
         return _register_out(_register_row(uow, principal, register_id))
 
 
-@router.patch("/registers/{register_id}", response_model=RegisterOut, responses=errors({409: "the outlet has a register of that name"}))
-def update_register(register_id: str, body: RegisterUpdate, admin: Admin, request: Request) -> RegisterOut:
+@router.patch(
+    "/registers/{register_id}", response_model=RegisterOut, responses=errors({409: "the outlet has a register of that name"})
+)
+def update_register(register_id: str, body: RegisterUpdate, manager: Manager, request: Request) -> RegisterOut:
+    """Rename a register, or switch it off (tills can no longer pick it; its shifts and
+    receipt numbers stay) and on again: an admin's, or a manager's of that outlet. Another
+    outlet's register answers 404, as it does to GET."""
     changes = body.model_dump(exclude_none=True)
     try:
         with ctx(request).db.transaction() as uow:
-            before = _register_out(_register_row(uow, admin, register_id))
+            before = _register_out(_register_row(uow, manager, register_id))
             if changes:
                 uow.session.execute(update(registers).where(registers.c.id == register_id).values(**changes))
-            after = _register_out(_register_row(uow, admin, register_id))
+            after = _register_out(_register_row(uow, manager, register_id))
             if after != before:
                 uow.publish(_register_changed(after), outlet_id=after.outlet_id)
             audit_record(
-                uow, request, "register.updated", actor=admin, target_type="register", target_id=register_id,
-                outlet_id=after.outlet_id, details={"before": before.model_dump(), "after": after.model_dump()},
+                uow,
+                request,
+                "register.updated",
+                actor=manager,
+                target_type="register",
+                target_id=register_id,
+                outlet_id=after.outlet_id,
+                details={"before": before.model_dump(), "after": after.model_dump()},
             )
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, f"the outlet already has a register named {body.name!r}") from None
@@ -216,7 +269,12 @@ def list_users(_admin: Admin, request: Request, outlet_id: str | None = None) ->
     return [accounts.user_out(r, now) for r in rows if outlet_id is None or outlet_id in (r.outlets or [])]
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, responses=errors({409: "a user with that email exists"}))
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors({409: "a user with that email exists"}),
+)
 def create_user(body: UserIn, admin: Admin, request: Request) -> UserOut:
     if problem := password_problem(body.password, email=body.email, name=body.name):
         raise unprocessable("password", problem)
@@ -230,7 +288,12 @@ def create_user(body: UserIn, admin: Admin, request: Request) -> UserOut:
                 uow, email=body.email, name=body.name, password=body.password, role=body.role, outlet_ids=outlet_ids, pin=body.pin
             )
             audit_record(
-                uow, request, "user.created", actor=admin, target_type="user", target_id=user.id,
+                uow,
+                request,
+                "user.created",
+                actor=admin,
+                target_type="user",
+                target_id=user.id,
                 details={"after": user.model_dump(mode="json")},
             )
     except IntegrityError:
@@ -244,7 +307,9 @@ def get_user(user_id: str, _admin: Admin, request: Request) -> UserOut:
         return accounts.user_out(_user_row(uow, user_id))
 
 
-@router.patch("/users/{user_id}", response_model=UserOut, responses=errors({409: "the last active admin cannot be disabled or demoted"}))
+@router.patch(
+    "/users/{user_id}", response_model=UserOut, responses=errors({409: "the last active admin cannot be disabled or demoted"})
+)
 def update_user(user_id: str, body: UserUpdate, admin: Admin, request: Request) -> UserOut:
     """Role, outlets, name, active, password or PIN. A new role or outlet list is in the
     user's token by its next refresh at the latest; disabling the user or setting a new
@@ -252,7 +317,9 @@ def update_user(user_id: str, body: UserUpdate, admin: Admin, request: Request) 
     now = utcnow()
     with ctx(request).db.transaction() as uow:
         row = _user_row(uow, user_id)
-        if body.password is not None and (problem := password_problem(body.password, email=row.email, name=body.name or row.name)):
+        if body.password is not None and (
+            problem := password_problem(body.password, email=row.email, name=body.name or row.name)
+        ):
             raise unprocessable("password", problem)
         if body.pin is not None and (problem := pin_problem(body.pin)):
             raise unprocessable("pin", problem)
@@ -277,7 +344,12 @@ def update_user(user_id: str, body: UserUpdate, admin: Admin, request: Request) 
         accounts.publish_user_changed(uow, row)
         changed = sorted(k for k in body.model_dump(exclude_none=True))
         audit_record(
-            uow, request, "user.updated", actor=admin, target_type="user", target_id=user_id,
+            uow,
+            request,
+            "user.updated",
+            actor=admin,
+            target_type="user",
+            target_id=user_id,
             details={"changed": changed, "before": before.model_dump(mode="json"), "after": after.model_dump(mode="json")},
         )
     return after
@@ -289,7 +361,9 @@ def unlock_user(user_id: str, admin: Admin, request: Request) -> UserOut:
     with ctx(request).db.transaction() as uow:
         _user_row(uow, user_id)
         uow.session.execute(
-            update(users).where(users.c.id == user_id).values(failed_logins=0, locked_until=None, failed_pins=0, pin_locked_until=None)
+            update(users)
+            .where(users.c.id == user_id)
+            .values(failed_logins=0, locked_until=None, failed_pins=0, pin_locked_until=None)
         )
         audit_record(uow, request, "user.unlocked", actor=admin, target_type="user", target_id=user_id)
         return accounts.user_out(_user_row(uow, user_id))

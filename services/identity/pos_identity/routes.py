@@ -55,7 +55,11 @@ LOGIN_FAILED = "wrong email or password, or too many attempts: try again later"
 PIN_FAILED = "wrong PIN, or too many attempts: try again later"
 UNAUTHORIZED_401 = {401: {"description": "Not logged in"}}
 # The caller's own row, after their current password (_own_row_checked).
-OWN_ROW_CHECKED = errors({403: "current password is wrong (failures count towards the lockout)", 404: "the token's user no longer exists or is disabled"})
+CURRENT_PASSWORD_WRONG = "your current password is not right (wrong ones count towards the account's lockout)"
+PASSWORD_LOCKED = "too many wrong passwords, so the account is locked for a while"
+OWN_ROW_CHECKED = errors(
+    {403: f"{CURRENT_PASSWORD_WRONG}; or {PASSWORD_LOCKED}", 404: "the token's user no longer exists or is disabled"}
+)
 
 
 def _access_token(request: Request, row: Any) -> TokenResponse:
@@ -98,10 +102,18 @@ def login(body: LoginRequest, request: Request, response: Response) -> TokenResp
                 locked_until = accounts.count_failure(uow, row.id, counter, now)
             reason = "unknown_email" if row is None else "locked" if is_locked else "disabled" if ok else "wrong_password"
             details["reason"] = reason
-            audit_record(uow, request, "login", outcome="failure", actor_id=row.id if row else None, actor_email=email, details=details)
+            audit_record(
+                uow, request, "login", outcome="failure", actor_id=row.id if row else None, actor_email=email, details=details
+            )
             if locked_until is not None:
                 audit_record(
-                    uow, request, "account.locked", actor_id=row.id, actor_email=email, target_type="user", target_id=row.id,
+                    uow,
+                    request,
+                    "account.locked",
+                    actor_id=row.id,
+                    actor_email=email,
+                    target_type="user",
+                    target_id=row.id,
                     details={"until": locked_until.isoformat(), "after_failures": counter.max_failures},
                 )
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, LOGIN_FAILED)
@@ -137,8 +149,14 @@ def refresh(request: Request, response: Response) -> TokenResponse:
             refused = exc
             if exc.reason == "reused":
                 audit_record(
-                    uow, request, "session.token_reuse", outcome="failure", actor_id=exc.row.user_id,
-                    target_type="session", target_id=exc.row.family_id, details={"revoked": "family"},
+                    uow,
+                    request,
+                    "session.token_reuse",
+                    outcome="failure",
+                    actor_id=exc.row.user_id,
+                    target_type="session",
+                    target_id=exc.row.family_id,
+                    details={"revoked": "family"},
                 )
     if refused is not None:
         clear = Response(status_code=status.HTTP_401_UNAUTHORIZED)
@@ -185,7 +203,9 @@ def me(principal: CurrentUser, request: Request) -> UserOut:
 
 
 def _own_row_checked(request: Request, principal: Any, current_password: str) -> Any:
-    """The caller's row, after checking their current password (lockout applies)."""
+    """The caller's row, after checking their current password. Failures count towards
+    the log-in lockout, and a success clears the count, as at log-in; while locked the
+    password is not checked. The caller is logged in, so the answer may say which."""
     settings = settings_of(request)
     db = ctx(request).db
     with db.transaction() as uow:
@@ -194,29 +214,71 @@ def _own_row_checked(request: Request, principal: Any, current_password: str) ->
         raise HTTPException(status.HTTP_404_NOT_FOUND, "user not found")
     counter = accounts.password_counter(settings)
     now = utcnow()
-    if accounts.locked(row, counter, now) or not verify_password(row.password_hash, current_password):
+    is_locked = accounts.locked(row, counter, now)
+    if is_locked or not verify_password(row.password_hash, current_password):
+        locked_until = row.locked_until if is_locked else None
         with db.transaction() as uow:
-            if not accounts.locked(row, counter, now):
-                accounts.count_failure(uow, row.id, counter, now)
-            audit_record(uow, request, "password.check", outcome="failure", actor=row)
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "current password is wrong")
+            if not is_locked:
+                locked_until = accounts.count_failure(uow, row.id, counter, now)
+            audit_record(
+                uow,
+                request,
+                "password.check",
+                outcome="failure",
+                actor=row,
+                details={"reason": "locked" if is_locked else "wrong_password"},
+            )
+            if locked_until is not None and not is_locked:
+                audit_record(
+                    uow,
+                    request,
+                    "account.locked",
+                    actor=row,
+                    target_type="user",
+                    target_id=row.id,
+                    details={"until": locked_until.isoformat(), "after_failures": counter.max_failures},
+                )
+        if locked_until is not None:
+            minutes = max(1, -(-int((locked_until - now).total_seconds()) // 60))
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"{PASSWORD_LOCKED}: try again in {minutes} minute{'s' if minutes > 1 else ''}"
+            )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, CURRENT_PASSWORD_WRONG)
+    if row.failed_logins:
+        with db.transaction() as uow:
+            accounts.clear_failures(uow, row.id, counter)
     return row
 
 
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=OWN_ROW_CHECKED)
 def change_password(body: PasswordChange, principal: CurrentUser, request: Request) -> Response:
-    """Changes the caller's password and ends all their sessions (log in again)."""
+    """Changes the caller's password. Every other session of theirs ends (other tills,
+    phones, a session someone else may hold); the one whose refresh cookie came with
+    this request stays logged in. Without that cookie, every session ends."""
     row = _own_row_checked(request, principal, body.current_password)
+    if body.new_password == body.current_password:
+        raise unprocessable("new_password", "the new password is the same as the current one: choose another")
     if problem := password_problem(body.new_password, email=row.email, name=row.name):
         raise unprocessable("new_password", problem)
     now = utcnow()
     with ctx(request).db.transaction() as uow:
-        uow.session.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(body.new_password), updated_at=now))
-        accounts.revoke_user_tokens(uow, row.id, "password_changed", now)
-        audit_record(uow, request, "user.password_changed", actor=row, target_type="user", target_id=row.id)
-    response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    clear_refresh_cookie(response, settings_of(request))
-    return response
+        secret = refresh_secret(request)
+        own = accounts.find_token(uow, secret) if secret else None
+        keep = own.family_id if own is not None and own.user_id == row.id and own.revoked_at is None else None
+        uow.session.execute(
+            update(users).where(users.c.id == row.id).values(password_hash=hash_password(body.new_password), updated_at=now)
+        )
+        accounts.revoke_user_tokens(uow, row.id, "password_changed", now, keep_family=keep)
+        audit_record(
+            uow,
+            request,
+            "user.password_changed",
+            actor=row,
+            target_type="user",
+            target_id=row.id,
+            details={"kept_session": keep is not None},
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/me/pin", status_code=status.HTTP_204_NO_CONTENT, responses=OWN_ROW_CHECKED)
@@ -227,7 +289,9 @@ def change_pin(body: PinChange, principal: CurrentUser, request: Request) -> Res
     row = _own_row_checked(request, principal, body.current_password)
     with ctx(request).db.transaction() as uow:
         uow.session.execute(
-            update(users).where(users.c.id == row.id).values(pin_hash=hash_password(body.pin), failed_pins=0, pin_locked_until=None, updated_at=utcnow())
+            update(users)
+            .where(users.c.id == row.id)
+            .values(pin_hash=hash_password(body.pin), failed_pins=0, pin_locked_until=None, updated_at=utcnow())
         )
         audit_record(uow, request, "user.pin_changed", actor=row, target_type="user", target_id=row.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -269,7 +333,12 @@ def _check_pin(request: Request, user_id: str, outlet_id: str, pin: str, action:
             audit_record(uow, request, action, outcome="failure", actor_id=row.id if row else None, outlet_id=outlet_id, **fields)
             if locked_until is not None:
                 audit_record(
-                    uow, request, "account.pin_locked", actor_id=row.id, target_type="user", target_id=row.id,
+                    uow,
+                    request,
+                    "account.pin_locked",
+                    actor_id=row.id,
+                    target_type="user",
+                    target_id=row.id,
                     details={"until": locked_until.isoformat(), "after_failures": counter.max_failures},
                 )
         raise HTTPException(status.HTTP_403_FORBIDDEN, PIN_FAILED)
@@ -293,7 +362,13 @@ def switch_user(body: SwitchRequest, principal: CurrentUser, request: Request, r
         accounts.clear_failures(uow, row.id, accounts.pin_counter(settings))
         secret = accounts.start_family(uow, row.id, settings, now)
         audit_record(
-            uow, request, "session.switch", actor=row, outlet_id=body.outlet_id, target_type="user", target_id=row.id,
+            uow,
+            request,
+            "session.switch",
+            actor=row,
+            outlet_id=body.outlet_id,
+            target_type="user",
+            target_id=row.id,
             details={"from_user": principal.user_id},
         )
         row = accounts.get_user(uow, row.id)
@@ -323,8 +398,15 @@ def approve(body: ApprovalRequest, principal: CurrentUser, request: Request) -> 
     if row.role not in ("manager", "admin"):
         with ctx(request).db.transaction() as uow:
             audit_record(
-                uow, request, "approval", outcome="failure", actor=row, outlet_id=body.outlet_id, target_type="approval",
-                target_id=body.subject, details={**request_details, "requested_by": principal.user_id, "reason": "not_a_manager"},
+                uow,
+                request,
+                "approval",
+                outcome="failure",
+                actor=row,
+                outlet_id=body.outlet_id,
+                target_type="approval",
+                target_id=body.subject,
+                details={**request_details, "requested_by": principal.user_id, "reason": "not_a_manager"},
             )
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a manager can approve")
     token, jti = issue_approval_token(
@@ -344,7 +426,13 @@ def approve(body: ApprovalRequest, principal: CurrentUser, request: Request) -> 
     with ctx(request).db.transaction() as uow:
         accounts.clear_failures(uow, row.id, accounts.pin_counter(settings))
         audit_record(
-            uow, request, "approval", actor=row, outlet_id=body.outlet_id, target_type="approval", target_id=body.subject,
+            uow,
+            request,
+            "approval",
+            actor=row,
+            outlet_id=body.outlet_id,
+            target_type="approval",
+            target_id=body.subject,
             details={**request_details, "requested_by": principal.user_id, "jti": jti},
         )
     return ApprovalOut(

@@ -138,7 +138,9 @@ def test_role_change_is_in_force_by_the_next_refresh_and_disable_ends_sessions(c
     login_response = client.post("/api/identity/login", json={"email": user["email"], "password": PASSWORD})
     secret = cookie(client)
     assert jwt.decode(login_response.json()["access_token"], options={"verify_signature": False})["role"] == "cashier"
-    changed = client.patch(f"/api/identity/users/{user['id']}", json={"role": "manager", "outlets": [chain.a, chain.b]}, headers=chain.admin)
+    changed = client.patch(
+        f"/api/identity/users/{user['id']}", json={"role": "manager", "outlets": [chain.a, chain.b]}, headers=chain.admin
+    )
     assert changed.status_code == 200, changed.text
     refreshed = refresh_with(client, secret)
     claims = jwt.decode(refreshed.json()["access_token"], options={"verify_signature": False})
@@ -149,32 +151,117 @@ def test_role_change_is_in_force_by_the_next_refresh_and_disable_ends_sessions(c
     assert client.post("/api/identity/login", json={"email": user["email"], "password": PASSWORD}).status_code == 401
 
 
-def test_password_change_needs_the_current_password_and_ends_sessions(client: TestClient, chain) -> None:
+def test_password_change_needs_the_current_password_and_ends_the_other_sessions(client: TestClient, chain) -> None:
+    """The session changing the password stays; every other session of the user ends
+    (another till, a phone, a copied cookie), and only the new password logs in."""
     user = chain.cashier
+    chain.login(user)
+    elsewhere = cookie(client)  # the same user logged in on another device
     headers = chain.login(user)
-    secret = cookie(client)
-    wrong = client.put("/api/identity/me/password", json={"current_password": "nope", "new_password": "another-long-password"}, headers=headers)
+    here = cookie(client)
+    new = "another-long-password"
+    wrong = client.put("/api/identity/me/password", json={"current_password": "nope", "new_password": new}, headers=headers)
     assert wrong.status_code == 403
+    assert wrong.json()["detail"] == "your current password is not right (wrong ones count towards the account's lockout)"
     weak = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=headers)
-    assert weak.status_code == 422
-    ok = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": "another-long-password"}, headers=headers)
+    assert weak.status_code == 422 and weak.json()["detail"][0]["msg"] == "password must be at least 12 characters"
+    same = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": PASSWORD}, headers=headers)
+    assert same.status_code == 422 and "same as the current one" in same.json()["detail"][0]["msg"]
+    assert refresh_with(client, here).status_code == 200  # nothing refused so far ended a session
+    here = cookie(client)
+    ok = client.put("/api/identity/me/password", json={"current_password": PASSWORD, "new_password": new}, headers=headers)
+    assert ok.status_code == 204
+    assert "set-cookie" not in ok.headers  # this session's cookie stays
+    assert refresh_with(client, elsewhere).status_code == 401
+    assert refresh_with(client, here).status_code == 200
+    assert client.post("/api/identity/login", json={"email": user["email"], "password": PASSWORD}).status_code == 401
+    assert client.post("/api/identity/login", json={"email": user["email"], "password": new}).status_code == 200
+    entries = client.get("/api/identity/audit", params={"action": "user.password_changed"}, headers=chain.admin).json()["entries"]
+    assert [(e["actor_id"], e["details"]["kept_session"]) for e in entries] == [(user["id"], True)]
+
+
+def test_password_change_without_a_session_cookie_ends_every_session(client: TestClient, chain) -> None:
+    """An API client with only the access token: no session of its own to keep."""
+    headers = chain.login(chain.cashier)
+    secret = cookie(client)
+    client.cookies.clear()
+    ok = client.put(
+        "/api/identity/me/password", json={"current_password": PASSWORD, "new_password": "another-long-password"}, headers=headers
+    )
     assert ok.status_code == 204
     assert refresh_with(client, secret).status_code == 401
-    assert client.post("/api/identity/login", json={"email": user["email"], "password": "another-long-password"}).status_code == 200
+
+
+def test_wrong_current_passwords_lock_the_account_and_say_so(client: TestClient, chain, settings: Settings) -> None:
+    """The current-password check counts towards the log-in lockout; once locked the
+    answer says so (the caller is logged in: no enumeration to hide), and a right
+    password clears the count."""
+    headers = chain.login(chain.manager)
+    body = {"current_password": "not-my-password", "pin": "4826"}
+    assert client.put("/api/identity/me/pin", json=body, headers=headers).status_code == 403
+    # A right one clears the count, as a log-in does.
+    assert client.put("/api/identity/me/pin", json={**body, "current_password": PASSWORD}, headers=headers).status_code == 204
+    answers = [client.put("/api/identity/me/pin", json=body, headers=headers) for _ in range(settings.login_max_failures)]
+    assert [a.status_code for a in answers] == [403] * settings.login_max_failures
+    assert "not right" in answers[-2].json()["detail"]
+    assert answers[-1].json()["detail"] == "too many wrong passwords, so the account is locked for a while: try again in 1 minute"
+    # While locked even the right password is not checked.
+    locked = client.put("/api/identity/me/pin", json={**body, "current_password": PASSWORD}, headers=headers)
+    assert locked.status_code == 403 and "locked" in locked.json()["detail"]
+    assert client.post("/api/identity/login", json={"email": chain.manager["email"], "password": PASSWORD}).status_code == 401
+    time.sleep(settings.login_lockout_seconds + 0.1)
+    assert client.put("/api/identity/me/pin", json={**body, "current_password": PASSWORD}, headers=headers).status_code == 204
+
+
+def test_a_manager_sets_their_own_pin_and_approves_with_it(client: TestClient, chain) -> None:
+    manager = chain.user("new-manager@example.com", "manager", [chain.a])
+    assert manager["has_pin"] is False
+    headers = chain.login(manager)
+    weak = client.put("/api/identity/me/pin", json={"current_password": PASSWORD, "pin": "1111"}, headers=headers)
+    assert weak.status_code == 422 and weak.json()["detail"][0]["msg"] == "PIN must not be one digit repeated"
+    assert (
+        client.put("/api/identity/me/pin", json={"current_password": PASSWORD, "pin": "4826"}, headers=headers).status_code == 204
+    )
+    assert client.get("/api/identity/me", headers=headers).json()["has_pin"] is True
+    till = chain.login(chain.cashier)
+    body = {"action": "refund", "outlet_id": chain.a, "approver_id": manager["id"], "pin": "4826", "subject": "sale-7"}
+    assert client.post("/api/identity/approvals", json=body, headers=till).status_code == 201
 
 
 def test_quick_switch_by_pin_within_a_till_session(client: TestClient, chain) -> None:
     till = chain.login(chain.manager)
     before = cookie(client)
-    switched = client.post("/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "1357"}, headers=till)
+    switched = client.post(
+        "/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "1357"}, headers=till
+    )
     assert switched.status_code == 200, switched.text
     assert switched.json()["user"]["id"] == chain.cashier["id"]
     assert refresh_with(client, before).status_code == 401  # the previous session ended
     # Wrong PIN, another outlet's cashier, or no till session: refused.
-    assert client.post("/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "2468"}, headers=till).status_code == 403
-    assert client.post("/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier_b["id"], "pin": "9630"}, headers=till).status_code == 403
-    assert client.post("/api/identity/switch", json={"outlet_id": chain.b, "user_id": chain.cashier_b["id"], "pin": "9630"}, headers=till).status_code == 404
-    assert client.post("/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "1357"}).status_code == 401
+    assert (
+        client.post(
+            "/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "2468"}, headers=till
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier_b["id"], "pin": "9630"}, headers=till
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/api/identity/switch", json={"outlet_id": chain.b, "user_id": chain.cashier_b["id"], "pin": "9630"}, headers=till
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/identity/switch", json={"outlet_id": chain.a, "user_id": chain.cashier["id"], "pin": "1357"}
+        ).status_code
+        == 401
+    )
 
 
 def test_pin_lockout(client: TestClient, chain) -> None:
@@ -197,12 +284,21 @@ def test_staff_list_of_an_outlet(client: TestClient, chain) -> None:
 
 def test_manager_approval_by_pin_is_verified_locally(client: TestClient, chain, settings: Settings) -> None:
     till = chain.login(chain.cashier)
-    body = {"action": "refund", "outlet_id": chain.a, "approver_id": chain.manager["id"], "pin": "2580", "subject": "sale-42", "amount_minor": 1250}
+    body = {
+        "action": "refund",
+        "outlet_id": chain.a,
+        "approver_id": chain.manager["id"],
+        "pin": "2580",
+        "subject": "sale-42",
+        "amount_minor": 1250,
+    }
     response = client.post("/api/identity/approvals", json=body, headers=till)
     assert response.status_code == 201, response.text
     token = response.json()["approval_token"]
     check = verifier(settings)
-    approver = check.verify_approval(token, action="refund", outlet_id=chain.a, subject="sale-42", requested_by=chain.cashier["id"])
+    approver = check.verify_approval(
+        token, action="refund", outlet_id=chain.a, subject="sale-42", requested_by=chain.cashier["id"]
+    )
     assert (approver.user_id, approver.role) == (chain.manager["id"], "manager")
     for kwargs, reason in [
         ({"action": "void", "outlet_id": chain.a}, "not 'void'"),
@@ -239,9 +335,18 @@ def test_expired_approval_is_refused(client: TestClient, chain, settings: Settin
     from pos_identity.domain import issue_approval_token
 
     token, _ = issue_approval_token(
-        private_key_pem=Path(settings.jwt_private_key_file).read_text(), approver_id=chain.manager["id"], approver_name="m",
-        approver_role="manager", approver_outlets=[chain.a], requested_by="x", action="void", outlet_id=chain.a,
-        subject=None, ttl_seconds=-10, audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+        private_key_pem=Path(settings.jwt_private_key_file).read_text(),
+        approver_id=chain.manager["id"],
+        approver_name="m",
+        approver_role="manager",
+        approver_outlets=[chain.a],
+        requested_by="x",
+        action="void",
+        outlet_id=chain.a,
+        subject=None,
+        ttl_seconds=-10,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
     )
     with pytest.raises(ApprovalError, match="expired"):
         verifier(settings).verify_approval(token, action="void", outlet_id=chain.a)
