@@ -8,7 +8,9 @@ republishes the batch: at-least-once, and the consumers' inbox makes that harmle
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -25,7 +27,9 @@ RELAY_ERRORS = Counter("pos_outbox_relay_errors_total", "Failed relay batches", 
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, bus: Bus, *, batch_size: int = 200, idle_interval: float = 0.25, linger: float = 0.005) -> None:
+    def __init__(
+        self, db: Database, bus: Bus, *, batch_size: int = 200, idle_interval: float = 0.25, linger: float = 0.005
+    ) -> None:
         self.db = db
         self.bus = bus
         self.batch_size = batch_size
@@ -45,6 +49,9 @@ class OutboxRelay:
         self._mark = update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("now"))
         # One thread owns the claiming session, so the transaction stays on one connection.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{db.producer}")
+        # The last piece of work given to that thread (close() waits for it: the thread
+        # runs one piece at a time, in order, so it is the end of whatever is queued).
+        self._last: concurrent.futures.Future[Any] | None = None
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         db.on_events_committed(self.wake)
@@ -86,8 +93,7 @@ class OutboxRelay:
         """Publish one batch; returns how many events were sent. The claimed rows stay
         locked (FOR UPDATE SKIP LOCKED, one connection held by the relay's thread) until
         they are marked sent, so no other relay publishes them meanwhile."""
-        loop = asyncio.get_running_loop()
-        pending = self._executor.submit(self._claim_rows)
+        pending = self._submit(self._claim_rows)
         try:
             claimed = await asyncio.wrap_future(pending)
         except asyncio.CancelledError:
@@ -99,10 +105,16 @@ class OutboxRelay:
         connection, rows = claimed
         try:
             await self.bus.publish_batch([OutgoingMessage(event_id=r[1], routing_key=r[2], body=r[3].encode()) for r in rows])
-            await loop.run_in_executor(self._executor, self._mark_sent, connection, [r[0] for r in rows])
+            await asyncio.wrap_future(self._submit(self._mark_sent, connection, [r[0] for r in rows]))
         except BaseException:
-            # In this thread: the relay's own may be shut down already (stopping).
-            self._abandon(connection)
+            # The claim is given back on the relay's thread, after whatever that thread is
+            # doing with the connection (a mark cut short by a stop goes on there and
+            # closes it). Never from here: a connection used by two threads at once is
+            # undefined behaviour for the driver (SQLite's crashed the process).
+            try:
+                self._submit(self._abandon, connection)
+            except RuntimeError:  # the thread is shut down: nothing else uses the connection
+                self._abandon(connection)
             raise
         EVENTS_PUBLISHED.labels(self.db.producer).inc(len(rows))
         return len(rows)
@@ -141,5 +153,16 @@ class OutboxRelay:
         finally:
             connection.close()
 
-    def close(self) -> None:
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        future = self._executor.submit(fn, *args)
+        self._last = future
+        return future
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the relay's thread once its queued work is done (at most `timeout`
+        seconds: a database that does not answer does not hold the shutdown), so the
+        engine is not disposed under a statement still running."""
+        last = self._last
         self._executor.shutdown(wait=False)
+        if last is not None and not concurrent.futures.wait([last], timeout=timeout).done:
+            log.error("shutdown: the relay's last database call did not end within %.0f s", timeout)
