@@ -373,8 +373,11 @@ def start_till(page: Any, base_url: str, cashier: tuple[str, str], register_name
     )
 
 
-def queue_offline(page: Any, register: Register, rows: list[dict[str, Any]], *, last_before: int = 0) -> None:
-    """Cut the till's link, write its queue, reload it offline; wait until it shows them."""
+def queue_offline(
+    page: Any, register: Register, rows: list[dict[str, Any]], *, last_before: int = 0, already_queued: int = 0
+) -> None:
+    """Cut the till's link, write its queue (after `already_queued` sales the till took
+    itself, numbered up to `last_before`), reload it offline; wait until it shows them."""
     from playwright.sync_api import expect
 
     page.context.set_offline(True)
@@ -391,11 +394,36 @@ def queue_offline(page: Any, register: Register, rows: list[dict[str, Any]], *, 
     )
     assert written == len(rows), written
     page.reload()
-    count = len(rows)
+    count = already_queued + len(rows)
     expect(page.get_by_test_id("unsynced-count")).to_have_text(
         f"{count} {'sale' if count == 1 else 'sales'} not sent yet", timeout=30_000
     )
     expect(page.get_by_test_id("offline-status")).to_contain_text("Offline")
+
+
+QUEUED_ROWS_JS = """
+async (dbName) => {
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open(dbName);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      const r = db.transaction("queue").objectStore("queue").getAll();
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+"""
+
+
+def queued_rows(page: Any) -> list[dict[str, Any]]:
+    """The till's queue as IndexedDB holds it, oldest first."""
+    return page.evaluate(QUEUED_ROWS_JS, OFFLINE_DB)
 
 
 def queue_state(page: Any) -> dict[str, Any]:
@@ -428,7 +456,7 @@ def expected_totals(bodies: list[dict[str, Any]]) -> dict[str, int]:
         "gross_minor": sum(b["total_minor"] for b in bodies),
         "discount_minor": sum(line["discount_minor"] for b in bodies for line in b["lines"]),
         "tax_minor": sum(b["tax_minor"] for b in bodies),
-        "cash_minor": sum(t["amount_minor"] for b in bodies for t in b["tenders"]),
+        "cash_minor": sum(t["amount_minor"] for b in bodies for t in b["tenders"] if t["kind"] == "cash"),
     }
 
 
@@ -577,6 +605,57 @@ def driver_cpu() -> dict[str, float]:
     return dict(totals)
 
 
+# --- where the CPU goes (py-spy, a run of its own: sampling costs CPU too) -----------------
+
+
+def start_profilers(state_dir: str, services: list[str], out_dir: Path) -> list[tuple[str, subprocess.Popen[bytes], Path]]:
+    """`py-spy record --gil` (only samples where a thread holds the GIL: Python CPU) of
+    each process of the given services, until stopped."""
+    spy = Path(sys.executable).with_name("py-spy")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = []
+    for pid, label in sorted(loadgen.stack_processes(Path(state_dir)).items(), key=lambda kv: kv[1]):
+        if service_of(label) not in services:
+            continue
+        out = out_dir / f"{label}.txt"
+        cmd = [str(spy), "record", "--gil", "--nonblocking", "--rate", "50", "--format", "raw", "-o", str(out), "-p", str(pid)]
+        started.append((label, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+    return started
+
+
+def stop_profilers(started: list[tuple[str, subprocess.Popen[bytes], Path]]) -> dict[str, Any]:
+    found = {}
+    for label, process, out in started:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if out.exists():
+            found[label] = summarize_profile(out.read_text())
+    return found
+
+
+def summarize_profile(collapsed: str, top: int = 12) -> dict[str, Any]:
+    """Shares of the samples: by the innermost frame (self), and by the project's own
+    functions anywhere on the stack (inclusive), from py-spy's collapsed stacks."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for row in collapsed.splitlines():
+        stack, _, count = row.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        own[frames[-1].split(" (")[0] + " (" + frames[-1].rsplit("/", 1)[-1]] += n
+        for frame in {f for f in frames if "/pos_" in f}:
+            inclusive[frame.split(" (")[0] + " (" + frame.split("/pos_", 1)[1]] += n
+    share = lambda c: [(name, round(100 * k / total, 1)) for name, k in c.most_common(top)]  # noqa: E731
+    return {"samples": total, "self": share(own), "project_inclusive": share(inclusive)} if total else {"samples": 0}
+
+
 # --- a round -----------------------------------------------------------------------------------
 
 
@@ -645,6 +724,11 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
                 break
         else:
             raise RuntimeError("loadgen did not start: " + "".join(err_lines)[-2000:])
+        profilers = (
+            start_profilers(args.state_dir, args.profile_services, Path(args.profile) / f"round-{round_no}")
+            if args.profile
+            else []
+        )
         cpu_before = driver_cpu()
         link_back = time.monotonic()
         for page, _ in pages:
@@ -665,6 +749,7 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
                 break
         all_recorded = time.monotonic() - link_back
         cpu_after = driver_cpu()
+        profile = stop_profilers(profilers)
         process.send_signal(signal.SIGUSR1)
         out, err = process.communicate(timeout=600)
         during = loadgen_result(out, "".join(err_lines) + err, process.returncode)
@@ -715,6 +800,7 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
         "offline_post_ms": {k: offline_route.get(k) for k in ("count", "p50_ms", "p95_ms", "p99_ms", "statuses")},
         "driver_cpu_s": {k: round(cpu_after.get(k, 0) - cpu_before.get(k, 0), 2) for k in cpu_after},
         "checks": checks,
+        "profile": profile,
         "during": during,
         "baseline": baseline,
     }
@@ -795,6 +881,15 @@ def print_round(r: dict[str, Any]) -> None:
     )
 
 
+def print_profile(r: dict[str, Any]) -> None:
+    for label, found in sorted(r.get("profile", {}).items()):
+        if not found.get("samples"):
+            continue
+        print(f"[burst]   py-spy {label} ({found['samples']} samples with the GIL):", flush=True)
+        print("      self:    " + "; ".join(f"{n} {p} %" for n, p in found["self"]), flush=True)
+        print("      project: " + "; ".join(f"{n} {p} %" for n, p in found["project_inclusive"]), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", required=True, help="the stack's gateway (loopback)")
@@ -806,6 +901,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--stall-seconds", type=float, default=120.0, help="give up when no sale arrives for this long")
     parser.add_argument("--json", default=None, help="write every round's results here")
+    parser.add_argument(
+        "--profile", default=None, help="py-spy each service process during the burst, collapsed stacks into this folder"
+    )
+    parser.add_argument("--profile-services", nargs="+", default=["sales", "payments", "inventory", "reports"])
     args = parser.parse_args(argv)
     if not loadgen.is_loopback_url(args.base_url):
         parser.error("--base-url must be a loopback address")
@@ -826,6 +925,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = one_round(args, browser, admin, round_no)
                 results.append(result)
                 print_round(result)
+                print_profile(result)
         finally:
             browser.close()
     if args.json:
