@@ -591,12 +591,25 @@ def descendants(root: int) -> dict[int, str]:
     return found
 
 
+def chromium_kind(pid: int) -> str:
+    """chromium (the browser process), chromium renderer, chromium gpu-process, ..."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "chromium"
+    kind = next((a.decode().split("=", 1)[1] for a in args if a.startswith(b"--type=")), "")
+    sub = next((a.decode().split("=", 1)[1] for a in args if a.startswith(b"--utility-sub-type=")), "")
+    if sub:
+        kind = sub.split(".")[0]
+    return f"chromium {kind}" if kind else "chromium"
+
+
 def driver_cpu() -> dict[str, float]:
-    """CPU seconds of Chromium (every process of the browser), the Playwright driver and
-    this process."""
+    """CPU seconds of Chromium (by kind of process: the browser, its renderers, ...), the
+    Playwright driver and this process."""
     totals: dict[str, float] = defaultdict(float)
     for pid, name in descendants(os.getpid()).items():
-        label = "chromium" if "chrom" in name else "playwright driver" if name == "node" else None
+        label = chromium_kind(pid) if "chrom" in name else "playwright driver" if name == "node" else None
         if label:
             seconds = loadgen._proc_cpu_seconds(pid)
             totals[label] += seconds or 0.0
@@ -654,6 +667,23 @@ def summarize_profile(collapsed: str, top: int = 12) -> dict[str, Any]:
             inclusive[frame.split(" (")[0] + " (" + frame.split("/pos_", 1)[1]] += n
     share = lambda c: [(name, round(100 * k / total, 1)) for name, k in c.most_common(top)]  # noqa: E731
     return {"samples": total, "self": share(own), "project_inclusive": share(inclusive)} if total else {"samples": 0}
+
+
+def summarize_js_profile(profile: dict[str, Any], top: int = 14) -> dict[str, Any]:
+    """Self samples by function (name, file) from a V8 CPU profile (CDP Profiler)."""
+    own: Counter[str] = Counter()
+    for node in profile["nodes"]:
+        frame = node["callFrame"]
+        where = frame["url"].rsplit("/", 1)[-1] or "-"
+        own[f"{frame['functionName'] or '(anonymous)'} ({where})"] += node.get("hitCount", 0)
+    total = sum(own.values())
+    busy = total - own.get("(idle) (-)", 0)
+    return {
+        "samples": total,
+        "busy_pct": round(100 * busy / total, 1) if total else 0,
+        "self": [(name, round(100 * k / total, 1)) for name, k in own.most_common(top)],
+        "project_inclusive": [],
+    }
 
 
 # --- a round -----------------------------------------------------------------------------------
@@ -729,6 +759,13 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
             if args.profile
             else []
         )
+        cdp = None
+        if args.profile:
+            # The first till's renderer: where its JavaScript spends the CPU while it syncs.
+            cdp = pages[0][0].context.new_cdp_session(pages[0][0])
+            cdp.send("Profiler.enable")
+            cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+            cdp.send("Profiler.start")
         cpu_before = driver_cpu()
         link_back = time.monotonic()
         for page, _ in pages:
@@ -750,6 +787,8 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
         all_recorded = time.monotonic() - link_back
         cpu_after = driver_cpu()
         profile = stop_profilers(profilers)
+        if cdp is not None:
+            profile["till 1 renderer (JS)"] = summarize_js_profile(cdp.send("Profiler.stop")["profile"])
         process.send_signal(signal.SIGUSR1)
         out, err = process.communicate(timeout=600)
         during = loadgen_result(out, "".join(err_lines) + err, process.returncode)
@@ -869,6 +908,12 @@ def print_round(r: dict[str, Any]) -> None:
         flush=True,
     )
     per = offline_cpu_ms(r)
+    browser = sum(v for k, v in r["driver_cpu_s"].items() if k.startswith("chromium"))
+    print(
+        f"[burst]   Chromium (the tills) used {browser / r['link_back_to_all_recorded_s']:.2f} cores during the burst: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(r["driver_cpu_s"].items(), key=lambda kv: -kv[1])),
+        flush=True,
+    )
     print(
         "[burst]   CPU ms per offline sale (estimate): "
         + ", ".join(f"{k} {v:.1f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1])),
@@ -887,7 +932,8 @@ def print_profile(r: dict[str, Any]) -> None:
             continue
         print(f"[burst]   py-spy {label} ({found['samples']} samples with the GIL):", flush=True)
         print("      self:    " + "; ".join(f"{n} {p} %" for n, p in found["self"]), flush=True)
-        print("      project: " + "; ".join(f"{n} {p} %" for n, p in found["project_inclusive"]), flush=True)
+        if found["project_inclusive"]:
+            print("      project: " + "; ".join(f"{n} {p} %" for n, p in found["project_inclusive"]), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
