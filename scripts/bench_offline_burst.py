@@ -564,7 +564,31 @@ def check_outlet(
         "expected": expected,
         "reported": reported,
         "created_at": sorted(s["created_at"] for s in sales if s["receipt_number"] in {b["receipt_number"] for b in bodies}),
+        "arrivals_by_register": arrivals_by_register(sales, bodies),
     }
+
+
+def arrivals_by_register(sales: list[dict[str, Any]], bodies: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """When sales recorded each queued sale (its created_at), per register, in order."""
+    queued = {b["receipt_number"] for b in bodies}
+    found: dict[str, list[str]] = defaultdict(list)
+    for sale in sales:
+        if sale["receipt_number"] in queued:
+            found[sale["register_id"]].append(sale["created_at"])
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def steady_rate(by_register: dict[str, list[str]], link_back_at: datetime, links_back: list[float]) -> tuple[float | None, float]:
+    """Sales recorded per second while every till was syncing: from the moment the last
+    link came back to the moment the first till had sent its whole queue."""
+    start = link_back_at + timedelta(seconds=max(links_back))
+    ends = [loadgen.parse_utc(v[-1]) for v in by_register.values() if v]
+    if not ends:
+        return None, 0.0
+    end = min(ends)
+    window = (end - start).total_seconds()
+    inside = sum(1 for v in by_register.values() for t in v if start <= loadgen.parse_utc(t) <= end)
+    return (round(inside / window, 1) if window > 5 else None), round(window, 1)
 
 
 # --- CPU of the processes this run started (Chromium, the Playwright driver) ------------------
@@ -594,7 +618,8 @@ def descendants(root: int) -> dict[int, str]:
 def chromium_kind(pid: int) -> str:
     """chromium (the browser process), chromium renderer, chromium gpu-process, ..."""
     try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        # Chromium rewrites its process title: the arguments are joined by spaces.
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
     except OSError:
         return "chromium"
     kind = next((a.decode().split("=", 1)[1] for a in args if a.startswith(b"--type=")), "")
@@ -609,7 +634,7 @@ def driver_cpu() -> dict[str, float]:
     Playwright driver and this process."""
     totals: dict[str, float] = defaultdict(float)
     for pid, name in descendants(os.getpid()).items():
-        label = chromium_kind(pid) if "chrom" in name else "playwright driver" if name == "node" else None
+        label = chromium_kind(pid) if "chrom" in name else "playwright driver" if name.startswith("node") else None
         if label:
             seconds = loadgen._proc_cpu_seconds(pid)
             totals[label] += seconds or 0.0
@@ -663,8 +688,8 @@ def summarize_profile(collapsed: str, top: int = 12) -> dict[str, Any]:
         total += n
         frames = stack.split(";")
         own[frames[-1].split(" (")[0] + " (" + frames[-1].rsplit("/", 1)[-1]] += n
-        for frame in {f for f in frames if "/pos_" in f}:
-            inclusive[frame.split(" (")[0] + " (" + frame.split("/pos_", 1)[1]] += n
+        for frame in {f for f in frames if "(pos_" in f}:
+            inclusive[frame.split(" (")[0] + " (" + frame.split("(pos_", 1)[1]] += n
     share = lambda c: [(name, round(100 * k / total, 1)) for name, k in c.most_common(top)]  # noqa: E731
     return {"samples": total, "self": share(own), "project_inclusive": share(inclusive)} if total else {"samples": 0}
 
@@ -768,8 +793,11 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
             cdp.send("Profiler.start")
         cpu_before = driver_cpu()
         link_back = time.monotonic()
+        link_back_at = datetime.now(UTC)
+        links_back = []  # when each till's link came back (Playwright, one context after the other)
         for page, _ in pages:
             page.context.set_offline(False)
+            links_back.append(round(time.monotonic() - link_back, 2))
         total = len(bodies)
         seen, last_change, last_seen = 0, time.monotonic(), 0
         progress = []
@@ -825,6 +853,12 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
             context.close()
 
     arrivals = [loadgen.parse_utc(t) for t in checks["created_at"]]
+    steady, steady_window = steady_rate(checks["arrivals_by_register"], link_back_at, links_back)
+    per_till = [
+        round((loadgen.parse_utc(v[-1]) - loadgen.parse_utc(v[0])).total_seconds(), 1)
+        for v in checks["arrivals_by_register"].values()
+        if v
+    ]
     first_to_last = (max(arrivals) - min(arrivals)).total_seconds() if len(arrivals) > 1 else None
     baseline = run_baseline(args, during["duration_s"], 2000 + round_no)
     offline_route = during["gateway_routes"].get("POST /api/sales/offline", {})
@@ -835,6 +869,10 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
         "link_back_to_all_recorded_s": round(all_recorded, 2),
         "first_to_last_s": round(first_to_last, 2) if first_to_last is not None else None,
         "sync_rate": round((total - 1) / first_to_last, 1) if first_to_last else None,
+        "links_back_s": links_back,
+        "steady_rate": steady,
+        "steady_window_s": steady_window,
+        "per_till_first_to_last_s": sorted(per_till),
         "progress": progress,
         "offline_post_ms": {k: offline_route.get(k) for k in ("count", "p50_ms", "p95_ms", "p99_ms", "statuses")},
         "driver_cpu_s": {k: round(cpu_after.get(k, 0) - cpu_before.get(k, 0), 2) for k in cpu_after},
@@ -905,6 +943,12 @@ def print_round(r: dict[str, Any]) -> None:
     print(
         f"[burst]   online tills during the burst: {fmt(d['sales_s'])} sales/s, p50 {fmt(d['p50'])} p99 {fmt(d['p99'])} ms, lag p99 {fmt(d['lag_p99'])} ms | "
         f"without: {fmt(b['sales_s'])} sales/s, p50 {fmt(b['p50'])} p99 {fmt(b['p99'])} ms, lag p99 {fmt(b['lag_p99'])} ms ({fmt(b['duration'])} s)",
+        flush=True,
+    )
+    print(
+        f"[burst]   links back over {fmt(max(r['links_back_s']))} s (set_offline, one till after the other); every till syncing: "
+        f"{fmt(r['steady_rate'])} sales/s over {fmt(r['steady_window_s'])} s; each till's queue first -> last: "
+        f"{fmt(min(r['per_till_first_to_last_s']))}-{fmt(max(r['per_till_first_to_last_s']))} s",
         flush=True,
     )
     per = offline_cpu_ms(r)
@@ -979,6 +1023,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"\n{args.tills} tills x {args.sales_per_till} offline sales, {args.online_tills} online tills (card share {args.card_share}), medians of {len(results)} rounds:"
+    )
+    print(
+        f"  links back over {fmt(med([max(r['links_back_s']) for r in results]))} s; "
+        f"every till syncing: {fmt(med([r['steady_rate'] for r in results]))} sales/s"
     )
     print(f"  link back -> all recorded: {fmt(med([r['link_back_to_all_recorded_s'] for r in results]))} s")
     print(
