@@ -204,7 +204,7 @@ def price_offline_sale(
     carry none; the cash settled with the outlet's cash rounding), priced here by the
     sales service's own domain. 1 sale in 10 has a 10 % line discount (under the
     outlet's approval threshold, so the till takes it offline)."""
-    from pos_sales.domain import CartLine, CatalogPrice, Discount, PricingPolicy, TenderIn, price_cart, settle
+    from pos_sales.domain import CartLine, CatalogPrice, Discount, PricingPolicy, TenderIn, price_cart, round_to_increment, settle
 
     s = shop.settings
     policy = PricingPolicy(
@@ -222,9 +222,9 @@ def price_offline_sale(
         for n, i in enumerate(chosen)
     ]
     cart = price_cart(lines, prices, policy=policy)
-    due = cart.total_minor  # what the cash must cover before rounding
-    handed = due if rng.random() < 0.5 else ((due // 500) + 1) * 500  # exact, or the next 5.00
-    paid = settle(cart.total_minor, [TenderIn("cash", max(handed, due + 100))], cash_rounding_minor=policy.cash_rounding_minor)
+    due = round_to_increment(cart.total_minor, policy.cash_rounding_minor)  # what the cash pays
+    handed = due if rng.random() < 0.5 else ((due // 500) + 1) * 500  # exact, or the next 5.00 note
+    paid = settle(cart.total_minor, [TenderIn("cash", handed)], cash_rounding_minor=policy.cash_rounding_minor)
     return {
         "id": str(uuid.uuid4()),
         "outlet_id": shop.outlet_id,

@@ -36,7 +36,7 @@ def test_offline_sales_add_up_as_the_server_checks_them() -> None:
     rows = burst.offline_queue(random.Random(3), s, s.registers[0], 200)
     assert [r["body"]["receipt_number"] for r in rows[:2]] == ["R7-OFF000001", "R7-OFF000002"]
     assert [r["created_at"] for r in rows] == sorted(r["created_at"] for r in rows)  # oldest first
-    discounted = 0
+    discounted = exact = 0
     for row in rows:
         body = row["body"]
         OfflineSaleIn.model_validate(body)  # totals, tax, tenders and change add up (or it raises)
@@ -44,7 +44,9 @@ def test_offline_sales_add_up_as_the_server_checks_them() -> None:
         assert (body["total_minor"] + body["rounding_minor"]) % 5 == 0  # the outlet's cash rounding
         assert all(line["category_id"] is None for line in body["lines"])  # as the till's cart lines
         discounted += any(line["discount_minor"] for line in body["lines"])
+        exact += body["change_minor"] == 0
     assert 0 < discounted < len(rows)
+    assert 0 < exact < len(rows)  # exact cash, or a note with change
 
 
 def test_sold_at_is_written_as_javascript_writes_it() -> None:
