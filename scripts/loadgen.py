@@ -20,6 +20,9 @@ POST /api/sales with a fresh UUID per sale, and then, once the load has stopped:
   quantity sold in completed sales, nothing stays reserved, the ledger rows of every
   sale match its lines, sales and reports count the same sales as the tills.
 
+SIGUSR1 ends the load early (as if --duration were up; the checks run as usual); a
+line on stderr says when the load began.
+
 Exit status: 0 when every check passed, 1 when one failed, 2 when the run could not
 start (stack down, bad credentials, not a loopback address).
 
@@ -40,6 +43,7 @@ import os
 import random
 import re
 import resource
+import signal
 import sys
 import time
 import uuid
@@ -319,6 +323,10 @@ class Run:
     sampler_timeouts: int = 0
     failure_examples: dict[str, str] = field(default_factory=dict)
     wrong_change: int = 0
+
+    def end_now(self) -> None:
+        """Stop issuing sales (the tills finish the one in hand)."""
+        self.deadline = min(self.deadline, time.monotonic())
 
     def take_ticket(self) -> bool:
         if self.stopped or time.monotonic() >= self.deadline:
@@ -603,6 +611,16 @@ async def execute(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         cpu_before = cpu_snapshot(processes)
 
         run.deadline = time.monotonic() + args.duration
+        # SIGUSR1 ends the load now (the tills finish the sale in hand), as if the
+        # duration were up: a driver that runs something alongside (the offline burst,
+        # scripts/bench_offline_burst.py) stops the load when its own work is done. The
+        # line on stderr says when the load began.
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGUSR1, run.end_now)
+        except (NotImplementedError, RuntimeError, AttributeError):  # no signals here
+            pass
+        print(f"loadgen: load started ({args.tills} tills)", file=sys.stderr, flush=True)
         started = time.perf_counter()
         follow = asyncio.create_task(sampler(run, headers))
         await asyncio.gather(*(till(run, n, headers) for n in range(args.tills)))

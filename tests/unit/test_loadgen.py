@@ -137,3 +137,14 @@ def test_cli_defaults_and_bounds(tmp_path: Path) -> None:
         loadgen.parse_args(["--state-dir", str(tmp_path), "--duration", "100000"])
     with pytest.raises(SystemExit):
         loadgen.parse_args(["--state-dir", str(tmp_path / "missing")])
+
+
+def test_end_now_stops_issuing_sales_before_the_duration_is_up() -> None:
+    import time
+
+    args = loadgen.parse_args(["--tills", "2", "--duration", "60", "--email", "a@example.com", "--password", "x"])
+    run = loadgen.Run(args)
+    run.deadline = time.monotonic() + 60
+    assert run.take_ticket() and run.issued == 1
+    run.end_now()
+    assert not run.take_ticket() and run.issued == 1
