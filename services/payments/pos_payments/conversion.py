@@ -55,10 +55,9 @@ def parse_rate(text: str) -> Decimal:
 
 
 def rate_text(rate: Decimal) -> str:
-    """The decimal string a rate is stored and shown as (no exponent, no trailing zeros
-    beyond the first decimal)."""
-    text = format(rate.normalize(), "f")
-    return text if "." in text else text + ".0"
+    """The decimal string a rate is stored and shown as: every digit it has, as written
+    ("1.0700" stays "1.0700"), never an exponent."""
+    return format(rate, "f")
 
 
 def cross_rate(base_per_eur: Decimal, quote_per_eur: Decimal) -> Decimal:
