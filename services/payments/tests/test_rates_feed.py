@@ -156,7 +156,7 @@ def test_every_attempt_failing_gives_rates_unavailable_with_the_last_reason(fail
 def test_a_wrong_url_is_not_retried() -> None:
     transport = Failing()
     wrong = EcbRatesProvider(url="http://rates.test/no/such/file.xml", transport=transport, attempts=4, backoff_seconds=0.01)
-    with pytest.raises(RatesUnavailable, match="HTTP 404 .* check the rates URL"):
+    with pytest.raises(RatesUnavailable, match=r"HTTP 404 .* check the rates URL"):
         asyncio.run(wrong.fetch())
     assert transport.requests == 1
 
