@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT / "gateway"))
 SERVICES = ("identity", "catalog", "inventory", "sales", "payments", "reports")
 REPLICAS = {"inventory": 2, "sales": 2}
 SANDBOX = "card-sandbox"
+RATES_SANDBOX = "rates-sandbox"
+RATES_DOCUMENT = "/stats/eurofxref/eurofxref-daily.xml"
 PORT_OFFSET = {"identity": 1, "catalog": 2, "inventory": 3, "sales": 4, "payments": 5, "reports": 6}
 
 
@@ -62,6 +64,10 @@ class Config:
     @property
     def sandbox_port(self) -> int:
         return self.port_base + 30
+
+    @property
+    def rates_sandbox_port(self) -> int:
+        return self.port_base + 31
 
     @property
     def rabbitmq_url(self) -> str:
@@ -183,6 +189,9 @@ def service_env(cfg: Config, service: str) -> dict[str, str]:
         # Card payments go to the project's sandbox processor (a separate process, HTTP).
         "POS_CARD_PROVIDER": os.environ.get("POS_CARD_PROVIDER", "sandbox"),
         "POS_CARD_SANDBOX_URL": os.environ.get("POS_CARD_SANDBOX_URL") or f"http://127.0.0.1:{cfg.sandbox_port}",
+        # Exchange rates from the project's rates sandbox (the ECB's document, its own process).
+        "POS_RATES_PROVIDER": os.environ.get("POS_RATES_PROVIDER", "sandbox"),
+        "POS_RATES_SANDBOX_URL": os.environ.get("POS_RATES_SANDBOX_URL") or f"http://127.0.0.1:{cfg.rates_sandbox_port}{RATES_DOCUMENT}",
         "PYTHONUNBUFFERED": "1",
     }
     return env
@@ -227,6 +236,20 @@ def start_card_sandbox(cfg: Config) -> None:
         {**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.sandbox_port}/healthz"), "the card sandbox", 30)
+
+
+def start_rates_sandbox(cfg: Config) -> None:
+    """The rates sandbox: the ECB's eurofxref-daily.xml with made-up rates and failures
+    on demand (PUT /sandbox/failure). Skipped when POS_RATES_SANDBOX_URL names another."""
+    if os.environ.get("POS_RATES_SANDBOX_URL"):
+        return
+    start_process(
+        cfg,
+        RATES_SANDBOX,
+        [sys.executable, "-m", "pos_payments.rates_sandbox", "--port", str(cfg.rates_sandbox_port)],
+        {**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.rates_sandbox_port}/healthz"), "the rates sandbox", 30)
 
 
 def start_process(cfg: Config, name: str, argv: list[str], env: dict[str, str]) -> None:
@@ -310,6 +333,7 @@ def up(cfg: Config, fresh: bool) -> None:
     ensure_keypair(str(cfg.state_dir / "keys" / "jwt-private.pem"), str(cfg.state_dir / "keys" / "jwt-public.pem"))
     migrate(cfg)
     start_card_sandbox(cfg)
+    start_rates_sandbox(cfg)
     for service in SERVICES:
         for replica, port in enumerate(cfg.ports(service)):
             start_service(cfg, service, port, replica)
@@ -394,13 +418,13 @@ def restart(cfg: Config, name: str | None) -> None:
     """Start one process of a running stack again (after a crash, or to pick up a change),
     exactly as `up` starts it, and wait until it is ready. A live one is stopped first."""
     instances = {f"{s}-{i}": (s, i, p) for s in SERVICES for i, p in enumerate(cfg.ports(s))}
-    if name not in (*instances, SANDBOX):
-        raise SystemExit(f"[stack] restart what? one of: {', '.join([*instances, SANDBOX])}")
+    if name not in (*instances, SANDBOX, RATES_SANDBOX):
+        raise SystemExit(f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, RATES_SANDBOX])}")
     pid = pids(cfg).get(name)
     if pid is not None and pid_alive(pid):
         stop_process(cfg, name, pid)
-    if name == SANDBOX:
-        start_card_sandbox(cfg)
+    if name in (SANDBOX, RATES_SANDBOX):
+        (start_card_sandbox if name == SANDBOX else start_rates_sandbox)(cfg)
         log(f"{name} restarted")
         return
     service, replica, port = instances[name]
@@ -411,8 +435,9 @@ def restart(cfg: Config, name: str | None) -> None:
 
 def status(cfg: Config) -> None:
     for name, pid in pids(cfg).items():
-        if name == SANDBOX:
-            print(f"{name:12} pid {pid:<7} port {cfg.sandbox_port}  {'running' if pid_alive(pid) else 'STOPPED'}")
+        if name in (SANDBOX, RATES_SANDBOX):
+            port = cfg.sandbox_port if name == SANDBOX else cfg.rates_sandbox_port
+            print(f"{name:13} pid {pid:<7} port {port}  {'running' if pid_alive(pid) else 'STOPPED'}")
             continue
         service, replica = name.rsplit("-", 1)
         port = cfg.ports(service)[int(replica)]
@@ -439,7 +464,7 @@ def config_from(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "status", "restart"])
-    parser.add_argument("name", nargs="?", help="restart: the process, e.g. inventory-1 or card-sandbox")
+    parser.add_argument("name", nargs="?", help="restart: the process, e.g. inventory-1, card-sandbox or rates-sandbox")
     parser.add_argument("--state-dir", default=str(ROOT / "var" / "stack"))
     parser.add_argument("--gateway-port", type=int, default=8080)
     parser.add_argument("--port-base", type=int, default=8100)

@@ -19,6 +19,8 @@ from pos_identity.schemas import (
     AuditEntryOut,
     AuditPage,
     AuditVerdictOut,
+    CurrencyList,
+    CurrencyOut,
     OutletIn,
     OutletOut,
     OutletUpdate,
@@ -33,6 +35,7 @@ from pos_identity.tables import audit_log, outlets, registers, users
 from pos_identity.web import audit_record, ctx, unprocessable
 from pos_platform.app import MAX_ID
 from pos_platform.auth import Admin, CurrentUser, Manager, ensure_outlet
+from pos_platform.currencies import ISO_TABLE_PUBLISHED, currencies
 from pos_platform.db import UnitOfWork, utcnow
 from pos_platform.openapi import errors
 
@@ -63,6 +66,19 @@ def _check_outlets_exist(uow: UnitOfWork, outlet_ids: list[str]) -> None:
 
 
 # --- outlets -----------------------------------------------------------------------------
+
+
+@router.get("/currencies", response_model=CurrencyList)
+def list_currencies(_principal: CurrentUser) -> CurrencyList:
+    """The ISO 4217 currencies an outlet may be in (a picker's list): code, name, minor
+    units and the smallest cash unit, by code. Funds, metals and test codes are left out."""
+    return CurrencyList(
+        iso_table_published=ISO_TABLE_PUBLISHED.isoformat(),
+        currencies=[
+            CurrencyOut(code=c.code, name=c.name, numeric=c.numeric, minor_units=c.minor_units, cash_unit_minor=c.cash_unit_minor)
+            for c in currencies().values()
+        ],
+    )
 
 
 @router.get("/outlets", response_model=list[OutletOut])

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
+from pos_platform.currencies import currency_problem
 from pos_platform.schemas import RequestModel
 
 Role = Literal["cashier", "manager", "admin"]
@@ -49,8 +50,16 @@ class TokenResponse(BaseModel):
 
 class OutletIn(Strict):
     name: str = Field(min_length=1, max_length=200)
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    currency: str = Field(default="EUR", max_length=16, description="an ISO 4217 currency code (GET /api/identity/currencies lists them)")
     timezone: str = Field(default="UTC", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        problem = currency_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class OutletUpdate(Strict):
@@ -64,6 +73,19 @@ class OutletOut(BaseModel):
     name: str
     currency: str
     timezone: str
+
+
+class CurrencyOut(BaseModel):
+    code: str = Field(description="ISO 4217 alphabetic code")
+    name: str = Field(description="ISO 4217's English name")
+    numeric: int = Field(description="ISO 4217 numeric code")
+    minor_units: int = Field(description="digits after the decimal point: amounts are integers of 10^-minor_units (JPY 0, EUR 2, KWD 3)")
+    cash_unit_minor: int = Field(description="the smallest amount paid in cash, in minor units (CHF 5 = 0.05, SEK 100 = 1 krona)")
+
+
+class CurrencyList(BaseModel):
+    iso_table_published: str = Field(description="publication date of the ISO 4217 list these come from")
+    currencies: list[CurrencyOut]
 
 
 class RegisterIn(Strict):

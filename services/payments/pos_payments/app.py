@@ -4,7 +4,11 @@ from fastapi import FastAPI
 
 from pos_payments.card import CardProvider, NoCardProvider
 from pos_payments.config import Settings
+from pos_payments.ecb import EcbRatesProvider, NoRatesProvider, SandboxRatesProvider
+from pos_payments.rates import RatesProvider
+from pos_payments.rates_service import RatesService, rates_refresher
 from pos_payments.routes import router
+from pos_payments.routes_rates import router as rates_router
 from pos_payments.service import PaymentService
 from pos_payments.stripe import SandboxProvider, StripeProvider
 from pos_payments.tables import metadata
@@ -28,26 +32,49 @@ def build_provider(settings: Settings) -> CardProvider:
     return NoCardProvider()
 
 
+def build_rates_provider(settings: Settings) -> RatesProvider:
+    retry = {
+        "timeout_seconds": settings.rates_timeout_seconds,
+        "attempts": settings.rates_attempts,
+        "backoff_seconds": settings.rates_backoff_seconds,
+        "backoff_max_seconds": settings.rates_backoff_max_seconds,
+    }
+    if settings.rates_provider == "ecb":
+        return EcbRatesProvider(url=settings.rates_ecb_url, **retry)
+    if settings.rates_provider == "sandbox":
+        return SandboxRatesProvider(url=settings.rates_sandbox_url, **retry)
+    return NoRatesProvider()
+
+
 def create_app(
-    settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False, provider: CardProvider | None = None
+    settings: Settings | None = None,
+    *,
+    bus: Bus | None = None,
+    migrate_on_start: bool = False,
+    provider: CardProvider | None = None,
+    rates_provider: RatesProvider | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     db = settings.open_database(NAME, metadata)
     card = provider or build_provider(settings)
+    rates = RatesService(db, rates_provider or build_rates_provider(settings), settings)
 
     async def close_provider(_ctx: ServiceContext) -> None:
         await card.close()
+        await rates.provider.close()
 
     app = create_service_app(
         name=NAME,
         settings=settings,
         db=db,
-        routers=[router],
+        routers=[router, rates_router],
         handlers=None,
         bus=bus,
         migrate_on_start=migrate_on_start,
+        background_jobs=[rates_refresher(rates, settings.rates_refresh_interval_seconds)],
         on_stop=close_provider,
-        description="Takes and gives back the money of sales: cash, card through a provider (Stripe or the sandbox), split tenders.",
+        description="Takes and gives back the money of sales: cash, card through a provider (Stripe or the sandbox), split tenders; exchange rates (the ECB or the rates sandbox, manual rates).",
     )
     app.state.payments = PaymentService(db, card)
+    app.state.rates = rates
     return app

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, text
 
 from pos_platform.messaging_tables import add_messaging_tables
 
@@ -83,6 +83,55 @@ payment_refund_tenders = Table(
     Column("payment_tender_seq", Integer, nullable=True),
     Column("status", String(16), nullable=False),  # cash: refunded; card: pending -> refunded | failed
     Column("provider_ref", String(128), nullable=True),
+)
+
+# --- exchange rates (ADR 0060, docs/currency-tax.md) ---------------------------------------
+
+# The rates cache: each currency's latest feed rate against the euro (the ECB's base),
+# as the feed wrote it (a decimal string, never a float). Replaced only by a sheet of
+# the same or a later reference date.
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("currency", String(3), primary_key=True),
+    Column("per_eur", String(32), nullable=False),  # units of `currency` per euro, e.g. "1.0812"
+    Column("reference_date", Date, nullable=False),  # the feed's date of the rate
+    Column("source", String(16), nullable=False),  # ecb | sandbox
+    Column("fetched_at", DateTime, nullable=False),
+)
+
+# The feed's health: when it was last asked and answered, and the last failure.
+rate_feed_status = Table(
+    "rate_feed_status",
+    metadata,
+    Column("source", String(16), primary_key=True),
+    Column("url", String(500), nullable=False),
+    Column("last_attempt_at", DateTime, nullable=False),
+    Column("last_success_at", DateTime, nullable=True),
+    Column("last_reference_date", Date, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("last_error_at", DateTime, nullable=True),
+    Column("failures_in_a_row", Integer, nullable=False, server_default=text("0")),
+)
+
+# Manual rates, append-only: every rate a manager set, by whom, when, why and until
+# when. A row is only ever updated once, to end it (a fresh feed rate arrived).
+manual_rates = Table(
+    "manual_rates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("base", String(3), nullable=False),
+    Column("quote", String(3), nullable=False),
+    Column("rate", String(32), nullable=False),  # units of quote per unit of base
+    Column("reason", String(200), nullable=False),
+    Column("set_by", String(36), nullable=False),  # the user id
+    Column("set_by_name", String(200), nullable=False),
+    Column("set_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+    Column("end_reason", String(200), nullable=True),
+    Index("ix_manual_rates_pair_set", "base", "quote", "set_at"),
+    Index("ix_manual_rates_open", "ended_at", "expires_at"),
 )
 
 add_messaging_tables(metadata)
