@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, insert
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, insert, select
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -270,3 +270,14 @@ def upsert(
             session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
         else:
             session.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)))
+
+
+def upsert_newest(session: Session | CoreSession, table: Any, keys: dict[str, Any], occurred: datetime, sets: dict[str, Any]) -> None:
+    """A replica row kept at the newest announcement: written with `sets` unless the row
+    holds one announced later (its `source_event_at`; the row is locked while deciding,
+    so two deliveries of different ages end with the newer)."""
+    where = [table.c[k] == v for k, v in keys.items()]
+    current = session.execute(select(table.c.source_event_at).where(*where).with_for_update()).first()
+    if current is not None and current.source_event_at > occurred:
+        return
+    upsert(session, table, keys, sets={**sets, "source_event_at": occurred})

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select
 from pos_contracts import Envelope
 from pos_contracts.events import UserChanged
 from pos_platform.auth import Principal
-from pos_platform.db import UnitOfWork, upsert
+from pos_platform.db import UnitOfWork, upsert_newest
 from pos_sales.tables import known_users
 
 _USER = select(known_users).where(known_users.c.user_id == bindparam("user_id"))  # built once
@@ -52,21 +52,10 @@ def who_sold(uow: UnitOfWork, outlet_id: str, named: str | None, principal: Prin
 
 def on_user_changed(uow: UnitOfWork, event: UserChanged, envelope: Envelope) -> None:
     """Keep the replica at the newest announcement of each user."""
-    occurred = envelope.occurred_at.replace(tzinfo=None)
-    current = uow.session.execute(
-        select(known_users.c.source_event_at).where(known_users.c.user_id == event.user_id).with_for_update()
-    ).first()
-    if current is not None and current.source_event_at > occurred:
-        return
-    upsert(
+    upsert_newest(
         uow.session,
         known_users,
         {"user_id": event.user_id},
-        sets={
-            "name": event.name,
-            "role": event.role,
-            "outlets": json.dumps(sorted(event.outlets)),
-            "active": event.active,
-            "source_event_at": occurred,
-        },
+        envelope.occurred_at.replace(tzinfo=None),
+        {"name": event.name, "role": event.role, "outlets": json.dumps(sorted(event.outlets)), "active": event.active},
     )

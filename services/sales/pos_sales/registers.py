@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 
 from pos_contracts import Envelope
 from pos_contracts.events import RegisterChanged
-from pos_platform.db import Database, UnitOfWork, upsert
+from pos_platform.db import Database, UnitOfWork, upsert_newest
 from pos_sales.domain import CheckoutError
 from pos_sales.tables import known_registers
 
@@ -109,17 +109,12 @@ def receipt_label(register_id: str | None, register_number: int | None, number: 
 def on_register_changed(uow: UnitOfWork, event: RegisterChanged, envelope: Envelope) -> None:
     """Keep the replica at the newest announcement (a register's outlet and number never
     change; its name and whether it is active do)."""
-    occurred = envelope.occurred_at.replace(tzinfo=None)
-    current = uow.session.execute(
-        select(known_registers.c.source_event_at).where(known_registers.c.register_id == event.register_id).with_for_update()
-    ).first()
-    if current is not None and current.source_event_at > occurred:
-        return
-    upsert(
+    upsert_newest(
         uow.session,
         known_registers,
         {"register_id": event.register_id},
-        sets={"outlet_id": event.outlet_id, "number": event.number, "name": event.name, "active": event.active, "source_event_at": occurred},
+        envelope.occurred_at.replace(tzinfo=None),
+        {"outlet_id": event.outlet_id, "number": event.number, "name": event.name, "active": event.active},
     )
 
 
