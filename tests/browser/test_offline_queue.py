@@ -304,3 +304,44 @@ def test_services_down_behind_a_working_network_is_offline_and_comes_back_by_its
         timeout=120,
     )
     assert_recorded_once(server, shop, sold, stock_before)
+
+
+def test_a_tab_closed_mid_sync_sends_the_rest_once_when_the_till_is_opened_again(
+    open_tab: Callable[..., Tab], server: Server, shop: TillShop
+) -> None:
+    """The till is closed while it sends: the sale in flight reached the server, its
+    answer never reached the page. Opened again, the till sends what is left, that sale
+    under the same id again, and each is recorded once."""
+    stock_before = on_hand(server, server.token(*shop.manager), shop)
+    tab = open_tab(1280, 800)
+    page = open_till(tab, shop)
+    tab.context.set_offline(True)
+    sold = [sell_offline(page, shop, coffee=1, tea=n % 2) for n in range(3)]
+    reached: list[str] = []
+
+    def hold_the_answer(route: Any) -> None:
+        reached.append(route.request.post_data_json["id"])
+        route.fetch()  # the server records the sale; the page never hears back
+
+    page.route("**/api/sales/offline", hold_the_answer)
+    tab.context.set_offline(False)
+    eventually(lambda: reached, "the first sale to reach the server", timeout=60)
+    page.close()  # mid-sync
+
+    again = tab.context.new_page()
+    again.goto(tab.base_url + "/")  # the session is gone with the tab: log in again
+    again.get_by_label("Email").fill(shop.cashier[0])
+    again.get_by_label("Password").fill(shop.cashier[1])
+    again.get_by_role("button", name="Log in").click()
+    again.get_by_test_id("till").wait_for()
+    eventually(
+        lambda: not again.get_by_test_id("offline-status").is_visible(), "the reopened till to send what was left", timeout=120
+    )
+    assert reached[0] == sold_id(server, shop, sold[0].receipt_number)
+    assert_recorded_once(server, shop, sold, stock_before)
+
+
+def sold_id(server: Server, shop: TillShop, receipt_number: str) -> str:
+    with server.client(server.token(*shop.manager)) as http:
+        listed = http.get("/api/sales", params={"outlet_id": shop.outlet_id, "limit": 200}).json()["items"]
+    return next(s["id"] for s in listed if s["receipt_number"] == receipt_number)
