@@ -8,7 +8,7 @@ import logging
 from pos_contracts import Envelope
 from pos_contracts.events import ProductArchived, ProductChanged, ProductCreated, SaleCompleted, SaleRefunded
 from pos_inventory import stock as ops
-from pos_inventory.routes import expire_reservations_once
+from pos_inventory.stock import expire_reservations_once
 from pos_inventory.tables import known_outlets, products
 from pos_platform.app import ServiceContext
 from pos_platform.consumer import BatchHandler, EventHandler

@@ -34,7 +34,7 @@ from pos_inventory.stream import StockStreams
 from pos_inventory.tables import ledger, products, stock, stock_exceptions
 from pos_platform.app import MAX_ID, MAX_OFFSET, ServiceContext
 from pos_platform.auth import Cashier, CurrentUser, Manager, StaffOrService, ensure_outlet
-from pos_platform.db import UnitOfWork, is_deadlock, retry_on_deadlock, upsert
+from pos_platform.db import is_deadlock, retry_on_deadlock, upsert
 from pos_platform.outlets import ensure_known_outlet
 
 router = APIRouter(prefix="/api/inventory", tags=["inventory"])
@@ -424,13 +424,6 @@ def release_reservation(sale_id: str, principal: StaffOrService, request: Reques
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reservation for sale {sale_id}")
         ops.release(uow, sale_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def expire_reservations_once(uow: UnitOfWork) -> int:
-    expired = ops.expired_reservations(uow)
-    for sale_id in expired:
-        ops.release(uow, sale_id, new_status="expired")
-    return len(expired)
 
 
 # --- live levels ---------------------------------------------------------------------------

@@ -327,6 +327,15 @@ def release(uow: UnitOfWork, sale_id: str, new_status: str = "released") -> bool
     return True
 
 
+def expire_reservations_once(uow: UnitOfWork) -> int:
+    """Give back the stock of every reservation past its expiry (a checkout that crashed
+    or gave up); how many there were."""
+    expired = expired_reservations(uow)
+    for sale_id in expired:
+        release(uow, sale_id, new_status="expired")
+    return len(expired)
+
+
 def expired_reservations(uow: UnitOfWork, limit: int = 100) -> list[str]:
     rows = uow.session.scalars(
         select(reservations.c.sale_id)

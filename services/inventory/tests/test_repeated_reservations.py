@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
-from pos_inventory.routes import expire_reservations_once
+from pos_inventory.stock import expire_reservations_once
 from pos_inventory.tables import reservations
 from pos_platform.consumer import EventConsumer
 

@@ -95,7 +95,7 @@ def test_sales_reconciler_releases_a_reservation_with_the_service_token(client: 
 
 
 def test_reservations_expire(client: TestClient, auth: Auth) -> None:
-    from pos_inventory.routes import expire_reservations_once
+    from pos_inventory.stock import expire_reservations_once
     from pos_inventory.tables import reservations
 
     receive(client, auth, "p1", 4)
