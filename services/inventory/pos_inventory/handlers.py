@@ -14,6 +14,7 @@ from pos_platform.app import ServiceContext
 from pos_platform.consumer import BatchHandler, EventHandler
 from pos_platform.db import UnitOfWork, upsert
 from pos_platform.outlets import outlet_replica_handler
+from pos_platform.periodic import periodic
 
 log = logging.getLogger("pos.inventory")
 
@@ -57,15 +58,12 @@ HANDLERS: dict[str, EventHandler] = {
 
 async def expire_reservations(ctx: ServiceContext) -> None:
     """Background job: release reservations whose checkout never finished."""
-    interval = getattr(ctx.settings, "reservation_sweep_interval", 15.0)
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            count = await asyncio.to_thread(_expire, ctx)
-            if count:
-                log.info("expired reservations released", extra={"count": count})
-        except Exception:
-            log.exception("reservation sweep failed")
+    async def sweep() -> None:
+        count = await asyncio.to_thread(_expire, ctx)
+        if count:
+            log.info("expired reservations released", extra={"count": count})
+
+    await periodic(sweep, every=getattr(ctx.settings, "reservation_sweep_interval", 15.0), what="reservation sweep", logger=log)
 
 
 def _expire(ctx: ServiceContext) -> int:

@@ -32,6 +32,7 @@ from pos_payments.rates import (
 from pos_payments.tables import exchange_rates, manual_rates, rate_feed_status
 from pos_platform.app import ServiceContext
 from pos_platform.db import Database, UnitOfWork, upsert, utcnow
+from pos_platform.periodic import periodic
 
 log = logging.getLogger("pos.payments.rates")
 
@@ -279,15 +280,15 @@ def rates_refresher(service: RatesService, interval_seconds: float) -> Callable[
     on; the cache keeps its rates."""
 
     async def refresh_rates(_ctx: ServiceContext) -> None:
-        if interval_seconds <= 0 or service.provider.name == "none":
+        if service.provider.name == "none":
             return
-        while True:
+
+        async def once() -> None:
             try:
                 await service.refresh()
             except RatesProblem:
-                pass  # logged by refresh
-            except Exception:
-                log.exception("rates refresh crashed")
-            await asyncio.sleep(interval_seconds)
+                pass  # logged and recorded by refresh
+
+        await periodic(once, every=interval_seconds, first_after=0, what="rates refresh", logger=log)
 
     return refresh_rates

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select, update
 
 from pos_platform.db import Database, upsert, utcnow
+from pos_platform.periodic import periodic
 from pos_reports.tables import item_sales, outlets, snapshots, stock_levels
 
 log = logging.getLogger("pos.reports.velocity")
@@ -88,12 +89,6 @@ def snapshot(session: Any) -> Any:
 
 async def refresh_forever(db: Database, days: int, interval: float) -> None:
     """The background job: refresh now (soon after start-up) and every `interval` s."""
-    if interval <= 0:
-        return
-    await asyncio.sleep(min(5.0, interval))
-    while True:
-        try:
-            await asyncio.to_thread(refresh_velocity, db, days)
-        except Exception:  # keep refreshing: the next round may succeed
-            log.exception("velocity refresh failed")
-        await asyncio.sleep(interval)
+    await periodic(
+        lambda: asyncio.to_thread(refresh_velocity, db, days), every=interval, first_after=min(5.0, interval), what="velocity refresh", logger=log
+    )

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
+from pos_platform.periodic import periodic
 from pos_sales import history, routes, routes_carts, routes_offline, routes_refunds, routes_shifts
 from pos_sales.checkout import Checkout
 from pos_sales.clients import ServiceClients
@@ -35,17 +36,14 @@ def create_app(
         """Background job: sales and refunds left PENDING (a crash between payment and
         completion, or a payment outcome unknown at the time) are completed or failed by
         asking payments. Every replica runs it; completion is once-only either way."""
-        while True:
-            await asyncio.sleep(settings.reconcile_interval_seconds)
-            try:
-                for sale_id in await asyncio.to_thread(checkout.stale_pending):
-                    await checkout.reconcile(sale_id)
-                for refund_id in await asyncio.to_thread(refund_desk.stale_pending):
-                    await refund_desk.reconcile(refund_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reconciliation pass failed")
+
+        async def one_pass() -> None:
+            for sale_id in await asyncio.to_thread(checkout.stale_pending):
+                await checkout.reconcile(sale_id)
+            for refund_id in await asyncio.to_thread(refund_desk.stale_pending):
+                await refund_desk.reconcile(refund_id)
+
+        await periodic(one_pass, every=settings.reconcile_interval_seconds, what="reconciliation pass", logger=log)
 
     async def close_clients(_ctx: ServiceContext) -> None:
         await clients.close()
