@@ -21,7 +21,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIST = ROOT / "web" / "dist"
@@ -60,19 +61,6 @@ def read_credentials(path: Path) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in path.read_text().splitlines() if ": " in line)
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except httpx.HTTPError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 def ean13(body12: str) -> str:

@@ -13,20 +13,14 @@ import httpx
 import pytest
 
 from pos_catalog.domain import expected_check_digit
+from tests.polling import eventually as poll
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+    return poll(check, what, timeout)
 
 
 def ean13(body12: str) -> str:

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.polling import eventually
 from tests.stack_fixture import Stack, stack_args
 
 pytestmark = pytest.mark.e2e
@@ -35,16 +35,6 @@ SANDBOX_KEY = {"Authorization": "Bearer sk_test_e2e"}
 _sandbox: dict[str, Any] = {}
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll until `check` returns something truthy (events are asynchronous)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 def _answers(url: str) -> bool:

@@ -10,7 +10,6 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import aio_pika
@@ -20,20 +19,12 @@ import pytest
 from pos_contracts import new_envelope
 from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
 from pos_contracts.topology import EXCHANGE
+from tests.polling import eventually
 from tests.stack_fixture import Stack, stack_args
 
 pytestmark = pytest.mark.e2e
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 @pytest.fixture(scope="module")

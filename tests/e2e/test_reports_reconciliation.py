@@ -32,6 +32,7 @@ import httpx
 import jwt
 import pytest
 
+from tests.polling import eventually as poll
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
@@ -41,14 +42,7 @@ SALES = int(os.environ.get("POS_TEST_RECONCILE_SALES", "72"))
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+    return poll(check, what, timeout)
 
 
 def ok(response: httpx.Response, *expected: int) -> dict[str, Any]:

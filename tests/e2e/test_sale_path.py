@@ -13,21 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.polling import eventually as poll
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll an API until `check` returns something truthy (events are asynchronous)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+    return poll(check, what, timeout)
 
 
 @pytest.fixture(scope="module")
