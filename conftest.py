@@ -83,3 +83,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"({', '.join(sorted(k for k, v in _missing_cache.items() if v))})."
         )
         terminalreporter.write_line(f"Everything that needs no server passed or failed above. To run the rest: {INSTALL_HINT}")
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[Path, Path]:
+    """A fresh Ed25519 key pair for a test's services (private, public), as identity
+    makes one: every service's in-process tests sign and check tokens with it."""
+    from pos_platform.keys import ensure_keypair
+
+    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
+    ensure_keypair(str(private), str(public))
+    return private, public

@@ -18,7 +18,6 @@ from pos_identity.config import Settings as IdentitySettings
 from pos_platform.app import create_service_app
 from pos_platform.bus import InProcessBus
 from pos_platform.db import Database
-from pos_platform.keys import ensure_keypair
 from pos_platform.messaging_tables import add_messaging_tables
 from pos_platform.settings import ServiceSettings
 
@@ -28,12 +27,6 @@ BODIES = [
     b'{"qty": -Infinity}',
     b'{"qty": [1, NaN, {"deep": Infinity}]}',
 ]
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    ensure_keypair(str(tmp_path / "private.pem"), str(tmp_path / "public.pem"))
-    return tmp_path / "private.pem", tmp_path / "public.pem"
 
 
 class Line(BaseModel):

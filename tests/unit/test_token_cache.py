@@ -11,15 +11,7 @@ import jwt
 import pytest
 
 from pos_platform.auth import TokenVerifier
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    private, public = tmp_path / "private.pem", tmp_path / "public.pem"
-    ensure_keypair(str(private), str(public))
-    return private, public
 
 
 def test_a_remembered_token_still_expires(keys: tuple[Path, Path]) -> None:

@@ -16,7 +16,6 @@ from pos_catalog.app import create_app
 from pos_catalog.config import Settings
 from pos_catalog.domain import expected_check_digit
 from pos_platform.bus import InProcessBus
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 
 A, B = "outlet-a", "outlet-b"
@@ -25,13 +24,6 @@ Auth = Callable[..., dict[str, str]]
 
 def ean13(body12: str) -> str:
     return body12 + str(expected_check_digit(body12))
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
-    return private, public
 
 
 @pytest.fixture

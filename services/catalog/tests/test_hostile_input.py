@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from pos_sales.schemas import SaleLineIn
 
-from .test_catalog_api import Auth, auth, client, keys  # noqa: F401 (fixtures)
+from .test_catalog_api import Auth, auth, client  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize("name", ["bad\x00name", "bell\x07", "esc\x1b[31m", "del\x7f"])

@@ -19,19 +19,11 @@ from pos_inventory.config import Settings
 from pos_inventory.tables import products
 from pos_platform.bus import InProcessBus
 from pos_platform.consumer import EventConsumer
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 
 A, B = "outlet-a", "outlet-b"
 
 Auth = Callable[..., dict[str, str]]
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
-    return private, public
 
 
 @pytest.fixture

@@ -19,20 +19,12 @@ from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 
 OUTLET = "outlet-a"
 SERVICE_TOKEN = "test-internal-token"
 
 Auth = Callable[..., dict[str, str]]
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
-    return private, public
 
 
 @pytest.fixture

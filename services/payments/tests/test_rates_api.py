@@ -19,7 +19,6 @@ from pos_payments.config import Settings
 from pos_payments.rates_sandbox.app import Failure, RatesSandboxState
 from pos_payments.tables import exchange_rates, manual_rates
 from pos_platform.bus import InProcessBus
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 
 OUTLET = "outlet-a"
@@ -47,13 +46,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 Auth = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
-    return private, public
 
 
 @pytest.fixture

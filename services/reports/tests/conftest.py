@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from pos_platform.bus import InProcessBus
 from pos_platform.consumer import EventConsumer
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 from pos_reports.app import create_app
 from pos_reports.config import Settings
@@ -21,13 +20,6 @@ from services.reports.tests.builders import envelope
 A, B = "outlet-a", "outlet-b"
 
 Auth = Callable[..., dict[str, str]]
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
-    return private, public
 
 
 def make_client(database_url: str, public_key: Path) -> TestClient:

@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from pos_platform.bus import InProcessBus
 from pos_platform.db import utcnow
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 from pos_sales.app import create_app
 from pos_sales.config import Settings
@@ -147,13 +146,6 @@ class SwitchableTransport(httpx.AsyncBaseTransport):
         if self.fakes.mode == "unreachable":
             raise httpx.ConnectError("connection refused", request=request)
         return await self.inner.handle_async_request(request)
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
-    return private, public
 
 
 @pytest.fixture
