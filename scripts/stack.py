@@ -67,7 +67,7 @@ class Config:
 
     @property
     def rates_sandbox_port(self) -> int:
-        return self.port_base + 31
+        return self.port_base + 32  # not +31: the crash test runs a sales instance on the gateway port + 51 (port base + 31)
 
     @property
     def rabbitmq_url(self) -> str:
