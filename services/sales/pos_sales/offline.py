@@ -33,6 +33,7 @@ from pos_platform.db import UnitOfWork, iso_utc, utcnow
 from pos_sales import cashiers, outlet_policy, registers
 from pos_sales.checkout import Checkout, shelf_prices
 from pos_sales.clients import PaymentAnswer
+from pos_sales.domain import CatalogPrice
 from pos_sales.idempotency import Answer
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import OfflineSaleIn
@@ -222,7 +223,7 @@ class OfflineSync:
                 seconds_ahead=ahead,
             )
             sold_at = now
-        self._price_differences(uow, body, found)
+        known = self._price_differences(uow, body, found)
         self._limits(body, policy, sold_at, now, found)
         shift_id = self._shift(uow, body, found)
         duplicate = uow.session.scalar(
@@ -246,7 +247,11 @@ class OfflineSync:
         cashier = cashiers.who_sold(uow, body.outlet_id, body.cashier_id, principal)
         if cashier.problem:
             _note(found, "cashier_unknown", cashier.problem, recorded_under=cashier.name, named_elsewhere=cashier.named_elsewhere)
-        draft = self._receipt(body, cashier, policy, register, shift_id, sold_at, now)
+        # A till that did not know a line's category (its cart keeps none) gets the
+        # catalogue's, so the sale counts under its category in every report, the live
+        # read models and a rebuild from the history alike.
+        categories = {pid: price.category_id for pid, price in known.items()}
+        draft = self._receipt(body, cashier, policy, register, shift_id, sold_at, now, categories)
         uow.session.execute(
             insert(sales),
             {
@@ -300,7 +305,9 @@ class OfflineSync:
             )
         return offline_payment(body.id, draft)
 
-    def _price_differences(self, uow: UnitOfWork, body: OfflineSaleIn, found: Found) -> None:
+    def _price_differences(self, uow: UnitOfWork, body: OfflineSaleIn, found: Found) -> dict[str, CatalogPrice]:
+        """Lists what differs from the catalogue as sales knows it; returns what it knows
+        of the sale's products."""
         known = shelf_prices(uow, body.outlet_id, {line.product_id for line in body.lines}, active_only=False)
         active = set(shelf_prices(uow, body.outlet_id, set(known), active_only=True)) if known else set()
         for n, line in enumerate(body.lines, start=1):
@@ -321,6 +328,7 @@ class OfflineSync:
                     sold_minor=line.unit_price_minor,
                     shelf_minor=price.price_minor,
                 )
+        return known
 
     @staticmethod
     def _limits(body: OfflineSaleIn, policy: OutletSettings, sold_at: datetime, now: datetime, found: Found) -> None:
@@ -391,6 +399,7 @@ class OfflineSync:
         shift_id: str | None,
         sold_at: datetime,
         now: datetime,
+        categories: dict[str, str | None],
     ) -> dict[str, Any]:
         lines = [
             {
@@ -398,7 +407,7 @@ class OfflineSync:
                 "product_id": line.product_id,
                 "sku": line.sku,
                 "name": line.name,
-                "category_id": line.category_id,
+                "category_id": line.category_id or categories.get(line.product_id),
                 "qty": line.qty,
                 "unit_price_minor": line.unit_price_minor,
                 "gross_minor": line.unit_price_minor * line.qty,

@@ -110,6 +110,21 @@ def test_an_offline_sale_is_recorded_as_printed_on_the_day_it_was_sold(
     assert exceptions(client, auth) == []
 
 
+def test_a_line_the_till_sent_without_its_category_counts_under_the_catalogues(client: TestClient, auth: Any, helpers: Any) -> None:
+    """The till's cart keeps no category: the sale is counted under the product's
+    category anyway (the live reports and a rebuild from the history must agree)."""
+    body = offline_sale([("mug", 1), ("tea", 1)])
+    body["lines"][1]["category_id"] = "tea-shelf"  # what the till sent is kept
+    assert sync(client, auth, body).status_code == 201
+    [event] = helpers.outbox(client, "SaleCompleted")
+    assert [line["category_id"] for line in event["payload"]["lines"]] == ["cups", "tea-shelf"]
+    # The feed a rebuild of the reports reads, regenerated from the stored sale.
+    history = client.get("/api/sales/history", params={"limit": 50}, headers=auth("admin", []))
+    assert history.status_code == 200, history.text
+    [again] = [e for e in history.json()["events"] if e["type"] == "SaleCompleted" and e["payload"]["sale_id"] == body["id"]]
+    assert [line["category_id"] for line in again["payload"]["lines"]] == ["cups", "tea-shelf"]
+
+
 def test_the_same_sale_synced_again_or_at_once_is_recorded_once(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
     body = offline_sale()
     headers = auth()
