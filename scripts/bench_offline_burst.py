@@ -99,6 +99,8 @@ class BurstShop:
     items: list[Item]
     settings: dict[str, Any]
     stock_before: dict[str, int] = field(default_factory=dict)
+    # register id -> the user id of the cashier who sells on it (the body's cashier_id)
+    cashier_ids: dict[str, str] = field(default_factory=dict)
 
 
 def _ok(response: httpx.Response, what: str) -> Any:
@@ -134,10 +136,11 @@ def make_shop(admin: httpx.Client, tills: int, *, products: int = 20, seed: int 
         )
         registers.append(Register(made["id"], made["number"], made["name"]))
     cashiers = []
+    cashier_ids: list[str] = []
     for n in range(1, tills + 1):
         email = f"burst-{tag.lower()}-{n:02d}@example.com"
         password = f"{uuid.uuid4().hex[:16]}-Aa1"
-        _ok(
+        user = _ok(
             admin.post(
                 "/api/identity/users",
                 json={
@@ -151,6 +154,7 @@ def make_shop(admin: httpx.Client, tills: int, *, products: int = 20, seed: int 
             "create cashier",
         )
         cashiers.append((email, password))
+        cashier_ids.append(user["id"])
     items = []
     for n in range(1, products + 1):
         body = {
@@ -172,7 +176,15 @@ def make_shop(admin: httpx.Client, tills: int, *, products: int = 20, seed: int 
         ),
         "receive stock",
     )
-    shop = BurstShop(outlet["id"], registers, cashiers, items, {}, {level["product_id"]: level["on_hand"] for level in levels})
+    shop = BurstShop(
+        outlet["id"],
+        registers,
+        cashiers,
+        items,
+        {},
+        {level["product_id"]: level["on_hand"] for level in levels},
+        {register.id: user_id for register, user_id in zip(registers, cashier_ids, strict=True)},
+    )
     # Sales learns prices and registers from events: wait until it knows them all, as a
     # till's register and catalogue exist long before the till goes offline.
     for item in items:
@@ -253,6 +265,8 @@ def price_offline_sale(
         "rounding_minor": paid.rounding_minor,
         "tenders": [{"kind": "cash", "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor} for t in paid.tenders],
         "change_minor": paid.change_minor,
+        # the cashier logged in on that till when it sold (offlineSale.ts: TillContext.cashierId)
+        **({"cashier_id": shop.cashier_ids[register.id]} if register.id in shop.cashier_ids else {}),
     }
 
 
