@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pymysql
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
@@ -25,6 +24,7 @@ from pos_platform.db import Database, utcnow
 from pos_platform.keys import ensure_keypair
 from pos_platform.migrate import upgrade
 from pos_platform.testing import mint_token
+from tests.databases import scratch_mariadb
 
 from .test_changes_feed import A, Replica, server_state, small_catalogue
 
@@ -33,16 +33,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def mariadb_url() -> Iterator[str]:
-    name = f"pos_catalog_test_{uuid.uuid4().hex[:8]}"
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
+    with scratch_mariadb(prefix="pos_catalog_test") as (url,):
+        yield url
 
 
 def _product(db: Database, sku: str) -> str:

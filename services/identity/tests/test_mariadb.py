@@ -3,11 +3,9 @@ audit chain at once still build one linear chain (the head row serializes them).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import pymysql
 import pytest
 from sqlalchemy import text
 
@@ -15,22 +13,15 @@ from pos_identity import audit
 from pos_identity.tables import metadata
 from pos_platform.db import Database
 from pos_platform.migrate import upgrade
+from tests.databases import scratch_mariadb
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def mariadb_url() -> Iterator[str]:
-    name = f"pos_identity_test_{uuid.uuid4().hex[:8]}"
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
+    with scratch_mariadb(prefix="pos_identity_test") as (url,):
+        yield url
 
 
 def test_replicas_append_one_chain(mariadb_url: str) -> None:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pymysql
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
@@ -24,6 +23,7 @@ from pos_inventory.config import Settings
 from pos_inventory.tables import ledger, reservations, stock
 from pos_platform.bus import InProcessBus
 from pos_platform.testing import mint_token
+from tests.databases import scratch_mariadb
 
 from .conftest import A, B, envelope, product, sale
 
@@ -118,17 +118,8 @@ def test_batches_deduct_what_single_events_deduct_on_sqlite(tmp_path: Path, keys
 
 @pytest.fixture
 def mariadb() -> Iterator[list[str]]:
-    names = ["pos_it_inventory_one", "pos_it_inventory_batched"]
-    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
-    with conn.cursor() as cur:
-        for name in names:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    yield [f"mysql+pymysql://root@127.0.0.1:3306/{name}" for name in names]
-    with conn.cursor() as cur:
-        for name in names:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    conn.close()
+    with scratch_mariadb("pos_it_inventory_one", "pos_it_inventory_batched") as urls:
+        yield urls
 
 
 @pytest.mark.integration

@@ -4,12 +4,10 @@ staleness, manual rates with their audit and history, and the 4xx a person can a
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pymysql
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -20,6 +18,7 @@ from pos_payments.rates_sandbox.app import Failure, RatesSandboxState
 from pos_payments.tables import exchange_rates, manual_rates
 from pos_platform.bus import InProcessBus
 from pos_platform.testing import mint_token
+from tests.databases import scratch_mariadb
 
 OUTLET = "outlet-a"
 
@@ -33,16 +32,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/rates.db"
         return
-    name = f"pos_payments_rates_{uuid.uuid4().hex[:8]}"
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
+    with scratch_mariadb(prefix="pos_payments_rates") as (url,):
+        yield url
 
 
 Auth = Callable[[str], dict[str, str]]

@@ -19,6 +19,7 @@ from pos_reports import rebuild
 from pos_reports.velocity import refresh_velocity
 from services.reports.tests.conftest import make_client
 from services.reports.tests.workload import RANGE, fetch_all, history
+from tests.databases import scratch_mariadb
 
 pytestmark = pytest.mark.integration
 
@@ -31,16 +32,8 @@ def url(name: str) -> str:
 
 @pytest.fixture
 def databases() -> Iterator[None]:
-    conn = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
-    with conn.cursor() as cur:
-        for name in DATABASES:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    yield
-    with conn.cursor() as cur:
-        for name in DATABASES:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    conn.close()
+    with scratch_mariadb(*DATABASES):
+        yield
 
 
 def test_mariadb_gives_the_reports_sqlite_gives(databases: None, tmp_path: Path, keys: tuple[Path, Path]) -> None:
