@@ -325,7 +325,8 @@ def test_a_tab_closed_mid_sync_sends_the_rest_once_when_the_till_is_opened_again
 
     page.route("**/api/sales/offline", hold_the_answer)
     tab.context.set_offline(False)
-    eventually(lambda: reached, "the first sale to reach the server", timeout=60)
+    # (waiting in the page: Playwright runs the route handler only while it is called)
+    eventually(lambda: page.wait_for_timeout(100) or reached, "the first sale to reach the server", timeout=60)
     page.close()  # mid-sync
 
     again = tab.context.new_page()

@@ -5,15 +5,22 @@ and the reports count the sales and their cash on the day they were sold."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.e2e.test_checkout_helpers import Shop, checkout_stack, eventually, make_shop  # noqa: F401 (fixture)
-from tests.stack_fixture import Stack
+from tests.e2e.test_checkout_helpers import ROOT, Shop, checkout_stack, eventually, make_shop  # noqa: F401 (fixture)
+from tests.stack_fixture import Stack, stack_args
 
 pytestmark = pytest.mark.e2e
 
@@ -114,14 +121,6 @@ def test_a_sync_through_a_crash_of_every_sales_process_records_each_sale_once(ch
     waiting out 502/503/504 and dropped connections). Some sales were stored, some
     charged, some answered with the answer lost; each is recorded once, its cash once,
     its stock once."""
-    import os
-    import signal
-    import threading
-    import time
-
-    import httpx
-
-    from tests.stack_fixture import run_stack
 
     shop = make_shop(checkout_stack)
     shop.add_product("tea", 300, 100)
@@ -165,7 +164,7 @@ def test_a_sync_through_a_crash_of_every_sales_process_records_each_sale_once(ch
     for name in ("sales-0", "sales-1"):
         os.killpg(int((pids / f"{name}.pid").read_text()), signal.SIGKILL)
     for name in ("sales-0", "sales-1"):
-        run_stack("restart", name)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), "restart", name, *stack_args()], check=True)
     sender.join(240)
     assert not sender.is_alive() and not failed, failed
     assert retries, "the crash should have cut the sync at least once"
