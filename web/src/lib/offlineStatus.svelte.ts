@@ -16,9 +16,6 @@ class OfflineStatus {
   oldestCreatedAt = $state<number | null>(null);
   syncing = $state(false);
   lastError = $state("");
-  /** the browser keeps this site's storage (the queue) under storage pressure: true when
-   * it granted navigator.storage.persist(), false when it refused, null: not known */
-  storagePersisted = $state<boolean | null>(null);
   /** ticks every 30 s while sales wait, so ages shown move on */
   now = $state(Date.now());
 
@@ -82,7 +79,7 @@ export function startOfflineTill(options: { queue?: QueueOptions; connectivity?:
   const ticker = setInterval(() => (status.now = Date.now()), 30_000);
   void connectivity.start();
   queue.start();
-  void keepStorage().then((granted) => (status.storagePersisted = granted));
+  void keepStorage();
   const till: OfflineTill = {
     queue,
     connectivity,
