@@ -391,12 +391,12 @@ retry_when_busy = retry(
 def _reserve(ctx: ServiceContext, body: ReservationIn, lines: list[tuple[str, int]], ttl: int) -> ops.Reservation:
     try:
         with ctx.db.transaction() as uow:
-            return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
+            return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl, body.attempt)
     except IntegrityError:
-        # A copy of this request inserted the reservation first: it exists now, and the
-        # second pass answers from it (under its row lock).
+        # A copy of this request (or a release of its attempt) inserted the reservation
+        # first: it exists now, and the second pass answers from it (under its row lock).
         with ctx.db.transaction() as uow:
-            return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl)
+            return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl, body.attempt)
 
 
 @router.get("/reservations/{sale_id}", response_model=ReservationDetail)
@@ -415,15 +415,38 @@ def get_reservation(sale_id: str, principal: Cashier, request: Request) -> Reser
 
 
 @router.delete("/reservations/{sale_id}", status_code=status.HTTP_204_NO_CONTENT)
-def release_reservation(sale_id: str, principal: StaffOrService, request: Request) -> Response:
+def release_reservation(
+    sale_id: str,
+    principal: StaffOrService,
+    request: Request,
+    attempt: Annotated[str | None, Query(min_length=1, max_length=36, description="release only this checkout attempt's hold")] = None,
+    outlet_id: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
+) -> Response:
     """Give held stock back (a failed or voided checkout). Releasing twice is harmless.
-    Sales' reconciler calls this with the service token for a sale it cancelled."""
-    with context(request).db.transaction() as uow:
-        found = ops.reservation_status(uow, sale_id, for_update=True)
-        if found is None or not principal.may_access(found[0]):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reservation for sale {sale_id}")
-        ops.release(uow, sale_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    Sales' reconciler calls this with the service token for a sale it cancelled.
+
+    With `attempt`, only that checkout attempt's hold goes (a release arriving after the
+    till re-posted the sale leaves the new hold alone). With `attempt` and `outlet_id`, a
+    release that finds no reservation (the checkout gave up waiting for a request still
+    queued) answers 204 and marks the attempt released: its request, when it arrives,
+    takes nothing. Without them, no reservation is 404."""
+    db = context(request).db
+    if attempt is not None and outlet_id is not None:
+        ensure_known_outlet(db, principal, outlet_id)
+    for _ in range(2):
+        try:
+            with db.transaction() as uow:
+                found = ops.reservation_status(uow, sale_id, for_update=True)
+                if found is None and attempt is not None and outlet_id is not None:
+                    ops.release_before_reserved(uow, sale_id, outlet_id, attempt)
+                    return Response(status_code=status.HTTP_204_NO_CONTENT)
+                if found is None or not principal.may_access(found[0]):
+                    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reservation for sale {sale_id}")
+                ops.release(uow, sale_id, attempt=attempt)
+            return Response(status_code=status.HTTP_204_NO_CONTENT)
+        except IntegrityError:
+            continue  # the reservation committed meanwhile: release what it holds
+    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the reservation changed while it was being released: try again")
 
 
 # --- live levels ---------------------------------------------------------------------------

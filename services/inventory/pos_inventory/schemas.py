@@ -19,6 +19,12 @@ class ReservationIn(Strict):
     outlet_id: str = Field(min_length=1, max_length=36)
     lines: list[QtyLine] = Field(min_length=1, max_length=500)
     ttl_seconds: int | None = Field(default=None, ge=5, le=3600, description="hold time; the service's default when left out")
+    attempt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=36,
+        description="the checkout attempt asking: a request of an attempt already released (its checkout gave up waiting) takes nothing",
+    )
 
 
 class ReservationOut(BaseModel):

@@ -222,7 +222,9 @@ class Reservation:
     taken: bool
 
 
-def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str, int]], ttl_seconds: int) -> Reservation:
+def reserve(
+    uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str, int]], ttl_seconds: int, attempt: str | None = None
+) -> Reservation:
     """All lines or none: one conditional UPDATE per line (`available >= qty`, so two
     replicas racing for the last unit cannot both get it). Products whose policy is
     `allow` are reserved whatever is left. Raises ShortStock (the caller rolls back).
@@ -234,22 +236,31 @@ def reserve(uow: UnitOfWork, sale_id: str, outlet_id: str, lines: list[tuple[str
     answered as held without holding the stock. Racing repeats queue on the row lock,
     so only one of them takes the stock. Raises IntegrityError when a copy of this
     request inserted the row first (the caller tries again and finds it) and
-    ReservationConflict for a sale id used at another outlet."""
+    ReservationConflict for a sale id used at another outlet.
+
+    `attempt` names the checkout attempt asking. A request of an attempt that was
+    already released (its checkout gave up waiting, and said so before this request
+    arrived) takes nothing and answers `released`."""
     now = utcnow()
     expires_at = now + timedelta(seconds=ttl_seconds)
-    found = reservation_status(uow, sale_id, for_update=True)
+    found = _reservation_row(uow, sale_id)
     if found is None:
         uow.session.execute(
-            reservations.insert().values(sale_id=sale_id, outlet_id=outlet_id, status="held", expires_at=expires_at, created_at=now)
+            reservations.insert().values(
+                sale_id=sale_id, outlet_id=outlet_id, status="held", expires_at=expires_at, created_at=now, attempt=attempt
+            )
         )
     else:
-        held_at, status = found
-        if held_at != outlet_id:
+        if found.outlet_id != outlet_id:
             raise ReservationConflict(sale_id)
-        if status in ("held", "consumed"):
-            return Reservation(status, taken=False)
+        if found.status in ("held", "consumed"):
+            return Reservation(found.status, taken=False)
+        if found.status == "released" and attempt is not None and found.attempt == attempt:
+            return Reservation("released", taken=False)
         # released or expired: nothing is held for the sale any more; take the stock again.
-        uow.session.execute(reservations.update().where(reservations.c.sale_id == sale_id).values(status="held", expires_at=expires_at))
+        uow.session.execute(
+            reservations.update().where(reservations.c.sale_id == sale_id).values(status="held", expires_at=expires_at, attempt=attempt)
+        )
         uow.session.execute(reservation_lines.delete().where(reservation_lines.c.sale_id == sale_id))
     merged = merge_lines(lines)
     _take(uow, outlet_id, merged, now)
@@ -297,6 +308,12 @@ def reservation_status(uow: UnitOfWork, sale_id: str, *, for_update: bool = Fals
     return None if row is None else (row.outlet_id, row.status)
 
 
+def _reservation_row(uow: UnitOfWork, sale_id: str) -> Any:
+    """The sale's reservation row (outlet_id, status, attempt) under its lock, or None."""
+    query = select(reservations.c.outlet_id, reservations.c.status, reservations.c.attempt).where(reservations.c.sale_id == sale_id)
+    return uow.session.execute(query.with_for_update()).first()
+
+
 def reservation(uow: UnitOfWork, sale_id: str) -> dict[str, Any] | None:
     row = uow.session.execute(select(reservations).where(reservations.c.sale_id == sale_id)).first()
     if row is None:
@@ -311,12 +328,16 @@ def reserved_lines(uow: UnitOfWork, sale_id: str) -> dict[str, int]:
     return {r.product_id: r.qty for r in rows}
 
 
-def release(uow: UnitOfWork, sale_id: str, new_status: str = "released") -> bool:
-    """Give back held stock; False if nothing was held."""
-    found = reservation_status(uow, sale_id, for_update=True)
-    if found is None or found[1] != "held":
+def release(uow: UnitOfWork, sale_id: str, new_status: str = "released", *, attempt: str | None = None) -> bool:
+    """Give back held stock; False if nothing was held. With `attempt`, only that
+    checkout attempt's hold: a release that comes after the till re-posted the sale
+    leaves the new attempt's stock held."""
+    found = _reservation_row(uow, sale_id)
+    if found is None or found.status != "held":
         return False
-    outlet_id = found[0]
+    if attempt is not None and found.attempt is not None and found.attempt != attempt:
+        return False
+    outlet_id = found.outlet_id
     for product_id, qty in sorted(reserved_lines(uow, sale_id).items()):
         uow.session.execute(
             stock.update()
@@ -325,6 +346,17 @@ def release(uow: UnitOfWork, sale_id: str, new_status: str = "released") -> bool
         )
     uow.session.execute(reservations.update().where(reservations.c.sale_id == sale_id).values(status=new_status))
     return True
+
+
+def release_before_reserved(uow: UnitOfWork, sale_id: str, outlet_id: str, attempt: str) -> None:
+    """A checkout attempt gave up before its reservation request arrived (the request
+    timed out in a queue): leave a `released` row for the attempt, so the request, when
+    it comes, takes nothing. Raises IntegrityError if the request got there first (the
+    caller then releases what it holds)."""
+    now = utcnow()
+    uow.session.execute(
+        reservations.insert().values(sale_id=sale_id, outlet_id=outlet_id, status="released", expires_at=now, created_at=now, attempt=attempt)
+    )
 
 
 def expire_reservations_once(uow: UnitOfWork) -> int:

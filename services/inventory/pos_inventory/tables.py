@@ -42,6 +42,10 @@ reservations = Table(
     Column("status", String(16), nullable=False),
     Column("expires_at", DateTime, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # the checkout attempt that holds the stock, or that gave it up before its request
+    # arrived (a release that finds no reservation leaves a `released` row for it, so
+    # the late request takes nothing); None for reservations made without one
+    Column("attempt", String(36), nullable=True),
     Index("ix_reservations_status_expiry", "status", "expires_at"),
 )
 

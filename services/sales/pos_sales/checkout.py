@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -380,23 +381,32 @@ class Checkout:
 
     async def _finish(self, sale_id: str, draft: dict[str, Any], settlement: Settlement, token: str) -> Answer:
         lines = [{"product_id": line["product_id"], "qty": line["qty"]} for line in draft["lines"]]
+        # This attempt's name: if its reservation request gets no answer, the release
+        # names it too, and inventory refuses the request should it arrive later (under
+        # overload it can sit in a queue past the hop's timeout).
+        attempt = str(uuid.uuid4())
         try:
-            reserved = await self.clients.reserve(sale_id, draft["outlet_id"], lines, token)
+            reserved = await self.clients.reserve(sale_id, draft["outlet_id"], lines, token, attempt)
         except HopError as exc:
             log.warning("inventory unreachable", extra={"sale_id": sale_id, "error": str(exc)})
-            await self.clients.release(sale_id, token)
+            await self.clients.release(sale_id, token, attempt=attempt, outlet_id=draft["outlet_id"])
             return await self._fail(sale_id, 503, "stock service unavailable: nothing was charged, try again")
         if reserved.status_code == 409:
             return await self._fail(sale_id, 409, reserved.json().get("detail", "not enough stock"), extra=reserved.json())
+        if reserved.status_code >= 500:
+            # A gateway's 502/504 may hide a request still on its way: release it by name.
+            await self.clients.release(sale_id, token, attempt=attempt, outlet_id=draft["outlet_id"])
+            return await self._fail(
+                sale_id, 503, f"stock service unavailable ({reserved.status_code}: {_detail(reserved)}): nothing was charged, try again"
+            )
         if reserved.status_code >= 400:
-            status = 503 if reserved.status_code >= 500 else reserved.status_code
-            return await self._fail(sale_id, status, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}")
+            return await self._fail(sale_id, reserved.status_code, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}")
         held = _reservation_status(reserved)
         if held != "held":
             # Only an answer saying the stock is held for this sale is a reservation. A
             # repeat of a sale id whose reservation was released, expired or consumed
             # holds nothing: selling on it could take stock another sale holds.
-            await self.clients.release(sale_id, token)
+            await self.clients.release(sale_id, token, attempt=attempt)
             if held in ("released", "expired", "consumed"):
                 return await self._fail(
                     sale_id, 409, f"the stock for this sale is not held ({held}): nothing was charged; ring the sale up again with a new id"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
@@ -80,22 +81,32 @@ class ServiceClients:
 
     # --- inventory -----------------------------------------------------------------------
 
-    async def reserve(self, sale_id: str, outlet_id: str, lines: list[dict[str, Any]], token: str | None) -> HopResponse:
-        """Raises HopError when inventory gave no answer."""
+    async def reserve(
+        self, sale_id: str, outlet_id: str, lines: list[dict[str, Any]], token: str | None, attempt: str | None = None
+    ) -> HopResponse:
+        """Raises HopError when inventory gave no answer. `attempt` names this checkout
+        attempt, so that releasing it later also stops a request of it still queued."""
+        body: dict[str, Any] = {"sale_id": sale_id, "outlet_id": outlet_id, "lines": lines}
+        if attempt is not None:
+            body["attempt"] = attempt
         return await self.hop.request(
             "POST",
             f"{self.settings.inventory_url}/api/inventory/reservations",
-            json_body={"sale_id": sale_id, "outlet_id": outlet_id, "lines": lines},
+            json_body=body,
             headers=self.headers(token),
             timeout=self.settings.http_timeout_seconds,
         )
 
-    async def release(self, sale_id: str, token: str | None) -> bool:
-        """Give held stock back; False if that could not be done now (it expires anyway)."""
+    async def release(self, sale_id: str, token: str | None, *, attempt: str | None = None, outlet_id: str | None = None) -> bool:
+        """Give held stock back; False if that could not be done now (it expires anyway).
+        With `attempt`, only that attempt's hold; with `outlet_id` too, inventory also
+        refuses the attempt's reservation request should it arrive later."""
+        params = {k: v for k, v in (("attempt", attempt), ("outlet_id", outlet_id)) if v is not None}
+        query = f"?{urlencode(params)}" if params else ""
         try:
             response = await self.hop.request(
                 "DELETE",
-                f"{self.settings.inventory_url}/api/inventory/reservations/{sale_id}",
+                f"{self.settings.inventory_url}/api/inventory/reservations/{sale_id}{query}",
                 headers=self.headers(token),
                 timeout=self.settings.http_timeout_seconds,
             )

@@ -50,6 +50,9 @@ class FakeServices:
     # What inventory answers a reservation with: held (201), or a repeat's 200 with this
     # status (released | expired | consumed: nothing is held for the sale).
     reserve_status: str = "held"
+    reserve_error: int | None = None  # answer reservations with this status (a gateway's 504, say)
+    reserve_attempts: list[str | None] = field(default_factory=list)  # the attempt each reservation request named
+    releases: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (sale id, query) of each release
     refund_mode: str = "refund"  # refund | fail
 
     def app(self) -> FastAPI:
@@ -63,6 +66,9 @@ class FakeServices:
         @app.post("/api/inventory/reservations")
         async def reserve(request: Request) -> Response:
             body = await request.json()
+            self.reserve_attempts.append(body.get("attempt"))
+            if self.reserve_error is not None:
+                return JSONResponse({"detail": "upstream timed out"}, status_code=self.reserve_error)
             short = [
                 {"product_id": line["product_id"], "requested": line["qty"], "available": self.stock[line["product_id"]]}
                 for line in body["lines"]
@@ -80,6 +86,7 @@ class FakeServices:
         async def release(sale_id: str, request: Request) -> Response:
             if "authorization" not in request.headers:
                 return JSONResponse({"detail": "missing bearer token"}, status_code=401)
+            self.releases.append((sale_id, dict(request.query_params)))
             if sale_id in self.reservations:
                 self.reservations[sale_id] = "released"
             return Response(status_code=204)

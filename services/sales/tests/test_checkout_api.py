@@ -259,6 +259,26 @@ def test_a_reservation_answer_without_a_status_is_retryable(client: TestClient, 
     assert len(helpers.outbox(client, "SaleCompleted")) == 1
 
 
+@pytest.mark.parametrize("error", [502, 504])
+def test_a_reservation_lost_in_a_gateway_is_released_by_its_attempt_and_a_repost_sells(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any, error: int
+) -> None:
+    """A gateway's 502/504 may hide a reservation request still on its way to inventory:
+    sales releases that attempt by name (with the outlet, so inventory can refuse the
+    request should it arrive later), and the till's re-post is a new attempt."""
+    fakes.reserve_error = error
+    body = helpers.sale()
+    r = client.post("/api/sales", json=body, headers=auth())
+    assert r.status_code == 503 and "nothing was charged" in r.json()["detail"], r.text
+    first = fakes.reserve_attempts[-1]
+    assert first and fakes.releases == [(body["id"], {"attempt": first, "outlet_id": body["outlet_id"]})]
+    assert fakes.capture_calls == []
+    fakes.reserve_error = None
+    again = client.post("/api/sales", json=body, headers=auth())
+    assert again.status_code == 201, again.text
+    assert fakes.reserve_attempts[-1] not in (None, first)
+
+
 def test_a_card_processor_that_cannot_be_reached_fails_the_sale_at_once_and_a_repost_sells_it(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
     """Issue 12, finding 6: nothing was sent to the processor, so the outcome is known
     (nothing charged): the till gets a retryable 503 at once and the stock goes back,
