@@ -4,6 +4,7 @@ contracts and can be told to decline, lose an answer, or be down."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -54,6 +55,7 @@ class FakeServices:
     reserve_attempts: list[str | None] = field(default_factory=list)  # the attempt each reservation request named
     releases: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (sale id, query) of each release
     refund_mode: str = "refund"  # refund | fail
+    capture_delay: float = 0.0  # payments takes this long to answer a capture
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -94,6 +96,8 @@ class FakeServices:
         @app.post("/api/payments/payments")
         async def capture(request: Request) -> Response:
             body = await request.json()
+            if self.capture_delay:
+                await asyncio.sleep(self.capture_delay)
             self.capture_calls.append(body)
             existing = self.payments.get(body["payment_id"])
             if existing is not None and existing["status"] == "unsent":
