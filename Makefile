@@ -13,7 +13,7 @@ WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json w
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt $(PYPROJECTS) scripts/install.sh
+$(VENV)/.installed: requirements.lock $(PYPROJECTS) scripts/install.sh
 	scripts/install.sh
 	touch $@
 
