@@ -49,6 +49,21 @@ def adjusted(
     )
 
 
+def policy_changed(uow: UnitOfWork, product_id: str, before: str, after: str, principal: Principal, request: Request) -> None:
+    """A product's oversell policy changed (`allow`: sold when short, stock goes negative),
+    in every outlet."""
+    record_audit(
+        uow,
+        "stock.oversell_policy_changed",
+        actor=principal,
+        request=request,
+        target_type="product",
+        target_id=product_id,
+        outlet_id=None,
+        details={"before": {"oversell": before}, "after": {"oversell": after}},
+    )
+
+
 def count_posted(uow: UnitOfWork, count: Any, lines: list[dict[str, Any]], principal: Principal, request: Request) -> None:
     """A stock count posted: its differences (expected, counted, the movement)."""
     moved = [

@@ -335,14 +335,17 @@ def get_product_policy(product_id: ProductIdPath, _user: CurrentUser, request: R
 
 
 @router.put("/products/{product_id}/policy", response_model=ProductStockOut)
-def set_product_policy(product_id: ProductIdPath, body: PolicyIn, _manager: Manager, request: Request) -> ProductStockOut:
+def set_product_policy(product_id: ProductIdPath, body: PolicyIn, manager: Manager, request: Request) -> ProductStockOut:
     """Oversell policy of a product in every outlet: `block` (default: a checkout short
     of stock gets 409) or `allow` (it is sold anyway; stock goes negative and the ledger
     row is flagged oversold, e.g. for sales made offline)."""
     with context(request).db.transaction() as uow:
+        before = uow.session.scalar(select(products.c.oversell).where(products.c.product_id == product_id)) or "block"
         # The product may not have reached inventory yet (events are asynchronous).
         upsert(uow.session, products, {"product_id": product_id}, sets={"oversell": body.oversell}, defaults={"sku": "", "name": "", "active": True})
-    return get_product_policy(product_id, _manager, request)
+        if before != body.oversell:
+            chain.policy_changed(uow, product_id, before, body.oversell, manager, request)
+    return get_product_policy(product_id, manager, request)
 
 
 # --- reservations --------------------------------------------------------------------------

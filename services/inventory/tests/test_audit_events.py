@@ -78,3 +78,13 @@ def test_a_posted_count_is_audited_with_its_differences(client: TestClient, auth
         "lines_counted": 2, "lines_moved": 1, "units_delta": -1, "note": "monthly",
         "differences": [{"product_id": "p1", "expected": 10, "counted": 9, "delta": -1}],
     }
+
+
+def test_allowing_a_product_to_be_oversold_is_audited(client: TestClient, auth: Auth) -> None:
+    receive(client, auth, "p1", 1)
+    for policy in ("allow", "allow", "block"):
+        assert client.put("/api/inventory/products/p1/policy", json={"oversell": policy}, headers=auth()).status_code == 200
+    assert [(a.action, a.target_id, a.details["before"]["oversell"], a.details["after"]["oversell"]) for a in _audits(client)] == [
+        ("stock.oversell_policy_changed", "p1", "block", "allow"),
+        ("stock.oversell_policy_changed", "p1", "allow", "block"),
+    ]
