@@ -592,8 +592,8 @@ def test_csv_downloads(client: TestClient, auth: Auth, march: None) -> None:
 
     r = client.get("/api/reports/sales/outlets", params={**MARCH, "format": "csv"}, headers=auth())
     table = list(csv.DictReader(io.StringIO(r.text)))
-    assert {(row["outlet"], row["currency"], row["gross"]) for row in table} == {("Main Street", "EUR", "76.00"), (B, "EUR", "60.00")}
-    assert "outlet_id" not in table[0] and A not in r.text  # B was never announced: its id is all there is
+    assert [(row["outlet"], row["currency"], row["gross"]) for row in table] == [("Main Street", "EUR", "76.00")]
+    assert "outlet_id" not in table[0] and A not in r.text
 
     empty = client.get(
         "/api/reports/sales/tenders", params={"date_from": "2025-01-01", "date_to": "2025-01-02", "format": "csv"}, headers=auth()
