@@ -175,12 +175,8 @@ def reprint_receipt(sale_id: str, principal: Cashier, request: Request, format: 
     "/{sale_id}/email",
     response_model=ReceiptMailOut,
     responses=NO_RECEIPT
-    | errors(
-        {
-            422: "the address is not an e-mail address, or the mail server refused it",
-            503: "the mail server could not be reached (or e-mail is not set up): the receipt was not sent; the sale is unchanged",
-        }
-    ),
+    | errors({503: "the mail server could not be reached (or e-mail is not set up): the receipt was not sent; the sale is unchanged"})
+    | unprocessable("the address is not an e-mail address, or the mail server refused it"),
 )
 async def email_receipt(sale_id: str, body: ReceiptMailIn, principal: Cashier, request: Request) -> ReceiptMailOut:
     """Send the receipt to the address the customer gives: the mail's body is the
