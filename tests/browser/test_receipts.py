@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Server, Tab, eventually, stocked_product
-from tests.browser.helpers import euros, expect_text, line
+from tests.browser.helpers import euros, expect_text, line, overflow
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,9 @@ def received(mail_dir: Path, to: str) -> list[EmailMessage]:
     return found
 
 
-def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(open_tab: Callable[..., Tab], server: Server) -> None:
+def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(
+    open_tab: Callable[..., Tab], server: Server, screenshots: Path
+) -> None:
     from playwright.sync_api import expect
 
     if server.mail_dir is None:
@@ -62,7 +64,7 @@ def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(open_tab: C
         eventually(lambda: admin.get(f"/api/sales/prices/{loaf['id']}").status_code == 200, "sales to know the loaf")
 
     # The manager sets the receipt in the back office: a mistake is named by its field.
-    office = open_tab(1280, 900).login(*people["manager"])
+    office = open_tab(1280, 800).login(*people["manager"])
     office.goto(f"{server.base_url}/#/office/receipts")
     form = office.get_by_test_id("receipt-settings-form")
     form.get_by_label("Shop name").fill(f"Harbour Bakery & Café {suffix}")
@@ -76,9 +78,17 @@ def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(open_tab: C
     form.get_by_test_id("receipt-settings-save").click()
     expect_text(form.get_by_test_id("receipt-settings-saved"), "saved")
     expect(form.get_by_test_id("error-address")).to_have_count(0)
+    office.screenshot(path=str(screenshots / "office-receipts-desktop.png"), full_page=True)
+
+    # On a phone the form fits the screen, with what was saved.
+    phone = open_tab(360, 740).login(*people["manager"])
+    phone.goto(f"{server.base_url}/#/office/receipts")
+    expect(phone.get_by_test_id("receipt-settings-form").get_by_label("VAT / tax number")).to_have_value("IE9876543W")
+    assert overflow(phone) <= 0, "the receipts page is wider than a 360 px phone"
+    phone.screenshot(path=str(screenshots / "office-receipts-phone.png"), full_page=True)
 
     # The cashier sells a loaf; the receipt heads with the shop and ends with the footer.
-    till = open_tab(1280, 900).login(*people["cashier"])
+    till = open_tab(1280, 800).login(*people["cashier"])
     till.get_by_test_id("till").wait_for()
     till.get_by_test_id("till-search").fill(loaf["sku"])
     till.locator(f'[data-testid=search-results] [data-sku="{loaf["sku"]}"]').click()
@@ -106,6 +116,7 @@ def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(open_tab: C
     mailer.get_by_test_id("receipt-email-input").fill(to)
     mailer.get_by_test_id("receipt-email-send").click()
     expect_text(mailer.get_by_test_id("receipt-email-sent"), re.escape(f"Receipt sent to {to}."))
+    till.screenshot(path=str(screenshots / "till-receipt-emailed-desktop.png"), full_page=True)
 
     [mail] = eventually(lambda: received(server.mail_dir, to), f"the sink to receive the receipt for {to}", timeout=20)
     assert mail["Subject"] == f"Your receipt {number} from Harbour Bakery & Café {suffix}"

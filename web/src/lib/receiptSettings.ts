@@ -59,7 +59,6 @@ export function formFrom(settings: Partial<ReceiptSettings>): ReceiptForm {
 export type FormErrors = Partial<Record<keyof ReceiptForm, string>>;
 
 // No control characters (sales refuses them in any text).
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 function linesProblem(text: string, what: string, most: number): string | undefined {
