@@ -187,7 +187,6 @@ def refund_rows(refund: dict[str, Any], *, outlet_name: str = "") -> list[Row]:
         rows.append(Row("pair", f"To {tender['kind']}", money(tender["amount_minor"], cur)))
     rows.append(Row("pair", "of which tax", money(refund["tax_minor"], cur)))
     rows.append(Row("text", f"Reason: {refund.get('reason', '')}"))
-    rows.append(Row("center", f"Refund {refund['refund_id']}"))
     return rows
 
 
