@@ -107,8 +107,12 @@ def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(
     text = receipt.inner_text()
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text), text  # no internal id
 
-    # E-mail it: a typo is caught at once; then the sink receives the receipt.
+    # E-mail it (the field opens on demand, New sale stays in view): a typo is caught at
+    # once; then the sink receives the receipt.
+    expect(till.get_by_test_id("new-sale")).to_be_in_viewport(ratio=1)
+    till.get_by_test_id("email-receipt").click()
     mailer = till.get_by_test_id("receipt-email")
+    expect(mailer.get_by_test_id("receipt-email-input")).to_be_focused()
     mailer.get_by_test_id("receipt-email-input").fill("customer.example.com")
     mailer.get_by_test_id("receipt-email-send").click()
     expect_text(mailer.get_by_test_id("receipt-email-error"), "not an e-mail address")
