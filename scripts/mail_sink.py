@@ -4,6 +4,9 @@ It stands in for the shop's mail server, which is outside the project.
 
     .venv/bin/python scripts/mail_sink.py --port 2525 --dir var/mail
 
+With --tls-cert/--tls-key it offers STARTTLS and requires it; with --auth USER:PASSWORD
+it requires AUTH (PLAIN or LOGIN, over TLS only) and refuses other log-ins with a 535.
+
 Scripted failures: an address at the domain `refused.invalid` gets a 550 (the mail
 server refuses the address for good); one at `busy-once.invalid` gets a 451 (try again
 later) the first time it is given, then is taken.
@@ -16,11 +19,13 @@ import asyncio
 import itertools
 import os
 import signal
+import ssl
 import time
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 REFUSED_DOMAIN = "@refused.invalid"
 BUSY_ONCE_DOMAIN = "@busy-once.invalid"
@@ -60,10 +65,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=2525)
     parser.add_argument("--dir", required=True, help="where received messages are written (.eml)")
+    parser.add_argument("--tls-cert", help="a PEM certificate: offer STARTTLS and require it")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key")
+    parser.add_argument("--auth", help="USER:PASSWORD: require AUTH with these (over TLS)")
     args = parser.parse_args(argv)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    controller = Controller(FolderHandler(folder), hostname=args.host, port=args.port, ready_timeout=10)
+    options: dict[str, Any] = {}
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        options |= {"tls_context": context, "require_starttls": True}
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+
+        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+            ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (user.encode(), password.encode())
+            return AuthResult(success=ok, handled=False)
+
+        options |= {"authenticator": authenticator, "auth_required": True, "auth_require_tls": bool(args.tls_cert)}
+    controller = Controller(FolderHandler(folder), hostname=args.host, port=args.port, ready_timeout=10, **options)
     controller.start()
     print(f"[mail-sink] listening on {args.host}:{args.port}, messages in {folder}", flush=True)
 

@@ -61,8 +61,8 @@ def _transient(exc: BaseException) -> bool:
         return 400 <= exc.smtp_code < 500
     if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
         return True
-    if isinstance(exc, smtplib.SMTPException):
-        return False
+    if isinstance(exc, smtplib.SMTPException | ssl.SSLCertVerificationError):
+        return False  # a certificate that does not verify will not the next time either
     return isinstance(exc, OSError)  # refused, reset, unreachable, timed out
 
 

@@ -59,12 +59,11 @@ class Sink:
         raise AssertionError(f"the sink received {len(self.messages())} messages, not {count}")
 
 
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[Sink]:
+def start_sink(folder: Path, *extra: str) -> Iterator[Sink]:
     """scripts/mail_sink.py in its own process on a port of its own."""
-    port, folder = free_port(), tmp_path / "mail"
+    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--port", str(port), "--dir", str(folder)],
+        [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--port", str(port), "--dir", str(folder), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -81,6 +80,42 @@ def sink(tmp_path: Path) -> Iterator[Sink]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[Sink]:
+    yield from start_sink(tmp_path / "mail")
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its own CA), as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail sink")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "sink-cert.pem", folder / "sink-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_path, key_path
 
 
 def smtp(port: int) -> dict[str, Any]:
@@ -223,3 +258,31 @@ def test_only_staff_of_the_outlet_mail_its_receipts(client: TestClient, auth: An
     assert other.status_code == 404
     unknown = client.post("/api/sales/00000000-0000-4000-8000-000000000000/email", json={"to": "ann@example.org"}, headers=auth())
     assert unknown.status_code == 404
+
+
+def test_starttls_with_a_verified_certificate_and_auth(make_client: Callable[..., Any], auth: Any, helpers: Any, tmp_path: Path) -> None:
+    """The sink requires STARTTLS and AUTH: the sender upgrades, checks the certificate
+    against the CA it is given, logs in; a wrong password or an unknown CA is a 503."""
+    cert, key = self_signed(tmp_path)
+    for tls_sink in start_sink(tmp_path / "tls-mail", "--tls-cert", str(cert), "--tls-key", str(key), "--auth", "pos:s3cret"):
+        secure = smtp(tls_sink.port) | {"smtp_tls": "starttls", "smtp_tls_ca": str(cert), "smtp_username": "pos", "smtp_password": "s3cret"}
+        client = start(make_client, helpers, **secure)
+        receipt = sell(client, auth, helpers)
+        sent = client.post(f"/api/sales/{receipt['sale_id']}/email", json={"to": "ann@example.org"}, headers=auth())
+        assert sent.status_code == 200, sent.text
+        [mail] = tls_sink.wait_for(1)
+        assert mail["To"] == "ann@example.org"
+        client.__exit__(None, None, None)
+
+        wrong = start(make_client, helpers, **(secure | {"smtp_password": "guess"}))
+        receipt = sell(wrong, auth, helpers)
+        refused = wrong.post(f"/api/sales/{receipt['sale_id']}/email", json={"to": "ann@example.org"}, headers=auth())
+        assert refused.status_code == 503 and "refused this server's log-in" in refused.json()["detail"]
+        wrong.__exit__(None, None, None)
+
+        unverified = start(make_client, helpers, **(secure | {"smtp_tls_ca": ""}))  # the system CAs do not know the sink
+        receipt = sell(unverified, auth, helpers)
+        untrusted = unverified.post(f"/api/sales/{receipt['sale_id']}/email", json={"to": "ann@example.org"}, headers=auth())
+        assert untrusted.status_code == 503 and "certificate" in untrusted.json()["detail"].lower()
+        unverified.__exit__(None, None, None)
+        assert len(tls_sink.messages()) == 1
