@@ -35,6 +35,7 @@ SERVICES = ("identity", "catalog", "inventory", "sales", "payments", "reports")
 REPLICAS = {"inventory": 2, "sales": 2}
 SANDBOX = "card-sandbox"
 RATES_SANDBOX = "rates-sandbox"
+MAIL_SINK = "mail-sink"
 RATES_DOCUMENT = "/stats/eurofxref/eurofxref-daily.xml"
 PORT_OFFSET = {"identity": 1, "catalog": 2, "inventory": 3, "sales": 4, "payments": 5, "reports": 6}
 
@@ -68,6 +69,15 @@ class Config:
     @property
     def rates_sandbox_port(self) -> int:
         return self.port_base + 32  # not +31: the crash test runs a sales instance on the gateway port + 51 (port base + 31)
+
+    @property
+    def mail_sink_port(self) -> int:
+        return self.port_base + 33
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the stack's mail sink keeps what it received (.eml files)."""
+        return self.state_dir / "mail"
 
     @property
     def rabbitmq_url(self) -> str:
@@ -192,6 +202,14 @@ def service_env(cfg: Config, service: str) -> dict[str, str]:
         # Exchange rates from the project's rates sandbox (the ECB's document, its own process).
         "POS_RATES_PROVIDER": os.environ.get("POS_RATES_PROVIDER", "sandbox"),
         "POS_RATES_SANDBOX_URL": os.environ.get("POS_RATES_SANDBOX_URL") or f"http://127.0.0.1:{cfg.rates_sandbox_port}{RATES_DOCUMENT}",
+        # Receipts by e-mail go to the stack's SMTP sink (scripts/mail_sink.py, its own
+        # process) unless POS_SMTP_HOST names a mail server.
+        **(
+            {}
+            if os.environ.get("POS_SMTP_HOST")
+            else {"POS_SMTP_HOST": "127.0.0.1", "POS_SMTP_PORT": str(cfg.mail_sink_port), "POS_SMTP_TLS": "none"}
+        ),
+        "POS_SMTP_FROM": os.environ.get("POS_SMTP_FROM") or "POS receipts <receipts@pos.localhost>",
         "PYTHONUNBUFFERED": "1",
     }
     return env
@@ -250,6 +268,20 @@ def start_rates_sandbox(cfg: Config) -> None:
         {**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.rates_sandbox_port}/healthz"), "the rates sandbox", 30)
+
+
+def start_mail_sink(cfg: Config) -> None:
+    """The SMTP sink standing in for the shop's mail server: keeps each message in
+    <state dir>/mail. Skipped when POS_SMTP_HOST names a mail server."""
+    if os.environ.get("POS_SMTP_HOST"):
+        return
+    start_process(
+        cfg,
+        MAIL_SINK,
+        [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--port", str(cfg.mail_sink_port), "--dir", str(cfg.mail_dir)],
+        {**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    wait_for(lambda: port_open("127.0.0.1", cfg.mail_sink_port), "the mail sink", 30)
 
 
 def start_process(cfg: Config, name: str, argv: list[str], env: dict[str, str]) -> None:
@@ -334,6 +366,7 @@ def up(cfg: Config, fresh: bool) -> None:
     migrate(cfg)
     start_card_sandbox(cfg)
     start_rates_sandbox(cfg)
+    start_mail_sink(cfg)
     for service in SERVICES:
         for replica, port in enumerate(cfg.ports(service)):
             start_service(cfg, service, port, replica)
@@ -418,13 +451,13 @@ def restart(cfg: Config, name: str | None) -> None:
     """Start one process of a running stack again (after a crash, or to pick up a change),
     exactly as `up` starts it, and wait until it is ready. A live one is stopped first."""
     instances = {f"{s}-{i}": (s, i, p) for s in SERVICES for i, p in enumerate(cfg.ports(s))}
-    if name not in (*instances, SANDBOX, RATES_SANDBOX):
-        raise SystemExit(f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, RATES_SANDBOX])}")
+    if name not in (*instances, SANDBOX, RATES_SANDBOX, MAIL_SINK):
+        raise SystemExit(f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, RATES_SANDBOX, MAIL_SINK])}")
     pid = pids(cfg).get(name)
     if pid is not None and pid_alive(pid):
         stop_process(cfg, name, pid)
-    if name in (SANDBOX, RATES_SANDBOX):
-        (start_card_sandbox if name == SANDBOX else start_rates_sandbox)(cfg)
+    if name in (SANDBOX, RATES_SANDBOX, MAIL_SINK):
+        {SANDBOX: start_card_sandbox, RATES_SANDBOX: start_rates_sandbox, MAIL_SINK: start_mail_sink}[name](cfg)
         log(f"{name} restarted")
         return
     service, replica, port = instances[name]
@@ -435,8 +468,8 @@ def restart(cfg: Config, name: str | None) -> None:
 
 def status(cfg: Config) -> None:
     for name, pid in pids(cfg).items():
-        if name in (SANDBOX, RATES_SANDBOX):
-            port = cfg.sandbox_port if name == SANDBOX else cfg.rates_sandbox_port
+        if name in (SANDBOX, RATES_SANDBOX, MAIL_SINK):
+            port = {SANDBOX: cfg.sandbox_port, RATES_SANDBOX: cfg.rates_sandbox_port, MAIL_SINK: cfg.mail_sink_port}[name]
             print(f"{name:13} pid {pid:<7} port {port}  {'running' if pid_alive(pid) else 'STOPPED'}")
             continue
         service, replica = name.rsplit("-", 1)
@@ -464,7 +497,7 @@ def config_from(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "status", "restart"])
-    parser.add_argument("name", nargs="?", help="restart: the process, e.g. inventory-1, card-sandbox or rates-sandbox")
+    parser.add_argument("name", nargs="?", help="restart: the process, e.g. inventory-1, card-sandbox, rates-sandbox or mail-sink")
     parser.add_argument("--state-dir", default=str(ROOT / "var" / "stack"))
     parser.add_argument("--gateway-port", type=int, default=8080)
     parser.add_argument("--port-base", type=int, default=8100)

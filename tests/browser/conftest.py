@@ -87,6 +87,9 @@ class Server:
     base_url: str
     admin_email: str
     admin_password: str
+    # Where the server's mail goes (the SMTP sink's folder of .eml files), when known:
+    # the local stack's sink, or the one started here beside the embedded server.
+    mail_dir: Path | None = None
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -127,7 +130,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
         # The repo's own local stack (tests/stack_fixture.py: every service, MariaDB,
         # RabbitMQ, nginx), shared with the e2e tests of the same session.
         stack = request.getfixturevalue("local_stack")
-        yield Server(stack.base_url, stack.admin_email, stack.admin_password)
+        yield Server(stack.base_url, stack.admin_email, stack.admin_password, stack.state_dir / "mail")
         return
     if base_url:
         yield _server_from_env(base_url)
@@ -137,6 +140,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     data_dir = tmp_path_factory.mktemp("pos-embedded")
     port = _free_port()
     log_path = data_dir / "server.log"
+    # Receipts by e-mail go to an SMTP sink of our own (scripts/mail_sink.py, its own process).
+    mail_dir, mail_port = data_dir / "mail", _free_port()
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--port", str(mail_port), "--dir", str(mail_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    mail_env = {"POS_SMTP_HOST": "127.0.0.1", "POS_SMTP_PORT": str(mail_port), "POS_SMTP_TLS": "none", "POS_SMTP_FROM": "receipts@pos.localhost"}
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
@@ -152,6 +163,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
                 "--no-demo",
             ],
             cwd=ROOT,
+            env={**os.environ, **mail_env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -170,8 +182,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
 
         eventually(ready, "the embedded server to start", timeout=90)
         fields = read_credentials(credentials)
-        yield Server(base, fields["email"], fields["password"])
+        yield Server(base, fields["email"], fields["password"], mail_dir)
     finally:
+        sink.terminate()
         process.terminate()
         try:
             process.wait(timeout=15)

@@ -193,12 +193,14 @@ def test_outlets_compared_and_stock_value_at_cost(
     page.get_by_test_id("outlets-panel").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / f"dashboard-outlets-stock-{name}.png"), full_page=True)
 
-    # The stock value's CSV: one row per outlet, with the same units and value.
+    # The stock value's CSV: one row per outlet by name, with the same units and the value
+    # as a decimal with its currency (the JSON keeps minor units).
     name, rows_csv = csv_download(page, page.get_by_role("button", name="CSV of stock value"))
     assert name.startswith("stock-valuation")
-    assert {r["outlet_id"]: (int(r["units"]), int(r["value_minor"])) for r in rows_csv} == {
-        chain.outlets[o][0]: (chain.units[o], chain.value[o]) for o in chain.outlets
+    assert {r["outlet"]: (int(r["units"]), r["value"], r["currency"]) for r in rows_csv} == {
+        chain.outlets[o][1]: (chain.units[o], f"{chain.value[o] // 100}.{chain.value[o] % 100:02d}", "EUR") for o in chain.outlets
     }
+    assert "outlet_id" not in rows_csv[0]
 
 
 def test_ranking_picker_reranks_the_products_alone(open_tab: Callable[..., Tab], chain: Chain) -> None:

@@ -453,7 +453,13 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
                 if f in z:
                     assert got[shift_id][f] == z[f], (shift_id, f)
 
-    # every report's CSV carries the same money as its JSON
+    # every report's CSV carries the same money as its JSON (as decimals in the row's
+    # currency, under the column's name without _minor: "12.50" is 1250 cents)
+    def minor(cell: str) -> int:
+        units, _, cents = cell.partition(".")
+        sign = -1 if units.startswith("-") else 1
+        return sign * (abs(int(units)) * 100 + int(cents or 0))
+
     for path, column, expected in (
         ("sales/daily", "gross_minor", totals["gross_minor"]),
         ("sales/hourly", "gross_minor", totals["gross_minor"]),
@@ -467,7 +473,9 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
     ):
         response = admin.get(f"/api/reports/{path}", params=scope | {"format": "csv", "limit": 1000})
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv"), path
-        assert sum(int(row[column]) for row in csv.DictReader(io.StringIO(response.text))) == expected, path
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert all(row["currency"] == "EUR" for row in rows), path
+        assert sum(minor(row[column.removesuffix("_minor")]) for row in rows) == expected, path
 
     # stock: valuation at cost equals inventory's levels times the cost prices
     def valued() -> Any:

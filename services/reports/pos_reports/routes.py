@@ -11,7 +11,6 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from operator import itemgetter
 from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from pos_platform.app import ServiceContext
 from pos_platform.auth import Manager, Principal, ensure_outlet
+from pos_platform.currencies import currency as currency_info
 from pos_platform.db import utcnow
 from pos_reports.blocks import cover
 from pos_reports.schemas import (
@@ -254,8 +254,37 @@ def _cell(value: object) -> object:
     return value
 
 
-def _csv(name: str, span: tuple[date, date] | None, fields: Sequence[str], rows: Iterable[BaseModel]) -> Response:
-    return _csv_records(name, span, fields, (row.__dict__ for row in rows))
+def _csv(
+    name: str,
+    span: tuple[date, date] | None,
+    fields: Sequence[str],
+    rows: Iterable[BaseModel],
+    *,
+    outlet_names: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    return _csv_records(name, span, fields, (row.__dict__ for row in rows), outlet_names=outlet_names, headers=headers)
+
+
+def decimal_amount(minor: int, currency: str) -> str:
+    """Minor units as the decimal a spreadsheet reads, in the currency's ISO 4217
+    exponent: 1250 EUR -> '12.50', -5 EUR -> '-0.05', 500 JPY -> '500'. No float."""
+    exponent = _exponent(currency)
+    if not exponent:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    units, fraction = divmod(abs(minor), 10**exponent)
+    return f"{sign}{units}.{fraction:0{exponent}d}"
+
+
+def _exponent(currency: str) -> int:
+    try:
+        return currency_info(currency).minor_units
+    except ValueError:
+        return 2  # a code ISO 4217 does not know: cents, as most currencies have
+
+
+MINOR = "_minor"
 
 
 def _csv_records(
@@ -263,27 +292,49 @@ def _csv_records(
     span: tuple[date, date] | None,
     fields: Sequence[str],
     records: Iterable[Mapping[str, Any]],
-    text_columns: int | None = None,
+    *,
+    outlet_names: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """CSV of plain records (a row model's fields as a dict): no model per row for a big
-    download. Text cells go through _cell; None is an empty cell (csv writes it so).
-    `text_columns`: only the first so many fields hold text, the rest numbers or None
-    (written as they are, without looking at each one)."""
+    download. Written for people and spreadsheets, not as the JSON is: an amount (a
+    *_minor field) is a decimal in the row's currency (the `currency` column) under its
+    name without _minor ("gross": "12.50"); an outlet is its name (column "outlet",
+    `outlet_names`), never its id. Text cells go through _cell; None is an empty cell.
+    `headers` renames columns (e.g. the outlet report's "name" -> "outlet")."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(fields)
-    if text_columns is not None and 1 < text_columns < len(fields) - 1:
-        texts, numbers = itemgetter(*fields[:text_columns]), itemgetter(*fields[text_columns:])
-        writer.writerows([*map(_cell, texts(record)), *numbers(record)] for record in records)
-    else:
-        getter = itemgetter(*fields) if len(fields) > 1 else (lambda record: (record[fields[0]],))
-        writer.writerows([_cell(v) if isinstance(v, str) else v for v in getter(record)] for record in records)
+    renames = {"outlet_id": "outlet", "outlet_name": "outlet", **(headers or {})}
+    writer.writerow([renames.get(f, f[: -len(MINOR)] if f.endswith(MINOR) else f) for f in fields])
+    names = outlet_names or {}
+    kinds = ["money" if f.endswith(MINOR) else "outlet" if f == "outlet_id" else "cell" for f in fields]
+    plan = list(zip(fields, kinds, strict=True))
+    for record in records:
+        currency = record.get("currency") or ""
+        row: list[object] = []
+        for field, kind in plan:
+            value = record[field]
+            if value is None:
+                row.append(None)
+            elif kind == "money":
+                row.append(decimal_amount(value, currency))
+            elif kind == "outlet":
+                row.append(_cell(names.get(value, value)))
+            else:
+                row.append(_cell(value) if isinstance(value, str) else value)
+        writer.writerow(row)
     suffix = f"_{span[0].isoformat()}_{span[1].isoformat()}" if span else f"_{utcnow().date().isoformat()}"
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}{suffix}.csv"'},
     )
+
+
+def _outlet_names(request: Request, ids: Iterable[str | None]) -> dict[str, str]:
+    """Outlet names from the replica, for a CSV (an outlet not announced: its id)."""
+    with _session(request) as session:
+        return {key: row.name for key, row in _names(session, outlets, "outlet_id", [i or "" for i in ids]).items()}
 
 
 def _columns(model: type[BaseModel], first: Sequence[str], skip: Sequence[str] = ()) -> list[str]:
@@ -351,7 +402,8 @@ def daily(
     totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
     if fmt == "csv":
         first = ["day", "outlet_id", "currency"] if by == "day_outlet" else ["day", "currency"]
-        return _csv("sales-daily", span, _columns(DailyRow, first, () if by == "day_outlet" else ("outlet_id",)), rows)
+        names = _outlet_names(request, (r.outlet_id for r in rows)) if by == "day_outlet" else {}
+        return _csv("sales-daily", span, _columns(DailyRow, first, () if by == "day_outlet" else ("outlet_id",)), rows, outlet_names=names)
     return _json(
         DailyReport(
             date_from=span[0],
@@ -549,7 +601,7 @@ def items(
         )
     records = records[:limit]
     if fmt == "csv":
-        return _csv_records("sales-items", span, ITEM_CSV_COLUMNS, records, text_columns=len(ITEM_TEXT_COLUMNS))
+        return _csv_records("sales-items", span, ITEM_CSV_COLUMNS, records)
     rows = [ItemRow(**record) for record in records]
     return _json(ItemReport(date_from=span[0], date_to=span[1], sort=sort, order=order, rows=rows))
 
@@ -752,7 +804,8 @@ def cashier_report(
         dims = {"cashier_id", "cashier_name", "outlet_id", "register_id"}
         # One file name per view: "by register" saved beside "by cashier" must not clash.
         name = {"cashier": "sales-cashiers", "register": "sales-registers", "cashier_register": "sales-cashier-registers"}[by]
-        return _csv(name, span, _columns(CashierRow, first, tuple(dims - set(first))), rows)
+        names = _outlet_names(request, (r.outlet_id for r in rows)) if by != "cashier" else {}
+        return _csv(name, span, _columns(CashierRow, first, tuple(dims - set(first))), rows, outlet_names=names)
     return _json(CashierReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals))
 
 
@@ -857,7 +910,7 @@ def outlet_report(
     rows.sort(key=lambda row: (row.currency, -row.gross_minor, row.outlet_id))
     totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
     if fmt == "csv":
-        return _csv("sales-outlets", span, _columns(OutletRow, ["outlet_id", "name", "timezone", "currency"]), rows)
+        return _csv("sales-outlets", span, _columns(OutletRow, ["name", "timezone", "currency"], ("outlet_id",)), rows, headers={"name": "outlet"})
     return _json(
         OutletReport(
             date_from=span[0],
@@ -902,7 +955,7 @@ def valuation(
     rows.sort(key=lambda row: (row.currency, -row.value_minor, row.outlet_id))
     totals = [ValuationTotals(currency=c, **v) for c, v in by_currency(found, ("units", "value_minor")).items()]
     if fmt == "csv":
-        return _csv("stock-valuation", None, _columns(ValuationRow, ["outlet_id", "outlet_name", "currency"]), rows)
+        return _csv("stock-valuation", None, _columns(ValuationRow, ["outlet_name", "currency"], ("outlet_id",)), rows)
     return _json(ValuationReport(rows=rows, totals_by_currency=totals))
 
 
@@ -1028,7 +1081,7 @@ def low_stock(
     window = _velocity_window(date_to, velocity_days)
     rows, computed = _stock_rows(request, scope, window, target_days, low_only=True, reorder_only=False, limit=limit)
     if fmt == "csv":
-        return _csv("stock-low", window, list(StockRow.model_fields), rows)
+        return _csv("stock-low", window, [f for f in StockRow.model_fields if f != "outlet_id"], rows)
     return _json(
         StockReport(
             velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows
@@ -1056,7 +1109,7 @@ def days_of_cover(
     window = _velocity_window(date_to, velocity_days)
     rows, computed = _stock_rows(request, scope, window, target_days, low_only=False, reorder_only=reorder_only, limit=limit)
     if fmt == "csv":
-        return _csv("stock-cover", window, list(StockRow.model_fields), rows)
+        return _csv("stock-cover", window, [f for f in StockRow.model_fields if f != "outlet_id"], rows)
     return _json(
         StockReport(
             velocity_from=window[0], velocity_to=window[1], velocity_computed_at=computed, target_days=target_days, rows=rows
@@ -1156,5 +1209,6 @@ def shift_report(
         }[by]
         dims = {"shift_id", "outlet_id", "register_id", "cashier_id", "cashier_name", "day", "opened_at", "closed_at"}
         skip = tuple(dims - set(first)) + (("shifts",) if by == "shift" else ())
-        return _csv("shifts", span, _columns(ShiftRow, first, skip), rows)
+        names = _outlet_names(request, (r.outlet_id for r in rows)) if by != "cashier" else {}
+        return _csv("shifts", span, _columns(ShiftRow, first, skip), rows, outlet_names=names)
     return _json(ShiftReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals))

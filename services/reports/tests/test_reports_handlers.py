@@ -32,6 +32,7 @@ from pos_contracts.events import (
 )
 from pos_platform.bus import PoisonMessage
 from pos_platform.consumer import EventConsumer
+from pos_reports.routes import decimal_amount
 from pos_reports.tables import stock_levels
 from pos_reports.velocity import refresh_velocity
 from services.reports.tests.builders import envelope, line, outlet, product, refund, sale
@@ -564,41 +565,45 @@ def test_shift_reports(feed: Feed, get: Get) -> None:
 
 
 def test_csv_downloads(client: TestClient, auth: Auth, march: None) -> None:
+    """Downloads are for people: outlets by name, amounts as decimals in the row's
+    currency (the JSON keeps ids and minor units)."""
     r = client.get("/api/reports/sales/daily", params={**MARCH, "format": "csv"}, headers=auth())
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert r.headers["content-disposition"] == 'attachment; filename="sales-daily_2026-03-01_2026-03-31.csv"'
     table = list(csv.reader(io.StringIO(r.text)))
-    assert table[0][:8] == [
-        "day",
-        "outlet_id",
-        "currency",
-        "sales_count",
-        "items_sold",
-        "gross_minor",
-        "discount_minor",
-        "tax_minor",
+    assert table[0][:8] == ["day", "outlet", "currency", "sales_count", "items_sold", "gross", "discount", "tax"]
+    assert [row[:8] for row in table[1:]] == [
+        ["2026-03-10", "Main Street", "EUR", "2", "4", "46.00", "0.00", "6.00"],
+        ["2026-03-11", "Main Street", "EUR", "1", "3", "30.00", "0.00", "0.00"],
     ]
-    assert [row[:6] for row in table[1:]] == [
-        ["2026-03-10", A, "EUR", "2", "4", "4600"],
-        ["2026-03-11", A, "EUR", "1", "3", "3000"],
-    ]
+    assert A not in r.text and "_minor" not in table[0]
 
     r = client.get("/api/reports/sales/items", params={**MARCH, "format": "csv"}, headers=auth())
     table = list(csv.reader(io.StringIO(r.text)))
-    assert table[0][:7] == ["product_id", "sku", "name", "category_id", "category_name", "currency", "qty"]
+    assert table[0][:8] == ["product_id", "sku", "name", "category_id", "category_name", "currency", "qty", "gross"]
     assert [row[:3] for row in table[1:]] == [["p2", "SKU-p2", "'=HYPERLINK(1)"], ["p1", "SKU-p1", "Coffee"]]  # a formula is text
 
     r = client.get("/api/reports/sales/tenders", params={**MARCH, "format": "csv"}, headers=auth())
     assert "attachment" in r.headers["content-disposition"]
     table = list(csv.reader(io.StringIO(r.text)))
-    assert table[0][:4] == ["kind", "amount_minor", "count", "currency"]
-    assert [row[:4] for row in table[1:]] == [["card", "4000", "2", "EUR"], ["cash", "3600", "2", "EUR"]]
+    assert table[0][:4] == ["kind", "amount", "count", "currency"]
+    assert [row[:4] for row in table[1:]] == [["card", "40.00", "2", "EUR"], ["cash", "36.00", "2", "EUR"]]
+
+    r = client.get("/api/reports/sales/outlets", params={**MARCH, "format": "csv"}, headers=auth())
+    table = list(csv.DictReader(io.StringIO(r.text)))
+    assert [(row["outlet"], row["currency"], row["gross"]) for row in table] == [("Main Street", "EUR", "76.00")]
+    assert "outlet_id" not in table[0] and A not in r.text
 
     empty = client.get(
         "/api/reports/sales/tenders", params={"date_from": "2025-01-01", "date_to": "2025-01-02", "format": "csv"}, headers=auth()
     )
     assert list(csv.reader(io.StringIO(empty.text)))[1:] == []
+
+
+def test_csv_amounts_follow_the_currency_exponent() -> None:
+    assert [decimal_amount(m, "EUR") for m in (1250, -5, 0, 100000)] == ["12.50", "-0.05", "0.00", "1000.00"]
+    assert (decimal_amount(500, "JPY"), decimal_amount(1234, "KWD"), decimal_amount(-1, "XYZ")) == ("500", "1.234", "-0.01")
 
 
 @pytest.mark.parametrize(
@@ -624,8 +629,12 @@ def test_the_product_csv_holds_the_json_rows_cell_for_cell(
     table = list(csv.DictReader(io.StringIO(r.text)))
     assert rows and len(table) == len(rows)
     for row, cells in zip(rows, table, strict=True):
-        assert sorted(cells) == sorted(row)  # the same columns
+        # the same columns, amounts under their name without _minor
+        assert sorted(cells) == sorted(c.removesuffix("_minor") for c in row)
         for column, value in row.items():
+            if column.endswith("_minor"):
+                assert cells[column.removesuffix("_minor")] == decimal_amount(value, row["currency"]), (column, value)
+                continue
             text = "" if value is None else str(value)
             assert cells[column] == ("'" + text if text[:1] in "=+-@" and text else text), (column, value)
     if "include_unsold" in params:

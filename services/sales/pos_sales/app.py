@@ -14,6 +14,7 @@ from pos_sales.checkout import Checkout
 from pos_sales.clients import ServiceClients
 from pos_sales.config import Settings
 from pos_sales.handlers import BATCH_HANDLERS, HANDLERS
+from pos_sales.mail import MailSender, SmtpMailSender
 from pos_sales.offline import SyncAdmission
 from pos_sales.refunds import RefundDesk
 from pos_sales.tables import metadata
@@ -24,9 +25,15 @@ log = logging.getLogger("pos.sales.reconciler")
 
 
 def create_app(
-    settings: Settings | None = None, *, bus: Bus | None = None, migrate_on_start: bool = False, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    bus: Bus | None = None,
+    migrate_on_start: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    mail_sender: MailSender | None = None,
 ) -> FastAPI:
-    """`transport` routes the synchronous hops somewhere else (tests: in-process apps)."""
+    """`transport` routes the synchronous hops somewhere else (tests: in-process apps);
+    `mail_sender` delivers mailed receipts (default: SMTP as the settings say)."""
     settings = settings or Settings()
     db = settings.open_database(NAME, metadata)
     clients = ServiceClients(settings, transport)
@@ -67,4 +74,5 @@ def create_app(
     app.state.checkout = checkout
     app.state.offline_admission = SyncAdmission(settings.offline_sync_slots, settings.offline_sync_wait_seconds)
     app.state.refund_desk = refund_desk
+    app.state.mail_sender = mail_sender or SmtpMailSender(settings)
     return app

@@ -187,6 +187,7 @@ def draft_receipt(body: SaleIn, principal: Principal, quote: Quote, settlement: 
         "tendered_minor": settlement.tendered_minor,
         "change_minor": settlement.change_minor,
         "prices_include_tax": cart.prices_include_tax,
+        "shop": quote.policy.receipt_shop(),
         "header": quote.policy.receipt_header,
         "footer": quote.policy.receipt_footer,
         "completed_at": None,

@@ -491,6 +491,7 @@ class OfflineSync:
             "tendered_minor": tendered,
             "change_minor": body.change_minor,
             "prices_include_tax": body.prices_include_tax,
+            "shop": policy.receipt_shop(),
             "header": policy.receipt_header,
             "footer": policy.receipt_footer,
             "completed_at": iso_utc(sold_at),

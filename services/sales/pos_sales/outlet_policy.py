@@ -1,12 +1,13 @@
 """Per-outlet pricing and receipt settings: tax rates per tax class, tax-inclusive or
 exclusive shelf prices, rounding mode, cash rounding, the discount approval threshold,
-and the receipt's header and footer. Stored as one JSON document per outlet; outlets
+and what the receipt prints (shop name, address, tax number, header and footer lines).
+Stored as one JSON document per outlet; outlets
 without one use the service's defaults (environment)."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import bindparam, select
@@ -15,6 +16,9 @@ from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_sales.config import Settings
 from pos_sales.domain import PricingPolicy
 from pos_sales.tables import outlet_settings
+
+# A line of receipt text: one 80 mm printer line is 42 characters; longer ones wrap.
+ReceiptLine = Annotated[str, Field(max_length=120)]
 
 
 class OutletSettings(BaseModel):
@@ -28,8 +32,13 @@ class OutletSettings(BaseModel):
     rounding_mode: Literal["half_up", "half_even", "down", "up"] = Field(description="how tax rounds, per line")
     cash_rounding_minor: int = Field(ge=0, le=100, description="cash totals round to this increment (5 = 0.05); 0 = none")
     discount_approval_bp: int = Field(ge=0, le=10_000, description="discounts above this share need a manager (2000 = 20 %)")
-    receipt_header: list[str] = Field(default_factory=list, max_length=8, description="lines printed above the items")
-    receipt_footer: list[str] = Field(default_factory=list, max_length=8, description="lines printed below the totals")
+    # What the receipt prints: stamped on each receipt at the sale (a receipt printed
+    # again shows what it said then). Lines longer than a printer line wrap.
+    shop_name: str = Field(default="", max_length=80, description="the shop's name at the top of the receipt ('' = the outlet's name)")
+    address: list[ReceiptLine] = Field(default_factory=list, max_length=4, description="the shop's address, a line each (at most 4)")
+    tax_number: str = Field(default="", max_length=40, description="VAT / tax registration number printed on the receipt ('' = none)")
+    receipt_header: list[ReceiptLine] = Field(default_factory=list, max_length=8, description="lines printed above the items")
+    receipt_footer: list[ReceiptLine] = Field(default_factory=list, max_length=8, description="lines printed below the totals")
     # Selling offline (the till without its link to the services): the till enforces
     # these; a sale synced beyond them is kept all the same and listed as a sync exception.
     offline_max_hours: int = Field(default=24, ge=0, le=720, description="the longest a till sells offline before it stops (0: never offline)")
@@ -43,6 +52,10 @@ class OutletSettings(BaseModel):
             cash_rounding_minor=self.cash_rounding_minor,
             discount_approval_bp=self.discount_approval_bp,
         )
+
+    def receipt_shop(self) -> dict[str, Any]:
+        """The shop as the receipt prints it (stamped on each receipt at the sale)."""
+        return {"name": self.shop_name, "address": list(self.address), "tax_number": self.tax_number}
 
 
 def defaults(settings: Settings) -> OutletSettings:

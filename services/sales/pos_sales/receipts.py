@@ -98,10 +98,32 @@ def tax_codes(bands: list[dict[str, Any]]) -> dict[int, str]:
     return {band["rate_bp"]: chr(ord("A") + i) for i, band in enumerate(bands)}
 
 
-def receipt_rows(receipt: dict[str, Any], *, copy: int = 0) -> list[Row]:
+def shop_name(document: dict[str, Any], outlet_name: str = "") -> str:
+    """The shop's name as the receipt prints it (the outlet's name when it set none)."""
+    return (document.get("shop") or {}).get("name") or outlet_name
+
+
+def shop_rows(document: dict[str, Any], outlet_name: str = "") -> list[Row]:
+    """The top of a receipt or refund slip: the shop's name (the outlet's name when the
+    outlet set none), address and tax number, as stamped on the document at the sale,
+    then the outlet's header lines."""
+    shop = document.get("shop") or {}
+    rows = []
+    name = shop_name(document, outlet_name)
+    if name:
+        rows.append(Row("title", name))
+    rows += [Row("center", line) for line in shop.get("address", [])]
+    if shop.get("tax_number"):
+        rows.append(Row("center", f"VAT/tax no. {shop['tax_number']}"))
+    rows += [Row("center", line) for line in document.get("header", [])]
+    return rows
+
+
+def receipt_rows(receipt: dict[str, Any], *, copy: int = 0, outlet_name: str = "") -> list[Row]:
+    """The receipt's rows. No internal id is printed: the receipt number names the sale."""
     cur = receipt["currency"]
     codes = tax_codes(receipt.get("tax", []))
-    rows = [Row("center", line) for line in receipt.get("header", [])]
+    rows = shop_rows(receipt, outlet_name)
     rows.append(Row("title", "RECEIPT"))
     if copy:
         rows.append(Row("center", f"*** COPY {copy} - NOT A NEW SALE ***"))
@@ -142,13 +164,12 @@ def receipt_rows(receipt: dict[str, Any], *, copy: int = 0) -> list[Row]:
     if footer:
         rows.append(Row("rule"))
         rows += [Row("center", line) for line in footer]
-    rows.append(Row("center", f"Sale {receipt['sale_id']}"))
     return rows
 
 
-def refund_rows(refund: dict[str, Any]) -> list[Row]:
+def refund_rows(refund: dict[str, Any], *, outlet_name: str = "") -> list[Row]:
     cur = refund["currency"]
-    rows = [Row("center", line) for line in refund.get("header", [])]
+    rows = shop_rows(refund, outlet_name)
     rows += [
         Row("title", "REFUND"),
         Row("pair", f"For receipt {refund.get('receipt_number') or '-'}", _stamp(refund.get("refunded_at"))),
@@ -166,7 +187,6 @@ def refund_rows(refund: dict[str, Any]) -> list[Row]:
         rows.append(Row("pair", f"To {tender['kind']}", money(tender["amount_minor"], cur)))
     rows.append(Row("pair", "of which tax", money(refund["tax_minor"], cur)))
     rows.append(Row("text", f"Reason: {refund.get('reason', '')}"))
-    rows.append(Row("center", f"Refund {refund['refund_id']}"))
     return rows
 
 

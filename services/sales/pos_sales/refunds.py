@@ -161,6 +161,7 @@ class RefundDesk:
                 "tax_minor": tax,
                 "rounding_minor": split.rounding_minor,
                 "tenders": [{"kind": kind, "amount_minor": amount} for kind, amount in split.tenders],
+                "shop": stored_sale.get("shop"),
                 "header": stored_sale.get("header", []),
                 "refunded_at": None,
             }

@@ -1,22 +1,26 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from pos_platform.app import MAX_OFFSET, ServiceContext, unprocessable
 from pos_platform.auth import Cashier, CurrentUser
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet_async
 from pos_sales.checkout import Checkout
-from pos_sales.receipts import PRINTABLE_200, receipt_rows, render_html, render_text
-from pos_sales.schemas import SaleIn, SalePage, SaleSummary
-from pos_sales.tables import refunds, sale_lines, sales
+from pos_sales.mail import Mail, MailRefused, MailSender, MailUnavailable
+from pos_sales.receipts import PRINTABLE_200, receipt_rows, render_html, render_text, shop_name
+from pos_sales.schemas import ReceiptMailIn, ReceiptMailOut, SaleIn, SalePage, SaleSummary
+from pos_sales.tables import known_outlets, refunds, sale_lines, sales
 
 router = APIRouter(prefix="/api/sales", tags=["sales"])
+log = logging.getLogger("pos.sales.receipts")
 
 Format = Literal["json", "text", "html"]
 
@@ -127,11 +131,16 @@ def get_sale(sale_id: str, principal: CurrentUser, request: Request) -> JSONResp
 NO_RECEIPT = errors({409: "the sale is not completed: it has no receipt"})
 
 
-def _receipt_document(receipt: dict[str, Any], fmt: Format, copy: int) -> Response:
+def outlet_name(uow: Any, outlet_id: str) -> str:
+    """The outlet's name from the replica ('' before its OutletCreated arrived)."""
+    return uow.session.scalar(select(known_outlets.c.name).where(known_outlets.c.outlet_id == outlet_id)) or ""
+
+
+def _receipt_document(receipt: dict[str, Any], fmt: Format, copy: int, outlet: str) -> Response:
     if fmt == "text":
-        return PlainTextResponse(render_text(receipt_rows(receipt, copy=copy)))
+        return PlainTextResponse(render_text(receipt_rows(receipt, copy=copy, outlet_name=outlet)))
     if fmt == "html":
-        return HTMLResponse(render_html(receipt_rows(receipt, copy=copy), f"Receipt {receipt.get('receipt_number')}"))
+        return HTMLResponse(render_html(receipt_rows(receipt, copy=copy, outlet_name=outlet), f"Receipt {receipt.get('receipt_number')}"))
     return JSONResponse({**receipt, "copy": copy} if copy else receipt)
 
 
@@ -141,9 +150,10 @@ def get_receipt(sale_id: str, principal: CurrentUser, request: Request, format: 
     as plain text for a 42-column receipt printer."""
     with _ctx(request).db.transaction() as uow:
         row = _visible_sale(uow, sale_id, principal)
+        outlet = outlet_name(uow, row.outlet_id) if format != "json" else ""
     if row.status != "COMPLETED":
         raise HTTPException(status.HTTP_409_CONFLICT, f"sale {sale_id} is {row.status}: it has no receipt")
-    return _receipt_document(json.loads(row.answer), format, 0)
+    return _receipt_document(json.loads(row.answer), format, 0, outlet)
 
 
 @router.post("/{sale_id}/reprint", responses=PRINTABLE_200 | NO_RECEIPT)
@@ -157,4 +167,44 @@ def reprint_receipt(sale_id: str, principal: Cashier, request: Request, format: 
             raise HTTPException(status.HTTP_409_CONFLICT, f"sale {sale_id} is {row.status}: it has no receipt")
         copy = row.reprint_count + 1
         uow.session.execute(sales.update().where(sales.c.id == sale_id).values(reprint_count=copy))
-    return _receipt_document(json.loads(row.answer), format, copy)
+        outlet = outlet_name(uow, row.outlet_id) if format != "json" else ""
+    return _receipt_document(json.loads(row.answer), format, copy, outlet)
+
+
+@router.post(
+    "/{sale_id}/email",
+    response_model=ReceiptMailOut,
+    responses=NO_RECEIPT
+    | errors({503: "the mail server could not be reached (or e-mail is not set up): the receipt was not sent; the sale is unchanged"})
+    | unprocessable("the address is not an e-mail address, or the mail server refused it"),
+)
+async def email_receipt(sale_id: str, body: ReceiptMailIn, principal: Cashier, request: Request) -> ReceiptMailOut:
+    """Send the receipt to the address the customer gives: the mail's body is the
+    receipt (plain text as printed, and the 80 mm HTML). Not a copy: reprints are not
+    counted, and nothing about the sale changes whether the mail goes or not."""
+    db = _ctx(request).db
+
+    def read() -> tuple[Any, str]:
+        with db.transaction() as uow:
+            row = _visible_sale(uow, sale_id, principal)
+            return row, outlet_name(uow, row.outlet_id)
+
+    row, outlet = await run_in_threadpool(read)
+    if row.status != "COMPLETED":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"sale {sale_id} is {row.status}: it has no receipt")
+    receipt = json.loads(row.answer)
+    rows = receipt_rows(receipt, outlet_name=outlet)
+    shop = shop_name(receipt, outlet)
+    number = receipt.get("receipt_number") or ""
+    subject = f"Your receipt {number}" + (f" from {shop}" if shop else "")
+    sender: MailSender = request.app.state.mail_sender
+    try:
+        await sender.send(Mail(to=body.to, subject=subject, text=render_text(rows), html=render_html(rows, subject)))
+    except MailRefused as refused:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"The receipt was not sent: {refused}. Check the address.") from None
+    except MailUnavailable as down:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"The receipt was not sent: {down}. The sale is recorded; try again later or print the receipt."
+        ) from None
+    log.info("receipt mailed", extra={"sale_id": sale_id})
+    return ReceiptMailOut(sale_id=sale_id, to=body.to, subject=subject)

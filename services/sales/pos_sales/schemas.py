@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -160,6 +161,31 @@ class CashMovementIn(Strict):
 
 class ShiftCloseIn(Strict):
     counted_cash_minor: int = Field(ge=0, le=MAX_MINOR, strict=True, description="what is in the drawer, counted before the expected amount is shown")
+
+
+# An address as people type it: something@domain.tld, no spaces (nor line breaks: it
+# goes into a mail header). The mail server is the judge of the rest.
+EMAIL_PATTERN = r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$"
+
+
+class ReceiptMailIn(Strict):
+    to: str = Field(min_length=3, max_length=254, description="the customer's e-mail address")
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _address(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not re.match(EMAIL_PATTERN, value):
+            raise ValueError(f"{value!r} is not an e-mail address: type it as name@example.com")
+        return value
+
+
+class ReceiptMailOut(BaseModel):
+    sale_id: str
+    to: str
+    subject: str
 
 
 class SaleSummary(BaseModel):

@@ -7,6 +7,7 @@ import type { CartLine, Discount, Quote } from "./cart";
 import { takeOfflineSale, type OfflineSettings } from "./offlineSale";
 import { offlineStatus } from "./offlineStatus.svelte";
 import { discountsNeedingApproval, priceCart, PricingError, taxBands, type CatalogPrice } from "./pricing";
+import { receiptPartsFrom, type ReceiptSettings } from "./receiptSettings";
 import type { Receipt } from "./types";
 
 const settingsKey = (outletId: string) => `pos.outletSettings.${outletId}`;
@@ -168,6 +169,7 @@ export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt
     change_minor: body.change_minor,
     completed_at: body.sold_at,
     offline: true,
+    ...receiptPartsFrom(settings as Partial<ReceiptSettings>),
   };
 }
 

@@ -138,6 +138,10 @@ export interface Receipt {
   completed_at: string;
   /** taken while the till could not reach the services; synced later */
   offline?: boolean;
+  /** The outlet's receipt settings stamped at the sale (newer sales service). */
+  shop?: { name: string; address: string[]; tax_number: string } | null;
+  header?: string[];
+  footer?: string[];
 }
 
 // Reports: older and newer report services differ; only these fields are relied on.
