@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -22,6 +22,8 @@ from pos_inventory.schemas import (
     LevelPage,
     LevelUpdate,
     LowStockLine,
+    LowStockOutlet,
+    LowStockSummary,
     PolicyIn,
     ProductStockOut,
     QtyLine,
@@ -185,6 +187,29 @@ def low_stock_list(outlet_id: str, principal: CurrentUser, request: Request, lim
     return [
         LowStockLine(**_row_level(r).model_dump(), suggested_order_qty=suggested_order(r.on_hand, r.reorder_point, r.reorder_qty)) for r in rows
     ]
+
+
+@router.get("/low-stock/summary", response_model=LowStockSummary)
+def low_stock_summary(principal: CurrentUser, request: Request) -> LowStockSummary:
+    """How many lines are at or below their reorder point (and how many of them are
+    empty) at each of the caller's outlets that has any: one grouped count, for the
+    dashboard's tile and the office menu's badge."""
+    low = and_(stock.c.reorder_point > 0, stock.c.on_hand <= stock.c.reorder_point)
+    query = (
+        select(stock.c.outlet_id, func.count(), func.sum(case((stock.c.on_hand <= 0, 1), else_=0)))
+        .where(low)
+        .group_by(stock.c.outlet_id)
+        .order_by(stock.c.outlet_id)
+    )
+    visible = principal.visible_outlets(None)
+    if visible is not None:
+        if not visible:
+            return LowStockSummary(low=0, out=0, outlets=[])
+        query = query.where(stock.c.outlet_id.in_(visible))
+    with context(request).db.transaction() as uow:
+        rows = uow.session.execute(query).all()
+    outlets = [LowStockOutlet(outlet_id=r[0], low=int(r[1]), out=int(r[2] or 0)) for r in rows]
+    return LowStockSummary(low=sum(o.low for o in outlets), out=sum(o.out for o in outlets), outlets=outlets)
 
 
 @router.get("/outlets/{outlet_id}/audit", response_model=AuditOut)

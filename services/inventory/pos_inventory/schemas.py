@@ -77,6 +77,21 @@ class LowStockLine(LevelOut):
     suggested_order_qty: int
 
 
+class LowStockOutlet(BaseModel):
+    outlet_id: str
+    low: int = Field(description="lines at or below their reorder point (a reorder point set)")
+    out: int = Field(description="of those, lines with nothing left (on hand 0 or less)")
+
+
+class LowStockSummary(BaseModel):
+    """What to reorder across the caller's outlets: the dashboard's tile and the office
+    menu's badge."""
+
+    low: int
+    out: int
+    outlets: list[LowStockOutlet]
+
+
 class LedgerEntry(BaseModel):
     id: int
     outlet_id: str

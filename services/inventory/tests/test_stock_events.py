@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from pos_platform.consumer import EventConsumer
 
-from .conftest import A, Auth, audit, envelope, ledger, level, outbox, product, receive, refund, sale
+from .conftest import A, B, Auth, audit, envelope, ledger, level, outbox, product, receive, refund, sale
 
 
 def reserve(client: TestClient, auth: Auth, sale_id: str, lines: list[tuple[str, int]], outlet_id: str = A) -> tuple[int, dict]:
@@ -186,3 +186,25 @@ def test_refunded_goods_marked_restock_go_back_once(client: TestClient, auth: Au
     consumer.handle(envelope(refund(sold.sale_id, [("p2", 1, False)]), A))
     assert len(outbox(client, "StockReturned")) == 1
     assert audit(client, auth)["mismatches"] == []
+
+
+def test_the_low_stock_summary_counts_low_and_empty_lines_at_the_callers_outlets(
+    client: TestClient, auth: Auth, consumer: EventConsumer
+) -> None:
+    """The dashboard's tile and the office menu's badge (issue 17): one count across the
+    caller's outlets, never another outlet's."""
+    for product_id, outlet_id, qty, point in (("p1", A, 3, 5), ("p2", A, 9, 5), ("p3", A, 1, 2), ("p4", B, 2, 4), ("p5", B, 8, 0)):
+        receive(client, auth, product_id, qty, outlet_id)
+        put = client.put(
+            "/api/inventory", json={"outlet_id": outlet_id, "product_id": product_id, "reorder_point": point}, headers=auth("manager", [A, B])
+        )
+        assert put.status_code == 200, put.text
+    consumer.handle(envelope(sale([("p3", 1)]), A))  # p3 empty now
+
+    both = client.get("/api/inventory/low-stock/summary", headers=auth("manager", [A, B])).json()
+    assert both == {"low": 3, "out": 1, "outlets": [{"outlet_id": A, "low": 2, "out": 1}, {"outlet_id": B, "low": 1, "out": 0}]}
+    only_b = client.get("/api/inventory/low-stock/summary", headers=auth("manager", [B])).json()
+    assert only_b == {"low": 1, "out": 0, "outlets": [{"outlet_id": B, "low": 1, "out": 0}]}
+    nowhere = client.get("/api/inventory/low-stock/summary", headers=auth("cashier", [])).json()
+    assert nowhere == {"low": 0, "out": 0, "outlets": []}
+    assert client.get("/api/inventory/low-stock/summary", headers=auth("admin", [])).json() == both

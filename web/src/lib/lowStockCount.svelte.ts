@@ -1,0 +1,34 @@
+// What to reorder across the user's outlets, for the back office menu's badge and the
+// dashboard's tile: one grouped count (GET /api/inventory/low-stock/summary), asked when
+// the back office opens and when the tab is shown again.
+
+import { api } from "./api";
+
+export interface LowStockSummary {
+  low: number;
+  out: number;
+  outlets: { outlet_id: string; low: number; out: number }[];
+}
+
+class LowStockCount {
+  /** null: not known (not asked yet, or the server did not answer). */
+  summary = $state<LowStockSummary | null>(null);
+  #asking = 0;
+
+  get low(): number {
+    return this.summary?.low ?? 0;
+  }
+
+  async refresh(): Promise<void> {
+    const mine = ++this.#asking;
+    try {
+      const answer = await api<LowStockSummary>("/api/inventory/low-stock/summary");
+      if (mine === this.#asking) this.summary = answer;
+    } catch {
+      // A badge is not worth an error message: the low-stock page says what went wrong.
+      if (mine === this.#asking) this.summary = null;
+    }
+  }
+}
+
+export const lowStockCount = new LowStockCount();
