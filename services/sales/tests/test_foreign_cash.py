@@ -167,3 +167,27 @@ def test_settling_with_foreign_cash_never_makes_or_loses_a_minor_unit_beyond_the
     assert applied.change_minor >= 0
     assert abs(kept - total) <= bound
     assert done.tendered_minor - done.change_minor == total
+
+
+def test_receipt_and_z_report_show_the_foreign_cash(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    import uuid
+
+    assert accept(client, auth, ["USD"]).status_code == 200
+    fakes.rates["EUR/USD"] = USD
+    shift_id = str(uuid.uuid4())
+    opened = client.post("/api/sales/shifts", json={"id": shift_id, "outlet_id": OUTLET, "register_id": "till-1", "opening_float_minor": 10000}, headers=auth())
+    assert opened.status_code == 201, opened.text
+    body = helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}]) | {"register_id": "till-1"}
+    sold = client.post("/api/sales", json=body, headers=auth())
+    assert sold.status_code == 201, sold.text
+    text = client.get(f"/api/sales/{body['id']}/receipt", params={"format": "text"}, headers=auth()).text
+    assert "Cash USD" in text and "30.00 USD" in text and "1 EUR = 1.0812 USD" in text and "due 27.03 USD" in text
+    assert "change EUR" in text and "2.75" in text
+    # The drawer: the euro float less the euro change; the dollars on their own line.
+    closed = client.post(f"/api/sales/shifts/{shift_id}/close", json={"counted_cash_minor": 9725}, headers=auth())
+    assert closed.status_code == 200, closed.text
+    z = closed.json()
+    assert (z["cash"]["foreign_change_minor"], z["cash"]["expected_minor"], z["cash"]["over_short_minor"]) == (275, 9725, 0)
+    assert z["foreign_cash"] == [{"currency": "USD", "tenders": 1, "taken_minor": 3000, "expected_minor": 3000, "change_given_minor": 275}]
+    report = client.get(f"/api/sales/shifts/{shift_id}/z-report", params={"format": "text"}, headers=auth()).text
+    assert "Expected USD (1 tenders)" in report and "30.00 USD" in report
