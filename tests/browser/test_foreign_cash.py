@@ -115,3 +115,27 @@ def test_a_currency_without_a_usable_rate_is_refused_in_the_dialog(open_tab: Cal
     from playwright.sync_api import expect
 
     expect(dialog.get_by_test_id("complete-foreign")).to_be_disabled()
+
+
+def test_a_manager_lists_the_accepted_currencies_in_the_back_office(open_tab: Callable[..., Tab], server: Server, fshop: dict[str, Any]) -> None:
+    """Outlets → Edit → "Foreign cash accepted": ISO codes only (a wrong one is refused
+    naming it), saved to the outlet's settings the till reads."""
+    from playwright.sync_api import expect
+
+    from tests.browser.test_office import office_page
+
+    outlet = fshop["outlet"]
+    tab = open_tab(1280, 800)
+    page = office_page(tab, server, fshop["people"]["manager"], "Outlets")
+    page.get_by_role("button", name=f"Edit {outlet['name']}").click()
+    field = page.get_by_test_id("accepted-currencies")
+    expect(field).to_be_enabled()
+    field.fill("usd, eux")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect_text(page.locator("dialog.modal[open]"), r"EUX is not an ISO 4217 currency code")
+    field.fill("usd, gbp")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect_text(page.locator("body"), re.escape(f"Outlet {outlet['name']} saved."))
+    with server.client(server.token(*fshop["people"]["manager"])) as manager:
+        saved = manager.get(f"/api/sales/outlets/{outlet['id']}/settings").raise_for_status().json()
+    assert saved["accepted_currencies"] == ["USD", "GBP"]
