@@ -108,6 +108,7 @@ export function cashRows(cash: ZCash): { label: string; minor: number; key: stri
 
 /** A tender kind in words. */
 export function tenderName(kind: string): string {
+  if (kind === "foreign_cash") return "Foreign cash";
   return kind === "cash" ? "Cash" : kind === "card" ? "Card" : kind.charAt(0).toUpperCase() + kind.slice(1);
 }
 
