@@ -119,3 +119,20 @@ def test_a_stale_rate_is_refused_with_the_reason_and_nothing_is_written(shop: Sh
     # A currency the outlet does not take is refused too, naming those it does.
     gbp = shop.cashier.post("/api/sales", json=shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "GBP", "amount_minor": 3000}]))
     assert gbp.status_code == 422 and "does not take GBP cash (it takes USD, AED)" in gbp.json()["detail"]
+
+
+def test_a_failing_rates_source_leaves_the_cached_rate_in_use(shop: Shop) -> None:
+    """The sandbox answering 503 to every fetch: the refresh fails (503, with the reason),
+    the cached rate stays fresh and a dollar sale is still taken at it."""
+    serve_rates(shop, {"USD": "1.0812"})
+    httpx.put(f"{rates_sandbox()}/sandbox/failure", json={"mode": "error", "status": 503, "times": None}, timeout=10).raise_for_status()
+    try:
+        failed = shop.manager.post("/api/payments/rates/refresh")
+        assert failed.status_code == 503 and "stay in use" in failed.json()["detail"], failed.text
+        body = shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}])
+        sold = shop.cashier.post("/api/sales", json=body)
+        assert sold.status_code == 201, sold.text
+        (tender,) = sold.json()["tenders"]
+        assert (tender["rate"], tender["rate_source"], tender["due_foreign_minor"], sold.json()["change_minor"]) == ("1.0812", "sandbox", 2703, 275)
+    finally:
+        httpx.put(f"{rates_sandbox()}/sandbox/failure", json={"mode": "ok"}, timeout=10)
