@@ -117,3 +117,40 @@ def test_stale_rates_without_a_manual_rate_refuse_the_tender_and_store_nothing(c
     assert manual.status_code in (200, 201), manual.text
     ok = client.post("/api/payments/payments", json=payment([foreign(2500, 3000, 265, rate="1.0850", source="manual")]), headers=auth("cashier"))
     assert ok.status_code == 201, ok.text
+
+
+from decimal import Decimal  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pos_payments.domain import foreign_tender_problem  # noqa: E402
+from pos_platform.conversion import foreign_part  # noqa: E402
+from pos_platform.currencies import currency  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pair=st.sampled_from([("EUR", "USD"), ("EUR", "JPY"), ("EUR", "CHF"), ("CHF", "EUR"), ("SEK", "EUR"), ("EUR", "KWD")]),
+    rate=st.decimals(min_value=Decimal("0.001"), max_value=Decimal("5000"), places=4).filter(lambda d: d > 0),
+    remaining=st.integers(1, 10**7),
+    handed=st.integers(1, 10**8),
+    nudge=st.integers(1, 50),
+)
+def test_what_sales_settles_payments_accepts_and_nothing_else(pair: tuple[str, str], rate: Decimal, remaining: int, handed: int, nudge: int) -> None:
+    """Sales settles a foreign tender with pos_platform.conversion.foreign_part; payments
+    checks the figures it is sent with foreign_tender_problem: every settlement sales can
+    make is accepted, and any other change is refused. (A tender of `credit` may be read
+    two ways, a part payment with no change or the settlement of a remainder of exactly
+    `credit`; payments accepts the change of either, nothing else.)"""
+    local, foreign = pair
+    unit = currency(foreign).cash_unit_minor
+    handed = max(handed - handed % unit, unit)
+    part = foreign_part(remaining, local, foreign, rate, handed)
+    if part.credit_minor <= 0:
+        return  # sales refuses it (worth less than a minor unit)
+    assert foreign_tender_problem(part.credit_minor, local, foreign, rate, handed, part.change_minor) is None
+    as_settlement = foreign_part(part.credit_minor, local, foreign, rate, handed)
+    valid = {part.change_minor} | ({as_settlement.change_minor} if as_settlement.settled else set())
+    other = part.change_minor + nudge
+    assert (foreign_tender_problem(part.credit_minor, local, foreign, rate, handed, other) is None) == (other in valid)

@@ -191,3 +191,25 @@ def test_receipt_and_z_report_show_the_foreign_cash(client: TestClient, auth: An
     assert z["foreign_cash"] == [{"currency": "USD", "tenders": 1, "taken_minor": 3000, "expected_minor": 3000, "change_given_minor": 275}]
     report = client.get(f"/api/sales/shifts/{shift_id}/z-report", params={"format": "text"}, headers=auth()).text
     assert "Expected USD (1 tenders)" in report and "30.00 USD" in report
+
+
+def test_a_foreign_cash_sale_is_refunded_in_the_outlets_currency_at_the_sales_amounts(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
+    import uuid
+
+    assert accept(client, auth, ["USD"]).status_code == 200
+    fakes.rates["EUR/USD"] = USD
+    sold = client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}]), headers=auth())
+    assert sold.status_code == 201, sold.text
+    fakes.rates["EUR/USD"] = {**USD, "rate": "1.2500"}  # the rate moves: it plays no part
+    one = client.post(
+        f"/api/sales/{sold.json()['sale_id']}/refunds",
+        json={"id": str(uuid.uuid4()), "reason": "changed mind", "lines": [{"line_no": 1, "qty": 1}]},
+        headers=auth("manager"),
+    )
+    assert one.status_code == 201, one.text
+    assert one.json()["tenders"] == [{"kind": "cash", "amount_minor": 1250}]
+    (sent,) = fakes.refunds.values()
+    assert (sent["currency"], sent["tenders"]) == ("EUR", [{"kind": "cash", "amount_minor": 1250}])
+    assert fakes.rate_calls == ["EUR/USD"]  # the refund asked for no rate
