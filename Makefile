@@ -13,7 +13,7 @@ WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json w
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt $(PYPROJECTS) scripts/install.sh
+$(VENV)/.installed: requirements.lock $(PYPROJECTS) scripts/install.sh
 	scripts/install.sh
 	touch $@
 
@@ -42,18 +42,20 @@ stack-down:
 stack-status:
 	$(BIN)/python scripts/stack.py status
 
-## Every test: unit, integration (MariaDB, RabbitMQ), full stack through nginx, browser
-# Browser tests drive the till through the local stack's nginx when it can run here.
-test: install web web-check
+## Every test: lint and types, unit, integration (MariaDB, RabbitMQ), full stack through
+## nginx, browser. Browser tests drive the till through the local stack's nginx when it can run here.
+test: install web web-check lint
 	@mkdir -p test-results
 	POS_BROWSER_BASE_URL=$${POS_BROWSER_BASE_URL:-stack} $(BIN)/python -m pytest --junitxml=test-results/junit.xml $(PYTEST_ARGS)
 
 ## Only the tests that need no server
-test-fast: install web-check
+test-fast: install web-check lint
 	$(BIN)/python -m pytest -m "not integration and not e2e and not browser and not faults" $(PYTEST_ARGS)
 
+## ruff's lint rules and mypy (strict: libs/ and every domain.py; pyproject.toml says which)
 lint: install
 	$(BIN)/ruff check libs services scripts gateway tests conftest.py
+	$(BIN)/mypy
 
 ## Checkout load against the running local stack (`make stack` first)
 bench: install

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Creates .venv and installs every package of the repo (editable) with pinned
-# third-party versions. Idempotent; `make install` runs it when a pyproject changes.
+# Creates .venv and installs every third-party package from requirements.lock (exact
+# versions with their hashes: pip refuses a download whose hash differs), then every
+# package of the repo, editable and without dependencies; `pip check` proves the lock
+# covered what they need. Idempotent; `make install` runs it when a lock or a pyproject
+# changes. scripts/lock-deps.sh writes the lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -15,5 +18,7 @@ packages+=(libs/embedded)
 [ -d libs/card_sandbox ] && packages+=(libs/card_sandbox)
 args=()
 for p in "${packages[@]}"; do args+=(-e "$p"); done
-"$VENV/bin/python" -m pip install -q -c requirements.txt -r requirements-dev.txt "${args[@]}"
+"$VENV/bin/python" -m pip install -q --require-hashes -r requirements.lock
+"$VENV/bin/python" -m pip install -q --no-deps "${args[@]}"
+"$VENV/bin/python" -m pip check
 echo "installed: ${packages[*]}"

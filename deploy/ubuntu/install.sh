@@ -54,7 +54,9 @@ rsync -a --delete --exclude .git --exclude .venv --exclude node_modules --exclud
 "$OPT/.venv/bin/pip" install --quiet --upgrade pip
 packages=("$OPT/src/libs/contracts" "$OPT/src/libs/platform")
 for svc in "${SERVICES[@]}"; do packages+=("$OPT/src/services/$svc"); done
-"$OPT/.venv/bin/pip" install --quiet -c "$OPT/src/requirements.txt" "${packages[@]}"
+"$OPT/.venv/bin/pip" install --quiet --require-hashes -r "$OPT/src/requirements-runtime.lock"
+"$OPT/.venv/bin/pip" install --quiet --no-deps "${packages[@]}"
+"$OPT/.venv/bin/pip" check
 if [[ -f $SRC/web/dist/index.html ]]; then
     rsync -a --delete "$SRC/web/dist/" "$OPT/web/"
 else

@@ -59,3 +59,29 @@ def csv_download(page: Any, button: Any) -> tuple[str, list[dict[str, str]]]:
 def overflow(page: Any) -> int:
     """How many pixels the page is wider than its viewport (0 or less: nothing runs off the side)."""
     return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# What fails a page: axe-core's two worst impacts (issue 17: "fail on serious or critical").
+BLOCKING = ("serious", "critical")
+
+
+def accessibility_problems(page: Any, where: str) -> list[str]:
+    """axe-core (web/node_modules, from the web app's devDependencies) run on the page as
+    it is now: each serious or critical violation as a line naming the rule, what it asks
+    and the first elements that break it. Loaded through the DevTools protocol (as
+    Playwright evaluates), so the app's Content-Security-Policy is left as it is."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, { resultTypes: ["violations"] });
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " -> " + (n.failureSummary || "").replace(/\\s+/g, " ")),
+            }));
+        }"""
+    )
+    return [
+        f"{where}: {v['impact']} {v['id']} ({v['help']})\n    " + "\n    ".join(v["nodes"]) for v in found if v["impact"] in BLOCKING
+    ]

@@ -209,3 +209,68 @@ def test_manager_adds_a_register_and_a_cashier_picks_it_at_the_till(open_tab: Ca
     cpage.get_by_test_id("till").wait_for()
     expect_text(cpage.get_by_test_id("current-register"), rf"^{re.escape(names[1])}$")
     expect_text(cpage.get_by_test_id("no-shift-banner"), rf"No shift open on {re.escape(names[1])}")
+
+
+def test_a_second_cashier_takes_over_the_till_with_their_pin_and_sells_as_themselves(
+    open_tab: Callable[..., Tab], server: Server, screenshots: Path
+) -> None:
+    """Issue 17: shops share one log-in when switching cashier takes an e-mail and a
+    password; the by-cashier figures then mean nothing. Here the next cashier taps their
+    name and enters their PIN: the cart stays, and the sale is theirs."""
+    from playwright.sync_api import expect
+
+    shop = build_till_shop(server, registers=("Front till",))
+    suffix = uuid.uuid4().hex[:6]
+    second = (f"second-cashier-{suffix}@example.com", f"{secrets.token_urlsafe(12)}-Aa1")
+    second_name = f"Sam Second {suffix}"
+    with server.client(server.token(server.admin_email, server.admin_password)) as admin:
+        created = admin.post(
+            "/api/identity/users",
+            json={"email": second[0], "name": second_name, "password": second[1], "role": "cashier", "outlets": [shop.outlet_id]},
+        )
+        assert created.status_code == 201, created.text
+        second_id = created.json()["id"]
+    with server.client(server.token(*second)) as http:
+        assert http.put("/api/identity/me/pin", json={"current_password": second[1], "pin": "3917"}).status_code == 204
+
+    tab = open_tab(1280, 800)
+    page = tab.login(*shop.cashier)
+    page.get_by_test_id("till").wait_for()  # one register: taken without asking
+    first_name = page.get_by_test_id("my-account").inner_text()
+
+    # The first cashier starts a sale; the second takes over mid-cart.
+    search = page.get_by_test_id("till-search")
+    search.fill(shop.coffee.sku)
+    page.locator(f'[data-testid=search-results] [data-sku="{shop.coffee.sku}"]').click()
+    expect_text(page.get_by_test_id("cart-total"), re.escape(euros(shop.coffee.price_minor)))
+
+    page.get_by_test_id("switch-cashier").click()
+    dialog = page.get_by_test_id("switch-cashier-dialog")
+    people = dialog.get_by_role("group", name="Staff at this outlet")
+    expect(people.get_by_role("button", name=second_name)).to_be_visible()
+    expect(people.get_by_role("button", name=shop.manager_name)).to_be_visible()  # managers cover tills too
+    assert first_name.split(" (")[0] not in people.inner_text()  # not the one already selling
+    people.get_by_role("button", name=second_name).click()
+    dialog.get_by_label(f"PIN for {second_name}").fill("0000")
+    dialog.get_by_role("button", name="Switch").click()
+    expect_text(dialog, rf"That PIN was not accepted for {re.escape(second_name)}")
+    dialog.get_by_label(f"PIN for {second_name}").fill("3917")
+    page.screenshot(path=str(screenshots / "switch-cashier-desktop.png"))
+    dialog.get_by_role("button", name="Switch").click()
+    expect_text(page.get_by_test_id("switched-note"), rf"{re.escape(second_name)} is now selling on this till")
+    expect_text(page.get_by_test_id("my-account"), re.escape(second_name))
+    expect(page.get_by_test_id("switch-cashier-dialog")).to_be_hidden()
+    # The cart stayed; the second cashier finishes the sale.
+    expect_text(page.get_by_test_id("cart-total"), re.escape(euros(shop.coffee.price_minor)))
+    page.keyboard.press("F4")
+    page.get_by_test_id("cash-input").fill("5")
+    page.get_by_test_id("complete-cash").click()
+    receipt_number = page.get_by_test_id("receipt").get_by_test_id("receipt-number").inner_text().strip()
+
+    with server.client(server.token(*shop.manager)) as http:
+        found = http.get("/api/sales", params={"outlet_id": shop.outlet_id, "receipt_number": receipt_number}).json()["items"]
+    assert [s["cashier_id"] for s in found] == [second_id]
+    # The till's session is the second cashier's now: a refresh (as after a reload) says so.
+    with page.expect_response(lambda r: r.url.endswith("/api/identity/refresh")) as refreshed:
+        page.evaluate("fetch('/api/identity/refresh', {method: 'POST', credentials: 'same-origin'})")
+    assert refreshed.value.status == 200 and refreshed.value.json()["user"]["id"] == second_id

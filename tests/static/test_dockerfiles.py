@@ -61,8 +61,8 @@ def test_service_image_installs_the_shared_libs_and_the_service(
     installs = [args for kw, args in instructions if kw == "RUN" and "pip install" in args]
     assert len(installs) == 1
     for wanted in (
-        "-c requirements.txt",
-        "./libs/contracts",
+        "--require-hashes -r requirements-runtime.lock",
+        "--no-deps ./libs/contracts",
         "./libs/platform",
         f"./services/{svc}",
     ):
@@ -98,8 +98,8 @@ def test_dockerignore_keeps_secrets_and_local_state_out(repo: Path) -> None:
 
 
 def test_requirements_txt_is_a_valid_constraints_file(repo: Path) -> None:
-    # The images install with `pip install -c requirements.txt`; pip refuses a
-    # constraints file whose lines carry extras ("Constraints cannot have extras").
+    # scripts/lock-deps.sh compiles the locks with `-c requirements.txt`; pip and uv
+    # refuse a constraints file whose lines carry extras ("Constraints cannot have extras").
     for line in (repo / "requirements.txt").read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if line:

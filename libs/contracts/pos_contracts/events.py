@@ -5,7 +5,7 @@ Money is always integer minor units plus an ISO 4217 currency code.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -307,7 +307,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
 }
 
 
-def parse_payload(type_: str, version: int, payload: dict) -> Event:
+def parse_payload(type_: str, version: int, payload: dict[str, Any]) -> Event:
     """Validate a payload against its contract; KeyError for an unknown type/version."""
     return EVENT_TYPES[(type_, version)].model_validate(payload)
 
@@ -332,7 +332,7 @@ class AuditRecorded(Event):
     outlet_id: str | None = None
     source_ip: str | None = None
     # e.g. {"before": {...}, "after": {...}, "approved_by": "<manager id>"}
-    details: dict = {}
+    details: dict[str, Any] = {}
 
 
 EVENT_TYPES[(AuditRecorded.TYPE, AuditRecorded.VERSION)] = AuditRecorded

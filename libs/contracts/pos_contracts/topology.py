@@ -12,14 +12,17 @@ DEAD_LETTER_EXCHANGE = "pos.dlx"
 # producer -> event types it publishes (routing key "<producer>.<Type>")
 PUBLISHES: dict[str, tuple[str, ...]] = {
     "identity": ("OutletCreated", "RegisterChanged", "UserChanged"),
-    "catalog": ("ProductCreated", "ProductChanged", "ProductArchived", "OutletPriceChanged"),
-    "inventory": ("StockDeducted", "StockAdjusted", "StockReturned", "StockTransferred", "LowStockDetected"),
-    "sales": ("SaleCompleted", "SaleRefunded", "SaleVoided", "ShiftClosed"),
-    "payments": ("PaymentCaptured", "PaymentRefunded"),
+    "catalog": ("ProductCreated", "ProductChanged", "ProductArchived", "OutletPriceChanged", "AuditRecorded"),
+    "inventory": ("StockDeducted", "StockAdjusted", "StockReturned", "StockTransferred", "LowStockDetected", "AuditRecorded"),
+    "sales": ("SaleCompleted", "SaleRefunded", "SaleVoided", "ShiftClosed", "AuditRecorded"),
+    "payments": ("PaymentCaptured", "PaymentRefunded", "AuditRecorded"),
 }
 
 # consumer service -> routing keys its queue is bound to
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    # Every service's sensitive actions, appended to identity's hash-chained audit log
+    # (ADR 0041, ADR 0043). Identity publishes none: it writes its own entries directly.
+    "identity": ("*.AuditRecorded",),
     # Outlets, so that an id naming no outlet is refused (pos_platform.outlets).
     "catalog": ("identity.OutletCreated",),
     "inventory": (

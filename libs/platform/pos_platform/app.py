@@ -8,7 +8,7 @@ import contextlib
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +62,7 @@ NOT_READY_503: dict[int | str, dict[str, Any]] = {
     }
 }
 
-BackgroundJob = Callable[["ServiceContext"], Awaitable[None]]
+BackgroundJob = Callable[["ServiceContext"], Coroutine[Any, Any, None]]
 
 
 @dataclass

@@ -13,6 +13,7 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -226,7 +227,7 @@ def current_principal(request: Request) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: str):
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
     """Dependency: the caller must hold one of `roles` (admin always passes)."""
 
     def check(principal: CurrentUser) -> Principal:

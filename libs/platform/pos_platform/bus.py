@@ -77,7 +77,7 @@ class InProcessBus:
             self._queue(consumer)
 
     async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
-        routed = []
+        routed: list[tuple[str, Envelope]] = []
         for message in messages:
             targets = consumers_of(message.routing_key)
             if not targets:
@@ -103,6 +103,7 @@ class InProcessBus:
                 batch.append(queue.get_nowait())
             try:
                 if len(batch) > 1:
+                    assert batcher is not None  # only a batch handler is given more than one
                     await batcher([envelope for envelope, _ in batch])
                 else:
                     await handler(batch[0][0])

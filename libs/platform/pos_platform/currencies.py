@@ -47,7 +47,7 @@ class CurrencyInfo:
     @property
     def scale(self) -> int:
         """Minor units in one major unit: 100 for EUR, 1 for JPY, 1000 for KWD."""
-        return 10**self.minor_units
+        return int(10**self.minor_units)
 
 
 @dataclass(frozen=True)

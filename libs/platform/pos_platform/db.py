@@ -263,13 +263,13 @@ def upsert(
         update.update({c: stmt.inserted[c] for c in sets})
         session.execute(stmt.on_duplicate_key_update(**update) if update else stmt.prefix_with("IGNORE"))
     else:
-        stmt = sqlite.insert(table).values(**values)
-        update = {c: table.c[c] + stmt.excluded[c] for c in increments}
-        update.update({c: stmt.excluded[c] for c in sets})
+        lite = sqlite.insert(table).values(**values)
+        update = {c: table.c[c] + lite.excluded[c] for c in increments}
+        update.update({c: lite.excluded[c] for c in sets})
         if update:
-            session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
+            session.execute(lite.on_conflict_do_update(index_elements=list(keys), set_=update))
         else:
-            session.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)))
+            session.execute(lite.on_conflict_do_nothing(index_elements=list(keys)))
 
 
 def upsert_newest(session: Session | CoreSession, table: Any, keys: dict[str, Any], occurred: datetime, sets: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 
 def ensure_keypair(private_file: str, public_file: str) -> bool:
@@ -27,8 +28,8 @@ def ensure_keypair(private_file: str, public_file: str) -> bool:
     return True
 
 
-def _public_pem(key: object) -> bytes:
-    return key.public_key().public_bytes(  # type: ignore[attr-defined]
+def _public_pem(key: PrivateKeyTypes) -> bytes:
+    return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 

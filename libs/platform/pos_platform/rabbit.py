@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
 from aio_pika.abc import (
@@ -66,7 +66,7 @@ class RabbitBus:
             queue = await channel.declare_queue(queue_name(consumer), durable=True, arguments=self._queue_args(consumer))
             for key in keys:
                 await queue.bind(exchange, routing_key=key)
-        return exchange
+        return cast(AbstractRobustExchange, exchange)
 
     def _queue_args(self, consumer: str) -> dict[str, Any]:
         return {

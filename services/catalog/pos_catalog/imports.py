@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from pos_catalog import audit
 from pos_catalog import changes as feed
 from pos_catalog import products as repo
 from pos_catalog.csv_format import Errors, ProductRow, parse
@@ -229,6 +230,11 @@ class ImportJobs:
                     existing[r.sku.casefold()] = r
             new_rows = [r for r in rows if r.sku.casefold() not in existing]
             old_rows = [r for r in rows if r.sku.casefold() in existing]
+            price_changes = [
+                {"product_id": old.id, "sku": old.sku, "before": old.price_minor, "after": r.price_minor}
+                for r in old_rows
+                if (old := existing[r.sku.casefold()]).price_minor != r.price_minor
+            ]
             done = 0
             # Changes first, and their barcodes only once every changed product gave its
             # old ones up: a file may move a barcode from one product to another.
@@ -249,6 +255,9 @@ class ImportJobs:
                 self._report(job_id, imported=done)
             if outcome.events:
                 _publish_many(uow, self.db, outcome.events)
+            if publish and price_changes:
+                actor = session.scalar(select(import_jobs.c.created_by).where(import_jobs.c.id == job_id))
+                audit.import_prices_changed(uow, job_id, actor, price_changes)
             # Last: the change counter stays locked from here to the commit.
             feed.record(session, products=touched, categories=new_categories)
         return outcome

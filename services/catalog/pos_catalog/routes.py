@@ -10,9 +10,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from pos_catalog import audit, search
 from pos_catalog import changes as feed
 from pos_catalog import products as repo
-from pos_catalog import search
 from pos_catalog.config import Settings
 from pos_catalog.csv_format import BARCODE_SEPARATOR, CATEGORY_SEPARATOR, export_lines
 from pos_catalog.imports import ImportJobs
@@ -243,7 +243,7 @@ def get_product(product_id: str, principal: CurrentUser, request: Request, outle
 
 @router.put("/products/{product_id}", response_model=ProductOut, responses=PRODUCT_CONFLICT)
 @legacy.put("/{product_id}", response_model=ProductOut, include_in_schema=False)
-def update_product(product_id: str, body: ProductUpdate, _manager: Manager, request: Request) -> ProductOut:
+def update_product(product_id: str, body: ProductUpdate, manager: Manager, request: Request) -> ProductOut:
     """Change some fields; `active: true` restores an archived product."""
     changes = body.model_dump(exclude_unset=True, exclude={"barcodes"})
     current: ProductOut | None = None
@@ -267,6 +267,8 @@ def update_product(product_id: str, body: ProductUpdate, _manager: Manager, requ
                     uow.publish(ProductArchived(product_id=product_id))
                 uow.publish(ProductChanged(**repo.event_fields(product)))
                 feed.record(uow.session, products=[product_id])
+                if product.price_minor != current.price_minor:
+                    audit.price_changed(uow, current, product.price_minor, manager, request)
     except IntegrityError as exc:
         raise _conflict(exc, current.sku if current else "") from None
     return product
@@ -365,6 +367,7 @@ def set_outlet_price(product_id: str, outlet_id: OutletIdPath, body: OutletPrice
                 outlet_id=outlet_id,
             )
             feed.record(uow.session, outlet_prices=[(product_id, outlet_id)])
+            audit.outlet_price_changed(uow, product, outlet_id, current, body.price_minor, principal, request)
     return OutletPriceOut(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency)
 
 
@@ -374,6 +377,7 @@ def remove_outlet_price(product_id: str, outlet_id: OutletIdPath, principal: Man
     ensure_known_outlet(_ctx(request).db, principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
         product = _get(uow, product_id)
+        current = repo.outlet_prices_for(uow.session, [product_id], outlet_id).get(product_id)
         removed = uow.session.execute(
             delete(price_overrides).where(price_overrides.c.product_id == product_id, price_overrides.c.outlet_id == outlet_id)
         ).rowcount
@@ -383,6 +387,7 @@ def remove_outlet_price(product_id: str, outlet_id: OutletIdPath, principal: Man
                 outlet_id=outlet_id,
             )
             feed.record(uow.session, outlet_prices=[(product_id, outlet_id)])
+            audit.outlet_price_changed(uow, product, outlet_id, current, None, principal, request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -395,12 +396,18 @@ def list_audit(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: Annotated[str | None, Query(max_length=36)] = None,
     outlet_id: Annotated[str | None, Query(max_length=36)] = None,
+    service: Annotated[str | None, Query(max_length=32, description="who wrote it: identity, sales, catalog, inventory, payments")] = None,
+    target_id: Annotated[str | None, Query(max_length=64, description="e.g. a sale, refund, product or count id")] = None,
     since: datetime | None = None,
     after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Who did what, when and from where, oldest first; page with after_seq."""
     query = select(audit_log).where(audit_log.c.seq > after_seq).order_by(audit_log.c.seq).limit(limit + 1)
+    if service:
+        query = query.where(audit_log.c.service == service)
+    if target_id:
+        query = query.where(audit_log.c.target_id == target_id)
     if action:
         query = query.where(audit_log.c.action == action)
     if actor_id:
@@ -419,7 +426,53 @@ def list_audit(
 def verify_audit(_admin: Admin, request: Request) -> AuditVerdictOut:
     """Walks the whole chain (as `python -m pos_identity.audit verify` does)."""
     verdict = audit.verify(ctx(request).db)
-    return AuditVerdictOut(**verdict.__dict__)
+    return AuditVerdictOut(**verdict.__dict__, message=str(verdict))
+
+
+_EXPORT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "the entries, oldest first"},
+    },
+)
+def export_audit(
+    admin: Admin,
+    request: Request,
+    since: Annotated[datetime | None, Query(description="entries at or after this moment (a date is its midnight, UTC)")] = None,
+    until: Annotated[datetime | None, Query(description="entries before this moment (a date is its midnight, UTC)")] = None,
+    format: Annotated[audit.ExportFormat, Query(description="JSON lines (one entry a line) or CSV")] = "jsonl",
+) -> StreamingResponse:
+    """The chain's entries for a date range, every column including `prev_hash` and
+    `hash` (`python -m pos_identity.audit export` gives the same). The export itself is
+    recorded in the chain (`audit.exported`)."""
+    start = audit.moment(since) if since else None
+    end = audit.moment(until) if until else None
+    if start and end and end <= start:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": ["query", "until"], "msg": f"until ({until}) must be after since ({since})", "type": "value_error"}],
+        )
+    with ctx(request).db.transaction() as uow:
+        audit_record(
+            uow, request, "audit.exported", actor=admin, target_type="audit_log",
+            details={"since": start.isoformat() + "Z" if start else None, "until": end.isoformat() + "Z" if end else None, "format": format},
+        )
+    engine = ctx(request).db.engine
+
+    def body():  # type: ignore[no-untyped-def]
+        with engine.connect() as conn:
+            yield from audit.export_lines(audit.export_rows(conn, start, end), format)
+
+    stamp = f"{start.date() if start else 'start'}_{end.date() if end else 'now'}"
+    return StreamingResponse(
+        body(),
+        media_type=_EXPORT_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.{format}"'},
+    )
 
 
 @router.delete("/sessions/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pos_contracts import Envelope
 from pos_contracts.events import AuditRecorded
-from pos_contracts.topology import SUBSCRIPTIONS
 from pos_identity import audit
 from pos_platform.consumer import EventHandler
 from pos_platform.db import UnitOfWork
 
 
 def on_audit_recorded(uow: UnitOfWork, event: AuditRecorded, envelope: Envelope) -> None:
-    # The consumer's inbox row (same transaction) makes this exactly once per event.
+    """Append the producer's entry. The consumer's inbox row (same transaction) makes it
+    exactly once per event id: a redelivered or duplicated message appends nothing."""
     audit.record(
         uow,
         event.action,
@@ -25,14 +25,13 @@ def on_audit_recorded(uow: UnitOfWork, event: AuditRecorded, envelope: Envelope)
         outlet_id=event.outlet_id or envelope.outlet_id,
         source_ip=event.source_ip,
         request_id=envelope.correlation_id,
-        details={**event.details, "event_id": envelope.event_id, "occurred_at": envelope.occurred_at},
+        # When the action happened (the entry's `at` is when the chain took it).
+        details={**event.details, "event_id": envelope.event_id, "occurred_at": envelope.occurred_at.isoformat()},
     )
 
 
 HANDLERS: dict[str, EventHandler] = {"AuditRecorded": on_audit_recorded}
 
 
-def handlers() -> dict[str, EventHandler] | None:
-    """Only once the topology binds identity's queue to AuditRecorded (otherwise the
-    consumer would wait on a queue nobody routes to, and readiness would say so)."""
-    return HANDLERS if "identity" in SUBSCRIPTIONS else None
+def handlers() -> dict[str, EventHandler]:
+    return HANDLERS

@@ -205,3 +205,8 @@ class AuditVerdictOut(BaseModel):
     head_hash: str
     broken_seq: int | None
     reason: str
+    # The entry at the break as stored now ("seq 17 sales sale.refunded sale <id> at ..."),
+    # empty when the chain is whole.
+    record: str = ""
+    # What `python -m pos_identity.audit verify` prints.
+    message: str = ""

@@ -106,6 +106,7 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_action_at", "action", "at"),
     Index("ix_audit_log_actor_at", "actor_id", "at"),
+    Index("ix_audit_log_at", "at"),  # the export of a date range
 )
 
 # One row (id 1): the chain's head. Appending locks it (SELECT ... FOR UPDATE), so
@@ -118,4 +119,5 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
-add_messaging_tables(metadata)
+# A consumer since other services' AuditRecorded events join the chain: dead letters too.
+add_messaging_tables(metadata, consumer=True)

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
@@ -95,3 +103,142 @@ def test_other_services_entries_join_the_chain(client: TestClient, chain) -> Non
     assert (entry["service"], entry["target_id"], entry["request_id"]) == ("sales", "sale-9", "req-1")
     assert entry["details"]["approved_by"] == "manager-1"
     assert audit.verify(db).ok
+
+
+# --- entries from other services (AuditRecorded, ADR 0043) -----------------------------
+
+
+def _delivered(chain, action: str, target_id: str, producer: str, **details):  # type: ignore[no-untyped-def]
+    event = AuditRecorded(action=action, actor_id="cashier-1", outlet_id=chain.a, target_type="x", target_id=target_id, details=details)
+    return new_envelope(event, producer=producer, outlet_id=chain.a, correlation_id=f"req-{target_id}")
+
+
+def _entries(client: TestClient, chain, **params) -> list[dict]:  # type: ignore[no-untyped-def]
+    return client.get("/api/identity/audit", params={"limit": 500, **params}, headers=chain.admin).json()["entries"]
+
+
+def test_identity_consumes_audit_recorded_from_every_producer() -> None:
+    from pos_contracts.topology import PUBLISHES, consumers_of
+    from pos_identity.handlers import handlers
+
+    assert "AuditRecorded" in handlers()
+    for producer in ("sales", "catalog", "inventory", "payments"):
+        assert "AuditRecorded" in PUBLISHES[producer]
+        assert consumers_of(f"{producer}.AuditRecorded") == ["identity"]
+
+
+def test_a_duplicated_or_redelivered_event_is_appended_once(client: TestClient, chain) -> None:
+    consumer = client.app.state.ctx.consumer
+    refund = _delivered(chain, "sale.refunded", "refund-1", "sales", total_minor=1250)
+    adjusted = _delivered(chain, "stock.adjusted", "product-1", "inventory", delta=-3)
+    before = audit.verify(_db(client)).head_seq
+    assert consumer.handle(refund) is True
+    assert consumer.handle(refund) is False  # redelivered after the commit (the ack was lost)
+    asyncio.run(consumer.deliver_batch([adjusted, refund, adjusted]))  # twice in one batch, and the earlier one again
+    appended = [e for e in _entries(client, chain) if e["seq"] > before]
+    assert [(e["service"], e["action"], e["target_id"]) for e in appended] == [
+        ("sales", "sale.refunded", "refund-1"),
+        ("inventory", "stock.adjusted", "product-1"),
+    ]
+    assert appended[0]["details"]["event_id"] == refund.event_id and appended[0]["request_id"] == "req-refund-1"
+    assert appended[0]["details"]["total_minor"] == 1250
+    assert audit.verify(_db(client)).ok
+
+
+@pytest.fixture
+def appended(client: TestClient, chain) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Three entries from other services at the end of the chain."""
+    consumer = client.app.state.ctx.consumer
+    for envelope in (
+        _delivered(chain, "sale.refunded", "refund-1", "sales", total_minor=1250),
+        _delivered(chain, "product.price_changed", "product-1", "catalog", before={"price_minor": 800}, after={"price_minor": 950}),
+        _delivered(chain, "stock.adjusted", "product-2", "inventory", delta=-3),
+    ):
+        assert consumer.handle(envelope)
+    entries = _entries(client, chain)
+    assert audit.verify(_db(client)).ok
+    return entries[-3:]
+
+
+def test_an_edited_figure_in_an_appended_entry_is_found_and_named(client: TestClient, chain, appended, settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    price = appended[1]
+    _tamper(client, f"UPDATE audit_log SET details = REPLACE(details, '950', '590') WHERE seq = {price['seq']}")
+    verdict = audit.verify(_db(client))
+    assert (verdict.ok, verdict.broken_seq, verdict.reason) == (False, price["seq"], "contents changed since it was written")
+    assert verdict.record.startswith(f"seq {price['seq']} catalog product.price_changed x product-1 at ")
+    assert audit.main(["verify", "--database-url", settings.database_url]) == 1
+    assert f"BROKEN at seq {price['seq']} [seq {price['seq']} catalog product.price_changed x product-1" in capsys.readouterr().out
+    shown = client.get("/api/identity/audit/verify", headers=chain.admin).json()
+    assert (shown["ok"], shown["broken_seq"]) == (False, price["seq"]) and "product.price_changed" in shown["record"]
+
+
+def test_an_edited_producer_or_actor_is_found(client: TestClient, chain, appended) -> None:  # type: ignore[no-untyped-def]
+    refund = appended[0]
+    _tamper(client, f"UPDATE audit_log SET service = 'identity', actor_id = 'someone-else' WHERE seq = {refund['seq']}")
+    verdict = audit.verify(_db(client))
+    assert (verdict.ok, verdict.broken_seq) == (False, refund["seq"])
+
+
+def test_a_deleted_appended_entry_is_found(client: TestClient, chain, appended) -> None:  # type: ignore[no-untyped-def]
+    _tamper(client, f"DELETE FROM audit_log WHERE seq = {appended[1]['seq']}")
+    verdict = audit.verify(_db(client))
+    assert (verdict.ok, verdict.broken_seq) == (False, appended[1]["seq"])
+    assert "missing" in verdict.reason and "inventory stock.adjusted" in verdict.record
+
+
+def test_reordered_entries_are_found(client: TestClient, chain, appended) -> None:  # type: ignore[no-untyped-def]
+    first, second = appended[0]["seq"], appended[1]["seq"]
+    # Swap the two rows' places in the chain (their seq), through a free number.
+    _tamper(client, f"UPDATE audit_log SET seq = -1 WHERE seq = {first}")
+    with _db(client).engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE audit_log SET seq = {first} WHERE seq = {second}")
+        conn.exec_driver_sql(f"UPDATE audit_log SET seq = {second} WHERE seq = -1")
+    verdict = audit.verify(_db(client))
+    assert (verdict.ok, verdict.broken_seq) == (False, first)
+    assert "catalog product.price_changed" in verdict.record
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def test_an_admin_exports_a_date_range_as_json_lines_or_csv(client: TestClient, chain, appended, settings, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    today = datetime.now(UTC).date()
+    tomorrow = today + timedelta(days=1)
+    params = {"since": today.isoformat(), "until": tomorrow.isoformat()}
+    response = client.get("/api/identity/audit/export", params=params, headers=chain.admin)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert f'filename="audit-{today}_{tomorrow}.jsonl"' in response.headers["content-disposition"]
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    exported = {e["seq"]: e for e in lines}
+    for entry in appended:
+        assert (exported[entry["seq"]]["service"], exported[entry["seq"]]["hash"]) == (entry["service"], entry["hash"])
+    # consecutive entries link up in the file as in the database
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(lines) if b["seq"] == a["seq"] + 1)
+    assert [e["seq"] for e in lines] == sorted(e["seq"] for e in lines)
+    # the export was itself recorded
+    assert _entries(client, chain, action="audit.exported")[-1]["details"]["format"] == "jsonl"
+
+    as_csv = client.get("/api/identity/audit/export", params={**params, "format": "csv"}, headers=chain.admin)
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    refund = next(r for r in rows if r["target_id"] == "refund-1")
+    assert (refund["service"], refund["action"], json.loads(refund["details"])["total_minor"]) == ("sales", "sale.refunded", 1250)
+
+    # a range with nothing in it, and one the wrong way round
+    empty = client.get("/api/identity/audit/export", params={"since": "2020-01-01", "until": "2020-01-02"}, headers=chain.admin)
+    assert (empty.status_code, empty.text) == (200, "")
+    wrong = client.get("/api/identity/audit/export", params={"since": tomorrow.isoformat(), "until": today.isoformat()}, headers=chain.admin)
+    assert wrong.status_code == 422 and "must be after since" in wrong.text
+    # admins only
+    assert client.get("/api/identity/audit/export", headers=chain.login(chain.manager)).status_code == 403
+
+    # the command line gives the same entries
+    out = tmp_path / "audit.jsonl"
+    code = audit.main(["export", "--database-url", settings.database_url, "--since", today.isoformat(), "--until", tomorrow.isoformat(), "--output", str(out)])
+    assert code == 0
+    from_cli = [json.loads(line) for line in out.read_text().splitlines()]
+    cli_hashes = {e["seq"]: e["hash"] for e in from_cli}
+    assert all(cli_hashes[e["seq"]] == e["hash"] for e in lines)
+    assert audit.main(["export", "--database-url", settings.database_url, "--since", "2020-01-01", "--until", "2020-01-02", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == [",".join(audit.EXPORT_COLUMNS)]

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from pos_inventory import audit as chain
 from pos_inventory import stock as ops
 from pos_inventory.config import Settings
-from pos_inventory.domain import suggested_order
+from pos_inventory.domain import merge_lines, suggested_order
 from pos_inventory.schemas import (
     AdjustmentIn,
     AuditOut,
@@ -33,7 +34,7 @@ from pos_inventory.schemas import (
 from pos_inventory.stream import StockStreams
 from pos_inventory.tables import ledger, products, stock, stock_exceptions
 from pos_platform.app import MAX_ID, MAX_OFFSET, ServiceContext
-from pos_platform.auth import Cashier, CurrentUser, Manager, StaffOrService, ensure_outlet
+from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, StaffOrService, ensure_outlet
 from pos_platform.db import is_deadlock, retry_on_deadlock, upsert
 from pos_platform.outlets import ensure_known_outlet
 
@@ -140,6 +141,7 @@ def update_level(body: LevelUpdate, principal: Manager, request: Request) -> Lev
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give on_hand, reorder_point, reorder_qty or some of them")
     require_known(context(request), [body.product_id])
     with context(request).db.transaction() as uow:
+        before = ops.locked_level(uow, body.outlet_id, body.product_id).on_hand
         level = ops.set_level(
             uow,
             body.outlet_id,
@@ -151,6 +153,8 @@ def update_level(body: LevelUpdate, principal: Manager, request: Request) -> Lev
             note=body.note,
             actor=principal.user_id,
         )
+        if level.on_hand != before:
+            chain.adjusted(uow, level, level.on_hand - before, reason=body.reason, note=body.note, reference=None, principal=principal, request=request)
     return _level_out(level)
 
 
@@ -232,19 +236,21 @@ def adjust_stock(body: AdjustmentIn, principal: Manager, request: Request) -> li
     ensure_known_outlet(context(request).db, principal, body.outlet_id)
     require_known(context(request), [line.product_id for line in body.lines])
     try:
-        levels = _adjust(context(request), body, principal.user_id)
+        levels = _adjust(context(request), body, principal, request)
     except ops.ShortStock as short:
         return short_response(short.lines, "less on hand than the adjustment removes, count the stock instead")
     return [_level_out(level) for level in levels]
 
 
 @retry_on_deadlock
-def _adjust(ctx: ServiceContext, body: AdjustmentIn, actor: str) -> list[ops.Level]:
+def _adjust(ctx: ServiceContext, body: AdjustmentIn, principal: Principal, request: Request) -> list[ops.Level]:
     with ctx.db.transaction() as uow:
-        return ops.adjust(
-            uow, body.outlet_id, [(line.product_id, line.delta) for line in body.lines],
-            reason=body.reason, note=body.note, actor=actor, reference=body.reference,
-        )
+        lines = merge_lines([(line.product_id, line.delta) for line in body.lines])
+        levels = ops.adjust(uow, body.outlet_id, lines, reason=body.reason, note=body.note, actor=principal.user_id, reference=body.reference)
+        for level, (_product_id, delta) in zip(levels, lines, strict=True):
+            if delta:
+                chain.adjusted(uow, level, delta, reason=body.reason, note=body.note, reference=body.reference, principal=principal, request=request)
+        return levels
 
 
 @router.get("/ledger", response_model=list[LedgerEntry])
@@ -329,14 +335,17 @@ def get_product_policy(product_id: ProductIdPath, _user: CurrentUser, request: R
 
 
 @router.put("/products/{product_id}/policy", response_model=ProductStockOut)
-def set_product_policy(product_id: ProductIdPath, body: PolicyIn, _manager: Manager, request: Request) -> ProductStockOut:
+def set_product_policy(product_id: ProductIdPath, body: PolicyIn, manager: Manager, request: Request) -> ProductStockOut:
     """Oversell policy of a product in every outlet: `block` (default: a checkout short
     of stock gets 409) or `allow` (it is sold anyway; stock goes negative and the ledger
     row is flagged oversold, e.g. for sales made offline)."""
     with context(request).db.transaction() as uow:
+        before = uow.session.scalar(select(products.c.oversell).where(products.c.product_id == product_id)) or "block"
         # The product may not have reached inventory yet (events are asynchronous).
         upsert(uow.session, products, {"product_id": product_id}, sets={"oversell": body.oversell}, defaults={"sku": "", "name": "", "active": True})
-    return get_product_policy(product_id, _manager, request)
+        if before != body.oversell:
+            chain.policy_changed(uow, product_id, before, body.oversell, manager, request)
+    return get_product_policy(product_id, manager, request)
 
 
 # --- reservations --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
 
-from pos_inventory import counts
+from pos_inventory import audit, counts
 from pos_inventory.routes import context, iso, require_known
 from pos_inventory.schemas import (
     CountIn,
@@ -99,7 +99,9 @@ def post_count(count_id: str, principal: Manager, request: Request) -> CountOut:
         row = _open_count(uow, count_id, principal, for_update=True)
         if row.status != "open":
             raise HTTPException(status.HTTP_409_CONFLICT, f"the count is {row.status}")
+        lines = counts.lines(uow, count_id, row.outlet_id)
         counts.post(uow, count_id, row.outlet_id, actor=principal.user_id)
+        audit.count_posted(uow, row, lines, principal, request)
         return _count_out(uow, counts.header(uow, count_id))
 
 

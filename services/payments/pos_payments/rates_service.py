@@ -31,6 +31,7 @@ from pos_payments.rates import (
 )
 from pos_payments.tables import exchange_rates, manual_rates, rate_feed_status
 from pos_platform.app import ServiceContext
+from pos_platform.audit import record_audit
 from pos_platform.db import Database, UnitOfWork, upsert, utcnow
 from pos_platform.periodic import periodic
 
@@ -252,6 +253,26 @@ class RatesService:
             row_id = result.inserted_primary_key[0]
             row = uow.session.execute(select(manual_rates).where(manual_rates.c.id == row_id)).one()
             manual = load_open_manual(uow, now)
+            # A manager overriding the feed: identity's audit chain (ADR 0043).
+            record_audit(
+                uow,
+                "exchange_rate.manual_set",
+                actor_id=user_id,
+                target_type="exchange_rate",
+                target_id=f"{base}/{quote}",
+                outlet_id=None,  # rates are the chain's, not one outlet's
+                details={
+                    "manual_rate_id": row_id,
+                    "base": base,
+                    "quote": quote,
+                    "rate": rate_text(rate),
+                    "reason": reason,
+                    "expires_at": expires.isoformat() + "Z",
+                    "set_by_name": user_name,
+                    "feed_rate": None if feed is None else rate_text(feed.rate),
+                    "feed_reference_date": None if feed is None else feed.reference_date.isoformat(),
+                },
+            )
         log.info(
             "manual rate set",
             extra={"manual_rate_id": row_id, "pair": f"{base}/{quote}", "rate": rate_text(rate), "set_by": user_id, "reason": reason, "expires_at": expires.isoformat()},

@@ -4,6 +4,7 @@ staleness, manual rates with their audit and history, and the 4xx a person can a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from pos_contracts.events import AuditRecorded
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.rates_sandbox.app import Failure, RatesSandboxState
@@ -215,3 +217,24 @@ def test_an_unknown_base_is_a_422_and_a_refresh_is_for_managers(client: TestClie
     assert r.status_code == 422 and "EUX is not an ISO 4217 currency code" in r.json()["detail"]
     assert client.post("/api/payments/rates/refresh", headers=auth("cashier")).status_code == 403
     assert client.get("/api/payments/rates").status_code == 401
+
+
+def test_a_manual_rate_is_reported_to_the_audit_chain_and_a_refused_one_is_not(client: TestClient, auth: Auth) -> None:
+    def audits() -> list[dict]:
+        db = client.app.state.ctx.db
+        with db.transaction() as uow:
+            bodies = uow.session.scalars(select(db.outbox.c.body).order_by(db.outbox.c.id)).all()
+        return [e for e in map(json.loads, bodies) if e["type"] == "AuditRecorded"]
+
+    sandbox(client).reference_date = _today() - timedelta(days=6)
+    sandbox(client).rates = {"USD": "1.0700"}
+    client.post("/api/payments/rates/refresh", headers=auth("manager"))
+    body = {"base": "EUR", "quote": "USD", "rate": "1.0850", "reason": "feed down since Tuesday"}
+    assert client.post("/api/payments/rates/manual", json=body, headers=auth("manager")).status_code == 201
+    assert client.post("/api/payments/rates/manual", json={**body, "rate": "0"}, headers=auth("manager")).status_code == 422
+    [event] = audits()
+    assert event["producer"] == "payments"
+    audit = AuditRecorded.model_validate(event["payload"])
+    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id) == ("exchange_rate.manual_set", "user-1", "exchange_rate", "EUR/USD")
+    d = audit.details
+    assert (d["rate"], d["reason"], d["feed_rate"], d["set_by_name"]) == ("1.0850", body["reason"], "1.0700", "Test manager")

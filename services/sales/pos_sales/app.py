@@ -14,6 +14,7 @@ from pos_sales.checkout import Checkout
 from pos_sales.clients import ServiceClients
 from pos_sales.config import Settings
 from pos_sales.handlers import BATCH_HANDLERS, HANDLERS
+from pos_sales.offline import SyncAdmission
 from pos_sales.refunds import RefundDesk
 from pos_sales.tables import metadata
 
@@ -64,5 +65,6 @@ def create_app(
         "register shifts with Z-reports, and the price replica fed by catalog events.",
     )
     app.state.checkout = checkout
+    app.state.offline_admission = SyncAdmission(settings.offline_sync_slots, settings.offline_sync_wait_seconds)
     app.state.refund_desk = refund_desk
     return app

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from pos_platform.auth import Principal
 from pos_platform.conversion import parse_rate
 from pos_platform.db import Database, UnitOfWork, upsert, utcnow
-from pos_sales import events, outlet_policy, registers
+from pos_sales import audit, events, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
@@ -565,6 +565,8 @@ class Checkout:
                 answer = {**draft, "receipt_number": number, "completed_at": now.isoformat() + "Z"}
             uow.session.execute(_COMPLETE_SALE, {"sale_id": sale_id, "v_number": number, "v_at": now, "v_answer": json.dumps(answer)})
             uow.publish(events.sale_completed(row, answer), outlet_id=row.outlet_id)
+            if row.approved_by is not None:  # only a discount above the threshold had one
+                audit.discount_approved(uow, row, answer)
         SALES_FINISHED.labels("COMPLETED", by).inc()
         return Answer(201, answer)
 

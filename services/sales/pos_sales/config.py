@@ -27,6 +27,14 @@ class Settings(ServiceTokenSettings):
     reconcile_after_seconds: float = 45.0
     reconcile_interval_seconds: float = 5.0
 
+    # Offline syncs yield to the tills selling now: at most this many
+    # POST /api/sales/offline are recorded at once per process (0: no limit); one that
+    # waits longer than offline_sync_wait_seconds for its turn is answered 429 with
+    # Retry-After, and the till sends it again then (its queue keeps it meanwhile).
+    offline_sync_slots: int = 1
+    offline_sync_wait_seconds: float = 10.0
+    offline_sync_retry_after_seconds: int = 5
+
     # Test-only fault: exit the process right after a payment is captured and before the
     # sale is completed (the crash test). Ignored in production.
     fault_crash_after_capture: bool = False

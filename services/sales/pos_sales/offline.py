@@ -18,11 +18,15 @@ cancel an offline sale's payment (the cash is in the drawer)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from prometheus_client import Counter
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +43,40 @@ from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import OfflineSaleIn
 from pos_sales.shifts import current_shift_id, load_shift
 from pos_sales.tables import sale_lines, sale_tenders, sales, sync_exceptions
+
+
+class SyncAdmission:
+    """Turns for offline syncs, per process. A till coming back online sends its whole
+    queue at once, one sale after the other; ten such tills would take most of the
+    box from the tills selling now (issue 15's burst: online sales at a quarter of their
+    rate, checkouts refused). The queued sales have waited already and nobody stands at
+    the counter for them, so they take turns: `slots` at a time, and a sale that cannot
+    have a turn within `wait_seconds` is told to come back later (429, Retry-After)."""
+
+    def __init__(self, slots: int, wait_seconds: float) -> None:
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self._turns = asyncio.Semaphore(slots) if slots > 0 else None
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[bool]:
+        """Yields True while holding a turn, False when none came in time."""
+        if self._turns is None:
+            yield True
+            return
+        try:
+            await asyncio.wait_for(self._turns.acquire(), self.wait_seconds)
+        except TimeoutError:
+            SYNCS_TURNED_AWAY.inc()
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._turns.release()
+
+
+SYNCS_TURNED_AWAY = Counter("pos_sales_offline_syncs_turned_away_total", "offline syncs answered 429: no turn within the wait")
 
 # A till's clock may run a little ahead of the server's; beyond this it is an exception.
 CLOCK_SKEW = timedelta(minutes=5)

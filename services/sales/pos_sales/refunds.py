@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, utcnow
-from pos_sales import events, outlet_policy, registers
+from pos_sales import audit, events, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
@@ -259,6 +259,7 @@ class RefundDesk:
             answer = {**json.loads(row.answer), "refunded_at": now.isoformat() + "Z"}
             uow.session.execute(refunds.update().where(refunds.c.id == refund_id).values(status="COMPLETED", completed_at=now, http_status=201, answer=json.dumps(answer)))
             uow.publish(events.sale_refunded(row, answer), outlet_id=row.outlet_id)
+            audit.refunded(uow, row, answer)
         return Answer(201, answer)
 
     def _fail(self, refund_id: str, status: int, detail: str) -> Answer:

@@ -19,7 +19,7 @@ from pos_platform.currencies import currency_problem
 from pos_platform.db import utcnow
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet, ensure_known_outlet_async
-from pos_sales import outlet_policy, registers
+from pos_sales import audit, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import price, quote_body, shelf_prices
 from pos_sales.domain import CheckoutError
@@ -97,8 +97,11 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
     if problem:
         # Checked here, not in the model: settings stored before may hold an old code.
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"currency: {problem}")
-    with _ctx(request).db.transaction() as uow:
+    ctx = _ctx(request)
+    with ctx.db.transaction() as uow:
+        before = outlet_policy.load(uow, outlet_id, ctx.settings)  # type: ignore[arg-type]
         outlet_policy.save(uow, outlet_id, body, principal.user_id)
+        audit.settings_changed(uow, outlet_id, before.model_dump(mode="json"), body.model_dump(mode="json"), principal, request)
     return body
 
 
@@ -209,7 +212,7 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
     await run_in_threadpool(lambda: registers.require_or_422(ctx.db, body.outlet_id, body.register_id, must_be_active=False))
     try:
         approval = approve(request, principal, action="void", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by)
-        return await run_in_threadpool(_record_void, ctx, body, principal, approval, digest)
+        return await run_in_threadpool(_record_void, ctx, body, principal, approval, digest, request)
     except ApprovalRequired as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except IntegrityError:
@@ -219,7 +222,7 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
         return again
 
 
-def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approval: Approval, digest: str) -> JSONResponse:
+def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approval: Approval, digest: str, request: Request | None = None) -> JSONResponse:
     now = utcnow()
     approver = approval.user_id
     with ctx.db.transaction() as uow:
@@ -294,5 +297,6 @@ def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approv
             ),
             outlet_id=body.outlet_id,
         )
+        audit.voided(uow, answer, principal, request)
     return JSONResponse(answer, status_code=201)
 

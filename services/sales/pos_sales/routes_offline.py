@@ -14,7 +14,8 @@ from pos_platform.app import MAX_ID, ServiceContext, unprocessable
 from pos_platform.auth import Cashier, Manager, Principal
 from pos_platform.db import iso_utc, utcnow
 from pos_platform.outlets import ensure_known_outlet_async
-from pos_sales.offline import OfflineSync
+from pos_sales.config import Settings
+from pos_sales.offline import OfflineSync, SyncAdmission
 from pos_sales.schemas import OfflineSaleIn, SyncExceptionCount, SyncExceptionOut, SyncExceptionResolveIn
 from pos_sales.tables import known_registers, sales, sync_exceptions
 
@@ -31,6 +32,7 @@ def _ctx(request: Request) -> ServiceContext:
     responses={
         201: {"description": "recorded; the body is the receipt (offline: true, completed_at = when it was sold)"},
         409: {"description": "this sale id was already used for a different sale"},
+        429: {"description": "busy with the tills selling now: send the same sale again after Retry-After seconds"},
         503: {"description": "payments or the database is unavailable: nothing is lost, sync the same sale again"},
     }
     | unprocessable("the receipt does not add up, names another outlet's register, or a tender other than cash"),
@@ -41,7 +43,16 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
     changed meanwhile (price, product, stock, shift, limits) does not refuse the sale: it
     is listed under GET /api/sales/sync-exceptions."""
     await ensure_known_outlet_async(_ctx(request).db, principal, body.outlet_id)
-    answer = await OfflineSync(request.app.state.checkout).run(body, principal)
+    admission: SyncAdmission = request.app.state.offline_admission
+    async with admission.turn() as admitted:
+        if not admitted:
+            settings: Settings = _ctx(request).settings  # type: ignore[assignment]
+            return JSONResponse(
+                {"detail": "the server is busy with the tills selling now: this offline sale is kept in the till and sent again shortly"},
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(settings.offline_sync_retry_after_seconds)},
+            )
+        answer = await OfflineSync(request.app.state.checkout).run(body, principal)
     return JSONResponse(answer.body, status_code=answer.status)
 
 

@@ -4,6 +4,7 @@ contracts and can be told to decline, lose an answer, or be down."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -57,6 +58,7 @@ class FakeServices:
     # payments' rates as GET /api/payments/rates/{base}/{quote} answers them, by "EUR/USD"
     rates: dict[str, dict[str, Any]] = field(default_factory=dict)
     rate_calls: list[str] = field(default_factory=list)
+    capture_delay: float = 0.0  # payments takes this long to answer a capture
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -106,6 +108,8 @@ class FakeServices:
         @app.post("/api/payments/payments")
         async def capture(request: Request) -> Response:
             body = await request.json()
+            if self.capture_delay:
+                await asyncio.sleep(self.capture_delay)
             self.capture_calls.append(body)
             existing = self.payments.get(body["payment_id"])
             if existing is not None and existing["status"] == "unsent":

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from pos_contracts import new_envelope
 from pos_contracts.events import StockDeducted, StockLine, UserChanged
 
-from .conftest import OTHER, OUTLET
+from .conftest import OTHER, OUTLET, seed_prices, seed_registers
 
 PRICES = {"mug": (1250, 2000, "Espresso cup <small>"), "tea": (399, 500, "Green tea 100 g")}
 
@@ -467,3 +467,29 @@ def test_pages_oldest_or_newest_first(client: TestClient, auth: Any) -> None:
     assert [e["receipt_number"] for e in newest] == ["R1-OFF000005", "R1-OFF000004"]
     rest = exceptions(client, auth, order="newest", after=newest[-1]["id"])
     assert [e["receipt_number"] for e in rest] == ["R1-OFF000003", "R1-OFF000002", "R1-OFF000001"]
+
+
+def test_offline_syncs_take_turns_and_one_without_a_turn_is_told_when_to_come_back(
+    make_client: Any, auth: Any, helpers: Any, fakes: Any
+) -> None:
+    """Ten tills back online at once must not crowd out the tills selling now: offline
+    syncs are recorded one at a time per process; one that waits past its limit is
+    answered 429 with Retry-After (the till keeps it and sends it again then), and is
+    recorded once when it comes back."""
+    fakes.capture_delay = 0.6  # each sync holds its turn while payments records the cash
+    with make_client(offline_sync_slots=1, offline_sync_wait_seconds=0.2, offline_sync_retry_after_seconds=7) as c:
+        seed_prices(c.app)
+        seed_registers(c.app)
+        bodies = [offline_sale(number=n) for n in (1, 2)]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(lambda b: c.post("/api/sales/offline", json=b, headers=auth()), bodies))
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [201, 429], [a.text for a in answers]
+        busy = next(a for a in answers if a.status_code == 429)
+        assert busy.headers["Retry-After"] == "7"
+        assert "kept in the till and sent again" in busy.json()["detail"]
+        fakes.capture_delay = 0.0
+        turned_away = bodies[answers.index(busy)]
+        again = c.post("/api/sales/offline", json=turned_away, headers=auth())
+        assert again.status_code == 201, again.text
+        assert len(helpers.outbox(c, "SaleCompleted")) == 2

@@ -86,6 +86,13 @@ export function observeRequests(listener: RequestObserver | null): void {
   observer = listener;
 }
 
+/** Retry-After in seconds (the only form this project's services send), in ms; null
+ * when absent or not a number of seconds. */
+export function retryAfterMs(header: string | null): number | null {
+  if (header === null || !/^\s*\d+\s*$/.test(header)) return null;
+  return Math.min(Number(header), 3600) * 1000;
+}
+
 async function send(path: string, options: RequestOptions, accept: string, renewed = false): Promise<Response> {
   const headers: Record<string, string> = { Accept: accept };
   const useAuth = options.auth !== false;
@@ -122,7 +129,12 @@ async function send(path: string, options: RequestOptions, accept: string, renew
     } catch {
       /* not JSON (a proxy's error page) */
     }
-    const error = new ApiError(response.status, detailText(body, response.statusText || `HTTP ${response.status}`), body);
+    const error = new ApiError(
+      response.status,
+      detailText(body, response.statusText || `HTTP ${response.status}`),
+      body,
+      retryAfterMs(response.headers.get("Retry-After")),
+    );
     if (response.status === 401 && useAuth && !options.token && !renewed && session.token && (await refreshSession())) {
       // Safe for every call, POST /api/sales included: a sale is deduplicated by its id.
       return send(path, options, accept, true);

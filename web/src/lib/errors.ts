@@ -4,13 +4,16 @@ export class ApiError extends Error {
   readonly status: number; // 0: no answer at all (network, timeout)
   readonly detail: string;
   readonly body: unknown;
+  /** what the server's Retry-After asked for, in ms (null: it did not say) */
+  readonly retryAfterMs: number | null;
 
-  constructor(status: number, detail: string, body: unknown = null) {
+  constructor(status: number, detail: string, body: unknown = null, retryAfterMs: number | null = null) {
     super(detail);
     this.name = "ApiError";
     this.status = status;
     this.detail = detail;
     this.body = body;
+    this.retryAfterMs = retryAfterMs;
   }
 
   /** No answer: the request may or may not have reached the server. */

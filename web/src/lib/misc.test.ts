@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fillDays, groupSum, niceScale } from "./chart";
+import { retryAfterMs } from "./api";
 import { ApiError, describeError, detailText } from "./errors";
 import { addDays, formatRate, localDay } from "./format";
 import { currenciesOf, figures, inCurrency } from "./reports";
@@ -109,5 +110,16 @@ describe("dashboard figures", () => {
     const old: { gross_minor: number; currency?: string }[] = [{ gross_minor: 1 }];
     expect(inCurrency(old, "EUR")).toHaveLength(1);
     expect(figures([])).toEqual({ sales_count: 0, items_sold: 0, gross_minor: 0, tax_minor: 0, average_minor: 0 });
+  });
+});
+
+describe("Retry-After", () => {
+  it("reads seconds, caps them at an hour, and ignores what it cannot read", () => {
+    expect(retryAfterMs("5")).toBe(5000);
+    expect(retryAfterMs(" 12 ")).toBe(12_000);
+    expect(retryAfterMs("99999")).toBe(3_600_000);
+    expect(retryAfterMs(null)).toBeNull();
+    expect(retryAfterMs("Wed, 21 Oct 2026 07:28:00 GMT")).toBeNull();
+    expect(retryAfterMs("-1")).toBeNull();
   });
 });

@@ -229,6 +229,32 @@ describe("the offline queue", () => {
     expect(await q.canClose("reg-2")).toMatchObject({ ok: true });
   });
 
+  it("waits as long as a busy server's Retry-After asks, staying online, without growing its backoff", async () => {
+    const timers: { fn: () => void; ms: number }[] = [];
+    const server = new FakeServer();
+    server.plan = ["busy", "busy", "busy"];
+    const q = queue(freshDb(), server, { setTimer: (fn, ms) => timers.push({ fn, ms }), clearTimer: () => {} });
+    const [first] = await fill(q, 2);
+    expect(await q.sync()).toMatchObject({ synced: 0, stopped: "retry_later", retryAfterMs: 5000 });
+    expect(q.snapshot).toMatchObject({ pending: 2, unreachable: false });
+    expect(q.snapshot.lastError).toMatch(/busy with the tills selling now/);
+    expect((await q.list())[0]).toMatchObject({ id: first.id, status: "pending", last_status: 429 });
+    q.start();
+    await vi.waitFor(() => expect(timers).toHaveLength(1));
+    const fire = async (n: number) => {
+      timers[n].fn();
+      await vi.waitFor(() => expect(timers.length).toBeGreaterThan(n + 1));
+    };
+    await fire(0);
+    await fire(1);
+    // 5 s and a quarter (random 0.5 of half as long again) each time: no doubling
+    expect(timers.map((t) => t.ms)).toEqual([0, 6250, 6250]);
+    timers[2].fn();
+    await vi.waitFor(() => expect(q.snapshot.pending).toBe(0));
+    expect(server.recorded.size).toBe(2);
+    expect((await q.list()).length).toBe(0);
+  });
+
   it("retries by itself with capped, jittered backoff, and syncs when kicked", async () => {
     const timers: { fn: () => void; ms: number }[] = [];
     const server = new FakeServer();

@@ -49,6 +49,8 @@ export interface SyncReport {
   /** why the run stopped before the queue was empty (null: it got through) */
   stopped: null | "unreachable" | "retry_later" | "login" | "busy";
   error: string;
+  /** the server asked to be tried again after this long (a 429's Retry-After) */
+  retryAfterMs?: number;
 }
 
 export interface CloseCheck {
@@ -94,7 +96,7 @@ export const postOfflineSale: Sender = (body) => api<unknown>("/api/sales/offlin
 
 type Verdict = "done" | "unreachable" | "retry" | "login" | "attention";
 
-function classify(error: unknown): { verdict: Verdict; status: number; message: string } {
+function classify(error: unknown): { verdict: Verdict; status: number; message: string; retryAfterMs?: number } {
   if (!(error instanceof ApiError)) {
     // Not an answer from the server (a bug or a fetch the helper did not wrap): retry later.
     return { verdict: "retry", status: 0, message: error instanceof Error ? error.message : String(error) };
@@ -102,7 +104,11 @@ function classify(error: unknown): { verdict: Verdict; status: number; message: 
   const { status, detail } = error;
   if (status === 0 || status === 502 || status === 503 || status === 504) return { verdict: "unreachable", status, message: detail };
   if (status === 401) return { verdict: "login", status, message: detail };
-  if (status === 408 || status === 425 || status === 429 || status >= 500) return { verdict: "retry", status, message: detail };
+  if (status === 429) {
+    // The server takes offline syncs in turns while tills are selling: not a failure.
+    return { verdict: "retry", status, message: detail, retryAfterMs: error.retryAfterMs ?? undefined };
+  }
+  if (status === 408 || status === 425 || status >= 500) return { verdict: "retry", status, message: detail };
   return { verdict: "attention", status, message: detail };
 }
 
@@ -331,7 +337,11 @@ export class OfflineQueue {
 
   private afterRun(report: SyncReport): void {
     if (!this.started) return;
-    if (report.stopped === "unreachable" || report.stopped === "retry_later") {
+    if (report.stopped === "retry_later" && report.retryAfterMs !== undefined) {
+      // The server said when: then, spread over half as long again so tills told
+      // together do not come back together; not a failure, so no backoff grows.
+      this.schedule(Math.round(report.retryAfterMs * (1 + 0.5 * this.random())));
+    } else if (report.stopped === "unreachable" || report.stopped === "retry_later") {
       this.schedule(syncBackoffMs(this.failures++, this.random));
     } else if (report.stopped === "busy" && this.state.pending > 0) {
       this.schedule(this.busyRetryMs);
@@ -415,6 +425,7 @@ export class OfflineQueue {
           continue;
         }
         report.stopped = verdict.verdict === "unreachable" ? "unreachable" : verdict.verdict === "login" ? "login" : "retry_later";
+        if (verdict.retryAfterMs !== undefined) report.retryAfterMs = verdict.retryAfterMs;
         break;
       }
     } finally {
@@ -441,13 +452,13 @@ export class OfflineQueue {
     }
   }
 
-  private async sendOne(db: OfflineDb, row: QueuedSale): Promise<{ verdict: Verdict; message: string }> {
+  private async sendOne(db: OfflineDb, row: QueuedSale): Promise<{ verdict: Verdict; message: string; retryAfterMs?: number }> {
     const at = this.now();
     let answer: unknown;
     try {
       answer = await this.send(row.body);
     } catch (error) {
-      const { verdict, status, message } = classify(error);
+      const { verdict, status, message, retryAfterMs } = classify(error);
       if (verdict === "unreachable") this.onReachability(false);
       else if (status) this.onReachability(true);
       const attempts = row.attempts + 1;
@@ -460,7 +471,7 @@ export class OfflineQueue {
         status: setAside ? "needs_attention" : "pending",
       });
       if (setAside) notifyQueueChanged();
-      return { verdict: setAside ? "attention" : verdict, message };
+      return { verdict: setAside ? "attention" : verdict, message, retryAfterMs };
     }
     this.onReachability(true);
     const tx = db.transaction(["queue", "synced"], "readwrite");

@@ -5,7 +5,7 @@ import { ApiError } from "./errors";
 import type { OfflineSaleBody } from "./offlineDb";
 import type { LockManagerLike } from "./offlineQueue";
 
-export type Behaviour = "ok" | "lost" | "down" | "gateway" | "refuse" | "conflict" | "error500" | "login";
+export type Behaviour = "ok" | "lost" | "down" | "gateway" | "refuse" | "conflict" | "error500" | "login" | "busy";
 
 /** Records each sale id once (as the server does) and answers it the same way. */
 export class FakeServer {
@@ -39,6 +39,8 @@ export class FakeServer {
           throw new ApiError(500, "internal server error");
         case "login":
           throw new ApiError(401, "token expired");
+        case "busy": // sales' admission: no turn for an offline sync right now
+          throw new ApiError(429, "the server is busy with the tills selling now", null, 5000);
         default:
           break;
       }

@@ -94,6 +94,25 @@ class Session {
     this.save();
   }
 
+  /** Another cashier took over this till (their PIN, POST /api/identity/switch): their
+   * token and outlets; the till keeps its outlet and register (identity checked that
+   * they work there). */
+  switchTo(answer: TokenResponse, outlets: Outlet[]): void {
+    if (!this.data) return;
+    const keep = outlets.some((o) => o.id === this.data?.outletId);
+    this.data = {
+      ...this.data,
+      token: answer.access_token,
+      expiresAt: Date.now() + answer.expires_in * 1000,
+      user: answer.user,
+      outlets,
+      outletId: keep ? this.data.outletId : null,
+      register: keep ? this.data.register : undefined,
+    };
+    this.notice = "";
+    this.save();
+  }
+
   setOutlets(outlets: Outlet[]): void {
     if (!this.data) return;
     const keep = outlets.some((o) => o.id === this.data?.outletId);
