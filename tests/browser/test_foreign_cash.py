@@ -19,7 +19,7 @@ import pytest
 
 from pos_platform.conversion import amount_due_in, foreign_cash
 from tests.browser.conftest import Server, Tab, ean13, eventually, stocked_product
-from tests.browser.helpers import euros, expect_text, line
+from tests.browser.helpers import accessibility_problems, euros, expect_text, line
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +77,8 @@ def test_the_pay_dialog_takes_dollars_and_gives_change_in_euros(
     dialog.get_by_test_id("foreign-input").fill(f"{handed // 100}")
     expect_text(dialog.get_by_test_id("foreign-change"), re.escape(euros(change)))
     page.screenshot(path=str(screenshots / "till-foreign-cash.png"))
+    problems = accessibility_problems(page, "pay dialog, foreign cash")
+    assert problems == [], "\n".join(problems)
     dialog.get_by_test_id("complete-foreign").click()
 
     receipt = page.get_by_test_id("receipt")
