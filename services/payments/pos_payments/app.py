@@ -75,6 +75,6 @@ def create_app(
         on_stop=close_provider,
         description="Takes and gives back the money of sales: cash, card through a provider (Stripe or the sandbox), split tenders; exchange rates (the ECB or the rates sandbox, manual rates).",
     )
-    app.state.payments = PaymentService(db, card)
+    app.state.payments = PaymentService(db, card, rates)
     app.state.rates = rates
     return app

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from typing import Protocol
+
+from pos_platform.conversion import PART_CREDIT_ROUNDING, exact_conversion, foreign_part, rate_text, round_fraction
 
 
 class TenderRequest(Protocol):
@@ -46,6 +50,27 @@ def capture_cash(tender: TenderRequest) -> CashResult:
     if tendered < tender.amount_minor:
         raise ValueError(f"cash handed over ({tendered}) is less than the amount to pay ({tender.amount_minor})")
     return CashResult(amount_minor=tender.amount_minor, tendered_minor=tendered, change_minor=tendered - tender.amount_minor)
+
+
+def foreign_tender_problem(amount_minor: int, local: str, foreign: str, rate: Decimal, foreign_minor: int, change_minor: int) -> str | None:
+    """None if a foreign-cash tender's figures follow from its rate (ADR 0061): either
+    it settled what was left (`amount_minor`), handing over at least the amount due in
+    `foreign` with the change the rounding rules give; or it paid a part, credited at its
+    value rounded down, with no change. Else what is wrong, for a 422."""
+    try:
+        part = foreign_part(amount_minor, local, foreign, rate, foreign_minor)
+    except ValueError as exc:
+        return f"foreign cash: {exc}"
+    if part.settled and part.change_minor == change_minor:
+        return None
+    value = exact_conversion(foreign_minor, foreign, local, 1 / Fraction(rate))
+    if change_minor == 0 and amount_minor == round_fraction(value, PART_CREDIT_ROUNDING):
+        return None  # a part payment: the rest was paid by another tender
+    expected = f"change {part.change_minor}" if part.settled else f"a part payment of {round_fraction(value, PART_CREDIT_ROUNDING)}"
+    return (
+        f"foreign cash: {foreign_minor} {foreign} minor units at {rate_text(rate)} for {amount_minor} {local} minor units "
+        f"with change {change_minor} does not follow the rounding rules ({expected} expected)"
+    )
 
 
 @dataclass(frozen=True)

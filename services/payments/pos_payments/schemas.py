@@ -16,8 +16,8 @@ Strict = RequestModel
 
 
 class TenderIn(Strict):
-    kind: Literal["cash", "card"]
-    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True, description="amount applied to the payment")
+    kind: Literal["cash", "card", "foreign_cash"]
+    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True, description="amount applied to the payment (the payment's currency)")
     tendered_minor: int | None = Field(
         default=None, gt=0, le=MAX_MINOR, strict=True, description="cash only: what was handed over (default: amount)"
     )
@@ -28,6 +28,14 @@ class TenderIn(Strict):
         pattern=r"^[A-Za-z0-9_]+$",
         description="card only: the card as the terminal tokenized it (a PaymentMethod id); the sandbox has a default",
     )
+    # foreign_cash only (ADR 0061): sales stamps the rate from GET /api/payments/rates; payments
+    # takes the tender only if that is still the rate in force and the amounts follow from it.
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="foreign_cash: the currency handed over")
+    foreign_minor: int | None = Field(default=None, gt=0, le=MAX_MINOR, strict=True, description="foreign_cash: what was handed over, in `currency`")
+    change_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR, strict=True, description="foreign_cash: change given, in the payment's currency")
+    rate: str | None = Field(default=None, max_length=40, description="foreign_cash: units of `currency` per unit of the payment's currency, a decimal string")
+    rate_source: str | None = Field(default=None, max_length=16, description="foreign_cash: ecb | sandbox | manual")
+    rate_as_of: str | None = Field(default=None, max_length=32, description="foreign_cash: the rate's reference date, or when the manual rate was set")
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> TenderIn:
@@ -40,6 +48,12 @@ class TenderIn(Strict):
                 )
         if self.card_token is not None and self.kind != "card":
             raise ValueError("card_token is for card tenders only")
+        foreign = (self.currency, self.foreign_minor, self.change_minor, self.rate, self.rate_source, self.rate_as_of)
+        if self.kind == "foreign_cash":
+            if any(v is None for v in foreign):
+                raise ValueError("a foreign_cash tender carries currency, foreign_minor, change_minor, rate, rate_source and rate_as_of")
+        elif any(v is not None for v in foreign):
+            raise ValueError("currency, foreign_minor, change_minor and rate fields are for foreign_cash tenders only")
         return self
 
 
@@ -74,6 +88,11 @@ class TenderOut(BaseModel):
     provider_ref: str | None
     decline_code: str | None = None
     refunded_minor: int = 0
+    currency: str | None = Field(default=None, description="foreign_cash: the currency handed over")
+    foreign_minor: int | None = Field(default=None, description="foreign_cash: what was handed over, in `currency`")
+    rate: str | None = Field(default=None, description="foreign_cash: the stamped rate, units of `currency` per unit of the payment's currency")
+    rate_source: str | None = None
+    rate_as_of: str | None = None
 
 
 class PaymentOut(BaseModel):

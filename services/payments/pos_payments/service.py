@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pos_contracts.events import PaymentCaptured, PaymentRefunded, TenderLine
 from pos_payments.card import CardProvider, ChargeRequest, RefundRequest
+from pos_payments.conversion import parse_rate, rate_text
 from pos_payments.domain import (
     RefundRefused,
     TenderState,
@@ -39,14 +40,18 @@ from pos_payments.domain import (
     capture_cash,
     cards_to_charge,
     cards_to_reverse,
+    foreign_tender_problem,
     payment_status,
     tender_total_problem,
 )
-from pos_payments.schemas import PaymentIn, PaymentOut, ReconcileIn, RefundIn, RefundOut, RefundTenderOut, TenderOut
+from pos_payments.rates_service import RatesService
+from pos_payments.schemas import PaymentIn, PaymentOut, ReconcileIn, RefundIn, RefundOut, RefundTenderOut, TenderIn, TenderOut
 from pos_payments.tables import payment_refund_tenders, payment_refunds, payment_tenders, payments
 from pos_platform.db import Database, UnitOfWork, iso_utc, utcnow
 
 log = logging.getLogger("pos.payments")
+
+_FOREIGN_COLUMNS = ("currency", "foreign_minor", "rate", "rate_source", "rate_as_of")
 
 # Built once (the statements of every capture).
 _INSERT_PAYMENT = payments.insert()
@@ -98,6 +103,11 @@ def load_payments(uow: UnitOfWork, ids: list[str]) -> list[PaymentOut]:
                 provider_ref=t.provider_ref,
                 decline_code=t.decline_code,
                 refunded_minor=t.refunded_minor,
+                currency=t.currency,
+                foreign_minor=t.foreign_minor,
+                rate=t.rate,
+                rate_source=t.rate_source,
+                rate_as_of=t.rate_as_of,
             )
         )
     return [
@@ -145,9 +155,10 @@ def _tender_states(uow: UnitOfWork, payment_id: str) -> list[TenderState]:
 
 
 class PaymentService:
-    def __init__(self, db: Database, provider: CardProvider) -> None:
+    def __init__(self, db: Database, provider: CardProvider, rates: RatesService | None = None) -> None:
         self.db = db
         self.provider = provider
+        self.rates = rates
 
     # --- capture -----------------------------------------------------------------------
 
@@ -157,6 +168,9 @@ class PaymentService:
             raise PaymentProblem(422, problem)
         rows: list[dict[str, Any]] = []
         for seq, tender in enumerate(body.tenders, 1):
+            if tender.kind == "foreign_cash":
+                rows.append({"seq": seq, **await run_in_threadpool(self._foreign_cash, body.currency, tender)})
+                continue
             if tender.kind == "cash":
                 cash = capture_cash(tender)
                 rows.append(
@@ -173,6 +187,10 @@ class PaymentService:
                 {"seq": seq, "kind": "card", "amount_minor": tender.amount_minor, "tendered_minor": tender.amount_minor, "change_minor": 0,
                  "status": "pending", "provider": self.provider.name, "card_token": token}
             )
+        if any(r["kind"] == "foreign_cash" for r in rows):
+            for row in rows:
+                for column in _FOREIGN_COLUMNS:
+                    row.setdefault(column, None)
         try:
             payment = await run_in_threadpool(self._insert_payment, body, rows)
         except IntegrityError:
@@ -191,6 +209,44 @@ class PaymentService:
         if payment.status == "pending":
             payment = await self.drive(payment.payment_id)
         return Outcome(payment, False)
+
+    def _foreign_cash(self, local: str, tender: TenderIn) -> dict[str, Any]:
+        """A foreign-cash tender's row, if its stamped rate is still the rate in force for
+        the pair and its amount and change follow from it (pos_platform.conversion);
+        else a 409 (the rate) or 422 (the arithmetic), before anything is stored."""
+        assert tender.currency is not None and tender.foreign_minor is not None and tender.rate is not None
+        if self.rates is None:
+            raise PaymentProblem(422, "foreign cash is not set up here: no rates")
+        try:
+            stamped = parse_rate(tender.rate)
+        except ValueError as exc:
+            raise PaymentProblem(422, f"foreign_cash rate: {exc}") from None
+        pair = self.rates.rate(local, tender.currency)
+        if not pair.usable or pair.rate is None:
+            raise PaymentProblem(409, f"foreign cash refused: {pair.detail or f'there is no {local}/{tender.currency} rate'}")
+        if pair.rate != stamped or pair.source != tender.rate_source:
+            raise PaymentProblem(
+                409,
+                f"the {local}→{tender.currency} rate changed while the sale was being paid (now {rate_text(pair.rate)}, {pair.source}; "
+                f"the sale had {tender.rate}, {tender.rate_source}): nothing was taken; ring the sale up again",
+            )
+        problem = foreign_tender_problem(tender.amount_minor, local, tender.currency, stamped, tender.foreign_minor, int(tender.change_minor or 0))
+        if problem:
+            raise PaymentProblem(422, problem)
+        return {
+            "kind": "foreign_cash",
+            "amount_minor": tender.amount_minor,
+            "tendered_minor": tender.amount_minor + int(tender.change_minor or 0),
+            "change_minor": int(tender.change_minor or 0),
+            "status": "captured",
+            "provider": None,
+            "card_token": None,
+            "currency": tender.currency,
+            "foreign_minor": tender.foreign_minor,
+            "rate": tender.rate,
+            "rate_source": tender.rate_source,
+            "rate_as_of": tender.rate_as_of,
+        }
 
     def _insert_payment(self, body: PaymentIn, rows: list[dict[str, Any]]) -> PaymentOut:
         """Insert first: the primary key (payment id) and the unique sale id decide, even
@@ -242,6 +298,7 @@ class PaymentService:
                 provider_ref=None,
                 decline_code=None,
                 refunded_minor=0,
+                **{c: r.get(c) for c in _FOREIGN_COLUMNS},
             )
             for r in rows
         ]

@@ -54,6 +54,14 @@ payment_tenders = Table(
     # timeout, a dropped connection, a 5xx): from then on a refused connection does not
     # mean "nothing was charged", and the payment can no longer become unsent.
     Column("maybe_sent", Boolean, nullable=False, server_default=text("0")),
+    # foreign_cash only (ADR 0061): the currency handed over, how much of it, the rate the
+    # server stamped (units of it per unit of the outlet's currency, a decimal string), its
+    # source (ecb | sandbox | manual) and date; (change_minor is in the outlet's currency).
+    Column("currency", String(3), nullable=True),
+    Column("foreign_minor", BigInteger, nullable=True),
+    Column("rate", String(40), nullable=True),
+    Column("rate_source", String(16), nullable=True),
+    Column("rate_as_of", String(32), nullable=True),
 )
 
 payment_refunds = Table(

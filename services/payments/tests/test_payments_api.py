@@ -83,7 +83,9 @@ def test_cash_payment_is_captured_with_change_and_published(client: TestClient, 
         "status": "captured",
         "tenders": [
             {"kind": "cash", "amount_minor": 1250, "tendered_minor": 2000, "change_minor": 750, "status": "captured",
-             "provider_ref": None, "decline_code": None, "refunded_minor": 0}
+             "provider_ref": None, "decline_code": None, "refunded_minor": 0,
+             # foreign_cash only (test_foreign_cash_tenders.py)
+             "currency": None, "foreign_minor": None, "rate": None, "rate_source": None, "rate_as_of": None}
         ],
         "change_minor": 750,
         "refunded_minor": 0,

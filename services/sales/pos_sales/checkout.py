@@ -27,18 +27,21 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from pos_platform.auth import Principal
+from pos_platform.conversion import parse_rate
 from pos_platform.db import Database, UnitOfWork, upsert, utcnow
 from pos_sales import audit, events, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
 from pos_sales.domain import (
+    AppliedTender,
     CartLine,
     CatalogPrice,
     CheckoutError,
     Discount,
     PricedCart,
     Settlement,
+    StampedRate,
     TenderIn,
     discounts_needing_approval,
     price_cart,
@@ -183,7 +186,7 @@ def draft_receipt(body: SaleIn, principal: Principal, quote: Quote, settlement: 
         "total_minor": cart.total_minor,
         "rounding_minor": settlement.rounding_minor,
         "due_minor": settlement.due_minor,
-        "tenders": [{"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor} for t in settlement.tenders],
+        "tenders": [_tender_json(t) for t in settlement.tenders],
         "tendered_minor": settlement.tendered_minor,
         "change_minor": settlement.change_minor,
         "prices_include_tax": cart.prices_include_tax,
@@ -257,8 +260,20 @@ class Checkout:
         """One transaction to look the id up, price the cart and store the sale PENDING;
         then the reservation and the capture; then one transaction to complete it."""
         digest = request_hash(body)
+        rate: StampedRate | None = None
+        refusal: Answer | None = None
+        if any(t.kind == "foreign_cash" for t in body.tenders):
+            # Only a sale with foreign cash asks payments for the rate (one hop, before
+            # anything is stored); the cash and card path is unchanged.
+            stamped = await self._stamp_rate(body, principal)
+            if isinstance(stamped, Answer):
+                if await run_in_threadpool(self.answers.stored, body.id) is None:
+                    return stamped  # nothing stored
+                refusal = stamped  # a repeat: answered as before by _start
+            else:
+                rate = stamped
         try:
-            started = await run_in_threadpool(self._start, body, principal, request, digest)
+            started = await run_in_threadpool(self._start, body, principal, request, digest, False, rate, refusal)
         except IntegrityError:
             # The same sale id is being posted at this very moment: answer as it does.
             return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
@@ -269,8 +284,57 @@ class Checkout:
         draft, settlement = started
         return await self._finish(body.id, draft, settlement, principal.token)
 
+    async def _stamp_rate(self, body: SaleIn, principal: Principal) -> StampedRate | Answer:
+        """The rate for the sale's foreign-cash tender, decided here (payments' rate in
+        force), never taken from the till; or the refusal, with its reason."""
+        tender = next(t for t in body.tenders if t.kind == "foreign_cash")
+        code = str(tender.currency)
+        policy = await run_in_threadpool(self._policy, body.outlet_id)
+        if code not in policy.accepted_currencies:
+            takes = ", ".join(policy.accepted_currencies) or "no foreign currency"
+            return Answer(
+                422,
+                {"detail": f"this outlet does not take {code} cash (it takes {takes}): a manager lists the accepted currencies in the outlet's settings",
+                 "code": "currency_not_accepted"},
+            )
+        quoted = None
+        if tender.quoted_rate is not None:
+            try:
+                quoted = parse_rate(tender.quoted_rate)
+            except ValueError as exc:
+                return Answer(422, {"detail": f"quoted_rate: {exc}"})
+        found = await self.clients.rate(policy.currency, code, principal.token)
+        if found is None:
+            return Answer(503, {"detail": f"no rate for {code} could be had from the payments service: nothing was charged; try again or take another tender"})
+        if not found.get("usable") or not found.get("rate"):
+            reason = found.get("detail") or f"there is no {policy.currency}/{code} rate"
+            status = 422 if found.get("status") == 422 else 409
+            return Answer(status, {"detail": f"foreign cash refused: {reason}", "code": "rate_unusable", "currency": code})
+        manual = found.get("manual") or {}
+        as_of = manual.get("set_at") if found.get("source") == "manual" and manual else found.get("reference_date")
+        stamped = StampedRate(policy.currency, code, str(found["rate"]), str(found.get("source")), str(as_of))
+        if quoted is not None and quoted != parse_rate(stamped.rate):
+            return Answer(
+                409,
+                {"detail": f"the {policy.currency}→{code} rate is now {stamped.rate} ({stamped.source}, {stamped.as_of}), not the "
+                 f"{tender.quoted_rate} the pay dialog showed: nothing was charged; tell the customer the new amount and take the payment again",
+                 "code": "rate_changed", "currency": code, "rate": stamped.rate, "rate_source": stamped.source, "rate_as_of": stamped.as_of},
+            )
+        return stamped
+
+    def _policy(self, outlet_id: str) -> OutletSettings:
+        with self.db.transaction() as uow:
+            return outlet_policy.load(uow, outlet_id, self.settings)
+
     def _start(
-        self, body: SaleIn, principal: Principal, request: Request, digest: str, waited: bool = False
+        self,
+        body: SaleIn,
+        principal: Principal,
+        request: Request,
+        digest: str,
+        waited: bool = False,
+        rate: StampedRate | None = None,
+        refusal: Answer | None = None,
     ) -> Answer | Literal["wait"] | tuple[dict[str, Any], Settlement]:
         """The first transaction: a repeated id is answered as before (or waits for the
         copy running, or runs again after a retryable failure); a new one is priced from
@@ -281,12 +345,15 @@ class Checkout:
                 claimed = self.answers.claim(uow, body.id, digest)
                 if claimed != "run":
                     return claimed
+                if refusal is not None:
+                    raise _Refused(refusal)
                 try:
                     quote = price(uow, self.settings, body)
                     settlement = settle(
                         quote.cart.total_minor,
-                        [TenderIn(t.kind, t.amount_minor, t.card_token) for t in body.tenders],
+                        [TenderIn(t.kind, t.amount_minor, t.card_token, t.currency) for t in body.tenders],
                         cash_rounding_minor=quote.policy.cash_rounding_minor,
+                        rate=rate,
                     )
                 except registers.RegisterProblem as exc:
                     if exc.unknown and not waited:
@@ -306,7 +373,7 @@ class Checkout:
         except _Refused as refused:
             if refused.wait_for_register and body.register_id and registers.wait_until_known(self.db, body.register_id):
                 # A register made a moment ago: its RegisterChanged has just arrived.
-                return self._start(body, principal, request, digest, waited=True)
+                return self._start(body, principal, request, digest, True, rate, refusal)
             return refused.answer  # rolled back: a discarded retryable failure stays stored
         return draft, settlement
 
@@ -372,13 +439,14 @@ class Checkout:
             ],
         )
         if settlement.tenders:
-            uow.session.execute(
-                sale_tenders.insert(),
-                [
-                    {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
-                    for i, t in enumerate(settlement.tenders, start=1)
-                ],
-            )
+            rows = [
+                {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
+                for i, t in enumerate(settlement.tenders, start=1)
+            ]
+            if any(t.rate is not None for t in settlement.tenders):
+                for row, t in zip(rows, settlement.tenders, strict=True):
+                    row.update(_foreign_columns(t))
+            uow.session.execute(sale_tenders.insert(), rows)
 
     async def _finish(self, sale_id: str, draft: dict[str, Any], settlement: Settlement, token: str) -> Answer:
         lines = [{"product_id": line["product_id"], "qty": line["qty"]} for line in draft["lines"]]
@@ -426,6 +494,7 @@ class Checkout:
             "tenders": [
                 {"kind": t.kind, "amount_minor": t.amount_minor}
                 | ({"tendered_minor": t.tendered_minor} if t.kind == "cash" else {})
+                | (_foreign_payment(t) if t.kind == "foreign_cash" else {})
                 | ({"card_token": t.card_token} if t.kind == "card" and t.card_token else {})
                 for t in settlement.tenders
                 if t.amount_minor > 0
@@ -564,6 +633,47 @@ class _Refused(Exception):
         super().__init__(answer.body.get("detail", ""))
         self.answer = answer
         self.wait_for_register = wait_for_register
+
+
+def _tender_json(t: AppliedTender) -> dict[str, Any]:
+    """A tender on the receipt; a foreign-cash one with what was handed over in its
+    currency, the amount that was due in it, the stamped rate and the change."""
+    body: dict[str, Any] = {"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
+    if t.rate is not None:
+        body.update(
+            currency=t.currency,
+            foreign_minor=t.foreign_minor,
+            due_foreign_minor=t.due_foreign_minor,
+            change_minor=t.change_minor,
+            rate=t.rate.rate,
+            rate_source=t.rate.source,
+            rate_as_of=t.rate.as_of,
+        )
+    return body
+
+
+def _foreign_columns(t: AppliedTender) -> dict[str, Any]:
+    stamped = t.rate
+    return {
+        "currency": t.currency,
+        "foreign_minor": t.foreign_minor,
+        "rate": stamped.rate if stamped else None,
+        "rate_source": stamped.source if stamped else None,
+        "rate_as_of": stamped.as_of if stamped else None,
+        "change_minor": t.change_minor if stamped else None,
+    }
+
+
+def _foreign_payment(t: AppliedTender) -> dict[str, Any]:
+    assert t.rate is not None
+    return {
+        "currency": t.currency,
+        "foreign_minor": t.foreign_minor,
+        "change_minor": t.change_minor,
+        "rate": t.rate.rate,
+        "rate_source": t.rate.source,
+        "rate_as_of": t.rate.as_of,
+    }
 
 
 def _payment_ref(draft: dict[str, Any]) -> dict[str, Any]:

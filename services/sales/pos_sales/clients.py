@@ -180,6 +180,26 @@ class ServiceClients:
             return PaymentAnswer("unknown", code, body)
         return PaymentAnswer("refused", code, body)
 
+    async def rate(self, local: str, foreign: str, token: str | None) -> dict[str, Any] | None:
+        """Payments' rate in force for local -> foreign (units of foreign per unit of
+        local), as GET /api/payments/rates/{local}/{foreign} answers it; None when
+        payments gave no answer. Only a sale with a foreign-cash tender asks (ADR 0061)."""
+        try:
+            response = await self.hop.request(
+                "GET",
+                f"{self.settings.payments_url}/api/payments/rates/{local}/{foreign}",
+                headers=self.headers(token),
+                timeout=self.settings.http_timeout_seconds,
+            )
+        except HopError as exc:
+            log.warning("payments unreachable for a rate", extra={"pair": f"{local}/{foreign}", "error": str(exc)})
+            return None
+        body = _json(response)
+        if response.status_code != 200:
+            log.warning("payments refused a rate", extra={"pair": f"{local}/{foreign}", "status": response.status_code})
+            return {"usable": False, "detail": body.get("detail") or f"payments answered {response.status_code}", "status": response.status_code}
+        return body
+
     async def capture(self, payment: dict[str, Any], token: str | None) -> PaymentAnswer:
         # Safe to repeat: payments is idempotent by payment id.
         response, maybe_sent = await self._post_payments("/api/payments/payments", payment, token)

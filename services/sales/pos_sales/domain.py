@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
+
+from pos_platform.conversion import foreign_part
+from pos_platform.currencies import currency
 
 RoundingMode = Literal["half_up", "half_even", "down", "up"]
 ROUNDING_MODES: tuple[str, ...] = ("half_up", "half_even", "down", "up")
@@ -285,17 +289,35 @@ def discounts_needing_approval(cart: PricedCart, policy: PricingPolicy) -> list[
 
 @dataclass(frozen=True)
 class TenderIn:
-    kind: str
-    amount_minor: int  # for cash: what the customer handed over
+    kind: str  # cash | card | foreign_cash
+    amount_minor: int  # cash: what the customer handed over; foreign_cash: the same, in `currency`'s minor units
     card_token: str | None = None
+    currency: str | None = None  # foreign_cash only
+
+
+@dataclass(frozen=True)
+class StampedRate:
+    """The rate the server chose for a foreign-cash tender (payments' rates): units of
+    `foreign` per unit of `local`, as a decimal string, with its source and date."""
+
+    local: str
+    foreign: str
+    rate: str
+    source: str  # ecb | sandbox | manual
+    as_of: str  # the feed's reference date, or when the manual rate was set (ISO 8601)
 
 
 @dataclass(frozen=True)
 class AppliedTender:
     kind: str
     amount_minor: int  # what this tender pays of the amount due
-    tendered_minor: int  # what was handed over (cash) or charged (card)
+    tendered_minor: int  # what was handed over (cash) or charged (card); foreign: its value here (amount + change)
     card_token: str | None = None
+    currency: str | None = None  # foreign_cash: the foreign currency
+    foreign_minor: int | None = None  # foreign_cash: what was handed over, in the foreign currency
+    due_foreign_minor: int | None = None  # foreign_cash: what was left to pay, in the foreign currency (cash unit)
+    change_minor: int = 0  # cash and foreign_cash: given back in the outlet's currency
+    rate: StampedRate | None = None
 
 
 @dataclass(frozen=True)
@@ -307,10 +329,14 @@ class Settlement:
     due_minor: int = field(default=0)  # total + rounding: what the tenders pay
 
 
-def settle(total_minor: int, tenders: Sequence[TenderIn], *, cash_rounding_minor: int = 0) -> Settlement:
-    """Apply tenders to a total. Non-cash tenders pay exactly what they say and may not
-    exceed what is due; cash pays the rest, rounded to the outlet's cash increment, and
-    only cash gives change."""
+def settle(
+    total_minor: int, tenders: Sequence[TenderIn], *, cash_rounding_minor: int = 0, rate: StampedRate | None = None
+) -> Settlement:
+    """Apply tenders to a total. Card tenders pay exactly what they say and may not
+    exceed what is due; then foreign cash (at most one, at `rate`) pays what is left, or
+    a part of it (pos_platform.conversion.foreign_part); then cash pays the rest, rounded
+    to the outlet's cash increment. Cash and foreign cash give change, in the outlet's
+    currency."""
     for tender in tenders:
         if tender.amount_minor <= 0:
             raise CheckoutError(f"{tender.kind} tender must be more than zero")
@@ -318,30 +344,73 @@ def settle(total_minor: int, tenders: Sequence[TenderIn], *, cash_rounding_minor
         if total_minor == 0:
             return Settlement(tenders=(), tendered_minor=0, change_minor=0, rounding_minor=0, due_minor=0)
         raise CheckoutError("no tender given: take cash or card")
-    non_cash = [t for t in tenders if t.kind != "cash"]
+    non_cash = [t for t in tenders if t.kind not in ("cash", "foreign_cash")]
     cash = [t for t in tenders if t.kind == "cash"]
+    foreign = [t for t in tenders if t.kind == "foreign_cash"]
     non_cash_total = sum(t.amount_minor for t in non_cash)
     if non_cash_total > total_minor:
         raise CheckoutError(f"card tenders ({non_cash_total}) exceed the total due ({total_minor})")
-    due_in_cash = total_minor - non_cash_total
+    applied = [AppliedTender(t.kind, t.amount_minor, t.amount_minor, t.card_token) for t in non_cash]
+    remaining = total_minor - non_cash_total
+    tendered = non_cash_total
+    change = 0
+    if foreign:
+        part = _apply_foreign(foreign, remaining, rate)
+        applied.append(part)
+        remaining -= part.amount_minor
+        tendered += part.tendered_minor
+        change += part.change_minor
+        if not remaining and cash:
+            raise CheckoutError("the foreign cash already pays everything due: take no more cash (change is given in the outlet's currency)")
+    due_in_cash = remaining
     rounding = 0
     if cash:
         rounded = round_to_increment(due_in_cash, cash_rounding_minor)
         rounding, due_in_cash = rounded - due_in_cash, rounded
     cash_given = sum(t.amount_minor for t in cash)
     if cash_given < due_in_cash:
-        raise CheckoutError(f"tendered {non_cash_total + cash_given} is less than the total due {non_cash_total + due_in_cash}")
+        raise CheckoutError(f"tendered {tendered + cash_given} is less than the total due {tendered + due_in_cash}")
     if not cash and due_in_cash:
-        raise CheckoutError(f"tenders ({non_cash_total}) do not cover the total due ({total_minor})")
-    applied = [AppliedTender(t.kind, t.amount_minor, t.amount_minor, t.card_token) for t in non_cash]
+        raise CheckoutError(f"tenders ({tendered}) do not cover the total due ({total_minor})")
     if cash:
-        applied.append(AppliedTender("cash", due_in_cash, cash_given))
+        applied.append(AppliedTender("cash", due_in_cash, cash_given, change_minor=cash_given - due_in_cash))
+        change += cash_given - due_in_cash
     return Settlement(
         tenders=tuple(applied),
-        tendered_minor=non_cash_total + cash_given,
-        change_minor=cash_given - due_in_cash,
+        tendered_minor=tendered + cash_given,
+        change_minor=change,
         rounding_minor=rounding,
         due_minor=total_minor + rounding,
+    )
+
+
+def _apply_foreign(foreign: Sequence[TenderIn], remaining: int, rate: StampedRate | None) -> AppliedTender:
+    if len(foreign) > 1:
+        raise CheckoutError("one foreign-cash tender per sale: add the notes up into one")
+    tender = foreign[0]
+    if rate is None or tender.currency != rate.foreign:
+        raise CheckoutError(f"no rate was stamped for {tender.currency}")
+    if remaining <= 0:
+        raise CheckoutError("the card tenders already pay everything due: take no foreign cash")
+    unit = currency(rate.foreign).cash_unit_minor
+    if tender.amount_minor % unit:
+        step = currency(rate.foreign)
+        raise CheckoutError(
+            f"{rate.foreign} cash comes in steps of {unit / step.scale:.{step.minor_units}f}: "
+            f"{tender.amount_minor} minor units cannot have been handed over"
+        )
+    part = foreign_part(remaining, rate.local, rate.foreign, Decimal(rate.rate), tender.amount_minor)
+    if part.credit_minor <= 0:
+        raise CheckoutError(f"{tender.amount_minor} {rate.foreign} minor units is worth less than a minor unit of {rate.local}")
+    return AppliedTender(
+        "foreign_cash",
+        part.credit_minor,
+        part.credit_minor + part.change_minor,
+        currency=rate.foreign,
+        foreign_minor=tender.amount_minor,
+        due_foreign_minor=part.due_foreign_minor,
+        change_minor=part.change_minor,
+        rate=rate,
     )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import bindparam, select
 
+from pos_platform.currencies import currency_problem
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_sales.config import Settings
 from pos_sales.domain import PricingPolicy
@@ -43,6 +44,28 @@ class OutletSettings(BaseModel):
     # these; a sale synced beyond them is kept all the same and listed as a sync exception.
     offline_max_hours: int = Field(default=24, ge=0, le=720, description="the longest a till sells offline before it stops (0: never offline)")
     offline_max_sale_minor: int = Field(default=50_000, ge=0, le=10**12, description="the largest sale a till takes offline (0: no limit)")
+    accepted_currencies: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="foreign currencies the till takes as cash (ISO 4217 codes, not the outlet's own); empty: none",
+    )
+
+    @field_validator("accepted_currencies")
+    @classmethod
+    def _iso_currencies(cls, value: list[str]) -> list[str]:
+        for code in value:
+            problem = currency_problem(code)
+            if problem:
+                raise ValueError(problem)
+        if len(set(value)) != len(value):
+            raise ValueError("a currency is listed twice in accepted_currencies")
+        return value
+
+    @model_validator(mode="after")
+    def _foreign_only(self) -> OutletSettings:
+        if self.currency in self.accepted_currencies:
+            raise ValueError(f"{self.currency} is the outlet's own currency: accepted_currencies lists foreign ones only")
+        return self
 
     def pricing(self) -> PricingPolicy:
         return PricingPolicy(

@@ -13,6 +13,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from pos_platform.currencies import currencies
+
 WIDTH = 42  # characters per line on an 80 mm printer (font A)
 
 # ISO 4217 minor-unit exponents that are not 2.
@@ -21,7 +23,8 @@ EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "UGX": 0, "XAF": 
 
 def money(minor: int, currency: str) -> str:
     """12345 EUR -> '123.45'; -5 -> '-0.05'; 500 JPY -> '500'."""
-    exponent = EXPONENTS.get(currency.upper(), 2)
+    known = currencies().get(currency.upper())
+    exponent = known.minor_units if known else EXPONENTS.get(currency.upper(), 2)
     sign = "-" if minor < 0 else ""
     units, cents = divmod(abs(minor), 10**exponent)
     return f"{sign}{units:,}" + (f".{cents:0{exponent}d}" if exponent else "")
@@ -150,6 +153,15 @@ def receipt_rows(receipt: dict[str, Any], *, copy: int = 0, outlet_name: str = "
         rows.append(Row("pair", "Cash rounding", money(receipt["rounding_minor"], cur)))
         rows.append(Row("total", f"TO PAY {cur}", money(receipt["total_minor"] + receipt["rounding_minor"], cur)))
     for tender in receipt.get("tenders", []):
+        if tender["kind"] == "foreign_cash":
+            fcur = tender["currency"]
+            rows.append(Row("pair", f"Cash {fcur}", f"{money(tender['foreign_minor'], fcur)} {fcur}"))
+            rows.append(Row("pair", f"  due {money(tender['due_foreign_minor'], fcur)} {fcur}", ""))
+            rows.append(Row("pair", f"  1 {cur} = {tender['rate']} {fcur}", f"{tender['rate_source']} {tender['rate_as_of'][:10]}"))
+            rows.append(Row("pair", f"  pays {cur}", money(tender["amount_minor"], cur)))
+            if tender.get("change_minor"):
+                rows.append(Row("pair", f"  change {cur}", money(tender["change_minor"], cur)))
+            continue
         rows.append(Row("pair", tender["kind"].capitalize(), money(tender["tendered_minor"], cur)))
     if receipt.get("change_minor"):
         rows.append(Row("total", "Change", money(receipt["change_minor"], cur)))
@@ -223,8 +235,12 @@ def z_report_rows(z: dict[str, Any]) -> list[Row]:
         Row("pair", "Cash refunds", money(-cash["refunds_minor"], cur)),
         Row("pair", "Cash in", money(cash["in_minor"], cur)),
         Row("pair", "Cash out", money(-cash["out_minor"], cur)),
+        *([Row("pair", "Change for foreign cash", money(-cash["foreign_change_minor"], cur))] if cash.get("foreign_change_minor") else []),
         Row("total", "Expected in drawer", money(cash["expected_minor"], cur)),
     ]
+    for entry in z.get("foreign_cash", []):
+        fcur = entry["currency"]
+        rows.append(Row("total", f"Expected {fcur} ({entry['tenders']} tenders)", f"{money(entry['expected_minor'], fcur)} {fcur}"))
     if cash.get("counted_minor") is not None:
         rows.append(Row("total", "Counted", money(cash["counted_minor"], cur)))
         over_short = cash["over_short_minor"]

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from pos_contracts.events import SaleVoided
 from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
+from pos_platform.currencies import currency_problem
 from pos_platform.db import utcnow
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet, ensure_known_outlet_async
@@ -89,8 +90,13 @@ def get_outlet_settings(outlet_id: str, principal: CurrentUser, request: Request
 @router.put("/outlets/{outlet_id}/settings", response_model=OutletSettings)
 def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager, request: Request) -> OutletSettings:
     """Tax rates per tax class, tax-inclusive or exclusive prices, rounding, cash rounding,
-    discount approval threshold, receipt header and footer. Applies to the next sale."""
+    discount approval threshold, receipt header and footer, the foreign currencies the
+    till takes as cash (ISO 4217). Applies to the next sale."""
     ensure_known_outlet(_ctx(request).db, principal, outlet_id)
+    problem = currency_problem(body.currency)
+    if problem:
+        # Checked here, not in the model: settings stored before may hold an old code.
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"currency: {problem}")
     ctx = _ctx(request)
     with ctx.db.transaction() as uow:
         before = outlet_policy.load(uow, outlet_id, ctx.settings)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from pos_platform.currencies import currency_problem
 from pos_platform.schemas import RequestModel
 
 MAX_MINOR = 10**12
@@ -43,16 +44,38 @@ class SaleLineIn(Strict):
 
 
 class TenderInModel(Strict):
-    kind: Literal["cash", "card"]
-    amount_minor: int = Field(gt=0, le=MAX_MINOR, description="cash: the amount handed over; card: the amount charged")
+    kind: Literal["cash", "card", "foreign_cash"]
+    amount_minor: int = Field(
+        gt=0,
+        le=MAX_MINOR,
+        description="cash: the amount handed over; card: the amount charged; foreign_cash: the amount handed over, "
+        "in minor units of `currency` (the server converts it at the rate it stamps)",
+    )
     card_token: str | None = Field(
         default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_]+$", description="card: what the terminal tokenized (sandbox: a test card)"
+    )
+    currency: str | None = Field(
+        default=None, description="foreign_cash: the ISO 4217 currency handed over (one the outlet accepts)"
+    )
+    quoted_rate: str | None = Field(
+        default=None,
+        max_length=40,
+        description="foreign_cash, optional: the rate the pay dialog showed (a decimal string); if the server's rate "
+        "differs the sale is refused with 409 and the new rate, nothing stored",
     )
 
     @model_validator(mode="after")
     def _token_for_card(self) -> TenderInModel:
         if self.card_token is not None and self.kind != "card":
             raise ValueError("card_token is for card tenders only")
+        if self.kind == "foreign_cash":
+            if self.currency is None:
+                raise ValueError("a foreign_cash tender names its currency (ISO 4217, e.g. USD)")
+            problem = currency_problem(self.currency)
+            if problem:
+                raise ValueError(problem)
+        elif self.currency is not None or self.quoted_rate is not None:
+            raise ValueError("currency and quoted_rate are for foreign_cash tenders only")
         return self
 
 

@@ -198,13 +198,27 @@ def z_report(uow: UnitOfWork, shift: Any, *, counted_minor: int | None = None, c
     cash_in, cash_out = int(moved.get("in", 0)), int(moved.get("out", 0))
     cash_sales = tenders.get("cash", {}).get("taken_minor", 0)
     cash_refunds = tenders.get("cash", {}).get("refunded_minor", 0)
-    expected = shift.opening_float_minor + cash_sales - cash_refunds + cash_in - cash_out
+    # Foreign cash (ADR 0061): its notes go in the drawer in their currency; its change
+    # came out of the drawer in the outlet's currency.
+    foreign: list[dict[str, Any]] = []
+    foreign_change = 0
+    for code, count, handed, change in s.execute(
+        select(sale_tenders.c.currency, func.count(), func.sum(sale_tenders.c.foreign_minor), func.coalesce(func.sum(sale_tenders.c.change_minor), 0))
+        .select_from(sale_tenders.join(sales, sales.c.id == sale_tenders.c.sale_id))
+        .where(done, sale_tenders.c.kind == "foreign_cash")
+        .group_by(sale_tenders.c.currency)
+        .order_by(sale_tenders.c.currency)
+    ):
+        foreign.append({"currency": code, "tenders": int(count), "taken_minor": int(handed), "expected_minor": int(handed), "change_given_minor": int(change)})
+        foreign_change += int(change)
+    expected = shift.opening_float_minor + cash_sales - cash_refunds + cash_in - cash_out - foreign_change
     cash: dict[str, Any] = {
         "opening_float_minor": shift.opening_float_minor,
         "sales_minor": cash_sales,
         "refunds_minor": cash_refunds,
         "in_minor": cash_in,
         "out_minor": cash_out,
+        "foreign_change_minor": foreign_change,
         "expected_minor": expected,
     }
     if counted_minor is not None:
@@ -224,6 +238,7 @@ def z_report(uow: UnitOfWork, shift: Any, *, counted_minor: int | None = None, c
         "tenders": tenders,
         "tax": [{"rate_bp": r, "net_minor": v[0], "tax_minor": v[1]} for r, v in sorted(bands.items())],
         "cash": cash,
+        "foreign_cash": foreign,
     }
 
 

@@ -110,6 +110,15 @@ sale_tenders = Table(
     Column("kind", String(16), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Column("tendered_minor", BigInteger, nullable=False),
+    # foreign_cash only (ADR 0061): the currency handed over, how much of it, the rate the
+    # server stamped (units of it per unit of the outlet's currency, a decimal string), its
+    # source (ecb | sandbox | manual) and date; and the change given in the outlet's currency.
+    Column("currency", String(3), nullable=True),
+    Column("foreign_minor", BigInteger, nullable=True),
+    Column("rate", String(40), nullable=True),
+    Column("rate_source", String(16), nullable=True),
+    Column("rate_as_of", String(32), nullable=True),
+    Column("change_minor", BigInteger, nullable=True),
 )
 
 # Identity's outlets and registers (OutletCreated, RegisterChanged): a sale, shift, parked

@@ -55,6 +55,9 @@ class FakeServices:
     reserve_attempts: list[str | None] = field(default_factory=list)  # the attempt each reservation request named
     releases: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (sale id, query) of each release
     refund_mode: str = "refund"  # refund | fail
+    # payments' rates as GET /api/payments/rates/{base}/{quote} answers them, by "EUR/USD"
+    rates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rate_calls: list[str] = field(default_factory=list)
     capture_delay: float = 0.0  # payments takes this long to answer a capture
 
     def app(self) -> FastAPI:
@@ -92,6 +95,15 @@ class FakeServices:
             if sale_id in self.reservations:
                 self.reservations[sale_id] = "released"
             return Response(status_code=204)
+
+        @app.get("/api/payments/rates/{base}/{quote}")
+        async def rate(base: str, quote: str) -> Response:
+            self.rate_calls.append(f"{base}/{quote}")
+            found = self.rates.get(f"{base}/{quote}")
+            if found is None:
+                found = {"currency": quote, "rate": None, "source": None, "reference_date": None, "age_days": None, "stale": False,
+                         "usable": False, "detail": f"there is no {base}/{quote} rate: foreign cash in {quote} is refused", "feed": None, "manual": None}
+            return JSONResponse(found)
 
         @app.post("/api/payments/payments")
         async def capture(request: Request) -> Response:

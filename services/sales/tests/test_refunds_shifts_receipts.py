@@ -167,10 +167,11 @@ def test_shift_open_move_cash_blind_close_and_z_report(client: TestClient, auth:
     closed = client.post(f"/api/sales/shifts/{shift_id}/close", json={"counted_cash_minor": 9100}, headers=auth())
     assert closed.status_code == 200, closed.text
     z = closed.json()
-    assert z["cash"] == {"opening_float_minor": 10000, "sales_minor": 3400, "refunds_minor": 1250, "in_minor": 2000, "out_minor": 5000, "expected_minor": 9150, "counted_minor": 9100, "over_short_minor": -50}
+    assert z["cash"] == {"opening_float_minor": 10000, "sales_minor": 3400, "refunds_minor": 1250, "in_minor": 2000, "out_minor": 5000, "foreign_change_minor": 0, "expected_minor": 9150, "counted_minor": 9100, "over_short_minor": -50}
     assert (z["sales"]["count"], z["sales"]["total_minor"], z["sales"]["discount_minor"], z["sales"]["gross_minor"]) == (3, 2500 + 399 + 1150, 100, 2500 + 399 + 1250)
     assert (z["refunds"]["count"], z["refunds"]["total_minor"], z["voids"]["count"], z["net_minor"]) == (1, 1250, 1, 2500 + 399 + 1150 - 1250)
     assert z["tenders"] == {"card": {"taken_minor": 649, "refunded_minor": 0}, "cash": {"taken_minor": 3400, "refunded_minor": 1250}}
+    assert z["foreign_cash"] == []  # no foreign cash taken (test_foreign_cash.py)
     assert sum(b["tax_minor"] for b in z["tax"]) == z["sales"]["tax_minor"] - z["refunds"]["tax_minor"]
     assert client.post(f"/api/sales/shifts/{shift_id}/close", json={"counted_cash_minor": 9100}, headers=auth()).json() == z
     assert client.post(f"/api/sales/shifts/{shift_id}/close", json={"counted_cash_minor": 9999}, headers=auth()).status_code == 409

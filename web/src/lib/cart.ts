@@ -106,7 +106,7 @@ export function changeDue(totalMinor: number, tenderedMinor: number | null): Cha
   return { changeMinor: Math.max(0, given - totalMinor), stillDueMinor: Math.max(0, totalMinor - given) };
 }
 
-export type TenderKind = "cash" | "card";
+export type TenderKind = "cash" | "card" | "foreign_cash";
 
 // --- discounts ---------------------------------------------------------------------------
 
@@ -195,6 +195,10 @@ export interface TenderBody {
   kind: TenderKind;
   amount_minor: number;
   card_token?: string;
+  /** foreign_cash: the currency handed over (amount_minor is in its minor units) */
+  currency?: string;
+  /** foreign_cash: the rate the dialog showed; the server refuses (409) if its own differs */
+  quoted_rate?: string;
 }
 
 export interface SaleBody extends CartBody {

@@ -21,6 +21,13 @@ describe("shift cash", () => {
     expect(rows.map((r) => r.label)).toEqual(["Opening float", "Cash sales", "Cash refunds", "Cash in", "Cash out"]);
     expect(rows.reduce((sum, r) => sum + r.minor, 0)).toBe(cash.expected_minor);
   });
+  it("takes the euro change given for foreign cash out of the drawer", () => {
+    const withForeign = { ...cash, foreign_change_minor: 549, expected_minor: cash.expected_minor - 549 };
+    expect(expectedCash(withForeign)).toBe(withForeign.expected_minor);
+    const rows = cashRows(withForeign);
+    expect(rows.at(-1)).toEqual({ key: "foreign-change", label: "Change for foreign cash", minor: -549 });
+    expect(rows.reduce((sum, r) => sum + r.minor, 0)).toBe(withForeign.expected_minor);
+  });
   it("over/short is counted minus expected", () => {
     expect(overShort(8900, 8840)).toBe(60);
     expect(overShort(8800, 8840)).toBe(-40);

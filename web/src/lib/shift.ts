@@ -37,9 +37,20 @@ export interface ZCash {
   refunds_minor: number;
   in_minor: number;
   out_minor: number;
+  /** change given (in the outlet's currency) for foreign cash taken (issue 16) */
+  foreign_change_minor?: number;
   expected_minor: number;
   counted_minor?: number;
   over_short_minor?: number;
+}
+
+/** What the drawer should hold in a foreign currency (issue 16). */
+export interface ZForeignCash {
+  currency: string;
+  tenders: number;
+  taken_minor: number;
+  expected_minor: number;
+  change_given_minor: number;
 }
 
 /** The Z-report (closed shift) or X-report (a manager's look at an open one). */
@@ -58,11 +69,12 @@ export interface ZReport {
   tenders: Record<string, { taken_minor: number; refunded_minor: number }>;
   tax: { rate_bp: number; net_minor: number; tax_minor: number }[];
   cash: ZCash;
+  foreign_cash?: ZForeignCash[];
 }
 
 /** What the drawer should hold: float + cash taken - cash refunded + cash in - cash out. */
 export function expectedCash(cash: Omit<ZCash, "expected_minor">): number {
-  return cash.opening_float_minor + cash.sales_minor - cash.refunds_minor + cash.in_minor - cash.out_minor;
+  return cash.opening_float_minor + cash.sales_minor - cash.refunds_minor + cash.in_minor - cash.out_minor - (cash.foreign_change_minor ?? 0);
 }
 
 /** Counted minus expected: positive = over, negative = short. */
@@ -90,11 +102,13 @@ export function cashRows(cash: ZCash): { label: string; minor: number; key: stri
     { key: "refunds", label: "Cash refunds", minor: -cash.refunds_minor },
     { key: "in", label: "Cash in", minor: cash.in_minor },
     { key: "out", label: "Cash out", minor: -cash.out_minor },
+    ...(cash.foreign_change_minor ? [{ key: "foreign-change", label: "Change for foreign cash", minor: -cash.foreign_change_minor }] : []),
   ];
 }
 
 /** A tender kind in words. */
 export function tenderName(kind: string): string {
+  if (kind === "foreign_cash") return "Foreign cash";
   return kind === "cash" ? "Cash" : kind === "card" ? "Card" : kind.charAt(0).toUpperCase() + kind.slice(1);
 }
 

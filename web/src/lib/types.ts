@@ -132,7 +132,21 @@ export interface Receipt {
   gross_minor?: number;
   discount_minor?: number;
   rounding_minor?: number;
-  tenders: { kind: string; amount_minor: number; tendered_minor: number }[];
+  tenders: {
+    kind: string;
+    amount_minor: number;
+    tendered_minor: number;
+    // foreign_cash (issue 16): the currency handed over, how much, the amount due in it,
+    // the rate the server stamped (units of it per unit of the receipt's currency), its
+    // source and date, and the change given in the receipt's currency
+    currency?: string;
+    foreign_minor?: number;
+    due_foreign_minor?: number;
+    change_minor?: number;
+    rate?: string;
+    rate_source?: string;
+    rate_as_of?: string;
+  }[];
   tendered_minor: number;
   change_minor: number;
   completed_at: string;

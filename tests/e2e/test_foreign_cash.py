@@ -1,0 +1,138 @@
+"""Foreign cash on the local stack through the gateway (issue 16, ADR 0061): the rates
+sandbox (its own process, the ECB's document) serves the rates, payments caches them,
+a manager lists the currencies the outlet takes, and a sale paid in US dollars is
+settled at the rate the server stamps, change in euros, stored with the rate in sales
+and payments, printed on the receipt, and refunded in euros. A currency whose rate is
+stale (and no manual rate) is refused with the reason, and nothing is written."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_checkout_helpers import Shop, checkout_stack, eventually, make_shop  # noqa: F401 (fixture)
+from tests.stack_fixture import Stack, stack_args
+
+pytestmark = pytest.mark.e2e
+
+
+def rates_sandbox() -> str:
+    """The stack's rates sandbox (scripts/stack.py: port base + 32, unless the
+    environment names another)."""
+    url = os.environ.get("POS_RATES_SANDBOX_URL")
+    if url:
+        return url.split("/stats/", 1)[0]
+    args = stack_args()
+    return f"http://127.0.0.1:{int(args[args.index('--port-base') + 1]) + 32}"
+
+
+@pytest.fixture(scope="module")
+def shop(checkout_stack: Stack) -> Any:  # noqa: F811
+    shop = make_shop(checkout_stack)
+    shop.add_product("scarf", 2500, 20)
+    settings = shop.manager.get(f"/api/sales/outlets/{shop.outlet['id']}/settings").raise_for_status().json()
+    refused = shop.manager.put(f"/api/sales/outlets/{shop.outlet['id']}/settings", json={**settings, "accepted_currencies": ["USD", "EUX"]})
+    assert refused.status_code == 422 and "EUX is not an ISO 4217 currency code" in refused.text
+    saved = shop.manager.put(f"/api/sales/outlets/{shop.outlet['id']}/settings", json={**settings, "accepted_currencies": ["USD", "AED"]})
+    assert saved.status_code == 200, saved.text
+    yield shop
+    httpx.post(f"{rates_sandbox()}/sandbox/reset", timeout=10)
+
+
+def serve_rates(shop: Shop, rates: dict[str, str], days_old: int = 0) -> None:
+    day = (datetime.now(UTC).date() - timedelta(days=days_old)).isoformat()
+    httpx.put(f"{rates_sandbox()}/sandbox/rates", json={"date": day, "rates": rates}, timeout=10).raise_for_status()
+    refreshed = shop.manager.post("/api/payments/rates/refresh")
+    assert refreshed.status_code == 200, refreshed.text
+
+
+def test_a_sale_paid_in_dollars_at_the_stamped_rate_with_change_in_euros_then_refunded_in_euros(shop: Shop) -> None:
+    serve_rates(shop, {"USD": "1.0812", "GBP": "0.8513"})
+    shown = shop.cashier.get("/api/payments/rates/EUR/USD").json()
+    assert (shown["rate"], shown["source"], shown["usable"]) == ("1.0812", "sandbox", True)
+    stock_before = shop.level("scarf")["on_hand"]
+
+    # 2 scarves: 50.00 EUR = 54.06 USD at 1.0812; three 20-dollar notes: 5.94 USD over =
+    # 5.4939 EUR -> 5.49 EUR change.
+    body = shop.sale([("scarf", 2)], [{"kind": "foreign_cash", "currency": "USD", "amount_minor": 6000, "quoted_rate": "1.0812"}])
+    sold = shop.cashier.post("/api/sales", json=body)
+    assert sold.status_code == 201, sold.text
+    receipt = sold.json()
+    (tender,) = receipt["tenders"]
+    assert (receipt["total_minor"], receipt["change_minor"]) == (5000, 549)
+    assert (tender["currency"], tender["foreign_minor"], tender["due_foreign_minor"], tender["rate"], tender["rate_source"]) == ("USD", 6000, 5406, "1.0812", "sandbox")
+    assert tender["rate_as_of"] == datetime.now(UTC).date().isoformat()
+    eventually(lambda: shop.ledger(body["id"]), "the sale's deduction")
+    assert shop.level("scarf")["on_hand"] == stock_before - 2
+
+    [payment] = shop.cashier.get("/api/payments/payments", params={"sale_id": body["id"]}).json()
+    assert payment["status"] == "captured" and payment["change_minor"] == 549
+    assert [(t["kind"], t["amount_minor"], t["currency"], t["foreign_minor"], t["rate"], t["rate_source"]) for t in payment["tenders"]] == [
+        ("foreign_cash", 5000, "USD", 6000, "1.0812", "sandbox")
+    ]
+    text = shop.cashier.get(f"/api/sales/{body['id']}/receipt", params={"format": "text"}).text
+    assert "60.00 USD" in text and "1 EUR = 1.0812 USD" in text and "5.49" in text
+
+    # The rate moves; the refund of one scarf is 25.00 EUR in cash, the sale's amount.
+    serve_rates(shop, {"USD": "1.2000", "GBP": "0.8513"})
+    refund = shop.cashier.post(
+        f"/api/sales/{body['id']}/refunds",
+        json={"id": str(uuid.uuid4()), "reason": "returned", "lines": [{"line_no": 1, "qty": 1}]},
+        headers={"X-Approval-Token": shop.approval("refund", body["id"])},
+    )
+    assert refund.status_code == 201, refund.text
+    assert refund.json()["tenders"] == [{"kind": "cash", "amount_minor": 2500}]
+    refunds = shop.cashier.get(f"/api/payments/refunds/{refund.json()['refund_id']}").json()
+    assert (refunds["currency"], refunds["amount_minor"], refunds["status"]) == ("EUR", 2500, "refunded")
+
+
+def test_part_dollars_part_card(shop: Shop) -> None:
+    serve_rates(shop, {"USD": "1.0812"})
+    # 20.00 USD is worth 18.4979 EUR, credited 18.49; the card pays 6.51 of 25.00.
+    body = shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000}, {"kind": "card", "amount_minor": 651, "card_token": "pm_card_visa"}])
+    sold = shop.cashier.post("/api/sales", json=body)
+    assert sold.status_code == 201, sold.text
+    [payment] = shop.cashier.get("/api/payments/payments", params={"sale_id": body["id"]}).json()
+    assert sorted((t["kind"], t["amount_minor"]) for t in payment["tenders"]) == [("card", 651), ("foreign_cash", 1849)]
+
+
+def test_a_stale_rate_is_refused_with_the_reason_and_nothing_is_written(shop: Shop) -> None:
+    # The dirham's only rate is six days old; no manager has set one.
+    serve_rates(shop, {"AED": "3.9700"}, days_old=6)
+    shown = shop.cashier.get("/api/payments/rates/EUR/AED").json()
+    assert (shown["stale"], shown["usable"]) == (True, False)
+    stock_before = shop.level("scarf")["on_hand"]
+    body = shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "AED", "amount_minor": 10000}])
+    refused = shop.cashier.post("/api/sales", json=body)
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert "6 days old (stale after 3)" in detail and "no manager has set a manual rate" in detail and "AED" in detail
+    assert shop.cashier.get(f"/api/sales/{body['id']}").status_code == 404
+    assert shop.cashier.get("/api/payments/payments", params={"sale_id": body["id"]}).json() == []
+    assert shop.ledger(body["id"]) == []
+    assert shop.level("scarf")["on_hand"] == stock_before
+    # A currency the outlet does not take is refused too, naming those it does.
+    gbp = shop.cashier.post("/api/sales", json=shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "GBP", "amount_minor": 3000}]))
+    assert gbp.status_code == 422 and "does not take GBP cash (it takes USD, AED)" in gbp.json()["detail"]
+
+
+def test_a_failing_rates_source_leaves_the_cached_rate_in_use(shop: Shop) -> None:
+    """The sandbox answering 503 to every fetch: the refresh fails (503, with the reason),
+    the cached rate stays fresh and a dollar sale is still taken at it."""
+    serve_rates(shop, {"USD": "1.0812"})
+    httpx.put(f"{rates_sandbox()}/sandbox/failure", json={"mode": "error", "status": 503, "times": None}, timeout=10).raise_for_status()
+    try:
+        failed = shop.manager.post("/api/payments/rates/refresh")
+        assert failed.status_code == 503 and "stay in use" in failed.json()["detail"], failed.text
+        body = shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}])
+        sold = shop.cashier.post("/api/sales", json=body)
+        assert sold.status_code == 201, sold.text
+        (tender,) = sold.json()["tenders"]
+        assert (tender["rate"], tender["rate_source"], tender["due_foreign_minor"], sold.json()["change_minor"]) == ("1.0812", "sandbox", 2703, 275)
+    finally:
+        httpx.put(f"{rates_sandbox()}/sandbox/failure", json={"mode": "ok"}, timeout=10)
