@@ -15,8 +15,8 @@ from tests.browser.helpers import accessibility_problems, expect_text, line
 
 pytestmark = pytest.mark.browser
 
-OFFICE_PAGES = ("products", "stock", "low-stock", "transfers", "counts", "sales", "shifts", "sync-exceptions", "registers")
-ADMIN_PAGES = ("users", "outlets")
+OFFICE_PAGES = ("products", "stock", "low-stock", "transfers", "counts", "sales", "shifts", "sync-exceptions", "registers", "receipts", "outlets")
+ADMIN_PAGES = ("users",)
 
 
 def test_the_till_and_its_pay_dialog_pass_axe(open_tab: Callable[..., Tab], server: Server, shop: Shop) -> None:
