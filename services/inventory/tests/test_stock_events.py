@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from pos_platform.consumer import EventConsumer
 
-from .conftest import A, B, Auth, audit, envelope, ledger, level, outbox, product, receive, refund, sale
+from .conftest import A, Auth, B, audit, envelope, ledger, level, outbox, product, receive, refund, sale
 
 
 def reserve(client: TestClient, auth: Auth, sale_id: str, lines: list[tuple[str, int]], outlet_id: str = A) -> tuple[int, dict]:
