@@ -206,7 +206,7 @@ def _cors_map_entries(origins: Sequence[str]) -> str:
 
 
 def parse_cors_origins(text: str | None) -> list[str]:
-    """"https://a.example, https://b.example" -> a list (empty for None or blanks)."""
+    """ "https://a.example, https://b.example" -> a list (empty for None or blanks)."""
     return [o.strip() for o in (text or "").split(",") if o.strip()]
 
 

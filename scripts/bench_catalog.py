@@ -48,32 +48,239 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 BRANDS = [
-    "Acme", "Alpine", "Aurora", "Baltic", "Bellavista", "Blue Bay", "Bramble", "Cascade", "Cedar", "Cobalt", "Coral",
-    "Crescent", "Delta", "Dune", "Elm", "Emerald", "Falcon", "Fjord", "Golden", "Granite", "Harbor", "Heather", "Highland",
-    "Horizon", "Ivory", "Juniper", "Kestrel", "Lagoon", "Linden", "Lotus", "Maple", "Meadow", "Mistral", "Nordic", "Oak",
-    "Orchid", "Pacific", "Pebble", "Pinecrest", "Prairie", "Quarry", "Raven", "Ridge", "Saffron", "Sierra", "Solstice",
-    "Summit", "Tundra", "Valley", "Willow",
+    "Acme",
+    "Alpine",
+    "Aurora",
+    "Baltic",
+    "Bellavista",
+    "Blue Bay",
+    "Bramble",
+    "Cascade",
+    "Cedar",
+    "Cobalt",
+    "Coral",
+    "Crescent",
+    "Delta",
+    "Dune",
+    "Elm",
+    "Emerald",
+    "Falcon",
+    "Fjord",
+    "Golden",
+    "Granite",
+    "Harbor",
+    "Heather",
+    "Highland",
+    "Horizon",
+    "Ivory",
+    "Juniper",
+    "Kestrel",
+    "Lagoon",
+    "Linden",
+    "Lotus",
+    "Maple",
+    "Meadow",
+    "Mistral",
+    "Nordic",
+    "Oak",
+    "Orchid",
+    "Pacific",
+    "Pebble",
+    "Pinecrest",
+    "Prairie",
+    "Quarry",
+    "Raven",
+    "Ridge",
+    "Saffron",
+    "Sierra",
+    "Solstice",
+    "Summit",
+    "Tundra",
+    "Valley",
+    "Willow",
 ]
 ADJECTIVES = [
-    "organic", "classic", "smoked", "roasted", "fresh", "crispy", "creamy", "spicy", "sweet", "salted", "unsalted", "light",
-    "dark", "whole", "sliced", "ground", "frozen", "dried", "wild", "mild", "extra", "premium", "natural", "rustic", "golden",
-    "tender", "zesty", "tangy", "rich", "pure", "fine", "coarse", "green", "red", "black", "white", "baby", "large", "mini",
+    "organic",
+    "classic",
+    "smoked",
+    "roasted",
+    "fresh",
+    "crispy",
+    "creamy",
+    "spicy",
+    "sweet",
+    "salted",
+    "unsalted",
+    "light",
+    "dark",
+    "whole",
+    "sliced",
+    "ground",
+    "frozen",
+    "dried",
+    "wild",
+    "mild",
+    "extra",
+    "premium",
+    "natural",
+    "rustic",
+    "golden",
+    "tender",
+    "zesty",
+    "tangy",
+    "rich",
+    "pure",
+    "fine",
+    "coarse",
+    "green",
+    "red",
+    "black",
+    "white",
+    "baby",
+    "large",
+    "mini",
     "family",
 ]
 NOUNS = [
-    "almonds", "apples", "apricots", "bagels", "bananas", "basil", "beans", "biscuits", "bread", "broccoli", "brownies",
-    "butter", "cabbage", "cake", "carrots", "cashews", "cereal", "cheddar", "cheese", "cherries", "chicken", "chickpeas",
-    "chili", "chips", "chocolate", "chorizo", "cider", "cinnamon", "coffee", "cookies", "corn", "couscous", "crackers",
-    "cream", "croissants", "cucumber", "dates", "dressing", "espresso", "figs", "flour", "garlic", "ginger", "granola",
-    "grapes", "ham", "hazelnuts", "honey", "hummus", "jam", "juice", "ketchup", "kiwis", "lemonade", "lemons", "lentils",
-    "lettuce", "limes", "macaroni", "mango", "margarine", "mayonnaise", "milk", "mints", "muesli", "muffins", "mushrooms",
-    "mustard", "noodles", "oats", "olives", "onions", "oranges", "oregano", "paprika", "pasta", "peaches", "peanuts",
-    "pears", "peas", "pecans", "pepper", "pesto", "pickles", "pineapple", "pistachios", "pizza", "plums", "popcorn",
-    "potatoes", "pretzels", "prunes", "pudding", "quinoa", "raisins", "ravioli", "rice", "risotto", "rolls", "salami",
-    "salmon", "salsa", "sardines", "sausages", "soda", "soup", "spaghetti", "spinach", "strawberries", "sugar", "tea",
-    "toffee", "tofu", "tomatoes", "tortillas", "tuna", "vinegar", "waffles", "walnuts", "water", "yogurt",
+    "almonds",
+    "apples",
+    "apricots",
+    "bagels",
+    "bananas",
+    "basil",
+    "beans",
+    "biscuits",
+    "bread",
+    "broccoli",
+    "brownies",
+    "butter",
+    "cabbage",
+    "cake",
+    "carrots",
+    "cashews",
+    "cereal",
+    "cheddar",
+    "cheese",
+    "cherries",
+    "chicken",
+    "chickpeas",
+    "chili",
+    "chips",
+    "chocolate",
+    "chorizo",
+    "cider",
+    "cinnamon",
+    "coffee",
+    "cookies",
+    "corn",
+    "couscous",
+    "crackers",
+    "cream",
+    "croissants",
+    "cucumber",
+    "dates",
+    "dressing",
+    "espresso",
+    "figs",
+    "flour",
+    "garlic",
+    "ginger",
+    "granola",
+    "grapes",
+    "ham",
+    "hazelnuts",
+    "honey",
+    "hummus",
+    "jam",
+    "juice",
+    "ketchup",
+    "kiwis",
+    "lemonade",
+    "lemons",
+    "lentils",
+    "lettuce",
+    "limes",
+    "macaroni",
+    "mango",
+    "margarine",
+    "mayonnaise",
+    "milk",
+    "mints",
+    "muesli",
+    "muffins",
+    "mushrooms",
+    "mustard",
+    "noodles",
+    "oats",
+    "olives",
+    "onions",
+    "oranges",
+    "oregano",
+    "paprika",
+    "pasta",
+    "peaches",
+    "peanuts",
+    "pears",
+    "peas",
+    "pecans",
+    "pepper",
+    "pesto",
+    "pickles",
+    "pineapple",
+    "pistachios",
+    "pizza",
+    "plums",
+    "popcorn",
+    "potatoes",
+    "pretzels",
+    "prunes",
+    "pudding",
+    "quinoa",
+    "raisins",
+    "ravioli",
+    "rice",
+    "risotto",
+    "rolls",
+    "salami",
+    "salmon",
+    "salsa",
+    "sardines",
+    "sausages",
+    "soda",
+    "soup",
+    "spaghetti",
+    "spinach",
+    "strawberries",
+    "sugar",
+    "tea",
+    "toffee",
+    "tofu",
+    "tomatoes",
+    "tortillas",
+    "tuna",
+    "vinegar",
+    "waffles",
+    "walnuts",
+    "water",
+    "yogurt",
 ]
-SIZES = ["100 g", "150 g", "200 g", "250 g", "330 ml", "400 g", "500 g", "500 ml", "750 ml", "1 kg", "1 l", "1.5 l", "2 kg", "6 pack", "12 pack"]
+SIZES = [
+    "100 g",
+    "150 g",
+    "200 g",
+    "250 g",
+    "330 ml",
+    "400 g",
+    "500 g",
+    "500 ml",
+    "750 ml",
+    "1 kg",
+    "1 l",
+    "1.5 l",
+    "2 kg",
+    "6 pack",
+    "12 pack",
+]
 CATEGORIES = ["Food > Pantry", "Food > Fresh", "Food > Frozen", "Drinks > Hot", "Drinks > Cold", "Snacks", "Bakery", "Dairy"]
 
 
@@ -118,8 +325,16 @@ class Target:
 
 def stack_args(port: int) -> list[str]:
     return [
-        "--state-dir", str(ROOT / "var" / "bench-stack"), "--gateway-port", str(port), "--port-base", str(port + 20),
-        "--db-prefix", "pos_bench_", "--vhost", "pos_bench",
+        "--state-dir",
+        str(ROOT / "var" / "bench-stack"),
+        "--gateway-port",
+        str(port),
+        "--port-base",
+        str(port + 20),
+        "--db-prefix",
+        "pos_bench_",
+        "--vhost",
+        "pos_bench",
     ]
 
 
@@ -129,7 +344,9 @@ def stack(command: str, port: int, *extra: str) -> None:
 
 def login(base_url: str, credentials: Path) -> str:
     fields = dict(line.split(": ", 1) for line in credentials.read_text().splitlines() if ": " in line)
-    response = httpx.post(f"{base_url}/api/identity/login", json={"email": fields["email"], "password": fields["password"]}, timeout=30)
+    response = httpx.post(
+        f"{base_url}/api/identity/login", json={"email": fields["email"], "password": fields["password"]}, timeout=30
+    )
     response.raise_for_status()
     return response.json()["access_token"]
 
@@ -139,8 +356,10 @@ def login(base_url: str, credentials: Path) -> str:
 
 def existing_products(base_url: str, token: str) -> int:
     response = httpx.get(
-        f"{base_url}/api/catalog/products", params={"limit": 1, "include_archived": True},
-        headers={"Authorization": f"Bearer {token}"}, timeout=60,
+        f"{base_url}/api/catalog/products",
+        params={"limit": 1, "include_archived": True},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
     )
     response.raise_for_status()
     return response.json()["total"]
@@ -179,7 +398,10 @@ def seed_api(base_url: str, token: str, count: int, have: int, part_rows: int) -
                 time.sleep(0.5)
             if job["status"] != "done":
                 raise SystemExit(f"import failed: {job['message']} {job['errors'][:5]}")
-            print(f"  imported {start + job['created']:>7} products ({job['created']} in {time.perf_counter() - began:.1f} s)", flush=True)
+            print(
+                f"  imported {start + job['created']:>7} products ({job['created']} in {time.perf_counter() - began:.1f} s)",
+                flush=True,
+            )
 
 
 # --- measuring ---------------------------------------------------------------------------
@@ -202,7 +424,9 @@ async def measure(base_url: str, token: str, paths: list[str], concurrency: int)
     async def client() -> None:
         nonlocal failures
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30
+        ) as http:
             while not queue.empty():
                 path = queue.get_nowait()
                 began = time.perf_counter()
@@ -284,7 +508,9 @@ def main() -> int:
     stack("up", args.stack_port)
     try:
         target = Target(
-            f"http://127.0.0.1:{args.stack_port}", state / "admin-credentials.txt", "mysql+pymysql://root@127.0.0.1:3306/pos_bench_catalog"
+            f"http://127.0.0.1:{args.stack_port}",
+            state / "admin-credentials.txt",
+            "mysql+pymysql://root@127.0.0.1:3306/pos_bench_catalog",
         )
         return run(target, args)
     finally:

@@ -48,8 +48,32 @@ import pymysql
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTLET_A, OUTLET_B = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
-WORDS = ["organic", "classic", "smoked", "roasted", "fresh", "crispy", "creamy", "spicy", "sweet", "salted", "coffee", "tea",
-         "almonds", "apples", "bread", "butter", "cheese", "chocolate", "cookies", "honey", "juice", "milk", "pasta", "rice"]
+WORDS = [
+    "organic",
+    "classic",
+    "smoked",
+    "roasted",
+    "fresh",
+    "crispy",
+    "creamy",
+    "spicy",
+    "sweet",
+    "salted",
+    "coffee",
+    "tea",
+    "almonds",
+    "apples",
+    "bread",
+    "butter",
+    "cheese",
+    "chocolate",
+    "cookies",
+    "honey",
+    "juice",
+    "milk",
+    "pasta",
+    "rice",
+]
 
 
 def ean13(n: int) -> str:
@@ -87,9 +111,27 @@ def seed(db: str, count: int) -> tuple[list[str], list[str]]:
                 pid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
                 ids.append(pid)
                 mine = [ean13(n)] + ([ean13(10_000_000 + n)] if n % 10 == 0 else [])
-                name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice([100, 250, 500, 1000])} g"
-                rows.append((pid, f"BN-{n:07d}", name, "", rng.choice(cats)[0], rng.randint(49, 4999), 0, "EUR",
-                             rng.choice(["standard", "reduced", "zero"]), "each", 1, now, now, "|".join(sorted(mine))))
+                name = (
+                    f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice([100, 250, 500, 1000])} g"
+                )
+                rows.append(
+                    (
+                        pid,
+                        f"BN-{n:07d}",
+                        name,
+                        "",
+                        rng.choice(cats)[0],
+                        rng.randint(49, 4999),
+                        0,
+                        "EUR",
+                        rng.choice(["standard", "reduced", "zero"]),
+                        "each",
+                        1,
+                        now,
+                        now,
+                        "|".join(sorted(mine)),
+                    )
+                )
                 codes += [(c, pid) for c in mine]
             cur.executemany(
                 "INSERT INTO products (id, sku, name, description, category_id, price_minor, cost_minor, currency, tax_class, unit, active, "
@@ -137,11 +179,29 @@ def free_port() -> int:
 
 
 def start_service(url: str, public_key: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "POS_DATABASE_URL": url, "POS_JWT_PUBLIC_KEY_FILE": str(public_key), "POS_BUS": "inprocess", "POS_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "POS_DATABASE_URL": url,
+        "POS_JWT_PUBLIC_KEY_FILE": str(public_key),
+        "POS_BUS": "inprocess",
+        "POS_LOG_LEVEL": "WARNING",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "pos_catalog.main:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
-        env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "pos_catalog.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=ROOT,
     )
     for _ in range(300):
         try:
@@ -182,15 +242,28 @@ def fill(http: httpx.Client, limit: int, cursor: str | None = None) -> dict[str,
     raw = sum(len(b) for b in bodies)
     gz1 = sum(len(gzip.compress(b, 1)) for b in bodies)
     gz6 = sum(len(gzip.compress(b, 6)) for b in bodies)
-    return {"seconds": seconds, "pages": len(latencies), "bytes": raw, "gzip1": gz1, "gzip6": gz6,
-            "p50": statistics.median(latencies), "p95": percentile(latencies, 95), "products": products, "cursor": cursor}
+    return {
+        "seconds": seconds,
+        "pages": len(latencies),
+        "bytes": raw,
+        "gzip1": gz1,
+        "gzip6": gz6,
+        "p50": statistics.median(latencies),
+        "p95": percentile(latencies, 95),
+        "products": products,
+        "cursor": cursor,
+    }
 
 
 def change_products(http: httpx.Client, manager: dict[str, str], ids: list[str], run: int) -> set[str]:
     """1,000 changes through the API; the products changed."""
     for i, pid in enumerate(ids):
         if i < 900:
-            response = http.put(f"/api/catalog/products/{pid}", json={"price_minor": 5000 + run * 1000 + i, "name": f"Changed {run} {i}"}, headers=manager)
+            response = http.put(
+                f"/api/catalog/products/{pid}",
+                json={"price_minor": 5000 + run * 1000 + i, "name": f"Changed {run} {i}"},
+                headers=manager,
+            )
         elif i < 950:
             response = http.delete(f"/api/catalog/products/{pid}", headers=manager)
         elif i < 975:
@@ -238,11 +311,17 @@ def main() -> None:
         ensure_keypair(str(keys / "private.pem"), str(keys / "public.pem"))
         port = free_port()
         service = start_service(url, keys / "public.pem", port)
-        cashier = {"Authorization": f"Bearer {mint_token(keys / 'private.pem', 'cashier', [OUTLET_A])}", "Accept-Encoding": "identity"}
+        cashier = {
+            "Authorization": f"Bearer {mint_token(keys / 'private.pem', 'cashier', [OUTLET_A])}",
+            "Accept-Encoding": "identity",
+        }
         manager = {"Authorization": f"Bearer {mint_token(keys / 'private.pem', 'manager', [OUTLET_A])}"}
         rng = random.Random(7)
         archived: set[str] = set()
-        print("transport: uvicorn (one process) over HTTP on 127.0.0.1, httpx client, one keep-alive connection, uncompressed", flush=True)
+        print(
+            "transport: uvicorn (one process) over HTTP on 127.0.0.1, httpx client, one keep-alive connection, uncompressed",
+            flush=True,
+        )
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=cashier, timeout=120) as http:
             fill(http, 1000)  # warm-up: the buffer pool and the process
             for run in range(1, args.runs + 1):

@@ -28,8 +28,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_loadgen(base_url: str, state_dir: str, tills: int, duration: float, card_share: float, seed: int) -> dict[str, Any]:
     cmd = [
-        sys.executable, str(ROOT / "scripts" / "loadgen.py"), "--base-url", base_url, "--state-dir", state_dir,
-        "--tills", str(tills), "--duration", str(duration), "--card-share", str(card_share), "--seed", str(seed), "--json",
+        sys.executable,
+        str(ROOT / "scripts" / "loadgen.py"),
+        "--base-url",
+        base_url,
+        "--state-dir",
+        state_dir,
+        "--tills",
+        str(tills),
+        "--duration",
+        str(duration),
+        "--card-share",
+        str(card_share),
+        "--seed",
+        str(seed),
+        "--json",
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     text = out.stdout
@@ -112,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
                     totals[key] = totals.get(key, 0.0) + ms
                 for key, ms in totals.items():
                     by_service.setdefault(key, []).append(ms)
-            parts = ", ".join(f"{k} {fmt(median(v))}" for k, v in sorted(by_service.items(), key=lambda kv: -(median(kv[1]) or 0)))
+            parts = ", ".join(
+                f"{k} {fmt(median(v))}" for k, v in sorted(by_service.items(), key=lambda kv: -(median(kv[1]) or 0))
+            )
             print(f"  {name} CPU ms/sale by process: {parts}")
             last = runs[(name, tills)][-1].get("rss_mib_after") or {}
             if last:

@@ -367,7 +367,9 @@ async def setup(run: Run, http: httpx.AsyncClient) -> dict[str, int]:
     args = run.args
     rng = random.Random(args.seed)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    outlet = _check(await http.post("/api/identity/outlets", json={"name": f"Loadgen {stamp}", "currency": "EUR"}), "create outlet")
+    outlet = _check(
+        await http.post("/api/identity/outlets", json={"name": f"Loadgen {stamp}", "currency": "EUR"}), "create outlet"
+    )
     run.outlet_id = outlet["id"]
     tag = uuid.uuid4().hex[:8].upper()
 
@@ -385,7 +387,11 @@ async def setup(run: Run, http: httpx.AsyncClient) -> dict[str, int]:
     levels = _check(
         await http.post(
             "/api/inventory/receipts",
-            json={"outlet_id": run.outlet_id, "lines": [{"product_id": p.id, "qty": STOCK_PER_PRODUCT} for p in run.products], "reference": "loadgen"},
+            json={
+                "outlet_id": run.outlet_id,
+                "lines": [{"product_id": p.id, "qty": STOCK_PER_PRODUCT} for p in run.products],
+                "reference": "loadgen",
+            },
         ),
         "receive stock",
     )
@@ -411,7 +417,9 @@ async def setup(run: Run, http: httpx.AsyncClient) -> dict[str, int]:
 async def till(run: Run, number: int, headers: dict[str, str]) -> None:
     args = run.args
     rng = random.Random(None if args.seed is None else args.seed * 1000 + number)
-    async with httpx.AsyncClient(base_url=args.base_url, headers=headers, timeout=httpx.Timeout(args.timeout, connect=5.0), trust_env=False) as http:
+    async with httpx.AsyncClient(
+        base_url=args.base_url, headers=headers, timeout=httpx.Timeout(args.timeout, connect=5.0), trust_env=False
+    ) as http:
         while run.take_ticket():
             body = make_sale(rng, run.outlet_id, run.products, args.lines_max, card_share=args.card_share)
             record = SaleRecord(body=body)
@@ -493,7 +501,9 @@ async def server_sales(run: Run, http: httpx.AsyncClient) -> tuple[int, int]:
     total, unfulfilled, offset = None, 0, 0
     for _ in range(MAX_SALES // 500 + 1):
         page = _check(
-            await http.get("/api/sales", params={"outlet_id": run.outlet_id, "status": "COMPLETED", "limit": 500, "offset": offset}),
+            await http.get(
+                "/api/sales", params={"outlet_id": run.outlet_id, "status": "COMPLETED", "limit": 500, "offset": offset}
+            ),
             "list sales",
         )
         total = page["total"]
@@ -539,7 +549,14 @@ async def ledger_lags(run: Run, http: httpx.AsyncClient, completed: list[SaleRec
         high.append(hi)
 
     await gather_limited((one(r) for r in sample), 16)
-    return {"sampled": len(sample), "missing": missing, "wrong_rows": wrong, "truncated": truncated and bool(low), "low": low, "high": high}
+    return {
+        "sampled": len(sample),
+        "missing": missing,
+        "wrong_rows": wrong,
+        "truncated": truncated and bool(low),
+        "low": low,
+        "high": high,
+    }
 
 
 async def payment_problems(run: Run, http: httpx.AsyncClient, completed: list[SaleRecord]) -> dict[str, int]:
@@ -652,12 +669,15 @@ async def execute(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         "sales_count": server_completed == len(completed),
         "fulfilled": unfulfilled == 0,
         "ledger_rows": lags["missing"] == 0 and lags["wrong_rows"] == 0,
-        "reports": report is not None and (report["sales_count"], report["items_sold"], report["gross_minor"]) == (len(completed), units, gross),
+        "reports": report is not None
+        and (report["sales_count"], report["items_sold"], report["gross_minor"]) == (len(completed), units, gross),
         "change": run.wrong_change == 0,
         "card_payments": paid["not_captured_once"] == 0 and paid["captured_but_failed"] == 0,
     }
     cpu = {
-        k: cpu_after.get(k, 0.0) - cpu_before.get(k, 0.0) for k in sorted(set(cpu_before) | set(cpu_after)) if not k.startswith("_")
+        k: cpu_after.get(k, 0.0) - cpu_before.get(k, 0.0)
+        for k in sorted(set(cpu_before) | set(cpu_after))
+        if not k.startswith("_")
     }
     box_total = cpu_after.get("_box_total", 0) - cpu_before.get("_box_total", 0)
     box_busy = cpu_after.get("_box_busy", 0) - cpu_before.get("_box_busy", 0)
@@ -672,7 +692,8 @@ async def execute(args: argparse.Namespace) -> tuple[dict[str, Any], bool]:
         "posted": len(run.records),
         "completed": len(completed),
         "completed_per_s": round(sum(1 for r in run.records if r.status == 201) / elapsed, 1) if elapsed else 0.0,
-        "latency_ms": {f"p{p}": _round(percentile(ok_latencies, p)) for p in (50, 95, 99)} | {"max": _round(max(ok_latencies, default=None))},
+        "latency_ms": {f"p{p}": _round(percentile(ok_latencies, p)) for p in (50, 95, 99)}
+        | {"max": _round(max(ok_latencies, default=None))},
         "failures": dict(failures),
         "failure_examples": run.failure_examples,
         "resolved_after_run": dict(Counter(r.resolved for r in run.records if r.status != 201)),
@@ -730,8 +751,10 @@ def _round(value: float | None) -> float | None:
 def render(result: dict[str, Any]) -> str:
     out = []
     add = out.append
-    add(f"checkout load: {result['tills']} tills, {result['duration_s']:.1f} s, 1..{result['lines_max']} lines per sale, "
-        f"{result['products']} products, outlet {result['outlet_id']}")
+    add(
+        f"checkout load: {result['tills']} tills, {result['duration_s']:.1f} s, 1..{result['lines_max']} lines per sale, "
+        f"{result['products']} products, outlet {result['outlet_id']}"
+    )
     add("")
     add(f"  {'sales posted':<34}{result['posted']:>12,}")
     add(f"  {'sales completed':<34}{result['completed']:>12,}")
@@ -746,33 +769,47 @@ def render(result: dict[str, Any]) -> str:
     if result["resolved_after_run"]:
         add(f"  {'unanswered sales, resolved':<34}{json.dumps(result['resolved_after_run']):>12}")
     s = result["lag_sampler_ms"]
-    add(f"  {'lag to fulfilled, sampler p50 (ms)':<34}{fmt_ms(s['p50']):>12}   ({s['samples']} sales polled, {s['timeouts']} timed out)")
+    add(
+        f"  {'lag to fulfilled, sampler p50 (ms)':<34}{fmt_ms(s['p50']):>12}   ({s['samples']} sales polled, {s['timeouts']} timed out)"
+    )
     add(f"  {'lag to fulfilled, sampler p99 (ms)':<34}{fmt_ms(s['p99']):>12}")
     lg = result["lag_ledger_ms"]
     if lg["second_resolution"]:
-        add(f"  {'SaleCompleted->StockDeducted p50':<34}{fmt_ms(lg['p50'][0]) + '..' + fmt_ms(lg['p50'][1]):>12}   "
-            f"(ledger, {lg['sales']} sales; ledger time has 1 s resolution: bounds)")
+        add(
+            f"  {'SaleCompleted->StockDeducted p50':<34}{fmt_ms(lg['p50'][0]) + '..' + fmt_ms(lg['p50'][1]):>12}   "
+            f"(ledger, {lg['sales']} sales; ledger time has 1 s resolution: bounds)"
+        )
         add(f"  {'SaleCompleted->StockDeducted p99':<34}{fmt_ms(lg['p99'][0]) + '..' + fmt_ms(lg['p99'][1]):>12}")
     else:
         add(f"  {'SaleCompleted->StockDeducted p50':<34}{fmt_ms(lg['p50'][0]):>12}   (ledger, {lg['sales']} sales)")
         add(f"  {'SaleCompleted->StockDeducted p99':<34}{fmt_ms(lg['p99'][0]):>12}")
-    add(f"  {'all fulfilled after the run in':<34}{result['fulfilment_wait_s']:>11.1f}s   ({result['unfulfilled']} still pending)")
+    add(
+        f"  {'all fulfilled after the run in':<34}{result['fulfilment_wait_s']:>11.1f}s   ({result['unfulfilled']} still pending)"
+    )
     if result["cpu_seconds"]:
         add("")
-        add(f"  CPU during the load (cores = CPU s / {result['duration_s']:.1f} s; box busy {result['box_busy_pct']} %, "
-            f"{fmt_ms(result['box_cpu_ms_per_sale'])} ms of the box's CPU per sale):")
+        add(
+            f"  CPU during the load (cores = CPU s / {result['duration_s']:.1f} s; box busy {result['box_busy_pct']} %, "
+            f"{fmt_ms(result['box_cpu_ms_per_sale'])} ms of the box's CPU per sale):"
+        )
         per_sale = result["cpu_ms_per_sale"]
         for name, seconds in sorted(result["cpu_seconds"].items(), key=lambda kv: -kv[1]):
-            add(f"      {name:<14}{seconds:>8.2f} s  {seconds / result['duration_s']:>5.2f} cores  {fmt_ms(per_sale.get(name)):>7} ms/sale")
+            add(
+                f"      {name:<14}{seconds:>8.2f} s  {seconds / result['duration_s']:>5.2f} cores  {fmt_ms(per_sale.get(name)):>7} ms/sale"
+            )
     if result["rss_mib_after"]:
         add("")
-        add("  memory after the run (RSS, MiB): " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(result["rss_mib_after"].items())))
+        add(
+            "  memory after the run (RSS, MiB): " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(result["rss_mib_after"].items()))
+        )
     if result["gateway_routes"]:
         add("")
         add("  gateway timings during the load (nginx request_time, ms):")
         add(f"      {'route':<48}{'count':>8}{'p50':>9}{'p95':>9}{'p99':>9}  statuses")
         for route, t in list(result["gateway_routes"].items())[:10]:
-            add(f"      {route:<48}{t['count']:>8}{fmt_ms(t['p50_ms']):>9}{fmt_ms(t['p95_ms']):>9}{fmt_ms(t['p99_ms']):>9}  {t['statuses']}")
+            add(
+                f"      {route:<48}{t['count']:>8}{fmt_ms(t['p50_ms']):>9}{fmt_ms(t['p95_ms']):>9}{fmt_ms(t['p99_ms']):>9}  {t['statuses']}"
+            )
     add("")
     c = result["checks"]
     if c["stock"]:
@@ -781,18 +818,28 @@ def render(result: dict[str, Any]) -> str:
         add(f"stock check: FAILED ({len(result['stock_mismatches'])} of {result['products']} products)")
         for m in result["stock_mismatches"][:20]:
             add(f"    {m['product_id']}: on hand {m['before']} -> {m['after']} (moved {m['moved']}), sold {m['sold']}")
-    add(f"reservations: {'OK (none left)' if c['reserved_released'] else 'FAILED, still reserved: ' + json.dumps(result['still_reserved'])}")
-    add(f"sales count: {'OK' if c['sales_count'] else 'FAILED'} (tills {result['completed']}, sales service {result['server_completed']})")
+    add(
+        f"reservations: {'OK (none left)' if c['reserved_released'] else 'FAILED, still reserved: ' + json.dumps(result['still_reserved'])}"
+    )
+    add(
+        f"sales count: {'OK' if c['sales_count'] else 'FAILED'} (tills {result['completed']}, sales service {result['server_completed']})"
+    )
     add(f"fulfilment: {'OK' if c['fulfilled'] else 'FAILED'} ({result['unfulfilled']} completed sales not fulfilled)")
-    add(f"ledger rows: {'OK' if c['ledger_rows'] else 'FAILED'} ({result['ledger_sampled']} sales checked, "
-        f"{result['ledger_missing']} without rows, {result['ledger_wrong_rows']} not matching their lines)")
+    add(
+        f"ledger rows: {'OK' if c['ledger_rows'] else 'FAILED'} ({result['ledger_sampled']} sales checked, "
+        f"{result['ledger_missing']} without rows, {result['ledger_wrong_rows']} not matching their lines)"
+    )
     r = result["reports_totals"] or {}
-    add(f"reports: {'OK' if c['reports'] else 'FAILED'} (sales {r.get('sales_count')}, items {r.get('items_sold')}, gross {r.get('gross_minor')}; "
-        f"expected {result['completed']}, {result['units_sold']}, {result['gross_minor']})")
+    add(
+        f"reports: {'OK' if c['reports'] else 'FAILED'} (sales {r.get('sales_count')}, items {r.get('items_sold')}, gross {r.get('gross_minor')}; "
+        f"expected {result['completed']}, {result['units_sold']}, {result['gross_minor']})"
+    )
     add(f"change: {'OK' if c['change'] else 'FAILED'} (receipts whose change is not tendered - total)")
     p = result["card_payments"]
-    add(f"card payments: {'OK' if c['card_payments'] else 'FAILED'} ({p['checked']} card sales checked, "
-        f"{p['not_captured_once']} completed but not captured exactly once, {p['captured_but_failed']} captured but not completed)")
+    add(
+        f"card payments: {'OK' if c['card_payments'] else 'FAILED'} ({p['checked']} card sales checked, "
+        f"{p['not_captured_once']} completed but not captured exactly once, {p['captured_but_failed']} captured but not completed)"
+    )
     return "\n".join(out)
 
 
@@ -803,7 +850,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=None, help="seconds of load (default 20; with --sales: a cap)")
     parser.add_argument("--sales", type=int, default=None, help="total sales to post instead of a duration")
     parser.add_argument("--lines-max", type=int, default=4, help="lines per sale: 1..N (default 4)")
-    parser.add_argument("--card-share", type=float, default=0.5, help="share of sales paid by card through the card sandbox (default 0.5)")
+    parser.add_argument(
+        "--card-share", type=float, default=0.5, help="share of sales paid by card through the card sandbox (default 0.5)"
+    )
     parser.add_argument("--email", default=None, help="admin e-mail (default: from the stack's admin-credentials.txt)")
     parser.add_argument("--password", default=None, help="admin password (default: from the stack's admin-credentials.txt)")
     parser.add_argument("--seed-products", type=int, default=50, help="products the fixture creates (default 50)")

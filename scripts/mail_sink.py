@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> None:
         user, _, password = args.auth.partition(":")
 
         def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-            ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (user.encode(), password.encode())
+            ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+                user.encode(),
+                password.encode(),
+            )
             return AuthResult(success=ok, handled=False)
 
         options |= {"authenticator": authenticator, "auth_required": True, "auth_require_tls": bool(args.tls_cert)}

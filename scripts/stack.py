@@ -153,7 +153,9 @@ def ensure_rabbitmq(cfg: Config) -> None:
         wait_for(lambda: port_open(cfg.rabbit_host, cfg.rabbit_port), f"RabbitMQ on port {cfg.rabbit_port}", timeout=120)
     if cfg.vhost != "/":
         subprocess.run(cfg.rabbitmqctl("-q", "add_vhost", cfg.vhost), capture_output=True)
-        subprocess.run(cfg.rabbitmqctl("-q", "set_permissions", "-p", cfg.vhost, "guest", ".*", ".*", ".*"), check=True, capture_output=True)
+        subprocess.run(
+            cfg.rabbitmqctl("-q", "set_permissions", "-p", cfg.vhost, "guest", ".*", ".*", ".*"), check=True, capture_output=True
+        )
 
 
 def reset_rabbitmq_vhost(cfg: Config) -> None:
@@ -174,7 +176,9 @@ def prepare_databases(cfg: Config, fresh: bool) -> None:
             for service in SERVICES:
                 if fresh:
                     cur.execute(f"DROP DATABASE IF EXISTS `{cfg.database(service)}`")
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{cfg.database(service)}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                cur.execute(
+                    f"CREATE DATABASE IF NOT EXISTS `{cfg.database(service)}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
     finally:
         conn.close()
 
@@ -201,7 +205,8 @@ def service_env(cfg: Config, service: str) -> dict[str, str]:
         "POS_CARD_SANDBOX_URL": os.environ.get("POS_CARD_SANDBOX_URL") or f"http://127.0.0.1:{cfg.sandbox_port}",
         # Exchange rates from the project's rates sandbox (the ECB's document, its own process).
         "POS_RATES_PROVIDER": os.environ.get("POS_RATES_PROVIDER", "sandbox"),
-        "POS_RATES_SANDBOX_URL": os.environ.get("POS_RATES_SANDBOX_URL") or f"http://127.0.0.1:{cfg.rates_sandbox_port}{RATES_DOCUMENT}",
+        "POS_RATES_SANDBOX_URL": os.environ.get("POS_RATES_SANDBOX_URL")
+        or f"http://127.0.0.1:{cfg.rates_sandbox_port}{RATES_DOCUMENT}",
         # Receipts by e-mail go to the stack's SMTP sink (scripts/mail_sink.py, its own
         # process) unless POS_SMTP_HOST names a mail server.
         **(
@@ -236,8 +241,19 @@ def start_service(cfg: Config, service: str, port: int, replica: int) -> None:
     start_process(
         cfg,
         f"{service}-{replica}",
-        [sys.executable, "-m", "uvicorn", f"pos_{service}.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"pos_{service}.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
         service_env(cfg, service) | {"POS_INSTANCE_ID": f"{service}-{replica}"},
     )
 
@@ -373,7 +389,9 @@ def up(cfg: Config, fresh: bool) -> None:
     start_gateway(cfg)
     instances = [(s, p) for s in SERVICES for p in cfg.ports(s)]
     try:
-        wait_for(lambda: all(readiness(f"http://127.0.0.1:{p}/readyz").get("ready") for _, p in instances), "every service ready", 90)
+        wait_for(
+            lambda: all(readiness(f"http://127.0.0.1:{p}/readyz").get("ready") for _, p in instances), "every service ready", 90
+        )
         wait_for(lambda: http_ok(f"{cfg.gateway_url}/api/identity/healthz"), "the gateway", 30)
     except SystemExit:
         for service, port in instances:
@@ -497,7 +515,9 @@ def config_from(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "status", "restart"])
-    parser.add_argument("name", nargs="?", help="restart: the process, e.g. inventory-1, card-sandbox, rates-sandbox or mail-sink")
+    parser.add_argument(
+        "name", nargs="?", help="restart: the process, e.g. inventory-1, card-sandbox, rates-sandbox or mail-sink"
+    )
     parser.add_argument("--state-dir", default=str(ROOT / "var" / "stack"))
     parser.add_argument("--gateway-port", type=int, default=8080)
     parser.add_argument("--port-base", type=int, default=8100)

@@ -41,11 +41,16 @@ def stack_args() -> list[str]:
     gateway_port = int(os.environ.get("POS_TEST_STACK_PORT", "18080"))
     name = os.environ.get("POS_TEST_STACK_NAME", "e2e")
     return [
-        "--state-dir", str(ROOT / "var" / f"test-stack-{name}"),
-        "--gateway-port", str(gateway_port),
-        "--port-base", str(gateway_port + 20),
-        "--db-prefix", f"pos_{name}_",
-        "--vhost", f"pos_{name}",
+        "--state-dir",
+        str(ROOT / "var" / f"test-stack-{name}"),
+        "--gateway-port",
+        str(gateway_port),
+        "--port-base",
+        str(gateway_port + 20),
+        "--db-prefix",
+        f"pos_{name}_",
+        "--vhost",
+        f"pos_{name}",
     ]
 
 

@@ -61,8 +61,6 @@ def read_credentials(path: Path) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in path.read_text().splitlines() if ": " in line)
 
 
-
-
 def ean13(body12: str) -> str:
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body12)))
     return body12 + str((10 - total % 10) % 10)
@@ -147,7 +145,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    mail_env = {"POS_SMTP_HOST": "127.0.0.1", "POS_SMTP_PORT": str(mail_port), "POS_SMTP_TLS": "none", "POS_SMTP_FROM": "receipts@pos.localhost"}
+    mail_env = {
+        "POS_SMTP_HOST": "127.0.0.1",
+        "POS_SMTP_PORT": str(mail_port),
+        "POS_SMTP_TLS": "none",
+        "POS_SMTP_FROM": "receipts@pos.localhost",
+    }
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [

@@ -83,5 +83,7 @@ def accessibility_problems(page: Any, where: str) -> list[str]:
         }"""
     )
     return [
-        f"{where}: {v['impact']} {v['id']} ({v['help']})\n    " + "\n    ".join(v["nodes"]) for v in found if v["impact"] in BLOCKING
+        f"{where}: {v['impact']} {v['id']} ({v['help']})\n    " + "\n    ".join(v["nodes"])
+        for v in found
+        if v["impact"] in BLOCKING
     ]

@@ -15,7 +15,19 @@ from tests.browser.helpers import accessibility_problems, expect_text, line
 
 pytestmark = pytest.mark.browser
 
-OFFICE_PAGES = ("products", "stock", "low-stock", "transfers", "counts", "sales", "shifts", "sync-exceptions", "registers", "receipts", "outlets")
+OFFICE_PAGES = (
+    "products",
+    "stock",
+    "low-stock",
+    "transfers",
+    "counts",
+    "sales",
+    "shifts",
+    "sync-exceptions",
+    "registers",
+    "receipts",
+    "outlets",
+)
 ADMIN_PAGES = ("users",)
 
 

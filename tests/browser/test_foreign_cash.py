@@ -28,11 +28,21 @@ pytestmark = pytest.mark.browser
 def fshop(server: Server) -> dict[str, Any]:
     suffix = uuid.uuid4().hex[:6].upper()
     with server.client(server.token(server.admin_email, server.admin_password)) as admin:
-        outlet = admin.post("/api/identity/outlets", json={"name": f"Border Shop {suffix}", "currency": "EUR"}).raise_for_status().json()
+        outlet = (
+            admin.post("/api/identity/outlets", json={"name": f"Border Shop {suffix}", "currency": "EUR"})
+            .raise_for_status()
+            .json()
+        )
         people = {}
         for role in ("cashier", "manager"):
             email, password = f"fx-{role}-{suffix.lower()}@example.com", f"{secrets.token_urlsafe(12)}-Aa1"
-            body = {"email": email, "name": f"Sam {role.title()} {suffix}", "password": password, "role": role, "outlets": [outlet["id"]]}
+            body = {
+                "email": email,
+                "name": f"Sam {role.title()} {suffix}",
+                "password": password,
+                "role": role,
+                "outlets": [outlet["id"]],
+            }
             assert admin.post("/api/identity/users", json=body).status_code == 201
             people[role] = (email, password)
         sku = f"FX-{suffix}"
@@ -42,7 +52,9 @@ def fshop(server: Server) -> dict[str, Any]:
         eventually(lambda: admin.get(f"/api/sales/prices/{product['id']}").status_code == 200, "sales to know the scarf")
     with server.client(server.token(*people["manager"])) as manager:
         settings = manager.get(f"/api/sales/outlets/{outlet['id']}/settings").raise_for_status().json()
-        manager.put(f"/api/sales/outlets/{outlet['id']}/settings", json={**settings, "accepted_currencies": ["USD"]}).raise_for_status()
+        manager.put(
+            f"/api/sales/outlets/{outlet['id']}/settings", json={**settings, "accepted_currencies": ["USD"]}
+        ).raise_for_status()
         rate = manager.get("/api/payments/rates/EUR/USD").raise_for_status().json()
         if not rate["usable"]:
             manager.post("/api/payments/rates/refresh")
@@ -73,7 +85,10 @@ def test_the_pay_dialog_takes_dollars_and_gives_change_in_euros(
     dialog.get_by_test_id("mode-foreign").check()
     # One accepted currency: chosen at once, the rate fetched and shown with its source.
     expect_text(dialog.get_by_test_id("foreign-due"), re.escape(f"{due_usd // 100}.{due_usd % 100:02d} USD"))
-    expect_text(dialog.get_by_test_id("foreign-rate"), re.escape(f"1 EUR = {fshop['rate']['rate']} USD") + r".*" + re.escape(fshop["rate"]["source"]))
+    expect_text(
+        dialog.get_by_test_id("foreign-rate"),
+        re.escape(f"1 EUR = {fshop['rate']['rate']} USD") + r".*" + re.escape(fshop["rate"]["source"]),
+    )
     dialog.get_by_test_id("foreign-input").fill(f"{handed // 100}")
     expect_text(dialog.get_by_test_id("foreign-change"), re.escape(euros(change)))
     page.screenshot(path=str(screenshots / "till-foreign-cash.png"))
@@ -95,12 +110,16 @@ def test_the_pay_dialog_takes_dollars_and_gives_change_in_euros(
     )  # fmt: skip
 
 
-def test_a_currency_without_a_usable_rate_is_refused_in_the_dialog(open_tab: Callable[..., Tab], server: Server, fshop: dict[str, Any]) -> None:
+def test_a_currency_without_a_usable_rate_is_refused_in_the_dialog(
+    open_tab: Callable[..., Tab], server: Server, fshop: dict[str, Any]
+) -> None:
     """AED has no rate in the sandbox's default sheet: the dialog says why and offers no
     way to complete the sale in it."""
     with server.client(server.token(*fshop["people"]["manager"])) as manager:
         settings = manager.get(f"/api/sales/outlets/{fshop['outlet']['id']}/settings").raise_for_status().json()
-        manager.put(f"/api/sales/outlets/{fshop['outlet']['id']}/settings", json={**settings, "accepted_currencies": ["USD", "AED"]}).raise_for_status()
+        manager.put(
+            f"/api/sales/outlets/{fshop['outlet']['id']}/settings", json={**settings, "accepted_currencies": ["USD", "AED"]}
+        ).raise_for_status()
         aed = manager.get("/api/payments/rates/EUR/AED").json()
     if aed.get("usable"):
         pytest.skip("this server has a usable AED rate")
@@ -119,7 +138,9 @@ def test_a_currency_without_a_usable_rate_is_refused_in_the_dialog(open_tab: Cal
     expect(dialog.get_by_test_id("complete-foreign")).to_be_disabled()
 
 
-def test_a_manager_lists_the_accepted_currencies_in_the_back_office(open_tab: Callable[..., Tab], server: Server, fshop: dict[str, Any]) -> None:
+def test_a_manager_lists_the_accepted_currencies_in_the_back_office(
+    open_tab: Callable[..., Tab], server: Server, fshop: dict[str, Any]
+) -> None:
     """Outlets → Edit → "Foreign cash accepted": ISO codes only (a wrong one is refused
     naming it), saved to the outlet's settings the till reads."""
     from playwright.sync_api import expect

@@ -367,7 +367,9 @@ def test_receive_goods_adds_to_on_hand(open_tab: Callable[..., Tab], server: Ser
     dialog.get_by_label("Add a product").press("Enter")  # the only match is added
     dialog.get_by_label(f"Quantity of {name}").fill("5")
     dialog.get_by_role("button", name="Receive 1 line").click()
-    expect_text(page.get_by_role("status").filter(has_text="Received"), rf"Received 5 units of 1 product into {re.escape(outlet_name)}")
+    expect_text(
+        page.get_by_role("status").filter(has_text="Received"), rf"Received 5 units of 1 product into {re.escape(outlet_name)}"
+    )
     assert on_hand(server, token, outlet_id, product_id) == before + 5
 
 

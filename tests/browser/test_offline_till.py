@@ -30,7 +30,9 @@ def add_by_sku(page: Any, sku: str, product_id: str, name: str) -> None:
     expect_text(line(page, product_id), re.escape(name))
 
 
-def test_a_sale_taken_offline_is_sent_once_when_the_link_is_back(open_tab: Callable[..., Tab], server: Server, offline_shop: TillShop) -> None:
+def test_a_sale_taken_offline_is_sent_once_when_the_link_is_back(
+    open_tab: Callable[..., Tab], server: Server, offline_shop: TillShop
+) -> None:
     shop = offline_shop
     manager = server.token(*shop.manager)
     with server.client(manager) as http:
@@ -46,7 +48,10 @@ def test_a_sale_taken_offline_is_sent_once_when_the_link_is_back(open_tab: Calla
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=20000)
     page.wait_for_timeout(3000)  # the catalogue kept on the till fills in the background
     posted: list[dict[str, Any]] = []
-    page.on("request", lambda r: posted.append(r.post_data_json) if r.method == "POST" and r.url.endswith("/api/sales/offline") else None)
+    page.on(
+        "request",
+        lambda r: posted.append(r.post_data_json) if r.method == "POST" and r.url.endswith("/api/sales/offline") else None,
+    )
 
     page.context.set_offline(True)
     expect_text(page.get_by_test_id("offline-status"), r"Offline")
@@ -80,7 +85,11 @@ def test_a_sale_taken_offline_is_sent_once_when_the_link_is_back(open_tab: Calla
     page.get_by_test_id("till").wait_for()  # still logged in
 
     page.context.set_offline(False)
-    eventually(lambda: not page.get_by_test_id("offline-status").is_visible(), "the till to send the sale and say nothing is waiting", timeout=60)
+    eventually(
+        lambda: not page.get_by_test_id("offline-status").is_visible(),
+        "the till to send the sale and say nothing is waiting",
+        timeout=60,
+    )
     sent = {p["receipt_number"]: p["id"] for p in posted}
     assert len(sent) == 2 and len({p["id"] for p in posted}) == 2, posted
     sale_id = sent[printed]
@@ -90,7 +99,11 @@ def test_a_sale_taken_offline_is_sent_once_when_the_link_is_back(open_tab: Calla
         listed_sales = http.get("/api/sales", params={"outlet_id": shop.outlet_id, "limit": 50}).json()["items"]
         assert sorted(s["receipt_number"] for s in listed_sales) == sorted(sent)
         eventually(
-            lambda: http.get(f"/api/inventory/stock/{shop.outlet_id}/{shop.tea.id}").json()["on_hand"] == -1, "the stock to be taken, once"
+            lambda: http.get(f"/api/inventory/stock/{shop.outlet_id}/{shop.tea.id}").json()["on_hand"] == -1,
+            "the stock to be taken, once",
         )
-        listed = eventually(lambda: http.get("/api/sales/sync-exceptions", params={"outlet_id": shop.outlet_id}).json(), "the stock_short exception")
+        listed = eventually(
+            lambda: http.get("/api/sales/sync-exceptions", params={"outlet_id": shop.outlet_id}).json(),
+            "the stock_short exception",
+        )
         assert [(e["kind"], e["sale_id"]) for e in listed] == [("stock_short", sale_id)]

@@ -54,7 +54,9 @@ def test_a_phone_till_shows_the_sale_in_a_view_of_its_own_and_fits_a_finger(
     expect(page.get_by_test_id("till-search")).to_be_visible()
 
 
-def test_a_phone_back_office_shows_every_section_and_fits_a_finger(open_tab: Callable[..., Tab], server: Server, shop: Shop) -> None:
+def test_a_phone_back_office_shows_every_section_and_fits_a_finger(
+    open_tab: Callable[..., Tab], server: Server, shop: Shop
+) -> None:
     page = open_tab(360, 740).login(*shop.manager)
     page.locator("#reports-title").wait_for()
     menu = page.get_by_role("navigation", name="Back office")

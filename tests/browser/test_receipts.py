@@ -50,7 +50,13 @@ def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(
             who = (f"receipts-{role}-{suffix.lower()}@example.com", f"{secrets.token_urlsafe(12)}-Aa1")
             made = admin.post(
                 "/api/identity/users",
-                json={"email": who[0], "name": f"Robin {role.title()}", "password": who[1], "role": role, "outlets": [outlet["id"]]},
+                json={
+                    "email": who[0],
+                    "name": f"Robin {role.title()}",
+                    "password": who[1],
+                    "role": role,
+                    "outlets": [outlet["id"]],
+                },
             )
             assert made.status_code == 201, made.text
             people[role] = who
@@ -125,7 +131,16 @@ def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(
     [mail] = eventually(lambda: received(server.mail_dir, to), f"the sink to receive the receipt for {to}", timeout=20)
     assert mail["Subject"] == f"Your receipt {number} from Harbour Bakery & Café {suffix}"
     body = mail.get_body(("plain",)).get_content()
-    for expected in (f"Harbour Bakery & Café {suffix}", *ADDRESS, "VAT/tax no. IE9876543W", HEADER, "Sourdough loaf", "4.50", *FOOTER, number):
+    for expected in (
+        f"Harbour Bakery & Café {suffix}",
+        *ADDRESS,
+        "VAT/tax no. IE9876543W",
+        HEADER,
+        "Sourdough loaf",
+        "4.50",
+        *FOOTER,
+        number,
+    ):
         assert expected in body, (expected, body)
     assert "4.50" in mail.get_body(("html",)).get_content()
 

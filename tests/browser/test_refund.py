@@ -53,7 +53,9 @@ class TillShop:
     tea: Item
 
 
-def build_till_shop(server: Server, *, registers: tuple[str, ...], second_outlet: bool = False, manager_pin: str | None = "4829") -> TillShop:
+def build_till_shop(
+    server: Server, *, registers: tuple[str, ...], second_outlet: bool = False, manager_pin: str | None = "4829"
+) -> TillShop:
     """Everything through the API, with fresh names, so it runs again and again on one
     server. `manager_pin=None`: the manager has no PIN yet (manager_pin is then "")."""
     suffix = uuid.uuid4().hex[:6].upper()
@@ -112,7 +114,15 @@ def build_till_shop(server: Server, *, registers: tuple[str, ...], second_outlet
             response = manager.put("/api/identity/me/pin", json={"current_password": people["manager"][1], "pin": pin})
             assert response.status_code == 204, response.text
     return TillShop(
-        outlet["id"], outlet["name"], other_name, made_registers, people["cashier"], people["manager"], names["manager"], pin, **items
+        outlet["id"],
+        outlet["name"],
+        other_name,
+        made_registers,
+        people["cashier"],
+        people["manager"],
+        names["manager"],
+        pin,
+        **items,
     )
 
 
@@ -130,7 +140,9 @@ def sale_detail(server: Server, token: str, sale_id: str) -> dict:
         return response.json()
 
 
-def ring_cash_sale(server: Server, token: str, outlet_id: str, register_id: str, lines: list[tuple[str, int]], cash_minor: int) -> dict:
+def ring_cash_sale(
+    server: Server, token: str, outlet_id: str, register_id: str, lines: list[tuple[str, int]], cash_minor: int
+) -> dict:
     """A cash sale rung on a register, as the till posts it."""
     with server.client(token) as http:
         response = http.post(
@@ -177,7 +189,9 @@ def test_cashier_refunds_one_of_two_with_manager_pin(
     number = sale["receipt_number"]
     coffee_line = next(line for line in sale["lines"] if line["product_id"] == coffee.id)
     # Stock leaves the shelf once inventory has handled SaleCompleted.
-    eventually(lambda: stock_on_hand(server, manager_token, shop.outlet_id, coffee.id) == coffee.stock - 2, "the sale's stock deduction")
+    eventually(
+        lambda: stock_on_hand(server, manager_token, shop.outlet_id, coffee.id) == coffee.stock - 2, "the sale's stock deduction"
+    )
     before = stock_on_hand(server, manager_token, shop.outlet_id, coffee.id)
     # What 1 of 2 gives back: half the line's total (cumulative share, half up); cash, no rounding.
     expected_back = half_up(coffee_line["total_minor"], 2)
@@ -271,7 +285,9 @@ def test_unknown_receipt_number_says_what_to_check(open_tab: Callable[..., Tab],
     page.keyboard.press("Alt+r")  # the till bar's shortcut
     page.get_by_label("Receipt number").fill("NOPE-000000")
     page.get_by_role("button", name="Find sale").click()
-    expect_text(page.get_by_test_id("find-error"), r"No sale with receipt number NOPE-000000 at .*Check the number on the receipt")
+    expect_text(
+        page.get_by_test_id("find-error"), r"No sale with receipt number NOPE-000000 at .*Check the number on the receipt"
+    )
 
 
 def test_lost_answer_resends_the_same_refund_once(open_tab: Callable[..., Tab], server: Server, refund_shop: TillShop) -> None:

@@ -20,7 +20,10 @@ def test_a_product_under_its_reorder_point_shows_on_the_dashboard_and_in_the_men
 ) -> None:
     manager_token = server.token(*shop.manager)
     with server.client(manager_token) as http:
-        put = http.put("/api/inventory", json={"outlet_id": shop.outlet_id, "product_id": shop.scarce.id, "reorder_point": shop.scarce.stock + 3})
+        put = http.put(
+            "/api/inventory",
+            json={"outlet_id": shop.outlet_id, "product_id": shop.scarce.id, "reorder_point": shop.scarce.stock + 3},
+        )
         assert put.status_code == 200 and put.json()["low"] is True, put.text
         summary = http.get("/api/inventory/low-stock/summary").json()
     assert summary["low"] >= 1

@@ -30,7 +30,10 @@ def identity_database_url() -> str:
 def verify_cli() -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pos_identity.audit", "verify", "--database-url", identity_database_url()],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
 
 
@@ -38,7 +41,11 @@ def entry(admin: httpx.Client, service: str, target_id: str) -> dict[str, Any]:
     """The chain's entry from `service` about `target_id`, once identity has appended it."""
 
     def found() -> dict[str, Any] | None:
-        entries = admin.get("/api/identity/audit", params={"service": service, "target_id": target_id}).raise_for_status().json()["entries"]
+        entries = (
+            admin.get("/api/identity/audit", params={"service": service, "target_id": target_id})
+            .raise_for_status()
+            .json()["entries"]
+        )
         assert len(entries) <= 1, entries  # appended once
         return entries[0] if entries else None
 
@@ -80,7 +87,12 @@ def test_refund_price_change_and_adjustment_are_chained_verified_and_tampering_i
     # 3. a stock adjustment
     adjusted = admin.post(
         "/api/inventory/adjustments",
-        json={"outlet_id": shop.outlet["id"], "reason": "damage", "note": "dropped", "lines": [{"product_id": kettle["id"], "delta": -2}]},
+        json={
+            "outlet_id": shop.outlet["id"],
+            "reason": "damage",
+            "note": "dropped",
+            "lines": [{"product_id": kettle["id"], "delta": -2}],
+        },
     )
     assert adjusted.status_code == 201, adjusted.text
     stock = entry(admin, "inventory", kettle["id"])
@@ -88,10 +100,23 @@ def test_refund_price_change_and_adjustment_are_chained_verified_and_tampering_i
     # in the chain in the order they were made, each with who, where and the figures
     assert refund["seq"] < price["seq"] < stock["seq"]
     assert (refund["action"], refund["actor_id"], refund["outlet_id"]) == ("sale.refunded", shop.cashier_id, shop.outlet["id"])
-    assert (refund["details"]["approved_by"], refund["details"]["total_minor"], refund["details"]["sale_id"]) == (shop.manager_id, 3900, sale["id"])
-    assert (price["action"], price["details"]["before"], price["details"]["after"]) == ("product.price_changed", {"price_minor": 3900}, {"price_minor": 4200})
+    assert (refund["details"]["approved_by"], refund["details"]["total_minor"], refund["details"]["sale_id"]) == (
+        shop.manager_id,
+        3900,
+        sale["id"],
+    )
+    assert (price["action"], price["details"]["before"], price["details"]["after"]) == (
+        "product.price_changed",
+        {"price_minor": 3900},
+        {"price_minor": 4200},
+    )
     assert price["actor_role"] == "admin"
-    assert (stock["action"], stock["outlet_id"], stock["details"]["delta"], stock["details"]["reason"]) == ("stock.adjusted", shop.outlet["id"], -2, "damage")
+    assert (stock["action"], stock["outlet_id"], stock["details"]["delta"], stock["details"]["reason"]) == (
+        "stock.adjusted",
+        shop.outlet["id"],
+        -2,
+        "damage",
+    )
     assert stock["details"]["on_hand_after"] == stock["details"]["on_hand_before"] - 2
     # the sale itself wrote nothing to the chain (identity's own entry about it is the
     # manager's approval of its refund)
@@ -102,7 +127,11 @@ def test_refund_price_change_and_adjustment_are_chained_verified_and_tampering_i
     exported = admin.get("/api/identity/audit/export", params={"since": refund["at"][:10]})
     assert exported.status_code == 200, exported.text
     lines = [json.loads(line) for line in exported.text.splitlines()]
-    assert [e["seq"] for e in lines if e["seq"] in (refund["seq"], price["seq"], stock["seq"])] == [refund["seq"], price["seq"], stock["seq"]]
+    assert [e["seq"] for e in lines if e["seq"] in (refund["seq"], price["seq"], stock["seq"])] == [
+        refund["seq"],
+        price["seq"],
+        stock["seq"],
+    ]
 
     # the whole chain verifies, through the API and from the command line
     assert admin.get("/api/identity/audit/verify").json()["ok"] is True
@@ -115,10 +144,16 @@ def test_refund_price_change_and_adjustment_are_chained_verified_and_tampering_i
         with engine.begin() as conn:
             original = conn.execute(text("SELECT details FROM audit_log WHERE seq = :s"), {"s": refund["seq"]}).scalar_one()
             conn.execute(text("DROP TRIGGER audit_log_no_update"))
-            conn.execute(text("UPDATE audit_log SET details = JSON_SET(details, '$.total_minor', 100) WHERE seq = :s"), {"s": refund["seq"]})
+            conn.execute(
+                text("UPDATE audit_log SET details = JSON_SET(details, '$.total_minor', 100) WHERE seq = :s"),
+                {"s": refund["seq"]},
+            )
         broken = verify_cli()
         assert broken.returncode == 1, broken.stdout + broken.stderr
-        assert f"audit chain BROKEN at seq {refund['seq']} [seq {refund['seq']} sales sale.refunded refund {refund_id}" in broken.stdout
+        assert (
+            f"audit chain BROKEN at seq {refund['seq']} [seq {refund['seq']} sales sale.refunded refund {refund_id}"
+            in broken.stdout
+        )
         assert "contents changed since it was written" in broken.stdout
         seen = admin.get("/api/identity/audit/verify").json()
         assert (seen["ok"], seen["broken_seq"]) == (False, refund["seq"]) and refund_id in seen["record"]

@@ -33,7 +33,9 @@ def admin(local_stack: Stack) -> httpx.Client:
 
 
 def run_import(admin: httpx.Client, text: str) -> tuple[dict[str, Any], list[float]]:
-    started = admin.post("/api/catalog/imports", content=text.encode(), headers={"Content-Type": "text/csv"}, params={"filename": "e2e.csv"})
+    started = admin.post(
+        "/api/catalog/imports", content=text.encode(), headers={"Content-Type": "text/csv"}, params={"filename": "e2e.csv"}
+    )
     assert started.status_code == 202, started.text
     progress = []
     job = started.json()
@@ -49,7 +51,9 @@ def test_import_validates_first_then_imports_everything_with_progress(admin: htt
     base = int(uuid.uuid4().int % 10**6)
     rows = ["sku,name,barcodes,category,price_minor,tax_class"]
     for n in range(3000):
-        rows.append(f"IMP-{run}-{n:05d},Imported {run} widget {n},{ean13(f'29{base:06d}{n:04d}')},E2E {run} > Widgets,{100 + n},standard")
+        rows.append(
+            f"IMP-{run}-{n:05d},Imported {run} widget {n},{ean13(f'29{base:06d}{n:04d}')},E2E {run} > Widgets,{100 + n},standard"
+        )
     text = "\n".join(rows) + "\n"
 
     # one bad row among 3000: nothing at all is imported, and the error says where
@@ -74,7 +78,9 @@ def test_import_validates_first_then_imports_everything_with_progress(admin: htt
 
     # ProductCreated reached sales: an imported product can be sold at its price
     product_id = hit["id"]
-    price = eventually(lambda: (r := admin.get(f"/api/sales/prices/{product_id}")).status_code == 200 and r.json(), "the price replica")
+    price = eventually(
+        lambda: (r := admin.get(f"/api/sales/prices/{product_id}")).status_code == 200 and r.json(), "the price replica"
+    )
     assert price["price_minor"] == 1334
 
 
@@ -88,8 +94,14 @@ def test_export_streams_the_catalogue_as_csv(admin: httpx.Client) -> None:
 
 
 def test_an_outlet_price_is_published_and_given_to_that_outlet(admin: httpx.Client) -> None:
-    outlet = admin.post("/api/identity/outlets", json={"name": f"Prices {uuid.uuid4().hex[:6]}", "currency": "EUR"}).raise_for_status().json()
-    product = admin.post("/api/catalog/products", json={"sku": f"OP-{uuid.uuid4().hex[:8]}", "name": "Outlet priced", "price_minor": 500}).json()
+    outlet = (
+        admin.post("/api/identity/outlets", json={"name": f"Prices {uuid.uuid4().hex[:6]}", "currency": "EUR"})
+        .raise_for_status()
+        .json()
+    )
+    product = admin.post(
+        "/api/catalog/products", json={"sku": f"OP-{uuid.uuid4().hex[:8]}", "name": "Outlet priced", "price_minor": 500}
+    ).json()
     put = admin.put(f"/api/catalog/products/{product['id']}/prices/{outlet['id']}", json={"price_minor": 450})
     assert put.status_code == 200, put.text
     got = admin.get(f"/api/catalog/products/{product['id']}", params={"outlet_id": outlet["id"]}).json()

@@ -57,7 +57,18 @@ class SalesProcess:
     def start(self, **env: str) -> None:
         with Path(self.log).open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "pos_sales.main:app", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "pos_sales.main:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
                 env=sales_env(self.stack, **env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -85,20 +96,25 @@ class SalesProcess:
 
 
 @pytest.fixture
-def sales_process(checkout_stack: Stack) -> Iterator[SalesProcess]:  # noqa: F811
+def sales_process(checkout_stack: Stack) -> Iterator[SalesProcess]:
     process = SalesProcess(checkout_stack, gateway_port() + 51)
     yield process
     process.stop()
 
 
-def test_sales_killed_between_capture_and_completion_completes_once_after_restart(checkout_stack: Stack, sales_process: SalesProcess) -> None:  # noqa: F811
+def test_sales_killed_between_capture_and_completion_completes_once_after_restart(
+    checkout_stack: Stack,
+    sales_process: SalesProcess,
+) -> None:
     shop: Shop = make_shop(checkout_stack)
     product = shop.add_product("crash", 990, 10)
     body = shop.sale([("crash", 2)], [{"kind": "card", "amount_minor": 1980, "card_token": "pm_card_visa"}])
 
     sales_process.start(POS_FAULT_CRASH_AFTER_CAPTURE="1")
     with (
-        httpx.Client(base_url=sales_process.url, headers={"Authorization": shop.cashier.headers["Authorization"]}, timeout=60) as direct,
+        httpx.Client(
+            base_url=sales_process.url, headers={"Authorization": shop.cashier.headers["Authorization"]}, timeout=60
+        ) as direct,
         pytest.raises(httpx.TransportError),
     ):
         direct.post("/api/sales", json=body)
@@ -113,7 +129,10 @@ def test_sales_killed_between_capture_and_completion_completes_once_after_restar
 
     started = time.monotonic()
     sales_process.start(POS_RECONCILE_AFTER_SECONDS="1", POS_RECONCILE_INTERVAL_SECONDS="0.5")
-    sale = eventually(lambda: (s := shop.cashier.get(f"/api/sales/{body['id']}").json())["status"] == "COMPLETED" and s, "the reconciler to complete the sale")
+    sale = eventually(
+        lambda: (s := shop.cashier.get(f"/api/sales/{body['id']}").json())["status"] == "COMPLETED" and s,
+        "the reconciler to complete the sale",
+    )
     assert time.monotonic() - started < 30  # the restarted process did it, not the stack's 45 s sweep
     assert sale["receipt_number"] and sale["total_minor"] == 1980
     eventually(lambda: shop.cashier.get(f"/api/sales/{body['id']}").json()["fulfilment"] == "fulfilled", "fulfilment")
@@ -128,4 +147,3 @@ def test_sales_killed_between_capture_and_completion_completes_once_after_restar
     again = shop.cashier.post("/api/sales", json=body)
     assert again.status_code == 201 and again.json()["receipt_number"] == sale["receipt_number"]
     assert product["id"] in [line["product_id"] for line in again.json()["lines"]]
-

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def shop(checkout_stack: Stack) -> Shop:  # noqa: F811
+def shop(checkout_stack: Stack) -> Shop:
     shop = make_shop(checkout_stack)
     shop.add_product("mug", 1250, 200)
     shop.add_product("tea", 399, 200, tax_class="reduced")
@@ -67,7 +67,10 @@ def test_card_is_charged_once(shop: Shop) -> None:
     "tenders",
     [
         [{"kind": "card", "amount_minor": 2000}, {"kind": "cash", "amount_minor": 1000}],
-        [{"kind": "card", "amount_minor": 1000, "card_token": "pm_card_visa"}, {"kind": "card", "amount_minor": 1500, "card_token": "pm_card_amex"}],
+        [
+            {"kind": "card", "amount_minor": 1000, "card_token": "pm_card_visa"},
+            {"kind": "card", "amount_minor": 1500, "card_token": "pm_card_amex"},
+        ],
     ],
     ids=["card+cash", "card+card"],
 )
@@ -86,7 +89,13 @@ def test_split_tender(shop: Shop, tenders: list[dict[str, Any]]) -> None:
 
 def test_decline_releases_the_reservation_and_sells_nothing(shop: Shop) -> None:
     before = shop.level("mug")
-    body = shop.sale([("mug", 3)], [{"kind": "cash", "amount_minor": 750}, {"kind": "card", "amount_minor": 3000, "card_token": "pm_card_chargeDeclinedInsufficientFunds"}])
+    body = shop.sale(
+        [("mug", 3)],
+        [
+            {"kind": "cash", "amount_minor": 750},
+            {"kind": "card", "amount_minor": 3000, "card_token": "pm_card_chargeDeclinedInsufficientFunds"},
+        ],
+    )
     response = post(shop, body)
     assert response.status_code == 402, response.text
     assert response.json()["decline_code"] == "insufficient_funds"
@@ -133,12 +142,18 @@ def test_twenty_concurrent_posts_of_one_sale_are_one_sale(shop: Shop) -> None:
     assert deducted(shop, body["id"]) == [("sale", -3)]
     time.sleep(1.0)
     assert shop.level("tea")["on_hand"] == before - 3
-    found = shop.cashier.get("/api/sales", params={"receipt_number": answers[0].json()["receipt_number"], "outlet_id": shop.outlet["id"]}).json()
+    found = shop.cashier.get(
+        "/api/sales", params={"receipt_number": answers[0].json()["receipt_number"], "outlet_id": shop.outlet["id"]}
+    ).json()
     assert found["total"] == 1
 
 
 def test_large_discount_is_approved_by_a_managers_pin(shop: Shop) -> None:
-    body = shop.sale([("mug", 2)], [{"kind": "cash", "amount_minor": 2000}], discount={"kind": "percent", "value": 3000, "reason": "damaged box"})
+    body = shop.sale(
+        [("mug", 2)],
+        [{"kind": "cash", "amount_minor": 2000}],
+        discount={"kind": "percent", "value": 3000, "reason": "damaged box"},
+    )
     refused = post(shop, body)
     assert refused.status_code == 403, refused.text
     approved = post(shop, body, {"X-Approval-Token": shop.approval("discount", body["id"])})
@@ -173,7 +188,15 @@ def test_receipts_per_register_as_html_text_and_reprint(shop: Shop) -> None:
 
 def test_park_resume_and_void_before_payment(shop: Shop) -> None:
     cart_id = str(uuid.uuid4())
-    parked = shop.cashier.post("/api/sales/parked", json={"id": cart_id, "outlet_id": shop.outlet["id"], "lines": [{"product_id": shop.products["mug"]["id"], "qty": 1}], "note": "fetching wallet"})
+    parked = shop.cashier.post(
+        "/api/sales/parked",
+        json={
+            "id": cart_id,
+            "outlet_id": shop.outlet["id"],
+            "lines": [{"product_id": shop.products["mug"]["id"], "qty": 1}],
+            "note": "fetching wallet",
+        },
+    )
     assert parked.status_code == 201, parked.text
     assert cart_id in [c["id"] for c in shop.cashier.get("/api/sales/parked", params={"outlet_id": shop.outlet["id"]}).json()]
     resumed = shop.cashier.post(f"/api/sales/parked/{cart_id}/resume")
@@ -184,7 +207,12 @@ def test_park_resume_and_void_before_payment(shop: Shop) -> None:
 
     before = shop.level("mug")
     void_id = str(uuid.uuid4())
-    void = {"id": void_id, "outlet_id": shop.outlet["id"], "lines": [{"product_id": shop.products["mug"]["id"], "qty": 4}], "reason": "customer left"}
+    void = {
+        "id": void_id,
+        "outlet_id": shop.outlet["id"],
+        "lines": [{"product_id": shop.products["mug"]["id"], "qty": 4}],
+        "reason": "customer left",
+    }
     assert shop.cashier.post("/api/sales/voids", json=void).status_code == 403
     done = shop.cashier.post("/api/sales/voids", json=void, headers={"X-Approval-Token": shop.approval("void", void_id)})
     assert done.status_code == 201, done.text
@@ -206,11 +234,17 @@ def test_a_register_that_is_not_the_outlets_sells_nothing(shop: Shop) -> None:
 def test_register_shift_blind_close_and_z_report(shop: Shop) -> None:
     register = shop.add_register("shift")["id"]
     shift_id = str(uuid.uuid4())
-    opened = shop.cashier.post("/api/sales/shifts", json={"id": shift_id, "outlet_id": shop.outlet["id"], "register_id": register, "opening_float_minor": 10000})
+    opened = shop.cashier.post(
+        "/api/sales/shifts",
+        json={"id": shift_id, "outlet_id": shop.outlet["id"], "register_id": register, "opening_float_minor": 10000},
+    )
     assert opened.status_code == 201, opened.text
     assert post(shop, shop.sale([("mug", 1)], [{"kind": "cash", "amount_minor": 2000}], register_id=register)).status_code == 201
     assert post(shop, shop.sale([("tea", 1)], [{"kind": "card", "amount_minor": 399}], register_id=register)).status_code == 201
-    out = shop.cashier.post(f"/api/sales/shifts/{shift_id}/cash-movements", json={"id": str(uuid.uuid4()), "kind": "out", "amount_minor": 3000, "reason": "safe drop"})
+    out = shop.cashier.post(
+        f"/api/sales/shifts/{shift_id}/cash-movements",
+        json={"id": str(uuid.uuid4()), "kind": "out", "amount_minor": 3000, "reason": "safe drop"},
+    )
     assert out.status_code == 201
     assert "expected_cash_minor" not in shop.cashier.get(f"/api/sales/shifts/{shift_id}").json()
     closed = shop.cashier.post(f"/api/sales/shifts/{shift_id}/close", json={"counted_cash_minor": 8300})

@@ -35,8 +35,6 @@ SANDBOX_KEY = {"Authorization": "Bearer sk_test_e2e"}
 _sandbox: dict[str, Any] = {}
 
 
-
-
 def _answers(url: str) -> bool:
     try:
         return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
@@ -113,7 +111,9 @@ def kill_card_sandbox() -> None:
     else:
         pid = _stack_sandbox_pid()
         if pid is None:
-            raise RuntimeError(f"the card sandbox at {url} was started neither by these tests nor by the test stack: it cannot be stopped here")
+            raise RuntimeError(
+                f"the card sandbox at {url} was started neither by these tests nor by the test stack: it cannot be stopped here"
+            )
         os.killpg(pid, signal.SIGKILL)
         _sandbox["stack_owned"] = True
         deadline = time.monotonic() + 10
@@ -131,7 +131,9 @@ def restart_card_sandbox() -> None:
     if _sandbox.pop("stack_owned", False):
         # As the stack starts it (stack.py leaves it alone while this variable names one).
         env = {k: v for k, v in os.environ.items() if k != "POS_CARD_SANDBOX_URL"}
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), "restart", "card-sandbox", *stack_args()], env=env, check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "stack.py"), "restart", "card-sandbox", *stack_args()], env=env, check=True
+        )
         assert _answers(url), f"the stack's card sandbox did not come back on {url}"
         return
     proc: subprocess.Popen[bytes] | None = _sandbox.get("proc")
@@ -150,7 +152,10 @@ def checkout_stack(request: pytest.FixtureRequest) -> Stack:
 def sandbox_intents(payment_id: str) -> list[dict[str, Any]]:
     """The sandbox's PaymentIntents for one payment (found by the metadata payments sets)."""
     response = httpx.get(
-        f"{ensure_card_sandbox()}/v1/payment_intents/search", params={"query": f"metadata['pos_payment_id']:'{payment_id}'"}, headers=SANDBOX_KEY, timeout=10
+        f"{ensure_card_sandbox()}/v1/payment_intents/search",
+        params={"query": f"metadata['pos_payment_id']:'{payment_id}'"},
+        headers=SANDBOX_KEY,
+        timeout=10,
     )
     response.raise_for_status()
     return response.json()["data"]
@@ -158,7 +163,9 @@ def sandbox_intents(payment_id: str) -> list[dict[str, Any]]:
 
 def sandbox_refunds(intent_id: str) -> list[dict[str, Any]]:
     """The sandbox's refunds of one PaymentIntent (Stripe's GET /v1/refunds?payment_intent=)."""
-    response = httpx.get(f"{ensure_card_sandbox()}/v1/refunds", params={"payment_intent": intent_id}, headers=SANDBOX_KEY, timeout=10)
+    response = httpx.get(
+        f"{ensure_card_sandbox()}/v1/refunds", params={"payment_intent": intent_id}, headers=SANDBOX_KEY, timeout=10
+    )
     response.raise_for_status()
     return response.json()["data"]
 
@@ -181,12 +188,21 @@ class Shop:
         suffix = uuid.uuid4().hex[:8]
         created = self.admin.post(
             "/api/catalog/products",
-            json={"sku": f"CO-{key}-{suffix}", "name": f"{key.title()} {suffix}", "price_minor": price_minor, "tax_class": tax_class, "barcodes": []},
+            json={
+                "sku": f"CO-{key}-{suffix}",
+                "name": f"{key.title()} {suffix}",
+                "price_minor": price_minor,
+                "tax_class": tax_class,
+                "barcodes": [],
+            },
         )
         assert created.status_code == 201, created.text
         product = created.json()
         if stock:
-            received = self.admin.post("/api/inventory/receipts", json={"outlet_id": self.outlet["id"], "lines": [{"product_id": product["id"], "qty": stock}], "reference": "e2e"})
+            received = self.admin.post(
+                "/api/inventory/receipts",
+                json={"outlet_id": self.outlet["id"], "lines": [{"product_id": product["id"], "qty": stock}], "reference": "e2e"},
+            )
             assert received.status_code == 201, received.text
         eventually(lambda: self.admin.get(f"/api/sales/prices/{product['id']}").status_code == 200, "the price replica")
         self.products[key] = product
@@ -195,7 +211,9 @@ class Shop:
     def add_register(self, name: str) -> dict[str, Any]:
         """A register of the shop's outlet, made in identity (sales learns of it from
         RegisterChanged; a sale on it right away waits the moment that takes)."""
-        created = self.admin.post("/api/identity/registers", json={"outlet_id": self.outlet["id"], "name": f"{name} {uuid.uuid4().hex[:6]}"})
+        created = self.admin.post(
+            "/api/identity/registers", json={"outlet_id": self.outlet["id"], "name": f"{name} {uuid.uuid4().hex[:6]}"}
+        )
         assert created.status_code == 201, created.text
         return created.json()
 
@@ -230,7 +248,14 @@ def make_shop(stack: Stack) -> Shop:
     outlet = admin.post("/api/identity/outlets", json={"name": f"Checkout {suffix}", "currency": "EUR"}).raise_for_status().json()
     people = {}
     for role, pin in (("cashier", "1357"), ("manager", "2580")):
-        body = {"email": f"co-{role}-{suffix}@example.com", "name": f"Checkout {role}", "password": f"{role}-password-{suffix}", "role": role, "outlets": [outlet["id"]], "pin": pin}
+        body = {
+            "email": f"co-{role}-{suffix}@example.com",
+            "name": f"Checkout {role}",
+            "password": f"{role}-password-{suffix}",
+            "role": role,
+            "outlets": [outlet["id"]],
+            "pin": pin,
+        }
         created = admin.post("/api/identity/users", json=body)
         assert created.status_code == 201, created.text
         people[role] = (created.json()["id"], stack.client(stack.login(body["email"], body["password"])), pin)

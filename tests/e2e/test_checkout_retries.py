@@ -38,7 +38,7 @@ CARD_DOWN = "the card processor cannot be reached: nothing was charged; try agai
 
 
 @pytest.fixture
-def processor_down(checkout_stack: Stack) -> Iterator[None]:  # noqa: F811
+def processor_down(checkout_stack: Stack) -> Iterator[None]:
     kill_card_sandbox()
     time.sleep(0.5)  # payments' pooled connections to it see it gone
     try:
@@ -53,16 +53,21 @@ def card(amount: int) -> list[dict[str, Any]]:
 
 def settled(shop: Shop, key: str, on_hand: int) -> dict[str, Any]:
     """The level once every deduction is in and nothing is held."""
-    return eventually(lambda: (lv := shop.level(key))["on_hand"] == on_hand and lv["reserved"] == 0 and lv, f"{key} at {on_hand}, nothing reserved")
+    return eventually(
+        lambda: (lv := shop.level(key))["on_hand"] == on_hand and lv["reserved"] == 0 and lv,
+        f"{key} at {on_hand}, nothing reserved",
+    )
 
 
-def test_a_sale_posted_again_after_its_stock_was_released_and_sold_is_refused(checkout_stack: Stack) -> None:  # noqa: F811
+def test_a_sale_posted_again_after_its_stock_was_released_and_sold_is_refused(checkout_stack: Stack) -> None:
     shop = make_shop(checkout_stack)
     shop.add_product("last", 500, 1)
     x = shop.sale([("last", 1)], [{"kind": "cash", "amount_minor": 500}])
     # X's first checkout reserved the last unit and gave it back (as checkout does when
     # a hop fails retryably): the till was told to try again.
-    held = shop.cashier.post("/api/inventory/reservations", json={"sale_id": x["id"], "outlet_id": x["outlet_id"], "lines": x["lines"]})
+    held = shop.cashier.post(
+        "/api/inventory/reservations", json={"sale_id": x["id"], "outlet_id": x["outlet_id"], "lines": x["lines"]}
+    )
     assert held.status_code == 201, held.text
     assert shop.cashier.delete(f"/api/inventory/reservations/{x['id']}").status_code == 204
     y = shop.cashier.post("/api/sales", json=shop.sale([("last", 1)], [{"kind": "cash", "amount_minor": 500}]))
@@ -81,7 +86,10 @@ def test_a_sale_posted_again_after_its_stock_was_released_and_sold_is_refused(ch
     assert [r["delta"] for r in shop.ledger(y.json()["sale_id"])] == [-1]
 
 
-def test_a_card_processor_that_refuses_connections_fails_fast_and_the_repost_charges_once(checkout_stack: Stack, processor_down: None) -> None:  # noqa: F811
+def test_a_card_processor_that_refuses_connections_fails_fast_and_the_repost_charges_once(
+    checkout_stack: Stack,
+    processor_down: None,
+) -> None:
     shop = make_shop(checkout_stack)
     shop.add_product("mug", 500, 2)
     x = shop.sale([("mug", 1)], card(500))
@@ -106,7 +114,10 @@ def test_a_card_processor_that_refuses_connections_fails_fast_and_the_repost_cha
     assert [r["delta"] for r in shop.ledger(x["id"])] == [-1]
 
 
-def test_the_unit_given_back_is_sold_meanwhile_and_the_repost_is_refused_uncharged(checkout_stack: Stack, processor_down: None) -> None:  # noqa: F811
+def test_the_unit_given_back_is_sold_meanwhile_and_the_repost_is_refused_uncharged(
+    checkout_stack: Stack,
+    processor_down: None,
+) -> None:
     """The issue's scenario: the last unit, the card processor down, another till sells
     the unit, the first till posts its sale again once the processor is back."""
     shop = make_shop(checkout_stack)

@@ -36,9 +36,13 @@ def shop(checkout_stack: Stack) -> Any:  # noqa: F811
     shop = make_shop(checkout_stack)
     shop.add_product("scarf", 2500, 20)
     settings = shop.manager.get(f"/api/sales/outlets/{shop.outlet['id']}/settings").raise_for_status().json()
-    refused = shop.manager.put(f"/api/sales/outlets/{shop.outlet['id']}/settings", json={**settings, "accepted_currencies": ["USD", "EUX"]})
+    refused = shop.manager.put(
+        f"/api/sales/outlets/{shop.outlet['id']}/settings", json={**settings, "accepted_currencies": ["USD", "EUX"]}
+    )
     assert refused.status_code == 422 and "EUX is not an ISO 4217 currency code" in refused.text
-    saved = shop.manager.put(f"/api/sales/outlets/{shop.outlet['id']}/settings", json={**settings, "accepted_currencies": ["USD", "AED"]})
+    saved = shop.manager.put(
+        f"/api/sales/outlets/{shop.outlet['id']}/settings", json={**settings, "accepted_currencies": ["USD", "AED"]}
+    )
     assert saved.status_code == 200, saved.text
     yield shop
     httpx.post(f"{rates_sandbox()}/sandbox/reset", timeout=10)
@@ -65,16 +69,22 @@ def test_a_sale_paid_in_dollars_at_the_stamped_rate_with_change_in_euros_then_re
     receipt = sold.json()
     (tender,) = receipt["tenders"]
     assert (receipt["total_minor"], receipt["change_minor"]) == (5000, 549)
-    assert (tender["currency"], tender["foreign_minor"], tender["due_foreign_minor"], tender["rate"], tender["rate_source"]) == ("USD", 6000, 5406, "1.0812", "sandbox")
+    assert (tender["currency"], tender["foreign_minor"], tender["due_foreign_minor"], tender["rate"], tender["rate_source"]) == (
+        "USD",
+        6000,
+        5406,
+        "1.0812",
+        "sandbox",
+    )
     assert tender["rate_as_of"] == datetime.now(UTC).date().isoformat()
     eventually(lambda: shop.ledger(body["id"]), "the sale's deduction")
     assert shop.level("scarf")["on_hand"] == stock_before - 2
 
     [payment] = shop.cashier.get("/api/payments/payments", params={"sale_id": body["id"]}).json()
     assert payment["status"] == "captured" and payment["change_minor"] == 549
-    assert [(t["kind"], t["amount_minor"], t["currency"], t["foreign_minor"], t["rate"], t["rate_source"]) for t in payment["tenders"]] == [
-        ("foreign_cash", 5000, "USD", 6000, "1.0812", "sandbox")
-    ]
+    assert [
+        (t["kind"], t["amount_minor"], t["currency"], t["foreign_minor"], t["rate"], t["rate_source"]) for t in payment["tenders"]
+    ] == [("foreign_cash", 5000, "USD", 6000, "1.0812", "sandbox")]
     text = shop.cashier.get(f"/api/sales/{body['id']}/receipt", params={"format": "text"}).text
     assert "60.00 USD" in text and "1 EUR = 1.0812 USD" in text and "5.49" in text
 
@@ -94,7 +104,13 @@ def test_a_sale_paid_in_dollars_at_the_stamped_rate_with_change_in_euros_then_re
 def test_part_dollars_part_card(shop: Shop) -> None:
     serve_rates(shop, {"USD": "1.0812"})
     # 20.00 USD is worth 18.4979 EUR, credited 18.49; the card pays 6.51 of 25.00.
-    body = shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000}, {"kind": "card", "amount_minor": 651, "card_token": "pm_card_visa"}])
+    body = shop.sale(
+        [("scarf", 1)],
+        [
+            {"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000},
+            {"kind": "card", "amount_minor": 651, "card_token": "pm_card_visa"},
+        ],
+    )
     sold = shop.cashier.post("/api/sales", json=body)
     assert sold.status_code == 201, sold.text
     [payment] = shop.cashier.get("/api/payments/payments", params={"sale_id": body["id"]}).json()
@@ -117,7 +133,9 @@ def test_a_stale_rate_is_refused_with_the_reason_and_nothing_is_written(shop: Sh
     assert shop.ledger(body["id"]) == []
     assert shop.level("scarf")["on_hand"] == stock_before
     # A currency the outlet does not take is refused too, naming those it does.
-    gbp = shop.cashier.post("/api/sales", json=shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "GBP", "amount_minor": 3000}]))
+    gbp = shop.cashier.post(
+        "/api/sales", json=shop.sale([("scarf", 1)], [{"kind": "foreign_cash", "currency": "GBP", "amount_minor": 3000}])
+    )
     assert gbp.status_code == 422 and "does not take GBP cash (it takes USD, AED)" in gbp.json()["detail"]
 
 
@@ -125,7 +143,9 @@ def test_a_failing_rates_source_leaves_the_cached_rate_in_use(shop: Shop) -> Non
     """The sandbox answering 503 to every fetch: the refresh fails (503, with the reason),
     the cached rate stays fresh and a dollar sale is still taken at it."""
     serve_rates(shop, {"USD": "1.0812"})
-    httpx.put(f"{rates_sandbox()}/sandbox/failure", json={"mode": "error", "status": 503, "times": None}, timeout=10).raise_for_status()
+    httpx.put(
+        f"{rates_sandbox()}/sandbox/failure", json={"mode": "error", "status": 503, "times": None}, timeout=10
+    ).raise_for_status()
     try:
         failed = shop.manager.post("/api/payments/rates/refresh")
         assert failed.status_code == 503 and "stay in use" in failed.json()["detail"], failed.text
@@ -133,6 +153,11 @@ def test_a_failing_rates_source_leaves_the_cached_rate_in_use(shop: Shop) -> Non
         sold = shop.cashier.post("/api/sales", json=body)
         assert sold.status_code == 201, sold.text
         (tender,) = sold.json()["tenders"]
-        assert (tender["rate"], tender["rate_source"], tender["due_foreign_minor"], sold.json()["change_minor"]) == ("1.0812", "sandbox", 2703, 275)
+        assert (tender["rate"], tender["rate_source"], tender["due_foreign_minor"], sold.json()["change_minor"]) == (
+            "1.0812",
+            "sandbox",
+            2703,
+            275,
+        )
     finally:
         httpx.put(f"{rates_sandbox()}/sandbox/failure", json={"mode": "ok"}, timeout=10)

@@ -25,8 +25,6 @@ from tests.stack_fixture import Stack, stack_args
 pytestmark = pytest.mark.e2e
 
 
-
-
 @pytest.fixture(scope="module")
 def admin(local_stack: Stack) -> httpx.Client:
     return local_stack.client(local_stack.login())
@@ -48,11 +46,15 @@ def outlet(admin: httpx.Client, local_stack: Stack) -> dict[str, Any]:
 
 def new_product(admin: httpx.Client, units: int, outlet_id: str, price: int = 500) -> dict[str, Any]:
     suffix = uuid.uuid4().hex[:8]
-    product = admin.post("/api/catalog/products", json={"sku": f"STK-{suffix}", "name": f"Last units {suffix}", "price_minor": price})
+    product = admin.post(
+        "/api/catalog/products", json={"sku": f"STK-{suffix}", "name": f"Last units {suffix}", "price_minor": price}
+    )
     assert product.status_code == 201, product.text
     body = product.json()
     if units:
-        received = admin.post("/api/inventory/receipts", json={"outlet_id": outlet_id, "lines": [{"product_id": body["id"], "qty": units}]})
+        received = admin.post(
+            "/api/inventory/receipts", json={"outlet_id": outlet_id, "lines": [{"product_id": body["id"], "qty": units}]}
+        )
         assert received.status_code == 201, received.text
     eventually(lambda: admin.get(f"/api/sales/prices/{body['id']}").status_code == 200, "the price replica")
     return body
@@ -63,7 +65,11 @@ def level(client: httpx.Client, outlet_id: str, product_id: str) -> dict[str, An
 
 
 def ledger_rows(client: httpx.Client, outlet_id: str, product_id: str) -> list[dict[str, Any]]:
-    return client.get("/api/inventory/ledger", params={"outlet_id": outlet_id, "product_id": product_id, "limit": 1000}).raise_for_status().json()
+    return (
+        client.get("/api/inventory/ledger", params={"outlet_id": outlet_id, "product_id": product_id, "limit": 1000})
+        .raise_for_status()
+        .json()
+    )
 
 
 def assert_books_balance(admin: httpx.Client, outlet_id: str, product_id: str) -> list[dict[str, Any]]:
@@ -156,7 +162,9 @@ async def publish(local_stack: Stack, *envelopes: Any) -> None:
         await asyncio.gather(
             *(
                 exchange.publish(
-                    aio_pika.Message(e.model_dump_json().encode(), message_id=e.event_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                    aio_pika.Message(
+                        e.model_dump_json().encode(), message_id=e.event_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                    ),
                     routing_key=e.routing_key,
                     mandatory=True,
                 )
@@ -167,7 +175,9 @@ async def publish(local_stack: Stack, *envelopes: Any) -> None:
         await connection.close()
 
 
-def test_the_same_sale_completed_delivered_twice_deducts_once(admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack) -> None:
+def test_the_same_sale_completed_delivered_twice_deducts_once(
+    admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack
+) -> None:
     """A reservation is made as at checkout; its SaleCompleted then reaches the shared
     inventory queue three times at once (the same event twice, and once more under a
     new event id, as a producer that republished it would), so both replicas may take
@@ -176,7 +186,8 @@ def test_the_same_sale_completed_delivered_twice_deducts_once(admin: httpx.Clien
     cashier = local_stack.client(outlet["cashier_token"])
     sale_id = str(uuid.uuid4())
     held = cashier.post(
-        "/api/inventory/reservations", json={"sale_id": sale_id, "outlet_id": outlet["id"], "lines": [{"product_id": product["id"], "qty": 2}]}
+        "/api/inventory/reservations",
+        json={"sale_id": sale_id, "outlet_id": outlet["id"], "lines": [{"product_id": product["id"], "qty": 2}]},
     )
     assert held.status_code == 201, held.text
     event = SaleCompleted(
@@ -186,8 +197,17 @@ def test_the_same_sale_completed_delivered_twice_deducts_once(admin: httpx.Clien
         receipt_number="E2E-1",
         currency="EUR",
         lines=[
-            SaleLine(line_no=1, product_id=product["id"], sku=product["sku"], name=product["name"], qty=2, unit_price_minor=500,
-                     tax_rate_bp=2000, tax_minor=167, total_minor=1000)
+            SaleLine(
+                line_no=1,
+                product_id=product["id"],
+                sku=product["sku"],
+                name=product["name"],
+                qty=2,
+                unit_price_minor=500,
+                tax_rate_bp=2000,
+                tax_minor=167,
+                total_minor=1000,
+            )
         ],
         subtotal_minor=1000,
         tax_minor=167,
@@ -208,7 +228,9 @@ def test_the_same_sale_completed_delivered_twice_deducts_once(admin: httpx.Clien
     assert_books_balance(admin, outlet["id"], product["id"])
 
 
-def test_racing_repeats_of_a_released_reservation_hold_the_stock_once(admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack) -> None:
+def test_racing_repeats_of_a_released_reservation_hold_the_stock_once(
+    admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack
+) -> None:
     """A released reservation posted again by 12 copies at once, spread over both
     inventory replicas on MariaDB: one takes the stock again (201), the others find it
     held (200); the stock is held once (issue 12, finding 2)."""
@@ -220,7 +242,9 @@ def test_racing_repeats_of_a_released_reservation_hold_the_stock_once(admin: htt
     assert cashier.delete(f"/api/inventory/reservations/{sale_id}").status_code == 204
 
     async def burst() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=local_stack.base_url, headers={"Authorization": f"Bearer {outlet['cashier_token']}"}, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=local_stack.base_url, headers={"Authorization": f"Bearer {outlet['cashier_token']}"}, timeout=30
+        ) as http:
             return await asyncio.gather(*(http.post("/api/inventory/reservations", json=body) for _ in range(12)))
 
     answers = asyncio.run(burst())
@@ -237,8 +261,12 @@ def test_refunded_goods_go_back_on_the_shelf_once(admin: httpx.Client, outlet: d
     cashier = local_stack.client(outlet["cashier_token"])
     sale = cashier.post(
         "/api/sales",
-        json={"id": str(uuid.uuid4()), "outlet_id": outlet["id"], "lines": [{"product_id": product["id"], "qty": 3}],
-              "tenders": [{"kind": "cash", "amount_minor": 5000}]},
+        json={
+            "id": str(uuid.uuid4()),
+            "outlet_id": outlet["id"],
+            "lines": [{"product_id": product["id"], "qty": 3}],
+            "tenders": [{"kind": "cash", "amount_minor": 5000}],
+        },
     )
     assert sale.status_code == 201, sale.text
     sale_id = sale.json()["sale_id"]
@@ -265,7 +293,9 @@ def test_refunded_goods_go_back_on_the_shelf_once(admin: httpx.Client, outlet: d
     assert_books_balance(admin, outlet["id"], product["id"])
 
 
-def test_live_stock_stream_reaches_clients_of_every_replica(admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack) -> None:
+def test_live_stock_stream_reaches_clients_of_every_replica(
+    admin: httpx.Client, outlet: dict[str, Any], local_stack: Stack
+) -> None:
     """Four tills watch the outlet through the gateway (nginx spreads them over both
     inventory replicas); a sale and a receipt, written by whichever replica, reach all."""
     product = new_product(admin, 6, outlet["id"])
@@ -302,8 +332,12 @@ def test_live_stock_stream_reaches_clients_of_every_replica(admin: httpx.Client,
             sale = await http.post(
                 "/api/sales",
                 headers={"Authorization": f"Bearer {outlet['cashier_token']}"},
-                json={"id": str(uuid.uuid4()), "outlet_id": outlet["id"], "lines": [{"product_id": product["id"], "qty": 2}],
-                      "tenders": [{"kind": "cash", "amount_minor": 5000}]},
+                json={
+                    "id": str(uuid.uuid4()),
+                    "outlet_id": outlet["id"],
+                    "lines": [{"product_id": product["id"], "qty": 2}],
+                    "tenders": [{"kind": "cash", "amount_minor": 5000}],
+                },
             )
             assert sale.status_code == 201, sale.text
             received = await http.post(

@@ -22,9 +22,24 @@ def test_three_hundred_sales_under_load_pass_every_check(local_stack: Stack) -> 
     loadgen = load_script("loadgen")
     args = loadgen.parse_args(
         [
-            "--base-url", local_stack.base_url, "--state-dir", str(local_stack.state_dir),
-            "--email", local_stack.admin_email, "--password", local_stack.admin_password,
-            "--tills", "8", "--sales", "300", "--card-share", "0.5", "--seed", "13", "--access-log", "",
+            "--base-url",
+            local_stack.base_url,
+            "--state-dir",
+            str(local_stack.state_dir),
+            "--email",
+            local_stack.admin_email,
+            "--password",
+            local_stack.admin_password,
+            "--tills",
+            "8",
+            "--sales",
+            "300",
+            "--card-share",
+            "0.5",
+            "--seed",
+            "13",
+            "--access-log",
+            "",
         ]
     )
     result, ok = asyncio.run(loadgen.execute(args))

@@ -50,7 +50,11 @@ def test_refund_with_restock_to_the_card(shop: Shop) -> None:
     response = refund(shop, sale_id, approval, lines=[{"line_no": 1, "qty": 2, "restock": True}])
     assert response.status_code == 201, response.text
     slip = response.json()
-    assert (slip["total_minor"], slip["tenders"], slip["approved_by"]) == (9000, [{"kind": "card", "amount_minor": 9000}], shop.manager_id)
+    assert (slip["total_minor"], slip["tenders"], slip["approved_by"]) == (
+        9000,
+        [{"kind": "card", "amount_minor": 9000}],
+        shop.manager_id,
+    )
     assert slip["lines"][0]["restock"] is True
 
     # payments gave it back to the card: the card processor holds the refund
@@ -80,13 +84,19 @@ def test_refund_without_restock_in_cash_then_the_rest(shop: Shop) -> None:
     receipt = sell(shop, [("bulb", 5)], [{"kind": "card", "amount_minor": 1500}])
     sale_id = receipt["sale_id"]
     bulbs_before = shop.level("bulb")["on_hand"]
-    broken = refund(shop, sale_id, shop.approval("refund", sale_id), lines=[{"line_no": 1, "qty": 2, "restock": False}], destination="cash")
+    broken = refund(
+        shop, sale_id, shop.approval("refund", sale_id), lines=[{"line_no": 1, "qty": 2, "restock": False}], destination="cash"
+    )
     assert broken.status_code == 201, broken.text
     assert broken.json()["tenders"] == [{"kind": "cash", "amount_minor": 600}]
-    rest = shop.manager.post(f"/api/sales/{sale_id}/refunds", json={"id": str(uuid.uuid4()), "reason": "all of it", "restock": True})
+    rest = shop.manager.post(
+        f"/api/sales/{sale_id}/refunds", json={"id": str(uuid.uuid4()), "reason": "all of it", "restock": True}
+    )
     assert rest.status_code == 201, rest.text  # a manager approves their own refund
     assert (rest.json()["total_minor"], rest.json()["tenders"]) == (900, [{"kind": "card", "amount_minor": 900}])
-    assert shop.manager.post(f"/api/sales/{sale_id}/refunds", json={"id": str(uuid.uuid4()), "reason": "again"}).status_code == 409
+    assert (
+        shop.manager.post(f"/api/sales/{sale_id}/refunds", json={"id": str(uuid.uuid4()), "reason": "again"}).status_code == 409
+    )
 
     returned = eventually(lambda: shop.ledger(rest.json()["refund_id"]), "the restocked bulbs", timeout=30)
     assert [(row["kind"], row["delta"]) for row in returned] == [("return", 3)]
@@ -108,4 +118,8 @@ def test_the_same_refund_posted_twice_is_one_refund(shop: Shop) -> None:
     assert (again.status_code, again.json()) == (201, first.json())
     returned = eventually(lambda: shop.ledger(body["id"]), "the restocked lamp", timeout=30)
     time.sleep(1.0)
-    assert [(row["kind"], row["delta"]) for row in shop.ledger(body["id"])] == [(row["kind"], row["delta"]) for row in returned] == [("return", 1)]
+    assert (
+        [(row["kind"], row["delta"]) for row in shop.ledger(body["id"])]
+        == [(row["kind"], row["delta"]) for row in returned]
+        == [("return", 1)]
+    )

@@ -135,7 +135,12 @@ def test_rebuild_from_the_live_feeds_and_after_an_outbox_prune_gives_the_same_re
     shop.open_registers()
     made = [s for s in (shop.sell() for _ in range(24)) if s]
     refunded = [r for r in (shop.refund(s) for s in rng.sample(made, 4)) if r]
-    cart = {"id": str(uuid.uuid4()), "outlet_id": shop.outlet_ids[0], "register_id": shop.registers[shop.outlet_ids[0]][0], "reason": "walked out"}
+    cart = {
+        "id": str(uuid.uuid4()),
+        "outlet_id": shop.outlet_ids[0],
+        "register_id": shop.registers[shop.outlet_ids[0]][0],
+        "reason": "walked out",
+    }
     cart["lines"] = [{"product_id": shop.products[0]["id"], "qty": 1}]
     ok(admin.post("/api/sales/voids", json=cart), 201)
     closed = shop.close_registers()

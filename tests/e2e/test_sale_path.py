@@ -36,11 +36,23 @@ def shop(admin: httpx.Client, local_stack: Stack) -> dict[str, Any]:
     password = f"cashier-pass-{suffix}"
     admin.post(
         "/api/identity/users",
-        json={"email": f"cashier-{suffix}@example.com", "name": "E2E cashier", "password": password, "role": "cashier", "outlets": [outlet["id"]]},
+        json={
+            "email": f"cashier-{suffix}@example.com",
+            "name": "E2E cashier",
+            "password": password,
+            "role": "cashier",
+            "outlets": [outlet["id"]],
+        },
     ).raise_for_status()
     product = admin.post(
         "/api/catalog/products",
-        json={"sku": f"E2E-{suffix}", "name": f"Espresso cup {suffix}", "price_minor": 1250, "tax_class": "standard", "barcodes": []},
+        json={
+            "sku": f"E2E-{suffix}",
+            "name": f"Espresso cup {suffix}",
+            "price_minor": 1250,
+            "tax_class": "standard",
+            "barcodes": [],
+        },
     )
     assert product.status_code == 201, product.text
     product = product.json()
@@ -121,7 +133,12 @@ def test_cash_sale_moves_stock_fulfils_and_reaches_reports(shop: dict[str, Any],
     # the same sale id posted again is the same sale, answered identically
     again = cashier.post(
         "/api/sales",
-        json={"id": sale_id, "outlet_id": outlet["id"], "lines": [{"product_id": product["id"], "qty": 2}], "tenders": [{"kind": "cash", "amount_minor": 3000}]},
+        json={
+            "id": sale_id,
+            "outlet_id": outlet["id"],
+            "lines": [{"product_id": product["id"], "qty": 2}],
+            "tenders": [{"kind": "cash", "amount_minor": 3000}],
+        },
     )
     assert (again.status_code, again.json()) == (201, receipt)
     assert stock(admin, outlet["id"], product["id"])["on_hand"] == 8
@@ -147,7 +164,10 @@ def test_sale_beyond_stock_is_refused_naming_the_line_and_changes_nothing(shop: 
     assert product["name"] in body["detail"] or product["id"] in body["detail"]
     time.sleep(0.5)  # give a (wrong) event time to arrive before asserting nothing moved
     assert stock(admin, outlet["id"], product["id"]) == before
-    assert admin.get("/api/inventory/ledger", params={"product_id": product["id"], "outlet_id": outlet["id"]}).json() == ledger_before
+    assert (
+        admin.get("/api/inventory/ledger", params={"product_id": product["id"], "outlet_id": outlet["id"]}).json()
+        == ledger_before
+    )
     assert cashier.get(f"/api/sales/{sale_id}").json()["status"] == "FAILED"
 
 
@@ -157,7 +177,12 @@ def test_cashier_of_one_outlet_cannot_see_another(shop: dict[str, Any], admin: h
     assert cashier.get(f"/api/inventory/stock/{other['id']}/{shop['product']['id']}").status_code == 404
     sale = cashier.post(
         "/api/sales",
-        json={"id": str(uuid.uuid4()), "outlet_id": other["id"], "lines": [{"product_id": shop["product"]["id"], "qty": 1}], "tenders": [{"kind": "cash", "amount_minor": 5000}]},
+        json={
+            "id": str(uuid.uuid4()),
+            "outlet_id": other["id"],
+            "lines": [{"product_id": shop["product"]["id"], "qty": 1}],
+            "tenders": [{"kind": "cash", "amount_minor": 5000}],
+        },
     )
     assert sale.status_code == 404
 

@@ -31,8 +31,18 @@ GATEWAY_PORT = 19080
 PORT_BASE = 19100
 DB_PREFIX = "pos_faults_"
 VHOST = "pos_faults"
-STACK_ARGS = ["--state-dir", str(STATE_DIR), "--gateway-port", str(GATEWAY_PORT), "--port-base", str(PORT_BASE),
-              "--db-prefix", DB_PREFIX, "--vhost", VHOST]
+STACK_ARGS = [
+    "--state-dir",
+    str(STATE_DIR),
+    "--gateway-port",
+    str(GATEWAY_PORT),
+    "--port-base",
+    str(PORT_BASE),
+    "--db-prefix",
+    DB_PREFIX,
+    "--vhost",
+    VHOST,
+]
 
 # The services' settings on the fault stack: the defaults, except that a sale left
 # PENDING is reconciled after 20 s instead of 45 s so that the suite fits CI's budget.
@@ -50,11 +60,17 @@ class FaultStack:
     amqp_url: str = f"amqp://guest:guest@127.0.0.1:{RABBIT_PORT}/{VHOST}"
 
     def stack(self, command: str, *extra: str, check: bool = True) -> None:
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "stack.py"), command, *extra, *STACK_ARGS], env=self.env, check=check)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "stack.py"), command, *extra, *STACK_ARGS], env=self.env, check=check
+        )
 
     def login(self) -> str:
-        fields = dict(line.split(": ", 1) for line in (STATE_DIR / "admin-credentials.txt").read_text().splitlines() if ": " in line)
-        response = httpx.post(f"{self.base_url}/api/identity/login", json={"email": fields["email"], "password": fields["password"]}, timeout=30)
+        fields = dict(
+            line.split(": ", 1) for line in (STATE_DIR / "admin-credentials.txt").read_text().splitlines() if ": " in line
+        )
+        response = httpx.post(
+            f"{self.base_url}/api/identity/login", json={"email": fields["email"], "password": fields["password"]}, timeout=30
+        )
         response.raise_for_status()
         return response.json()["access_token"]
 
@@ -92,7 +108,11 @@ class FaultStack:
         """The environment scripts/stack.py gives a process of `service` on this stack."""
         with mock.patch.dict(os.environ, self.env, clear=True):
             stack = load_script("stack")
-            cfg = stack.config_from(argparse.Namespace(state_dir=str(STATE_DIR), gateway_port=GATEWAY_PORT, port_base=PORT_BASE, db_prefix=DB_PREFIX, vhost=VHOST))
+            cfg = stack.config_from(
+                argparse.Namespace(
+                    state_dir=str(STATE_DIR), gateway_port=GATEWAY_PORT, port_base=PORT_BASE, db_prefix=DB_PREFIX, vhost=VHOST
+                )
+            )
             return {**stack.service_env(cfg, service), **extra}
 
 
@@ -106,13 +126,17 @@ def _ready(port: int) -> bool:
 def stack_env() -> dict[str, str]:
     # Nothing of another stack's settings (the e2e fixture exports its card sandbox's URL).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POS_", "RABBITMQ_"))}
-    return env | SERVICE_ENV | {
-        "POS_STACK_DB_HOST": "127.0.0.1",
-        "POS_STACK_DB_PORT": str(MARIADB_PORT),
-        "POS_STACK_RABBIT_HOST": "127.0.0.1",
-        "POS_STACK_RABBIT_PORT": str(RABBIT_PORT),
-        "POS_STACK_RABBIT_NODE": RABBIT_NODE,
-    }
+    return (
+        env
+        | SERVICE_ENV
+        | {
+            "POS_STACK_DB_HOST": "127.0.0.1",
+            "POS_STACK_DB_PORT": str(MARIADB_PORT),
+            "POS_STACK_RABBIT_HOST": "127.0.0.1",
+            "POS_STACK_RABBIT_PORT": str(RABBIT_PORT),
+            "POS_STACK_RABBIT_NODE": RABBIT_NODE,
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -144,13 +168,25 @@ def scenario(fault_stack: FaultStack) -> Callable[..., Awaitable[driver.Verdict]
     function that returns when the fault is healed, with the moment it was), settling,
     the check, the Jepsen line."""
 
-    async def run(name: str, fault: Callable[[driver.Load], Awaitable[float]], *, max_sales: int = 200, card_share: float = 0.0,
-                  think: float = 0.15, settle_timeout: float = 60.0, tail: float = 3.0, expect_no_dead_letters: bool = True,
-                  charges_before: Callable[[], dict[str, Any]] | None = None, after: Callable[[driver.Verdict], Awaitable[None]] | None = None) -> driver.Verdict:
+    async def run(
+        name: str,
+        fault: Callable[[driver.Load], Awaitable[float]],
+        *,
+        max_sales: int = 200,
+        card_share: float = 0.0,
+        think: float = 0.15,
+        settle_timeout: float = 60.0,
+        tail: float = 3.0,
+        expect_no_dead_letters: bool = True,
+        charges_before: Callable[[], dict[str, Any]] | None = None,
+        after: Callable[[driver.Verdict], Awaitable[None]] | None = None,
+    ) -> driver.Verdict:
         await asyncio.to_thread(fault_stack.wait_ready)
         token = await asyncio.to_thread(fault_stack.login)
         shop = await driver.make_shop(fault_stack.base_url, token)
-        async with httpx.AsyncClient(base_url=fault_stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0, trust_env=False) as http:
+        async with httpx.AsyncClient(
+            base_url=fault_stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0, trust_env=False
+        ) as http:
             dead_letters_before = await driver.dead_letter_totals(http)
             dlq_before = await asyncio.to_thread(fault_stack.dead_letter_queues)
             load = driver.Load(fault_stack.base_url, token, shop, max_sales=max_sales, card_share=card_share, think=think)
@@ -169,9 +205,17 @@ def scenario(fault_stack: FaultStack) -> Callable[..., Awaitable[driver.Verdict]
             settled_at = await driver.settle(http, shop, healed["at"] + settle_timeout)
             dlq_after = await asyncio.to_thread(fault_stack.dead_letter_queues)
             verdict = await driver.check(
-                http, name, load, healed_at=healed["at"], settled_at=settled_at, dead_letters_before=dead_letters_before,
-                dlq_before=dlq_before, dlq_after=dlq_after, sandbox_url=fault_stack.sandbox_url if card_share else None,
-                charges_before=charges_before() if charges_before else None, expect_no_dead_letters=expect_no_dead_letters,
+                http,
+                name,
+                load,
+                healed_at=healed["at"],
+                settled_at=settled_at,
+                dead_letters_before=dead_letters_before,
+                dlq_before=dlq_before,
+                dlq_after=dlq_after,
+                sandbox_url=fault_stack.sandbox_url if card_share else None,
+                charges_before=charges_before() if charges_before else None,
+                expect_no_dead_letters=expect_no_dead_letters,
             )
             if after is not None:
                 await after(verdict)

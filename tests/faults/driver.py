@@ -90,7 +90,9 @@ class Shop:
 async def make_shop(base_url: str, token: str, products: int = 12, seed: int | None = None) -> Shop:
     args = argparse.Namespace(seed=seed, seed_products=products, settle_timeout=60.0)
     run = loadgen.Run(args)
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0, trust_env=False) as http:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0, trust_env=False
+    ) as http:
         initial = await loadgen.setup(run, http)
     return Shop(run.outlet_id, run.products, initial)
 
@@ -98,8 +100,19 @@ async def make_shop(base_url: str, token: str, products: int = 12, seed: int | N
 class Load:
     """Tills posting sales for one scenario."""
 
-    def __init__(self, base_url: str, token: str, shop: Shop, *, tills: int = 8, card_share: float = 0.0,
-                 max_sales: int = 300, think: float = 0.15, timeout: float = 30.0, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        shop: Shop,
+        *,
+        tills: int = 8,
+        card_share: float = 0.0,
+        max_sales: int = 300,
+        think: float = 0.15,
+        timeout: float = 30.0,
+        seed: int | None = None,
+    ) -> None:
         self.base_url = base_url
         self.headers = {"Authorization": f"Bearer {token}"}
         self.shop = shop
@@ -169,7 +182,13 @@ class Load:
                     answer = response.json()
                 except ValueError:
                     answer = {"detail": response.text[:200]}
-                detail = "PENDING" if isinstance(answer, dict) and answer.get("status") == "PENDING" else str(answer.get("detail", ""))[:120] if isinstance(answer, dict) else ""
+                detail = (
+                    "PENDING"
+                    if isinstance(answer, dict) and answer.get("status") == "PENDING"
+                    else str(answer.get("detail", ""))[:120]
+                    if isinstance(answer, dict)
+                    else ""
+                )
                 sale.attempts.append(Attempt(time.monotonic(), code, detail))
                 if code == 201 or 400 <= code < 500:
                     sale.final = code
@@ -251,7 +270,9 @@ async def dead_letter_totals(http: httpx.AsyncClient) -> dict[str, int | None]:
         code, body = await _get_json(http, f"/api/{service}/dead-letters")
         if code == 200 and isinstance(body, dict):
             items = body.get("items", [])
-            totals[service] = sum(1 for i in items if i.get("status", "pending") == "pending") if items else int(body.get("total", 0))
+            totals[service] = (
+                sum(1 for i in items if i.get("status", "pending") == "pending") if items else int(body.get("total", 0))
+            )
         else:
             totals[service] = None
     return totals
@@ -323,7 +344,11 @@ class Verdict:
         }
 
     def problems(self) -> list[str]:
-        found = [f"{n} {k}" for k, n in (("lost", self.lost), ("duplicated", self.duplicated), ("phantom", self.phantom), ("stuck", self.stuck)) if n]
+        found = [
+            f"{n} {k}"
+            for k, n in (("lost", self.lost), ("duplicated", self.duplicated), ("phantom", self.phantom), ("stuck", self.stuck))
+            if n
+        ]
         found += [f"check {name} failed" for name, ok in self.checks.items() if not ok]
         return found
 
@@ -344,13 +369,26 @@ def ledger_verdict(rows: list[dict[str, Any]], lines: dict[str, int]) -> str:
     return "wrong"
 
 
-async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at: float, settled_at: float | None,
-                dead_letters_before: dict[str, int | None], dlq_before: dict[str, int], dlq_after: dict[str, int],
-                sandbox_url: str | None = None, charges_before: dict[str, dict[str, Any]] | None = None,
-                expect_no_dead_letters: bool = True, report_timeout: float = 20.0) -> Verdict:
+async def check(
+    http: httpx.AsyncClient,
+    scenario: str,
+    load: Load,
+    *,
+    healed_at: float,
+    settled_at: float | None,
+    dead_letters_before: dict[str, int | None],
+    dlq_before: dict[str, int],
+    dlq_after: dict[str, int],
+    sandbox_url: str | None = None,
+    charges_before: dict[str, dict[str, Any]] | None = None,
+    expect_no_dead_letters: bool = True,
+    report_timeout: float = 20.0,
+) -> Verdict:
     shop = load.shop
     verdict = Verdict(scenario, attempted=len(load.sales))
-    verdict.answers = dict(Counter(str(a.status) if a.status is not None else "no answer" for s in load.sales for a in s.attempts))
+    verdict.answers = dict(
+        Counter(str(a.status) if a.status is not None else "no answer" for s in load.sales for a in s.attempts)
+    )
     verdict.retried = sum(1 for s in load.sales if len(s.attempts) > 1)
     verdict.unanswered = sum(1 for s in load.sales if s.final is None)
     last_answer = max((s.answered_at for s in load.sales if s.answered_at), default=healed_at)
@@ -365,7 +403,9 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
         lifetimes.append(await sandbox_intents(sandbox_url))
     card_charges: dict[str, int] = defaultdict(int)  # most succeeded charges in one lifetime
     for intents in lifetimes:
-        per_sale: Counter[str] = Counter(i["metadata"].get("pos_payment_id", "") for i in intents.values() if i.get("status") == "succeeded")
+        per_sale: Counter[str] = Counter(
+            i["metadata"].get("pos_payment_id", "") for i in intents.values() if i.get("status") == "succeeded"
+        )
         for sale_id, n in per_sale.items():
             card_charges[sale_id] = max(card_charges[sale_id], n)
 
@@ -449,7 +489,10 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
             continue
         if charged:
             verdict.lost += 1
-            verdict.example("lost", f"{tag}: charged ({len(captured)} payments captured, {card_charges.get(sale.id, 0)} card charges) but not COMPLETED")
+            verdict.example(
+                "lost",
+                f"{tag}: charged ({len(captured)} payments captured, {card_charges.get(sale.id, 0)} card charges) but not COMPLETED",
+            )
             continue
         verdict.failed += 1
 
@@ -490,7 +533,9 @@ async def check(http: httpx.AsyncClient, scenario: str, load: Load, *, healed_at
         verdict.notes["stock_mismatches"] = [m.__dict__ | {"moved": m.moved} for m in mismatches[:10]]
     if reserved:
         verdict.notes["still_reserved"] = reserved
-    verdict.checks["server_count"] = sum(1 for s in server.values() if s["status"] == "COMPLETED") == len(completed_ids) + len(extra)
+    verdict.checks["server_count"] = sum(1 for s in server.values() if s["status"] == "COMPLETED") == len(completed_ids) + len(
+        extra
+    )
 
     # The daily report equals the receipts (it is fed by events: give it a moment).
     expected = (len(completed_ids), completed_units, gross)

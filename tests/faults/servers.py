@@ -69,9 +69,17 @@ class PrivateMariaDB:
         shutil.rmtree(self.datadir, ignore_errors=True)
         self.base.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
-            ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", *self._user(),
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            capture_output=True, text=True, check=False,
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                *self._user(),
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"mariadb-install-db failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
@@ -92,10 +100,23 @@ class PrivateMariaDB:
             return
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                ["/usr/sbin/mariadbd", "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}", "--bind-address=127.0.0.1",
-                 f"--socket={self.socket}", f"--pid-file={self.pid_file}", *self._user(), "--skip-log-bin",
-                 "--max-connections=500", f"--log-error={self.log}"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                [
+                    "/usr/sbin/mariadbd",
+                    "--no-defaults",
+                    f"--datadir={self.datadir}",
+                    f"--port={self.port}",
+                    "--bind-address=127.0.0.1",
+                    f"--socket={self.socket}",
+                    f"--pid-file={self.pid_file}",
+                    *self._user(),
+                    "--skip-log-bin",
+                    "--max-connections=500",
+                    f"--log-error={self.log}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         wait_until(self.answers, f"MariaDB on {self.port} (log: {self.log})", timeout)
 
@@ -163,9 +184,13 @@ class PrivateRabbitMQ:
         }
 
     def ctl(self, *args: str, timeout: float = 60.0, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(["rabbitmqctl", "-n", self.node, *args], env=self.env(), capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            ["rabbitmqctl", "-n", self.node, *args], env=self.env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
         if check and result.returncode != 0:
-            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-1500:]}\n{result.stderr[-1500:]}")
+            raise RuntimeError(
+                f"rabbitmqctl {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-1500:]}\n{result.stderr[-1500:]}"
+            )
         return result
 
     def pingable(self) -> bool:
@@ -227,8 +252,18 @@ class PrivateRabbitMQ:
 
     def queues(self, vhost: str) -> dict[str, dict[str, int]]:
         """name -> {messages, ready, unacked} for the vhost's queues."""
-        out = self.ctl("-q", "list_queues", "-p", vhost, "name", "messages", "messages_ready", "messages_unacknowledged",
-                       "--no-table-headers", timeout=30).stdout
+        out = self.ctl(
+            "-q",
+            "list_queues",
+            "-p",
+            vhost,
+            "name",
+            "messages",
+            "messages_ready",
+            "messages_unacknowledged",
+            "--no-table-headers",
+            timeout=30,
+        ).stdout
         found = {}
         for line in out.splitlines():
             parts = line.split()

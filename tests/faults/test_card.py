@@ -37,7 +37,9 @@ async def test_card_sandbox_killed_during_card_sales(scenario, fault_stack: Faul
         await asyncio.to_thread(fault_stack.restart, "card-sandbox")
         return time.monotonic()
 
-    verdict = await scenario("card sandbox killed", fault, max_sales=48, card_share=1.0, think=0.5, settle_timeout=75, charges_before=lambda: snapshot)
+    verdict = await scenario(
+        "card sandbox killed", fault, max_sales=48, card_share=1.0, think=0.5, settle_timeout=75, charges_before=lambda: snapshot
+    )
     assert not verdict.problems(), verdict.line()
 
 
@@ -53,8 +55,25 @@ class DetachedSales:
         env = fault_stack.service_env("sales", POS_PAYMENTS_URL=f"http://127.0.0.1:{dead_port}", POS_INSTANCE_ID="sales-detached")
         with Path(self.log).open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "pos_sales.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "pos_sales.main:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -84,7 +103,9 @@ def detached_sales(fault_stack: FaultStack):  # type: ignore[no-untyped-def]
     process.stop()
 
 
-async def test_retried_sale_after_its_reservation_was_released_does_not_oversell(fault_stack: FaultStack, detached_sales: DetachedSales) -> None:
+async def test_retried_sale_after_its_reservation_was_released_does_not_oversell(
+    fault_stack: FaultStack, detached_sales: DetachedSales
+) -> None:
     """Sale X reserves the last unit of a `block` product; payments is unreachable, so X
     fails retryably (503, nothing charged) and its reservation is released; sale Y takes
     the unit; the till posts X again with the same id: X must be refused (409, short of
@@ -96,7 +117,11 @@ async def test_retried_sale_after_its_reservation_was_released_does_not_oversell
     async with httpx.AsyncClient(base_url=fault_stack.base_url, headers=headers, timeout=30.0, trust_env=False) as http:
         product = shop.products[0]
         # Only one unit of it, and a `block` policy (the default, set here to be plain).
-        level = (await http.put("/api/inventory", json={"outlet_id": shop.outlet_id, "product_id": product.id, "on_hand": 1, "reason": "count"})).json()
+        level = (
+            await http.put(
+                "/api/inventory", json={"outlet_id": shop.outlet_id, "product_id": product.id, "on_hand": 1, "reason": "count"}
+            )
+        ).json()
         assert level["on_hand"] == 1, level
         assert (await http.put(f"/api/inventory/products/{product.id}/policy", json={"oversell": "block"})).status_code == 200
         shop.initial = {product.id: 1}
@@ -104,8 +129,12 @@ async def test_retried_sale_after_its_reservation_was_released_does_not_oversell
         load.started = time.monotonic()
 
         def sale_body() -> dict[str, Any]:
-            return {"id": str(uuid.uuid4()), "outlet_id": shop.outlet_id, "lines": [{"product_id": product.id, "qty": 1}],
-                    "tenders": [{"kind": "cash", "amount_minor": 100 * product.price_minor}]}
+            return {
+                "id": str(uuid.uuid4()),
+                "outlet_id": shop.outlet_id,
+                "lines": [{"product_id": product.id, "qty": 1}],
+                "tenders": [{"kind": "cash", "amount_minor": 100 * product.price_minor}],
+            }
 
         x = driver.TillSale(0, sale_body(), issued_at=time.monotonic())
         y = driver.TillSale(1, sale_body(), issued_at=time.monotonic())
@@ -138,8 +167,17 @@ async def test_retried_sale_after_its_reservation_was_released_does_not_oversell
         settled = await driver.settle(http, shop, healed + 30)
         dead_letters = await driver.dead_letter_totals(http)
         dlq = await asyncio.to_thread(fault_stack.dead_letter_queues)
-        verdict = await driver.check(http, "retried sale after release", load, healed_at=healed, settled_at=settled,
-                                     dead_letters_before=dead_letters, dlq_before=dlq, dlq_after=dlq, expect_no_dead_letters=False)
+        verdict = await driver.check(
+            http,
+            "retried sale after release",
+            load,
+            healed_at=healed,
+            settled_at=settled,
+            dead_letters_before=dead_letters,
+            dlq_before=dlq,
+            dlq_after=dlq,
+            expect_no_dead_letters=False,
+        )
         level_after = (await http.get(f"/api/inventory/stock/{shop.outlet_id}/{product.id}")).json()
         x_server = (await http.get(f"/api/sales/{x.id}")).json()
         x_ledger = (await http.get("/api/inventory/ledger", params={"reference": x.id})).json()
@@ -147,8 +185,12 @@ async def test_retried_sale_after_its_reservation_was_released_does_not_oversell
         verdict.checks["x_refused_409"] = x.final == 409
         verdict.checks["x_not_completed"] = x_server.get("status") != "COMPLETED" and not x_ledger
         verdict.checks["on_hand_never_below_0"] = level_after["on_hand"] >= 0
-        verdict.notes["x"] = {"reservation_after_first_post": reservation.get("status"), "answers": [a.status for a in x.attempts],
-                              "server_status": x_server.get("status"), "ledger_rows": len(x_ledger)}
+        verdict.notes["x"] = {
+            "reservation_after_first_post": reservation.get("status"),
+            "answers": [a.status for a in x.attempts],
+            "server_status": x_server.get("status"),
+            "ledger_rows": len(x_ledger),
+        }
         verdict.notes["stock_after"] = {"on_hand": level_after["on_hand"], "reserved": level_after["reserved"]}
     driver.record(verdict)
     assert not verdict.problems(), verdict.line()

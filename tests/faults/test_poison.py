@@ -49,21 +49,44 @@ class Poison:
 def sale_completed(outlet_id: str, product_id: str) -> SaleCompleted:
     sale_id = str(uuid.uuid4())
     return SaleCompleted(
-        sale_id=sale_id, outlet_id=outlet_id, cashier_id="poison", receipt_number="P0000001", currency="EUR",
-        lines=[SaleLine(line_no=1, product_id=product_id, sku="NOPE", name="No such product", qty=2, unit_price_minor=500,
-                        tax_rate_bp=2000, tax_minor=167, total_minor=1000)],
-        subtotal_minor=833, tax_minor=167, total_minor=1000, tenders=[TenderLine(kind="cash", amount_minor=1000)],
+        sale_id=sale_id,
+        outlet_id=outlet_id,
+        cashier_id="poison",
+        receipt_number="P0000001",
+        currency="EUR",
+        lines=[
+            SaleLine(
+                line_no=1,
+                product_id=product_id,
+                sku="NOPE",
+                name="No such product",
+                qty=2,
+                unit_price_minor=500,
+                tax_rate_bp=2000,
+                tax_minor=167,
+                total_minor=1000,
+            )
+        ],
+        subtotal_minor=833,
+        tax_minor=167,
+        total_minor=1000,
+        tenders=[TenderLine(kind="cash", amount_minor=1000)],
         completed_at=datetime.now(UTC).isoformat(),
     )
 
 
 def stock_deducted(outlet_id: str) -> StockDeducted:
-    return StockDeducted(sale_id=str(uuid.uuid4()), outlet_id=outlet_id, lines=[StockLine(product_id=str(uuid.uuid4()), qty=1, on_hand_after=0)])
+    return StockDeducted(
+        sale_id=str(uuid.uuid4()), outlet_id=outlet_id, lines=[StockLine(product_id=str(uuid.uuid4()), qty=1, on_hand_after=0)]
+    )
 
 
 def poison_messages(outlet_id: str) -> list[Poison]:
     found = []
-    for routing_key, event in (("sales.SaleCompleted", sale_completed(outlet_id, str(uuid.uuid4()))), ("inventory.StockDeducted", stock_deducted(outlet_id))):
+    for routing_key, event in (
+        ("sales.SaleCompleted", sale_completed(outlet_id, str(uuid.uuid4()))),
+        ("inventory.StockDeducted", stock_deducted(outlet_id)),
+    ):
         producer = routing_key.split(".")[0]
         marker = f"poison-{uuid.uuid4()}"
         found.append(Poison("not JSON", routing_key, f"this is not JSON {{ {marker}".encode(), None, marker))
@@ -72,7 +95,9 @@ def poison_messages(outlet_id: str) -> list[Poison]:
             ("unknown version", {"version": 99}),
             ("invalid payload", {"payload": {"sale_id": 42, "note": "fails validation"}}),
         ):
-            envelope = new_envelope(event, producer=producer, outlet_id=outlet_id, correlation_id=f"poison-{kind}").model_dump(mode="json")
+            envelope = new_envelope(event, producer=producer, outlet_id=outlet_id, correlation_id=f"poison-{kind}").model_dump(
+                mode="json"
+            )
             envelope.update(change)
             found.append(Poison(kind, routing_key, json.dumps(envelope).encode(), envelope["event_id"], envelope["event_id"]))
     return found
@@ -85,7 +110,9 @@ async def publish(amqp_url: str, messages: list[tuple[str, bytes, str | None]]) 
         exchange = await channel.get_exchange("pos.events")
         for routing_key, body, message_id in messages:
             await exchange.publish(
-                aio_pika.Message(body, message_id=message_id, content_type="application/json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                aio_pika.Message(
+                    body, message_id=message_id, content_type="application/json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
                 routing_key=routing_key,
             )
     finally:
@@ -98,7 +125,9 @@ async def test_poison_messages_are_dead_lettered_while_real_sales_flow(scenario,
     # The poison names an outlet of its own (a real one), so the real sales' outlet and
     # its report are not touched by it whatever the consumers do with it.
     async with httpx.AsyncClient(base_url=fault_stack.base_url, headers=headers, timeout=30.0, trust_env=False) as http:
-        target = (await http.post("/api/identity/outlets", json={"name": f"Poison target {uuid.uuid4().hex[:6]}", "currency": "EUR"})).json()
+        target = (
+            await http.post("/api/identity/outlets", json={"name": f"Poison target {uuid.uuid4().hex[:6]}", "currency": "EUR"})
+        ).json()
     poison = poison_messages(target["id"])
     ghost_product = str(uuid.uuid4())
     ghost_sale = sale_completed(target["id"], ghost_product)
@@ -109,7 +138,8 @@ async def test_poison_messages_are_dead_lettered_while_real_sales_flow(scenario,
         load.fault_begins()
         await publish(
             fault_stack.amqp_url,
-            [(p.routing_key, p.body, p.event_id) for p in poison] + [("sales.SaleCompleted", ghost.model_dump_json().encode(), ghost.event_id)],
+            [(p.routing_key, p.body, p.event_id) for p in poison]
+            + [("sales.SaleCompleted", ghost.model_dump_json().encode(), ghost.event_id)],
         )
         return time.monotonic()
 
@@ -124,14 +154,20 @@ async def test_poison_messages_are_dead_lettered_while_real_sales_flow(scenario,
                 for svc in ("inventory", "sales", "reports"):
                     code, body = await driver._get_json(http, f"/api/{svc}/dead-letters")
                     listed[svc] = body.get("items", []) if code == 200 and isinstance(body, dict) else []
-                missing = [(svc, p) for svc, p in expected if not any(p.matches(i) and str(i.get("reason", "")).strip() for i in listed[svc])]
+                missing = [
+                    (svc, p)
+                    for svc, p in expected
+                    if not any(p.matches(i) and str(i.get("reason", "")).strip() for i in listed[svc])
+                ]
                 if missing:
                     await asyncio.sleep(1)
             verdict.checks["poison_dead_lettered_with_reason"] = not missing
             verdict.notes["poison_missing_from_dead_letters"] = [f"{svc}: {p.kind} on {p.routing_key}" for svc, p in missing]
             # Nothing but the poison was dead-lettered.
-            strangers = {svc: [i.get("event_type") or i.get("routing_key") for i in items if not any(p.matches(i) for p in poison)]
-                         for svc, items in listed.items()}
+            strangers = {
+                svc: [i.get("event_type") or i.get("routing_key") for i in items if not any(p.matches(i) for p in poison)]
+                for svc, items in listed.items()
+            }
             new = verdict.notes["dead_letter_lists_new"]
             verdict.checks["only_poison_dead_lettered"] = all(
                 (new.get(svc, 0) or 0) <= sum(1 for s, _p in expected if s == svc) for svc in ("inventory", "sales", "reports")
@@ -145,7 +181,9 @@ async def test_poison_messages_are_dead_lettered_while_real_sales_flow(scenario,
                 if all(queues.get(f"pos.{svc}", {}).get("messages", 0) == 0 for svc in ("inventory", "sales", "reports")):
                     break
                 await asyncio.sleep(1)
-            verdict.checks["poison_not_retried_forever"] = all(queues.get(f"pos.{svc}", {}).get("messages", 1) == 0 for svc in ("inventory", "sales", "reports"))
+            verdict.checks["poison_not_retried_forever"] = all(
+                queues.get(f"pos.{svc}", {}).get("messages", 1) == 0 for svc in ("inventory", "sales", "reports")
+            )
             verdict.notes["queues_after"] = {q: n for q, n in queues.items() if q.startswith("pos.")}
             # The SaleCompleted for a product nobody has: no stock row, no ledger row, an exception instead.
             # (GET /api/inventory/stock/{outlet}/{product} answers zeros for any product;
@@ -159,8 +197,16 @@ async def test_poison_messages_are_dead_lettered_while_real_sales_flow(scenario,
             found = False
             while not found and time.monotonic() < deadline:
                 ecode, exceptions = await driver._get_json(http, "/api/inventory/exceptions", outlet_id=target["id"])
-                items = exceptions if isinstance(exceptions, list) else (exceptions or {}).get("items", []) if isinstance(exceptions, dict) else []
-                found = ecode == 200 and any(e.get("sale_id") == ghost_sale.sale_id and e.get("product_id") == ghost_product for e in items)
+                items = (
+                    exceptions
+                    if isinstance(exceptions, list)
+                    else (exceptions or {}).get("items", [])
+                    if isinstance(exceptions, dict)
+                    else []
+                )
+                found = ecode == 200 and any(
+                    e.get("sale_id") == ghost_sale.sale_id and e.get("product_id") == ghost_product for e in items
+                )
                 if not found:
                     await asyncio.sleep(1)
             verdict.checks["unknown_product_in_exceptions"] = found
@@ -169,7 +215,9 @@ async def test_poison_messages_are_dead_lettered_while_real_sales_flow(scenario,
             # one: a ProductCreated forged onto the broker is in no producer's history, and
             # the e2e stack's rebuild test compares the reports with that history.)
             created = new_envelope(
-                ProductCreated(product_id=ghost_product, sku=f"GHOST-{ghost_product[:8]}", name="Late ghost", price_minor=500, currency="EUR"),
+                ProductCreated(
+                    product_id=ghost_product, sku=f"GHOST-{ghost_product[:8]}", name="Late ghost", price_minor=500, currency="EUR"
+                ),
                 producer="catalog",
             )
             body = created.model_dump_json().encode()
@@ -188,7 +236,9 @@ async def test_poison_messages_are_dead_lettered_while_real_sales_flow(scenario,
                 (r["product_id"], r["delta"]) for r in rows or []
             ] == [(ghost_product, -ghost_sale.lines[0].qty)]
             verdict.notes["unknown_product"] = {
-                "stock_levels": levels, "ledger_rows": rows if rows else [], "exceptions_answer": exceptions if found else str(exceptions)[:200],
+                "stock_levels": levels,
+                "ledger_rows": rows if rows else [],
+                "exceptions_answer": exceptions if found else str(exceptions)[:200],
             }
             _, report = await driver._get_json(http, "/api/reports/sales/daily", outlet_id=target["id"])
             verdict.notes["unknown_product_sale_in_reports"] = (report or {}).get("totals")  # shown, not asserted

@@ -301,7 +301,13 @@ def test_cors_allow_list_is_rendered_and_validated(render, tmp_path):
     assert '"http://127.0.0.1:5173" $http_origin;' in text
     empty, _, _ = _render_local(render, tmp_path)
     assert "$http_origin;" not in empty.split("map $http_origin $pos_cors_origin")[1].split("}")[0]
-    for bad in ("*", "https://x.example/path", "javascript:alert(1)", 'https://x.example" $x; include /etc/passwd; "', "office.example.com"):
+    for bad in (
+        "*",
+        "https://x.example/path",
+        "javascript:alert(1)",
+        'https://x.example" $x; include /etc/passwd; "',
+        "office.example.com",
+    ):
         with pytest.raises(render.RenderError, match="CORS origin"):
             _render_local(render, tmp_path, cors_origins=[bad])
     with pytest.raises(render.RenderError):

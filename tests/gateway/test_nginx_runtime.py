@@ -619,7 +619,11 @@ def test_cors_allows_only_listed_origins(gateway):
 
 
 def test_cors_preflight(gateway):
-    headers = {"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    headers = {
+        "Origin": ALLOWED_ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization",
+    }
     response, _ = gateway.request("OPTIONS", "/api/sales/sales", headers=headers)
     assert response.status == 204
     assert response.getheader("Access-Control-Allow-Origin") == ALLOWED_ORIGIN

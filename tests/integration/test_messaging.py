@@ -38,7 +38,9 @@ def vhost() -> Iterator[str]:
     """A fresh RabbitMQ vhost: no queues or messages left from an earlier run."""
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", VHOST], capture_output=True)
     subprocess.run(["rabbitmqctl", "-q", "add_vhost", VHOST], check=True, capture_output=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*"], check=True, capture_output=True)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*"], check=True, capture_output=True
+    )
     yield VHOST
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", VHOST], capture_output=True)
 
@@ -130,7 +132,9 @@ async def test_unroutable_event_fails_the_publish_and_stays_in_the_outbox(db: Da
         await bus.publish_batch([OutgoingMessage(event_id=str(uuid.uuid4()), routing_key="nobody.Nothing", body=b"{}")])
     # The relay does not mark an unroutable row sent: it stays for an operator to see.
     with db.transaction() as uow:
-        uow.session.execute(db.outbox.insert().values(event_id=str(uuid.uuid4()), routing_key="nobody.Nothing", body="{}", created_at=func.now()))
+        uow.session.execute(
+            db.outbox.insert().values(event_id=str(uuid.uuid4()), routing_key="nobody.Nothing", body="{}", created_at=func.now())
+        )
     relay = OutboxRelay(db, bus)
     try:
         with pytest.raises(UnroutableMessage):
@@ -152,7 +156,9 @@ def count_applications(uow, _event, envelope: Envelope) -> None:
 async def test_a_redelivered_event_is_applied_once(db: Database, bus: RabbitBus) -> None:
     consumer = EventConsumer("inventory", db, {"ProductCreated": count_applications})
     envelope = new_envelope(product_event(1), producer="catalog")
-    duplicate = OutgoingMessage(event_id=envelope.event_id, routing_key=envelope.routing_key, body=envelope.model_dump_json().encode())
+    duplicate = OutgoingMessage(
+        event_id=envelope.event_id, routing_key=envelope.routing_key, body=envelope.model_dump_json().encode()
+    )
     other = new_envelope(product_event(2), producer="catalog")
     await bus.publish_batch([duplicate, duplicate, duplicate])
     await bus.publish_batch([OutgoingMessage(other.event_id, other.routing_key, other.model_dump_json().encode())])
@@ -200,9 +206,7 @@ async def test_poison_message_is_dead_lettered_and_the_rest_keep_flowing(db: Dat
 
     consumer = EventConsumer("inventory", db, {"ProductCreated": handler}, backoff_initial=0.01)
     good = [new_envelope(product_event(n), producer="catalog") for n in range(5)]
-    await bus.publish_batch(
-        [OutgoingMessage(e.event_id, e.routing_key, e.model_dump_json().encode()) for e in [poison, *good]]
-    )
+    await bus.publish_batch([OutgoingMessage(e.event_id, e.routing_key, e.model_dump_json().encode()) for e in [poison, *good]])
     await bus.consume("inventory", consumer)
     try:
         await wait_until(lambda: len(dead_letters(db)) == 1)
@@ -239,7 +243,10 @@ async def test_every_kind_of_poison_is_dead_lettered_at_once_with_its_reason(db:
     invalid = good.model_copy(update={"event_id": str(uuid.uuid4()), "payload": {**good.payload, "price_minor": "lots"}})
     messages = [
         OutgoingMessage(str(uuid.uuid4()), "catalog.ProductCreated", b"{not json"),
-        *(OutgoingMessage(e.event_id, "catalog.ProductCreated", e.model_dump_json().encode()) for e in (unknown_type, unknown_version, invalid, good)),
+        *(
+            OutgoingMessage(e.event_id, "catalog.ProductCreated", e.model_dump_json().encode())
+            for e in (unknown_type, unknown_version, invalid, good)
+        ),
     ]
     await bus.publish_batch(messages)
     await bus.consume("inventory", consumer)
@@ -335,6 +342,7 @@ async def test_a_backlog_is_applied_in_batches_each_event_once(db: Database, bus
     consumer = EventConsumer("inventory", db, {"ProductCreated": count_applications})
     await bus.consume("inventory", consumer)
     try:
+
         def applied() -> dict[str, int]:
             with db.transaction() as uow:
                 return dict(uow.session.execute(select(db.metadata.tables["applied"])).all())

@@ -112,7 +112,12 @@ def test_authorization_matrix(case: Case, world: World) -> None:
     # A read filtered by another outlet may answer an empty 200 (checked just above);
     # naming another outlet's object in the path, or changing anything there, may not.
     in_path = any(v in example.path for v in world.only_b())
-    if case.target == "other" and role != "admin" and (in_path or endpoint.method != "GET") and names_other_outlet(example, world):
+    if (
+        case.target == "other"
+        and role != "admin"
+        and (in_path or endpoint.method != "GET")
+        and names_other_outlet(example, world)
+    ):
         assert not 200 <= status < 300, f"another outlet's object was reachable: {what}"
     if case.target == "own":
         assert status != 401, f"a valid token was refused: {what}"

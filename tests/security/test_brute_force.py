@@ -35,9 +35,11 @@ def test_200_wrong_passwords_give_429s_and_a_lockout_that_ends(local_stack: Stac
         with local_stack.client() as attacker, ThreadPoolExecutor(ATTACKERS) as pool:
             statuses = Counter(
                 pool.map(
-                    lambda attempt: attacker.post(
-                        "/api/identity/login", json={"email": email, "password": f"guess-{attempt:04d}-wrong"}
-                    ).status_code,
+                    lambda attempt: (
+                        attacker.post(
+                            "/api/identity/login", json={"email": email, "password": f"guess-{attempt:04d}-wrong"}
+                        ).status_code
+                    ),
                     range(200),
                 )
             )

@@ -63,7 +63,9 @@ def fuzz_token(local_stack: Stack) -> str:
     email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
     password = f"fuzz-password-{uuid.uuid4().hex}"
     with local_stack.client(local_stack.login()) as admin:
-        admin.post("/api/identity/users", json={"email": email, "name": "Fuzzer", "password": password, "role": "admin"}).raise_for_status()
+        admin.post(
+            "/api/identity/users", json={"email": email, "name": "Fuzzer", "password": password, "role": "admin"}
+        ).raise_for_status()
     return local_stack.login(email, password)
 
 
@@ -83,7 +85,9 @@ def test_every_service_is_fuzzed() -> None:
 
 
 @pytest.mark.parametrize(("service", "method", "path"), operations())
-def test_operation_has_no_5xx_and_keeps_its_schema(service: str, method: str, path: str, schemas, fuzz_token: str, local_stack: Stack) -> None:
+def test_operation_has_no_5xx_and_keeps_its_schema(
+    service: str, method: str, path: str, schemas, fuzz_token: str, local_stack: Stack
+) -> None:
     operation = schemas[service][path][method.upper()]
     headers = {"Authorization": f"Bearer {fuzz_token}"}
 

@@ -78,7 +78,9 @@ def foreign_key(world: World) -> str:
     other = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return jwt.encode(claims(world, role="admin", outlets=[]), other, algorithm="EdDSA", headers={"jku": "https://attacker.example/jwks"})
+    return jwt.encode(
+        claims(world, role="admin", outlets=[]), other, algorithm="EdDSA", headers={"jku": "https://attacker.example/jwks"}
+    )
 
 
 def approval_as_access(world: World) -> str:

@@ -191,14 +191,18 @@ def start(data_dir: Path) -> Iterator[World]:
 
 
 def _ok(response: httpx.Response) -> Any:
-    assert response.status_code in (200, 201), f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    assert response.status_code in (200, 201), (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
     return response.json()
 
 
 def seed(base_url: str, data_dir: Path) -> World:
     fields = dict(line.split(": ", 1) for line in (data_dir / "admin-credentials.txt").read_text().splitlines())
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        token = _ok(http.post("/api/identity/login", json={"email": fields["email"], "password": fields["password"]}))["access_token"]
+        token = _ok(http.post("/api/identity/login", json={"email": fields["email"], "password": fields["password"]}))[
+            "access_token"
+        ]
         http.headers["Authorization"] = f"Bearer {token}"
         suffix = uuid.uuid4().hex[:6]
         a = Scope(_ok(http.post("/api/identity/outlets", json={"name": f"Outlet A {suffix}"}))["id"])
@@ -206,13 +210,21 @@ def seed(base_url: str, data_dir: Path) -> World:
         world = World(base_url, data_dir, data_dir / "keys" / "jwt-private.pem", a, b)
         world.tokens["admin"] = token
         for scope, letter in ((a, "a"), (b, "b")):
-            scope.register_id = _ok(http.post("/api/identity/registers", json={"outlet_id": scope.outlet_id, "name": "Till 1"}))["id"]
+            scope.register_id = _ok(http.post("/api/identity/registers", json={"outlet_id": scope.outlet_id, "name": "Till 1"}))[
+                "id"
+            ]
             for role in ("cashier", "manager"):
                 user = _ok(
                     http.post(
                         "/api/identity/users",
-                        json={"email": f"{role}-{letter}-{suffix}@example.com", "name": f"{role} {letter}", "password": PASSWORD,
-                              "role": role, "outlets": [scope.outlet_id], "pin": "2580"},
+                        json={
+                            "email": f"{role}-{letter}-{suffix}@example.com",
+                            "name": f"{role} {letter}",
+                            "password": PASSWORD,
+                            "role": role,
+                            "outlets": [scope.outlet_id],
+                            "pin": "2580",
+                        },
                     )
                 )
                 setattr(scope, f"{role}_id", user["id"])
@@ -222,7 +234,13 @@ def seed(base_url: str, data_dir: Path) -> World:
         product = _ok(
             http.post(
                 "/api/catalog/products",
-                json={"sku": f"SEC-{suffix}", "name": f"Security test mug {suffix}", "price_minor": 500, "tax_class": "standard", "barcodes": []},
+                json={
+                    "sku": f"SEC-{suffix}",
+                    "name": f"Security test mug {suffix}",
+                    "price_minor": 500,
+                    "tax_class": "standard",
+                    "barcodes": [],
+                },
             )
         )
         world.product_id = product["id"]
@@ -230,7 +248,16 @@ def seed(base_url: str, data_dir: Path) -> World:
         # Outlet B's own shelf price: one more thing of B's a caller at A must not see.
         http.put(f"/api/catalog/products/{world.product_id}/prices/{b.outlet_id}", json={"price_minor": 450})
         for scope in (a, b):
-            _ok(http.post("/api/inventory/receipts", json={"outlet_id": scope.outlet_id, "lines": [{"product_id": world.product_id, "qty": 50}], "reference": "SEC"}))
+            _ok(
+                http.post(
+                    "/api/inventory/receipts",
+                    json={
+                        "outlet_id": scope.outlet_id,
+                        "lines": [{"product_id": world.product_id, "qty": 50}],
+                        "reference": "SEC",
+                    },
+                )
+            )
         deadline = time.monotonic() + 20
         while http.get(f"/api/sales/prices/{world.product_id}").status_code != 200:
             assert time.monotonic() < deadline, "the price never reached sales"
@@ -239,8 +266,12 @@ def seed(base_url: str, data_dir: Path) -> World:
             sale_id = str(uuid.uuid4())
             sale = http.post(
                 "/api/sales",
-                json={"id": sale_id, "outlet_id": scope.outlet_id, "lines": [{"product_id": world.product_id, "qty": 1}],
-                      "tenders": [{"kind": "cash", "amount_minor": 1000}]},
+                json={
+                    "id": sale_id,
+                    "outlet_id": scope.outlet_id,
+                    "lines": [{"product_id": world.product_id, "qty": 1}],
+                    "tenders": [{"kind": "cash", "amount_minor": 1000}],
+                },
                 headers={"Authorization": f"Bearer {world.tokens[who]}"},
             )
             assert sale.status_code == 201, sale.text

@@ -21,8 +21,7 @@ def api_services(compose: dict) -> set[str]:
     return {
         name
         for name, spec in compose["services"].items()
-        if not name.endswith(MIGRATE_SUFFIX)
-        and str(spec.get("build", {}).get("dockerfile", "")).startswith("services/")
+        if not name.endswith(MIGRATE_SUFFIX) and str(spec.get("build", {}).get("dockerfile", "")).startswith("services/")
     }
 
 
@@ -67,16 +66,12 @@ def test_every_proxied_service_exists_in_compose_with_a_dockerfile(
         assert (repo / dockerfile).is_file(), f"{name}: {dockerfile} missing"
 
 
-def test_gateway_upstream_servers_are_compose_services(
-    compose: dict, gateway_upstreams: dict[str, list[str]]
-) -> None:
+def test_gateway_upstream_servers_are_compose_services(compose: dict, gateway_upstreams: dict[str, list[str]]) -> None:
     assert gateway_upstreams, "no upstream blocks in the rendered gateway config"
     for name, servers in gateway_upstreams.items():
         for server in servers:
             host, _, port = server.rpartition(":")
-            assert host in compose["services"], (
-                f"upstream {name}: {server} is not a compose service"
-            )
+            assert host in compose["services"], f"upstream {name}: {server} is not a compose service"
             assert port == "8000", f"upstream {name}: {server} (services listen on 8000)"
 
 
@@ -87,9 +82,7 @@ def test_every_compose_api_service_is_behind_the_gateway(
     assert api_services(compose) <= set(gateway_upstreams)
 
 
-def test_api_service_waits_for_its_migration_and_the_infrastructure(
-    compose: dict, svc: str
-) -> None:
+def test_api_service_waits_for_its_migration_and_the_infrastructure(compose: dict, svc: str) -> None:
     depends_on = compose["services"][svc]["depends_on"]
     assert depends_on[f"{svc}{MIGRATE_SUFFIX}"]["condition"] == "service_completed_successfully"
     assert depends_on["mariadb"]["condition"] == "service_healthy"
@@ -116,14 +109,9 @@ def test_service_environment_follows_the_conventions(compose: dict, svc: str) ->
     assert env["POS_BUS"] == "rabbitmq"
     assert "@rabbitmq:5672/" in env["POS_RABBITMQ_URL"]
     secrets = compose["services"][svc]["secrets"]
-    assert (
-        env["POS_JWT_PUBLIC_KEY_FILE"] == "/run/secrets/jwt_public_key"
-        and "jwt_public_key" in secrets
-    )
+    assert env["POS_JWT_PUBLIC_KEY_FILE"] == "/run/secrets/jwt_public_key" and "jwt_public_key" in secrets
     # Only identity holds the signing key.
-    assert (
-        ("POS_JWT_PRIVATE_KEY_FILE" in env) == ("jwt_private_key" in secrets) == (svc == "identity")
-    )
+    assert ("POS_JWT_PRIVATE_KEY_FILE" in env) == ("jwt_private_key" in secrets) == (svc == "identity")
 
 
 def test_sales_calls_inventory_and_payments_by_compose_name(compose: dict) -> None:
@@ -138,9 +126,7 @@ def test_checkout_path_runs_two_replicas(compose: dict) -> None:
 
 
 def test_init_sql_creates_every_service_database(repo: Path, svc: str) -> None:
-    sql = "\n".join(
-        p.read_text(encoding="utf-8") for p in (repo / "deploy/compose/initdb").glob("*.sql")
-    )
+    sql = "\n".join(p.read_text(encoding="utf-8") for p in (repo / "deploy/compose/initdb").glob("*.sql"))
     assert re.search(rf"CREATE DATABASE IF NOT EXISTS pos_{svc}\b", sql)
     assert re.search(rf"GRANT ALL PRIVILEGES ON pos_{svc}\.\*", sql)
 
@@ -153,17 +139,13 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict) -> None:
 
 def test_gateway_waits_for_every_service_to_be_healthy(compose: dict, service_ports: dict) -> None:
     depends_on = compose["services"]["gateway"]["depends_on"]
-    assert {name: dep["condition"] for name, dep in depends_on.items()} == {
-        svc: "service_healthy" for svc in service_ports
-    }
+    assert {name: dep["condition"] for name, dep in depends_on.items()} == {svc: "service_healthy" for svc in service_ports}
     assert compose["services"]["gateway"]["ports"] == ["${POS_GATEWAY_PORT:-8080}:8080"]
 
 
 def test_gateway_runtime_dir_is_writable(repo: Path, compose: dict) -> None:
     # The read-only gateway container needs a tmpfs where render.py puts pid/temp files.
-    prefix = re.search(
-        r'^COMPOSE_PREFIX = "([^"]+)"', (repo / "gateway/render.py").read_text(), re.MULTILINE
-    )
+    prefix = re.search(r'^COMPOSE_PREFIX = "([^"]+)"', (repo / "gateway/render.py").read_text(), re.MULTILINE)
     assert prefix, "render.py has no COMPOSE_PREFIX"
     assert prefix.group(1) in compose["services"]["gateway"]["tmpfs"]
     assert prefix.group(1) in (repo / "gateway/Dockerfile").read_text()
@@ -189,9 +171,7 @@ def test_bind_mounts_and_secret_files_are_in_the_repo(repo: Path, compose: dict)
         assert secret["file"].removeprefix("./") in env_example
 
 
-def test_every_compose_variable_is_documented(
-    compose_text: str, env_example: dict[str, bool]
-) -> None:
+def test_every_compose_variable_is_documented(compose_text: str, env_example: dict[str, bool]) -> None:
     used = set(re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)", compose_text))
     assert used, "compose.yaml uses no variables?"
     missing = sorted(used - set(env_example))
@@ -209,9 +189,7 @@ def test_required_secrets_fail_loudly_when_unset(compose_text: str) -> None:
         assert uses and all(use.startswith(":?") for use in uses), var
 
 
-def test_env_example_documents_every_convention_variable(
-    repo: Path, env_example: dict[str, bool]
-) -> None:
+def test_env_example_documents_every_convention_variable(repo: Path, env_example: dict[str, bool]) -> None:
     conventions = (repo / "docs" / "conventions.md").read_text(encoding="utf-8")
     variables = set(re.findall(r"`(POS_[A-Z0-9_]+)`", conventions))
     assert len(variables) >= 10
@@ -219,9 +197,7 @@ def test_env_example_documents_every_convention_variable(
     assert not missing, f"in docs/conventions.md, not in .env.example: {missing}"
 
 
-def test_env_example_documents_every_settings_field(
-    repo: Path, env_example: dict[str, bool]
-) -> None:
+def test_env_example_documents_every_settings_field(repo: Path, env_example: dict[str, bool]) -> None:
     """Fields of every *Settings class (prefix POS_) in libs/ and services/."""
     fields = set()
     sources = [*repo.glob("libs/*/pos_*/**/*.py"), *repo.glob("services/*/pos_*/**/*.py")]
@@ -230,15 +206,12 @@ def test_env_example_documents_every_settings_field(
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef) and any(
-                (getattr(base, "id", None) or getattr(base, "attr", "")).endswith("Settings")
-                for base in node.bases
+                (getattr(base, "id", None) or getattr(base, "attr", "")).endswith("Settings") for base in node.bases
             ):
                 fields |= {
                     f"POS_{item.target.id.upper()}"
                     for item in node.body
-                    if isinstance(item, ast.AnnAssign)
-                    and isinstance(item.target, ast.Name)
-                    and item.target.id != "model_config"
+                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.target.id != "model_config"
                 }
     assert "POS_DATABASE_URL" in fields, "no settings class found"
     missing = sorted(fields - set(env_example))

@@ -53,9 +53,7 @@ def test_service_image_serves_the_module_of_its_directory(repo: Path, svc: str, 
     assert (repo / "services" / svc / f"pos_{svc}" / "main.py").is_file()
 
 
-def test_service_image_installs_the_shared_libs_and_the_service(
-    repo: Path, svc: str, dockerfile
-) -> None:
+def test_service_image_installs_the_shared_libs_and_the_service(repo: Path, svc: str, dockerfile) -> None:
     instructions = dockerfile(repo / "services" / svc / "Dockerfile")
     assert instructions[0] == ("FROM", "python:3.11-slim AS build")
     installs = [args for kw, args in instructions if kw == "RUN" and "pip install" in args]

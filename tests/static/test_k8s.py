@@ -37,31 +37,23 @@ def test_kustomization_lists_every_file_of_the_base(repo: Path) -> None:
     assert sorted(kustomization["resources"]) == sorted(files)
 
 
-def test_every_service_and_the_gateway_have_a_deployment_and_a_service(
-    k8s_base: list[dict], service_ports: dict
-) -> None:
+def test_every_service_and_the_gateway_have_a_deployment_and_a_service(k8s_base: list[dict], service_ports: dict) -> None:
     expected = {*service_ports, "gateway"}
     assert set(of_kind(k8s_base, "Deployment")) == expected
     assert set(of_kind(k8s_base, "Service")) == expected
 
 
-def test_services_select_their_deployment_on_a_named_port(
-    k8s_base: list[dict], deployments: dict
-) -> None:
+def test_services_select_their_deployment_on_a_named_port(k8s_base: list[dict], deployments: dict) -> None:
     for name, service in of_kind(k8s_base, "Service").items():
         labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
         assert service["spec"]["selector"].items() <= labels.items(), name
         assert deployments[name]["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
-        port_names = {
-            p["name"] for c in pod_spec(deployments[name])["containers"] for p in c["ports"]
-        }
+        port_names = {p["name"] for c in pod_spec(deployments[name])["containers"] for p in c["ports"]}
         for port in service["spec"]["ports"]:
             assert port["targetPort"] in port_names, name
 
 
-def test_gateway_upstreams_resolve_to_cluster_services(
-    k8s_base: list[dict], gateway_upstreams: dict[str, list[str]]
-) -> None:
+def test_gateway_upstreams_resolve_to_cluster_services(k8s_base: list[dict], gateway_upstreams: dict[str, list[str]]) -> None:
     # The gateway image (rendered for compose) is reused: <svc>:8000 must be a Service.
     services = of_kind(k8s_base, "Service")
     for servers in gateway_upstreams.values():
@@ -147,15 +139,10 @@ def test_checkout_path_autoscales(k8s_base: list[dict], deployments: dict) -> No
         assert "replicas" not in deployments[target["name"]]["spec"]
 
 
-def test_production_overlay_refers_to_the_base(
-    repo: Path, deployments: dict, k8s_base: list[dict]
-) -> None:
+def test_production_overlay_refers_to_the_base(repo: Path, deployments: dict, k8s_base: list[dict]) -> None:
     overlay = yaml.safe_load((repo / OVERLAY / "kustomization.yaml").read_text())
     assert overlay["resources"] == ["../../base"]
-    autoscaled = {
-        h["spec"]["scaleTargetRef"]["name"]
-        for h in of_kind(k8s_base, "HorizontalPodAutoscaler").values()
-    }
+    autoscaled = {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(k8s_base, "HorizontalPodAutoscaler").values()}
     for entry in overlay["replicas"]:
         assert entry["name"] in deployments and entry["name"] not in autoscaled, entry
         assert entry["count"] > deployments[entry["name"]]["spec"].get("replicas", 1), entry

@@ -78,14 +78,16 @@ def test_a_lock_has_a_hash_for_every_package_and_the_versions_pinned(lock: str) 
     wanted = pins(REPO / "requirements.txt") | (pins(REPO / "requirements-dev.txt") if lock == "requirements.lock" else {})
     if lock == "requirements-runtime.lock":
         wanted = {name: v for name, v in wanted.items() if name in entries or name in third_party_dependencies()}
-    stale = {name: (version, entries.get(name, ("missing", 0))[0]) for name, version in wanted.items() if entries.get(name, ("",))[0] != version}
+    stale = {
+        name: (version, entries.get(name, ("missing", 0))[0])
+        for name, version in wanted.items()
+        if entries.get(name, ("",))[0] != version
+    }
     assert stale == {}, f"{lock} disagrees with the pins (pin, locked): run scripts/lock-deps.sh"
     assert third_party_dependencies() <= set(entries)
 
 
 def test_the_runtime_lock_is_the_development_locks_subset() -> None:
     runtime, dev = locked(REPO / "requirements-runtime.lock"), locked(REPO / "requirements.lock")
-    assert {name: version for name, (version, _h) in runtime.items()} == {
-        name: dev[name][0] for name in runtime if name in dev
-    }
+    assert {name: version for name, (version, _h) in runtime.items()} == {name: dev[name][0] for name in runtime if name in dev}
     assert set(runtime) <= set(dev)

@@ -30,9 +30,7 @@ def unit(repo: Path, name: str) -> configparser.ConfigParser:
 def test_install_script_is_valid_bash_and_executable(repo: Path) -> None:
     script = repo / UBUNTU / "install.sh"
     assert os.access(script, os.X_OK)
-    result = subprocess.run(
-        ["bash", "-n", str(script)], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 
 
@@ -56,12 +54,8 @@ def test_gateway_unit_runs_the_rendered_config(repo: Path, install_sh: str) -> N
 
 def test_install_script_uses_the_conventions_ports(install_sh: str, service_ports: dict) -> None:
     ports = dict(re.findall(r"\[(\w+)\]=(\d+)", install_sh))
-    assert {svc: int(port) for svc, port in ports.items()} == {
-        svc: port_list[0] for svc, port_list in service_ports.items()
-    }
-    assert re.search(r"^SERVICES=\((.*)\)$", install_sh, re.MULTILINE).group(1).split() == list(
-        service_ports
-    )
+    assert {svc: int(port) for svc, port in ports.items()} == {svc: port_list[0] for svc, port_list in service_ports.items()}
+    assert re.search(r"^SERVICES=\((.*)\)$", install_sh, re.MULTILINE).group(1).split() == list(service_ports)
 
 
 def test_install_script_migrates_before_it_starts_services(install_sh: str) -> None:
@@ -107,10 +101,7 @@ def test_render_accepts_the_install_script_options(repo: Path, service_ports: di
 
 def test_tls_snippet_sends_hsts(repo: Path) -> None:
     snippet = (repo / UBUNTU / "nginx/pos-tls.conf").read_text(encoding="utf-8")
-    assert (
-        'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;'
-        in snippet
-    )
+    assert 'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;' in snippet
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in snippet
     site = (repo / UBUNTU / "nginx/pos-site.conf").read_text(encoding="utf-8")
     assert "include snippets/pos-tls.conf;" in site

@@ -11,7 +11,11 @@ def test_the_caller_is_the_actor_and_secrets_never_reach_the_event() -> None:
     bearer = "eyJ..."
     caller = Principal(user_id="u-1", email="m@example.com", role="manager", outlets=["o-1"], token=bearer)
     event = audit_event(
-        "stock.adjusted", actor=caller, target_type="product", target_id="p-1", outlet_id="o-1",
+        "stock.adjusted",
+        actor=caller,
+        target_type="product",
+        target_id="p-1",
+        outlet_id="o-1",
         details={"delta": -2, "pin": "2580", "token": "eyJ...", "approval_token": "eyJ...", "password": "x"},
     )
     assert isinstance(event, AuditRecorded)

@@ -45,7 +45,9 @@ def test_a_service_answers_422_with_the_input_as_text(body: bytes, tmp_path: Pat
     add_messaging_tables(metadata)
     db = Database(f"sqlite:///{tmp_path}/things.db", metadata, "things")
     metadata.create_all(db.engine)
-    app = create_service_app(name="things", settings=ServiceSettings(jwt_public_key_file=str(keys[1])), db=db, routers=[router], bus=InProcessBus())
+    app = create_service_app(
+        name="things", settings=ServiceSettings(jwt_public_key_file=str(keys[1])), db=db, routers=[router], bus=InProcessBus()
+    )
     with TestClient(app) as client:
         response = client.post("/api/things/lines", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text

@@ -99,8 +99,12 @@ def test_route_templates_hide_ids_and_queries() -> None:
 
 def test_access_log_summary() -> None:
     lines = [
-        json.dumps({"method": "POST", "uri": "/api/sales", "status": 201, "request_time": 0.120, "upstream_response_time": "0.119"}),
-        json.dumps({"method": "POST", "uri": "/api/sales", "status": 503, "request_time": 0.300, "upstream_response_time": "0.1, 0.2"}),
+        json.dumps(
+            {"method": "POST", "uri": "/api/sales", "status": 201, "request_time": 0.120, "upstream_response_time": "0.119"}
+        ),
+        json.dumps(
+            {"method": "POST", "uri": "/api/sales", "status": 503, "request_time": 0.300, "upstream_response_time": "0.1, 0.2"}
+        ),
         json.dumps({"method": "GET", "uri": "/", "status": 200, "request_time": 0.0, "upstream_response_time": ""}),
         "not json",
     ]
@@ -126,7 +130,12 @@ def test_cli_defaults_and_bounds(tmp_path: Path) -> None:
     (tmp_path / "admin-credentials.txt").write_text("email: admin@example.com\npassword: pw\n")
     args = loadgen.parse_args(["--state-dir", str(tmp_path)])
     assert (args.base_url, args.tills, args.duration, args.sales, args.lines_max, args.seed_products) == (
-        "http://127.0.0.1:8080", 8, 20.0, None, 4, 50
+        "http://127.0.0.1:8080",
+        8,
+        20.0,
+        None,
+        4,
+        50,
     )
     assert (args.email, args.password, args.access_log) == ("admin@example.com", "pw", "")
     by_count = loadgen.parse_args(["--state-dir", str(tmp_path), "--sales", "100"])

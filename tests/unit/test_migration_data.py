@@ -22,7 +22,12 @@ def test_identity_numbers_existing_registers_and_announces_outlets_and_registers
     engine = sa.create_engine(url)
     t = datetime(2026, 1, 1)
     with engine.begin() as c:
-        c.execute(sa.text("INSERT INTO outlets (id, name, currency, timezone, created_at) VALUES ('a', 'Alpha', 'EUR', 'Europe/Paris', :t), ('b', 'Beta', 'EUR', 'UTC', :t)"), {"t": t})
+        c.execute(
+            sa.text(
+                "INSERT INTO outlets (id, name, currency, timezone, created_at) VALUES ('a', 'Alpha', 'EUR', 'Europe/Paris', :t), ('b', 'Beta', 'EUR', 'UTC', :t)"
+            ),
+            {"t": t},
+        )
         c.execute(
             sa.text(
                 "INSERT INTO registers (id, outlet_id, name, active, created_at) VALUES "
@@ -38,13 +43,25 @@ def test_identity_numbers_existing_registers_and_announces_outlets_and_registers
     assert numbers == {"counter-east-1": 1, "counter-east-2": 2, "b-till": 1}
     announced = {(e["type"], e["payload"].get("register_id") or e["payload"]["outlet_id"]): e["payload"] for e in bodies}
     assert set(announced) == {
-        ("OutletCreated", "a"), ("OutletCreated", "b"),
-        ("RegisterChanged", "counter-east-1"), ("RegisterChanged", "counter-east-2"), ("RegisterChanged", "b-till"),
+        ("OutletCreated", "a"),
+        ("OutletCreated", "b"),
+        ("RegisterChanged", "counter-east-1"),
+        ("RegisterChanged", "counter-east-2"),
+        ("RegisterChanged", "b-till"),
     }
-    assert announced[("RegisterChanged", "b-till")] == {"register_id": "b-till", "outlet_id": "b", "number": 1, "name": "Till", "active": False}
+    assert announced[("RegisterChanged", "b-till")] == {
+        "register_id": "b-till",
+        "outlet_id": "b",
+        "number": 1,
+        "name": "Till",
+        "active": False,
+    }
     assert announced[("OutletCreated", "a")]["timezone"] == "Europe/Paris"
     with pytest.raises(IntegrityError), engine.begin() as c:
-        c.execute(sa.text("INSERT INTO registers (id, outlet_id, name, number, active, created_at) VALUES ('x', 'a', 'X', 2, 1, :t)"), {"t": t})
+        c.execute(
+            sa.text("INSERT INTO registers (id, outlet_id, name, number, active, created_at) VALUES ('x', 'a', 'X', 2, 1, :t)"),
+            {"t": t},
+        )
     engine.dispose()
 
 

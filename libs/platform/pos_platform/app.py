@@ -52,7 +52,10 @@ NOT_READY_503: dict[int | str, dict[str, Any]] = {
                         {
                             "type": "object",
                             "required": ["ready", "checks"],
-                            "properties": {"ready": {"type": "boolean"}, "checks": {"type": "object", "additionalProperties": {"type": "string"}}},
+                            "properties": {
+                                "ready": {"type": "boolean"},
+                                "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+                            },
                         },
                         {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
                     ]
@@ -122,7 +125,11 @@ def create_service_app(
         ctx.bus = bus or build_bus(settings)
         await ctx.bus.start()
         ctx.relay = OutboxRelay(
-            db, ctx.bus, batch_size=settings.relay_batch_size, idle_interval=settings.relay_idle_interval, linger=settings.relay_linger
+            db,
+            ctx.bus,
+            batch_size=settings.relay_batch_size,
+            idle_interval=settings.relay_idle_interval,
+            linger=settings.relay_linger,
         )
         ctx.tasks.append(asyncio.create_task(ctx.relay.run(), name=f"{name}-relay"))
         if consumer is not None:
@@ -256,7 +263,9 @@ async def unprocessable_request(_request: Request, exc: Exception) -> JSONRespon
     input that JSON cannot carry (`"qty": NaN`) shown as text instead of failing the
     answer with a 500."""
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(status_code=422, content={"detail": _printable(jsonable_encoder(exc.errors(), custom_encoder={float: _printable}))})
+    return JSONResponse(
+        status_code=422, content={"detail": _printable(jsonable_encoder(exc.errors(), custom_encoder={float: _printable}))}
+    )
 
 
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -320,4 +329,9 @@ async def _within(*steps: asyncio.Future[Any], what: str, seconds: float | None 
     _done, pending = await asyncio.wait(steps, timeout=SHUTDOWN_STEP_SECONDS if seconds is None else seconds)
     for step in pending:
         name = step.get_name() if isinstance(step, asyncio.Task) else repr(step)
-        log.error("shutdown: %s %s did not stop within %.0f s; stopping without it", what, name, SHUTDOWN_STEP_SECONDS if seconds is None else seconds)
+        log.error(
+            "shutdown: %s %s did not stop within %.0f s; stopping without it",
+            what,
+            name,
+            SHUTDOWN_STEP_SECONDS if seconds is None else seconds,
+        )

@@ -114,7 +114,9 @@ class InProcessBus:
                 for envelope, attempts in batch:
                     log.exception("handler failed", extra={"event_id": envelope.event_id})
                     if attempts + 1 >= self.delivery_limit:
-                        await self._dead_letter(consumer, handler, envelope, f"failed {attempts + 1} times: {exc!r}", attempts + 1)
+                        await self._dead_letter(
+                            consumer, handler, envelope, f"failed {attempts + 1} times: {exc!r}", attempts + 1
+                        )
                     else:
                         await asyncio.sleep(0.05 * (attempts + 1))
                         queue.put_nowait((envelope, attempts + 1))

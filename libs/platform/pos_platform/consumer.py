@@ -46,8 +46,12 @@ BatchHandler = Callable[[UnitOfWork, list[tuple[Any, Envelope]]], None]
 
 EVENTS_CONSUMED = Counter("pos_events_consumed_total", "Events consumed", ["service", "type", "outcome"])
 EVENTS_DEAD_LETTERED = Counter("pos_events_dead_lettered_total", "Events dead-lettered", ["service", "type", "kind"])
-TRANSIENT_RETRIES = Counter("pos_consumer_transient_retries_total", "Deliveries retried in place after a transient failure", ["service"])
-BATCH_SIZE = Histogram("pos_consumer_batch_size", "Deliveries applied in one transaction", ["service"], buckets=(1, 2, 5, 10, 20, 50, 100, 200))
+TRANSIENT_RETRIES = Counter(
+    "pos_consumer_transient_retries_total", "Deliveries retried in place after a transient failure", ["service"]
+)
+BATCH_SIZE = Histogram(
+    "pos_consumer_batch_size", "Deliveries applied in one transaction", ["service"], buckets=(1, 2, 5, 10, 20, 50, 100, 200)
+)
 DEAD_LETTERS_PENDING = Gauge("pos_dead_letters_pending", "Dead letters waiting for an operator (replay or discard)", ["service"])
 
 # MySQL/MariaDB errors that say "not now" rather than "never": too many connections,
@@ -204,7 +208,10 @@ class EventConsumer:
                         break
                     except Exception as exc:
                         if not is_transient(exc):
-                            log.warning("batch failed; applying its events one by one", extra={"size": len(readable), "error": describe(exc)})
+                            log.warning(
+                                "batch failed; applying its events one by one",
+                                extra={"size": len(readable), "error": describe(exc)},
+                            )
                             break
                         if not waiting:
                             waiting = True
@@ -235,7 +242,9 @@ class EventConsumer:
         try:
             while True:
                 try:
-                    await self._in_thread(self._store_dead_letter, body, reason, error, event_id, event_type, routing_key, attempts)
+                    await self._in_thread(
+                        self._store_dead_letter, body, reason, error, event_id, event_type, routing_key, attempts
+                    )
                     break
                 except Exception as exc:
                     if not is_transient(exc):
@@ -288,7 +297,12 @@ class EventConsumer:
                 try:
                     uow.session.execute(
                         self._inbox_insert,
-                        {"consumer": self.name, "event_id": envelope.event_id, "event_type": envelope.type, "processed_at": utcnow()},
+                        {
+                            "consumer": self.name,
+                            "event_id": envelope.event_id,
+                            "event_type": envelope.type,
+                            "processed_at": utcnow(),
+                        },
                     )
                 except IntegrityError as exc:
                     raise _AlreadyProcessed from exc
@@ -303,7 +317,9 @@ class EventConsumer:
         ids = [envelope.event_id for _, envelope in items]
         with self.db.transaction() as uow:
             seen = set(
-                uow.session.scalars(select(self.inbox.c.event_id).where(self.inbox.c.consumer == self.name, self.inbox.c.event_id.in_(ids)))
+                uow.session.scalars(
+                    select(self.inbox.c.event_id).where(self.inbox.c.consumer == self.name, self.inbox.c.event_id.in_(ids))
+                )
             )
             fresh: dict[str, tuple[Any, Envelope]] = {}
             for event, envelope in items:
@@ -315,7 +331,10 @@ class EventConsumer:
                 # batch then falls back to one by one, where the inbox sorts it out.
                 uow.session.execute(
                     self._inbox_insert,
-                    [{"consumer": self.name, "event_id": e.event_id, "event_type": e.type, "processed_at": now} for _, e in fresh.values()],
+                    [
+                        {"consumer": self.name, "event_id": e.event_id, "event_type": e.type, "processed_at": now}
+                        for _, e in fresh.values()
+                    ],
                 )
                 self._run_handlers(uow, list(fresh.values()))
         for _, envelope in items:
@@ -347,7 +366,14 @@ class EventConsumer:
                     correlation_id_var.reset(token)
 
     def _store_dead_letter(
-        self, body: bytes, reason: str, error: str, event_id: str | None, event_type: str | None, routing_key: str | None, attempts: int
+        self,
+        body: bytes,
+        reason: str,
+        error: str,
+        event_id: str | None,
+        event_type: str | None,
+        routing_key: str | None,
+        attempts: int,
     ) -> None:
         now = utcnow()
         with self.db.transaction() as uow:
@@ -374,15 +400,22 @@ class EventConsumer:
     # --- health and waiting ---------------------------------------------------------------
 
     def status(self) -> str:
-        """"ok", or what the consumer is waiting for (readiness shows it)."""
+        """ "ok", or what the consumer is waiting for (readiness shows it)."""
         if self._waiting and self._waiting_since is not None:
             since = datetime.fromtimestamp(self._waiting_since, UTC).strftime("%H:%M:%S")
-            return f"waiting on its database since {since} UTC ({self._waiting} deliveries held, retrying): {self._last_transient}"
+            return (
+                f"waiting on its database since {since} UTC ({self._waiting} deliveries held, retrying): {self._last_transient}"
+            )
         return "ok"
 
     def pending_dead_letters(self) -> int:
         with self.db.transaction() as uow:
-            return uow.session.scalar(select(func.count()).select_from(self.dead_letters).where(self.dead_letters.c.status == "pending")) or 0
+            return (
+                uow.session.scalar(
+                    select(func.count()).select_from(self.dead_letters).where(self.dead_letters.c.status == "pending")
+                )
+                or 0
+            )
 
     def refresh_pending_gauge(self) -> None:
         DEAD_LETTERS_PENDING.labels(self.name).set(self.pending_dead_letters())

@@ -45,14 +45,20 @@ def parse_rate(text: str) -> Decimal:
     than zero. ValueError (a sentence) for anything else: floats' exponents, NaN,
     infinities, signs, empty text."""
     if not isinstance(text, str):
-        raise ValueError(f"a rate is a decimal string such as \"1.0812\", not {type(text).__name__}")
+        raise ValueError(f'a rate is a decimal string such as "1.0812", not {type(text).__name__}')
     body = text.strip()
-    if not body or not all(c.isdigit() or c == "." for c in body) or body.count(".") > 1 or body.startswith(".") or body.endswith("."):
-        raise ValueError(f"rate {text!r} is not a decimal number such as \"1.0812\"")
+    if (
+        not body
+        or not all(c.isdigit() or c == "." for c in body)
+        or body.count(".") > 1
+        or body.startswith(".")
+        or body.endswith(".")
+    ):
+        raise ValueError(f'rate {text!r} is not a decimal number such as "1.0812"')
     try:
         value = Decimal(body)
     except InvalidOperation:
-        raise ValueError(f"rate {text!r} is not a decimal number such as \"1.0812\"") from None
+        raise ValueError(f'rate {text!r} is not a decimal number such as "1.0812"') from None
     if value <= 0:
         raise ValueError(f"rate {text!r} must be greater than zero")
     return value
@@ -169,7 +175,9 @@ def foreign_cash(
         )
     excess_local = exact_conversion(tendered_foreign_minor - due_foreign, foreign, local, 1 / Fraction(rate))
     change = round_to_cash(excess_local, local, change_rounding)
-    return ForeignCash(due_minor=due_minor, due_foreign_minor=due_foreign, tendered_foreign_minor=tendered_foreign_minor, change_minor=change)
+    return ForeignCash(
+        due_minor=due_minor, due_foreign_minor=due_foreign, tendered_foreign_minor=tendered_foreign_minor, change_minor=change
+    )
 
 
 @dataclass(frozen=True)
@@ -189,9 +197,7 @@ class ForeignPart:
         return self.credit_minor == self.remaining_minor
 
 
-def foreign_part(
-    remaining_minor: int, local: str, foreign: str, rate: Decimal, tendered_foreign_minor: int
-) -> ForeignPart:
+def foreign_part(remaining_minor: int, local: str, foreign: str, rate: Decimal, tendered_foreign_minor: int) -> ForeignPart:
     """Apply `tendered_foreign_minor` of `foreign` (at `rate`, units of foreign per unit
     of local) to `remaining_minor` of `local`. At least the amount due in `foreign`
     (rounded to its cash unit): settles it, change as `foreign_cash`. Less: a part

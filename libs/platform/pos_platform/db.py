@@ -22,9 +22,7 @@ from pos_contracts import new_envelope
 from pos_platform.messaging_tables import outbox_table
 
 # The request id of the HTTP request (or event) being handled; becomes correlation_id.
-correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "correlation_id", default=None
-)
+correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
 
 @contextmanager
@@ -194,7 +192,12 @@ class UnitOfWork:
         )
         self.session.execute(
             self._outbox_insert,
-            {"event_id": envelope.event_id, "routing_key": envelope.routing_key, "body": envelope.model_dump_json(), "created_at": utcnow()},
+            {
+                "event_id": envelope.event_id,
+                "routing_key": envelope.routing_key,
+                "body": envelope.model_dump_json(),
+                "created_at": utcnow(),
+            },
         )
         self.published += 1
 
@@ -202,7 +205,9 @@ class UnitOfWork:
 class Database:
     """A service's database: engine, sessions, and units of work."""
 
-    def __init__(self, url: str, metadata: MetaData, producer: str, pool_size: int = 10, *, tls: str = "off", tls_ca: str = "") -> None:
+    def __init__(
+        self, url: str, metadata: MetaData, producer: str, pool_size: int = 10, *, tls: str = "off", tls_ca: str = ""
+    ) -> None:
         self.url = url
         self.metadata = metadata
         self.producer = producer
@@ -272,7 +277,9 @@ def upsert(
             session.execute(lite.on_conflict_do_nothing(index_elements=list(keys)))
 
 
-def upsert_newest(session: Session | CoreSession, table: Any, keys: dict[str, Any], occurred: datetime, sets: dict[str, Any]) -> None:
+def upsert_newest(
+    session: Session | CoreSession, table: Any, keys: dict[str, Any], occurred: datetime, sets: dict[str, Any]
+) -> None:
     """A replica row kept at the newest announcement: written with `sets` unless the row
     holds one announced later (its `source_event_at`; the row is locked while deciding,
     so two deliveries of different ages end with the newer)."""

@@ -149,7 +149,9 @@ class DeadLetters:
         if letter.status != "pending":
             raise HTTPException(status.HTTP_409_CONFLICT, f"dead letter {letter_id} is already {letter.status}")
         self._update(letter_id, status="discarded", resolved_by=admin_id, note=note)
-        log.warning("dead letter discarded", extra={"dead_letter": letter_id, "event_id": letter.event_id, "by": admin_id, "note": note})
+        log.warning(
+            "dead letter discarded", extra={"dead_letter": letter_id, "event_id": letter.event_id, "by": admin_id, "note": note}
+        )
         return self.get(letter_id)
 
     def _update(self, letter_id: int, *, status: str, failed: bool = False, **values: object) -> None:
@@ -234,4 +236,3 @@ def dead_letter_router(service: str, consumer: EventConsumer) -> APIRouter:
         return letters.discard(letter_id, admin.user_id, body.note)
 
     return router
-

@@ -20,18 +20,14 @@ def ensure_keypair(private_file: str, public_file: str) -> bool:
             _write(public_path, _public_pem(key), 0o644)
         return False
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     _write(private_path, pem, 0o600)
     _write(public_path, _public_pem(key), 0o644)
     return True
 
 
 def _public_pem(key: PrivateKeyTypes) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

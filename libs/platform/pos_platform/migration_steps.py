@@ -88,12 +88,17 @@ def announce_v1(producer: str, events: list[tuple[object, str | None]]) -> None:
 
     if not events:
         return
-    outbox = sa.table(
-        "outbox", sa.column("event_id"), sa.column("routing_key"), sa.column("body"), sa.column("created_at")
-    )
+    outbox = sa.table("outbox", sa.column("event_id"), sa.column("routing_key"), sa.column("body"), sa.column("created_at"))
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = []
     for event, outlet_id in events:
         envelope = new_envelope(event, producer=producer, outlet_id=outlet_id)
-        rows.append({"event_id": envelope.event_id, "routing_key": envelope.routing_key, "body": envelope.model_dump_json(), "created_at": now})
+        rows.append(
+            {
+                "event_id": envelope.event_id,
+                "routing_key": envelope.routing_key,
+                "body": envelope.model_dump_json(),
+                "created_at": now,
+            }
+        )
     op.get_bind().execute(outbox.insert(), rows)

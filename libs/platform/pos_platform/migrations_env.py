@@ -18,7 +18,9 @@ def run(target_metadata: MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    connectable = engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
     with connectable.connect() as connection:
         # render_as_batch lets the same migrations ALTER tables on SQLite.
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)

@@ -55,7 +55,9 @@ def errors(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
 
 
 # The gateway rate-limits log-in and PIN attempts (gateway/nginx.conf.template).
-TOO_MANY_REQUESTS: dict[int | str, dict[str, Any]] = errors({429: "too many attempts from this address: slow down (the gateway's rate limit)"})
+TOO_MANY_REQUESTS: dict[int | str, dict[str, Any]] = errors(
+    {429: "too many attempts from this address: slow down (the gateway's rate limit)"}
+)
 
 
 def auth_of(dependant: Dependant) -> tuple[bool, frozenset[str] | None]:

@@ -39,7 +39,12 @@ def outlet_replica_handler(table: Table) -> Callable[[UnitOfWork, OutletCreated,
     """The OutletCreated handler keeping `table` (a service's outlets_table) current."""
 
     def on_outlet_created(uow: UnitOfWork, event: OutletCreated, _envelope: Envelope) -> None:
-        upsert(uow.session, table, {"outlet_id": event.outlet_id}, sets={"name": event.name, "currency": event.currency, "updated_at": utcnow()})
+        upsert(
+            uow.session,
+            table,
+            {"outlet_id": event.outlet_id},
+            sets={"name": event.name, "currency": event.currency, "updated_at": utcnow()},
+        )
 
     return on_outlet_created
 

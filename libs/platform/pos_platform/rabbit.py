@@ -146,7 +146,10 @@ class RabbitBus:
                 log.error("malformed message dead-lettered", extra={"message_id": message.message_id, "reason": reason})
                 await message.reject(requeue=False)
                 return None
-            await self._settle(message, sink(message.body, reason, error=str(exc)[:2000], event_id=message.message_id, routing_key=message.routing_key))
+            await self._settle(
+                message,
+                sink(message.body, reason, error=str(exc)[:2000], event_id=message.message_id, routing_key=message.routing_key),
+            )
             return None
 
     async def _batch_worker(self, ready: asyncio.Queue[AbstractIncomingMessage], batcher: Any, sink: Any) -> None:
@@ -180,7 +183,9 @@ class RabbitBus:
                 for message in messages:
                     await message.ack()
         except (AMQPError, ChannelInvalidStateError) as exc:
-            log.warning("could not settle deliveries; the broker will redeliver them", extra={"size": len(messages), "error": repr(exc)})
+            log.warning(
+                "could not settle deliveries; the broker will redeliver them", extra={"size": len(messages), "error": repr(exc)}
+            )
 
     async def _settle(self, message: AbstractIncomingMessage, work: Awaitable[None], event_id: str | None = None) -> None:
         """Ack after `work` succeeds; dead-letter a poison message; otherwise requeue."""
@@ -203,7 +208,9 @@ class RabbitBus:
         except (AMQPError, ChannelInvalidStateError) as exc:
             # The channel closed under a delivery (a broker restart): the broker
             # redelivers it, and the inbox makes the second application a no-op.
-            log.warning("could not settle a delivery; the broker will redeliver it", extra={"event_id": event_id, "error": repr(exc)})
+            log.warning(
+                "could not settle a delivery; the broker will redeliver it", extra={"event_id": event_id, "error": repr(exc)}
+            )
 
     async def _drain_dead_letter_queue(self, consumer: str, channel: AbstractRobustChannel, sink: Any) -> None:
         """Messages the broker dead-lettered itself (the delivery limit: a process that died
@@ -214,14 +221,25 @@ class RabbitBus:
         async def on_dead(message: AbstractIncomingMessage) -> None:
             death = _first_death(message.headers)
             routing_key = (death.get("routing-keys") or [message.routing_key])[0]
-            reason = f"dead-lettered by the broker ({death.get('reason', 'unknown reason')}, from queue {death.get('queue', '?')})"
+            reason = (
+                f"dead-lettered by the broker ({death.get('reason', 'unknown reason')}, from queue {death.get('queue', '?')})"
+            )
             try:
                 envelope = Envelope.model_validate_json(message.body)
                 ids: dict[str, Any] = {"event_id": envelope.event_id, "event_type": envelope.type}
             except ValidationError:
                 ids = {"event_id": message.message_id, "event_type": None}
             await self._settle(
-                message, sink(message.body, reason, error=reason, routing_key=str(routing_key), attempts=int(death.get("count", 1)), kind="broker", **ids)
+                message,
+                sink(
+                    message.body,
+                    reason,
+                    error=reason,
+                    routing_key=str(routing_key),
+                    attempts=int(death.get("count", 1)),
+                    kind="broker",
+                    **ids,
+                ),
             )
 
         await dlq.consume(on_dead)

@@ -26,12 +26,23 @@ def price_changed(uow: UnitOfWork, before: ProductOut, price_minor: int, princip
         target_type="product",
         target_id=before.id,
         outlet_id=None,  # every outlet without a price of its own
-        details={"sku": before.sku, "currency": before.currency, "before": {"price_minor": before.price_minor}, "after": {"price_minor": price_minor}},
+        details={
+            "sku": before.sku,
+            "currency": before.currency,
+            "before": {"price_minor": before.price_minor},
+            "after": {"price_minor": price_minor},
+        },
     )
 
 
 def outlet_price_changed(
-    uow: UnitOfWork, product: ProductOut, outlet_id: str, before: int | None, after: int | None, principal: Principal, request: Request
+    uow: UnitOfWork,
+    product: ProductOut,
+    outlet_id: str,
+    before: int | None,
+    after: int | None,
+    principal: Principal,
+    request: Request,
 ) -> None:
     """One outlet's own shelf price set, changed, or removed (`after` None: the outlet
     sells at the product's price, `product_price_minor`, again)."""

@@ -56,7 +56,9 @@ def record(
         return
     # A plain UPDATE: it takes the row's exclusive lock at once (an upsert could take a
     # shared lock first, and two of those deadlock).
-    bumped = session.execute(update(change_counter).where(change_counter.c.id == 1).values(seq=change_counter.c.seq + len(entries)))
+    bumped = session.execute(
+        update(change_counter).where(change_counter.c.id == 1).values(seq=change_counter.c.seq + len(entries))
+    )
     if not bumped.rowcount:  # a database made without the migrations' counter row
         upsert(session, change_counter, {"id": 1}, increments={"seq": len(entries)})
     top = session.scalar(select(change_counter.c.seq).where(change_counter.c.id == 1))
@@ -67,7 +69,9 @@ def record(
         stmt = stmt.on_duplicate_key_update(change_seq=stmt.inserted.change_seq)
     else:
         stmt = sqlite.insert(catalog_changes)
-        stmt = stmt.on_conflict_do_update(index_elements=["outlet_id", "kind", "entity_id"], set_={"change_seq": stmt.excluded.change_seq})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["outlet_id", "kind", "entity_id"], set_={"change_seq": stmt.excluded.change_seq}
+        )
     for start in range(0, len(rows), _BATCH):
         session.execute(stmt, rows[start : start + _BATCH])
 
@@ -91,7 +95,9 @@ def encode_cursor(seq: int, outlet_id: str) -> str:
 
 def decode_cursor(cursor: str, outlet_id: str) -> int:
     if not cursor.startswith(_CURSOR_PREFIX) or len(cursor) > 64:
-        raise BadCursor("malformed cursor: pass back a next_cursor exactly as it was given, or none to fill the replica from the start")
+        raise BadCursor(
+            "malformed cursor: pass back a next_cursor exactly as it was given, or none to fill the replica from the start"
+        )
     body = cursor[len(_CURSOR_PREFIX) :]
     try:
         seq_text, tag = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii").split(".")
@@ -101,7 +107,9 @@ def decode_cursor(cursor: str, outlet_id: str) -> int:
             "malformed cursor: pass back a next_cursor exactly as it was given, or none to fill the replica from the start"
         ) from None
     if seq < 0 or not seq_text.isdigit():
-        raise BadCursor("malformed cursor: pass back a next_cursor exactly as it was given, or none to fill the replica from the start")
+        raise BadCursor(
+            "malformed cursor: pass back a next_cursor exactly as it was given, or none to fill the replica from the start"
+        )
     if tag != _outlet_tag(outlet_id):
         raise BadCursor("this cursor was given for another outlet: fill this outlet's replica without a cursor")
     return seq
@@ -136,7 +144,9 @@ def read_page(session: CoreSession, outlet_id: str, after: int, limit: int) -> P
     for scope in (EVERY_OUTLET, outlet_id):
         entries += session.execute(
             select(catalog_changes.c.change_seq, catalog_changes.c.kind, catalog_changes.c.entity_id)
-            .where(catalog_changes.c.outlet_id == scope, catalog_changes.c.change_seq > after, catalog_changes.c.change_seq <= top)
+            .where(
+                catalog_changes.c.outlet_id == scope, catalog_changes.c.change_seq > after, catalog_changes.c.change_seq <= top
+            )
             .order_by(catalog_changes.c.change_seq)
             .limit(limit + 1)
         ).all()
@@ -199,7 +209,9 @@ def _categories(session: CoreSession, ids: list[str]) -> dict[str, dict[str, Any
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), _BATCH):
         for r in session.execute(
-            select(categories.c.id, categories.c.name, categories.c.parent_id).where(categories.c.id.in_(ids[start : start + _BATCH]))
+            select(categories.c.id, categories.c.name, categories.c.parent_id).where(
+                categories.c.id.in_(ids[start : start + _BATCH])
+            )
         ):
             found[r.id] = {"id": r.id, "name": r.name, "parent_id": r.parent_id}
     return found

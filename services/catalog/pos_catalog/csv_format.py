@@ -169,7 +169,9 @@ def _parse_row(line_no: int, values: dict[str, str], errors: Errors) -> ProductR
         if len(row.description) > 4000:
             errors.add(line_no, "description", "description is longer than 4000 characters")
     if "barcodes" in values:
-        row.barcodes = [c.strip() for c in values["barcodes"].replace(";", BARCODE_SEPARATOR).split(BARCODE_SEPARATOR) if c.strip()]
+        row.barcodes = [
+            c.strip() for c in values["barcodes"].replace(";", BARCODE_SEPARATOR).split(BARCODE_SEPARATOR) if c.strip()
+        ]
         for code in row.barcodes:
             problem = barcode_problem(code)
             if problem:

@@ -90,7 +90,9 @@ class ImportJobs:
         with self._lock:
             self._running[job_id] = Progress()
         correlation = correlation_id_var.get()
-        thread = threading.Thread(target=self._run, args=(job_id, data, dry_run, correlation), name=f"import-{job_id[:8]}", daemon=True)
+        thread = threading.Thread(
+            target=self._run, args=(job_id, data, dry_run, correlation), name=f"import-{job_id[:8]}", daemon=True
+        )
         thread.start()
         return job_id
 
@@ -118,9 +120,19 @@ class ImportJobs:
         with self.db.transaction() as uow:
             uow.session.execute(
                 insert(import_jobs).values(
-                    id=job_id, status="validating", dry_run=dry_run, total_rows=0, validated_rows=0, imported_rows=0,
-                    created_count=0, updated_count=0, unchanged_count=0, error_count=0, created_by=actor,
-                    created_at=now, updated_at=now,
+                    id=job_id,
+                    status="validating",
+                    dry_run=dry_run,
+                    total_rows=0,
+                    validated_rows=0,
+                    imported_rows=0,
+                    created_count=0,
+                    updated_count=0,
+                    unchanged_count=0,
+                    error_count=0,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
         with self._lock:
@@ -140,8 +152,13 @@ class ImportJobs:
             if not errors:
                 self._check_against_database(job_id, rows, errors)
             if errors:
-                self._finish(job_id, "failed", error_count=errors.count, errors=_errors_json(errors),
-                             message=f"{errors.count} error(s): nothing was imported; fix them and upload the file again")
+                self._finish(
+                    job_id,
+                    "failed",
+                    error_count=errors.count,
+                    errors=_errors_json(errors),
+                    message=f"{errors.count} error(s): nothing was imported; fix them and upload the file again",
+                )
                 return
             if dry_run:
                 self._finish(job_id, "done", message=f"{total} row(s) checked, no errors (dry run: nothing imported)")
@@ -159,7 +176,9 @@ class ImportJobs:
             )
         except Exception as exc:
             log.exception("import failed", extra={"job_id": job_id})
-            self._finish(job_id, "failed", message=f"the import failed and nothing was imported: {type(exc).__name__}: {str(exc)[:300]}")
+            self._finish(
+                job_id, "failed", message=f"the import failed and nothing was imported: {type(exc).__name__}: {str(exc)[:300]}"
+            )
         finally:
             correlation_id_var.reset(token)
             with self._lock:
@@ -196,14 +215,17 @@ class ImportJobs:
         for batch in chunks(rows):
             with self.db.transaction() as uow:
                 codes = [c for r in batch for c in (r.barcodes or [])]
-                owners = dict(
-                    uow.session.execute(
-                        select(barcodes.c.code, products.c.sku)
-                        .join(products, products.c.id == barcodes.c.product_id)
-                        .where(barcodes.c.code.in_(codes))
+                owners = (
+                    dict(
+                        uow.session.execute(
+                            select(barcodes.c.code, products.c.sku)
+                            .join(products, products.c.id == barcodes.c.product_id)
+                            .where(barcodes.c.code.in_(codes))
+                        ).all()
                     )
-                    .all()
-                ) if codes else {}
+                    if codes
+                    else {}
+                )
             for row in batch:
                 for code in row.barcodes or []:
                     owner_sku = owners.get(code)
@@ -319,7 +341,9 @@ class ImportJobs:
     ) -> tuple[int, int]:
         """Update the rows' products; their new barcodes are added to `new_codes` (the
         caller inserts them once every batch removed the old ones)."""
-        current_codes = {existing[r.sku.casefold()].id: repo.split_barcodes(existing[r.sku.casefold()].barcode_list) for r in batch}
+        current_codes = {
+            existing[r.sku.casefold()].id: repo.split_barcodes(existing[r.sku.casefold()].barcode_list) for r in batch
+        }
         names = _category_names(category_ids) | repo.category_names(
             session, {existing[r.sku.casefold()].category_id for r in batch if existing[r.sku.casefold()].category_id}
         )
@@ -330,7 +354,9 @@ class ImportJobs:
             new = {
                 "name": row.name,
                 "description": old.description if row.description is None else row.description,
-                "category_id": old.category_id if row.category is None else (category_ids.get(tuple(row.category)) if row.category else None),
+                "category_id": old.category_id
+                if row.category is None
+                else (category_ids.get(tuple(row.category)) if row.category else None),
                 "price_minor": row.price_minor,
                 "cost_minor": old.cost_minor if row.cost_minor is None else row.cost_minor,
                 "tax_class": old.tax_class if row.tax_class is None else row.tax_class,
@@ -353,9 +379,7 @@ class ImportJobs:
                     ProductChanged(**_payload({"id": old.id, "sku": old.sku, "currency": old.currency, **new}, codes, names))
                 )
         if changed_values:
-            session.execute(
-update(products).where(products.c.id == bindparam("b_id")), changed_values
-            )
+            session.execute(update(products).where(products.c.id == bindparam("b_id")), changed_values)
             touched.extend(v["b_id"] for v in changed_values)
         code_ids = [pid for pid, _n, _s, _c, codes_changed, _a in recoded if codes_changed]
         if code_ids:
@@ -426,7 +450,12 @@ def _publish_many(uow: UnitOfWork, db: Database, events: list[Any]) -> None:
     for event in events:
         envelope = new_envelope(event, producer=db.producer, correlation_id=correlation)
         rows.append(
-            {"event_id": envelope.event_id, "routing_key": envelope.routing_key, "body": envelope.model_dump_json(), "created_at": utcnow()}
+            {
+                "event_id": envelope.event_id,
+                "routing_key": envelope.routing_key,
+                "body": envelope.model_dump_json(),
+                "created_at": utcnow(),
+            }
         )
     for part in chunks(rows):
         uow.session.execute(insert(db.outbox), part)
@@ -434,7 +463,9 @@ def _publish_many(uow: UnitOfWork, db: Database, events: list[Any]) -> None:
 
 
 def _errors_json(errors: Errors) -> str:
-    return json.dumps([{"row": e.row, "column": e.column, "message": e.message} for e in sorted(errors.kept, key=lambda e: (e.row, e.column))])
+    return json.dumps(
+        [{"row": e.row, "column": e.column, "message": e.message} for e in sorted(errors.kept, key=lambda e: (e.row, e.column))]
+    )
 
 
 def job_out(values: dict[str, Any]) -> ImportJobOut:
@@ -466,4 +497,3 @@ def job_out(values: dict[str, Any]) -> ImportJobOut:
         created_at=values["created_at"].isoformat() + "Z",
         finished_at=finished.isoformat() + "Z" if finished else None,
     )
-

@@ -61,7 +61,9 @@ def load(session: Session, ids: list[str], *, outlet_id: str | None = None) -> l
 
 def load_by_barcode(session: Session, code: str, *, outlet_id: str | None = None) -> ProductOut | None:
     """The product a barcode belongs to, in one statement (the till's scan)."""
-    row = session.execute(_card_query(outlet_id).join(barcodes, barcodes.c.product_id == products.c.id).where(barcodes.c.code == code)).first()
+    row = session.execute(
+        _card_query(outlet_id).join(barcodes, barcodes.c.product_id == products.c.id).where(barcodes.c.code == code)
+    ).first()
     return None if row is None else _card(row)
 
 
@@ -78,8 +80,7 @@ def outlet_prices_for(session: Session, ids: list[str], outlet_id: str) -> dict[
             select(price_overrides.c.product_id, price_overrides.c.price_minor).where(
                 price_overrides.c.outlet_id == outlet_id, price_overrides.c.product_id.in_(ids)
             )
-        )
-        .all()
+        ).all()
     )
 
 
@@ -107,7 +108,9 @@ def split_barcodes(text: str) -> list[str]:
 
 def term_rows(product_id: str, name: str, sku: str, codes: list[str], active: bool) -> list[dict[str, Any]]:
     key, order = product_key(product_id), sort_key(name)
-    return [{"product_key": key, "term": term, "active": active, "sort_key": order} for term in sorted(index_terms(name, sku, codes))]
+    return [
+        {"product_key": key, "term": term, "active": active, "sort_key": order} for term in sorted(index_terms(name, sku, codes))
+    ]
 
 
 def replace_terms(session: Session, product: ProductOut) -> None:
@@ -125,7 +128,9 @@ def replace_barcodes(session: Session, product_id: str, codes: list[str]) -> Non
 
 def category_tree(session: Session) -> dict[str, tuple[str, str | None]]:
     """id -> (name, parent_id) of every category (a catalogue has hundreds, not more)."""
-    return {r.id: (r.name, r.parent_id) for r in session.execute(select(categories.c.id, categories.c.name, categories.c.parent_id))}
+    return {
+        r.id: (r.name, r.parent_id) for r in session.execute(select(categories.c.id, categories.c.name, categories.c.parent_id))
+    }
 
 
 def category_path(tree: dict[str, tuple[str, str | None]], category_id: str) -> list[str]:

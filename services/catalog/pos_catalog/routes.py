@@ -82,7 +82,9 @@ def _filters(uow: UnitOfWork, category_id: str | None, include_subcategories: bo
     category_ids = None
     if category_id:
         category_ids = (
-            frozenset(repo.descendants(repo.category_tree(uow.session), category_id)) if include_subcategories else frozenset({category_id})
+            frozenset(repo.descendants(repo.category_tree(uow.session), category_id))
+            if include_subcategories
+            else frozenset({category_id})
         )
     return search.Filters(active_only=not include_archived, category_ids=category_ids)
 
@@ -296,7 +298,9 @@ def catalog_changes(
     principal: CurrentUser,
     request: Request,
     outlet_id: str = Query(min_length=1, max_length=36, description="the till's outlet: prices are this outlet's"),
-    cursor: str | None = Query(default=None, max_length=64, description="a next_cursor from an earlier page; none to fill from the start"),
+    cursor: str | None = Query(
+        default=None, max_length=64, description="a next_cursor from an earlier page; none to fill from the start"
+    ),
     limit: int = Query(default=1000, ge=1, le=5000, description="most entries in this page"),
 ) -> Response:
     """A till's catalogue replica for one outlet: without a cursor, everything, page by
@@ -345,7 +349,9 @@ def list_outlet_prices(product_id: str, principal: CurrentUser, request: Request
 
 
 @router.put("/products/{product_id}/prices/{outlet_id}", response_model=OutletPriceOut)
-def set_outlet_price(product_id: str, outlet_id: OutletIdPath, body: OutletPriceIn, principal: Manager, request: Request) -> OutletPriceOut:
+def set_outlet_price(
+    product_id: str, outlet_id: OutletIdPath, body: OutletPriceIn, principal: Manager, request: Request
+) -> OutletPriceOut:
     """This outlet sells the product at its own shelf price (OutletPriceChanged)."""
     ensure_known_outlet(_ctx(request).db, principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
@@ -354,7 +360,9 @@ def set_outlet_price(product_id: str, outlet_id: OutletIdPath, body: OutletPrice
         if current != body.price_minor:
             if current is None:
                 uow.session.execute(
-                    price_overrides.insert().values(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, updated_at=utcnow())
+                    price_overrides.insert().values(
+                        product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, updated_at=utcnow()
+                    )
                 )
             else:
                 uow.session.execute(
@@ -363,7 +371,9 @@ def set_outlet_price(product_id: str, outlet_id: OutletIdPath, body: OutletPrice
                     .values(price_minor=body.price_minor, updated_at=utcnow())
                 )
             uow.publish(
-                OutletPriceChanged(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency),
+                OutletPriceChanged(
+                    product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency
+                ),
                 outlet_id=outlet_id,
             )
             feed.record(uow.session, outlet_prices=[(product_id, outlet_id)])
@@ -412,7 +422,9 @@ def create_category(body: CategoryIn, _manager: Manager, request: Request) -> Ca
     category_id = str(uuid.uuid4())
     with _ctx(request).db.transaction() as uow:
         _check_category(uow, body.parent_id)
-        uow.session.execute(categories.insert().values(id=category_id, name=body.name, parent_id=body.parent_id, created_at=utcnow()))
+        uow.session.execute(
+            categories.insert().values(id=category_id, name=body.name, parent_id=body.parent_id, created_at=utcnow())
+        )
         feed.record(uow.session, categories=[category_id])
         return _category_out(repo.category_tree(uow.session), category_id)
 
@@ -433,7 +445,9 @@ def update_category(category_id: str, body: CategoryUpdate, _manager: Manager, r
                 if parent not in tree:
                     raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"category {parent} does not exist")
                 if parent in repo.descendants(tree, category_id):
-                    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a category cannot move under itself or its own subcategory")
+                    raise HTTPException(
+                        status.HTTP_422_UNPROCESSABLE_CONTENT, "a category cannot move under itself or its own subcategory"
+                    )
             changes["parent_id"] = parent
         if changes:
             uow.session.execute(categories.update().where(categories.c.id == category_id).values(**changes))
@@ -442,7 +456,9 @@ def update_category(category_id: str, body: CategoryUpdate, _manager: Manager, r
 
 
 @router.delete(
-    "/categories/{category_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors({409: "the category has subcategories or products"})
+    "/categories/{category_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors({409: "the category has subcategories or products"}),
 )
 def delete_category(category_id: str, _manager: Manager, request: Request) -> Response:
     """Only an empty category (no products, no subcategories) can be deleted."""
@@ -491,9 +507,14 @@ async def start_import(
         async for part in request.stream():
             data += part
             if len(data) > settings.import_max_bytes:
-                raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the file is larger than {settings.import_max_bytes} bytes: split it")
+                raise HTTPException(
+                    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                    f"the file is larger than {settings.import_max_bytes} bytes: split it",
+                )
     if len(data) > settings.import_max_bytes:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the file is larger than {settings.import_max_bytes} bytes: split it")
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the file is larger than {settings.import_max_bytes} bytes: split it"
+        )
     if not data.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is empty")
     jobs = _imports(request)

@@ -116,7 +116,7 @@ class CategoryIn(Strict):
 
 class CategoryUpdate(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    parent_id: str | None = Field(default=None, description="move under another category; \"\" makes it a root")
+    parent_id: str | None = Field(default=None, description='move under another category; "" makes it a root')
 
 
 class CategoryOut(BaseModel):
@@ -188,7 +188,9 @@ class ChangesPage(BaseModel):
     """A page of the replica feed: each entity once, in its current state."""
 
     outlet_id: str
-    products: list[ReplicaProduct] = Field(description="created or changed products (upsert by id; barcodes replace the product's)")
+    products: list[ReplicaProduct] = Field(
+        description="created or changed products (upsert by id; barcodes replace the product's)"
+    )
     categories: list[ReplicaCategory] = Field(description="created, renamed or moved categories (upsert by id)")
     deleted_categories: list[str] = Field(description="ids of deleted categories")
     next_cursor: str = Field(description="pass it back as `cursor` for the next page or, once `more` is false, for the next sync")

@@ -76,7 +76,9 @@ def exact_hits(session: Session, query: str, filters: Filters) -> list[Hit]:
         return hits
     rows = {
         r.id: r
-        for r in session.execute(select(products.c.id, products.c.active, products.c.category_id).where(products.c.id.in_([p for p, _m in found])))
+        for r in session.execute(
+            select(products.c.id, products.c.active, products.c.category_id).where(products.c.id.in_([p for p, _m in found]))
+        )
     }
     for pid, match in found:
         row = rows.get(pid)
@@ -95,7 +97,9 @@ def _in_categories(session: Session, keys: list[bytes], category_ids: frozenset[
         return []
     ids = {product_id_of(k): k for k in keys}
     inside = set(
-        session.scalars(select(products.c.id).where(products.c.id.in_(list(ids)), products.c.category_id.in_(sorted(category_ids))))
+        session.scalars(
+            select(products.c.id).where(products.c.id.in_(list(ids)), products.c.category_id.in_(sorted(category_ids)))
+        )
     )
     return [k for k in keys if product_id_of(k) in inside]
 
@@ -107,7 +111,9 @@ def _broadest_first(session: Session, words: list[str], filters: Filters) -> lis
     to build and the page fills quickly."""
     if len(words) == 1:
         return words
-    counts = [select(func.count()).select_from(_word_range(w, filters).limit(ESTIMATE_CAP).subquery()).scalar_subquery() for w in words]
+    counts = [
+        select(func.count()).select_from(_word_range(w, filters).limit(ESTIMATE_CAP).subquery()).scalar_subquery() for w in words
+    ]
     sizes = dict(zip(words, session.execute(select(*counts)).one(), strict=True))  # one round trip
     return sorted(words, key=lambda w: (-sizes[w], len(w)))
 
@@ -152,6 +158,10 @@ def count(session: Session, query: str, filters: Filters | None = None) -> tuple
         truncated = len(rows) == COUNT_CAP * 2
         keys = list(dict.fromkeys(bytes(k) for k in rows))
         if filters.category_ids is not None:
-            keys = [k for start in range(0, len(keys), 1000) for k in _in_categories(session, keys[start : start + 1000], filters.category_ids)]
+            keys = [
+                k
+                for start in range(0, len(keys), 1000)
+                for k in _in_categories(session, keys[start : start + 1000], filters.category_ids)
+            ]
         matched.update(keys)
     return (COUNT_CAP, False) if truncated or len(matched) > COUNT_CAP else (len(matched), True)

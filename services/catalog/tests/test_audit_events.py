@@ -25,7 +25,11 @@ def test_a_price_change_is_audited_with_before_and_after(client: TestClient, aut
     assert client.put(f"/api/catalog/products/{product['id']}", json={"price_minor": 950}, headers=auth()).status_code == 200
     [audit] = _audits(client)
     assert (audit.action, audit.actor_id, audit.actor_role, audit.target_type, audit.target_id) == (
-        "product.price_changed", "user-1", "manager", "product", product["id"],
+        "product.price_changed",
+        "user-1",
+        "manager",
+        "product",
+        product["id"],
     )
     assert audit.details == {"sku": "MUG-1", "currency": "EUR", "before": {"price_minor": 800}, "after": {"price_minor": 950}}
     [raw] = events(client, "AuditRecorded")
@@ -55,7 +59,12 @@ def test_an_import_that_changes_prices_is_audited_once(env: tuple[TestClient, di
     job = run_import(app_client, headers, GOOD.replace(",350,120,", ",375,120,").replace(",300,100,", ",310,100,"))
     assert (job["status"], job["updated"]) == ("done", 2)
     [audit] = _audits(app_client)
-    assert (audit.action, audit.target_type, audit.target_id, audit.actor_id) == ("product.prices_imported", "import", job["id"], "user-1")
+    assert (audit.action, audit.target_type, audit.target_id, audit.actor_id) == (
+        "product.prices_imported",
+        "import",
+        job["id"],
+        "user-1",
+    )
     listed: list[dict[str, Any]] = audit.details["listed"]
     assert audit.details["price_changes"] == 2
     assert sorted((c["sku"], c["before"], c["after"]) for c in listed) == [("TEA-1", 350, 375), ("TEA-2", 300, 310)]

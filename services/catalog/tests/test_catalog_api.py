@@ -51,7 +51,9 @@ def events(client: TestClient, type_: str | None = None) -> list[dict[str, Any]]
 
 
 def create(client: TestClient, auth: Auth, sku: str, name: str, price: int = 100, **extra: Any) -> dict[str, Any]:
-    response = client.post("/api/catalog/products", json={"sku": sku, "name": name, "price_minor": price, **extra}, headers=auth())
+    response = client.post(
+        "/api/catalog/products", json={"sku": sku, "name": name, "price_minor": price, **extra}, headers=auth()
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -59,13 +61,22 @@ def create(client: TestClient, auth: Auth, sku: str, name: str, price: int = 100
 def test_a_wrong_check_digit_is_refused_naming_the_digit(client: TestClient, auth: Auth) -> None:
     good = ean13("400638133393")
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
-    response = client.post("/api/catalog/products", json={"sku": "X1", "name": "X", "price_minor": 1, "barcodes": [bad]}, headers=auth())
+    response = client.post(
+        "/api/catalog/products", json={"sku": "X1", "name": "X", "price_minor": 1, "barcodes": [bad]}, headers=auth()
+    )
     assert response.status_code == 422
     assert f"check digit (digit 13) is {bad[-1]}, expected {good[-1]}" in response.text
     upc_bad = "036000291453"  # valid UPC-A is ...452
-    response = client.post("/api/catalog/products", json={"sku": "X2", "name": "X", "price_minor": 1, "barcodes": [upc_bad]}, headers=auth())
+    response = client.post(
+        "/api/catalog/products", json={"sku": "X2", "name": "X", "price_minor": 1, "barcodes": [upc_bad]}, headers=auth()
+    )
     assert response.status_code == 422 and "UPC-A" in response.text and "expected 2" in response.text
-    assert client.post("/api/catalog/products", json={"sku": "X3", "name": "X", "price_minor": 1, "barcodes": ["96385074"]}, headers=auth()).status_code == 201
+    assert (
+        client.post(
+            "/api/catalog/products", json={"sku": "X3", "name": "X", "price_minor": 1, "barcodes": ["96385074"]}, headers=auth()
+        ).status_code
+        == 201
+    )
 
 
 def test_every_change_publishes_its_event(client: TestClient, auth: Auth) -> None:
@@ -90,7 +101,9 @@ def test_barcode_lookup_and_conflicts(client: TestClient, auth: Auth) -> None:
     found = client.get(f"/api/catalog/barcodes/{code}", headers=auth("cashier"))
     assert (found.status_code, found.json()["id"]) == (200, product["id"])
     assert client.get(f"/api/catalog/barcodes/{ean13('590123412346')}", headers=auth("cashier")).status_code == 404
-    clash = client.post("/api/catalog/products", json={"sku": "TEA-2", "name": "Tea", "price_minor": 1, "barcodes": [code]}, headers=auth())
+    clash = client.post(
+        "/api/catalog/products", json={"sku": "TEA-2", "name": "Tea", "price_minor": 1, "barcodes": [code]}, headers=auth()
+    )
     assert clash.status_code == 409 and "barcode" in clash.json()["detail"]
     dup = client.post("/api/catalog/products", json={"sku": "TEA-1", "name": "Tea", "price_minor": 1}, headers=auth())
     assert dup.status_code == 409 and "SKU" in dup.json()["detail"]
@@ -158,21 +171,37 @@ def test_outlet_prices(client: TestClient, auth: Auth) -> None:
     put = client.put(f"/api/catalog/products/{product['id']}/prices/{A}", json={"price_minor": 275}, headers=auth())
     assert put.status_code == 200, put.text
     assert events(client, "OutletPriceChanged")[-1]["payload"] == {
-        "product_id": product["id"], "outlet_id": A, "price_minor": 275, "currency": "EUR"
+        "product_id": product["id"],
+        "outlet_id": A,
+        "price_minor": 275,
+        "currency": "EUR",
     }
     got = client.get(f"/api/catalog/products/{product['id']}", params={"outlet_id": A}, headers=auth("cashier")).json()
     assert (got["price_minor"], got["outlet_price_minor"]) == (250, 275)
     hit = client.get("/api/catalog/search", params={"q": "bread", "outlet_id": A}, headers=auth("cashier")).json()["items"][0]
     assert hit["outlet_price_minor"] == 275
     # another outlet's prices are not this manager's business
-    assert client.put(f"/api/catalog/products/{product['id']}/prices/{B}", json={"price_minor": 1}, headers=auth()).status_code == 404
-    assert client.get(f"/api/catalog/products/{product['id']}", params={"outlet_id": B}, headers=auth("cashier")).status_code == 404
-    assert client.put(f"/api/catalog/products/{product['id']}/prices/{A}", json={"price_minor": 1}, headers=auth("cashier")).status_code == 403
+    assert (
+        client.put(f"/api/catalog/products/{product['id']}/prices/{B}", json={"price_minor": 1}, headers=auth()).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/catalog/products/{product['id']}", params={"outlet_id": B}, headers=auth("cashier")).status_code == 404
+    )
+    assert (
+        client.put(
+            f"/api/catalog/products/{product['id']}/prices/{A}", json={"price_minor": 1}, headers=auth("cashier")
+        ).status_code
+        == 403
+    )
     listed = client.get(f"/api/catalog/products/{product['id']}/prices", headers=auth()).json()
     assert [(p["outlet_id"], p["price_minor"]) for p in listed] == [(A, 275)]
     assert client.delete(f"/api/catalog/products/{product['id']}/prices/{A}", headers=auth()).status_code == 204
     assert events(client, "OutletPriceChanged")[-1]["payload"]["price_minor"] is None
-    assert client.get(f"/api/catalog/products/{product['id']}", params={"outlet_id": A}, headers=auth()).json()["outlet_price_minor"] is None
+    assert (
+        client.get(f"/api/catalog/products/{product['id']}", params={"outlet_id": A}, headers=auth()).json()["outlet_price_minor"]
+        is None
+    )
 
 
 def test_category_tree(client: TestClient, auth: Auth) -> None:
@@ -183,9 +212,14 @@ def test_category_tree(client: TestClient, auth: Auth) -> None:
     create(client, auth, "WATER", "Water", category_id=drinks["id"])
     under = client.get("/api/catalog/products", params={"category_id": drinks["id"]}, headers=auth()).json()
     assert sorted(names(under)) == ["Beans", "Water"]
-    only = client.get("/api/catalog/products", params={"category_id": drinks["id"], "include_subcategories": False}, headers=auth()).json()
+    only = client.get(
+        "/api/catalog/products", params={"category_id": drinks["id"], "include_subcategories": False}, headers=auth()
+    ).json()
     assert names(only) == ["Water"]
-    assert client.get("/api/catalog/products/" + under["items"][0]["id"], headers=auth()).json()["category_name"] in ("Coffee", "Drinks")
+    assert client.get("/api/catalog/products/" + under["items"][0]["id"], headers=auth()).json()["category_name"] in (
+        "Coffee",
+        "Drinks",
+    )
     loop = client.put(f"/api/catalog/categories/{drinks['id']}", json={"parent_id": coffee["id"]}, headers=auth())
     assert loop.status_code == 422
     renamed = client.put(f"/api/catalog/categories/{coffee['id']}", json={"name": "Coffee beans"}, headers=auth()).json()

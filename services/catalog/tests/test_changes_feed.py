@@ -83,30 +83,44 @@ class Replica:
 
 def server_state(client: TestClient, headers: dict[str, str], outlet_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The catalogue as the other endpoints show it, in the replica's shape."""
-    items = client.get("/api/catalog/products", params={"limit": 500, "include_archived": True, "outlet_id": outlet_id}, headers=headers).json()[
-        "items"
-    ]
+    items = client.get(
+        "/api/catalog/products", params={"limit": 500, "include_archived": True, "outlet_id": outlet_id}, headers=headers
+    ).json()["items"]
     products = {
         p["id"]: {
-            "id": p["id"], "sku": p["sku"], "name": p["name"], "barcodes": p["barcodes"], "category_id": p["category_id"],
+            "id": p["id"],
+            "sku": p["sku"],
+            "name": p["name"],
+            "barcodes": p["barcodes"],
+            "category_id": p["category_id"],
             "price_minor": p["price_minor"] if p["outlet_price_minor"] is None else p["outlet_price_minor"],
-            "outlet_price": p["outlet_price_minor"] is not None, "currency": p["currency"], "tax_class": p["tax_class"],
-            "unit": p["unit"], "active": p["active"],
+            "outlet_price": p["outlet_price_minor"] is not None,
+            "currency": p["currency"],
+            "tax_class": p["tax_class"],
+            "unit": p["unit"],
+            "active": p["active"],
         }
         for p in items
     }
-    cats = {c["id"]: {"id": c["id"], "name": c["name"], "parent_id": c["parent_id"]} for c in client.get("/api/catalog/categories", headers=headers).json()}
+    cats = {
+        c["id"]: {"id": c["id"], "name": c["name"], "parent_id": c["parent_id"]}
+        for c in client.get("/api/catalog/categories", headers=headers).json()
+    }
     return products, cats
 
 
 def create(client: TestClient, auth: Auth, sku: str, price: int = 100, **extra: Any) -> dict[str, Any]:
-    response = client.post("/api/catalog/products", json={"sku": sku, "name": f"Product {sku}", "price_minor": price, **extra}, headers=auth())
+    response = client.post(
+        "/api/catalog/products", json={"sku": sku, "name": f"Product {sku}", "price_minor": price, **extra}, headers=auth()
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def category(client: TestClient, auth: Auth, name: str, parent_id: str | None = None) -> str:
-    response = client.post("/api/catalog/categories", json={"name": name, **({"parent_id": parent_id} if parent_id else {})}, headers=auth())
+    response = client.post(
+        "/api/catalog/categories", json={"name": name, **({"parent_id": parent_id} if parent_id else {})}, headers=auth()
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -115,14 +129,27 @@ def small_catalogue(client: TestClient, auth: Auth, count: int = 12) -> list[dic
     drinks = category(client, auth, "Drinks")
     coffee = category(client, auth, "Coffee", drinks)
     made = [
-        create(client, auth, f"SKU-{n}", 100 + n, barcodes=[ean13(f"4006381{n:05d}")], category_id=coffee if n % 2 else drinks,
-               tax_class="reduced" if n % 3 else "standard")
+        create(
+            client,
+            auth,
+            f"SKU-{n}",
+            100 + n,
+            barcodes=[ean13(f"4006381{n:05d}")],
+            category_id=coffee if n % 2 else drinks,
+            tax_class="reduced" if n % 3 else "standard",
+        )
         for n in range(count)
     ]
     for product in made[:3]:
-        assert client.put(f"/api/catalog/products/{product['id']}/prices/{A}", json={"price_minor": 7}, headers=auth()).status_code == 200
+        assert (
+            client.put(f"/api/catalog/products/{product['id']}/prices/{A}", json={"price_minor": 7}, headers=auth()).status_code
+            == 200
+        )
     for product in made[2:5]:
-        assert client.put(f"/api/catalog/products/{product['id']}/prices/{B}", json={"price_minor": 9}, headers=auth()).status_code == 200
+        assert (
+            client.put(f"/api/catalog/products/{product['id']}/prices/{B}", json={"price_minor": 9}, headers=auth()).status_code
+            == 200
+        )
     return made
 
 
@@ -306,7 +333,9 @@ def test_writes_from_threads_during_a_fill_are_not_lost(client: TestClient, auth
 
 def test_an_import_is_numbered_and_unchanged_rows_are_not(client: TestClient, auth: Auth) -> None:
     headers = {**auth(), "Content-Type": "text/csv"}
-    csv = "sku,name,price_minor,category,barcodes\nIMP-1,One,100,Food > Fresh,{}\nIMP-2,Two,200,Food,\n".format(ean13("400638111111"))
+    csv = "sku,name,price_minor,category,barcodes\nIMP-1,One,100,Food > Fresh,{}\nIMP-2,Two,200,Food,\n".format(
+        ean13("400638111111")
+    )
 
     def run(body: str) -> None:
         started = client.post("/api/catalog/imports", content=body.encode(), headers=headers)
@@ -345,13 +374,22 @@ def test_the_migration_numbers_an_existing_catalogue(tmp_path: Path) -> None:
                 ),
                 {"id": f"p{n}", "sku": f"T{n}", "t": t},
             )
-        c.execute(sa.text("INSERT INTO price_overrides (product_id, outlet_id, price_minor, updated_at) VALUES ('p1', 'outlet-a', 90, :t)"), {"t": t})
+        c.execute(
+            sa.text(
+                "INSERT INTO price_overrides (product_id, outlet_id, price_minor, updated_at) VALUES ('p1', 'outlet-a', 90, :t)"
+            ),
+            {"t": t},
+        )
     upgrade("catalog", url)
     with engine.begin() as c:
         rows = c.execute(sa.text("SELECT outlet_id, kind, entity_id, change_seq FROM catalog_changes ORDER BY change_seq")).all()
         counter = c.execute(sa.text("SELECT seq FROM change_counter")).scalar()
     engine.dispose()
     assert [tuple(r) for r in rows] == [
-        ("", "c", "c1", 1), ("", "p", "p0", 2), ("", "p", "p1", 3), ("", "p", "p2", 4), ("outlet-a", "p", "p1", 5),
+        ("", "c", "c1", 1),
+        ("", "p", "p0", 2),
+        ("", "p", "p1", 3),
+        ("", "p", "p2", 4),
+        ("outlet-a", "p", "p1", 5),
     ]
     assert counter == 5

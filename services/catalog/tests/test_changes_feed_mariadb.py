@@ -43,8 +43,19 @@ def _product(db: Database, sku: str) -> str:
     with db.transaction() as uow:
         uow.session.execute(
             insert(products).values(
-                id=product_id, sku=sku, name=sku, description="", price_minor=100, cost_minor=0, currency="EUR",
-                tax_class="standard", unit="each", active=True, created_at=now, updated_at=now, barcode_list="",
+                id=product_id,
+                sku=sku,
+                name=sku,
+                description="",
+                price_minor=100,
+                cost_minor=0,
+                currency="EUR",
+                tax_class="standard",
+                unit="each",
+                active=True,
+                created_at=now,
+                updated_at=now,
+                barcode_list="",
             )
         )
         changes.record(uow.session, products=[product_id])
@@ -111,11 +122,17 @@ def test_tills_syncing_during_concurrent_writes_end_with_the_servers_state(maria
             for i in range(40):
                 product = made[(n * 11 + i) % len(made)]["id"]
                 if i % 5 == 4:
-                    response = client.put(f"/api/catalog/products/{product}/prices/{A}", json={"price_minor": n * 100 + i}, headers=auth())
+                    response = client.put(
+                        f"/api/catalog/products/{product}/prices/{A}", json={"price_minor": n * 100 + i}, headers=auth()
+                    )
                 elif i % 7 == 6:
                     response = client.delete(f"/api/catalog/products/{product}/prices/{A}", headers=auth())
                 else:
-                    response = client.put(f"/api/catalog/products/{product}", json={"price_minor": n * 1000 + i, "name": f"w{n} {i}"}, headers=auth())
+                    response = client.put(
+                        f"/api/catalog/products/{product}",
+                        json={"price_minor": n * 1000 + i, "name": f"w{n} {i}"},
+                        headers=auth(),
+                    )
                 if response.status_code not in (200, 204):
                     failures.append(f"{response.status_code} {response.text}")
 

@@ -37,7 +37,9 @@ def env(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
 
 
 def run_import(client: TestClient, headers: dict[str, str], text: str, **params: Any) -> dict[str, Any]:
-    started = client.post("/api/catalog/imports", content=text.encode(), params=params, headers={**headers, "Content-Type": "text/csv"})
+    started = client.post(
+        "/api/catalog/imports", content=text.encode(), params=params, headers={**headers, "Content-Type": "text/csv"}
+    )
     assert started.status_code == 202, started.text
     assert started.headers["location"] == f"/api/catalog/imports/{started.json()['id']}"
     deadline = time.monotonic() + 30
@@ -55,8 +57,8 @@ def product_count(client: TestClient, headers: dict[str, str]) -> int:
 
 
 GOOD = f"""sku,name,barcodes,category,price_minor,cost_minor,tax_class,unit,active
-TEA-1,Green tea,{ean13('590123412345')},Drinks > Tea,350,120,reduced,each,true
-TEA-2,Black tea,{ean13('590123412346')}|{ean13('590123412347')},Drinks > Tea,300,100,reduced,each,true
+TEA-1,Green tea,{ean13("590123412345")},Drinks > Tea,350,120,reduced,each,true
+TEA-2,Black tea,{ean13("590123412346")}|{ean13("590123412347")},Drinks > Tea,300,100,reduced,each,true
 APL-1,Apples,,Fruit,299,150,reduced,weight,true
 """
 
@@ -76,7 +78,9 @@ def test_a_valid_file_is_imported_with_events_and_categories(env: tuple[TestClie
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
     assert len(events(client, "ProductChanged")) == 0
     # an update of one row: one ProductChanged, the rest unchanged; archiving: ProductArchived
-    changed = GOOD.replace("Green tea,", "Green tea (loose),").replace("299,150,reduced,weight,true", "299,150,reduced,weight,false")
+    changed = GOOD.replace("Green tea,", "Green tea (loose),").replace(
+        "299,150,reduced,weight,true", "299,150,reduced,weight,false"
+    )
     job = run_import(client, headers, changed)
     assert (job["created"], job["updated"], job["unchanged"]) == (0, 2, 1)
     assert {e["payload"]["name"] for e in events(client, "ProductChanged")} == {"Green tea (loose)", "Apples"}

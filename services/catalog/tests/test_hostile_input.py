@@ -26,7 +26,9 @@ def test_control_characters_in_text_are_refused(client: TestClient, auth: Auth, 
 
 def test_tabs_and_line_breaks_stay_allowed(client: TestClient, auth: Auth) -> None:  # noqa: F811
     response = client.post(
-        "/api/catalog/products", json={"sku": "TEXT-1", "name": "Tea", "description": "line one\nline two\r\n\tindented", "price_minor": 100}, headers=auth()
+        "/api/catalog/products",
+        json={"sku": "TEXT-1", "name": "Tea", "description": "line one\nline two\r\n\tindented", "price_minor": 100},
+        headers=auth(),
     )
     assert response.status_code == 201, response.text
 
@@ -54,7 +56,9 @@ def test_an_outlet_id_longer_than_any_outlet_is_a_422(client: TestClient, auth: 
     """A 40-character outlet id answered 500 ("Data too long") on MariaDB."""
     made = client.post("/api/catalog/products", json={"sku": "OP-1", "name": "Tea", "price_minor": 100}, headers=auth())
     assert made.status_code == 201, made.text
-    response = client.put(f"/api/catalog/products/{made.json()['id']}/prices/{'x' * 40}", json={"price_minor": 90}, headers=auth("admin", []))
+    response = client.put(
+        f"/api/catalog/products/{made.json()['id']}/prices/{'x' * 40}", json={"price_minor": 90}, headers=auth("admin", [])
+    )
     assert response.status_code == 422, response.text
 
 
@@ -69,5 +73,7 @@ def test_a_shelf_price_for_an_outlet_that_does_not_exist_is_refused(client: Test
     path = f"/api/catalog/products/{made.json()['id']}/prices/new-outlet"
     refused = client.put(path, json={"price_minor": 90}, headers=auth("admin", []))
     assert refused.status_code == 404 and "outlet new-outlet not found" in refused.text
-    client.app.state.ctx.consumer.handle(new_envelope(OutletCreated(outlet_id="new-outlet", name="New", currency="EUR"), producer="identity"))
+    client.app.state.ctx.consumer.handle(
+        new_envelope(OutletCreated(outlet_id="new-outlet", name="New", currency="EUR"), producer="identity")
+    )
     assert client.put(path, json={"price_minor": 90}, headers=auth("admin", [])).status_code == 200

@@ -396,7 +396,9 @@ def list_audit(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: Annotated[str | None, Query(max_length=36)] = None,
     outlet_id: Annotated[str | None, Query(max_length=36)] = None,
-    service: Annotated[str | None, Query(max_length=32, description="who wrote it: identity, sales, catalog, inventory, payments")] = None,
+    service: Annotated[
+        str | None, Query(max_length=32, description="who wrote it: identity, sales, catalog, inventory, payments")
+    ] = None,
     target_id: Annotated[str | None, Query(max_length=64, description="e.g. a sale, refund, product or count id")] = None,
     since: datetime | None = None,
     after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
@@ -458,8 +460,16 @@ def export_audit(
         )
     with ctx(request).db.transaction() as uow:
         audit_record(
-            uow, request, "audit.exported", actor=admin, target_type="audit_log",
-            details={"since": start.isoformat() + "Z" if start else None, "until": end.isoformat() + "Z" if end else None, "format": format},
+            uow,
+            request,
+            "audit.exported",
+            actor=admin,
+            target_type="audit_log",
+            details={
+                "since": start.isoformat() + "Z" if start else None,
+                "until": end.isoformat() + "Z" if end else None,
+                "format": format,
+            },
         )
     engine = ctx(request).db.engine
 

@@ -32,8 +32,16 @@ def bootstrap(ctx: ServiceContext) -> None:
                 raise RuntimeError("POS_ADMIN_PASSWORD must be set for the first start in production")
             password = secrets.token_urlsafe(12)
             _write_credentials(settings.admin_credentials_file, settings.admin_email, password)
-        user = create_user_row(uow, email=settings.admin_email, name="Administrator", password=password, role="admin", outlet_ids=[])
-        audit.record(uow, "user.created", target_type="user", target_id=user.id, details={"after": user.model_dump(mode="json"), "by": "bootstrap"})
+        user = create_user_row(
+            uow, email=settings.admin_email, name="Administrator", password=password, role="admin", outlet_ids=[]
+        )
+        audit.record(
+            uow,
+            "user.created",
+            target_type="user",
+            target_id=user.id,
+            details={"after": user.model_dump(mode="json"), "by": "bootstrap"},
+        )
     log.info("bootstrapped admin user", extra={"email": settings.admin_email})
 
 

@@ -50,7 +50,9 @@ class TokenResponse(BaseModel):
 
 class OutletIn(Strict):
     name: str = Field(min_length=1, max_length=200)
-    currency: str = Field(default="EUR", max_length=16, description="an ISO 4217 currency code (GET /api/identity/currencies lists them)")
+    currency: str = Field(
+        default="EUR", max_length=16, description="an ISO 4217 currency code (GET /api/identity/currencies lists them)"
+    )
     timezone: str = Field(default="UTC", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")
 
     @field_validator("currency")
@@ -79,7 +81,9 @@ class CurrencyOut(BaseModel):
     code: str = Field(description="ISO 4217 alphabetic code")
     name: str = Field(description="ISO 4217's English name")
     numeric: int = Field(description="ISO 4217 numeric code")
-    minor_units: int = Field(description="digits after the decimal point: amounts are integers of 10^-minor_units (JPY 0, EUR 2, KWD 3)")
+    minor_units: int = Field(
+        description="digits after the decimal point: amounts are integers of 10^-minor_units (JPY 0, EUR 2, KWD 3)"
+    )
     cash_unit_minor: int = Field(description="the smallest amount paid in cash, in minor units (CHF 5 = 0.05, SEK 100 = 1 krona)")
 
 
@@ -92,7 +96,10 @@ class RegisterIn(Strict):
     outlet_id: Id
     name: str = Field(min_length=1, max_length=100)
     number: int | None = Field(
-        default=None, ge=1, le=999, description="the register's number in its outlet, printed in its receipt numbers; the next free one if left out"
+        default=None,
+        ge=1,
+        le=999,
+        description="the register's number in its outlet, printed in its receipt numbers; the next free one if left out",
     )
 
 

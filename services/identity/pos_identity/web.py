@@ -54,9 +54,7 @@ def refresh_secret(request: Request) -> str | None:
     return value if value and len(value) <= 128 else None
 
 
-def audit_record(
-    uow: UnitOfWork, request: Request, action: str, *, actor: Principal | Any | None = None, **fields: Any
-) -> int:
+def audit_record(uow: UnitOfWork, request: Request, action: str, *, actor: Principal | Any | None = None, **fields: Any) -> int:
     """An audit entry with the caller's address and user agent; `actor` is a Principal
     or a users row."""
     details = dict(fields.pop("details", None) or {})
@@ -73,6 +71,4 @@ def audit_record(
 def unprocessable(field: str, message: str) -> HTTPException:
     """A 422 shaped like FastAPI's own validation errors (what the OpenAPI document
     promises for 422), for rules a schema cannot express."""
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", field], "msg": message, "type": "value_error"}]
-    )
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", field], "msg": message, "type": "value_error"}])

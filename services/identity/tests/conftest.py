@@ -72,7 +72,13 @@ class Chain:
         self.cashier_b = self.user("cashier-b@example.com", "cashier", [self.b], pin="9630")
 
     def user(self, email: str, role: str, outlets: list[str], pin: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"email": email, "name": email.split("@")[0], "password": PASSWORD, "role": role, "outlets": outlets}
+        body: dict[str, Any] = {
+            "email": email,
+            "name": email.split("@")[0],
+            "password": PASSWORD,
+            "role": role,
+            "outlets": outlets,
+        }
         if pin:
             body["pin"] = pin
         response = self.client.post("/api/identity/users", json=body, headers=self.admin)

@@ -93,7 +93,11 @@ def test_a_rewritten_link_is_found(client: TestClient, chain) -> None:
 def test_other_services_entries_join_the_chain(client: TestClient, chain) -> None:
     db = _db(client)
     event = AuditRecorded(
-        action="sale.refunded", actor_id="cashier-1", outlet_id=chain.a, target_type="sale", target_id="sale-9",
+        action="sale.refunded",
+        actor_id="cashier-1",
+        outlet_id=chain.a,
+        target_type="sale",
+        target_id="sale-9",
         details={"amount_minor": 1250, "approved_by": "manager-1"},
     )
     envelope = new_envelope(event, producer="sales", outlet_id=chain.a, correlation_id="req-1")
@@ -109,7 +113,9 @@ def test_other_services_entries_join_the_chain(client: TestClient, chain) -> Non
 
 
 def _delivered(chain, action: str, target_id: str, producer: str, **details):  # type: ignore[no-untyped-def]
-    event = AuditRecorded(action=action, actor_id="cashier-1", outlet_id=chain.a, target_type="x", target_id=target_id, details=details)
+    event = AuditRecorded(
+        action=action, actor_id="cashier-1", outlet_id=chain.a, target_type="x", target_id=target_id, details=details
+    )
     return new_envelope(event, producer=producer, outlet_id=chain.a, correlation_id=f"req-{target_id}")
 
 
@@ -151,7 +157,9 @@ def appended(client: TestClient, chain) -> list[dict]:  # type: ignore[no-untype
     consumer = client.app.state.ctx.consumer
     for envelope in (
         _delivered(chain, "sale.refunded", "refund-1", "sales", total_minor=1250),
-        _delivered(chain, "product.price_changed", "product-1", "catalog", before={"price_minor": 800}, after={"price_minor": 950}),
+        _delivered(
+            chain, "product.price_changed", "product-1", "catalog", before={"price_minor": 800}, after={"price_minor": 950}
+        ),
         _delivered(chain, "stock.adjusted", "product-2", "inventory", delta=-3),
     ):
         assert consumer.handle(envelope)
@@ -167,7 +175,9 @@ def test_an_edited_figure_in_an_appended_entry_is_found_and_named(client: TestCl
     assert (verdict.ok, verdict.broken_seq, verdict.reason) == (False, price["seq"], "contents changed since it was written")
     assert verdict.record.startswith(f"seq {price['seq']} catalog product.price_changed x product-1 at ")
     assert audit.main(["verify", "--database-url", settings.database_url]) == 1
-    assert f"BROKEN at seq {price['seq']} [seq {price['seq']} catalog product.price_changed x product-1" in capsys.readouterr().out
+    assert (
+        f"BROKEN at seq {price['seq']} [seq {price['seq']} catalog product.price_changed x product-1" in capsys.readouterr().out
+    )
     shown = client.get("/api/identity/audit/verify", headers=chain.admin).json()
     assert (shown["ok"], shown["broken_seq"]) == (False, price["seq"]) and "product.price_changed" in shown["record"]
 
@@ -201,7 +211,9 @@ def test_reordered_entries_are_found(client: TestClient, chain, appended) -> Non
 # --- export -------------------------------------------------------------------------------
 
 
-def test_an_admin_exports_a_date_range_as_json_lines_or_csv(client: TestClient, chain, appended, settings, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_an_admin_exports_a_date_range_as_json_lines_or_csv(
+    client: TestClient, chain, appended, settings, tmp_path, capsys
+) -> None:  # type: ignore[no-untyped-def]
     today = datetime.now(UTC).date()
     tomorrow = today + timedelta(days=1)
     params = {"since": today.isoformat(), "until": tomorrow.isoformat()}
@@ -228,17 +240,46 @@ def test_an_admin_exports_a_date_range_as_json_lines_or_csv(client: TestClient, 
     # a range with nothing in it, and one the wrong way round
     empty = client.get("/api/identity/audit/export", params={"since": "2020-01-01", "until": "2020-01-02"}, headers=chain.admin)
     assert (empty.status_code, empty.text) == (200, "")
-    wrong = client.get("/api/identity/audit/export", params={"since": tomorrow.isoformat(), "until": today.isoformat()}, headers=chain.admin)
+    wrong = client.get(
+        "/api/identity/audit/export", params={"since": tomorrow.isoformat(), "until": today.isoformat()}, headers=chain.admin
+    )
     assert wrong.status_code == 422 and "must be after since" in wrong.text
     # admins only
     assert client.get("/api/identity/audit/export", headers=chain.login(chain.manager)).status_code == 403
 
     # the command line gives the same entries
     out = tmp_path / "audit.jsonl"
-    code = audit.main(["export", "--database-url", settings.database_url, "--since", today.isoformat(), "--until", tomorrow.isoformat(), "--output", str(out)])
+    code = audit.main(
+        [
+            "export",
+            "--database-url",
+            settings.database_url,
+            "--since",
+            today.isoformat(),
+            "--until",
+            tomorrow.isoformat(),
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     from_cli = [json.loads(line) for line in out.read_text().splitlines()]
     cli_hashes = {e["seq"]: e["hash"] for e in from_cli}
     assert all(cli_hashes[e["seq"]] == e["hash"] for e in lines)
-    assert audit.main(["export", "--database-url", settings.database_url, "--since", "2020-01-01", "--until", "2020-01-02", "--format", "csv"]) == 0
+    assert (
+        audit.main(
+            [
+                "export",
+                "--database-url",
+                settings.database_url,
+                "--since",
+                "2020-01-01",
+                "--until",
+                "2020-01-02",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.splitlines() == [",".join(audit.EXPORT_COLUMNS)]

@@ -46,7 +46,17 @@ def test_password_policy_is_length_first(password: str, ok: bool) -> None:
 
 @pytest.mark.parametrize(
     ("pin", "ok"),
-    [("1234", False), ("4321", False), ("1111", False), ("12a4", False), ("123", False), ("123456789", False), ("2580", True), ("9012", False), ("90125", True)],
+    [
+        ("1234", False),
+        ("4321", False),
+        ("1111", False),
+        ("12a4", False),
+        ("123", False),
+        ("123456789", False),
+        ("2580", True),
+        ("9012", False),
+        ("90125", True),
+    ],
 )
 def test_pin_policy(pin: str, ok: bool) -> None:
     assert (pin_problem(pin) is None) is ok

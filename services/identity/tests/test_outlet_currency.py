@@ -19,7 +19,9 @@ from fastapi.testclient import TestClient
         ("XXX", "not a currency money is counted in"),
     ],
 )
-def test_an_outlet_in_anything_but_an_iso_4217_currency_is_refused(client: TestClient, admin: dict[str, str], currency: str, says: str) -> None:
+def test_an_outlet_in_anything_but_an_iso_4217_currency_is_refused(
+    client: TestClient, admin: dict[str, str], currency: str, says: str
+) -> None:
     r = client.post("/api/identity/outlets", json={"name": f"Shop {currency}", "currency": currency}, headers=admin)
     assert r.status_code == 422, r.text
     [error] = r.json()["detail"]

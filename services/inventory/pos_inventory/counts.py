@@ -22,7 +22,9 @@ class CountClosed(Exception):
 def create(uow: UnitOfWork, outlet_id: str, *, note: str | None, actor: str) -> str:
     count_id = str(uuid.uuid4())
     uow.session.execute(
-        stock_counts.insert().values(id=count_id, outlet_id=outlet_id, status="open", note=note, created_by=actor, created_at=utcnow())
+        stock_counts.insert().values(
+            id=count_id, outlet_id=outlet_id, status="open", note=note, created_by=actor, created_at=utcnow()
+        )
     )
     return count_id
 
@@ -82,7 +84,9 @@ def post(uow: UnitOfWork, count_id: str, outlet_id: str, *, actor: str) -> int:
         level = ops.locked_level(uow, outlet_id, line["product_id"])
         after = ops.move(uow, level, delta=delta, kind="count", reason="count", reference=count_id, actor=actor)
         uow.publish(
-            StockAdjusted(outlet_id=outlet_id, product_id=line["product_id"], delta=delta, reason="count", on_hand_after=after.on_hand),
+            StockAdjusted(
+                outlet_id=outlet_id, product_id=line["product_id"], delta=delta, reason="count", on_hand_after=after.on_hand
+            ),
             outlet_id=outlet_id,
         )
         moved += 1
@@ -91,4 +95,6 @@ def post(uow: UnitOfWork, count_id: str, outlet_id: str, *, actor: str) -> int:
 
 
 def close(uow: UnitOfWork, count_id: str, status: str, *, actor: str) -> None:
-    uow.session.execute(stock_counts.update().where(stock_counts.c.id == count_id).values(status=status, closed_by=actor, closed_at=utcnow()))
+    uow.session.execute(
+        stock_counts.update().where(stock_counts.c.id == count_id).values(status=status, closed_by=actor, closed_at=utcnow())
+    )

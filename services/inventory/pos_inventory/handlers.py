@@ -30,7 +30,12 @@ def on_sale_refunded(uow: UnitOfWork, event: SaleRefunded, _envelope: Envelope) 
 
 def on_product(uow: UnitOfWork, event: ProductCreated | ProductChanged, _envelope: Envelope) -> None:
     # The oversell policy is inventory's own: never overwritten by catalog events.
-    upsert(uow.session, products, {"product_id": event.product_id}, sets={"sku": event.sku, "name": event.name, "active": event.active})
+    upsert(
+        uow.session,
+        products,
+        {"product_id": event.product_id},
+        sets={"sku": event.sku, "name": event.name, "active": event.active},
+    )
     # Sales that named the product before its event reached inventory are deducted now.
     ops.apply_parked(uow, event.product_id)
 
@@ -58,6 +63,7 @@ HANDLERS: dict[str, EventHandler] = {
 
 async def expire_reservations(ctx: ServiceContext) -> None:
     """Background job: release reservations whose checkout never finished."""
+
     async def sweep() -> None:
         count = await asyncio.to_thread(_expire, ctx)
         if count:

@@ -100,7 +100,9 @@ def short_response(short: list[ops.ShortLine], what: str = "not enough stock for
         status_code=status.HTTP_409_CONFLICT,
         content={
             "detail": f"{what}: {names}",
-            "short": [{"product_id": s.product_id, "name": s.name, "requested": s.requested, "available": s.available} for s in short],
+            "short": [
+                {"product_id": s.product_id, "name": s.name, "requested": s.requested, "available": s.available} for s in short
+            ],
         },
     )
 
@@ -129,7 +131,9 @@ def list_levels(
         query = query.where(stock.c.reorder_point > 0, stock.c.on_hand <= stock.c.reorder_point)
     with context(request).db.transaction() as uow:
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = uow.session.execute(query.order_by(stock.c.outlet_id, products.c.name, stock.c.product_id).limit(limit).offset(offset)).all()
+        rows = uow.session.execute(
+            query.order_by(stock.c.outlet_id, products.c.name, stock.c.product_id).limit(limit).offset(offset)
+        ).all()
     return LevelPage(items=[_row_level(r) for r in rows], total=total)
 
 
@@ -156,7 +160,16 @@ def update_level(body: LevelUpdate, principal: Manager, request: Request) -> Lev
             actor=principal.user_id,
         )
         if level.on_hand != before:
-            chain.adjusted(uow, level, level.on_hand - before, reason=body.reason, note=body.note, reference=None, principal=principal, request=request)
+            chain.adjusted(
+                uow,
+                level,
+                level.on_hand - before,
+                reason=body.reason,
+                note=body.note,
+                reference=None,
+                principal=principal,
+                request=request,
+            )
     return _level_out(level)
 
 
@@ -172,7 +185,9 @@ def get_level(outlet_id: str, product_id: str, principal: CurrentUser, request: 
 
 
 @router.get("/outlets/{outlet_id}/low-stock", response_model=list[LowStockLine])
-def low_stock_list(outlet_id: str, principal: CurrentUser, request: Request, limit: int = Query(default=500, ge=1, le=5000)) -> list[LowStockLine]:
+def low_stock_list(
+    outlet_id: str, principal: CurrentUser, request: Request, limit: int = Query(default=500, ge=1, le=5000)
+) -> list[LowStockLine]:
     """The outlet's lines at or below their reorder point, emptiest first, with how many
     to order."""
     ensure_outlet(principal, outlet_id)
@@ -185,7 +200,8 @@ def low_stock_list(outlet_id: str, principal: CurrentUser, request: Request, lim
     with context(request).db.transaction() as uow:
         rows = uow.session.execute(query).all()
     return [
-        LowStockLine(**_row_level(r).model_dump(), suggested_order_qty=suggested_order(r.on_hand, r.reorder_point, r.reorder_qty)) for r in rows
+        LowStockLine(**_row_level(r).model_dump(), suggested_order_qty=suggested_order(r.on_hand, r.reorder_point, r.reorder_qty))
+        for r in rows
     ]
 
 
@@ -217,10 +233,14 @@ def audit(outlet_id: str, principal: Manager, request: Request) -> AuditOut:
     """Check the outlet's books: every level must equal the sum of its ledger rows."""
     ensure_outlet(principal, outlet_id)
     with context(request).db.transaction() as uow:
-        levels = dict(uow.session.execute(select(stock.c.product_id, stock.c.on_hand).where(stock.c.outlet_id == outlet_id)).all())
+        levels = dict(
+            uow.session.execute(select(stock.c.product_id, stock.c.on_hand).where(stock.c.outlet_id == outlet_id)).all()
+        )
         sums = dict(
             uow.session.execute(
-                select(ledger.c.product_id, func.sum(ledger.c.delta)).where(ledger.c.outlet_id == outlet_id).group_by(ledger.c.product_id)
+                select(ledger.c.product_id, func.sum(ledger.c.delta))
+                .where(ledger.c.outlet_id == outlet_id)
+                .group_by(ledger.c.product_id)
             ).all()
         )
     mismatches = [
@@ -244,7 +264,11 @@ def receive_goods(body: ReceiptIn, principal: Manager, request: Request) -> list
     require_known(context(request), [line.product_id for line in body.lines])
     with context(request).db.transaction() as uow:
         levels = ops.receive(
-            uow, body.outlet_id, [(line.product_id, line.qty) for line in body.lines], actor=principal.user_id, reference=body.reference
+            uow,
+            body.outlet_id,
+            [(line.product_id, line.qty) for line in body.lines],
+            actor=principal.user_id,
+            reference=body.reference,
         )
     return [_level_out(level) for level in levels]
 
@@ -271,10 +295,21 @@ def adjust_stock(body: AdjustmentIn, principal: Manager, request: Request) -> li
 def _adjust(ctx: ServiceContext, body: AdjustmentIn, principal: Principal, request: Request) -> list[ops.Level]:
     with ctx.db.transaction() as uow:
         lines = merge_lines([(line.product_id, line.delta) for line in body.lines])
-        levels = ops.adjust(uow, body.outlet_id, lines, reason=body.reason, note=body.note, actor=principal.user_id, reference=body.reference)
+        levels = ops.adjust(
+            uow, body.outlet_id, lines, reason=body.reason, note=body.note, actor=principal.user_id, reference=body.reference
+        )
         for level, (_product_id, delta) in zip(levels, lines, strict=True):
             if delta:
-                chain.adjusted(uow, level, delta, reason=body.reason, note=body.note, reference=body.reference, principal=principal, request=request)
+                chain.adjusted(
+                    uow,
+                    level,
+                    delta,
+                    reason=body.reason,
+                    note=body.note,
+                    reference=body.reference,
+                    principal=principal,
+                    request=request,
+                )
         return levels
 
 
@@ -312,7 +347,9 @@ def list_exceptions(
     principal: Manager,
     request: Request,
     outlet_id: str | None = None,
-    status_: str | None = Query(default=None, alias="status", pattern="^(open|applied)$", description="open (waiting) or applied"),
+    status_: str | None = Query(
+        default=None, alias="status", pattern="^(open|applied)$", description="open (waiting) or applied"
+    ),
     limit: int = Query(default=500, ge=1, le=5000),
 ) -> list[StockExceptionOut]:
     """Lines of completed sales that name a product inventory does not know (no
@@ -326,7 +363,9 @@ def list_exceptions(
         query = query.where(stock_exceptions.c.outlet_id.in_(outlets))
     if status_:
         query = query.where(stock_exceptions.c.status == status_)
-    query = query.order_by(stock_exceptions.c.created_at.desc(), stock_exceptions.c.sale_id, stock_exceptions.c.product_id).limit(limit)
+    query = query.order_by(stock_exceptions.c.created_at.desc(), stock_exceptions.c.sale_id, stock_exceptions.c.product_id).limit(
+        limit
+    )
     with context(request).db.transaction() as uow:
         rows = uow.session.execute(query).all()
     return [
@@ -367,7 +406,13 @@ def set_product_policy(product_id: ProductIdPath, body: PolicyIn, manager: Manag
     with context(request).db.transaction() as uow:
         before = uow.session.scalar(select(products.c.oversell).where(products.c.product_id == product_id)) or "block"
         # The product may not have reached inventory yet (events are asynchronous).
-        upsert(uow.session, products, {"product_id": product_id}, sets={"oversell": body.oversell}, defaults={"sku": "", "name": "", "active": True})
+        upsert(
+            uow.session,
+            products,
+            {"product_id": product_id},
+            sets={"oversell": body.oversell},
+            defaults={"sku": "", "name": "", "active": True},
+        )
         if before != body.oversell:
             chain.policy_changed(uow, product_id, before, body.oversell, manager, request)
     return get_product_policy(product_id, manager, request)
@@ -382,7 +427,9 @@ def set_product_policy(product_id: ProductIdPath, body: PolicyIn, manager: Manag
     status_code=status.HTTP_201_CREATED,
     responses={409: {"description": "some lines are short; nothing was reserved"}},
 )
-def create_reservation(body: ReservationIn, principal: Cashier, request: Request, response: Response) -> ReservationOut | JSONResponse:
+def create_reservation(
+    body: ReservationIn, principal: Cashier, request: Request, response: Response
+) -> ReservationOut | JSONResponse:
     """Reserve every line or none, for `ttl_seconds` (the service's default, 300 s,
     when left out): a crashed checkout never holds stock longer. Idempotent by sale id:
     a repeat of a held reservation answers 200 `held` and takes nothing more; a repeat
@@ -408,7 +455,10 @@ def _busy_database(exc: BaseException) -> bool:
     """A deadlock or lock wait timeout (1213, 1205), or the server out of connections
     (1040: nothing was done yet). Safe to try again: the reservation is one transaction."""
     return is_deadlock(exc) or (
-        isinstance(exc, DBAPIError) and exc.orig is not None and bool(getattr(exc.orig, "args", None)) and exc.orig.args[0] == 1040
+        isinstance(exc, DBAPIError)
+        and exc.orig is not None
+        and bool(getattr(exc.orig, "args", None))
+        and exc.orig.args[0] == 1040
     )
 
 
@@ -453,7 +503,9 @@ def release_reservation(
     sale_id: str,
     principal: StaffOrService,
     request: Request,
-    attempt: Annotated[str | None, Query(min_length=1, max_length=36, description="release only this checkout attempt's hold")] = None,
+    attempt: Annotated[
+        str | None, Query(min_length=1, max_length=36, description="release only this checkout attempt's hold")
+    ] = None,
     outlet_id: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
 ) -> Response:
     """Give held stock back (a failed or voided checkout). Releasing twice is harmless.
@@ -507,7 +559,9 @@ async def stream_stock(
     streams: StockStreams = request.app.state.stock_streams
     resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
     return StreamingResponse(
-        streams.events(outlet_id, last_event_id=resume, keepalive=settings.stream_keepalive_seconds, max_seconds=settings.stream_max_seconds),
+        streams.events(
+            outlet_id, last_event_id=resume, keepalive=settings.stream_keepalive_seconds, max_seconds=settings.stream_max_seconds
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -61,7 +61,9 @@ def start_count(body: CountIn, principal: Manager, request: Request) -> CountOut
 
 
 @router.get("/counts", response_model=list[CountOut])
-def list_counts(principal: CurrentUser, request: Request, outlet_id: str | None = None, limit: int = Query(default=50, ge=1, le=500)) -> list[CountOut]:
+def list_counts(
+    principal: CurrentUser, request: Request, outlet_id: str | None = None, limit: int = Query(default=50, ge=1, le=500)
+) -> list[CountOut]:
     query = select(stock_counts)
     outlets = principal.visible_outlets(outlet_id)
     if outlets is not None:
@@ -87,7 +89,9 @@ def enter_counted(count_id: str, body: CountLinesIn, principal: Manager, request
         row = _open_count(uow, count_id, principal, for_update=True)
         if row.status != "open":
             raise HTTPException(status.HTTP_409_CONFLICT, f"the count is {row.status}")
-        counts.enter(uow, count_id, row.outlet_id, [(line.product_id, line.counted) for line in body.lines], actor=principal.user_id)
+        counts.enter(
+            uow, count_id, row.outlet_id, [(line.product_id, line.counted) for line in body.lines], actor=principal.user_id
+        )
         return _count_out(uow, row)
 
 

@@ -76,11 +76,18 @@ def create_transfer(body: TransferIn, principal: Manager, request: Request) -> T
     try:
         require_outlet(context(request).db, None, body.to_outlet_id)  # another outlet: not in a manager's token
     except UnknownOutlet:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no outlet {body.to_outlet_id} to send the goods to") from None
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"no outlet {body.to_outlet_id} to send the goods to"
+        ) from None
     require_known(context(request), [line.product_id for line in body.lines])
     with context(request).db.transaction() as uow:
         transfer_id = transfers.create(
-            uow, body.from_outlet_id, body.to_outlet_id, [(line.product_id, line.qty) for line in body.lines], note=body.note, actor=principal.user_id
+            uow,
+            body.from_outlet_id,
+            body.to_outlet_id,
+            [(line.product_id, line.qty) for line in body.lines],
+            note=body.note,
+            actor=principal.user_id,
         )
         return _transfer_out(uow, transfers.header(uow, transfer_id))
 
@@ -134,7 +141,9 @@ def _send(ctx: Any, transfer_id: str, principal: Principal) -> TransferOut:
         return _transfer_out(uow, transfers.header(uow, transfer_id))
 
 
-@router.post("/transfers/{transfer_id}/receive", response_model=TransferOut, responses=errors({409: "the transfer is not in transit"}))
+@router.post(
+    "/transfers/{transfer_id}/receive", response_model=TransferOut, responses=errors({409: "the transfer is not in transit"})
+)
 def receive_transfer(transfer_id: str, body: TransferReceiptIn, principal: Manager, request: Request) -> TransferOut:
     """The destination records what arrived: lines left out arrived in full; a listed
     line gives the quantity in good condition and the damaged one (ledger kind
@@ -159,7 +168,11 @@ def _receive(ctx: Any, transfer_id: str, body: TransferReceiptIn, principal: Pri
         return _transfer_out(uow, transfers.header(uow, transfer_id))
 
 
-@router.post("/transfers/{transfer_id}/cancel", response_model=TransferOut, responses=errors({409: "the transfer was already sent or cancelled"}))
+@router.post(
+    "/transfers/{transfer_id}/cancel",
+    response_model=TransferOut,
+    responses=errors({409: "the transfer was already sent or cancelled"}),
+)
 def cancel_transfer(transfer_id: str, principal: Manager, request: Request) -> TransferOut:
     with context(request).db.transaction() as uow:
         row = _transfer(uow, transfer_id, principal, for_update=True)
@@ -169,4 +182,3 @@ def cancel_transfer(transfer_id: str, principal: Manager, request: Request) -> T
         except transfers.TransferStateError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
         return _transfer_out(uow, transfers.header(uow, transfer_id))
-

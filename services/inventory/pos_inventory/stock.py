@@ -92,7 +92,14 @@ def locked_level(uow: UnitOfWork, outlet_id: str, product_id: str) -> Level:
             uow.session,
             stock,
             {"outlet_id": outlet_id, "product_id": product_id},
-            defaults={"on_hand": 0, "reserved": 0, "reorder_point": 0, "reorder_qty": 0, "low_alerted": False, "updated_at": utcnow()},
+            defaults={
+                "on_hand": 0,
+                "reserved": 0,
+                "reorder_point": 0,
+                "reorder_qty": 0,
+                "low_alerted": False,
+                "updated_at": utcnow(),
+            },
         )
         level = get_level(uow, outlet_id, product_id, for_update=True)
         assert level is not None
@@ -105,10 +112,14 @@ def _announce_low(uow: UnitOfWork, level: Level) -> Level:
     verdict = low_stock(level.on_hand, level.reorder_point, level.low_alerted)
     if verdict.announce:
         uow.publish(
-            LowStockDetected(outlet_id=level.outlet_id, product_id=level.product_id, on_hand=level.on_hand, reorder_point=level.reorder_point),
+            LowStockDetected(
+                outlet_id=level.outlet_id, product_id=level.product_id, on_hand=level.on_hand, reorder_point=level.reorder_point
+            ),
             outlet_id=level.outlet_id,
         )
-    return Level(level.outlet_id, level.product_id, level.on_hand, level.reserved, level.reorder_point, level.reorder_qty, verdict.alerted)
+    return Level(
+        level.outlet_id, level.product_id, level.on_hand, level.reserved, level.reorder_point, level.reorder_qty, verdict.alerted
+    )
 
 
 def move(
@@ -168,7 +179,9 @@ def set_reorder(uow: UnitOfWork, level: Level, *, reorder_point: int | None, reo
     qty = level.reorder_qty if reorder_qty is None else reorder_qty
     if (point, qty) == (level.reorder_point, level.reorder_qty):
         return level
-    after = _announce_low(uow, Level(level.outlet_id, level.product_id, level.on_hand, level.reserved, point, qty, level.low_alerted))
+    after = _announce_low(
+        uow, Level(level.outlet_id, level.product_id, level.on_hand, level.reserved, point, qty, level.low_alerted)
+    )
     uow.session.execute(
         stock.update()
         .where(stock.c.outlet_id == level.outlet_id, stock.c.product_id == level.product_id)
@@ -185,14 +198,18 @@ def oversell_allowed(uow: UnitOfWork, product_ids: list[str]) -> set[str]:
     if not product_ids:
         return set()
     return set(
-        uow.session.scalars(select(products.c.product_id).where(products.c.product_id.in_(product_ids), products.c.oversell == "allow"))
+        uow.session.scalars(
+            select(products.c.product_id).where(products.c.product_id.in_(product_ids), products.c.oversell == "allow")
+        )
     )
 
 
 def product_names(uow: UnitOfWork, product_ids: list[str]) -> dict[str, str]:
     if not product_ids:
         return {}
-    return dict(uow.session.execute(select(products.c.product_id, products.c.name).where(products.c.product_id.in_(product_ids))).all())
+    return dict(
+        uow.session.execute(select(products.c.product_id, products.c.name).where(products.c.product_id.in_(product_ids))).all()
+    )
 
 
 def short_lines(uow: UnitOfWork, outlet_id: str, wanted: dict[str, int], short: list[str]) -> list[ShortLine]:
@@ -259,7 +276,9 @@ def reserve(
             return Reservation("released", taken=False)
         # released or expired: nothing is held for the sale any more; take the stock again.
         uow.session.execute(
-            reservations.update().where(reservations.c.sale_id == sale_id).values(status="held", expires_at=expires_at, attempt=attempt)
+            reservations.update()
+            .where(reservations.c.sale_id == sale_id)
+            .values(status="held", expires_at=expires_at, attempt=attempt)
         )
         uow.session.execute(reservation_lines.delete().where(reservation_lines.c.sale_id == sale_id))
     merged = merge_lines(lines)
@@ -272,7 +291,11 @@ def reserve(
 # of a checkout).
 _TAKE_IF_AVAILABLE = (
     stock.update()
-    .where(stock.c.outlet_id == bindparam("o"), stock.c.product_id == bindparam("p"), stock.c.on_hand - stock.c.reserved >= bindparam("q"))
+    .where(
+        stock.c.outlet_id == bindparam("o"),
+        stock.c.product_id == bindparam("p"),
+        stock.c.on_hand - stock.c.reserved >= bindparam("q"),
+    )
     .values(reserved=stock.c.reserved + bindparam("q"), updated_at=bindparam("now"))
 )
 
@@ -310,7 +333,9 @@ def reservation_status(uow: UnitOfWork, sale_id: str, *, for_update: bool = Fals
 
 def _reservation_row(uow: UnitOfWork, sale_id: str) -> Any:
     """The sale's reservation row (outlet_id, status, attempt) under its lock, or None."""
-    query = select(reservations.c.outlet_id, reservations.c.status, reservations.c.attempt).where(reservations.c.sale_id == sale_id)
+    query = select(reservations.c.outlet_id, reservations.c.status, reservations.c.attempt).where(
+        reservations.c.sale_id == sale_id
+    )
     return uow.session.execute(query.with_for_update()).first()
 
 
@@ -355,7 +380,9 @@ def release_before_reserved(uow: UnitOfWork, sale_id: str, outlet_id: str, attem
     caller then releases what it holds)."""
     now = utcnow()
     uow.session.execute(
-        reservations.insert().values(sale_id=sale_id, outlet_id=outlet_id, status="released", expires_at=now, created_at=now, attempt=attempt)
+        reservations.insert().values(
+            sale_id=sale_id, outlet_id=outlet_id, status="released", expires_at=now, created_at=now, attempt=attempt
+        )
     )
 
 
@@ -390,7 +417,9 @@ def known_products(uow: UnitOfWork, product_ids: list[str]) -> set[str]:
     count (catalog's SKUs are never empty)."""
     if not product_ids:
         return set()
-    return set(uow.session.scalars(select(products.c.product_id).where(products.c.product_id.in_(product_ids), products.c.sku != "")))
+    return set(
+        uow.session.scalars(select(products.c.product_id).where(products.c.product_id.in_(product_ids), products.c.sku != ""))
+    )
 
 
 class UnknownProducts(Exception):
@@ -444,7 +473,9 @@ def deduct_for_sale(uow: UnitOfWork, sale: SaleCompleted) -> bool:
         now = utcnow()
         # The reservation row is the sale's "deducted" mark; racing deliveries queue on it.
         if not insert_if_absent(
-            uow, reservations, {"sale_id": sale.sale_id, "outlet_id": sale.outlet_id, "status": "consumed", "expires_at": now, "created_at": now}
+            uow,
+            reservations,
+            {"sale_id": sale.sale_id, "outlet_id": sale.outlet_id, "status": "consumed", "expires_at": now, "created_at": now},
         ):
             return False
     elif found[1] == "consumed":
@@ -554,12 +585,22 @@ def _deduct_held(uow: UnitOfWork, fast: list[tuple[SaleCompleted, list[tuple[str
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         for r in uow.session.execute(
-            select(stock.c.outlet_id, stock.c.product_id, stock.c.on_hand, stock.c.reserved, stock.c.reorder_point, stock.c.reorder_qty, stock.c.low_alerted)
+            select(
+                stock.c.outlet_id,
+                stock.c.product_id,
+                stock.c.on_hand,
+                stock.c.reserved,
+                stock.c.reorder_point,
+                stock.c.reorder_qty,
+                stock.c.low_alerted,
+            )
             .where(tuple_(stock.c.outlet_id, stock.c.product_id).in_(chunk))
             .order_by(stock.c.outlet_id, stock.c.product_id)
             .with_for_update()
         ):
-            levels[(r.outlet_id, r.product_id)] = Level(r.outlet_id, r.product_id, r.on_hand, r.reserved, r.reorder_point, r.reorder_qty, bool(r.low_alerted))
+            levels[(r.outlet_id, r.product_id)] = Level(
+                r.outlet_id, r.product_id, r.on_hand, r.reserved, r.reorder_point, r.reorder_qty, bool(r.low_alerted)
+            )
     now = utcnow()
     ledger_rows: list[dict[str, Any]] = []
     for sale, sold, correlation_id in fast:
@@ -569,7 +610,15 @@ def _deduct_held(uow: UnitOfWork, fast: list[tuple[SaleCompleted, list[tuple[str
             with correlated(correlation_id):
                 after = _announce_low(
                     uow,
-                    Level(level.outlet_id, product_id, level.on_hand - qty, level.reserved - qty, level.reorder_point, level.reorder_qty, level.low_alerted),
+                    Level(
+                        level.outlet_id,
+                        product_id,
+                        level.on_hand - qty,
+                        level.reserved - qty,
+                        level.reorder_point,
+                        level.reorder_qty,
+                        level.low_alerted,
+                    ),
                 )
             levels[(sale.outlet_id, product_id)] = after
             ledger_rows.append(
@@ -593,7 +642,9 @@ def _deduct_held(uow: UnitOfWork, fast: list[tuple[SaleCompleted, list[tuple[str
     _write_levels(uow, [levels[k] for k in keys], now)
     uow.session.execute(ledger.insert(), ledger_rows)
     uow.session.execute(
-        reservations.update().where(reservations.c.sale_id.in_(sorted({sale.sale_id for sale, _, _ in fast}))).values(status="consumed")
+        reservations.update()
+        .where(reservations.c.sale_id.in_(sorted({sale.sale_id for sale, _, _ in fast})))
+        .values(status="consumed")
     )
 
 
@@ -620,9 +671,21 @@ def _write_levels(uow: UnitOfWork, levels: list[Level], now: Any) -> None:
         uow.session.execute(
             stock.update()
             .where(stock.c.outlet_id == bindparam("o"), stock.c.product_id == bindparam("p"))
-            .values(on_hand=bindparam("v_on_hand"), reserved=bindparam("v_reserved"), low_alerted=bindparam("v_low"), updated_at=bindparam("v_at")),
+            .values(
+                on_hand=bindparam("v_on_hand"),
+                reserved=bindparam("v_reserved"),
+                low_alerted=bindparam("v_low"),
+                updated_at=bindparam("v_at"),
+            ),
             [
-                {"o": r["outlet_id"], "p": r["product_id"], "v_on_hand": r["on_hand"], "v_reserved": r["reserved"], "v_low": r["low_alerted"], "v_at": now}
+                {
+                    "o": r["outlet_id"],
+                    "p": r["product_id"],
+                    "v_on_hand": r["on_hand"],
+                    "v_reserved": r["reserved"],
+                    "v_low": r["low_alerted"],
+                    "v_at": now,
+                }
                 for r in rows
             ],
         )
@@ -647,7 +710,9 @@ def _park(uow: UnitOfWork, sale: SaleCompleted, product_id: str, qty: int) -> bo
     )
     if not _known_now(uow, product_id):
         return True
-    uow.session.execute(stock_exceptions.delete().where(stock_exceptions.c.sale_id == sale.sale_id, stock_exceptions.c.product_id == product_id))
+    uow.session.execute(
+        stock_exceptions.delete().where(stock_exceptions.c.sale_id == sale.sale_id, stock_exceptions.c.product_id == product_id)
+    )
     return False
 
 
@@ -679,7 +744,11 @@ def apply_parked(uow: UnitOfWork, product_id: str) -> int:
         )
         uow.session.execute(
             stock_exceptions.update()
-            .where(stock_exceptions.c.sale_id == row.sale_id, stock_exceptions.c.product_id == product_id, stock_exceptions.c.status == "open")
+            .where(
+                stock_exceptions.c.sale_id == row.sale_id,
+                stock_exceptions.c.product_id == product_id,
+                stock_exceptions.c.status == "open",
+            )
             .values(status="applied", resolved_at=utcnow())
         )
         still = uow.session.execute(
@@ -708,7 +777,9 @@ def return_for_refund(uow: UnitOfWork, refund: SaleRefunded) -> bool:
     if not lines:
         return False
     if not insert_if_absent(
-        uow, applied_refunds, {"refund_id": refund.refund_id, "sale_id": refund.sale_id, "outlet_id": refund.outlet_id, "applied_at": utcnow()}
+        uow,
+        applied_refunds,
+        {"refund_id": refund.refund_id, "sale_id": refund.sale_id, "outlet_id": refund.outlet_id, "applied_at": utcnow()},
     ):
         return False
     out: list[StockLine] = []
@@ -726,7 +797,8 @@ def return_for_refund(uow: UnitOfWork, refund: SaleRefunded) -> bool:
         )
         out.append(StockLine(product_id=product_id, qty=qty, on_hand_after=after.on_hand, oversold=after.on_hand < 0))
     uow.publish(
-        StockReturned(refund_id=refund.refund_id, sale_id=refund.sale_id, outlet_id=refund.outlet_id, lines=out), outlet_id=refund.outlet_id
+        StockReturned(refund_id=refund.refund_id, sale_id=refund.sale_id, outlet_id=refund.outlet_id, lines=out),
+        outlet_id=refund.outlet_id,
     )
     return True
 
@@ -748,7 +820,14 @@ def receive(uow: UnitOfWork, outlet_id: str, lines: list[tuple[str, int]], *, ac
 
 
 def adjust(
-    uow: UnitOfWork, outlet_id: str, lines: list[tuple[str, int]], *, reason: str, note: str | None, actor: str, reference: str | None = None
+    uow: UnitOfWork,
+    outlet_id: str,
+    lines: list[tuple[str, int]],
+    *,
+    reason: str,
+    note: str | None,
+    actor: str,
+    reference: str | None = None,
 ) -> list[Level]:
     """Stock found damaged, stolen, expired, or a correction: one ledger row per line
     (kind "adjustment", with the reason). A line that would leave less than nothing on
@@ -759,7 +838,12 @@ def adjust(
     if short:
         names = product_names(uow, short)
         wanted = dict(merged)
-        raise ShortStock([ShortLine(p, -wanted[p], max(0, next(lv.on_hand for lv in locked if lv.product_id == p)), names.get(p)) for p in short])
+        raise ShortStock(
+            [
+                ShortLine(p, -wanted[p], max(0, next(lv.on_hand for lv in locked if lv.product_id == p)), names.get(p))
+                for p in short
+            ]
+        )
     levels = []
     for level, (product_id, delta) in zip(locked, merged, strict=True):
         if delta == 0:

@@ -19,14 +19,24 @@ class TransferStateError(Exception):
     """The transfer is not in the state this step needs."""
 
 
-def create(uow: UnitOfWork, from_outlet: str, to_outlet: str, lines: list[tuple[str, int]], *, note: str | None, actor: str) -> str:
+def create(
+    uow: UnitOfWork, from_outlet: str, to_outlet: str, lines: list[tuple[str, int]], *, note: str | None, actor: str
+) -> str:
     transfer_id = str(uuid.uuid4())
     uow.session.execute(
         transfers.insert().values(
-            id=transfer_id, from_outlet_id=from_outlet, to_outlet_id=to_outlet, status="created", note=note, created_by=actor, created_at=utcnow()
+            id=transfer_id,
+            from_outlet_id=from_outlet,
+            to_outlet_id=to_outlet,
+            status="created",
+            note=note,
+            created_by=actor,
+            created_at=utcnow(),
         )
     )
-    uow.session.execute(transfer_lines.insert(), [{"transfer_id": transfer_id, "product_id": p, "qty": q} for p, q in merge_lines(lines)])
+    uow.session.execute(
+        transfer_lines.insert(), [{"transfer_id": transfer_id, "product_id": p, "qty": q} for p, q in merge_lines(lines)]
+    )
     return transfer_id
 
 
@@ -38,7 +48,11 @@ def header(uow: UnitOfWork, transfer_id: str, *, for_update: bool = False) -> An
 
 
 def lines(uow: UnitOfWork, transfer_id: str) -> list[Any]:
-    return list(uow.session.execute(select(transfer_lines).where(transfer_lines.c.transfer_id == transfer_id).order_by(transfer_lines.c.product_id)))
+    return list(
+        uow.session.execute(
+            select(transfer_lines).where(transfer_lines.c.transfer_id == transfer_id).order_by(transfer_lines.c.product_id)
+        )
+    )
 
 
 def send(uow: UnitOfWork, transfer: Any, *, actor: str) -> None:
@@ -54,15 +68,35 @@ def send(uow: UnitOfWork, transfer: Any, *, actor: str) -> None:
         names = ops.product_names(uow, short)
         qty = dict(wanted)
         raise ops.ShortStock(
-            [ops.ShortLine(p, qty[p], max(0, next(lv.available for lv in locked if lv.product_id == p)), names.get(p)) for p in short]
+            [
+                ops.ShortLine(p, qty[p], max(0, next(lv.available for lv in locked if lv.product_id == p)), names.get(p))
+                for p in short
+            ]
         )
     out = []
     for level, (product_id, qty) in zip(locked, wanted, strict=True):
-        after = ops.move(uow, level, delta=-qty, kind="transfer_out", reason="transfer", reference=transfer.id, actor=actor, note=f"to {transfer.to_outlet_id}")
+        after = ops.move(
+            uow,
+            level,
+            delta=-qty,
+            kind="transfer_out",
+            reason="transfer",
+            reference=transfer.id,
+            actor=actor,
+            note=f"to {transfer.to_outlet_id}",
+        )
         out.append(StockLine(product_id=product_id, qty=qty, on_hand_after=after.on_hand, oversold=after.on_hand < 0))
-    uow.session.execute(transfers.update().where(transfers.c.id == transfer.id).values(status="sent", sent_by=actor, sent_at=utcnow()))
+    uow.session.execute(
+        transfers.update().where(transfers.c.id == transfer.id).values(status="sent", sent_by=actor, sent_at=utcnow())
+    )
     uow.publish(
-        StockTransferred(transfer_id=transfer.id, from_outlet_id=transfer.from_outlet_id, to_outlet_id=transfer.to_outlet_id, status="sent", lines=out),
+        StockTransferred(
+            transfer_id=transfer.id,
+            from_outlet_id=transfer.from_outlet_id,
+            to_outlet_id=transfer.to_outlet_id,
+            status="sent",
+            lines=out,
+        ),
         outlet_id=transfer.from_outlet_id,
     )
 
@@ -87,12 +121,25 @@ def receive(uow: UnitOfWork, transfer: Any, counted: dict[str, tuple[int, int]],
         level = ops.locked_level(uow, transfer.to_outlet_id, product_id)
         if good + damaged:
             level = ops.move(
-                uow, level, delta=good + damaged, kind="transfer_in", reason="transfer", reference=transfer.id, actor=actor,
+                uow,
+                level,
+                delta=good + damaged,
+                kind="transfer_in",
+                reason="transfer",
+                reference=transfer.id,
+                actor=actor,
                 note=f"from {transfer.from_outlet_id}",
             )
         if damaged:
             level = ops.move(
-                uow, level, delta=-damaged, kind="adjustment", reason="damage", reference=transfer.id, actor=actor, note="damaged in transit"
+                uow,
+                level,
+                delta=-damaged,
+                kind="adjustment",
+                reason="damage",
+                reference=transfer.id,
+                actor=actor,
+                note="damaged in transit",
             )
         uow.session.execute(
             transfer_lines.update()
@@ -100,10 +147,16 @@ def receive(uow: UnitOfWork, transfer: Any, counted: dict[str, tuple[int, int]],
             .values(received=good, damaged=damaged)
         )
         out.append(StockLine(product_id=product_id, qty=good, on_hand_after=level.on_hand, oversold=level.on_hand < 0))
-    uow.session.execute(transfers.update().where(transfers.c.id == transfer.id).values(status="received", received_by=actor, received_at=utcnow()))
+    uow.session.execute(
+        transfers.update().where(transfers.c.id == transfer.id).values(status="received", received_by=actor, received_at=utcnow())
+    )
     uow.publish(
         StockTransferred(
-            transfer_id=transfer.id, from_outlet_id=transfer.from_outlet_id, to_outlet_id=transfer.to_outlet_id, status="received", lines=out
+            transfer_id=transfer.id,
+            from_outlet_id=transfer.from_outlet_id,
+            to_outlet_id=transfer.to_outlet_id,
+            status="received",
+            lines=out,
         ),
         outlet_id=transfer.to_outlet_id,
     )

@@ -71,7 +71,17 @@ def sale(lines: list[tuple[str, int]], *, sale_id: str | None = None, outlet_id:
         receipt_number="R0000001",
         currency="EUR",
         lines=[
-            SaleLine(line_no=i, product_id=p, sku=p, name=p, qty=q, unit_price_minor=100, tax_rate_bp=0, tax_minor=0, total_minor=100 * q)
+            SaleLine(
+                line_no=i,
+                product_id=p,
+                sku=p,
+                name=p,
+                qty=q,
+                unit_price_minor=100,
+                tax_rate_bp=0,
+                tax_minor=0,
+                total_minor=100 * q,
+            )
             for i, (p, q) in enumerate(lines, start=1)
         ],
         subtotal_minor=0,
@@ -89,7 +99,10 @@ def refund(sale_id: str, lines: list[tuple[str, int, bool]], *, refund_id: str |
         outlet_id=outlet_id,
         cashier_id="cashier-1",
         currency="EUR",
-        lines=[RefundLine(line_no=i, product_id=p, qty=q, total_minor=100 * q, tax_minor=0, restock=r) for i, (p, q, r) in enumerate(lines, start=1)],
+        lines=[
+            RefundLine(line_no=i, product_id=p, qty=q, total_minor=100 * q, tax_minor=0, restock=r)
+            for i, (p, q, r) in enumerate(lines, start=1)
+        ],
         total_minor=0,
         tax_minor=0,
         tenders=[],
@@ -104,7 +117,16 @@ def outlet(consumer: EventConsumer, outlet_id: str) -> None:
 
 def product(consumer: EventConsumer, product_id: str, name: str | None = None) -> None:
     consumer.handle(
-        envelope(ProductCreated(product_id=product_id, sku=f"SKU-{product_id}", name=name or f"Product {product_id}", price_minor=100, currency="EUR"), producer="catalog")
+        envelope(
+            ProductCreated(
+                product_id=product_id,
+                sku=f"SKU-{product_id}",
+                name=name or f"Product {product_id}",
+                price_minor=100,
+                currency="EUR",
+            ),
+            producer="catalog",
+        )
     )
 
 
@@ -131,7 +153,9 @@ def receive(client: TestClient, auth: Auth, product_id: str, qty: int, outlet_id
     if known is None:
         product(client.app.state.ctx.consumer, product_id)
     response = client.post(
-        "/api/inventory/receipts", json={"outlet_id": outlet_id, "lines": [{"product_id": product_id, "qty": qty}]}, headers=auth("manager", [A, B])
+        "/api/inventory/receipts",
+        json={"outlet_id": outlet_id, "lines": [{"product_id": product_id, "qty": qty}]},
+        headers=auth("manager", [A, B]),
     )
     assert response.status_code == 201, response.text
 

@@ -29,7 +29,10 @@ def test_an_adjustment_is_audited_per_product_with_before_and_after(client: Test
     receive(client, auth, "p1", 10)
     receive(client, auth, "p2", 4)
     body: dict[str, Any] = {
-        "outlet_id": A, "reason": "damage", "note": "dropped a crate", "reference": "INC-7",
+        "outlet_id": A,
+        "reason": "damage",
+        "note": "dropped a crate",
+        "reference": "INC-7",
         "lines": [{"product_id": "p1", "delta": -3}, {"product_id": "p2", "delta": -1}, {"product_id": "p1", "delta": -1}],
     }
     made = client.post("/api/inventory/adjustments", json=body, headers=auth(user_id="manager-7"))
@@ -40,10 +43,17 @@ def test_an_adjustment_is_audited_per_product_with_before_and_after(client: Test
         ("stock.adjusted", "manager-7", "manager", "product", "p2", A),
     ]
     assert audits[0].details == {
-        "delta": -4, "on_hand_before": 10, "on_hand_after": 6, "reason": "damage", "note": "dropped a crate", "reference": "INC-7",
+        "delta": -4,
+        "on_hand_before": 10,
+        "on_hand_after": 6,
+        "reason": "damage",
+        "note": "dropped a crate",
+        "reference": "INC-7",
     }
     refused = client.post(
-        "/api/inventory/adjustments", json={"outlet_id": A, "reason": "theft", "lines": [{"product_id": "p2", "delta": -9}]}, headers=auth()
+        "/api/inventory/adjustments",
+        json={"outlet_id": A, "reason": "theft", "lines": [{"product_id": "p2", "delta": -9}]},
+        headers=auth(),
     )
     assert refused.status_code == 409
     assert len(_audits(client)) == 2  # nothing moved, nothing reported
@@ -51,13 +61,38 @@ def test_an_adjustment_is_audited_per_product_with_before_and_after(client: Test
 
 def test_a_quantity_set_by_hand_is_audited_when_it_moves_stock(client: TestClient, auth: Auth) -> None:
     receive(client, auth, "p1", 10)
-    assert client.put("/api/inventory", json={"outlet_id": A, "product_id": "p1", "reorder_point": 3}, headers=auth()).status_code == 200
-    assert client.put("/api/inventory", json={"outlet_id": A, "product_id": "p1", "on_hand": 10, "reason": "count"}, headers=auth()).status_code == 200
+    assert (
+        client.put("/api/inventory", json={"outlet_id": A, "product_id": "p1", "reorder_point": 3}, headers=auth()).status_code
+        == 200
+    )
+    assert (
+        client.put(
+            "/api/inventory", json={"outlet_id": A, "product_id": "p1", "on_hand": 10, "reason": "count"}, headers=auth()
+        ).status_code
+        == 200
+    )
     assert _audits(client) == []  # no quantity moved
-    assert client.put("/api/inventory", json={"outlet_id": A, "product_id": "p1", "on_hand": 7, "reason": "expiry"}, headers=auth()).status_code == 200
+    assert (
+        client.put(
+            "/api/inventory", json={"outlet_id": A, "product_id": "p1", "on_hand": 7, "reason": "expiry"}, headers=auth()
+        ).status_code
+        == 200
+    )
     [audit] = _audits(client)
-    assert (audit.action, audit.target_id, audit.details["delta"], audit.details["on_hand_before"], audit.details["on_hand_after"], audit.details["reason"]) == (
-        "stock.adjusted", "p1", -3, 10, 7, "expiry",
+    assert (
+        audit.action,
+        audit.target_id,
+        audit.details["delta"],
+        audit.details["on_hand_before"],
+        audit.details["on_hand_after"],
+        audit.details["reason"],
+    ) == (
+        "stock.adjusted",
+        "p1",
+        -3,
+        10,
+        7,
+        "expiry",
     )
 
 
@@ -73,9 +108,18 @@ def test_a_posted_count_is_audited_with_its_differences(client: TestClient, auth
     assert _audits(client) == []  # entering counts moves nothing
     assert client.post(f"/api/inventory/counts/{count_id}/post", headers=auth(user_id="manager-2")).status_code == 200
     [audit] = _audits(client)
-    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id, audit.outlet_id) == ("stock.count_posted", "manager-2", "count", count_id, A)
+    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id, audit.outlet_id) == (
+        "stock.count_posted",
+        "manager-2",
+        "count",
+        count_id,
+        A,
+    )
     assert audit.details == {
-        "lines_counted": 2, "lines_moved": 1, "units_delta": -1, "note": "monthly",
+        "lines_counted": 2,
+        "lines_moved": 1,
+        "units_delta": -1,
+        "note": "monthly",
         "differences": [{"product_id": "p1", "expected": 10, "counted": 9, "delta": -1}],
     }
 
@@ -84,7 +128,9 @@ def test_allowing_a_product_to_be_oversold_is_audited(client: TestClient, auth: 
     receive(client, auth, "p1", 1)
     for policy in ("allow", "allow", "block"):
         assert client.put("/api/inventory/products/p1/policy", json={"oversell": policy}, headers=auth()).status_code == 200
-    assert [(a.action, a.target_id, a.details["before"]["oversell"], a.details["after"]["oversell"]) for a in _audits(client)] == [
+    assert [
+        (a.action, a.target_id, a.details["before"]["oversell"], a.details["after"]["oversell"]) for a in _audits(client)
+    ] == [
         ("stock.oversell_policy_changed", "p1", "block", "allow"),
         ("stock.oversell_policy_changed", "p1", "allow", "block"),
     ]

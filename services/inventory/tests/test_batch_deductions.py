@@ -38,7 +38,9 @@ def workload(client: TestClient, cashier: dict[str, str]) -> list[Any]:
         product(consumer, p)
     for outlet in (A, B):
         lines = [{"product_id": p, "qty": 40} for p in PRODUCTS]
-        assert client.post("/api/inventory/receipts", json={"outlet_id": outlet, "lines": lines}, headers=cashier).status_code == 201
+        assert (
+            client.post("/api/inventory/receipts", json={"outlet_id": outlet, "lines": lines}, headers=cashier).status_code == 201
+        )
         for p in PRODUCTS[:3]:
             body = {"outlet_id": outlet, "product_id": p, "reorder_point": 30}
             assert client.put("/api/inventory", json=body, headers=cashier).status_code == 200
@@ -63,16 +65,34 @@ def workload(client: TestClient, cashier: dict[str, str]) -> list[Any]:
 def state(client: TestClient) -> dict[str, Any]:
     db = client.app.state.ctx.db
     with db.transaction() as uow:
-        levels = [tuple(r) for r in uow.session.execute(select(stock.c.outlet_id, stock.c.product_id, stock.c.on_hand, stock.c.reserved, stock.c.low_alerted).order_by(stock.c.outlet_id, stock.c.product_id))]
+        levels = [
+            tuple(r)
+            for r in uow.session.execute(
+                select(stock.c.outlet_id, stock.c.product_id, stock.c.on_hand, stock.c.reserved, stock.c.low_alerted).order_by(
+                    stock.c.outlet_id, stock.c.product_id
+                )
+            )
+        ]
         rows = [
             tuple(r)
             for r in uow.session.execute(
-                select(ledger.c.outlet_id, ledger.c.product_id, ledger.c.delta, ledger.c.kind, ledger.c.reference, ledger.c.on_hand_after, ledger.c.oversold)
+                select(
+                    ledger.c.outlet_id,
+                    ledger.c.product_id,
+                    ledger.c.delta,
+                    ledger.c.kind,
+                    ledger.c.reference,
+                    ledger.c.on_hand_after,
+                    ledger.c.oversold,
+                )
                 .where(ledger.c.kind == "sale")
                 .order_by(ledger.c.id)
             )
         ]
-        held = [tuple(r) for r in uow.session.execute(select(reservations.c.sale_id, reservations.c.status).order_by(reservations.c.sale_id))]
+        held = [
+            tuple(r)
+            for r in uow.session.execute(select(reservations.c.sale_id, reservations.c.status).order_by(reservations.c.sale_id))
+        ]
         bodies = [json.loads(b) for b in uow.session.scalars(select(db.outbox.c.body).order_by(db.outbox.c.id))]
     events = [(e["type"], e["payload"]) for e in bodies if e["type"] in ("StockDeducted", "LowStockDetected")]
     return {"levels": levels, "ledger": rows, "reservations": held, "events": events}

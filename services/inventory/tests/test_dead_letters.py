@@ -41,7 +41,12 @@ def test_an_event_of_unknown_type_is_dead_lettered_with_its_reason_and_only_admi
     page = letters(client, auth)
     assert page["total"] == page["pending"] == 1
     [item] = page["items"]
-    assert (item["event_id"], item["event_type"], item["status"], item["attempts"]) == (odd.event_id, "SaleTeleported", "pending", 1)
+    assert (item["event_id"], item["event_type"], item["status"], item["attempts"]) == (
+        odd.event_id,
+        "SaleTeleported",
+        "pending",
+        1,
+    )
     assert item["reason"] == "inventory has no handler for events of type 'SaleTeleported' (v1)"
     assert '"SaleTeleported"' in item["body"]
     assert pending_metric(client) == 1
@@ -80,7 +85,9 @@ def test_a_dead_letter_replayed_after_the_fix_is_applied_once(client: TestClient
     assert pending_metric(client) == 0
 
 
-def test_a_replay_that_fails_again_stays_pending_with_the_new_reason(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+def test_a_replay_that_fails_again_stays_pending_with_the_new_reason(
+    client: TestClient, auth: Auth, consumer: EventConsumer
+) -> None:
     future = envelope(sale([("p1", 1)]), A).model_copy(update={"version": 7})
     deliver(consumer, future)
     [item] = letters(client, auth)["items"]
@@ -107,7 +114,9 @@ def test_replay_all_and_discard(client: TestClient, auth: Auth, consumer: EventC
     forged_id = next(i["id"] for i in letters(client, auth)["items"] if i["event_type"] == "Nonsense")
     missing_note = client.post(f"/api/inventory/dead-letters/{forged_id}/discard", json={}, headers=auth("admin", []))
     assert missing_note.status_code == 422
-    discarded = client.post(f"/api/inventory/dead-letters/{forged_id}/discard", json={"note": "forged in a test"}, headers=auth("admin", []))
+    discarded = client.post(
+        f"/api/inventory/dead-letters/{forged_id}/discard", json={"note": "forged in a test"}, headers=auth("admin", [])
+    )
     assert discarded.status_code == 200
     assert (discarded.json()["status"], discarded.json()["note"]) == ("discarded", "forged in a test")
 
@@ -116,11 +125,20 @@ def test_replay_all_and_discard(client: TestClient, auth: Auth, consumer: EventC
     assert (response.json()["replayed"], response.json()["still_failing"]) == (3, 0)
     assert level(client, auth, "p1")["on_hand"] == 7
     assert letters(client, auth)["pending"] == 0
-    assert client.post(f"/api/inventory/dead-letters/{uuid.uuid4().int % 10**9 + 10**6}/replay", headers=auth("admin", [])).status_code == 404
+    assert (
+        client.post(
+            f"/api/inventory/dead-letters/{uuid.uuid4().int % 10**9 + 10**6}/replay", headers=auth("admin", [])
+        ).status_code
+        == 404
+    )
 
 
 def test_a_body_that_is_no_envelope_can_only_be_discarded(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
-    asyncio.run(consumer.dead_letter(b"\x00not json", "not an event envelope: Invalid JSON", event_id="message-1", routing_key="sales.SaleCompleted"))
+    asyncio.run(
+        consumer.dead_letter(
+            b"\x00not json", "not an event envelope: Invalid JSON", event_id="message-1", routing_key="sales.SaleCompleted"
+        )
+    )
     [item] = letters(client, auth)["items"]
     response = client.post(f"/api/inventory/dead-letters/{item['id']}/replay", headers=auth("admin", []))
     assert response.status_code == 422

@@ -58,7 +58,9 @@ def test_a_released_reservation_posted_again_after_another_sale_took_the_stock_i
     assert (level(client, auth, "p1")["on_hand"], level(client, auth, "p1")["reserved"]) == (0, 0)
 
 
-def test_a_released_reservation_posted_again_is_held_again_all_lines_or_none(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+def test_a_released_reservation_posted_again_is_held_again_all_lines_or_none(
+    client: TestClient, auth: Auth, consumer: EventConsumer
+) -> None:
     product(consumer, "p1")
     product(consumer, "p2")
     receive(client, auth, "p1", 2)
@@ -84,13 +86,18 @@ def test_a_released_reservation_posted_again_is_held_again_all_lines_or_none(cli
     # the sale completes: the renewed reservation becomes its deduction
     consumer.handle(envelope(sale([("p1", 1), ("p2", 2)], sale_id=x), A))
     assert [(level(client, auth, p)["on_hand"], level(client, auth, p)["reserved"]) for p in ("p1", "p2")] == [(1, 0), (0, 0)]
-    assert sorted((r["product_id"], r["delta"], r["oversold"]) for r in ledger(client, auth, reference=x)) == [("p1", -1, False), ("p2", -2, False)]
+    assert sorted((r["product_id"], r["delta"], r["oversold"]) for r in ledger(client, auth, reference=x)) == [
+        ("p1", -1, False),
+        ("p2", -2, False),
+    ]
     # once deducted, a repeat is not "held": the stock is gone with the sale
     assert post(client, auth, x, [("p1", 1), ("p2", 2)]) == (200, {"sale_id": x, "outlet_id": A, "status": "consumed"})
     assert [level(client, auth, p)["reserved"] for p in ("p1", "p2")] == [0, 0]
 
 
-def test_an_expired_reservation_posted_again_is_held_again_with_a_new_expiry(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+def test_an_expired_reservation_posted_again_is_held_again_with_a_new_expiry(
+    client: TestClient, auth: Auth, consumer: EventConsumer
+) -> None:
     product(consumer, "p1")
     receive(client, auth, "p1", 3)
     x = str(uuid.uuid4())
@@ -107,7 +114,9 @@ def test_an_expired_reservation_posted_again_is_held_again_with_a_new_expiry(cli
         assert expire_reservations_once(uow) == 0  # the renewed hold has a fresh expiry
 
 
-def test_racing_repeats_of_a_released_reservation_hold_the_stock_once(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+def test_racing_repeats_of_a_released_reservation_hold_the_stock_once(
+    client: TestClient, auth: Auth, consumer: EventConsumer
+) -> None:
     product(consumer, "p1")
     receive(client, auth, "p1", 10)
     x = str(uuid.uuid4())

@@ -41,7 +41,9 @@ def test_the_same_sale_completed_delivered_twice_deducts_once(client: TestClient
     assert audit(client, auth)["mismatches"] == []
 
 
-def test_a_sale_without_reservation_is_deducted_and_flagged_when_it_oversells(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+def test_a_sale_without_reservation_is_deducted_and_flagged_when_it_oversells(
+    client: TestClient, auth: Auth, consumer: EventConsumer
+) -> None:
     """Made offline: the goods left the shop, so the sale is recorded even below zero."""
     product(consumer, "p1")
     receive(client, auth, "p1", 1)
@@ -122,7 +124,11 @@ def test_oversell_policy_allow_sells_beyond_stock_and_flags_it(client: TestClien
     # a later catalog event does not reset the policy
     product(consumer, "p1", "Renamed")
     assert client.get("/api/inventory/products/p1", headers=auth()).json() == {
-        "product_id": "p1", "sku": "SKU-p1", "name": "Renamed", "active": True, "oversell": "allow"
+        "product_id": "p1",
+        "sku": "SKU-p1",
+        "name": "Renamed",
+        "active": True,
+        "oversell": "allow",
     }
     event = sale([("p1", 3)])
     assert reserve(client, auth, event.sale_id, [("p1", 3)])[0] == 201
@@ -130,7 +136,9 @@ def test_oversell_policy_allow_sells_beyond_stock_and_flags_it(client: TestClien
     consumer.handle(envelope(event, A))
     assert [(r["on_hand_after"], r["oversold"]) for r in ledger(client, auth, reference=event.sale_id)] == [(-2, True)]
     # a product never seen before can be set to allow, too
-    assert client.put("/api/inventory/products/p9/policy", json={"oversell": "allow"}, headers=auth()).json()["oversell"] == "allow"
+    assert (
+        client.put("/api/inventory/products/p9/policy", json={"oversell": "allow"}, headers=auth()).json()["oversell"] == "allow"
+    )
     assert reserve(client, auth, str(uuid.uuid4()), [("p9", 1)])[0] == 201
 
 
@@ -146,7 +154,9 @@ def test_a_product_id_longer_than_a_uuid_is_a_422_not_a_row_too_long(client: Tes
 def test_low_stock_is_announced_once_per_crossing(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
     product(consumer, "p1")
     receive(client, auth, "p1", 10)
-    put = client.put("/api/inventory", json={"outlet_id": A, "product_id": "p1", "reorder_point": 5, "reorder_qty": 24}, headers=auth())
+    put = client.put(
+        "/api/inventory", json={"outlet_id": A, "product_id": "p1", "reorder_point": 5, "reorder_qty": 24}, headers=auth()
+    )
     assert (put.json()["reorder_point"], put.json()["reorder_qty"], put.json()["low"]) == (5, 24, False)
     for qty in (3, 3, 1, 2):  # 7, 4 (crossed), 3, 1
         consumer.handle(envelope(sale([("p1", qty)]), A))
@@ -176,11 +186,18 @@ def test_refunded_goods_marked_restock_go_back_once(client: TestClient, auth: Au
     consumer.handle(envelope(event, A))
     consumer.handle(envelope(event, A))  # again, under a new event id
     rows = ledger(client, auth, reference=event.refund_id)
-    assert [(r["product_id"], r["kind"], r["delta"], r["on_hand_after"], r["reason"]) for r in rows] == [("p1", "return", 2, 5, "refund")]
+    assert [(r["product_id"], r["kind"], r["delta"], r["on_hand_after"], r["reason"]) for r in rows] == [
+        ("p1", "return", 2, 5, "refund")
+    ]
     assert level(client, auth, "p2")["on_hand"] == 3  # not restocked (e.g. damaged)
     returned = outbox(client, "StockReturned")
     assert returned == [
-        {"refund_id": event.refund_id, "sale_id": sold.sale_id, "outlet_id": A, "lines": [{"product_id": "p1", "qty": 2, "on_hand_after": 5, "oversold": False}]}
+        {
+            "refund_id": event.refund_id,
+            "sale_id": sold.sale_id,
+            "outlet_id": A,
+            "lines": [{"product_id": "p1", "qty": 2, "on_hand_after": 5, "oversold": False}],
+        }
     ]
     # a refund with nothing to restock moves nothing and announces nothing
     consumer.handle(envelope(refund(sold.sale_id, [("p2", 1, False)]), A))
@@ -193,10 +210,18 @@ def test_the_low_stock_summary_counts_low_and_empty_lines_at_the_callers_outlets
 ) -> None:
     """The dashboard's tile and the office menu's badge (issue 17): one count across the
     caller's outlets, never another outlet's."""
-    for product_id, outlet_id, qty, point in (("p1", A, 3, 5), ("p2", A, 9, 5), ("p3", A, 1, 2), ("p4", B, 2, 4), ("p5", B, 8, 0)):
+    for product_id, outlet_id, qty, point in (
+        ("p1", A, 3, 5),
+        ("p2", A, 9, 5),
+        ("p3", A, 1, 2),
+        ("p4", B, 2, 4),
+        ("p5", B, 8, 0),
+    ):
         receive(client, auth, product_id, qty, outlet_id)
         put = client.put(
-            "/api/inventory", json={"outlet_id": outlet_id, "product_id": product_id, "reorder_point": point}, headers=auth("manager", [A, B])
+            "/api/inventory",
+            json={"outlet_id": outlet_id, "product_id": product_id, "reorder_point": point},
+            headers=auth("manager", [A, B]),
         )
         assert put.status_code == 200, put.text
     consumer.handle(envelope(sale([("p3", 1)]), A))  # p3 empty now

@@ -27,7 +27,10 @@ def test_adjustments_carry_a_reason_and_never_take_more_than_is_there(client: Te
         ("p1", -3, "damage", "dropped a crate", "manager-7", 7),
         ("p2", -1, "damage", "dropped a crate", "manager-7", 0),
     }
-    assert {(e["product_id"], e["delta"], e["reason"]) for e in outbox(client, "StockAdjusted")} >= {("p1", -3, "damage"), ("p2", -1, "damage")}
+    assert {(e["product_id"], e["delta"], e["reason"]) for e in outbox(client, "StockAdjusted")} >= {
+        ("p1", -3, "damage"),
+        ("p2", -1, "damage"),
+    }
     # all or nothing: p2 has none left, so p1 is not touched either
     refused = client.post(
         "/api/inventory/adjustments",
@@ -48,7 +51,9 @@ def test_setting_a_counted_quantity_is_a_count_row(client: TestClient, auth: Aut
     receive(client, auth, "p1", 10)
     put = client.put("/api/inventory", json={"outlet_id": A, "product_id": "p1", "on_hand": 8, "reason": "count"}, headers=auth())
     assert put.json()["on_hand"] == 8
-    put = client.put("/api/inventory", json={"outlet_id": A, "product_id": "p1", "on_hand": 6, "reason": "expiry"}, headers=auth())
+    put = client.put(
+        "/api/inventory", json={"outlet_id": A, "product_id": "p1", "on_hand": 6, "reason": "expiry"}, headers=auth()
+    )
     rows = ledger(client, auth, product_id="p1")
     assert [(r["kind"], r["reason"], r["delta"]) for r in rows[:2]] == [("adjustment", "expiry", -2), ("count", "count", -2)]
 
@@ -65,7 +70,9 @@ def test_stock_count_posts_differences_without_undoing_sales_made_while_counting
     count_id = started.json()["id"]
     entered = client.put(
         f"/api/inventory/counts/{count_id}/lines",
-        json={"lines": [{"product_id": "p1", "counted": 9}, {"product_id": "p2", "counted": 5}, {"product_id": "p3", "counted": 6}]},
+        json={
+            "lines": [{"product_id": "p1", "counted": 9}, {"product_id": "p2", "counted": 5}, {"product_id": "p3", "counted": 6}]
+        },
         headers=auth(),
     ).json()
     assert [(x["product_id"], x["expected"], x["counted"], x["difference"]) for x in entered["lines"]] == [
@@ -80,11 +87,20 @@ def test_stock_count_posts_differences_without_undoing_sales_made_while_counting
     posted = client.post(f"/api/inventory/counts/{count_id}/post", headers=auth())
     assert posted.status_code == 200, posted.text
     assert posted.json()["status"] == "posted"
-    assert (level(client, auth, "p1")["on_hand"], level(client, auth, "p2")["on_hand"], level(client, auth, "p3")["on_hand"]) == (7, 5, 6)
+    assert (level(client, auth, "p1")["on_hand"], level(client, auth, "p2")["on_hand"], level(client, auth, "p3")["on_hand"]) == (
+        7,
+        5,
+        6,
+    )
     rows = ledger(client, auth, reference=count_id)
     assert sorted((r["product_id"], r["kind"], r["delta"]) for r in rows) == [("p1", "count", -1), ("p3", "count", 2)]
     assert client.post(f"/api/inventory/counts/{count_id}/post", headers=auth()).status_code == 409
-    assert client.put(f"/api/inventory/counts/{count_id}/lines", json={"lines": [{"product_id": "p1", "counted": 1}]}, headers=auth()).status_code == 409
+    assert (
+        client.put(
+            f"/api/inventory/counts/{count_id}/lines", json={"lines": [{"product_id": "p1", "counted": 1}]}, headers=auth()
+        ).status_code
+        == 409
+    )
     assert [c["id"] for c in client.get("/api/inventory/counts", params={"outlet_id": A}, headers=auth()).json()] == [count_id]
     # another outlet's manager does not see it
     assert client.get(f"/api/inventory/counts/{count_id}", headers=auth(outlets=[B])).status_code == 404
@@ -126,10 +142,14 @@ def test_transfer_created_sent_received_with_damage(client: TestClient, auth: Au
     assert client.post(f"/api/inventory/transfers/{transfer['id']}/send", headers=both).status_code == 409
     # at the destination: 4 good and 1 damaged mugs of 6, all 3 p2
     too_many = client.post(
-        f"/api/inventory/transfers/{transfer['id']}/receive", json={"lines": [{"product_id": "p1", "received": 6, "damaged": 1}]}, headers=auth(outlets=[B])
+        f"/api/inventory/transfers/{transfer['id']}/receive",
+        json={"lines": [{"product_id": "p1", "received": 6, "damaged": 1}]},
+        headers=auth(outlets=[B]),
     )
     assert too_many.status_code == 422
-    assert client.post(f"/api/inventory/transfers/{transfer['id']}/receive", json={}, headers=auth(outlets=[A])).status_code == 404
+    assert (
+        client.post(f"/api/inventory/transfers/{transfer['id']}/receive", json={}, headers=auth(outlets=[A])).status_code == 404
+    )
     received = client.post(
         f"/api/inventory/transfers/{transfer['id']}/receive",
         json={"lines": [{"product_id": "p1", "received": 4, "damaged": 1}]},
@@ -153,7 +173,9 @@ def test_transfer_created_sent_received_with_damage(client: TestClient, auth: Au
         ("sent", [("p1", 6), ("p2", 3)]),
         ("received", [("p1", 4), ("p2", 3)]),
     ]
-    assert [t["id"] for t in client.get("/api/inventory/transfers", params={"outlet_id": B}, headers=auth(outlets=[B])).json()] == [transfer["id"]]
+    assert [
+        t["id"] for t in client.get("/api/inventory/transfers", params={"outlet_id": B}, headers=auth(outlets=[B])).json()
+    ] == [transfer["id"]]
     assert audit(client, auth, A)["mismatches"] == [] and audit(client, auth, B)["mismatches"] == []
 
 
@@ -161,12 +183,18 @@ def test_a_transfer_not_sent_can_be_cancelled(client: TestClient, auth: Auth) ->
     product(client.app.state.ctx.consumer, "p1")
     outlet(client.app.state.ctx.consumer, B)
     created = client.post(
-        "/api/inventory/transfers", json={"from_outlet_id": A, "to_outlet_id": B, "lines": [{"product_id": "p1", "qty": 1}]}, headers=auth()
+        "/api/inventory/transfers",
+        json={"from_outlet_id": A, "to_outlet_id": B, "lines": [{"product_id": "p1", "qty": 1}]},
+        headers=auth(),
     ).json()
     cancelled = client.post(f"/api/inventory/transfers/{created['id']}/cancel", headers=auth())
     assert cancelled.json()["status"] == "cancelled"
     assert client.post(f"/api/inventory/transfers/{created['id']}/send", headers=auth()).status_code == 409
-    same = client.post("/api/inventory/transfers", json={"from_outlet_id": A, "to_outlet_id": A, "lines": [{"product_id": "p1", "qty": 1}]}, headers=auth())
+    same = client.post(
+        "/api/inventory/transfers",
+        json={"from_outlet_id": A, "to_outlet_id": A, "lines": [{"product_id": "p1", "qty": 1}]},
+        headers=auth(),
+    )
     assert same.status_code == 422
 
 

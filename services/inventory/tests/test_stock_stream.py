@@ -24,7 +24,15 @@ def _insert(db: Database, row_id: int, outlet_id: str = A, product_id: str = "p1
     with db.transaction() as uow:
         uow.session.execute(
             ledger.insert().values(
-                id=row_id, outlet_id=outlet_id, product_id=product_id, delta=delta, kind="receipt", reason="", on_hand_after=delta, oversold=False, created_at=utcnow()
+                id=row_id,
+                outlet_id=outlet_id,
+                product_id=product_id,
+                delta=delta,
+                kind="receipt",
+                reason="",
+                on_hand_after=delta,
+                oversold=False,
+                created_at=utcnow(),
             )
         )
 
@@ -107,7 +115,9 @@ def test_stream_through_the_api_with_resume(client: TestClient, auth: Auth) -> N
     assert data["level"] == {"on_hand": 5, "reserved": 0, "available": 5, "reorder_point": 0}
     # resume from before the first receipt: both rows come again, with their ids
     first_id = int(stock.splitlines()[0][4:]) - 1
-    with client.stream("GET", f"/api/inventory/outlets/{A}/stream", headers={**auth("cashier"), "Last-Event-ID": str(first_id - 1)}) as response:
+    with client.stream(
+        "GET", f"/api/inventory/outlets/{A}/stream", headers={**auth("cashier"), "Last-Event-ID": str(first_id - 1)}
+    ) as response:
         resumed = "".join(response.iter_text())
     assert resumed.count("event: stock") == 2
     # another outlet's stream is not this cashier's

@@ -17,25 +17,31 @@ from pos_platform.db import utcnow
 from .conftest import A, Auth, B, audit, envelope, ledger, level, outbox, product, receive, sale
 
 
-def exceptions(client: TestClient, auth: Auth, role: str = "manager", outlets: list[str] | None = None, **params: str) -> list[dict]:
+def exceptions(
+    client: TestClient, auth: Auth, role: str = "manager", outlets: list[str] | None = None, **params: str
+) -> list[dict]:
     response = client.get("/api/inventory/exceptions", params=params, headers=auth(role, outlets))
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def test_a_sale_of_an_unknown_product_is_parked_not_sold_below_zero(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
+def test_a_sale_of_an_unknown_product_is_parked_not_sold_below_zero(
+    client: TestClient, auth: Auth, consumer: EventConsumer
+) -> None:
     product(consumer, "known")
     receive(client, auth, "known", 5)
     event = sale([("known", 2), ("ghost", 2)])
     assert consumer.handle(envelope(event, A)) is True
 
     # the known line is deducted as usual; the unknown one makes no stock and no ledger row
-    assert [(r["product_id"], r["delta"], r["on_hand_after"], r["oversold"]) for r in ledger(client, auth, reference=event.sale_id)] == [
-        ("known", -2, 3, False)
-    ]
+    assert [
+        (r["product_id"], r["delta"], r["on_hand_after"], r["oversold"]) for r in ledger(client, auth, reference=event.sale_id)
+    ] == [("known", -2, 3, False)]
     ghost = level(client, auth, "ghost")
     assert (ghost["on_hand"], ghost["reserved"]) == (0, 0)
-    assert [x["product_id"] for x in client.get("/api/inventory", params={"outlet_id": A}, headers=auth()).json()["items"]] == ["known"]
+    assert [x["product_id"] for x in client.get("/api/inventory", params={"outlet_id": A}, headers=auth()).json()["items"]] == [
+        "known"
+    ]
     assert audit(client, auth) == {"outlet_id": A, "products_checked": 1, "mismatches": [], "negative": []}
 
     [parked] = exceptions(client, auth)
@@ -89,12 +95,20 @@ def test_parked_lines_are_deducted_once_when_the_product_arrives(client: TestCli
     by_sale = {e["sale_id"]: e for e in applied}
     assert by_sale[first.sale_id]["lines"][0]["product_id"] == "late" and by_sale[first.sale_id]["parked"] == []
     assert by_sale[second.sale_id]["parked"] == [{"product_id": "other-late", "qty": 1}]  # still waiting
-    assert {(x["sale_id"], x["product_id"]) for x in exceptions(client, auth, status="applied")} == {(first.sale_id, "late"), (second.sale_id, "late")}
+    assert {(x["sale_id"], x["product_id"]) for x in exceptions(client, auth, status="applied")} == {
+        (first.sale_id, "late"),
+        (second.sale_id, "late"),
+    }
     assert all(x["resolved_at"] for x in exceptions(client, auth, status="applied"))
 
     # the product's event again, or a change of it: nothing is deducted twice
     product(consumer, "late", "Late tea")
-    consumer.handle(envelope(ProductChanged(product_id="late", sku="SKU-late", name="Late tea 2", price_minor=100, currency="EUR"), producer="catalog"))
+    consumer.handle(
+        envelope(
+            ProductChanged(product_id="late", sku="SKU-late", name="Late tea 2", price_minor=100, currency="EUR"),
+            producer="catalog",
+        )
+    )
     assert level(client, auth, "late")["on_hand"] == -3
     assert len(outbox(client, "StockDeducted")) == 4
 
@@ -115,11 +129,35 @@ def test_a_reserved_line_counts_as_known(client: TestClient, auth: Auth, consume
     checked products: data of an earlier version), reserved at the checkout: inventory
     itself held it for the sale, so the sale deducts it at once."""
     with client.app.state.ctx.db.transaction() as uow:
-        uow.session.execute(stock.insert().values(outlet_id=A, product_id="fresh", on_hand=3, reserved=0, reorder_point=0, reorder_qty=0, low_alerted=False, updated_at=utcnow()))
-        uow.session.execute(ledger_table.insert().values(outlet_id=A, product_id="fresh", delta=3, kind="receipt", reason="goods received", on_hand_after=3, oversold=False, created_at=utcnow()))
+        uow.session.execute(
+            stock.insert().values(
+                outlet_id=A,
+                product_id="fresh",
+                on_hand=3,
+                reserved=0,
+                reorder_point=0,
+                reorder_qty=0,
+                low_alerted=False,
+                updated_at=utcnow(),
+            )
+        )
+        uow.session.execute(
+            ledger_table.insert().values(
+                outlet_id=A,
+                product_id="fresh",
+                delta=3,
+                kind="receipt",
+                reason="goods received",
+                on_hand_after=3,
+                oversold=False,
+                created_at=utcnow(),
+            )
+        )
     event = sale([("fresh", 2)])
     reserved = client.post(
-        "/api/inventory/reservations", json={"sale_id": event.sale_id, "outlet_id": A, "lines": [{"product_id": "fresh", "qty": 2}]}, headers=auth("cashier")
+        "/api/inventory/reservations",
+        json={"sale_id": event.sale_id, "outlet_id": A, "lines": [{"product_id": "fresh", "qty": 2}]},
+        headers=auth("cashier"),
     )
     assert reserved.status_code == 201, reserved.text
     consumer.handle(envelope(event, A))
@@ -137,7 +175,10 @@ def test_stock_of_a_product_inventory_does_not_know_is_refused(client: TestClien
     201 and made a level (and with a non-ASCII id poisoned the reports' consumer)."""
     for path, body in (
         ("/api/inventory/receipts", {"outlet_id": A, "lines": [{"product_id": "no-such-product", "qty": 5}]}),
-        ("/api/inventory/adjustments", {"outlet_id": A, "lines": [{"product_id": "nö-such-prodüct", "delta": 5}], "reason": "correction"}),
+        (
+            "/api/inventory/adjustments",
+            {"outlet_id": A, "lines": [{"product_id": "nö-such-prodüct", "delta": 5}], "reason": "correction"},
+        ),
         ("/api/inventory", None),
     ):
         if body is None:
@@ -150,7 +191,9 @@ def test_stock_of_a_product_inventory_does_not_know_is_refused(client: TestClien
     assert ledger(client, auth) == []
     # announced by catalog: taken in
     product(consumer, "no-such-product")
-    response = client.post("/api/inventory/receipts", json={"outlet_id": A, "lines": [{"product_id": "no-such-product", "qty": 5}]}, headers=auth())
+    response = client.post(
+        "/api/inventory/receipts", json={"outlet_id": A, "lines": [{"product_id": "no-such-product", "qty": 5}]}, headers=auth()
+    )
     assert response.status_code == 201, response.text
 
 

@@ -52,7 +52,9 @@ def capture_cash(tender: TenderRequest) -> CashResult:
     return CashResult(amount_minor=tender.amount_minor, tendered_minor=tendered, change_minor=tendered - tender.amount_minor)
 
 
-def foreign_tender_problem(amount_minor: int, local: str, foreign: str, rate: Decimal, foreign_minor: int, change_minor: int) -> str | None:
+def foreign_tender_problem(
+    amount_minor: int, local: str, foreign: str, rate: Decimal, foreign_minor: int, change_minor: int
+) -> str | None:
     """None if a foreign-cash tender's figures follow from its rate (ADR 0061): either
     it settled what was left (`amount_minor`), handing over at least the amount due in
     `foreign` with the change the rounding rules give; or it paid a part, credited at its
@@ -66,7 +68,9 @@ def foreign_tender_problem(amount_minor: int, local: str, foreign: str, rate: De
     value = exact_conversion(foreign_minor, foreign, local, 1 / Fraction(rate))
     if change_minor == 0 and amount_minor == round_fraction(value, PART_CREDIT_ROUNDING):
         return None  # a part payment: the rest was paid by another tender
-    expected = f"change {part.change_minor}" if part.settled else f"a part payment of {round_fraction(value, PART_CREDIT_ROUNDING)}"
+    expected = (
+        f"change {part.change_minor}" if part.settled else f"a part payment of {round_fraction(value, PART_CREDIT_ROUNDING)}"
+    )
     return (
         f"foreign cash: {foreign_minor} {foreign} minor units at {rate_text(rate)} for {amount_minor} {local} minor units "
         f"with change {change_minor} does not follow the rounding rules ({expected} expected)"
@@ -123,7 +127,9 @@ class RefundPart:
     payment_tender_seq: int | None  # card: the captured tender it goes back to
 
 
-def allocate_refund(tenders: Sequence[TenderState], requested: Sequence[tuple[str, int]], already_refunded_minor: int, amount_minor: int) -> list[RefundPart]:
+def allocate_refund(
+    tenders: Sequence[TenderState], requested: Sequence[tuple[str, int]], already_refunded_minor: int, amount_minor: int
+) -> list[RefundPart]:
     """Split a refund into parts: a card refund goes back to the captured card tenders
     in order (each at most what is left of it); cash is paid out of the drawer. The whole
     refund never exceeds what was paid minus earlier refunds."""

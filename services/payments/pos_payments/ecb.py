@@ -188,7 +188,9 @@ class EcbRatesProvider:
                     return sheet
         except RetryError:
             last = failures[-1] if failures else "no answer"
-            raise RatesUnavailable(f"{self.name} rates at {self.url}: {len(failures)} attempts failed, the last: {last}", garbage=garbage) from None
+            raise RatesUnavailable(
+                f"{self.name} rates at {self.url}: {len(failures)} attempts failed, the last: {last}", garbage=garbage
+            ) from None
         raise RatesUnavailable(f"{self.name} rates at {self.url}: no answer")  # pragma: no cover
 
     def _extra(self, attempt: int, reason: str) -> dict[str, Any]:

@@ -221,7 +221,11 @@ def known_currencies(cache: Mapping[str, CachedRate], manual: Iterable[ManualRat
 
 
 def manual_rates_ended_by(
-    sheet_fresh_currencies: set[str], cache: Mapping[str, CachedRate], manual: Iterable[ManualRate], now: datetime, stale_after_days: int
+    sheet_fresh_currencies: set[str],
+    cache: Mapping[str, CachedRate],
+    manual: Iterable[ManualRate],
+    now: datetime,
+    stale_after_days: int,
 ) -> list[ManualRate]:
     """The manual rates in force that a refresh ends: their pair now has a fresh feed
     rate, with a leg that this refresh brought."""
@@ -233,4 +237,3 @@ def manual_rates_ended_by(
         if feed is not None and not feed.stale:
             ended.append(m)
     return ended
-

@@ -26,17 +26,23 @@ def iso_code(value: str) -> str:
 class ManualRateIn(RequestModel):
     base: str = Field(max_length=16, description="ISO 4217 code: the currency the rate is for one unit of")
     quote: str = Field(max_length=16, description="ISO 4217 code: the rate is units of this per unit of base")
-    rate: str = Field(max_length=40, description='units of quote per unit of base, as a decimal string ("1.1650"), never a number')
+    rate: str = Field(
+        max_length=40, description='units of quote per unit of base, as a decimal string ("1.1650"), never a number'
+    )
     reason: str = Field(min_length=3, max_length=200, description="why: kept with the rate for the audit")
     expires_at: datetime | None = Field(
-        default=None, strict=False, description="when the rate stops applying (default: in POS_MANUAL_RATE_DEFAULT_HOURS; at most POS_MANUAL_RATE_MAX_DAYS)"
+        default=None,
+        strict=False,
+        description="when the rate stops applying (default: in POS_MANUAL_RATE_DEFAULT_HOURS; at most POS_MANUAL_RATE_MAX_DAYS)",
     )
 
     @field_validator("rate", mode="before")
     @classmethod
     def _rate_as_text(cls, value: Any) -> Any:
         if isinstance(value, int | float):  # bool is an int
-            raise ValueError(f'send the rate as a decimal string such as "{value}": a JSON number may be read as a float, which cannot hold a rate exactly')
+            raise ValueError(
+                f'send the rate as a decimal string such as "{value}": a JSON number may be read as a float, which cannot hold a rate exactly'
+            )
         return value
 
     @field_validator("rate")
@@ -98,14 +104,23 @@ class FeedRateOut(BaseModel):
 
     @classmethod
     def of(cls, feed: FeedRate) -> FeedRateOut:
-        return cls(rate=rate_text(feed.rate), source=feed.source, reference_date=feed.reference_date, fetched_at=feed.fetched_at, age_days=feed.age_days, stale=feed.stale)
+        return cls(
+            rate=rate_text(feed.rate),
+            source=feed.source,
+            reference_date=feed.reference_date,
+            fetched_at=feed.fetched_at,
+            age_days=feed.age_days,
+            stale=feed.stale,
+        )
 
 
 class RateOut(BaseModel):
     currency: str = Field(description="the quote currency: `rate` units of it per unit of base")
     rate: str | None = Field(description="decimal string; null when there is none")
     source: str | None = Field(description="ecb | sandbox (the feed) | manual | null")
-    reference_date: date | None = Field(description="the feed's date of the rate (its older leg for a cross rate), or the day a manual rate was set")
+    reference_date: date | None = Field(
+        description="the feed's date of the rate (its older leg for a cross rate), or the day a manual rate was set"
+    )
     age_days: int | None = Field(description="days from reference_date to today (UTC)")
     stale: bool = Field(description="older than stale_after_days with no manual rate in force")
     usable: bool = Field(description="a foreign tender may use this rate")

@@ -116,13 +116,24 @@ class RatesService:
             cached = await asyncio.to_thread(self._record_failure, attempt_at, exc.reason)
             log.error(
                 "rates refresh failed: the cached rates stay in use",
-                extra={"source": self.provider.name, "url": self.provider.url, "error": exc.reason, "garbage": exc.garbage, "cached": cached},
+                extra={
+                    "source": self.provider.name,
+                    "url": self.provider.url,
+                    "error": exc.reason,
+                    "garbage": exc.garbage,
+                    "cached": cached,
+                },
             )
             raise RatesProblem(503, f"the rates could not be refreshed ({exc.reason}); {cached}") from None
         outcome = await asyncio.to_thread(self.store_sheet, sheet, attempt_at)
         log.info(
             "rates refreshed",
-            extra={"source": sheet.source, "reference_date": sheet.reference_date.isoformat(), "currencies": outcome.currencies, "stored": outcome.stored},
+            extra={
+                "source": sheet.source,
+                "reference_date": sheet.reference_date.isoformat(),
+                "currencies": outcome.currencies,
+                "stored": outcome.stored,
+            },
         )
         return outcome
 
@@ -132,7 +143,12 @@ class RatesService:
         stored = 0
         with self.db.transaction() as uow:
             for code, rate in sorted(sheet.rates.items()):
-                values = {"per_eur": rate, "reference_date": sheet.reference_date, "source": sheet.source, "fetched_at": fetched_at}
+                values = {
+                    "per_eur": rate,
+                    "reference_date": sheet.reference_date,
+                    "source": sheet.source,
+                    "fetched_at": fetched_at,
+                }
                 upsert(uow.session, exchange_rates, {"currency": code}, defaults=values)
                 result = uow.session.execute(
                     update(exchange_rates)
@@ -158,11 +174,16 @@ class RatesService:
             if not stale:
                 cache = load_cache(uow)
                 fresh = {c for c, r in cache.items() if r.reference_date == sheet.reference_date} | {FEED_BASE}
-                for manual in manual_rates_ended_by(fresh, cache, load_open_manual(uow, fetched_at), fetched_at, self.stale_after_days):
+                for manual in manual_rates_ended_by(
+                    fresh, cache, load_open_manual(uow, fetched_at), fetched_at, self.stale_after_days
+                ):
                     uow.session.execute(
                         update(manual_rates)
                         .where(manual_rates.c.id == manual.id, manual_rates.c.ended_at.is_(None))
-                        .values(ended_at=fetched_at, end_reason=f"a fresh {sheet.source} rate of {sheet.reference_date.isoformat()} arrived")
+                        .values(
+                            ended_at=fetched_at,
+                            end_reason=f"a fresh {sheet.source} rate of {sheet.reference_date.isoformat()} arrived",
+                        )
                     )
                     ended.append(manual.id)
         if ended:
@@ -177,7 +198,12 @@ class RatesService:
                 rate_feed_status,
                 {"source": self.provider.name},
                 increments={"failures_in_a_row": 1},
-                sets={"url": self.provider.url[:500], "last_attempt_at": attempt_at, "last_error": reason[:500], "last_error_at": attempt_at},
+                sets={
+                    "url": self.provider.url[:500],
+                    "last_attempt_at": attempt_at,
+                    "last_error": reason[:500],
+                    "last_error_at": attempt_at,
+                },
             )
             cache = load_cache(uow)
         if not cache:
@@ -195,7 +221,14 @@ class RatesService:
         if row is None:
             return None
         return FeedStatus(
-            row.source, row.url, row.last_attempt_at, row.last_success_at, row.last_reference_date, row.last_error, row.last_error_at, row.failures_in_a_row
+            row.source,
+            row.url,
+            row.last_attempt_at,
+            row.last_success_at,
+            row.last_reference_date,
+            row.last_error,
+            row.last_error_at,
+            row.failures_in_a_row,
         )
 
     def rates(self, base: str, now: datetime | None = None) -> list[PairRate]:
@@ -204,7 +237,10 @@ class RatesService:
         with self.db.transaction() as uow:
             cache = load_cache(uow)
             manual = load_open_manual(uow, now)
-        return [pair_rate(base, quote, cache, manual, now, self.stale_after_days) for quote in known_currencies(cache, manual, base, now)]
+        return [
+            pair_rate(base, quote, cache, manual, now, self.stale_after_days)
+            for quote in known_currencies(cache, manual, base, now)
+        ]
 
     def rate(self, base: str, quote: str, now: datetime | None = None) -> PairRate:
         now = now or utcnow()
@@ -216,7 +252,16 @@ class RatesService:
     # --- manual rates ----------------------------------------------------------------------
 
     def set_manual(
-        self, *, base: str, quote: str, rate: Decimal, reason: str, user_id: str, user_name: str, expires_at: datetime | None, now: datetime | None = None
+        self,
+        *,
+        base: str,
+        quote: str,
+        rate: Decimal,
+        reason: str,
+        user_id: str,
+        user_name: str,
+        expires_at: datetime | None,
+        now: datetime | None = None,
     ) -> tuple[ManualRate, PairRate]:
         """Record a manager's rate for base -> quote. RatesProblem(409) while the feed's
         rate for the pair is fresh (it would take precedence), 422 for an expiry in the
@@ -228,7 +273,9 @@ class RatesService:
         if expires <= now:
             raise RatesProblem(422, f"expires_at {expires.isoformat()} is not in the future")
         if expires > now + self.manual_max:
-            raise RatesProblem(422, f"expires_at is more than {self.manual_max.days} days away: a manual rate is a stopgap, set a nearer expiry")
+            raise RatesProblem(
+                422, f"expires_at is more than {self.manual_max.days} days away: a manual rate is a stopgap, set a nearer expiry"
+            )
         with self.db.transaction() as uow:
             cache = load_cache(uow)
             feed = feed_rate(base, quote, cache, now, self.stale_after_days)
@@ -275,7 +322,14 @@ class RatesService:
             )
         log.info(
             "manual rate set",
-            extra={"manual_rate_id": row_id, "pair": f"{base}/{quote}", "rate": rate_text(rate), "set_by": user_id, "reason": reason, "expires_at": expires.isoformat()},
+            extra={
+                "manual_rate_id": row_id,
+                "pair": f"{base}/{quote}",
+                "rate": rate_text(rate),
+                "set_by": user_id,
+                "reason": reason,
+                "expires_at": expires.isoformat(),
+            },
         )
         return _manual(row), pair_rate(base, quote, cache, manual, now, self.stale_after_days)
 
@@ -285,7 +339,10 @@ class RatesService:
         query = select(manual_rates)
         if base and quote:
             query = query.where(
-                or_(and_(manual_rates.c.base == base, manual_rates.c.quote == quote), and_(manual_rates.c.base == quote, manual_rates.c.quote == base))
+                or_(
+                    and_(manual_rates.c.base == base, manual_rates.c.quote == quote),
+                    and_(manual_rates.c.base == quote, manual_rates.c.quote == base),
+                )
             )
         elif base or quote:
             code = base or quote

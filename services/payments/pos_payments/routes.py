@@ -41,14 +41,26 @@ def payment_answer(payment: PaymentOut, created: bool) -> JSONResponse:
         return JSONResponse(body, status_code=201 if created else 200)
     if payment.status == "declined":
         code = payment.decline_code or "declined"
-        return JSONResponse({"detail": f"card declined ({code}): {payment.detail or 'ask for another card'}", "decline_code": code, "payment": body}, status_code=402)
+        return JSONResponse(
+            {
+                "detail": f"card declined ({code}): {payment.detail or 'ask for another card'}",
+                "decline_code": code,
+                "payment": body,
+            },
+            status_code=402,
+        )
     if payment.status == "pending":
         return JSONResponse(body, status_code=202)
     if payment.status == "unsent":
         return JSONResponse(
-            {"detail": UNSENT_DETAIL, "code": "card_processor_unreachable", "payment": body}, status_code=503, headers={"Retry-After": "5"}
+            {"detail": UNSENT_DETAIL, "code": "card_processor_unreachable", "payment": body},
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
-    return JSONResponse({"detail": f"payment {payment.payment_id} was cancelled before it was taken: nothing was charged", "payment": body}, status_code=409)
+    return JSONResponse(
+        {"detail": f"payment {payment.payment_id} was cancelled before it was taken: nothing was charged", "payment": body},
+        status_code=409,
+    )
 
 
 @router.get("/provider")
@@ -63,8 +75,13 @@ def card_provider(_user: Cashier, request: Request) -> dict[str, str]:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": PaymentOut, "description": "this payment id was already recorded: the stored payment"},
-        202: {"model": PaymentOut, "description": "the card provider's answer is not known yet: the payment is pending; repeat or reconcile"},
-        503: {"description": "the card processor cannot be reached (`payment.status`: unsent): nothing was charged; repeat to try again"},
+        202: {
+            "model": PaymentOut,
+            "description": "the card provider's answer is not known yet: the payment is pending; repeat or reconcile",
+        },
+        503: {
+            "description": "the card processor cannot be reached (`payment.status`: unsent): nothing was charged; repeat to try again"
+        },
         402: {"description": "a card was declined; nothing was kept"},
         409: {"description": "id reused for another payment, the sale is paid under another id, or the payment was cancelled"},
         **unprocessable("the tenders do not add up to the amount, or card payments are not set up"),
@@ -81,7 +98,11 @@ async def capture_payment(body: PaymentIn, principal: Cashier, request: Request)
     return payment_answer(outcome.payment, outcome.created)
 
 
-@router.post("/payments/{payment_id}/reconcile", response_model=PaymentOut, responses={409: {"description": "the payment id belongs to another sale"}})
+@router.post(
+    "/payments/{payment_id}/reconcile",
+    response_model=PaymentOut,
+    responses={409: {"description": "the payment id belongs to another sale"}},
+)
 async def reconcile_payment(payment_id: str, body: ReconcileIn, principal: StaffOrService, request: Request) -> PaymentOut:
     """Settle where a payment stands: a pending card is asked again by its idempotency
     key; a payment never recorded is recorded as cancelled (so it can no longer be
@@ -148,7 +169,9 @@ async def refund_payment(body: RefundIn, principal: StaffOrService, request: Req
         return JSONResponse(data, status_code=201 if outcome.created else 200)
     if refund.status == "pending":
         return JSONResponse(data, status_code=202)
-    return JSONResponse({"detail": f"refund failed: {refund.detail or 'the card processor refused it'}", "refund": data}, status_code=422)
+    return JSONResponse(
+        {"detail": f"refund failed: {refund.detail or 'the card processor refused it'}", "refund": data}, status_code=422
+    )
 
 
 @router.get("/refunds/{refund_id}", response_model=RefundOut)

@@ -36,7 +36,9 @@ def _code(value: str, name: str) -> str:
 def list_rates(
     _user: Cashier,
     request: Request,
-    base: str = Query(default="EUR", max_length=16, description="ISO 4217 code: each rate is units of a currency per unit of this one"),
+    base: str = Query(
+        default="EUR", max_length=16, description="ISO 4217 code: each rate is units of a currency per unit of this one"
+    ),
 ) -> RatesOut:
     """Every rate from `base` the service knows: each with its value (a decimal string),
     source (the feed, or `manual`), reference date, age in days, whether it is stale, and
@@ -55,7 +57,9 @@ def list_rates(
             last_reference_date=None, last_error=None, last_error_at=None, failures_in_a_row=0,
         )
     )  # fmt: skip
-    return RatesOut(base=base, as_of=now, stale_after_days=service.stale_after_days, feed=feed, rates=[RateOut.of(r) for r in rates])
+    return RatesOut(
+        base=base, as_of=now, stale_after_days=service.stale_after_days, feed=feed, rates=[RateOut.of(r) for r in rates]
+    )
 
 
 @router.get("/{base}/{quote}", response_model=RateOut, responses=unprocessable("base or quote is not an ISO 4217 currency"))
@@ -70,7 +74,11 @@ def get_rate(base: str, quote: str, _user: Cashier, request: Request) -> RateOut
 @router.post(
     "/refresh",
     response_model=RefreshOut,
-    responses=errors({503: "the rates source could not be fetched (unreachable, too slow, an error or not a rates document): the cached rates stay in use"}),
+    responses=errors(
+        {
+            503: "the rates source could not be fetched (unreachable, too slow, an error or not a rates document): the cached rates stay in use"
+        }
+    ),
 )
 async def refresh_rates(_manager: Manager, request: Request) -> RefreshOut:
     """Fetch the feed's rates now (the background refresh does it every
@@ -89,7 +97,9 @@ async def refresh_rates(_manager: Manager, request: Request) -> RefreshOut:
     status_code=status.HTTP_201_CREATED,
     responses={
         **errors({409: "the feed's rate for the pair is fresh: it takes precedence"}),
-        **unprocessable("a currency that is not ISO 4217, a rate that is not a positive decimal string, an expiry in the past or too far"),
+        **unprocessable(
+            "a currency that is not ISO 4217, a rate that is not a positive decimal string, an expiry in the past or too far"
+        ),
     },
 )
 def set_manual_rate(body: ManualRateIn, manager: Manager, request: Request) -> RateOut:
@@ -115,7 +125,9 @@ def set_manual_rate(body: ManualRateIn, manager: Manager, request: Request) -> R
 def manual_rate_history(
     _manager: Manager,
     request: Request,
-    base: str | None = Query(default=None, max_length=16, description="only rates of this currency (with quote: of this pair, either direction)"),
+    base: str | None = Query(
+        default=None, max_length=16, description="only rates of this currency (with quote: of this pair, either direction)"
+    ),
     quote: str | None = Query(default=None, max_length=16),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[ManualRateOut]:

@@ -17,7 +17,9 @@ Strict = RequestModel
 
 class TenderIn(Strict):
     kind: Literal["cash", "card", "foreign_cash"]
-    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True, description="amount applied to the payment (the payment's currency)")
+    amount_minor: int = Field(
+        gt=0, le=MAX_MINOR, strict=True, description="amount applied to the payment (the payment's currency)"
+    )
     tendered_minor: int | None = Field(
         default=None, gt=0, le=MAX_MINOR, strict=True, description="cash only: what was handed over (default: amount)"
     )
@@ -31,11 +33,21 @@ class TenderIn(Strict):
     # foreign_cash only (ADR 0061): sales stamps the rate from GET /api/payments/rates; payments
     # takes the tender only if that is still the rate in force and the amounts follow from it.
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="foreign_cash: the currency handed over")
-    foreign_minor: int | None = Field(default=None, gt=0, le=MAX_MINOR, strict=True, description="foreign_cash: what was handed over, in `currency`")
-    change_minor: int | None = Field(default=None, ge=0, le=MAX_MINOR, strict=True, description="foreign_cash: change given, in the payment's currency")
-    rate: str | None = Field(default=None, max_length=40, description="foreign_cash: units of `currency` per unit of the payment's currency, a decimal string")
+    foreign_minor: int | None = Field(
+        default=None, gt=0, le=MAX_MINOR, strict=True, description="foreign_cash: what was handed over, in `currency`"
+    )
+    change_minor: int | None = Field(
+        default=None, ge=0, le=MAX_MINOR, strict=True, description="foreign_cash: change given, in the payment's currency"
+    )
+    rate: str | None = Field(
+        default=None,
+        max_length=40,
+        description="foreign_cash: units of `currency` per unit of the payment's currency, a decimal string",
+    )
     rate_source: str | None = Field(default=None, max_length=16, description="foreign_cash: ecb | sandbox | manual")
-    rate_as_of: str | None = Field(default=None, max_length=32, description="foreign_cash: the rate's reference date, or when the manual rate was set")
+    rate_as_of: str | None = Field(
+        default=None, max_length=32, description="foreign_cash: the rate's reference date, or when the manual rate was set"
+    )
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> TenderIn:
@@ -43,15 +55,15 @@ class TenderIn(Strict):
             if self.kind != "cash":
                 raise ValueError("tendered_minor is for cash only: leave it out for a card tender")
             if self.tendered_minor < self.amount_minor:
-                raise ValueError(
-                    f"cash handed over ({self.tendered_minor}) is less than the tender amount ({self.amount_minor})"
-                )
+                raise ValueError(f"cash handed over ({self.tendered_minor}) is less than the tender amount ({self.amount_minor})")
         if self.card_token is not None and self.kind != "card":
             raise ValueError("card_token is for card tenders only")
         foreign = (self.currency, self.foreign_minor, self.change_minor, self.rate, self.rate_source, self.rate_as_of)
         if self.kind == "foreign_cash":
             if any(v is None for v in foreign):
-                raise ValueError("a foreign_cash tender carries currency, foreign_minor, change_minor, rate, rate_source and rate_as_of")
+                raise ValueError(
+                    "a foreign_cash tender carries currency, foreign_minor, change_minor, rate, rate_source and rate_as_of"
+                )
         elif any(v is not None for v in foreign):
             raise ValueError("currency, foreign_minor, change_minor and rate fields are for foreign_cash tenders only")
         return self
@@ -65,7 +77,9 @@ class PaymentIn(Strict):
     amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True)
     tenders: list[TenderIn] = Field(min_length=1, max_length=10)
     taken_at: datetime | None = Field(
-        default=None, strict=False, description="when the money was taken, for a sale a till made offline and synced later (reports count it on that day)"
+        default=None,
+        strict=False,
+        description="when the money was taken, for a sale a till made offline and synced later (reports count it on that day)",
     )
 
 
@@ -90,7 +104,9 @@ class TenderOut(BaseModel):
     refunded_minor: int = 0
     currency: str | None = Field(default=None, description="foreign_cash: the currency handed over")
     foreign_minor: int | None = Field(default=None, description="foreign_cash: what was handed over, in `currency`")
-    rate: str | None = Field(default=None, description="foreign_cash: the stamped rate, units of `currency` per unit of the payment's currency")
+    rate: str | None = Field(
+        default=None, description="foreign_cash: the stamped rate, units of `currency` per unit of the payment's currency"
+    )
     rate_source: str | None = None
     rate_as_of: str | None = None
 
@@ -101,7 +117,9 @@ class PaymentOut(BaseModel):
     outlet_id: str
     currency: str
     amount_minor: int
-    status: str = Field(description="pending | unsent (the card processor could not be reached: nothing charged) | captured | declined | cancelled | refunded")
+    status: str = Field(
+        description="pending | unsent (the card processor could not be reached: nothing charged) | captured | declined | cancelled | refunded"
+    )
     tenders: list[TenderOut]
     change_minor: int
     refunded_minor: int = 0
@@ -119,7 +137,9 @@ class RefundIn(Strict):
     payment_id: str = Field(min_length=1, max_length=36)
     outlet_id: str = Field(min_length=1, max_length=36)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    tenders: list[RefundTenderIn] = Field(min_length=1, max_length=10, description="card: back to the card(s) of the payment; cash: from the drawer")
+    tenders: list[RefundTenderIn] = Field(
+        min_length=1, max_length=10, description="card: back to the card(s) of the payment; cash: from the drawer"
+    )
 
 
 class RefundTenderOut(BaseModel):

@@ -91,7 +91,9 @@ def load_payments(uow: UnitOfWork, ids: list[str]) -> list[PaymentOut]:
     rows = {r.id: r for r in uow.session.execute(select(payments).where(payments.c.id.in_(ids)))}
     tenders: dict[str, list[TenderOut]] = {i: [] for i in ids}
     for t in uow.session.execute(
-        select(payment_tenders).where(payment_tenders.c.payment_id.in_(ids)).order_by(payment_tenders.c.payment_id, payment_tenders.c.seq)
+        select(payment_tenders)
+        .where(payment_tenders.c.payment_id.in_(ids))
+        .order_by(payment_tenders.c.payment_id, payment_tenders.c.seq)
     ):
         tenders[t.payment_id].append(
             TenderOut(
@@ -134,7 +136,9 @@ def load_refund(uow: UnitOfWork, refund_id: str) -> RefundOut | None:
     if row is None:
         return None
     parts = uow.session.execute(
-        select(payment_refund_tenders).where(payment_refund_tenders.c.refund_id == refund_id).order_by(payment_refund_tenders.c.seq)
+        select(payment_refund_tenders)
+        .where(payment_refund_tenders.c.refund_id == refund_id)
+        .order_by(payment_refund_tenders.c.seq)
     ).all()
     return RefundOut(
         refund_id=row.id,
@@ -145,12 +149,16 @@ def load_refund(uow: UnitOfWork, refund_id: str) -> RefundOut | None:
         amount_minor=row.amount_minor,
         status=row.status,
         detail=row.detail,
-        tenders=[RefundTenderOut(kind=p.kind, amount_minor=p.amount_minor, status=p.status, provider_ref=p.provider_ref) for p in parts],
+        tenders=[
+            RefundTenderOut(kind=p.kind, amount_minor=p.amount_minor, status=p.status, provider_ref=p.provider_ref) for p in parts
+        ],
     )
 
 
 def _tender_states(uow: UnitOfWork, payment_id: str) -> list[TenderState]:
-    rows = uow.session.execute(select(payment_tenders).where(payment_tenders.c.payment_id == payment_id).order_by(payment_tenders.c.seq))
+    rows = uow.session.execute(
+        select(payment_tenders).where(payment_tenders.c.payment_id == payment_id).order_by(payment_tenders.c.seq)
+    )
     return [TenderState(r.seq, r.kind, r.status, r.amount_minor, r.refunded_minor) for r in rows]
 
 
@@ -174,8 +182,16 @@ class PaymentService:
             if tender.kind == "cash":
                 cash = capture_cash(tender)
                 rows.append(
-                    {"seq": seq, "kind": "cash", "amount_minor": cash.amount_minor, "tendered_minor": cash.tendered_minor, "change_minor": cash.change_minor,
-                     "status": "captured", "provider": None, "card_token": None}
+                    {
+                        "seq": seq,
+                        "kind": "cash",
+                        "amount_minor": cash.amount_minor,
+                        "tendered_minor": cash.tendered_minor,
+                        "change_minor": cash.change_minor,
+                        "status": "captured",
+                        "provider": None,
+                        "card_token": None,
+                    }
                 )
                 continue
             if self.provider.name == "none":
@@ -184,8 +200,16 @@ class PaymentService:
             if not token:
                 raise PaymentProblem(422, "a card tender needs the card_token the terminal gave")
             rows.append(
-                {"seq": seq, "kind": "card", "amount_minor": tender.amount_minor, "tendered_minor": tender.amount_minor, "change_minor": 0,
-                 "status": "pending", "provider": self.provider.name, "card_token": token}
+                {
+                    "seq": seq,
+                    "kind": "card",
+                    "amount_minor": tender.amount_minor,
+                    "tendered_minor": tender.amount_minor,
+                    "change_minor": 0,
+                    "status": "pending",
+                    "provider": self.provider.name,
+                    "card_token": token,
+                }
             )
         if any(r["kind"] == "foreign_cash" for r in rows):
             for row in rows:
@@ -230,7 +254,9 @@ class PaymentService:
                 f"the {local}→{tender.currency} rate changed while the sale was being paid (now {rate_text(pair.rate)}, {pair.source}; "
                 f"the sale had {tender.rate}, {tender.rate_source}): nothing was taken; ring the sale up again",
             )
-        problem = foreign_tender_problem(tender.amount_minor, local, tender.currency, stamped, tender.foreign_minor, int(tender.change_minor or 0))
+        problem = foreign_tender_problem(
+            tender.amount_minor, local, tender.currency, stamped, tender.foreign_minor, int(tender.change_minor or 0)
+        )
         if problem:
             raise PaymentProblem(422, problem)
         return {
@@ -322,7 +348,12 @@ class PaymentService:
             other_id = None if found else uow.session.scalar(select(payments.c.id).where(payments.c.sale_id == body.sale_id))
         if found:
             stored = found[0]
-            if (stored.sale_id, stored.outlet_id, stored.currency, stored.amount_minor) != (body.sale_id, body.outlet_id, body.currency, body.amount_minor):
+            if (stored.sale_id, stored.outlet_id, stored.currency, stored.amount_minor) != (
+                body.sale_id,
+                body.outlet_id,
+                body.currency,
+                body.amount_minor,
+            ):
                 raise PaymentProblem(409, "payment id already used for a different payment")
             return stored
         if other_id is not None:
@@ -354,12 +385,17 @@ class PaymentService:
                     )
                 )
                 if outcome.status == "unknown":
-                    log.warning("card outcome unknown; payment stays pending", extra={"payment_id": payment_id, "seq": tender.seq})
+                    log.warning(
+                        "card outcome unknown; payment stays pending", extra={"payment_id": payment_id, "seq": tender.seq}
+                    )
                     await run_in_threadpool(self._record_maybe_sent, payment_id, tender.seq)
                     break
                 if outcome.status == "unreachable":
                     if await run_in_threadpool(self._mark_unsent, payment_id):
-                        log.warning("card processor unreachable, nothing sent: payment unsent", extra={"payment_id": payment_id, "seq": tender.seq})
+                        log.warning(
+                            "card processor unreachable, nothing sent: payment unsent",
+                            extra={"payment_id": payment_id, "seq": tender.seq},
+                        )
                     else:
                         log.warning(
                             "card processor unreachable, but a card was already charged or another request may have reached it: "
@@ -368,7 +404,13 @@ class PaymentService:
                         )
                     break
                 states, finished = await run_in_threadpool(
-                    self._record_charge, payment_id, tender.seq, outcome.status, outcome.reference, outcome.decline_code, outcome.message
+                    self._record_charge,
+                    payment_id,
+                    tender.seq,
+                    outcome.status,
+                    outcome.reference,
+                    outcome.decline_code,
+                    outcome.message,
                 )
                 if finished is not None:
                     counted = False
@@ -378,10 +420,18 @@ class PaymentService:
             for tender in cards_to_reverse(states):
                 ref = await run_in_threadpool(self._provider_ref, payment_id, tender.seq)
                 outcome = await self.provider.refund(
-                    RefundRequest(key=f"{payment_id}:{tender.seq}:reversal", charge_reference=ref or "", amount_minor=tender.amount_minor, metadata={"pos_payment_id": payment_id, "reason": "another tender declined"})
+                    RefundRequest(
+                        key=f"{payment_id}:{tender.seq}:reversal",
+                        charge_reference=ref or "",
+                        amount_minor=tender.amount_minor,
+                        metadata={"pos_payment_id": payment_id, "reason": "another tender declined"},
+                    )
                 )
                 if outcome.status != "refunded":
-                    log.error("could not give back a captured card after a decline", extra={"payment_id": payment_id, "seq": tender.seq, "outcome": outcome.status})
+                    log.error(
+                        "could not give back a captured card after a decline",
+                        extra={"payment_id": payment_id, "seq": tender.seq, "outcome": outcome.status},
+                    )
                     break
                 await run_in_threadpool(self._record_reversal, payment_id, tender.seq)
             payment = await run_in_threadpool(self._finish_drive, payment_id)
@@ -399,7 +449,9 @@ class PaymentService:
 
     def _finish_in(self, uow: UnitOfWork, payment_id: str) -> PaymentOut:
         self._finalize(uow, payment_id)
-        uow.session.execute(payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight - 1))
+        uow.session.execute(
+            payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight - 1)
+        )
         return load_payments(uow, [payment_id])[0]
 
     def _count_drive(self, payment_id: str, step: int) -> None:
@@ -411,7 +463,9 @@ class PaymentService:
     def _record_maybe_sent(self, payment_id: str, seq: int) -> None:
         with self.db.transaction() as uow:
             uow.session.execute(
-                payment_tenders.update().where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq).values(maybe_sent=True)
+                payment_tenders.update()
+                .where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq)
+                .values(maybe_sent=True)
             )
 
     def _mark_unsent(self, payment_id: str) -> bool:
@@ -420,18 +474,24 @@ class PaymentService:
         processor for it, no card of it was answered (a card already captured must not
         be left behind as "nothing charged"), and no earlier attempt went unanswered."""
         with self.db.transaction() as uow:
-            row = uow.session.execute(select(payments.c.status, payments.c.drives_in_flight).where(payments.c.id == payment_id).with_for_update()).one()
+            row = uow.session.execute(
+                select(payments.c.status, payments.c.drives_in_flight).where(payments.c.id == payment_id).with_for_update()
+            ).one()
             if row.status != "pending" or row.drives_in_flight != 1:
                 return False
             cards = uow.session.execute(
-                select(payment_tenders.c.status, payment_tenders.c.maybe_sent).where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "card")
+                select(payment_tenders.c.status, payment_tenders.c.maybe_sent).where(
+                    payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "card"
+                )
             ).all()
             if any(card.status != "pending" or card.maybe_sent for card in cards):
                 return False
             uow.session.execute(
                 payments.update()
                 .where(payments.c.id == payment_id)
-                .values(status="unsent", detail="the card processor could not be reached: nothing was charged", updated_at=utcnow())
+                .values(
+                    status="unsent", detail="the card processor could not be reached: nothing was charged", updated_at=utcnow()
+                )
             )
             return True
 
@@ -439,7 +499,9 @@ class PaymentService:
         """unsent -> pending (conditional: a copy of this request may have done it)."""
         with self.db.transaction() as uow:
             uow.session.execute(
-                payments.update().where(payments.c.id == payment_id, payments.c.status == "unsent").values(status="pending", detail=None, updated_at=utcnow())
+                payments.update()
+                .where(payments.c.id == payment_id, payments.c.status == "unsent")
+                .values(status="pending", detail=None, updated_at=utcnow())
             )
             return load_payments(uow, [payment_id])[0]
 
@@ -450,31 +512,43 @@ class PaymentService:
             done = uow.session.execute(
                 payments.update()
                 .where(payments.c.id == payment_id, payments.c.status == "unsent")
-                .values(status="cancelled", detail="the card processor could not be reached: nothing was charged; cancelled by reconciliation", updated_at=utcnow())
+                .values(
+                    status="cancelled",
+                    detail="the card processor could not be reached: nothing was charged; cancelled by reconciliation",
+                    updated_at=utcnow(),
+                )
             ).rowcount
             if done:
                 # The cash of a cancelled payment stays with the customer.
                 uow.session.execute(
-                    payment_tenders.update().where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "cash").values(status="voided")
+                    payment_tenders.update()
+                    .where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "cash")
+                    .values(status="voided")
                 )
             return load_payments(uow, [payment_id])[0]
 
     def _card_work(self, payment_id: str, count_in: bool = False) -> tuple[str, str, list[TenderState], dict[int, str]]:
         with self.db.transaction() as uow:
             if count_in:
-                uow.session.execute(payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight + 1))
+                uow.session.execute(
+                    payments.update().where(payments.c.id == payment_id).values(drives_in_flight=payments.c.drives_in_flight + 1)
+                )
             row = uow.session.execute(select(payments.c.currency, payments.c.sale_id).where(payments.c.id == payment_id)).one()
             states = _tender_states(uow, payment_id)
             tokens = {
                 r.seq: r.card_token or ""
-                for r in uow.session.execute(select(payment_tenders.c.seq, payment_tenders.c.card_token).where(payment_tenders.c.payment_id == payment_id))
+                for r in uow.session.execute(
+                    select(payment_tenders.c.seq, payment_tenders.c.card_token).where(payment_tenders.c.payment_id == payment_id)
+                )
             }
         return row.currency, row.sale_id, states, tokens
 
     def _provider_ref(self, payment_id: str, seq: int) -> str | None:
         with self.db.transaction() as uow:
             return uow.session.scalar(
-                select(payment_tenders.c.provider_ref).where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq)
+                select(payment_tenders.c.provider_ref).where(
+                    payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq
+                )
             )
 
     def _record_charge(
@@ -486,7 +560,11 @@ class PaymentService:
         with self.db.transaction() as uow:
             uow.session.execute(
                 payment_tenders.update()
-                .where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq, payment_tenders.c.status == "pending")
+                .where(
+                    payment_tenders.c.payment_id == payment_id,
+                    payment_tenders.c.seq == seq,
+                    payment_tenders.c.status == "pending",
+                )
                 .values(status=status, provider_ref=ref, decline_code=decline_code)
             )
             if status == "declined":
@@ -504,7 +582,11 @@ class PaymentService:
         with self.db.transaction() as uow:
             uow.session.execute(
                 payment_tenders.update()
-                .where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq, payment_tenders.c.status == "captured")
+                .where(
+                    payment_tenders.c.payment_id == payment_id,
+                    payment_tenders.c.seq == seq,
+                    payment_tenders.c.status == "captured",
+                )
                 .values(status="reversed")
             )
 
@@ -521,7 +603,9 @@ class PaymentService:
         if status == "declined":
             # The cash of a declined payment stays with the customer.
             uow.session.execute(
-                payment_tenders.update().where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "cash").values(status="voided")
+                payment_tenders.update()
+                .where(payment_tenders.c.payment_id == payment_id, payment_tenders.c.kind == "cash")
+                .values(status="voided")
             )
         PAYMENTS_FINISHED.labels(status).inc()
         if status == "captured":
@@ -608,12 +692,16 @@ class PaymentService:
             if uow.session.scalar(select(payment_refunds.c.id).where(payment_refunds.c.id == body.refund_id)) is not None:
                 raise _AlreadyRecorded(body.refund_id)
             if payment.status not in ("captured", "refunded"):
-                raise PaymentProblem(409, f"payment {body.payment_id} is {payment.status}: only a captured payment can be refunded")
+                raise PaymentProblem(
+                    409, f"payment {body.payment_id} is {payment.status}: only a captured payment can be refunded"
+                )
             if payment.currency != body.currency:
                 raise PaymentProblem(422, f"the payment was in {payment.currency}, not {body.currency}")
             states = _tender_states(uow, body.payment_id)
             try:
-                parts = allocate_refund(states, [(t.kind, t.amount_minor) for t in body.tenders], payment.refunded_minor, payment.amount_minor)
+                parts = allocate_refund(
+                    states, [(t.kind, t.amount_minor) for t in body.tenders], payment.refunded_minor, payment.amount_minor
+                )
             except RefundRefused as exc:
                 raise PaymentProblem(422, str(exc)) from None
             total = sum(p.amount_minor for p in parts)
@@ -634,13 +722,24 @@ class PaymentService:
             uow.session.execute(
                 payment_refund_tenders.insert(),
                 [
-                    {"refund_id": body.refund_id, "seq": seq, "kind": p.kind, "amount_minor": p.amount_minor, "payment_tender_seq": p.payment_tender_seq,
-                     "status": "pending" if has_card else "refunded", "provider_ref": None}
+                    {
+                        "refund_id": body.refund_id,
+                        "seq": seq,
+                        "kind": p.kind,
+                        "amount_minor": p.amount_minor,
+                        "payment_tender_seq": p.payment_tender_seq,
+                        "status": "pending" if has_card else "refunded",
+                        "provider_ref": None,
+                    }
                     for seq, p in enumerate(parts, 1)
                 ],
             )
             # What is being refunded is spoken for at once: two refunds can never both take it.
-            uow.session.execute(payments.update().where(payments.c.id == body.payment_id).values(refunded_minor=payments.c.refunded_minor + total, updated_at=now))
+            uow.session.execute(
+                payments.update()
+                .where(payments.c.id == body.payment_id)
+                .values(refunded_minor=payments.c.refunded_minor + total, updated_at=now)
+            )
             for p in parts:
                 if p.payment_tender_seq is not None:
                     uow.session.execute(
@@ -656,7 +755,11 @@ class PaymentService:
             refund = load_refund(uow, body.refund_id)
         if refund is None:
             raise PaymentProblem(503, "the refund could not be stored: try again")
-        if refund.payment_id != body.payment_id or refund.outlet_id != body.outlet_id or refund.amount_minor != sum(t.amount_minor for t in body.tenders):
+        if (
+            refund.payment_id != body.payment_id
+            or refund.outlet_id != body.outlet_id
+            or refund.amount_minor != sum(t.amount_minor for t in body.tenders)
+        ):
             raise PaymentProblem(409, "refund id already used for a different refund")
         return refund
 
@@ -672,7 +775,9 @@ class PaymentService:
                 out = []
                 for p in parts:
                     ref = uow.session.scalar(
-                        select(payment_tenders.c.provider_ref).where(payment_tenders.c.payment_id == p.payment_id, payment_tenders.c.seq == p.payment_tender_seq)
+                        select(payment_tenders.c.provider_ref).where(
+                            payment_tenders.c.payment_id == p.payment_id, payment_tenders.c.seq == p.payment_tender_seq
+                        )
                     )
                     out.append((p.seq, p.amount_minor, p.status, ref, p.payment_id))
                 return out
@@ -681,17 +786,30 @@ class PaymentService:
             with self.db.transaction() as uow:
                 uow.session.execute(
                     payment_refund_tenders.update()
-                    .where(payment_refund_tenders.c.refund_id == refund_id, payment_refund_tenders.c.seq == seq, payment_refund_tenders.c.status == "pending")
+                    .where(
+                        payment_refund_tenders.c.refund_id == refund_id,
+                        payment_refund_tenders.c.seq == seq,
+                        payment_refund_tenders.c.status == "pending",
+                    )
                     .values(status=status, provider_ref=ref)
                 )
                 if status == "failed":
-                    uow.session.execute(payment_refunds.update().where(payment_refunds.c.id == refund_id, payment_refunds.c.detail.is_(None)).values(detail=message[:255] or "card refund failed"))
+                    uow.session.execute(
+                        payment_refunds.update()
+                        .where(payment_refunds.c.id == refund_id, payment_refunds.c.detail.is_(None))
+                        .values(detail=message[:255] or "card refund failed")
+                    )
 
         for seq, amount, status, ref, payment_id in await run_in_threadpool(work):
             if status != "pending":
                 continue
             outcome = await self.provider.refund(
-                RefundRequest(key=f"refund:{refund_id}:{seq}", charge_reference=ref or "", amount_minor=amount, metadata={"pos_refund_id": refund_id, "pos_payment_id": payment_id})
+                RefundRequest(
+                    key=f"refund:{refund_id}:{seq}",
+                    charge_reference=ref or "",
+                    amount_minor=amount,
+                    metadata={"pos_refund_id": refund_id, "pos_payment_id": payment_id},
+                )
             )
             if outcome.status == "unknown":
                 break
@@ -734,16 +852,28 @@ class PaymentService:
                         .where(payment_tenders.c.payment_id == row.payment_id, payment_tenders.c.seq == p.payment_tender_seq)
                         .values(refunded_minor=payment_tenders.c.refunded_minor - p.amount_minor)
                     )
-            uow.session.execute(payments.update().where(payments.c.id == row.payment_id).values(refunded_minor=payments.c.refunded_minor - back, updated_at=now))
-            uow.session.execute(payment_refunds.update().where(payment_refunds.c.id == refund_id).values(status="failed", updated_at=now))
+            uow.session.execute(
+                payments.update()
+                .where(payments.c.id == row.payment_id)
+                .values(refunded_minor=payments.c.refunded_minor - back, updated_at=now)
+            )
+            uow.session.execute(
+                payment_refunds.update().where(payment_refunds.c.id == refund_id).values(status="failed", updated_at=now)
+            )
             return
         uow.session.execute(
-            payment_refund_tenders.update().where(payment_refund_tenders.c.refund_id == refund_id, payment_refund_tenders.c.kind == "cash").values(status="refunded")
+            payment_refund_tenders.update()
+            .where(payment_refund_tenders.c.refund_id == refund_id, payment_refund_tenders.c.kind == "cash")
+            .values(status="refunded")
         )
-        uow.session.execute(payment_refunds.update().where(payment_refunds.c.id == refund_id).values(status="refunded", updated_at=now))
+        uow.session.execute(
+            payment_refunds.update().where(payment_refunds.c.id == refund_id).values(status="refunded", updated_at=now)
+        )
         payment = uow.session.execute(select(payments).where(payments.c.id == row.payment_id).with_for_update()).one()
         if payment.refunded_minor >= payment.amount_minor and payment.status == "captured":
-            uow.session.execute(payments.update().where(payments.c.id == row.payment_id).values(status="refunded", updated_at=now))
+            uow.session.execute(
+                payments.update().where(payments.c.id == row.payment_id).values(status="refunded", updated_at=now)
+            )
         uow.publish(
             PaymentRefunded(
                 refund_id=refund_id,
@@ -756,4 +886,3 @@ class PaymentService:
             ),
             outlet_id=row.outlet_id,
         )
-

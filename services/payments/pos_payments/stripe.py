@@ -104,7 +104,9 @@ class StripeProvider:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def _send(self, operation: str, method: str, path: str, *, key: str | None = None, data: dict[str, Any] | None = None) -> httpx.Response | None:
+    async def _send(
+        self, operation: str, method: str, path: str, *, key: str | None = None, data: dict[str, Any] | None = None
+    ) -> httpx.Response | None:
         """One logical call with retries; None when every attempt failed to get an
         answer, and Unreachable when every attempt failed before it was sent."""
         headers = {"Idempotency-Key": key} if key else {}
@@ -117,7 +119,9 @@ class StripeProvider:
             response = await asyncio.wait_for(
                 self._http.request(method, path, content=content, headers=headers), self.timeout_seconds + 1.0
             )
-            if response.status_code >= 500 or (response.status_code == 409 and _error(response).get("code") == "idempotency_key_in_use"):
+            if response.status_code >= 500 or (
+                response.status_code == 409 and _error(response).get("code") == "idempotency_key_in_use"
+            ):
                 raise _RetryableAnswer(response)
             return response
 
@@ -135,7 +139,9 @@ class StripeProvider:
                         # Our own deadline (TimeoutError) may fire after the request left.
                         maybe_sent = maybe_sent or not isinstance(exc, NOT_SENT)
                         PROVIDER_CALLS.labels(self.name, operation, type(exc).__name__).inc()
-                        log.warning("card provider attempt failed", extra={"operation": operation, "key": key, "error": repr(exc)})
+                        log.warning(
+                            "card provider attempt failed", extra={"operation": operation, "key": key, "error": repr(exc)}
+                        )
                         raise
                     PROVIDER_CALLS.labels(self.name, operation, str(response.status_code)).inc()
                     return response
@@ -212,7 +218,9 @@ class StripeProvider:
         if response.status_code == 429:
             return RefundOutcome("unknown", message="the card processor is rate limiting: will ask again")
         error = _error(response)
-        return RefundOutcome("failed", message=error.get("message") or f"the card processor refused the refund (HTTP {response.status_code})")
+        return RefundOutcome(
+            "failed", message=error.get("message") or f"the card processor refused the refund (HTTP {response.status_code})"
+        )
 
 
 def _charge_outcome(intent: dict[str, Any]) -> ChargeOutcome:
@@ -223,7 +231,9 @@ def _charge_outcome(intent: dict[str, Any]) -> ChargeOutcome:
         return ChargeOutcome("unknown", reference=intent["id"], message="the card processor is still processing")
     last_error = intent.get("last_payment_error") or {}
     code = last_error.get("decline_code") or last_error.get("code") or status or "declined"
-    return ChargeOutcome("declined", reference=intent.get("id"), decline_code=code, message=last_error.get("message") or f"payment {status}")
+    return ChargeOutcome(
+        "declined", reference=intent.get("id"), decline_code=code, message=last_error.get("message") or f"payment {status}"
+    )
 
 
 class SandboxProvider(StripeProvider):

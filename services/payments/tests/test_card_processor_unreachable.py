@@ -67,10 +67,17 @@ def client(tmp_path: Path, processor: Processor) -> Iterator[TestClient]:
     private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
     ensure_keypair(str(private), str(public))
     provider = StripeProvider(
-        api_key="sk_test_sandbox", base_url="http://card-processor.test", transport=processor, timeout_seconds=0.5, attempts=4,
-        backoff_seconds=0.01, backoff_max_seconds=0.05,
+        api_key="sk_test_sandbox",
+        base_url="http://card-processor.test",
+        transport=processor,
+        timeout_seconds=0.5,
+        attempts=4,
+        backoff_seconds=0.01,
+        backoff_max_seconds=0.05,
     )
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/card.db", jwt_public_key_file=str(public), internal_api_token=SERVICE_TOKEN)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/card.db", jwt_public_key_file=str(public), internal_api_token=SERVICE_TOKEN
+    )
     with TestClient(create_app(settings, bus=InProcessBus(), migrate_on_start=True, provider=provider)) as c:
         c.headers["Authorization"] = f"Bearer {mint_token(private, 'cashier', [OUTLET])}"
         yield c
@@ -79,7 +86,11 @@ def client(tmp_path: Path, processor: Processor) -> Iterator[TestClient]:
 def card_payment(amount: int = 1250, tenders: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     sale_id = str(uuid.uuid4())
     return {
-        "payment_id": sale_id, "sale_id": sale_id, "outlet_id": OUTLET, "currency": "EUR", "amount_minor": amount,
+        "payment_id": sale_id,
+        "sale_id": sale_id,
+        "outlet_id": OUTLET,
+        "currency": "EUR",
+        "amount_minor": amount,
         "tenders": tenders or [{"kind": "card", "amount_minor": amount, "card_token": "pm_card_visa"}],
     }
 
@@ -93,7 +104,9 @@ def captured_events(client: TestClient) -> list[dict[str, Any]]:
 
 def reconcile(client: TestClient, body: dict[str, Any]) -> httpx.Response:
     ref = {k: body[k] for k in ("sale_id", "outlet_id", "currency", "amount_minor")}
-    return client.post(f"/api/payments/payments/{body['payment_id']}/reconcile", json=ref, headers={"X-POS-Service-Token": SERVICE_TOKEN})
+    return client.post(
+        f"/api/payments/payments/{body['payment_id']}/reconcile", json=ref, headers={"X-POS-Service-Token": SERVICE_TOKEN}
+    )
 
 
 @pytest.mark.parametrize("failure", [httpx.ConnectError, httpx.ConnectTimeout])
@@ -125,7 +138,9 @@ def test_a_processor_that_cannot_be_reached_fails_fast_and_a_repeat_charges_once
     assert len(processor.intents(body["payment_id"])) == 1
 
 
-def test_reconciling_an_unsent_payment_cancels_it_so_nothing_can_charge_it_later(client: TestClient, processor: Processor) -> None:
+def test_reconciling_an_unsent_payment_cancels_it_so_nothing_can_charge_it_later(
+    client: TestClient, processor: Processor
+) -> None:
     body = card_payment()
     processor.failure = httpx.ConnectError
     assert client.post("/api/payments/payments", json=body).status_code == 503
@@ -153,7 +168,13 @@ def test_an_attempt_that_may_have_reached_the_processor_stays_unknown(client: Te
 
 
 def test_a_split_payment_with_a_card_already_captured_stays_unknown(client: TestClient, processor: Processor) -> None:
-    body = card_payment(3000, [{"kind": "card", "amount_minor": 1000, "card_token": "pm_card_visa"}, {"kind": "card", "amount_minor": 2000, "card_token": "pm_card_visa"}])
+    body = card_payment(
+        3000,
+        [
+            {"kind": "card", "amount_minor": 1000, "card_token": "pm_card_visa"},
+            {"kind": "card", "amount_minor": 2000, "card_token": "pm_card_visa"},
+        ],
+    )
     processor.failure, processor.answers = httpx.ConnectError, 1  # the first card goes through, then the processor is gone
     r = client.post("/api/payments/payments", json=body)
     assert (r.status_code, r.json()["status"]) == (202, "pending"), r.text

@@ -107,7 +107,9 @@ def test_a_rate_keeps_every_digit_it_was_given() -> None:
 CODES = ["EUR", "USD", "JPY", "KWD", "CHF", "SEK", "GBP", "BHD", "CLP", "DKK", "IDR", "CAD"]
 amounts = st.integers(min_value=0, max_value=10**10)
 codes = st.sampled_from(CODES)
-rates = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("50000"), places=6, allow_nan=False, allow_infinity=False).filter(lambda d: d > 0)
+rates = st.decimals(
+    min_value=Decimal("0.0001"), max_value=Decimal("50000"), places=6, allow_nan=False, allow_infinity=False
+).filter(lambda d: d > 0)
 modes = st.sampled_from(["half_even", "half_up", "down", "up", "floor", "ceiling"])
 
 

@@ -53,14 +53,23 @@ def set_rates(client: TestClient, auth: Auth, days_old: int, rates: dict[str, st
     assert r.status_code == 200, r.text
 
 
-def foreign(amount: int, handed: int, change: int, rate: str = "1.0812", source: str = "sandbox", as_of: str = "2026-12-07") -> dict[str, Any]:
+def foreign(
+    amount: int, handed: int, change: int, rate: str = "1.0812", source: str = "sandbox", as_of: str = "2026-12-07"
+) -> dict[str, Any]:
     return {"kind": "foreign_cash", "amount_minor": amount, "currency": "USD", "foreign_minor": handed, "change_minor": change,
             "rate": rate, "rate_source": source, "rate_as_of": as_of}  # fmt: skip
 
 
 def payment(tenders: list[dict[str, Any]], amount: int = 2500) -> dict[str, Any]:
     sale = str(uuid.uuid4())
-    return {"payment_id": sale, "sale_id": sale, "outlet_id": OUTLET, "currency": "EUR", "amount_minor": amount, "tenders": tenders}
+    return {
+        "payment_id": sale,
+        "sale_id": sale,
+        "outlet_id": OUTLET,
+        "currency": "EUR",
+        "amount_minor": amount,
+        "tenders": tenders,
+    }
 
 
 def test_a_foreign_tender_is_taken_at_the_rate_in_force_and_stored_with_it(client: TestClient, auth: Auth) -> None:
@@ -69,7 +78,13 @@ def test_a_foreign_tender_is_taken_at_the_rate_in_force_and_stored_with_it(clien
     r = client.post("/api/payments/payments", json=body, headers=auth("cashier"))
     assert r.status_code == 201, r.text
     (tender,) = r.json()["tenders"]
-    assert (tender["kind"], tender["currency"], tender["foreign_minor"], tender["rate"], tender["rate_source"]) == ("foreign_cash", "USD", 3000, "1.0812", "sandbox")
+    assert (tender["kind"], tender["currency"], tender["foreign_minor"], tender["rate"], tender["rate_source"]) == (
+        "foreign_cash",
+        "USD",
+        3000,
+        "1.0812",
+        "sandbox",
+    )
     assert (tender["change_minor"], tender["tendered_minor"], r.json()["change_minor"]) == (275, 2775, 275)
     stored = client.get(f"/api/payments/payments/{body['payment_id']}", headers=auth("cashier")).json()
     assert stored["tenders"][0]["rate"] == "1.0812" and stored["tenders"][0]["rate_as_of"] == "2026-12-07"
@@ -77,27 +92,46 @@ def test_a_foreign_tender_is_taken_at_the_rate_in_force_and_stored_with_it(clien
     set_rates(client, auth, 0, {"USD": "1.2000"})
     refund = client.post(
         "/api/payments/refunds",
-        json={"refund_id": str(uuid.uuid4()), "payment_id": body["payment_id"], "outlet_id": OUTLET, "currency": "EUR", "tenders": [{"kind": "cash", "amount_minor": 1250}]},
+        json={
+            "refund_id": str(uuid.uuid4()),
+            "payment_id": body["payment_id"],
+            "outlet_id": OUTLET,
+            "currency": "EUR",
+            "tenders": [{"kind": "cash", "amount_minor": 1250}],
+        },
         headers=auth("manager"),
     )
     assert refund.status_code == 201, refund.text
     assert (refund.json()["currency"], refund.json()["amount_minor"]) == ("EUR", 1250)
     # A part payment with a card: 20 USD credited 18.49 EUR, no change.
-    split = client.post("/api/payments/payments", json=payment([foreign(1666, 2000, 0, rate="1.2000"), {"kind": "card", "amount_minor": 834}]), headers=auth("cashier"))
+    split = client.post(
+        "/api/payments/payments",
+        json=payment([foreign(1666, 2000, 0, rate="1.2000"), {"kind": "card", "amount_minor": 834}]),
+        headers=auth("cashier"),
+    )
     assert split.status_code == 201, split.text
 
 
 def test_a_rate_or_arithmetic_the_payments_service_would_not_give_is_refused(client: TestClient, auth: Auth) -> None:
     set_rates(client, auth, 1, {"USD": "1.0812"})
-    made_up = client.post("/api/payments/payments", json=payment([foreign(2500, 3000, 275, rate="1.5000")]), headers=auth("cashier"))
+    made_up = client.post(
+        "/api/payments/payments", json=payment([foreign(2500, 3000, 275, rate="1.5000")]), headers=auth("cashier")
+    )
     assert made_up.status_code == 409 and "rate changed while the sale was being paid" in made_up.json()["detail"]
-    other_source = client.post("/api/payments/payments", json=payment([foreign(2500, 3000, 275, source="ecb")]), headers=auth("cashier"))
+    other_source = client.post(
+        "/api/payments/payments", json=payment([foreign(2500, 3000, 275, source="ecb")]), headers=auth("cashier")
+    )
     assert other_source.status_code == 409
     too_much_change = client.post("/api/payments/payments", json=payment([foreign(2500, 3000, 400)]), headers=auth("cashier"))
-    assert too_much_change.status_code == 422 and "does not follow the rounding rules (change 275 expected)" in too_much_change.json()["detail"]
+    assert (
+        too_much_change.status_code == 422
+        and "does not follow the rounding rules (change 275 expected)" in too_much_change.json()["detail"]
+    )
     short = client.post("/api/payments/payments", json=payment([foreign(2500, 2000, 0)]), headers=auth("cashier"))
     assert short.status_code == 422
-    missing = client.post("/api/payments/payments", json=payment([{"kind": "foreign_cash", "amount_minor": 2500}]), headers=auth("cashier"))
+    missing = client.post(
+        "/api/payments/payments", json=payment([{"kind": "foreign_cash", "amount_minor": 2500}]), headers=auth("cashier")
+    )
     assert missing.status_code == 422 and "carries currency" in missing.text
 
 
@@ -115,7 +149,11 @@ def test_stale_rates_without_a_manual_rate_refuse_the_tender_and_store_nothing(c
         headers=auth("manager"),
     )
     assert manual.status_code in (200, 201), manual.text
-    ok = client.post("/api/payments/payments", json=payment([foreign(2500, 3000, 265, rate="1.0850", source="manual")]), headers=auth("cashier"))
+    ok = client.post(
+        "/api/payments/payments",
+        json=payment([foreign(2500, 3000, 265, rate="1.0850", source="manual")]),
+        headers=auth("cashier"),
+    )
     assert ok.status_code == 201, ok.text
 
 
@@ -137,7 +175,9 @@ from pos_platform.currencies import currency  # noqa: E402
     handed=st.integers(1, 10**8),
     nudge=st.integers(1, 50),
 )
-def test_what_sales_settles_payments_accepts_and_nothing_else(pair: tuple[str, str], rate: Decimal, remaining: int, handed: int, nudge: int) -> None:
+def test_what_sales_settles_payments_accepts_and_nothing_else(
+    pair: tuple[str, str], rate: Decimal, remaining: int, handed: int, nudge: int
+) -> None:
     """Sales settles a foreign tender with pos_platform.conversion.foreign_part; payments
     checks the figures it is sent with foreign_tender_problem: every settlement sales can
     make is accepted, and any other change is refused. (A tender of `credit` may be read

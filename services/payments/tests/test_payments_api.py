@@ -28,7 +28,13 @@ Auth = Callable[..., dict[str, str]]
 def sandbox() -> SandboxProvider:
     """The card sandbox in process, with short timeouts so the fault cards are quick."""
     return SandboxProvider(
-        base_url="", default_card="pm_card_visa", sandbox_delay_seconds=1.5, timeout_seconds=0.3, attempts=4, backoff_seconds=0.01, backoff_max_seconds=0.05
+        base_url="",
+        default_card="pm_card_visa",
+        sandbox_delay_seconds=1.5,
+        timeout_seconds=0.3,
+        attempts=4,
+        backoff_seconds=0.01,
+        backoff_max_seconds=0.05,
     )
 
 
@@ -82,10 +88,22 @@ def test_cash_payment_is_captured_with_change_and_published(client: TestClient, 
         "amount_minor": 1250,
         "status": "captured",
         "tenders": [
-            {"kind": "cash", "amount_minor": 1250, "tendered_minor": 2000, "change_minor": 750, "status": "captured",
-             "provider_ref": None, "decline_code": None, "refunded_minor": 0,
-             # foreign_cash only (test_foreign_cash_tenders.py)
-             "currency": None, "foreign_minor": None, "rate": None, "rate_source": None, "rate_as_of": None}
+            {
+                "kind": "cash",
+                "amount_minor": 1250,
+                "tendered_minor": 2000,
+                "change_minor": 750,
+                "status": "captured",
+                "provider_ref": None,
+                "decline_code": None,
+                "refunded_minor": 0,
+                # foreign_cash only (test_foreign_cash_tenders.py)
+                "currency": None,
+                "foreign_minor": None,
+                "rate": None,
+                "rate_source": None,
+                "rate_as_of": None,
+            }
         ],
         "change_minor": 750,
         "refunded_minor": 0,
@@ -137,9 +155,7 @@ def test_same_payment_id_again_returns_the_stored_payment(client: TestClient, au
 def test_concurrent_repeats_record_one_payment(client: TestClient, auth: Auth) -> None:
     body, headers = payment(), auth()
     with ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(
-            pool.map(lambda _: client.post("/api/payments/payments", json=body, headers=headers), range(6))
-        )
+        responses = list(pool.map(lambda _: client.post("/api/payments/payments", json=body, headers=headers), range(6)))
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 200, 201]
     assert len({r.text for r in responses}) == 1
     assert len([e for e in outbox_events(client) if e["type"] == "PaymentCaptured"]) == 1

@@ -163,20 +163,36 @@ def test_stale_rates_are_refused_until_a_manager_sets_a_rate_which_a_fresh_feed_
     history = client.get("/api/payments/rates/manual", params={"base": "USD"}, headers=auth("manager")).json()
     assert len(history) == 1
     entry = history[0]
-    assert (entry["base"], entry["quote"], entry["rate"], entry["reason"], entry["set_by_name"]) == ("EUR", "USD", "1.0850", body["reason"], "Test manager")
+    assert (entry["base"], entry["quote"], entry["rate"], entry["reason"], entry["set_by_name"]) == (
+        "EUR",
+        "USD",
+        "1.0850",
+        body["reason"],
+        "Test manager",
+    )
     assert entry["ended_at"] is not None and f"a fresh sandbox rate of {_today().isoformat()} arrived" == entry["end_reason"]
 
 
 def test_manual_rates_are_kept_as_an_append_only_history(client: TestClient, auth: Auth) -> None:
     for rate, reason in (("3.9700", "no feed rate for dirhams"), ("3.9800", "corrected after the bank called")):
-        r = client.post("/api/payments/rates/manual", json={"base": "EUR", "quote": "AED", "rate": rate, "reason": reason}, headers=auth("manager"))
+        r = client.post(
+            "/api/payments/rates/manual",
+            json={"base": "EUR", "quote": "AED", "rate": rate, "reason": reason},
+            headers=auth("manager"),
+        )
         assert r.status_code == 201, r.text
     assert rates_by_code(client, auth)["AED"]["rate"] == "3.9800"  # the newest
     history = client.get("/api/payments/rates/manual", params={"base": "EUR", "quote": "AED"}, headers=auth("manager")).json()
-    assert [(h["rate"], h["reason"]) for h in history] == [("3.9800", "corrected after the bank called"), ("3.9700", "no feed rate for dirhams")]
+    assert [(h["rate"], h["reason"]) for h in history] == [
+        ("3.9800", "corrected after the bank called"),
+        ("3.9700", "no feed rate for dirhams"),
+    ]
     with client.app.state.ctx.db.transaction() as uow:
         rows = uow.session.execute(select(manual_rates).order_by(manual_rates.c.id)).all()
-    assert [(r.set_by_name, r.rate, r.ended_at) for r in rows] == [("Test manager", "3.9700", None), ("Test manager", "3.9800", None)]
+    assert [(r.set_by_name, r.rate, r.ended_at) for r in rows] == [
+        ("Test manager", "3.9700", None),
+        ("Test manager", "3.9800", None),
+    ]
     default_expiry = rows[0].expires_at - rows[0].set_at
     assert default_expiry == timedelta(hours=24)
 
@@ -184,7 +200,11 @@ def test_manual_rates_are_kept_as_an_append_only_history(client: TestClient, aut
 def test_a_manual_rate_is_refused_while_the_feeds_rate_is_fresh(client: TestClient, auth: Auth) -> None:
     sandbox(client).reference_date = _today()
     client.post("/api/payments/rates/refresh", headers=auth("manager"))
-    r = client.post("/api/payments/rates/manual", json={"base": "USD", "quote": "EUR", "rate": "0.9", "reason": "house rate"}, headers=auth("manager"))
+    r = client.post(
+        "/api/payments/rates/manual",
+        json={"base": "USD", "quote": "EUR", "rate": "0.9", "reason": "house rate"},
+        headers=auth("manager"),
+    )
     assert r.status_code == 409
     assert "is fresh" in r.json()["detail"] and "takes precedence" in r.json()["detail"]
 
@@ -205,7 +225,9 @@ def test_a_manual_rate_is_refused_while_the_feeds_rate_is_fresh(client: TestClie
         ({"quote": "EUR"}, "both EUR"),
     ],
 )
-def test_a_bad_manual_rate_is_a_422_that_says_what_to_fix(client: TestClient, auth: Auth, change: dict[str, object], says: str) -> None:
+def test_a_bad_manual_rate_is_a_422_that_says_what_to_fix(
+    client: TestClient, auth: Auth, change: dict[str, object], says: str
+) -> None:
     body = {"base": "EUR", "quote": "AED", "rate": "3.97", "reason": "no feed rate", **change}
     r = client.post("/api/payments/rates/manual", json=body, headers=auth("manager"))
     assert r.status_code == 422, r.text
@@ -235,6 +257,11 @@ def test_a_manual_rate_is_reported_to_the_audit_chain_and_a_refused_one_is_not(c
     [event] = audits()
     assert event["producer"] == "payments"
     audit = AuditRecorded.model_validate(event["payload"])
-    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id) == ("exchange_rate.manual_set", "user-1", "exchange_rate", "EUR/USD")
+    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id) == (
+        "exchange_rate.manual_set",
+        "user-1",
+        "exchange_rate",
+        "EUR/USD",
+    )
     d = audit.details
     assert (d["rate"], d["reason"], d["feed_rate"], d["set_by_name"]) == ("1.0850", body["reason"], "1.0700", "Test manager")

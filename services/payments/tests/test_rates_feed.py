@@ -105,7 +105,9 @@ class Failing(httpx.AsyncBaseTransport):
 
 def provider(transport: httpx.AsyncBaseTransport, **kwargs: float) -> EcbRatesProvider:
     options = {"timeout_seconds": 0.3, "attempts": 3, "backoff_seconds": 0.01, "backoff_max_seconds": 0.02, **kwargs}
-    return EcbRatesProvider(url="http://rates.test/stats/eurofxref/eurofxref-daily.xml", name="sandbox", transport=transport, **options)  # type: ignore[arg-type]
+    return EcbRatesProvider(
+        url="http://rates.test/stats/eurofxref/eurofxref-daily.xml", name="sandbox", transport=transport, **options
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -140,7 +142,9 @@ def test_a_refused_connection_is_retried_and_the_failures_logged(rate_log: list[
         ({"mode": "slow", "delay_seconds": 5}, "timeout"),
     ],
 )
-def test_every_attempt_failing_gives_rates_unavailable_with_the_last_reason(failure: dict[str, object], says: str, rate_log: list[logging.LogRecord]) -> None:
+def test_every_attempt_failing_gives_rates_unavailable_with_the_last_reason(
+    failure: dict[str, object], says: str, rate_log: list[logging.LogRecord]
+) -> None:
     transport = Failing()
     state = transport.app.state.sandbox
     from pos_payments.rates_sandbox.app import Failure
@@ -167,10 +171,15 @@ NOW = datetime(2026, 12, 8, 10, 0)  # a Tuesday
 
 
 def cache(day: date, **rates: str) -> dict[str, CachedRate]:
-    return {c: CachedRate(c, Decimal(r), day, "ecb", datetime.combine(day, datetime.min.time()) + timedelta(hours=16)) for c, r in rates.items()}
+    return {
+        c: CachedRate(c, Decimal(r), day, "ecb", datetime.combine(day, datetime.min.time()) + timedelta(hours=16))
+        for c, r in rates.items()
+    }
 
 
-def manual(base: str, quote: str, rate: str, *, hours_ago: float = 1, hours_left: float = 23, ended: bool = False, id: int = 1) -> ManualRate:
+def manual(
+    base: str, quote: str, rate: str, *, hours_ago: float = 1, hours_left: float = 23, ended: bool = False, id: int = 1
+) -> ManualRate:
     return ManualRate(
         id=id, base=base, quote=quote, rate=Decimal(rate), reason="ECB feed down since Thursday", set_by="u-1", set_by_name="Maria Manager",
         set_at=NOW - timedelta(hours=hours_ago), expires_at=NOW + timedelta(hours=hours_left), ended_at=NOW if ended else None,

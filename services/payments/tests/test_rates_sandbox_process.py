@@ -47,7 +47,17 @@ class SandboxProcess:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pos_payments.rates_sandbox", "--port", str(self.port), "--date", self.date, "--rates", "USD=1.0812,GBP=0.85130,CHF=0.93120"],
+            [
+                sys.executable,
+                "-m",
+                "pos_payments.rates_sandbox",
+                "--port",
+                str(self.port),
+                "--date",
+                self.date,
+                "--rates",
+                "USD=1.0812,GBP=0.85130,CHF=0.93120",
+            ],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -132,7 +142,13 @@ def test_down_garbage_5xx_and_slow_keep_the_cached_rates_and_say_why(
 ) -> None:
     assert client.post("/api/payments/rates/refresh").status_code == 200
     cached = usd(client)
-    assert (cached["rate"], cached["source"], cached["reference_date"], cached["age_days"], cached["usable"]) == ("1.0812", "sandbox", days_ago(1), 1, True)
+    assert (cached["rate"], cached["source"], cached["reference_date"], cached["age_days"], cached["usable"]) == (
+        "1.0812",
+        "sandbox",
+        days_ago(1),
+        1,
+        True,
+    )
 
     # garbage: the cached rate stays, the failure is logged and shown
     sandbox.set_rates(days_ago(0), {"USD": "1.0900"})
@@ -144,7 +160,9 @@ def test_down_garbage_5xx_and_slow_keep_the_cached_rates_and_say_why(
     assert "DTD" in after["_feed"]["last_error"]
     logged = [r for r in rate_log if r.getMessage() == "rates fetch attempt failed"]
     assert len(logged) == 3 and all("DTD" in r.error for r in logged)  # type: ignore[attr-defined]
-    assert any(r.getMessage() == "rates refresh failed: the cached rates stay in use" and r.levelno == logging.ERROR for r in rate_log)
+    assert any(
+        r.getMessage() == "rates refresh failed: the cached rates stay in use" and r.levelno == logging.ERROR for r in rate_log
+    )
 
     # 5xx, then too slow for the timeout
     sandbox.script(mode="error", status=502)
@@ -162,7 +180,13 @@ def test_down_garbage_5xx_and_slow_keep_the_cached_rates_and_say_why(
     r = client.post("/api/payments/rates/refresh")
     assert r.status_code == 503 and "cannot connect" in r.json()["detail"]
     down = usd(client)
-    assert (down["rate"], down["reference_date"], down["age_days"], down["stale"], down["usable"]) == ("1.0812", days_ago(1), 1, False, True)
+    assert (down["rate"], down["reference_date"], down["age_days"], down["stale"], down["usable"]) == (
+        "1.0812",
+        days_ago(1),
+        1,
+        False,
+        True,
+    )
     assert down["_feed"]["failures_in_a_row"] == 4
 
     # back up, with a newer sheet: refreshed
@@ -181,7 +205,9 @@ def test_a_failure_only_for_the_first_attempts_is_ridden_out_by_the_retries(clie
     assert usd(client)["rate"] == "1.0812"
 
 
-def test_stale_rates_and_no_manual_rate_mean_foreign_cash_is_refused_with_the_reason(client: TestClient, sandbox: SandboxProcess) -> None:
+def test_stale_rates_and_no_manual_rate_mean_foreign_cash_is_refused_with_the_reason(
+    client: TestClient, sandbox: SandboxProcess
+) -> None:
     sandbox.set_rates(days_ago(9), {"USD": "1.0700", "GBP": "0.8400"})
     assert client.post("/api/payments/rates/refresh").json()["stale"] is True
     stale = usd(client)
@@ -195,7 +221,10 @@ def test_stale_rates_and_no_manual_rate_mean_foreign_cash_is_refused_with_the_re
 
     # the feed is down as well; a manager sets a rate: usable, audited
     sandbox.stop()
-    r = client.post("/api/payments/rates/manual", json={"base": "EUR", "quote": "USD", "rate": "1.0750", "reason": "ECB feed down, bank rate at 9:00"})
+    r = client.post(
+        "/api/payments/rates/manual",
+        json={"base": "EUR", "quote": "USD", "rate": "1.0750", "reason": "ECB feed down, bank rate at 9:00"},
+    )
     assert r.status_code == 201 and r.json()["usable"] and r.json()["source"] == "manual"
     manual = usd(client)
     assert (manual["rate"], manual["source"], manual["stale"], manual["usable"]) == ("1.0750", "manual", False, True)

@@ -326,7 +326,11 @@ def _by_kind(tenders: list[Any]) -> dict[str, tuple[int, int]]:
 def on_payment_captured(ch: Changes, event: PaymentCaptured, envelope: Envelope) -> None:
     outlet = ch.outlet(event.outlet_id, event.currency)
     # Money taken offline and recorded later counts on the day it was taken.
-    taken = local_moment(event.taken_at, outlet.timezone, "taken_at") if event.taken_at else local_moment(envelope.occurred_at, outlet.timezone)
+    taken = (
+        local_moment(event.taken_at, outlet.timezone, "taken_at")
+        if event.taken_at
+        else local_moment(envelope.occurred_at, outlet.timezone)
+    )
     day = taken.date()
     for kind, (amount, count) in _by_kind(event.tenders).items():
         ch.add(

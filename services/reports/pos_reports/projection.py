@@ -220,7 +220,16 @@ class Changes:
         self.session.execute(
             stmt.on_duplicate_key_update(product_id=stmt.inserted.product_id),
             [
-                {"product_id": p, "sku": p[:64], "name": p, "cost_minor": 0, "category_id": None, "price_minor": 0, "currency": "", "active": False}
+                {
+                    "product_id": p,
+                    "sku": p[:64],
+                    "name": p,
+                    "cost_minor": 0,
+                    "category_id": None,
+                    "price_minor": 0,
+                    "currency": "",
+                    "active": False,
+                }
                 for p in wanted
             ],
         )

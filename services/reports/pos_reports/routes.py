@@ -87,10 +87,15 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 DateFrom = Annotated[
     date | None,
-    Query(ge=FIRST_DAY, le=LAST_DAY, description="first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to"),
+    Query(
+        ge=FIRST_DAY,
+        le=LAST_DAY,
+        description="first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to",
+    ),
 ]
 DateTo = Annotated[
-    date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC)")
+    date | None,
+    Query(ge=FIRST_DAY, le=LAST_DAY, description="last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC)"),
 ]
 Format = Annotated[Literal["json", "csv"], Query(alias="format", description="json, or csv for a download")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many rows")]
@@ -403,7 +408,9 @@ def daily(
     if fmt == "csv":
         first = ["day", "outlet_id", "currency"] if by == "day_outlet" else ["day", "currency"]
         names = _outlet_names(request, (r.outlet_id for r in rows)) if by == "day_outlet" else {}
-        return _csv("sales-daily", span, _columns(DailyRow, first, () if by == "day_outlet" else ("outlet_id",)), rows, outlet_names=names)
+        return _csv(
+            "sales-daily", span, _columns(DailyRow, first, () if by == "day_outlet" else ("outlet_id",)), rows, outlet_names=names
+        )
     return _json(
         DailyReport(
             date_from=span[0],
@@ -910,7 +917,13 @@ def outlet_report(
     rows.sort(key=lambda row: (row.currency, -row.gross_minor, row.outlet_id))
     totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
     if fmt == "csv":
-        return _csv("sales-outlets", span, _columns(OutletRow, ["name", "timezone", "currency"], ("outlet_id",)), rows, headers={"name": "outlet"})
+        return _csv(
+            "sales-outlets",
+            span,
+            _columns(OutletRow, ["name", "timezone", "currency"], ("outlet_id",)),
+            rows,
+            headers={"name": "outlet"},
+        )
     return _json(
         OutletReport(
             date_from=span[0],

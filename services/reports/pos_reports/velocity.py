@@ -54,7 +54,9 @@ def refresh_velocity(db: Database, days: int = 28, today: date | None = None) ->
     window = (end - timedelta(days=days - 1), end)
     s = stock_levels
     with db.session_factory() as session:
-        outlet_ids = sorted(set(session.scalars(select(outlets.c.outlet_id))) | set(session.scalars(select(s.c.outlet_id).distinct())))
+        outlet_ids = sorted(
+            set(session.scalars(select(outlets.c.outlet_id))) | set(session.scalars(select(s.c.outlet_id).distinct()))
+        )
         sold = _window_sums(outlet_ids, window).subquery()
         now = func.coalesce(sold.c.sold, 0)
         changed = session.execute(
@@ -90,5 +92,9 @@ def snapshot(session: Any) -> Any:
 async def refresh_forever(db: Database, days: int, interval: float) -> None:
     """The background job: refresh now (soon after start-up) and every `interval` s."""
     await periodic(
-        lambda: asyncio.to_thread(refresh_velocity, db, days), every=interval, first_after=min(5.0, interval), what="velocity refresh", logger=log
+        lambda: asyncio.to_thread(refresh_velocity, db, days),
+        every=interval,
+        first_after=min(5.0, interval),
+        what="velocity refresh",
+        logger=log,
     )

@@ -59,7 +59,9 @@ def test_every_outlet_from_the_blocks_equals_the_outlets_summed_from_their_days(
         chain = _by_product(get("sales/items", role="admin", outlets=[], **span)["rows"])
         summed: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for outlet_id, _, _ in OUTLETS:
-            for key, figures in _by_product(get("sales/items", role="admin", outlets=[], outlet_id=outlet_id, **span)["rows"]).items():
+            for key, figures in _by_product(
+                get("sales/items", role="admin", outlets=[], outlet_id=outlet_id, **span)["rows"]
+            ).items():
                 for name, value in figures.items():
                     summed[key][name] += value
         assert chain == {k: dict(v) for k, v in summed.items()}, (date_from, date_to)

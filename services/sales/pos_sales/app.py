@@ -61,7 +61,14 @@ def create_app(
         settings=settings,
         db=db,
         # Static paths first: they must win over /api/sales/{sale_id}.
-        routers=[history.router, routes_offline.router, routes_carts.router, routes_shifts.router, routes_refunds.router, routes.router],
+        routers=[
+            history.router,
+            routes_offline.router,
+            routes_carts.router,
+            routes_shifts.router,
+            routes_refunds.router,
+            routes.router,
+        ],
         handlers=HANDLERS,
         batch_handlers=BATCH_HANDLERS,
         bus=bus,

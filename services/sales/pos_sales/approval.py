@@ -34,7 +34,9 @@ class Approval:
     jti: str | None = None  # the approval token's id (None: the caller is the manager)
 
 
-def approve(request: Request, principal: Principal, *, action: str, outlet_id: str, subject: str, approved_by: str | None) -> Approval:
+def approve(
+    request: Request, principal: Principal, *, action: str, outlet_id: str, subject: str, approved_by: str | None
+) -> Approval:
     """The approval of `action` on `subject` at `outlet_id`, or ApprovalRequired."""
     if principal.role in APPROVER_ROLES and principal.may_access(outlet_id):
         return Approval(principal.user_id)
@@ -46,7 +48,9 @@ def approve(request: Request, principal: Principal, *, action: str, outlet_id: s
         )
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        manager = verifier.verify_approval(token.strip(), action=action, outlet_id=outlet_id, subject=subject, requested_by=principal.user_id)
+        manager = verifier.verify_approval(
+            token.strip(), action=action, outlet_id=outlet_id, subject=subject, requested_by=principal.user_id
+        )
     except ApprovalError as exc:
         raise ApprovalRequired(f"manager approval required for {action}: {exc}") from None
     return Approval(manager.user_id, approval_jti(manager.token))
@@ -60,8 +64,14 @@ def record_use(uow: UnitOfWork, approval: Approval, *, action: str, used_for: st
         return
     try:
         with uow.session.begin_nested():
-            uow.session.execute(used_approvals.insert().values(jti=approval.jti, action=action, used_for=used_for, approver_id=approval.user_id, used_at=utcnow()))
+            uow.session.execute(
+                used_approvals.insert().values(
+                    jti=approval.jti, action=action, used_for=used_for, approver_id=approval.user_id, used_at=utcnow()
+                )
+            )
     except IntegrityError:
-        used = uow.session.execute(select(used_approvals.c.action, used_approvals.c.used_for).where(used_approvals.c.jti == approval.jti)).first()
+        used = uow.session.execute(
+            select(used_approvals.c.action, used_approvals.c.used_for).where(used_approvals.c.jti == approval.jti)
+        ).first()
         if used is None or (used.action, used.used_for) != (action, used_for):
             raise ApprovalRequired(f"this approval was already used: ask the manager to approve the {action} again") from None

@@ -37,7 +37,8 @@ def refunded(uow: UnitOfWork, row: Any, slip: dict[str, Any]) -> None:
             "reason": slip.get("reason"),
             "tenders": slip.get("tenders", []),
             "lines": [
-                {k: line[k] for k in ("line_no", "product_id", "qty", "total_minor", "restock") if k in line} for line in slip.get("lines", [])
+                {k: line[k] for k in ("line_no", "product_id", "qty", "total_minor", "restock") if k in line}
+                for line in slip.get("lines", [])
             ],
         },
     )
@@ -62,8 +63,13 @@ def discount_approved(uow: UnitOfWork, row: Any, receipt: dict[str, Any]) -> Non
             "total_minor": receipt.get("total_minor", row.total_minor),
             "cart_discount": receipt.get("cart_discount"),
             "lines": [
-                {"line_no": line["line_no"], "product_id": line["product_id"], "qty": line["qty"], "gross_minor": line.get("gross_minor"),
-                 "discount_minor": line.get("discount_minor", 0)}
+                {
+                    "line_no": line["line_no"],
+                    "product_id": line["product_id"],
+                    "qty": line["qty"],
+                    "gross_minor": line.get("gross_minor"),
+                    "discount_minor": line.get("discount_minor", 0),
+                }
                 for line in receipt.get("lines", [])
                 if line.get("discount_minor")
             ],
@@ -85,7 +91,9 @@ def voided(uow: UnitOfWork, answer: dict[str, Any], principal: Principal, reques
     )
 
 
-def settings_changed(uow: UnitOfWork, outlet_id: str, before: dict[str, Any], after: dict[str, Any], principal: Principal, request: Request) -> None:
+def settings_changed(
+    uow: UnitOfWork, outlet_id: str, before: dict[str, Any], after: dict[str, Any], principal: Principal, request: Request
+) -> None:
     """An outlet's pricing and receipt settings (tax rates, rounding, the discount
     approval threshold, ...): the fields that changed, before and after."""
     changed = sorted(k for k in after if before.get(k) != after.get(k))

@@ -85,7 +85,8 @@ class Quote:
 def _shelf_price_query(active_only: bool) -> Any:
     own = outlet_prices.c.price_minor
     query = select(price_replica, own.label("outlet_price_minor")).outerjoin(
-        outlet_prices, (outlet_prices.c.product_id == price_replica.c.product_id) & (outlet_prices.c.outlet_id == bindparam("outlet_id"))
+        outlet_prices,
+        (outlet_prices.c.product_id == price_replica.c.product_id) & (outlet_prices.c.outlet_id == bindparam("outlet_id")),
     )
     query = query.where(price_replica.c.product_id.in_(bindparam("ids", expanding=True)))
     return query.where(price_replica.c.active.is_(True)) if active_only else query
@@ -159,7 +160,9 @@ def _line_json(line: Any) -> dict[str, Any]:
     }
 
 
-def draft_receipt(body: SaleIn, principal: Principal, quote: Quote, settlement: Settlement, approver: str | None) -> dict[str, Any]:
+def draft_receipt(
+    body: SaleIn, principal: Principal, quote: Quote, settlement: Settlement, approver: str | None
+) -> dict[str, Any]:
     """The receipt as JSON, less its number and time (given at completion)."""
     cart = quote.cart
     return {
@@ -180,7 +183,9 @@ def draft_receipt(body: SaleIn, principal: Principal, quote: Quote, settlement: 
         "items": cart.items,
         "gross_minor": cart.gross_minor,
         "discount_minor": cart.discount_minor,
-        "cart_discount": None if cart.cart_discount is None else {"kind": cart.cart_discount.kind, "value": cart.cart_discount.value, "reason": cart.cart_discount.reason},
+        "cart_discount": None
+        if cart.cart_discount is None
+        else {"kind": cart.cart_discount.kind, "value": cart.cart_discount.value, "reason": cart.cart_discount.reason},
         "subtotal_minor": cart.subtotal_minor,
         "tax_minor": cart.tax_minor,
         "total_minor": cart.total_minor,
@@ -237,7 +242,13 @@ _LOCK_SALE = select(sales).where(sales.c.id == bindparam("sale_id")).with_for_up
 _COMPLETE_SALE = (
     sales.update()
     .where(sales.c.id == bindparam("sale_id"))
-    .values(status="COMPLETED", receipt_number=bindparam("v_number"), completed_at=bindparam("v_at"), http_status=201, answer=bindparam("v_answer"))
+    .values(
+        status="COMPLETED",
+        receipt_number=bindparam("v_number"),
+        completed_at=bindparam("v_at"),
+        http_status=201,
+        answer=bindparam("v_answer"),
+    )
 )
 _INSERT_SALE = sales.insert()
 
@@ -248,7 +259,11 @@ class Checkout:
         self.settings = settings
         self.clients = clients
         self.answers = StoredAnswers(
-            db, sales, [(sale_lines, sale_lines.c.sale_id), (sale_tenders, sale_tenders.c.sale_id)], "sale", settings.reconcile_after_seconds
+            db,
+            sales,
+            [(sale_lines, sale_lines.c.sale_id), (sale_tenders, sale_tenders.c.sale_id)],
+            "sale",
+            settings.reconcile_after_seconds,
         )
 
     async def close(self) -> None:
@@ -294,8 +309,10 @@ class Checkout:
             takes = ", ".join(policy.accepted_currencies) or "no foreign currency"
             return Answer(
                 422,
-                {"detail": f"this outlet does not take {code} cash (it takes {takes}): a manager lists the accepted currencies in the outlet's settings",
-                 "code": "currency_not_accepted"},
+                {
+                    "detail": f"this outlet does not take {code} cash (it takes {takes}): a manager lists the accepted currencies in the outlet's settings",
+                    "code": "currency_not_accepted",
+                },
             )
         quoted = None
         if tender.quoted_rate is not None:
@@ -305,7 +322,12 @@ class Checkout:
                 return Answer(422, {"detail": f"quoted_rate: {exc}"})
         found = await self.clients.rate(policy.currency, code, principal.token)
         if found is None:
-            return Answer(503, {"detail": f"no rate for {code} could be had from the payments service: nothing was charged; try again or take another tender"})
+            return Answer(
+                503,
+                {
+                    "detail": f"no rate for {code} could be had from the payments service: nothing was charged; try again or take another tender"
+                },
+            )
         if not found.get("usable") or not found.get("rate"):
             reason = found.get("detail") or f"there is no {policy.currency}/{code} rate"
             status = 422 if found.get("status") == 422 else 409
@@ -316,9 +338,15 @@ class Checkout:
         if quoted is not None and quoted != parse_rate(stamped.rate):
             return Answer(
                 409,
-                {"detail": f"the {policy.currency}→{code} rate is now {stamped.rate} ({stamped.source}, {stamped.as_of}), not the "
-                 f"{tender.quoted_rate} the pay dialog showed: nothing was charged; tell the customer the new amount and take the payment again",
-                 "code": "rate_changed", "currency": code, "rate": stamped.rate, "rate_source": stamped.source, "rate_as_of": stamped.as_of},
+                {
+                    "detail": f"the {policy.currency}→{code} rate is now {stamped.rate} ({stamped.source}, {stamped.as_of}), not the "
+                    f"{tender.quoted_rate} the pay dialog showed: nothing was charged; tell the customer the new amount and take the payment again",
+                    "code": "rate_changed",
+                    "currency": code,
+                    "rate": stamped.rate,
+                    "rate_source": stamped.source,
+                    "rate_as_of": stamped.as_of,
+                },
             )
         return stamped
 
@@ -365,7 +393,14 @@ class Checkout:
                 large = discounts_needing_approval(quote.cart, quote.policy.pricing())
                 try:
                     if large:
-                        approval = approve(request, principal, action="discount", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by)
+                        approval = approve(
+                            request,
+                            principal,
+                            action="discount",
+                            outlet_id=body.outlet_id,
+                            subject=body.id,
+                            approved_by=body.approved_by,
+                        )
                     draft = draft_receipt(body, principal, quote, settlement, approval.user_id if approval else None)
                     self._insert_pending(uow, body, principal, quote, settlement, draft, digest, approval)
                 except ApprovalRequired as exc:
@@ -466,10 +501,14 @@ class Checkout:
             # A gateway's 502/504 may hide a request still on its way: release it by name.
             await self.clients.release(sale_id, token, attempt=attempt, outlet_id=draft["outlet_id"])
             return await self._fail(
-                sale_id, 503, f"stock service unavailable ({reserved.status_code}: {_detail(reserved)}): nothing was charged, try again"
+                sale_id,
+                503,
+                f"stock service unavailable ({reserved.status_code}: {_detail(reserved)}): nothing was charged, try again",
             )
         if reserved.status_code >= 400:
-            return await self._fail(sale_id, reserved.status_code, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}")
+            return await self._fail(
+                sale_id, reserved.status_code, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}"
+            )
         held = _reservation_status(reserved)
         if held != "held":
             # Only an answer saying the stock is held for this sale is a reservation. A
@@ -478,10 +517,16 @@ class Checkout:
             await self.clients.release(sale_id, token, attempt=attempt)
             if held in ("released", "expired", "consumed"):
                 return await self._fail(
-                    sale_id, 409, f"the stock for this sale is not held ({held}): nothing was charged; ring the sale up again with a new id"
+                    sale_id,
+                    409,
+                    f"the stock for this sale is not held ({held}): nothing was charged; ring the sale up again with a new id",
                 )
-            log.warning("inventory's reservation answer says nothing is held", extra={"sale_id": sale_id, "answer": reserved.text[:200]})
-            return await self._fail(sale_id, 503, "the stock service did not confirm the reservation: nothing was charged, try again")
+            log.warning(
+                "inventory's reservation answer says nothing is held", extra={"sale_id": sale_id, "answer": reserved.text[:200]}
+            )
+            return await self._fail(
+                sale_id, 503, "the stock service did not confirm the reservation: nothing was charged, try again"
+            )
         if draft["due_minor"] == 0:
             return await run_in_threadpool(self._complete, sale_id, "checkout")
 
@@ -524,7 +569,10 @@ class Checkout:
         if outcome == "cancelled":
             await self.clients.release(sale_id, token)
             return await self._fail(
-                sale_id, 409, "the checkout was interrupted before the payment was taken: nothing was charged; ring the sale up again", by=by
+                sale_id,
+                409,
+                "the checkout was interrupted before the payment was taken: nothing was charged; ring the sale up again",
+                by=by,
             )
         if outcome == "refused":
             await self.clients.release(sale_id, token)
@@ -564,20 +612,26 @@ class Checkout:
                 now = utcnow()
                 number = receipt_number(uow, row.outlet_id, row.register_id, _register_number(uow, row, draft))
                 answer = {**draft, "receipt_number": number, "completed_at": now.isoformat() + "Z"}
-            uow.session.execute(_COMPLETE_SALE, {"sale_id": sale_id, "v_number": number, "v_at": now, "v_answer": json.dumps(answer)})
+            uow.session.execute(
+                _COMPLETE_SALE, {"sale_id": sale_id, "v_number": number, "v_at": now, "v_answer": json.dumps(answer)}
+            )
             uow.publish(events.sale_completed(row, answer), outlet_id=row.outlet_id)
             if row.approved_by is not None:  # only a discount above the threshold had one
                 audit.discount_approved(uow, row, answer)
         SALES_FINISHED.labels("COMPLETED", by).inc()
         return Answer(201, answer)
 
-    async def _fail(self, sale_id: str, status: int, detail: str, extra: dict[str, Any] | None = None, *, by: str = "checkout") -> Answer:
+    async def _fail(
+        self, sale_id: str, status: int, detail: str, extra: dict[str, Any] | None = None, *, by: str = "checkout"
+    ) -> Answer:
         body = {**(extra or {}), "detail": detail, "sale_id": sale_id}
 
         def record() -> Answer:
             with self.db.transaction() as uow:
                 done = uow.session.execute(
-                    sales.update().where(sales.c.id == sale_id, sales.c.status == "PENDING").values(status="FAILED", http_status=status, answer=json.dumps(body))
+                    sales.update()
+                    .where(sales.c.id == sale_id, sales.c.status == "PENDING")
+                    .values(status="FAILED", http_status=status, answer=json.dumps(body))
                 ).rowcount
                 if not done:
                     row = uow.session.execute(select(sales.c.http_status, sales.c.answer).where(sales.c.id == sale_id)).one()
@@ -593,7 +647,12 @@ class Checkout:
         cutoff = utcnow() - timedelta(seconds=self.settings.reconcile_after_seconds)
         with self.db.transaction() as uow:
             return list(
-                uow.session.scalars(select(sales.c.id).where(sales.c.status == "PENDING", sales.c.created_at < cutoff).order_by(sales.c.created_at).limit(limit))
+                uow.session.scalars(
+                    select(sales.c.id)
+                    .where(sales.c.status == "PENDING", sales.c.created_at < cutoff)
+                    .order_by(sales.c.created_at)
+                    .limit(limit)
+                )
             )
 
     async def reconcile(self, sale_id: str) -> Answer | None:
@@ -623,7 +682,9 @@ class Checkout:
 
     def _pending_row(self, sale_id: str) -> Any:
         with self.db.transaction() as uow:
-            return uow.session.execute(select(sales.c.id, sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING")).first()
+            return uow.session.execute(
+                select(sales.c.id, sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING")
+            ).first()
 
 
 class _Refused(Exception):
@@ -677,7 +738,12 @@ def _foreign_payment(t: AppliedTender) -> dict[str, Any]:
 
 
 def _payment_ref(draft: dict[str, Any]) -> dict[str, Any]:
-    return {"sale_id": draft["sale_id"], "outlet_id": draft["outlet_id"], "currency": draft["currency"], "amount_minor": draft["due_minor"]}
+    return {
+        "sale_id": draft["sale_id"],
+        "outlet_id": draft["outlet_id"],
+        "currency": draft["currency"],
+        "amount_minor": draft["due_minor"],
+    }
 
 
 def _detail(response: HopResponse) -> str:

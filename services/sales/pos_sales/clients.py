@@ -197,7 +197,11 @@ class ServiceClients:
         body = _json(response)
         if response.status_code != 200:
             log.warning("payments refused a rate", extra={"pair": f"{local}/{foreign}", "status": response.status_code})
-            return {"usable": False, "detail": body.get("detail") or f"payments answered {response.status_code}", "status": response.status_code}
+            return {
+                "usable": False,
+                "detail": body.get("detail") or f"payments answered {response.status_code}",
+                "status": response.status_code,
+            }
         return body
 
     async def capture(self, payment: dict[str, Any], token: str | None) -> PaymentAnswer:

@@ -60,7 +60,9 @@ class Settings(ServiceTokenSettings):
     @model_validator(mode="after")
     def _refuse_password_in_clear(self) -> Settings:
         if self.environment == "production" and self.smtp_username and self.smtp_tls == "none":
-            raise ValueError("POS_SMTP_TLS=none with POS_SMTP_USERNAME would send the mail password in clear: use starttls or tls")
+            raise ValueError(
+                "POS_SMTP_TLS=none with POS_SMTP_USERNAME would send the mail password in clear: use starttls or tls"
+            )
         return self
 
     # Test-only fault: exit the process right after a payment is captured and before the

@@ -196,7 +196,15 @@ def price_line(line_no: int, price: CatalogPrice, qty: int, rate_bp: int, *, pri
 
 
 def _finish_line(
-    line_no: int, price: CatalogPrice, qty: int, rate_bp: int, line_discount: int, cart_discount: int, *, prices_include_tax: bool, mode: str
+    line_no: int,
+    price: CatalogPrice,
+    qty: int,
+    rate_bp: int,
+    line_discount: int,
+    cart_discount: int,
+    *,
+    prices_include_tax: bool,
+    mode: str,
 ) -> PricedLine:
     if qty <= 0:
         raise CheckoutError(f"line {line_no}: quantity must be at least 1")
@@ -267,7 +275,9 @@ def price_cart(
         _finish_line(line_no, price, qty, rate, discount, share, prices_include_tax=policy.prices_include_tax, mode=mode)
         for (line_no, price, qty, rate, discount), share in zip(staged, shares, strict=True)
     )
-    return PricedCart(currency=currencies.pop(), lines=lines, cart_discount=cart_discount, prices_include_tax=policy.prices_include_tax)
+    return PricedCart(
+        currency=currencies.pop(), lines=lines, cart_discount=cart_discount, prices_include_tax=policy.prices_include_tax
+    )
 
 
 def discounts_needing_approval(cart: PricedCart, policy: PricingPolicy) -> list[str]:
@@ -361,7 +371,9 @@ def settle(
         tendered += part.tendered_minor
         change += part.change_minor
         if not remaining and cash:
-            raise CheckoutError("the foreign cash already pays everything due: take no more cash (change is given in the outlet's currency)")
+            raise CheckoutError(
+                "the foreign cash already pays everything due: take no more cash (change is given in the outlet's currency)"
+            )
     due_in_cash = remaining
     rounding = 0
     if cash:

@@ -73,7 +73,9 @@ def on_stock_deducted(uow: UnitOfWork, event: StockDeducted, _envelope: Envelope
         if flags:
             uow.session.execute(sales.update().where(sales.c.id == event.sale_id).values(**flags))
         return
-    uow.session.execute(sales.update().where(sales.c.id == event.sale_id).values(fulfilment="fulfilled", fulfilled_at=utcnow(), **flags))
+    uow.session.execute(
+        sales.update().where(sales.c.id == event.sale_id).values(fulfilment="fulfilled", fulfilled_at=utcnow(), **flags)
+    )
 
 
 def on_stocks_deducted(uow: UnitOfWork, items: list[tuple[StockDeducted, Envelope]]) -> None:

@@ -66,7 +66,9 @@ class AiohttpHop:
             self._session = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps, trust_env=False)
         return self._session
 
-    async def request(self, method: str, url: str, *, headers: dict[str, str], json_body: Any = None, timeout: float) -> HopResponse:
+    async def request(
+        self, method: str, url: str, *, headers: dict[str, str], json_body: Any = None, timeout: float
+    ) -> HopResponse:
         # `connect` covers waiting for a pooled connection and making a new one: a
         # request that times out there never left.
         limits = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=timeout)
@@ -93,7 +95,9 @@ class HttpxHop:
         self._http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30.0, connect=connect_timeout))
         self.connect_timeout = connect_timeout
 
-    async def request(self, method: str, url: str, *, headers: dict[str, str], json_body: Any = None, timeout: float) -> HopResponse:
+    async def request(
+        self, method: str, url: str, *, headers: dict[str, str], json_body: Any = None, timeout: float
+    ) -> HopResponse:
         try:
             response = await self._http.request(
                 method, url, json=json_body, headers=headers, timeout=httpx.Timeout(timeout, connect=self.connect_timeout)

@@ -31,13 +31,17 @@ class StoredAnswers:
     request_hash and created_at; `children` are (table, foreign key column) pairs
     removed with a retryable failure."""
 
-    def __init__(self, db: Database, table: Table, children: Sequence[tuple[Table, Column[Any]]], noun: str, reconcile_after_seconds: float) -> None:
+    def __init__(
+        self, db: Database, table: Table, children: Sequence[tuple[Table, Column[Any]]], noun: str, reconcile_after_seconds: float
+    ) -> None:
         self.db = db
         self.table = table
         self.children = children
         self.noun = noun
         self.reconcile_after_seconds = reconcile_after_seconds
-        self.reused_id = Answer(409, {"detail": f"this {noun} id was already used for a different {noun}; the till must make a new id"})
+        self.reused_id = Answer(
+            409, {"detail": f"this {noun} id was already used for a different {noun}; the till must make a new id"}
+        )
 
     def stored(self, key: str) -> Any:
         with self.db.transaction() as uow:
@@ -45,7 +49,9 @@ class StoredAnswers:
 
     def stored_in(self, uow: UnitOfWork, key: str) -> Any:
         t = self.table
-        return uow.session.execute(select(t.c.status, t.c.http_status, t.c.answer, t.c.request_hash, t.c.created_at).where(t.c.id == key)).first()
+        return uow.session.execute(
+            select(t.c.status, t.c.http_status, t.c.answer, t.c.request_hash, t.c.created_at).where(t.c.id == key)
+        ).first()
 
     def claim(self, uow: UnitOfWork, key: str, digest: str) -> Answer | Literal["run", "wait"]:
         """In the transaction that would store the request: "run" it (a new id, or one
@@ -104,7 +110,11 @@ class StoredAnswers:
                 return self.reused_id
             if stored is not None and stored.status != "PENDING":
                 return Answer(stored.http_status, json.loads(stored.answer))
-            if stored is not None and not reconciled and stored.created_at < utcnow() - timedelta(seconds=self.reconcile_after_seconds):
+            if (
+                stored is not None
+                and not reconciled
+                and stored.created_at < utcnow() - timedelta(seconds=self.reconcile_after_seconds)
+            ):
                 reconciled = True
                 settled = await reconcile(key)
                 if settled is not None:
@@ -112,5 +122,9 @@ class StoredAnswers:
             await asyncio.sleep(0.05)
         return Answer(
             503,
-            {"detail": f"this {self.noun} is still being processed: check it again in a moment", f"{self.noun}_id": key, "status": "PENDING"},
+            {
+                "detail": f"this {self.noun} is still being processed: check it again in a moment",
+                f"{self.noun}_id": key,
+                "status": "PENDING",
+            },
         )

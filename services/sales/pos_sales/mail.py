@@ -116,7 +116,9 @@ class SmtpMailSender:
     async def send(self, mail: Mail) -> None:
         s = self.settings
         if not s.smtp_host or not s.smtp_from:
-            raise MailUnavailable("e-mail is not set up on this server (POS_SMTP_HOST and POS_SMTP_FROM): print the receipt instead")
+            raise MailUnavailable(
+                "e-mail is not set up on this server (POS_SMTP_HOST and POS_SMTP_FROM): print the receipt instead"
+            )
         message = self.message(mail)
         try:
             async for attempt in AsyncRetrying(
@@ -136,7 +138,9 @@ class SmtpMailSender:
             raise MailRefused(f"the mail server refused the address {mail.to}: {code} {_text(answer)}") from refused
         except smtplib.SMTPAuthenticationError as exc:
             log.error("mail not sent: the mail server refused the log-in", extra={"smtp": self.where})
-            raise MailUnavailable(f"the mail server ({self.where}) refused this server's log-in: check POS_SMTP_USERNAME and POS_SMTP_PASSWORD") from exc
+            raise MailUnavailable(
+                f"the mail server ({self.where}) refused this server's log-in: check POS_SMTP_USERNAME and POS_SMTP_PASSWORD"
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             raise MailRefused(f"the mail server refused the message: {exc.smtp_code} {_text(exc.smtp_error)}") from exc
         except (smtplib.SMTPException, ssl.SSLError) as exc:

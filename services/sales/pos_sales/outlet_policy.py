@@ -35,15 +35,25 @@ class OutletSettings(BaseModel):
     discount_approval_bp: int = Field(ge=0, le=10_000, description="discounts above this share need a manager (2000 = 20 %)")
     # What the receipt prints: stamped on each receipt at the sale (a receipt printed
     # again shows what it said then). Lines longer than a printer line wrap.
-    shop_name: str = Field(default="", max_length=80, description="the shop's name at the top of the receipt ('' = the outlet's name)")
-    address: list[ReceiptLine] = Field(default_factory=list, max_length=4, description="the shop's address, a line each (at most 4)")
-    tax_number: str = Field(default="", max_length=40, description="VAT / tax registration number printed on the receipt ('' = none)")
+    shop_name: str = Field(
+        default="", max_length=80, description="the shop's name at the top of the receipt ('' = the outlet's name)"
+    )
+    address: list[ReceiptLine] = Field(
+        default_factory=list, max_length=4, description="the shop's address, a line each (at most 4)"
+    )
+    tax_number: str = Field(
+        default="", max_length=40, description="VAT / tax registration number printed on the receipt ('' = none)"
+    )
     receipt_header: list[ReceiptLine] = Field(default_factory=list, max_length=8, description="lines printed above the items")
     receipt_footer: list[ReceiptLine] = Field(default_factory=list, max_length=8, description="lines printed below the totals")
     # Selling offline (the till without its link to the services): the till enforces
     # these; a sale synced beyond them is kept all the same and listed as a sync exception.
-    offline_max_hours: int = Field(default=24, ge=0, le=720, description="the longest a till sells offline before it stops (0: never offline)")
-    offline_max_sale_minor: int = Field(default=50_000, ge=0, le=10**12, description="the largest sale a till takes offline (0: no limit)")
+    offline_max_hours: int = Field(
+        default=24, ge=0, le=720, description="the longest a till sells offline before it stops (0: never offline)"
+    )
+    offline_max_sale_minor: int = Field(
+        default=50_000, ge=0, le=10**12, description="the largest sale a till takes offline (0: no limit)"
+    )
     accepted_currencies: list[str] = Field(
         default_factory=list,
         max_length=20,

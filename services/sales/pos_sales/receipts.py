@@ -18,7 +18,23 @@ from pos_platform.currencies import currencies
 WIDTH = 42  # characters per line on an 80 mm printer (font A)
 
 # ISO 4217 minor-unit exponents that are not 2.
-EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "UGX": 0, "XAF": 0, "XOF": 0, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3}
+EXPONENTS = {
+    "JPY": 0,
+    "KRW": 0,
+    "ISK": 0,
+    "CLP": 0,
+    "VND": 0,
+    "UGX": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "JOD": 3,
+    "OMR": 3,
+    "TND": 3,
+    "IQD": 3,
+    "LYD": 3,
+}
 
 
 def money(minor: int, currency: str) -> str:
@@ -141,7 +157,9 @@ def receipt_rows(receipt: dict[str, Any], *, copy: int = 0, outlet_name: str = "
         rows.append(Row("text", line["name"]))
         code = codes.get(line["tax_rate_bp"], "")
         gross = line.get("gross_minor", line["unit_price_minor"] * line["qty"])
-        rows.append(Row("pair", f"  {line['qty']} x {money(line['unit_price_minor'], cur)}", f"{money(gross, cur)} {code}".rstrip()))
+        rows.append(
+            Row("pair", f"  {line['qty']} x {money(line['unit_price_minor'], cur)}", f"{money(gross, cur)} {code}".rstrip())
+        )
         if line.get("discount_minor"):
             rows.append(Row("pair", "  discount", money(-line["discount_minor"], cur)))
     rows.append(Row("rule"))
@@ -157,7 +175,9 @@ def receipt_rows(receipt: dict[str, Any], *, copy: int = 0, outlet_name: str = "
             fcur = tender["currency"]
             rows.append(Row("pair", f"Cash {fcur}", f"{money(tender['foreign_minor'], fcur)} {fcur}"))
             rows.append(Row("pair", f"  due {money(tender['due_foreign_minor'], fcur)} {fcur}", ""))
-            rows.append(Row("pair", f"  1 {cur} = {tender['rate']} {fcur}", f"{tender['rate_source']} {tender['rate_as_of'][:10]}"))
+            rows.append(
+                Row("pair", f"  1 {cur} = {tender['rate']} {fcur}", f"{tender['rate_source']} {tender['rate_as_of'][:10]}")
+            )
             rows.append(Row("pair", f"  pays {cur}", money(tender["amount_minor"], cur)))
             if tender.get("change_minor"):
                 rows.append(Row("pair", f"  change {cur}", money(tender["change_minor"], cur)))
@@ -190,7 +210,13 @@ def refund_rows(refund: dict[str, Any], *, outlet_name: str = "") -> list[Row]:
     ]
     for line in refund["lines"]:
         rows.append(Row("text", line.get("name") or line["product_id"]))
-        rows.append(Row("pair", f"  {line['qty']} returned{'' if line['restock'] else ' (not restocked)'}", money(-line["total_minor"], cur)))
+        rows.append(
+            Row(
+                "pair",
+                f"  {line['qty']} returned{'' if line['restock'] else ' (not restocked)'}",
+                money(-line["total_minor"], cur),
+            )
+        )
     rows.append(Row("rule"))
     rows.append(Row("total", f"REFUND {cur}", money(-refund["total_minor"], cur)))
     if refund.get("rounding_minor"):
@@ -235,12 +261,18 @@ def z_report_rows(z: dict[str, Any]) -> list[Row]:
         Row("pair", "Cash refunds", money(-cash["refunds_minor"], cur)),
         Row("pair", "Cash in", money(cash["in_minor"], cur)),
         Row("pair", "Cash out", money(-cash["out_minor"], cur)),
-        *([Row("pair", "Change for foreign cash", money(-cash["foreign_change_minor"], cur))] if cash.get("foreign_change_minor") else []),
+        *(
+            [Row("pair", "Change for foreign cash", money(-cash["foreign_change_minor"], cur))]
+            if cash.get("foreign_change_minor")
+            else []
+        ),
         Row("total", "Expected in drawer", money(cash["expected_minor"], cur)),
     ]
     for entry in z.get("foreign_cash", []):
         fcur = entry["currency"]
-        rows.append(Row("total", f"Expected {fcur} ({entry['tenders']} tenders)", f"{money(entry['expected_minor'], fcur)} {fcur}"))
+        rows.append(
+            Row("total", f"Expected {fcur} ({entry['tenders']} tenders)", f"{money(entry['expected_minor'], fcur)} {fcur}")
+        )
     if cash.get("counted_minor") is not None:
         rows.append(Row("total", "Counted", money(cash["counted_minor"], cur)))
         over_short = cash["over_short_minor"]

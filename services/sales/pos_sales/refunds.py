@@ -83,7 +83,9 @@ class RefundDesk:
         except registers.RegisterProblem as problem:
             return Answer(422, {"detail": str(problem)})
         try:
-            approval = approve(request, principal, action="refund", outlet_id=outlet_id, subject=sale_id, approved_by=body.approved_by)
+            approval = approve(
+                request, principal, action="refund", outlet_id=outlet_id, subject=sale_id, approved_by=body.approved_by
+            )
             plan = await run_in_threadpool(self._reserve, sale_id, body, principal, approval, digest)
         except ApprovalRequired as exc:
             return Answer(403, {"detail": str(exc)})
@@ -120,12 +122,16 @@ class RefundDesk:
             total = sum(a.total_minor for *_, a in refund_parts)
             tax = sum(a.tax_minor for *_, a in refund_parts)
             paid_card = uow.session.scalar(
-                select(func.coalesce(func.sum(sale_tenders.c.amount_minor), 0)).where(sale_tenders.c.sale_id == sale_id, sale_tenders.c.kind == "card")
+                select(func.coalesce(func.sum(sale_tenders.c.amount_minor), 0)).where(
+                    sale_tenders.c.sale_id == sale_id, sale_tenders.c.kind == "card"
+                )
             )
             refunded_card = uow.session.scalar(
                 select(func.coalesce(func.sum(refund_tenders.c.amount_minor), 0))
                 .select_from(refund_tenders.join(refunds, refunds.c.id == refund_tenders.c.refund_id))
-                .where(refunds.c.sale_id == sale_id, refunds.c.status.in_(("PENDING", "COMPLETED")), refund_tenders.c.kind == "card")
+                .where(
+                    refunds.c.sale_id == sale_id, refunds.c.status.in_(("PENDING", "COMPLETED")), refund_tenders.c.kind == "card"
+                )
             )
             policy = outlet_policy.load(uow, sale.outlet_id, self.settings)
             split = split_refund(
@@ -154,7 +160,15 @@ class RefundDesk:
                 "destination": body.destination,
                 "reason": body.reason,
                 "lines": [
-                    {"line_no": line.line_no, "product_id": line.product_id, "name": line.name, "qty": qty, "total_minor": a.total_minor, "tax_minor": a.tax_minor, "restock": restock}
+                    {
+                        "line_no": line.line_no,
+                        "product_id": line.product_id,
+                        "name": line.name,
+                        "qty": qty,
+                        "total_minor": a.total_minor,
+                        "tax_minor": a.tax_minor,
+                        "restock": restock,
+                    }
                     for line, qty, restock, a in refund_parts
                 ],
                 "total_minor": total,
@@ -189,18 +203,34 @@ class RefundDesk:
             uow.session.execute(
                 refund_lines.insert(),
                 [
-                    {"refund_id": body.id, "line_no": line.line_no, "product_id": line.product_id, "qty": qty, "total_minor": a.total_minor, "tax_minor": a.tax_minor, "restock": restock}
+                    {
+                        "refund_id": body.id,
+                        "line_no": line.line_no,
+                        "product_id": line.product_id,
+                        "qty": qty,
+                        "total_minor": a.total_minor,
+                        "tax_minor": a.tax_minor,
+                        "restock": restock,
+                    }
                     for line, qty, restock, a in refund_parts
                 ],
             )
             if split.tenders:
                 uow.session.execute(
-                    refund_tenders.insert(), [{"refund_id": body.id, "seq": i, "kind": kind, "amount_minor": amount} for i, (kind, amount) in enumerate(split.tenders, 1)]
+                    refund_tenders.insert(),
+                    [
+                        {"refund_id": body.id, "seq": i, "kind": kind, "amount_minor": amount}
+                        for i, (kind, amount) in enumerate(split.tenders, 1)
+                    ],
                 )
             for line, qty, _, _ in refund_parts:
                 taken = uow.session.execute(
                     sale_lines.update()
-                    .where(sale_lines.c.sale_id == sale_id, sale_lines.c.line_no == line.line_no, sale_lines.c.refunded_qty + qty <= sale_lines.c.qty)
+                    .where(
+                        sale_lines.c.sale_id == sale_id,
+                        sale_lines.c.line_no == line.line_no,
+                        sale_lines.c.refunded_qty + qty <= sale_lines.c.qty,
+                    )
                     .values(refunded_qty=sale_lines.c.refunded_qty + qty)
                 ).rowcount
                 if not taken:  # cannot happen under the sale's row lock; refuse rather than over-refund
@@ -245,10 +275,16 @@ class RefundDesk:
             status = answer.status if answer.status in (404, 409, 422) else 422
             return await run_in_threadpool(self._fail, refund_id, status, f"the money could not be given back: {answer.detail}")
         if answer.outcome == "unreachable" and by == "request":
-            return await run_in_threadpool(self._fail, refund_id, 503, "payment service unavailable: nothing was refunded, try again")
+            return await run_in_threadpool(
+                self._fail, refund_id, 503, "payment service unavailable: nothing was refunded, try again"
+            )
         return Answer(
             503,
-            {"detail": "the refund is in progress: its outcome is not known yet; it will be finished automatically (GET the refund to see)", "refund_id": refund_id, "status": "PENDING"},
+            {
+                "detail": "the refund is in progress: its outcome is not known yet; it will be finished automatically (GET the refund to see)",
+                "refund_id": refund_id,
+                "status": "PENDING",
+            },
         )
 
     def _complete(self, refund_id: str) -> Answer:
@@ -258,7 +294,11 @@ class RefundDesk:
                 return Answer(row.http_status, json.loads(row.answer))
             now = utcnow()
             answer = {**json.loads(row.answer), "refunded_at": now.isoformat() + "Z"}
-            uow.session.execute(refunds.update().where(refunds.c.id == refund_id).values(status="COMPLETED", completed_at=now, http_status=201, answer=json.dumps(answer)))
+            uow.session.execute(
+                refunds.update()
+                .where(refunds.c.id == refund_id)
+                .values(status="COMPLETED", completed_at=now, http_status=201, answer=json.dumps(answer))
+            )
             uow.publish(events.sale_refunded(row, answer), outlet_id=row.outlet_id)
             audit.refunded(uow, row, answer)
         return Answer(201, answer)
@@ -276,10 +316,18 @@ class RefundDesk:
                     .where(sale_lines.c.sale_id == row.sale_id, sale_lines.c.line_no == line.line_no)
                     .values(refunded_qty=sale_lines.c.refunded_qty - line.qty)
                 )
-            money = uow.session.scalar(select(func.coalesce(func.sum(refund_tenders.c.amount_minor), 0)).where(refund_tenders.c.refund_id == refund_id))
-            uow.session.execute(sales.update().where(sales.c.id == row.sale_id).values(refunded_minor=sales.c.refunded_minor - int(money)))
+            money = uow.session.scalar(
+                select(func.coalesce(func.sum(refund_tenders.c.amount_minor), 0)).where(refund_tenders.c.refund_id == refund_id)
+            )
+            uow.session.execute(
+                sales.update().where(sales.c.id == row.sale_id).values(refunded_minor=sales.c.refunded_minor - int(money))
+            )
             body = {"detail": detail, "refund_id": refund_id, "sale_id": row.sale_id}
-            uow.session.execute(refunds.update().where(refunds.c.id == refund_id).values(status="FAILED", http_status=status, answer=json.dumps(body)))
+            uow.session.execute(
+                refunds.update()
+                .where(refunds.c.id == refund_id)
+                .values(status="FAILED", http_status=status, answer=json.dumps(body))
+            )
         return Answer(status, body)
 
     # --- recovery ------------------------------------------------------------------------
@@ -288,7 +336,12 @@ class RefundDesk:
         cutoff = utcnow() - timedelta(seconds=self.settings.reconcile_after_seconds)
         with self.db.transaction() as uow:
             return list(
-                uow.session.scalars(select(refunds.c.id).where(refunds.c.status == "PENDING", refunds.c.created_at < cutoff).order_by(refunds.c.created_at).limit(limit))
+                uow.session.scalars(
+                    select(refunds.c.id)
+                    .where(refunds.c.status == "PENDING", refunds.c.created_at < cutoff)
+                    .order_by(refunds.c.created_at)
+                    .limit(limit)
+                )
             )
 
     async def reconcile(self, refund_id: str) -> Answer | None:

@@ -36,8 +36,12 @@ def _ctx(request: Request) -> ServiceContext:
         201: {"description": "sale completed; the body is the receipt"},
         402: {"description": "payment declined; nothing was sold and the stock was released"},
         403: {"description": "a discount above the outlet's threshold needs a manager's approval"},
-        409: {"description": "not enough stock (the short lines are named), the sale id was reused, or the checkout was cancelled"},
-        503: {"description": "a service was unavailable (nothing charged: post the same sale again), or the payment's outcome is not known yet (status PENDING: it will be settled automatically)"},
+        409: {
+            "description": "not enough stock (the short lines are named), the sale id was reused, or the checkout was cancelled"
+        },
+        503: {
+            "description": "a service was unavailable (nothing charged: post the same sale again), or the payment's outcome is not known yet (status PENDING: it will be settled automatically)"
+        },
     }
     | unprocessable("the cart or tenders cannot be accepted"),
 )
@@ -59,7 +63,9 @@ def list_sales(
     request: Request,
     outlet_id: str | None = None,
     register_id: str | None = None,
-    receipt_number: str | None = Query(default=None, max_length=32, description="find a sale by its receipt number (for a refund)"),
+    receipt_number: str | None = Query(
+        default=None, max_length=32, description="find a sale by its receipt number (for a refund)"
+    ),
     status_filter: str | None = Query(default=None, alias="status", pattern="^(PENDING|COMPLETED|FAILED|VOIDED)$"),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
@@ -110,9 +116,15 @@ def get_sale(sale_id: str, principal: CurrentUser, request: Request) -> JSONResp
     """The sale's receipt (or failure) with its current status, fulfilment and refunds."""
     with _ctx(request).db.transaction() as uow:
         row = _visible_sale(uow, sale_id, principal)
-        refunded_qty = dict(uow.session.execute(select(sale_lines.c.line_no, sale_lines.c.refunded_qty).where(sale_lines.c.sale_id == sale_id)).all())
+        refunded_qty = dict(
+            uow.session.execute(
+                select(sale_lines.c.line_no, sale_lines.c.refunded_qty).where(sale_lines.c.sale_id == sale_id)
+            ).all()
+        )
         refund_rows_ = uow.session.execute(
-            select(refunds.c.id, refunds.c.status, refunds.c.total_minor).where(refunds.c.sale_id == sale_id).order_by(refunds.c.created_at)
+            select(refunds.c.id, refunds.c.status, refunds.c.total_minor)
+            .where(refunds.c.sale_id == sale_id)
+            .order_by(refunds.c.created_at)
         ).all()
     body = json.loads(row.answer) if row.answer else {"sale_id": sale_id}
     if row.status == "COMPLETED":
@@ -140,7 +152,9 @@ def _receipt_document(receipt: dict[str, Any], fmt: Format, copy: int, outlet: s
     if fmt == "text":
         return PlainTextResponse(render_text(receipt_rows(receipt, copy=copy, outlet_name=outlet)))
     if fmt == "html":
-        return HTMLResponse(render_html(receipt_rows(receipt, copy=copy, outlet_name=outlet), f"Receipt {receipt.get('receipt_number')}"))
+        return HTMLResponse(
+            render_html(receipt_rows(receipt, copy=copy, outlet_name=outlet), f"Receipt {receipt.get('receipt_number')}")
+        )
     return JSONResponse({**receipt, "copy": copy} if copy else receipt)
 
 
@@ -175,7 +189,9 @@ def reprint_receipt(sale_id: str, principal: Cashier, request: Request, format: 
     "/{sale_id}/email",
     response_model=ReceiptMailOut,
     responses=NO_RECEIPT
-    | errors({503: "the mail server could not be reached (or e-mail is not set up): the receipt was not sent; the sale is unchanged"})
+    | errors(
+        {503: "the mail server could not be reached (or e-mail is not set up): the receipt was not sent; the sale is unchanged"}
+    )
     | unprocessable("the address is not an e-mail address, or the mail server refused it"),
 )
 async def email_receipt(sale_id: str, body: ReceiptMailIn, principal: Cashier, request: Request) -> ReceiptMailOut:
@@ -201,10 +217,13 @@ async def email_receipt(sale_id: str, body: ReceiptMailIn, principal: Cashier, r
     try:
         await sender.send(Mail(to=body.to, subject=subject, text=render_text(rows), html=render_html(rows, subject)))
     except MailRefused as refused:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"The receipt was not sent: {refused}. Check the address.") from None
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"The receipt was not sent: {refused}. Check the address."
+        ) from None
     except MailUnavailable as down:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"The receipt was not sent: {down}. The sale is recorded; try again later or print the receipt."
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"The receipt was not sent: {down}. The sale is recorded; try again later or print the receipt.",
         ) from None
     log.info("receipt mailed", extra={"sale_id": sale_id})
     return ReceiptMailOut(sale_id=sale_id, to=body.to, subject=subject)

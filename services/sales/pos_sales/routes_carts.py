@@ -61,7 +61,9 @@ def get_price(
     product_id: str,
     principal: CurrentUser,
     request: Request,
-    outlet_id: str | None = Query(default=None, max_length=36, description="the price charged at this outlet (its own shelf price, if it has one)"),
+    outlet_id: str | None = Query(
+        default=None, max_length=36, description="the price charged at this outlet (its own shelf price, if it has one)"
+    ),
 ) -> PriceOut:
     """The price this service will charge (its replica of the catalog); at an outlet
     the caller may see (another outlet's own prices are its business: 404, as catalog)."""
@@ -121,7 +123,10 @@ def _parked(row) -> ParkedCart:  # type: ignore[no-untyped-def]
 
 
 @router.post(
-    "/parked", response_model=ParkedCart, status_code=status.HTTP_201_CREATED, responses=errors({409: "the cart id was already sold or voided"})
+    "/parked",
+    response_model=ParkedCart,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors({409: "the cart id was already sold or voided"}),
 )
 def park_cart(body: ParkIn, principal: Cashier, request: Request) -> ParkedCart:
     """Put a cart aside (the customer fetches something); parking the same id again
@@ -135,7 +140,13 @@ def park_cart(body: ParkIn, principal: Cashier, request: Request) -> ParkedCart:
         uow.session.execute(parked_carts.delete().where(parked_carts.c.id == body.id))
         uow.session.execute(
             parked_carts.insert().values(
-                id=body.id, outlet_id=body.outlet_id, register_id=body.register_id, cashier_id=principal.user_id, note=body.note, cart=cart.model_dump_json(), created_at=utcnow()
+                id=body.id,
+                outlet_id=body.outlet_id,
+                register_id=body.register_id,
+                cashier_id=principal.user_id,
+                note=body.note,
+                cart=cart.model_dump_json(),
+                created_at=utcnow(),
             )
         )
         row = uow.session.execute(select(parked_carts).where(parked_carts.c.id == body.id)).one()
@@ -143,7 +154,9 @@ def park_cart(body: ParkIn, principal: Cashier, request: Request) -> ParkedCart:
 
 
 @router.get("/parked", response_model=list[ParkedCart])
-def list_parked(principal: Cashier, request: Request, outlet_id: str | None = None, register_id: str | None = None) -> list[ParkedCart]:
+def list_parked(
+    principal: Cashier, request: Request, outlet_id: str | None = None, register_id: str | None = None
+) -> list[ParkedCart]:
     """Parked carts of the outlets the caller works at, oldest first."""
     query = select(parked_carts)
     outlets = principal.visible_outlets(outlet_id)
@@ -175,7 +188,9 @@ def _void_hash(body: VoidIn) -> str:
 
 
 def _stored_void(uow, body: VoidIn, digest: str) -> JSONResponse | None:  # type: ignore[no-untyped-def]
-    row = uow.session.execute(select(sales.c.status, sales.c.request_hash, sales.c.answer, sales.c.http_status).where(sales.c.id == body.id)).first()
+    row = uow.session.execute(
+        select(sales.c.status, sales.c.request_hash, sales.c.answer, sales.c.http_status).where(sales.c.id == body.id)
+    ).first()
     if row is None:
         return None
     if row.status == "VOIDED" and row.request_hash == digest:
@@ -211,7 +226,9 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
     # A register of this outlet (a deactivated one may still void what it had on it).
     await run_in_threadpool(lambda: registers.require_or_422(ctx.db, body.outlet_id, body.register_id, must_be_active=False))
     try:
-        approval = approve(request, principal, action="void", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by)
+        approval = approve(
+            request, principal, action="void", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by
+        )
         return await run_in_threadpool(_record_void, ctx, body, principal, approval, digest, request)
     except ApprovalRequired as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
@@ -222,7 +239,9 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
         return again
 
 
-def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approval: Approval, digest: str, request: Request | None = None) -> JSONResponse:
+def _record_void(
+    ctx: ServiceContext, body: VoidIn, principal: Principal, approval: Approval, digest: str, request: Request | None = None
+) -> JSONResponse:
     now = utcnow()
     approver = approval.user_id
     with ctx.db.transaction() as uow:
@@ -231,7 +250,9 @@ def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approv
         cart = None
         if body.lines:
             try:
-                cart = price(uow, ctx.settings, CartIn(outlet_id=body.outlet_id, register_id=body.register_id, lines=body.lines)).cart  # type: ignore[arg-type]
+                cart = price(
+                    uow, ctx.settings, CartIn(outlet_id=body.outlet_id, register_id=body.register_id, lines=body.lines)
+                ).cart  # type: ignore[arg-type]
             except CheckoutError:
                 cart = None  # a product may have been archived since: record the void all the same
         answer = {
@@ -277,9 +298,20 @@ def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approv
                 sale_lines.insert(),
                 [
                     {
-                        "sale_id": body.id, "line_no": line.line_no, "product_id": line.product_id, "sku": line.sku, "name": line.name, "category_id": line.category_id,
-                        "qty": line.qty, "unit_price_minor": line.unit_price_minor, "gross_minor": line.gross_minor, "line_discount_minor": line.line_discount_minor,
-                        "cart_discount_minor": line.cart_discount_minor, "tax_rate_bp": line.tax_rate_bp, "tax_minor": line.tax_minor, "total_minor": line.total_minor,
+                        "sale_id": body.id,
+                        "line_no": line.line_no,
+                        "product_id": line.product_id,
+                        "sku": line.sku,
+                        "name": line.name,
+                        "category_id": line.category_id,
+                        "qty": line.qty,
+                        "unit_price_minor": line.unit_price_minor,
+                        "gross_minor": line.gross_minor,
+                        "line_discount_minor": line.line_discount_minor,
+                        "cart_discount_minor": line.cart_discount_minor,
+                        "tax_rate_bp": line.tax_rate_bp,
+                        "tax_minor": line.tax_minor,
+                        "total_minor": line.total_minor,
                         "refunded_qty": 0,
                     }
                     for line in cart.lines
@@ -299,4 +331,3 @@ def _record_void(ctx: ServiceContext, body: VoidIn, principal: Principal, approv
         )
         audit.voided(uow, answer, principal, request)
     return JSONResponse(answer, status_code=201)
-

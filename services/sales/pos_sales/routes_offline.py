@@ -48,7 +48,9 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
         if not admitted:
             settings: Settings = _ctx(request).settings  # type: ignore[assignment]
             return JSONResponse(
-                {"detail": "the server is busy with the tills selling now: this offline sale is kept in the till and sent again shortly"},
+                {
+                    "detail": "the server is busy with the tills selling now: this offline sale is kept in the till and sent again shortly"
+                },
                 status_code=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(settings.offline_sync_retry_after_seconds)},
             )

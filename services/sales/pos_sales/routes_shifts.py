@@ -53,7 +53,9 @@ def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, respo
     try:
         with ctx.db.transaction() as uow:
             currency = outlet_policy.load(uow, body.outlet_id, ctx.settings).currency  # type: ignore[arg-type]
-            row, created = open_shift(uow, body.id, body.outlet_id, body.register_id, body.opening_float_minor, currency, principal)
+            row, created = open_shift(
+                uow, body.id, body.outlet_id, body.register_id, body.opening_float_minor, currency, principal
+            )
     except ShiftProblem as exc:
         raise _problem(exc) from None
     if not created:
@@ -125,9 +127,7 @@ def _document(report: dict[str, Any], fmt: Format) -> Response:
     return JSONResponse(report)
 
 
-@router.post(
-    "/{shift_id}/close", responses=PRINTABLE_200 | errors({409: "the shift was already closed with another count"})
-)
+@router.post("/{shift_id}/close", responses=PRINTABLE_200 | errors({409: "the shift was already closed with another count"}))
 def close_register(shift_id: str, body: ShiftCloseIn, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """Close with a blind count: the cashier enters what is in the drawer; the answer is
     the Z-report with the expected cash and the difference (over or short), recorded for
@@ -141,7 +141,8 @@ def close_register(shift_id: str, body: ShiftCloseIn, principal: Cashier, reques
 
 
 @router.get(
-    "/{shift_id}/z-report", responses=PRINTABLE_200 | errors({409: "the shift is open: a cashier gets its Z-report once it is closed"})
+    "/{shift_id}/z-report",
+    responses=PRINTABLE_200 | errors({409: "the shift is open: a cashier gets its Z-report once it is closed"}),
 )
 def get_z_report(shift_id: str, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """The Z-report of a closed shift (as JSON, 80 mm HTML or printer text). An open
@@ -150,7 +151,9 @@ def get_z_report(shift_id: str, principal: Cashier, request: Request, format: Fo
         row = _visible_shift(uow, shift_id, principal)
         if row.status != "closed":
             if principal.role == "cashier":
-                raise HTTPException(status.HTTP_409_CONFLICT, "the shift is open: close it with a blind count to get its Z-report")
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT, "the shift is open: close it with a blind count to get its Z-report"
+                )
             # A manager may look mid-shift (an X-report): nothing is recorded.
             report = z_report(uow, row)
         else:

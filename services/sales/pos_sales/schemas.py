@@ -52,7 +52,11 @@ class TenderInModel(Strict):
         "in minor units of `currency` (the server converts it at the rate it stamps)",
     )
     card_token: str | None = Field(
-        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_]+$", description="card: what the terminal tokenized (sandbox: a test card)"
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="card: what the terminal tokenized (sandbox: a test card)",
     )
     currency: str | None = Field(
         default=None, description="foreign_cash: the ISO 4217 currency handed over (one the outlet accepts)"
@@ -95,7 +99,11 @@ class SaleIn(Strict):
     lines: list[SaleLineIn] = Field(min_length=1, max_length=500)
     discount: DiscountIn | None = Field(default=None, description="cart discount, shared over the lines")
     tenders: list[TenderInModel] = Field(default_factory=list, max_length=10)
-    approved_by: str | None = Field(default=None, max_length=4096, description="a manager's approval token (PIN approval, action discount) for a large discount; or send X-Approval-Token")
+    approved_by: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="a manager's approval token (PIN approval, action discount) for a large discount; or send X-Approval-Token",
+    )
 
     @field_validator("id")
     @classmethod
@@ -109,7 +117,9 @@ class VoidIn(Strict):
     register_id: str | None = Field(default=None, min_length=1, max_length=36)
     lines: list[SaleLineIn] = Field(default_factory=list, max_length=500, description="what was on the cart, for the record")
     reason: str = Field(min_length=1, max_length=200)
-    approved_by: str | None = Field(default=None, max_length=4096, description="a manager's approval token (action void); or send X-Approval-Token")
+    approved_by: str | None = Field(
+        default=None, max_length=4096, description="a manager's approval token (action void); or send X-Approval-Token"
+    )
 
     @field_validator("id")
     @classmethod
@@ -147,10 +157,16 @@ class RefundIn(Strict):
     id: str = Field(description="UUID made by the till: posting the same id again returns the same refund")
     lines: list[RefundLineIn] | None = Field(default=None, max_length=500, description="omit for a full refund of what is left")
     restock: bool = Field(default=True, description="for a full refund: whether the goods go back on the shelf")
-    destination: Literal["original", "cash"] = Field(default="original", description="back to the original tender(s), or all in cash")
+    destination: Literal["original", "cash"] = Field(
+        default="original", description="back to the original tender(s), or all in cash"
+    )
     reason: str = Field(min_length=1, max_length=200)
     register_id: str | None = Field(default=None, min_length=1, max_length=36)
-    approved_by: str | None = Field(default=None, max_length=4096, description="a manager's approval token (action refund), unless the caller is a manager; or send X-Approval-Token")
+    approved_by: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="a manager's approval token (action refund), unless the caller is a manager; or send X-Approval-Token",
+    )
 
     @field_validator("id")
     @classmethod
@@ -183,7 +199,9 @@ class CashMovementIn(Strict):
 
 
 class ShiftCloseIn(Strict):
-    counted_cash_minor: int = Field(ge=0, le=MAX_MINOR, strict=True, description="what is in the drawer, counted before the expected amount is shown")
+    counted_cash_minor: int = Field(
+        ge=0, le=MAX_MINOR, strict=True, description="what is in the drawer, counted before the expected amount is shown"
+    )
 
 
 # An address as people type it: something@domain.tld, no spaces (nor line breaks: it
@@ -283,7 +301,9 @@ class OfflineSaleIn(Strict):
         description="the user logged in on the till when it sold (absent: the user whose session syncs it); "
         "a user identity has not announced at this outlet is listed as a cashier_unknown sync exception",
     )
-    receipt_number: str = Field(pattern=OFFLINE_RECEIPT, description="as printed: R<register number>-OFF<the till's own sequence>")
+    receipt_number: str = Field(
+        pattern=OFFLINE_RECEIPT, description="as printed: R<register number>-OFF<the till's own sequence>"
+    )
     sold_at: datetime = Field(strict=False, description="when the sale was made, ISO 8601 (reports count it on that day)")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     prices_include_tax: bool = True
@@ -308,7 +328,9 @@ class OfflineSaleIn(Strict):
                 raise ValueError(f"line {n}: a discount of {line.discount_minor} on {gross}")
             expected = gross - line.discount_minor + (0 if self.prices_include_tax else line.tax_minor)
             if line.total_minor != expected:
-                raise ValueError(f"line {n}: total {line.total_minor} is not price x qty - discount{'' if self.prices_include_tax else ' + tax'} ({expected})")
+                raise ValueError(
+                    f"line {n}: total {line.total_minor} is not price x qty - discount{'' if self.prices_include_tax else ' + tax'} ({expected})"
+                )
             if line.tax_minor > line.total_minor:
                 raise ValueError(f"line {n}: tax {line.tax_minor} above its total {line.total_minor}")
         if self.total_minor != sum(line.total_minor for line in self.lines):

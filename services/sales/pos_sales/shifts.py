@@ -66,7 +66,9 @@ def load_shift(uow: UnitOfWork, shift_id: str, *, for_update: bool = False) -> A
     return uow.session.execute(query.with_for_update() if for_update else query).first()
 
 
-def open_shift(uow: UnitOfWork, shift_id: str, outlet_id: str, register_id: str, float_minor: int, currency: str, principal: Principal) -> tuple[Any, bool]:
+def open_shift(
+    uow: UnitOfWork, shift_id: str, outlet_id: str, register_id: str, float_minor: int, currency: str, principal: Principal
+) -> tuple[Any, bool]:
     """(shift row, created). The same id again returns the shift; another open shift on
     the register is a conflict."""
     existing = load_shift(uow, shift_id)
@@ -97,7 +99,9 @@ def open_shift(uow: UnitOfWork, shift_id: str, outlet_id: str, register_id: str,
     return load_shift(uow, shift_id), True
 
 
-def add_cash_movement(uow: UnitOfWork, shift_id: str, movement_id: str, kind: str, amount_minor: int, reason: str, principal: Principal) -> dict[str, Any]:
+def add_cash_movement(
+    uow: UnitOfWork, shift_id: str, movement_id: str, kind: str, amount_minor: int, reason: str, principal: Principal
+) -> dict[str, Any]:
     shift = load_shift(uow, shift_id, for_update=True)
     if shift is None or not principal.may_access(shift.outlet_id):
         raise ShiftProblem(404, f"shift {shift_id} not found")
@@ -107,7 +111,13 @@ def add_cash_movement(uow: UnitOfWork, shift_id: str, movement_id: str, kind: st
             raise ShiftProblem(409, "the shift is closed: open a new one")
         uow.session.execute(
             cash_movements.insert().values(
-                id=movement_id, shift_id=shift_id, kind=kind, amount_minor=amount_minor, reason=reason, cashier_id=principal.user_id, created_at=utcnow()
+                id=movement_id,
+                shift_id=shift_id,
+                kind=kind,
+                amount_minor=amount_minor,
+                reason=reason,
+                cashier_id=principal.user_id,
+                created_at=utcnow(),
             )
         )
         existing = uow.session.execute(select(cash_movements).where(cash_movements.c.id == movement_id)).one()
@@ -149,17 +159,26 @@ def z_report(uow: UnitOfWork, shift: Any, *, counted_minor: int | None = None, c
             func.coalesce(func.sum(sales.c.rounding_minor), 0),
         ).where(done)
     ).one()
-    gross = s.scalar(select(func.coalesce(func.sum(sale_lines.c.gross_minor), 0)).select_from(sale_lines.join(sales, sales.c.id == sale_lines.c.sale_id)).where(done))
+    gross = s.scalar(
+        select(func.coalesce(func.sum(sale_lines.c.gross_minor), 0))
+        .select_from(sale_lines.join(sales, sales.c.id == sale_lines.c.sale_id))
+        .where(done)
+    )
     sold = Totals(sale_row[0], int(sale_row[1]), int(sale_row[2]), int(gross or 0), int(sale_row[3]), int(sale_row[4]))
     refund_done = (refunds.c.shift_id == sid) & (refunds.c.status == "COMPLETED")
     refund_row = s.execute(
-        select(func.count(), func.coalesce(func.sum(refunds.c.total_minor), 0), func.coalesce(func.sum(refunds.c.tax_minor), 0)).where(refund_done)
+        select(
+            func.count(), func.coalesce(func.sum(refunds.c.total_minor), 0), func.coalesce(func.sum(refunds.c.tax_minor), 0)
+        ).where(refund_done)
     ).one()
     voids = s.scalar(select(func.count()).select_from(sales).where(sales.c.shift_id == sid, sales.c.status == "VOIDED")) or 0
 
     tenders: dict[str, dict[str, int]] = {}
     for kind, amount in s.execute(
-        select(sale_tenders.c.kind, func.sum(sale_tenders.c.amount_minor)).select_from(sale_tenders.join(sales, sales.c.id == sale_tenders.c.sale_id)).where(done).group_by(sale_tenders.c.kind)
+        select(sale_tenders.c.kind, func.sum(sale_tenders.c.amount_minor))
+        .select_from(sale_tenders.join(sales, sales.c.id == sale_tenders.c.sale_id))
+        .where(done)
+        .group_by(sale_tenders.c.kind)
     ):
         tenders.setdefault(kind, {"taken_minor": 0, "refunded_minor": 0})["taken_minor"] = int(amount)
     for kind, amount in s.execute(
@@ -193,7 +212,11 @@ def z_report(uow: UnitOfWork, shift: Any, *, counted_minor: int | None = None, c
         band[1] -= int(tax)
 
     moved = dict(
-        s.execute(select(cash_movements.c.kind, func.sum(cash_movements.c.amount_minor)).where(cash_movements.c.shift_id == sid).group_by(cash_movements.c.kind)).all()
+        s.execute(
+            select(cash_movements.c.kind, func.sum(cash_movements.c.amount_minor))
+            .where(cash_movements.c.shift_id == sid)
+            .group_by(cash_movements.c.kind)
+        ).all()
     )
     cash_in, cash_out = int(moved.get("in", 0)), int(moved.get("out", 0))
     cash_sales = tenders.get("cash", {}).get("taken_minor", 0)
@@ -203,13 +226,26 @@ def z_report(uow: UnitOfWork, shift: Any, *, counted_minor: int | None = None, c
     foreign: list[dict[str, Any]] = []
     foreign_change = 0
     for code, count, handed, change in s.execute(
-        select(sale_tenders.c.currency, func.count(), func.sum(sale_tenders.c.foreign_minor), func.coalesce(func.sum(sale_tenders.c.change_minor), 0))
+        select(
+            sale_tenders.c.currency,
+            func.count(),
+            func.sum(sale_tenders.c.foreign_minor),
+            func.coalesce(func.sum(sale_tenders.c.change_minor), 0),
+        )
         .select_from(sale_tenders.join(sales, sales.c.id == sale_tenders.c.sale_id))
         .where(done, sale_tenders.c.kind == "foreign_cash")
         .group_by(sale_tenders.c.currency)
         .order_by(sale_tenders.c.currency)
     ):
-        foreign.append({"currency": code, "tenders": int(count), "taken_minor": int(handed), "expected_minor": int(handed), "change_given_minor": int(change)})
+        foreign.append(
+            {
+                "currency": code,
+                "tenders": int(count),
+                "taken_minor": int(handed),
+                "expected_minor": int(handed),
+                "change_given_minor": int(change),
+            }
+        )
         foreign_change += int(change)
     expected = shift.opening_float_minor + cash_sales - cash_refunds + cash_in - cash_out - foreign_change
     cash: dict[str, Any] = {
@@ -231,7 +267,14 @@ def z_report(uow: UnitOfWork, shift: Any, *, counted_minor: int | None = None, c
         "opened_by": shift.opened_by,
         "opened_at": iso_utc(shift.opened_at),
         "closed_at": closed_at,
-        "sales": {"count": sold.count, "gross_minor": sold.gross, "discount_minor": sold.discount, "total_minor": sold.total, "tax_minor": sold.tax, "rounding_minor": sold.rounding},
+        "sales": {
+            "count": sold.count,
+            "gross_minor": sold.gross,
+            "discount_minor": sold.discount,
+            "total_minor": sold.total,
+            "tax_minor": sold.tax,
+            "rounding_minor": sold.rounding,
+        },
         "refunds": {"count": int(refund_row[0]), "total_minor": int(refund_row[1]), "tax_minor": int(refund_row[2])},
         "voids": {"count": int(voids)},
         "net_minor": sold.total - int(refund_row[1]),

@@ -80,7 +80,9 @@ class FakeServices:
                 if line["product_id"] in self.stock and self.stock[line["product_id"]] < line["qty"]
             ]
             if short:
-                return JSONResponse({"detail": f"not enough stock for: {short[0]['product_id']}", "short": short}, status_code=409)
+                return JSONResponse(
+                    {"detail": f"not enough stock for: {short[0]['product_id']}", "short": short}, status_code=409
+                )
             if self.reserve_status != "held":
                 answer = {"sale_id": body["sale_id"], "outlet_id": body["outlet_id"]}
                 return JSONResponse(answer | ({"status": self.reserve_status} if self.reserve_status else {}), status_code=200)
@@ -101,8 +103,18 @@ class FakeServices:
             self.rate_calls.append(f"{base}/{quote}")
             found = self.rates.get(f"{base}/{quote}")
             if found is None:
-                found = {"currency": quote, "rate": None, "source": None, "reference_date": None, "age_days": None, "stale": False,
-                         "usable": False, "detail": f"there is no {base}/{quote} rate: foreign cash in {quote} is refused", "feed": None, "manual": None}
+                found = {
+                    "currency": quote,
+                    "rate": None,
+                    "source": None,
+                    "reference_date": None,
+                    "age_days": None,
+                    "stale": False,
+                    "usable": False,
+                    "detail": f"there is no {base}/{quote} rate: foreign cash in {quote} is refused",
+                    "feed": None,
+                    "manual": None,
+                }
             return JSONResponse(found)
 
         @app.post("/api/payments/payments")
@@ -124,15 +136,33 @@ class FakeServices:
             if self.mode == "down":
                 return JSONResponse({"detail": "service unavailable, try again"}, status_code=503)
             status = {"decline": "declined", "card_down": "unsent"}.get(self.mode, "captured")
-            payment = {"payment_id": body["payment_id"], "sale_id": body["sale_id"], "outlet_id": body["outlet_id"], "currency": body["currency"],
-                       "amount_minor": body["amount_minor"], "status": status, "tenders": body["tenders"], "decline_code": "generic_decline" if status == "declined" else None}
+            payment = {
+                "payment_id": body["payment_id"],
+                "sale_id": body["sale_id"],
+                "outlet_id": body["outlet_id"],
+                "currency": body["currency"],
+                "amount_minor": body["amount_minor"],
+                "status": status,
+                "tenders": body["tenders"],
+                "decline_code": "generic_decline" if status == "declined" else None,
+            }
             self.payments[body["payment_id"]] = payment
             if self.mode == "lost":
                 return JSONResponse({"detail": "service unavailable, try again"}, status_code=503)
             if status == "unsent":
-                return JSONResponse({"detail": "the card processor cannot be reached", "code": "card_processor_unreachable", "payment": payment}, status_code=503)
+                return JSONResponse(
+                    {"detail": "the card processor cannot be reached", "code": "card_processor_unreachable", "payment": payment},
+                    status_code=503,
+                )
             if status == "declined":
-                return JSONResponse({"detail": "card declined (generic_decline): Your card was declined.", "decline_code": "generic_decline", "payment": payment}, status_code=402)
+                return JSONResponse(
+                    {
+                        "detail": "card declined (generic_decline): Your card was declined.",
+                        "decline_code": "generic_decline",
+                        "payment": payment,
+                    },
+                    status_code=402,
+                )
             return JSONResponse(payment, status_code=201)
 
         @app.post("/api/payments/payments/{payment_id}/reconcile")
@@ -182,9 +212,39 @@ def seed_prices(app: Any) -> None:
         uow.session.execute(
             price_replica.insert(),
             [
-                {"product_id": "mug", "sku": "MUG", "name": "Espresso cup <small>", "category_id": "cups", "price_minor": 1250, "currency": "EUR", "tax_class": "standard", "active": True, "source_event_at": now},
-                {"product_id": "tea", "sku": "TEA", "name": "Green tea 100 g", "category_id": "tea", "price_minor": 399, "currency": "EUR", "tax_class": "reduced", "active": True, "source_event_at": now},
-                {"product_id": "gone", "sku": "OLD", "name": "Archived", "category_id": None, "price_minor": 100, "currency": "EUR", "tax_class": "standard", "active": False, "source_event_at": now},
+                {
+                    "product_id": "mug",
+                    "sku": "MUG",
+                    "name": "Espresso cup <small>",
+                    "category_id": "cups",
+                    "price_minor": 1250,
+                    "currency": "EUR",
+                    "tax_class": "standard",
+                    "active": True,
+                    "source_event_at": now,
+                },
+                {
+                    "product_id": "tea",
+                    "sku": "TEA",
+                    "name": "Green tea 100 g",
+                    "category_id": "tea",
+                    "price_minor": 399,
+                    "currency": "EUR",
+                    "tax_class": "reduced",
+                    "active": True,
+                    "source_event_at": now,
+                },
+                {
+                    "product_id": "gone",
+                    "sku": "OLD",
+                    "name": "Archived",
+                    "category_id": None,
+                    "price_minor": 100,
+                    "currency": "EUR",
+                    "tax_class": "standard",
+                    "active": False,
+                    "source_event_at": now,
+                },
             ],
         )
 
@@ -203,11 +263,15 @@ def seed_registers(app: Any) -> None:
     now = utcnow()
     with app.state.ctx.db.transaction() as uow:
         uow.session.execute(
-            known_outlets.insert(), [{"outlet_id": o, "name": o.title(), "currency": "EUR", "updated_at": now} for o in (OUTLET, OTHER)]
+            known_outlets.insert(),
+            [{"outlet_id": o, "name": o.title(), "currency": "EUR", "updated_at": now} for o in (OUTLET, OTHER)],
         )
         uow.session.execute(
             known_registers.insert(),
-            [{"register_id": r, "outlet_id": o, "number": n, "name": name, "active": active, "source_event_at": now} for r, o, n, name, active in REGISTERS],
+            [
+                {"register_id": r, "outlet_id": o, "number": n, "name": name, "active": active, "source_event_at": now}
+                for r, o, n, name, active in REGISTERS
+            ],
         )
 
 
@@ -247,7 +311,9 @@ Auth = Callable[..., dict[str, str]]
 @pytest.fixture
 def token(keys: tuple[Path, Path]) -> Callable[..., str]:
     def make(role: str = "cashier", outlets: list[str] | None = None, user_id: str | None = None) -> str:
-        return mint_token(keys[0], role, [OUTLET] if outlets is None else outlets, user_id=user_id or f"{role}-1", name=f"A {role}")
+        return mint_token(
+            keys[0], role, [OUTLET] if outlets is None else outlets, user_id=user_id or f"{role}-1", name=f"A {role}"
+        )
 
     return make
 
@@ -256,12 +322,31 @@ def token(keys: tuple[Path, Path]) -> Callable[..., str]:
 def approval(keys: tuple[Path, Path]) -> Callable[..., str]:
     """An approval token as identity issues it after a manager's PIN (ADR 0040)."""
 
-    def make(action: str, subject: str | None = None, *, requested_by: str = "cashier-1", approver: str = "boss", role: str = "manager", outlets: list[str] | None = None, outlet_id: str = OUTLET) -> str:
+    def make(
+        action: str,
+        subject: str | None = None,
+        *,
+        requested_by: str = "cashier-1",
+        approver: str = "boss",
+        role: str = "manager",
+        outlets: list[str] | None = None,
+        outlet_id: str = OUTLET,
+    ) -> str:
         now = int(time.time())
         claims = {
-            "sub": approver, "role": role, "outlets": [OUTLET] if outlets is None else outlets, "aud": "pos:approval", "iss": "pos-identity",
-            "iat": now, "exp": now + 120, "jti": uuid.uuid4().hex, "token_use": "approval", "action": action, "outlet_id": outlet_id,
-            "requested_by": requested_by, **({"subject": subject} if subject else {}),
+            "sub": approver,
+            "role": role,
+            "outlets": [OUTLET] if outlets is None else outlets,
+            "aud": "pos:approval",
+            "iss": "pos-identity",
+            "iat": now,
+            "exp": now + 120,
+            "jti": uuid.uuid4().hex,
+            "token_use": "approval",
+            "action": action,
+            "outlet_id": outlet_id,
+            "requested_by": requested_by,
+            **({"subject": subject} if subject else {}),
         }
         return jwt.encode(claims, keys[0].read_text(), algorithm="EdDSA")
 

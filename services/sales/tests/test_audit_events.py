@@ -40,9 +40,21 @@ def test_a_refund_is_audited_with_its_figures_and_approver(client: TestClient, a
     [event] = _audits(client, helpers)
     assert (event["producer"], event["outlet_id"]) == ("sales", OUTLET)
     audit = AuditRecorded.model_validate(event["payload"])
-    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id, audit.outlet_id) == ("sale.refunded", "cashier-1", "refund", refund_id, OUTLET)
+    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id, audit.outlet_id) == (
+        "sale.refunded",
+        "cashier-1",
+        "refund",
+        refund_id,
+        OUTLET,
+    )
     d = audit.details
-    assert (d["sale_id"], d["approved_by"], d["total_minor"], d["currency"], d["reason"]) == (receipt["sale_id"], "boss", 1250, "EUR", "broken")
+    assert (d["sale_id"], d["approved_by"], d["total_minor"], d["currency"], d["reason"]) == (
+        receipt["sale_id"],
+        "boss",
+        1250,
+        "EUR",
+        "broken",
+    )
     assert d["receipt_number"] == receipt["receipt_number"]
     assert d["lines"] == [{"line_no": 1, "product_id": "mug", "qty": 1, "total_minor": 1250, "restock": True}]
     assert d["tenders"] == [{"kind": "cash", "amount_minor": 1250}]
@@ -65,7 +77,13 @@ def test_a_refused_refund_is_not_audited(client: TestClient, auth: Any, helpers:
 
 def test_a_void_is_audited(client: TestClient, auth: Any, helpers: Any, approval: Any) -> None:
     cart_id = str(uuid.uuid4())
-    void = {"id": cart_id, "outlet_id": OUTLET, "register_id": "till-1", "lines": [{"product_id": "mug", "qty": 1}], "reason": "customer left"}
+    void = {
+        "id": cart_id,
+        "outlet_id": OUTLET,
+        "register_id": "till-1",
+        "lines": [{"product_id": "mug", "qty": 1}],
+        "reason": "customer left",
+    }
     done = client.post("/api/sales/voids", json=void, headers={**auth(), "X-Approval-Token": approval("void", cart_id)})
     assert done.status_code == 201, done.text
     assert client.post("/api/sales/voids", json=void, headers=auth("manager")).status_code == 201  # the same void again
@@ -73,10 +91,16 @@ def test_a_void_is_audited(client: TestClient, auth: Any, helpers: Any, approval
     audit = AuditRecorded.model_validate(event["payload"])
     assert (audit.action, audit.actor_id, audit.actor_role, audit.target_id) == ("sale.voided", "cashier-1", "cashier", cart_id)
     assert audit.source_ip == "testclient"
-    assert (audit.details["approved_by"], audit.details["total_minor"], audit.details["reason"]) == ("boss", 1250, "customer left")
+    assert (audit.details["approved_by"], audit.details["total_minor"], audit.details["reason"]) == (
+        "boss",
+        1250,
+        "customer left",
+    )
 
 
-def test_a_discount_above_the_threshold_is_audited_once_the_sale_completes(client: TestClient, auth: Any, helpers: Any, approval: Any) -> None:
+def test_a_discount_above_the_threshold_is_audited_once_the_sale_completes(
+    client: TestClient, auth: Any, helpers: Any, approval: Any
+) -> None:
     body = helpers.sale(discount={"kind": "percent", "value": 5000})
     assert client.post("/api/sales", json=body, headers=auth()).status_code == 403
     assert _audits(client, helpers) == []  # refused: nothing given, nothing audited
@@ -84,9 +108,19 @@ def test_a_discount_above_the_threshold_is_audited_once_the_sale_completes(clien
     assert approved.status_code == 201, approved.text
     [event] = _audits(client, helpers)
     audit = AuditRecorded.model_validate(event["payload"])
-    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id) == ("sale.discount_approved", "cashier-1", "sale", body["id"])
+    assert (audit.action, audit.actor_id, audit.target_type, audit.target_id) == (
+        "sale.discount_approved",
+        "cashier-1",
+        "sale",
+        body["id"],
+    )
     d = audit.details
-    assert (d["approved_by"], d["discount_minor"], d["total_minor"], d["receipt_number"]) == ("boss", 1250, 1250, approved.json()["receipt_number"])
+    assert (d["approved_by"], d["discount_minor"], d["total_minor"], d["receipt_number"]) == (
+        "boss",
+        1250,
+        1250,
+        approved.json()["receipt_number"],
+    )
     assert d["cart_discount"]["kind"] == "percent" and d["cart_discount"]["value"] == 5000
 
 
@@ -94,10 +128,17 @@ def test_an_outlet_settings_change_is_audited_with_before_and_after(client: Test
     settings = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
     changed = {**settings, "discount_approval_bp": settings["discount_approval_bp"] + 1000}
     assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json=changed, headers=auth("manager")).status_code == 200
-    assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json=changed, headers=auth("manager")).status_code == 200  # no change
+    assert (
+        client.put(f"/api/sales/outlets/{OUTLET}/settings", json=changed, headers=auth("manager")).status_code == 200
+    )  # no change
     [event] = _audits(client, helpers)
     audit = AuditRecorded.model_validate(event["payload"])
-    assert (audit.action, audit.actor_id, audit.actor_role, audit.target_id) == ("outlet.settings_changed", "manager-1", "manager", OUTLET)
+    assert (audit.action, audit.actor_id, audit.actor_role, audit.target_id) == (
+        "outlet.settings_changed",
+        "manager-1",
+        "manager",
+        OUTLET,
+    )
     assert audit.details == {
         "before": {"discount_approval_bp": settings["discount_approval_bp"]},
         "after": {"discount_approval_bp": settings["discount_approval_bp"] + 1000},

@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 OUTLET = "outlet-a"
 
 
-def test_cash_sale_is_priced_from_the_replica_with_tax_bands_and_change(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+def test_cash_sale_is_priced_from_the_replica_with_tax_bands_and_change(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
     body = helpers.sale([("mug", 2), ("tea", 3)], [{"kind": "cash", "amount_minor": 5000}])
     r = client.post("/api/sales", json=body, headers=auth())
     assert r.status_code == 201, r.text
@@ -24,8 +26,16 @@ def test_cash_sale_is_priced_from_the_replica_with_tax_bands_and_change(client: 
         ("Espresso cup <small>", 2, 2500, 417),  # 2500 * 2000 / 12000 = 416.67 -> 417
         ("Green tea 100 g", 3, 1197, 57),  # 1197 * 500 / 10500 = 57.0
     ]
-    assert receipt["tax"] == [{"rate_bp": 500, "net_minor": 1140, "tax_minor": 57}, {"rate_bp": 2000, "net_minor": 2083, "tax_minor": 417}]
-    assert (receipt["total_minor"], receipt["tax_minor"], receipt["tendered_minor"], receipt["change_minor"]) == (3697, 474, 5000, 1303)
+    assert receipt["tax"] == [
+        {"rate_bp": 500, "net_minor": 1140, "tax_minor": 57},
+        {"rate_bp": 2000, "net_minor": 2083, "tax_minor": 417},
+    ]
+    assert (receipt["total_minor"], receipt["tax_minor"], receipt["tendered_minor"], receipt["change_minor"]) == (
+        3697,
+        474,
+        5000,
+        1303,
+    )
     assert receipt["receipt_number"] == "R0000001"
     assert fakes.reservations == {body["id"]: "held"}
     assert fakes.capture_calls[0]["tenders"] == [{"kind": "cash", "amount_minor": 3697, "tendered_minor": 5000}]
@@ -79,12 +89,17 @@ def test_line_and_cart_discounts_are_shared_and_taxed_after_discount(client: Tes
     assert r.status_code == 201, r.text
     receipt = r.json()
     # bases after line discounts: 2250 and 399; the 300 is shared 255 / 45
-    assert [(line["gross_minor"], line["discount_minor"], line["total_minor"]) for line in receipt["lines"]] == [(2500, 505, 1995), (399, 45, 354)]
+    assert [(line["gross_minor"], line["discount_minor"], line["total_minor"]) for line in receipt["lines"]] == [
+        (2500, 505, 1995),
+        (399, 45, 354),
+    ]
     assert (receipt["gross_minor"], receipt["discount_minor"], receipt["total_minor"]) == (2899, 550, 2349)
     assert receipt["tax_minor"] == sum(line["tax_minor"] for line in receipt["lines"]) == 333 + 17
 
 
-def test_a_large_discount_needs_a_managers_approval_used_once(client: TestClient, auth: Any, helpers: Any, token: Any, approval: Any) -> None:
+def test_a_large_discount_needs_a_managers_approval_used_once(
+    client: TestClient, auth: Any, helpers: Any, token: Any, approval: Any
+) -> None:
     body = helpers.sale(discount={"kind": "percent", "value": 5000})
     refused = client.post("/api/sales", json=body, headers=auth())
     assert refused.status_code == 403, refused.text
@@ -92,8 +107,13 @@ def test_a_large_discount_needs_a_managers_approval_used_once(client: TestClient
     assert "PIN" in refused.json()["detail"]
     access_token = client.post("/api/sales", json={**body, "approved_by": token("manager")}, headers=auth())
     assert access_token.status_code == 403  # an access token is not an approval
-    for wrong in (approval("refund", body["id"]), approval("discount", "another-sale"), approval("discount", body["id"], requested_by="someone-else"),
-                  approval("discount", body["id"], role="cashier"), approval("discount", body["id"], outlet_id="outlet-b", outlets=["outlet-b"])):
+    for wrong in (
+        approval("refund", body["id"]),
+        approval("discount", "another-sale"),
+        approval("discount", body["id"], requested_by="someone-else"),
+        approval("discount", body["id"], role="cashier"),
+        approval("discount", body["id"], outlet_id="outlet-b", outlets=["outlet-b"]),
+    ):
         assert client.post("/api/sales", json={**body, "approved_by": wrong}, headers=auth()).status_code == 403
     ok = approval("discount", body["id"])
     approved = client.post("/api/sales", json=body, headers={**auth(), "X-Approval-Token": ok})
@@ -102,37 +122,68 @@ def test_a_large_discount_needs_a_managers_approval_used_once(client: TestClient
     retry = client.post("/api/sales", json=body, headers={**auth(), "X-Approval-Token": ok})
     assert (retry.status_code, retry.json()) == (201, approved.json())
     unbound = approval("discount")  # no subject: good for any sale, but once
-    first = client.post("/api/sales", json={**helpers.sale(discount={"kind": "percent", "value": 5000}), "approved_by": unbound}, headers=auth())
+    first = client.post(
+        "/api/sales", json={**helpers.sale(discount={"kind": "percent", "value": 5000}), "approved_by": unbound}, headers=auth()
+    )
     assert first.status_code == 201, first.text
-    second = client.post("/api/sales", json={**helpers.sale(discount={"kind": "percent", "value": 5000}), "approved_by": unbound}, headers=auth())
+    second = client.post(
+        "/api/sales", json={**helpers.sale(discount={"kind": "percent", "value": 5000}), "approved_by": unbound}, headers=auth()
+    )
     assert second.status_code == 403 and "already used" in second.json()["detail"]
-    by_manager = client.post("/api/sales", json=helpers.sale(discount={"kind": "percent", "value": 5000}), headers=auth("manager"))
+    by_manager = client.post(
+        "/api/sales", json=helpers.sale(discount={"kind": "percent", "value": 5000}), headers=auth("manager")
+    )
     assert by_manager.status_code == 201
 
 
 def test_outlet_settings_tax_exclusive_and_cash_rounding(client: TestClient, auth: Any, helpers: Any) -> None:
     settings = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
     assert settings["tax_rates_bp"]["standard"] == 2000
-    changed = {**settings, "prices_include_tax": False, "cash_rounding_minor": 5, "tax_rates_bp": {"standard": 1900, "reduced": 700}, "receipt_footer": ["Thank you"]}
+    changed = {
+        **settings,
+        "prices_include_tax": False,
+        "cash_rounding_minor": 5,
+        "tax_rates_bp": {"standard": 1900, "reduced": 700},
+        "receipt_footer": ["Thank you"],
+    }
     assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json=changed, headers=auth()).status_code == 403
     assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json=changed, headers=auth("manager")).status_code == 200
     r = client.post("/api/sales", json=helpers.sale([("tea", 1)], [{"kind": "cash", "amount_minor": 500}]), headers=auth())
     assert r.status_code == 201, r.text
     receipt = r.json()
     # 399 net + 7 % = 27.93 -> 28 tax; 427 rounds to 425 in cash
-    assert (receipt["tax_minor"], receipt["total_minor"], receipt["rounding_minor"], receipt["due_minor"], receipt["change_minor"]) == (28, 427, -2, 425, 75)
+    assert (
+        receipt["tax_minor"],
+        receipt["total_minor"],
+        receipt["rounding_minor"],
+        receipt["due_minor"],
+        receipt["change_minor"],
+    ) == (28, 427, -2, 425, 75)
     assert receipt["footer"] == ["Thank you"]
     card = client.post("/api/sales", json=helpers.sale([("tea", 1)], [{"kind": "card", "amount_minor": 427}]), headers=auth())
     assert (card.status_code, card.json()["rounding_minor"]) == (201, 0)
 
 
-def test_card_and_split_tenders_go_to_payments_with_the_card_token(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
-    split = helpers.sale([("mug", 2)], [{"kind": "card", "amount_minor": 2000, "card_token": "pm_card_visa"}, {"kind": "cash", "amount_minor": 1000}])
+def test_card_and_split_tenders_go_to_payments_with_the_card_token(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
+    split = helpers.sale(
+        [("mug", 2)],
+        [{"kind": "card", "amount_minor": 2000, "card_token": "pm_card_visa"}, {"kind": "cash", "amount_minor": 1000}],
+    )
     r = client.post("/api/sales", json=split, headers=auth())
     assert r.status_code == 201, r.text
-    assert r.json()["tenders"] == [{"kind": "card", "amount_minor": 2000, "tendered_minor": 2000}, {"kind": "cash", "amount_minor": 500, "tendered_minor": 1000}]
-    assert fakes.capture_calls[-1]["tenders"] == [{"kind": "card", "amount_minor": 2000, "card_token": "pm_card_visa"}, {"kind": "cash", "amount_minor": 500, "tendered_minor": 1000}]
-    too_much_card = client.post("/api/sales", json=helpers.sale([("mug", 1)], [{"kind": "card", "amount_minor": 1300}]), headers=auth())
+    assert r.json()["tenders"] == [
+        {"kind": "card", "amount_minor": 2000, "tendered_minor": 2000},
+        {"kind": "cash", "amount_minor": 500, "tendered_minor": 1000},
+    ]
+    assert fakes.capture_calls[-1]["tenders"] == [
+        {"kind": "card", "amount_minor": 2000, "card_token": "pm_card_visa"},
+        {"kind": "cash", "amount_minor": 500, "tendered_minor": 1000},
+    ]
+    too_much_card = client.post(
+        "/api/sales", json=helpers.sale([("mug", 1)], [{"kind": "card", "amount_minor": 1300}]), headers=auth()
+    )
     assert too_much_card.status_code == 422
 
 
@@ -189,7 +240,9 @@ def test_a_lost_payment_answer_is_settled_by_reconciling(client: TestClient, aut
     assert (repeat.status_code, repeat.json()) == (201, settled.body)
 
 
-def test_a_sale_whose_payment_never_arrived_is_cancelled_by_the_reconciler(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+def test_a_sale_whose_payment_never_arrived_is_cancelled_by_the_reconciler(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
     body = helpers.sale()
     fakes.mode, fakes.reconcile_mode = "down", "down"
     assert client.post("/api/sales", json=body, headers=auth()).status_code == 503
@@ -202,14 +255,20 @@ def test_a_sale_whose_payment_never_arrived_is_cancelled_by_the_reconciler(clien
 
 
 def test_a_free_sale_needs_no_tender(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
-    r = client.post("/api/sales", json=helpers.sale(tenders=[], discount={"kind": "percent", "value": 10000}), headers=auth("manager"))
+    r = client.post(
+        "/api/sales", json=helpers.sale(tenders=[], discount={"kind": "percent", "value": 10000}), headers=auth("manager")
+    )
     assert r.status_code == 201, r.text
     assert (r.json()["total_minor"], r.json()["tenders"]) == (0, [])
     assert fakes.capture_calls == []
 
 
 def test_quote_prices_without_selling(client: TestClient, auth: Any) -> None:
-    r = client.post("/api/sales/quote", json={"outlet_id": OUTLET, "lines": [{"product_id": "mug", "qty": 1, "discount": {"kind": "percent", "value": 3000}}]}, headers=auth())
+    r = client.post(
+        "/api/sales/quote",
+        json={"outlet_id": OUTLET, "lines": [{"product_id": "mug", "qty": 1, "discount": {"kind": "percent", "value": 3000}}]},
+        headers=auth(),
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["total_minor"], r.json()["needs_approval"]) == (875, ["line 1 discount 375 of 1250"])
 
@@ -220,7 +279,6 @@ def test_other_outlets_do_not_exist_for_a_cashier(client: TestClient, auth: Any,
     assert client.get(f"/api/sales/{body['id']}", headers=auth(outlets=["outlet-b"])).status_code == 404
     assert client.post("/api/sales", json={**helpers.sale(), "outlet_id": "outlet-b"}, headers=auth()).status_code == 404
     assert client.get(f"/api/sales/{body['id']}/receipt", headers=auth(outlets=["outlet-b"])).status_code == 404
-
 
 
 def test_the_crash_fault_is_ignored_in_production(make_client: Any, auth: Any, helpers: Any) -> None:
@@ -234,7 +292,9 @@ def test_the_crash_fault_is_ignored_in_production(make_client: Any, auth: Any, h
 
 
 @pytest.mark.parametrize("status", ["released", "expired", "consumed"])
-def test_a_reservation_answer_other_than_held_fails_the_sale_before_payment(client: TestClient, auth: Any, helpers: Any, fakes: Any, status: str) -> None:
+def test_a_reservation_answer_other_than_held_fails_the_sale_before_payment(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any, status: str
+) -> None:
     """Issue 12, finding 2: inventory answering a repeated reservation with the old one's
     status (released) was taken as reserved, and the sale completed without stock."""
     fakes.reserve_status = status
@@ -279,7 +339,9 @@ def test_a_reservation_lost_in_a_gateway_is_released_by_its_attempt_and_a_repost
     assert fakes.reserve_attempts[-1] not in (None, first)
 
 
-def test_a_card_processor_that_cannot_be_reached_fails_the_sale_at_once_and_a_repost_sells_it(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+def test_a_card_processor_that_cannot_be_reached_fails_the_sale_at_once_and_a_repost_sells_it(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
     """Issue 12, finding 6: nothing was sent to the processor, so the outcome is known
     (nothing charged): the till gets a retryable 503 at once and the stock goes back,
     instead of a PENDING sale holding it until the reconciler (45 s)."""

@@ -27,7 +27,9 @@ STALE = {**USD, "age_days": 6, "stale": True, "usable": False,
 
 def accept(client: TestClient, auth: Any, codes: list[str]) -> Any:
     settings_now = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
-    return client.put(f"/api/sales/outlets/{OUTLET}/settings", json={**settings_now, "accepted_currencies": codes}, headers=auth("manager"))
+    return client.put(
+        f"/api/sales/outlets/{OUTLET}/settings", json={**settings_now, "accepted_currencies": codes}, headers=auth("manager")
+    )
 
 
 def test_accepted_currencies_are_iso_4217_foreign_currencies_set_by_a_manager(client: TestClient, auth: Any) -> None:
@@ -43,9 +45,13 @@ def test_accepted_currencies_are_iso_4217_foreign_currencies_set_by_a_manager(cl
     twice = accept(client, auth, ["USD", "USD"])
     assert twice.status_code == 422 and "twice" in twice.text
     settings_now = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
-    as_cashier = client.put(f"/api/sales/outlets/{OUTLET}/settings", json={**settings_now, "accepted_currencies": ["GBP"]}, headers=auth())
+    as_cashier = client.put(
+        f"/api/sales/outlets/{OUTLET}/settings", json={**settings_now, "accepted_currencies": ["GBP"]}, headers=auth()
+    )
     assert as_cashier.status_code == 403
-    free_text = client.put(f"/api/sales/outlets/{OUTLET}/settings", json={**settings_now, "currency": "EUX"}, headers=auth("manager"))
+    free_text = client.put(
+        f"/api/sales/outlets/{OUTLET}/settings", json={**settings_now, "currency": "EUX"}, headers=auth("manager")
+    )
     assert free_text.status_code == 422 and "ISO 4217" in free_text.text
 
 
@@ -56,7 +62,11 @@ def test_foreign_cash_sale_takes_the_servers_rate_and_gives_change_in_the_outlet
     fakes.rates["EUR/USD"] = USD
     # 2 x 12.50 = 25.00 EUR due = 27.03 USD at 1.0812; 30.00 USD handed over: 2.97 USD
     # over = 2.7469 EUR -> 2.75 EUR change.
-    r = client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}]), headers=auth())
+    r = client.post(
+        "/api/sales",
+        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}]),
+        headers=auth(),
+    )
     assert r.status_code == 201, r.text
     receipt = r.json()
     assert (receipt["total_minor"], receipt["due_minor"], receipt["change_minor"]) == (2500, 2500, 275)
@@ -71,7 +81,12 @@ def test_foreign_cash_sale_takes_the_servers_rate_and_gives_change_in_the_outlet
                                    "rate": "1.0812", "rate_source": "sandbox", "rate_as_of": "2026-12-07"}]  # fmt: skip
     # Stored with the sale, and the same answer on a repeat even once the rate went stale.
     fakes.rates["EUR/USD"] = STALE
-    again = client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}]) | {"id": receipt["sale_id"]}, headers=auth())
+    again = client.post(
+        "/api/sales",
+        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}])
+        | {"id": receipt["sale_id"]},
+        headers=auth(),
+    )
     assert (again.status_code, again.json()) == (201, receipt)
     assert client.get(f"/api/sales/{receipt['sale_id']}", headers=auth()).json()["tenders"][0]["rate"] == "1.0812"
 
@@ -79,7 +94,10 @@ def test_foreign_cash_sale_takes_the_servers_rate_and_gives_change_in_the_outlet
 def test_a_cash_or_card_sale_asks_for_no_rate(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
     assert accept(client, auth, ["USD"]).status_code == 200
     assert client.post("/api/sales", json=helpers.sale(), headers=auth()).status_code == 201
-    assert client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "card", "amount_minor": 2500}]), headers=auth()).status_code == 201
+    assert (
+        client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "card", "amount_minor": 2500}]), headers=auth()).status_code
+        == 201
+    )
     assert fakes.rate_calls == []
 
 
@@ -94,19 +112,37 @@ def test_refusals_store_nothing_and_say_why(client: TestClient, auth: Any, helpe
     assert client.get(f"/api/sales/{body['id']}", headers=auth()).status_code == 404
     assert fakes.reservations == {} and fakes.capture_calls == []
 
-    gbp = client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "GBP", "amount_minor": 3000}]), headers=auth())
+    gbp = client.post(
+        "/api/sales",
+        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "GBP", "amount_minor": 3000}]),
+        headers=auth(),
+    )
     assert gbp.status_code == 422 and "does not take GBP cash (it takes USD)" in gbp.json()["detail"]
     assert fakes.rate_calls == ["EUR/USD"]  # GBP was refused before asking
 
     fakes.rates["EUR/USD"] = USD
     changed = client.post(
-        "/api/sales", json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000, "quoted_rate": "1.0700"}]), headers=auth()
+        "/api/sales",
+        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000, "quoted_rate": "1.0700"}]),
+        headers=auth(),
     )
-    assert changed.status_code == 409 and changed.json()["rate"] == "1.0812" and "not the 1.0700 the pay dialog showed" in changed.json()["detail"]
-    short = client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000}]), headers=auth())
+    assert (
+        changed.status_code == 409
+        and changed.json()["rate"] == "1.0812"
+        and "not the 1.0700 the pay dialog showed" in changed.json()["detail"]
+    )
+    short = client.post(
+        "/api/sales",
+        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000}]),
+        headers=auth(),
+    )
     assert short.status_code == 422 and "less than the total due" in short.json()["detail"]
     assert fakes.reservations == {} and fakes.capture_calls == []
-    not_iso = client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "EUX", "amount_minor": 2000}]), headers=auth())
+    not_iso = client.post(
+        "/api/sales",
+        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "EUX", "amount_minor": 2000}]),
+        headers=auth(),
+    )
     assert not_iso.status_code == 422 and "ISO 4217" in not_iso.text
 
 
@@ -116,27 +152,43 @@ def test_part_foreign_cash_part_card(client: TestClient, auth: Any, helpers: Any
     # 20.00 USD is worth 18.4979 EUR, credited 18.49 (rounded down): the card pays 6.51.
     r = client.post(
         "/api/sales",
-        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000}, {"kind": "card", "amount_minor": 651}]),
+        json=helpers.sale(
+            tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000}, {"kind": "card", "amount_minor": 651}]
+        ),
         headers=auth(),
     )
     assert r.status_code == 201, r.text
     card, foreign = r.json()["tenders"]
     assert (card["kind"], card["amount_minor"]) == ("card", 651)
-    assert (foreign["amount_minor"], foreign["foreign_minor"], foreign["due_foreign_minor"], foreign["change_minor"]) == (1849, 2000, 1999, 1)
+    assert (foreign["amount_minor"], foreign["foreign_minor"], foreign["due_foreign_minor"], foreign["change_minor"]) == (
+        1849,
+        2000,
+        1999,
+        1,
+    )
     # Part USD, part euro cash: the USD is credited 18.49, the euro cash pays 6.51 with change.
     r = client.post(
         "/api/sales",
-        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000}, {"kind": "cash", "amount_minor": 1000}]),
+        json=helpers.sale(
+            tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 2000}, {"kind": "cash", "amount_minor": 1000}]
+        ),
         headers=auth(),
     )
     assert r.status_code == 201, r.text
     foreign, cash = r.json()["tenders"]
-    assert (foreign["amount_minor"], foreign["change_minor"], cash["amount_minor"], cash["tendered_minor"]) == (1849, 0, 651, 1000)
+    assert (foreign["amount_minor"], foreign["change_minor"], cash["amount_minor"], cash["tendered_minor"]) == (
+        1849,
+        0,
+        651,
+        1000,
+    )
     assert r.json()["change_minor"] == 349
 
 
 RATE = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("20000"), places=4).filter(lambda d: d > 0)
-PAIRS = st.sampled_from([("EUR", "USD"), ("EUR", "JPY"), ("CHF", "EUR"), ("EUR", "CHF"), ("SEK", "EUR"), ("EUR", "KWD"), ("JPY", "DKK")])
+PAIRS = st.sampled_from(
+    [("EUR", "USD"), ("EUR", "JPY"), ("CHF", "EUR"), ("EUR", "CHF"), ("SEK", "EUR"), ("EUR", "KWD"), ("JPY", "DKK")]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -175,7 +227,11 @@ def test_receipt_and_z_report_show_the_foreign_cash(client: TestClient, auth: An
     assert accept(client, auth, ["USD"]).status_code == 200
     fakes.rates["EUR/USD"] = USD
     shift_id = str(uuid.uuid4())
-    opened = client.post("/api/sales/shifts", json={"id": shift_id, "outlet_id": OUTLET, "register_id": "till-1", "opening_float_minor": 10000}, headers=auth())
+    opened = client.post(
+        "/api/sales/shifts",
+        json={"id": shift_id, "outlet_id": OUTLET, "register_id": "till-1", "opening_float_minor": 10000},
+        headers=auth(),
+    )
     assert opened.status_code == 201, opened.text
     body = helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}]) | {"register_id": "till-1"}
     sold = client.post("/api/sales", json=body, headers=auth())
@@ -188,7 +244,9 @@ def test_receipt_and_z_report_show_the_foreign_cash(client: TestClient, auth: An
     assert closed.status_code == 200, closed.text
     z = closed.json()
     assert (z["cash"]["foreign_change_minor"], z["cash"]["expected_minor"], z["cash"]["over_short_minor"]) == (275, 9725, 0)
-    assert z["foreign_cash"] == [{"currency": "USD", "tenders": 1, "taken_minor": 3000, "expected_minor": 3000, "change_given_minor": 275}]
+    assert z["foreign_cash"] == [
+        {"currency": "USD", "tenders": 1, "taken_minor": 3000, "expected_minor": 3000, "change_given_minor": 275}
+    ]
     report = client.get(f"/api/sales/shifts/{shift_id}/z-report", params={"format": "text"}, headers=auth()).text
     assert "Expected USD (1 tenders)" in report and "30.00 USD" in report
 
@@ -200,7 +258,11 @@ def test_a_foreign_cash_sale_is_refunded_in_the_outlets_currency_at_the_sales_am
 
     assert accept(client, auth, ["USD"]).status_code == 200
     fakes.rates["EUR/USD"] = USD
-    sold = client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}]), headers=auth())
+    sold = client.post(
+        "/api/sales",
+        json=helpers.sale(tenders=[{"kind": "foreign_cash", "currency": "USD", "amount_minor": 3000}]),
+        headers=auth(),
+    )
     assert sold.status_code == 201, sold.text
     fakes.rates["EUR/USD"] = {**USD, "rate": "1.2500"}  # the rate moves: it plays no part
     one = client.post(

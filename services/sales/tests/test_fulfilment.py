@@ -56,7 +56,9 @@ def test_a_sale_whose_lines_were_all_parked_is_an_exception(client: TestClient, 
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
-def test_the_sale_is_fulfilled_once_every_line_is_whatever_the_order(client: TestClient, auth: Any, helpers: Any, order: tuple[int, ...]) -> None:
+def test_the_sale_is_fulfilled_once_every_line_is_whatever_the_order(
+    client: TestClient, auth: Any, helpers: Any, order: tuple[int, ...]
+) -> None:
     sale_id = completed(client, auth, helpers)
     # as inventory publishes them: the sale (both lines parked), then each product arriving
     events = [
@@ -77,7 +79,9 @@ def test_a_plain_deduction_fulfils_the_sale(client: TestClient, auth: Any, helpe
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
-def test_a_batch_of_deductions_gives_what_they_give_one_by_one(client: TestClient, auth: Any, helpers: Any, order: tuple[int, ...]) -> None:
+def test_a_batch_of_deductions_gives_what_they_give_one_by_one(
+    client: TestClient, auth: Any, helpers: Any, order: tuple[int, ...]
+) -> None:
     """The consumer's batch path (plain sales fulfilled with one statement, the others
     one by one) in every order of a parked sale's events, with a plain sale and an
     oversold one in the same batch."""

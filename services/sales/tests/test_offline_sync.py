@@ -110,7 +110,9 @@ def test_an_offline_sale_is_recorded_as_printed_on_the_day_it_was_sold(
     assert exceptions(client, auth) == []
 
 
-def test_a_line_the_till_sent_without_its_category_counts_under_the_catalogues(client: TestClient, auth: Any, helpers: Any) -> None:
+def test_a_line_the_till_sent_without_its_category_counts_under_the_catalogues(
+    client: TestClient, auth: Any, helpers: Any
+) -> None:
     """The till's cart keeps no category: the sale is counted under the product's
     category anyway (the live reports and a rebuild from the history must agree)."""
     body = offline_sale([("mug", 1), ("tea", 1)])
@@ -217,7 +219,9 @@ def test_stock_short_on_an_offline_sale_is_listed(client: TestClient, auth: Any,
     assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["oversold"] is True
 
 
-def announce_user(client: TestClient, user_id: str, name: str, outlets: list[str], role: str = "cashier", active: bool = True) -> None:
+def announce_user(
+    client: TestClient, user_id: str, name: str, outlets: list[str], role: str = "cashier", active: bool = True
+) -> None:
     event = UserChanged(user_id=user_id, email=f"{user_id}@example.com", name=name, role=role, outlets=outlets, active=active)
     assert client.app.state.ctx.consumer.handle(new_envelope(event, producer="identity", outlet_id=None))
 
@@ -241,14 +245,21 @@ def test_a_sale_synced_under_another_session_keeps_the_cashier_who_sold_it(clien
     ("named", "why"),
     [("cashier-elsewhere", "is not a user of this outlet"), ("made-up-user", "is not a user identity has announced")],
 )
-def test_a_cashier_sales_cannot_vouch_for_is_listed_and_the_sale_kept(client: TestClient, auth: Any, named: str, why: str) -> None:
+def test_a_cashier_sales_cannot_vouch_for_is_listed_and_the_sale_kept(
+    client: TestClient, auth: Any, named: str, why: str
+) -> None:
     announce_user(client, "cashier-elsewhere", "Kim Other", ["outlet-b"])
     body = offline_sale(cashier_id=named)
     r = sync(client, auth, body)
     assert r.status_code == 201, r.text
     assert (r.json()["cashier_id"], r.json()["cashier_name"]) == ("cashier-1", "A cashier")
     [listed] = exceptions(client, auth)
-    assert listed["kind"] == "cashier_unknown" and named in listed["detail"] and why in listed["detail"] and "A cashier" in listed["detail"]
+    assert (
+        listed["kind"] == "cashier_unknown"
+        and named in listed["detail"]
+        and why in listed["detail"]
+        and "A cashier" in listed["detail"]
+    )
 
 
 def test_a_shift_closed_before_the_sync_keeps_the_sale_and_lists_it(client: TestClient, auth: Any) -> None:

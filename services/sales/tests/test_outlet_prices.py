@@ -41,7 +41,9 @@ def test_the_outlets_own_price_is_charged_there_and_only_there(client: TestClien
     assert charged(client, auth, helpers) == 1250  # the product's price
     deliver(client, OUTLET, 990, T0)
     assert charged(client, auth, helpers) == 990
-    quote = client.post("/api/sales/quote", json={"outlet_id": OUTLET, "lines": [{"product_id": "mug", "qty": 1}]}, headers=auth())
+    quote = client.post(
+        "/api/sales/quote", json={"outlet_id": OUTLET, "lines": [{"product_id": "mug", "qty": 1}]}, headers=auth()
+    )
     assert quote.status_code == 200, quote.text
     assert quote.json()["total_minor"] == 990
     assert client.get("/api/sales/prices/mug", params={"outlet_id": OUTLET}, headers=auth()).json()["price_minor"] == 990

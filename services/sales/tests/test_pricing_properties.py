@@ -52,7 +52,9 @@ policies = st.builds(
 @st.composite
 def carts(draw: Any) -> tuple[list[CartLine], dict[str, CatalogPrice], Discount | None, PricingPolicy]:
     catalog = {p.product_id: p for p in draw(st.lists(prices, min_size=1, max_size=8, unique_by=lambda p: p.product_id))}
-    lines = draw(st.lists(st.builds(CartLine, st.sampled_from(sorted(catalog)), st.integers(1, 500), discounts), min_size=1, max_size=12))
+    lines = draw(
+        st.lists(st.builds(CartLine, st.sampled_from(sorted(catalog)), st.integers(1, 500), discounts), min_size=1, max_size=12)
+    )
     return lines, catalog, draw(discounts), draw(policies)
 
 
@@ -144,11 +146,25 @@ def test_rounding_is_within_one_unit(numerator: int, denominator: int, mode: str
         assert abs(2 * (numerator - q * denominator)) <= denominator
 
 
-@given(st.integers(0, 10**9), st.integers(0, 10**9), st.integers(0, 10**9), st.sampled_from(["original", "cash"]), st.sampled_from([0, 5, 10]))
-def test_refund_money_never_exceeds_what_the_payment_holds(amount: int, card_left: int, extra: int, destination: str, increment: int) -> None:
+@given(
+    st.integers(0, 10**9),
+    st.integers(0, 10**9),
+    st.integers(0, 10**9),
+    st.sampled_from(["original", "cash"]),
+    st.sampled_from([0, 5, 10]),
+)
+def test_refund_money_never_exceeds_what_the_payment_holds(
+    amount: int, card_left: int, extra: int, destination: str, increment: int
+) -> None:
     holds = amount + extra  # the payment always holds at least the goods being refunded
     card_left = min(card_left, holds)
-    split = split_refund(amount, destination=destination, card_refundable_minor=card_left, money_refundable_minor=holds, cash_rounding_minor=increment)  # type: ignore[arg-type]
+    split = split_refund(
+        amount,
+        destination=destination,
+        card_refundable_minor=card_left,
+        money_refundable_minor=holds,
+        cash_rounding_minor=increment,
+    )  # type: ignore[arg-type]
     money = sum(a for _, a in split.tenders)
     assert money <= holds and all(a > 0 for _, a in split.tenders)
     assert money == amount + split.rounding_minor

@@ -114,7 +114,9 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     )
     cert_path, key_path = folder / "sink-cert.pem", folder / "sink-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -160,7 +162,13 @@ def test_receipt_settings_are_printed_and_no_id_is(client: TestClient, auth: Any
     assert (receipt["header"], receipt["footer"]) == (SHOP["receipt_header"], SHOP["receipt_footer"])
     text = client.get(f"/api/sales/{receipt['sale_id']}/receipt", params={"format": "text"}, headers=auth()).text
     lines = [line.strip() for line in text.splitlines()]
-    assert lines[:5] == ["Corner Coffee & Tea", "12 Quay Street", "Galway H91 X2Y3", "VAT/tax no. IE1234567T", "Open 8-18 every day"]
+    assert lines[:5] == [
+        "Corner Coffee & Tea",
+        "12 Quay Street",
+        "Galway H91 X2Y3",
+        "VAT/tax no. IE1234567T",
+        "Open 8-18 every day",
+    ]
     assert lines[-2:] == ["Returns within 30 days", "Thank you for shopping local"]
     assert receipt["sale_id"] not in text and "till-9" not in text  # no internal ids
     page = client.get(f"/api/sales/{receipt['sale_id']}/receipt", params={"format": "html"}, headers=auth()).text
@@ -182,7 +190,9 @@ def test_receipt_settings_refused_with_a_reason(client: TestClient, auth: Any) -
     assert five.status_code == 422 and five.json()["detail"][0]["loc"][-1] == "address"
     assert put({"tax_number": "T" * 41}).status_code == 422
     assert put({"receipt_footer": ["y" * 121]}).status_code == 422
-    assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json={**current, **SHOP}, headers=auth()).status_code == 403  # a cashier
+    assert (
+        client.put(f"/api/sales/outlets/{OUTLET}/settings", json={**current, **SHOP}, headers=auth()).status_code == 403
+    )  # a cashier
 
 
 def test_receipt_mailed_through_smtp(make_client: Callable[..., Any], auth: Any, helpers: Any, sink: Sink) -> None:
@@ -196,8 +206,17 @@ def test_receipt_mailed_through_smtp(make_client: Callable[..., Any], auth: Any,
     assert mail["From"] == "Corner Coffee <receipts@corner.test>"
     assert mail["Subject"] == f"Your receipt {receipt['receipt_number']} from Corner Coffee & Tea" == sent.json()["subject"]
     text = mail.get_body(("plain",)).get_content()
-    for expected in ("Corner Coffee & Tea", "VAT/tax no. IE1234567T", "Open 8-18 every day", "Espresso cup <small>", "Green tea 100 g",
-                     "TOTAL EUR", "28.99", "Returns within 30 days", receipt["receipt_number"]):
+    for expected in (
+        "Corner Coffee & Tea",
+        "VAT/tax no. IE1234567T",
+        "Open 8-18 every day",
+        "Espresso cup <small>",
+        "Green tea 100 g",
+        "TOTAL EUR",
+        "28.99",
+        "Returns within 30 days",
+        receipt["receipt_number"],
+    ):
         assert expected in text, expected
     html = mail.get_body(("html",)).get_content()
     assert "Espresso cup &lt;small&gt;" in html and "28.99" in html and "Open 8-18 every day" in html
@@ -238,7 +257,11 @@ def test_mail_server_down_is_a_503_and_the_sale_is_untouched(make_client: Callab
     down = client.post(f"/api/sales/{receipt['sale_id']}/email", json={"to": "ann@example.org"}, headers=auth())
     assert down.status_code == 503
     detail = down.json()["detail"]
-    assert "not sent" in detail and f"127.0.0.1:{client.app.state.ctx.settings.smtp_port}" in detail and "The sale is recorded" in detail
+    assert (
+        "not sent" in detail
+        and f"127.0.0.1:{client.app.state.ctx.settings.smtp_port}" in detail
+        and "The sale is recorded" in detail
+    )
     assert time.monotonic() - began < 5  # three tries with a short backoff, then the answer
     assert client.get(f"/api/sales/{receipt['sale_id']}", headers=auth()).json() == before
     assert len(helpers.outbox(client, "SaleCompleted")) == events
@@ -254,18 +277,27 @@ def test_mail_not_set_up_says_so(client: TestClient, auth: Any, helpers: Any) ->
 
 def test_only_staff_of_the_outlet_mail_its_receipts(client: TestClient, auth: Any, helpers: Any) -> None:
     receipt = sell(client, auth, helpers)
-    other = client.post(f"/api/sales/{receipt['sale_id']}/email", json={"to": "ann@example.org"}, headers=auth(outlets=["outlet-b"]))
+    other = client.post(
+        f"/api/sales/{receipt['sale_id']}/email", json={"to": "ann@example.org"}, headers=auth(outlets=["outlet-b"])
+    )
     assert other.status_code == 404
     unknown = client.post("/api/sales/00000000-0000-4000-8000-000000000000/email", json={"to": "ann@example.org"}, headers=auth())
     assert unknown.status_code == 404
 
 
-def test_starttls_with_a_verified_certificate_and_auth(make_client: Callable[..., Any], auth: Any, helpers: Any, tmp_path: Path) -> None:
+def test_starttls_with_a_verified_certificate_and_auth(
+    make_client: Callable[..., Any], auth: Any, helpers: Any, tmp_path: Path
+) -> None:
     """The sink requires STARTTLS and AUTH: the sender upgrades, checks the certificate
     against the CA it is given, logs in; a wrong password or an unknown CA is a 503."""
     cert, key = self_signed(tmp_path)
     for tls_sink in start_sink(tmp_path / "tls-mail", "--tls-cert", str(cert), "--tls-key", str(key), "--auth", "pos:s3cret"):
-        secure = smtp(tls_sink.port) | {"smtp_tls": "starttls", "smtp_tls_ca": str(cert), "smtp_username": "pos", "smtp_password": "s3cret"}
+        secure = smtp(tls_sink.port) | {
+            "smtp_tls": "starttls",
+            "smtp_tls_ca": str(cert),
+            "smtp_username": "pos",
+            "smtp_password": "s3cret",
+        }
         client = start(make_client, helpers, **secure)
         receipt = sell(client, auth, helpers)
         sent = client.post(f"/api/sales/{receipt['sale_id']}/email", json={"to": "ann@example.org"}, headers=auth())

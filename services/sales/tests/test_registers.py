@@ -49,7 +49,9 @@ def test_a_deactivated_register_sells_nothing_and_opens_no_shift(client: TestCli
     r = _post_sale(client, auth, helpers, "till-off")
     assert r.status_code == 422 and "deactivated" in r.json()["detail"] and "Old till" in r.json()["detail"]
     shift = client.post(
-        "/api/sales/shifts", json={"id": str(uuid.uuid4()), "outlet_id": OUTLET, "register_id": "till-off", "opening_float_minor": 0}, headers=auth()
+        "/api/sales/shifts",
+        json={"id": str(uuid.uuid4()), "outlet_id": OUTLET, "register_id": "till-off", "opening_float_minor": 0},
+        headers=auth(),
     )
     assert shift.status_code == 422 and "deactivated" in shift.json()["detail"]
 
@@ -62,7 +64,9 @@ def test_shifts_quotes_parked_carts_voids_and_refunds_name_the_outlets_registers
     parked = client.post("/api/sales/parked", json={**cart, "id": str(uuid.uuid4())}, headers=auth())
     assert parked.status_code == 422
     shift = client.post(
-        "/api/sales/shifts", json={"id": str(uuid.uuid4()), "outlet_id": OUTLET, "register_id": "till-b1", "opening_float_minor": 0}, headers=auth()
+        "/api/sales/shifts",
+        json={"id": str(uuid.uuid4()), "outlet_id": OUTLET, "register_id": "till-b1", "opening_float_minor": 0},
+        headers=auth(),
     )
     assert shift.status_code == 422
     void = client.post(
@@ -90,15 +94,30 @@ def test_registers_whose_ids_begin_alike_print_different_numbers(client: TestCli
     """The finding: `counter-east-1` and `counter-east-2` both printed `counter--000001`."""
     announce(client, "counter-east-1", OUTLET, 11, "East 1")
     announce(client, "counter-east-2", OUTLET, 12, "East 2")
-    numbers = [_post_sale(client, auth, helpers, r).json()["receipt_number"] for r in ("counter-east-1", "counter-east-2", "counter-east-1")]
+    numbers = [
+        _post_sale(client, auth, helpers, r).json()["receipt_number"]
+        for r in ("counter-east-1", "counter-east-2", "counter-east-1")
+    ]
     assert numbers == ["R11-000001", "R12-000001", "R11-000002"]
 
 
-def test_receipt_numbers_are_unique_in_the_outlet_and_gapless_per_register(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+def test_receipt_numbers_are_unique_in_the_outlet_and_gapless_per_register(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
     numbers = []
-    for register_id, mode in [("till-1", "capture"), ("till-1", "decline"), ("till-2", "capture"), ("till-1", "capture"), ("till-2", "capture")]:
+    for register_id, mode in [
+        ("till-1", "capture"),
+        ("till-1", "decline"),
+        ("till-2", "capture"),
+        ("till-1", "capture"),
+        ("till-2", "capture"),
+    ]:
         fakes.mode = mode
-        r = client.post("/api/sales", json=helpers.sale(tenders=[{"kind": "card", "amount_minor": 2500}], register_id=register_id), headers=auth())
+        r = client.post(
+            "/api/sales",
+            json=helpers.sale(tenders=[{"kind": "card", "amount_minor": 2500}], register_id=register_id),
+            headers=auth(),
+        )
         if r.status_code == 201:
             numbers.append(r.json()["receipt_number"])
     # The declined sale took no number: each register's sequence has no gap.
@@ -123,8 +142,12 @@ def test_a_register_made_a_moment_ago_sells_once_its_announcement_arrives(client
 
 def test_register_changes_apply_newest_first_whatever_order_they_arrive_in(client: TestClient) -> None:
     db = client.app.state.ctx.db
-    newer = new_envelope(RegisterChanged(register_id="r-x", outlet_id=OUTLET, number=30, name="Renamed", active=False), producer="identity")
-    older = new_envelope(RegisterChanged(register_id="r-x", outlet_id=OUTLET, number=30, name="First", active=True), producer="identity")
+    newer = new_envelope(
+        RegisterChanged(register_id="r-x", outlet_id=OUTLET, number=30, name="Renamed", active=False), producer="identity"
+    )
+    older = new_envelope(
+        RegisterChanged(register_id="r-x", outlet_id=OUTLET, number=30, name="First", active=True), producer="identity"
+    )
     older = older.model_copy(update={"occurred_at": newer.occurred_at.replace(year=newer.occurred_at.year - 1)})
     for envelope in (newer, older):
         with db.transaction() as uow:
@@ -136,7 +159,10 @@ def test_register_changes_apply_newest_first_whatever_order_they_arrive_in(clien
 
 def announce(client: TestClient, register_id: str, outlet_id: str, number: int, name: str, active: bool = True) -> None:
     """As the consumer applies identity's RegisterChanged."""
-    envelope = new_envelope(RegisterChanged(register_id=register_id, outlet_id=outlet_id, number=number, name=name, active=active), producer="identity")
+    envelope = new_envelope(
+        RegisterChanged(register_id=register_id, outlet_id=outlet_id, number=number, name=name, active=active),
+        producer="identity",
+    )
     with client.app.state.ctx.db.transaction() as uow:
         on_register_changed(uow, RegisterChanged.model_validate(envelope.payload), envelope)
 

@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("POS_RATES_SANDBOX_RATES", ""),
         help="the rates served, e.g. USD=1.0812,GBP=0.8513 (default: a realistic set of the ECB's currencies)",
     )
-    parser.add_argument("--date", default=os.environ.get("POS_RATES_SANDBOX_DATE", ""), help="reference date YYYY-MM-DD (default: today, UTC)")
+    parser.add_argument(
+        "--date", default=os.environ.get("POS_RATES_SANDBOX_DATE", ""), help="reference date YYYY-MM-DD (default: today, UTC)"
+    )
     args = parser.parse_args(argv)
     app = create_app(rates=parse_rates_option(args.rates) or None, reference_date=args.date or None)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)

@@ -51,7 +51,7 @@ DEFAULT_RATES: dict[str, str] = {
 
 MODES = ("ok", "slow", "error", "garbage", "drop")
 GARBAGE = {
-    "not-xml": b"this is not XML at all {\"rates\": nope}",
+    "not-xml": b'this is not XML at all {"rates": nope}',
     "html": b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>We'll be back soon</h1></body></html>",
     "truncated": None,  # the real document cut in the middle
     "bad-rate": None,  # a rate that is not a number
@@ -155,7 +155,11 @@ def create_app(rates: dict[str, str] | None = None, reference_date: str | None =
             return body[: len(body) // 2]
         if kind == "bad-rate":
             code = next(iter(state.rates), "USD")
-            return body.replace(f"currency='{code}' rate='{state.rates.get(code, '')}'".encode(), f"currency='{code}' rate='one point oh eight'".encode(), 1)
+            return body.replace(
+                f"currency='{code}' rate='{state.rates.get(code, '')}'".encode(),
+                f"currency='{code}' rate='one point oh eight'".encode(),
+                1,
+            )
         if kind == "no-rates":
             return render(state.today(), {})
         return GARBAGE.get(kind) or GARBAGE["not-xml"]
@@ -170,7 +174,9 @@ def create_app(rates: dict[str, str] | None = None, reference_date: str | None =
         body = await request.json()
         rates = body.get("rates")
         if not isinstance(rates, dict) or not all(isinstance(v, str) and RATE.match(v) for v in rates.values()):
-            return JSONResponse({"detail": "rates: an object of currency code -> decimal string, e.g. {\"USD\": \"1.0812\"}"}, status_code=422)
+            return JSONResponse(
+                {"detail": 'rates: an object of currency code -> decimal string, e.g. {"USD": "1.0812"}'}, status_code=422
+            )
         when = body.get("date")
         try:
             state.reference_date = date.fromisoformat(when) if when else None
@@ -219,6 +225,12 @@ class DroppedResponse(Response):
     """Starts the answer, then fails: the server closes the connection mid-answer."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(self.body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(self.body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": self.body[:40], "more_body": True})
         raise ConnectionResetError("rates sandbox: connection dropped on purpose")

@@ -111,10 +111,19 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
         stored = state.idempotent.get(scoped)
         if stored is not None:
             if stored.fingerprint != fingerprint:
-                return _error(400, "idempotency_error", "Keys for idempotent requests can only be used with the same parameters they were first used with.")
+                return _error(
+                    400,
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                )
             return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
         if scoped in state.in_flight:
-            return _error(409, "idempotency_error", "There is currently another in-progress request using this Idempotent Key.", code="idempotency_key_in_use")
+            return _error(
+                409,
+                "idempotency_error",
+                "There is currently another in-progress request using this Idempotent Key.",
+                code="idempotency_key_in_use",
+            )
         state.in_flight.add(scoped)
         try:
             return await run(scoped, fingerprint)
@@ -132,12 +141,20 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
             try:
                 amount = int(params.get("amount", ""))
             except ValueError:
-                return _error(400, "invalid_request_error", "amount: an integer number of minor units is required", param="amount")
+                return _error(
+                    400, "invalid_request_error", "amount: an integer number of minor units is required", param="amount"
+                )
             if amount < 1:
                 return _error(400, "invalid_request_error", "amount must be at least 1", param="amount")
             method = params.get("payment_method", "")
             if method not in KNOWN:
-                return _error(400, "invalid_request_error", f"No such PaymentMethod: '{method}'", code="resource_missing", param="payment_method")
+                return _error(
+                    400,
+                    "invalid_request_error",
+                    f"No such PaymentMethod: '{method}'",
+                    code="resource_missing",
+                    param="payment_method",
+                )
             if method == ERROR_ALWAYS or (method == ERROR_ONCE and scoped not in state.faulted):
                 state.faulted.add(scoped)
                 return _error(500, "api_error", "Sandbox: simulated server error (nothing was charged)")
@@ -161,7 +178,12 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
             state.intents[intent["id"]] = intent
             if method in DECLINES:
                 code, message = DECLINES[method]
-                intent["last_payment_error"] = {"type": "card_error", "code": "card_declined", "decline_code": code, "message": message}
+                intent["last_payment_error"] = {
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": code,
+                    "message": message,
+                }
                 body = {
                     "error": {
                         "type": "card_error",
@@ -214,17 +236,31 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
         async def run(scoped: str, fingerprint: str) -> JSONResponse:
             intent = state.intents.get(params.get("payment_intent", ""))
             if intent is None:
-                return _error(400, "invalid_request_error", "No such payment_intent", code="resource_missing", param="payment_intent")
+                return _error(
+                    400, "invalid_request_error", "No such payment_intent", code="resource_missing", param="payment_intent"
+                )
             if intent["status"] != "succeeded":
-                return _error(400, "invalid_request_error", "This PaymentIntent has no successful charge to refund", code="charge_not_refundable")
-            refunded = sum(r["amount"] for r in state.refunds.values() if r["payment_intent"] == intent["id"] and r["status"] == "succeeded")
+                return _error(
+                    400,
+                    "invalid_request_error",
+                    "This PaymentIntent has no successful charge to refund",
+                    code="charge_not_refundable",
+                )
+            refunded = sum(
+                r["amount"] for r in state.refunds.values() if r["payment_intent"] == intent["id"] and r["status"] == "succeeded"
+            )
             remaining = intent["amount_received"] - refunded
             try:
                 amount = int(params.get("amount", remaining))
             except ValueError:
                 return _error(400, "invalid_request_error", "amount must be an integer", param="amount")
             if amount < 1 or amount > remaining:
-                return _error(400, "invalid_request_error", f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})", code="amount_too_large")
+                return _error(
+                    400,
+                    "invalid_request_error",
+                    f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
+                    code="amount_too_large",
+                )
             refund = {
                 "id": f"re_{secrets.token_hex(12)}",
                 "object": "refund",
@@ -257,7 +293,9 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
         return JSONResponse(refund)
 
     async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "service": "card-sandbox", "intents": len(state.intents), "refunds": len(state.refunds)})
+        return JSONResponse(
+            {"status": "ok", "service": "card-sandbox", "intents": len(state.intents), "refunds": len(state.refunds)}
+        )
 
     app = Starlette(
         routes=[
