@@ -85,7 +85,7 @@ def demo_pin() -> str:
 
 def seed(base_url: str, email: str, password: str) -> dict[str, str]:
     """Create the demo chain; returns what to print with the log-ins: each demo user's
-    email and password, and the manager's PIN (`manager@example.com PIN`)."""
+    email and password, and their PINs (`manager@example.com PIN`)."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
         token = (
             http.post("/api/identity/login", json={"email": email, "password": password})
@@ -101,7 +101,7 @@ def seed(base_url: str, email: str, password: str) -> dict[str, str]:
         for outlet_id in outlets:
             http.post("/api/identity/registers", json={"outlet_id": outlet_id, "name": "Till 1"}).raise_for_status()
         users = {}
-        pin = demo_pin()
+        pins = {"manager": demo_pin(), "cashier": demo_pin()}
         for role, outlet_ids in (("manager", outlets), ("cashier", outlets[:1])):
             user_password = secrets.token_urlsafe(9)
             user_email = f"{role}@example.com"
@@ -112,11 +112,13 @@ def seed(base_url: str, email: str, password: str) -> dict[str, str]:
                 "role": role,
                 "outlets": outlet_ids,
             }
-            if role == "manager":
-                body["pin"] = pin  # approves a cashier's refunds, voids and large discounts
+            # The manager's PIN approves a cashier's refunds, voids and large discounts;
+            # both switch cashier at a till with theirs.
+            body["pin"] = pins[role]
             http.post("/api/identity/users", json=body).raise_for_status()
             users[user_email] = user_password + "-demo"
-        users["manager@example.com PIN"] = pin
+        users["manager@example.com PIN"] = pins["manager"]
+        users["cashier@example.com PIN"] = pins["cashier"]
         number = 0
         for category, items in CATALOGUE.items():
             category_id = http.post("/api/catalog/categories", json={"name": category}).raise_for_status().json()["id"]
@@ -139,11 +141,14 @@ def seed(base_url: str, email: str, password: str) -> dict[str, str]:
                     .json()
                 )
                 for i, outlet_id in enumerate(outlets):
+                    # Every ninth product runs low at the first outlet (3 on hand against a
+                    # reorder point of 5): the dashboard's restocking tile has something to say.
+                    qty = 3 if i == 0 and number % 9 == 0 else 20 + (number * 7 + i * 5) % 40
                     http.post(
                         "/api/inventory/receipts",
                         json={
                             "outlet_id": outlet_id,
-                            "lines": [{"product_id": product["id"], "qty": 20 + (number * 7 + i * 5) % 40}],
+                            "lines": [{"product_id": product["id"], "qty": qty}],
                             "reference": "opening stock",
                         },
                     ).raise_for_status()
@@ -175,11 +180,24 @@ def seed_in_background(base_url: str, data_dir: Path) -> None:
             for email, password in users.items():
                 out.write(f"{email}: {password}\n")
         marker.write_text("seeded\n")
-    print(
-        f"\nPOS ready: open {base_url}/  (log-ins are in {credentials})\n{credentials.read_text()}"
-        "The manager's PIN approves a cashier's refunds, voids and large discounts at the till.\n",
-        flush=True,
-    )
+    print(login_box(base_url, credentials), flush=True)
+
+
+def login_box(base_url: str, credentials: Path) -> str:
+    """How to log in, in a box: printed last, after the start-up logs, so it is the
+    first thing a new user sees."""
+    lines = [f"POS ready: open {base_url}/", ""]
+    lines += [line for line in credentials.read_text().splitlines() if line.strip()]
+    lines += [
+        "",
+        "The manager's PIN approves a cashier's refunds, voids and large",
+        "discounts at the till; each PIN switches to its owner at a till",
+        "(Switch cashier).",
+        f"(kept in {credentials})",
+    ]
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join(["", rule, *(f"| {line.ljust(width)} |" for line in lines), rule, ""])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -62,7 +62,13 @@ def login(base: str, email: str, password: str) -> httpx.Client:
 def test_first_start_seeds_a_demo_chain(embedded: tuple[str, Path]) -> None:
     base, data_dir = embedded
     users = credentials(data_dir)
-    assert set(users) == {"admin@example.com", "manager@example.com", "cashier@example.com", "manager@example.com PIN"}
+    assert set(users) == {
+        "admin@example.com",
+        "manager@example.com",
+        "cashier@example.com",
+        "manager@example.com PIN",
+        "cashier@example.com PIN",
+    }
     with login(base, "admin@example.com", users["admin@example.com"]) as admin:
         outlets = admin.get("/api/identity/outlets").json()
         assert len(outlets) == 2
@@ -82,6 +88,17 @@ def test_first_start_seeds_a_demo_chain(embedded: tuple[str, Path]) -> None:
         assert manager["has_pin"] is True
         body = {"action": "refund", "outlet_id": outlet, "approver_id": manager["id"], "pin": users["manager@example.com PIN"]}
         assert cashier.post("/api/identity/approvals", json=body).status_code == 201
+        # The manager takes over the cashier's till with their PIN (Switch cashier), and
+        # the cashier takes it back with theirs.
+        switched = cashier.post(
+            "/api/identity/switch", json={"outlet_id": outlet, "user_id": manager["id"], "pin": users["manager@example.com PIN"]}
+        )
+        assert switched.status_code == 200 and switched.json()["user"]["role"] == "manager", switched.text
+        me = next(s for s in staff if s["role"] == "cashier")
+        assert me["has_pin"] is True
+        # The products under their reorder point are on the managers' restocking tile.
+        low = cashier.get("/api/inventory/low-stock/summary").json()
+        assert low["low"] == 4, low  # every ninth of the 36 products, at the first outlet
 
 
 def test_cash_sale_end_to_end_without_servers(embedded: tuple[str, Path]) -> None:
