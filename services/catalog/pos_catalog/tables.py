@@ -126,3 +126,16 @@ change_counter = Table(
 
 add_messaging_tables(metadata, consumer=True)
 known_outlets = outlets_table(metadata)
+
+
+# The products an outlet's tills show as tiles on their first screen, in the order a
+# manager arranged them (at most QUICK_KEYS_MAX; routes_quick_keys.py).
+quick_keys = Table(
+    "quick_keys",
+    metadata,
+    Column("outlet_id", String(36), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("product_id", String(36), nullable=False),
+    Column("updated_by", String(36), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)

@@ -227,3 +227,60 @@ def test_category_tree(client: TestClient, auth: Auth) -> None:
     assert client.delete(f"/api/catalog/categories/{drinks['id']}", headers=auth()).status_code == 409
     empty = client.post("/api/catalog/categories", json={"name": "Empty"}, headers=auth()).json()
     assert client.delete(f"/api/catalog/categories/{empty['id']}", headers=auth()).status_code == 204
+
+
+# --- quick keys (issue 17): the tiles an outlet's tills show first, arranged by its manager
+
+
+def tiles(client: TestClient, auth: Auth, outlet_id: str = A, role: str = "cashier") -> list[tuple[str, int, int | None]]:
+    response = client.get(f"/api/catalog/outlets/{outlet_id}/quick-keys", headers=auth(role))
+    assert response.status_code == 200, response.text
+    return [(p["name"], p["price_minor"], p["outlet_price_minor"]) for p in response.json()]
+
+
+def put(client: TestClient, auth: Auth, ids: list[str], outlet_id: str = A, role: str = "manager") -> object:
+    return client.put(f"/api/catalog/outlets/{outlet_id}/quick-keys", json={"product_ids": ids}, headers=auth(role))
+
+
+def test_a_manager_arranges_the_tiles_and_the_till_reads_them_in_order(client: TestClient, auth: Auth) -> None:
+    coffee, bun, tea = (
+        create(client, auth, sku, name, price)
+        for sku, name, price in (("C", "Coffee", 300), ("B", "Bun", 150), ("T", "Tea", 250))
+    )
+    assert tiles(client, auth) == []
+    answer = put(client, auth, [tea["id"], coffee["id"], bun["id"]])
+    assert answer.status_code == 200, answer.text
+    assert [p["name"] for p in answer.json()] == ["Tea", "Coffee", "Bun"]
+    # the outlet's own price is on the tile
+    assert (
+        client.put(f"/api/catalog/products/{coffee['id']}/prices/{A}", json={"price_minor": 320}, headers=auth()).status_code
+        == 200
+    )
+    assert tiles(client, auth) == [("Tea", 250, None), ("Coffee", 300, 320), ("Bun", 150, None)]
+    # rearranged, one removed
+    assert put(client, auth, [bun["id"], tea["id"]]).status_code == 200
+    assert tiles(client, auth) == [("Bun", 150, None), ("Tea", 250, None)]
+    # an archived product leaves the tiles by itself
+    assert client.delete(f"/api/catalog/products/{tea['id']}", headers=auth()).status_code in (200, 204)
+    assert tiles(client, auth) == [("Bun", 150, None)]
+    assert put(client, auth, []).status_code == 200
+    assert tiles(client, auth) == []
+
+
+def test_refusals_say_which_tile_and_why(client: TestClient, auth: Auth) -> None:
+    coffee = create(client, auth, "C", "Coffee", 300)
+    old = create(client, auth, "O", "Old stock", 100)
+    assert client.delete(f"/api/catalog/products/{old['id']}", headers=auth()).status_code in (200, 204)
+    unknown = put(client, auth, [coffee["id"], "no-such-product"])
+    assert unknown.status_code == 422 and unknown.json()["detail"] == "tile 2: product no-such-product does not exist"
+    archived = put(client, auth, [old["id"]])
+    assert archived.status_code == 422 and "tile 1" in archived.json()["detail"] and "archived" in archived.json()["detail"]
+    twice = put(client, auth, [coffee["id"], coffee["id"]])
+    assert twice.status_code == 422 and "twice" in str(twice.json()["detail"])
+    too_many = put(client, auth, [coffee["id"]] * 49)
+    assert too_many.status_code == 422
+    assert tiles(client, auth) == []  # nothing half-written
+    # a cashier reads the tiles, never arranges them; another outlet is not this manager's
+    assert put(client, auth, [coffee["id"]], role="cashier").status_code == 403
+    assert put(client, auth, [coffee["id"]], outlet_id=B).status_code == 404
+    assert client.get(f"/api/catalog/outlets/{B}/quick-keys", headers=auth("cashier")).status_code == 404
