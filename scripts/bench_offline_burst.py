@@ -304,14 +304,18 @@ def offline_queue(
 # the rows start.
 INJECT_JS = """
 async ({ dbName, registerId, rows, lastBefore, lastAfter }) => {
-  const db = await new Promise((resolve, reject) => {
+  // Never wait for ever (a round once hung here): a blocked open or a transaction that
+  // never completes fails the round with a sentence after 60 s.
+  const deadline = (what) => new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} took over 60 s`)), 60_000));
+  const db = await Promise.race([deadline(`opening ${dbName}`), new Promise((resolve, reject) => {
     const open = indexedDB.open(dbName);
     open.onupgradeneeded = () => { open.transaction.abort(); };
+    open.onblocked = () => reject(new Error(`opening ${dbName} is blocked by another connection (a version change pending)`));
     open.onsuccess = () => resolve(open.result);
     open.onerror = () => reject(new Error(`the till has not opened ${dbName} yet: ${open.error}`));
-  });
+  })]);
   try {
-    return await new Promise((resolve, reject) => {
+    return await Promise.race([deadline("writing the queue"), new Promise((resolve, reject) => {
       const tx = db.transaction(["counters", "queue"], "readwrite");
       const counters = tx.objectStore("counters");
       const queue = tx.objectStore("queue");
@@ -328,7 +332,8 @@ async ({ dbName, registerId, rows, lastBefore, lastAfter }) => {
       };
       tx.oncomplete = () => resolve(rows.length);
       tx.onerror = () => reject(tx.error);
-    });
+      tx.onabort = () => reject(tx.error || new Error("the queue's transaction was aborted"));
+    })]);
   } finally {
     db.close();
   }
