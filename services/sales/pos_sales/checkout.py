@@ -253,6 +253,30 @@ _COMPLETE_SALE = (
 _INSERT_SALE = sales.insert()
 
 
+def sale_line_rows(sale_id: str, cart: PricedCart) -> list[dict[str, Any]]:
+    """The sale_lines rows of a priced cart (a sale, or a voided cart kept as one)."""
+    return [
+        {
+            "sale_id": sale_id,
+            "line_no": line.line_no,
+            "product_id": line.product_id,
+            "sku": line.sku,
+            "name": line.name,
+            "category_id": line.category_id,
+            "qty": line.qty,
+            "unit_price_minor": line.unit_price_minor,
+            "gross_minor": line.gross_minor,
+            "line_discount_minor": line.line_discount_minor,
+            "cart_discount_minor": line.cart_discount_minor,
+            "tax_rate_bp": line.tax_rate_bp,
+            "tax_minor": line.tax_minor,
+            "total_minor": line.total_minor,
+            "refunded_qty": 0,
+        }
+        for line in cart.lines
+    ]
+
+
 class Checkout:
     def __init__(self, db: Database, settings: Settings, clients: ServiceClients) -> None:
         self.db = db
@@ -452,26 +476,7 @@ class Checkout:
         )
         uow.session.execute(
             sale_lines.insert(),
-            [
-                {
-                    "sale_id": body.id,
-                    "line_no": line.line_no,
-                    "product_id": line.product_id,
-                    "sku": line.sku,
-                    "name": line.name,
-                    "category_id": line.category_id,
-                    "qty": line.qty,
-                    "unit_price_minor": line.unit_price_minor,
-                    "gross_minor": line.gross_minor,
-                    "line_discount_minor": line.line_discount_minor,
-                    "cart_discount_minor": line.cart_discount_minor,
-                    "tax_rate_bp": line.tax_rate_bp,
-                    "tax_minor": line.tax_minor,
-                    "total_minor": line.total_minor,
-                    "refunded_qty": 0,
-                }
-                for line in cart.lines
-            ],
+            sale_line_rows(body.id, cart),
         )
         if settlement.tenders:
             rows = [

@@ -21,7 +21,7 @@ from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet, ensure_known_outlet_async
 from pos_sales import audit, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
-from pos_sales.checkout import price, quote_body, shelf_prices
+from pos_sales.checkout import price, quote_body, sale_line_rows, shelf_prices
 from pos_sales.domain import CheckoutError
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, ParkedCart, ParkIn, PriceOut, VoidIn
@@ -296,26 +296,7 @@ def _record_void(
         if cart is not None:
             uow.session.execute(
                 sale_lines.insert(),
-                [
-                    {
-                        "sale_id": body.id,
-                        "line_no": line.line_no,
-                        "product_id": line.product_id,
-                        "sku": line.sku,
-                        "name": line.name,
-                        "category_id": line.category_id,
-                        "qty": line.qty,
-                        "unit_price_minor": line.unit_price_minor,
-                        "gross_minor": line.gross_minor,
-                        "line_discount_minor": line.line_discount_minor,
-                        "cart_discount_minor": line.cart_discount_minor,
-                        "tax_rate_bp": line.tax_rate_bp,
-                        "tax_minor": line.tax_minor,
-                        "total_minor": line.total_minor,
-                        "refunded_qty": 0,
-                    }
-                    for line in cart.lines
-                ],
+                sale_line_rows(body.id, cart),
             )
         uow.session.execute(parked_carts.delete().where(parked_carts.c.id == body.id))
         uow.publish(

@@ -123,3 +123,12 @@ describe("Retry-After", () => {
     expect(retryAfterMs("-1")).toBeNull();
   });
 });
+
+describe("a refused PIN in words", () => {
+  it("says the PIN was wrong, asks to wait after too many, and otherwise says what failed", async () => {
+    const { pinFailure } = await import("./staff");
+    expect(pinFailure(new ApiError(403, "pin"), "Wrong PIN for Sam.", "switch the cashier")).toBe("Wrong PIN for Sam.");
+    expect(pinFailure(new ApiError(429, "slow down"), "x", "switch")).toMatch(/^Too many PIN attempts/);
+    expect(pinFailure(new ApiError(0, "the server could not be reached"), "x", "switch the cashier")).toMatch(/switch the cashier/);
+  });
+});
