@@ -421,3 +421,23 @@ def test_an_outside_tax_keeps_every_line_adding_up(
     assert sum(b.net_minor for b in taxed.tax_bands()) == taxed.subtotal_minor
     if inclusive:
         assert taxed.total_minor == cart.total_minor  # the shelf price is what the customer pays
+
+
+# --- the sale path on the table (issue 13) -------------------------------------------------------
+
+
+def test_a_sale_on_the_table_costs_what_it_did(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
+    """No tax statement, column or table on a built-in sale, and the same two hops: the
+    INSERT into sales names no tax column (they take their server defaults)."""
+    from sqlalchemy import event
+
+    engine = client.app.state.ctx.db.engine
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, _p, _ctx, _many: seen.append(sql))
+    fakes.request_ids.clear()
+    body = helpers.sale([("mug", 2), ("tea", 1)], [{"kind": "cash", "amount_minor": 5000}])
+    assert client.post("/api/sales", json=body, headers=auth()).status_code == 201
+    written = [sql for sql in seen if sql.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert not [sql for sql in written if "tax_source" in sql or "tax_estimated" in sql or "sale_tax_lines" in sql]
+    assert [path for path, _ in fakes.request_ids] == ["/api/inventory/reservations", "/api/payments/payments"]
+    assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["tax_source"] == "builtin"
