@@ -36,6 +36,7 @@ REPLICAS = {"inventory": 2, "sales": 2}
 SANDBOX = "card-sandbox"
 RATES_SANDBOX = "rates-sandbox"
 MAIL_SINK = "mail-sink"
+TAX_SANDBOX = "tax-sandbox"
 RATES_DOCUMENT = "/stats/eurofxref/eurofxref-daily.xml"
 PORT_OFFSET = {"identity": 1, "catalog": 2, "inventory": 3, "sales": 4, "payments": 5, "reports": 6}
 
@@ -73,6 +74,10 @@ class Config:
     @property
     def mail_sink_port(self) -> int:
         return self.port_base + 33
+
+    @property
+    def tax_sandbox_port(self) -> int:
+        return self.port_base + 34
 
     @property
     def mail_dir(self) -> Path:
@@ -215,6 +220,9 @@ def service_env(cfg: Config, service: str) -> dict[str, str]:
             else {"POS_SMTP_HOST": "127.0.0.1", "POS_SMTP_PORT": str(cfg.mail_sink_port), "POS_SMTP_TLS": "none"}
         ),
         "POS_SMTP_FROM": os.environ.get("POS_SMTP_FROM") or "POS receipts <receipts@pos.localhost>",
+        # The tax API: the project's tax sandbox (its own process, port base + 34) when
+        # configured (tax_sandbox_wanted); else whatever POS_TAX_API_URL names, or none.
+        **({"POS_TAX_API_URL": f"http://127.0.0.1:{cfg.tax_sandbox_port}"} if tax_sandbox_wanted() else {}),
         "PYTHONUNBUFFERED": "1",
     }
     return env
@@ -284,6 +292,28 @@ def start_rates_sandbox(cfg: Config) -> None:
         {**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.rates_sandbox_port}/healthz"), "the rates sandbox", 30)
+
+
+def tax_sandbox_wanted() -> bool:
+    """The tax sandbox runs only when configured: POS_TAX_SANDBOX=1, or
+    POS_TAX_PROVIDER=external with no POS_TAX_API_URL naming a real tax API."""
+    if os.environ.get("POS_TAX_API_URL"):
+        return False
+    return os.environ.get("POS_TAX_SANDBOX") == "1" or os.environ.get("POS_TAX_PROVIDER") == "external"
+
+
+def start_tax_sandbox(cfg: Config) -> None:
+    """The tax sandbox: a tax calculation API with made-up jurisdictions and failures on
+    demand (PUT /sandbox/failure), for sales' external tax provider (ADR 0064)."""
+    if not tax_sandbox_wanted():
+        return
+    start_process(
+        cfg,
+        TAX_SANDBOX,
+        [sys.executable, "-m", "pos_sales.tax_sandbox", "--port", str(cfg.tax_sandbox_port)],
+        {**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.tax_sandbox_port}/healthz"), "the tax sandbox", 30)
 
 
 def start_mail_sink(cfg: Config) -> None:
@@ -382,6 +412,7 @@ def up(cfg: Config, fresh: bool) -> None:
     migrate(cfg)
     start_card_sandbox(cfg)
     start_rates_sandbox(cfg)
+    start_tax_sandbox(cfg)
     start_mail_sink(cfg)
     for service in SERVICES:
         for replica, port in enumerate(cfg.ports(service)):
@@ -469,13 +500,16 @@ def restart(cfg: Config, name: str | None) -> None:
     """Start one process of a running stack again (after a crash, or to pick up a change),
     exactly as `up` starts it, and wait until it is ready. A live one is stopped first."""
     instances = {f"{s}-{i}": (s, i, p) for s in SERVICES for i, p in enumerate(cfg.ports(s))}
-    if name not in (*instances, SANDBOX, RATES_SANDBOX, MAIL_SINK):
-        raise SystemExit(f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, RATES_SANDBOX, MAIL_SINK])}")
+    if name not in (*instances, SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK):
+        raise SystemExit(
+            f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK])}"
+        )
     pid = pids(cfg).get(name)
     if pid is not None and pid_alive(pid):
         stop_process(cfg, name, pid)
-    if name in (SANDBOX, RATES_SANDBOX, MAIL_SINK):
-        {SANDBOX: start_card_sandbox, RATES_SANDBOX: start_rates_sandbox, MAIL_SINK: start_mail_sink}[name](cfg)
+    if name in (SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK):
+        starters = {SANDBOX: start_card_sandbox, RATES_SANDBOX: start_rates_sandbox, TAX_SANDBOX: start_tax_sandbox}
+        starters.get(name, start_mail_sink)(cfg)
         log(f"{name} restarted")
         return
     service, replica, port = instances[name]
@@ -486,8 +520,13 @@ def restart(cfg: Config, name: str | None) -> None:
 
 def status(cfg: Config) -> None:
     for name, pid in pids(cfg).items():
-        if name in (SANDBOX, RATES_SANDBOX, MAIL_SINK):
-            port = {SANDBOX: cfg.sandbox_port, RATES_SANDBOX: cfg.rates_sandbox_port, MAIL_SINK: cfg.mail_sink_port}[name]
+        if name in (SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK):
+            port = {
+                SANDBOX: cfg.sandbox_port,
+                RATES_SANDBOX: cfg.rates_sandbox_port,
+                TAX_SANDBOX: cfg.tax_sandbox_port,
+                MAIL_SINK: cfg.mail_sink_port,
+            }[name]
             print(f"{name:13} pid {pid:<7} port {port}  {'running' if pid_alive(pid) else 'STOPPED'}")
             continue
         service, replica = name.rsplit("-", 1)

@@ -60,7 +60,9 @@ def run_stack(command: str, *extra: str) -> None:
 
 # Settings of the test stack (scripts/stack.py passes the environment to every service):
 # a short lockout window so the brute-force test can see it end.
-TEST_STACK_ENV = {"POS_LOGIN_LOCKOUT_SECONDS": "10", "POS_CARD_PROVIDER": "sandbox"}
+# The tax sandbox runs (port base + 34) and sales knows its URL, but tax stays
+# built-in unless an outlet chooses the external provider (tests/e2e/test_tax_provider.py).
+TEST_STACK_ENV = {"POS_LOGIN_LOCKOUT_SECONDS": "10", "POS_CARD_PROVIDER": "sandbox", "POS_TAX_SANDBOX": "1"}
 
 
 def start_stack() -> Iterator[Stack]:

@@ -55,6 +55,7 @@ def create_app(
 
     async def close_clients(_ctx: ServiceContext) -> None:
         await clients.close()
+        await checkout.tax.close()
 
     app = create_service_app(
         name=NAME,

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -43,6 +43,7 @@ from pos_sales.domain import (
     Settlement,
     StampedRate,
     TenderIn,
+    apply_line_taxes,
     discounts_needing_approval,
     price_cart,
     settle,
@@ -52,7 +53,8 @@ from pos_sales.idempotency import Answer, StoredAnswers
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, DiscountIn, SaleIn, SaleLineIn
 from pos_sales.shifts import current_shift_id
-from pos_sales.tables import outlet_prices, price_replica, receipt_counters, sale_lines, sale_tenders, sales
+from pos_sales.tables import outlet_prices, price_replica, receipt_counters, sale_lines, sale_tax_lines, sale_tenders, sales
+from pos_sales.tax import TaxAnswer, TaxDesk, TaxRequest, address_of, estimated, jurisdiction_totals, tax_request
 
 log = logging.getLogger("pos.sales.checkout")
 
@@ -80,6 +82,25 @@ class Quote:
     cart: PricedCart
     shift_id: str | None
     register: registers.Register | None = None
+    prices: dict[str, CatalogPrice] | None = None
+    tax: TaxAnswer | None = None  # None: the built-in table (today's path, nothing extra)
+
+    def tax_request(self, reference: str) -> TaxRequest:
+        classes = {pid: p.tax_class for pid, p in (self.prices or {}).items()}
+        return tax_request(self.cart, classes, address_of(self.policy), reference)
+
+    def with_tax(self, answer: TaxAnswer) -> Quote:
+        """The quote with the tax a calculation (or a signed quote) gave."""
+        return replace(self, cart=apply_line_taxes(self.cart, answer.lines), tax=answer)
+
+
+@dataclass(frozen=True)
+class TaxNeeded:
+    """The outlet's tax comes from the API and the sale brought no quote of it: the
+    first transaction is rolled back, the API asked, and the sale started again."""
+
+    quote: Quote
+    request: TaxRequest
 
 
 def _shelf_price_query(active_only: bool) -> Any:
@@ -120,7 +141,7 @@ def price(uow: UnitOfWork, settings: Settings, cart: CartIn | SaleIn) -> Quote:
     policy = outlet_policy.load(uow, cart.outlet_id, settings)
     prices = shelf_prices(uow, cart.outlet_id, {line.product_id for line in cart.lines})
     priced = price_cart(cart_lines(cart.lines), prices, policy=policy.pricing(), cart_discount=to_discount(cart.discount))
-    return Quote(policy, priced, current_shift_id(uow, cart.outlet_id, cart.register_id), register)
+    return Quote(policy, priced, current_shift_id(uow, cart.outlet_id, cart.register_id), register, prices)
 
 
 def quote_body(quote: Quote) -> dict[str, Any]:
@@ -140,6 +161,20 @@ def quote_body(quote: Quote) -> dict[str, Any]:
         "cash_rounding_minor": quote.policy.cash_rounding_minor,
         "prices_include_tax": cart.prices_include_tax,
         "needs_approval": discounts_needing_approval(cart, quote.policy.pricing()),
+    } | _tax_json(quote.tax)
+
+
+def _tax_json(answer: TaxAnswer | None) -> dict[str, Any]:
+    """Who calculated the tax, for quotes and receipts; nothing for the built-in table
+    (its receipts stay as they were)."""
+    if answer is None:
+        return {}
+    return {
+        "tax_source": answer.source,
+        "tax_estimated": answer.estimated,
+        "tax_estimated_reason": answer.reason,
+        "tax_calculation_id": answer.calculation_id,
+        "tax_jurisdictions": jurisdiction_totals(answer),
     }
 
 
@@ -199,7 +234,7 @@ def draft_receipt(
         "header": quote.policy.receipt_header,
         "footer": quote.policy.receipt_footer,
         "completed_at": None,
-    }
+    } | _tax_json(quote.tax)
 
 
 # The next number of a register's sequence in one statement on MariaDB: the counter row
@@ -282,16 +317,22 @@ class Checkout:
         self.db = db
         self.settings = settings
         self.clients = clients
+        self.tax = TaxDesk(settings)
         self.answers = StoredAnswers(
             db,
             sales,
-            [(sale_lines, sale_lines.c.sale_id), (sale_tenders, sale_tenders.c.sale_id)],
+            [
+                (sale_lines, sale_lines.c.sale_id),
+                (sale_tenders, sale_tenders.c.sale_id),
+                (sale_tax_lines, sale_tax_lines.c.sale_id),
+            ],
             "sale",
             settings.reconcile_after_seconds,
         )
 
     async def close(self) -> None:
         await self.clients.close()
+        await self.tax.close()
 
     # --- the request ---------------------------------------------------------------------
 
@@ -316,6 +357,15 @@ class Checkout:
         except IntegrityError:
             # The same sale id is being posted at this very moment: answer as it does.
             return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
+        if isinstance(started, TaxNeeded):
+            # Only an outlet taxed by the API, and a sale that brought no quote of it.
+            answer = await self.tax.calculate(started.quote.cart, started.quote.policy, started.request)
+            tax = (started.request.fingerprint(), answer)
+            try:
+                started = await run_in_threadpool(self._start, body, principal, request, digest, False, rate, refusal, tax)
+            except IntegrityError:
+                return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
+            assert not isinstance(started, TaxNeeded)
         if started == "wait":
             return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
         if isinstance(started, Answer):
@@ -387,7 +437,8 @@ class Checkout:
         waited: bool = False,
         rate: StampedRate | None = None,
         refusal: Answer | None = None,
-    ) -> Answer | Literal["wait"] | tuple[dict[str, Any], Settlement]:
+        tax: tuple[str, TaxAnswer] | None = None,
+    ) -> Answer | Literal["wait"] | TaxNeeded | tuple[dict[str, Any], Settlement]:
         """The first transaction: a repeated id is answered as before (or waits for the
         copy running, or runs again after a retryable failure); a new one is priced from
         the replica and stored PENDING with its lines, tenders and drafted receipt. An
@@ -401,6 +452,8 @@ class Checkout:
                     raise _Refused(refusal)
                 try:
                     quote = price(uow, self.settings, body)
+                    if tax is not None or body.tax_quote is not None or self.tax.uses_external(quote.policy):
+                        quote = self._taxed(quote, body, tax)
                     settlement = settle(
                         quote.cart.total_minor,
                         [TenderIn(t.kind, t.amount_minor, t.card_token, t.currency) for t in body.tenders],
@@ -429,12 +482,39 @@ class Checkout:
                     self._insert_pending(uow, body, principal, quote, settlement, draft, digest, approval)
                 except ApprovalRequired as exc:
                     raise _Refused(Answer(403, {"detail": str(exc), "discounts": large})) from exc
+        except _NeedsTax as needs:
+            return needs.needed
         except _Refused as refused:
             if refused.wait_for_register and body.register_id and registers.wait_until_known(self.db, body.register_id):
                 # A register made a moment ago: its RegisterChanged has just arrived.
-                return self._start(body, principal, request, digest, True, rate, refusal)
+                return self._start(body, principal, request, digest, True, rate, refusal, tax)
             return refused.answer  # rolled back: a discarded retryable failure stays stored
         return draft, settlement
+
+    def _taxed(self, quote: Quote, body: SaleIn, tax: tuple[str, TaxAnswer] | None) -> Quote:
+        """The tax the till was quoted (its signed figures, if the cart is the one
+        quoted), or the API's answer just fetched; else _NeedsTax."""
+        request = quote.tax_request(body.id)
+        fingerprint = request.fingerprint()
+        if body.tax_quote is not None:
+            found = self.tax.signer.verify(body.tax_quote, body.outlet_id, fingerprint)
+            if isinstance(found, str):
+                raise _Refused(
+                    Answer(
+                        409,
+                        {
+                            "detail": f"{found}: nothing was charged; price the cart again and show the customer the total before taking payment",
+                            "code": "tax_quote_stale",
+                        },
+                    )
+                )
+            return quote.with_tax(found)
+        if tax is None:
+            raise _NeedsTax(TaxNeeded(quote, request))
+        shown, answer = tax
+        if shown != fingerprint:
+            answer = estimated(quote.cart, "the cart's prices changed while the tax was being calculated")
+        return quote.with_tax(answer)
 
     def _insert_pending(
         self,
@@ -472,8 +552,28 @@ class Checkout:
                 "reprint_count": 0,
                 "draft": json.dumps(draft),
                 "created_at": utcnow(),
-            },
+            }
+            | _tax_columns(quote.tax),
         )
+        if quote.tax is not None and any(line.jurisdictions for line in quote.tax.lines):
+            uow.session.execute(
+                sale_tax_lines.insert(),
+                [
+                    {
+                        "sale_id": body.id,
+                        "line_no": line_no,
+                        "seq": seq,
+                        "jurisdiction": j.name,
+                        "level": j.level,
+                        "code": j.code,
+                        "rate": j.rate,
+                        "taxable_minor": j.taxable_minor,
+                        "tax_minor": j.tax_minor,
+                    }
+                    for line_no, line in enumerate(quote.tax.lines, start=1)
+                    for seq, j in enumerate(line.jurisdictions, start=1)
+                ],
+            )
         uow.session.execute(
             sale_lines.insert(),
             sale_line_rows(body.id, cart),
@@ -690,6 +790,19 @@ class Checkout:
             return uow.session.execute(
                 select(sales.c.id, sales.c.draft).where(sales.c.id == sale_id, sales.c.status == "PENDING")
             ).first()
+
+
+def _tax_columns(answer: TaxAnswer | None) -> dict[str, Any]:
+    """The sale's tax source; nothing for the table (the column defaults say builtin)."""
+    if answer is None:
+        return {}
+    return {"tax_source": answer.source, "tax_estimated": answer.estimated, "tax_reference": answer.calculation_id}
+
+
+class _NeedsTax(Exception):
+    def __init__(self, needed: TaxNeeded) -> None:
+        super().__init__("the tax API must be asked first")
+        self.needed = needed
 
 
 class _Refused(Exception):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from pos_platform.settings import ServiceTokenSettings
 
@@ -25,6 +25,27 @@ class Settings(ServiceTokenSettings):
     cash_rounding_minor: int = 0
     discount_approval_bp: int = 2000
     default_currency: str = "EUR"
+
+    # Tax (issue 16, ADR 0064): `builtin` is the outlet's rate table (the default: works
+    # offline, no hop); `external` asks a tax calculation API at POS_TAX_API_URL for
+    # every quote (and a checkout that brings no quote), and falls back to the table,
+    # marking the sale "tax estimated", when it does not answer within the timeout.
+    # An outlet may choose for itself (its settings' `tax_provider`).
+    tax_provider: Literal["builtin", "external"] = "builtin"
+    tax_api_url: str = ""  # e.g. https://tax.example.com (POST <url>/v1/tax/calculations)
+    tax_api_key: SecretStr = SecretStr("")  # sent as "Authorization: Bearer <key>"
+    # The till waits at most this long for the API, retries included.
+    tax_timeout_seconds: float = Field(default=0.8, gt=0, le=10)
+    # One quick retry (connection refused, 5xx, 429) if time is left; a timed-out
+    # attempt is not retried (the budget is spent).
+    tax_attempts: int = Field(default=2, ge=1, le=2)
+    tax_backoff_seconds: float = Field(default=0.05, ge=0, le=1)
+    # A quote's tax is signed and handed to the till; the sale charges exactly it if the
+    # cart is unchanged and the quote younger than this (else 409 tax_quote_stale).
+    tax_quote_ttl_seconds: int = Field(default=900, ge=10, le=86_400)
+    # The quote's signing key ("": derived from POS_INTERNAL_API_TOKEN, which every
+    # sales replica shares).
+    tax_quote_secret: SecretStr = SecretStr("")
 
     # Recovery: a sale or refund still PENDING this long after it began is finished or
     # failed by asking payments (longer than a checkout can take: timeouts + retries).
@@ -63,6 +84,14 @@ class Settings(ServiceTokenSettings):
             raise ValueError(
                 "POS_SMTP_TLS=none with POS_SMTP_USERNAME would send the mail password in clear: use starttls or tls"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _tax_api_named(self) -> Settings:
+        if self.tax_provider == "external" and not self.tax_api_url:
+            raise ValueError("POS_TAX_PROVIDER=external needs POS_TAX_API_URL (the tax calculation API)")
+        if self.tax_api_url and not self.tax_api_url.startswith(("http://", "https://")):
+            raise ValueError(f"POS_TAX_API_URL must be an http(s) URL, not {self.tax_api_url!r}")
         return self
 
     # Test-only fault: exit the process right after a payment is captured and before the

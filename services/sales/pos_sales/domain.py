@@ -9,7 +9,7 @@ line on the line's amount after discounts, half-up by default.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -278,6 +278,65 @@ def price_cart(
     return PricedCart(
         currency=currencies.pop(), lines=lines, cart_discount=cart_discount, prices_include_tax=policy.prices_include_tax
     )
+
+
+# --- tax from an outside calculation (ADR 0064) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class JurisdictionTax:
+    """One jurisdiction's part of a line's tax, as the tax API answered it."""
+
+    name: str  # "California", "Los Angeles County"
+    level: str  # country | state | county | city | district | ...
+    code: str  # the provider's id for it ("" if none)
+    rate: str  # percent as a decimal string ("6.25"), as the provider wrote it
+    taxable_minor: int
+    tax_minor: int
+
+
+@dataclass(frozen=True)
+class LineTax:
+    """A line's tax from a calculation: the total and its parts per jurisdiction."""
+
+    tax_minor: int
+    jurisdictions: tuple[JurisdictionTax, ...] = ()
+
+
+def percent_to_bp(rate: str) -> int:
+    """A percentage as a decimal string ("8.875") in whole basis points, half up (888)."""
+    value = Decimal(rate)
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"not a tax rate: {rate!r}")
+    scaled = value * 100
+    whole = int(scaled)
+    return whole + (1 if scaled - whole >= Decimal("0.5") else 0)
+
+
+def taxable_amount(line: PricedLine) -> int:
+    """What a line is taxed on: its price x quantity less its discounts (tax included
+    when shelf prices include it)."""
+    return line.gross_minor - line.discount_minor
+
+
+def apply_line_taxes(cart: PricedCart, taxes: Sequence[LineTax]) -> PricedCart:
+    """The cart with each line's tax as a calculation gave it. The amounts after
+    discounts stay; with tax-inclusive prices the tax is inside them (the total is
+    unchanged), otherwise it is added on top. A line's rate becomes the sum of its
+    jurisdictions' rates in whole basis points (the receipt's bands group by it)."""
+    if len(taxes) != len(cart.lines):
+        raise CheckoutError(f"the tax calculation has {len(taxes)} lines, the cart {len(cart.lines)}")
+    lines = []
+    for line, tax in zip(cart.lines, taxes, strict=True):
+        amount = taxable_amount(line)
+        if tax.tax_minor < 0 or (cart.prices_include_tax and tax.tax_minor > amount):
+            raise CheckoutError(f"line {line.line_no}: tax {tax.tax_minor} is impossible on {amount}")
+        if tax.jurisdictions and sum(j.tax_minor for j in tax.jurisdictions) != tax.tax_minor:
+            raise CheckoutError(f"line {line.line_no}: the jurisdictions' tax does not add up to {tax.tax_minor}")
+        rate_bp = sum(percent_to_bp(j.rate) for j in tax.jurisdictions) if tax.jurisdictions else line.tax_rate_bp
+        total = amount if cart.prices_include_tax else amount + tax.tax_minor
+        lines.append(replace(line, tax_minor=tax.tax_minor, total_minor=total, tax_rate_bp=rate_bp))
+    return replace(cart, lines=tuple(lines))
 
 
 def discounts_needing_approval(cart: PricedCart, policy: PricingPolicy) -> list[str]:

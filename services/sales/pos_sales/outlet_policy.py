@@ -22,6 +22,19 @@ from pos_sales.tables import outlet_settings
 ReceiptLine = Annotated[str, Field(max_length=120)]
 
 
+class TaxAddress(BaseModel):
+    """Where the outlet is, as a tax calculation API needs it (the jurisdictions come
+    from it). Only the external tax provider uses it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US")
+    region: str = Field(default="", max_length=40, description="state or province code, e.g. CA")
+    city: str = Field(default="", max_length=80)
+    postal_code: str = Field(default="", max_length=20)
+    line1: str = Field(default="", max_length=120)
+
+
 class OutletSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -60,6 +73,13 @@ class OutletSettings(BaseModel):
         description="foreign currencies the till takes as cash (ISO 4217 codes, not the outlet's own); empty: none",
     )
 
+    # Tax (ADR 0064): "default" follows POS_TAX_PROVIDER; "external" asks the tax API
+    # (falling back to tax_rates_bp, the sale marked "tax estimated"); "builtin" never.
+    tax_provider: Literal["default", "builtin", "external"] = Field(
+        default="default", description="who calculates tax: default (POS_TAX_PROVIDER), builtin (tax_rates_bp) or external"
+    )
+    tax_address: TaxAddress | None = Field(default=None, description="the outlet's address for the external tax API")
+
     @field_validator("accepted_currencies")
     @classmethod
     def _iso_currencies(cls, value: list[str]) -> list[str]:
@@ -75,6 +95,10 @@ class OutletSettings(BaseModel):
     def _foreign_only(self) -> OutletSettings:
         if self.currency in self.accepted_currencies:
             raise ValueError(f"{self.currency} is the outlet's own currency: accepted_currencies lists foreign ones only")
+        if self.tax_provider == "external" and self.tax_address is None:
+            raise ValueError(
+                "tax_provider external needs the outlet's tax_address (at least its country): the API taxes by place"
+            )
         return self
 
     def pricing(self) -> PricingPolicy:

@@ -192,6 +192,11 @@ def receipt_rows(receipt: dict[str, Any], *, copy: int = 0, outlet_name: str = "
         rows.append(Row("pair", label, money(band["tax_minor"], cur)))
     rows.append(Row("pair", f"Items {receipt.get('items', 0)}", f"tax total {money(receipt['tax_minor'], cur)}"))
     rows.append(Row("pair", "Prices include tax" if receipt.get("prices_include_tax", True) else "Tax added to prices", ""))
+    for place in receipt.get("tax_jurisdictions") or []:  # taxed by the external API (ADR 0064)
+        rows.append(Row("pair", f"  {place['name']} {place['rate']}%", money(place["tax_minor"], cur)))
+    if receipt.get("tax_estimated"):
+        # The API did not answer in time: the outlet's table was used. Printed as it was.
+        rows.append(Row("center", "TAX ESTIMATED (tax service unavailable)"))
     footer = receipt.get("footer", [])
     if footer:
         rows.append(Row("rule"))

@@ -17,7 +17,7 @@ from pos_sales.checkout import Checkout
 from pos_sales.mail import Mail, MailRefused, MailSender, MailUnavailable
 from pos_sales.receipts import PRINTABLE_200, receipt_rows, render_html, render_text, shop_name
 from pos_sales.schemas import ReceiptMailIn, ReceiptMailOut, SaleIn, SalePage, SaleSummary
-from pos_sales.tables import known_outlets, refunds, sale_lines, sales
+from pos_sales.tables import known_outlets, refunds, sale_lines, sale_tax_lines, sales
 
 router = APIRouter(prefix="/api/sales", tags=["sales"])
 log = logging.getLogger("pos.sales.receipts")
@@ -67,6 +67,9 @@ def list_sales(
         default=None, max_length=32, description="find a sale by its receipt number (for a refund)"
     ),
     status_filter: str | None = Query(default=None, alias="status", pattern="^(PENDING|COMPLETED|FAILED|VOIDED)$"),
+    tax_estimated: bool | None = Query(
+        default=None, description="true: only sales whose tax the API did not answer in time (the table's figures were used)"
+    ),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> SalePage:
@@ -80,6 +83,8 @@ def list_sales(
         query = query.where(sales.c.receipt_number == receipt_number)
     if status_filter:
         query = query.where(sales.c.status == status_filter)
+    if tax_estimated is not None:
+        query = query.where(sales.c.tax_estimated.is_(tax_estimated))
     with _ctx(request).db.transaction() as uow:
         total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = uow.session.execute(query.order_by(sales.c.created_at.desc(), sales.c.id).limit(limit).offset(offset)).all()
@@ -97,6 +102,9 @@ def list_sales(
                 total_minor=r.total_minor,
                 refunded_minor=r.refunded_minor,
                 created_at=r.created_at.isoformat() + "Z",
+                tax_minor=r.tax_minor,
+                tax_source=r.tax_source,
+                tax_estimated=r.tax_estimated,
             )
             for r in rows
         ],
@@ -126,6 +134,15 @@ def get_sale(sale_id: str, principal: CurrentUser, request: Request) -> JSONResp
             .where(refunds.c.sale_id == sale_id)
             .order_by(refunds.c.created_at)
         ).all()
+        tax_lines = (
+            uow.session.execute(
+                select(sale_tax_lines)
+                .where(sale_tax_lines.c.sale_id == sale_id)
+                .order_by(sale_tax_lines.c.line_no, sale_tax_lines.c.seq)
+            ).all()
+            if row.tax_source == "external"
+            else []
+        )
     body = json.loads(row.answer) if row.answer else {"sale_id": sale_id}
     if row.status == "COMPLETED":
         body["lines"] = [{**line, "refunded_qty": refunded_qty.get(line["line_no"], 0)} for line in body.get("lines", [])]
@@ -135,7 +152,23 @@ def get_sale(sale_id: str, principal: CurrentUser, request: Request) -> JSONResp
         oversold=row.oversold,
         refunded_minor=row.refunded_minor,
         refunds=[{"refund_id": r.id, "status": r.status, "total_minor": r.total_minor} for r in refund_rows_],
+        tax_source=row.tax_source,
+        tax_estimated=row.tax_estimated,
     )
+    if tax_lines:
+        # The tax API's figures per line and jurisdiction, as stored (ADR 0064).
+        body["tax_lines"] = [
+            {
+                "line_no": t.line_no,
+                "jurisdiction": t.jurisdiction,
+                "level": t.level,
+                "code": t.code,
+                "rate": t.rate,
+                "taxable_minor": t.taxable_minor,
+                "tax_minor": t.tax_minor,
+            }
+            for t in tax_lines
+        ]
     return JSONResponse(body)
 
 

@@ -21,7 +21,7 @@ from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet, ensure_known_outlet_async
 from pos_sales import audit, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
-from pos_sales.checkout import price, quote_body, sale_line_rows, shelf_prices
+from pos_sales.checkout import Quote, price, quote_body, sale_line_rows, shelf_prices
 from pos_sales.domain import CheckoutError
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, ParkedCart, ParkIn, PriceOut, VoidIn
@@ -36,24 +36,41 @@ def _ctx(request: Request) -> ServiceContext:
 
 
 @router.post("/quote", responses=unprocessable("a product is not for sale, or a tax class has no rate"))
-def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
+async def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
     """Price a cart without selling it: lines, discounts, tax and total as the sale would
-    have them, and the discounts that would need a manager's approval."""
+    have them, and the discounts that would need a manager's approval. An outlet taxed
+    by an external API gets its answer (or, past the timeout, the table's figures marked
+    `tax_estimated`) and a signed `tax_quote` for the sale to bring back: the sale then
+    charges exactly this tax."""
     ensure_outlet(principal, body.outlet_id)
     ctx = _ctx(request)
+    result = await run_in_threadpool(_priced, ctx, body)
+    desk = request.app.state.checkout.tax
+    if not desk.uses_external(result.policy):
+        return JSONResponse(quote_body(result))
+    tax_request = result.tax_request(f"quote:{body.outlet_id}")
+    answer = await desk.calculate(result.cart, result.policy, tax_request)
+    try:
+        taxed = result.with_tax(answer)
+    except CheckoutError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    token = desk.signer.sign(body.outlet_id, tax_request.fingerprint(), answer)
+    return JSONResponse(quote_body(taxed) | {"tax_quote": token})
+
+
+def _priced(ctx: ServiceContext, body: CartIn) -> Quote:
     try:
         try:
             with ctx.db.transaction() as uow:
-                result = price(uow, ctx.settings, body)  # type: ignore[arg-type]
+                return price(uow, ctx.settings, body)  # type: ignore[arg-type]
         except registers.RegisterProblem as problem:
             # A register made a moment ago: wait for its announcement, then price again.
             if not (problem.unknown and body.register_id and registers.wait_until_known(ctx.db, body.register_id)):
                 raise
             with ctx.db.transaction() as uow:
-                result = price(uow, ctx.settings, body)  # type: ignore[arg-type]
+                return price(uow, ctx.settings, body)  # type: ignore[arg-type]
     except CheckoutError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    return JSONResponse(quote_body(result))
 
 
 @router.get("/prices/{product_id}", response_model=PriceOut)

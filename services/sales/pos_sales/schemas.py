@@ -104,6 +104,12 @@ class SaleIn(Strict):
         max_length=4096,
         description="a manager's approval token (PIN approval, action discount) for a large discount; or send X-Approval-Token",
     )
+    tax_quote: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="the `tax_quote` of the quote the till showed (outlets taxed by an external API): the sale charges "
+        "exactly that tax; a quote for another cart, or expired, is refused with 409 tax_quote_stale",
+    )
 
     @field_validator("id")
     @classmethod
@@ -241,6 +247,9 @@ class SaleSummary(BaseModel):
     total_minor: int
     refunded_minor: int = 0
     created_at: str
+    tax_minor: int = 0
+    tax_source: str = "builtin"  # builtin | external | estimated
+    tax_estimated: bool = False
 
 
 class SalePage(BaseModel):

@@ -75,6 +75,13 @@ sales = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("completed_at", Timestamp, nullable=True),
     Column("fulfilled_at", Timestamp, nullable=True),
+    # Who calculated the tax (ADR 0064): builtin (the outlet's table), external (the tax
+    # API), estimated (the table, because the API did not answer in time: a manager
+    # lists these). The table's sales leave these to their defaults: nothing is added
+    # to their INSERT. No index: the managers' list filters by outlet and date first.
+    Column("tax_source", String(16), nullable=False, server_default=text("'builtin'")),
+    Column("tax_estimated", Boolean, nullable=False, server_default=text("0")),
+    Column("tax_reference", String(64), nullable=True),  # the API's calculation id
     Index("ix_sales_outlet_created", "outlet_id", "created_at"),
     Index("ix_sales_status_created", "status", "created_at"),
     Index("ix_sales_shift", "shift_id"),
@@ -119,6 +126,21 @@ sale_tenders = Table(
     Column("rate_source", String(16), nullable=True),
     Column("rate_as_of", String(32), nullable=True),
     Column("change_minor", BigInteger, nullable=True),
+)
+
+# The tax API's answer per line and jurisdiction (ADR 0064): only for sales it taxed.
+sale_tax_lines = Table(
+    "sale_tax_lines",
+    metadata,
+    Column("sale_id", String(36), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("jurisdiction", String(80), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("rate", String(16), nullable=False),  # percent as the API wrote it ("6.25")
+    Column("taxable_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
 )
 
 # Identity's outlets and registers (OutletCreated, RegisterChanged): a sale, shift, parked

@@ -109,6 +109,12 @@ describe("the sale request", () => {
     });
   });
 
+  it("carries the quote's signed tax when there is one, and nothing otherwise", () => {
+    const lines = addToCart([], bread);
+    expect(saleBody("id-2", "o1", lines, singleTender("cash", 500), { taxQuote: "v1.abc.def" }).tax_quote).toBe("v1.abc.def");
+    expect("tax_quote" in saleBody("id-3", "o1", lines, singleTender("cash", 500), { taxQuote: null })).toBe(false);
+  });
+
   it("names the short lines of a 409 by product name", () => {
     const lines = addToCart(addToCart([], bread), milk, 2);
     expect(

@@ -177,6 +177,8 @@ export interface CartBody {
 export interface CartOptions {
   registerId?: string | null;
   discount?: Discount | null;
+  /** the signed tax of the quote the till showed (outlets taxed by an external API) */
+  taxQuote?: string | null;
 }
 
 function bodyLines(lines: readonly CartLine[]): BodyLine[] {
@@ -205,11 +207,15 @@ export interface SaleBody extends CartBody {
   id: string;
   tenders: TenderBody[];
   approved_by?: string;
+  tax_quote?: string;
 }
 
 /** The POST /api/sales body. Cash: amount_minor is what was handed over. */
 export function saleBody(id: string, outletId: string, lines: readonly CartLine[], tenders: readonly TenderBody[], options: CartOptions = {}): SaleBody {
-  return { id, ...cartBody(outletId, lines, options), tenders: tenders.map((t) => ({ ...t })) };
+  const body: SaleBody = { id, ...cartBody(outletId, lines, options), tenders: tenders.map((t) => ({ ...t })) };
+  // The sale charges exactly the tax the quote showed (or is refused: 409 tax_quote_stale).
+  if (options.taxQuote) body.tax_quote = options.taxQuote;
+  return body;
 }
 
 /** One tender of a kind (the whole of a cash or card payment). */
@@ -247,6 +253,11 @@ export interface Quote {
   cash_rounding_minor: number;
   prices_include_tax: boolean;
   needs_approval: string[];
+  /** outlets taxed by an external API: who calculated it, and the signed figures for the sale */
+  tax_source?: "external" | "estimated";
+  tax_estimated?: boolean;
+  tax_estimated_reason?: string | null;
+  tax_quote?: string;
 }
 
 /** A key that changes whenever the priced cart would (lines, quantities, discounts). */

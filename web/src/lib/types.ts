@@ -90,6 +90,9 @@ export interface SaleSummary {
   currency: string;
   total_minor: number;
   created_at: string;
+  /** builtin | external | estimated (the external tax API did not answer in time) */
+  tax_source?: string;
+  tax_estimated?: boolean;
 }
 
 export interface SalePage {
