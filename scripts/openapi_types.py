@@ -57,7 +57,7 @@ def write_documents(docs: dict[str, dict[str, Any]], openapi_dir: Path) -> dict[
     paths = {}
     for name, document in docs.items():
         path = openapi_dir / f"{name}.json"
-        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         paths[name] = path
     return paths
 

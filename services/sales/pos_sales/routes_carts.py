@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import price, quote_body, shelf_prices
 from pos_sales.domain import CheckoutError
 from pos_sales.outlet_policy import OutletSettings
+from pos_sales.responses import Quote, Void
 from pos_sales.schemas import CartIn, ParkedCart, ParkIn, PriceOut, VoidIn
 from pos_sales.shifts import current_shift_id
 from pos_sales.tables import parked_carts, price_replica, sale_lines, sales
@@ -35,8 +37,8 @@ def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-@router.post("/quote", responses=unprocessable("a product is not for sale, or a tax class has no rate"))
-def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
+@router.post("/quote", response_model=Quote, responses=unprocessable("a product is not for sale, or a tax class has no rate"))
+def quote(body: CartIn, principal: Cashier, request: Request) -> dict[str, Any]:
     """Price a cart without selling it: lines, discounts, tax and total as the sale would
     have them, and the discounts that would need a manager's approval."""
     ensure_outlet(principal, body.outlet_id)
@@ -53,7 +55,7 @@ def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
                 result = price(uow, ctx.settings, body)  # type: ignore[arg-type]
     except CheckoutError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    return JSONResponse(quote_body(result))
+    return quote_body(result)
 
 
 @router.get("/prices/{product_id}", response_model=PriceOut)
@@ -205,7 +207,8 @@ def _stored_void(uow, body: VoidIn, digest: str) -> JSONResponse | None:  # type
 @router.post(
     "/voids",
     status_code=status.HTTP_201_CREATED,
-    responses=errors({403: "needs a manager's approval", 409: "the id belongs to a completed, pending or failed sale"}),
+    responses={201: {"model": Void, "description": "voided; the body is the void as recorded"}}
+    | errors({403: "needs a manager's approval", 409: "the id belongs to a completed, pending or failed sale"}),
 )
 async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONResponse:
     """Void a cart before payment (a parked one, or the one on the till): recorded with a

@@ -6,7 +6,7 @@
  */
 
 export interface paths {
-    "/api/catalog/barcodes/{code}": {
+    "/api/catalog/healthz": {
         parameters: {
             query?: never;
             header?: never;
@@ -14,10 +14,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Product By Barcode
-         * @description The product a scanned barcode belongs to (archived ones too: the till decides).
+         * Healthz
+         * @description Alive: the process answers.
          */
-        get: operations["product_by_barcode_api_catalog_barcodes__code__get"];
+        get: operations["healthz_api_catalog_healthz_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -26,7 +26,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/catalog/categories": {
+    "/api/catalog/readyz": {
         parameters: {
             query?: never;
             header?: never;
@@ -34,44 +34,19 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Categories
-         * @description The whole tree, flat: each category with its parent and its path from the root.
+         * Readyz
+         * @description Ready: database reachable, broker connected, consumer attached.
          */
-        get: operations["list_categories_api_catalog_categories_get"];
+        get: operations["readyz_api_catalog_readyz_get"];
         put?: never;
-        /** Create Category */
-        post: operations["create_category_api_catalog_categories_post"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/catalog/categories/{category_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Update Category
-         * @description Rename, or move under another parent (never under itself or its own children).
-         */
-        put: operations["update_category_api_catalog_categories__category_id__put"];
-        post?: never;
-        /**
-         * Delete Category
-         * @description Only an empty category (no products, no subcategories) can be deleted.
-         */
-        delete: operations["delete_category_api_catalog_categories__category_id__delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/catalog/changes": {
+    "/api/catalog/events": {
         parameters: {
             query?: never;
             header?: never;
@@ -79,13 +54,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Catalog Changes
-         * @description A till's catalogue replica for one outlet: without a cursor, everything, page by
-         *     page; with a cursor, every change since it (tombstones included: archived products,
-         *     changed barcodes, removed outlet prices, deleted categories), in commit order. Apply
-         *     pages in order; `more: false` means up to date (ADR 0015).
+         * Event History
+         * @description Everything this service has published, oldest first, with the original event
+         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
          */
-        get: operations["catalog_changes_api_catalog_changes_get"];
+        get: operations["event_history_api_catalog_events_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -135,27 +108,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/catalog/dead-letters/{letter_id}/discard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Discard
-         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
-         *     with a note saying why; the row stays for the record.
-         */
-        post: operations["discard_api_catalog_dead_letters__letter_id__discard_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/catalog/dead-letters/{letter_id}/replay": {
         parameters: {
             query?: never;
@@ -177,7 +129,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/catalog/events": {
+    "/api/catalog/dead-letters/{letter_id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Discard
+         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
+         *     with a note saying why; the row stays for the record.
+         */
+        post: operations["discard_api_catalog_dead_letters__letter_id__discard_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/products": {
         parameters: {
             query?: never;
             header?: never;
@@ -185,11 +158,33 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Event History
-         * @description Everything this service has published, oldest first, with the original event
-         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
+         * List Products
+         * @description A page of products, by name; with `q`, the search results in search order.
          */
-        get: operations["event_history_api_catalog_events_get"];
+        get: operations["list_products_api_catalog_products_get"];
+        put?: never;
+        /** Create Product */
+        post: operations["create_product_api_catalog_products_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Products
+         * @description The till's search: exact barcode, then exact SKU, then products with words
+         *     starting with every word of `q`. One page at a time; the catalogue never leaves
+         *     the server.
+         */
+        get: operations["search_products_api_catalog_search_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -198,7 +193,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/catalog/healthz": {
+    "/api/catalog/barcodes/{code}": {
         parameters: {
             query?: never;
             header?: never;
@@ -206,13 +201,170 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Healthz
-         * @description Alive: the process answers.
+         * Product By Barcode
+         * @description The product a scanned barcode belongs to (archived ones too: the till decides).
          */
-        get: operations["healthz_api_catalog_healthz_get"];
+        get: operations["product_by_barcode_api_catalog_barcodes__code__get"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/products/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Products
+         * @description Every product as CSV, in the format import reads (streamed: big catalogues too).
+         */
+        get: operations["export_products_api_catalog_products_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/products/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Product */
+        get: operations["get_product_api_catalog_products__product_id__get"];
+        /**
+         * Update Product
+         * @description Change some fields; `active: true` restores an archived product.
+         */
+        put: operations["update_product_api_catalog_products__product_id__put"];
+        post?: never;
+        /**
+         * Archive Product
+         * @description Archive (products with sales history are never deleted).
+         */
+        delete: operations["archive_product_api_catalog_products__product_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Catalog Changes
+         * @description A till's catalogue replica for one outlet: without a cursor, everything, page by
+         *     page; with a cursor, every change since it (tombstones included: archived products,
+         *     changed barcodes, removed outlet prices, deleted categories), in commit order. Apply
+         *     pages in order; `more: false` means up to date (ADR 0015).
+         */
+        get: operations["catalog_changes_api_catalog_changes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/products/{product_id}/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outlet Prices
+         * @description The outlets (that the caller may see) selling this product at their own price.
+         */
+        get: operations["list_outlet_prices_api_catalog_products__product_id__prices_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/products/{product_id}/prices/{outlet_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Outlet Price
+         * @description This outlet sells the product at its own shelf price (OutletPriceChanged).
+         */
+        put: operations["set_outlet_price_api_catalog_products__product_id__prices__outlet_id__put"];
+        post?: never;
+        /**
+         * Remove Outlet Price
+         * @description The outlet sells at the product's price again.
+         */
+        delete: operations["remove_outlet_price_api_catalog_products__product_id__prices__outlet_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Categories
+         * @description The whole tree, flat: each category with its parent and its path from the root.
+         */
+        get: operations["list_categories_api_catalog_categories_get"];
+        put?: never;
+        /** Create Category */
+        post: operations["create_category_api_catalog_categories_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/categories/{category_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Update Category
+         * @description Rename, or move under another parent (never under itself or its own children).
+         */
+        put: operations["update_category_api_catalog_categories__category_id__put"];
+        post?: never;
+        /**
+         * Delete Category
+         * @description Only an empty category (no products, no subcategories) can be deleted.
+         */
+        delete: operations["delete_category_api_catalog_categories__category_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -265,158 +417,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/catalog/products": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Products
-         * @description A page of products, by name; with `q`, the search results in search order.
-         */
-        get: operations["list_products_api_catalog_products_get"];
-        put?: never;
-        /** Create Product */
-        post: operations["create_product_api_catalog_products_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/catalog/products/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export Products
-         * @description Every product as CSV, in the format import reads (streamed: big catalogues too).
-         */
-        get: operations["export_products_api_catalog_products_export_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/catalog/products/{product_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Product */
-        get: operations["get_product_api_catalog_products__product_id__get"];
-        /**
-         * Update Product
-         * @description Change some fields; `active: true` restores an archived product.
-         */
-        put: operations["update_product_api_catalog_products__product_id__put"];
-        post?: never;
-        /**
-         * Archive Product
-         * @description Archive (products with sales history are never deleted).
-         */
-        delete: operations["archive_product_api_catalog_products__product_id__delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/catalog/products/{product_id}/prices": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Outlet Prices
-         * @description The outlets (that the caller may see) selling this product at their own price.
-         */
-        get: operations["list_outlet_prices_api_catalog_products__product_id__prices_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/catalog/products/{product_id}/prices/{outlet_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Set Outlet Price
-         * @description This outlet sells the product at its own shelf price (OutletPriceChanged).
-         */
-        put: operations["set_outlet_price_api_catalog_products__product_id__prices__outlet_id__put"];
-        post?: never;
-        /**
-         * Remove Outlet Price
-         * @description The outlet sells at the product's price again.
-         */
-        delete: operations["remove_outlet_price_api_catalog_products__product_id__prices__outlet_id__delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/catalog/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readyz
-         * @description Ready: database reachable, broker connected, consumer attached.
-         */
-        get: operations["readyz_api_catalog_readyz_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/catalog/search": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Search Products
-         * @description The till's search: exact barcode, then exact SKU, then products with words
-         *     starting with every word of `q`. One page at a time; the catalogue never leaves
-         *     the server.
-         */
-        get: operations["search_products_api_catalog_search_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -460,6 +460,13 @@ export interface components {
          * @description A page of the replica feed: each entity once, in its current state.
          */
         ChangesPage: {
+            /** Outlet Id */
+            outlet_id: string;
+            /**
+             * Products
+             * @description created or changed products (upsert by id; barcodes replace the product's)
+             */
+            products: components["schemas"]["ReplicaProduct"][];
             /**
              * Categories
              * @description created, renamed or moved categories (upsert by id)
@@ -471,79 +478,72 @@ export interface components {
              */
             deleted_categories: string[];
             /**
-             * More
-             * @description true: fetch the next page now; false: the replica is up to date as of this page
-             */
-            more: boolean;
-            /**
              * Next Cursor
              * @description pass it back as `cursor` for the next page or, once `more` is false, for the next sync
              */
             next_cursor: string;
-            /** Outlet Id */
-            outlet_id: string;
             /**
-             * Products
-             * @description created or changed products (upsert by id; barcodes replace the product's)
+             * More
+             * @description true: fetch the next page now; false: the replica is up to date as of this page
              */
-            products: components["schemas"]["ReplicaProduct"][];
+            more: boolean;
         };
         /** DeadLetterOut */
         DeadLetterOut: {
+            /** Id */
+            id: number;
+            /** Consumer */
+            consumer: string;
+            /** Event Id */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /** Routing Key */
+            routing_key: string | null;
+            /**
+             * Reason
+             * @description why the consumer gave up, in a sentence
+             */
+            reason: string;
+            /**
+             * Error
+             * @description the exception and where it was raised
+             */
+            error: string;
             /**
              * Attempts
              * @description deliveries and replays that failed
              */
             attempts: number;
             /**
-             * Body
-             * @description the message as it arrived
-             */
-            body: string;
-            /** Consumer */
-            consumer: string;
-            /**
-             * Error
-             * @description the exception and where it was raised
-             */
-            error: string;
-            /** Event Id */
-            event_id: string | null;
-            /** Event Type */
-            event_type: string | null;
-            /** Failed At */
-            failed_at: string;
-            /** First Failed At */
-            first_failed_at: string;
-            /** Id */
-            id: number;
-            /** Note */
-            note: string | null;
-            /**
-             * Reason
-             * @description why the consumer gave up, in a sentence
-             */
-            reason: string;
-            /** Resolved At */
-            resolved_at: string | null;
-            /** Resolved By */
-            resolved_by: string | null;
-            /** Routing Key */
-            routing_key: string | null;
-            /**
              * Status
              * @enum {string}
              */
             status: "pending" | "replayed" | "discarded";
+            /** First Failed At */
+            first_failed_at: string;
+            /** Failed At */
+            failed_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved By */
+            resolved_by: string | null;
+            /** Note */
+            note: string | null;
+            /**
+             * Body
+             * @description the message as it arrived
+             */
+            body: string;
         };
         /** DeadLetterPage */
         DeadLetterPage: {
             /** Items */
             items: components["schemas"]["DeadLetterOut"][];
-            /** Pending */
-            pending: number;
             /** Total */
             total: number;
+            /** Pending */
+            pending: number;
         };
         /** DiscardIn */
         DiscardIn: {
@@ -560,47 +560,47 @@ export interface components {
         };
         /** ImportError_ */
         ImportError_: {
+            /** Row */
+            row: number;
             /** Column */
             column: string;
             /** Message */
             message: string;
-            /** Row */
-            row: number;
         };
         /** ImportJobOut */
         ImportJobOut: {
-            /** Created */
-            created: number;
-            /** Created At */
-            created_at: string;
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
             /** Dry Run */
             dry_run: boolean;
+            /** Filename */
+            filename: string | null;
+            /** Total Rows */
+            total_rows: number;
+            /** Validated Rows */
+            validated_rows: number;
+            /** Imported Rows */
+            imported_rows: number;
+            /** Progress */
+            progress: number;
+            /** Created */
+            created: number;
+            /** Updated */
+            updated: number;
+            /** Unchanged */
+            unchanged: number;
             /** Error Count */
             error_count: number;
             /** Errors */
             errors: components["schemas"]["ImportError_"][];
-            /** Filename */
-            filename: string | null;
-            /** Finished At */
-            finished_at: string | null;
-            /** Id */
-            id: string;
-            /** Imported Rows */
-            imported_rows: number;
             /** Message */
             message: string | null;
-            /** Progress */
-            progress: number;
-            /** Status */
-            status: string;
-            /** Total Rows */
-            total_rows: number;
-            /** Unchanged */
-            unchanged: number;
-            /** Updated */
-            updated: number;
-            /** Validated Rows */
-            validated_rows: number;
+            /** Created At */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
         };
         /** OutletPriceIn */
         OutletPriceIn: {
@@ -609,17 +609,26 @@ export interface components {
         };
         /** OutletPriceOut */
         OutletPriceOut: {
-            /** Currency */
-            currency: string;
+            /** Product Id */
+            product_id: string;
             /** Outlet Id */
             outlet_id: string;
             /** Price Minor */
             price_minor: number;
-            /** Product Id */
-            product_id: string;
+            /** Currency */
+            currency: string;
         };
         /** ProductIn */
         ProductIn: {
+            /** Sku */
+            sku: string;
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
             /**
              * Barcodes
              * @description EAN-13, UPC-A or EAN-8, check digit verified
@@ -629,24 +638,15 @@ export interface components {
             /** Category Id */
             category_id?: string | null;
             /**
-             * Cost Minor
-             * @default 0
-             */
-            cost_minor: number;
-            /**
-             * Description
-             * @default
-             */
-            description: string;
-            /** Name */
-            name: string;
-            /**
              * Price Minor
              * @description unit price in minor units (cents); per kg when unit is weight
              */
             price_minor: number;
-            /** Sku */
-            sku: string;
+            /**
+             * Cost Minor
+             * @default 0
+             */
+            cost_minor: number;
             /**
              * Tax Class
              * @default standard
@@ -661,30 +661,26 @@ export interface components {
         };
         /** ProductOut */
         ProductOut: {
-            /** Active */
-            active: boolean;
+            /** Id */
+            id: string;
+            /** Sku */
+            sku: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
             /** Barcodes */
             barcodes: string[];
             /** Category Id */
             category_id: string | null;
             /** Category Name */
             category_name?: string | null;
+            /** Price Minor */
+            price_minor: number;
             /** Cost Minor */
             cost_minor: number;
             /** Currency */
             currency: string;
-            /** Description */
-            description: string;
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /** Outlet Price Minor */
-            outlet_price_minor?: number | null;
-            /** Price Minor */
-            price_minor: number;
-            /** Sku */
-            sku: string;
             /** Tax Class */
             tax_class: string;
             /**
@@ -692,15 +688,15 @@ export interface components {
              * @default each
              */
             unit: string;
+            /** Active */
+            active: boolean;
+            /** Outlet Price Minor */
+            outlet_price_minor?: number | null;
         };
         /** ProductPage */
         ProductPage: {
             /** Items */
             items: components["schemas"]["ProductOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
             /** Total */
             total: number;
             /**
@@ -708,42 +704,46 @@ export interface components {
              * @default true
              */
             total_exact: boolean;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
         };
         /**
          * ProductUpdate
          * @description Fields that may change; omitted fields keep their value.
          */
         ProductUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Barcodes */
+            barcodes?: string[] | null;
+            /** Category Id */
+            category_id?: string | null;
+            /** Price Minor */
+            price_minor?: number | null;
+            /** Cost Minor */
+            cost_minor?: number | null;
+            /** Tax Class */
+            tax_class?: string | null;
+            /** Unit */
+            unit?: string | null;
             /**
              * Active
              * @description true restores an archived product
              */
             active?: boolean | null;
-            /** Barcodes */
-            barcodes?: string[] | null;
-            /** Category Id */
-            category_id?: string | null;
-            /** Cost Minor */
-            cost_minor?: number | null;
-            /** Description */
-            description?: string | null;
-            /** Name */
-            name?: string | null;
-            /** Price Minor */
-            price_minor?: number | null;
-            /** Tax Class */
-            tax_class?: string | null;
-            /** Unit */
-            unit?: string | null;
         };
         /** ReplayAll */
         ReplayAll: {
-            /** Items */
-            items: components["schemas"]["DeadLetterOut"][];
             /** Replayed */
             replayed: number;
             /** Still Failing */
             still_failing: number;
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
         };
         /** ReplicaCategory */
         ReplicaCategory: {
@@ -759,67 +759,67 @@ export interface components {
          * @description What a till needs to sell a product offline, at one outlet.
          */
         ReplicaProduct: {
-            /**
-             * Active
-             * @description false: archived (not sold; keep it to show old receipts)
-             */
-            active: boolean;
+            /** Id */
+            id: string;
+            /** Sku */
+            sku: string;
+            /** Name */
+            name: string;
             /** Barcodes */
             barcodes: string[];
             /** Category Id */
             category_id: string | null;
-            /** Currency */
-            currency: string;
-            /** Id */
-            id: string;
-            /** Name */
-            name: string;
-            /**
-             * Outlet Price
-             * @description true when price_minor is this outlet's own price
-             */
-            outlet_price: boolean;
             /**
              * Price Minor
              * @description the price at this outlet: its own price if it has one, else the product's
              */
             price_minor: number;
-            /** Sku */
-            sku: string;
+            /**
+             * Outlet Price
+             * @description true when price_minor is this outlet's own price
+             */
+            outlet_price: boolean;
+            /** Currency */
+            currency: string;
             /** Tax Class */
             tax_class: string;
             /** Unit */
             unit: string;
+            /**
+             * Active
+             * @description false: archived (not sold; keep it to show old receipts)
+             */
+            active: boolean;
         };
         /**
          * SearchHit
          * @description What a till needs to show and sell a product.
          */
         SearchHit: {
-            /** Active */
-            active: boolean;
-            /** Barcodes */
-            barcodes: string[];
-            /** Category Id */
-            category_id: string | null;
-            /** Currency */
-            currency: string;
             /** Id */
             id: string;
-            /** Match */
-            match: string;
-            /** Name */
-            name: string;
-            /** Outlet Price Minor */
-            outlet_price_minor?: number | null;
-            /** Price Minor */
-            price_minor: number;
             /** Sku */
             sku: string;
+            /** Name */
+            name: string;
+            /** Barcodes */
+            barcodes: string[];
+            /** Price Minor */
+            price_minor: number;
+            /** Outlet Price Minor */
+            outlet_price_minor?: number | null;
+            /** Currency */
+            currency: string;
             /** Tax Class */
             tax_class: string;
             /** Unit */
             unit: string;
+            /** Category Id */
+            category_id: string | null;
+            /** Active */
+            active: boolean;
+            /** Match */
+            match: string;
         };
         /** SearchPage */
         SearchPage: {
@@ -827,23 +827,23 @@ export interface components {
             items: components["schemas"]["SearchHit"][];
             /** Limit */
             limit: number;
-            /** Next Offset */
-            next_offset: number | null;
             /** Offset */
             offset: number;
+            /** Next Offset */
+            next_offset: number | null;
         };
         /** ValidationError */
         ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
             /** Location */
             loc: (string | number)[];
             /** Message */
             msg: string;
             /** Error Type */
             type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -854,401 +854,82 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    product_by_barcode_api_catalog_barcodes__code__get: {
+    healthz_api_catalog_healthz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    readyz_api_catalog_readyz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description not ready: a check failed (or, through the gateway, the service is down) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ready: boolean;
+                        checks: {
+                            [key: string]: string;
+                        };
+                    } | {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    event_history_api_catalog_events_get: {
         parameters: {
             query?: {
-                outlet_id?: string | null;
-            };
-            header?: never;
-            path: {
-                code: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProductOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    list_categories_api_catalog_categories_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CategoryOut"][];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    create_category_api_catalog_categories_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CategoryIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CategoryOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    update_category_api_catalog_categories__category_id__put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                category_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CategoryUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CategoryOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    delete_category_api_catalog_categories__category_id__delete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                category_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the category has subcategories or products */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    catalog_changes_api_catalog_changes_get: {
-        parameters: {
-            query: {
-                /** @description the till's outlet: prices are this outlet's */
-                outlet_id: string;
-                /** @description a next_cursor from an earlier page; none to fill from the start */
-                cursor?: string | null;
-                /** @description most entries in this page */
+                /** @description cursor: next_after of the previous page */
+                after?: number;
                 limit?: number;
             };
             header?: never;
@@ -1263,7 +944,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ChangesPage"];
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -1279,8 +962,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1455,105 +1138,6 @@ export interface operations {
             };
         };
     };
-    discard_api_catalog_dead_letters__letter_id__discard_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DiscardIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description no such dead letter */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description already replayed or discarded */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
     replay_one_api_catalog_dead_letters__letter_id__replay_post: {
         parameters: {
             query?: never;
@@ -1634,18 +1218,20 @@ export interface operations {
             };
         };
     };
-    event_history_api_catalog_events_get: {
+    discard_api_catalog_dead_letters__letter_id__discard_post: {
         parameters: {
-            query?: {
-                /** @description cursor: next_after of the previous page */
-                after?: number;
-                limit?: number;
-            };
+            query?: never;
             header?: never;
-            path?: never;
+            path: {
+                letter_id: number;
+            };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscardIn"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -1653,9 +1239,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DeadLetterOut"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -1682,270 +1266,22 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description no such dead letter */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
+                content?: never;
             };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    healthz_api_catalog_healthz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
+            /** @description already replayed or discarded */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    list_imports_api_catalog_imports_get: {
-        parameters: {
-            query?: {
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImportJobOut"][];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    start_import_api_catalog_imports_post: {
-        parameters: {
-            query?: {
-                /** @description only check the file */
-                dry_run?: boolean;
-                filename?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "text/csv": string;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImportJobOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
+                content?: never;
             };
             /** @description request body too large (the gateway's limit) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    get_import_api_catalog_imports__job_id__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                job_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImportJobOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2119,6 +1455,155 @@ export interface operations {
             };
             /** @description request body too large (the gateway's limit) */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    search_products_api_catalog_search_get: {
+        parameters: {
+            query: {
+                /** @description name words, SKU or barcode: exact or prefix */
+                q: string;
+                /** @description the till's outlet: its own prices are given */
+                outlet_id?: string | null;
+                category_id?: string | null;
+                include_archived?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchPage"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    product_by_barcode_api_catalog_barcodes__code__get: {
+        parameters: {
+            query?: {
+                outlet_id?: string | null;
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2482,6 +1967,81 @@ export interface operations {
             };
         };
     };
+    catalog_changes_api_catalog_changes_get: {
+        parameters: {
+            query: {
+                /** @description the till's outlet: prices are this outlet's */
+                outlet_id: string;
+                /** @description a next_cursor from an earlier page; none to fill from the start */
+                cursor?: string | null;
+                /** @description most entries in this page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
     list_outlet_prices_api_catalog_products__product_id__prices_get: {
         parameters: {
             query?: never;
@@ -2729,7 +2289,7 @@ export interface operations {
             };
         };
     };
-    readyz_api_catalog_readyz_get: {
+    list_categories_api_catalog_categories_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2744,52 +2304,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description not ready: a check failed (or, through the gateway, the service is down) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        checks: {
-                            [key: string]: string;
-                        };
-                        ready: boolean;
-                    } | {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    search_products_api_catalog_search_get: {
-        parameters: {
-            query: {
-                /** @description name words, SKU or barcode: exact or prefix */
-                q: string;
-                /** @description the till's outlet: its own prices are given */
-                outlet_id?: string | null;
-                category_id?: string | null;
-                include_archived?: boolean;
-                limit?: number;
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SearchPage"];
+                    "application/json": components["schemas"]["CategoryOut"][];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -2805,7 +2320,492 @@ export interface operations {
                     };
                 };
             };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    create_category_api_catalog_categories_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    update_category_api_catalog_categories__category_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                category_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CategoryUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_category_api_catalog_categories__category_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                category_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the category has subcategories or products */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    list_imports_api_catalog_imports_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOut"][];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    start_import_api_catalog_imports_post: {
+        parameters: {
+            query?: {
+                /** @description only check the file */
+                dry_run?: boolean;
+                filename?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_import_api_catalog_imports__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
             404: {
                 headers: {
                     [name: string]: unknown;

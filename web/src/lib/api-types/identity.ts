@@ -6,29 +6,7 @@
  */
 
 export interface paths {
-    "/api/identity/approvals": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Approve
-         * @description A manager approves one action at the till with their PIN. The answer's
-         *     approval_token is short-lived and signed; the service doing the action verifies it
-         *     locally with pos_platform.auth.verify_approval (see docs/security.md).
-         */
-        post: operations["approve_api_identity_approvals_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/identity/audit": {
+    "/api/identity/healthz": {
         parameters: {
             query?: never;
             header?: never;
@@ -36,10 +14,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Audit
-         * @description Who did what, when and from where, oldest first; page with after_seq.
+         * Healthz
+         * @description Alive: the process answers.
          */
-        get: operations["list_audit_api_identity_audit_get"];
+        get: operations["healthz_api_identity_healthz_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -48,7 +26,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/identity/audit/export": {
+    "/api/identity/readyz": {
         parameters: {
             query?: never;
             header?: never;
@@ -56,12 +34,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Export Audit
-         * @description The chain's entries for a date range, every column including `prev_hash` and
-         *     `hash` (`python -m pos_identity.audit export` gives the same). The export itself is
-         *     recorded in the chain (`audit.exported`).
+         * Readyz
+         * @description Ready: database reachable, broker connected, consumer attached.
          */
-        get: operations["export_audit_api_identity_audit_export_get"];
+        get: operations["readyz_api_identity_readyz_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -70,7 +46,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/identity/audit/verify": {
+    "/api/identity/events": {
         parameters: {
             query?: never;
             header?: never;
@@ -78,31 +54,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Verify Audit
-         * @description Walks the whole chain (as `python -m pos_identity.audit verify` does).
+         * Event History
+         * @description Everything this service has published, oldest first, with the original event
+         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
          */
-        get: operations["verify_audit_api_identity_audit_verify_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/identity/currencies": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Currencies
-         * @description The ISO 4217 currencies an outlet may be in (a picker's list): code, name, minor
-         *     units and the smallest cash unit, by code. Funds, metals and test codes are left out.
-         */
-        get: operations["list_currencies_api_identity_currencies_get"];
+        get: operations["event_history_api_identity_events_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -152,27 +108,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/identity/dead-letters/{letter_id}/discard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Discard
-         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
-         *     with a note saying why; the row stays for the record.
-         */
-        post: operations["discard_api_identity_dead_letters__letter_id__discard_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/identity/dead-letters/{letter_id}/replay": {
         parameters: {
             query?: never;
@@ -194,41 +129,21 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/identity/events": {
+    "/api/identity/dead-letters/{letter_id}/discard": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Event History
-         * @description Everything this service has published, oldest first, with the original event
-         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
-         */
-        get: operations["event_history_api_identity_events_get"];
+        get?: never;
         put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/identity/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
         /**
-         * Healthz
-         * @description Alive: the process answers.
+         * Discard
+         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
+         *     with a note saying why; the row stays for the record.
          */
-        get: operations["healthz_api_identity_healthz_get"];
-        put?: never;
-        post?: never;
+        post: operations["discard_api_identity_dead_letters__letter_id__discard_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -256,6 +171,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/identity/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh
+         * @description A new access token for the refresh cookie, which is rotated. The token carries
+         *     the user's role and outlets as they are now; a disabled user gets 401.
+         */
+        post: operations["refresh_api_identity_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/identity/logout": {
         parameters: {
             query?: never;
@@ -270,6 +206,26 @@ export interface paths {
          * @description Ends the session of the refresh cookie (its whole family) and clears the cookie.
          */
         post: operations["logout_api_identity_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Key
+         * @description The PEM public key every service verifies access and approval tokens with.
+         */
+        get: operations["public_key_api_identity_public_key_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -335,6 +291,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/identity/outlets/{outlet_id}/staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outlet Staff
+         * @description Who works at an outlet (for the till's quick switch and approval pickers).
+         */
+        get: operations["outlet_staff_api_identity_outlets__outlet_id__staff_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/switch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Switch User
+         * @description Quick cashier switch at a till: within a logged-in till session at the outlet,
+         *     the next cashier's id and PIN give a session of their own; the previous one ends.
+         */
+        post: operations["switch_user_api_identity_switch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve
+         * @description A manager approves one action at the till with their PIN. The answer's
+         *     approval_token is short-lived and signed; the service doing the action verifies it
+         *     locally with pos_platform.auth.verify_approval (see docs/security.md).
+         */
+        post: operations["approve_api_identity_approvals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/currencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Currencies
+         * @description The ISO 4217 currencies an outlet may be in (a picker's list): code, name, minor
+         *     units and the smallest cash unit, by code. Funds, metals and test codes are left out.
+         */
+        get: operations["list_currencies_api_identity_currencies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/identity/outlets": {
         parameters: {
             query?: never;
@@ -369,87 +409,6 @@ export interface paths {
         head?: never;
         /** Update Outlet */
         patch: operations["update_outlet_api_identity_outlets__outlet_id__patch"];
-        trace?: never;
-    };
-    "/api/identity/outlets/{outlet_id}/staff": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Outlet Staff
-         * @description Who works at an outlet (for the till's quick switch and approval pickers).
-         */
-        get: operations["outlet_staff_api_identity_outlets__outlet_id__staff_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/identity/public-key": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Public Key
-         * @description The PEM public key every service verifies access and approval tokens with.
-         */
-        get: operations["public_key_api_identity_public_key_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/identity/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readyz
-         * @description Ready: database reachable, broker connected, consumer attached.
-         */
-        get: operations["readyz_api_identity_readyz_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/identity/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Refresh
-         * @description A new access token for the refresh cookie, which is rotated. The token carries
-         *     the user's role and outlets as they are now; a disabled user gets 401.
-         */
-        post: operations["refresh_api_identity_refresh_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/api/identity/registers": {
@@ -498,47 +457,6 @@ export interface paths {
          *     outlet's register answers 404, as it does to GET.
          */
         patch: operations["update_register_api_identity_registers__register_id__patch"];
-        trace?: never;
-    };
-    "/api/identity/sessions/users/{user_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * End User Sessions
-         * @description Ends every session (refresh token) of a user, e.g. a lost or stolen till.
-         */
-        delete: operations["end_user_sessions_api_identity_sessions_users__user_id__delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/identity/switch": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Switch User
-         * @description Quick cashier switch at a till: within a logged-in till session at the outlet,
-         *     the next cashier's id and PIN give a session of their own; the previous one ends.
-         */
-        post: operations["switch_user_api_identity_switch_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
     "/api/identity/users": {
@@ -602,26 +520,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/identity/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit
+         * @description Who did what, when and from where, oldest first; page with after_seq.
+         */
+        get: operations["list_audit_api_identity_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify Audit
+         * @description Walks the whole chain (as `python -m pos_identity.audit verify` does).
+         */
+        get: operations["verify_audit_api_identity_audit_verify_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Audit
+         * @description The chain's entries for a date range, every column including `prev_hash` and
+         *     `hash` (`python -m pos_identity.audit export` gives the same). The export itself is
+         *     recorded in the chain (`audit.exported`).
+         */
+        get: operations["export_audit_api_identity_audit_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/identity/sessions/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End User Sessions
+         * @description Ends every session (refresh token) of a user, e.g. a lost or stolen till.
+         */
+        delete: operations["end_user_sessions_api_identity_sessions_users__user_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** ApprovalOut */
         ApprovalOut: {
+            /** Approval Token */
+            approval_token: string;
+            /** Expires In */
+            expires_in: number;
             /**
              * Action
              * @enum {string}
              */
             action: "refund" | "void" | "no_sale" | "discount" | "price_override";
-            /** Approval Token */
-            approval_token: string;
-            approver: components["schemas"]["StaffOut"];
-            /** Expires In */
-            expires_in: number;
             /** Outlet Id */
             outlet_id: string;
             /** Subject */
             subject: string | null;
+            approver: components["schemas"]["StaffOut"];
         };
         /** ApprovalRequest */
         ApprovalRequest: {
@@ -630,56 +630,56 @@ export interface components {
              * @enum {string}
              */
             action: "refund" | "void" | "no_sale" | "discount" | "price_override";
-            /** Amount Minor */
-            amount_minor?: number | null;
-            /** Approver Id */
-            approver_id: string;
             /** Outlet Id */
             outlet_id: string;
+            /** Approver Id */
+            approver_id: string;
             /** Pin */
             pin: string;
-            /** Reason */
-            reason?: string | null;
             /** Subject */
             subject?: string | null;
+            /** Amount Minor */
+            amount_minor?: number | null;
+            /** Reason */
+            reason?: string | null;
         };
         /** AuditEntryOut */
         AuditEntryOut: {
-            /** Action */
-            action: string;
-            /** Actor Email */
-            actor_email: string | null;
-            /** Actor Id */
-            actor_id: string | null;
-            /** Actor Role */
-            actor_role: string | null;
+            /** Seq */
+            seq: number;
             /**
              * At
              * Format: date-time
              */
             at: string;
+            /** Service */
+            service: string;
+            /** Action */
+            action: string;
+            /** Outcome */
+            outcome: string;
+            /** Actor Id */
+            actor_id: string | null;
+            /** Actor Email */
+            actor_email: string | null;
+            /** Actor Role */
+            actor_role: string | null;
+            /** Target Type */
+            target_type: string | null;
+            /** Target Id */
+            target_id: string | null;
+            /** Outlet Id */
+            outlet_id: string | null;
+            /** Source Ip */
+            source_ip: string | null;
+            /** Request Id */
+            request_id: string | null;
             /** Details */
             details: {
                 [key: string]: unknown;
             };
             /** Hash */
             hash: string;
-            /** Outcome */
-            outcome: string;
-            /** Outlet Id */
-            outlet_id: string | null;
-            /** Request Id */
-            request_id: string | null;
-            /** Seq */
-            seq: number;
-            /** Service */
-            service: string;
-            /** Source Ip */
-            source_ip: string | null;
-            /** Target Id */
-            target_id: string | null;
-            /** Target Type */
-            target_type: string | null;
         };
         /** AuditPage */
         AuditPage: {
@@ -690,21 +690,16 @@ export interface components {
         };
         /** AuditVerdictOut */
         AuditVerdictOut: {
-            /** Broken Seq */
-            broken_seq: number | null;
-            /** Entries */
-            entries: number;
-            /** Head Hash */
-            head_hash: string;
-            /** Head Seq */
-            head_seq: number;
-            /**
-             * Message
-             * @default
-             */
-            message: string;
             /** Ok */
             ok: boolean;
+            /** Entries */
+            entries: number;
+            /** Head Seq */
+            head_seq: number;
+            /** Head Hash */
+            head_hash: string;
+            /** Broken Seq */
+            broken_seq: number | null;
             /** Reason */
             reason: string;
             /**
@@ -712,34 +707,29 @@ export interface components {
              * @default
              */
             record: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
         };
         /** CurrencyList */
         CurrencyList: {
-            /** Currencies */
-            currencies: components["schemas"]["CurrencyOut"][];
             /**
              * Iso Table Published
              * @description publication date of the ISO 4217 list these come from
              */
             iso_table_published: string;
+            /** Currencies */
+            currencies: components["schemas"]["CurrencyOut"][];
         };
         /** CurrencyOut */
         CurrencyOut: {
-            /**
-             * Cash Unit Minor
-             * @description the smallest amount paid in cash, in minor units (CHF 5 = 0.05, SEK 100 = 1 krona)
-             */
-            cash_unit_minor: number;
             /**
              * Code
              * @description ISO 4217 alphabetic code
              */
             code: string;
-            /**
-             * Minor Units
-             * @description digits after the decimal point: amounts are integers of 10^-minor_units (JPY 0, EUR 2, KWD 3)
-             */
-            minor_units: number;
             /**
              * Name
              * @description ISO 4217's English name
@@ -750,63 +740,73 @@ export interface components {
              * @description ISO 4217 numeric code
              */
             numeric: number;
+            /**
+             * Minor Units
+             * @description digits after the decimal point: amounts are integers of 10^-minor_units (JPY 0, EUR 2, KWD 3)
+             */
+            minor_units: number;
+            /**
+             * Cash Unit Minor
+             * @description the smallest amount paid in cash, in minor units (CHF 5 = 0.05, SEK 100 = 1 krona)
+             */
+            cash_unit_minor: number;
         };
         /** DeadLetterOut */
         DeadLetterOut: {
+            /** Id */
+            id: number;
+            /** Consumer */
+            consumer: string;
+            /** Event Id */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /** Routing Key */
+            routing_key: string | null;
+            /**
+             * Reason
+             * @description why the consumer gave up, in a sentence
+             */
+            reason: string;
+            /**
+             * Error
+             * @description the exception and where it was raised
+             */
+            error: string;
             /**
              * Attempts
              * @description deliveries and replays that failed
              */
             attempts: number;
             /**
-             * Body
-             * @description the message as it arrived
-             */
-            body: string;
-            /** Consumer */
-            consumer: string;
-            /**
-             * Error
-             * @description the exception and where it was raised
-             */
-            error: string;
-            /** Event Id */
-            event_id: string | null;
-            /** Event Type */
-            event_type: string | null;
-            /** Failed At */
-            failed_at: string;
-            /** First Failed At */
-            first_failed_at: string;
-            /** Id */
-            id: number;
-            /** Note */
-            note: string | null;
-            /**
-             * Reason
-             * @description why the consumer gave up, in a sentence
-             */
-            reason: string;
-            /** Resolved At */
-            resolved_at: string | null;
-            /** Resolved By */
-            resolved_by: string | null;
-            /** Routing Key */
-            routing_key: string | null;
-            /**
              * Status
              * @enum {string}
              */
             status: "pending" | "replayed" | "discarded";
+            /** First Failed At */
+            first_failed_at: string;
+            /** Failed At */
+            failed_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved By */
+            resolved_by: string | null;
+            /** Note */
+            note: string | null;
+            /**
+             * Body
+             * @description the message as it arrived
+             */
+            body: string;
         };
         /** DeadLetterPage */
         DeadLetterPage: {
             /** Items */
             items: components["schemas"]["DeadLetterOut"][];
-            /** Pending */
-            pending: number;
             /** Total */
             total: number;
+            /** Pending */
+            pending: number;
         };
         /** DiscardIn */
         DiscardIn: {
@@ -830,14 +830,14 @@ export interface components {
         };
         /** OutletIn */
         OutletIn: {
+            /** Name */
+            name: string;
             /**
              * Currency
              * @description an ISO 4217 currency code (GET /api/identity/currencies lists them)
              * @default EUR
              */
             currency: string;
-            /** Name */
-            name: string;
             /**
              * Timezone
              * @default UTC
@@ -846,12 +846,12 @@ export interface components {
         };
         /** OutletOut */
         OutletOut: {
-            /** Currency */
-            currency: string;
             /** Id */
             id: string;
             /** Name */
             name: string;
+            /** Currency */
+            currency: string;
             /** Timezone */
             timezone: string;
         };
@@ -878,6 +878,8 @@ export interface components {
         };
         /** RegisterIn */
         RegisterIn: {
+            /** Outlet Id */
+            outlet_id: string;
             /** Name */
             name: string;
             /**
@@ -885,42 +887,38 @@ export interface components {
              * @description the register's number in its outlet, printed in its receipt numbers; the next free one if left out
              */
             number?: number | null;
-            /** Outlet Id */
-            outlet_id: string;
         };
         /** RegisterOut */
         RegisterOut: {
-            /** Active */
-            active: boolean;
             /** Id */
             id: string;
-            /** Name */
-            name: string;
-            /** Number */
-            number: number;
             /** Outlet Id */
             outlet_id: string;
+            /** Number */
+            number: number;
+            /** Name */
+            name: string;
+            /** Active */
+            active: boolean;
         };
         /** RegisterUpdate */
         RegisterUpdate: {
-            /** Active */
-            active?: boolean | null;
             /** Name */
             name?: string | null;
+            /** Active */
+            active?: boolean | null;
         };
         /** ReplayAll */
         ReplayAll: {
-            /** Items */
-            items: components["schemas"]["DeadLetterOut"][];
             /** Replayed */
             replayed: number;
             /** Still Failing */
             still_failing: number;
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
         };
         /** StaffOut */
         StaffOut: {
-            /** Has Pin */
-            has_pin: boolean;
             /** Id */
             id: string;
             /** Name */
@@ -930,6 +928,8 @@ export interface components {
              * @enum {string}
              */
             role: "cashier" | "manager" | "admin";
+            /** Has Pin */
+            has_pin: boolean;
         };
         /**
          * SwitchRequest
@@ -938,23 +938,23 @@ export interface components {
         SwitchRequest: {
             /** Outlet Id */
             outlet_id: string;
-            /** Pin */
-            pin: string;
             /** User Id */
             user_id: string;
+            /** Pin */
+            pin: string;
         };
         /** TokenResponse */
         TokenResponse: {
             /** Access Token */
             access_token: string;
-            /** Expires In */
-            expires_in: number;
             /**
              * Token Type
              * @default bearer
              * @constant
              */
             token_type: "bearer";
+            /** Expires In */
+            expires_in: number;
             user: components["schemas"]["UserOut"];
         };
         /** UserIn */
@@ -963,45 +963,45 @@ export interface components {
             email: string;
             /** Name */
             name: string;
+            /** Password */
+            password: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "cashier" | "manager" | "admin";
             /**
              * Outlets
              * @default []
              */
             outlets: string[];
-            /** Password */
-            password: string;
             /** Pin */
             pin?: string | null;
+        };
+        /** UserOut */
+        UserOut: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
             /**
              * Role
              * @enum {string}
              */
             role: "cashier" | "manager" | "admin";
-        };
-        /** UserOut */
-        UserOut: {
+            /** Outlets */
+            outlets: string[];
             /** Active */
             active: boolean;
-            /** Email */
-            email: string;
             /**
              * Has Pin
              * @default false
              */
             has_pin: boolean;
-            /** Id */
-            id: string;
             /** Locked Until */
             locked_until?: string | null;
-            /** Name */
-            name: string;
-            /** Outlets */
-            outlets: string[];
-            /**
-             * Role
-             * @enum {string}
-             */
-            role: "cashier" | "manager" | "admin";
         };
         /**
          * UserUpdate
@@ -1009,31 +1009,31 @@ export interface components {
          *     disabling revokes every refresh token at once.
          */
         UserUpdate: {
-            /** Active */
-            active?: boolean | null;
             /** Name */
             name?: string | null;
+            /** Role */
+            role?: ("cashier" | "manager" | "admin") | null;
             /** Outlets */
             outlets?: string[] | null;
+            /** Active */
+            active?: boolean | null;
             /** Password */
             password?: string | null;
             /** Pin */
             pin?: string | null;
-            /** Role */
-            role?: ("cashier" | "manager" | "admin") | null;
         };
         /** ValidationError */
         ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
             /** Location */
             loc: (string | number)[];
             /** Message */
             msg: string;
             /** Error Type */
             type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -1044,87 +1044,23 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    approve_api_identity_approvals_post: {
+    healthz_api_identity_healthz_get: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ApprovalRequest"];
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApprovalOut"];
-                };
-            };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description wrong PIN, or too many attempts: try again later; or the approver is not a manager */
-            403: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description too many attempts from this address: slow down (the gateway's rate limit) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
+                        [key: string]: string;
                     };
                 };
             };
@@ -1143,18 +1079,47 @@ export interface operations {
             };
         };
     };
-    list_audit_api_identity_audit_get: {
+    readyz_api_identity_readyz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description not ready: a check failed (or, through the gateway, the service is down) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ready: boolean;
+                        checks: {
+                            [key: string]: string;
+                        };
+                    } | {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    event_history_api_identity_events_get: {
         parameters: {
             query?: {
-                action?: string | null;
-                actor_id?: string | null;
-                outlet_id?: string | null;
-                /** @description who wrote it: identity, sales, catalog, inventory, payments */
-                service?: string | null;
-                /** @description e.g. a sale, refund, product or count id */
-                target_id?: string | null;
-                since?: string | null;
-                after_seq?: number;
+                /** @description cursor: next_after of the previous page */
+                after?: number;
                 limit?: number;
             };
             header?: never;
@@ -1169,94 +1134,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditPage"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
                     "application/json": {
-                        detail: string;
+                        [key: string]: unknown;
                     };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    export_audit_api_identity_audit_export_get: {
-        parameters: {
-            query?: {
-                /** @description entries at or after this moment (a date is its midnight, UTC) */
-                since?: string | null;
-                /** @description entries before this moment (a date is its midnight, UTC) */
-                until?: string | null;
-                /** @description JSON lines (one entry a line) or CSV */
-                format?: "jsonl" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the entries, oldest first */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/x-ndjson": unknown;
-                    "text/csv": unknown;
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -1290,109 +1170,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    verify_audit_api_identity_audit_verify_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditVerdictOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    list_currencies_api_identity_currencies_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CurrencyList"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
                         detail: string;
                     };
                 };
@@ -1551,6 +1328,86 @@ export interface operations {
             };
         };
     };
+    replay_one_api_identity_dead_letters__letter_id__replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such dead letter */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description already replayed or discarded, or the replay failed again (the reason is updated) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the message is not an event envelope: it can only be discarded */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the database is unavailable: try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     discard_api_identity_dead_letters__letter_id__discard_post: {
         parameters: {
             query?: never;
@@ -1650,195 +1507,6 @@ export interface operations {
             };
         };
     };
-    replay_one_api_identity_dead_letters__letter_id__replay_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description no such dead letter */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description already replayed or discarded, or the replay failed again (the reason is updated) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description the message is not an event envelope: it can only be discarded */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the database is unavailable: try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    event_history_api_identity_events_get: {
-        parameters: {
-            query?: {
-                /** @description cursor: next_after of the previous page */
-                after?: number;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    healthz_api_identity_healthz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
     login_api_identity_login_post: {
         parameters: {
             query?: never;
@@ -1920,6 +1588,46 @@ export interface operations {
             };
         };
     };
+    refresh_api_identity_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
     logout_api_identity_logout_post: {
         parameters: {
             query?: never;
@@ -1935,6 +1643,39 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    public_key_api_identity_public_key_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
             };
             /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
             503: {
@@ -2167,6 +1908,314 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    outlet_staff_api_identity_outlets__outlet_id__staff_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffOut"][];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    switch_user_api_identity_switch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SwitchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description wrong PIN, or too many attempts: try again later */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description too many attempts from this address: slow down (the gateway's rate limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    approve_api_identity_approvals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Not logged in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description wrong PIN, or too many attempts: try again later; or the approver is not a manager */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description too many attempts from this address: slow down (the gateway's rate limit) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    list_currencies_api_identity_currencies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrencyList"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
                         detail: string;
                     };
                 };
@@ -2487,179 +2536,6 @@ export interface operations {
                         detail: string;
                     };
                 };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    outlet_staff_api_identity_outlets__outlet_id__staff_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                outlet_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["StaffOut"][];
-                };
-            };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    public_key_api_identity_public_key_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    readyz_api_identity_readyz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description not ready: a check failed (or, through the gateway, the service is down) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        checks: {
-                            [key: string]: string;
-                        };
-                        ready: boolean;
-                    } | {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    refresh_api_identity_refresh_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenResponse"];
-                };
-            };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
             503: {
@@ -3009,184 +2885,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    end_user_sessions_api_identity_sessions_users__user_id__delete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    switch_user_api_identity_switch_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SwitchRequest"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenResponse"];
-                };
-            };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description wrong PIN, or too many attempts: try again later */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description too many attempts from this address: slow down (the gateway's rate limit) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
                         detail: string;
                     };
                 };
@@ -3588,6 +3286,308 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    list_audit_api_identity_audit_get: {
+        parameters: {
+            query?: {
+                action?: string | null;
+                actor_id?: string | null;
+                outlet_id?: string | null;
+                /** @description who wrote it: identity, sales, catalog, inventory, payments */
+                service?: string | null;
+                /** @description e.g. a sale, refund, product or count id */
+                target_id?: string | null;
+                since?: string | null;
+                after_seq?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    verify_audit_api_identity_audit_verify_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerdictOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    export_audit_api_identity_audit_export_get: {
+        parameters: {
+            query?: {
+                /** @description entries at or after this moment (a date is its midnight, UTC) */
+                since?: string | null;
+                /** @description entries before this moment (a date is its midnight, UTC) */
+                until?: string | null;
+                /** @description JSON lines (one entry a line) or CSV */
+                format?: "jsonl" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the entries, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    end_user_sessions_api_identity_sessions_users__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
             401: {

@@ -6,7 +6,7 @@
  */
 
 export interface paths {
-    "/api/inventory": {
+    "/api/inventory/healthz": {
         parameters: {
             query?: never;
             header?: never;
@@ -14,77 +14,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Levels
-         * @description Stock levels of the outlets the caller may see.
+         * Healthz
+         * @description Alive: the process answers.
          */
-        get: operations["list_levels_api_inventory_get"];
-        /**
-         * Update Level
-         * @description Set a counted quantity and/or the reorder point and quantity; the difference in
-         *     quantity is a ledger row (kind "count" when reason is count, else "adjustment").
-         */
-        put: operations["update_level_api_inventory_put"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/inventory/adjustments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Adjust Stock
-         * @description Stock damaged, stolen, expired, or a correction: one ledger row per line (kind
-         *     "adjustment") with the reason and note. All lines or none.
-         */
-        post: operations["adjust_stock_api_inventory_adjustments_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/inventory/counts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Counts */
-        get: operations["list_counts_api_inventory_counts_get"];
-        put?: never;
-        /**
-         * Start Count
-         * @description Start a stock count in an outlet (then enter counted quantities, then post).
-         */
-        post: operations["start_count_api_inventory_counts_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/inventory/counts/{count_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Count
-         * @description Expected (on hand when counted) vs counted, and the difference posting moves.
-         */
-        get: operations["get_count_api_inventory_counts__count_id__get"];
+        get: operations["healthz_api_inventory_healthz_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -93,36 +26,19 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/counts/{count_id}/cancel": {
+    "/api/inventory/readyz": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        /** Cancel Count */
-        post: operations["cancel_count_api_inventory_counts__count_id__cancel_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/inventory/counts/{count_id}/lines": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
         /**
-         * Enter Counted
-         * @description Enter counted quantities (a product counted again replaces its line).
+         * Readyz
+         * @description Ready: database reachable, broker connected, consumer attached.
          */
-        put: operations["enter_counted_api_inventory_counts__count_id__lines_put"];
+        get: operations["readyz_api_inventory_readyz_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -130,20 +46,21 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/counts/{count_id}/post": {
+    "/api/inventory/events": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
         /**
-         * Post Count
-         * @description Post the differences as ledger rows (kind "count", reason "count") and close.
+         * Event History
+         * @description Everything this service has published, oldest first, with the original event
+         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
          */
-        post: operations["post_count_api_inventory_counts__count_id__post_post"];
+        get: operations["event_history_api_inventory_events_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -191,27 +108,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/dead-letters/{letter_id}/discard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Discard
-         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
-         *     with a note saying why; the row stays for the record.
-         */
-        post: operations["discard_api_inventory_dead_letters__letter_id__discard_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/inventory/dead-letters/{letter_id}/replay": {
         parameters: {
             query?: never;
@@ -233,7 +129,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/events": {
+    "/api/inventory/dead-letters/{letter_id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Discard
+         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
+         *     with a note saying why; the row stays for the record.
+         */
+        post: operations["discard_api_inventory_dead_letters__letter_id__discard_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory": {
         parameters: {
             query?: never;
             header?: never;
@@ -241,11 +158,32 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Event History
-         * @description Everything this service has published, oldest first, with the original event
-         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
+         * List Levels
+         * @description Stock levels of the outlets the caller may see.
          */
-        get: operations["event_history_api_inventory_events_get"];
+        get: operations["list_levels_api_inventory_get"];
+        /**
+         * Update Level
+         * @description Set a counted quantity and/or the reorder point and quantity; the difference in
+         *     quantity is a ledger row (kind "count" when reason is count, else "adjustment").
+         */
+        put: operations["update_level_api_inventory_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/stock/{outlet_id}/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Level */
+        get: operations["get_level_api_inventory_stock__outlet_id___product_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -254,7 +192,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/exceptions": {
+    "/api/inventory/outlets/{outlet_id}/low-stock": {
         parameters: {
             query?: never;
             header?: never;
@@ -262,54 +200,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Exceptions
-         * @description Lines of completed sales that name a product inventory does not know (no
-         *     ProductCreated reached it): no stock or ledger row was made for them. Each is
-         *     deducted (`applied`) when the product's event arrives; one that stays `open` is a
-         *     sale for a product catalog never announced: a forged or corrupted event, or a
-         *     product to look for in the catalog. Newest first.
+         * Low Stock List
+         * @description The outlet's lines at or below their reorder point, emptiest first, with how many
+         *     to order.
          */
-        get: operations["list_exceptions_api_inventory_exceptions_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/inventory/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Healthz
-         * @description Alive: the process answers.
-         */
-        get: operations["healthz_api_inventory_healthz_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/inventory/ledger": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Ledger
-         * @description Movements, newest first: who, when, why, and the level after each.
-         */
-        get: operations["list_ledger_api_inventory_ledger_get"];
+        get: operations["low_stock_list_api_inventory_outlets__outlet_id__low_stock_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -360,7 +255,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/outlets/{outlet_id}/low-stock": {
+    "/api/inventory/receipts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Goods
+         * @description Goods received from a supplier (ledger kind "receipt"), of products the catalog
+         *     has announced (422 naming the others).
+         */
+        post: operations["receive_goods_api_inventory_receipts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adjust Stock
+         * @description Stock damaged, stolen, expired, or a correction: one ledger row per line (kind
+         *     "adjustment") with the reason and note. All lines or none.
+         */
+        post: operations["adjust_stock_api_inventory_adjustments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/ledger": {
         parameters: {
             query?: never;
             header?: never;
@@ -368,11 +305,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Low Stock List
-         * @description The outlet's lines at or below their reorder point, emptiest first, with how many
-         *     to order.
+         * List Ledger
+         * @description Movements, newest first: who, when, why, and the level after each.
          */
-        get: operations["low_stock_list_api_inventory_outlets__outlet_id__low_stock_get"];
+        get: operations["list_ledger_api_inventory_ledger_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -381,7 +317,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/outlets/{outlet_id}/stream": {
+    "/api/inventory/exceptions": {
         parameters: {
             query?: never;
             header?: never;
@@ -389,14 +325,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Stream Stock
-         * @description Server-sent events: `stock` for every movement in the outlet (data: the ledger
-         *     row and the product's level now; id: the ledger id), `ready` once live, comments as
-         *     keep-alives, `reset` when the client fell too far behind (reload the levels), `bye`
-         *     after a few minutes (reconnect; send Last-Event-ID to miss nothing). Send the token
-         *     in the Authorization header (read it with fetch(), not EventSource).
+         * List Exceptions
+         * @description Lines of completed sales that name a product inventory does not know (no
+         *     ProductCreated reached it): no stock or ledger row was made for them. Each is
+         *     deducted (`applied`) when the product's event arrives; one that stays `open` is a
+         *     sale for a product catalog never announced: a forged or corrupted event, or a
+         *     product to look for in the catalog. Newest first.
          */
-        get: operations["stream_stock_api_inventory_outlets__outlet_id__stream_get"];
+        get: operations["list_exceptions_api_inventory_exceptions_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -438,47 +374,6 @@ export interface paths {
          */
         put: operations["set_product_policy_api_inventory_products__product_id__policy_put"];
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/inventory/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readyz
-         * @description Ready: database reachable, broker connected, consumer attached.
-         */
-        get: operations["readyz_api_inventory_readyz_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/inventory/receipts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Receive Goods
-         * @description Goods received from a supplier (ledger kind "receipt"), of products the catalog
-         *     has announced (422 naming the others).
-         */
-        post: operations["receive_goods_api_inventory_receipts_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -538,17 +433,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/stock/{outlet_id}/{product_id}": {
+    "/api/inventory/outlets/{outlet_id}/stream": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Get Level */
-        get: operations["get_level_api_inventory_stock__outlet_id___product_id__get"];
+        /**
+         * Stream Stock
+         * @description Server-sent events: `stock` for every movement in the outlet (data: the ledger
+         *     row and the product's level now; id: the ledger id), `ready` once live, comments as
+         *     keep-alives, `reset` when the client fell too far behind (reload the levels), `bye`
+         *     after a few minutes (reconnect; send Last-Event-ID to miss nothing). Send the token
+         *     in the Authorization header (read it with fetch(), not EventSource).
+         */
+        get: operations["stream_stock_api_inventory_outlets__outlet_id__stream_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Counts */
+        get: operations["list_counts_api_inventory_counts_get"];
+        put?: never;
+        /**
+         * Start Count
+         * @description Start a stock count in an outlet (then enter counted quantities, then post).
+         */
+        post: operations["start_count_api_inventory_counts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/counts/{count_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Count
+         * @description Expected (on hand when counted) vs counted, and the difference posting moves.
+         */
+        get: operations["get_count_api_inventory_counts__count_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/counts/{count_id}/lines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enter Counted
+         * @description Enter counted quantities (a product counted again replaces its line).
+         */
+        put: operations["enter_counted_api_inventory_counts__count_id__lines_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/counts/{count_id}/post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post Count
+         * @description Post the differences as ledger rows (kind "count", reason "count") and close.
+         */
+        post: operations["post_count_api_inventory_counts__count_id__post_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/counts/{count_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Count */
+        post: operations["cancel_count_api_inventory_counts__count_id__cancel_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -594,7 +594,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/transfers/{transfer_id}/cancel": {
+    "/api/inventory/transfers/{transfer_id}/send": {
         parameters: {
             query?: never;
             header?: never;
@@ -603,8 +603,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel Transfer */
-        post: operations["cancel_transfer_api_inventory_transfers__transfer_id__cancel_post"];
+        /**
+         * Send Transfer
+         * @description The goods leave the source outlet (ledger kind "transfer_out"): in transit.
+         */
+        post: operations["send_transfer_api_inventory_transfers__transfer_id__send_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -633,7 +636,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/inventory/transfers/{transfer_id}/send": {
+    "/api/inventory/transfers/{transfer_id}/cancel": {
         parameters: {
             query?: never;
             header?: never;
@@ -642,11 +645,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Send Transfer
-         * @description The goods leave the source outlet (ledger kind "transfer_out"): in transit.
-         */
-        post: operations["send_transfer_api_inventory_transfers__transfer_id__send_post"];
+        /** Cancel Transfer */
+        post: operations["cancel_transfer_api_inventory_transfers__transfer_id__cancel_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -659,29 +659,33 @@ export interface components {
     schemas: {
         /** AdjustmentIn */
         AdjustmentIn: {
-            /** Lines */
-            lines: components["schemas"]["AdjustmentLine"][];
-            /** Note */
-            note?: string | null;
             /** Outlet Id */
             outlet_id: string;
             /** Reason */
             reason: string;
+            /** Note */
+            note?: string | null;
             /** Reference */
             reference?: string | null;
+            /** Lines */
+            lines: components["schemas"]["AdjustmentLine"][];
         };
         /** AdjustmentLine */
         AdjustmentLine: {
+            /** Product Id */
+            product_id: string;
             /**
              * Delta
              * @description negative: stock removed
              */
             delta: number;
-            /** Product Id */
-            product_id: string;
         };
         /** AuditOut */
         AuditOut: {
+            /** Outlet Id */
+            outlet_id: string;
+            /** Products Checked */
+            products_checked: number;
             /** Mismatches */
             mismatches: {
                 [key: string]: number | string;
@@ -690,43 +694,39 @@ export interface components {
             negative: {
                 [key: string]: number | string;
             }[];
-            /** Outlet Id */
-            outlet_id: string;
-            /** Products Checked */
-            products_checked: number;
         };
         /** CountIn */
         CountIn: {
-            /** Note */
-            note?: string | null;
             /** Outlet Id */
             outlet_id: string;
+            /** Note */
+            note?: string | null;
         };
         /** CountLineIn */
         CountLineIn: {
-            /** Counted */
-            counted: number;
             /** Product Id */
             product_id: string;
+            /** Counted */
+            counted: number;
         };
         /** CountLineOut */
         CountLineOut: {
+            /** Product Id */
+            product_id: string;
+            /** Name */
+            name: string | null;
+            /** Expected */
+            expected: number;
             /** Counted */
             counted: number;
             /** Difference */
             difference: number;
-            /** Entered At */
-            entered_at: string;
-            /** Entered By */
-            entered_by: string;
-            /** Expected */
-            expected: number;
-            /** Name */
-            name: string | null;
             /** On Hand Now */
             on_hand_now: number;
-            /** Product Id */
-            product_id: string;
+            /** Entered By */
+            entered_by: string;
+            /** Entered At */
+            entered_at: string;
         };
         /** CountLinesIn */
         CountLinesIn: {
@@ -735,84 +735,84 @@ export interface components {
         };
         /** CountOut */
         CountOut: {
-            /** Closed At */
-            closed_at: string | null;
-            /** Closed By */
-            closed_by: string | null;
-            /** Created At */
-            created_at: string;
-            /** Created By */
-            created_by: string;
             /** Id */
             id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Status */
+            status: string;
+            /** Note */
+            note: string | null;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /** Closed By */
+            closed_by: string | null;
+            /** Closed At */
+            closed_at: string | null;
             /**
              * Lines
              * @default []
              */
             lines: components["schemas"]["CountLineOut"][];
-            /** Note */
-            note: string | null;
-            /** Outlet Id */
-            outlet_id: string;
-            /** Status */
-            status: string;
         };
         /** DeadLetterOut */
         DeadLetterOut: {
+            /** Id */
+            id: number;
+            /** Consumer */
+            consumer: string;
+            /** Event Id */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /** Routing Key */
+            routing_key: string | null;
+            /**
+             * Reason
+             * @description why the consumer gave up, in a sentence
+             */
+            reason: string;
+            /**
+             * Error
+             * @description the exception and where it was raised
+             */
+            error: string;
             /**
              * Attempts
              * @description deliveries and replays that failed
              */
             attempts: number;
             /**
-             * Body
-             * @description the message as it arrived
-             */
-            body: string;
-            /** Consumer */
-            consumer: string;
-            /**
-             * Error
-             * @description the exception and where it was raised
-             */
-            error: string;
-            /** Event Id */
-            event_id: string | null;
-            /** Event Type */
-            event_type: string | null;
-            /** Failed At */
-            failed_at: string;
-            /** First Failed At */
-            first_failed_at: string;
-            /** Id */
-            id: number;
-            /** Note */
-            note: string | null;
-            /**
-             * Reason
-             * @description why the consumer gave up, in a sentence
-             */
-            reason: string;
-            /** Resolved At */
-            resolved_at: string | null;
-            /** Resolved By */
-            resolved_by: string | null;
-            /** Routing Key */
-            routing_key: string | null;
-            /**
              * Status
              * @enum {string}
              */
             status: "pending" | "replayed" | "discarded";
+            /** First Failed At */
+            first_failed_at: string;
+            /** Failed At */
+            failed_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved By */
+            resolved_by: string | null;
+            /** Note */
+            note: string | null;
+            /**
+             * Body
+             * @description the message as it arrived
+             */
+            body: string;
         };
         /** DeadLetterPage */
         DeadLetterPage: {
             /** Items */
             items: components["schemas"]["DeadLetterOut"][];
-            /** Pending */
-            pending: number;
             /** Total */
             total: number;
+            /** Pending */
+            pending: number;
         };
         /** DiscardIn */
         DiscardIn: {
@@ -829,53 +829,47 @@ export interface components {
         };
         /** LedgerEntry */
         LedgerEntry: {
-            /** Actor */
-            actor: string | null;
-            /** Created At */
-            created_at: string;
-            /** Delta */
-            delta: number;
             /** Id */
             id: number;
-            /** Kind */
-            kind: string;
-            /** Note */
-            note?: string | null;
-            /** On Hand After */
-            on_hand_after: number;
             /** Outlet Id */
             outlet_id: string;
-            /** Oversold */
-            oversold: boolean;
             /** Product Id */
             product_id: string;
+            /** Delta */
+            delta: number;
+            /** Kind */
+            kind: string;
             /** Reason */
             reason: string;
             /** Reference */
             reference: string | null;
+            /** Actor */
+            actor: string | null;
+            /** Note */
+            note?: string | null;
+            /** On Hand After */
+            on_hand_after: number;
+            /** Oversold */
+            oversold: boolean;
+            /** Created At */
+            created_at: string;
         };
         /** LevelOut */
         LevelOut: {
-            /** Available */
-            available: number;
-            /**
-             * Low
-             * @default false
-             */
-            low: boolean;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Product Id */
+            product_id: string;
+            /** Sku */
+            sku?: string | null;
             /** Name */
             name?: string | null;
             /** On Hand */
             on_hand: number;
-            /** Outlet Id */
-            outlet_id: string;
-            /**
-             * Oversell
-             * @default block
-             */
-            oversell: string;
-            /** Product Id */
-            product_id: string;
+            /** Reserved */
+            reserved: number;
+            /** Available */
+            available: number;
             /** Reorder Point */
             reorder_point: number;
             /**
@@ -883,10 +877,16 @@ export interface components {
              * @default 0
              */
             reorder_qty: number;
-            /** Reserved */
-            reserved: number;
-            /** Sku */
-            sku?: string | null;
+            /**
+             * Low
+             * @default false
+             */
+            low: boolean;
+            /**
+             * Oversell
+             * @default block
+             */
+            oversell: string;
         };
         /** LevelPage */
         LevelPage: {
@@ -897,49 +897,43 @@ export interface components {
         };
         /** LevelUpdate */
         LevelUpdate: {
-            /** Note */
-            note?: string | null;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Product Id */
+            product_id: string;
             /**
              * On Hand
              * @description counted quantity
              */
             on_hand?: number | null;
-            /** Outlet Id */
-            outlet_id: string;
-            /** Product Id */
-            product_id: string;
+            /** Reorder Point */
+            reorder_point?: number | null;
+            /** Reorder Qty */
+            reorder_qty?: number | null;
             /**
              * Reason
              * @default correction
              */
             reason: string;
-            /** Reorder Point */
-            reorder_point?: number | null;
-            /** Reorder Qty */
-            reorder_qty?: number | null;
+            /** Note */
+            note?: string | null;
         };
         /** LowStockLine */
         LowStockLine: {
-            /** Available */
-            available: number;
-            /**
-             * Low
-             * @default false
-             */
-            low: boolean;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Product Id */
+            product_id: string;
+            /** Sku */
+            sku?: string | null;
             /** Name */
             name?: string | null;
             /** On Hand */
             on_hand: number;
-            /** Outlet Id */
-            outlet_id: string;
-            /**
-             * Oversell
-             * @default block
-             */
-            oversell: string;
-            /** Product Id */
-            product_id: string;
+            /** Reserved */
+            reserved: number;
+            /** Available */
+            available: number;
             /** Reorder Point */
             reorder_point: number;
             /**
@@ -947,15 +941,23 @@ export interface components {
              * @default 0
              */
             reorder_qty: number;
-            /** Reserved */
-            reserved: number;
-            /** Sku */
-            sku?: string | null;
+            /**
+             * Low
+             * @default false
+             */
+            low: boolean;
+            /**
+             * Oversell
+             * @default block
+             */
+            oversell: string;
             /** Suggested Order Qty */
             suggested_order_qty: number;
         };
         /** LowStockOutlet */
         LowStockOutlet: {
+            /** Outlet Id */
+            outlet_id: string;
             /**
              * Low
              * @description lines at or below their reorder point (a reorder point set)
@@ -966,8 +968,6 @@ export interface components {
              * @description of those, lines with nothing left (on hand 0 or less)
              */
             out: number;
-            /** Outlet Id */
-            outlet_id: string;
         };
         /**
          * LowStockSummary
@@ -992,16 +992,16 @@ export interface components {
         };
         /** ProductStockOut */
         ProductStockOut: {
-            /** Active */
-            active: boolean;
-            /** Name */
-            name: string | null;
-            /** Oversell */
-            oversell: string;
             /** Product Id */
             product_id: string;
             /** Sku */
             sku: string | null;
+            /** Name */
+            name: string | null;
+            /** Active */
+            active: boolean;
+            /** Oversell */
+            oversell: string;
         };
         /** QtyLine */
         QtyLine: {
@@ -1012,10 +1012,10 @@ export interface components {
         };
         /** ReceiptIn */
         ReceiptIn: {
-            /** Lines */
-            lines: components["schemas"]["QtyLine"][];
             /** Outlet Id */
             outlet_id: string;
+            /** Lines */
+            lines: components["schemas"]["QtyLine"][];
             /**
              * Reference
              * @description delivery note or purchase order
@@ -1024,11 +1024,6 @@ export interface components {
         };
         /** ReceivedLine */
         ReceivedLine: {
-            /**
-             * Damaged
-             * @default 0
-             */
-            damaged: number;
             /** Product Id */
             product_id: string;
             /**
@@ -1036,54 +1031,59 @@ export interface components {
              * @description arrived in good condition
              */
             received: number;
+            /**
+             * Damaged
+             * @default 0
+             */
+            damaged: number;
         };
         /** ReplayAll */
         ReplayAll: {
-            /** Items */
-            items: components["schemas"]["DeadLetterOut"][];
             /** Replayed */
             replayed: number;
             /** Still Failing */
             still_failing: number;
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
         };
         /** ReservationDetail */
         ReservationDetail: {
+            /** Sale Id */
+            sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Status */
+            status: string;
             /** Expires At */
             expires_at: string;
             /** Lines */
             lines: components["schemas"]["QtyLine"][];
-            /** Outlet Id */
-            outlet_id: string;
-            /** Sale Id */
-            sale_id: string;
-            /** Status */
-            status: string;
         };
         /** ReservationIn */
         ReservationIn: {
-            /**
-             * Attempt
-             * @description the checkout attempt asking: a request of an attempt already released (its checkout gave up waiting) takes nothing
-             */
-            attempt?: string | null;
-            /** Lines */
-            lines: components["schemas"]["QtyLine"][];
-            /** Outlet Id */
-            outlet_id: string;
             /** Sale Id */
             sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Lines */
+            lines: components["schemas"]["QtyLine"][];
             /**
              * Ttl Seconds
              * @description hold time; the service's default when left out
              */
             ttl_seconds?: number | null;
+            /**
+             * Attempt
+             * @description the checkout attempt asking: a request of an attempt already released (its checkout gave up waiting) takes nothing
+             */
+            attempt?: string | null;
         };
         /** ReservationOut */
         ReservationOut: {
-            /** Outlet Id */
-            outlet_id: string;
             /** Sale Id */
             sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
             /** Status */
             status: string;
         };
@@ -1094,8 +1094,8 @@ export interface components {
          *     `applied` (deducted, with a ledger row whose reference is the sale).
          */
         StockExceptionOut: {
-            /** Created At */
-            created_at: string;
+            /** Sale Id */
+            sale_id: string;
             /** Outlet Id */
             outlet_id: string;
             /** Product Id */
@@ -1104,61 +1104,61 @@ export interface components {
             qty: number;
             /** Reason */
             reason: string;
-            /** Resolved At */
-            resolved_at: string | null;
-            /** Sale Id */
-            sale_id: string;
             /** Status */
             status: string;
+            /** Created At */
+            created_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
         };
         /** TransferIn */
         TransferIn: {
             /** From Outlet Id */
             from_outlet_id: string;
-            /** Lines */
-            lines: components["schemas"]["QtyLine"][];
-            /** Note */
-            note?: string | null;
             /** To Outlet Id */
             to_outlet_id: string;
+            /** Note */
+            note?: string | null;
+            /** Lines */
+            lines: components["schemas"]["QtyLine"][];
         };
         /** TransferLineOut */
         TransferLineOut: {
-            /** Damaged */
-            damaged: number | null;
-            /** Missing */
-            missing: number | null;
-            /** Name */
-            name: string | null;
             /** Product Id */
             product_id: string;
+            /** Name */
+            name: string | null;
             /** Qty */
             qty: number;
             /** Received */
             received: number | null;
+            /** Damaged */
+            damaged: number | null;
+            /** Missing */
+            missing: number | null;
         };
         /** TransferOut */
         TransferOut: {
-            /** Created At */
-            created_at: string;
-            /** Created By */
-            created_by: string;
-            /** From Outlet Id */
-            from_outlet_id: string;
             /** Id */
             id: string;
-            /** Lines */
-            lines: components["schemas"]["TransferLineOut"][];
-            /** Note */
-            note: string | null;
-            /** Received At */
-            received_at: string | null;
-            /** Sent At */
-            sent_at: string | null;
-            /** Status */
-            status: string;
+            /** From Outlet Id */
+            from_outlet_id: string;
             /** To Outlet Id */
             to_outlet_id: string;
+            /** Status */
+            status: string;
+            /** Note */
+            note: string | null;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /** Sent At */
+            sent_at: string | null;
+            /** Received At */
+            received_at: string | null;
+            /** Lines */
+            lines: components["schemas"]["TransferLineOut"][];
         };
         /** TransferReceiptIn */
         TransferReceiptIn: {
@@ -1171,16 +1171,16 @@ export interface components {
         };
         /** ValidationError */
         ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
             /** Location */
             loc: (string | number)[];
             /** Message */
             msg: string;
             /** Error Type */
             type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -1191,6 +1191,469 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    healthz_api_inventory_healthz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    readyz_api_inventory_readyz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description not ready: a check failed (or, through the gateway, the service is down) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ready: boolean;
+                        checks: {
+                            [key: string]: string;
+                        };
+                    } | {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    event_history_api_inventory_events_get: {
+        parameters: {
+            query?: {
+                /** @description cursor: next_after of the previous page */
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    list_dead_letters_api_inventory_dead_letters_get: {
+        parameters: {
+            query?: {
+                /** @description pending (default), replayed or discarded */
+                status?: ("pending" | "replayed" | "discarded") | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    replay_all_api_inventory_dead_letters_replay_post: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayAll"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the database is unavailable: try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    replay_one_api_inventory_dead_letters__letter_id__replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such dead letter */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description already replayed or discarded, or the replay failed again (the reason is updated) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the message is not an event envelope: it can only be discarded */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the database is unavailable: try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    discard_api_inventory_dead_letters__letter_id__discard_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscardIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such dead letter */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description already replayed or discarded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
     list_levels_api_inventory_get: {
         parameters: {
             query?: {
@@ -1286,6 +1749,370 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LevelOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_level_api_inventory_stock__outlet_id___product_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    low_stock_list_api_inventory_outlets__outlet_id__low_stock_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                outlet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LowStockLine"][];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    low_stock_summary_api_inventory_low_stock_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LowStockSummary"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    audit_api_inventory_outlets__outlet_id__audit_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    receive_goods_api_inventory_receipts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiptIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelOut"][];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -1461,10 +2288,16 @@ export interface operations {
             };
         };
     };
-    list_counts_api_inventory_counts_get: {
+    list_ledger_api_inventory_ledger_get: {
         parameters: {
             query?: {
                 outlet_id?: string | null;
+                product_id?: string | null;
+                /** @description e.g. a sale, refund, transfer or count id */
+                reference?: string | null;
+                kind?: string | null;
+                /** @description the next page: the smallest id of this one */
+                before_id?: number | null;
                 limit?: number;
             };
             header?: never;
@@ -1479,7 +2312,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CountOut"][];
+                    "application/json": components["schemas"]["LedgerEntry"][];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -1497,853 +2330,6 @@ export interface operations {
             };
             /** @description outlet not found: it does not exist, or is not one of the caller's */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    start_count_api_inventory_counts_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CountIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CountOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    get_count_api_inventory_counts__count_id__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                count_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CountOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    cancel_count_api_inventory_counts__count_id__cancel_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                count_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CountOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the count is already posted or cancelled */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    enter_counted_api_inventory_counts__count_id__lines_put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                count_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CountLinesIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CountOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the count is already posted or cancelled */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    post_count_api_inventory_counts__count_id__post_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                count_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CountOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the count is already posted or cancelled */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    list_dead_letters_api_inventory_dead_letters_get: {
-        parameters: {
-            query?: {
-                /** @description pending (default), replayed or discarded */
-                status?: ("pending" | "replayed" | "discarded") | null;
-                limit?: number;
-                offset?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterPage"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    replay_all_api_inventory_dead_letters_replay_post: {
-        parameters: {
-            query?: {
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReplayAll"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the database is unavailable: try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    discard_api_inventory_dead_letters__letter_id__discard_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DiscardIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description no such dead letter */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description already replayed or discarded */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    replay_one_api_inventory_dead_letters__letter_id__replay_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description no such dead letter */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description already replayed or discarded, or the replay failed again (the reason is updated) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description the message is not an event envelope: it can only be discarded */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the database is unavailable: try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    event_history_api_inventory_events_get: {
-        parameters: {
-            query?: {
-                /** @description cursor: next_after of the previous page */
-                after?: number;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2427,389 +2413,6 @@ export interface operations {
                 };
             };
             /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    healthz_api_inventory_healthz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    list_ledger_api_inventory_ledger_get: {
-        parameters: {
-            query?: {
-                outlet_id?: string | null;
-                product_id?: string | null;
-                /** @description e.g. a sale, refund, transfer or count id */
-                reference?: string | null;
-                kind?: string | null;
-                /** @description the next page: the smallest id of this one */
-                before_id?: number | null;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LedgerEntry"][];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    low_stock_summary_api_inventory_low_stock_summary_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LowStockSummary"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    audit_api_inventory_outlets__outlet_id__audit_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                outlet_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    low_stock_list_api_inventory_outlets__outlet_id__low_stock_get: {
-        parameters: {
-            query?: {
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                outlet_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LowStockLine"][];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    stream_stock_api_inventory_outlets__outlet_id__stream_get: {
-        parameters: {
-            query?: never;
-            header?: {
-                "Last-Event-ID"?: string | null;
-            };
-            path: {
-                outlet_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description server-sent events */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/event-stream": unknown;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2965,136 +2568,6 @@ export interface operations {
                 };
             };
             /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    readyz_api_inventory_readyz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description not ready: a check failed (or, through the gateway, the service is down) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        checks: {
-                            [key: string]: string;
-                        };
-                        ready: boolean;
-                    } | {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    receive_goods_api_inventory_receipts_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReceiptIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LevelOut"][];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3374,25 +2847,26 @@ export interface operations {
             };
         };
     };
-    get_level_api_inventory_stock__outlet_id___product_id__get: {
+    stream_stock_api_inventory_outlets__outlet_id__stream_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Last-Event-ID"?: string | null;
+            };
             path: {
                 outlet_id: string;
-                product_id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description server-sent events */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LevelOut"];
+                    "text/event-stream": unknown;
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3410,6 +2884,532 @@ export interface operations {
             };
             /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    list_counts_api_inventory_counts_get: {
+        parameters: {
+            query?: {
+                outlet_id?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"][];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    start_count_api_inventory_counts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CountIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_count_api_inventory_counts__count_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                count_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    enter_counted_api_inventory_counts__count_id__lines_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                count_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CountLinesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the count is already posted or cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    post_count_api_inventory_counts__count_id__post_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                count_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the count is already posted or cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    cancel_count_api_inventory_counts__count_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                count_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the count is already posted or cancelled */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3682,7 +3682,7 @@ export interface operations {
             };
         };
     };
-    cancel_transfer_api_inventory_transfers__transfer_id__cancel_post: {
+    send_transfer_api_inventory_transfers__transfer_id__send_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -3737,16 +3737,12 @@ export interface operations {
                     };
                 };
             };
-            /** @description the transfer was already sent or cancelled */
+            /** @description not in the state to be sent, or short of stock (nothing moved) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -3881,7 +3877,7 @@ export interface operations {
             };
         };
     };
-    send_transfer_api_inventory_transfers__transfer_id__send_post: {
+    cancel_transfer_api_inventory_transfers__transfer_id__cancel_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -3936,12 +3932,16 @@ export interface operations {
                     };
                 };
             };
-            /** @description not in the state to be sent, or short of stock (nothing moved) */
+            /** @description the transfer was already sent or cancelled */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
             };
             /** @description Validation Error */
             422: {

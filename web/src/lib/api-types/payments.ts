@@ -6,6 +6,46 @@
  */
 
 export interface paths {
+    "/api/payments/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Healthz
+         * @description Alive: the process answers.
+         */
+        get: operations["healthz_api_payments_healthz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readyz
+         * @description Ready: database reachable, broker connected, consumer attached.
+         */
+        get: operations["readyz_api_payments_readyz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payments/events": {
         parameters: {
             query?: never;
@@ -27,7 +67,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/payments/healthz": {
+    "/api/payments/provider": {
         parameters: {
             query?: never;
             header?: never;
@@ -35,10 +75,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Healthz
-         * @description Alive: the process answers.
+         * Card Provider
+         * @description Which card processor takes card tenders here (sandbox, stripe or none).
          */
-        get: operations["healthz_api_payments_healthz_get"];
+        get: operations["card_provider_api_payments_provider_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -72,23 +112,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/payments/payments/{payment_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Payment */
-        get: operations["get_payment_api_payments_payments__payment_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/payments/payments/{payment_id}/reconcile": {
         parameters: {
             query?: never;
@@ -111,130 +134,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/payments/provider": {
+    "/api/payments/payments/{payment_id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Card Provider
-         * @description Which card processor takes card tenders here (sandbox, stripe or none).
-         */
-        get: operations["card_provider_api_payments_provider_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/payments/rates": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Rates
-         * @description Every rate from `base` the service knows: each with its value (a decimal string),
-         *     source (the feed, or `manual`), reference date, age in days, whether it is stale, and
-         *     whether a foreign tender may use it (`usable`; `detail` says why not). Cross rates
-         *     (neither side the euro) are derived from the feed's euro rates.
-         */
-        get: operations["list_rates_api_payments_rates_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/payments/rates/manual": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Manual Rate History
-         * @description Every manual rate ever set, newest first: who, when, the value, the reason, the
-         *     expiry, and when and why it ended.
-         */
-        get: operations["manual_rate_history_api_payments_rates_manual_get"];
-        put?: never;
-        /**
-         * Set Manual Rate
-         * @description Set a rate for a currency pair while the feed's is stale or missing (kept with who,
-         *     when, the value and the reason). It applies until it expires or a fresh feed rate
-         *     arrives; the answer is the pair's rate in force, with this manual rate.
-         */
-        post: operations["set_manual_rate_api_payments_rates_manual_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/payments/rates/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Refresh Rates
-         * @description Fetch the feed's rates now (the background refresh does it every
-         *     POS_RATES_REFRESH_INTERVAL_SECONDS). Retries within its budget; on failure a 503
-         *     says why and which cached rates stay in use.
-         */
-        post: operations["refresh_rates_api_payments_rates_refresh_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/payments/rates/{base}/{quote}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Rate
-         * @description The rate in force for one pair (units of quote per unit of base), as in the list.
-         */
-        get: operations["get_rate_api_payments_rates__base___quote__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/payments/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readyz
-         * @description Ready: database reachable, broker connected, consumer attached.
-         */
-        get: operations["readyz_api_payments_readyz_get"];
+        /** Get Payment */
+        get: operations["get_payment_api_payments_payments__payment_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -282,48 +190,125 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/payments/rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rates
+         * @description Every rate from `base` the service knows: each with its value (a decimal string),
+         *     source (the feed, or `manual`), reference date, age in days, whether it is stale, and
+         *     whether a foreign tender may use it (`usable`; `detail` says why not). Cross rates
+         *     (neither side the euro) are derived from the feed's euro rates.
+         */
+        get: operations["list_rates_api_payments_rates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/rates/{base}/{quote}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Rate
+         * @description The rate in force for one pair (units of quote per unit of base), as in the list.
+         */
+        get: operations["get_rate_api_payments_rates__base___quote__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/rates/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Rates
+         * @description Fetch the feed's rates now (the background refresh does it every
+         *     POS_RATES_REFRESH_INTERVAL_SECONDS). Retries within its budget; on failure a 503
+         *     says why and which cached rates stay in use.
+         */
+        post: operations["refresh_rates_api_payments_rates_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/rates/manual": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Manual Rate History
+         * @description Every manual rate ever set, newest first: who, when, the value, the reason, the
+         *     expiry, and when and why it ended.
+         */
+        get: operations["manual_rate_history_api_payments_rates_manual_get"];
+        put?: never;
+        /**
+         * Set Manual Rate
+         * @description Set a rate for a currency pair while the feed's is stale or missing (kept with who,
+         *     when, the value and the reason). It applies until it expires or a fresh feed rate
+         *     arrives; the answer is the pair's rate in force, with this manual rate.
+         */
+        post: operations["set_manual_rate_api_payments_rates_manual_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** FeedRateOut */
         FeedRateOut: {
-            /** Age Days */
-            age_days: number;
-            /**
-             * Fetched At
-             * Format: date-time
-             */
-            fetched_at: string;
             /** Rate */
             rate: string;
+            /** Source */
+            source: string;
             /**
              * Reference Date
              * Format: date
              */
             reference_date: string;
-            /** Source */
-            source: string;
+            /**
+             * Fetched At
+             * Format: date-time
+             */
+            fetched_at: string;
+            /** Age Days */
+            age_days: number;
             /** Stale */
             stale: boolean;
         };
         /** FeedStatusOut */
         FeedStatusOut: {
-            /** Failures In A Row */
-            failures_in_a_row: number;
-            /** Last Attempt At */
-            last_attempt_at: string | null;
-            /**
-             * Last Error
-             * @description the last failure's reason (kept after a later success, with its time)
-             */
-            last_error: string | null;
-            /** Last Error At */
-            last_error_at: string | null;
-            /** Last Reference Date */
-            last_reference_date: string | null;
-            /** Last Success At */
-            last_success_at: string | null;
             /**
              * Source
              * @description ecb | sandbox | none
@@ -331,6 +316,21 @@ export interface components {
             source: string;
             /** Url */
             url: string;
+            /** Last Attempt At */
+            last_attempt_at: string | null;
+            /** Last Success At */
+            last_success_at: string | null;
+            /** Last Reference Date */
+            last_reference_date: string | null;
+            /**
+             * Last Error
+             * @description the last failure's reason (kept after a later success, with its time)
+             */
+            last_error: string | null;
+            /** Last Error At */
+            last_error_at: string | null;
+            /** Failures In A Row */
+            failures_in_a_row: number;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -344,11 +344,6 @@ export interface components {
              * @description ISO 4217 code: the currency the rate is for one unit of
              */
             base: string;
-            /**
-             * Expires At
-             * @description when the rate stops applying (default: in POS_MANUAL_RATE_DEFAULT_HOURS; at most POS_MANUAL_RATE_MAX_DAYS)
-             */
-            expires_at?: string | null;
             /**
              * Quote
              * @description ISO 4217 code: the rate is units of this per unit of base
@@ -364,25 +359,18 @@ export interface components {
              * @description why: kept with the rate for the audit
              */
             reason: string;
+            /**
+             * Expires At
+             * @description when the rate stops applying (default: in POS_MANUAL_RATE_DEFAULT_HOURS; at most POS_MANUAL_RATE_MAX_DAYS)
+             */
+            expires_at?: string | null;
         };
         /** ManualRateOut */
         ManualRateOut: {
-            /** Base */
-            base: string;
-            /** End Reason */
-            end_reason?: string | null;
-            /**
-             * Ended At
-             * @description when a fresh feed rate ended it
-             */
-            ended_at?: string | null;
-            /**
-             * Expires At
-             * Format: date-time
-             */
-            expires_at: string;
             /** Id */
             id: number;
+            /** Base */
+            base: string;
             /** Quote */
             quote: string;
             /** Rate */
@@ -390,26 +378,32 @@ export interface components {
             /** Reason */
             reason: string;
             /**
-             * Set At
-             * Format: date-time
-             */
-            set_at: string;
-            /**
              * Set By
              * @description the user id of the manager who set it
              */
             set_by: string;
             /** Set By Name */
             set_by_name: string;
+            /**
+             * Set At
+             * Format: date-time
+             */
+            set_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Ended At
+             * @description when a fresh feed rate ended it
+             */
+            ended_at?: string | null;
+            /** End Reason */
+            end_reason?: string | null;
         };
         /** PaymentIn */
         PaymentIn: {
-            /** Amount Minor */
-            amount_minor: number;
-            /** Currency */
-            currency: string;
-            /** Outlet Id */
-            outlet_id: string;
             /**
              * Payment Id
              * @description chosen by the caller; repeating it is safe
@@ -417,37 +411,32 @@ export interface components {
             payment_id: string;
             /** Sale Id */
             sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Currency */
+            currency: string;
+            /** Amount Minor */
+            amount_minor: number;
+            /** Tenders */
+            tenders: components["schemas"]["TenderIn"][];
             /**
              * Taken At
              * @description when the money was taken, for a sale a till made offline and synced later (reports count it on that day)
              */
             taken_at?: string | null;
-            /** Tenders */
-            tenders: components["schemas"]["TenderIn"][];
         };
         /** PaymentOut */
         PaymentOut: {
-            /** Amount Minor */
-            amount_minor: number;
-            /** Change Minor */
-            change_minor: number;
-            /** Currency */
-            currency: string;
-            /** Decline Code */
-            decline_code?: string | null;
-            /** Detail */
-            detail?: string | null;
-            /** Outlet Id */
-            outlet_id: string;
             /** Payment Id */
             payment_id: string;
-            /**
-             * Refunded Minor
-             * @default 0
-             */
-            refunded_minor: number;
             /** Sale Id */
             sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Currency */
+            currency: string;
+            /** Amount Minor */
+            amount_minor: number;
             /**
              * Status
              * @description pending | unsent (the card processor could not be reached: nothing charged) | captured | declined | cancelled | refunded
@@ -455,43 +444,45 @@ export interface components {
             status: string;
             /** Tenders */
             tenders: components["schemas"]["TenderOut"][];
+            /** Change Minor */
+            change_minor: number;
+            /**
+             * Refunded Minor
+             * @default 0
+             */
+            refunded_minor: number;
+            /** Decline Code */
+            decline_code?: string | null;
+            /** Detail */
+            detail?: string | null;
         };
         /** RateOut */
         RateOut: {
-            /**
-             * Age Days
-             * @description days from reference_date to today (UTC)
-             */
-            age_days: number | null;
             /**
              * Currency
              * @description the quote currency: `rate` units of it per unit of base
              */
             currency: string;
             /**
-             * Detail
-             * @description why it is not usable, or which stale rate a manual rate overrides
-             */
-            detail: string | null;
-            /** @description the feed's rate for the pair, fresh or not */
-            feed: components["schemas"]["FeedRateOut"] | null;
-            /** @description the manual rate in force, if it is the one used */
-            manual: components["schemas"]["ManualRateOut"] | null;
-            /**
              * Rate
              * @description decimal string; null when there is none
              */
             rate: string | null;
+            /**
+             * Source
+             * @description ecb | sandbox (the feed) | manual | null
+             */
+            source: string | null;
             /**
              * Reference Date
              * @description the feed's date of the rate (its older leg for a cross rate), or the day a manual rate was set
              */
             reference_date: string | null;
             /**
-             * Source
-             * @description ecb | sandbox (the feed) | manual | null
+             * Age Days
+             * @description days from reference_date to today (UTC)
              */
-            source: string | null;
+            age_days: number | null;
             /**
              * Stale
              * @description older than stale_after_days with no manual rate in force
@@ -502,21 +493,30 @@ export interface components {
              * @description a foreign tender may use this rate
              */
             usable: boolean;
+            /**
+             * Detail
+             * @description why it is not usable, or which stale rate a manual rate overrides
+             */
+            detail: string | null;
+            /** @description the feed's rate for the pair, fresh or not */
+            feed: components["schemas"]["FeedRateOut"] | null;
+            /** @description the manual rate in force, if it is the one used */
+            manual: components["schemas"]["ManualRateOut"] | null;
         };
         /** RatesOut */
         RatesOut: {
+            /** Base */
+            base: string;
             /**
              * As Of
              * Format: date-time
              */
             as_of: string;
-            /** Base */
-            base: string;
+            /** Stale After Days */
+            stale_after_days: number;
             feed: components["schemas"]["FeedStatusOut"];
             /** Rates */
             rates: components["schemas"]["RateOut"][];
-            /** Stale After Days */
-            stale_after_days: number;
         };
         /**
          * ReconcileIn
@@ -524,65 +524,65 @@ export interface components {
          *     cancelled, so a late copy of the capture request can no longer take money.
          */
         ReconcileIn: {
-            /** Amount Minor */
-            amount_minor: number;
-            /** Currency */
-            currency: string;
-            /** Outlet Id */
-            outlet_id: string;
             /** Sale Id */
             sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Currency */
+            currency: string;
+            /** Amount Minor */
+            amount_minor: number;
         };
         /** RefreshOut */
         RefreshOut: {
-            /** Age Days */
-            age_days: number;
+            /** Source */
+            source: string;
+            /**
+             * Reference Date
+             * Format: date
+             */
+            reference_date: string;
             /**
              * Currencies
              * @description rates in the sheet
              */
             currencies: number;
             /**
+             * Stored
+             * @description rates that replaced older ones (0: the sheet was already cached)
+             */
+            stored: number;
+            /**
              * Fetched At
              * Format: date-time
              */
             fetched_at: string;
-            /**
-             * Manual Rates Ended
-             * @description ids of manual rates this fresh sheet ended
-             */
-            manual_rates_ended: number[];
-            /**
-             * Reference Date
-             * Format: date
-             */
-            reference_date: string;
-            /** Source */
-            source: string;
+            /** Age Days */
+            age_days: number;
             /**
              * Stale
              * @description the sheet itself is older than stale_after_days
              */
             stale: boolean;
             /**
-             * Stored
-             * @description rates that replaced older ones (0: the sheet was already cached)
+             * Manual Rates Ended
+             * @description ids of manual rates this fresh sheet ended
              */
-            stored: number;
+            manual_rates_ended: number[];
         };
         /** RefundIn */
         RefundIn: {
-            /** Currency */
-            currency: string;
-            /** Outlet Id */
-            outlet_id: string;
-            /** Payment Id */
-            payment_id: string;
             /**
              * Refund Id
              * @description chosen by the caller; repeating it is safe
              */
             refund_id: string;
+            /** Payment Id */
+            payment_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Currency */
+            currency: string;
             /**
              * Tenders
              * @description card: back to the card(s) of the payment; cash: from the drawer
@@ -591,155 +591,155 @@ export interface components {
         };
         /** RefundOut */
         RefundOut: {
-            /** Amount Minor */
-            amount_minor: number;
-            /** Currency */
-            currency: string;
-            /** Detail */
-            detail: string | null;
-            /** Outlet Id */
-            outlet_id: string;
-            /** Payment Id */
-            payment_id: string;
             /** Refund Id */
             refund_id: string;
+            /** Payment Id */
+            payment_id: string;
             /** Sale Id */
             sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Currency */
+            currency: string;
+            /** Amount Minor */
+            amount_minor: number;
             /**
              * Status
              * @description pending | refunded | failed
              */
             status: string;
+            /** Detail */
+            detail: string | null;
             /** Tenders */
             tenders: components["schemas"]["RefundTenderOut"][];
         };
         /** RefundTenderIn */
         RefundTenderIn: {
-            /** Amount Minor */
-            amount_minor: number;
             /**
              * Kind
              * @enum {string}
              */
             kind: "cash" | "card";
+            /** Amount Minor */
+            amount_minor: number;
         };
         /** RefundTenderOut */
         RefundTenderOut: {
-            /** Amount Minor */
-            amount_minor: number;
             /** Kind */
             kind: string;
-            /** Provider Ref */
-            provider_ref: string | null;
+            /** Amount Minor */
+            amount_minor: number;
             /** Status */
             status: string;
+            /** Provider Ref */
+            provider_ref: string | null;
         };
         /** TenderIn */
         TenderIn: {
-            /**
-             * Amount Minor
-             * @description amount applied to the payment (the payment's currency)
-             */
-            amount_minor: number;
-            /**
-             * Card Token
-             * @description card only: the card as the terminal tokenized it (a PaymentMethod id); the sandbox has a default
-             */
-            card_token?: string | null;
-            /**
-             * Change Minor
-             * @description foreign_cash: change given, in the payment's currency
-             */
-            change_minor?: number | null;
-            /**
-             * Currency
-             * @description foreign_cash: the currency handed over
-             */
-            currency?: string | null;
-            /**
-             * Foreign Minor
-             * @description foreign_cash: what was handed over, in `currency`
-             */
-            foreign_minor?: number | null;
             /**
              * Kind
              * @enum {string}
              */
             kind: "cash" | "card" | "foreign_cash";
             /**
+             * Amount Minor
+             * @description amount applied to the payment (the payment's currency)
+             */
+            amount_minor: number;
+            /**
+             * Tendered Minor
+             * @description cash only: what was handed over (default: amount)
+             */
+            tendered_minor?: number | null;
+            /**
+             * Card Token
+             * @description card only: the card as the terminal tokenized it (a PaymentMethod id); the sandbox has a default
+             */
+            card_token?: string | null;
+            /**
+             * Currency
+             * @description foreign_cash: the currency handed over
+             */
+            currency?: string | null;
+            /**
+             * Foreign Minor
+             * @description foreign_cash: what was handed over, in `currency`
+             */
+            foreign_minor?: number | null;
+            /**
+             * Change Minor
+             * @description foreign_cash: change given, in the payment's currency
+             */
+            change_minor?: number | null;
+            /**
              * Rate
              * @description foreign_cash: units of `currency` per unit of the payment's currency, a decimal string
              */
             rate?: string | null;
-            /**
-             * Rate As Of
-             * @description foreign_cash: the rate's reference date, or when the manual rate was set
-             */
-            rate_as_of?: string | null;
             /**
              * Rate Source
              * @description foreign_cash: ecb | sandbox | manual
              */
             rate_source?: string | null;
             /**
-             * Tendered Minor
-             * @description cash only: what was handed over (default: amount)
+             * Rate As Of
+             * @description foreign_cash: the rate's reference date, or when the manual rate was set
              */
-            tendered_minor?: number | null;
+            rate_as_of?: string | null;
         };
         /** TenderOut */
         TenderOut: {
-            /** Amount Minor */
-            amount_minor: number;
-            /** Change Minor */
-            change_minor: number;
-            /**
-             * Currency
-             * @description foreign_cash: the currency handed over
-             */
-            currency?: string | null;
-            /** Decline Code */
-            decline_code?: string | null;
-            /**
-             * Foreign Minor
-             * @description foreign_cash: what was handed over, in `currency`
-             */
-            foreign_minor?: number | null;
             /** Kind */
             kind: string;
+            /** Amount Minor */
+            amount_minor: number;
+            /** Tendered Minor */
+            tendered_minor: number;
+            /** Change Minor */
+            change_minor: number;
+            /** Status */
+            status: string;
             /** Provider Ref */
             provider_ref: string | null;
-            /**
-             * Rate
-             * @description foreign_cash: the stamped rate, units of `currency` per unit of the payment's currency
-             */
-            rate?: string | null;
-            /** Rate As Of */
-            rate_as_of?: string | null;
-            /** Rate Source */
-            rate_source?: string | null;
+            /** Decline Code */
+            decline_code?: string | null;
             /**
              * Refunded Minor
              * @default 0
              */
             refunded_minor: number;
-            /** Status */
-            status: string;
-            /** Tendered Minor */
-            tendered_minor: number;
+            /**
+             * Currency
+             * @description foreign_cash: the currency handed over
+             */
+            currency?: string | null;
+            /**
+             * Foreign Minor
+             * @description foreign_cash: what was handed over, in `currency`
+             */
+            foreign_minor?: number | null;
+            /**
+             * Rate
+             * @description foreign_cash: the stamped rate, units of `currency` per unit of the payment's currency
+             */
+            rate?: string | null;
+            /** Rate Source */
+            rate_source?: string | null;
+            /** Rate As Of */
+            rate_as_of?: string | null;
         };
         /** ValidationError */
         ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
             /** Location */
             loc: (string | number)[];
             /** Message */
             msg: string;
             /** Error Type */
             type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -750,6 +750,77 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    healthz_api_payments_healthz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    readyz_api_payments_readyz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description not ready: a check failed (or, through the gateway, the service is down) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ready: boolean;
+                        checks: {
+                            [key: string]: string;
+                        };
+                    } | {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
     event_history_api_payments_events_get: {
         parameters: {
             query?: {
@@ -824,7 +895,7 @@ export interface operations {
             };
         };
     };
-    healthz_api_payments_healthz_get: {
+    card_provider_api_payments_provider_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -841,6 +912,19 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: string;
+                    };
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
                     };
                 };
             };
@@ -1030,76 +1114,6 @@ export interface operations {
             };
         };
     };
-    get_payment_api_payments_payments__payment_id__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                payment_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PaymentOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
     reconcile_payment_api_payments_payments__payment_id__reconcile_post: {
         parameters: {
             query?: never;
@@ -1192,345 +1206,12 @@ export interface operations {
             };
         };
     };
-    card_provider_api_payments_provider_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    list_rates_api_payments_rates_get: {
-        parameters: {
-            query?: {
-                /** @description ISO 4217 code: each rate is units of a currency per unit of this one */
-                base?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RatesOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description base is not an ISO 4217 currency */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    manual_rate_history_api_payments_rates_manual_get: {
-        parameters: {
-            query?: {
-                /** @description only rates of this currency (with quote: of this pair, either direction) */
-                base?: string | null;
-                quote?: string | null;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ManualRateOut"][];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description a currency that is not ISO 4217 */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    set_manual_rate_api_payments_rates_manual_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ManualRateIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RateOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the feed's rate for the pair is fresh: it takes precedence */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description a currency that is not ISO 4217, a rate that is not a positive decimal string, an expiry in the past or too far */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    refresh_rates_api_payments_rates_refresh_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RefreshOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the rates source could not be fetched (unreachable, too slow, an error or not a rates document): the cached rates stay in use */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    get_rate_api_payments_rates__base___quote__get: {
+    get_payment_api_payments_payments__payment_id__get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                base: string;
-                quote: string;
+                payment_id: string;
             };
             cookie?: never;
         };
@@ -1542,7 +1223,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RateOut"];
+                    "application/json": components["schemas"]["PaymentOut"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -1569,7 +1250,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description base or quote is not an ISO 4217 currency */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1589,42 +1270,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    readyz_api_payments_readyz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description not ready: a check failed (or, through the gateway, the service is down) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        checks: {
-                            [key: string]: string;
-                        };
-                        ready: boolean;
-                    } | {
                         detail: string;
                     };
                 };
@@ -1788,6 +1433,361 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    list_rates_api_payments_rates_get: {
+        parameters: {
+            query?: {
+                /** @description ISO 4217 code: each rate is units of a currency per unit of this one */
+                base?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RatesOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description base is not an ISO 4217 currency */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_rate_api_payments_rates__base___quote__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                base: string;
+                quote: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description base or quote is not an ISO 4217 currency */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    refresh_rates_api_payments_rates_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefreshOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the rates source could not be fetched (unreachable, too slow, an error or not a rates document): the cached rates stay in use */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    manual_rate_history_api_payments_rates_manual_get: {
+        parameters: {
+            query?: {
+                /** @description only rates of this currency (with quote: of this pair, either direction) */
+                base?: string | null;
+                quote?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManualRateOut"][];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description a currency that is not ISO 4217 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    set_manual_rate_api_payments_rates_manual_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ManualRateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the feed's rate for the pair is fresh: it takes precedence */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description a currency that is not ISO 4217, a rate that is not a positive decimal string, an expiry in the past or too far */
             422: {
                 headers: {
                     [name: string]: unknown;

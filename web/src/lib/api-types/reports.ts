@@ -6,6 +6,67 @@
  */
 
 export interface paths {
+    "/api/reports/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Healthz
+         * @description Alive: the process answers.
+         */
+        get: operations["healthz_api_reports_healthz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readyz
+         * @description Ready: database reachable, broker connected, consumer attached.
+         */
+        get: operations["readyz_api_reports_readyz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Event History
+         * @description Everything this service has published, oldest first, with the original event
+         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
+         */
+        get: operations["event_history_api_reports_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports/dead-letters": {
         parameters: {
             query?: never;
@@ -47,27 +108,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/reports/dead-letters/{letter_id}/discard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Discard
-         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
-         *     with a note saying why; the row stays for the record.
-         */
-        post: operations["discard_api_reports_dead_letters__letter_id__discard_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/reports/dead-letters/{letter_id}/replay": {
         parameters: {
             query?: never;
@@ -89,102 +129,21 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/reports/events": {
+    "/api/reports/dead-letters/{letter_id}/discard": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Event History
-         * @description Everything this service has published, oldest first, with the original event
-         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
-         */
-        get: operations["event_history_api_reports_events_get"];
+        get?: never;
         put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/reports/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
         /**
-         * Healthz
-         * @description Alive: the process answers.
+         * Discard
+         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
+         *     with a note saying why; the row stays for the record.
          */
-        get: operations["healthz_api_reports_healthz_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/reports/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readyz
-         * @description Ready: database reachable, broker connected, consumer attached.
-         */
-        get: operations["readyz_api_reports_readyz_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/reports/sales/cashiers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Cashier Report
-         * @description Sales, refunds and voids per cashier and/or register. Register: as the sale
-         *     event tells it ('' when it does not).
-         */
-        get: operations["cashier_report_api_reports_sales_cashiers_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/reports/sales/categories": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Category Report
-         * @description Categories over the range: quantity, net, cost and margin (best first).
-         */
-        get: operations["category_report_api_reports_sales_categories_get"];
-        put?: never;
-        post?: never;
+        post: operations["discard_api_reports_dead_letters__letter_id__discard_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -254,7 +213,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/reports/sales/outlets": {
+    "/api/reports/sales/categories": {
         parameters: {
             query?: never;
             header?: never;
@@ -262,12 +221,31 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Outlet Report
-         * @description Each outlet over the range, against the period of the same length just before
-         *     (gross_change_bp: which outlet is slipping). An outlet that sold before but nothing
-         *     in the range is listed too, at zero (-100 %).
+         * Category Report
+         * @description Categories over the range: quantity, net, cost and margin (best first).
          */
-        get: operations["outlet_report_api_reports_sales_outlets_get"];
+        get: operations["category_report_api_reports_sales_categories_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales/cashiers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cashier Report
+         * @description Sales, refunds and voids per cashier and/or register. Register: as the sale
+         *     event tells it ('' when it does not).
+         */
+        get: operations["cashier_report_api_reports_sales_cashiers_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -297,7 +275,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/reports/shifts": {
+    "/api/reports/sales/outlets": {
         parameters: {
             query?: never;
             header?: never;
@@ -305,11 +283,54 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Shift Report
-         * @description Register shifts closed in the range (by the outlet's local day of the close):
-         *     float, expected and counted cash, over/short, sales and refunds.
+         * Outlet Report
+         * @description Each outlet over the range, against the period of the same length just before
+         *     (gross_change_bp: which outlet is slipping). An outlet that sold before but nothing
+         *     in the range is listed too, at zero (-100 %).
          */
-        get: operations["shift_report_api_reports_shifts_get"];
+        get: operations["outlet_report_api_reports_sales_outlets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/stock/valuation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Valuation
+         * @description Stock on hand now, valued at the catalog's current cost price, per outlet
+         *     (negative levels, i.e. oversold, count as zero).
+         */
+        get: operations["valuation_api_reports_stock_valuation_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/stock/low": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Low Stock
+         * @description Products at or below their reorder point (as inventory last reported it with
+         *     LowStockDetected), lowest first, with days of cover and a reorder suggestion.
+         */
+        get: operations["low_stock_api_reports_stock_low_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -341,7 +362,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/reports/stock/low": {
+    "/api/reports/shifts": {
         parameters: {
             query?: never;
             header?: never;
@@ -349,32 +370,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Low Stock
-         * @description Products at or below their reorder point (as inventory last reported it with
-         *     LowStockDetected), lowest first, with days of cover and a reorder suggestion.
+         * Shift Report
+         * @description Register shifts closed in the range (by the outlet's local day of the close):
+         *     float, expected and counted cash, over/short, sales and refunds.
          */
-        get: operations["low_stock_api_reports_stock_low_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/reports/stock/valuation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Valuation
-         * @description Stock on hand now, valued at the catalog's current cost price, per outlet
-         *     (negative levels, i.e. oversold, count as zero).
-         */
-        get: operations["valuation_api_reports_stock_valuation_get"];
+        get: operations["shift_report_api_reports_shifts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -389,8 +389,6 @@ export interface components {
     schemas: {
         /** CashierReport */
         CashierReport: {
-            /** By */
-            by: string;
             /**
              * Date From
              * Format: date
@@ -401,6 +399,8 @@ export interface components {
              * Format: date
              */
             date_to: string;
+            /** By */
+            by: string;
             /** Rows */
             rows: components["schemas"]["CashierRow"][];
             /** Totals By Currency */
@@ -408,61 +408,38 @@ export interface components {
         };
         /** CashierRow */
         CashierRow: {
-            /**
-             * Average Basket Minor
-             * @default 0
-             */
-            average_basket_minor: number;
-            /** Cashier Id */
-            cashier_id?: string | null;
-            /** Cashier Name */
-            cashier_name?: string | null;
-            /**
-             * Cost Minor
-             * @default 0
-             */
-            cost_minor: number;
             /** Currency */
             currency: string;
             /**
-             * Discount Minor
+             * Sales Count
              * @default 0
              */
-            discount_minor: number;
+            sales_count: number;
+            /**
+             * Items Sold
+             * @default 0
+             */
+            items_sold: number;
             /**
              * Gross Minor
              * @default 0
              */
             gross_minor: number;
             /**
-             * Items Sold
+             * Discount Minor
              * @default 0
              */
-            items_sold: number;
-            /** Margin Bp */
-            margin_bp?: number | null;
+            discount_minor: number;
             /**
-             * Margin Minor
+             * Tax Minor
              * @default 0
              */
-            margin_minor: number;
-            /**
-             * Net After Refunds Minor
-             * @default 0
-             */
-            net_after_refunds_minor: number;
+            tax_minor: number;
             /**
              * Net Minor
              * @default 0
              */
             net_minor: number;
-            /** Outlet Id */
-            outlet_id?: string | null;
-            /**
-             * Refund Cost Minor
-             * @default 0
-             */
-            refund_cost_minor: number;
             /**
              * Refund Count
              * @default 0
@@ -483,18 +460,41 @@ export interface components {
              * @default 0
              */
             refund_tax_minor: number;
+            /**
+             * Net After Refunds Minor
+             * @default 0
+             */
+            net_after_refunds_minor: number;
+            /**
+             * Average Basket Minor
+             * @default 0
+             */
+            average_basket_minor: number;
+            /**
+             * Cost Minor
+             * @default 0
+             */
+            cost_minor: number;
+            /**
+             * Refund Cost Minor
+             * @default 0
+             */
+            refund_cost_minor: number;
+            /**
+             * Margin Minor
+             * @default 0
+             */
+            margin_minor: number;
+            /** Margin Bp */
+            margin_bp?: number | null;
+            /** Cashier Id */
+            cashier_id?: string | null;
+            /** Cashier Name */
+            cashier_name?: string | null;
+            /** Outlet Id */
+            outlet_id?: string | null;
             /** Register Id */
             register_id?: string | null;
-            /**
-             * Sales Count
-             * @default 0
-             */
-            sales_count: number;
-            /**
-             * Tax Minor
-             * @default 0
-             */
-            tax_minor: number;
             /**
              * Void Count
              * @default 0
@@ -520,84 +520,82 @@ export interface components {
         };
         /** CategoryRow */
         CategoryRow: {
-            /** Category Id */
-            category_id: string | null;
-            /**
-             * Cost Minor
-             * @default 0
-             */
-            cost_minor: number;
             /** Currency */
             currency: string;
-            /**
-             * Discount Minor
-             * @default 0
-             */
-            discount_minor: number;
-            /**
-             * Gross Minor
-             * @default 0
-             */
-            gross_minor: number;
-            /** Margin Bp */
-            margin_bp?: number | null;
-            /**
-             * Margin Minor
-             * @default 0
-             */
-            margin_minor: number;
-            /** Name */
-            name: string;
-            /**
-             * Net After Refunds Minor
-             * @default 0
-             */
-            net_after_refunds_minor: number;
-            /**
-             * Net Minor
-             * @default 0
-             */
-            net_minor: number;
-            /**
-             * Products
-             * @default 0
-             */
-            products: number;
             /**
              * Qty
              * @default 0
              */
             qty: number;
             /**
-             * Refund Cost Minor
+             * Gross Minor
              * @default 0
              */
-            refund_cost_minor: number;
+            gross_minor: number;
             /**
-             * Refund Minor
+             * Discount Minor
              * @default 0
              */
-            refund_minor: number;
+            discount_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
             /**
              * Refund Qty
              * @default 0
              */
             refund_qty: number;
             /**
+             * Refund Minor
+             * @default 0
+             */
+            refund_minor: number;
+            /**
              * Refund Tax Minor
              * @default 0
              */
             refund_tax_minor: number;
             /**
-             * Tax Minor
+             * Net After Refunds Minor
              * @default 0
              */
-            tax_minor: number;
+            net_after_refunds_minor: number;
+            /**
+             * Cost Minor
+             * @default 0
+             */
+            cost_minor: number;
+            /**
+             * Refund Cost Minor
+             * @default 0
+             */
+            refund_cost_minor: number;
+            /**
+             * Margin Minor
+             * @default 0
+             */
+            margin_minor: number;
+            /** Margin Bp */
+            margin_bp?: number | null;
+            /** Category Id */
+            category_id: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Products
+             * @default 0
+             */
+            products: number;
         };
         /** DailyReport */
         DailyReport: {
-            /** By */
-            by: string;
             /**
              * Date From
              * Format: date
@@ -608,6 +606,8 @@ export interface components {
              * Format: date
              */
             date_to: string;
+            /** By */
+            by: string;
             /** Rows */
             rows: components["schemas"]["DailyRow"][];
             totals: components["schemas"]["SalesFigures"] | null;
@@ -616,59 +616,38 @@ export interface components {
         };
         /** DailyRow */
         DailyRow: {
-            /**
-             * Average Basket Minor
-             * @default 0
-             */
-            average_basket_minor: number;
-            /**
-             * Cost Minor
-             * @default 0
-             */
-            cost_minor: number;
             /** Currency */
             currency: string;
-            /** Day */
-            day?: string | null;
             /**
-             * Discount Minor
+             * Sales Count
              * @default 0
              */
-            discount_minor: number;
+            sales_count: number;
+            /**
+             * Items Sold
+             * @default 0
+             */
+            items_sold: number;
             /**
              * Gross Minor
              * @default 0
              */
             gross_minor: number;
             /**
-             * Items Sold
+             * Discount Minor
              * @default 0
              */
-            items_sold: number;
-            /** Margin Bp */
-            margin_bp?: number | null;
+            discount_minor: number;
             /**
-             * Margin Minor
+             * Tax Minor
              * @default 0
              */
-            margin_minor: number;
-            /**
-             * Net After Refunds Minor
-             * @default 0
-             */
-            net_after_refunds_minor: number;
+            tax_minor: number;
             /**
              * Net Minor
              * @default 0
              */
             net_minor: number;
-            /** Outlet Id */
-            outlet_id?: string | null;
-            /**
-             * Refund Cost Minor
-             * @default 0
-             */
-            refund_cost_minor: number;
             /**
              * Refund Count
              * @default 0
@@ -690,20 +669,41 @@ export interface components {
              */
             refund_tax_minor: number;
             /**
-             * Sales Count
+             * Net After Refunds Minor
              * @default 0
              */
-            sales_count: number;
+            net_after_refunds_minor: number;
+            /**
+             * Average Basket Minor
+             * @default 0
+             */
+            average_basket_minor: number;
+            /**
+             * Cost Minor
+             * @default 0
+             */
+            cost_minor: number;
+            /**
+             * Refund Cost Minor
+             * @default 0
+             */
+            refund_cost_minor: number;
+            /**
+             * Margin Minor
+             * @default 0
+             */
+            margin_minor: number;
+            /** Margin Bp */
+            margin_bp?: number | null;
+            /** Day */
+            day?: string | null;
+            /** Outlet Id */
+            outlet_id?: string | null;
             /**
              * Split Count
              * @default 0
              */
             split_count: number;
-            /**
-             * Tax Minor
-             * @default 0
-             */
-            tax_minor: number;
             /**
              * Void Count
              * @default 0
@@ -712,60 +712,60 @@ export interface components {
         };
         /** DeadLetterOut */
         DeadLetterOut: {
+            /** Id */
+            id: number;
+            /** Consumer */
+            consumer: string;
+            /** Event Id */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /** Routing Key */
+            routing_key: string | null;
+            /**
+             * Reason
+             * @description why the consumer gave up, in a sentence
+             */
+            reason: string;
+            /**
+             * Error
+             * @description the exception and where it was raised
+             */
+            error: string;
             /**
              * Attempts
              * @description deliveries and replays that failed
              */
             attempts: number;
             /**
-             * Body
-             * @description the message as it arrived
-             */
-            body: string;
-            /** Consumer */
-            consumer: string;
-            /**
-             * Error
-             * @description the exception and where it was raised
-             */
-            error: string;
-            /** Event Id */
-            event_id: string | null;
-            /** Event Type */
-            event_type: string | null;
-            /** Failed At */
-            failed_at: string;
-            /** First Failed At */
-            first_failed_at: string;
-            /** Id */
-            id: number;
-            /** Note */
-            note: string | null;
-            /**
-             * Reason
-             * @description why the consumer gave up, in a sentence
-             */
-            reason: string;
-            /** Resolved At */
-            resolved_at: string | null;
-            /** Resolved By */
-            resolved_by: string | null;
-            /** Routing Key */
-            routing_key: string | null;
-            /**
              * Status
              * @enum {string}
              */
             status: "pending" | "replayed" | "discarded";
+            /** First Failed At */
+            first_failed_at: string;
+            /** Failed At */
+            failed_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved By */
+            resolved_by: string | null;
+            /** Note */
+            note: string | null;
+            /**
+             * Body
+             * @description the message as it arrived
+             */
+            body: string;
         };
         /** DeadLetterPage */
         DeadLetterPage: {
             /** Items */
             items: components["schemas"]["DeadLetterOut"][];
-            /** Pending */
-            pending: number;
             /** Total */
             total: number;
+            /** Pending */
+            pending: number;
         };
         /** DiscardIn */
         DiscardIn: {
@@ -785,8 +785,6 @@ export interface components {
          * @description A cell of the day x hour heat map: the figures a heat map shows.
          */
         HeatRow: {
-            /** Average Basket Minor */
-            average_basket_minor: number;
             /** Currency */
             currency: string;
             /**
@@ -794,76 +792,57 @@ export interface components {
              * Format: date
              */
             day: string;
-            /** Gross Minor */
-            gross_minor: number;
             /** Hour */
             hour: number;
+            /** Sales Count */
+            sales_count: number;
             /** Items Sold */
             items_sold: number;
-            /** Net After Refunds Minor */
-            net_after_refunds_minor: number;
+            /** Gross Minor */
+            gross_minor: number;
             /** Net Minor */
             net_minor: number;
             /** Refund Minor */
             refund_minor: number;
-            /** Sales Count */
-            sales_count: number;
+            /** Net After Refunds Minor */
+            net_after_refunds_minor: number;
+            /** Average Basket Minor */
+            average_basket_minor: number;
         };
         /** HourRow */
         HourRow: {
-            /**
-             * Average Basket Minor
-             * @default 0
-             */
-            average_basket_minor: number;
-            /**
-             * Cost Minor
-             * @default 0
-             */
-            cost_minor: number;
             /** Currency */
             currency: string;
-            /** Day */
-            day?: string | null;
+            /**
+             * Sales Count
+             * @default 0
+             */
+            sales_count: number;
+            /**
+             * Items Sold
+             * @default 0
+             */
+            items_sold: number;
+            /**
+             * Gross Minor
+             * @default 0
+             */
+            gross_minor: number;
             /**
              * Discount Minor
              * @default 0
              */
             discount_minor: number;
             /**
-             * Gross Minor
+             * Tax Minor
              * @default 0
              */
-            gross_minor: number;
-            /** Hour */
-            hour: number;
-            /**
-             * Items Sold
-             * @default 0
-             */
-            items_sold: number;
-            /** Margin Bp */
-            margin_bp?: number | null;
-            /**
-             * Margin Minor
-             * @default 0
-             */
-            margin_minor: number;
-            /**
-             * Net After Refunds Minor
-             * @default 0
-             */
-            net_after_refunds_minor: number;
+            tax_minor: number;
             /**
              * Net Minor
              * @default 0
              */
             net_minor: number;
-            /**
-             * Refund Cost Minor
-             * @default 0
-             */
-            refund_cost_minor: number;
             /**
              * Refund Count
              * @default 0
@@ -885,20 +864,39 @@ export interface components {
              */
             refund_tax_minor: number;
             /**
-             * Sales Count
+             * Net After Refunds Minor
              * @default 0
              */
-            sales_count: number;
+            net_after_refunds_minor: number;
             /**
-             * Tax Minor
+             * Average Basket Minor
              * @default 0
              */
-            tax_minor: number;
+            average_basket_minor: number;
+            /**
+             * Cost Minor
+             * @default 0
+             */
+            cost_minor: number;
+            /**
+             * Refund Cost Minor
+             * @default 0
+             */
+            refund_cost_minor: number;
+            /**
+             * Margin Minor
+             * @default 0
+             */
+            margin_minor: number;
+            /** Margin Bp */
+            margin_bp?: number | null;
+            /** Day */
+            day?: string | null;
+            /** Hour */
+            hour: number;
         };
         /** HourlyReport */
         HourlyReport: {
-            /** By */
-            by: string;
             /**
              * Date From
              * Format: date
@@ -909,6 +907,8 @@ export interface components {
              * Format: date
              */
             date_to: string;
+            /** By */
+            by: string;
             /** Rows */
             rows: components["schemas"]["HourRow"][] | components["schemas"]["HeatRow"][];
             /** Totals By Currency */
@@ -926,156 +926,156 @@ export interface components {
              * Format: date
              */
             date_to: string;
+            /** Sort */
+            sort: string;
             /** Order */
             order: string;
             /** Rows */
             rows: components["schemas"]["ItemRow"][];
-            /** Sort */
-            sort: string;
         };
         /** ItemRow */
         ItemRow: {
+            /** Currency */
+            currency: string;
+            /**
+             * Qty
+             * @default 0
+             */
+            qty: number;
+            /**
+             * Gross Minor
+             * @default 0
+             */
+            gross_minor: number;
+            /**
+             * Discount Minor
+             * @default 0
+             */
+            discount_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
+            /**
+             * Refund Qty
+             * @default 0
+             */
+            refund_qty: number;
+            /**
+             * Refund Minor
+             * @default 0
+             */
+            refund_minor: number;
+            /**
+             * Refund Tax Minor
+             * @default 0
+             */
+            refund_tax_minor: number;
+            /**
+             * Net After Refunds Minor
+             * @default 0
+             */
+            net_after_refunds_minor: number;
+            /**
+             * Cost Minor
+             * @default 0
+             */
+            cost_minor: number;
+            /**
+             * Refund Cost Minor
+             * @default 0
+             */
+            refund_cost_minor: number;
+            /**
+             * Margin Minor
+             * @default 0
+             */
+            margin_minor: number;
+            /** Margin Bp */
+            margin_bp?: number | null;
+            /** Product Id */
+            product_id: string;
+            /** Sku */
+            sku: string;
+            /** Name */
+            name: string;
             /** Category Id */
             category_id?: string | null;
             /** Category Name */
             category_name?: string | null;
-            /**
-             * Cost Minor
-             * @default 0
-             */
-            cost_minor: number;
-            /** Currency */
-            currency: string;
-            /**
-             * Discount Minor
-             * @default 0
-             */
-            discount_minor: number;
-            /**
-             * Gross Minor
-             * @default 0
-             */
-            gross_minor: number;
-            /** Margin Bp */
-            margin_bp?: number | null;
-            /**
-             * Margin Minor
-             * @default 0
-             */
-            margin_minor: number;
-            /** Name */
-            name: string;
-            /**
-             * Net After Refunds Minor
-             * @default 0
-             */
-            net_after_refunds_minor: number;
-            /**
-             * Net Minor
-             * @default 0
-             */
-            net_minor: number;
-            /** Product Id */
-            product_id: string;
-            /**
-             * Qty
-             * @default 0
-             */
-            qty: number;
-            /**
-             * Refund Cost Minor
-             * @default 0
-             */
-            refund_cost_minor: number;
-            /**
-             * Refund Minor
-             * @default 0
-             */
-            refund_minor: number;
-            /**
-             * Refund Qty
-             * @default 0
-             */
-            refund_qty: number;
-            /**
-             * Refund Tax Minor
-             * @default 0
-             */
-            refund_tax_minor: number;
-            /** Sku */
-            sku: string;
-            /**
-             * Tax Minor
-             * @default 0
-             */
-            tax_minor: number;
         };
         /** LineFigures */
         LineFigures: {
-            /**
-             * Cost Minor
-             * @default 0
-             */
-            cost_minor: number;
             /** Currency */
             currency: string;
-            /**
-             * Discount Minor
-             * @default 0
-             */
-            discount_minor: number;
-            /**
-             * Gross Minor
-             * @default 0
-             */
-            gross_minor: number;
-            /** Margin Bp */
-            margin_bp?: number | null;
-            /**
-             * Margin Minor
-             * @default 0
-             */
-            margin_minor: number;
-            /**
-             * Net After Refunds Minor
-             * @default 0
-             */
-            net_after_refunds_minor: number;
-            /**
-             * Net Minor
-             * @default 0
-             */
-            net_minor: number;
             /**
              * Qty
              * @default 0
              */
             qty: number;
             /**
-             * Refund Cost Minor
+             * Gross Minor
              * @default 0
              */
-            refund_cost_minor: number;
+            gross_minor: number;
             /**
-             * Refund Minor
+             * Discount Minor
              * @default 0
              */
-            refund_minor: number;
+            discount_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
             /**
              * Refund Qty
              * @default 0
              */
             refund_qty: number;
             /**
+             * Refund Minor
+             * @default 0
+             */
+            refund_minor: number;
+            /**
              * Refund Tax Minor
              * @default 0
              */
             refund_tax_minor: number;
             /**
-             * Tax Minor
+             * Net After Refunds Minor
              * @default 0
              */
-            tax_minor: number;
+            net_after_refunds_minor: number;
+            /**
+             * Cost Minor
+             * @default 0
+             */
+            cost_minor: number;
+            /**
+             * Refund Cost Minor
+             * @default 0
+             */
+            refund_cost_minor: number;
+            /**
+             * Margin Minor
+             * @default 0
+             */
+            margin_minor: number;
+            /** Margin Bp */
+            margin_bp?: number | null;
         };
         /** OutletReport */
         OutletReport: {
@@ -1106,6 +1106,63 @@ export interface components {
         };
         /** OutletRow */
         OutletRow: {
+            /** Currency */
+            currency: string;
+            /**
+             * Sales Count
+             * @default 0
+             */
+            sales_count: number;
+            /**
+             * Items Sold
+             * @default 0
+             */
+            items_sold: number;
+            /**
+             * Gross Minor
+             * @default 0
+             */
+            gross_minor: number;
+            /**
+             * Discount Minor
+             * @default 0
+             */
+            discount_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
+            /**
+             * Refund Count
+             * @default 0
+             */
+            refund_count: number;
+            /**
+             * Refund Items
+             * @default 0
+             */
+            refund_items: number;
+            /**
+             * Refund Minor
+             * @default 0
+             */
+            refund_minor: number;
+            /**
+             * Refund Tax Minor
+             * @default 0
+             */
+            refund_tax_minor: number;
+            /**
+             * Net After Refunds Minor
+             * @default 0
+             */
+            net_after_refunds_minor: number;
             /**
              * Average Basket Minor
              * @default 0
@@ -1116,46 +1173,24 @@ export interface components {
              * @default 0
              */
             cost_minor: number;
-            /** Currency */
-            currency: string;
             /**
-             * Discount Minor
+             * Refund Cost Minor
              * @default 0
              */
-            discount_minor: number;
-            /** Gross Change Bp */
-            gross_change_bp?: number | null;
-            /**
-             * Gross Minor
-             * @default 0
-             */
-            gross_minor: number;
-            /**
-             * Items Sold
-             * @default 0
-             */
-            items_sold: number;
-            /** Margin Bp */
-            margin_bp?: number | null;
+            refund_cost_minor: number;
             /**
              * Margin Minor
              * @default 0
              */
             margin_minor: number;
-            /** Name */
-            name: string;
-            /**
-             * Net After Refunds Minor
-             * @default 0
-             */
-            net_after_refunds_minor: number;
-            /**
-             * Net Minor
-             * @default 0
-             */
-            net_minor: number;
+            /** Margin Bp */
+            margin_bp?: number | null;
             /** Outlet Id */
             outlet_id: string;
+            /** Name */
+            name: string;
+            /** Timezone */
+            timezone: string;
             /**
              * Previous Gross Minor
              * @default 0
@@ -1166,11 +1201,52 @@ export interface components {
              * @default 0
              */
             previous_sales_count: number;
+            /** Gross Change Bp */
+            gross_change_bp?: number | null;
+        };
+        /** ReplayAll */
+        ReplayAll: {
+            /** Replayed */
+            replayed: number;
+            /** Still Failing */
+            still_failing: number;
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
+        };
+        /** SalesFigures */
+        SalesFigures: {
+            /** Currency */
+            currency: string;
             /**
-             * Refund Cost Minor
+             * Sales Count
              * @default 0
              */
-            refund_cost_minor: number;
+            sales_count: number;
+            /**
+             * Items Sold
+             * @default 0
+             */
+            items_sold: number;
+            /**
+             * Gross Minor
+             * @default 0
+             */
+            gross_minor: number;
+            /**
+             * Discount Minor
+             * @default 0
+             */
+            discount_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
             /**
              * Refund Count
              * @default 0
@@ -1192,29 +1268,10 @@ export interface components {
              */
             refund_tax_minor: number;
             /**
-             * Sales Count
+             * Net After Refunds Minor
              * @default 0
              */
-            sales_count: number;
-            /**
-             * Tax Minor
-             * @default 0
-             */
-            tax_minor: number;
-            /** Timezone */
-            timezone: string;
-        };
-        /** ReplayAll */
-        ReplayAll: {
-            /** Items */
-            items: components["schemas"]["DeadLetterOut"][];
-            /** Replayed */
-            replayed: number;
-            /** Still Failing */
-            still_failing: number;
-        };
-        /** SalesFigures */
-        SalesFigures: {
+            net_after_refunds_minor: number;
             /**
              * Average Basket Minor
              * @default 0
@@ -1225,80 +1282,21 @@ export interface components {
              * @default 0
              */
             cost_minor: number;
-            /** Currency */
-            currency: string;
-            /**
-             * Discount Minor
-             * @default 0
-             */
-            discount_minor: number;
-            /**
-             * Gross Minor
-             * @default 0
-             */
-            gross_minor: number;
-            /**
-             * Items Sold
-             * @default 0
-             */
-            items_sold: number;
-            /** Margin Bp */
-            margin_bp?: number | null;
-            /**
-             * Margin Minor
-             * @default 0
-             */
-            margin_minor: number;
-            /**
-             * Net After Refunds Minor
-             * @default 0
-             */
-            net_after_refunds_minor: number;
-            /**
-             * Net Minor
-             * @default 0
-             */
-            net_minor: number;
             /**
              * Refund Cost Minor
              * @default 0
              */
             refund_cost_minor: number;
             /**
-             * Refund Count
+             * Margin Minor
              * @default 0
              */
-            refund_count: number;
-            /**
-             * Refund Items
-             * @default 0
-             */
-            refund_items: number;
-            /**
-             * Refund Minor
-             * @default 0
-             */
-            refund_minor: number;
-            /**
-             * Refund Tax Minor
-             * @default 0
-             */
-            refund_tax_minor: number;
-            /**
-             * Sales Count
-             * @default 0
-             */
-            sales_count: number;
-            /**
-             * Tax Minor
-             * @default 0
-             */
-            tax_minor: number;
+            margin_minor: number;
+            /** Margin Bp */
+            margin_bp?: number | null;
         };
         /** ShiftReport */
         ShiftReport: {
-            /** By */
-            by: string;
             /**
              * Date From
              * Format: date
@@ -1309,6 +1307,8 @@ export interface components {
              * Format: date
              */
             date_to: string;
+            /** By */
+            by: string;
             /** Rows */
             rows: components["schemas"]["ShiftRow"][];
             /** Totals By Currency */
@@ -1316,47 +1316,49 @@ export interface components {
         };
         /** ShiftRow */
         ShiftRow: {
+            /** Currency */
+            currency: string;
+            /** Shift Id */
+            shift_id?: string | null;
+            /** Outlet Id */
+            outlet_id?: string | null;
+            /** Register Id */
+            register_id?: string | null;
             /** Cashier Id */
             cashier_id?: string | null;
             /** Cashier Name */
             cashier_name?: string | null;
+            /** Day */
+            day?: string | null;
+            /** Opened At */
+            opened_at?: string | null;
             /** Closed At */
             closed_at?: string | null;
             /**
-             * Counted Cash Minor
-             * @default 0
+             * Shifts
+             * @default 1
              */
-            counted_cash_minor: number;
-            /** Currency */
-            currency: string;
-            /** Day */
-            day?: string | null;
-            /**
-             * Expected Cash Minor
-             * @default 0
-             */
-            expected_cash_minor: number;
-            /** Opened At */
-            opened_at?: string | null;
+            shifts: number;
             /**
              * Opening Float Minor
              * @default 0
              */
             opening_float_minor: number;
-            /** Outlet Id */
-            outlet_id?: string | null;
+            /**
+             * Expected Cash Minor
+             * @default 0
+             */
+            expected_cash_minor: number;
+            /**
+             * Counted Cash Minor
+             * @default 0
+             */
+            counted_cash_minor: number;
             /**
              * Over Short Minor
              * @default 0
              */
             over_short_minor: number;
-            /**
-             * Refunds Total Minor
-             * @default 0
-             */
-            refunds_total_minor: number;
-            /** Register Id */
-            register_id?: string | null;
             /**
              * Sales Count
              * @default 0
@@ -1367,28 +1369,26 @@ export interface components {
              * @default 0
              */
             sales_total_minor: number;
-            /** Shift Id */
-            shift_id?: string | null;
             /**
-             * Shifts
-             * @default 1
+             * Refunds Total Minor
+             * @default 0
              */
-            shifts: number;
+            refunds_total_minor: number;
         };
         /** ShiftTotals */
         ShiftTotals: {
             /** Currency */
             currency: string;
             /**
+             * Shifts
+             * @default 0
+             */
+            shifts: number;
+            /**
              * Over Short Minor
              * @default 0
              */
             over_short_minor: number;
-            /**
-             * Refunds Total Minor
-             * @default 0
-             */
-            refunds_total_minor: number;
             /**
              * Sales Count
              * @default 0
@@ -1400,19 +1400,13 @@ export interface components {
              */
             sales_total_minor: number;
             /**
-             * Shifts
+             * Refunds Total Minor
              * @default 0
              */
-            shifts: number;
+            refunds_total_minor: number;
         };
         /** StockReport */
         StockReport: {
-            /** Rows */
-            rows: components["schemas"]["StockRow"][];
-            /** Target Days */
-            target_days: number;
-            /** Velocity Computed At */
-            velocity_computed_at: string | null;
             /**
              * Velocity From
              * Format: date
@@ -1423,29 +1417,35 @@ export interface components {
              * Format: date
              */
             velocity_to: string;
+            /** Velocity Computed At */
+            velocity_computed_at: string | null;
+            /** Target Days */
+            target_days: number;
+            /** Rows */
+            rows: components["schemas"]["StockRow"][];
         };
         /** StockRow */
         StockRow: {
-            /** Daily Velocity */
-            daily_velocity: number;
-            /** Days Of Cover */
-            days_of_cover: number | null;
-            /** Name */
-            name: string;
-            /** On Hand */
-            on_hand: number | null;
             /** Outlet Id */
             outlet_id: string;
             /** Outlet Name */
             outlet_name: string;
             /** Product Id */
             product_id: string;
-            /** Reorder Point */
-            reorder_point: number | null;
             /** Sku */
             sku: string;
+            /** Name */
+            name: string;
+            /** On Hand */
+            on_hand: number | null;
+            /** Reorder Point */
+            reorder_point: number | null;
             /** Sold */
             sold: number;
+            /** Daily Velocity */
+            daily_velocity: number;
+            /** Days Of Cover */
+            days_of_cover: number | null;
             /** Suggested Order Qty */
             suggested_order_qty: number;
         };
@@ -1470,87 +1470,87 @@ export interface components {
         };
         /** TenderRow */
         TenderRow: {
-            /** Amount Minor */
-            amount_minor: number;
-            /**
-             * Captured Count
-             * @default 0
-             */
-            captured_count: number;
-            /**
-             * Captured Minor
-             * @default 0
-             */
-            captured_minor: number;
-            /** Count */
-            count: number;
             /** Currency */
             currency: string;
             /** Kind */
             kind: string;
+            /** Amount Minor */
+            amount_minor: number;
+            /** Count */
+            count: number;
             /**
-             * Net Minor
+             * Refund Minor
              * @default 0
              */
-            net_minor: number;
-            /**
-             * Payment Refund Count
-             * @default 0
-             */
-            payment_refund_count: number;
-            /**
-             * Payment Refunded Minor
-             * @default 0
-             */
-            payment_refunded_minor: number;
+            refund_minor: number;
             /**
              * Refund Count
              * @default 0
              */
             refund_count: number;
             /**
-             * Refund Minor
+             * Net Minor
              * @default 0
              */
-            refund_minor: number;
+            net_minor: number;
+            /**
+             * Captured Minor
+             * @default 0
+             */
+            captured_minor: number;
+            /**
+             * Captured Count
+             * @default 0
+             */
+            captured_count: number;
+            /**
+             * Payment Refunded Minor
+             * @default 0
+             */
+            payment_refunded_minor: number;
+            /**
+             * Payment Refund Count
+             * @default 0
+             */
+            payment_refund_count: number;
         };
         /** TenderTotals */
         TenderTotals: {
+            /** Currency */
+            currency: string;
             /**
              * Amount Minor
              * @default 0
              */
             amount_minor: number;
             /**
-             * Captured Minor
+             * Refund Minor
              * @default 0
              */
-            captured_minor: number;
-            /** Currency */
-            currency: string;
+            refund_minor: number;
             /**
              * Net Minor
              * @default 0
              */
             net_minor: number;
             /**
-             * Refund Minor
+             * Captured Minor
              * @default 0
              */
-            refund_minor: number;
+            captured_minor: number;
         };
         /** ValidationError */
         ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
             /** Location */
             loc: (string | number)[];
             /** Message */
             msg: string;
             /** Error Type */
             type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
         /** ValuationReport */
         ValuationReport: {
@@ -1563,20 +1563,20 @@ export interface components {
         ValuationRow: {
             /** Currency */
             currency: string;
-            /** Negative Products */
-            negative_products: number;
             /** Outlet Id */
             outlet_id: string;
             /** Outlet Name */
             outlet_name: string;
             /** Products In Stock */
             products_in_stock: number;
-            /** Uncosted Products */
-            uncosted_products: number;
             /** Units */
             units: number;
             /** Value Minor */
             value_minor: number;
+            /** Negative Products */
+            negative_products: number;
+            /** Uncosted Products */
+            uncosted_products: number;
         };
         /** ValuationTotals */
         ValuationTotals: {
@@ -1602,6 +1602,151 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    healthz_api_reports_healthz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    readyz_api_reports_readyz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description not ready: a check failed (or, through the gateway, the service is down) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ready: boolean;
+                        checks: {
+                            [key: string]: string;
+                        };
+                    } | {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    event_history_api_reports_events_get: {
+        parameters: {
+            query?: {
+                /** @description cursor: next_after of the previous page */
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
     list_dead_letters_api_reports_dead_letters_get: {
         parameters: {
             query?: {
@@ -1741,105 +1886,6 @@ export interface operations {
             };
         };
     };
-    discard_api_reports_dead_letters__letter_id__discard_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DiscardIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description no such dead letter */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description already replayed or discarded */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
     replay_one_api_reports_dead_letters__letter_id__replay_post: {
         parameters: {
             query?: never;
@@ -1920,18 +1966,20 @@ export interface operations {
             };
         };
     };
-    event_history_api_reports_events_get: {
+    discard_api_reports_dead_letters__letter_id__discard_post: {
         parameters: {
-            query?: {
-                /** @description cursor: next_after of the previous page */
-                after?: number;
-                limit?: number;
-            };
+            query?: never;
             header?: never;
-            path?: never;
+            path: {
+                letter_id: number;
+            };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscardIn"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -1939,9 +1987,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DeadLetterOut"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -1968,248 +2014,22 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    healthz_api_reports_healthz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    readyz_api_reports_readyz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description not ready: a check failed (or, through the gateway, the service is down) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        checks: {
-                            [key: string]: string;
-                        };
-                        ready: boolean;
-                    } | {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    cashier_report_api_reports_sales_cashiers_get: {
-        parameters: {
-            query?: {
-                /** @description an outlet (repeat for several); default: every outlet you may see */
-                outlet_id?: string[] | null;
-                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
-                date_from?: string | null;
-                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
-                date_to?: string | null;
-                /** @description per cashier (all outlets), per register (of an outlet), or both */
-                by?: "cashier" | "register" | "cashier_register";
-                /** @description json, or csv for a download */
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description JSON, or CSV with format=csv */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CashierReport"];
-                    "text/csv": unknown;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            /** @description no such dead letter */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
+                content?: never;
             };
-            /** @description Validation Error */
-            422: {
+            /** @description already replayed or discarded */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
+                content?: never;
             };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    category_report_api_reports_sales_categories_get: {
-        parameters: {
-            query?: {
-                /** @description an outlet (repeat for several); default: every outlet you may see */
-                outlet_id?: string[] | null;
-                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
-                date_from?: string | null;
-                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
-                date_to?: string | null;
-                /** @description json, or csv for a download */
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description JSON, or CSV with format=csv */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CategoryReport"];
-                    "text/csv": unknown;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
+            /** @description request body too large (the gateway's limit) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2526,7 +2346,7 @@ export interface operations {
             };
         };
     };
-    outlet_report_api_reports_sales_outlets_get: {
+    category_report_api_reports_sales_categories_get: {
         parameters: {
             query?: {
                 /** @description an outlet (repeat for several); default: every outlet you may see */
@@ -2550,7 +2370,98 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OutletReport"];
+                    "application/json": components["schemas"]["CategoryReport"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    cashier_report_api_reports_sales_cashiers_get: {
+        parameters: {
+            query?: {
+                /** @description an outlet (repeat for several); default: every outlet you may see */
+                outlet_id?: string[] | null;
+                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
+                date_from?: string | null;
+                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
+                date_to?: string | null;
+                /** @description per cashier (all outlets), per register (of an outlet), or both */
+                by?: "cashier" | "register" | "cashier_register";
+                /** @description json, or csv for a download */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with format=csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashierReport"];
                     "text/csv": unknown;
                 };
             };
@@ -2704,7 +2615,7 @@ export interface operations {
             };
         };
     };
-    shift_report_api_reports_shifts_get: {
+    outlet_report_api_reports_sales_outlets_get: {
         parameters: {
             query?: {
                 /** @description an outlet (repeat for several); default: every outlet you may see */
@@ -2713,8 +2624,182 @@ export interface operations {
                 date_from?: string | null;
                 /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
                 date_to?: string | null;
-                /** @description each shift (Z report), or summed per cashier or day */
-                by?: "shift" | "cashier" | "day";
+                /** @description json, or csv for a download */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with format=csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutletReport"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    valuation_api_reports_stock_valuation_get: {
+        parameters: {
+            query?: {
+                /** @description an outlet (repeat for several); default: every outlet you may see */
+                outlet_id?: string[] | null;
+                /** @description json, or csv for a download */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with format=csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValuationReport"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    low_stock_api_reports_stock_low_get: {
+        parameters: {
+            query?: {
+                /** @description an outlet (repeat for several); default: every outlet you may see */
+                outlet_id?: string[] | null;
+                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
+                date_to?: string | null;
+                /** @description days of sales the velocity is measured over */
+                velocity_days?: number;
+                /** @description days of stock a reorder should cover */
+                target_days?: number;
                 /** @description at most this many rows */
                 limit?: number;
                 /** @description json, or csv for a download */
@@ -2732,7 +2817,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ShiftReport"];
+                    "application/json": components["schemas"]["StockReport"];
                     "text/csv": unknown;
                 };
             };
@@ -2892,17 +2977,17 @@ export interface operations {
             };
         };
     };
-    low_stock_api_reports_stock_low_get: {
+    shift_report_api_reports_shifts_get: {
         parameters: {
             query?: {
                 /** @description an outlet (repeat for several); default: every outlet you may see */
                 outlet_id?: string[] | null;
+                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
+                date_from?: string | null;
                 /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
                 date_to?: string | null;
-                /** @description days of sales the velocity is measured over */
-                velocity_days?: number;
-                /** @description days of stock a reorder should cover */
-                target_days?: number;
+                /** @description each shift (Z report), or summed per cashier or day */
+                by?: "shift" | "cashier" | "day";
                 /** @description at most this many rows */
                 limit?: number;
                 /** @description json, or csv for a download */
@@ -2920,92 +3005,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StockReport"];
-                    "text/csv": unknown;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    valuation_api_reports_stock_valuation_get: {
-        parameters: {
-            query?: {
-                /** @description an outlet (repeat for several); default: every outlet you may see */
-                outlet_id?: string[] | null;
-                /** @description json, or csv for a download */
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description JSON, or CSV with format=csv */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValuationReport"];
+                    "application/json": components["schemas"]["ShiftReport"];
                     "text/csv": unknown;
                 };
             };

@@ -6,24 +6,61 @@
  */
 
 export interface paths {
-    "/api/sales": {
+    "/api/sales/healthz": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** List Sales */
-        get: operations["list_sales_api_sales_get"];
-        put?: never;
         /**
-         * Post Sale
-         * @description Check out a cart. Prices come from the sales service's own replica of the
-         *     catalog; discounts (per line and per cart) and tax follow the outlet's settings.
-         *     Tenders: cash (with change and the outlet's cash rounding), card, or any mix.
-         *     The same sale id posted again is answered exactly as the first time.
+         * Healthz
+         * @description Alive: the process answers.
          */
-        post: operations["post_sale_api_sales_post"];
+        get: operations["healthz_api_sales_healthz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readyz
+         * @description Ready: database reachable, broker connected, consumer attached.
+         */
+        get: operations["readyz_api_sales_readyz_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Event History
+         * @description Everything this service has published, oldest first, with the original event
+         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
+         */
+        get: operations["event_history_api_sales_events_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -71,27 +108,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/sales/dead-letters/{letter_id}/discard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Discard
-         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
-         *     with a note saying why; the row stays for the record.
-         */
-        post: operations["discard_api_sales_dead_letters__letter_id__discard_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/sales/dead-letters/{letter_id}/replay": {
         parameters: {
             query?: never;
@@ -113,41 +129,21 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/sales/events": {
+    "/api/sales/dead-letters/{letter_id}/discard": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Event History
-         * @description Everything this service has published, oldest first, with the original event
-         *     ids: what a read model replays to rebuild itself (reports' rebuild command).
-         */
-        get: operations["event_history_api_sales_events_get"];
+        get?: never;
         put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
         /**
-         * Healthz
-         * @description Alive: the process answers.
+         * Discard
+         * @description Mark a dead letter handled without replaying it (a forged or obsolete event),
+         *     with a note saying why; the row stays for the record.
          */
-        get: operations["healthz_api_sales_healthz_get"];
-        put?: never;
-        post?: never;
+        post: operations["discard_api_sales_dead_letters__letter_id__discard_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -193,6 +189,115 @@ export interface paths {
          *     is listed under GET /api/sales/sync-exceptions.
          */
         post: operations["sync_offline_sale_api_sales_offline_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/sync-exceptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sync Exceptions
+         * @description What offline sales' syncs found: price_changed, product_archived,
+         *     product_unknown, stock_short, shift_closed, shift_unknown, over_offline_limits,
+         *     discount_unapproved, receipt_number_reused, clock_ahead. The sale is recorded in
+         *     every case; the list is what a manager checks and notes. Each comes with its sale's
+         *     times (sold, synced), register (with its name), currency and total, and what was
+         *     found in figures (`facts`).
+         */
+        get: operations["list_sync_exceptions_api_sales_sync_exceptions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/sync-exceptions/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count Sync Exceptions
+         * @description How many are open at the outlet, or at all the caller's outlets (the back office's
+         *     badge): one count on the outlet/open index.
+         */
+        get: operations["count_sync_exceptions_api_sales_sync_exceptions_count_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/sync-exceptions/{exception_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve Sync Exception
+         * @description Note what was done (stock counted, cash found, price confirmed). Once: resolving
+         *     it again answers it as it was resolved (the first note and manager).
+         */
+        post: operations["resolve_sync_exception_api_sales_sync_exceptions__exception_id__resolve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Quote
+         * @description Price a cart without selling it: lines, discounts, tax and total as the sale would
+         *     have them, and the discounts that would need a manager's approval.
+         */
+        post: operations["quote_api_sales_quote_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/prices/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Price
+         * @description The price this service will charge (its replica of the catalog); at an outlet
+         *     the caller may see (another outlet's own prices are its business: 404, as catalog).
+         */
+        get: operations["get_price_api_sales_prices__product_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -271,28 +376,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/sales/prices/{product_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Price
-         * @description The price this service will charge (its replica of the catalog); at an outlet
-         *     the caller may see (another outlet's own prices are its business: 404, as catalog).
-         */
-        get: operations["get_price_api_sales_prices__product_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/quote": {
+    "/api/sales/voids": {
         parameters: {
             query?: never;
             header?: never;
@@ -302,51 +386,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Quote
-         * @description Price a cart without selling it: lines, discounts, tax and total as the sale would
-         *     have them, and the discounts that would need a manager's approval.
+         * Void Cart
+         * @description Void a cart before payment (a parked one, or the one on the till): recorded with a
+         *     reason and the approving manager, SaleVoided published; nothing charged, no stock
+         *     moved. A completed sale is refunded, not voided. Repeating the same void is safe.
          */
-        post: operations["quote_api_sales_quote_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readyz
-         * @description Ready: database reachable, broker connected, consumer attached.
-         */
-        get: operations["readyz_api_sales_readyz_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/refunds/{refund_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Refund
-         * @description A refund and its slip (JSON, 80 mm HTML or printer text).
-         */
-        get: operations["get_refund_api_sales_refunds__refund_id__get"];
-        put?: never;
-        post?: never;
+        post: operations["void_cart_api_sales_voids_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -479,7 +524,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/sales/sync-exceptions": {
+    "/api/sales/refunds/{refund_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -487,142 +532,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Sync Exceptions
-         * @description What offline sales' syncs found: price_changed, product_archived,
-         *     product_unknown, stock_short, shift_closed, shift_unknown, over_offline_limits,
-         *     discount_unapproved, receipt_number_reused, clock_ahead. The sale is recorded in
-         *     every case; the list is what a manager checks and notes. Each comes with its sale's
-         *     times (sold, synced), register (with its name), currency and total, and what was
-         *     found in figures (`facts`).
+         * Get Refund
+         * @description A refund and its slip (JSON, 80 mm HTML or printer text).
          */
-        get: operations["list_sync_exceptions_api_sales_sync_exceptions_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/sync-exceptions/count": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Count Sync Exceptions
-         * @description How many are open at the outlet, or at all the caller's outlets (the back office's
-         *     badge): one count on the outlet/open index.
-         */
-        get: operations["count_sync_exceptions_api_sales_sync_exceptions_count_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/sync-exceptions/{exception_id}/resolve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Resolve Sync Exception
-         * @description Note what was done (stock counted, cash found, price confirmed). Once: resolving
-         *     it again answers it as it was resolved (the first note and manager).
-         */
-        post: operations["resolve_sync_exception_api_sales_sync_exceptions__exception_id__resolve_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/voids": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Void Cart
-         * @description Void a cart before payment (a parked one, or the one on the till): recorded with a
-         *     reason and the approving manager, SaleVoided published; nothing charged, no stock
-         *     moved. A completed sale is refunded, not voided. Repeating the same void is safe.
-         */
-        post: operations["void_cart_api_sales_voids_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/{sale_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Sale
-         * @description The sale's receipt (or failure) with its current status, fulfilment and refunds.
-         */
-        get: operations["get_sale_api_sales__sale_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/{sale_id}/email": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Email Receipt
-         * @description Send the receipt to the address the customer gives: the mail's body is the
-         *     receipt (plain text as printed, and the 80 mm HTML). Not a copy: reprints are not
-         *     counted, and nothing about the sale changes whether the mail goes or not.
-         */
-        post: operations["email_receipt_api_sales__sale_id__email_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/sales/{sale_id}/receipt": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Receipt
-         * @description The receipt as JSON, as HTML sized for 80 mm paper (print it from the browser), or
-         *     as plain text for a 42-column receipt printer.
-         */
-        get: operations["get_receipt_api_sales__sale_id__receipt_get"];
+        get: operations["get_refund_api_sales_refunds__refund_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -657,6 +570,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Sales */
+        get: operations["list_sales_api_sales_get"];
+        put?: never;
+        /**
+         * Post Sale
+         * @description Check out a cart. Prices come from the sales service's own replica of the
+         *     catalog; discounts (per line and per cart) and tax follow the outlet's settings.
+         *     Tenders: cash (with change and the outlet's cash rounding), card, or any mix.
+         *     The same sale id posted again is answered exactly as the first time.
+         */
+        post: operations["post_sale_api_sales_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/{sale_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Sale
+         * @description The sale's receipt (or failure) with its current status, fulfilment and refunds.
+         */
+        get: operations["get_sale_api_sales__sale_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/{sale_id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Receipt
+         * @description The receipt as JSON, as HTML sized for 80 mm paper (print it from the browser), or
+         *     as plain text for a 42-column receipt printer.
+         */
+        get: operations["get_receipt_api_sales__sale_id__receipt_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sales/{sale_id}/reprint": {
         parameters: {
             query?: never;
@@ -677,28 +655,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sales/{sale_id}/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email Receipt
+         * @description Send the receipt to the address the customer gives: the mail's body is the
+         *     receipt (plain text as printed, and the 80 mm HTML). Not a copy: reprints are not
+         *     counted, and nothing about the sale changes whether the mail goes or not.
+         */
+        post: operations["email_receipt_api_sales__sale_id__email_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** CartDiscountOut */
+        CartDiscountOut: {
+            /**
+             * Kind
+             * @description percent or amount
+             */
+            kind: string;
+            /**
+             * Value
+             * @description percent: basis points; amount: minor units
+             */
+            value: number;
+            /** Reason */
+            reason: string | null;
+        };
         /**
          * CartIn
          * @description A cart before payment (quote, park).
          */
         CartIn: {
-            /** @description cart discount, shared over the lines */
-            discount?: components["schemas"]["DiscountIn"] | null;
-            /** Lines */
-            lines: components["schemas"]["SaleLineIn"][];
             /** Outlet Id */
             outlet_id: string;
             /** Register Id */
             register_id?: string | null;
+            /** Lines */
+            lines: components["schemas"]["SaleLineIn"][];
+            /** @description cart discount, shared over the lines */
+            discount?: components["schemas"]["DiscountIn"] | null;
+        };
+        /** CashMovement */
+        CashMovement: {
+            /** Id */
+            id: string;
+            /** Shift Id */
+            shift_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "in" | "out";
+            /** Amount Minor */
+            amount_minor: number;
+            /** Reason */
+            reason: string;
+            /** Cashier Id */
+            cashier_id: string;
+            /** Created At */
+            created_at: string;
         };
         /** CashMovementIn */
         CashMovementIn: {
-            /** Amount Minor */
-            amount_minor: number;
             /**
              * Id
              * @description UUID made by the till; repeating it is safe
@@ -709,65 +742,67 @@ export interface components {
              * @enum {string}
              */
             kind: "in" | "out";
+            /** Amount Minor */
+            amount_minor: number;
             /** Reason */
             reason: string;
         };
         /** DeadLetterOut */
         DeadLetterOut: {
+            /** Id */
+            id: number;
+            /** Consumer */
+            consumer: string;
+            /** Event Id */
+            event_id: string | null;
+            /** Event Type */
+            event_type: string | null;
+            /** Routing Key */
+            routing_key: string | null;
+            /**
+             * Reason
+             * @description why the consumer gave up, in a sentence
+             */
+            reason: string;
+            /**
+             * Error
+             * @description the exception and where it was raised
+             */
+            error: string;
             /**
              * Attempts
              * @description deliveries and replays that failed
              */
             attempts: number;
             /**
-             * Body
-             * @description the message as it arrived
-             */
-            body: string;
-            /** Consumer */
-            consumer: string;
-            /**
-             * Error
-             * @description the exception and where it was raised
-             */
-            error: string;
-            /** Event Id */
-            event_id: string | null;
-            /** Event Type */
-            event_type: string | null;
-            /** Failed At */
-            failed_at: string;
-            /** First Failed At */
-            first_failed_at: string;
-            /** Id */
-            id: number;
-            /** Note */
-            note: string | null;
-            /**
-             * Reason
-             * @description why the consumer gave up, in a sentence
-             */
-            reason: string;
-            /** Resolved At */
-            resolved_at: string | null;
-            /** Resolved By */
-            resolved_by: string | null;
-            /** Routing Key */
-            routing_key: string | null;
-            /**
              * Status
              * @enum {string}
              */
             status: "pending" | "replayed" | "discarded";
+            /** First Failed At */
+            first_failed_at: string;
+            /** Failed At */
+            failed_at: string;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved By */
+            resolved_by: string | null;
+            /** Note */
+            note: string | null;
+            /**
+             * Body
+             * @description the message as it arrived
+             */
+            body: string;
         };
         /** DeadLetterPage */
         DeadLetterPage: {
             /** Items */
             items: components["schemas"]["DeadLetterOut"][];
-            /** Pending */
-            pending: number;
             /** Total */
             total: number;
+            /** Pending */
+            pending: number;
         };
         /** DiscardIn */
         DiscardIn: {
@@ -784,13 +819,13 @@ export interface components {
              * @enum {string}
              */
             kind: "percent" | "amount";
-            /** Reason */
-            reason?: string | null;
             /**
              * Value
              * @description percent: basis points (1000 = 10 %); amount: minor units
              */
             value: number;
+            /** Reason */
+            reason?: string | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -803,36 +838,36 @@ export interface components {
          *     paid: the server keeps it and compares it with the shelf price it knows).
          */
         OfflineLineIn: {
+            /** Product Id */
+            product_id: string;
+            /**
+             * Sku
+             * @default
+             */
+            sku: string;
+            /** Name */
+            name: string;
             /** Category Id */
             category_id?: string | null;
+            /** Qty */
+            qty: number;
+            /** Unit Price Minor */
+            unit_price_minor: number;
             /**
              * Discount Minor
              * @description line and cart discount on this line
              * @default 0
              */
             discount_minor: number;
-            /** Name */
-            name: string;
-            /** Product Id */
-            product_id: string;
-            /** Qty */
-            qty: number;
-            /**
-             * Sku
-             * @default
-             */
-            sku: string;
-            /** Tax Minor */
-            tax_minor: number;
             /** Tax Rate Bp */
             tax_rate_bp: number;
+            /** Tax Minor */
+            tax_minor: number;
             /**
              * Total Minor
              * @description what the customer paid for the line, tax included
              */
             total_minor: number;
-            /** Unit Price Minor */
-            unit_price_minor: number;
         };
         /**
          * OfflineSaleIn
@@ -842,75 +877,75 @@ export interface components {
          */
         OfflineSaleIn: {
             /**
-             * Cashier Id
-             * @description the user logged in on the till when it sold (absent: the user whose session syncs it); a user identity has not announced at this outlet is listed as a cashier_unknown sync exception
-             */
-            cashier_id?: string | null;
-            /**
-             * Change Minor
-             * @default 0
-             */
-            change_minor: number;
-            /** Currency */
-            currency: string;
-            /**
              * Id
              * @description UUID made by the till: syncing the same id again returns the same sale
              */
             id: string;
-            /** Lines */
-            lines: components["schemas"]["OfflineLineIn"][];
             /** Outlet Id */
             outlet_id: string;
-            /**
-             * Prices Include Tax
-             * @default true
-             */
-            prices_include_tax: boolean;
-            /**
-             * Receipt Number
-             * @description as printed: R<register number>-OFF<the till's own sequence>
-             */
-            receipt_number: string;
             /** Register Id */
             register_id: string;
-            /**
-             * Rounding Minor
-             * @description cash rounding of the amount due
-             * @default 0
-             */
-            rounding_minor: number;
             /**
              * Shift Id
              * @description the shift open on the till when it sold
              */
             shift_id?: string | null;
             /**
+             * Cashier Id
+             * @description the user logged in on the till when it sold (absent: the user whose session syncs it); a user identity has not announced at this outlet is listed as a cashier_unknown sync exception
+             */
+            cashier_id?: string | null;
+            /**
+             * Receipt Number
+             * @description as printed: R<register number>-OFF<the till's own sequence>
+             */
+            receipt_number: string;
+            /**
              * Sold At
              * Format: date-time
              * @description when the sale was made, ISO 8601 (reports count it on that day)
              */
             sold_at: string;
-            /** Tax Minor */
-            tax_minor: number;
-            /** Tenders */
-            tenders: components["schemas"]["OfflineTenderIn"][];
+            /** Currency */
+            currency: string;
+            /**
+             * Prices Include Tax
+             * @default true
+             */
+            prices_include_tax: boolean;
+            /** Lines */
+            lines: components["schemas"]["OfflineLineIn"][];
             /** Total Minor */
             total_minor: number;
+            /** Tax Minor */
+            tax_minor: number;
+            /**
+             * Rounding Minor
+             * @description cash rounding of the amount due
+             * @default 0
+             */
+            rounding_minor: number;
+            /** Tenders */
+            tenders: components["schemas"]["OfflineTenderIn"][];
+            /**
+             * Change Minor
+             * @default 0
+             */
+            change_minor: number;
         };
         /** OfflineTenderIn */
         OfflineTenderIn: {
-            /**
-             * Amount Minor
-             * @description what the tender paid of the sale
-             */
-            amount_minor: number;
             /**
              * Kind
              * @description only cash is taken offline (a card needs its processor)
              * @constant
              */
             kind: "cash";
+            /**
+             * Amount Minor
+             * @description what the tender paid of the sale
+             */
+            amount_minor: number;
             /**
              * Tendered Minor
              * @description what the customer handed over
@@ -920,30 +955,65 @@ export interface components {
         /** OutletSettings */
         OutletSettings: {
             /**
-             * Accepted Currencies
-             * @description foreign currencies the till takes as cash (ISO 4217 codes, not the outlet's own); empty: none
+             * Currency
+             * @description the outlet's currency (shifts and receipts)
              */
-            accepted_currencies?: string[];
+            currency: string;
             /**
-             * Address
-             * @description the shop's address, a line each (at most 4)
+             * Tax Rates Bp
+             * @description tax class -> rate in basis points (2000 = 20 %)
              */
-            address?: string[];
+            tax_rates_bp: {
+                [key: string]: number;
+            };
+            /**
+             * Prices Include Tax
+             * @description shelf prices include tax (retail) or tax is added on top
+             */
+            prices_include_tax: boolean;
+            /**
+             * Rounding Mode
+             * @description how tax rounds, per line
+             * @enum {string}
+             */
+            rounding_mode: "half_up" | "half_even" | "down" | "up";
             /**
              * Cash Rounding Minor
              * @description cash totals round to this increment (5 = 0.05); 0 = none
              */
             cash_rounding_minor: number;
             /**
-             * Currency
-             * @description the outlet's currency (shifts and receipts)
-             */
-            currency: string;
-            /**
              * Discount Approval Bp
              * @description discounts above this share need a manager (2000 = 20 %)
              */
             discount_approval_bp: number;
+            /**
+             * Shop Name
+             * @description the shop's name at the top of the receipt ('' = the outlet's name)
+             * @default
+             */
+            shop_name: string;
+            /**
+             * Address
+             * @description the shop's address, a line each (at most 4)
+             */
+            address?: string[];
+            /**
+             * Tax Number
+             * @description VAT / tax registration number printed on the receipt ('' = none)
+             * @default
+             */
+            tax_number: string;
+            /**
+             * Receipt Header
+             * @description lines printed above the items
+             */
+            receipt_header?: string[];
+            /**
+             * Receipt Footer
+             * @description lines printed below the totals
+             */
+            receipt_footer?: string[];
             /**
              * Offline Max Hours
              * @description the longest a till sells offline before it stops (0: never offline)
@@ -957,48 +1027,19 @@ export interface components {
              */
             offline_max_sale_minor: number;
             /**
-             * Prices Include Tax
-             * @description shelf prices include tax (retail) or tax is added on top
+             * Accepted Currencies
+             * @description foreign currencies the till takes as cash (ISO 4217 codes, not the outlet's own); empty: none
              */
-            prices_include_tax: boolean;
-            /**
-             * Receipt Footer
-             * @description lines printed below the totals
-             */
-            receipt_footer?: string[];
-            /**
-             * Receipt Header
-             * @description lines printed above the items
-             */
-            receipt_header?: string[];
-            /**
-             * Rounding Mode
-             * @description how tax rounds, per line
-             * @enum {string}
-             */
-            rounding_mode: "half_up" | "half_even" | "down" | "up";
-            /**
-             * Shop Name
-             * @description the shop's name at the top of the receipt ('' = the outlet's name)
-             * @default
-             */
-            shop_name: string;
-            /**
-             * Tax Number
-             * @description VAT / tax registration number printed on the receipt ('' = none)
-             * @default
-             */
-            tax_number: string;
-            /**
-             * Tax Rates Bp
-             * @description tax class -> rate in basis points (2000 = 20 %)
-             */
-            tax_rates_bp: {
-                [key: string]: number;
-            };
+            accepted_currencies?: string[];
         };
         /** ParkIn */
         ParkIn: {
+            /** Outlet Id */
+            outlet_id: string;
+            /** Register Id */
+            register_id?: string | null;
+            /** Lines */
+            lines: components["schemas"]["SaleLineIn"][];
             /** @description cart discount, shared over the lines */
             discount?: components["schemas"]["DiscountIn"] | null;
             /**
@@ -1006,47 +1047,199 @@ export interface components {
              * @description UUID made by the till; parking the same id again replaces the cart
              */
             id: string;
-            /** Lines */
-            lines: components["schemas"]["SaleLineIn"][];
             /** Note */
             note?: string | null;
-            /** Outlet Id */
-            outlet_id: string;
-            /** Register Id */
-            register_id?: string | null;
         };
         /** ParkedCart */
         ParkedCart: {
-            cart: components["schemas"]["CartIn"];
-            /** Cashier Id */
-            cashier_id: string;
-            /** Created At */
-            created_at: string;
             /** Id */
             id: string;
-            /** Note */
-            note: string | null;
             /** Outlet Id */
             outlet_id: string;
             /** Register Id */
             register_id: string | null;
+            /** Cashier Id */
+            cashier_id: string;
+            /** Note */
+            note: string | null;
+            cart: components["schemas"]["CartIn"];
+            /** Created At */
+            created_at: string;
         };
         /** PriceOut */
         PriceOut: {
-            /** Active */
-            active: boolean;
-            /** Currency */
-            currency: string;
-            /** Name */
-            name: string;
-            /** Price Minor */
-            price_minor: number;
             /** Product Id */
             product_id: string;
             /** Sku */
             sku: string;
+            /** Name */
+            name: string;
+            /** Price Minor */
+            price_minor: number;
+            /** Currency */
+            currency: string;
             /** Tax Class */
             tax_class: string;
+            /** Active */
+            active: boolean;
+        };
+        /**
+         * Quote
+         * @description A cart priced as the sale would price it.
+         */
+        Quote: {
+            /** Currency */
+            currency: string;
+            /** Lines */
+            lines: components["schemas"]["ReceiptLine"][];
+            /** Tax */
+            tax: components["schemas"]["TaxBand"][];
+            /** Items */
+            items: number;
+            /** Gross Minor */
+            gross_minor: number;
+            /** Discount Minor */
+            discount_minor: number;
+            /** Subtotal Minor */
+            subtotal_minor: number;
+            /** Tax Minor */
+            tax_minor: number;
+            /** Total Minor */
+            total_minor: number;
+            /** Cash Rounding Minor */
+            cash_rounding_minor: number;
+            /** Prices Include Tax */
+            prices_include_tax: boolean;
+            /**
+             * Needs Approval
+             * @description the discounts above the outlet's threshold, described for the cashier
+             */
+            needs_approval: string[];
+        };
+        /**
+         * Receipt
+         * @description A completed sale's receipt, as POST /api/sales answers it and the till prints it.
+         */
+        Receipt: {
+            /** Sale Id */
+            sale_id: string;
+            /** Receipt Number */
+            receipt_number: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Register Id */
+            register_id: string | null;
+            /** Register Number */
+            register_number: number | null;
+            /** Register Name */
+            register_name: string | null;
+            /** Shift Id */
+            shift_id: string | null;
+            /** Cashier Id */
+            cashier_id: string;
+            /** Cashier Name */
+            cashier_name: string;
+            /**
+             * Approved By
+             * @description the manager who approved a discount above the threshold
+             */
+            approved_by: string | null;
+            /** Status */
+            status: string;
+            /** Currency */
+            currency: string;
+            /** Lines */
+            lines: components["schemas"]["ReceiptLine"][];
+            /** Tax */
+            tax: components["schemas"]["TaxBand"][];
+            /** Items */
+            items: number;
+            /** Gross Minor */
+            gross_minor: number;
+            /** Discount Minor */
+            discount_minor: number;
+            cart_discount: components["schemas"]["CartDiscountOut"] | null;
+            /** Subtotal Minor */
+            subtotal_minor: number;
+            /** Tax Minor */
+            tax_minor: number;
+            /** Total Minor */
+            total_minor: number;
+            /**
+             * Rounding Minor
+             * @description the cash rounding of the amount due
+             */
+            rounding_minor: number;
+            /** Due Minor */
+            due_minor: number;
+            /** Tenders */
+            tenders: components["schemas"]["ReceiptTender"][];
+            /** Tendered Minor */
+            tendered_minor: number;
+            /** Change Minor */
+            change_minor: number;
+            /** Prices Include Tax */
+            prices_include_tax: boolean;
+            shop: components["schemas"]["Shop"] | null;
+            /** Header */
+            header: string[];
+            /** Footer */
+            footer: string[];
+            /** Completed At */
+            completed_at: string;
+            /**
+             * Offline
+             * @description taken while the till was offline, synced later
+             */
+            offline?: boolean | null;
+            /**
+             * Received At
+             * @description offline: when the sale reached the services
+             */
+            received_at?: string | null;
+            /**
+             * Recorded
+             * @description offline sync of a sale completed online: 'online'
+             */
+            recorded?: string | null;
+            /**
+             * Copy
+             * @description a reprint: the copy's number
+             */
+            copy?: number | null;
+        };
+        /** ReceiptLine */
+        ReceiptLine: {
+            /** Line No */
+            line_no: number;
+            /** Product Id */
+            product_id: string;
+            /** Sku */
+            sku: string;
+            /** Name */
+            name: string;
+            /** Category Id */
+            category_id: string | null;
+            /** Qty */
+            qty: number;
+            /** Unit Price Minor */
+            unit_price_minor: number;
+            /**
+             * Gross Minor
+             * @description before discounts
+             */
+            gross_minor: number;
+            /**
+             * Discount Minor
+             * @description line discount and its share of the cart discount
+             */
+            discount_minor: number;
+            /** Tax Rate Bp */
+            tax_rate_bp: number;
+            /** Tax Minor */
+            tax_minor: number;
+            /** Total Minor */
+            total_minor: number;
         };
         /** ReceiptMailIn */
         ReceiptMailIn: {
@@ -1060,25 +1253,103 @@ export interface components {
         ReceiptMailOut: {
             /** Sale Id */
             sale_id: string;
-            /** Subject */
-            subject: string;
             /** To */
             to: string;
+            /** Subject */
+            subject: string;
+        };
+        /** ReceiptTender */
+        ReceiptTender: {
+            /**
+             * Kind
+             * @description cash, card or foreign_cash
+             */
+            kind: string;
+            /**
+             * Amount Minor
+             * @description what the tender paid of the sale, in the receipt's currency
+             */
+            amount_minor: number;
+            /** Tendered Minor */
+            tendered_minor: number;
+            /** Currency */
+            currency?: string | null;
+            /** Foreign Minor */
+            foreign_minor?: number | null;
+            /** Due Foreign Minor */
+            due_foreign_minor?: number | null;
+            /** Change Minor */
+            change_minor?: number | null;
+            /**
+             * Rate
+             * @description units of `currency` per unit of the receipt's currency
+             */
+            rate?: string | null;
+            /** Rate Source */
+            rate_source?: string | null;
+            /** Rate As Of */
+            rate_as_of?: string | null;
+        };
+        /**
+         * Refund
+         * @description A refund: its slip once completed, else what failed (detail).
+         */
+        Refund: {
+            /** Receipt Number */
+            receipt_number?: string | null;
+            /** Register Id */
+            register_id?: string | null;
+            /** Shift Id */
+            shift_id?: string | null;
+            /** Cashier Id */
+            cashier_id?: string | null;
+            /** Cashier Name */
+            cashier_name?: string | null;
+            /** Approved By */
+            approved_by?: string | null;
+            /** Currency */
+            currency?: string | null;
+            /**
+             * Destination
+             * @description original (back to the tenders that paid) or cash
+             */
+            destination?: ("original" | "cash") | null;
+            /** Reason */
+            reason?: string | null;
+            /** Lines */
+            lines?: components["schemas"]["RefundLineOut"][] | null;
+            /** Total Minor */
+            total_minor?: number | null;
+            /** Tax Minor */
+            tax_minor?: number | null;
+            /** Rounding Minor */
+            rounding_minor?: number | null;
+            /** Tenders */
+            tenders?: components["schemas"]["RefundTender"][] | null;
+            shop?: components["schemas"]["Shop"] | null;
+            /** Header */
+            header?: string[] | null;
+            /** Refunded At */
+            refunded_at?: string | null;
+            /** Refund Id */
+            refund_id: string;
+            /** Sale Id */
+            sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /**
+             * Status
+             * @description PENDING, COMPLETED or FAILED
+             */
+            status: string;
+            /**
+             * Detail
+             * @description a failed refund: why
+             */
+            detail?: string | null;
         };
         /** RefundIn */
         RefundIn: {
-            /**
-             * Approved By
-             * @description a manager's approval token (action refund), unless the caller is a manager; or send X-Approval-Token
-             */
-            approved_by?: string | null;
-            /**
-             * Destination
-             * @description back to the original tender(s), or all in cash
-             * @default original
-             * @enum {string}
-             */
-            destination: "original" | "cash";
             /**
              * Id
              * @description UUID made by the till: posting the same id again returns the same refund
@@ -1089,16 +1360,28 @@ export interface components {
              * @description omit for a full refund of what is left
              */
             lines?: components["schemas"]["RefundLineIn"][] | null;
-            /** Reason */
-            reason: string;
-            /** Register Id */
-            register_id?: string | null;
             /**
              * Restock
              * @description for a full refund: whether the goods go back on the shelf
              * @default true
              */
             restock: boolean;
+            /**
+             * Destination
+             * @description back to the original tender(s), or all in cash
+             * @default original
+             * @enum {string}
+             */
+            destination: "original" | "cash";
+            /** Reason */
+            reason: string;
+            /** Register Id */
+            register_id?: string | null;
+            /**
+             * Approved By
+             * @description a manager's approval token (action refund), unless the caller is a manager; or send X-Approval-Token
+             */
+            approved_by?: string | null;
         };
         /** RefundLineIn */
         RefundLineIn: {
@@ -1116,31 +1399,222 @@ export interface components {
              */
             restock: boolean;
         };
+        /** RefundLineOut */
+        RefundLineOut: {
+            /** Line No */
+            line_no: number;
+            /** Product Id */
+            product_id: string;
+            /** Name */
+            name: string;
+            /** Qty */
+            qty: number;
+            /** Total Minor */
+            total_minor: number;
+            /** Tax Minor */
+            tax_minor: number;
+            /** Restock */
+            restock: boolean;
+        };
+        /**
+         * RefundSlip
+         * @description A completed refund, as POST /api/sales/{id}/refunds answers it and the slip prints it.
+         */
+        RefundSlip: {
+            /** Refund Id */
+            refund_id: string;
+            /** Sale Id */
+            sale_id: string;
+            /** Receipt Number */
+            receipt_number: string | null;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Register Id */
+            register_id: string | null;
+            /** Shift Id */
+            shift_id: string | null;
+            /** Cashier Id */
+            cashier_id: string;
+            /** Cashier Name */
+            cashier_name: string;
+            /** Approved By */
+            approved_by: string | null;
+            /** Status */
+            status: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Destination
+             * @description original (back to the tenders that paid) or cash
+             * @enum {string}
+             */
+            destination: "original" | "cash";
+            /** Reason */
+            reason: string;
+            /** Lines */
+            lines: components["schemas"]["RefundLineOut"][];
+            /** Total Minor */
+            total_minor: number;
+            /** Tax Minor */
+            tax_minor: number;
+            /** Rounding Minor */
+            rounding_minor: number;
+            /** Tenders */
+            tenders: components["schemas"]["RefundTender"][];
+            shop: components["schemas"]["Shop"] | null;
+            /** Header */
+            header: string[];
+            /** Refunded At */
+            refunded_at: string | null;
+        };
+        /** RefundTender */
+        RefundTender: {
+            /** Kind */
+            kind: string;
+            /** Amount Minor */
+            amount_minor: number;
+        };
         /** ReplayAll */
         ReplayAll: {
-            /** Items */
-            items: components["schemas"]["DeadLetterOut"][];
             /** Replayed */
             replayed: number;
             /** Still Failing */
             still_failing: number;
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
+        };
+        /**
+         * Sale
+         * @description A sale: its receipt once completed (else what failed), its current status, fulfilment and refunds.
+         */
+        Sale: {
+            /** Receipt Number */
+            receipt_number?: string | null;
+            /** Outlet Id */
+            outlet_id?: string | null;
+            /** Register Id */
+            register_id?: string | null;
+            /** Register Number */
+            register_number?: number | null;
+            /** Register Name */
+            register_name?: string | null;
+            /** Shift Id */
+            shift_id?: string | null;
+            /** Cashier Id */
+            cashier_id?: string | null;
+            /** Cashier Name */
+            cashier_name?: string | null;
+            /**
+             * Approved By
+             * @description the manager who approved a discount above the threshold
+             */
+            approved_by?: string | null;
+            /** Currency */
+            currency?: string | null;
+            /** Tax */
+            tax?: components["schemas"]["TaxBand"][] | null;
+            /** Items */
+            items?: number | null;
+            /** Gross Minor */
+            gross_minor?: number | null;
+            /** Discount Minor */
+            discount_minor?: number | null;
+            cart_discount?: components["schemas"]["CartDiscountOut"] | null;
+            /** Subtotal Minor */
+            subtotal_minor?: number | null;
+            /** Tax Minor */
+            tax_minor?: number | null;
+            /** Total Minor */
+            total_minor?: number | null;
+            /**
+             * Rounding Minor
+             * @description the cash rounding of the amount due
+             */
+            rounding_minor?: number | null;
+            /** Due Minor */
+            due_minor?: number | null;
+            /** Tenders */
+            tenders?: components["schemas"]["ReceiptTender"][] | null;
+            /** Tendered Minor */
+            tendered_minor?: number | null;
+            /** Change Minor */
+            change_minor?: number | null;
+            /** Prices Include Tax */
+            prices_include_tax?: boolean | null;
+            shop?: components["schemas"]["Shop"] | null;
+            /** Header */
+            header?: string[] | null;
+            /** Footer */
+            footer?: string[] | null;
+            /** Completed At */
+            completed_at?: string | null;
+            /**
+             * Offline
+             * @description taken while the till was offline, synced later
+             */
+            offline?: boolean | null;
+            /**
+             * Received At
+             * @description offline: when the sale reached the services
+             */
+            received_at?: string | null;
+            /**
+             * Recorded
+             * @description offline sync of a sale completed online: 'online'
+             */
+            recorded?: string | null;
+            /**
+             * Copy
+             * @description a reprint: the copy's number
+             */
+            copy?: number | null;
+            /** Sale Id */
+            sale_id: string;
+            /**
+             * Status
+             * @description PENDING, COMPLETED, FAILED or VOIDED
+             */
+            status: string;
+            /**
+             * Fulfilment
+             * @description whether inventory has deducted the stock
+             */
+            fulfilment: string;
+            /** Oversold */
+            oversold: boolean;
+            /** Refunded Minor */
+            refunded_minor: number;
+            /** Refunds */
+            refunds: components["schemas"]["SaleRefund"][];
+            /**
+             * Lines
+             * @description a voided cart's lines are VoidLines
+             */
+            lines?: (components["schemas"]["SaleLine"] | components["schemas"]["VoidLine"])[] | null;
+            /**
+             * Reason
+             * @description a voided cart: why
+             */
+            reason?: string | null;
+            /** Voided At */
+            voided_at?: string | null;
+            /**
+             * Detail
+             * @description a failed sale: why
+             */
+            detail?: string | null;
+            /** Code */
+            code?: string | null;
+            /** Decline Code */
+            decline_code?: string | null;
         };
         /** SaleIn */
         SaleIn: {
-            /**
-             * Approved By
-             * @description a manager's approval token (PIN approval, action discount) for a large discount; or send X-Approval-Token
-             */
-            approved_by?: string | null;
-            /** @description cart discount, shared over the lines */
-            discount?: components["schemas"]["DiscountIn"] | null;
             /**
              * Id
              * @description UUID made by the till: posting the same id again returns the same sale
              */
             id: string;
-            /** Lines */
-            lines: components["schemas"]["SaleLineIn"][];
             /** Outlet Id */
             outlet_id: string;
             /**
@@ -1148,16 +1622,63 @@ export interface components {
              * @description receipt numbers run per register
              */
             register_id?: string | null;
+            /** Lines */
+            lines: components["schemas"]["SaleLineIn"][];
+            /** @description cart discount, shared over the lines */
+            discount?: components["schemas"]["DiscountIn"] | null;
             /** Tenders */
             tenders?: components["schemas"]["TenderInModel"][];
+            /**
+             * Approved By
+             * @description a manager's approval token (PIN approval, action discount) for a large discount; or send X-Approval-Token
+             */
+            approved_by?: string | null;
+        };
+        /** SaleLine */
+        SaleLine: {
+            /** Line No */
+            line_no: number;
+            /** Product Id */
+            product_id: string;
+            /** Sku */
+            sku: string;
+            /** Name */
+            name: string;
+            /** Category Id */
+            category_id: string | null;
+            /** Qty */
+            qty: number;
+            /** Unit Price Minor */
+            unit_price_minor: number;
+            /**
+             * Gross Minor
+             * @description before discounts
+             */
+            gross_minor: number;
+            /**
+             * Discount Minor
+             * @description line discount and its share of the cart discount
+             */
+            discount_minor: number;
+            /** Tax Rate Bp */
+            tax_rate_bp: number;
+            /** Tax Minor */
+            tax_minor: number;
+            /** Total Minor */
+            total_minor: number;
+            /**
+             * Refunded Qty
+             * @description how many of the line were refunded so far
+             */
+            refunded_qty: number;
         };
         /** SaleLineIn */
         SaleLineIn: {
-            discount?: components["schemas"]["DiscountIn"] | null;
             /** Product Id */
             product_id: string;
             /** Qty */
             qty: number;
+            discount?: components["schemas"]["DiscountIn"] | null;
         };
         /** SalePage */
         SalePage: {
@@ -1166,33 +1687,80 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** SaleRefund */
+        SaleRefund: {
+            /** Refund Id */
+            refund_id: string;
+            /** Status */
+            status: string;
+            /** Total Minor */
+            total_minor: number;
+        };
         /** SaleSummary */
         SaleSummary: {
-            /** Cashier Id */
-            cashier_id: string;
-            /** Created At */
-            created_at: string;
-            /** Currency */
-            currency: string;
-            /** Fulfilment */
-            fulfilment: string;
             /** Id */
             id: string;
             /** Outlet Id */
             outlet_id: string;
+            /** Register Id */
+            register_id?: string | null;
+            /** Cashier Id */
+            cashier_id: string;
+            /** Status */
+            status: string;
+            /** Fulfilment */
+            fulfilment: string;
             /** Receipt Number */
             receipt_number: string | null;
+            /** Currency */
+            currency: string;
+            /** Total Minor */
+            total_minor: number;
             /**
              * Refunded Minor
              * @default 0
              */
             refunded_minor: number;
+            /** Created At */
+            created_at: string;
+        };
+        /** Shift */
+        Shift: {
+            /** Id */
+            id: string;
+            /** Outlet Id */
+            outlet_id: string;
             /** Register Id */
-            register_id?: string | null;
-            /** Status */
-            status: string;
-            /** Total Minor */
-            total_minor: number;
+            register_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "closed";
+            /** Currency */
+            currency: string;
+            /** Opened By */
+            opened_by: string;
+            /** Opened At */
+            opened_at: string;
+            /** Opening Float Minor */
+            opening_float_minor: number;
+            /** Closed By */
+            closed_by: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            /** Counted Cash Minor */
+            counted_cash_minor: number | null;
+            /**
+             * Expected Cash Minor
+             * @description only once closed, and not to a cashier (blind close)
+             */
+            expected_cash_minor?: number | null;
+            /**
+             * Over Short Minor
+             * @description only once closed, and not to a cashier (blind close)
+             */
+            over_short_minor?: number | null;
         };
         /** ShiftCloseIn */
         ShiftCloseIn: {
@@ -1209,15 +1777,27 @@ export interface components {
              * @description UUID made by the till; opening the same id again returns the shift
              */
             id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Register Id */
+            register_id: string;
             /**
              * Opening Float Minor
              * @description the counted float in the drawer
              */
             opening_float_minor: number;
-            /** Outlet Id */
-            outlet_id: string;
-            /** Register Id */
-            register_id: string;
+        };
+        /**
+         * Shop
+         * @description The outlet's receipt settings stamped at the sale.
+         */
+        Shop: {
+            /** Name */
+            name: string;
+            /** Address */
+            address: string[];
+            /** Tax Number */
+            tax_number: string;
         };
         /** SyncExceptionCount */
         SyncExceptionCount: {
@@ -1229,16 +1809,16 @@ export interface components {
         };
         /** SyncExceptionOut */
         SyncExceptionOut: {
-            /**
-             * Created At
-             * @description when the exception was recorded
-             */
-            created_at: string;
-            /**
-             * Currency
-             * @description the sale's currency
-             */
-            currency?: string | null;
+            /** Id */
+            id: number;
+            /** Sale Id */
+            sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Receipt Number */
+            receipt_number: string | null;
+            /** Kind */
+            kind: string;
             /**
              * Detail
              * @description what was found, in words (amounts in minor units)
@@ -1251,16 +1831,21 @@ export interface components {
             facts?: {
                 [key: string]: unknown;
             }[];
-            /** Id */
-            id: number;
-            /** Kind */
-            kind: string;
-            /** Note */
-            note: string | null;
-            /** Outlet Id */
-            outlet_id: string;
-            /** Receipt Number */
-            receipt_number: string | null;
+            /**
+             * Created At
+             * @description when the exception was recorded
+             */
+            created_at: string;
+            /**
+             * Sold At
+             * @description when the till made the sale (the receipt's time)
+             */
+            sold_at?: string | null;
+            /**
+             * Synced At
+             * @description when the sale reached the services
+             */
+            synced_at?: string | null;
             /** Register Id */
             register_id?: string | null;
             /**
@@ -1270,6 +1855,16 @@ export interface components {
             register_name?: string | null;
             /** Register Number */
             register_number?: number | null;
+            /**
+             * Currency
+             * @description the sale's currency
+             */
+            currency?: string | null;
+            /**
+             * Total Minor
+             * @description the sale's total
+             */
+            total_minor?: number | null;
             /** Resolved At */
             resolved_at: string | null;
             /**
@@ -1282,23 +1877,8 @@ export interface components {
              * @description the resolving manager's name
              */
             resolved_by_name?: string | null;
-            /** Sale Id */
-            sale_id: string;
-            /**
-             * Sold At
-             * @description when the till made the sale (the receipt's time)
-             */
-            sold_at?: string | null;
-            /**
-             * Synced At
-             * @description when the sale reached the services
-             */
-            synced_at?: string | null;
-            /**
-             * Total Minor
-             * @description the sale's total
-             */
-            total_minor?: number | null;
+            /** Note */
+            note: string | null;
         };
         /** SyncExceptionResolveIn */
         SyncExceptionResolveIn: {
@@ -1308,8 +1888,22 @@ export interface components {
              */
             note: string;
         };
+        /** TaxBand */
+        TaxBand: {
+            /** Rate Bp */
+            rate_bp: number;
+            /** Net Minor */
+            net_minor: number;
+            /** Tax Minor */
+            tax_minor: number;
+        };
         /** TenderInModel */
         TenderInModel: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "cash" | "card" | "foreign_cash";
             /**
              * Amount Minor
              * @description cash: the amount handed over; card: the amount charged; foreign_cash: the amount handed over, in minor units of `currency` (the server converts it at the rate it stamps)
@@ -1326,11 +1920,6 @@ export interface components {
              */
             currency?: string | null;
             /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "cash" | "card" | "foreign_cash";
-            /**
              * Quoted Rate
              * @description foreign_cash, optional: the rate the pay dialog showed (a decimal string); if the server's rate differs the sale is refused with 409 and the new rate, nothing stored
              */
@@ -1338,40 +1927,188 @@ export interface components {
         };
         /** ValidationError */
         ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
             /** Location */
             loc: (string | number)[];
             /** Message */
             msg: string;
             /** Error Type */
             type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
+        };
+        /** Void */
+        Void: {
+            /** Sale Id */
+            sale_id: string;
+            /**
+             * Status
+             * @description VOIDED
+             */
+            status: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Register Id */
+            register_id: string | null;
+            /** Cashier Id */
+            cashier_id: string;
+            /** Approved By */
+            approved_by: string | null;
+            /** Reason */
+            reason: string;
+            /** Currency */
+            currency: string;
+            /** Total Minor */
+            total_minor: number;
+            /** Lines */
+            lines: components["schemas"]["VoidLine"][];
+            /** Voided At */
+            voided_at: string;
         };
         /** VoidIn */
         VoidIn: {
-            /**
-             * Approved By
-             * @description a manager's approval token (action void); or send X-Approval-Token
-             */
-            approved_by?: string | null;
             /**
              * Id
              * @description the cart's id (a parked cart's id, or the id the sale would have had)
              */
             id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Register Id */
+            register_id?: string | null;
             /**
              * Lines
              * @description what was on the cart, for the record
              */
             lines?: components["schemas"]["SaleLineIn"][];
-            /** Outlet Id */
-            outlet_id: string;
             /** Reason */
             reason: string;
+            /**
+             * Approved By
+             * @description a manager's approval token (action void); or send X-Approval-Token
+             */
+            approved_by?: string | null;
+        };
+        /** VoidLine */
+        VoidLine: {
+            /** Product Id */
+            product_id: string;
+            /** Qty */
+            qty: number;
+        };
+        /** ZCash */
+        ZCash: {
+            /** Opening Float Minor */
+            opening_float_minor: number;
+            /** Sales Minor */
+            sales_minor: number;
+            /** Refunds Minor */
+            refunds_minor: number;
+            /** In Minor */
+            in_minor: number;
+            /** Out Minor */
+            out_minor: number;
+            /** Foreign Change Minor */
+            foreign_change_minor: number;
+            /** Expected Minor */
+            expected_minor: number;
+            /**
+             * Counted Minor
+             * @description the Z-report of a closed shift (not an X-report)
+             */
+            counted_minor?: number | null;
+            /**
+             * Over Short Minor
+             * @description the Z-report of a closed shift (not an X-report)
+             */
+            over_short_minor?: number | null;
+        };
+        /** ZForeignCash */
+        ZForeignCash: {
+            /** Currency */
+            currency: string;
+            /** Tenders */
+            tenders: number;
+            /** Taken Minor */
+            taken_minor: number;
+            /** Expected Minor */
+            expected_minor: number;
+            /** Change Given Minor */
+            change_given_minor: number;
+        };
+        /** ZRefunds */
+        ZRefunds: {
+            /** Count */
+            count: number;
+            /** Total Minor */
+            total_minor: number;
+            /** Tax Minor */
+            tax_minor: number;
+        };
+        /**
+         * ZReport
+         * @description A shift's Z-report (closed), or its X-report (open, for a manager: no count).
+         */
+        ZReport: {
+            /** Shift Id */
+            shift_id: string;
+            /** Outlet Id */
+            outlet_id: string;
             /** Register Id */
-            register_id?: string | null;
+            register_id: string;
+            /** Currency */
+            currency: string;
+            /** Opened By */
+            opened_by: string;
+            /** Opened At */
+            opened_at: string;
+            /** Closed At */
+            closed_at: string | null;
+            sales: components["schemas"]["ZSales"];
+            refunds: components["schemas"]["ZRefunds"];
+            voids: components["schemas"]["ZVoids"];
+            /** Net Minor */
+            net_minor: number;
+            /**
+             * Tenders
+             * @description per tender kind (cash, card, foreign_cash)
+             */
+            tenders: {
+                [key: string]: components["schemas"]["ZTender"];
+            };
+            /** Tax */
+            tax: components["schemas"]["TaxBand"][];
+            cash: components["schemas"]["ZCash"];
+            /** Foreign Cash */
+            foreign_cash: components["schemas"]["ZForeignCash"][];
+        };
+        /** ZSales */
+        ZSales: {
+            /** Count */
+            count: number;
+            /** Gross Minor */
+            gross_minor: number;
+            /** Discount Minor */
+            discount_minor: number;
+            /** Total Minor */
+            total_minor: number;
+            /** Tax Minor */
+            tax_minor: number;
+            /** Rounding Minor */
+            rounding_minor: number;
+        };
+        /** ZTender */
+        ZTender: {
+            /** Taken Minor */
+            taken_minor: number;
+            /** Refunded Minor */
+            refunded_minor: number;
+        };
+        /** ZVoids */
+        ZVoids: {
+            /** Count */
+            count: number;
         };
     };
     responses: never;
@@ -1382,16 +2119,83 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_sales_api_sales_get: {
+    healthz_api_sales_healthz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    readyz_api_sales_readyz_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description not ready: a check failed (or, through the gateway, the service is down) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ready: boolean;
+                        checks: {
+                            [key: string]: string;
+                        };
+                    } | {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    event_history_api_sales_events_get: {
         parameters: {
             query?: {
-                outlet_id?: string | null;
-                register_id?: string | null;
-                /** @description find a sale by its receipt number (for a refund) */
-                receipt_number?: string | null;
-                status?: string | null;
+                /** @description cursor: next_after of the previous page */
+                after?: number;
                 limit?: number;
-                offset?: number;
             };
             header?: never;
             path?: never;
@@ -1405,7 +2209,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SalePage"];
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -1421,8 +2227,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1455,106 +2261,6 @@ export interface operations {
                         detail: string;
                     };
                 };
-            };
-        };
-    };
-    post_sale_api_sales_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SaleIn"];
-            };
-        };
-        responses: {
-            /** @description sale completed; the body is the receipt */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description payment declined; nothing was sold and the stock was released */
-            402: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description a discount above the outlet's threshold needs a manager's approval */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not enough stock (the short lines are named), the sale id was reused, or the checkout was cancelled */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the cart or tenders cannot be accepted */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description a service was unavailable (nothing charged: post the same sale again), or the payment's outcome is not known yet (status PENDING: it will be settled automatically) */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
         };
     };
@@ -1697,6 +2403,86 @@ export interface operations {
             };
         };
     };
+    replay_one_api_sales_dead_letters__letter_id__replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such dead letter */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description already replayed or discarded, or the replay failed again (the reason is updated) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the message is not an event envelope: it can only be discarded */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the database is unavailable: try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     discard_api_sales_dead_letters__letter_id__discard_post: {
         parameters: {
             query?: never;
@@ -1778,195 +2564,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"] | {
                         detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    replay_one_api_sales_dead_letters__letter_id__replay_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description no such dead letter */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description already replayed or discarded, or the replay failed again (the reason is updated) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description the message is not an event envelope: it can only be discarded */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the database is unavailable: try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    event_history_api_sales_events_get: {
-        parameters: {
-            query?: {
-                /** @description cursor: next_after of the previous page */
-                after?: number;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    healthz_api_sales_healthz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: string;
                     };
                 };
             };
@@ -2072,13 +2669,22 @@ export interface operations {
             };
         };
         responses: {
+            /** @description the sale had been completed online: its receipt (recorded: online) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                };
+            };
             /** @description recorded; the body is the receipt (offline: true, completed_at = when it was sold) */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Receipt"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -2149,6 +2755,422 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    list_sync_exceptions_api_sales_sync_exceptions_get: {
+        parameters: {
+            query?: {
+                outlet_id?: string | null;
+                state?: "open" | "resolved" | "all";
+                /** @description oldest first (work through them) or newest first */
+                order?: "oldest" | "newest";
+                /** @description the last id of the previous page (in the order asked for) */
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncExceptionOut"][];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    count_sync_exceptions_api_sales_sync_exceptions_count_get: {
+        parameters: {
+            query?: {
+                outlet_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncExceptionCount"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    resolve_sync_exception_api_sales_sync_exceptions__exception_id__resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                exception_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncExceptionResolveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncExceptionOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such exception at your outlets */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    quote_api_sales_quote_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CartIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Quote"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description a product is not for sale, or a tax class has no rate */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_price_api_sales_prices__product_id__get: {
+        parameters: {
+            query?: {
+                /** @description the price charged at this outlet (its own shelf price, if it has one) */
+                outlet_id?: string | null;
+            };
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
             };
         };
     };
@@ -2553,80 +3575,7 @@ export interface operations {
             };
         };
     };
-    get_price_api_sales_prices__product_id__get: {
-        parameters: {
-            query?: {
-                /** @description the price charged at this outlet (its own shelf price, if it has one) */
-                outlet_id?: string | null;
-            };
-            header?: never;
-            path: {
-                product_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PriceOut"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    quote_api_sales_quote_post: {
+    void_cart_api_sales_voids_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -2635,17 +3584,17 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CartIn"];
+                "application/json": components["schemas"]["VoidIn"];
             };
         };
         responses: {
-            /** @description Successful Response */
-            200: {
+            /** @description voided; the body is the void as recorded */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Void"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -2653,6 +3602,17 @@ export interface operations {
                 headers: {
                     /** @description Bearer */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description needs a manager's approval */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2672,118 +3632,19 @@ export interface operations {
                     };
                 };
             };
+            /** @description the id belongs to a completed, pending or failed sale */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
             /** @description request body too large (the gateway's limit) */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description a product is not for sale, or a tax class has no rate */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    readyz_api_sales_readyz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description not ready: a check failed (or, through the gateway, the service is down) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        checks: {
-                            [key: string]: string;
-                        };
-                        ready: boolean;
-                    } | {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    get_refund_api_sales_refunds__refund_id__get: {
-        parameters: {
-            query?: {
-                format?: "json" | "text" | "html";
-            };
-            header?: never;
-            path: {
-                refund_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the document: JSON (format=json, the default), printer text (format=text) or an 80 mm HTML page (format=html) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": Record<string, never>;
-                    "text/html": string;
-                    "text/plain": string;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2839,9 +3700,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["Shift"][];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -2913,9 +3772,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Shift"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3008,9 +3865,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Shift"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3080,9 +3935,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Shift"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3156,9 +4009,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CashMovement"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3250,15 +4101,15 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the document: JSON (format=json, the default), printer text (format=text) or an 80 mm HTML page (format=html) */
+            /** @description the Z-report (an X-report while open): JSON (format=json, the default), printer text or 80 mm HTML */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
-                    "text/html": string;
+                    "application/json": components["schemas"]["ZReport"];
                     "text/plain": string;
+                    "text/html": string;
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3346,15 +4197,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the document: JSON (format=json, the default), printer text (format=text) or an 80 mm HTML page (format=html) */
+            /** @description the Z-report (an X-report while open): JSON (format=json, the default), printer text or 80 mm HTML */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
-                    "text/html": string;
+                    "application/json": components["schemas"]["ZReport"];
                     "text/plain": string;
+                    "text/html": string;
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3418,30 +4269,28 @@ export interface operations {
             };
         };
     };
-    list_sync_exceptions_api_sales_sync_exceptions_get: {
+    get_refund_api_sales_refunds__refund_id__get: {
         parameters: {
             query?: {
-                outlet_id?: string | null;
-                state?: "open" | "resolved" | "all";
-                /** @description oldest first (work through them) or newest first */
-                order?: "oldest" | "newest";
-                /** @description the last id of the previous page (in the order asked for) */
-                after?: number;
-                limit?: number;
+                format?: "json" | "text" | "html";
             };
             header?: never;
-            path?: never;
+            path: {
+                refund_id: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description the refund: JSON (format=json, the default), or its slip as printer text or 80 mm HTML */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SyncExceptionOut"][];
+                    "application/json": components["schemas"]["Refund"];
+                    "text/plain": string;
+                    "text/html": string;
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3457,18 +4306,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3505,101 +4343,16 @@ export interface operations {
             };
         };
     };
-    count_sync_exceptions_api_sales_sync_exceptions_count_get: {
-        parameters: {
-            query?: {
-                outlet_id?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SyncExceptionCount"];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    resolve_sync_exception_api_sales_sync_exceptions__exception_id__resolve_post: {
+    list_refunds_api_sales__sale_id__refunds_get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                exception_id: number;
+                sale_id: string;
             };
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SyncExceptionResolveIn"];
-            };
-        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {
@@ -3607,7 +4360,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SyncExceptionOut"];
+                    "application/json": components["schemas"]["Refund"][];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3623,26 +4376,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description no such exception at your outlets */
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3678,26 +4413,28 @@ export interface operations {
             };
         };
     };
-    void_cart_api_sales_voids_post: {
+    refund_sale_api_sales__sale_id__refunds_post: {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                sale_id: string;
+            };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["VoidIn"];
+                "application/json": components["schemas"]["RefundIn"];
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description refunded; the body is the refund slip */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RefundSlip"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3718,13 +4455,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
+                content?: never;
             };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3735,8 +4468,15 @@ export interface operations {
                     };
                 };
             };
-            /** @description the id belongs to a completed, pending or failed sale */
+            /** @description the sale cannot be refunded (not completed, all refunded) or the id was reused */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3746,8 +4486,69 @@ export interface operations {
                     };
                 };
             };
-            /** @description request body too large (the gateway's limit) */
-            413: {
+            /** @description more than is left to refund, or the money could not be given back */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the refund's outcome is not known yet; it will be finished automatically */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_sales_api_sales_get: {
+        parameters: {
+            query?: {
+                outlet_id?: string | null;
+                register_id?: string | null;
+                /** @description find a sale by its receipt number (for a refund) */
+                receipt_number?: string | null;
+                status?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalePage"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3783,6 +4584,106 @@ export interface operations {
             };
         };
     };
+    post_sale_api_sales_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaleIn"];
+            };
+        };
+        responses: {
+            /** @description sale completed; the body is the receipt */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description payment declined; nothing was sold and the stock was released */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a discount above the outlet's threshold needs a manager's approval */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not enough stock (the short lines are named), the sale id was reused, or the checkout was cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the cart or tenders cannot be accepted */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description a service was unavailable (nothing charged: post the same sale again), or the payment's outcome is not known yet (status PENDING: it will be settled automatically) */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     get_sale_api_sales__sale_id__get: {
         parameters: {
             query?: never;
@@ -3794,13 +4695,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description the sale */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Sale"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -3818,6 +4719,176 @@ export interface operations {
             };
             /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_receipt_api_sales__sale_id__receipt_get: {
+        parameters: {
+            query?: {
+                format?: "json" | "text" | "html";
+            };
+            header?: never;
+            path: {
+                sale_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the receipt: JSON (format=json, the default), printer text (format=text) or an 80 mm HTML page (format=html) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                    "text/plain": string;
+                    "text/html": string;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the sale is not completed: it has no receipt */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    reprint_receipt_api_sales__sale_id__reprint_post: {
+        parameters: {
+            query?: {
+                format?: "json" | "text" | "html";
+            };
+            header?: never;
+            path: {
+                sale_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the receipt: JSON (format=json, the default), printer text (format=text) or an 80 mm HTML page (format=html) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                    "text/plain": string;
+                    "text/html": string;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the sale is not completed: it has no receipt */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3935,343 +5006,6 @@ export interface operations {
                 };
             };
             /** @description the mail server could not be reached (or e-mail is not set up): the receipt was not sent; the sale is unchanged */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    get_receipt_api_sales__sale_id__receipt_get: {
-        parameters: {
-            query?: {
-                format?: "json" | "text" | "html";
-            };
-            header?: never;
-            path: {
-                sale_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the document: JSON (format=json, the default), printer text (format=text) or an 80 mm HTML page (format=html) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": Record<string, never>;
-                    "text/html": string;
-                    "text/plain": string;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the sale is not completed: it has no receipt */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    list_refunds_api_sales__sale_id__refunds_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sale_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    refund_sale_api_sales__sale_id__refunds_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sale_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RefundIn"];
-            };
-        };
-        responses: {
-            /** @description refunded; the body is the refund slip */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description needs a manager's approval */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the sale cannot be refunded (not completed, all refunded) or the id was reused */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description request body too large (the gateway's limit) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description more than is left to refund, or the money could not be given back */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the refund's outcome is not known yet; it will be finished automatically */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    reprint_receipt_api_sales__sale_id__reprint_post: {
-        parameters: {
-            query?: {
-                format?: "json" | "text" | "html";
-            };
-            header?: never;
-            path: {
-                sale_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the document: JSON (format=json, the default), printer text (format=text) or an 80 mm HTML page (format=html) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": Record<string, never>;
-                    "text/html": string;
-                    "text/plain": string;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the sale is not completed: it has no receipt */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
             503: {
                 headers: {
                     /** @description seconds to wait before trying again (sent when the database is unavailable) */
