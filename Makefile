@@ -9,7 +9,7 @@ PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json web/package-lock.json \
                  web/vite.config.* web/svelte.config.js web/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: install run stack stack-down stack-status test test-fast lint web web-check bench clean
+.PHONY: install run stack stack-down stack-status test test-fast lint web web-check api-types bench clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,12 @@ web/dist/index.html: $(WEB_SOURCES)
 ## Front-end unit tests (vitest) and type check
 web-check:
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run check
+
+## The web app's API types (web/src/lib/api-types/*.ts) from the services' OpenAPI documents;
+## run it after changing a route or a response model, and commit the result (CI checks it is current)
+api-types: install
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python scripts/openapi_types.py
 
 ## Embedded mode on http://127.0.0.1:8080 (Ctrl-C stops it; data in var/embedded/)
 run: install web

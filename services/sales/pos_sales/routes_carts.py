@@ -24,6 +24,8 @@ from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import Quote, price, quote_body, sale_line_rows, shelf_prices
 from pos_sales.domain import CheckoutError
 from pos_sales.outlet_policy import OutletSettings
+from pos_sales.responses import Quote as QuoteOut
+from pos_sales.responses import Void
 from pos_sales.schemas import CartIn, ParkedCart, ParkIn, PriceOut, VoidIn
 from pos_sales.shifts import current_shift_id
 from pos_sales.tables import parked_carts, price_replica, sale_lines, sales
@@ -35,7 +37,7 @@ def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-@router.post("/quote", responses=unprocessable("a product is not for sale, or a tax class has no rate"))
+@router.post("/quote", response_model=QuoteOut, responses=unprocessable("a product is not for sale, or a tax class has no rate"))
 async def quote(body: CartIn, principal: Cashier, request: Request) -> JSONResponse:
     """Price a cart without selling it: lines, discounts, tax and total as the sale would
     have them, and the discounts that would need a manager's approval. An outlet taxed
@@ -222,7 +224,8 @@ def _stored_void(uow, body: VoidIn, digest: str) -> JSONResponse | None:  # type
 @router.post(
     "/voids",
     status_code=status.HTTP_201_CREATED,
-    responses=errors({403: "needs a manager's approval", 409: "the id belongs to a completed, pending or failed sale"}),
+    responses={201: {"model": Void, "description": "voided; the body is the void as recorded"}}
+    | errors({403: "needs a manager's approval", 409: "the id belongs to a completed, pending or failed sale"}),
 )
 async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONResponse:
     """Void a cart before payment (a parked one, or the one on the till): recorded with a

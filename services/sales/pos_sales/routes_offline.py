@@ -16,6 +16,7 @@ from pos_platform.db import iso_utc, utcnow
 from pos_platform.outlets import ensure_known_outlet_async
 from pos_sales.config import Settings
 from pos_sales.offline import OfflineSync, SyncAdmission
+from pos_sales.responses import Receipt
 from pos_sales.schemas import OfflineSaleIn, SyncExceptionCount, SyncExceptionOut, SyncExceptionResolveIn
 from pos_sales.tables import known_registers, sales, sync_exceptions
 
@@ -30,7 +31,11 @@ def _ctx(request: Request) -> ServiceContext:
     "/offline",
     status_code=status.HTTP_201_CREATED,
     responses={
-        201: {"description": "recorded; the body is the receipt (offline: true, completed_at = when it was sold)"},
+        201: {
+            "model": Receipt,
+            "description": "recorded; the body is the receipt (offline: true, completed_at = when it was sold)",
+        },
+        200: {"model": Receipt, "description": "the sale had been completed online: its receipt (recorded: online)"},
         409: {"description": "this sale id was already used for a different sale"},
         429: {"description": "busy with the tills selling now: send the same sale again after Retry-After seconds"},
         503: {"description": "payments or the database is unavailable: nothing is lost, sync the same sale again"},

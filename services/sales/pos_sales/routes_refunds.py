@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from pos_platform.app import ServiceContext, unprocessable
 from pos_platform.auth import Cashier
-from pos_sales.receipts import PRINTABLE_200, refund_rows, render_html, render_text
+from pos_sales.receipts import refund_rows, render_html, render_text
 from pos_sales.refunds import RefundDesk, refund_view
+from pos_sales.responses import Refund, RefundSlip, printable_200
 from pos_sales.schemas import RefundIn
 from pos_sales.tables import refunds, sales
 
@@ -24,7 +25,10 @@ def _ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-@router.get("/refunds/{refund_id}", responses=PRINTABLE_200)
+@router.get(
+    "/refunds/{refund_id}",
+    responses=printable_200(Refund, "the refund: JSON (format=json, the default), or its slip as printer text or 80 mm HTML"),
+)
 def get_refund(refund_id: str, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """A refund and its slip (JSON, 80 mm HTML or printer text)."""
     with _ctx(request).db.transaction() as uow:
@@ -42,7 +46,7 @@ def get_refund(refund_id: str, principal: Cashier, request: Request, format: For
     "/{sale_id}/refunds",
     status_code=status.HTTP_201_CREATED,
     responses={
-        201: {"description": "refunded; the body is the refund slip"},
+        201: {"model": RefundSlip, "description": "refunded; the body is the refund slip"},
         403: {"description": "needs a manager's approval"},
         409: {"description": "the sale cannot be refunded (not completed, all refunded) or the id was reused"},
         503: {"description": "the refund's outcome is not known yet; it will be finished automatically"},
@@ -61,7 +65,7 @@ async def refund_sale(sale_id: str, body: RefundIn, principal: Cashier, request:
     return JSONResponse(answer.body, status_code=answer.status)
 
 
-@router.get("/{sale_id}/refunds")
+@router.get("/{sale_id}/refunds", response_model=list[Refund], response_model_exclude_unset=True)
 def list_refunds(sale_id: str, principal: Cashier, request: Request) -> list[dict[str, Any]]:
     with _ctx(request).db.transaction() as uow:
         outlet = uow.session.scalar(select(sales.c.outlet_id).where(sales.c.id == sale_id))

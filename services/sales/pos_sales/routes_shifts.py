@@ -14,7 +14,8 @@ from pos_platform.auth import Cashier, Principal, ensure_outlet
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet
 from pos_sales import outlet_policy, registers
-from pos_sales.receipts import PRINTABLE_200, render_html, render_text, z_report_rows
+from pos_sales.receipts import render_html, render_text, z_report_rows
+from pos_sales.responses import CashMovement, Shift, ZReport, printable_200
 from pos_sales.schemas import CashMovementIn, ShiftCloseIn, ShiftOpenIn
 from pos_sales.shifts import ShiftProblem, add_cash_movement, close_shift, load_shift, open_shift, shift_view, slot, z_report
 from pos_sales.tables import shifts
@@ -42,6 +43,8 @@ def _visible_shift(uow: Any, shift_id: str, principal: Principal) -> Any:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=Shift,
+    response_model_exclude_unset=True,
     responses=errors({409: "the register already has an open shift, or the shift id was used for another shift"}),
 )
 def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, response: Response) -> dict[str, Any]:
@@ -63,7 +66,7 @@ def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, respo
     return shift_view(row, reveal=principal.role != "cashier")
 
 
-@router.get("")
+@router.get("", response_model=list[Shift], response_model_exclude_unset=True)
 def list_shifts(
     principal: Cashier,
     request: Request,
@@ -85,7 +88,7 @@ def list_shifts(
     return [shift_view(r, reveal=principal.role != "cashier") for r in rows]
 
 
-@router.get("/current")
+@router.get("/current", response_model=Shift, response_model_exclude_unset=True)
 def current_shift(outlet_id: str, register_id: str, principal: Cashier, request: Request) -> dict[str, Any]:
     """The register's open shift (404 if it has none: open one)."""
     ensure_outlet(principal, outlet_id)
@@ -96,7 +99,7 @@ def current_shift(outlet_id: str, register_id: str, principal: Cashier, request:
     return shift_view(row, reveal=False)
 
 
-@router.get("/{shift_id}")
+@router.get("/{shift_id}", response_model=Shift, response_model_exclude_unset=True)
 def get_shift(shift_id: str, principal: Cashier, request: Request) -> dict[str, Any]:
     """A shift. While it is open the expected cash is not shown to anyone (blind close)."""
     with _ctx(request).db.transaction() as uow:
@@ -107,6 +110,7 @@ def get_shift(shift_id: str, principal: Cashier, request: Request) -> dict[str, 
 @router.post(
     "/{shift_id}/cash-movements",
     status_code=status.HTTP_201_CREATED,
+    response_model=CashMovement,
     responses=errors({409: "the shift is closed, or the movement id was used for another movement"}),
 )
 def move_cash(shift_id: str, body: CashMovementIn, principal: Cashier, request: Request) -> dict[str, Any]:
@@ -119,6 +123,11 @@ def move_cash(shift_id: str, body: CashMovementIn, principal: Cashier, request: 
         raise _problem(exc) from None
 
 
+Z_200 = printable_200(
+    ZReport, "the Z-report (an X-report while open): JSON (format=json, the default), printer text or 80 mm HTML"
+)
+
+
 def _document(report: dict[str, Any], fmt: Format) -> Response:
     if fmt == "text":
         return PlainTextResponse(render_text(z_report_rows(report)))
@@ -127,7 +136,7 @@ def _document(report: dict[str, Any], fmt: Format) -> Response:
     return JSONResponse(report)
 
 
-@router.post("/{shift_id}/close", responses=PRINTABLE_200 | errors({409: "the shift was already closed with another count"}))
+@router.post("/{shift_id}/close", responses=Z_200 | errors({409: "the shift was already closed with another count"}))
 def close_register(shift_id: str, body: ShiftCloseIn, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """Close with a blind count: the cashier enters what is in the drawer; the answer is
     the Z-report with the expected cash and the difference (over or short), recorded for
@@ -142,7 +151,7 @@ def close_register(shift_id: str, body: ShiftCloseIn, principal: Cashier, reques
 
 @router.get(
     "/{shift_id}/z-report",
-    responses=PRINTABLE_200 | errors({409: "the shift is open: a cashier gets its Z-report once it is closed"}),
+    responses=Z_200 | errors({409: "the shift is open: a cashier gets its Z-report once it is closed"}),
 )
 def get_z_report(shift_id: str, principal: Cashier, request: Request, format: Format = "json") -> Response:
     """The Z-report of a closed shift (as JSON, 80 mm HTML or printer text). An open

@@ -18,8 +18,11 @@ import jwt
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 from sqlalchemy import select
+from starlette.routing import compile_path
 
 from pos_platform.bus import InProcessBus
 from pos_platform.db import utcnow
@@ -292,9 +295,49 @@ def make_client(tmp_path: Path, keys: tuple[Path, Path], fakes: FakeServices) ->
             }
         )
         app = create_app(settings, bus=InProcessBus(), migrate_on_start=True, transport=SwitchableTransport(fakes))
-        return TestClient(app)
+        client = TestClient(app)
+        client.event_hooks = {"request": [], "response": [documented_answer_check(app)]}
+        return client
 
     return make
+
+
+def documented_model(app: FastAPI, method: str, path: str, status: int) -> Any:
+    """The model the OpenAPI document gives for this answer (a response_model, or a
+    `responses={status: {"model": ...}}`), or None."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or method not in (context.methods or set()):
+            continue
+        if compile_path(context.path_format or "")[0].fullmatch(path):
+            declared = route.responses.get(status) or route.responses.get(str(status)) or {}
+            if "model" in declared:
+                return declared["model"]
+            if route.response_model is not None and status == (route.status_code or 200):
+                return route.response_model
+            return None
+    raise AssertionError(f"no route answers {method} {path}")
+
+
+def documented_answer_check(app: FastAPI) -> Callable[[httpx.Response], None]:
+    """Every 2xx JSON answer of the sales API round-trips through the model its OpenAPI
+    document names, nothing lost or added (issue 18, ADR 0065): the receipt, sale, refund,
+    void, quote, shift and Z-report models cannot drift from the dicts the code builds,
+    including on the endpoints that only document their model (POST /api/sales)."""
+
+    def check(response: httpx.Response) -> None:
+        if not 200 <= response.status_code < 300 or "application/json" not in response.headers.get("content-type", ""):
+            return
+        model = documented_model(app, response.request.method, response.request.url.path, response.status_code)
+        if model is None:
+            return
+        response.read()
+        body = response.json()
+        adapter = TypeAdapter(model)
+        again = adapter.dump_python(adapter.validate_python(body), mode="json", by_alias=True, exclude_unset=True)
+        assert again == body, f"{response.request.method} {response.request.url.path} answered what {model} does not document"
+
+    return check
 
 
 @pytest.fixture

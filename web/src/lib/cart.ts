@@ -2,6 +2,8 @@
 // Shelf prices include tax (the sales service's default), so the cart total the cashier
 // sees is what the server charges; the tax breakdown comes back on the receipt.
 
+import type { components } from "./api-types/sales";
+
 export interface ProductLike {
   id: string;
   sku: string;
@@ -225,40 +227,10 @@ export function singleTender(kind: TenderKind, amountMinor: number, cardToken?: 
 
 // --- the server's price of the cart ------------------------------------------------------
 
-export interface QuoteLine {
-  line_no: number;
-  product_id: string;
-  sku: string;
-  name: string;
-  qty: number;
-  unit_price_minor: number;
-  gross_minor: number;
-  discount_minor: number;
-  tax_rate_bp: number;
-  tax_minor: number;
-  total_minor: number;
-}
+export type QuoteLine = components["schemas"]["ReceiptLine"];
 
 /** POST /api/sales/quote: what the sale would cost, and which discounts need a manager. */
-export interface Quote {
-  currency: string;
-  lines: QuoteLine[];
-  tax: { rate_bp: number; net_minor: number; tax_minor: number }[];
-  items: number;
-  gross_minor: number;
-  discount_minor: number;
-  subtotal_minor: number;
-  tax_minor: number;
-  total_minor: number;
-  cash_rounding_minor: number;
-  prices_include_tax: boolean;
-  needs_approval: string[];
-  /** outlets taxed by an external API: who calculated it, and the signed figures for the sale */
-  tax_source?: "external" | "estimated";
-  tax_estimated?: boolean;
-  tax_estimated_reason?: string | null;
-  tax_quote?: string;
-}
+export type Quote = components["schemas"]["Quote"];
 
 /** A key that changes whenever the priced cart would (lines, quantities, discounts). */
 export function cartKey(lines: readonly CartLine[], discount: Discount | null | undefined): string {

@@ -3,6 +3,7 @@
 
 import { ApiError, describeError } from "./errors";
 import { formatMoney } from "./money";
+import type { components } from "./api-types/sales";
 
 /** A line of `GET /api/sales/{id}` for a completed sale (its receipt plus `refunded_qty`). */
 export interface SaleLine {
@@ -61,25 +62,7 @@ export interface RefundRequest {
 }
 
 /** The refund slip: the 201 answer of `POST /api/sales/{sale_id}/refunds`. */
-export interface RefundSlip {
-  refund_id: string;
-  sale_id: string;
-  receipt_number: string | null;
-  outlet_id: string;
-  register_id: string | null;
-  cashier_name?: string;
-  approved_by: string | null;
-  status: string;
-  currency: string;
-  destination: Destination;
-  reason: string;
-  lines: { line_no: number; name: string; qty: number; total_minor: number; tax_minor: number; restock: boolean }[];
-  total_minor: number;
-  tax_minor: number;
-  rounding_minor: number;
-  tenders: { kind: string; amount_minor: number }[];
-  refunded_at: string | null;
-}
+export type RefundSlip = components["schemas"]["RefundSlip"];
 
 export function refundableLines(sale: Pick<SaleDetail, "lines">): RefundableLine[] {
   return sale.lines.map((line) => {

@@ -8,6 +8,7 @@ const cash: ZCash = {
   refunds_minor: 340,
   in_minor: 500,
   out_minor: 2000,
+  foreign_change_minor: 0,
   expected_minor: 8840,
 };
 

@@ -3,74 +3,20 @@
 
 import { ApiError, describeError } from "./errors";
 import { formatMoney } from "./money";
+import type { components } from "./api-types/sales";
 
 /** `GET /api/sales/shifts/current` and friends. The expected cash is never in it while open. */
-export interface Shift {
-  id: string;
-  outlet_id: string;
-  register_id: string;
-  status: "open" | "closed";
-  currency: string;
-  opened_by: string;
-  opened_at: string;
-  opening_float_minor: number;
-  closed_by: string | null;
-  closed_at: string | null;
-  counted_cash_minor: number | null;
-  expected_cash_minor?: number;
-  over_short_minor?: number;
-}
+export type Shift = components["schemas"]["Shift"];
 
-export interface CashMovement {
-  id: string;
-  shift_id: string;
-  kind: "in" | "out";
-  amount_minor: number;
-  reason: string;
-  cashier_id: string;
-  created_at: string;
-}
+export type CashMovement = components["schemas"]["CashMovement"];
 
-export interface ZCash {
-  opening_float_minor: number;
-  sales_minor: number;
-  refunds_minor: number;
-  in_minor: number;
-  out_minor: number;
-  /** change given (in the outlet's currency) for foreign cash taken (issue 16) */
-  foreign_change_minor?: number;
-  expected_minor: number;
-  counted_minor?: number;
-  over_short_minor?: number;
-}
+export type ZCash = components["schemas"]["ZCash"];
 
 /** What the drawer should hold in a foreign currency (issue 16). */
-export interface ZForeignCash {
-  currency: string;
-  tenders: number;
-  taken_minor: number;
-  expected_minor: number;
-  change_given_minor: number;
-}
+export type ZForeignCash = components["schemas"]["ZForeignCash"];
 
 /** The Z-report (closed shift) or X-report (a manager's look at an open one). */
-export interface ZReport {
-  shift_id: string;
-  outlet_id: string;
-  register_id: string;
-  currency: string;
-  opened_by: string;
-  opened_at: string;
-  closed_at: string | null;
-  sales: { count: number; gross_minor: number; discount_minor: number; total_minor: number; tax_minor: number; rounding_minor: number };
-  refunds: { count: number; total_minor: number; tax_minor: number };
-  voids: { count: number };
-  net_minor: number;
-  tenders: Record<string, { taken_minor: number; refunded_minor: number }>;
-  tax: { rate_bp: number; net_minor: number; tax_minor: number }[];
-  cash: ZCash;
-  foreign_cash?: ZForeignCash[];
-}
+export type ZReport = components["schemas"]["ZReport"];
 
 /** What the drawer should hold: float + cash taken - cash refunded + cash in - cash out. */
 export function expectedCash(cash: Omit<ZCash, "expected_minor">): number {
