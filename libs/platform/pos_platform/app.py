@@ -175,6 +175,10 @@ def create_service_app(
         openapi_url=f"/api/{name}/openapi.json",
         docs_url=f"/api/{name}/docs",
         redoc_url=None,
+        # FastAPI's own telemetry would add a second server span (and three operation
+        # spans) per request once a tracer provider is set: the platform's middleware
+        # makes the one server span every service shares (ADR 0070).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.ctx = ctx
     app.add_exception_handler(RequestValidationError, unprocessable_request)
