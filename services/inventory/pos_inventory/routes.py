@@ -31,6 +31,8 @@ from pos_inventory.schemas import (
     ReservationDetail,
     ReservationIn,
     ReservationOut,
+    SaleLowStock,
+    SaleLowStockLine,
     StockExceptionOut,
 )
 from pos_inventory.stream import StockStreams
@@ -203,6 +205,54 @@ def low_stock_list(
         LowStockLine(**_row_level(r).model_dump(), suggested_order_qty=suggested_order(r.on_hand, r.reorder_point, r.reorder_qty))
         for r in rows
     ]
+
+
+@router.get("/outlets/{outlet_id}/sales/{sale_id}/low-stock", response_model=SaleLowStock)
+def sale_low_stock(
+    outlet_id: Annotated[str, Path(min_length=1, max_length=MAX_ID)],
+    sale_id: Annotated[str, Path(min_length=1, max_length=MAX_ID)],
+    principal: CurrentUser,
+    request: Request,
+) -> SaleLowStock:
+    """The products of this sale at or under their reorder point at the outlet, counted
+    after the sale: the till's "running low" note. Checkout holds the sale's stock in a
+    reservation and the deduction follows SaleCompleted asynchronously, so on hand may or
+    may not include this sale yet. What is left is counted as `available` (on hand less
+    every sale still held): while this sale's hold stands it is taken off there, once it is
+    deducted it is off on hand, the same figure either way, read at once (no polling), and
+    it is the "in stock" the till shows. Sales at other tills in between count too.
+    404 when no stock was reserved for the sale at this outlet (an offline sale, or
+    another outlet's)."""
+    ensure_outlet(principal, outlet_id)
+    with context(request).db.transaction() as uow:
+        found = ops.reservation(uow, sale_id)
+        if found is None or found["outlet_id"] != outlet_id:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no stock was reserved for sale {sale_id} at outlet {outlet_id}")
+        if found["status"] == "released":  # the sale did not go through: it took nothing
+            return SaleLowStock(sale_id=sale_id, outlet_id=outlet_id, deducted=False, lines=[])
+        rows = uow.session.execute(
+            _levels_query()
+            .where(stock.c.outlet_id == outlet_id, stock.c.product_id.in_(sorted(found["lines"])))
+            .order_by(products.c.name, stock.c.product_id)
+        ).all()
+    deducted = found["status"] == "consumed"
+    lines = []
+    for r in rows:
+        left = r.on_hand - r.reserved
+        if r.reorder_point > 0 and left <= r.reorder_point:
+            lines.append(
+                SaleLowStockLine(
+                    product_id=r.product_id,
+                    sku=r.sku,
+                    name=r.name,
+                    left=left,
+                    reorder_point=r.reorder_point,
+                    reorder_qty=r.reorder_qty,
+                    suggested_order_qty=suggested_order(left, r.reorder_point, r.reorder_qty),
+                )
+            )
+    lines.sort(key=lambda line: (line.left - line.reorder_point, line.name or ""))
+    return SaleLowStock(sale_id=sale_id, outlet_id=outlet_id, deducted=deducted, lines=lines)
 
 
 @router.get("/low-stock/summary", response_model=LowStockSummary)

@@ -77,6 +77,26 @@ class LowStockLine(LevelOut):
     suggested_order_qty: int
 
 
+class SaleLowStockLine(BaseModel):
+    product_id: str
+    sku: str | None = None
+    name: str | None = None
+    left: int = Field(description="available after this sale: on hand less every sale still held (this one too until deducted)")
+    reorder_point: int
+    reorder_qty: int = 0
+    suggested_order_qty: int
+
+
+class SaleLowStock(BaseModel):
+    """The products a sale took to or under their reorder point at its outlet: the till's
+    note after a sale (issue 17)."""
+
+    sale_id: str
+    outlet_id: str
+    deducted: bool = Field(description="the sale's stock was already deducted (StockDeducted) when this was read")
+    lines: list[SaleLowStockLine]
+
+
 class LowStockOutlet(BaseModel):
     outlet_id: str
     low: int = Field(description="lines at or below their reorder point (a reorder point set)")

@@ -213,6 +213,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/inventory/outlets/{outlet_id}/sales/{sale_id}/low-stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sale Low Stock
+         * @description The products of this sale at or under their reorder point at the outlet, counted
+         *     after the sale: the till's "running low" note. Checkout holds the sale's stock in a
+         *     reservation and the deduction follows SaleCompleted asynchronously, so on hand may or
+         *     may not include this sale yet. What is left is counted as `available` (on hand less
+         *     every sale still held): while this sale's hold stands it is taken off there, once it is
+         *     deducted it is off on hand, the same figure either way, read at once (no polling), and
+         *     it is the "in stock" the till shows. Sales at other tills in between count too.
+         *     404 when no stock was reserved for the sale at this outlet (an offline sale, or
+         *     another outlet's).
+         */
+        get: operations["sale_low_stock_api_inventory_outlets__outlet_id__sales__sale_id__low_stock_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/inventory/low-stock/summary": {
         parameters: {
             query?: never;
@@ -1088,6 +1116,47 @@ export interface components {
             status: string;
         };
         /**
+         * SaleLowStock
+         * @description The products a sale took to or under their reorder point at its outlet: the till's
+         *     note after a sale (issue 17).
+         */
+        SaleLowStock: {
+            /** Sale Id */
+            sale_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /**
+             * Deducted
+             * @description the sale's stock was already deducted (StockDeducted) when this was read
+             */
+            deducted: boolean;
+            /** Lines */
+            lines: components["schemas"]["SaleLowStockLine"][];
+        };
+        /** SaleLowStockLine */
+        SaleLowStockLine: {
+            /** Product Id */
+            product_id: string;
+            /** Sku */
+            sku?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Left
+             * @description available after this sale: on hand less every sale still held (this one too until deducted)
+             */
+            left: number;
+            /** Reorder Point */
+            reorder_point: number;
+            /**
+             * Reorder Qty
+             * @default 0
+             */
+            reorder_qty: number;
+            /** Suggested Order Qty */
+            suggested_order_qty: number;
+        };
+        /**
          * StockExceptionOut
          * @description A line of a completed sale inventory could not deduct: it names a product
          *     inventory does not know. `open` until the product's ProductCreated arrives, then
@@ -1914,6 +1983,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LowStockLine"][];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    sale_low_stock_api_inventory_outlets__outlet_id__sales__sale_id__low_stock_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+                sale_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SaleLowStock"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
