@@ -457,6 +457,11 @@ def z_report(
             else:
                 row["converted_detail"] = f"no {own}/{code} rate could be had at the close: not converted"
         by_currency.append(row)
+    # `foreign_cash` (ADR 0061) says what the drawer should hold per foreign currency: the
+    # same figure, now with its float and movements.
+    expected_of = {row["currency"]: row["expected_minor"] for row in by_currency}
+    for entry in foreign:
+        entry["expected_minor"] = expected_of.get(entry["currency"], entry["expected_minor"])
     return {
         "shift_id": sid,
         "outlet_id": shift.outlet_id,
