@@ -59,7 +59,8 @@ def _visible_shift(uow: Any, shift_id: str, principal: Principal) -> Any:
     status_code=status.HTTP_201_CREATED,
     response_model=Shift,
     response_model_exclude_unset=True,
-    responses=errors({409: "the register already has an open shift, or the shift id was used for another shift"})
+    responses={200: {"model": Shift, "description": "the same shift opened again (a retry): the shift as it is"}}
+    | errors({409: "the register already has an open shift, or the shift id was used for another shift"})
     | unprocessable("a float in a currency the outlet does not accept, or not cash in it (or a bad body)"),
 )
 def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, response: Response) -> dict[str, Any]:

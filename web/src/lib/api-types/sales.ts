@@ -4099,6 +4099,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description the same shift opened again (a retry): the shift as it is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
             /** @description Successful Response */
             201: {
                 headers: {
