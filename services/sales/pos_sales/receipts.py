@@ -282,6 +282,39 @@ def z_report_rows(z: dict[str, Any]) -> list[Row]:
         rows.append(Row("total", "Counted", money(cash["counted_minor"], cur)))
         over_short = cash["over_short_minor"]
         rows.append(Row("total", "Over" if over_short > 0 else "Short" if over_short < 0 else "Balanced", money(over_short, cur)))
+    # Cash control per foreign currency (ADR 0063): the drawer in each, counted or not.
+    for entry in z.get("cash_by_currency") or []:
+        if entry.get("own"):
+            continue
+        fcur = entry["currency"]
+        rows += [
+            Row("rule"),
+            Row("text", f"{fcur} drawer"),
+            Row("pair", "Opening float", f"{money(entry['opening_float_minor'], fcur)} {fcur}"),
+            Row("pair", "Cash sales", f"{money(entry['sales_minor'], fcur)} {fcur}"),
+            Row("pair", "Cash in", f"{money(entry['in_minor'], fcur)} {fcur}"),
+            Row("pair", "Cash out", f"{money(-entry['out_minor'], fcur)} {fcur}"),
+            Row("total", "Expected", f"{money(entry['expected_minor'], fcur)} {fcur}"),
+        ]
+        if entry.get("counted_minor") is None:
+            if z.get("closed_at"):
+                rows.append(Row("pair", "Counted", "not counted"))
+            continue
+        over_short = entry["over_short_minor"]
+        word = "Over" if over_short > 0 else "Short" if over_short < 0 else "Balanced"
+        rows += [
+            Row("total", "Counted", f"{money(entry['counted_minor'], fcur)} {fcur}"),
+            Row("total", word, f"{money(over_short, fcur)} {fcur}"),
+        ]
+        converted = entry.get("converted")
+        if converted:
+            rows += [
+                Row("pair", "", f"= {money(converted['over_short_minor'], cur)} {cur} converted"),
+                Row("text", f"at 1 {cur} = {converted['rate']} {fcur}"),
+                Row("text", f"({converted['rate_source']} {converted['rate_as_of']}, {converted['rate_basis']} rate)"),
+            ]
+        elif entry.get("converted_detail"):
+            rows.append(Row("text", entry["converted_detail"]))
     return rows
 
 

@@ -277,6 +277,11 @@ class Quote(TaxFields):
     )
 
 
+class CurrencyAmount(BaseModel):
+    currency: str
+    amount_minor: int = Field(description="minor units of `currency`")
+
+
 class Shift(BaseModel):
     id: str
     outlet_id: str
@@ -289,6 +294,12 @@ class Shift(BaseModel):
     closed_by: str | None
     closed_at: str | None
     counted_cash_minor: int | None
+    foreign_floats: list[CurrencyAmount] = Field(
+        description="the opening float per foreign currency (ADR 0063); only currencies with a float"
+    )
+    foreign_counted: list[CurrencyAmount] = Field(
+        description="the blind count per foreign currency, once closed (empty while open)"
+    )
     expected_cash_minor: int | None = Field(default=None, description="only once closed, and not to a cashier (blind close)")
     over_short_minor: int | None = Field(default=None, description="only once closed, and not to a cashier (blind close)")
 
@@ -297,7 +308,8 @@ class CashMovement(BaseModel):
     id: str
     shift_id: str
     kind: Literal["in", "out"]
-    amount_minor: int
+    amount_minor: int = Field(description="minor units of `currency`")
+    currency: str = Field(description="the outlet's currency or a foreign one it accepts")
     reason: str
     cashier_id: str
     created_at: str
@@ -347,6 +359,38 @@ class ZForeignCash(BaseModel):
     change_given_minor: int
 
 
+class ZConverted(BaseModel):
+    """A foreign currency's over/short converted to the outlet's currency: an indication
+    at a stated rate, not money that moved."""
+
+    currency: str = Field(description="the outlet's currency")
+    over_short_minor: int = Field(description="minor units of the outlet's currency, nearest, ties to even")
+    rate: str = Field(description="units of the foreign currency per unit of the outlet's (a decimal string)")
+    rate_source: str
+    rate_as_of: str
+    rate_basis: Literal["sale", "payments"] = Field(
+        description="sale: the rate stamped on the shift's last sale in that currency; payments: payments' rate at the close"
+    )
+
+
+class ZCurrencyCash(BaseModel):
+    """The drawer in one currency (ADR 0063): the outlet's (`own`) or a foreign one."""
+
+    currency: str
+    own: bool = Field(description="the outlet's own currency")
+    opening_float_minor: int
+    sales_minor: int = Field(description="cash taken in this currency (foreign: the notes handed over)")
+    refunds_minor: int = Field(description="cash refunds paid; always 0 for a foreign currency (paid in the outlet's)")
+    in_minor: int
+    out_minor: int
+    change_given_minor: int = Field(description="own currency: change given for foreign cash; 0 for a foreign currency")
+    expected_minor: int
+    counted_minor: int | None = Field(default=None, description="left out on an X-report, or a currency not counted")
+    over_short_minor: int | None = Field(default=None, description="counted - expected, when counted")
+    converted: ZConverted | None = Field(default=None, description="a foreign over/short in the outlet's currency")
+    converted_detail: str | None = Field(default=None, description="why a counted foreign over/short is not converted")
+
+
 class ZReport(BaseModel):
     """A shift's Z-report (closed), or its X-report (open, for a manager: no count)."""
 
@@ -365,6 +409,9 @@ class ZReport(BaseModel):
     tax: list[TaxBand]
     cash: ZCash
     foreign_cash: list[ZForeignCash]
+    cash_by_currency: list[ZCurrencyCash] | None = Field(
+        default=None, description="per currency, own first (ADR 0063); left out of reports closed before it"
+    )
 
 
 def printable_200(model: type[BaseModel], description: str) -> dict[int | str, dict[str, Any]]:

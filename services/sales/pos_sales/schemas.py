@@ -180,11 +180,49 @@ class RefundIn(Strict):
         return _uuid(value, "id")
 
 
+class CurrencyAmountIn(Strict):
+    """An amount of cash in one foreign currency the outlet accepts (ADR 0063)."""
+
+    currency: str = Field(description="an ISO 4217 code the outlet accepts as foreign cash, e.g. USD")
+    amount_minor: int = Field(
+        ge=0, le=MAX_MINOR, strict=True, description="minor units of `currency` (its ISO 4217 exponent: USD 2, JPY 0)"
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _iso(cls, value: str) -> str:
+        problem = currency_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def _once_each(amounts: list[CurrencyAmountIn], what: str) -> list[CurrencyAmountIn]:
+    seen: set[str] = set()
+    for amount in amounts:
+        if amount.currency in seen:
+            raise ValueError(f"{amount.currency} is listed twice in {what}: give one amount per currency")
+        seen.add(amount.currency)
+    return amounts
+
+
 class ShiftOpenIn(Strict):
     id: str = Field(description="UUID made by the till; opening the same id again returns the shift")
     outlet_id: str = Field(min_length=1, max_length=36)
     register_id: str = Field(min_length=1, max_length=36)
-    opening_float_minor: int = Field(ge=0, le=MAX_MINOR, strict=True, description="the counted float in the drawer")
+    opening_float_minor: int = Field(
+        ge=0, le=MAX_MINOR, strict=True, description="the counted float in the drawer, in the outlet's currency"
+    )
+    foreign_floats: list[CurrencyAmountIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the float counted into the drawer per accepted foreign currency (optional; none = 0)",
+    )
+
+    @field_validator("foreign_floats")
+    @classmethod
+    def _once(cls, value: list[CurrencyAmountIn]) -> list[CurrencyAmountIn]:
+        return _once_each(value, "foreign_floats")
 
     @field_validator("id")
     @classmethod
@@ -195,8 +233,19 @@ class ShiftOpenIn(Strict):
 class CashMovementIn(Strict):
     id: str = Field(description="UUID made by the till; repeating it is safe")
     kind: Literal["in", "out"]
-    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True)
+    amount_minor: int = Field(gt=0, le=MAX_MINOR, strict=True, description="minor units of `currency`")
     reason: str = Field(min_length=1, max_length=200)
+    currency: str | None = Field(
+        default=None, description="the outlet's currency (the default) or a foreign currency it accepts (ISO 4217)"
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        problem = None if value is None else currency_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("id")
     @classmethod
@@ -206,8 +255,21 @@ class CashMovementIn(Strict):
 
 class ShiftCloseIn(Strict):
     counted_cash_minor: int = Field(
-        ge=0, le=MAX_MINOR, strict=True, description="what is in the drawer, counted before the expected amount is shown"
+        ge=0,
+        le=MAX_MINOR,
+        strict=True,
+        description="the outlet's currency in the drawer, counted before the expected amount is shown",
     )
+    foreign_counted: list[CurrencyAmountIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the blind count per accepted foreign currency; a currency left out is reported as not counted",
+    )
+
+    @field_validator("foreign_counted")
+    @classmethod
+    def _once(cls, value: list[CurrencyAmountIn]) -> list[CurrencyAmountIn]:
+        return _once_each(value, "foreign_counted")
 
 
 # An address as people type it: something@domain.tld, no spaces (nor line breaks: it

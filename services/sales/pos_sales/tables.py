@@ -276,7 +276,22 @@ cash_movements = Table(
     Column("reason", String(200), nullable=False),
     Column("cashier_id", String(36), nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # minor units of this currency: the outlet's, or one it accepts (ADR 0063); NULL only
+    # for rows older than migration 0013 that it could not fill (the shift's currency)
+    Column("currency", String(3), nullable=True),
     Index("ix_cash_movements_shift", "shift_id"),
+)
+
+# Cash control per foreign currency (ADR 0063): the float counted into the drawer at the
+# open and the blind count at the close, in minor units of `currency`. The outlet's own
+# currency stays on the shift row (opening_float_minor, counted_cash_minor).
+shift_foreign_cash = Table(
+    "shift_foreign_cash",
+    metadata,
+    Column("shift_id", String(36), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("opening_float_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("counted_minor", BigInteger, nullable=True),
 )
 
 # Per-outlet pricing and receipt settings (a JSON document; defaults from the service's

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "./errors";
 import { cashRows, describeShiftError, expectedCash, overShort, overShortText, tenderName, type ZCash } from "./shift";
+import { convertedLabel, currencyRows, expectedInCurrency } from "./shift";
 
 const cash: ZCash = {
   opening_float_minor: 10000,
@@ -51,5 +52,25 @@ describe("shift words", () => {
     const text = describeShiftError(new ApiError(409, "register r1 already has an open shift (s1): close it first"), "be opened");
     expect(text).toBe("The shift could not be opened: register r1 already has an open shift (s1): close it first. Reload the shift to see its state.");
     expect(describeShiftError(new ApiError(0, "x"), "be closed")).toMatch(/No answer from the server/);
+  });
+});
+
+describe("cash per currency (ADR 0063)", () => {
+  const usd = {
+    currency: "USD", own: false, opening_float_minor: 5000, sales_minor: 3000, refunds_minor: 0,
+    in_minor: 200, out_minor: 1000, change_given_minor: 0,
+  };
+  it("adds up a foreign drawer like the server", () => {
+    expect(expectedInCurrency(usd)).toBe(7200);
+    expect(expectedInCurrency({ ...usd, currency: "EUR", own: true, refunds_minor: 1250, change_given_minor: 275 })).toBe(5675);
+  });
+  it("labels a converted over/short with its rate, source, date and basis", () => {
+    const converted = { currency: "EUR", over_short_minor: -92, rate: "1.0812", rate_source: "ecb", rate_as_of: "2026-12-07", rate_basis: "sale" as const };
+    expect(convertedLabel("USD", converted)).toBe("converted at 1 EUR = 1.0812 USD (the rate of the shift's last USD sale: ecb, 2026-12-07)");
+    expect(convertedLabel("CHF", { ...converted, rate_basis: "payments" })).toContain("payments' rate at the close");
+  });
+  it("lists the figures with the signs they add up with", () => {
+    const total = currencyRows.reduce((sum, row) => sum + row.sign * row.pick({ ...usd, expected_minor: 0 }), 0);
+    expect(total).toBe(expectedInCurrency(usd));
   });
 });

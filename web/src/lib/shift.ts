@@ -15,6 +15,12 @@ export type ZCash = components["schemas"]["ZCash"];
 /** What the drawer should hold in a foreign currency (issue 16). */
 export type ZForeignCash = components["schemas"]["ZForeignCash"];
 
+/** The drawer in one currency (ADR 0063): the outlet's (`own`) or a foreign one. */
+export type ZCurrencyCash = components["schemas"]["ZCurrencyCash"];
+
+/** A foreign over/short converted to the outlet's currency at a stated rate. */
+export type ZConverted = components["schemas"]["ZConverted"];
+
 /** The Z-report (closed shift) or X-report (a manager's look at an open one). */
 export type ZReport = components["schemas"]["ZReport"];
 
@@ -66,4 +72,26 @@ export function describeShiftError(error: unknown, action: string): string {
     if (error.status === 404) return `That shift was not found (${said}). Reload the shift to see this register's state.`;
   }
   return describeError(error, action);
+}
+
+/** The rows of the per-currency drawer table, in order (figures as they add up to the expected cash). */
+export const currencyRows: { key: string; label: string; sign: 1 | -1; pick: (c: ZCurrencyCash) => number }[] = [
+  { key: "float", label: "Opening float", sign: 1, pick: (c) => c.opening_float_minor },
+  { key: "sales", label: "Cash sales", sign: 1, pick: (c) => c.sales_minor },
+  { key: "refunds", label: "Refunds paid", sign: -1, pick: (c) => c.refunds_minor },
+  { key: "in", label: "Cash in", sign: 1, pick: (c) => c.in_minor },
+  { key: "out", label: "Cash out", sign: -1, pick: (c) => c.out_minor },
+  { key: "change", label: "Change given", sign: -1, pick: (c) => c.change_given_minor },
+];
+
+/** Expected in one currency: float + sales - refunds + in - out - change given. */
+export function expectedInCurrency(c: Omit<ZCurrencyCash, "expected_minor">): number {
+  return c.opening_float_minor + c.sales_minor - c.refunds_minor + c.in_minor - c.out_minor - c.change_given_minor;
+}
+
+/** How a converted over/short is labelled: the rate, where it came from and its date. */
+export function convertedLabel(foreign: string, converted: ZConverted): string {
+  const basis = converted.rate_basis === "sale" ? `the rate of the shift's last ${foreign} sale` : "payments' rate at the close";
+  const source = [converted.rate_source, converted.rate_as_of].filter(Boolean).join(", ");
+  return `converted at 1 ${converted.currency} = ${converted.rate} ${foreign} (${basis}${source ? `: ${source}` : ""})`;
 }

@@ -413,8 +413,10 @@ export interface paths {
         put?: never;
         /**
          * Open Register
-         * @description Open a register with the float counted into its drawer. One open shift per register;
-         *     sales, refunds and voids rung on the register belong to it until it is closed.
+         * @description Open a register with the float counted into its drawer: in the outlet's currency,
+         *     and optionally per foreign currency the outlet accepts (`foreign_floats`, minor units
+         *     of each). One open shift per register; sales, refunds and voids rung on the register
+         *     belong to it until it is closed. A currency the outlet does not accept is a 422.
          */
         post: operations["open_register_api_sales_shifts_post"];
         delete?: never;
@@ -475,7 +477,9 @@ export interface paths {
         /**
          * Move Cash
          * @description Cash put into (float top-up) or taken out of (a drop to the safe, a supplier paid)
-         *     the drawer, with a reason. Repeating the same id is safe.
+         *     the drawer, with a reason, in the outlet's currency or (`currency`) one it accepts as
+         *     foreign cash (minor units of it; another currency is a 422). Repeating the same id
+         *     is safe.
          */
         post: operations["move_cash_api_sales_shifts__shift_id__cash_movements_post"];
         delete?: never;
@@ -495,9 +499,13 @@ export interface paths {
         put?: never;
         /**
          * Close Register
-         * @description Close with a blind count: the cashier enters what is in the drawer; the answer is
-         *     the Z-report with the expected cash and the difference (over or short), recorded for
-         *     good and published as ShiftClosed. Closing again with the same count is safe.
+         * @description Close with a blind count: the cashier enters what is in the drawer, in the outlet's
+         *     currency and (`foreign_counted`) per foreign currency it accepts; the answer is the
+         *     Z-report with, per currency, the expected cash and the difference (over or short; a
+         *     foreign one also converted to the outlet's currency at the rate stamped on the
+         *     shift's last sale in it, else payments' current rate, labelled with its source and
+         *     date), recorded for good and published as ShiftClosed. Closing again with the same
+         *     counts is safe.
          */
         post: operations["close_register_api_sales_shifts__shift_id__close_post"];
         delete?: never;
@@ -724,8 +732,16 @@ export interface components {
              * @enum {string}
              */
             kind: "in" | "out";
-            /** Amount Minor */
+            /**
+             * Amount Minor
+             * @description minor units of `currency`
+             */
             amount_minor: number;
+            /**
+             * Currency
+             * @description the outlet's currency or a foreign one it accepts
+             */
+            currency: string;
             /** Reason */
             reason: string;
             /** Cashier Id */
@@ -745,10 +761,44 @@ export interface components {
              * @enum {string}
              */
             kind: "in" | "out";
-            /** Amount Minor */
+            /**
+             * Amount Minor
+             * @description minor units of `currency`
+             */
             amount_minor: number;
             /** Reason */
             reason: string;
+            /**
+             * Currency
+             * @description the outlet's currency (the default) or a foreign currency it accepts (ISO 4217)
+             */
+            currency?: string | null;
+        };
+        /** CurrencyAmount */
+        CurrencyAmount: {
+            /** Currency */
+            currency: string;
+            /**
+             * Amount Minor
+             * @description minor units of `currency`
+             */
+            amount_minor: number;
+        };
+        /**
+         * CurrencyAmountIn
+         * @description An amount of cash in one foreign currency the outlet accepts (ADR 0063).
+         */
+        CurrencyAmountIn: {
+            /**
+             * Currency
+             * @description an ISO 4217 code the outlet accepts as foreign cash, e.g. USD
+             */
+            currency: string;
+            /**
+             * Amount Minor
+             * @description minor units of `currency` (its ISO 4217 exponent: USD 2, JPY 0)
+             */
+            amount_minor: number;
         };
         /** DeadLetterOut */
         DeadLetterOut: {
@@ -1851,6 +1901,16 @@ export interface components {
             /** Counted Cash Minor */
             counted_cash_minor: number | null;
             /**
+             * Foreign Floats
+             * @description the opening float per foreign currency (ADR 0063); only currencies with a float
+             */
+            foreign_floats: components["schemas"]["CurrencyAmount"][];
+            /**
+             * Foreign Counted
+             * @description the blind count per foreign currency, once closed (empty while open)
+             */
+            foreign_counted: components["schemas"]["CurrencyAmount"][];
+            /**
              * Expected Cash Minor
              * @description only once closed, and not to a cashier (blind close)
              */
@@ -1865,9 +1925,14 @@ export interface components {
         ShiftCloseIn: {
             /**
              * Counted Cash Minor
-             * @description what is in the drawer, counted before the expected amount is shown
+             * @description the outlet's currency in the drawer, counted before the expected amount is shown
              */
             counted_cash_minor: number;
+            /**
+             * Foreign Counted
+             * @description the blind count per accepted foreign currency; a currency left out is reported as not counted
+             */
+            foreign_counted?: components["schemas"]["CurrencyAmountIn"][];
         };
         /** ShiftOpenIn */
         ShiftOpenIn: {
@@ -1882,9 +1947,14 @@ export interface components {
             register_id: string;
             /**
              * Opening Float Minor
-             * @description the counted float in the drawer
+             * @description the counted float in the drawer, in the outlet's currency
              */
             opening_float_minor: number;
+            /**
+             * Foreign Floats
+             * @description the float counted into the drawer per accepted foreign currency (optional; none = 0)
+             */
+            foreign_floats?: components["schemas"]["CurrencyAmountIn"][];
         };
         /**
          * Shop
@@ -2197,6 +2267,91 @@ export interface components {
              */
             over_short_minor?: number | null;
         };
+        /**
+         * ZConverted
+         * @description A foreign currency's over/short converted to the outlet's currency: an indication
+         *     at a stated rate, not money that moved.
+         */
+        ZConverted: {
+            /**
+             * Currency
+             * @description the outlet's currency
+             */
+            currency: string;
+            /**
+             * Over Short Minor
+             * @description minor units of the outlet's currency, nearest, ties to even
+             */
+            over_short_minor: number;
+            /**
+             * Rate
+             * @description units of the foreign currency per unit of the outlet's (a decimal string)
+             */
+            rate: string;
+            /** Rate Source */
+            rate_source: string;
+            /** Rate As Of */
+            rate_as_of: string;
+            /**
+             * Rate Basis
+             * @description sale: the rate stamped on the shift's last sale in that currency; payments: payments' rate at the close
+             * @enum {string}
+             */
+            rate_basis: "sale" | "payments";
+        };
+        /**
+         * ZCurrencyCash
+         * @description The drawer in one currency (ADR 0063): the outlet's (`own`) or a foreign one.
+         */
+        ZCurrencyCash: {
+            /** Currency */
+            currency: string;
+            /**
+             * Own
+             * @description the outlet's own currency
+             */
+            own: boolean;
+            /** Opening Float Minor */
+            opening_float_minor: number;
+            /**
+             * Sales Minor
+             * @description cash taken in this currency (foreign: the notes handed over)
+             */
+            sales_minor: number;
+            /**
+             * Refunds Minor
+             * @description cash refunds paid; always 0 for a foreign currency (paid in the outlet's)
+             */
+            refunds_minor: number;
+            /** In Minor */
+            in_minor: number;
+            /** Out Minor */
+            out_minor: number;
+            /**
+             * Change Given Minor
+             * @description own currency: change given for foreign cash; 0 for a foreign currency
+             */
+            change_given_minor: number;
+            /** Expected Minor */
+            expected_minor: number;
+            /**
+             * Counted Minor
+             * @description left out on an X-report, or a currency not counted
+             */
+            counted_minor?: number | null;
+            /**
+             * Over Short Minor
+             * @description counted - expected, when counted
+             */
+            over_short_minor?: number | null;
+            /** @description a foreign over/short in the outlet's currency */
+            converted?: components["schemas"]["ZConverted"] | null;
+            /**
+             * Converted Detail
+             * @description why a counted foreign over/short is not converted
+             */
+            converted_detail?: string | null;
+        };
         /** ZForeignCash */
         ZForeignCash: {
             /** Currency */
@@ -2255,6 +2410,11 @@ export interface components {
             cash: components["schemas"]["ZCash"];
             /** Foreign Cash */
             foreign_cash: components["schemas"]["ZForeignCash"][];
+            /**
+             * Cash By Currency
+             * @description per currency, own first (ADR 0063); left out of reports closed before it
+             */
+            cash_by_currency?: components["schemas"]["ZCurrencyCash"][] | null;
         };
         /** ZSales */
         ZSales: {
@@ -3939,6 +4099,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description the same shift opened again (a retry): the shift as it is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
             /** @description Successful Response */
             201: {
                 headers: {
@@ -3994,7 +4163,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description a float in a currency the outlet does not accept, or not cash in it (or a bad body) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4231,7 +4400,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description a currency the outlet does not accept, or an amount that is not cash in it (or a bad body) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4331,7 +4500,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description a counted currency the outlet does not accept, or an amount that is not cash in it (or a bad body) */
             422: {
                 headers: {
                     [name: string]: unknown;
