@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +24,8 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 MINOR = "_minor"
+# Columns written as people read them, not as stored: an outlet by name, a register by its short code.
+KINDS = {"outlet_id": "outlet", "register_id": "register"}
 
 
 @dataclass(frozen=True)
@@ -85,21 +88,36 @@ def _exponent(currency: str) -> int:
         return 2  # a code ISO 4217 does not know: cents, as most currencies have
 
 
+def register_code(register_id: str) -> str:
+    """A register as a CSV shows it: the reports keep no register names (sales' events
+    name a register by id only), so a register made in the office (a UUID) is the first
+    8 characters of its id, as the office app shows a register it has no name for; an
+    id typed by people ("till-1") is shown as typed; "" (no register) stays empty."""
+    if len(register_id) == 36:
+        try:
+            uuid.UUID(register_id)
+        except ValueError:
+            return register_id
+        return register_id[:8]
+    return register_id
+
+
 def csv_response(request: Request, download: Csv, rows: Sequence[BaseModel] | Sequence[Mapping[str, Any]]) -> Response:
     """The rows as CSV, written for people and spreadsheets, not as the JSON is: an
     amount (a *_minor field) is a decimal in the row's currency (the `currency` column)
     under its name without _minor ("gross": "12.50"); an outlet is its name (column
-    "outlet", from the replica), never its id. Text cells go through `cell`; None is an
+    "outlet", from the replica), never its id; a register its short code (column
+    "register", `register_code`). Text cells go through `cell`; None is an
     empty cell. Rows are models or plain records (a row model's fields as a dict: no
     model per row for a big download)."""
     records: list[Mapping[str, Any]] = [r.__dict__ if isinstance(r, BaseModel) else r for r in rows]
     fields = download.columns
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    renames = {"outlet_id": "outlet", "outlet_name": "outlet", **download.headers}
+    renames = {"outlet_id": "outlet", "outlet_name": "outlet", "register_id": "register", **download.headers}
     writer.writerow([renames.get(f, f[: -len(MINOR)] if f.endswith(MINOR) else f) for f in fields])
     names = outlet_names(request, (r["outlet_id"] for r in records)) if "outlet_id" in fields else {}
-    kinds = ["money" if f.endswith(MINOR) else "outlet" if f == "outlet_id" else "cell" for f in fields]
+    kinds = [KINDS.get(f, "money" if f.endswith(MINOR) else "cell") for f in fields]
     plan = list(zip(fields, kinds, strict=True))
     for record in records:
         currency = record.get("currency") or ""
@@ -112,6 +130,8 @@ def csv_response(request: Request, download: Csv, rows: Sequence[BaseModel] | Se
                 row.append(decimal_amount(value, currency))
             elif kind == "outlet":
                 row.append(cell(names.get(value, value)))
+            elif kind == "register":
+                row.append(cell(register_code(value)))
             else:
                 row.append(cell(value) if isinstance(value, str) else value)
         writer.writerow(row)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reports.tests.conftest import Auth
+from pos_contracts.events import ShiftClosed
+from services.reports.tests.builders import line, outlet, sale
+from services.reports.tests.conftest import A, Auth
 from services.reports.tests.test_reports_handlers import MARCH, march  # noqa: F401 (a fixture)
 
 SALES = (
@@ -34,8 +37,8 @@ HEADERS = [
     ("sales/items", {"limit": "1000", "order": "asc", "include_unsold": "true"}, ITEMS),
     ("sales/categories", {}, f"category_id name currency {LINES}"),
     ("sales/cashiers", {}, f"cashier_id cashier_name currency {SALES} void_count"),
-    ("sales/cashiers", {"by": "register"}, f"outlet register_id currency {SALES} void_count"),
-    ("sales/cashiers", {"by": "cashier_register"}, f"cashier_id cashier_name outlet register_id currency {SALES} void_count"),
+    ("sales/cashiers", {"by": "register"}, f"outlet register currency {SALES} void_count"),
+    ("sales/cashiers", {"by": "cashier_register"}, f"cashier_id cashier_name outlet register currency {SALES} void_count"),
     (
         "sales/tenders",
         {},
@@ -46,7 +49,7 @@ HEADERS = [
     ("stock/low", {}, STOCK),
     ("stock/cover", {}, STOCK),
     ("stock/cover", {"reorder_only": "true"}, STOCK),
-    ("shifts", {}, f"shift_id outlet register_id cashier_id cashier_name day opened_at closed_at currency {SHIFT}"),
+    ("shifts", {}, f"shift_id outlet register cashier_id cashier_name day opened_at closed_at currency {SHIFT}"),
     ("shifts", {"by": "cashier"}, f"cashier_id cashier_name currency shifts {SHIFT}"),
     ("shifts", {"by": "day"}, f"day outlet currency shifts {SHIFT}"),
 ]
@@ -74,3 +77,56 @@ def test_every_report_and_view_has_its_header_row_listed(client: TestClient) -> 
             views |= {(path, view) for view in by.get("enum", [None])}
             listed |= {(path, params.get("by", by.get("default"))) for p, params, _ in HEADERS if p == path}
     assert len(views) == 17 and views == listed
+
+
+REGISTER = "3f2a9c1e-7b4d-4e8a-9c2b-1a2b3c4d5e6f"  # a register made in the office: a UUID
+
+
+def test_registers_download_by_short_code_and_the_json_keeps_their_ids(
+    client: TestClient, auth: Auth, feed: Callable[..., bool]
+) -> None:
+    """The shift and per-register CSVs name a register as the office app does when it has
+    no name for it (the reports hear of registers by id only): the first 8 characters of
+    its UUID; an id typed by people as typed. The JSON keeps the ids."""
+    feed(outlet(A, "Main Street"))
+    feed(sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 1, 1200, 200)], [("cash", 1200)]), register_id=REGISTER)
+    feed(sale("s2", A, "2026-03-11T09:00:00Z", [line(1, "p1", 1, 800, 0)], [("cash", 800)]), register_id="till-1")
+    for shift_id, register, closed_at in (("z1", REGISTER, "2026-03-10T18:00:00Z"), ("z2", "till-1", "2026-03-11T18:00:00Z")):
+        feed(
+            ShiftClosed(
+                shift_id=shift_id,
+                outlet_id=A,
+                register_id=register,
+                cashier_id="cashier-1",
+                currency="EUR",
+                opened_at="2026-03-10T07:00:00Z",
+                closed_at=closed_at,
+                opening_float_minor=10000,
+                expected_cash_minor=10000,
+                counted_cash_minor=10000,
+                over_short_minor=0,
+                sales_count=1,
+                sales_total_minor=1200,
+                refunds_total_minor=0,
+            )
+        )
+
+    def download(path: str, **params: str) -> list[dict[str, str]]:
+        r = client.get(f"/api/reports/{path}", params={**MARCH, **params, "format": "csv"}, headers=auth())
+        assert r.status_code == 200, r.text
+        assert REGISTER not in r.text
+        return list(csv.DictReader(io.StringIO(r.text)))
+
+    assert [(row["outlet"], row["register"], row["gross"]) for row in download("sales/cashiers", by="register")] == [
+        ("Main Street", "3f2a9c1e", "12.00"),
+        ("Main Street", "till-1", "8.00"),
+    ]
+    assert [(row["shift_id"], row["outlet"], row["register"]) for row in download("shifts")] == [
+        ("z2", "Main Street", "till-1"),
+        ("z1", "Main Street", "3f2a9c1e"),
+    ]
+    assert [row["register"] for row in download("sales/cashiers", by="cashier_register")] == ["3f2a9c1e", "till-1"]
+    json_rows = client.get("/api/reports/shifts", params=MARCH, headers=auth()).json()["rows"]
+    assert [row["register_id"] for row in json_rows] == ["till-1", REGISTER]
+    by_register = client.get("/api/reports/sales/cashiers", params={**MARCH, "by": "register"}, headers=auth()).json()["rows"]
+    assert [row["register_id"] for row in by_register] == [REGISTER, "till-1"]
