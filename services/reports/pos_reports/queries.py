@@ -12,16 +12,16 @@ from fastapi import Request
 from sqlalchemy import BigInteger, Select, String, and_, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from pos_platform.app import ServiceContext
+from pos_platform.app import service_context
 from pos_reports.blocks import cover
+from pos_reports.config import Settings
 from pos_reports.figures import LINE_SUMS
 from pos_reports.tables import item_sales, outlets, product_sales, products, stock_levels
 from pos_reports.velocity import sold_over
 
 
 def session(request: Request) -> Session:
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx.db.session_factory()
+    return service_context(request, Settings).db.session_factory()
 
 
 def where(query: Select[Any], table: Any, scope: list[str] | None, span: tuple[date, date] | None) -> Select[Any]:

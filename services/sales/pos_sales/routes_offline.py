@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import Select, case, func, select
 
-from pos_platform.app import MAX_ID, ServiceContext, unprocessable
+from pos_platform.app import MAX_ID, ServiceContext, service_context, unprocessable
 from pos_platform.auth import Cashier, Manager, Principal
 from pos_platform.db import iso_utc, utcnow
 from pos_platform.outlets import ensure_known_outlet_async
@@ -23,8 +23,8 @@ from pos_sales.tables import known_registers, sales, sync_exceptions
 router = APIRouter(prefix="/api/sales", tags=["offline"])
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 @router.post(
@@ -51,7 +51,7 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
     admission: SyncAdmission = request.app.state.offline_admission
     async with admission.turn() as admitted:
         if not admitted:
-            settings: Settings = _ctx(request).settings  # type: ignore[assignment]
+            settings = _ctx(request).settings
             return JSONResponse(
                 {
                     "detail": "the server is busy with the tills selling now: this offline sale is kept in the till and sent again shortly"
