@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -72,7 +72,7 @@ def _row_level(r: Any) -> LevelOut:
     return _level_out(level, r.sku, r.name, r.oversell or "block")
 
 
-def _levels_query():  # type: ignore[no-untyped-def]
+def _levels_query() -> Select[Any]:
     return select(stock, products.c.sku, products.c.name, products.c.oversell).join(
         products, products.c.product_id == stock.c.product_id, isouter=True
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -16,7 +17,7 @@ from pos_contracts.events import SaleVoided
 from pos_platform.app import ServiceContext, service_context, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.currencies import currency_problem
-from pos_platform.db import utcnow
+from pos_platform.db import UnitOfWork, utcnow
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet, ensure_known_outlet_async
 from pos_sales import audit, outlet_policy, registers
@@ -130,7 +131,7 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
 # --- park and resume ---------------------------------------------------------------------
 
 
-def _parked(row) -> ParkedCart:  # type: ignore[no-untyped-def]
+def _parked(row: Any) -> ParkedCart:
     return ParkedCart(
         id=row.id,
         outlet_id=row.outlet_id,
@@ -207,7 +208,7 @@ def _void_hash(body: VoidIn) -> str:
     return hashlib.sha256(body.model_dump_json(exclude={"id", "approved_by"}, exclude_none=True).encode()).hexdigest()
 
 
-def _stored_void(uow, body: VoidIn, digest: str) -> JSONResponse | None:  # type: ignore[no-untyped-def]
+def _stored_void(uow: UnitOfWork, body: VoidIn, digest: str) -> JSONResponse | None:
     row = uow.session.execute(
         select(sales.c.status, sales.c.request_hash, sales.c.answer, sales.c.http_status).where(sales.c.id == body.id)
     ).first()

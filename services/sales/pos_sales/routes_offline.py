@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -63,7 +63,7 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
     return JSONResponse(answer.body, status_code=answer.status)
 
 
-def _sold_at(row) -> str | None:  # type: ignore[no-untyped-def]
+def _sold_at(row: Any) -> str | None:
     """The receipt's time: the completed sale's, or its draft's while payments has not
     confirmed it yet."""
     if row.sold_at is not None:
@@ -73,7 +73,7 @@ def _sold_at(row) -> str | None:  # type: ignore[no-untyped-def]
     return None
 
 
-def _out(row) -> SyncExceptionOut:  # type: ignore[no-untyped-def]
+def _out(row: Any) -> SyncExceptionOut:
     return SyncExceptionOut(
         id=row.id,
         sale_id=row.sale_id,
@@ -116,7 +116,7 @@ _WITH_SALE = (
 )
 
 
-def _scoped(query: Select, principal: Principal, outlet_id: str | None, state: str) -> Select:  # type: ignore[type-arg]
+def _scoped(query: Select[Any], principal: Principal, outlet_id: str | None, state: str) -> Select[Any]:
     scope = principal.visible_outlets(outlet_id)
     if scope is not None:
         query = query.where(sync_exceptions.c.outlet_id.in_(scope))
