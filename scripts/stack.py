@@ -37,6 +37,7 @@ SANDBOX = "card-sandbox"
 RATES_SANDBOX = "rates-sandbox"
 MAIL_SINK = "mail-sink"
 TAX_SANDBOX = "tax-sandbox"
+TRACE_SINK = "trace-sink"
 RATES_DOCUMENT = "/stats/eurofxref/eurofxref-daily.xml"
 PORT_OFFSET = {"identity": 1, "catalog": 2, "inventory": 3, "sales": 4, "payments": 5, "reports": 6}
 
@@ -78,6 +79,15 @@ class Config:
     @property
     def tax_sandbox_port(self) -> int:
         return self.port_base + 34
+
+    @property
+    def trace_sink_port(self) -> int:
+        return self.port_base + 37
+
+    @property
+    def traces_file(self) -> Path:
+        """Where the stack's trace sink appends the spans it received (JSON lines)."""
+        return self.state_dir / "traces.jsonl"
 
     @property
     def mail_dir(self) -> Path:
@@ -223,6 +233,9 @@ def service_env(cfg: Config, service: str) -> dict[str, str]:
         # The tax API: the project's tax sandbox (its own process, port base + 34) when
         # configured (tax_sandbox_wanted); else whatever POS_TAX_API_URL names, or none.
         **({"POS_TAX_API_URL": f"http://127.0.0.1:{cfg.tax_sandbox_port}"} if tax_sandbox_wanted() else {}),
+        # Traces (ADR 0070): to the stack's trace sink when POS_TRACE_SINK=1, else to
+        # whatever collector POS_OTLP_ENDPOINT names, or none.
+        **({"POS_OTLP_ENDPOINT": f"http://127.0.0.1:{cfg.trace_sink_port}"} if trace_sink_wanted() else {}),
         "PYTHONUNBUFFERED": "1",
     }
     return env
@@ -316,6 +329,32 @@ def start_tax_sandbox(cfg: Config) -> None:
     wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.tax_sandbox_port}/healthz"), "the tax sandbox", 30)
 
 
+def trace_sink_wanted() -> bool:
+    """The trace sink runs when asked for (POS_TRACE_SINK=1) and no collector is named."""
+    return os.environ.get("POS_TRACE_SINK") == "1" and not os.environ.get("POS_OTLP_ENDPOINT")
+
+
+def start_trace_sink(cfg: Config) -> None:
+    """The OTLP/HTTP trace sink standing in for a collector: appends every span it gets
+    to <state dir>/traces.jsonl (scripts/otlp_sink.py)."""
+    if not trace_sink_wanted():
+        return
+    start_process(
+        cfg,
+        TRACE_SINK,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "otlp_sink.py"),
+            "--port",
+            str(cfg.trace_sink_port),
+            "--file",
+            str(cfg.traces_file),
+        ],
+        {**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.trace_sink_port}/healthz"), "the trace sink", 30)
+
+
 def start_mail_sink(cfg: Config) -> None:
     """The SMTP sink standing in for the shop's mail server: keeps each message in
     <state dir>/mail. Skipped when POS_SMTP_HOST names a mail server."""
@@ -406,6 +445,7 @@ def up(cfg: Config, fresh: bool) -> None:
     prepare_databases(cfg, fresh)
     if fresh:
         (cfg.state_dir / "admin-credentials.txt").unlink(missing_ok=True)
+        cfg.traces_file.unlink(missing_ok=True)
     from pos_platform.keys import ensure_keypair
 
     ensure_keypair(str(cfg.state_dir / "keys" / "jwt-private.pem"), str(cfg.state_dir / "keys" / "jwt-public.pem"))
@@ -414,6 +454,7 @@ def up(cfg: Config, fresh: bool) -> None:
     start_rates_sandbox(cfg)
     start_tax_sandbox(cfg)
     start_mail_sink(cfg)
+    start_trace_sink(cfg)
     for service in SERVICES:
         for replica, port in enumerate(cfg.ports(service)):
             start_service(cfg, service, port, replica)
@@ -500,15 +541,20 @@ def restart(cfg: Config, name: str | None) -> None:
     """Start one process of a running stack again (after a crash, or to pick up a change),
     exactly as `up` starts it, and wait until it is ready. A live one is stopped first."""
     instances = {f"{s}-{i}": (s, i, p) for s in SERVICES for i, p in enumerate(cfg.ports(s))}
-    if name not in (*instances, SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK):
+    if name not in (*instances, SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
         raise SystemExit(
-            f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK])}"
+            f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK])}"
         )
     pid = pids(cfg).get(name)
     if pid is not None and pid_alive(pid):
         stop_process(cfg, name, pid)
-    if name in (SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK):
-        starters = {SANDBOX: start_card_sandbox, RATES_SANDBOX: start_rates_sandbox, TAX_SANDBOX: start_tax_sandbox}
+    if name in (SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
+        starters = {
+            SANDBOX: start_card_sandbox,
+            RATES_SANDBOX: start_rates_sandbox,
+            TAX_SANDBOX: start_tax_sandbox,
+            TRACE_SINK: start_trace_sink,
+        }
         starters.get(name, start_mail_sink)(cfg)
         log(f"{name} restarted")
         return
@@ -520,12 +566,13 @@ def restart(cfg: Config, name: str | None) -> None:
 
 def status(cfg: Config) -> None:
     for name, pid in pids(cfg).items():
-        if name in (SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK):
+        if name in (SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
             port = {
                 SANDBOX: cfg.sandbox_port,
                 RATES_SANDBOX: cfg.rates_sandbox_port,
                 TAX_SANDBOX: cfg.tax_sandbox_port,
                 MAIL_SINK: cfg.mail_sink_port,
+                TRACE_SINK: cfg.trace_sink_port,
             }[name]
             print(f"{name:13} pid {pid:<7} port {port}  {'running' if pid_alive(pid) else 'STOPPED'}")
             continue

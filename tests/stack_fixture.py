@@ -62,7 +62,13 @@ def run_stack(command: str, *extra: str) -> None:
 # a short lockout window so the brute-force test can see it end.
 # The tax sandbox runs (port base + 34) and sales knows its URL, but tax stays
 # built-in unless an outlet chooses the external provider (tests/e2e/test_tax_provider.py).
-TEST_STACK_ENV = {"POS_LOGIN_LOCKOUT_SECONDS": "10", "POS_CARD_PROVIDER": "sandbox", "POS_TAX_SANDBOX": "1"}
+# Every service traces to the stack's trace sink (ADR 0070; tests/e2e/test_tracing.py).
+TEST_STACK_ENV = {
+    "POS_LOGIN_LOCKOUT_SECONDS": "10",
+    "POS_CARD_PROVIDER": "sandbox",
+    "POS_TAX_SANDBOX": "1",
+    "POS_TRACE_SINK": "1",
+}
 
 
 def start_stack() -> Iterator[Stack]:

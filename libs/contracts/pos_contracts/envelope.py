@@ -22,6 +22,8 @@ class Envelope(BaseModel):
     correlation_id: str | None = None
     outlet_id: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
+    # The W3C trace context of the producer's span (ADR 0070); absent when tracing is off.
+    traceparent: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @property
     def routing_key(self) -> str:
@@ -34,6 +36,7 @@ def new_envelope(
     producer: str,
     outlet_id: str | None = None,
     correlation_id: str | None = None,
+    traceparent: str | None = None,
 ) -> Envelope:
     """Wrap an event model in a fresh envelope (new event id, now as occurred_at)."""
     return Envelope(
@@ -45,4 +48,5 @@ def new_envelope(
         correlation_id=correlation_id,
         outlet_id=outlet_id,
         payload=event.model_dump(mode="json"),
+        traceparent=traceparent,
     )

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from pos_platform import tracing
 from pos_platform.auth import Admin, TokenVerifier
 from pos_platform.bus import Bus, InProcessBus
 from pos_platform.consumer import BatchHandler, EventConsumer, EventHandler, describe, is_transient
@@ -30,7 +31,7 @@ from pos_platform.dead_letters import dead_letter_router
 from pos_platform.migrate import upgrade
 from pos_platform.observability import RequestContextMiddleware, configure_logging
 from pos_platform.openapi import document_responses
-from pos_platform.relay import OutboxRelay
+from pos_platform.relay import OutboxRelay, refresh_outbox_gauges
 from pos_platform.settings import ServiceSettings
 
 log = logging.getLogger("pos.app")
@@ -122,6 +123,9 @@ def create_service_app(
     `on_start` runs (in a thread) after migrations and before the bus starts; `on_stop`
     after background jobs are cancelled."""
     configure_logging(settings.log_level, name)
+    tracing.configure_tracing(
+        name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio, instance=settings.instance_id
+    )
     ctx: ServiceContext[ServiceSettings] = ServiceContext(name=name, settings=settings, db=db)
     consumer = EventConsumer(name, db, handlers, batch_handlers=batch_handlers, apply_batch=apply_batch) if handlers else None
     owns_bus = bus is None
@@ -173,6 +177,7 @@ def create_service_app(
                 await _within(asyncio.ensure_future(ctx.bus.close()), what="the message bus")
             ctx.relay.close()
             db.dispose()
+            tracing.shutdown_tracing()
 
     app = FastAPI(
         title=f"POS {name} service",
@@ -182,6 +187,10 @@ def create_service_app(
         openapi_url=f"/api/{name}/openapi.json",
         docs_url=f"/api/{name}/docs",
         redoc_url=None,
+        # FastAPI's own telemetry would add a second server span (and three operation
+        # spans) per request once a tracer provider is set: the platform's middleware
+        # makes the one server span every service shares (ADR 0070).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.ctx = ctx
     app.add_exception_handler(RequestValidationError, unprocessable_request)
@@ -224,6 +233,10 @@ def create_service_app(
                 consumer.refresh_pending_gauge()  # other replicas may have replayed some
             except Exception:  # the database may be down: report the last value
                 log.debug("dead-letter count unavailable", exc_info=True)
+        try:
+            refresh_outbox_gauges(db)
+        except Exception:
+            log.debug("outbox backlog unavailable", exc_info=True)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @ops.get(f"/api/{name}/events", tags=["operations"])

@@ -36,6 +36,7 @@ from pos_contracts import Envelope, parse_payload
 from pos_platform.bus import PoisonMessage
 from pos_platform.db import Database, UnitOfWork, correlation_id_var, retry_on_deadlock, upsert, utcnow
 from pos_platform.messaging_tables import dead_letters_table, inbox_table
+from pos_platform.tracing import consumer_spans
 
 log = logging.getLogger("pos.consumer")
 
@@ -284,7 +285,8 @@ class EventConsumer:
         handler = self.handlers[envelope.type]
         token = correlation_id_var.set(envelope.correlation_id or envelope.event_id)
         try:
-            processed = self._handle_once(handler, event, envelope)
+            with consumer_spans(self.name, [envelope]):
+                processed = self._handle_once(handler, event, envelope)
         finally:
             correlation_id_var.reset(token)
         EVENTS_CONSUMED.labels(self.name, envelope.type, "processed" if processed else "duplicate").inc()
@@ -336,7 +338,8 @@ class EventConsumer:
                         for _, e in fresh.values()
                     ],
                 )
-                self._run_handlers(uow, list(fresh.values()))
+                with consumer_spans(self.name, [envelope for _, envelope in fresh.values()]):
+                    self._run_handlers(uow, list(fresh.values()))
         for _, envelope in items:
             EVENTS_CONSUMED.labels(self.name, envelope.type, "processed" if envelope.event_id in fresh else "duplicate").inc()
         BATCH_SIZE.labels(self.name).observe(len(items))

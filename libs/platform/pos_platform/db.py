@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from pos_contracts import new_envelope
+from pos_platform import tracing
 from pos_platform.messaging_tables import outbox_table
 
 # The request id of the HTTP request (or event) being handled; becomes correlation_id.
@@ -189,6 +190,7 @@ class UnitOfWork:
             producer=self._producer,
             outlet_id=outlet_id,
             correlation_id=correlation_id_var.get(),
+            traceparent=tracing.current_traceparent(),
         )
         self.session.execute(
             self._outbox_insert,

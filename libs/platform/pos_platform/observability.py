@@ -13,6 +13,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pos_platform import tracing
 from pos_platform.db import correlation_id_var
 
 HTTP_REQUESTS = Counter("pos_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
@@ -87,12 +88,20 @@ class RequestContextMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
             await send(message)
 
+        method = scope.get("method", "")
         try:
-            await self.app(scope, receive, send_with_id)
+            if tracing.enabled():
+                with tracing.server_span(method, scope.get("path", ""), scope.get("headers", [])) as span:
+                    try:
+                        await self.app(scope, receive, send_with_id)
+                    finally:
+                        route_path = getattr(scope.get("route"), "path", "unmatched")
+                        tracing.finish_server_span(span, route_path, status_code, request_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            method = scope.get("method", "")
             HTTP_REQUESTS.labels(self.service, method, path, str(status_code)).inc()
             HTTP_LATENCY.labels(self.service, method, path).observe(time.perf_counter() - started)
             correlation_id_var.reset(token)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from prometheus_client import Counter
-from sqlalchemy import Connection, bindparam, select, update
+from prometheus_client import Counter, Gauge
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from pos_platform.bus import Bus, OutgoingMessage
 from pos_platform.db import Database, utcnow
@@ -24,6 +24,19 @@ log = logging.getLogger("pos.relay")
 
 EVENTS_PUBLISHED = Counter("pos_outbox_published_total", "Outbox events published", ["service"])
 RELAY_ERRORS = Counter("pos_outbox_relay_errors_total", "Failed relay batches", ["service"])
+# Read when /metrics is scraped (deploy/observability: the "stuck relay" alert).
+OUTBOX_UNSENT = Gauge("pos_outbox_unsent", "Events in the outbox not yet published", ["service"])
+OUTBOX_OLDEST = Gauge("pos_outbox_oldest_unsent_seconds", "Age of the oldest unpublished event (0: none)", ["service"])
+
+
+def refresh_outbox_gauges(db: Database) -> None:
+    """The outbox's backlog: how many events wait, and how long the oldest has (one
+    query on the unsent index)."""
+    outbox = db.outbox
+    with db.engine.connect() as conn:
+        count, oldest = conn.execute(select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))).one()
+    OUTBOX_UNSENT.labels(db.producer).set(count)
+    OUTBOX_OLDEST.labels(db.producer).set((utcnow() - oldest).total_seconds() if oldest is not None else 0)
 
 
 class OutboxRelay:

@@ -6,7 +6,7 @@ import os
 import socket
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import MetaData
 
@@ -47,6 +47,10 @@ class ServiceSettings(BaseSettings):
     consumer_prefetch: int = 100
     # After this many failed deliveries a message goes to the service's dead-letter queue.
     delivery_limit: int = 5
+    # OpenTelemetry (ADR 0070): an OTLP/HTTP collector's base URL (e.g.
+    # http://otel-collector:4318); empty: no tracing. The share of new traces kept.
+    otlp_endpoint: str = ""
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     instance_id: str = f"{socket.gethostname()}-{os.getpid()}"
 
     def database_url_for(self, service: str) -> str:

@@ -26,6 +26,7 @@ from prometheus_client import Counter
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from pos_payments.card import ChargeOutcome, ChargeRequest, RefundOutcome, RefundRequest
+from pos_platform import tracing
 
 log = logging.getLogger("pos.payments.stripe")
 
@@ -105,6 +106,13 @@ class StripeProvider:
         await self._http.aclose()
 
     async def _send(
+        self, operation: str, method: str, path: str, *, key: str | None = None, data: dict[str, Any] | None = None
+    ) -> httpx.Response | None:
+        """One logical call with retries, as one span of the sale's trace (when tracing)."""
+        with tracing.span(f"card provider {operation}", provider=self.name, method=method):
+            return await self._send_retrying(operation, method, path, key=key, data=data)
+
+    async def _send_retrying(
         self, operation: str, method: str, path: str, *, key: str | None = None, data: dict[str, Any] | None = None
     ) -> httpx.Response | None:
         """One logical call with retries; None when every attempt failed to get an

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 import aiohttp
 import httpx
 
+from pos_platform import tracing
+
 
 @dataclass(frozen=True)
 class HopResponse:
@@ -72,13 +74,16 @@ class AiohttpHop:
         # `connect` covers waiting for a pooled connection and making a new one: a
         # request that times out there never left.
         limits = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=timeout)
-        try:
-            async with self._client().request(method, url, json=json_body, headers=headers, timeout=limits) as response:
-                return HopResponse(response.status, await response.read())
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise HopError(repr(exc), sent=False) from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise HopError(repr(exc), sent=True) from exc
+        with tracing.client_span(method, url, headers) as span:
+            try:
+                async with self._client().request(method, url, json=json_body, headers=headers, timeout=limits) as response:
+                    if span is not None:
+                        span.set_attribute("http.response.status_code", response.status)
+                    return HopResponse(response.status, await response.read())
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                raise HopError(repr(exc), sent=False) from exc
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise HopError(repr(exc), sent=True) from exc
 
     async def close(self) -> None:
         if self._session is not None:

@@ -23,6 +23,14 @@
 // one dead (a bitmap per segment, derived on open from which segment is the latest for
 // each id). A query runs on every segment (binary searches, then that segment's first
 // `limit` matches in order) and merges the segments' lists.
+//
+// Merging: every sync page adds a segment, and a query costs two binary searches per word
+// per segment, so a till syncing all day would pile up thousands of small ones. A tail of
+// MERGE_AT segments under SMALL_SEGMENT products is merged into one (each product's last
+// version in the tail; an archived one kept as an entry with no terms, so it still hides
+// its earlier versions), in memory here and in IndexedDB by replica.ts. A merged segment
+// under SMALL_SEGMENT stays in the tail and is merged again, so the count stays at the
+// fill's segments, plus one per SMALL_SEGMENT changed products, plus fewer than MERGE_AT.
 
 /** The search data of one product version. No terms: not searchable (archived). */
 export interface IndexEntry {
@@ -33,6 +41,11 @@ export interface IndexEntry {
 
 /** Index entries counted at most per word to pick the driving one (as the server). */
 export const ESTIMATE_CAP = 5000;
+
+/** Segments with fewer products than this are small; MERGE_AT of them at the end of the
+ * log are merged into one. A fill page (1,000) is never small. */
+export const SMALL_SEGMENT = 512;
+export const MERGE_AT = 8;
 
 /** A segment as IndexedDB stores it: strings joined by "\n" (ids, sort keys and folded
  * words never contain one), two typed arrays. A few big values: cheap to read back. */
@@ -105,10 +118,34 @@ export class Segment {
     return { n: this.ids.length, ids: this.ids.join("\n"), keys: this.keys.join("\n"), vocab: this.vocab.join("\n"), offsets: this.offsets, postings: this.postings };
   }
 
+  /** Its entries, in its order, each with its terms (in vocabulary order). */
+  entries(): IndexEntry[] {
+    const out: IndexEntry[] = this.ids.map((id, i) => ({ id, key: this.keys[i], terms: [] }));
+    for (let t = 0; t < this.vocab.length; t++) for (let k = this.offsets[t]; k < this.offsets[t + 1]; k++) out[this.postings[k]].terms.push(this.vocab[t]);
+    return out;
+  }
+
   /** [from, to) of the vocabulary: the terms starting with `prefix`. */
   range(prefix: string): [number, number] {
     return [lowerBound(this.vocab, prefix), lowerBound(this.vocab, prefix + "\uffff")];
   }
+}
+
+/** Consecutive segments (in log order) as one: each product at its last version among
+ * them. An archived last version (no terms) is kept so that it still hides the product's
+ * earlier versions in older segments, unless `fromStart` (nothing older exists). */
+export function mergeSegments(segments: Segment[], fromStart: boolean): Segment {
+  const latest = new Map<string, IndexEntry>();
+  for (const s of segments) for (const e of s.entries()) latest.set(e.id, e);
+  const entries = [...latest.values()];
+  return Segment.build(fromStart ? entries.filter((e) => e.terms.length) : entries);
+}
+
+/** How many segments at the end of `segments` are small (they merge at MERGE_AT). */
+export function smallTail(sizes: number[]): number {
+  let n = 0;
+  while (n < sizes.length && sizes[sizes.length - 1 - n] < SMALL_SEGMENT) n++;
+  return n;
 }
 
 function lowerBound(sorted: string[], value: string): number {
@@ -192,6 +229,9 @@ function sink(heap: Cursor[], i: number): void {
 const LOCAL_BITS = 2 ** 24; // where: segment * LOCAL_BITS + local number
 
 export class SearchIndex {
+  /** A tail of this many small segments is merged (Infinity: never; for the benchmark). */
+  constructor(private readonly mergeAt: number = MERGE_AT) {}
+
   private segments: Segment[] = [];
   /** id -> the segment and local number of its latest version. */
   private where = new Map<string, number>();
@@ -209,8 +249,30 @@ export class SearchIndex {
     return this.segments.length;
   }
 
-  /** Append a segment (log order): its products' earlier versions die. */
+  /** Append a segment (log order): its products' earlier versions die. A tail of
+   * MERGE_AT small segments is then merged into one. */
   add(segment: Segment): void {
+    this.append(segment);
+    const tail = smallTail(this.segments.map((s) => s.ids.length));
+    if (tail >= this.mergeAt) this.mergeTail(tail);
+  }
+
+  private mergeTail(count: number): void {
+    const first = this.segments.length - count;
+    const tail = this.segments.splice(first, count);
+    // Forget where the tail's products were: the merged segment holds every one of them
+    // (their last version), so appending it points them there and keeps older ones dead.
+    for (const s of tail) {
+      for (let i = 0; i < s.ids.length; i++) {
+        const at = this.where.get(s.ids[i]);
+        if (at !== undefined && Math.floor(at / LOCAL_BITS) >= first) this.where.delete(s.ids[i]);
+        if (s.dead[i]) this.deadEntries--;
+      }
+    }
+    this.append(mergeSegments(tail, first === 0));
+  }
+
+  private append(segment: Segment): void {
     const number = this.segments.length;
     this.segments.push(segment);
     const { ids, offsets, postings, dead } = segment;

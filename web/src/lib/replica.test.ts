@@ -1,7 +1,9 @@
 import "fake-indexeddb/auto";
 import { IDBFactory } from "fake-indexeddb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { catalogSource, CursorRejected, fold, httpTransport, Replica, words, type ChangesPage, type FeedCategory, type FeedProduct, type ReplicaProduct } from "./replica";
+import { openDB } from "idb";
+import { MERGE_AT } from "./replica-index";
+import { catalogSource, CursorRejected, databaseName, fold, httpTransport, Replica, words, type ChangesPage, type FeedCategory, type FeedProduct, type ReplicaProduct } from "./replica";
 import { TillReplica } from "./replica.svelte";
 import { unitPrice } from "./cart";
 
@@ -510,5 +512,37 @@ describe("search index (in memory, read back from IndexedDB)", () => {
       );
     }
     await replica.close();
+  });
+
+  it("a day of small syncs is merged into a few stored segments; a reload finds the same, archived ones still hidden", async () => {
+    const cat = catalogue(1200);
+    const replica = replicaOf(cat, { fillLimit: 600 }); // two fill pages, neither small
+    await replica.syncNow();
+    for (let sync = 1; sync <= 60; sync++) {
+      const n = 1 + ((sync * 37) % 1200);
+      if (sync % 7 === 0) cat.change(product(n).id, { active: false });
+      else cat.change(product(n).id, { name: `Walnut loaf ${sync}` });
+      await replica.syncNow();
+    }
+    const db = await openDB(databaseName(OUTLET));
+    const stored = await db.count("search");
+    db.close();
+    // 2 fill pages + 60 sync pages written; merged, fewer than MERGE_AT small ones remain.
+    expect(stored).toBeLessThan(2 + MERGE_AT);
+    expect((await replica.searchIndex()).segmentCount).toBeLessThan(2 + MERGE_AT);
+    const reloaded = new Replica({ outletId: OUTLET, transport: noNetwork, pollMs: 0 });
+    await reloaded.load();
+    for (const q of ["walnut", "walnut loaf 1", "oat milk", "lemon tart 3", "espr", "sea salt"]) {
+      const here = (await replica.search(q, 40)).map((x) => x.id);
+      expect((await reloaded.search(q, 40)).map((x) => x.id), q).toEqual(here);
+    }
+    // Archived at syncs 7, 14, ...: not found by their old names after the reload.
+    for (const sync of [7, 14, 21, 56]) {
+      const p = product(1 + ((sync * 37) % 1200));
+      expect((await reloaded.search(p.name, 40)).map((x) => x.id), p.name).not.toContain(p.id);
+    }
+    expect((await reloaded.search("walnut loaf", 100)).length).toBe(60 - 8);
+    await replica.close();
+    await reloaded.close();
   });
 });

@@ -25,7 +25,7 @@
 
 import { openDB, type IDBPDatabase } from "idb";
 import type { ProductLike } from "./cart";
-import { SearchIndex, Segment, type IndexEntry, type StoredSegment } from "./replica-index";
+import { MERGE_AT, mergeSegments, SearchIndex, Segment, SMALL_SEGMENT, type IndexEntry, type StoredSegment } from "./replica-index";
 
 // --- the feed's JSON (services/catalog/pos_catalog/schemas.py ChangesPage) -------------
 
@@ -146,9 +146,12 @@ interface Meta {
   epoch: number;
   /** The key of the last search segment written (0: none). */
   logSeq: number;
+  /** How many small segments end the stored log (MERGE_AT of them are merged into one;
+   * absent in a replica written before merging: counted from 0 then). */
+  tail?: number;
 }
 
-const EMPTY_META: Meta = { cursor: null, filled: false, fillStartedAt: null, filledAt: null, fillReceived: 0, lastSyncAt: null, epoch: 0, logSeq: 0 };
+const EMPTY_META: Meta = { cursor: null, filled: false, fillStartedAt: null, filledAt: null, fillReceived: 0, lastSyncAt: null, epoch: 0, logSeq: 0, tail: 0 };
 const STATE = "state";
 
 export function databaseName(outletId: string): string {
@@ -464,7 +467,23 @@ export class Replica {
     // The page's search segment, under the next log sequence.
     const segment = page.products.length ? Segment.build(page.products.map(indexEntry)) : null;
     const logSeq = segment ? current.logSeq + 1 : current.logSeq;
-    if (segment) writes.push(tx.objectStore("search").put(segment.store(), logSeq));
+    let tail = current.tail ?? 0;
+    if (segment) {
+      // A sync's small page ends a tail of small segments: at MERGE_AT they are rewritten
+      // as one, under this page's log sequence (ADR 0055). Another tab's index that read
+      // the merged segments takes the merged one as later versions of the same products.
+      const search = tx.objectStore("search");
+      tail = segment.ids.length < SMALL_SEGMENT ? tail + 1 : 0;
+      if (tail >= MERGE_AT) {
+        const keys = (await search.getAllKeys()) as number[];
+        const older = keys.slice(keys.length - (tail - 1));
+        const stored = (await Promise.all(older.map((k) => search.get(k)))) as StoredSegment[];
+        const merged = mergeSegments([...stored.map((x) => Segment.load(x)), segment], older.length === keys.length);
+        for (const k of older) writes.push(search.delete(k));
+        writes.push(search.put(merged.store(), logSeq));
+        tail = merged.ids.length < SMALL_SEGMENT ? 1 : 0;
+      } else writes.push(search.put(segment.store(), logSeq));
+    }
     for (const c of page.categories) writes.push(categories.put(c));
     for (const id of page.deleted_categories) writes.push(categories.delete(id));
     const done = !page.more;
@@ -477,6 +496,7 @@ export class Replica {
       lastSyncAt: done ? now : current.lastSyncAt,
       epoch: current.epoch,
       logSeq,
+      tail,
     };
     writes.push(metaStore.put(next, STATE));
     await Promise.all([...writes, tx.done]);
