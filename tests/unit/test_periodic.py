@@ -21,7 +21,14 @@ def test_runs_again_after_a_failure_and_stops_when_cancelled(caplog: pytest.LogC
 
     async def main() -> None:
         task = asyncio.create_task(
-            periodic(action, every=0.01, first_after=0, what="the sweep", logger=logging.getLogger("test.periodic"))
+            periodic(
+                action,
+                every=0.01,
+                first_after=0,
+                what="the sweep",
+                logger=logging.getLogger("test.periodic"),
+                extra={"outlet_id": "o-1"},
+            )
         )
         while len(runs) < 4:
             await asyncio.sleep(0.005)
@@ -33,6 +40,7 @@ def test_runs_again_after_a_failure_and_stops_when_cancelled(caplog: pytest.LogC
         asyncio.run(main())
     assert len(runs) >= 4  # the failed second run did not end the loop
     assert [r.getMessage() for r in caplog.records] == ["the sweep failed"]
+    assert [getattr(r, "outlet_id", None) for r in caplog.records] == ["o-1"]  # the loop's log fields
     assert "the database went away" in caplog.text
 
 

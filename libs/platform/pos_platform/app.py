@@ -10,7 +10,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -66,20 +66,32 @@ NOT_READY_503: dict[int | str, dict[str, Any]] = {
     }
 }
 
-BackgroundJob = Callable[["ServiceContext"], Coroutine[Any, Any, None]]
+BackgroundJob = Callable[["ServiceContext[Any]"], Coroutine[Any, Any, None]]
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
 @dataclass
-class ServiceContext:
-    """What a running service holds; available to routes as request.app.state.ctx."""
+class ServiceContext(Generic[SettingsT]):
+    """What a running service holds; available to routes as request.app.state.ctx.
+    Generic in its settings: a service names its own class (`ServiceContext[Settings]`,
+    see each service's context helper) and reads its own settings typed, with no cast."""
 
     name: str
-    settings: ServiceSettings
+    settings: SettingsT
     db: Database
     bus: Bus | None = None
     relay: OutboxRelay | None = None
     consumer: EventConsumer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def service_context(request: Request, settings_class: type[SettingsT]) -> ServiceContext[SettingsT]:
+    """The running service's context (request.app.state.ctx) with its settings typed as
+    the service's own class. A static type only: nothing is checked or converted at run
+    time (create_service_app was given an instance of that class)."""
+    ctx: ServiceContext[SettingsT] = request.app.state.ctx
+    return ctx
 
 
 def build_bus(settings: ServiceSettings) -> Bus:
@@ -102,8 +114,8 @@ def create_service_app(
     bus: Bus | None = None,
     migrate_on_start: bool = False,
     background_jobs: Sequence[BackgroundJob] = (),
-    on_start: Callable[[ServiceContext], None] | None = None,
-    on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None,
+    on_start: Callable[[ServiceContext[Any]], None] | None = None,
+    on_stop: Callable[[ServiceContext[Any]], Awaitable[None]] | None = None,
     description: str = "",
 ) -> FastAPI:
     """Build a service app. `bus` is passed in by the embedded runner (shared
@@ -114,7 +126,7 @@ def create_service_app(
     tracing.configure_tracing(
         name, settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio, instance=settings.instance_id
     )
-    ctx = ServiceContext(name=name, settings=settings, db=db)
+    ctx: ServiceContext[ServiceSettings] = ServiceContext(name=name, settings=settings, db=db)
     consumer = EventConsumer(name, db, handlers, batch_handlers=batch_handlers, apply_batch=apply_batch) if handlers else None
     owns_bus = bus is None
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from pos_contracts import Envelope
 from pos_platform.auth import Admin
@@ -65,8 +65,8 @@ class ReplayAll(BaseModel):
     items: list[DeadLetterOut]
 
 
-def _out(row: object) -> DeadLetterOut:
-    m = row._mapping  # type: ignore[attr-defined]
+def _out(row: Row[Any]) -> DeadLetterOut:
+    m = row._mapping
     return DeadLetterOut(
         id=m["id"],
         consumer=m["consumer"],

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from pos_catalog.domain import index_terms, sort_key
@@ -20,10 +20,10 @@ BARCODE_LIST_SEPARATOR = "|"
 _EVENT_EXCLUDE = {"id", "description", "unit", "outlet_price_minor"}
 
 
-def _card_query(outlet_id: str | None):  # type: ignore[no-untyped-def]
+def _card_query(outlet_id: str | None) -> Select[Any]:
     """Product rows with their category's name and (for an outlet) its own price: what
     a product card needs, in one statement."""
-    columns = [products, categories.c.name.label("category_name")]
+    columns: list[Any] = [products, categories.c.name.label("category_name")]
     stmt = select(*columns).outerjoin(categories, categories.c.id == products.c.category_id)
     if outlet_id:
         stmt = stmt.add_columns(price_overrides.c.price_minor.label("outlet_price")).outerjoin(

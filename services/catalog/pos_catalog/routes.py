@@ -33,7 +33,7 @@ from pos_catalog.schemas import (
 )
 from pos_catalog.tables import categories, import_jobs, price_overrides, products
 from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductChanged, ProductCreated
-from pos_platform.app import ServiceContext
+from pos_platform.app import ServiceContext, service_context
 from pos_platform.auth import CurrentUser, Manager, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
 from pos_platform.openapi import errors
@@ -48,8 +48,8 @@ router = APIRouter(prefix="/api/catalog", tags=["catalog"])
 legacy = APIRouter(prefix="/api/items", tags=["items (legacy paths)"])
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 def _imports(request: Request) -> ImportJobs:
@@ -170,7 +170,7 @@ def product_by_barcode(code: str, principal: CurrentUser, request: Request, outl
 @legacy.post("", response_model=ProductOut, status_code=status.HTTP_201_CREATED, include_in_schema=False)
 def create_product(body: ProductIn, _manager: Manager, request: Request) -> ProductOut:
     ctx = _ctx(request)
-    settings: Settings = ctx.settings  # type: ignore[assignment]
+    settings = ctx.settings
     product_id = str(uuid.uuid4())
     now = utcnow()
     try:
@@ -493,7 +493,7 @@ async def start_import(
     """Upload a product CSV (the body, or a multipart `file` field). Answers at once with
     the job; poll GET /api/catalog/imports/{id} for progress and the errors by row and
     column. Nothing is imported unless every row is valid."""
-    settings: Settings = _ctx(request).settings  # type: ignore[assignment]
+    settings = _ctx(request).settings
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_part_size=settings.import_max_bytes)

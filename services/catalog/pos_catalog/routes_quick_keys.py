@@ -13,9 +13,10 @@ from pydantic import Field, field_validator
 from sqlalchemy import delete, insert, select
 
 from pos_catalog import products as repo
+from pos_catalog.config import Settings
 from pos_catalog.schemas import ProductOut, Strict
 from pos_catalog.tables import products, quick_keys
-from pos_platform.app import ServiceContext, unprocessable
+from pos_platform.app import ServiceContext, service_context, unprocessable
 from pos_platform.auth import CurrentUser, Manager, ensure_outlet
 from pos_platform.db import utcnow
 from pos_platform.outlets import ensure_known_outlet
@@ -44,8 +45,8 @@ class QuickKeysIn(Strict):
         return value
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 def _tiles(request: Request, outlet_id: str) -> list[ProductOut]:

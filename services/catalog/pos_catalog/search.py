@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import FromClause, Select, func, select
 from sqlalchemy.orm import Session
 
 from pos_catalog.domain import prefix_bounds, query_words
@@ -38,7 +39,7 @@ class Hit:
     match: str  # barcode | sku | prefix
 
 
-def _word_range(word: str, filters: Filters, table=search_index):  # type: ignore[no-untyped-def]
+def _word_range(word: str, filters: Filters, table: FromClause = search_index) -> Select[Any]:
     low, high = prefix_bounds(word)
     stmt = select(table.c.product_key).where(table.c.term >= low, table.c.term < high)
     if filters.active_only:
@@ -47,7 +48,7 @@ def _word_range(word: str, filters: Filters, table=search_index):  # type: ignor
     return stmt
 
 
-def _prefix_query(words: list[str], filters: Filters) -> Select:  # type: ignore[type-arg]
+def _prefix_query(words: list[str], filters: Filters) -> Select[Any]:
     """Keys of products with, for every word, a word starting with it, in the index
     order of the first word's range. The other words are IN subqueries, each read once
     (index-only) into a temporary key set that the first word's rows are checked

@@ -5,6 +5,7 @@ Admins manage everything; a manager manages the registers of their own outlets."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -473,7 +474,7 @@ def export_audit(
         )
     engine = ctx(request).db.engine
 
-    def body():  # type: ignore[no-untyped-def]
+    def body() -> Iterator[str]:
         with engine.connect() as conn:
             yield from audit.export_lines(audit.export_rows(conn, start, end), format)
 

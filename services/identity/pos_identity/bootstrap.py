@@ -16,8 +16,8 @@ from pos_platform.keys import ensure_keypair
 log = logging.getLogger("pos.identity")
 
 
-def bootstrap(ctx: ServiceContext) -> None:
-    settings: Settings = ctx.settings  # type: ignore[assignment]
+def bootstrap(ctx: ServiceContext[Settings]) -> None:
+    settings = ctx.settings
     if settings.environment != "production":
         if ensure_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file):
             log.info("generated token signing keys", extra={"public_key": settings.jwt_public_key_file})

@@ -10,19 +10,19 @@ from fastapi import HTTPException, Request, Response, status
 
 from pos_identity import audit
 from pos_identity.config import Settings
-from pos_platform.app import ServiceContext
+from pos_platform.app import ServiceContext, service_context
 from pos_platform.auth import Principal
 from pos_platform.db import UnitOfWork
 
 COOKIE_PATH = "/api/identity"
 
 
-def ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 def settings_of(request: Request) -> Settings:
-    return ctx(request).settings  # type: ignore[return-value]
+    return ctx(request).settings
 
 
 def private_key(request: Request) -> str:

@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
     db = settings.open_database(NAME, metadata)
     streams = StockStreams(db, interval=settings.stream_poll_seconds, settle_seconds=settings.stream_settle_seconds)
 
-    async def stop_streams(_ctx: ServiceContext) -> None:
+    async def stop_streams(_ctx: ServiceContext[Settings]) -> None:
         await streams.close()
 
     app = create_service_app(

@@ -8,6 +8,7 @@ import logging
 from pos_contracts import Envelope
 from pos_contracts.events import ProductArchived, ProductChanged, ProductCreated, SaleCompleted, SaleRefunded
 from pos_inventory import stock as ops
+from pos_inventory.config import Settings
 from pos_inventory.stock import expire_reservations_once
 from pos_inventory.tables import known_outlets, products
 from pos_platform.app import ServiceContext
@@ -61,7 +62,7 @@ HANDLERS: dict[str, EventHandler] = {
 }
 
 
-async def expire_reservations(ctx: ServiceContext) -> None:
+async def expire_reservations(ctx: ServiceContext[Settings]) -> None:
     """Background job: release reservations whose checkout never finished."""
 
     async def sweep() -> None:
@@ -69,9 +70,9 @@ async def expire_reservations(ctx: ServiceContext) -> None:
         if count:
             log.info("expired reservations released", extra={"count": count})
 
-    await periodic(sweep, every=getattr(ctx.settings, "reservation_sweep_interval", 15.0), what="reservation sweep", logger=log)
+    await periodic(sweep, every=ctx.settings.reservation_sweep_interval, what="reservation sweep", logger=log)
 
 
-def _expire(ctx: ServiceContext) -> int:
+def _expire(ctx: ServiceContext[Settings]) -> int:
     with ctx.db.transaction() as uow:
         return expire_reservations_once(uow)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -37,7 +37,7 @@ from pos_inventory.schemas import (
 )
 from pos_inventory.stream import StockStreams
 from pos_inventory.tables import ledger, products, stock, stock_exceptions
-from pos_platform.app import MAX_ID, MAX_OFFSET, ServiceContext
+from pos_platform.app import MAX_ID, MAX_OFFSET, ServiceContext, service_context
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, StaffOrService, ensure_outlet
 from pos_platform.db import is_deadlock, retry_on_deadlock, upsert
 from pos_platform.outlets import ensure_known_outlet
@@ -45,8 +45,8 @@ from pos_platform.outlets import ensure_known_outlet
 router = APIRouter(prefix="/api/inventory", tags=["inventory"])
 
 
-def context(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def context(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -74,7 +74,7 @@ def _row_level(r: Any) -> LevelOut:
     return _level_out(level, r.sku, r.name, r.oversell or "block")
 
 
-def _levels_query():  # type: ignore[no-untyped-def]
+def _levels_query() -> Select[Any]:
     return select(stock, products.c.sku, products.c.name, products.c.oversell).join(
         products, products.c.product_id == stock.c.product_id, isouter=True
     )
@@ -88,7 +88,7 @@ def unknown_products(exc: ops.UnknownProducts) -> HTTPException:
     )
 
 
-def require_known(ctx: ServiceContext, product_ids: Iterable[str]) -> None:
+def require_known(ctx: ServiceContext[Settings], product_ids: Iterable[str]) -> None:
     """422 unless every product is one the catalog announced (see stock.require_known)."""
     try:
         ops.require_known(ctx.db, product_ids)
@@ -342,7 +342,7 @@ def adjust_stock(body: AdjustmentIn, principal: Manager, request: Request) -> li
 
 
 @retry_on_deadlock
-def _adjust(ctx: ServiceContext, body: AdjustmentIn, principal: Principal, request: Request) -> list[ops.Level]:
+def _adjust(ctx: ServiceContext[Settings], body: AdjustmentIn, principal: Principal, request: Request) -> list[ops.Level]:
     with ctx.db.transaction() as uow:
         lines = merge_lines([(line.product_id, line.delta) for line in body.lines])
         levels = ops.adjust(
@@ -488,7 +488,7 @@ def create_reservation(
     for a sale already deducted answers 200 `consumed` (nothing is held for it)."""
     ensure_known_outlet(context(request).db, principal, body.outlet_id)
     ctx = context(request)
-    settings: Settings = ctx.settings  # type: ignore[assignment]
+    settings = ctx.settings
     lines = [(line.product_id, line.qty) for line in body.lines]
     try:
         result = _reserve(ctx, body, lines, body.ttl_seconds or settings.reservation_ttl_seconds)
@@ -522,7 +522,7 @@ retry_when_busy = retry(
 
 
 @retry_when_busy
-def _reserve(ctx: ServiceContext, body: ReservationIn, lines: list[tuple[str, int]], ttl: int) -> ops.Reservation:
+def _reserve(ctx: ServiceContext[Settings], body: ReservationIn, lines: list[tuple[str, int]], ttl: int) -> ops.Reservation:
     try:
         with ctx.db.transaction() as uow:
             return ops.reserve(uow, body.sale_id, body.outlet_id, lines, ttl, body.attempt)
@@ -605,7 +605,7 @@ async def stream_stock(
     after a few minutes (reconnect; send Last-Event-ID to miss nothing). Send the token
     in the Authorization header (read it with fetch(), not EventSource)."""
     ensure_outlet(principal, outlet_id)
-    settings: Settings = context(request).settings  # type: ignore[assignment]
+    settings = context(request).settings
     streams: StockStreams = request.app.state.stock_streams
     resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
     return StreamingResponse(

@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 
 from pos_inventory.tables import ledger, stock
 from pos_platform.db import Database
+from pos_platform.periodic import periodic
 
 log = logging.getLogger("pos.inventory.stream")
 
@@ -107,14 +108,14 @@ class OutletFeed:
     async def run(self) -> None:
         self.low_water = await asyncio.to_thread(last_id, self.db, self.outlet_id)
         self.started.set()
-        while True:
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("stock stream poll failed", extra={"outlet_id": self.outlet_id})
-            await asyncio.sleep(self.interval)
+        await periodic(
+            self.poll_once,
+            every=self.interval,
+            first_after=0,
+            what="stock stream poll",
+            logger=log,
+            extra={"outlet_id": self.outlet_id},
+        )
 
     async def poll_once(self) -> list[dict[str, Any]]:
         rows = await asyncio.to_thread(read_rows, self.db, self.outlet_id, self.low_water, len(self.seen) + 500)

@@ -59,7 +59,7 @@ def create_app(
     card = provider or build_provider(settings)
     rates = RatesService(db, rates_provider or build_rates_provider(settings), settings)
 
-    async def close_provider(_ctx: ServiceContext) -> None:
+    async def close_provider(_ctx: ServiceContext[Settings]) -> None:
         await card.close()
         await rates.provider.close()
 

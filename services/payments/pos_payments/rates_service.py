@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -352,12 +352,14 @@ class RatesService:
         return [(_manual(r), r.end_reason) for r in rows]
 
 
-def rates_refresher(service: RatesService, interval_seconds: float) -> Callable[[ServiceContext], Awaitable[None]]:
+def rates_refresher(
+    service: RatesService, interval_seconds: float
+) -> Callable[[ServiceContext[Settings]], Coroutine[Any, Any, None]]:
     """The background job: refresh the rates at start, then every `interval_seconds`
     (none when 0, or without a feed). A failure is logged and recorded and the loop goes
     on; the cache keeps its rates."""
 
-    async def refresh_rates(_ctx: ServiceContext) -> None:
+    async def refresh_rates(_ctx: ServiceContext[Settings]) -> None:
         if service.provider.name == "none":
             return
 

@@ -6,18 +6,19 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from pos_payments.config import Settings
 from pos_payments.schemas import PaymentIn, PaymentOut, ReconcileIn, RefundIn, RefundOut
 from pos_payments.service import PaymentProblem, PaymentService, load_payments, load_refund
 from pos_payments.tables import payments
-from pos_platform.app import ServiceContext, unprocessable
+from pos_platform.app import ServiceContext, service_context, unprocessable
 from pos_platform.auth import Cashier, StaffOrService, ensure_outlet
 from pos_platform.openapi import errors
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 def _service(request: Request) -> PaymentService:

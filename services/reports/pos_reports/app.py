@@ -15,7 +15,7 @@ from pos_reports.velocity import refresh_forever
 NAME = "reports"
 
 
-def freeze_startup_objects(_ctx: ServiceContext) -> None:
+def freeze_startup_objects(_ctx: ServiceContext[Settings]) -> None:
     """Move everything allocated at start-up (modules, metadata, ...) out of the garbage
     collector's sight: a full collection during a request then scans only what requests
     made. Measured on the year-long data set: the heat map's p99 went from 110 to 53 ms
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
     settings = settings or Settings()
     db = settings.open_database(NAME, metadata)
 
-    async def velocity(ctx: ServiceContext) -> None:
+    async def velocity(ctx: ServiceContext[Settings]) -> None:
         await refresh_forever(ctx.db, settings.velocity_days, settings.velocity_refresh_seconds)
 
     return create_service_app(

@@ -32,7 +32,7 @@ from pos_contracts.events import (
 )
 from pos_platform.bus import PoisonMessage
 from pos_platform.consumer import EventConsumer
-from pos_reports.routes import decimal_amount
+from pos_reports.export import decimal_amount
 from pos_reports.tables import stock_levels
 from pos_reports.velocity import refresh_velocity
 from services.reports.tests.builders import envelope, line, outlet, product, refund, sale

@@ -40,7 +40,7 @@ def create_app(
     checkout = Checkout(db, settings, clients)
     refund_desk = RefundDesk(db, settings, clients)
 
-    async def reconcile_pending(_ctx: ServiceContext) -> None:
+    async def reconcile_pending(_ctx: ServiceContext[Settings]) -> None:
         """Background job: sales and refunds left PENDING (a crash between payment and
         completion, or a payment outcome unknown at the time) are completed or failed by
         asking payments. Every replica runs it; completion is once-only either way."""
@@ -53,7 +53,7 @@ def create_app(
 
         await periodic(one_pass, every=settings.reconcile_interval_seconds, what="reconciliation pass", logger=log)
 
-    async def close_clients(_ctx: ServiceContext) -> None:
+    async def close_clients(_ctx: ServiceContext[Settings]) -> None:
         await clients.close()
         await checkout.tax.close()
 

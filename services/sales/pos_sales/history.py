@@ -39,9 +39,10 @@ from pos_contracts.events import (
     SaleVoided,
     ShiftClosed,
 )
-from pos_platform.app import ServiceContext
+from pos_platform.app import service_context
 from pos_platform.auth import Admin
 from pos_sales import events
+from pos_sales.config import Settings
 from pos_sales.tables import refunds, sales, shifts
 
 PRODUCER = "sales"
@@ -229,14 +230,13 @@ def history(
     """Sales' events regenerated from its sales, refunds, voids and closed shifts (stable
     event ids), oldest first: `{"events", "next_after", "total"}` like `/api/sales/events`,
     for a rebuild when the outbox behind that feed has been pruned."""
-    ctx: ServiceContext = request.app.state.ctx
+    ctx = service_context(request, Settings)
     with ctx.db.transaction() as uow:
         return page(uow.session, after, limit)
 
 
 def main(argv: list[str] | None = None) -> int:
     from pos_platform.db import Database
-    from pos_sales.config import Settings
     from pos_sales.tables import metadata
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

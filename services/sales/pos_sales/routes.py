@@ -9,11 +9,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from pos_platform.app import MAX_OFFSET, ServiceContext, unprocessable
+from pos_platform.app import MAX_OFFSET, ServiceContext, service_context, unprocessable
 from pos_platform.auth import Cashier, CurrentUser
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet_async
 from pos_sales.checkout import Checkout
+from pos_sales.config import Settings
 from pos_sales.mail import Mail, MailRefused, MailSender, MailUnavailable
 from pos_sales.receipts import receipt_rows, render_html, render_text, shop_name
 from pos_sales.responses import Receipt, Sale, printable_200
@@ -26,8 +27,8 @@ log = logging.getLogger("pos.sales.receipts")
 Format = Literal["json", "text", "html"]
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -13,15 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from pos_contracts.events import SaleVoided
-from pos_platform.app import ServiceContext, unprocessable
+from pos_platform.app import ServiceContext, service_context, unprocessable
 from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.currencies import currency_problem
-from pos_platform.db import utcnow
+from pos_platform.db import UnitOfWork, utcnow
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet, ensure_known_outlet_async
 from pos_sales import audit, outlet_policy, registers
 from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
 from pos_sales.checkout import Quote, price, quote_body, sale_line_rows, shelf_prices
+from pos_sales.config import Settings
 from pos_sales.domain import CheckoutError
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.responses import Quote as QuoteOut
@@ -33,8 +35,8 @@ from pos_sales.tables import parked_carts, price_replica, sale_lines, sales
 router = APIRouter(prefix="/api/sales", tags=["carts"])
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 @router.post("/quote", response_model=QuoteOut, responses=unprocessable("a product is not for sale, or a tax class has no rate"))
@@ -60,17 +62,17 @@ async def quote(body: CartIn, principal: Cashier, request: Request) -> JSONRespo
     return JSONResponse(quote_body(taxed) | {"tax_quote": token})
 
 
-def _priced(ctx: ServiceContext, body: CartIn) -> Quote:
+def _priced(ctx: ServiceContext[Settings], body: CartIn) -> Quote:
     try:
         try:
             with ctx.db.transaction() as uow:
-                return price(uow, ctx.settings, body)  # type: ignore[arg-type]
+                return price(uow, ctx.settings, body)
         except registers.RegisterProblem as problem:
             # A register made a moment ago: wait for its announcement, then price again.
             if not (problem.unknown and body.register_id and registers.wait_until_known(ctx.db, body.register_id)):
                 raise
             with ctx.db.transaction() as uow:
-                return price(uow, ctx.settings, body)  # type: ignore[arg-type]
+                return price(uow, ctx.settings, body)
     except CheckoutError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
@@ -105,7 +107,7 @@ def get_outlet_settings(outlet_id: str, principal: CurrentUser, request: Request
     ensure_outlet(principal, outlet_id)
     ctx = _ctx(request)
     with ctx.db.transaction() as uow:
-        return outlet_policy.load(uow, outlet_id, ctx.settings)  # type: ignore[arg-type]
+        return outlet_policy.load(uow, outlet_id, ctx.settings)
 
 
 @router.put("/outlets/{outlet_id}/settings", response_model=OutletSettings)
@@ -120,7 +122,7 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"currency: {problem}")
     ctx = _ctx(request)
     with ctx.db.transaction() as uow:
-        before = outlet_policy.load(uow, outlet_id, ctx.settings)  # type: ignore[arg-type]
+        before = outlet_policy.load(uow, outlet_id, ctx.settings)
         outlet_policy.save(uow, outlet_id, body, principal.user_id)
         audit.settings_changed(uow, outlet_id, before.model_dump(mode="json"), body.model_dump(mode="json"), principal, request)
     return body
@@ -129,7 +131,7 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
 # --- park and resume ---------------------------------------------------------------------
 
 
-def _parked(row) -> ParkedCart:  # type: ignore[no-untyped-def]
+def _parked(row: Any) -> ParkedCart:
     return ParkedCart(
         id=row.id,
         outlet_id=row.outlet_id,
@@ -206,7 +208,7 @@ def _void_hash(body: VoidIn) -> str:
     return hashlib.sha256(body.model_dump_json(exclude={"id", "approved_by"}, exclude_none=True).encode()).hexdigest()
 
 
-def _stored_void(uow, body: VoidIn, digest: str) -> JSONResponse | None:  # type: ignore[no-untyped-def]
+def _stored_void(uow: UnitOfWork, body: VoidIn, digest: str) -> JSONResponse | None:
     row = uow.session.execute(
         select(sales.c.status, sales.c.request_hash, sales.c.answer, sales.c.http_status).where(sales.c.id == body.id)
     ).first()
@@ -260,19 +262,24 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
 
 
 def _record_void(
-    ctx: ServiceContext, body: VoidIn, principal: Principal, approval: Approval, digest: str, request: Request | None = None
+    ctx: ServiceContext[Settings],
+    body: VoidIn,
+    principal: Principal,
+    approval: Approval,
+    digest: str,
+    request: Request | None = None,
 ) -> JSONResponse:
     now = utcnow()
     approver = approval.user_id
     with ctx.db.transaction() as uow:
         record_use(uow, approval, action="void", used_for=body.id)
-        policy = outlet_policy.load(uow, body.outlet_id, ctx.settings)  # type: ignore[arg-type]
+        policy = outlet_policy.load(uow, body.outlet_id, ctx.settings)
         cart = None
         if body.lines:
             try:
                 cart = price(
                     uow, ctx.settings, CartIn(outlet_id=body.outlet_id, register_id=body.register_id, lines=body.lines)
-                ).cart  # type: ignore[arg-type]
+                ).cart
             except CheckoutError:
                 cart = None  # a product may have been archived since: record the void all the same
         answer = {

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import Select, case, func, select
 
-from pos_platform.app import MAX_ID, ServiceContext, unprocessable
+from pos_platform.app import MAX_ID, ServiceContext, service_context, unprocessable
 from pos_platform.auth import Cashier, Manager, Principal
 from pos_platform.db import iso_utc, utcnow
 from pos_platform.outlets import ensure_known_outlet_async
@@ -23,8 +23,8 @@ from pos_sales.tables import known_registers, sales, sync_exceptions
 router = APIRouter(prefix="/api/sales", tags=["offline"])
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 @router.post(
@@ -51,7 +51,7 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
     admission: SyncAdmission = request.app.state.offline_admission
     async with admission.turn() as admitted:
         if not admitted:
-            settings: Settings = _ctx(request).settings  # type: ignore[assignment]
+            settings = _ctx(request).settings
             return JSONResponse(
                 {
                     "detail": "the server is busy with the tills selling now: this offline sale is kept in the till and sent again shortly"
@@ -63,7 +63,7 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
     return JSONResponse(answer.body, status_code=answer.status)
 
 
-def _sold_at(row) -> str | None:  # type: ignore[no-untyped-def]
+def _sold_at(row: Any) -> str | None:
     """The receipt's time: the completed sale's, or its draft's while payments has not
     confirmed it yet."""
     if row.sold_at is not None:
@@ -73,7 +73,7 @@ def _sold_at(row) -> str | None:  # type: ignore[no-untyped-def]
     return None
 
 
-def _out(row) -> SyncExceptionOut:  # type: ignore[no-untyped-def]
+def _out(row: Any) -> SyncExceptionOut:
     return SyncExceptionOut(
         id=row.id,
         sale_id=row.sale_id,
@@ -116,7 +116,7 @@ _WITH_SALE = (
 )
 
 
-def _scoped(query: Select, principal: Principal, outlet_id: str | None, state: str) -> Select:  # type: ignore[type-arg]
+def _scoped(query: Select[Any], principal: Principal, outlet_id: str | None, state: str) -> Select[Any]:
     scope = principal.visible_outlets(outlet_id)
     if scope is not None:
         query = query.where(sync_exceptions.c.outlet_id.in_(scope))

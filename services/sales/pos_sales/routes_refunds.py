@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
-from pos_platform.app import ServiceContext, unprocessable
+from pos_platform.app import ServiceContext, service_context, unprocessable
 from pos_platform.auth import Cashier
+from pos_sales.config import Settings
 from pos_sales.receipts import refund_rows, render_html, render_text
 from pos_sales.refunds import RefundDesk, refund_view
 from pos_sales.responses import Refund, RefundSlip, printable_200
@@ -21,8 +22,8 @@ router = APIRouter(prefix="/api/sales", tags=["refunds"])
 Format = Literal["json", "text", "html"]
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 @router.get(

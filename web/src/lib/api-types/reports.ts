@@ -191,6 +191,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/sales/tenders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tenders
+         * @description Money taken per tender kind (cash, card; each part of a split payment counts in
+         *     its kind), refunds given back per kind, and what payments captured (a cross-check).
+         */
+        get: operations["tenders_api_reports_sales_tenders_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales/outlets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outlet Report
+         * @description Each outlet over the range, against the period of the same length just before
+         *     (gross_change_bp: which outlet is slipping). An outlet that sold before but nothing
+         *     in the range is listed too, at zero (-100 %).
+         */
+        get: operations["outlet_report_api_reports_sales_outlets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports/sales/items": {
         parameters: {
             query?: never;
@@ -254,7 +297,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/reports/sales/tenders": {
+    "/api/reports/shifts": {
         parameters: {
             query?: never;
             header?: never;
@@ -262,33 +305,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Tenders
-         * @description Money taken per tender kind (cash, card; each part of a split payment counts in
-         *     its kind), refunds given back per kind, and what payments captured (a cross-check).
+         * Shift Report
+         * @description Register shifts closed in the range (by the outlet's local day of the close):
+         *     float, expected and counted cash, over/short, sales and refunds.
          */
-        get: operations["tenders_api_reports_sales_tenders_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/reports/sales/outlets": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Outlet Report
-         * @description Each outlet over the range, against the period of the same length just before
-         *     (gross_change_bp: which outlet is slipping). An outlet that sold before but nothing
-         *     in the range is listed too, at zero (-100 %).
-         */
-        get: operations["outlet_report_api_reports_sales_outlets_get"];
+        get: operations["shift_report_api_reports_shifts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -354,27 +375,6 @@ export interface paths {
          *     it covers the window asked for.
          */
         get: operations["days_of_cover_api_reports_stock_cover_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/reports/shifts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Shift Report
-         * @description Register shifts closed in the range (by the outlet's local day of the close):
-         *     float, expected and counted cash, over/short, sales and refunds.
-         */
-        get: operations["shift_report_api_reports_shifts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2247,6 +2247,184 @@ export interface operations {
             };
         };
     };
+    tenders_api_reports_sales_tenders_get: {
+        parameters: {
+            query?: {
+                /** @description an outlet (repeat for several); default: every outlet you may see */
+                outlet_id?: string[] | null;
+                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
+                date_from?: string | null;
+                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
+                date_to?: string | null;
+                /** @description json, or csv for a download */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with format=csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenderReport"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    outlet_report_api_reports_sales_outlets_get: {
+        parameters: {
+            query?: {
+                /** @description an outlet (repeat for several); default: every outlet you may see */
+                outlet_id?: string[] | null;
+                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
+                date_from?: string | null;
+                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
+                date_to?: string | null;
+                /** @description json, or csv for a download */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with format=csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutletReport"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
     items_api_reports_sales_items_get: {
         parameters: {
             query?: {
@@ -2526,7 +2704,7 @@ export interface operations {
             };
         };
     };
-    tenders_api_reports_sales_tenders_get: {
+    shift_report_api_reports_shifts_get: {
         parameters: {
             query?: {
                 /** @description an outlet (repeat for several); default: every outlet you may see */
@@ -2535,6 +2713,10 @@ export interface operations {
                 date_from?: string | null;
                 /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
                 date_to?: string | null;
+                /** @description each shift (Z report), or summed per cashier or day */
+                by?: "shift" | "cashier" | "day";
+                /** @description at most this many rows */
+                limit?: number;
                 /** @description json, or csv for a download */
                 format?: "json" | "csv";
             };
@@ -2550,96 +2732,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TenderReport"];
-                    "text/csv": unknown;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    outlet_report_api_reports_sales_outlets_get: {
-        parameters: {
-            query?: {
-                /** @description an outlet (repeat for several); default: every outlet you may see */
-                outlet_id?: string[] | null;
-                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
-                date_from?: string | null;
-                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
-                date_to?: string | null;
-                /** @description json, or csv for a download */
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description JSON, or CSV with format=csv */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OutletReport"];
+                    "application/json": components["schemas"]["ShiftReport"];
                     "text/csv": unknown;
                 };
             };
@@ -2913,99 +3006,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StockReport"];
-                    "text/csv": unknown;
-                };
-            };
-            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
-            401: {
-                headers: {
-                    /** @description Bearer */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description the caller's role may not do this (allowed: admin, manager) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description outlet not found: it does not exist, or is not one of the caller's */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
-                        detail: string;
-                    };
-                };
-            };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
-            503: {
-                headers: {
-                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    shift_report_api_reports_shifts_get: {
-        parameters: {
-            query?: {
-                /** @description an outlet (repeat for several); default: every outlet you may see */
-                outlet_id?: string[] | null;
-                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
-                date_from?: string | null;
-                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
-                date_to?: string | null;
-                /** @description each shift (Z report), or summed per cashier or day */
-                by?: "shift" | "cashier" | "day";
-                /** @description at most this many rows */
-                limit?: number;
-                /** @description json, or csv for a download */
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description JSON, or CSV with format=csv */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ShiftReport"];
                     "text/csv": unknown;
                 };
             };
