@@ -10,11 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
-from pos_platform.app import ServiceContext, unprocessable
+from pos_platform.app import ServiceContext, service_context, unprocessable
 from pos_platform.auth import Cashier, Principal, ensure_outlet
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet
 from pos_sales import outlet_policy, registers
+from pos_sales.config import Settings
 from pos_sales.receipts import render_html, render_text, z_report_rows
 from pos_sales.responses import CashMovement, Shift, ZReport, printable_200
 from pos_sales.schemas import CashMovementIn, ShiftCloseIn, ShiftOpenIn
@@ -39,8 +40,8 @@ router = APIRouter(prefix="/api/sales/shifts", tags=["shifts"])
 Format = Literal["json", "text", "html"]
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 def _problem(exc: ShiftProblem) -> HTTPException:
@@ -74,7 +75,7 @@ def open_register(body: ShiftOpenIn, principal: Cashier, request: Request, respo
     floats = {f.currency: f.amount_minor for f in body.foreign_floats}
     try:
         with ctx.db.transaction() as uow:
-            policy = outlet_policy.load(uow, body.outlet_id, ctx.settings)  # type: ignore[arg-type]
+            policy = outlet_policy.load(uow, body.outlet_id, ctx.settings)
             check_foreign(body.outlet_id, policy.currency, policy.accepted_currencies, floats, own_field="opening_float_minor")
             row, created = open_shift(
                 uow, body.id, body.outlet_id, body.register_id, body.opening_float_minor, policy.currency, principal, floats
