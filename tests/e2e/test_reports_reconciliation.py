@@ -158,7 +158,9 @@ class Shop:
             if self.discounts and rng.random() < 0.2:
                 line["discount"] = {"kind": "percent", "value": rng.choice([500, 1000])}
             lines.append(line)
-        cart_discount = {"kind": "amount", "value": rng.choice([50, 100])} if self.discounts and rng.random() < 0.15 else None
+        # At most 0.80 off a cart: the smallest cart is one 5.00 line less 10 % (4.50), and
+        # more than 20 % of it (the outlet's approval threshold) would need a manager's PIN.
+        cart_discount = {"kind": "amount", "value": rng.choice([50, 80])} if self.discounts and rng.random() < 0.15 else None
         kind = rng.choice(["cash", "card", "split"]) if self.card else "cash"
         tenders: list[dict[str, Any]] = []
         if kind in ("card", "split"):
