@@ -1,5 +1,5 @@
 import "fake-indexeddb/auto";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CartLine } from "./cart";
 import { offlineQuote, tryOfflineQuote } from "./tillOffline";
 
@@ -52,6 +52,26 @@ describe("offlineQuote: the till prices the cart itself when the server cannot",
     expect(quote.cash_rounding_minor).toBe(5);
     expect(quote.needs_approval).toEqual([]);
     expect(quote.items).toBe(3);
+  });
+
+  describe("with the outlet's tax schedule (ADR 0066)", () => {
+    afterEach(() => vi.useRealTimers());
+
+    it("prices at the rate in effect when the sale is rung: the old rate a second before the outlet's midnight, the new one from it", () => {
+      // 21 % from 1 January 2027 in Berlin: 2026-12-31T23:00:00Z.
+      const scheduled = { ...settings, tax_schedule: [{ tax_class: "standard", starts_at: "2026-12-31T23:00:00Z", rate_bp: 2100 }] };
+      stored.set(`pos.outletSettings.${OUTLET}`, JSON.stringify(scheduled));
+      vi.useFakeTimers();
+      vi.setSystemTime(new Date("2026-12-31T22:59:59Z"));
+      const before = offlineQuote(OUTLET, [mug, tea], null);
+      expect(before.lines.map((l) => l.tax_rate_bp)).toEqual([2000, 500]);
+      expect(before.lines[0].tax_minor).toBe(417); // 25.00 incl. 20 %
+      vi.setSystemTime(new Date("2026-12-31T23:00:01Z"));
+      const after = offlineQuote(OUTLET, [mug, tea], null);
+      expect(after.lines.map((l) => l.tax_rate_bp)).toEqual([2100, 500]);
+      expect(after.lines[0].tax_minor).toBe(434); // 25.00 incl. 21 %
+      expect(after.total_minor).toBe(before.total_minor);
+    });
   });
 
   it("names a discount above the outlet's approval limit", () => {
