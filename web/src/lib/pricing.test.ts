@@ -95,7 +95,7 @@ describe("pricing.ts gives the server's figures (shared vectors from pos_sales.d
   it("has date-switch vectors: the old rate the second before the outlet's midnight, the new one from it", () => {
     const rate = (name: string) => {
       const v = vectors.find((x) => x.name === name)!;
-      return (v.expected as { cart: { lines: { tax_rate_bp: number }[] } }).cart.lines.map((l) => l.tax_rate_bp);
+      return (v.expected as unknown as { cart: { lines: { tax_rate_bp: number }[] } }).cart.lines.map((l) => l.tax_rate_bp);
     };
     expect(rate("date-switch-second-before-new-year-incl")).toEqual([2000, 500]);
     expect(rate("date-switch-new-year-midnight-incl")).toEqual([2100, 700]);
