@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from pos_sales import outlet_policy
 from pos_sales.domain import ScheduledRate, rates_in_effect
 
-from .conftest import OUTLET, OTHER
+from .conftest import OTHER, OUTLET
 
 ZONE = "Pacific/Auckland"  # UTC+13 in December: the outlet's date is not UTC's
 
