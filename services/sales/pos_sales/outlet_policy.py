@@ -154,7 +154,7 @@ def zone_problem(name: str) -> str:
     """'' for an IANA time zone name, else why it is not one."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
         return f"{name!r} is not an IANA time zone (like Europe/Berlin or America/New_York)"
     return ""
 

@@ -5,6 +5,7 @@ uses the rate in effect when it is sold (an offline sale: at its sold_at, on the
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -123,10 +124,17 @@ def _view(uow: UnitOfWork, outlet_id: str, ctx: ServiceContext) -> TaxRatesOut:
     )
 
 
+# A percentage as people write it: digits, an optional point and decimals, maybe a minus
+# (refused below with its own words). Decimal alone would take "1_0", "1e1", "Infinity".
+_RATE = re.compile(r"\s*-?\d{1,4}(\.\d+)?\s*")
+# Rates are scheduled at most this far ahead (a date past it is more likely a typo).
+MAX_YEARS_AHEAD = 10
+
+
 def rate_bp_of(rate: str) -> int:
     """A percentage string in whole basis points, or HTTP 422 saying what is wrong."""
     try:
-        value = Decimal(rate.strip())
+        value = Decimal(rate.strip()) if _RATE.fullmatch(rate) else Decimal("NaN")
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
@@ -228,6 +236,11 @@ def _check(uow: UnitOfWork, outlet_id: str, policy: OutletSettings, body: TaxRat
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"effective_from {body.effective_from.isoformat()} is in the past: today at the outlet is "
             f"{today.isoformat()} ({policy.timezone}); a rate can start today or later",
+        )
+    if body.effective_from > today.replace(year=today.year + MAX_YEARS_AHEAD, day=min(today.day, 28)):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"effective_from {body.effective_from.isoformat()} is more than {MAX_YEARS_AHEAD} years ahead: check the year",
         )
     key = (
         (outlet_tax_rates.c.outlet_id == outlet_id)

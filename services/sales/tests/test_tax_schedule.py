@@ -182,6 +182,10 @@ def test_a_started_rate_cannot_be_cancelled(client: TestClient, auth: Any) -> No
         ("standard", "20.125", 1, "more than two decimals"),
         ("standard", "twenty", 1, "not a number"),
         ("standard", "NaN", 1, "not a number"),
+        ("standard", "1_0", 1, "not a number"),
+        ("standard", "1e1", 1, "not a number"),
+        ("standard", "Infinity", 1, "not a number"),
+        ("standard", "20", 3700, "more than 10 years ahead"),
         ("standard", "20", -1, "is in the past"),
     ],
 )
@@ -197,6 +201,9 @@ def test_bad_input_is_refused_with_the_reason_and_nothing_stored(
 def test_a_rate_as_a_json_number_or_a_bad_date_is_refused(client: TestClient, auth: Any) -> None:
     assert schedule(client, auth, "standard", 21, local_today("UTC")).status_code == 422
     assert schedule(client, auth, "standard", "21", "2027-02-30").status_code == 422
+    assert schedule(client, auth, "standard", "21", "9999-12-31").status_code == 422  # not a 500 past the calendar
+    gone = client.delete(f"/api/sales/outlets/{OUTLET}/tax-rates/standard/9999-12-31", headers=auth("manager"))
+    assert gone.status_code == 404
 
 
 def test_the_same_class_and_date_twice_is_refused(client: TestClient, auth: Any) -> None:

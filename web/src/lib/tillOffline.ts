@@ -17,11 +17,15 @@ const settingsKey = (outletId: string) => `pos.outletSettings.${outletId}`;
 export async function refreshOutletSettings(outletId: string): Promise<OfflineSettings | null> {
   try {
     const base = `/api/sales/outlets/${encodeURIComponent(outletId)}`;
-    const [current, rates] = await Promise.all([api<OfflineSettings>(`${base}/settings`), api<{ schedule: ScheduledRate[] }>(`${base}/tax-rates`)]);
-    const settings: OfflineSettings = {
-      ...current,
-      tax_schedule: rates.schedule.map((e) => ({ tax_class: e.tax_class, starts_at: e.starts_at, rate_bp: e.rate_bp })),
-    };
+    const [current, rates] = await Promise.all([
+      api<OfflineSettings>(`${base}/settings`),
+      // Without the schedule (a failed read) the one kept before stays.
+      api<{ schedule: ScheduledRate[] }>(`${base}/tax-rates`).catch(() => null),
+    ]);
+    const schedule = rates
+      ? rates.schedule.map((e) => ({ tax_class: e.tax_class, starts_at: e.starts_at, rate_bp: e.rate_bp }))
+      : (cachedOutletSettings(outletId)?.tax_schedule ?? []);
+    const settings: OfflineSettings = { ...current, tax_schedule: schedule };
     try {
       localStorage.setItem(settingsKey(outletId), JSON.stringify(settings));
     } catch {
