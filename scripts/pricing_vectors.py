@@ -14,6 +14,7 @@ import argparse
 import json
 import random
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,11 @@ from pos_sales.domain import (
     CheckoutError,
     Discount,
     PricingPolicy,
+    ScheduledRate,
     TenderIn,
     discounts_needing_approval,
     price_cart,
+    rates_in_effect,
     settle,
 )
 
@@ -199,9 +202,23 @@ def _discount(data: dict[str, Any] | None) -> Discount | None:
     return None if data is None else Discount(kind=data["kind"], value=data["value"])
 
 
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+def _policy_at(data: dict[str, Any], at: str | None) -> PricingPolicy:
+    """The policy with the rates in effect at `at` when it has a tax schedule (ADR 0066)."""
+    fields = {k: v for k, v in data.items() if k != "tax_schedule"}
+    schedule = [ScheduledRate(e["tax_class"], _utc(e["starts_at"]), e["rate_bp"]) for e in data.get("tax_schedule", [])]
+    if schedule:
+        assert at is not None, "a vector with a tax schedule names its moment"
+        fields["tax_rates_bp"] = rates_in_effect(fields["tax_rates_bp"], schedule, _utc(at))
+    return PricingPolicy(**fields)
+
+
 def run_case(case: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """The case's inputs and the Python domain's answer (figures, or the refusal)."""
-    policy = PricingPolicy(**case["policy"])
+    policy = _policy_at(case["policy"], case.get("at"))
     prices = {pid: CatalogPrice(**p) for pid, p in case["prices"].items()}
     lines = [CartLine(x["product_id"], x["qty"], _discount(x["discount"])) for x in case["lines"]]
     plan = case.pop("tender_plan")
@@ -320,9 +337,73 @@ def handpicked() -> list[dict[str, Any]]:
     return cases
 
 
+def date_switches() -> list[dict[str, Any]]:
+    """A rate change at an outlet's local midnight (ADR 0066): Berlin's 1 January 2027 is
+    2026-12-31T23:00:00Z, its 1 July 2027 2027-06-30T22:00:00Z (summer time). The till
+    picks the rate by the sale's moment from the schedule it was sent."""
+    schedule = [
+        {"tax_class": "standard", "starts_at": "2026-12-31T23:00:00Z", "rate_bp": 2100},
+        {"tax_class": "standard", "starts_at": "2027-06-30T22:00:00Z", "rate_bp": 2300},
+        {"tax_class": "reduced", "starts_at": "2026-12-31T23:00:00Z", "rate_bp": 700},
+        {"tax_class": "gone", "starts_at": "2026-12-01T00:00:00Z", "rate_bp": 9900},
+    ]
+    prices = {
+        "wine": {
+            "product_id": "wine",
+            "sku": "WINE",
+            "name": "Wine",
+            "category_id": None,
+            "price_minor": 1299,
+            "currency": "EUR",
+            "tax_class": "standard",
+        },
+        "bread": {
+            "product_id": "bread",
+            "sku": "BREAD",
+            "name": "Bread",
+            "category_id": None,
+            "price_minor": 350,
+            "currency": "EUR",
+            "tax_class": "reduced",
+        },
+    }
+    moments = [
+        ("second-before-new-year", "2026-12-31T22:59:59Z"),
+        ("new-year-midnight", "2026-12-31T23:00:00Z"),
+        ("second-after-new-year", "2026-12-31T23:00:01Z"),
+        ("second-before-july", "2027-06-30T21:59:59Z"),
+        ("july", "2027-06-30T22:00:00Z"),
+    ]
+    cases = []
+    for include in (True, False):
+        for name, at in moments:
+            cases.append(
+                {
+                    "name": f"date-switch-{name}-{'incl' if include else 'excl'}",
+                    "at": at,
+                    "policy": {
+                        "tax_rates_bp": {"standard": 2000, "reduced": 500},
+                        "tax_schedule": schedule,
+                        "prices_include_tax": include,
+                        "rounding_mode": "half_up",
+                        "cash_rounding_minor": 0,
+                        "discount_approval_bp": 2000,
+                    },
+                    "prices": prices,
+                    "lines": [
+                        {"product_id": "wine", "qty": 3, "discount": None},
+                        {"product_id": "bread", "qty": 2, "discount": None},
+                    ],
+                    "cart_discount": None,
+                    "tender_plan": "exact",
+                }
+            )
+    return cases
+
+
 def build() -> list[dict[str, Any]]:
     rng = random.Random(SEED)
-    cases = [random_case(rng, n) for n in range(COUNT)] + handpicked()
+    cases = [random_case(rng, n) for n in range(COUNT)] + handpicked() + date_switches()
     return [run_case(case, rng) for case in cases]
 
 

@@ -26,6 +26,7 @@ OFFICE_PAGES = (
     "sync-exceptions",
     "registers",
     "receipts",
+    "tax",
     "outlets",
 )
 ADMIN_PAGES = ("users",)

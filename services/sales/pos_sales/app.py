@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import Bus
 from pos_platform.periodic import periodic
-from pos_sales import history, routes, routes_carts, routes_offline, routes_refunds, routes_shifts
+from pos_sales import history, routes, routes_carts, routes_offline, routes_refunds, routes_shifts, routes_tax
 from pos_sales.checkout import Checkout
 from pos_sales.clients import ServiceClients
 from pos_sales.config import Settings
@@ -66,6 +66,7 @@ def create_app(
             history.router,
             routes_offline.router,
             routes_carts.router,
+            routes_tax.router,
             routes_shifts.router,
             routes_refunds.router,
             routes.router,

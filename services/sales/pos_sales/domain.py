@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -311,6 +312,34 @@ def percent_to_bp(rate: str) -> int:
     scaled = value * 100
     whole = int(scaled)
     return whole + (1 if scaled - whole >= Decimal("0.5") else 0)
+
+
+@dataclass(frozen=True)
+class ScheduledRate:
+    """A tax class's rate from a moment on (ADR 0066): the outlet's local midnight of
+    `effective_from`, as a UTC instant (`starts_at`, naive UTC like every stored time)."""
+
+    tax_class: str
+    starts_at: datetime
+    rate_bp: int
+
+
+def rates_in_effect(current: dict[str, int], schedule: Sequence[ScheduledRate], at: datetime) -> dict[str, int]:
+    """The rate per tax class at `at` (naive UTC): the latest scheduled rate that has
+    started by then (`starts_at <= at`), else `current` (the rate with no date). A class
+    only in the schedule is not a tax class: rates are scheduled for known classes."""
+    rates = dict(current)
+    started: dict[str, datetime] = {}
+    for entry in schedule:
+        if entry.tax_class in rates and entry.starts_at <= at and entry.starts_at >= started.get(entry.tax_class, datetime.min):
+            started[entry.tax_class] = entry.starts_at
+            rates[entry.tax_class] = entry.rate_bp
+    return rates
+
+
+def bp_to_percent(rate_bp: int) -> str:
+    """Basis points as a percentage string with two decimals (2050 -> "20.50")."""
+    return f"{rate_bp // 100}.{rate_bp % 100:02d}"
 
 
 def taxable_amount(line: PricedLine) -> int:

@@ -7,16 +7,19 @@ without one use the service's defaults (environment)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from sqlalchemy import bindparam, select
 
 from pos_platform.currencies import currency_problem
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_sales.config import Settings
-from pos_sales.domain import PricingPolicy
-from pos_sales.tables import outlet_settings
+from pos_sales.domain import PricingPolicy, ScheduledRate, rates_in_effect
+from pos_sales.tables import outlet_settings, outlet_tax_rates
 
 # A line of receipt text: one 80 mm printer line is 42 characters; longer ones wrap.
 ReceiptLine = Annotated[str, Field(max_length=120)]
@@ -40,7 +43,9 @@ class OutletSettings(BaseModel):
 
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="the outlet's currency (shifts and receipts)")
     tax_rates_bp: dict[Annotated[str, Field(min_length=1, max_length=32)], Annotated[int, Field(ge=0, le=10_000)]] = Field(
-        max_length=50, description="tax class -> rate in basis points (2000 = 20 %)"
+        max_length=50,
+        description="tax class -> rate in basis points (2000 = 20 %) in effect now; rates from a date on: "
+        "/api/sales/outlets/{id}/tax-rates",
     )
     prices_include_tax: bool = Field(description="shelf prices include tax (retail) or tax is added on top")
     rounding_mode: Literal["half_up", "half_even", "down", "up"] = Field(description="how tax rounds, per line")
@@ -79,6 +84,24 @@ class OutletSettings(BaseModel):
         default="default", description="who calculates tax: default (POS_TAX_PROVIDER), builtin (tax_rates_bp) or external"
     )
     tax_address: TaxAddress | None = Field(default=None, description="the outlet's address for the external tax API")
+    timezone: str = Field(
+        default="UTC",
+        min_length=1,
+        max_length=64,
+        description="IANA time zone of the outlet (Europe/Berlin): a scheduled tax rate starts at its local midnight",
+    )
+
+    # The scheduled rates read with the settings (ADR 0066) and the moment tax_rates_bp
+    # was worked out for; not part of the stored document.
+    _schedule: list[ScheduledRate] = PrivateAttr(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        problem = zone_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("accepted_currencies")
     @classmethod
@@ -101,6 +124,18 @@ class OutletSettings(BaseModel):
             )
         return self
 
+    @property
+    def schedule(self) -> list[ScheduledRate]:
+        return self._schedule
+
+    def local_date(self, at: datetime) -> date:
+        """The outlet's calendar date at `at` (naive UTC)."""
+        return at.replace(tzinfo=UTC).astimezone(ZoneInfo(self.timezone)).date()
+
+    def starts_at(self, day: date) -> datetime:
+        """The outlet's local midnight starting `day`, as naive UTC."""
+        return starts_at(day, self.timezone)
+
     def pricing(self) -> PricingPolicy:
         return PricingPolicy(
             tax_rates_bp=dict(self.tax_rates_bp),
@@ -115,6 +150,20 @@ class OutletSettings(BaseModel):
         return {"name": self.shop_name, "address": list(self.address), "tax_number": self.tax_number}
 
 
+def zone_problem(name: str) -> str:
+    """'' for an IANA time zone name, else why it is not one."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
+        return f"{name!r} is not an IANA time zone (like Europe/Berlin or America/New_York)"
+    return ""
+
+
+def starts_at(day: date, zone: str) -> datetime:
+    """Local midnight starting `day` in `zone`, as naive UTC."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC).replace(tzinfo=None)
+
+
 def defaults(settings: Settings) -> OutletSettings:
     return OutletSettings(
         currency=settings.default_currency,
@@ -126,15 +175,55 @@ def defaults(settings: Settings) -> OutletSettings:
     )
 
 
-_BODY = select(outlet_settings.c.body).where(outlet_settings.c.outlet_id == bindparam("outlet_id"))  # built once
+# The settings and their scheduled tax rates in one statement (built once): a row per
+# scheduled rate, or one with NULLs when there is none.
+_BODY = (
+    select(outlet_settings.c.body, outlet_tax_rates.c.tax_class, outlet_tax_rates.c.effective_from, outlet_tax_rates.c.rate_bp)
+    .select_from(outlet_settings.outerjoin(outlet_tax_rates, outlet_tax_rates.c.outlet_id == outlet_settings.c.outlet_id))
+    .where(outlet_settings.c.outlet_id == bindparam("outlet_id"))
+)
 
 
-def load(uow: UnitOfWork, outlet_id: str, settings: Settings) -> OutletSettings:
-    body = uow.session.scalar(_BODY, {"outlet_id": outlet_id})
-    return defaults(settings) if body is None else OutletSettings.model_validate(json.loads(body))
+def load(uow: UnitOfWork, outlet_id: str, settings: Settings, at: datetime | None = None) -> OutletSettings:
+    """The outlet's settings with `tax_rates_bp` the rates in effect at `at` (naive UTC;
+    now by default), its schedule kept on it (`.schedule`)."""
+    rows = uow.session.execute(_BODY, {"outlet_id": outlet_id}).all()
+    if not rows:
+        return defaults(settings)
+    value = OutletSettings.model_validate(json.loads(rows[0].body))
+    schedule = [
+        ScheduledRate(row.tax_class, starts_at(row.effective_from, value.timezone), row.rate_bp)
+        for row in rows
+        if row.tax_class is not None
+    ]
+    if schedule:
+        value._schedule = sorted(schedule, key=lambda e: (e.tax_class, e.starts_at))
+        value.tax_rates_bp = rates_in_effect(value.tax_rates_bp, schedule, at or utcnow())
+    return value
 
 
-def save(uow: UnitOfWork, outlet_id: str, value: OutletSettings, user_id: str) -> None:
+def schedule_rows(uow: UnitOfWork, outlet_id: str) -> Sequence[Any]:
+    """The outlet's scheduled rates with who set them, by class and date."""
+    return uow.session.execute(
+        select(outlet_tax_rates)
+        .where(outlet_tax_rates.c.outlet_id == outlet_id)
+        .order_by(outlet_tax_rates.c.tax_class, outlet_tax_rates.c.effective_from)
+    ).all()
+
+
+def save(uow: UnitOfWork, outlet_id: str, value: OutletSettings, user_id: str, before: OutletSettings | None = None) -> None:
+    """Store the settings. Their `tax_rates_bp` are the rates in effect now: a class whose
+    rate differs from `before`'s (loaded now) has that rate from now on, so its scheduled
+    rates that have started are dropped (the audit log keeps them); rates still to come
+    stay. A class no longer listed loses its schedule."""
+    if before is not None and before.schedule:
+        today = value.local_date(utcnow())
+        for tax_class in {e.tax_class for e in before.schedule}:
+            key = (outlet_tax_rates.c.outlet_id == outlet_id) & (outlet_tax_rates.c.tax_class == tax_class)
+            if tax_class not in value.tax_rates_bp:
+                uow.session.execute(outlet_tax_rates.delete().where(key))
+            elif value.tax_rates_bp[tax_class] != before.tax_rates_bp.get(tax_class):
+                uow.session.execute(outlet_tax_rates.delete().where(key & (outlet_tax_rates.c.effective_from <= today)))
     upsert(
         uow.session,
         outlet_settings,

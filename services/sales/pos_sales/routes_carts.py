@@ -123,7 +123,7 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
     ctx = _ctx(request)
     with ctx.db.transaction() as uow:
         before = outlet_policy.load(uow, outlet_id, ctx.settings)
-        outlet_policy.save(uow, outlet_id, body, principal.user_id)
+        outlet_policy.save(uow, outlet_id, body, principal.user_id, before)
         audit.settings_changed(uow, outlet_id, before.model_dump(mode="json"), body.model_dump(mode="json"), principal, request)
     return body
 

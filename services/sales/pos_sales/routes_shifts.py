@@ -150,7 +150,7 @@ def move_cash(shift_id: str, body: CashMovementIn, principal: Cashier, request: 
             row = load_shift(uow, shift_id)
             accepted: list[str] = []
             if row is not None and principal.may_access(row.outlet_id):
-                accepted = outlet_policy.load(uow, row.outlet_id, ctx.settings).accepted_currencies  # type: ignore[arg-type]
+                accepted = outlet_policy.load(uow, row.outlet_id, ctx.settings).accepted_currencies
             return add_cash_movement(
                 uow, shift_id, body.id, body.kind, body.amount_minor, body.reason, principal, body.currency, accepted
             )
@@ -213,7 +213,7 @@ def _close_context(
         row = load_shift(uow, shift_id)
         if row is None or not principal.may_access(row.outlet_id):
             return [], "", []
-        accepted = outlet_policy.load(uow, row.outlet_id, ctx.settings).accepted_currencies  # type: ignore[arg-type]
+        accepted = outlet_policy.load(uow, row.outlet_id, ctx.settings).accepted_currencies
         if row.status != "open":
             return accepted, row.currency, []
         stamped = stamped_rates(uow, shift_id)

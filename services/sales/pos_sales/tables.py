@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table, text
 
 from pos_platform.messaging_tables import LongText, Timestamp, add_messaging_tables
 from pos_platform.outlets import outlets_table
@@ -303,6 +303,21 @@ outlet_settings = Table(
     Column("body", LongText, nullable=False),
     Column("updated_by", String(36), nullable=False),
     Column("updated_at", DateTime, nullable=False),
+)
+
+# Scheduled tax rates (ADR 0066): a tax class's rate from the outlet's local midnight of
+# `effective_from` on. The settings document's `tax_rates_bp` is the rate with no date;
+# the latest entry that has started overrides it. Read with the settings (one statement).
+outlet_tax_rates = Table(
+    "outlet_tax_rates",
+    metadata,
+    Column("outlet_id", String(36), primary_key=True),
+    Column("tax_class", String(32), primary_key=True),
+    Column("effective_from", Date, primary_key=True),
+    Column("rate_bp", Integer, nullable=False),
+    Column("set_by", String(36), nullable=False),
+    Column("set_by_name", String(200), nullable=False),
+    Column("set_at", Timestamp, nullable=False),
 )
 
 # Manager approval tokens (PIN approvals from identity) already used: each approves one

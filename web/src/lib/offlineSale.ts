@@ -6,7 +6,7 @@
 // the same stores one after the other).
 
 import { oldestUnsynced, openOfflineDb, type OfflineDb, type OfflineSaleBody, type QueuedSale } from "./offlineDb";
-import { discountsNeedingApproval, priceCart, settle, type CartLineIn, type CatalogPrice, type Discount, type PricedCart, type PricingPolicy, type Settlement } from "./pricing";
+import { discountsNeedingApproval, policyAt, priceCart, settle, type CartLineIn, type CatalogPrice, type Discount, type PricedCart, type PricingPolicy, type Settlement } from "./pricing";
 import { newId } from "./uuid";
 
 export type { OfflineSaleBody } from "./offlineDb";
@@ -176,8 +176,9 @@ export async function previewOfflineSale(
   request: Omit<OfflineSaleRequest, "tenders"> & { tenderKinds?: readonly string[] },
   db?: OfflineDb,
 ): Promise<PricedCart> {
-  const cart = priceCart(request.lines, request.prices, request.settings, request.cartDiscount ?? null);
   const nowMs = (request.now ?? Date.now)();
+  // The rates in effect at the sale's moment (the outlet's tax schedule, ADR 0066).
+  const cart = priceCart(request.lines, request.prices, policyAt(request.settings, new Date(nowMs)), request.cartDiscount ?? null);
   const oldest = await oldestUnsynced(db ?? (await openOfflineDb()));
   checkOfflineSale({
     limits: request.settings,
@@ -208,7 +209,8 @@ function earliest(a: number | null, b: number | null): number | null {
  */
 export async function takeOfflineSale(request: OfflineSaleRequest, db?: OfflineDb): Promise<TakenOfflineSale> {
   const database = db ?? (await openOfflineDb());
-  const cart = await previewOfflineSale({ ...request, tenderKinds: request.tenders.map((t) => t.kind) }, database);
+  const soldAtMs = (request.now ?? Date.now)();
+  const cart = await previewOfflineSale({ ...request, now: () => soldAtMs, tenderKinds: request.tenders.map((t) => t.kind) }, database);
   if (cart.total_minor <= 0) throw new OfflineRefused("nothing_to_pay", "A sale of nothing to pay cannot be taken offline. Wait until the till is back online.");
   const settlement = settle(cart.total_minor, request.tenders, request.settings.cash_rounding_minor);
   // The server takes cash tenders of more than 0 (a total the cash rounding takes to 0
@@ -219,7 +221,6 @@ export async function takeOfflineSale(request: OfflineSaleRequest, db?: OfflineD
   const registerId = till.registerId as string;
   const registerNumber = till.registerNumber as number;
   const id = request.id ?? newId();
-  const soldAtMs = (request.now ?? Date.now)();
   const tx = database.transaction(["counters", "queue"], "readwrite");
   tx.done.catch(() => {}); // an abort is reported by the request that failed, below
   const counters = tx.objectStore("counters");

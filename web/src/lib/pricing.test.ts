@@ -4,6 +4,7 @@ import {
   discountsNeedingApproval,
   divRound,
   mulDivRound,
+  policyAt,
   priceCart,
   PricingError,
   roundToIncrement,
@@ -19,6 +20,8 @@ import vectorFile from "./pricing.vectors.json";
 
 interface Vector {
   name: string;
+  /** the sale's moment, for a policy with a tax schedule */
+  at?: string;
   policy: PricingPolicy;
   prices: Record<string, CatalogPrice>;
   lines: CartLineIn[];
@@ -32,7 +35,7 @@ const vectors = (vectorFile as unknown as { vectors: Vector[] }).vectors;
 function outcome(v: Vector): unknown {
   let cart;
   try {
-    cart = priceCart(v.lines, v.prices, v.policy, v.cart_discount);
+    cart = priceCart(v.lines, v.prices, v.at ? policyAt(v.policy, new Date(v.at)) : v.policy, v.cart_discount);
   } catch (e) {
     if (e instanceof PricingError) return { error: e.message };
     throw e;
@@ -87,6 +90,17 @@ describe("pricing.ts gives the server's figures (shared vectors from pos_sales.d
     const kinds = new Set(vectors.map((v) => ("error" in v.expected ? "refused" : v.policy.prices_include_tax ? "inclusive" : "exclusive")));
     expect(kinds).toEqual(new Set(["refused", "inclusive", "exclusive"]));
     expect(new Set(vectors.map((v) => v.policy.rounding_mode))).toEqual(new Set(["half_up", "half_even", "down", "up"]));
+  });
+
+  it("has date-switch vectors: the old rate the second before the outlet's midnight, the new one from it", () => {
+    const rate = (name: string) => {
+      const v = vectors.find((x) => x.name === name)!;
+      return (v.expected as unknown as { cart: { lines: { tax_rate_bp: number }[] } }).cart.lines.map((l) => l.tax_rate_bp);
+    };
+    expect(rate("date-switch-second-before-new-year-incl")).toEqual([2000, 500]);
+    expect(rate("date-switch-new-year-midnight-incl")).toEqual([2100, 700]);
+    expect(rate("date-switch-second-after-new-year-excl")).toEqual([2100, 700]);
+    expect(rate("date-switch-july-excl")).toEqual([2300, 700]);
   });
 
   it.each(vectors.map((v) => [v.name, v] as const))("%s", (_name, v) => {

@@ -96,15 +96,51 @@ export function discountAmount(discount: Discount, baseMinor: number, mode: Roun
   return Math.min(discount.value, baseMinor);
 }
 
+/** A tax class's rate from an instant on (GET /api/sales/outlets/{id}/tax-rates: the
+ * outlet's local midnight of the rate's date, in UTC). ADR 0066. */
+export interface ScheduledRate {
+  tax_class: string;
+  /** ISO 8601 UTC, e.g. "2026-12-31T23:00:00Z" */
+  starts_at: string;
+  rate_bp: number;
+}
+
 /** How an outlet prices (its settings from GET /api/sales/outlets/{id}/settings). */
 export interface PricingPolicy {
+  /** the rates in effect when the settings were read */
   tax_rates_bp: Record<string, number>;
+  /** rates from a moment on (the outlet's schedule): see policyAt */
+  tax_schedule?: readonly ScheduledRate[];
   prices_include_tax: boolean;
   rounding_mode: RoundingMode;
   /** 5: cash totals to the nearest 0.05; 0 or 1: none */
   cash_rounding_minor: number;
   /** a discount above this share of what it applies to needs a manager (2000 = 20 %) */
   discount_approval_bp: number;
+}
+
+/** The rate per tax class at `at`: the latest scheduled rate that has started by then,
+ * else `current` (domain.rates_in_effect). A class only in the schedule is ignored. */
+export function ratesInEffect(current: Readonly<Record<string, number>>, schedule: readonly ScheduledRate[], at: Date): Record<string, number> {
+  const rates: Record<string, number> = { ...current };
+  const started: Record<string, number> = {};
+  const moment = at.getTime();
+  for (const entry of schedule) {
+    const starts = Date.parse(entry.starts_at);
+    if (Number.isNaN(starts)) throw new PricingError(`tax schedule: ${entry.starts_at} is not a moment`);
+    if (!Object.hasOwn(rates, entry.tax_class) || starts > moment) continue;
+    if (!Object.hasOwn(started, entry.tax_class) || starts >= started[entry.tax_class]) {
+      started[entry.tax_class] = starts;
+      rates[entry.tax_class] = entry.rate_bp;
+    }
+  }
+  return rates;
+}
+
+/** The policy with the tax rates in effect at `at` (the sale's moment; offline: its sold_at). */
+export function policyAt<P extends PricingPolicy>(policy: P, at: Date): P {
+  if (!policy.tax_schedule?.length) return policy;
+  return { ...policy, tax_rates_bp: ratesInEffect(policy.tax_rates_bp, policy.tax_schedule, at) };
 }
 
 /** A product's shelf price at the outlet, as the till's catalogue replica has it. */

@@ -1,7 +1,7 @@
 import "fake-indexeddb/auto";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CartLine } from "./cart";
-import { offlineQuote, tryOfflineQuote } from "./tillOffline";
+import { cachedOutletSettings, offlineQuote, refreshOutletSettings, tryOfflineQuote } from "./tillOffline";
 
 // localStorage as a browser has it (the outlet's settings are kept there for offline).
 const stored = new Map<string, string>();
@@ -52,6 +52,47 @@ describe("offlineQuote: the till prices the cart itself when the server cannot",
     expect(quote.cash_rounding_minor).toBe(5);
     expect(quote.needs_approval).toEqual([]);
     expect(quote.items).toBe(3);
+  });
+
+  describe("with the outlet's tax schedule (ADR 0066)", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+      vi.unstubAllGlobals();
+    });
+
+    it("keeps the schedule read with the settings; a failed read of it keeps the one kept before", async () => {
+      const entry = { tax_class: "standard", effective_from: "2027-01-01", starts_at: "2026-12-31T23:00:00Z", rate_bp: 2100, rate: "21.00", started: false, set_by: "m", set_by_name: "M", set_at: "2026-12-07T10:00:00Z" };
+      let scheduleStatus = 200;
+      let rounding = 5;
+      vi.stubGlobal("fetch", async (url: string) =>
+        url.endsWith("/tax-rates")
+          ? new Response(JSON.stringify({ schedule: [entry] }), { status: scheduleStatus })
+          : new Response(JSON.stringify({ ...settings, cash_rounding_minor: rounding }), { status: 200 }),
+      );
+      await refreshOutletSettings(OUTLET);
+      expect(cachedOutletSettings(OUTLET)?.tax_schedule).toEqual([{ tax_class: "standard", starts_at: "2026-12-31T23:00:00Z", rate_bp: 2100 }]);
+      scheduleStatus = 500;
+      rounding = 10;
+      await refreshOutletSettings(OUTLET);
+      expect(cachedOutletSettings(OUTLET)?.cash_rounding_minor).toBe(10); // the settings read are kept
+      expect(cachedOutletSettings(OUTLET)?.tax_schedule).toEqual([{ tax_class: "standard", starts_at: "2026-12-31T23:00:00Z", rate_bp: 2100 }]);
+    });
+
+    it("prices at the rate in effect when the sale is rung: the old rate a second before the outlet's midnight, the new one from it", () => {
+      // 21 % from 1 January 2027 in Berlin: 2026-12-31T23:00:00Z.
+      const scheduled = { ...settings, tax_schedule: [{ tax_class: "standard", starts_at: "2026-12-31T23:00:00Z", rate_bp: 2100 }] };
+      stored.set(`pos.outletSettings.${OUTLET}`, JSON.stringify(scheduled));
+      vi.useFakeTimers();
+      vi.setSystemTime(new Date("2026-12-31T22:59:59Z"));
+      const before = offlineQuote(OUTLET, [mug, tea], null);
+      expect(before.lines.map((l) => l.tax_rate_bp)).toEqual([2000, 500]);
+      expect(before.lines[0].tax_minor).toBe(417); // 25.00 incl. 20 %
+      vi.setSystemTime(new Date("2026-12-31T23:00:01Z"));
+      const after = offlineQuote(OUTLET, [mug, tea], null);
+      expect(after.lines.map((l) => l.tax_rate_bp)).toEqual([2100, 500]);
+      expect(after.lines[0].tax_minor).toBe(434); // 25.00 incl. 21 %
+      expect(after.total_minor).toBe(before.total_minor);
+    });
   });
 
   it("names a discount above the outlet's approval limit", () => {

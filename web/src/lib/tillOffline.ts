@@ -6,16 +6,26 @@ import { api } from "./api";
 import type { CartLine, Discount, Quote } from "./cart";
 import { takeOfflineSale, type OfflineSettings } from "./offlineSale";
 import { offlineStatus } from "./offlineStatus.svelte";
-import { discountsNeedingApproval, priceCart, PricingError, taxBands, type CatalogPrice } from "./pricing";
+import { discountsNeedingApproval, policyAt, priceCart, PricingError, taxBands, type CatalogPrice, type ScheduledRate } from "./pricing";
 import { receiptPartsFrom, type ReceiptSettings } from "./receiptSettings";
 import type { Receipt } from "./types";
 
 const settingsKey = (outletId: string) => `pos.outletSettings.${outletId}`;
 
-/** The outlet's settings from sales, kept in localStorage for the till offline. */
+/** The outlet's settings from sales with its tax schedule (the rates to come, each from
+ * its moment: ADR 0066), kept in localStorage for the till offline. */
 export async function refreshOutletSettings(outletId: string): Promise<OfflineSettings | null> {
   try {
-    const settings = await api<OfflineSettings>(`/api/sales/outlets/${encodeURIComponent(outletId)}/settings`);
+    const base = `/api/sales/outlets/${encodeURIComponent(outletId)}`;
+    const [current, rates] = await Promise.all([
+      api<OfflineSettings>(`${base}/settings`),
+      // Without the schedule (a failed read) the one kept before stays.
+      api<{ schedule: ScheduledRate[] }>(`${base}/tax-rates`).catch(() => null),
+    ]);
+    const schedule = rates
+      ? rates.schedule.map((e) => ({ tax_class: e.tax_class, starts_at: e.starts_at, rate_bp: e.rate_bp }))
+      : (cachedOutletSettings(outletId)?.tax_schedule ?? []);
+    const settings: OfflineSettings = { ...current, tax_schedule: schedule };
     try {
       localStorage.setItem(settingsKey(outletId), JSON.stringify(settings));
     } catch {
@@ -85,7 +95,7 @@ export function offlineQuote(outletId: string, lines: readonly CartLine[], cartD
   const cart = priceCart(
     lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
     shelfPrices(lines),
-    settings,
+    policyAt(settings, new Date()),
     cartDiscount,
   );
   return {

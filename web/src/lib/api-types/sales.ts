@@ -401,6 +401,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sales/outlets/{outlet_id}/tax-rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Tax Rates
+         * @description Each tax class's rate in effect now, since when, and the next one scheduled; every
+         *     scheduled rate with the UTC instant it starts (what the till prices offline by).
+         *     Any staff of the outlet may read them.
+         */
+        get: operations["get_tax_rates_api_sales_outlets__outlet_id__tax_rates_get"];
+        put?: never;
+        /**
+         * Schedule Tax Rate
+         * @description Schedule a tax class's rate from a date on (today: it applies to the next sale).
+         *     Managers of the outlet and admins; audited (`outlet.tax_rate_scheduled`).
+         */
+        post: operations["schedule_tax_rate_api_sales_outlets__outlet_id__tax_rates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sales/outlets/{outlet_id}/tax-rates/{tax_class}/{effective_from}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel Tax Rate
+         * @description Cancel a scheduled rate that has not started (one that has is replaced by
+         *     scheduling another). Audited (`outlet.tax_rate_cancelled`).
+         */
+        delete: operations["cancel_tax_rate_api_sales_outlets__outlet_id__tax_rates__tax_class___effective_from__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sales/shifts": {
         parameters: {
             query?: never;
@@ -1014,7 +1062,7 @@ export interface components {
             currency: string;
             /**
              * Tax Rates Bp
-             * @description tax class -> rate in basis points (2000 = 20 %)
+             * @description tax class -> rate in basis points (2000 = 20 %) in effect now; rates from a date on: /api/sales/outlets/{id}/tax-rates
              */
             tax_rates_bp: {
                 [key: string]: number;
@@ -1093,6 +1141,12 @@ export interface components {
             tax_provider: "default" | "builtin" | "external";
             /** @description the outlet's address for the external tax API */
             tax_address?: components["schemas"]["TaxAddress"] | null;
+            /**
+             * Timezone
+             * @description IANA time zone of the outlet (Europe/Berlin): a scheduled tax rate starts at its local midnight
+             * @default UTC
+             */
+            timezone: string;
         };
         /** ParkIn */
         ParkIn: {
@@ -1873,6 +1927,42 @@ export interface components {
              */
             tax_estimated: boolean;
         };
+        /** ScheduledRateOut */
+        ScheduledRateOut: {
+            /** Tax Class */
+            tax_class: string;
+            /**
+             * Effective From
+             * Format: date
+             */
+            effective_from: string;
+            /**
+             * Starts At
+             * @description the outlet's local midnight of effective_from, in UTC (ISO 8601, Z)
+             */
+            starts_at: string;
+            /**
+             * Rate Bp
+             * @description basis points: 2100 = 21 %
+             */
+            rate_bp: number;
+            /**
+             * Rate
+             * @description percent, two decimals: "21.00"
+             */
+            rate: string;
+            /**
+             * Started
+             * @description in effect now (or replaced by a later one that is)
+             */
+            started: boolean;
+            /** Set By */
+            set_by: string;
+            /** Set By Name */
+            set_by_name: string;
+            /** Set At */
+            set_at: string;
+        };
         /** Shift */
         Shift: {
             /** Id */
@@ -2099,6 +2189,28 @@ export interface components {
             /** Tax Minor */
             tax_minor: number;
         };
+        /** TaxClassOut */
+        TaxClassOut: {
+            /** Tax Class */
+            tax_class: string;
+            /**
+             * Rate Bp
+             * @description the rate in effect now, basis points
+             */
+            rate_bp: number;
+            /**
+             * Rate
+             * @description the rate in effect now, percent
+             */
+            rate: string;
+            /**
+             * Since
+             * @description the date the rate in effect started (null: set without a date)
+             */
+            since: string | null;
+            /** @description the next rate to start, if one is scheduled */
+            next: components["schemas"]["ScheduledRateOut"] | null;
+        };
         /**
          * TaxJurisdiction
          * @description The tax API's figures for one jurisdiction over the whole cart (ADR 0064).
@@ -2139,6 +2251,58 @@ export interface components {
             taxable_minor: number;
             /** Tax Minor */
             tax_minor: number;
+        };
+        /** TaxRateIn */
+        TaxRateIn: {
+            /**
+             * Tax Class
+             * @description one of the outlet's tax classes (standard, reduced, ...)
+             */
+            tax_class: string;
+            /**
+             * Rate
+             * @description the rate in percent as a decimal string, at most two decimals: "21", "5.5", "20.00" (a number is refused)
+             */
+            rate: string;
+            /**
+             * Effective From
+             * Format: date
+             * @description the first day of the rate, at the outlet (local midnight); today or later
+             */
+            effective_from: string;
+        };
+        /** TaxRatesOut */
+        TaxRatesOut: {
+            /** Outlet Id */
+            outlet_id: string;
+            /**
+             * Timezone
+             * @description the outlet's time zone: dates are its local dates
+             */
+            timezone: string;
+            /**
+             * Today
+             * Format: date
+             * @description the date at the outlet now
+             */
+            today: string;
+            /**
+             * Prices Include Tax
+             * @description shelf prices include tax (true) or tax is added on top (false)
+             */
+            prices_include_tax: boolean;
+            /**
+             * Tax Provider
+             * @description default, builtin or external (an external API's outlet uses these rates as fallback)
+             */
+            tax_provider: string;
+            /** Classes */
+            classes: components["schemas"]["TaxClassOut"][];
+            /**
+             * Schedule
+             * @description every scheduled rate (started or not), by class and date
+             */
+            schedule: components["schemas"]["ScheduledRateOut"][];
         };
         /** TenderInModel */
         TenderInModel: {
@@ -3988,6 +4152,255 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_tax_rates_api_sales_outlets__outlet_id__tax_rates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxRatesOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    schedule_tax_rate_api_sales_outlets__outlet_id__tax_rates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaxRateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxRatesOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description an unknown tax class, a rate below 0 % or above 100 % or with more than two decimals, a past date, or a rate already scheduled for that class and date */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    cancel_tax_rate_api_sales_outlets__outlet_id__tax_rates__tax_class___effective_from__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+                tax_class: string;
+                effective_from: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxRatesOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no rate scheduled for that class and date */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the rate has started */
             422: {
                 headers: {
                     [name: string]: unknown;
