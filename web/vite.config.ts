@@ -9,12 +9,16 @@ const apiTarget = process.env.POS_API_URL ?? "http://127.0.0.1:28080";
 
 // The till's service worker (issue 15, docs/web.md "Offline: the app shell"): Workbox's
 // generateSW precaches the app shell (index.html, the hashed JS and CSS, icons, the
-// manifest) so a till that was opened once opens with no network. It handles nothing
-// else: no runtime caching, so /api/... requests never reach a cache (they are not even
-// routed through the worker). Navigations fall back to the cached index.html, except
+// manifest) so a till that was opened once opens with no network. The one runtime cache
+// is product thumbnails (issue 17, ADR 0068): their URL names their content, so a kept
+// copy is never stale (cache first, the newest 2,000 kept); a tile shown once shows its
+// picture offline too. Every other /api/... request never reaches a cache. Navigations fall back to the cached index.html, except
 // /api/ and /healthz. A new version installs in the background and takes over at once
 // (skipWaiting + clientsClaim) WITHOUT reloading: an open till keeps running the code it
 // loaded (one bundle, no lazy chunks), and the next load or reload gets the new one.
+// GET /api/catalog/products/{id}/image/{key}/{size}.webp (pos_catalog/routes_images.py).
+const PRODUCT_IMAGE = /\/api\/catalog\/products\/[^/?]+\/image\/[0-9a-f]+\/\d+\.webp$/;
+
 const pwa = VitePWA({
   strategies: "generateSW",
   filename: "sw.js",
@@ -25,7 +29,18 @@ const pwa = VitePWA({
     globPatterns: ["**/*.{html,js,css,svg,png,ico,webmanifest}"],
     navigateFallback: "/index.html",
     navigateFallbackDenylist: [/^\/api\//, /^\/healthz$/, /^\/readyz$/],
-    runtimeCaching: [],
+    runtimeCaching: [
+      {
+        // A RegExp (serialized into sw.js as it is): same-origin GETs only (Workbox).
+        urlPattern: PRODUCT_IMAGE,
+        handler: "CacheFirst",
+        options: {
+          cacheName: "product-images",
+          expiration: { maxEntries: 2000, purgeOnQuotaError: true },
+          cacheableResponse: { statuses: [200] },
+        },
+      },
+    ],
     skipWaiting: true,
     clientsClaim: true,
     cleanupOutdatedCaches: true,

@@ -5,6 +5,7 @@ the rule and the elements that break it."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 
@@ -14,6 +15,15 @@ from tests.browser.conftest import Server, Shop, Tab
 from tests.browser.helpers import accessibility_problems, expect_text, line
 
 pytestmark = pytest.mark.browser
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (200, 150), (30, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
 
 OFFICE_PAGES = (
     "products",
@@ -56,6 +66,22 @@ def test_the_dashboard_and_the_back_office_pass_axe(open_tab: Callable[..., Tab]
         page.get_by_role("heading", level=1).first.wait_for()
         page.wait_for_load_state("networkidle")
         problems += accessibility_problems(page, f"office/{name}")
+    # The product form with its picture controls (a picture uploaded, and one chosen).
+    with server.client(server.token(*shop.manager)) as http:
+        uploaded = http.put(
+            f"/api/catalog/products/{shop.searched.id}/image", content=_png(), headers={"Content-Type": "image/png"}
+        )
+        assert uploaded.status_code == 200, uploaded.text
+    page.goto(f"{server.base_url}/#/office/products")
+    page.get_by_label("Search").fill(shop.searched.sku)
+    page.locator(f'tr[data-sku="{shop.searched.sku}"]').get_by_role("button", name=f"Edit {shop.searched.name}").click()
+    page.get_by_test_id("image-current").wait_for()
+    problems += accessibility_problems(page, "product form, with a picture")
+    page.get_by_test_id("product-image").get_by_label("Replace the picture").set_input_files(
+        {"name": "new.png", "mimeType": "image/png", "buffer": _png()}
+    )
+    page.get_by_test_id("image-preview").wait_for()
+    problems += accessibility_problems(page, "product form, a picture chosen")
     admin = open_tab(1280, 800).login(server.admin_email, server.admin_password)
     for name in ADMIN_PAGES:
         admin.goto(f"{server.base_url}/#/office/{name}")

@@ -92,6 +92,15 @@ def test_legacy_locations(render, tmp_path):
     assert locations["= /api/inventory"] == "proxy_pass http://inventory;"
 
 
+def test_product_image_uploads_have_their_own_body_limit(render, tmp_path):
+    """Catalog takes a 5 MB product image; the route lets 6 MB through (the form around
+    it) even when the API's default limit is smaller, and only that route."""
+    text, _, _ = _render_local(render, tmp_path)
+    image = _locations(text)['~ "^/api/catalog/products/[^/]+/image$"']
+    assert "client_max_body_size 6m;" in image and "proxy_pass http://catalog;" in image
+    assert text.count("client_max_body_size 6m;") == 1
+
+
 def test_login_rate_limit_and_security_settings(render, tmp_path):
     text, _, _ = _render_local(render, tmp_path)
     login = _locations(text)["= /api/identity/login"]

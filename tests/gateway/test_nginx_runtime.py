@@ -477,6 +477,20 @@ def test_body_size_limit(gateway):
     assert response.status == 200
 
 
+def test_product_image_upload_route_takes_6_mb_and_only_it(gateway):
+    """The API's limit here is 64k; a product image (catalog takes 5 MB) still gets
+    through on its own route, a bigger body is the gateway's JSON 413, and the product
+    itself keeps the small limit."""
+    response, body = gateway.request("PUT", "/api/catalog/products/p-1/image", body=b"x" * 5_500_000)
+    assert response.status == 200, body[:200]
+    assert json.loads(body)["path"] == "/api/catalog/products/p-1/image"
+    response, body = gateway.request("PUT", "/api/catalog/products/p-1/image", body=b"x" * 6_500_000)
+    assert response.status == 413
+    assert json.loads(body) == {"detail": "request body too large"}
+    response, _ = gateway.request("PUT", "/api/catalog/products/p-1", body=b"x" * 100_000)
+    assert response.status == 413
+
+
 def test_static_web_app(gateway):
     response, body = gateway.request("GET", "/")
     assert response.status == 200 and b"<title>POS</title>" in body

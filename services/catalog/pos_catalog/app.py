@@ -6,6 +6,7 @@ from pos_catalog.config import Settings
 from pos_catalog.handlers import HANDLERS
 from pos_catalog.imports import ImportJobs
 from pos_catalog.routes import legacy, router
+from pos_catalog.routes_images import router as images_router
 from pos_catalog.routes_quick_keys import router as quick_keys_router
 from pos_catalog.tables import metadata
 from pos_platform.app import create_service_app
@@ -21,7 +22,7 @@ def create_app(settings: Settings | None = None, *, bus: Bus | None = None, migr
         name=NAME,
         settings=settings,
         db=db,
-        routers=[router, quick_keys_router, legacy],
+        routers=[router, quick_keys_router, images_router, legacy],
         handlers=HANDLERS,
         bus=bus,
         migrate_on_start=migrate_on_start,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import mysql, sqlite
 
+from pos_catalog.images import image_url
 from pos_catalog.products import split_barcodes
 from pos_catalog.tables import catalog_changes, categories, change_counter, price_overrides, products
 from pos_platform.db import CoreSession, upsert
@@ -180,6 +181,7 @@ def _products(session: CoreSession, ids: list[str], outlet_id: str) -> list[dict
             products.c.tax_class,
             products.c.unit,
             products.c.active,
+            products.c.image_key,
         )
         .select_from(products)
         .outerjoin(price_overrides, (price_overrides.c.product_id == products.c.id) & (price_overrides.c.outlet_id == outlet_id))
@@ -200,6 +202,7 @@ def _products(session: CoreSession, ids: list[str], outlet_id: str) -> list[dict
             "tax_class": r.tax_class,
             "unit": r.unit,
             "active": bool(r.active),
+            "thumbnail_url": image_url(r.id, r.image_key, 96),
         }
         for r in (rows[i] for i in ids if i in rows)
     ]

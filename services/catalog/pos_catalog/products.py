@@ -11,13 +11,14 @@ from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from pos_catalog.domain import index_terms, sort_key
+from pos_catalog.images import image_url
 from pos_catalog.schemas import ProductOut
 from pos_catalog.tables import barcodes, categories, price_overrides, products, search_index
 
 BARCODE_LIST_SEPARATOR = "|"
 
 # Fields of ProductData (the event) that come straight from the product.
-_EVENT_EXCLUDE = {"id", "description", "unit", "outlet_price_minor"}
+_EVENT_EXCLUDE = {"id", "description", "unit", "outlet_price_minor", "image_url", "thumbnail_url"}
 
 
 def _card_query(outlet_id: str | None) -> Select[Any]:
@@ -48,6 +49,8 @@ def _card(r: Any) -> ProductOut:
         unit=r.unit,
         active=r.active,
         outlet_price_minor=getattr(r, "outlet_price", None),
+        image_url=image_url(r.id, r.image_key, 320),
+        thumbnail_url=image_url(r.id, r.image_key, 96),
     )
 
 

@@ -73,6 +73,12 @@ class ProductOut(BaseModel):
     active: bool
     # Only when the request named an outlet that has its own price for this product.
     outlet_price_minor: int | None = None
+    image_url: str | None = Field(
+        default=None, description="the product image, at most 320 px a side (WebP, cached for good); null: no image"
+    )
+    thumbnail_url: str | None = Field(
+        default=None, description="the same image at most 96 px a side (the till's tiles); null: no image"
+    )
 
 
 class ProductPage(BaseModel):
@@ -98,6 +104,8 @@ class SearchHit(BaseModel):
     unit: str
     category_id: str | None
     active: bool
+    image_url: str | None = None
+    thumbnail_url: str | None = None
     match: str  # barcode | sku | prefix
 
 
@@ -176,6 +184,9 @@ class ReplicaProduct(BaseModel):
     tax_class: str
     unit: str
     active: bool = Field(description="false: archived (not sold; keep it to show old receipts)")
+    thumbnail_url: str | None = Field(
+        default=None, description="the product's 96 px image (cache it; a new image has a new URL); null: no image"
+    )
 
 
 class ReplicaCategory(BaseModel):

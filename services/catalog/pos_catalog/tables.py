@@ -1,4 +1,18 @@
-from sqlalchemy import BINARY, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BINARY,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.dialects import mysql
 
 from pos_platform.messaging_tables import LongText, add_messaging_tables
@@ -38,6 +52,8 @@ products = Table(
     # The product's barcodes, "|"-separated, sorted: a search page is read from the
     # product rows alone (the barcodes table answers "which product has this code").
     Column("barcode_list", String(400), nullable=False, default="", server_default=""),
+    # The product image's key (images.py; the thumbnails are in product_images), or null.
+    Column("image_key", String(16), nullable=True),
     Index("ix_products_name", "name"),
 )
 
@@ -136,6 +152,24 @@ quick_keys = Table(
     Column("outlet_id", String(36), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("product_id", String(36), nullable=False),
+    Column("updated_by", String(36), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+
+# Up to 16 MB a row on MariaDB (a plain BLOB stops at 64 KB).
+ImageBytes = LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mysql")
+
+# A product's image as thumbnails (ADR 0068): one row per size, all of one upload
+# sharing products.image_key. The original upload is not kept.
+product_images = Table(
+    "product_images",
+    metadata,
+    Column("product_id", String(36), ForeignKey("products.id"), primary_key=True),
+    Column("size", Integer, primary_key=True, autoincrement=False),  # longest side, px
+    Column("image_key", String(16), nullable=False),
+    Column("content_type", String(32), nullable=False),
+    Column("data", ImageBytes, nullable=False),
     Column("updated_by", String(36), nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

@@ -99,6 +99,7 @@ def server_state(client: TestClient, headers: dict[str, str], outlet_id: str) ->
             "tax_class": p["tax_class"],
             "unit": p["unit"],
             "active": p["active"],
+            "thumbnail_url": p["thumbnail_url"],
         }
         for p in items
     }

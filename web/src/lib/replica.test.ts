@@ -214,6 +214,22 @@ describe("incremental changes", () => {
     await replica.close();
   });
 
+  it("a product's picture comes with the feed, is replaced, and is gone once removed (issue 17)", async () => {
+    const cat = catalogue(50);
+    const replica = await filled(cat);
+    const p = product(7);
+    expect((await replica.search(p.sku, 5))[0].thumbnail_url).toBeNull(); // none: null, never undefined
+    const url = `/api/catalog/products/${p.id}/image/0123456789abcdef/96.webp`;
+    cat.change(p.id, { thumbnail_url: url });
+    await replica.syncNow();
+    expect((await replica.search(p.sku, 5))[0].thumbnail_url).toBe(url);
+    expect((await replica.lookupBarcode(p.barcodes[0]))?.thumbnail_url).toBe(url);
+    cat.change(p.id, { thumbnail_url: null });
+    await replica.syncNow();
+    expect((await replica.get(p.id))?.thumbnail_url).toBeNull();
+    await replica.close();
+  });
+
   it("a barcode moved from X to Y ends on Y, in whichever order the two arrive", async () => {
     for (const order of ["from-first", "to-first"] as const) {
       globalThis.indexedDB = new IDBFactory();

@@ -42,6 +42,8 @@ export interface FeedProduct {
   tax_class: string;
   unit: string;
   active: boolean;
+  /** The product's 96 px picture; null (or absent, from an older catalog): none. */
+  thumbnail_url?: string | null;
 }
 
 export interface FeedCategory {
@@ -71,6 +73,8 @@ export interface ReplicaProduct extends ProductLike {
   tax_class: "standard" | "reduced" | "zero";
   unit: string;
   active: boolean;
+  /** The 96 px picture (the service worker keeps the ones shown; docs/web.md). */
+  thumbnail_url: string | null;
   /** Why it was found: the exact barcode, the exact SKU, or word prefixes (as the
    * server's GET /api/catalog/search says). */
   match?: "barcode" | "sku" | "prefix";
@@ -125,6 +129,7 @@ function toProduct(r: Stored, match?: ReplicaProduct["match"]): ReplicaProduct {
     tax_class: r.tax_class as ReplicaProduct["tax_class"],
     unit: r.unit,
     active: r.active,
+    thumbnail_url: r.thumbnail_url ?? null,
   };
   if (match) product.match = match;
   return product;

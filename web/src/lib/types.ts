@@ -55,6 +55,10 @@ export interface Product {
   active: boolean;
   /** Newer catalog: this outlet's own price, when asked with ?outlet_id= and one is set. */
   outlet_price_minor?: number | null;
+  /** The product's picture, at most 320 px a side; null or absent: none. */
+  image_url?: string | null;
+  /** The same at most 96 px a side (the till's tiles and search results). */
+  thumbnail_url?: string | null;
 }
 
 export interface ProductPage {

@@ -442,6 +442,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/catalog/products/{product_id}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Product Image
+         * @description Set or replace the product's image (managers): a JPEG, PNG or WebP file of at most
+         *     5 MB, as a multipart `file` field or as the body. The format is read from the
+         *     content, not the name. Stored as WebP thumbnails (96 and 320 px, EXIF rotation
+         *     applied, metadata removed); the answer is the product with its new image URLs.
+         */
+        put: operations["put_product_image_api_catalog_products__product_id__image_put"];
+        post?: never;
+        /**
+         * Delete Product Image
+         * @description Remove the product's image (managers); tiles show the product without one.
+         */
+        delete: operations["delete_product_image_api_catalog_products__product_id__image_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/catalog/products/{product_id}/image/{key}/{size}.webp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Product Image
+         * @description A product's thumbnail, as the products' `image_url` / `thumbnail_url` name it.
+         *     Needs no token (an <img> sends none; a product photo is no secret and its URL cannot
+         *     be guessed without the product id and image key). The content never changes under
+         *     its URL: cached for a year, ETag for revalidation; a replaced image's old URL is a 404.
+         */
+        get: operations["get_product_image_api_catalog_products__product_id__image__key___size__webp_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -717,6 +767,16 @@ export interface components {
             active: boolean;
             /** Outlet Price Minor */
             outlet_price_minor?: number | null;
+            /**
+             * Image Url
+             * @description the product image, at most 320 px a side (WebP, cached for good); null: no image
+             */
+            image_url?: string | null;
+            /**
+             * Thumbnail Url
+             * @description the same image at most 96 px a side (the till's tiles); null: no image
+             */
+            thumbnail_url?: string | null;
         };
         /** ProductPage */
         ProductPage: {
@@ -823,6 +883,11 @@ export interface components {
              * @description false: archived (not sold; keep it to show old receipts)
              */
             active: boolean;
+            /**
+             * Thumbnail Url
+             * @description the product's 96 px image (cache it; a new image has a new URL); null: no image
+             */
+            thumbnail_url?: string | null;
         };
         /**
          * SearchHit
@@ -851,6 +916,10 @@ export interface components {
             category_id: string | null;
             /** Active */
             active: boolean;
+            /** Image Url */
+            image_url?: string | null;
+            /** Thumbnail Url */
+            thumbnail_url?: string | null;
             /** Match */
             match: string;
         };
@@ -3016,6 +3085,253 @@ export interface operations {
                 };
             };
             /** @description a product is unknown or archived, or listed twice, or more than 48 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    put_product_image_api_catalog_products__product_id__image_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the file is over the size limit (5 MB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the file is not a JPEG, PNG or WebP image, or is damaged, or has too many pixels */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_product_image_api_catalog_products__product_id__image_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_product_image_api_catalog_products__product_id__image__key___size__webp_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+                key: string;
+                size: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the thumbnail */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/webp": string;
+                };
+            };
+            /** @description the copy the browser holds (If-None-Match) is current */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
