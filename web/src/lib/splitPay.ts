@@ -90,7 +90,7 @@ export function summarizeSplit(
     if (p.amountMinor <= 0) return `Part ${i + 1} must be more than zero: remove it if it is not needed.`;
     return "";
   });
-  const valid = parts.filter((p, i) => partProblems[i] === "");
+  const valid = parts.filter((_part, i) => partProblems[i] === "");
   const assigned = sum(valid.map((p) => p.amountMinor as number));
   const card = sum(valid.filter((p) => p.kind === "card").map((p) => p.amountMinor as number));
   const cashShare = sum(valid.filter((p) => p.kind === "cash").map((p) => p.amountMinor as number));
