@@ -80,6 +80,9 @@ def tshop(server: Server) -> TenderShop:
         items: dict[str, Item] = {}
         for key, name, price, stock in (
             ("split", "Picnic hamper", 1250, 10),
+            ("split3", "Hamper for three", 1001, 10),
+            ("splitphone", "Gift box", 800, 10),
+            ("splitdecline", "Wine crate", 900, 10),
             ("decline", "Olive oil 1 l", 1490, 8),
             ("discount", "Cheese board", 1000, 10),
             ("parked", "Sourdough loaf", 420, 10),
@@ -162,11 +165,15 @@ def test_split_tender_card_and_cash_with_change(
     page.keyboard.press("F4")
     dialog = page.get_by_test_id("pay-dialog")
     expect_text(dialog.get_by_test_id("pay-total"), re.escape(euros(1250)))
-    page.keyboard.press("F7")  # split: card + cash
+    page.keyboard.press("F7")  # split: starts as two even parts, card + cash
     expect(dialog.get_by_role("radio", name=re.compile("^Split"))).to_be_checked()
-    dialog.get_by_label(re.compile("^Test card")).select_option("pm_card_visa")
-    dialog.get_by_label("Card part").fill("10")
-    expect_text(dialog.get_by_test_id("cash-part"), re.escape(euros(250)))
+    expect(dialog.get_by_label("Part 1 amount")).to_have_value("6.25")
+    expect(dialog.get_by_label("Part 2 paid by")).to_have_value("cash")
+    dialog.get_by_label("Part 1 test card").select_option("pm_card_visa")
+    dialog.get_by_label("Part 1 amount").fill("10")
+    expect_text(dialog.get_by_test_id("split-box"), r"over the total by.*" + re.escape(euros(375)))
+    dialog.get_by_label("Part 2 amount").fill("2.50")
+    expect_text(dialog.get_by_test_id("split-box"), r"add up to the total · cash part " + re.escape(euros(250)))
     expect_text(dialog.get_by_test_id("change-box"), r"Still to pay.*" + re.escape(euros(250)))
     dialog.get_by_label("Cash received").fill("5")
     expect_text(dialog.get_by_test_id("change-due"), re.escape(euros(250)))
@@ -188,6 +195,135 @@ def test_split_tender_card_and_cash_with_change(
         ("cash", 250, 500),
     ]
     assert stored["change_minor"] == 250
+
+
+def in_view_and_on_top(page: Any, locator: Any) -> None:
+    """The element is wholly inside the window and nothing covers its middle: a person
+    sees it and can tap it without scrolling."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_in_viewport(ratio=1)
+    box = locator.bounding_box()
+    assert box is not None
+    hit = page.evaluate(
+        "([x, y, id]) => document.elementFromPoint(x, y)?.closest(`[data-testid='${id}']`) !== null",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, locator.get_attribute("data-testid")],
+    )
+    assert hit, f"something covers {locator}"
+
+
+def test_split_evenly_in_three_two_cards_and_cash(
+    open_tab: Callable[..., Tab], server: Server, tshop: TenderShop, manager_token: str, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    item = tshop.items["split3"]
+    page = till(open_tab, tshop)  # 1280 x 800
+    add(page, item)
+    page.keyboard.press("F4")
+    dialog = page.get_by_test_id("pay-dialog")
+    expect_text(dialog.get_by_test_id("pay-total"), re.escape(euros(1001)))
+    page.keyboard.press("F7")
+    dialog.get_by_test_id("split-even-n").select_option("3")
+    dialog.get_by_test_id("split-even").click()
+    # €10.01 in 3: the first part gets the extra cent; the third becomes the cash part.
+    expect(dialog.get_by_test_id("split-part")).to_have_count(3)
+    for i, value in enumerate(("3.34", "3.34", "3.33"), 1):
+        expect(dialog.get_by_label(f"Part {i} amount")).to_have_value(value)
+    dialog.get_by_label("Part 2 paid by").select_option("card")
+    dialog.get_by_label("Part 3 paid by").select_option("cash")
+    dialog.get_by_label("Part 2 test card").select_option("pm_card_mastercard")
+    complete = dialog.get_by_test_id("complete-split")
+    in_view_and_on_top(page, complete)
+
+    # Parts that do not add up are refused in the dialog, with what is missing.
+    dialog.get_by_label("Part 2 amount").fill("3")
+    expect_text(dialog.get_by_test_id("split-box"), r"Not in a part yet.*" + re.escape(euros(34)))
+    dialog.get_by_label("Cash received").fill("5")
+    complete.click()
+    expect_text(dialog.get_by_test_id("pay-error"), re.escape(f"{euros(34)} of the {euros(1001)} is in no part yet"))
+    dialog.get_by_label("Part 2 amount").fill("3.34")
+    expect_text(dialog.get_by_test_id("split-box"), "add up to the total")
+    expect_text(dialog.get_by_test_id("change-due"), re.escape(euros(167)))
+    in_view_and_on_top(page, complete)
+    page.screenshot(path=str(screenshots / "till-split3-desktop.png"))
+    complete.click()
+
+    receipt = page.get_by_test_id("receipt")
+    expect_text(receipt.get_by_test_id("receipt-total"), re.escape(euros(1001)))
+    cards = receipt.get_by_test_id("receipt-tender-card")
+    expect(cards).to_have_count(2)
+    expect(cards).to_have_text([euros(334), euros(334)])
+    expect_text(receipt.get_by_test_id("receipt-tender-cash"), re.escape(euros(500)))
+    expect_text(receipt.get_by_test_id("receipt-change"), re.escape(euros(167)))
+
+    stored = sale(server, manager_token, receipt_sale_id(page, server, manager_token))
+    assert stored["status"] == "COMPLETED"
+    assert [(t["kind"], t["amount_minor"], t["tendered_minor"]) for t in stored["tenders"]] == [
+        ("card", 334, 334),
+        ("card", 334, 334),
+        ("cash", 333, 500),
+    ]
+    assert stored["change_minor"] == 167
+
+
+def test_split_on_a_phone_the_complete_button_is_in_reach(
+    open_tab: Callable[..., Tab], server: Server, tshop: TenderShop, manager_token: str
+) -> None:
+    from playwright.sync_api import expect
+
+    item = tshop.items["splitphone"]
+    page = open_tab(360, 740).login(*tshop.cashier)
+    page.get_by_test_id("till").wait_for()
+    add(page, item)
+    page.get_by_test_id("pay-button").click()
+    dialog = page.get_by_test_id("pay-dialog")
+    dialog.get_by_role("radio", name=re.compile("^Split")).check()
+    dialog.get_by_role("button", name="+ Card part").click()  # takes nothing: the two even parts are complete
+    expect(dialog.get_by_test_id("split-part")).to_have_count(3)
+    dialog.get_by_role("button", name="Remove part 3").click()
+    expect(dialog.get_by_test_id("split-part")).to_have_count(2)
+    dialog.get_by_label("Part 2 paid by").select_option("card")
+    complete = dialog.get_by_test_id("complete-split")
+    in_view_and_on_top(page, complete)
+    complete.click()
+    receipt = page.get_by_test_id("receipt")
+    expect(receipt.get_by_test_id("receipt-tender-card")).to_have_text([euros(400), euros(400)])
+
+
+def test_second_card_of_a_split_declined_gives_the_first_back(
+    open_tab: Callable[..., Tab], server: Server, tshop: TenderShop, manager_token: str
+) -> None:
+    from playwright.sync_api import expect
+
+    item = tshop.items["splitdecline"]
+    page = till(open_tab, tshop)
+    add(page, item)
+    page.keyboard.press("F4")
+    dialog = page.get_by_test_id("pay-dialog")
+    page.keyboard.press("F7")
+    dialog.get_by_label("Part 2 paid by").select_option("card")
+    dialog.get_by_label("Part 2 test card").select_option("pm_card_chargeDeclined")
+    with page.expect_response(lambda r: r.url.endswith("/api/sales") and r.request.method == "POST") as posted:
+        dialog.get_by_test_id("complete-split").click()
+    assert posted.value.status == 402
+    sale_id = posted.value.request.post_data_json["id"]
+    expect_text(dialog.get_by_test_id("pay-error"), r"card was declined.*no part of the split was taken")
+    # The first card was charged, then given back when the second was declined.
+    with server.client(manager_token) as http:
+        payment = http.get(f"/api/payments/payments/{sale_id}")
+    assert payment.status_code == 200, payment.text
+    assert payment.json()["status"] == "declined"
+    assert [(t["kind"], t["amount_minor"], t["status"]) for t in payment.json()["tenders"]] == [
+        ("card", 450, "reversed"),
+        ("card", 450, "declined"),
+    ]
+
+    dialog.get_by_role("button", name="Try another card").click()
+    dialog.get_by_label("Part 2 test card").select_option("pm_card_mastercard")
+    dialog.get_by_test_id("complete-split").click()
+    receipt = page.get_by_test_id("receipt")
+    expect(receipt.get_by_test_id("receipt-tender-card")).to_have_text([euros(450), euros(450)])
 
 
 def test_card_decline_sells_nothing_then_cash(
