@@ -2,7 +2,6 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { saleBody, singleTender, type CartLine, type SaleBody, type ShortLine, type TenderBody } from "./cart";
 import { ApiError } from "./errors";
 import { PENDING_KEY, PaymentFlow, type PayMode, type PayOrder, type PaymentPorts } from "./payment.svelte";
-import { splitTenders } from "./tender";
 import type { Receipt } from "./types";
 
 // The till's payment state machine with the outside world faked at its ports: the sales
@@ -72,7 +71,10 @@ function order(mode: PayMode, options: Partial<PayOrder> & { tenders?: () => Ten
     mode === "card"
       ? singleTender("card", 2500, "tok_visa")
       : mode === "split"
-        ? splitTenders(1000, 1500, "tok_visa")
+        ? [
+            { kind: "card" as const, amount_minor: 1000, card_token: "tok_visa" },
+            { kind: "cash" as const, amount_minor: 1500 },
+          ]
         : mode === "foreign"
           ? [{ kind: "foreign_cash" as const, currency: "USD", amount_minor: 3000, quoted_rate: "1.2" }]
           : singleTender("cash", 3000);
