@@ -18,7 +18,7 @@ from pos_catalog import products as repo
 from pos_catalog.config import Settings
 from pos_catalog.schemas import ProductOut
 from pos_catalog.tables import product_images, products
-from pos_platform.app import ServiceContext, unprocessable
+from pos_platform.app import ServiceContext, service_context, unprocessable
 from pos_platform.auth import Manager
 from pos_platform.db import utcnow
 from pos_platform.openapi import errors
@@ -33,8 +33,8 @@ _FORM_OVERHEAD = 64 * 1024
 ACCEPTED = "a JPEG, PNG or WebP image"
 
 
-def _ctx(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+def _ctx(request: Request) -> ServiceContext[Settings]:
+    return service_context(request, Settings)
 
 
 def _too_large(limit: int) -> HTTPException:
@@ -95,7 +95,7 @@ async def put_product_image(product_id: ProductId, manager: Manager, request: Re
     content, not the name. Stored as WebP thumbnails (96 and 320 px, EXIF rotation
     applied, metadata removed); the answer is the product with its new image URLs."""
     ctx = _ctx(request)
-    settings: Settings = ctx.settings  # type: ignore[assignment]
+    settings = ctx.settings
     data = await _read_upload(request, settings.image_max_bytes)
     try:
         thumbs = await run_in_threadpool(images.make_thumbnails, data)
