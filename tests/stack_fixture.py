@@ -62,7 +62,14 @@ def run_stack(command: str, *extra: str) -> None:
 # a short lockout window so the brute-force test can see it end.
 # The tax sandbox runs (port base + 34) and sales knows its URL, but tax stays
 # built-in unless an outlet chooses the external provider (tests/e2e/test_tax_provider.py).
-TEST_STACK_ENV = {"POS_LOGIN_LOCKOUT_SECONDS": "10", "POS_CARD_PROVIDER": "sandbox", "POS_TAX_SANDBOX": "1"}
+# Inventory's replicas look for due low-stock digests every 5 s (not every minute), so
+# the digest test waits seconds, not minutes.
+TEST_STACK_ENV = {
+    "POS_LOGIN_LOCKOUT_SECONDS": "10",
+    "POS_CARD_PROVIDER": "sandbox",
+    "POS_TAX_SANDBOX": "1",
+    "POS_DIGEST_CHECK_SECONDS": "5",
+}
 
 
 def start_stack() -> Iterator[Stack]:
