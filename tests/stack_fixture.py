@@ -63,11 +63,14 @@ def run_stack(command: str, *extra: str) -> None:
 # The tax sandbox runs (port base + 34) and sales knows its URL, but tax stays
 # built-in unless an outlet chooses the external provider (tests/e2e/test_tax_provider.py).
 # Every service traces to the stack's trace sink (ADR 0070; tests/e2e/test_tracing.py).
+# Inventory's replicas look for due low-stock digests every 5 s (not every minute), so
+# the digest test waits seconds, not minutes.
 TEST_STACK_ENV = {
     "POS_LOGIN_LOCKOUT_SECONDS": "10",
     "POS_CARD_PROVIDER": "sandbox",
     "POS_TAX_SANDBOX": "1",
     "POS_TRACE_SINK": "1",
+    "POS_DIGEST_CHECK_SECONDS": "5",
 }
 
 

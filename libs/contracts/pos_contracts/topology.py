@@ -27,6 +27,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "catalog": ("identity.OutletCreated",),
     "inventory": (
         "identity.OutletCreated",
+        # Managers' addresses: the default recipients of the low-stock digest.
+        "identity.UserChanged",
         "sales.SaleCompleted",
         "sales.SaleRefunded",
         "catalog.ProductCreated",

@@ -7,6 +7,7 @@ import logging
 
 from pos_contracts import Envelope
 from pos_contracts.events import ProductArchived, ProductChanged, ProductCreated, SaleCompleted, SaleRefunded
+from pos_inventory import digest_handlers
 from pos_inventory import stock as ops
 from pos_inventory.config import Settings
 from pos_inventory.stock import expire_reservations_once
@@ -53,7 +54,8 @@ def on_sales_completed(uow: UnitOfWork, items: list[tuple[SaleCompleted, Envelop
 BATCH_HANDLERS: dict[str, BatchHandler] = {"SaleCompleted": on_sales_completed}
 
 HANDLERS: dict[str, EventHandler] = {
-    "OutletCreated": outlet_replica_handler(known_outlets),
+    "OutletCreated": digest_handlers.with_zone(outlet_replica_handler(known_outlets)),
+    "UserChanged": digest_handlers.on_user_changed,
     "SaleCompleted": on_sale_completed,
     "SaleRefunded": on_sale_refunded,
     "ProductCreated": on_product,

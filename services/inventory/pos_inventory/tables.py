@@ -167,3 +167,6 @@ transfer_lines = Table(
 
 add_messaging_tables(metadata, consumer=True)
 known_outlets = outlets_table(metadata)
+
+# The daily low-stock digest's tables (their own module: issue 17, ADR 0069).
+from pos_inventory import digest_tables as _digest_tables  # noqa: E402,F401

@@ -14,7 +14,7 @@ from pos_sales.checkout import Checkout
 from pos_sales.clients import ServiceClients
 from pos_sales.config import Settings
 from pos_sales.handlers import BATCH_HANDLERS, HANDLERS
-from pos_sales.mail import MailSender, SmtpMailSender
+from pos_sales.mail import MailSender, receipt_sender
 from pos_sales.offline import SyncAdmission
 from pos_sales.refunds import RefundDesk
 from pos_sales.tables import metadata
@@ -83,5 +83,5 @@ def create_app(
     app.state.checkout = checkout
     app.state.offline_admission = SyncAdmission(settings.offline_sync_slots, settings.offline_sync_wait_seconds)
     app.state.refund_desk = refund_desk
-    app.state.mail_sender = mail_sender or SmtpMailSender(settings)
+    app.state.mail_sender = mail_sender or receipt_sender(settings)
     return app

@@ -4,10 +4,11 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from pos_platform.mail import SmtpSettings
 from pos_platform.settings import ServiceTokenSettings
 
 
-class Settings(ServiceTokenSettings):
+class Settings(ServiceTokenSettings, SmtpSettings):
     # The synchronous hops of checkout (the till waits for both).
     inventory_url: str = "http://127.0.0.1:8080"
     payments_url: str = "http://127.0.0.1:8080"
@@ -60,31 +61,8 @@ class Settings(ServiceTokenSettings):
     offline_sync_wait_seconds: float = 10.0
     offline_sync_retry_after_seconds: int = 5
 
-    # Receipts by e-mail (POST /api/sales/{id}/email): an SMTP server (docs/checkout.md).
-    # No host: sending answers 503 "not set up". TLS: starttls (port 587), tls (implicit,
-    # port 465) or none (a relay on loopback or a private network only).
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_tls_verify: bool = True  # check the server's certificate (off only for a test server)
-    smtp_tls_ca: str = ""  # a CA bundle for the server's certificate; "" = the system's
-    smtp_username: str = ""  # "" = no AUTH
-    smtp_password: SecretStr = SecretStr("")
-    smtp_from: str = ""  # the From address, e.g. "Receipts <receipts@shop.example>"
-    smtp_timeout_seconds: float = 10.0
-    # Tries per message (connection errors, timeouts, 4xx answers), with jittered
-    # exponential backoff between them: the cashier waits at most a few seconds.
-    smtp_attempts: int = 3
-    smtp_backoff_seconds: float = 0.5
-    smtp_backoff_max_seconds: float = 3.0
-
-    @model_validator(mode="after")
-    def _refuse_password_in_clear(self) -> Settings:
-        if self.environment == "production" and self.smtp_username and self.smtp_tls == "none":
-            raise ValueError(
-                "POS_SMTP_TLS=none with POS_SMTP_USERNAME would send the mail password in clear: use starttls or tls"
-            )
-        return self
+    # Receipts by e-mail (POST /api/sales/{id}/email): an SMTP server, POS_SMTP_*
+    # (pos_platform.mail.SmtpSettings; docs/checkout.md).
 
     @model_validator(mode="after")
     def _tax_api_named(self) -> Settings:

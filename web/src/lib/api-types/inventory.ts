@@ -681,6 +681,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/inventory/outlets/{outlet_id}/low-stock-digest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Digest Settings
+         * @description The outlet's daily low-stock digest: on or off, when (local time), to whom, and
+         *     how the latest one went. An outlet that never saved any shows the defaults (off,
+         *     07:00, the outlet's managers).
+         */
+        get: operations["get_digest_settings_api_inventory_outlets__outlet_id__low_stock_digest_get"];
+        /**
+         * Put Digest Settings
+         * @description Turn the outlet's daily digest on or off, and set when (HH:MM in the outlet's time
+         *     zone) and to whom (empty: the outlet's managers) it goes. The first digest goes at
+         *     the next send moment after saving (saving at 10:00 a time of 08:00: tomorrow).
+         */
+        put: operations["put_digest_settings_api_inventory_outlets__outlet_id__low_stock_digest_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/outlets/{outlet_id}/low-stock-digest/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Test Digest
+         * @description Send the outlet's digest now, as it would go today (to the saved recipients, else
+         *     the managers), marked as a test; answers with what was sent. The daily digest is not
+         *     affected (it still goes at its time), and it is sent even with nothing to report.
+         */
+        post: operations["send_test_digest_api_inventory_outlets__outlet_id__low_stock_digest_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -841,6 +891,144 @@ export interface components {
             total: number;
             /** Pending */
             pending: number;
+        };
+        /** DigestLineOut */
+        DigestLineOut: {
+            /** Product Id */
+            product_id: string;
+            /** Sku */
+            sku: string | null;
+            /** Name */
+            name: string | null;
+            /** On Hand */
+            on_hand: number;
+            /** Reorder Point */
+            reorder_point: number;
+            /** Suggested Order Qty */
+            suggested_order_qty: number;
+        };
+        /** DigestRunOut */
+        DigestRunOut: {
+            /**
+             * Local Date
+             * @description the outlet's local day the digest is for (YYYY-MM-DD)
+             */
+            local_date: string;
+            /**
+             * Status
+             * @description sending | sent | nothing (nothing to report: no mail) | failed (tried again later) | refused (the mail server refused it for good)
+             */
+            status: string;
+            /** Attempts */
+            attempts: number;
+            /**
+             * Recipients
+             * @description to whom it went (sent only)
+             */
+            recipients: string[];
+            /**
+             * Lines
+             * @description products listed (sent or nothing only)
+             */
+            lines: number | null;
+            /** Sent At */
+            sent_at: string | null;
+            /**
+             * Next Try At
+             * @description a failed digest is tried again then (UTC)
+             */
+            next_try_at: string | null;
+            /** Last Error */
+            last_error: string | null;
+        };
+        /** DigestSettingsIn */
+        DigestSettingsIn: {
+            /**
+             * Enabled
+             * @description send the daily digest
+             */
+            enabled: boolean;
+            /**
+             * Send At
+             * @description local time of day to send, HH:MM (24 h) in the outlet's time zone
+             * @example 07:30
+             */
+            send_at: string;
+            /**
+             * Recipients
+             * @description e-mail addresses; empty: the outlet's managers (their addresses as identity knows them)
+             * @default []
+             */
+            recipients: string[];
+            /**
+             * Send When All Stocked
+             * @description with nothing at or under its reorder point, send a one-line 'all stocked' mail (else no mail)
+             * @default false
+             */
+            send_when_all_stocked: boolean;
+        };
+        /** DigestSettingsOut */
+        DigestSettingsOut: {
+            /** Outlet Id */
+            outlet_id: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Send At
+             * @description HH:MM, local time
+             */
+            send_at: string;
+            /**
+             * Timezone
+             * @description the outlet's time zone (UTC until identity announced it)
+             */
+            timezone: string;
+            /**
+             * Recipients
+             * @description as saved; empty: the outlet's managers
+             */
+            recipients: string[];
+            /**
+             * Managers
+             * @description the outlet's managers' addresses (the default recipients)
+             */
+            managers: string[];
+            /**
+             * Sends To
+             * @description who the next digest goes to
+             */
+            sends_to: string[];
+            /** Send When All Stocked */
+            send_when_all_stocked: boolean;
+            /** Updated At */
+            updated_at: string | null;
+            /** Updated By */
+            updated_by: string | null;
+            /**
+             * Next Send At
+             * @description when the next digest is due (UTC), when enabled
+             */
+            next_send_at: string | null;
+            /** @description the latest day's digest, if any */
+            last_run: components["schemas"]["DigestRunOut"] | null;
+        };
+        /** DigestTestOut */
+        DigestTestOut: {
+            /** Outlet Id */
+            outlet_id: string;
+            /** To */
+            to: string[];
+            /** Subject */
+            subject: string;
+            /**
+             * Text
+             * @description the mail's plain-text body (an HTML alternative went with it)
+             */
+            text: string;
+            /** Lines */
+            lines: components["schemas"]["DigestLineOut"][];
+            /** Sent At */
+            sent_at: string;
         };
         /** DiscardIn */
         DiscardIn: {
@@ -4095,6 +4283,264 @@ export interface operations {
                 };
             };
             /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_digest_settings_api_inventory_outlets__outlet_id__low_stock_digest_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestSettingsOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    put_digest_settings_api_inventory_outlets__outlet_id__low_stock_digest_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DigestSettingsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestSettingsOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description a time or an address that is not one, or the digest turned on with nobody to send it to */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    send_test_digest_api_inventory_outlets__outlet_id__low_stock_digest_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outlet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestTestOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description not found: no such object here, or it belongs to an outlet the caller cannot see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description nobody to send it to, or the mail server refused the address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the mail server could not be reached, or e-mail is not set up: nothing was sent */
             503: {
                 headers: {
                     /** @description seconds to wait before trying again (sent when the database is unavailable) */
