@@ -26,7 +26,12 @@ import pytest
 from tests.security.examples import Builder
 from tests.security.world import Endpoint, World, endpoints, service_apps
 
-PUBLIC = re.compile(r"^/api/\w+/(healthz|readyz|metrics)$|^/api/identity/(login|refresh|logout|public-key)$")
+# Product thumbnails are public on purpose (ADR 0068): an <img> sends no token, and the
+# URL holds the product id and a content key that cannot be guessed.
+PUBLIC = re.compile(
+    r"^/api/\w+/(healthz|readyz|metrics)$|^/api/identity/(login|refresh|logout|public-key)$"
+    r"|^/api/catalog/products/\{product_id\}/image/\{key\}/\{size\}\.webp$"
+)
 
 APPS = service_apps(Path(tempfile.mkdtemp(prefix="pos-authz-")))
 DOCUMENTS = {name: app.openapi() for name, app in APPS.items()}

@@ -160,7 +160,7 @@ def delete_product_image(product_id: ProductId, _manager: Manager, request: Requ
 def get_product_image(
     product_id: ProductId,
     key: Annotated[str, Path(min_length=1, max_length=16, pattern="^[0-9a-f]+$")],
-    size: int,
+    size: Annotated[int, Path(ge=1, le=4096, description="the thumbnail's width in px (96 or 320)")],
     request: Request,
 ) -> Response:
     """A product's thumbnail, as the products' `image_url` / `thumbnail_url` name it.

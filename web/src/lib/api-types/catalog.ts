@@ -3298,6 +3298,7 @@ export interface operations {
             path: {
                 product_id: string;
                 key: string;
+                /** @description the thumbnail's width in px (96 or 320) */
                 size: number;
             };
             cookie?: never;
