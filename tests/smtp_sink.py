@@ -46,11 +46,12 @@ class Sink:
 
 
 @contextmanager
-def running_sink(folder: Path, port: int | None = None) -> Iterator[Sink]:
-    """The sink on `port` (a free one by default), stopped when the block ends."""
+def running_sink(folder: Path, port: int | None = None, extra: tuple[str, ...] = ()) -> Iterator[Sink]:
+    """The sink on `port` (a free one by default), stopped when the block ends; `extra`:
+    more of mail_sink.py's options (--tls-cert/--tls-key, --auth)."""
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--port", str(port), "--dir", str(folder)],
+        [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--port", str(port), "--dir", str(folder), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -5,23 +5,17 @@ as it was."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.smtp_sink import Sink, free_port, running_sink
+
 OUTLET = "outlet-a"
-ROOT = Path(__file__).resolve().parents[3]
 
 SHOP = {
     "shop_name": "Corner Coffee & Tea",
@@ -32,59 +26,10 @@ SHOP = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Sink:
-    port: int
-    folder: Path
-
-    def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for path in sorted(self.folder.glob("*.eml"))
-        ]
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.messages()
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"the sink received {len(self.messages())} messages, not {count}")
-
-
-def start_sink(folder: Path, *extra: str) -> Iterator[Sink]:
-    """scripts/mail_sink.py in its own process on a port of its own."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--port", str(port), "--dir", str(folder), *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the mail sink did not start: {process.stderr.read().decode() if process.stderr else ''}")
-            time.sleep(0.05)
-        yield Sink(port, folder)
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 @pytest.fixture
 def sink(tmp_path: Path) -> Iterator[Sink]:
-    yield from start_sink(tmp_path / "mail")
+    with running_sink(tmp_path / "mail") as received:
+        yield received
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -291,7 +236,9 @@ def test_starttls_with_a_verified_certificate_and_auth(
     """The sink requires STARTTLS and AUTH: the sender upgrades, checks the certificate
     against the CA it is given, logs in; a wrong password or an unknown CA is a 503."""
     cert, key = self_signed(tmp_path)
-    for tls_sink in start_sink(tmp_path / "tls-mail", "--tls-cert", str(cert), "--tls-key", str(key), "--auth", "pos:s3cret"):
+    with running_sink(
+        tmp_path / "tls-mail", extra=("--tls-cert", str(cert), "--tls-key", str(key), "--auth", "pos:s3cret")
+    ) as tls_sink:
         secure = smtp(tls_sink.port) | {
             "smtp_tls": "starttls",
             "smtp_tls_ca": str(cert),
