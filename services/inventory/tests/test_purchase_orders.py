@@ -18,8 +18,9 @@ from pos_contracts.events import OutletCreated
 from pos_inventory.app import create_app
 from pos_inventory.config import Settings
 from pos_platform.bus import InProcessBus
+from pos_platform.mail import SmtpMailSender
 from tests.databases import scratch_mariadb
-from tests.smtp_sink import Sink, running_sink
+from tests.smtp_sink import Sink, free_port, running_sink
 
 from .conftest import A, Auth, B, audit, envelope, ledger, level, outbox, product
 
@@ -257,6 +258,20 @@ def test_bad_input_is_refused_in_words_and_nothing_is_written(client: TestClient
     assert draft_receipt.status_code == 409 and "is draft" in draft_receipt.json()["detail"]
     no_address = client.post(f"/api/inventory/purchase-orders/{order['id']}/send", json={"mail": True}, headers=auth())
     assert no_address.status_code == 422 and "has no e-mail address" in no_address.json()["detail"]
+    # With an address but the mail server down: 503, and the order stays a draft.
+    renamed = client.put(
+        f"/api/inventory/suppliers/{made['id']}", json={"name": made["name"], "email": "orders@beanleaf.example"}, headers=auth()
+    )
+    assert renamed.status_code == 200 and renamed.json()["email"] == "orders@beanleaf.example"
+    working = client.app.state.po_sender
+    down = working.settings.model_copy(update={"smtp_port": free_port()})
+    client.app.state.po_sender = SmtpMailSender(down)
+    try:
+        failed = client.post(f"/api/inventory/purchase-orders/{order['id']}/send", json={"mail": True}, headers=auth())
+    finally:
+        client.app.state.po_sender = working
+    assert failed.status_code == 503 and "was not sent" in failed.json()["detail"], failed.text
+    assert client.get(f"/api/inventory/purchase-orders/{order['id']}", headers=auth()).json()["status"] == "draft"
     # Sent without a mail (the CSV went by hand), then cancelled before anything came.
     marked = client.post(f"/api/inventory/purchase-orders/{order['id']}/send", json={"mail": False}, headers=auth())
     assert marked.status_code == 200 and marked.json()["sent_to"] == ""
