@@ -204,7 +204,14 @@ def resume_cart(cart_id: str, principal: Cashier, request: Request) -> ParkedCar
     "/voids",
     status_code=status.HTTP_201_CREATED,
     responses={201: {"model": Void, "description": "voided; the body is the void as recorded"}}
-    | errors({403: "needs a manager's approval", 409: "the id belongs to a completed, pending or failed sale"}),
+    | errors(
+        {
+            403: "needs a manager's approval",
+            409: "the id belongs to a completed, pending or failed sale",
+            503: "the void could not be stored: post it again",
+        }
+    )
+    | unprocessable("the register is not one of the outlet's"),
 )
 async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONResponse:
     """Void a cart before payment (a parked one, or the one on the till): recorded with a
