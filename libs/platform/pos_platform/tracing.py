@@ -44,7 +44,9 @@ _gateway_trace_id: ContextVar[int] = ContextVar("pos_gateway_trace_id", default=
 _HEX32 = re.compile(rb"[0-9a-f]{32}")
 # Path segments that name one thing (a uuid, a number, a long hex or opaque token): a
 # client span's fallback name puts `{id}` in their place (span names stay few).
-_ID_SEGMENT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}|\d+|[0-9a-fA-F]{16,}|.{25,}")
+_ID_SEGMENT = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}|\d+|[0-9a-fA-F]{16,}|.{25,}"
+)
 
 
 class _GatewayTraceIds(RandomIdGenerator):

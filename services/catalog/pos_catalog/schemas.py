@@ -159,7 +159,7 @@ class ImportError_(BaseModel):
 
 class ImportJobOut(BaseModel):
     id: str
-    status: str  # validating | importing | done | failed
+    status: Literal["validating", "importing", "done", "failed"]
     dry_run: bool
     filename: str | None
     total_rows: int

@@ -646,8 +646,11 @@ export interface components {
         ImportJobOut: {
             /** Id */
             id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "validating" | "importing" | "done" | "failed";
             /** Dry Run */
             dry_run: boolean;
             /** Filename */

@@ -817,8 +817,11 @@ export interface components {
             id: string;
             /** Outlet Id */
             outlet_id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "posted" | "cancelled";
             /** Note */
             note: string | null;
             /** Created By */
@@ -1101,8 +1104,9 @@ export interface components {
             /**
              * Oversell
              * @default block
+             * @enum {string}
              */
-            oversell: string;
+            oversell: "block" | "allow";
         };
         /** LevelPage */
         LevelPage: {
@@ -1165,8 +1169,9 @@ export interface components {
             /**
              * Oversell
              * @default block
+             * @enum {string}
              */
-            oversell: string;
+            oversell: "block" | "allow";
             /** Suggested Order Qty */
             suggested_order_qty: number;
         };
@@ -1216,8 +1221,11 @@ export interface components {
             name: string | null;
             /** Active */
             active: boolean;
-            /** Oversell */
-            oversell: string;
+            /**
+             * Oversell
+             * @enum {string}
+             */
+            oversell: "block" | "allow";
         };
         /** QtyLine */
         QtyLine: {
@@ -1402,8 +1410,11 @@ export interface components {
             from_outlet_id: string;
             /** To Outlet Id */
             to_outlet_id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "created" | "sent" | "received" | "cancelled";
             /** Note */
             note: string | null;
             /** Created By */
