@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -49,13 +48,6 @@ _ID_SEGMENT = re.compile(
 )
 
 
-class _GatewayTraceIds(RandomIdGenerator):
-    """Random ids, except the trace id of a root span started under `_gateway_trace_id`."""
-
-    def generate_trace_id(self) -> int:
-        return _gateway_trace_id.get() or super().generate_trace_id()
-
-
 def configure_tracing(service: str, endpoint: str, *, sample_ratio: float = 1.0, instance: str = "") -> bool:
     """Export this process's spans to the OTLP/HTTP collector at `endpoint`; nothing
     when it is empty. Returns whether tracing is on."""
@@ -65,11 +57,18 @@ def configure_tracing(service: str, endpoint: str, *, sample_ratio: float = 1.0,
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    class GatewayTraceIds(RandomIdGenerator):
+        """Random ids, except the trace id of a root span started under `_gateway_trace_id`."""
+
+        def generate_trace_id(self) -> int:
+            return _gateway_trace_id.get() or super().generate_trace_id()
 
     resource = Resource.create({"service.name": service, "service.namespace": "pos", "service.instance.id": instance})
     provider = TracerProvider(
-        resource=resource, sampler=ParentBased(TraceIdRatioBased(sample_ratio)), id_generator=_GatewayTraceIds()
+        resource=resource, sampler=ParentBased(TraceIdRatioBased(sample_ratio)), id_generator=GatewayTraceIds()
     )
     provider.add_span_processor(
         BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces", timeout=5), schedule_delay_millis=500)
