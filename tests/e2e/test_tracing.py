@@ -83,6 +83,8 @@ def test_a_card_sale_is_one_trace_from_the_till_to_stock_deducted_and_the_report
 
     wanted = {
         ("sales", "server", "POST /api/sales"),
+        ("sales", "client", "POST /api/inventory/reservations"),
+        ("sales", "client", "POST /api/payments/payments"),
         ("inventory", "server", "POST /api/inventory/reservations"),
         ("payments", "server", "POST /api/payments/payments"),
         ("payments", "client", "card provider charge"),
