@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from pydantic import BaseModel, Field, field_validator
 
 from pos_catalog.domain import barcode_problem
 from pos_platform.schemas import RequestModel
 
-TAX_CLASSES = ("standard", "reduced", "zero")
-UNITS = ("each", "weight")
+# What an answer says (the web app's generated types see the closed sets); requests
+# keep their patterns, whose messages are the ones a person acts on.
+TaxClass = Literal["standard", "reduced", "zero"]
+Unit = Literal["each", "weight"]
+TAX_CLASSES: tuple[str, ...] = get_args(TaxClass)
+UNITS: tuple[str, ...] = get_args(Unit)
 
 
 # Request bodies: pos_platform.schemas.RequestModel (extra fields, strict numbers, no
@@ -68,8 +74,8 @@ class ProductOut(BaseModel):
     price_minor: int
     cost_minor: int
     currency: str
-    tax_class: str
-    unit: str = "each"
+    tax_class: TaxClass
+    unit: Unit = "each"
     active: bool
     # Only when the request named an outlet that has its own price for this product.
     outlet_price_minor: int | None = None
@@ -100,8 +106,8 @@ class SearchHit(BaseModel):
     price_minor: int
     outlet_price_minor: int | None = None
     currency: str
-    tax_class: str
-    unit: str
+    tax_class: TaxClass
+    unit: Unit
     category_id: str | None
     active: bool
     image_url: str | None = None
@@ -153,7 +159,7 @@ class ImportError_(BaseModel):
 
 class ImportJobOut(BaseModel):
     id: str
-    status: str  # validating | importing | done | failed
+    status: Literal["validating", "importing", "done", "failed"]
     dry_run: bool
     filename: str | None
     total_rows: int
@@ -181,8 +187,8 @@ class ReplicaProduct(BaseModel):
     price_minor: int = Field(description="the price at this outlet: its own price if it has one, else the product's")
     outlet_price: bool = Field(description="true when price_minor is this outlet's own price")
     currency: str
-    tax_class: str
-    unit: str
+    tax_class: TaxClass
+    unit: Unit
     active: bool = Field(description="false: archived (not sold; keep it to show old receipts)")
     thumbnail_url: str | None = Field(
         default=None, description="the product's 96 px image (cache it; a new image has a new URL); null: no image"

@@ -646,8 +646,11 @@ export interface components {
         ImportJobOut: {
             /** Id */
             id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "validating" | "importing" | "done" | "failed";
             /** Dry Run */
             dry_run: boolean;
             /** Filename */
@@ -756,13 +759,17 @@ export interface components {
             cost_minor: number;
             /** Currency */
             currency: string;
-            /** Tax Class */
-            tax_class: string;
+            /**
+             * Tax Class
+             * @enum {string}
+             */
+            tax_class: "standard" | "reduced" | "zero";
             /**
              * Unit
              * @default each
+             * @enum {string}
              */
-            unit: string;
+            unit: "each" | "weight";
             /** Active */
             active: boolean;
             /** Outlet Price Minor */
@@ -874,10 +881,16 @@ export interface components {
             outlet_price: boolean;
             /** Currency */
             currency: string;
-            /** Tax Class */
-            tax_class: string;
-            /** Unit */
-            unit: string;
+            /**
+             * Tax Class
+             * @enum {string}
+             */
+            tax_class: "standard" | "reduced" | "zero";
+            /**
+             * Unit
+             * @enum {string}
+             */
+            unit: "each" | "weight";
             /**
              * Active
              * @description false: archived (not sold; keep it to show old receipts)
@@ -908,10 +921,16 @@ export interface components {
             outlet_price_minor?: number | null;
             /** Currency */
             currency: string;
-            /** Tax Class */
-            tax_class: string;
-            /** Unit */
-            unit: string;
+            /**
+             * Tax Class
+             * @enum {string}
+             */
+            tax_class: "standard" | "reduced" | "zero";
+            /**
+             * Unit
+             * @enum {string}
+             */
+            unit: "each" | "weight";
             /** Category Id */
             category_id: string | null;
             /** Active */

@@ -1071,8 +1071,11 @@ export interface components {
             id: string;
             /** Outlet Id */
             outlet_id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "posted" | "cancelled";
             /** Note */
             note: string | null;
             /** Created By */
@@ -1355,8 +1358,9 @@ export interface components {
             /**
              * Oversell
              * @default block
+             * @enum {string}
              */
-            oversell: string;
+            oversell: "block" | "allow";
         };
         /** LevelPage */
         LevelPage: {
@@ -1419,8 +1423,9 @@ export interface components {
             /**
              * Oversell
              * @default block
+             * @enum {string}
              */
-            oversell: string;
+            oversell: "block" | "allow";
             /** Suggested Order Qty */
             suggested_order_qty: number;
         };
@@ -1521,8 +1526,11 @@ export interface components {
             name: string | null;
             /** Active */
             active: boolean;
-            /** Oversell */
-            oversell: string;
+            /**
+             * Oversell
+             * @enum {string}
+             */
+            oversell: "block" | "allow";
         };
         /** PurchaseOrderIn */
         PurchaseOrderIn: {
@@ -1854,8 +1862,11 @@ export interface components {
             from_outlet_id: string;
             /** To Outlet Id */
             to_outlet_id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "created" | "sent" | "received" | "cancelled";
             /** Note */
             note: string | null;
             /** Created By */
