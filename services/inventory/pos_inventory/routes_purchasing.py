@@ -7,9 +7,9 @@ admins everywhere; cashiers none (403)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -49,6 +49,8 @@ from pos_platform.outlets import ensure_known_outlet
 router = APIRouter(prefix="/api/inventory", tags=["inventory: purchase orders"])
 
 MAX_PO_ID = 2**53
+# An order's number in the path: bounded like every integer the API takes.
+PoId = Annotated[int, Path(ge=1, le=MAX_PO_ID, description="the order's number (PO-000042 is 42)")]
 
 
 def sender(request: Request) -> MailSender:
@@ -105,10 +107,9 @@ def create_supplier(body: SupplierIn, principal: Manager, request: Request) -> S
             supplier_id = orders.create_supplier(
                 uow, name=body.name, email=body.email, phone=body.phone, note=body.note, actor=principal.user_id
             )
+            return _supplier_out(orders.supplier(uow, supplier_id), [])  # a new supplier supplies nothing yet
     except IntegrityError:
         raise _name_taken(body.name) from None
-    with context(request).db.transaction() as uow:
-        return _one_supplier(uow, supplier_id)
 
 
 @router.get("/suppliers/{supplier_id}", response_model=SupplierOut, responses=errors({404: "no such supplier"}))
@@ -309,15 +310,9 @@ def list_orders(
 
 
 @router.get("/purchase-orders/{po_id}", response_model=PurchaseOrderOut, responses=errors({404: "no such order here"}))
-def get_order(po_id: int, principal: Manager, request: Request) -> PurchaseOrderOut:
-    _valid_id(po_id)
+def get_order(po_id: PoId, principal: Manager, request: Request) -> PurchaseOrderOut:
     with context(request).db.transaction() as uow:
         return _order_out(uow, _order(uow, po_id, principal))
-
-
-def _valid_id(po_id: int) -> None:
-    if not 1 <= po_id <= MAX_PO_ID:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"purchase order {po_id} not found")
 
 
 @router.put(
@@ -326,9 +321,8 @@ def _valid_id(po_id: int) -> None:
     responses=errors({404: "no such order here", 409: "the order is no longer a draft"})
     | unprocessable("a product the supplier does not supply, or on the order twice"),
 )
-def edit_lines(po_id: int, body: OrderLinesIn, principal: Manager, request: Request) -> PurchaseOrderOut:
+def edit_lines(po_id: PoId, body: OrderLinesIn, principal: Manager, request: Request) -> PurchaseOrderOut:
     """Replace the draft's lines (quantities and unit costs) and, if given, its note."""
-    _valid_id(po_id)
     with context(request).db.transaction() as uow:
         row = _order(uow, po_id, principal, for_update=True)
         _check_lines(uow, row.supplier_id, [line.product_id for line in body.lines])
@@ -349,10 +343,9 @@ def edit_lines(po_id: int, body: OrderLinesIn, principal: Manager, request: Requ
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "the order as CSV"}} | errors({404: "no such order here"}),
 )
-def order_as_csv(po_id: int, principal: Manager, request: Request) -> Response:
+def order_as_csv(po_id: PoId, principal: Manager, request: Request) -> Response:
     """The order as the supplier reads it: names, SKUs, quantities, decimal costs in the
     order's currency, and a total row."""
-    _valid_id(po_id)
     with context(request).db.transaction() as uow:
         sheet = orders.sheet(uow, _order(uow, po_id, principal))
     return Response(
@@ -376,11 +369,10 @@ def order_as_csv(po_id: int, principal: Manager, request: Request) -> Response:
         "the supplier has no e-mail address, the order has a line without a cost, or the mail server refused the address"
     ),
 )
-async def send_order(po_id: int, body: SendIn, principal: Manager, request: Request) -> PurchaseOrderOut:
+async def send_order(po_id: PoId, body: SendIn, principal: Manager, request: Request) -> PurchaseOrderOut:
     """Send a draft: mailed to the supplier's address (the order as text and CSV in the
     mail), or, with `mail: false`, marked sent (it went by the CSV download, phone or the
     supplier's portal). A mail the server does not take leaves the order a draft."""
-    _valid_id(po_id)
     ctx = context(request)
 
     def read() -> tuple[Any, Any]:
@@ -432,13 +424,12 @@ async def send_order(po_id: int, body: SendIn, principal: Manager, request: Requ
     responses=errors({404: "no such order here", 409: "the order is not sent or partially received"})
     | unprocessable("a product not on the order, more than is outstanding, or nothing received"),
 )
-def receive_order(po_id: int, body: OrderReceiptIn, principal: Manager, request: Request) -> PurchaseOrderOut:
+def receive_order(po_id: PoId, body: OrderReceiptIn, principal: Manager, request: Request) -> PurchaseOrderOut:
     """Record goods that arrived against the order: each line with a quantity goes into
     the outlet's stock (ledger kind "receipt", reason "purchase order", reference the
     order's number). Lines may arrive over several receipts; the order is partially
     received until every line is in full. More than is outstanding is refused (nothing
     moves): receive the extra as a plain goods receipt."""
-    _valid_id(po_id)
     try:
         return _receive(context(request), po_id, body, principal)
     except OrderStateError as exc:
@@ -465,10 +456,9 @@ def _receive(ctx: Any, po_id: int, body: OrderReceiptIn, principal: Principal) -
     response_model=PurchaseOrderOut,
     responses=errors({404: "no such order here", 409: "goods were received against it, or it is closed"}),
 )
-def cancel_order(po_id: int, principal: Manager, request: Request) -> PurchaseOrderOut:
+def cancel_order(po_id: PoId, principal: Manager, request: Request) -> PurchaseOrderOut:
     """Cancel a draft or a sent order before anything was received (tell the supplier
     yourself if it was sent)."""
-    _valid_id(po_id)
     with context(request).db.transaction() as uow:
         row = _order(uow, po_id, principal, for_update=True)
         try:
@@ -483,10 +473,9 @@ def cancel_order(po_id: int, principal: Manager, request: Request) -> PurchaseOr
     response_model=PurchaseOrderOut,
     responses=errors({404: "no such order here", 409: "the order is not partially received"}),
 )
-def close_order(po_id: int, principal: Manager, request: Request) -> PurchaseOrderOut:
+def close_order(po_id: PoId, principal: Manager, request: Request) -> PurchaseOrderOut:
     """A partially received order whose rest will not come: it becomes received, its
     lines short of what was ordered (nothing moves)."""
-    _valid_id(po_id)
     with context(request).db.transaction() as uow:
         row = _order(uow, po_id, principal, for_update=True)
         try:

@@ -5718,6 +5718,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order's number (PO-000042 is 42) */
                 po_id: number;
             };
             cookie?: never;
@@ -5799,6 +5800,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order's number (PO-000042 is 42) */
                 po_id: number;
             };
             cookie?: never;
@@ -5906,6 +5908,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order's number (PO-000042 is 42) */
                 po_id: number;
             };
             cookie?: never;
@@ -5987,6 +5990,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order's number (PO-000042 is 42) */
                 po_id: number;
             };
             cookie?: never;
@@ -6094,6 +6098,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order's number (PO-000042 is 42) */
                 po_id: number;
             };
             cookie?: never;
@@ -6201,6 +6206,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order's number (PO-000042 is 42) */
                 po_id: number;
             };
             cookie?: never;
@@ -6293,6 +6299,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order's number (PO-000042 is 42) */
                 po_id: number;
             };
             cookie?: never;
