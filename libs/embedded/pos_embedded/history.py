@@ -250,7 +250,9 @@ def seed_history(
             ).raise_for_status()
         for outlet, current in zip(outlets, settings, strict=True):
             if current["offline_max_hours"] < 720:
-                http.put(f"/api/sales/outlets/{outlet['id']}/settings", json={**current, "offline_max_hours": 720}).raise_for_status()
+                http.put(
+                    f"/api/sales/outlets/{outlet['id']}/settings", json={**current, "offline_max_hours": 720}
+                ).raise_for_status()
         staff = [users.get("cashier@example.com"), users.get("manager@example.com")]
         result = History(by_day={})
         assert result.by_day is not None
@@ -260,7 +262,11 @@ def seed_history(
                 outlet = outlets[sale.outlet]
                 # The cashier works the first outlet, the manager covers the rest.
                 who = next(
-                    (u["id"] for u in staff if u and (outlet["id"] in (u.get("outlets") or [])) and (sale.outlet == 0 or u["role"] == "manager")),
+                    (
+                        u["id"]
+                        for u in staff
+                        if u and (outlet["id"] in (u.get("outlets") or [])) and (sale.outlet == 0 or u["role"] == "manager")
+                    ),
                     None,
                 )
                 body = offline_body(

@@ -166,7 +166,10 @@ def test_demo_history_is_sold_through_sales_and_reported_on_its_days(embedded: t
     users = credentials(data_dir)
     with login(base, "admin@example.com", users["admin@example.com"]) as admin:
         outlet = next(o for o in admin.get("/api/identity/outlets").json() if o["name"] == "Harbour Street")["id"]
-        stock_before = {row["product_id"]: row["on_hand"] for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]}
+        stock_before = {
+            row["product_id"]: row["on_hand"]
+            for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]
+        }
         done = seed_history(base, "admin@example.com", users["admin@example.com"], 3, per_day=4)
         assert done.sales == sum(n for n, _ in (done.by_day or {}).values()) > 0
         assert done.sync_exceptions == 0  # nothing for a manager to look at
@@ -188,7 +191,10 @@ def test_demo_history_is_sold_through_sales_and_reported_on_its_days(embedded: t
         assert admin.get(f"/api/sales/outlets/{outlet}/settings").json()["offline_max_hours"] == 24
         deadline = time.monotonic() + 20
         while True:
-            after = {row["product_id"]: row["on_hand"] for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]}
+            after = {
+                row["product_id"]: row["on_hand"]
+                for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]
+            }
             if after == stock_before:
                 break
             assert time.monotonic() < deadline, "the history's stock receipt and sales did not even out"
