@@ -14,7 +14,9 @@ SaleCompleted and the reports count each sale on the day it was made, as for any
 - Cash only: a till takes only cash offline (a card needs its processor).
 - Stock: what the history sells is received first (one stock receipt per outlet,
   "demo history"), so each level ends where the opening stock left it.
-- A few refunds of last week's sales, made now (a refund cannot be back-dated).
+- A few refunds (at least one) of last week's sales, made now at the register (a
+  refund cannot be back-dated): today's figures show them. The goods go back on the
+  shelf unless damaged.
 - No shifts: a shift is opened and closed now, it cannot be back-dated, so the history
   has no Z-reports (its sales belong to no shift).
 - Receipt numbers R<register>-OFF9xxxxxxxx: a range a till's own offline sequence does
@@ -31,7 +33,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -190,6 +192,8 @@ class History:
     # (outlet id, local day) -> [sales, gross minor]
     by_day: dict[tuple[str, date], list[int]] | None = None
     sync_exceptions: int = 0
+    # (outlet id, product id) -> qty the refunds put back on the shelf
+    restocked: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def _send(http: httpx.Client, method: str, url: str, body: dict[str, Any]) -> httpx.Response:
@@ -256,7 +260,7 @@ def seed_history(
         staff = [users.get("cashier@example.com"), users.get("manager@example.com")]
         result = History(by_day={})
         assert result.by_day is not None
-        recent: list[str] = []
+        recent: list[tuple[str, str, list[dict[str, Any]]]] = []  # the last week's: (sale id, outlet id, lines)
         try:
             for number, sale in enumerate(sales, start=1):
                 outlet = outlets[sale.outlet]
@@ -284,20 +288,27 @@ def seed_history(
                 figures[0] += 1
                 figures[1] += body["total_minor"]
                 if (day - sale.day).days <= 7:
-                    recent.append(sale.id)
+                    recent.append((sale.id, outlet["id"], body["lines"]))
             # A few customers brought something back this week.
             rng = random.Random(seed + 1)
-            for sale_id in rng.sample(recent, k=round(len(recent) * REFUND_SHARE)):
+            refunded = rng.sample(recent, k=max(1, round(len(recent) * REFUND_SHARE)) if recent else 0)
+            for sale_id, outlet_id, lines in refunded:
+                reason = rng.choice(("damaged", "changed their mind", "wrong item"))
+                restock = reason != "damaged"  # a damaged one is not sold again
                 _send(
                     http,
                     "POST",
                     f"/api/sales/{sale_id}/refunds",
                     {
                         "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                        "reason": rng.choice(("damaged", "changed their mind", "wrong item")),
-                        "restock": True,
+                        "reason": reason,
+                        "restock": restock,
+                        "register_id": registers[outlet_id]["id"],
                     },
                 )
+                if restock:
+                    for line in lines:
+                        result.restocked[(outlet_id, line["product_id"])] += line["qty"]
                 result.refunds += 1
         finally:
             for outlet, current in zip(outlets, settings, strict=True):

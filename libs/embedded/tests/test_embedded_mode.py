@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -187,7 +188,18 @@ def test_demo_history_is_sold_through_sales_and_reported_on_its_days(embedded: t
         while reported() != expected:
             assert time.monotonic() < deadline, (reported(), expected)
             time.sleep(0.2)
-        # Its offline limit is back as it was, and the stock where it was.
+        # A customer brought one back (a refund is made now: it counts today, not then).
+        assert done.refunds == 1
+
+        def refunds_today() -> int:
+            rows = admin.get("/api/reports/sales/daily", params={"date_from": (days[-1] + timedelta(days=1)).isoformat()}).json()
+            return sum(r["refund_count"] for r in rows["rows"])
+
+        deadline = time.monotonic() + 20
+        while refunds_today() != 1:
+            assert time.monotonic() < deadline, refunds_today()
+            time.sleep(0.2)
+        # Its offline limit is back as it was, and the stock where it was ...
         assert admin.get(f"/api/sales/outlets/{outlet}/settings").json()["offline_max_hours"] == 24
         deadline = time.monotonic() + 20
         while True:
@@ -195,7 +207,8 @@ def test_demo_history_is_sold_through_sales_and_reported_on_its_days(embedded: t
                 row["product_id"]: row["on_hand"]
                 for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]
             }
-            if after == stock_before:
+            # ... but for what a refund put back on the shelf
+            if after == {p: qty + done.restocked[(outlet, p)] for p, qty in stock_before.items()}:
                 break
             assert time.monotonic() < deadline, "the history's stock receipt and sales did not even out"
             time.sleep(0.2)
