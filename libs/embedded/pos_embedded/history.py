@@ -190,7 +190,7 @@ class History:
     sales: int = 0
     refunds: int = 0
     # (outlet id, local day) -> [sales, gross minor]
-    by_day: dict[tuple[str, date], list[int]] | None = None
+    by_day: dict[tuple[str, date], list[int]] = field(default_factory=dict)
     sync_exceptions: int = 0
     # (outlet id, product id) -> qty the refunds put back on the shelf
     restocked: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -257,22 +257,14 @@ def seed_history(
                 http.put(
                     f"/api/sales/outlets/{outlet['id']}/settings", json={**current, "offline_max_hours": 720}
                 ).raise_for_status()
-        staff = [users.get("cashier@example.com"), users.get("manager@example.com")]
-        result = History(by_day={})
-        assert result.by_day is not None
+        sellers = [users[email]["id"] if email in users else None for email in ("cashier@example.com", "manager@example.com")]
+        result = History()
         recent: list[tuple[str, str, list[dict[str, Any]]]] = []  # the last week's: (sale id, outlet id, lines)
         try:
             for number, sale in enumerate(sales, start=1):
                 outlet = outlets[sale.outlet]
-                # The cashier works the first outlet, the manager covers the rest.
-                who = next(
-                    (
-                        u["id"]
-                        for u in staff
-                        if u and (outlet["id"] in (u.get("outlets") or [])) and (sale.outlet == 0 or u["role"] == "manager")
-                    ),
-                    None,
-                )
+                # The cashier works the first outlet, the manager the second.
+                who = sellers[min(sale.outlet, len(sellers) - 1)]
                 body = offline_body(
                     sale,
                     number,

@@ -172,11 +172,11 @@ def test_demo_history_is_sold_through_sales_and_reported_on_its_days(embedded: t
             for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]
         }
         done = seed_history(base, "admin@example.com", users["admin@example.com"], 3, per_day=4)
-        assert done.sales == sum(n for n, _ in (done.by_day or {}).values()) > 0
+        assert done.sales == sum(n for n, _ in done.by_day.values()) > 0
         assert done.sync_exceptions == 0  # nothing for a manager to look at
-        days = sorted({day for _, day in done.by_day or {}})
+        days = sorted({day for _, day in done.by_day})
         assert len(days) == 3
-        expected = {(o, d.isoformat()): figures for (o, d), figures in (done.by_day or {}).items()}
+        expected = {(o, d.isoformat()): figures for (o, d), figures in done.by_day.items()}
 
         def reported() -> dict[tuple[str, str], list[int]]:
             rows = admin.get(
