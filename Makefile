@@ -34,9 +34,11 @@ api-types: install
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python scripts/openapi_types.py
 
-## Embedded mode on http://127.0.0.1:8080 (Ctrl-C stops it; data in var/embedded/)
+## Embedded mode on http://127.0.0.1:8080 (Ctrl-C stops it; data in var/embedded/); the demo
+## chain's first start also records DEMO_HISTORY_DAYS days of past sales in the background (0: none)
+DEMO_HISTORY_DAYS ?= 29
 run: install web
-	$(BIN)/python -m pos_embedded
+	$(BIN)/python -m pos_embedded --demo-history-days $(DEMO_HISTORY_DAYS)
 
 ## Local stack on http://127.0.0.1:8080 (logs in var/stack/logs/; `make stack-down` stops it)
 stack: install web

@@ -66,6 +66,11 @@ def test_a_manager_uploads_a_picture_and_the_till_shows_it_on_tiles(open_tab: Ca
     expect(current).to_have_attribute("src", re.compile(r"^/api/catalog/products/.+/image/[0-9a-f]{16}/320\.webp$"))
     office.wait_for_function(f"() => ({LOADED})(document.querySelector('[data-testid=image-current]'))")
     expect(picture.get_by_role("button", name="Remove picture")).to_be_visible()
+    # The products table (behind the form) shows it too, as a thumbnail on the product's row.
+    thumb = office.locator(f'tr[data-sku="{shop.coffee.sku}"]').get_by_test_id("product-thumbnail")
+    expect(thumb).to_have_attribute("src", re.compile(r"/96\.webp$"))
+    thumb.evaluate("img => new Promise(ok => img.complete ? ok() : img.onload = ok)")
+    assert thumb.evaluate(LOADED)
 
     # The cashier: the quick-key tile of the coffee has its picture, the tea's has none.
     till = open_tab(1280, 800).login(*shop.cashier)

@@ -73,14 +73,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("POS_DATA_DIR", REPO_ROOT / "var" / "embedded")))
     parser.add_argument("--web-root", type=Path, default=REPO_ROOT / "web" / "dist")
     parser.add_argument("--no-demo", action="store_true", help="do not seed the demo chain on first start")
+    parser.add_argument(
+        "--demo-history-days",
+        type=int,
+        default=int(os.environ.get("POS_DEMO_HISTORY_DAYS", "0")),
+        help="with the demo chain, record this many days of past sales once, in the background (at most 29; `make run` asks for 29)",
+    )
     args = parser.parse_args(argv)
+    if not 0 <= args.demo_history_days <= 29:
+        parser.error(f"--demo-history-days is 0 to 29 (the offline limit is 720 h), not {args.demo_history_days}")
     args.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(args.data_dir.resolve(), args.port, args.web_root)
     base_url = f"http://127.0.0.1:{args.port}"
     if not args.no_demo:
         from pos_embedded.demo import seed_in_background
 
-        threading.Thread(target=seed_in_background, args=(base_url, args.data_dir), daemon=True).start()
+        threading.Thread(target=seed_in_background, args=(base_url, args.data_dir, args.demo_history_days), daemon=True).start()
     print(f"POS (embedded) on http://{args.host}:{args.port}  data: {args.data_dir}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
 

@@ -158,8 +158,9 @@ def seed(base_url: str, email: str, password: str) -> dict[str, str]:
         return users
 
 
-def seed_in_background(base_url: str, data_dir: Path) -> None:
-    """First start of embedded mode: wait for the server, seed once, print how to log in."""
+def seed_in_background(base_url: str, data_dir: Path, history_days: int = 0) -> None:
+    """First start of embedded mode: wait for the server, seed once, print how to log in;
+    then, when asked, record `history_days` of past sales (once), a line when done."""
     marker = data_dir / "demo-seeded"
     credentials = data_dir / "admin-credentials.txt"
     for _ in range(300):
@@ -180,10 +181,35 @@ def seed_in_background(base_url: str, data_dir: Path) -> None:
             for email, password in users.items():
                 out.write(f"{email}: {password}\n")
         marker.write_text("seeded\n")
-    print(login_box(base_url, credentials), flush=True)
+    history = data_dir / "demo-history"
+    history_days = 0 if history.exists() else history_days
+    print(login_box(base_url, credentials, history_days), flush=True)
+    if history_days:
+        record_history(base_url, credentials, history, history_days)
 
 
-def login_box(base_url: str, credentials: Path) -> str:
+def record_history(base_url: str, credentials: Path, marker: Path, days: int) -> None:
+    """The past sales (pos_embedded.history), after the log-ins are printed: the till is
+    usable meanwhile."""
+    from pos_embedded.history import seed_history
+
+    fields = dict(line.split(": ", 1) for line in credentials.read_text().splitlines() if ": " in line)
+    started = time.monotonic()
+    try:
+        done = seed_history(base_url, fields["email"], fields["password"], days)
+    except Exception as exc:  # a demo failure must not take the POS down
+        print(f"demo history could not be recorded: {exc!r}", file=sys.stderr, flush=True)
+        return
+    marker.write_text(f"{done.sales} sales over {days} days\n")
+    note = f", {done.sync_exceptions} sync exceptions to look at" if done.sync_exceptions else ""
+    print(
+        f"demo history: {done.sales} past sales over {days} days and {done.refunds} refunds recorded "
+        f"in {time.monotonic() - started:.0f} s: the dashboard and reports show them{note}",
+        flush=True,
+    )
+
+
+def login_box(base_url: str, credentials: Path, history_days: int = 0) -> str:
     """How to log in, in a box: printed last, after the start-up logs, so it is the
     first thing a new user sees."""
     lines = [f"POS ready: open {base_url}/", ""]
@@ -193,8 +219,14 @@ def login_box(base_url: str, credentials: Path) -> str:
         "The manager's PIN approves a cashier's refunds, voids and large",
         "discounts at the till; each PIN switches to its owner at a till",
         "(Switch cashier).",
-        f"(kept in {credentials})",
     ]
+    if history_days:
+        lines += [
+            "",
+            f"Sell now: {history_days} days of past sales are being recorded in",
+            "the background for the dashboard and reports (a line says when).",
+        ]
+    lines += [f"(kept in {credentials})"]
     width = max(len(line) for line in lines)
     rule = "+" + "-" * (width + 2) + "+"
     return "\n".join(["", rule, *(f"| {line.ljust(width)} |" for line in lines), rule, ""])
@@ -205,9 +237,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base-url", default="http://127.0.0.1:8080")
     parser.add_argument("--email", default="admin@example.com")
     parser.add_argument("--password", required=True)
+    parser.add_argument("--history-days", type=int, default=0, help="also record this many days of past sales (at most 29)")
     args = parser.parse_args(argv)
     for email, password in seed(args.base_url, args.email, args.password).items():
         print(f"{email}: {password}")
+    if args.history_days:
+        from pos_embedded.history import seed_history
+
+        done = seed_history(args.base_url, args.email, args.password, args.history_days, log=print)
+        print(f"demo history: {done.sales} past sales, {done.refunds} refunds")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -154,3 +155,60 @@ def test_each_service_serves_its_event_history_to_admins(embedded: tuple[str, Pa
         assert rest["next_after"] is None
     with login(base, "cashier@example.com", users["cashier@example.com"]) as cashier:
         assert cashier.get("/api/sales/events").status_code == 403
+
+
+def test_demo_history_is_sold_through_sales_and_reported_on_its_days(embedded: tuple[str, Path]) -> None:
+    """`make run`'s past sales (here three days, a few a day): recorded by the sales
+    service as sales made on those days, so the daily report shows each day's sales and
+    takings as they were sold, and the stock ends where it was."""
+    from pos_embedded.history import seed_history
+
+    base, data_dir = embedded
+    users = credentials(data_dir)
+    with login(base, "admin@example.com", users["admin@example.com"]) as admin:
+        outlet = next(o for o in admin.get("/api/identity/outlets").json() if o["name"] == "Harbour Street")["id"]
+        stock_before = {
+            row["product_id"]: row["on_hand"]
+            for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]
+        }
+        done = seed_history(base, "admin@example.com", users["admin@example.com"], 3, per_day=4)
+        assert done.sales == sum(n for n, _ in done.by_day.values()) > 0
+        assert done.sync_exceptions == 0  # nothing for a manager to look at
+        days = sorted({day for _, day in done.by_day})
+        assert len(days) == 3
+        expected = {(o, d.isoformat()): figures for (o, d), figures in done.by_day.items()}
+
+        def reported() -> dict[tuple[str, str], list[int]]:
+            rows = admin.get(
+                "/api/reports/sales/daily", params={"date_from": days[0].isoformat(), "date_to": days[-1].isoformat()}
+            ).json()["rows"]
+            return {(r["outlet_id"], r["day"]): [r["sales_count"], r["gross_minor"]] for r in rows}
+
+        deadline = time.monotonic() + 20
+        while reported() != expected:
+            assert time.monotonic() < deadline, (reported(), expected)
+            time.sleep(0.2)
+        # A customer brought one back (a refund is made now: it counts today, not then).
+        assert done.refunds == 1
+
+        def refunds_today() -> int:
+            rows = admin.get("/api/reports/sales/daily", params={"date_from": (days[-1] + timedelta(days=1)).isoformat()}).json()
+            return sum(r["refund_count"] for r in rows["rows"])
+
+        deadline = time.monotonic() + 20
+        while refunds_today() != 1:
+            assert time.monotonic() < deadline, refunds_today()
+            time.sleep(0.2)
+        # Its offline limit is back as it was, and the stock where it was ...
+        assert admin.get(f"/api/sales/outlets/{outlet}/settings").json()["offline_max_hours"] == 24
+        deadline = time.monotonic() + 20
+        while True:
+            after = {
+                row["product_id"]: row["on_hand"]
+                for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]
+            }
+            # ... but for what a refund put back on the shelf
+            if after == {p: qty + done.restocked[(outlet, p)] for p, qty in stock_before.items()}:
+                break
+            assert time.monotonic() < deadline, "the history's stock receipt and sales did not even out"
+            time.sleep(0.2)
