@@ -196,7 +196,9 @@ def record_history(base_url: str, credentials: Path, marker: Path, days: int) ->
     fields = dict(line.split(": ", 1) for line in credentials.read_text().splitlines() if ": " in line)
     started = time.monotonic()
     try:
-        done = seed_history(base_url, fields["email"], fields["password"], days)
+        done = seed_history(
+            base_url, fields["email"], fields["password"], days, limits_file=marker.with_name(marker.name + ".limits.json")
+        )
     except Exception as exc:  # a demo failure must not take the POS down
         print(f"demo history could not be recorded: {exc!r}", file=sys.stderr, flush=True)
         return

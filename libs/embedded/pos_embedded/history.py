@@ -28,6 +28,7 @@ SaleCompleted and the reports count each sale on the day it was made, as for any
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -35,6 +36,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -217,9 +219,15 @@ def seed_history(
     seed: int = 17,
     today: date | None = None,
     log: Callable[[str], None] = lambda _: None,
+    limits_file: Path | None = None,
 ) -> History:
     """Send the demo chain's past sales through the sales service (as the admin): the
-    demo outlets, registers, users and DEMO- products seeded by pos_embedded.demo."""
+    demo outlets, registers, users and DEMO- products seeded by pos_embedded.demo.
+
+    Safe to run again after an interruption (the server stopped mid-way): the sales
+    are recorded once (their ids), the stock receipt is posted once (looked up by its
+    reference), and the outlets' offline limits are set back to what they were before
+    the first run (kept in `limits_file` while the history is being recorded)."""
     with httpx.Client(base_url=base_url, timeout=60) as http:
         token = (
             http.post("/api/identity/login", json={"email": email, "password": password})
@@ -243,15 +251,29 @@ def seed_history(
         sales = plan(days, day, len(products), zones, per_day=per_day, seed=seed)
         log(f"demo history: {len(sales)} past sales over {days} days, being recorded in the background")
         # Stock first: what the history sells is received, so levels end where they were.
+        reference = f"demo history: the stock sold in the past {days} days"
         for outlet, sold in sold_per_product(sales).items():
+            outlet_id = outlets[outlet]["id"]
+            posted = http.get("/api/inventory/ledger", params={"reference": reference, "outlet_id": outlet_id})
+            if posted.raise_for_status().json():
+                continue  # an interrupted run received it already
             http.post(
                 "/api/inventory/receipts",
                 json={
-                    "outlet_id": outlets[outlet]["id"],
+                    "outlet_id": outlet_id,
                     "lines": [{"product_id": products[i].id, "qty": qty} for i, qty in sorted(sold.items())],
-                    "reference": f"demo history: the stock sold in the past {days} days",
+                    "reference": reference,
                 },
             ).raise_for_status()
+        # The limits as they were before the first run (an interrupted run left 720 h).
+        if limits_file is not None and limits_file.exists():
+            before = json.loads(limits_file.read_text())
+            settings = [
+                {**s, "offline_max_hours": before.get(o["id"], s["offline_max_hours"])}
+                for o, s in zip(outlets, settings, strict=True)
+            ]
+        elif limits_file is not None:
+            limits_file.write_text(json.dumps({o["id"]: s["offline_max_hours"] for o, s in zip(outlets, settings, strict=True)}))
         for outlet, current in zip(outlets, settings, strict=True):
             if current["offline_max_hours"] < 720:
                 http.put(
@@ -306,5 +328,7 @@ def seed_history(
             for outlet, current in zip(outlets, settings, strict=True):
                 if current["offline_max_hours"] < 720:
                     http.put(f"/api/sales/outlets/{outlet['id']}/settings", json=current).raise_for_status()
+            if limits_file is not None:
+                limits_file.unlink(missing_ok=True)
         result.sync_exceptions = http.get("/api/sales/sync-exceptions/count").raise_for_status().json()["open"]
         return result

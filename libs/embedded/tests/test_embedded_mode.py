@@ -4,6 +4,7 @@ outbox/inbox code as the real stack."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -212,3 +213,21 @@ def test_demo_history_is_sold_through_sales_and_reported_on_its_days(embedded: t
                 break
             assert time.monotonic() < deadline, "the history's stock receipt and sales did not even out"
             time.sleep(0.2)
+
+        # The server stopped mid-way last time: the history is recorded again on the next
+        # start. Nothing is sold or received twice, and the offline limit the interrupted
+        # run left at 720 h goes back to what it was before the first run.
+        settings = admin.get(f"/api/sales/outlets/{outlet}/settings").json()
+        admin.put(f"/api/sales/outlets/{outlet}/settings", json={**settings, "offline_max_hours": 720}).raise_for_status()
+        limits = data_dir / "history-test.limits.json"
+        limits.write_text(json.dumps({outlet: 24}))
+        again = seed_history(base, "admin@example.com", users["admin@example.com"], 3, per_day=4, limits_file=limits)
+        assert again.sales == done.sales and again.sync_exceptions == 0
+        assert reported() == expected
+        assert refunds_today() == 1
+        assert {
+            row["product_id"]: row["on_hand"]
+            for row in admin.get("/api/inventory", params={"outlet_id": outlet, "limit": 500}).json()["items"]
+        } == after
+        assert admin.get(f"/api/sales/outlets/{outlet}/settings").json()["offline_max_hours"] == 24
+        assert not limits.exists()
