@@ -6,8 +6,8 @@ from pos_payments.card import CardProvider, NoCardProvider
 from pos_payments.config import Settings
 from pos_payments.ecb import EcbRatesProvider, NoRatesProvider, SandboxRatesProvider
 from pos_payments.rates import RatesProvider
-from pos_payments.reader import ReaderProvider
 from pos_payments.rates_service import RatesService, rates_refresher
+from pos_payments.reader import ReaderProvider
 from pos_payments.routes import router
 from pos_payments.routes_rates import router as rates_router
 from pos_payments.service import PaymentService

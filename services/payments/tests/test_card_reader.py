@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.reader import ReaderProvider
-from pos_payments.reader_sandbox.app import create_app as create_reader
 from pos_payments.reader_sandbox.app import to_major, to_minor
 from pos_platform.bus import InProcessBus
 from pos_platform.testing import mint_token
@@ -162,9 +161,7 @@ def test_offline_the_reader_stores_only_when_allowed(reader: ReaderProvider) -> 
     assert "storedPayment=true" in stored["Response"]["AdditionalResponse"]
 
 
-def test_a_stored_payment_declined_at_capture_is_a_decline_once(
-    client: TestClient, auth: Auth, reader: ReaderProvider
-) -> None:
+def test_a_stored_payment_declined_at_capture_is_a_decline_once(client: TestClient, auth: Auth, reader: ReaderProvider) -> None:
     control(reader, acquirer_link=False, card="insufficient_funds")
     ref = reference(take_on_reader(reader, "20.00", store_and_forward=True))
     control(reader, acquirer_link=True)

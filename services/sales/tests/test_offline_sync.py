@@ -526,7 +526,9 @@ def allow_offline_card(client: TestClient, auth: Any, **limits: Any) -> None:
 
 def card_sale(ref: str = "saf_0123456789", **kwargs: Any) -> dict[str, Any]:
     body = offline_sale(**kwargs)
-    body["tenders"] = [{"kind": "card", "amount_minor": body["total_minor"], "tendered_minor": body["total_minor"], "reader_ref": ref}]
+    body["tenders"] = [
+        {"kind": "card", "amount_minor": body["total_minor"], "tendered_minor": body["total_minor"], "reader_ref": ref}
+    ]
     body["change_minor"] = 0
     return body
 
@@ -539,7 +541,9 @@ def test_a_card_taken_offline_on_the_reader_is_captured_at_the_sync(client: Test
     assert r.json()["tenders"] == [
         {"kind": "card", "amount_minor": 2500, "tendered_minor": 2500, "reader_ref": "saf_0123456789", "capture": "deferred"}
     ]
-    assert [c["tenders"] for c in fakes.capture_calls] == [[{"kind": "card", "amount_minor": 2500, "reader_ref": "saf_0123456789"}]]
+    assert [c["tenders"] for c in fakes.capture_calls] == [
+        [{"kind": "card", "amount_minor": 2500, "reader_ref": "saf_0123456789"}]
+    ]
     assert exceptions(client, auth) == []
 
 
@@ -586,7 +590,11 @@ def test_an_offline_card_needs_the_readers_reference(client: TestClient, auth: A
 def test_deferred_card_capture_needs_a_reader_and_both_limits(client: TestClient, auth: Any) -> None:
     url = f"/api/sales/outlets/{OUTLET}/settings"
     now = client.get(url, headers=auth()).json()
-    assert (now["offline_card_allowed"], now["offline_card_max_sale_minor"], now["offline_card_max_device_minor"]) == (False, 0, 0)
+    assert (now["offline_card_allowed"], now["offline_card_max_sale_minor"], now["offline_card_max_device_minor"]) == (
+        False,
+        0,
+        0,
+    )
     no_reader = client.put(url, json={**now, "offline_card_allowed": True}, headers=auth("manager"))
     assert no_reader.status_code == 422 and "card_reader_url" in no_reader.text
     no_limit = client.put(

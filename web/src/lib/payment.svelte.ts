@@ -8,7 +8,9 @@
 //     │              └─403 (discount over the limit)──▶ approval
 //     └─discount over the limit, not a manager──▶ approval ──granted──▶ sending (same sale id)
 //                                                          └─refused──▶ problem
-//   offline: cash ──▶ sending (kept on the till) ──▶ done;  card / foreign cash ──▶ problem
+//   offline: cash ──▶ sending (kept on the till) ──▶ done;  foreign cash / split ──▶ problem
+//            card ──▶ (outlet allows, within its limits) sending (the reader keeps it) ──▶ done
+//                 └─ not allowed / above a limit / the reader refused ──▶ problem (the reason)
 //
 // The sale id is made once per distinct request (outlet, register, cart, tenders, tax
 // quote) and kept in `pending`, which survives a reload of the page (sessionStorage): a
@@ -60,6 +62,9 @@ export interface PaymentPorts {
   getSale(id: string): Promise<Receipt & { status: string }>;
   /** Keep a cash sale on the till (offline), under this id when an online attempt had one. */
   sellOffline(id: string | undefined, cashTenderedMinor: number): Promise<Receipt>;
+  /** Take the sale offline by card on the shop's card reader (deferred capture, ADR 0073);
+   * throws with the reason when the outlet does not allow it or a limit is passed. */
+  sellOfflineByCard?(id: string | undefined): Promise<Receipt>;
   newId(): string;
   sleep(ms: number): Promise<void>;
   storage?: KeyValueStore | null;
@@ -173,6 +178,7 @@ export class PaymentFlow {
     this.manager = order.isManager;
     if (order.offline) {
       if (order.mode === "foreign") return this.invalid("The till is offline: foreign cash needs the server's rate. Take cash in the shop's currency.");
+      if (order.mode === "card" && this.ports.sellOfflineByCard) return this.payOfflineByCard(order);
       if (order.mode !== "cash") return this.invalid("The till is offline: a card cannot be taken without its processor. Take cash.");
       return this.payOffline(order);
     }
@@ -197,6 +203,21 @@ export class PaymentFlow {
     try {
       // The same id as an online attempt whose answer never came: the server records it once.
       const receipt = await this.ports.sellOffline(this.pending?.body.id, tenders[0].amount_minor);
+      this.setPending(null);
+      this.state = { name: "done", outcome: "paid" };
+      this.hooks.onpaid(receipt);
+    } catch (e) {
+      this.invalid(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Offline by card: the reader keeps the payment, the sale is queued and the card
+   * captured when it syncs; refused with the reason otherwise (docs/offline.md). */
+  async payOfflineByCard(order: Pick<PayOrder, "lines">): Promise<void> {
+    if (this.busy || this.unknown || order.lines.length === 0 || !this.ports.sellOfflineByCard) return;
+    this.state = { name: "sending", progress: "Taking the card on the reader (offline: captured when the link is back)…" };
+    try {
+      const receipt = await this.ports.sellOfflineByCard(this.pending?.body.id);
       this.setPending(null);
       this.state = { name: "done", outcome: "paid" };
       this.hooks.onpaid(receipt);

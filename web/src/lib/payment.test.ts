@@ -334,6 +334,25 @@ describe("offline", () => {
     expect(till.offline).toHaveLength(0);
   });
 
+  it("with deferred card capture, a card goes to the reader and is kept on the till; a refusal says why", async () => {
+    const byCard: (string | undefined)[] = [];
+    let refuse = "";
+    const ports = { ...till.ports(), sellOfflineByCard: async (id: string | undefined) => {
+      if (refuse) throw new Error(refuse);
+      byCard.push(id);
+      return receipt(id ?? "offline-card");
+    } };
+    const flow = new PaymentFlow(ports, { onpaid: (r) => void till.paid.push(r), onrefused: () => {} });
+    await flow.pay(order("card", { offline: true }));
+    expect(byCard).toEqual([undefined]);
+    expect(till.paid.map((r) => r.sale_id)).toEqual(["offline-card"]);
+    expect(till.posted).toHaveLength(0);
+    refuse = "A card payment of €30.01 is above the €30.00 this outlet allows by card while the till is offline.";
+    await flow.pay(order("card", { offline: true }));
+    expect(flow.problem?.text).toBe(refuse);
+    expect(till.paid).toHaveLength(1);
+  });
+
   it("foreign cash is refused (it needs the server's rate)", async () => {
     const flow = till.flow();
     await flow.pay(order("foreign", { offline: true }));
