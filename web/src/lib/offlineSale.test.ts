@@ -1,7 +1,7 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { closeOfflineDb, openOfflineDb } from "./offlineDb";
-import { checkOfflineCard, checkOfflineSale, lastOfflineSequence, offlineReceiptNumber, OfflineRefused, takeOfflineSale, type OfflineSaleRequest, type TillContext } from "./offlineSale";
+import { checkOfflineCard, checkOfflineSale, lastOfflineSequence, offlineReceiptNumber, OfflineRefused, takeOfflineSale, type OfflineLimits, type OfflineSaleRequest, type TillContext } from "./offlineSale";
 import { PricingError, type CatalogPrice } from "./pricing";
 
 const HOUR = 3_600_000;
@@ -182,7 +182,7 @@ describe("deferred card capture offline (ADR 0073)", () => {
     offline_card_max_sale_minor: 3000,
     offline_card_max_device_minor: 5000,
   };
-  const refusal = (limits: typeof settings, kinds: string[], card: number, pending: number) => {
+  const refusal = (limits: OfflineLimits, kinds: string[], card: number, pending: number) => {
     try {
       checkOfflineCard(limits, kinds, card, pending);
       return "ok";

@@ -65,6 +65,9 @@ export interface PaymentPorts {
   /** Take the sale offline by card on the shop's card reader (deferred capture, ADR 0073);
    * throws with the reason when the outlet does not allow it or a limit is passed. */
   sellOfflineByCard?(id: string | undefined): Promise<Receipt>;
+  /** Take a card payment on the shop's card reader (online, ADR 0073) under the sale's
+   * id; its reference. Throws with the reader's reason (declined, no answer). */
+  takeOnReader?(id: string, amountMinor: number): Promise<string>;
   newId(): string;
   sleep(ms: number): Promise<void>;
   storage?: KeyValueStore | null;
@@ -95,6 +98,8 @@ export interface PayOrder {
   /** The discounts need a manager's approval and the cashier is not one. */
   approvalNeeded: boolean;
   isManager: boolean;
+  /** The outlet has a card reader: a card is taken on it first, then captured by payments. */
+  reader?: boolean;
 }
 
 export const PENDING_KEY = "pos.pendingSale";
@@ -186,10 +191,15 @@ export class PaymentFlow {
     if (this.state.name === "problem") this.state = { name: "ready" };
     const tenders = order.tenders();
     if (!tenders) return;
-    const body = this.requestFor(order.key(tenders), (id) => order.body(id, tenders));
+    let body = this.requestFor(order.key(tenders), (id) => order.body(id, tenders));
     if (order.approvalNeeded && !order.isManager && !body.approved_by) {
       this.state = { name: "approval", problem: null }; // the manager's PIN first, then the same request
       return;
+    }
+    if (order.mode === "card" && order.reader && this.ports.takeOnReader && body.tenders.length === 1 && !body.tenders[0].reader_ref) {
+      const reader = await this.onReader(body);
+      if (!reader) return;
+      body = reader;
     }
     await this.send(body, order.mode);
   }
@@ -223,6 +233,25 @@ export class PaymentFlow {
       this.hooks.onpaid(receipt);
     } catch (e) {
       this.invalid(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** The card on the reader first (online): its reference goes into the pending sale,
+   * so a retry posts the same sale with the same reference (captured once). A refusal
+   * forgets the sale: nothing was charged. */
+  private async onReader(body: SaleBody): Promise<SaleBody | null> {
+    const key = this.pending?.key ?? "";
+    this.state = { name: "sending", progress: "Waiting for the card on the reader…" };
+    try {
+      const { card_token: _token, ...tender } = body.tenders[0];
+      const ref = await (this.ports.takeOnReader as NonNullable<PaymentPorts["takeOnReader"]>)(body.id, tender.amount_minor);
+      const withRef: SaleBody = { ...body, tenders: [{ ...tender, reader_ref: ref }] };
+      this.setPending({ key, body: withRef });
+      return withRef;
+    } catch (e) {
+      this.setPending(null);
+      this.invalid(e instanceof Error ? e.message : String(e));
+      return null;
     }
   }
 
