@@ -3,6 +3,7 @@
 // for cash, and the receipt the till prints for it (issue 15, docs/offline.md).
 
 import { api } from "./api";
+import { formatMoney } from "./money";
 import type { CartLine, Discount, Quote } from "./cart";
 import { payOnReader } from "./cardReader";
 import { previewOfflineSale, takeOfflineSale, type OfflineSettings, type TakenOfflineSale } from "./offlineSale";
@@ -158,6 +159,7 @@ export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt
     till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
     offlineSinceMs: offlineStatus.offlineSince,
     managerPresent: sale.managerPresent,
+    formatMoney: (minor: number) => formatMoney(minor, settings.currency),
   });
   return offlineReceipt(taken, sale, settings);
 }
@@ -182,6 +184,7 @@ export async function sellOfflineByCard(sale: Omit<OfflineCashSale, "cashTendere
     till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
     offlineSinceMs: offlineStatus.offlineSince,
     managerPresent: sale.managerPresent,
+    formatMoney: (minor: number) => formatMoney(minor, settings.currency),
   };
   const cart = await previewOfflineSale({ ...request, tenderKinds: ["card"] });
   const approval = await pay({
