@@ -421,7 +421,15 @@ def render_gateway(cfg: Config) -> Path:
     # As root, nginx's workers would run as nobody and could not read a checkout under /root.
     user = "root" if os.geteuid() == 0 else None
     conf.write_text(
-        render.render(prefix=str(prefix), listen=str(cfg.gateway_port), web_root=str(web_root), upstreams=upstreams, user=user)
+        render.render(
+            prefix=str(prefix),
+            listen=str(cfg.gateway_port),
+            web_root=str(web_root),
+            upstreams=upstreams,
+            user=user,
+            # The till's page may reach the stack's card reader sandbox (ADR 0073).
+            card_reader_origins=[f"http://127.0.0.1:{cfg.reader_sandbox_port}"],
+        )
     )
     return conf
 
