@@ -47,6 +47,9 @@ DEFAULT_PIN_BURST = 10
 # Origins (besides the gateway's own) whose pages may call the API with credentials;
 # comma-separated in this environment variable, or --cors-origin (repeatable).
 CORS_ENV = "POS_GATEWAY_CORS_ORIGINS"
+# The shops' card readers the till may reach from the browser (ADR 0073): added to the
+# CSP's connect-src; comma-separated in this environment variable, or --card-reader-origin.
+CARD_READERS_ENV = "POS_GATEWAY_CARD_READER_ORIGINS"
 DEFAULT_WORKER_CONNECTIONS = 1024
 UPSTREAM_KEEPALIVE = 32
 # Below uvicorn's default --timeout-keep-alive (5 s): nginx must drop an idle upstream
@@ -112,6 +115,7 @@ def render(
     cors_origins: Sequence[str] = (),
     worker_connections: int = DEFAULT_WORKER_CONNECTIONS,
     template: str | None = None,
+    card_reader_origins: Sequence[str] = (),
 ) -> str:
     """Return the nginx.conf text.
 
@@ -122,6 +126,8 @@ def render(
     are fine too. user: optional `user` directive value (only matters when root).
     cors_origins: exact origins (scheme://host[:port]) allowed to call the API from a
     browser with credentials; empty (the default) means same-origin only.
+    card_reader_origins: the card readers' origins (scheme://host[:port]) the till's page
+    may connect to (ADR 0073), added to the CSP's connect-src; empty: none.
     Raises RenderError on any unusable value.
     """
     prefix_s = _abs_path("prefix", prefix)
@@ -135,6 +141,7 @@ def render(
         "PIN_RATE": _check(_RATE, "PIN rate", pin_rate),
         "PIN_BURST": str(_positive_int("PIN burst", pin_burst)),
         "CORS_ORIGINS": _cors_map_entries(cors_origins),
+        "CARD_READER_SOURCES": _card_reader_sources(card_reader_origins),
         "WORKER_CONNECTIONS": str(_positive_int("worker connections", worker_connections)),
         "ACCESS_LOG": _log_target("access log", access_log, f"{prefix_s}/access.log"),
         "ERROR_LOG": _log_target("error log", error_log, f"{prefix_s}/error.log", allow_stderr=True),
@@ -203,6 +210,15 @@ def _cors_map_entries(origins: Sequence[str]) -> str:
             raise RenderError(f"invalid CORS origin {origin!r}: give scheme://host[:port], no path, no wildcard")
         lines.append(f'        "{origin}" $http_origin;')
     return "\n".join(lines) if lines else "        # (none: same-origin only)"
+
+
+def _card_reader_sources(origins: Sequence[str]) -> str:
+    if isinstance(origins, str):
+        raise RenderError("card_reader_origins must be a list of origins, not a string")
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise RenderError(f"invalid card reader origin {origin!r}: give scheme://host[:port], no path, no wildcard")
+    return "".join(f" {origin}" for origin in origins)
 
 
 def parse_cors_origins(text: str | None) -> list[str]:
@@ -326,6 +342,14 @@ def _build_parser() -> argparse.ArgumentParser:
         f"(default: ${CORS_ENV}, comma-separated; none means same-origin only)",
     )
     parser.add_argument(
+        "--card-reader-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help=f"a shop's card reader the till may connect to (CSP connect-src), e.g. https://192.168.1.50:8443; "
+        f"repeatable (default: ${CARD_READERS_ENV}, comma-separated)",
+    )
+    parser.add_argument(
         "--worker-connections",
         type=int,
         default=DEFAULT_WORKER_CONNECTIONS,
@@ -386,6 +410,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             pin_burst=args.pin_burst,
             cors_origins=args.cors_origin if args.cors_origin is not None else parse_cors_origins(os.environ.get(CORS_ENV)),
             worker_connections=args.worker_connections,
+            card_reader_origins=args.card_reader_origin
+            if args.card_reader_origin is not None
+            else parse_cors_origins(os.environ.get(CARD_READERS_ENV)),
         )
     except RenderError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "gateway"))
 SERVICES = ("identity", "catalog", "inventory", "sales", "payments", "reports")
 REPLICAS = {"inventory": 2, "sales": 2}
 SANDBOX = "card-sandbox"
+READER_SANDBOX = "reader-sandbox"
 RATES_SANDBOX = "rates-sandbox"
 MAIL_SINK = "mail-sink"
 TAX_SANDBOX = "tax-sandbox"
@@ -71,6 +72,10 @@ class Config:
     @property
     def rates_sandbox_port(self) -> int:
         return self.port_base + 32  # not +31: the crash test runs a sales instance on the gateway port + 51 (port base + 31)
+
+    @property
+    def reader_sandbox_port(self) -> int:
+        return self.port_base + 36
 
     @property
     def mail_sink_port(self) -> int:
@@ -218,6 +223,10 @@ def service_env(cfg: Config, service: str) -> dict[str, str]:
         # Card payments go to the project's sandbox processor (a separate process, HTTP).
         "POS_CARD_PROVIDER": os.environ.get("POS_CARD_PROVIDER", "sandbox"),
         "POS_CARD_SANDBOX_URL": os.environ.get("POS_CARD_SANDBOX_URL") or f"http://127.0.0.1:{cfg.sandbox_port}",
+        # Card readers (ADR 0073): payments captures at the reader sandbox's acquirer face.
+        "POS_CARD_READER": os.environ.get("POS_CARD_READER", "sandbox"),
+        "POS_CARD_READER_ACQUIRER_URL": os.environ.get("POS_CARD_READER_ACQUIRER_URL")
+        or f"http://127.0.0.1:{cfg.reader_sandbox_port}",
         # Exchange rates from the project's rates sandbox (the ECB's document, its own process).
         "POS_RATES_PROVIDER": os.environ.get("POS_RATES_PROVIDER", "sandbox"),
         "POS_RATES_SANDBOX_URL": os.environ.get("POS_RATES_SANDBOX_URL")
@@ -291,6 +300,21 @@ def start_card_sandbox(cfg: Config) -> None:
         {**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.sandbox_port}/healthz"), "the card sandbox", 30)
+
+
+def start_reader_sandbox(cfg: Config) -> None:
+    """The card reader sandbox (ADR 0073): a shop's card terminal on the LAN (the till
+    speaks to its /nexo) and its acquirer (payments captures there). Skipped when
+    POS_CARD_READER_ACQUIRER_URL names another one."""
+    if os.environ.get("POS_CARD_READER_ACQUIRER_URL"):
+        return
+    start_process(
+        cfg,
+        READER_SANDBOX,
+        [sys.executable, "-m", "pos_payments.reader_sandbox", "--port", str(cfg.reader_sandbox_port)],
+        {**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    wait_for(lambda: http_ok(f"http://127.0.0.1:{cfg.reader_sandbox_port}/healthz"), "the card reader sandbox", 30)
 
 
 def start_rates_sandbox(cfg: Config) -> None:
@@ -397,7 +421,15 @@ def render_gateway(cfg: Config) -> Path:
     # As root, nginx's workers would run as nobody and could not read a checkout under /root.
     user = "root" if os.geteuid() == 0 else None
     conf.write_text(
-        render.render(prefix=str(prefix), listen=str(cfg.gateway_port), web_root=str(web_root), upstreams=upstreams, user=user)
+        render.render(
+            prefix=str(prefix),
+            listen=str(cfg.gateway_port),
+            web_root=str(web_root),
+            upstreams=upstreams,
+            user=user,
+            # The till's page may reach the stack's card reader sandbox (ADR 0073).
+            card_reader_origins=[f"http://127.0.0.1:{cfg.reader_sandbox_port}"],
+        )
     )
     return conf
 
@@ -451,6 +483,7 @@ def up(cfg: Config, fresh: bool) -> None:
     ensure_keypair(str(cfg.state_dir / "keys" / "jwt-private.pem"), str(cfg.state_dir / "keys" / "jwt-public.pem"))
     migrate(cfg)
     start_card_sandbox(cfg)
+    start_reader_sandbox(cfg)
     start_rates_sandbox(cfg)
     start_tax_sandbox(cfg)
     start_mail_sink(cfg)
@@ -541,16 +574,17 @@ def restart(cfg: Config, name: str | None) -> None:
     """Start one process of a running stack again (after a crash, or to pick up a change),
     exactly as `up` starts it, and wait until it is ready. A live one is stopped first."""
     instances = {f"{s}-{i}": (s, i, p) for s in SERVICES for i, p in enumerate(cfg.ports(s))}
-    if name not in (*instances, SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
+    if name not in (*instances, SANDBOX, READER_SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
         raise SystemExit(
-            f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK])}"
+            f"[stack] restart what? one of: {', '.join([*instances, SANDBOX, READER_SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK])}"
         )
     pid = pids(cfg).get(name)
     if pid is not None and pid_alive(pid):
         stop_process(cfg, name, pid)
-    if name in (SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
+    if name in (SANDBOX, READER_SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
         starters = {
             SANDBOX: start_card_sandbox,
+            READER_SANDBOX: start_reader_sandbox,
             RATES_SANDBOX: start_rates_sandbox,
             TAX_SANDBOX: start_tax_sandbox,
             TRACE_SINK: start_trace_sink,
@@ -566,9 +600,10 @@ def restart(cfg: Config, name: str | None) -> None:
 
 def status(cfg: Config) -> None:
     for name, pid in pids(cfg).items():
-        if name in (SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
+        if name in (SANDBOX, READER_SANDBOX, RATES_SANDBOX, TAX_SANDBOX, MAIL_SINK, TRACE_SINK):
             port = {
                 SANDBOX: cfg.sandbox_port,
+                READER_SANDBOX: cfg.reader_sandbox_port,
                 RATES_SANDBOX: cfg.rates_sandbox_port,
                 TAX_SANDBOX: cfg.tax_sandbox_port,
                 MAIL_SINK: cfg.mail_sink_port,

@@ -331,6 +331,22 @@ def test_cors_origins_from_the_environment(tmp_path):
     assert '"https://a.example.com" $http_origin;' in text and '"https://b.example.com:8443" $http_origin;' in text
 
 
+def test_card_readers_are_added_to_the_csp_connect_src(render, tmp_path):
+    """ADR 0073: the till's page talks to the shop's card reader; the CSP lets it reach
+    exactly the readers listed, nothing else."""
+    text, _, _ = _render_local(render, tmp_path, card_reader_origins=["https://192.168.1.50:8443", "http://127.0.0.1:8136"])
+    assert "connect-src 'self' https://192.168.1.50:8443 http://127.0.0.1:8136;" in text
+    plain, _, _ = _render_local(render, tmp_path)
+    assert "connect-src 'self';" in plain
+    for bad in ("*", "https://reader.example/nexo", "192.168.1.50:8443", "https://x; script-src *"):
+        with pytest.raises(render.RenderError, match="card reader origin"):
+            _render_local(render, tmp_path, card_reader_origins=[bad])
+    out = tmp_path / "env.conf"
+    env = {**os.environ, "POS_GATEWAY_CARD_READER_ORIGINS": "https://10.0.0.7:8443"}
+    subprocess.run([sys.executable, str(RENDER_PY), "--mode", "compose", "--out", str(out)], check=True, env=env)
+    assert "connect-src 'self' https://10.0.0.7:8443;" in out.read_text()
+
+
 def test_pin_endpoints_and_login_are_limited(render, tmp_path):
     text, _, _ = _render_local(render, tmp_path)
     locations = _locations(text)

@@ -7,6 +7,7 @@ from pos_payments.config import Settings
 from pos_payments.ecb import EcbRatesProvider, NoRatesProvider, SandboxRatesProvider
 from pos_payments.rates import RatesProvider
 from pos_payments.rates_service import RatesService, rates_refresher
+from pos_payments.reader import ReaderProvider
 from pos_payments.routes import router
 from pos_payments.routes_rates import router as rates_router
 from pos_payments.service import PaymentService
@@ -32,6 +33,19 @@ def build_provider(settings: Settings) -> CardProvider:
     return NoCardProvider()
 
 
+def build_reader(settings: Settings) -> CardProvider | None:
+    """Captures of card-reader payments (ADR 0073); None when readers are not set up."""
+    if settings.card_reader != "sandbox":
+        return None
+    return ReaderProvider(
+        base_url=settings.card_reader_acquirer_url,
+        timeout_seconds=settings.card_timeout_seconds,
+        attempts=settings.card_attempts,
+        backoff_seconds=settings.card_backoff_seconds,
+        backoff_max_seconds=settings.card_backoff_max_seconds,
+    )
+
+
 def build_rates_provider(settings: Settings) -> RatesProvider:
     retry = {
         "timeout_seconds": settings.rates_timeout_seconds,
@@ -53,14 +67,18 @@ def create_app(
     migrate_on_start: bool = False,
     provider: CardProvider | None = None,
     rates_provider: RatesProvider | None = None,
+    reader: CardProvider | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     db = settings.open_database(NAME, metadata)
     card = provider or build_provider(settings)
+    card_reader = reader or build_reader(settings)
     rates = RatesService(db, rates_provider or build_rates_provider(settings), settings)
 
     async def close_provider(_ctx: ServiceContext[Settings]) -> None:
         await card.close()
+        if card_reader is not None:
+            await card_reader.close()
         await rates.provider.close()
 
     app = create_service_app(
@@ -75,6 +93,6 @@ def create_app(
         on_stop=close_provider,
         description="Takes and gives back the money of sales: cash, card through a provider (Stripe or the sandbox), split tenders; exchange rates (the ECB or the rates sandbox, manual rates).",
     )
-    app.state.payments = PaymentService(db, card, rates)
+    app.state.payments = PaymentService(db, card, rates, reader=card_reader)
     app.state.rates = rates
     return app

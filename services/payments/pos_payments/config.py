@@ -26,6 +26,14 @@ class Settings(ServiceTokenSettings):
     # approves); only the sandbox has one.
     card_sandbox_default_card: str = "pm_card_visa"
     stripe_api_key: str = ""
+    # Card readers on the shops' LANs (ADR 0073): a card tender the till took on the
+    # reader carries the reader's reference, which payments captures at the reader's
+    # acquirer. `sandbox` (default outside production): the reader sandbox's acquirer,
+    # in this process with `card_reader_acquirer_url` empty, else at that URL
+    # (`python -m pos_payments.reader_sandbox`); `none` (default in production: no real
+    # acquirer adapter is built yet): reader tenders are refused.
+    card_reader: Literal["sandbox", "none"] | None = None
+    card_reader_acquirer_url: str = ""
     stripe_api_url: str = "https://api.stripe.com"
     # One provider call: connect and read timeouts (a card reader answers in seconds).
     card_timeout_seconds: float = 4.0
@@ -66,9 +74,13 @@ class Settings(ServiceTokenSettings):
             self.card_provider = "none" if self.environment == "production" else "sandbox"
         if self.rates_provider is None:
             self.rates_provider = "ecb" if self.environment == "production" else "sandbox"
+        if self.card_reader is None:
+            self.card_reader = "none" if self.environment == "production" else "sandbox"
         if self.environment == "production":
             if self.card_provider == "sandbox":
                 raise ValueError("POS_CARD_PROVIDER=sandbox approves fake cards: use stripe (or none) in production")
+            if self.card_reader == "sandbox":
+                raise ValueError("POS_CARD_READER=sandbox captures fake reader payments: use none in production")
             if self.rates_provider == "sandbox":
                 raise ValueError("POS_RATES_PROVIDER=sandbox serves made-up exchange rates: use ecb (or none) in production")
             if self.card_provider == "stripe" and not self.stripe_api_key.startswith(("sk_", "rk_")):

@@ -30,6 +30,14 @@ class TenderIn(Strict):
         pattern=r"^[A-Za-z0-9_]+$",
         description="card only: the card as the terminal tokenized it (a PaymentMethod id); the sandbox has a default",
     )
+    reader_ref: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="card only: the card reader's reference of a payment taken on it (ADR 0073); payments captures it "
+        "at the reader's acquirer. Instead of card_token",
+    )
     # foreign_cash only (ADR 0061): sales stamps the rate from GET /api/payments/rates; payments
     # takes the tender only if that is still the rate in force and the amounts follow from it.
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="foreign_cash: the currency handed over")
@@ -58,6 +66,11 @@ class TenderIn(Strict):
                 raise ValueError(f"cash handed over ({self.tendered_minor}) is less than the tender amount ({self.amount_minor})")
         if self.card_token is not None and self.kind != "card":
             raise ValueError("card_token is for card tenders only")
+        if self.reader_ref is not None:
+            if self.kind != "card":
+                raise ValueError("reader_ref is for card tenders only")
+            if self.card_token is not None:
+                raise ValueError("a card tender has either a card_token or a reader_ref, not both")
         foreign = (self.currency, self.foreign_minor, self.change_minor, self.rate, self.rate_source, self.rate_as_of)
         if self.kind == "foreign_cash":
             if any(v is None for v in foreign):

@@ -163,10 +163,20 @@ def _tender_states(uow: UnitOfWork, payment_id: str) -> list[TenderState]:
 
 
 class PaymentService:
-    def __init__(self, db: Database, provider: CardProvider, rates: RatesService | None = None) -> None:
+    def __init__(
+        self, db: Database, provider: CardProvider, rates: RatesService | None = None, *, reader: CardProvider | None = None
+    ) -> None:
         self.db = db
         self.provider = provider
         self.rates = rates
+        # Captures of payments taken on a shop's card reader (ADR 0073), when set up.
+        self.reader = reader
+
+    def _provider_for(self, name: str | None) -> CardProvider:
+        """The provider that took a card tender (its `provider` column)."""
+        if name == "reader" and self.reader is not None:
+            return self.reader
+        return self.provider
 
     # --- capture -----------------------------------------------------------------------
 
@@ -191,6 +201,22 @@ class PaymentService:
                         "status": "captured",
                         "provider": None,
                         "card_token": None,
+                    }
+                )
+                continue
+            if tender.reader_ref is not None:
+                if self.reader is None:
+                    raise PaymentProblem(422, "card readers are not set up here (POS_CARD_READER): take cash")
+                rows.append(
+                    {
+                        "seq": seq,
+                        "kind": "card",
+                        "amount_minor": tender.amount_minor,
+                        "tendered_minor": tender.amount_minor,
+                        "change_minor": 0,
+                        "status": "pending",
+                        "provider": self.reader.name,
+                        "card_token": tender.reader_ref,
                     }
                 )
                 continue
@@ -223,7 +249,7 @@ class PaymentService:
             if payment.status == "pending":
                 # Counted in by the insert, and its tenders known: no second read.
                 states = [TenderState(i, r["kind"], r["status"], r["amount_minor"], 0) for i, r in enumerate(rows, 1)]
-                tokens = {i: r["card_token"] or "" for i, r in enumerate(rows, 1)}
+                tokens = {i: (r["provider"], r["card_token"] or "") for i, r in enumerate(rows, 1)}
                 payment = await self.drive(body.payment_id, known=(body.currency, body.sale_id, states, tokens))
             return Outcome(payment, True)
         if payment.status == "unsent":
@@ -364,7 +390,9 @@ class PaymentService:
             )
         raise PaymentProblem(503, "the payment could not be stored: try again")
 
-    async def drive(self, payment_id: str, known: tuple[str, str, list[TenderState], dict[int, str]] | None = None) -> PaymentOut:
+    async def drive(
+        self, payment_id: str, known: tuple[str, str, list[TenderState], dict[int, tuple[str | None, str]]] | None = None
+    ) -> PaymentOut:
         """Take a pending payment as far as the provider's answers allow. This request is
         counted among those talking to the processor for the payment (drives_in_flight)
         from its first read (or the insert, when `known` comes from it) to its final
@@ -374,12 +402,13 @@ class PaymentService:
         counted = True
         try:
             for tender in cards_to_charge(states):
-                outcome = await self.provider.charge(
+                provider_name, token = tokens[tender.seq]
+                outcome = await self._provider_for(provider_name).charge(
                     ChargeRequest(
                         key=f"{payment_id}:{tender.seq}",
                         amount_minor=tender.amount_minor,
                         currency=currency,
-                        token=tokens[tender.seq],
+                        token=token,
                         description=f"POS sale {sale_id}",
                         metadata={"pos_payment_id": payment_id, "pos_sale_id": sale_id, "pos_tender_seq": str(tender.seq)},
                     )
@@ -418,8 +447,8 @@ class PaymentService:
                 if outcome.status == "declined":
                     break
             for tender in cards_to_reverse(states):
-                ref = await run_in_threadpool(self._provider_ref, payment_id, tender.seq)
-                outcome = await self.provider.refund(
+                ref, provider_name = await run_in_threadpool(self._provider_ref, payment_id, tender.seq)
+                outcome = await self._provider_for(provider_name).refund(
                     RefundRequest(
                         key=f"{payment_id}:{tender.seq}:reversal",
                         charge_reference=ref or "",
@@ -527,7 +556,9 @@ class PaymentService:
                 )
             return load_payments(uow, [payment_id])[0]
 
-    def _card_work(self, payment_id: str, count_in: bool = False) -> tuple[str, str, list[TenderState], dict[int, str]]:
+    def _card_work(
+        self, payment_id: str, count_in: bool = False
+    ) -> tuple[str, str, list[TenderState], dict[int, tuple[str | None, str]]]:
         with self.db.transaction() as uow:
             if count_in:
                 uow.session.execute(
@@ -536,20 +567,24 @@ class PaymentService:
             row = uow.session.execute(select(payments.c.currency, payments.c.sale_id).where(payments.c.id == payment_id)).one()
             states = _tender_states(uow, payment_id)
             tokens = {
-                r.seq: r.card_token or ""
+                r.seq: (r.provider, r.card_token or "")
                 for r in uow.session.execute(
-                    select(payment_tenders.c.seq, payment_tenders.c.card_token).where(payment_tenders.c.payment_id == payment_id)
+                    select(payment_tenders.c.seq, payment_tenders.c.provider, payment_tenders.c.card_token).where(
+                        payment_tenders.c.payment_id == payment_id
+                    )
                 )
             }
         return row.currency, row.sale_id, states, tokens
 
-    def _provider_ref(self, payment_id: str, seq: int) -> str | None:
+    def _provider_ref(self, payment_id: str, seq: int) -> tuple[str | None, str | None]:
+        """A card tender's reference at its provider, and which provider took it."""
         with self.db.transaction() as uow:
-            return uow.session.scalar(
-                select(payment_tenders.c.provider_ref).where(
+            row = uow.session.execute(
+                select(payment_tenders.c.provider_ref, payment_tenders.c.provider).where(
                     payment_tenders.c.payment_id == payment_id, payment_tenders.c.seq == seq
                 )
-            )
+            ).one()
+            return row.provider_ref, row.provider
 
     def _record_charge(
         self, payment_id: str, seq: int, status: str, ref: str | None, decline_code: str | None, message: str
@@ -764,7 +799,7 @@ class PaymentService:
         return refund
 
     async def drive_refund(self, refund_id: str) -> RefundOut:
-        def work() -> list[tuple[int, int, str, str | None, str]]:
+        def work() -> list[tuple[int, int, str, str | None, str, str | None]]:
             with self.db.transaction() as uow:
                 parts = uow.session.execute(
                     select(payment_refund_tenders, payment_refunds.c.payment_id)
@@ -774,12 +809,12 @@ class PaymentService:
                 ).all()
                 out = []
                 for p in parts:
-                    ref = uow.session.scalar(
-                        select(payment_tenders.c.provider_ref).where(
+                    tender = uow.session.execute(
+                        select(payment_tenders.c.provider_ref, payment_tenders.c.provider).where(
                             payment_tenders.c.payment_id == p.payment_id, payment_tenders.c.seq == p.payment_tender_seq
                         )
-                    )
-                    out.append((p.seq, p.amount_minor, p.status, ref, p.payment_id))
+                    ).one()
+                    out.append((p.seq, p.amount_minor, p.status, tender.provider_ref, p.payment_id, tender.provider))
                 return out
 
         def record(seq: int, status: str, ref: str | None, message: str) -> None:
@@ -800,10 +835,10 @@ class PaymentService:
                         .values(detail=message[:255] or "card refund failed")
                     )
 
-        for seq, amount, status, ref, payment_id in await run_in_threadpool(work):
+        for seq, amount, status, ref, payment_id, provider_name in await run_in_threadpool(work):
             if status != "pending":
                 continue
-            outcome = await self.provider.refund(
+            outcome = await self._provider_for(provider_name).refund(
                 RefundRequest(
                     key=f"refund:{refund_id}:{seq}",
                     charge_reference=ref or "",

@@ -76,6 +76,11 @@ def _error(response: httpx.Response) -> dict[str, Any]:
 
 class StripeProvider:
     name = "stripe"
+    content_type = "application/x-www-form-urlencoded"
+
+    @staticmethod
+    def _encode(data: dict[str, Any]) -> str:
+        return urlencode(_form(data))
 
     def __init__(
         self,
@@ -118,9 +123,9 @@ class StripeProvider:
         """One logical call with retries; None when every attempt failed to get an
         answer, and Unreachable when every attempt failed before it was sent."""
         headers = {"Idempotency-Key": key} if key else {}
-        content = urlencode(_form(data)) if data is not None else None
+        content = self._encode(data) if data is not None else None
         if content is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Type"] = self.content_type
 
         async def attempt() -> httpx.Response:
             # A deadline of our own as well: the in-process transport has no timeouts.

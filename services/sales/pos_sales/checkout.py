@@ -474,7 +474,7 @@ class Checkout:
                         quote = self._taxed(quote, body, tax)
                     settlement = settle(
                         quote.cart.total_minor,
-                        [TenderIn(t.kind, t.amount_minor, t.card_token, t.currency) for t in body.tenders],
+                        [TenderIn(t.kind, t.amount_minor, t.card_token, t.currency, t.reader_ref) for t in body.tenders],
                         cash_rounding_minor=quote.policy.cash_rounding_minor,
                         rate=rate,
                     )
@@ -659,6 +659,7 @@ class Checkout:
                 | ({"tendered_minor": t.tendered_minor} if t.kind == "cash" else {})
                 | (_foreign_payment(t) if t.kind == "foreign_cash" else {})
                 | ({"card_token": t.card_token} if t.kind == "card" and t.card_token else {})
+                | ({"reader_ref": t.reader_ref} if t.kind == "card" and t.reader_ref else {})
                 for t in settlement.tenders
                 if t.amount_minor > 0
             ],

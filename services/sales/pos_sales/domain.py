@@ -391,6 +391,7 @@ class TenderIn:
     amount_minor: int  # cash: what the customer handed over; foreign_cash: the same, in `currency`'s minor units
     card_token: str | None = None
     currency: str | None = None  # foreign_cash only
+    reader_ref: str | None = None  # card taken on the shop's card reader (ADR 0073)
 
 
 @dataclass(frozen=True)
@@ -416,6 +417,7 @@ class AppliedTender:
     due_foreign_minor: int | None = None  # foreign_cash: what was left to pay, in the foreign currency (cash unit)
     change_minor: int = 0  # cash and foreign_cash: given back in the outlet's currency
     rate: StampedRate | None = None
+    reader_ref: str | None = None  # card taken on the shop's card reader (ADR 0073)
 
 
 @dataclass(frozen=True)
@@ -448,7 +450,7 @@ def settle(
     non_cash_total = sum(t.amount_minor for t in non_cash)
     if non_cash_total > total_minor:
         raise CheckoutError(f"card tenders ({non_cash_total}) exceed the total due ({total_minor})")
-    applied = [AppliedTender(t.kind, t.amount_minor, t.amount_minor, t.card_token) for t in non_cash]
+    applied = [AppliedTender(t.kind, t.amount_minor, t.amount_minor, t.card_token, reader_ref=t.reader_ref) for t in non_cash]
     remaining = total_minor - non_cash_total
     tendered = non_cash_total
     change = 0

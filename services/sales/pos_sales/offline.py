@@ -109,8 +109,12 @@ def exception_rows(sale_id: str, outlet_id: str, receipt_number: str | None, fou
 
 def offline_hash(body: OfflineSaleIn) -> str:
     # A body that names no cashier hashes as it did before `cashier_id` existed, so a
-    # sale stored by an older sync and sent again after an upgrade is the same sale.
-    leave_out = {"id"} if body.cashier_id is not None else {"id", "cashier_id"}
+    # sale stored by an older sync and sent again after an upgrade is the same sale;
+    # likewise a cash tender without `reader_ref` (ADR 0073).
+    leave_out: dict[str, Any] = {"id": True} if body.cashier_id is not None else {"id": True, "cashier_id": True}
+    plain = {i: {"reader_ref": True} for i, t in enumerate(body.tenders) if t.reader_ref is None}
+    if plain:
+        leave_out["tenders"] = plain
     return hashlib.sha256(body.model_dump_json(exclude=leave_out).encode()).hexdigest()
 
 
@@ -166,7 +170,11 @@ class OfflineSync:
     async def settle(self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str) -> Answer:
         """Complete on a recorded payment; a payments service down or unsure leaves the
         sale for the next sync or the reconciler (never cancelled: the cash is taken)."""
-        if answer.outcome in ("unknown", "cancelled"):
+        if answer.outcome in ("declined", "refused"):
+            declined = await run_in_threadpool(self._card_declined_after_sale, sale_id, answer)
+            if declined is not None:
+                return declined
+        if answer.outcome in ("unknown", "cancelled", "card_unreachable"):
             return Answer(
                 503,
                 {
@@ -176,6 +184,48 @@ class OfflineSync:
                 },
             )
         return http_answer(await self.checkout._settle(sale_id, answer, token, by=by))
+
+    def _card_declined_after_sale(self, sale_id: str, answer: PaymentAnswer) -> Answer | None:
+        """A card the reader took offline and the issuer declined at capture (or payments
+        refused to capture): the customer left with the goods, so the sale is completed
+        all the same and the amount owed listed for a manager (`card_declined_after_sale`),
+        in the transaction that completes it. None: not an offline card sale."""
+        with self.db.transaction() as uow:
+            draft_text = uow.session.scalar(
+                select(sales.c.draft)
+                .where(sales.c.id == sale_id, sales.c.status == "PENDING", sales.c.offline.is_(True))
+                .with_for_update()
+            )
+            if draft_text is None:
+                return None
+            draft = json.loads(draft_text)
+            cards = [t for t in draft["tenders"] if t["kind"] == "card"]
+            if not cards:
+                return None
+            if "card_declined_after_sale" in draft:
+                # A copy of this sync got here first (its completion is on its way).
+                return self.checkout._complete(sale_id, "offline-sync")
+            payment = answer.body.get("payment") if isinstance(answer.body.get("payment"), dict) else answer.body
+            code = str(answer.body.get("decline_code") or (payment or {}).get("decline_code") or answer.status or "declined")
+            owed = sum(t["amount_minor"] for t in cards)
+            found: Found = {}
+            _note(
+                found,
+                "card_declined_after_sale",
+                f"the card taken offline on the reader ({owed}) was declined at capture ({code}): {answer.detail}",
+                owed_minor=owed,
+                decline_code=code,
+                reader_refs=[t.get("reader_ref") for t in cards],
+            )
+            uow.session.execute(
+                sync_exceptions.insert(),
+                exception_rows(sale_id, draft["outlet_id"], draft["receipt_number"], found, utcnow()),
+            )
+            draft["card_declined_after_sale"] = {"owed_minor": owed, "decline_code": code}
+            uow.session.execute(sales.update().where(sales.c.id == sale_id).values(draft=json.dumps(draft)))
+        # Completed as any offline sale (PENDING -> COMPLETED once; a copy of this sync
+        # finds it completed and the exception written once, above, under PENDING).
+        return self.checkout._complete(sale_id, "offline-sync")
 
     def _online_attempt(self, uow: UnitOfWork, sale_id: str) -> Answer | None:
         """The till tried this sale online first (same id) and lost the link mid-way, then
@@ -390,6 +440,24 @@ class OfflineSync:
                 total_minor=body.total_minor,
                 allowed_minor=policy.offline_max_sale_minor,
             )
+        card = sum(t.amount_minor for t in body.tenders if t.kind == "card")
+        if card and not policy.offline_card_allowed:
+            _note(
+                found,
+                "over_offline_limits",
+                f"a card payment of {card} taken offline; the outlet does not allow deferred card capture",
+                limit="card",
+                card_minor=card,
+            )
+        elif card and card > policy.offline_card_max_sale_minor:
+            _note(
+                found,
+                "over_offline_limits",
+                f"a card payment of {card} taken offline; the outlet allows {policy.offline_card_max_sale_minor} by card offline",
+                limit="card_sale",
+                card_minor=card,
+                allowed_minor=policy.offline_card_max_sale_minor,
+            )
         gross = sum(line.unit_price_minor * line.qty for line in body.lines)
         discount = sum(line.discount_minor for line in body.lines)
         if gross and discount * 10_000 > gross * policy.discount_approval_bp:
@@ -418,7 +486,7 @@ class OfflineSync:
             )
             return current_shift_id(uow, body.outlet_id, body.register_id)
         if shift.status != "open":
-            cash = sum(t.amount_minor for t in body.tenders)
+            cash = sum(t.amount_minor for t in body.tenders if t.kind == "cash")
             _note(
                 found,
                 "shift_closed",
@@ -487,7 +555,9 @@ class OfflineSync:
             "rounding_minor": body.rounding_minor,
             "due_minor": body.total_minor + body.rounding_minor,
             "tenders": [
-                {"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor} for t in body.tenders
+                {"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
+                | ({"reader_ref": t.reader_ref, "capture": "deferred"} if t.kind == "card" else {})
+                for t in body.tenders
             ],
             "tendered_minor": tendered,
             "change_minor": body.change_minor,
@@ -510,7 +580,9 @@ def offline_payment(sale_id: str, draft: dict[str, Any]) -> dict[str, Any]:
         "currency": draft["currency"],
         "amount_minor": draft["due_minor"],
         "tenders": [
-            {"kind": t["kind"], "amount_minor": t["amount_minor"], "tendered_minor": t["tendered_minor"]}
+            {"kind": "card", "amount_minor": t["amount_minor"], "reader_ref": t["reader_ref"]}
+            if t["kind"] == "card"
+            else {"kind": t["kind"], "amount_minor": t["amount_minor"], "tendered_minor": t["tendered_minor"]}
             for t in draft["tenders"]
         ],
         "taken_at": draft["completed_at"],

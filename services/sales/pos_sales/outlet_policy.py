@@ -72,6 +72,26 @@ class OutletSettings(BaseModel):
     offline_max_sale_minor: int = Field(
         default=50_000, ge=0, le=10**12, description="the largest sale a till takes offline (0: no limit)"
     )
+    # Deferred card capture offline (ADR 0073): the till takes a card on the shop's card
+    # reader, which stores it (store-and-forward); payments captures it at the sync. A
+    # card declined then is the shop's loss, so a manager bounds it.
+    offline_card_allowed: bool = Field(default=False, description="the till takes cards offline on the card reader")
+    offline_card_max_sale_minor: int = Field(
+        default=0, ge=0, le=10**12, description="the largest card payment a till takes offline (set when allowed)"
+    )
+    offline_card_max_device_minor: int = Field(
+        default=0,
+        ge=0,
+        le=10**12,
+        description="the most a till holds in card payments taken offline and not synced yet (set when allowed)",
+    )
+    card_reader_url: str = Field(
+        default="",
+        max_length=200,
+        pattern=r"^(https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/\-]*)?)?$",
+        description="where the tills reach the shop's card reader on the LAN (its Terminal API, e.g. "
+        "https://192.168.1.50:8443/nexo); '' = no reader: cards go to the card provider as before",
+    )
     accepted_currencies: list[str] = Field(
         default_factory=list,
         max_length=20,
@@ -118,6 +138,16 @@ class OutletSettings(BaseModel):
     def _foreign_only(self) -> OutletSettings:
         if self.currency in self.accepted_currencies:
             raise ValueError(f"{self.currency} is the outlet's own currency: accepted_currencies lists foreign ones only")
+        if self.offline_card_allowed:
+            if not self.card_reader_url:
+                raise ValueError("cards are taken offline on the card reader: set card_reader_url first")
+            if self.offline_card_max_sale_minor <= 0 or self.offline_card_max_device_minor <= 0:
+                raise ValueError(
+                    "deferred card capture needs both limits: offline_card_max_sale_minor and "
+                    "offline_card_max_device_minor above 0 (minor units)"
+                )
+            if self.offline_card_max_sale_minor > self.offline_card_max_device_minor:
+                raise ValueError("offline_card_max_sale_minor cannot be above offline_card_max_device_minor")
         if self.tax_provider == "external" and self.tax_address is None:
             raise ValueError(
                 "tax_provider external needs the outlet's tax_address (at least its country): the API taxes by place"

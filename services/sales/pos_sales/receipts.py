@@ -183,6 +183,8 @@ def receipt_rows(receipt: dict[str, Any], *, copy: int = 0, outlet_name: str = "
                 rows.append(Row("pair", f"  change {cur}", money(tender["change_minor"], cur)))
             continue
         rows.append(Row("pair", tender["kind"].capitalize(), money(tender["tendered_minor"], cur)))
+        if tender.get("capture") == "deferred":
+            rows.append(Row("text", "  Card payment pending capture"))
     if receipt.get("change_minor"):
         rows.append(Row("total", "Change", money(receipt["change_minor"], cur)))
     rows.append(Row("rule"))

@@ -66,6 +66,14 @@ class ReceiptTender(BaseModel):
     rate: str | None = Field(default=None, description="units of `currency` per unit of the receipt's currency")
     rate_source: str | None = None
     rate_as_of: str | None = None
+    # card taken offline on the shop's card reader (ADR 0073): its reference, captured at the sync.
+    reader_ref: str | None = Field(default=None, description="card: the card reader's reference of the payment")
+    capture: str | None = Field(default=None, description="card taken offline: 'deferred' (captured when the sale synced)")
+
+
+class CardDeclinedAfterSale(BaseModel):
+    owed_minor: int = Field(description="what the customer still owes: the card payments declined at capture")
+    decline_code: str
 
 
 class TaxJurisdiction(BaseModel):
@@ -139,6 +147,9 @@ class Receipt(TaxFields):
     offline: bool | None = Field(default=None, description="taken while the till was offline, synced later")
     received_at: str | None = Field(default=None, description="offline: when the sale reached the services")
     recorded: str | None = Field(default=None, description="offline sync of a sale completed online: 'online'")
+    card_declined_after_sale: CardDeclinedAfterSale | None = Field(
+        default=None, description="offline: the card taken on the reader was declined at capture (a sync exception lists it)"
+    )
     copy_: int | None = Field(default=None, alias="copy", description="a reprint: the copy's number")
 
 

@@ -58,6 +58,14 @@ class TenderInModel(Strict):
         pattern=r"^[A-Za-z0-9_]+$",
         description="card: what the terminal tokenized (sandbox: a test card)",
     )
+    reader_ref: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="card: the card reader's reference of the payment taken on it (ADR 0073), instead of card_token; "
+        "payments captures it",
+    )
     currency: str | None = Field(
         default=None, description="foreign_cash: the ISO 4217 currency handed over (one the outlet accepts)"
     )
@@ -72,6 +80,8 @@ class TenderInModel(Strict):
     def _token_for_card(self) -> TenderInModel:
         if self.card_token is not None and self.kind != "card":
             raise ValueError("card_token is for card tenders only")
+        if self.reader_ref is not None and (self.kind != "card" or self.card_token is not None):
+            raise ValueError("reader_ref is for card tenders only, instead of a card_token")
         if self.kind == "foreign_cash":
             if self.currency is None:
                 raise ValueError("a foreign_cash tender names its currency (ISO 4217, e.g. USD)")
@@ -351,9 +361,29 @@ class OfflineLineIn(Strict):
 
 
 class OfflineTenderIn(Strict):
-    kind: Literal["cash"] = Field(description="only cash is taken offline (a card needs its processor)")
+    kind: Literal["cash", "card"] = Field(
+        description="cash, or card taken on the shop's card reader and captured at the sync (deferred capture, ADR 0073)"
+    )
     amount_minor: int = Field(gt=0, le=MAX_MINOR, description="what the tender paid of the sale")
-    tendered_minor: int = Field(gt=0, le=MAX_MINOR, description="what the customer handed over")
+    tendered_minor: int = Field(gt=0, le=MAX_MINOR, description="what the customer handed over (card: the amount)")
+    reader_ref: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="card: the reader's reference of the payment it stored (store-and-forward); payments captures it",
+    )
+
+    @model_validator(mode="after")
+    def _card_has_reference(self) -> OfflineTenderIn:
+        if self.kind == "card":
+            if self.reader_ref is None:
+                raise ValueError("an offline card tender carries the card reader's reader_ref")
+            if self.tendered_minor != self.amount_minor:
+                raise ValueError("a card tender is charged exactly its amount: tendered_minor = amount_minor")
+        elif self.reader_ref is not None:
+            raise ValueError("reader_ref is for card tenders only")
+        return self
 
 
 class OfflineSaleIn(Strict):
@@ -431,7 +461,8 @@ class SyncExceptionOut(BaseModel):
         "empty for exceptions recorded before the facts were kept. price_changed: line, product_id, sku, name, qty, "
         "sold_minor, shelf_minor; product_archived, product_unknown: line, product_id, sku, name, qty; stock_short: "
         "product_id, name, qty, on_hand_after; shift_closed: shift_id, cash_minor, closed_at; shift_unknown: shift_id; "
-        "over_offline_limits: limit (hours: hours, allowed_hours; sale: total_minor, allowed_minor); discount_unapproved: "
+        "over_offline_limits: limit (hours: hours, allowed_hours; sale: total_minor, allowed_minor; card: card_minor; "
+        "card_sale: card_minor, allowed_minor); card_declined_after_sale: owed_minor, decline_code, reader_refs; discount_unapproved: "
         "discount_minor, gross_minor, approval_bp; receipt_number_reused: other_sale_ids; clock_ahead: till_time, seconds_ahead",
     )
     created_at: str = Field(description="when the exception was recorded")

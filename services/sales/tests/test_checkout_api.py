@@ -187,6 +187,21 @@ def test_card_and_split_tenders_go_to_payments_with_the_card_token(
     assert too_much_card.status_code == 422
 
 
+def test_a_card_taken_on_the_reader_goes_to_payments_with_its_reference(
+    client: TestClient, auth: Any, helpers: Any, fakes: Any
+) -> None:
+    """ADR 0073: the reader's reference instead of a token; payments captures it."""
+    body = helpers.sale([("mug", 2)], [{"kind": "card", "amount_minor": 2500, "reader_ref": "psp_0123456789"}])
+    r = client.post("/api/sales", json=body, headers=auth())
+    assert r.status_code == 201, r.text
+    assert fakes.capture_calls[-1]["tenders"] == [{"kind": "card", "amount_minor": 2500, "reader_ref": "psp_0123456789"}]
+    both = helpers.sale(
+        [("mug", 2)], [{"kind": "card", "amount_minor": 2500, "reader_ref": "psp_0123456789", "card_token": "pm_card_visa"}]
+    )
+    refused = client.post("/api/sales", json=both, headers=auth())
+    assert refused.status_code == 422 and "reader_ref" in refused.text
+
+
 def test_decline_releases_the_reservation_and_sells_nothing(client: TestClient, auth: Any, helpers: Any, fakes: Any) -> None:
     fakes.mode = "decline"
     body = helpers.sale(tenders=[{"kind": "card", "amount_minor": 2500}])

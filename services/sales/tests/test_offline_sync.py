@@ -300,7 +300,7 @@ def test_a_till_clock_ahead_is_counted_when_the_sale_arrived(client: TestClient,
         (lambda b: b.update(total_minor=b["total_minor"] - 1), "sum of the lines"),
         (lambda b: b["lines"][0].update(total_minor=1), "price x qty"),
         (lambda b: b.update(change_minor=b["change_minor"] + 5), "change_minor"),
-        (lambda b: b["tenders"][0].update(kind="card"), "literal_error"),
+        (lambda b: b["tenders"][0].update(kind="card"), "reader_ref"),
         (lambda b: b.update(receipt_number="R1-000001"), "string_pattern_mismatch"),
         (lambda b: b.update(sold_at="yesterday"), "datetime"),
     ],
@@ -504,3 +504,100 @@ def test_offline_syncs_take_turns_and_one_without_a_turn_is_told_when_to_come_ba
         again = c.post("/api/sales/offline", json=turned_away, headers=auth())
         assert again.status_code == 201, again.text
         assert len(helpers.outbox(c, "SaleCompleted")) == 2
+
+
+# --- deferred card capture (ADR 0073) -------------------------------------------------------
+
+
+def allow_offline_card(client: TestClient, auth: Any, **limits: Any) -> None:
+    url = f"/api/sales/outlets/{OUTLET}/settings"
+    now = client.get(url, headers=auth()).json()
+    changed = {
+        **now,
+        "card_reader_url": "http://192.168.1.50:8443/nexo",
+        "offline_card_allowed": True,
+        "offline_card_max_sale_minor": 5000,
+        "offline_card_max_device_minor": 20000,
+        **limits,
+    }
+    r = client.put(url, json=changed, headers=auth("manager"))
+    assert r.status_code == 200, r.text
+
+
+def card_sale(ref: str = "saf_0123456789", **kwargs: Any) -> dict[str, Any]:
+    body = offline_sale(**kwargs)
+    body["tenders"] = [
+        {"kind": "card", "amount_minor": body["total_minor"], "tendered_minor": body["total_minor"], "reader_ref": ref}
+    ]
+    body["change_minor"] = 0
+    return body
+
+
+def test_a_card_taken_offline_on_the_reader_is_captured_at_the_sync(client: TestClient, auth: Any, fakes: Any) -> None:
+    allow_offline_card(client, auth)
+    body = card_sale()
+    r = sync(client, auth, body)
+    assert r.status_code == 201, r.text
+    assert r.json()["tenders"] == [
+        {"kind": "card", "amount_minor": 2500, "tendered_minor": 2500, "reader_ref": "saf_0123456789", "capture": "deferred"}
+    ]
+    assert [c["tenders"] for c in fakes.capture_calls] == [
+        [{"kind": "card", "amount_minor": 2500, "reader_ref": "saf_0123456789"}]
+    ]
+    assert exceptions(client, auth) == []
+
+
+def test_a_card_declined_at_capture_keeps_the_sale_and_lists_what_is_owed(
+    client: TestClient, auth: Any, fakes: Any, helpers: Any
+) -> None:
+    allow_offline_card(client, auth)
+    fakes.mode = "decline"
+    body = card_sale()
+    first = sync(client, auth, body)
+    assert first.status_code == 201, first.text
+    assert first.json()["card_declined_after_sale"] == {"owed_minor": 2500, "decline_code": "generic_decline"}
+    again = sync(client, auth, body)  # the answer was lost: the same sale, once
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert client.get(f"/api/sales/{body['id']}", headers=auth()).json()["status"] == "COMPLETED"
+    assert len(helpers.outbox(client, "SaleCompleted")) == 1
+    [found] = exceptions(client, auth)
+    assert found["kind"] == "card_declined_after_sale"
+    assert found["facts"] == [{"owed_minor": 2500, "decline_code": "generic_decline", "reader_refs": ["saf_0123456789"]}]
+
+
+def test_a_card_synced_where_the_outlet_does_not_allow_it_is_kept_and_listed(client: TestClient, auth: Any) -> None:
+    r = sync(client, auth, card_sale())
+    assert r.status_code == 201, r.text
+    [found] = exceptions(client, auth)
+    assert (found["kind"], found["facts"]) == ("over_offline_limits", [{"limit": "card", "card_minor": 2500}])
+
+
+def test_a_card_above_the_outlets_card_limit_is_kept_and_listed(client: TestClient, auth: Any) -> None:
+    allow_offline_card(client, auth, offline_card_max_sale_minor=2000)
+    assert sync(client, auth, card_sale()).status_code == 201
+    [found] = exceptions(client, auth)
+    assert found["facts"] == [{"limit": "card_sale", "card_minor": 2500, "allowed_minor": 2000}]
+
+
+def test_an_offline_card_needs_the_readers_reference(client: TestClient, auth: Any) -> None:
+    body = card_sale()
+    del body["tenders"][0]["reader_ref"]
+    r = sync(client, auth, body)
+    assert r.status_code == 422
+    assert "reader_ref" in r.text
+
+
+def test_deferred_card_capture_needs_a_reader_and_both_limits(client: TestClient, auth: Any) -> None:
+    url = f"/api/sales/outlets/{OUTLET}/settings"
+    now = client.get(url, headers=auth()).json()
+    assert (now["offline_card_allowed"], now["offline_card_max_sale_minor"], now["offline_card_max_device_minor"]) == (
+        False,
+        0,
+        0,
+    )
+    no_reader = client.put(url, json={**now, "offline_card_allowed": True}, headers=auth("manager"))
+    assert no_reader.status_code == 422 and "card_reader_url" in no_reader.text
+    no_limit = client.put(
+        url, json={**now, "offline_card_allowed": True, "card_reader_url": "http://10.0.0.9:8443/nexo"}, headers=auth("manager")
+    )
+    assert no_limit.status_code == 422 and "both limits" in no_limit.text

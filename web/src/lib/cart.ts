@@ -199,6 +199,8 @@ export interface TenderBody {
   kind: TenderKind;
   amount_minor: number;
   card_token?: string;
+  /** card: the card reader's reference of the payment taken on it (ADR 0073), instead of card_token */
+  reader_ref?: string;
   /** foreign_cash: the currency handed over (amount_minor is in its minor units) */
   currency?: string;
   /** foreign_cash: the rate the dialog showed; the server refuses (409) if its own differs */

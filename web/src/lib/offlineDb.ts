@@ -36,7 +36,8 @@ export interface OfflineSaleBody {
   total_minor: number;
   tax_minor: number;
   rounding_minor: number;
-  tenders: { kind: "cash"; amount_minor: number; tendered_minor: number }[];
+  /** cash, or one card taken offline on the card reader (its reference: captured at the sync) */
+  tenders: { kind: "cash" | "card"; amount_minor: number; tendered_minor: number; reader_ref?: string }[];
   change_minor: number;
 }
 

@@ -1,7 +1,7 @@
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { closeOfflineDb, openOfflineDb } from "./offlineDb";
-import { checkOfflineSale, lastOfflineSequence, offlineReceiptNumber, OfflineRefused, takeOfflineSale, type OfflineSaleRequest, type TillContext } from "./offlineSale";
+import { checkOfflineCard, checkOfflineSale, lastOfflineSequence, offlineReceiptNumber, OfflineRefused, takeOfflineSale, type OfflineLimits, type OfflineSaleRequest, type TillContext } from "./offlineSale";
 import { PricingError, type CatalogPrice } from "./pricing";
 
 const HOUR = 3_600_000;
@@ -171,5 +171,46 @@ describe("the outlet's offline limits", () => {
     const big = request({ lines: [{ product_id: "mug", qty: 1, discount: { kind: "percent", value: 5000 } }] });
     await expect(takeOfflineSale(big, db)).rejects.toMatchObject({ code: "discount_needs_manager" });
     expect((await takeOfflineSale({ ...big, managerPresent: true }, db)).body.lines[0].discount_minor).toBe(625);
+  });
+});
+
+describe("deferred card capture offline (ADR 0073)", () => {
+  const cardLimits = {
+    ...settings,
+    offline_card_allowed: true,
+    card_reader_url: "http://reader.test/nexo",
+    offline_card_max_sale_minor: 3000,
+    offline_card_max_device_minor: 5000,
+  };
+  const refusal = (limits: OfflineLimits, kinds: string[], card: number, pending: number) => {
+    try {
+      checkOfflineCard(limits, kinds, card, pending);
+      return "ok";
+    } catch (e) {
+      return (e as OfflineRefused).code;
+    }
+  };
+
+  it("takes a card within the outlet's limits, per sale and per till, and says why not otherwise", () => {
+    expect(refusal(cardLimits, ["card"], 3000, 2000)).toBe("ok");
+    expect(refusal(cardLimits, ["card"], 3001, 0)).toBe("card_too_large");
+    expect(refusal(cardLimits, ["card"], 2000, 3500)).toBe("card_device_limit");
+    expect(refusal(settings, ["card"], 100, 0)).toBe("card_offline");
+    expect(refusal({ ...cardLimits, card_reader_url: "" }, ["card"], 100, 0)).toBe("card_offline");
+    expect(refusal(cardLimits, ["card", "cash"], 100, 0)).toBe("card_offline");
+    expect(() => checkOfflineCard(cardLimits, ["card"], 3001, 0, (m) => `€${m / 100}`)).toThrow("A card payment of €30.01 is above the €30 this outlet allows by card");
+  });
+
+  it("queues the card with the reader's reference, and counts it against the till's limit until it is sent", async () => {
+    const db = await openOfflineDb(freshDb());
+    const cardRequest = (amount: number) =>
+      request({ settings: cardLimits, lines: [{ product_id: "mug", qty: 2 }], tenders: [{ kind: "card", amount_minor: amount, reader_ref: "saf_0123456789" }] });
+    const taken = await takeOfflineSale(cardRequest(2500), db);
+    expect(taken.body.tenders).toEqual([{ kind: "card", amount_minor: 2500, tendered_minor: 2500, reader_ref: "saf_0123456789" }]);
+    expect(taken.body.change_minor).toBe(0);
+    // 2500 held; another 2500 reaches the per-till 5000, a third would pass it.
+    await takeOfflineSale(cardRequest(2500), db);
+    await expect(takeOfflineSale(cardRequest(2500), db)).rejects.toMatchObject({ code: "card_device_limit" });
+    db.close();
   });
 });

@@ -17,6 +17,14 @@ export interface OfflineLimits {
   offline_max_hours: number;
   /** the largest sale a till takes offline (0: no limit) */
   offline_max_sale_minor: number;
+  /** deferred card capture (ADR 0073): cards taken offline on the shop's card reader */
+  offline_card_allowed?: boolean;
+  /** the largest card payment taken offline */
+  offline_card_max_sale_minor?: number;
+  /** the most this till holds in card payments taken offline and not synced yet */
+  offline_card_max_device_minor?: number;
+  /** where the till reaches the card reader ('' = none) */
+  card_reader_url?: string;
 }
 
 /** The outlet settings the offline till needs: pricing, currency and limits. */
@@ -35,7 +43,17 @@ export interface TillContext {
 
 /** A sale the till must not take offline; the message says why and what to do. */
 export class OfflineRefused extends Error {
-  readonly code: "never_offline" | "offline_too_long" | "sale_too_large" | "card_offline" | "no_register" | "discount_needs_manager" | "nothing_to_pay" | "already_taken";
+  readonly code:
+    | "never_offline"
+    | "offline_too_long"
+    | "sale_too_large"
+    | "card_offline"
+    | "card_too_large"
+    | "card_device_limit"
+    | "no_register"
+    | "discount_needs_manager"
+    | "nothing_to_pay"
+    | "already_taken";
   constructor(code: OfflineRefused["code"], message: string) {
     super(message);
     this.name = "OfflineRefused";
@@ -72,6 +90,8 @@ export function checkOfflineSale(args: {
   offlineSinceMs: number | null;
   nowMs: number;
   formatMoney?: (minor: number) => string;
+  /** card payments taken offline on this till and not synced yet (deferred capture) */
+  pendingCardMinor?: number;
 }): void {
   const { limits, till, totalMinor, tenderKinds, nowMs } = args;
   const money = args.formatMoney ?? ((minor: number) => String(minor));
@@ -81,9 +101,7 @@ export function checkOfflineSale(args: {
   if (!till.registerId || till.registerNumber === null) {
     throw new OfflineRefused("no_register", "Offline sales need a register: choose this till's register while the till is online.");
   }
-  if (tenderKinds.some((kind) => kind !== "cash")) {
-    throw new OfflineRefused("card_offline", "Card payments cannot be taken while the till is offline: take cash, or wait until the till is back online.");
-  }
+  if (tenderKinds.some((kind) => kind !== "cash")) checkOfflineCard(limits, tenderKinds, totalMinor, args.pendingCardMinor ?? 0, money);
   const since = Math.min(args.offlineSinceMs ?? nowMs, nowMs);
   if (nowMs - since > limits.offline_max_hours * HOUR) {
     throw new OfflineRefused(
@@ -99,6 +117,40 @@ export function checkOfflineSale(args: {
   }
 }
 
+/** Whether a card may be taken offline (deferred capture, ADR 0073): the outlet allows
+ * it, the card pays the whole sale (no split offline), within the per-sale limit, and
+ * with what this till already holds unsynced, within the per-device limit. */
+export function checkOfflineCard(limits: OfflineLimits, tenderKinds: readonly string[], cardMinor: number, pendingCardMinor: number, money: (minor: number) => string = String): void {
+  if (!limits.offline_card_allowed || !limits.card_reader_url) {
+    throw new OfflineRefused("card_offline", "Card payments cannot be taken while the till is offline: this outlet does not allow cards offline. Take cash, or wait until the till is back online.");
+  }
+  if (tenderKinds.length !== 1 || tenderKinds[0] !== "card") {
+    throw new OfflineRefused("card_offline", "Offline, a card pays the whole sale on its own (no split, no foreign cash). Take the card for all of it, or cash.");
+  }
+  const perSale = limits.offline_card_max_sale_minor ?? 0;
+  if (cardMinor > perSale) {
+    throw new OfflineRefused(
+      "card_too_large",
+      `A card payment of ${money(cardMinor)} is above the ${money(perSale)} this outlet allows by card while the till is offline. Take cash, or wait until the till is back online.`,
+    );
+  }
+  const perDevice = limits.offline_card_max_device_minor ?? 0;
+  if (pendingCardMinor + cardMinor > perDevice) {
+    throw new OfflineRefused(
+      "card_device_limit",
+      `This till already holds ${money(pendingCardMinor)} in card payments taken offline; with ${money(cardMinor)} more it would pass the ${money(perDevice)} this outlet allows before they are sent. Take cash, or wait until the till is back online.`,
+    );
+  }
+}
+
+/** Card payments taken offline and still in the queue (not captured yet). */
+export async function pendingCardMinor(db: OfflineDb): Promise<number> {
+  const queued = await db.getAll("queue");
+  let total = 0;
+  for (const sale of queued) for (const t of sale.body.tenders) if (t.kind === "card") total += t.amount_minor;
+  return total;
+}
+
 /** The body of POST /api/sales/offline for a priced cart and its settled cash. */
 export function buildOfflineSale(args: {
   id: string;
@@ -107,6 +159,8 @@ export function buildOfflineSale(args: {
   till: TillContext;
   receiptNumber: string;
   soldAt: Date;
+  /** the card reader's reference of the card tender (deferred capture) */
+  readerRef?: string | null;
 }): OfflineSaleBody {
   const { cart, settlement, till } = args;
   if (!till.registerId) throw new OfflineRefused("no_register", "Offline sales need a register.");
@@ -134,7 +188,10 @@ export function buildOfflineSale(args: {
     tax_minor: cart.tax_minor,
     rounding_minor: settlement.rounding_minor,
     tenders: settlement.tenders.map((t) => {
-      if (t.kind !== "cash") throw new OfflineRefused("card_offline", "Card payments cannot be taken while the till is offline.");
+      if (t.kind === "card" && args.readerRef) {
+        return { kind: "card" as const, amount_minor: t.amount_minor, tendered_minor: t.amount_minor, reader_ref: args.readerRef };
+      }
+      if (t.kind !== "cash") throw new OfflineRefused("card_offline", "Card payments cannot be taken while the till is offline without the card reader.");
       return { kind: "cash" as const, amount_minor: t.amount_minor, tendered_minor: t.tendered_minor };
     }),
     change_minor: settlement.change_minor,
@@ -150,8 +207,8 @@ export interface OfflineSaleRequest {
   lines: readonly CartLineIn[];
   prices: Readonly<Record<string, CatalogPrice>> | ReadonlyMap<string, CatalogPrice>;
   cartDiscount?: Discount | null;
-  /** what the customer handed over, per tender (cash only offline) */
-  tenders: readonly { kind: string; amount_minor: number }[];
+  /** what the customer handed over, per tender (cash, or one card taken on the reader) */
+  tenders: readonly { kind: string; amount_minor: number; reader_ref?: string }[];
   settings: OfflineSettings;
   till: TillContext;
   /** when the till lost the services (connectivity.offlineSince), null: just now */
@@ -179,15 +236,18 @@ export async function previewOfflineSale(
   const nowMs = (request.now ?? Date.now)();
   // The rates in effect at the sale's moment (the outlet's tax schedule, ADR 0066).
   const cart = priceCart(request.lines, request.prices, policyAt(request.settings, new Date(nowMs)), request.cartDiscount ?? null);
-  const oldest = await oldestUnsynced(db ?? (await openOfflineDb()));
+  const database = db ?? (await openOfflineDb());
+  const oldest = await oldestUnsynced(database);
+  const kinds = request.tenderKinds ?? ["cash"];
   checkOfflineSale({
     limits: request.settings,
     till: request.till,
     totalMinor: cart.total_minor,
-    tenderKinds: request.tenderKinds ?? ["cash"],
+    tenderKinds: kinds,
     offlineSinceMs: earliest(request.offlineSinceMs, oldest?.created_at ?? null),
     nowMs,
     formatMoney: request.formatMoney,
+    pendingCardMinor: kinds.includes("card") ? await pendingCardMinor(database) : 0,
   });
   if (!request.managerPresent && discountsNeedingApproval(cart, request.settings).length) {
     throw new OfflineRefused("discount_needs_manager", "This discount needs a manager's approval, which cannot be given while the till is offline. Lower it, or ask a manager to log in.");
@@ -233,7 +293,8 @@ export async function takeOfflineSale(request: OfflineSaleRequest, db?: OfflineD
     tx.abort();
     throw new RangeError("the offline receipt sequence is exhausted");
   }
-  const body = buildOfflineSale({ id, cart, settlement, till, receiptNumber: offlineReceiptNumber(registerNumber, sequence), soldAt: new Date(soldAtMs) });
+  const readerRef = request.tenders.find((t) => t.kind === "card")?.reader_ref ?? null;
+  const body = buildOfflineSale({ id, cart, settlement, till, receiptNumber: offlineReceiptNumber(registerNumber, sequence), soldAt: new Date(soldAtMs), readerRef });
   const queued: QueuedSale = {
     id,
     register_id: registerId,

@@ -8,7 +8,9 @@
 //     │              └─403 (discount over the limit)──▶ approval
 //     └─discount over the limit, not a manager──▶ approval ──granted──▶ sending (same sale id)
 //                                                          └─refused──▶ problem
-//   offline: cash ──▶ sending (kept on the till) ──▶ done;  card / foreign cash ──▶ problem
+//   offline: cash ──▶ sending (kept on the till) ──▶ done;  foreign cash / split ──▶ problem
+//            card ──▶ (outlet allows, within its limits) sending (the reader keeps it) ──▶ done
+//                 └─ not allowed / above a limit / the reader refused ──▶ problem (the reason)
 //
 // The sale id is made once per distinct request (outlet, register, cart, tenders, tax
 // quote) and kept in `pending`, which survives a reload of the page (sessionStorage): a
@@ -60,6 +62,12 @@ export interface PaymentPorts {
   getSale(id: string): Promise<Receipt & { status: string }>;
   /** Keep a cash sale on the till (offline), under this id when an online attempt had one. */
   sellOffline(id: string | undefined, cashTenderedMinor: number): Promise<Receipt>;
+  /** Take the sale offline by card on the shop's card reader (deferred capture, ADR 0073);
+   * throws with the reason when the outlet does not allow it or a limit is passed. */
+  sellOfflineByCard?(id: string | undefined): Promise<Receipt>;
+  /** Take a card payment on the shop's card reader (online, ADR 0073) under the sale's
+   * id; its reference. Throws with the reader's reason (declined, no answer). */
+  takeOnReader?(id: string, amountMinor: number): Promise<string>;
   newId(): string;
   sleep(ms: number): Promise<void>;
   storage?: KeyValueStore | null;
@@ -90,6 +98,8 @@ export interface PayOrder {
   /** The discounts need a manager's approval and the cashier is not one. */
   approvalNeeded: boolean;
   isManager: boolean;
+  /** The outlet has a card reader: a card is taken on it first, then captured by payments. */
+  reader?: boolean;
 }
 
 export const PENDING_KEY = "pos.pendingSale";
@@ -173,6 +183,7 @@ export class PaymentFlow {
     this.manager = order.isManager;
     if (order.offline) {
       if (order.mode === "foreign") return this.invalid("The till is offline: foreign cash needs the server's rate. Take cash in the shop's currency.");
+      if (order.mode === "card" && this.ports.sellOfflineByCard) return this.payOfflineByCard(order);
       if (order.mode !== "cash") return this.invalid("The till is offline: a card cannot be taken without its processor. Take cash.");
       return this.payOffline(order);
     }
@@ -180,10 +191,15 @@ export class PaymentFlow {
     if (this.state.name === "problem") this.state = { name: "ready" };
     const tenders = order.tenders();
     if (!tenders) return;
-    const body = this.requestFor(order.key(tenders), (id) => order.body(id, tenders));
+    let body = this.requestFor(order.key(tenders), (id) => order.body(id, tenders));
     if (order.approvalNeeded && !order.isManager && !body.approved_by) {
       this.state = { name: "approval", problem: null }; // the manager's PIN first, then the same request
       return;
+    }
+    if (order.mode === "card" && order.reader && this.ports.takeOnReader && body.tenders.length === 1 && !body.tenders[0].reader_ref) {
+      const reader = await this.onReader(body);
+      if (!reader) return;
+      body = reader;
     }
     await this.send(body, order.mode);
   }
@@ -202,6 +218,40 @@ export class PaymentFlow {
       this.hooks.onpaid(receipt);
     } catch (e) {
       this.invalid(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Offline by card: the reader keeps the payment, the sale is queued and the card
+   * captured when it syncs; refused with the reason otherwise (docs/offline.md). */
+  async payOfflineByCard(order: Pick<PayOrder, "lines">): Promise<void> {
+    if (this.busy || this.unknown || order.lines.length === 0 || !this.ports.sellOfflineByCard) return;
+    this.state = { name: "sending", progress: "Taking the card on the reader (offline: captured when the link is back)…" };
+    try {
+      const receipt = await this.ports.sellOfflineByCard(this.pending?.body.id);
+      this.setPending(null);
+      this.state = { name: "done", outcome: "paid" };
+      this.hooks.onpaid(receipt);
+    } catch (e) {
+      this.invalid(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** The card on the reader first (online): its reference goes into the pending sale,
+   * so a retry posts the same sale with the same reference (captured once). A refusal
+   * forgets the sale: nothing was charged. */
+  private async onReader(body: SaleBody): Promise<SaleBody | null> {
+    const key = this.pending?.key ?? "";
+    this.state = { name: "sending", progress: "Waiting for the card on the reader…" };
+    try {
+      const { card_token: _token, ...tender } = body.tenders[0];
+      const ref = await (this.ports.takeOnReader as NonNullable<PaymentPorts["takeOnReader"]>)(body.id, tender.amount_minor);
+      const withRef: SaleBody = { ...body, tenders: [{ ...tender, reader_ref: ref }] };
+      this.setPending({ key, body: withRef });
+      return withRef;
+    } catch (e) {
+      this.setPending(null);
+      this.invalid(e instanceof Error ? e.message : String(e));
+      return null;
     }
   }
 

@@ -316,6 +316,37 @@ describe("a manager's approval", () => {
   });
 });
 
+describe("online with the card reader (ADR 0073)", () => {
+  it("takes the card on the reader under the sale's id, then posts the sale with its reference; a retry reuses both", async () => {
+    const onReader: string[] = [];
+    const ports = { ...till.ports(), takeOnReader: async (id: string, amount: number) => {
+      onReader.push(`${id}:${amount}`);
+      return "psp_0123456789";
+    } };
+    const flow = new PaymentFlow(ports, { onpaid: (r) => void till.paid.push(r), onrefused: () => {} });
+    till.answers = [noAnswer(), noAnswer(), noAnswer(), receipt("sale-1")];
+    await flow.pay(order("card", { reader: true }));
+    expect(onReader).toEqual(["sale-1:2500"]);
+    expect(till.posted[0].tenders).toEqual([{ kind: "card", amount_minor: 2500, reader_ref: "psp_0123456789" }]);
+    expect(flow.unsure).toBe(true);
+    await flow.retry();
+    expect(onReader).toHaveLength(1);
+    expect(till.posted.map((b) => [b.id, b.tenders[0].reader_ref])).toEqual(Array(4).fill(["sale-1", "psp_0123456789"]));
+    expect(till.paid).toHaveLength(1);
+  });
+
+  it("a card the reader declines sells nothing and forgets the sale", async () => {
+    const ports = { ...till.ports(), takeOnReader: async () => {
+      throw new Error("The card was declined on the reader. Nothing was charged. Ask for another card, or take cash.");
+    } };
+    const flow = new PaymentFlow(ports, { onpaid: (r) => void till.paid.push(r), onrefused: () => {} });
+    await flow.pay(order("card", { reader: true }));
+    expect(flow.problem?.text).toMatch(/declined on the reader/);
+    expect(till.posted).toHaveLength(0);
+    expect(flow.pending).toBeNull();
+  });
+});
+
 describe("offline", () => {
   it("a cash sale is kept on the till, with no POST", async () => {
     const flow = till.flow();
@@ -332,6 +363,25 @@ describe("offline", () => {
     expect(flow.problem?.text).toContain("a card cannot be taken without its processor");
     expect(till.posted).toHaveLength(0);
     expect(till.offline).toHaveLength(0);
+  });
+
+  it("with deferred card capture, a card goes to the reader and is kept on the till; a refusal says why", async () => {
+    const byCard: (string | undefined)[] = [];
+    let refuse = "";
+    const ports = { ...till.ports(), sellOfflineByCard: async (id: string | undefined) => {
+      if (refuse) throw new Error(refuse);
+      byCard.push(id);
+      return receipt(id ?? "offline-card");
+    } };
+    const flow = new PaymentFlow(ports, { onpaid: (r) => void till.paid.push(r), onrefused: () => {} });
+    await flow.pay(order("card", { offline: true }));
+    expect(byCard).toEqual([undefined]);
+    expect(till.paid.map((r) => r.sale_id)).toEqual(["offline-card"]);
+    expect(till.posted).toHaveLength(0);
+    refuse = "A card payment of €30.01 is above the €30.00 this outlet allows by card while the till is offline.";
+    await flow.pay(order("card", { offline: true }));
+    expect(flow.problem?.text).toBe(refuse);
+    expect(till.paid).toHaveLength(1);
   });
 
   it("foreign cash is refused (it needs the server's rate)", async () => {

@@ -28,6 +28,7 @@ describe("sync exception kinds", () => {
   it("has plain words and what to do for every kind docs/offline.md lists", () => {
     expect(KNOWN_KINDS.sort()).toEqual(
       [
+        "card_declined_after_sale",
         "cashier_unknown",
         "clock_ahead",
         "discount_unapproved",
@@ -85,6 +86,15 @@ describe("findings", () => {
     expect(findings(base({ kind: "clock_ahead", facts: [{ till_time: "2026-12-07T12:00:00Z", seconds_ahead: 3600 }] }), "EUR", "en-IE")[0]).toMatch(/60 min ahead$/);
     expect(findings(base({ kind: "cashier_unknown", facts: [{ recorded_under: "Robin Cashier", named_elsewhere: true }] }), "EUR", "en-IE")).toEqual([
       "The till named a user of another outlet; counted under Robin Cashier",
+    ]);
+  });
+  it("says what a card declined after the sale leaves owed, and the card limits (ADR 0073)", () => {
+    const declined = base({ kind: "card_declined_after_sale", facts: [{ owed_minor: 1250, decline_code: "not_enough_balance", reader_refs: ["saf_1"] }] });
+    expect(findings(declined, "EUR", "en-IE")).toEqual(["€12.50 owed: the card was declined at capture (not enough balance)"]);
+    const card = base({ kind: "over_offline_limits", facts: [{ limit: "card", card_minor: 2500 }, { limit: "card_sale", card_minor: 2500, allowed_minor: 2000 }] });
+    expect(findings(card, "EUR", "en-IE")).toEqual([
+      "A card payment of €25.00 taken offline; the outlet does not allow cards offline",
+      "A card payment of €25.00 taken offline; the outlet allows €20.00 by card offline",
     ]);
   });
   it("falls back to the server's words when it kept no figures", () => {

@@ -93,6 +93,11 @@ const KINDS: Record<string, KindText> = {
     what: "The till named a cashier this outlet does not have, so the sale is counted under the person whose session sent it.",
     todo: "Find out who sold it; the by-cashier figures count this sale under the sender.",
   },
+  card_declined_after_sale: {
+    title: "Card declined after the sale",
+    what: "A card the till took offline on the card reader was declined when it was captured. The customer left with the goods; the sale is kept.",
+    todo: "Contact the customer for the amount owed, or write it off. The outlet's offline card limits bound this risk.",
+  },
   clock_ahead: {
     title: "Till clock ahead",
     what: "The till's clock was more than 5 minutes ahead.",
@@ -154,7 +159,11 @@ function finding(kind: string, f: SyncFact, money: (v: unknown) => string, local
     }
     case "shift_unknown":
       return "The sale was put in the register's open shift, if there was one";
+    case "card_declined_after_sale":
+      return `${money(f.owed_minor)} owed: the card was declined at capture${str(f.decline_code) ? ` (${str(f.decline_code).replace(/_/g, " ")})` : ""}`;
     case "over_offline_limits":
+      if (f.limit === "card") return `A card payment of ${money(f.card_minor)} taken offline; the outlet does not allow cards offline`;
+      if (f.limit === "card_sale") return `A card payment of ${money(f.card_minor)} taken offline; the outlet allows ${money(f.allowed_minor)} by card offline`;
       if (f.limit === "sale") return `A sale of ${money(f.total_minor)}; the outlet allows ${money(f.allowed_minor)} offline`;
       return `Sent ${num(f.hours) ?? "?"} h after the sale; the outlet allows ${num(f.allowed_hours) ?? "?"} h offline`;
     case "discount_unapproved": {

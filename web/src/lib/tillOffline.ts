@@ -3,12 +3,15 @@
 // for cash, and the receipt the till prints for it (issue 15, docs/offline.md).
 
 import { api } from "./api";
+import { formatMoney } from "./money";
 import type { CartLine, Discount, Quote } from "./cart";
-import { takeOfflineSale, type OfflineSettings } from "./offlineSale";
+import { payOnReader } from "./cardReader";
+import { previewOfflineSale, takeOfflineSale, type OfflineSettings, type TakenOfflineSale } from "./offlineSale";
 import { offlineStatus } from "./offlineStatus.svelte";
 import { discountsNeedingApproval, policyAt, priceCart, PricingError, taxBands, type CatalogPrice, type ScheduledRate } from "./pricing";
 import { receiptPartsFrom, type ReceiptSettings } from "./receiptSettings";
 import type { Receipt } from "./types";
+import { newId } from "./uuid";
 
 const settingsKey = (outletId: string) => `pos.outletSettings.${outletId}`;
 
@@ -156,7 +159,47 @@ export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt
     till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
     offlineSinceMs: offlineStatus.offlineSince,
     managerPresent: sale.managerPresent,
+    formatMoney: (minor: number) => formatMoney(minor, settings.currency),
   });
+  return offlineReceipt(taken, sale, settings);
+}
+
+/** Take the cart offline by card on the shop's card reader (deferred capture, ADR 0073):
+ * the outlet's limits first (allowed, per sale, per till), then the reader keeps the
+ * payment (store-and-forward), then the sale is queued with the reader's reference and
+ * captured when it syncs. Throws OfflineRefused (the limits: the reason), ReaderRefused
+ * (the reader's), PricingError or OfflineUnavailable. */
+export async function sellOfflineByCard(sale: Omit<OfflineCashSale, "cashTenderedMinor">, pay: typeof payOnReader = payOnReader): Promise<Receipt> {
+  const settings = cachedOutletSettings(sale.outletId);
+  if (!settings) {
+    throw new OfflineUnavailable("This till has not loaded the outlet's settings yet, so it cannot sell offline. Wait until it is back online.");
+  }
+  const id = sale.id ?? newId();
+  const request = {
+    id,
+    lines: sale.lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
+    prices: shelfPrices(sale.lines),
+    cartDiscount: sale.cartDiscount,
+    settings,
+    till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
+    offlineSinceMs: offlineStatus.offlineSince,
+    managerPresent: sale.managerPresent,
+    formatMoney: (minor: number) => formatMoney(minor, settings.currency),
+  };
+  const cart = await previewOfflineSale({ ...request, tenderKinds: ["card"] });
+  const approval = await pay({
+    url: settings.card_reader_url ?? "",
+    transactionId: id,
+    amountMinor: cart.total_minor,
+    currency: cart.currency,
+    storeAndForward: true,
+    saleId: `R${sale.register?.number ?? 0}`,
+  });
+  const taken = await takeOfflineSale({ ...request, tenders: [{ kind: "card", amount_minor: cart.total_minor, reader_ref: approval.reference }] });
+  return offlineReceipt(taken, sale, settings);
+}
+
+function offlineReceipt(taken: TakenOfflineSale, sale: Omit<OfflineCashSale, "cashTenderedMinor">, settings: OfflineSettings): Receipt {
   const body = taken.body;
   return {
     sale_id: body.id,
@@ -190,7 +233,7 @@ export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt
     due_minor: body.total_minor + body.rounding_minor,
     cart_discount: null,
     prices_include_tax: body.prices_include_tax,
-    tenders: body.tenders,
+    tenders: body.tenders.map((t) => (t.kind === "card" ? { ...t, capture: "deferred" } : t)),
     tendered_minor: body.tenders.reduce((n, t) => n + t.tendered_minor, 0),
     change_minor: body.change_minor,
     completed_at: body.sold_at,

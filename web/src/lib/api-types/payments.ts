@@ -657,6 +657,11 @@ export interface components {
              */
             card_token?: string | null;
             /**
+             * Reader Ref
+             * @description card only: the card reader's reference of a payment taken on it (ADR 0073); payments captures it at the reader's acquirer. Instead of card_token
+             */
+            reader_ref?: string | null;
+            /**
              * Currency
              * @description foreign_cash: the currency handed over
              */

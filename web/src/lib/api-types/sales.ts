@@ -740,6 +740,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** CardDeclinedAfterSale */
+        CardDeclinedAfterSale: {
+            /**
+             * Owed Minor
+             * @description what the customer still owes: the card payments declined at capture
+             */
+            owed_minor: number;
+            /** Decline Code */
+            decline_code: string;
+        };
         /** CartDiscountOut */
         CartDiscountOut: {
             /**
@@ -1091,10 +1101,10 @@ export interface components {
         OfflineTenderIn: {
             /**
              * Kind
-             * @description only cash is taken offline (a card needs its processor)
-             * @constant
+             * @description cash, or card taken on the shop's card reader and captured at the sync (deferred capture, ADR 0073)
+             * @enum {string}
              */
-            kind: "cash";
+            kind: "cash" | "card";
             /**
              * Amount Minor
              * @description what the tender paid of the sale
@@ -1102,9 +1112,14 @@ export interface components {
             amount_minor: number;
             /**
              * Tendered Minor
-             * @description what the customer handed over
+             * @description what the customer handed over (card: the amount)
              */
             tendered_minor: number;
+            /**
+             * Reader Ref
+             * @description card: the reader's reference of the payment it stored (store-and-forward); payments captures it
+             */
+            reader_ref?: string | null;
         };
         /** OutletSettings */
         OutletSettings: {
@@ -1180,6 +1195,30 @@ export interface components {
              * @default 50000
              */
             offline_max_sale_minor: number;
+            /**
+             * Offline Card Allowed
+             * @description the till takes cards offline on the card reader
+             * @default false
+             */
+            offline_card_allowed: boolean;
+            /**
+             * Offline Card Max Sale Minor
+             * @description the largest card payment a till takes offline (set when allowed)
+             * @default 0
+             */
+            offline_card_max_sale_minor: number;
+            /**
+             * Offline Card Max Device Minor
+             * @description the most a till holds in card payments taken offline and not synced yet (set when allowed)
+             * @default 0
+             */
+            offline_card_max_device_minor: number;
+            /**
+             * Card Reader Url
+             * @description where the tills reach the shop's card reader on the LAN (its Terminal API, e.g. https://192.168.1.50:8443/nexo); '' = no reader: cards go to the card provider as before
+             * @default
+             */
+            card_reader_url: string;
             /**
              * Accepted Currencies
              * @description foreign currencies the till takes as cash (ISO 4217 codes, not the outlet's own); empty: none
@@ -1414,6 +1453,8 @@ export interface components {
              * @description offline sync of a sale completed online: 'online'
              */
             recorded?: string | null;
+            /** @description offline: the card taken on the reader was declined at capture (a sync exception lists it) */
+            card_declined_after_sale?: components["schemas"]["CardDeclinedAfterSale"] | null;
             /**
              * Copy
              * @description a reprint: the copy's number
@@ -1501,6 +1542,16 @@ export interface components {
             rate_source?: string | null;
             /** Rate As Of */
             rate_as_of?: string | null;
+            /**
+             * Reader Ref
+             * @description card: the card reader's reference of the payment
+             */
+            reader_ref?: string | null;
+            /**
+             * Capture
+             * @description card taken offline: 'deferred' (captured when the sale synced)
+             */
+            capture?: string | null;
         };
         /**
          * Refund
@@ -1794,6 +1845,8 @@ export interface components {
              * @description offline sync of a sale completed online: 'online'
              */
             recorded?: string | null;
+            /** @description offline: the card taken on the reader was declined at capture (a sync exception lists it) */
+            card_declined_after_sale?: components["schemas"]["CardDeclinedAfterSale"] | null;
             /**
              * Copy
              * @description a reprint: the copy's number
@@ -2138,7 +2191,7 @@ export interface components {
             detail: string;
             /**
              * Facts
-             * @description what was found in figures, one object per finding (amounts in minor units of `currency`); empty for exceptions recorded before the facts were kept. price_changed: line, product_id, sku, name, qty, sold_minor, shelf_minor; product_archived, product_unknown: line, product_id, sku, name, qty; stock_short: product_id, name, qty, on_hand_after; shift_closed: shift_id, cash_minor, closed_at; shift_unknown: shift_id; over_offline_limits: limit (hours: hours, allowed_hours; sale: total_minor, allowed_minor); discount_unapproved: discount_minor, gross_minor, approval_bp; receipt_number_reused: other_sale_ids; clock_ahead: till_time, seconds_ahead
+             * @description what was found in figures, one object per finding (amounts in minor units of `currency`); empty for exceptions recorded before the facts were kept. price_changed: line, product_id, sku, name, qty, sold_minor, shelf_minor; product_archived, product_unknown: line, product_id, sku, name, qty; stock_short: product_id, name, qty, on_hand_after; shift_closed: shift_id, cash_minor, closed_at; shift_unknown: shift_id; over_offline_limits: limit (hours: hours, allowed_hours; sale: total_minor, allowed_minor; card: card_minor; card_sale: card_minor, allowed_minor); card_declined_after_sale: owed_minor, decline_code, reader_refs; discount_unapproved: discount_minor, gross_minor, approval_bp; receipt_number_reused: other_sale_ids; clock_ahead: till_time, seconds_ahead
              */
             facts?: {
                 [key: string]: unknown;
@@ -2374,6 +2427,11 @@ export interface components {
              * @description card: what the terminal tokenized (sandbox: a test card)
              */
             card_token?: string | null;
+            /**
+             * Reader Ref
+             * @description card: the card reader's reference of the payment taken on it (ADR 0073), instead of card_token; payments captures it
+             */
+            reader_ref?: string | null;
             /**
              * Currency
              * @description foreign_cash: the ISO 4217 currency handed over (one the outlet accepts)
