@@ -48,3 +48,17 @@ def test_a_missing_asset_is_a_404_not_the_shell(client: TestClient, path: str) -
     assert r.status_code == 404
     assert "cache-control" not in r.headers
     assert "not part of this version" in r.json()["detail"]
+
+
+def test_the_page_gets_the_gateways_policy_with_only_the_listed_card_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """web/index.html's own policy lets the till reach a card reader at any HTTPS origin
+    (ADR 0073); the embedded server, like nginx, narrows it with a header to the readers
+    listed, so a page served without nginx cannot send anything anywhere else."""
+    (tmp_path / "index.html").write_text(SHELL)
+    plain = TestClient(EmbeddedGateway({}, tmp_path)).get("/")
+    assert "connect-src 'self';" in plain.headers["content-security-policy"]
+    monkeypatch.setenv("POS_GATEWAY_CARD_READER_ORIGINS", "https://192.168.1.50:8443, javascript:alert(1)")
+    listed = TestClient(EmbeddedGateway({}, tmp_path)).get("/")
+    assert "connect-src 'self' https://192.168.1.50:8443;" in listed.headers["content-security-policy"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,18 +39,39 @@ def cache_control(path: str) -> str:
     return IMMUTABLE if path.startswith("/assets/") else REVALIDATE
 
 
+# The card readers the till's page may reach (ADR 0073), as the gateway's header lists
+# them (the same variable as gateway/render.py's): web/index.html's own policy allows any
+# HTTPS origin for them, and a page keeps only what both policies allow.
+CARD_READERS_ENV = "POS_GATEWAY_CARD_READER_ORIGINS"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?$")
+
+
+def content_security_policy(reader_origins: str | None = None) -> str:
+    """The gateway's Content-Security-Policy (gateway/nginx.conf.template), with the
+    card readers' origins in connect-src; a malformed origin is left out."""
+    text = os.environ.get(CARD_READERS_ENV, "") if reader_origins is None else reader_origins
+    readers = "".join(f" {o}" for o in (o.strip() for o in text.split(",")) if _ORIGIN.match(o))
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        f"connect-src 'self'{readers}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    )
+
+
 class _CacheHeaders:
-    """Sets Cache-Control on the web app's answers by path."""
+    """Sets Cache-Control on the web app's answers by path, and the gateway's CSP."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.policy = content_security_policy()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         value = cache_control(scope.get("path", "/"))
 
         async def with_header(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] < 400:
-                MutableHeaders(scope=message)["Cache-Control"] = value
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = value
+                headers["Content-Security-Policy"] = self.policy
             await send(message)
 
         await self.app(scope, receive, with_header)
