@@ -6,6 +6,7 @@ lists their outlets, signed by identity: those need no look-up."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 from fastapi import HTTPException, status
@@ -52,12 +53,13 @@ def outlet_replica_handler(table: Table) -> Callable[[UnitOfWork, OutletCreated,
 def require_outlet(db: Database, principal: Principal | None, outlet_id: str, wait_seconds: float = 2.0) -> None:
     """Raise UnknownOutlet unless `outlet_id` names an outlet: vouched for by the
     caller's own token, or in the replica (waiting up to `wait_seconds` for an outlet
-    created a moment ago, whose OutletCreated may still be on its way)."""
+    created a moment ago, whose OutletCreated may still be on its way). An id that is
+    not a UUID, as identity makes them, is not waited for: no event will bring it."""
     if principal is not None and not principal.is_admin and outlet_id in principal.outlets:
         return
     table = outlets_table(db.metadata)
     query = select(table.c.outlet_id).where(table.c.outlet_id == outlet_id)
-    deadline = time.monotonic() + wait_seconds
+    deadline = time.monotonic() + (wait_seconds if _is_uuid(outlet_id) else 0.0)
     while True:
         with db.transaction() as uow:
             if uow.session.scalar(query) is not None:
@@ -65,6 +67,14 @@ def require_outlet(db: Database, principal: Principal | None, outlet_id: str, wa
         if time.monotonic() >= deadline:
             raise UnknownOutlet(outlet_id)
         time.sleep(0.1)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return len(text) == 36
 
 
 def ensure_known_outlet(db: Database, principal: Principal, outlet_id: str) -> None:
