@@ -56,11 +56,48 @@ class DailyRow(SalesFigures):
     void_count: int = 0
 
 
+class ConvertedFigures(BaseModel):
+    """Figures converted into the chain's currency (an indication, never money of record):
+    gross, tax and refunds converted; net and net after refunds derived from them."""
+
+    sales_count: int = 0
+    gross_minor: int = 0
+    tax_minor: int = 0
+    net_minor: int = 0
+    refund_minor: int = 0
+    net_after_refunds_minor: int = 0
+
+
+class ConvertedCurrency(ConvertedFigures):
+    """One currency's totals in the chain currency, at `rate` (units of `currency` per
+    unit of the chain currency, as payments gives it; "1" for the chain currency)."""
+
+    currency: str
+    rate: str
+    rate_source: str | None = None
+    rate_date: date | None = None
+    stale: bool = False
+
+
+class ChainTotal(ConvertedFigures):
+    """The chain total of a report holding several currencies, converted into the chain
+    currency (POS_CHAIN_CURRENCY) at payments' rates (ADR 0072). `label` says so ("converted
+    at ecb rates of 2026-12-04"); with no usable rate the figures are 0, `label` is null
+    and `detail` says why (the per-currency totals are the figures of record)."""
+
+    currency: str
+    converted: bool = True
+    label: str | None
+    detail: str | None = None
+    lines: list[ConvertedCurrency]
+
+
 class DailyReport(Range):
     by: str
     rows: list[DailyRow]
     totals: SalesFigures | None  # None when the rows hold more than one currency
     totals_by_currency: list[SalesFigures]
+    chain_total: ChainTotal | None = None  # only when totals_by_currency holds two currencies or more
 
 
 class HourRow(SalesFigures):
@@ -183,6 +220,7 @@ class OutletReport(Range):
     previous_to: date
     rows: list[OutletRow]
     totals_by_currency: list[SalesFigures]
+    chain_total: ChainTotal | None = None  # only when totals_by_currency holds two currencies or more
 
 
 class ValuationRow(Money):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 
 from pos_platform.auth import Manager
+from pos_reports.chain import chain_total_for
 from pos_reports.export import CSV_RESPONSE, Csv, answer, columns
 from pos_reports.figures import HEAT_SUMS, SALES_SUMS, TENDER_SUMS, by_currency, heat_row, ratio_bp, sales_figures
 from pos_reports.queries import names, session, sums, where
@@ -85,6 +86,7 @@ def daily(
             rows=rows,
             totals=totals[0] if len(totals) == 1 else (SalesFigures(currency="") if not totals else None),
             totals_by_currency=totals,
+            chain_total=chain_total_for(request, totals),
         ),
     )
 
@@ -241,5 +243,6 @@ def outlet_report(
             previous_to=previous[1],
             rows=rows,
             totals_by_currency=totals,
+            chain_total=chain_total_for(request, totals),
         ),
     )
