@@ -3,6 +3,7 @@
 // written by hand here (see services/*/pos_*/schemas.py).
 
 import type { components } from "./api-types/sales";
+import type { components as ReportsComponents } from "./api-types/reports";
 
 type SalesSchemas = components["schemas"];
 
@@ -114,10 +115,18 @@ export interface DailyRow {
   net_minor: number;
 }
 
+/** Totals of one currency (the figures of record: never added across currencies). */
+export type CurrencyTotals = ReportsComponents["schemas"]["SalesFigures"];
+/** A report's chain total converted into the chain currency at payments' rates (ADR 0072). */
+export type ChainTotal = ReportsComponents["schemas"]["ChainTotal"];
+
 export interface DailyReport {
   date_from: string;
   date_to: string;
   rows: DailyRow[];
+  /** Newer reports service: totals per currency, and with several a converted chain total. */
+  totals_by_currency?: CurrencyTotals[];
+  chain_total?: ChainTotal | null;
 }
 
 export interface ItemRow {

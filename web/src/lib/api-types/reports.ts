@@ -594,6 +594,108 @@ export interface components {
              */
             products: number;
         };
+        /**
+         * ChainTotal
+         * @description The chain total of a report holding several currencies, converted into the chain
+         *     currency (POS_CHAIN_CURRENCY) at payments' rates (ADR 0072). `label` says so ("converted
+         *     at ecb rates of 2026-12-04"); with no usable rate the figures are 0, `label` is null
+         *     and `detail` says why (the per-currency totals are the figures of record).
+         */
+        ChainTotal: {
+            /**
+             * Sales Count
+             * @default 0
+             */
+            sales_count: number;
+            /**
+             * Gross Minor
+             * @default 0
+             */
+            gross_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
+            /**
+             * Refund Minor
+             * @default 0
+             */
+            refund_minor: number;
+            /**
+             * Net After Refunds Minor
+             * @default 0
+             */
+            net_after_refunds_minor: number;
+            /** Currency */
+            currency: string;
+            /**
+             * Converted
+             * @default true
+             */
+            converted: boolean;
+            /** Label */
+            label: string | null;
+            /** Detail */
+            detail?: string | null;
+            /** Lines */
+            lines: components["schemas"]["ConvertedCurrency"][];
+        };
+        /**
+         * ConvertedCurrency
+         * @description One currency's totals in the chain currency, at `rate` (units of `currency` per
+         *     unit of the chain currency, as payments gives it; "1" for the chain currency).
+         */
+        ConvertedCurrency: {
+            /**
+             * Sales Count
+             * @default 0
+             */
+            sales_count: number;
+            /**
+             * Gross Minor
+             * @default 0
+             */
+            gross_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
+            /**
+             * Refund Minor
+             * @default 0
+             */
+            refund_minor: number;
+            /**
+             * Net After Refunds Minor
+             * @default 0
+             */
+            net_after_refunds_minor: number;
+            /** Currency */
+            currency: string;
+            /** Rate */
+            rate: string;
+            /** Rate Source */
+            rate_source?: string | null;
+            /** Rate Date */
+            rate_date?: string | null;
+            /**
+             * Stale
+             * @default false
+             */
+            stale: boolean;
+        };
         /** DailyReport */
         DailyReport: {
             /**
@@ -613,6 +715,7 @@ export interface components {
             totals: components["schemas"]["SalesFigures"] | null;
             /** Totals By Currency */
             totals_by_currency: components["schemas"]["SalesFigures"][];
+            chain_total?: components["schemas"]["ChainTotal"] | null;
         };
         /** DailyRow */
         DailyRow: {
@@ -1103,6 +1206,7 @@ export interface components {
             rows: components["schemas"]["OutletRow"][];
             /** Totals By Currency */
             totals_by_currency: components["schemas"]["SalesFigures"][];
+            chain_total?: components["schemas"]["ChainTotal"] | null;
         };
         /** OutletRow */
         OutletRow: {
