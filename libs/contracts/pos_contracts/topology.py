@@ -50,6 +50,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
     "reports": (
         "identity.OutletCreated",
+        # Register names, shown instead of their ids (issue 17).
+        "identity.RegisterChanged",
         "identity.UserChanged",
         "catalog.ProductCreated",
         "catalog.ProductChanged",

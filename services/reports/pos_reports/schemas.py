@@ -171,6 +171,7 @@ class CashierRow(SalesFigures):
     cashier_name: str | None = None
     outlet_id: str | None = None
     register_id: str | None = None
+    register_name: str | None = None  # from identity's RegisterChanged; None: not announced
     void_count: int = 0
 
 
@@ -275,6 +276,7 @@ class ShiftRow(Money):
     shift_id: str | None = None
     outlet_id: str | None = None
     register_id: str | None = None
+    register_name: str | None = None
     cashier_id: str | None = None
     cashier_name: str | None = None
     day: date | None = None
@@ -302,3 +304,69 @@ class ShiftReport(Range):
     by: str
     rows: list[ShiftRow]
     totals_by_currency: list[ShiftTotals]
+
+
+class TenderCurrencyRow(Money):
+    """Tenders paid in one currency at an outlet (ADR 0072). `currency` is the outlet's
+    (the sale's), `tender_currency` the one handed over: the outlet's own for cash and
+    card, the foreign one for foreign cash ("" for foreign cash recorded before the
+    events carried it). taken_minor is in tender_currency; amount_minor (what the
+    tenders paid of the sales) and change_minor (given for them) in `currency`."""
+
+    outlet_id: str | None = None
+    kind: str
+    tender_currency: str
+    count: int = 0
+    taken_minor: int = 0
+    amount_minor: int = 0
+    change_minor: int = 0
+    average_rate: str | None = None  # taken / (amount + change), units of tender_currency per unit of currency
+
+
+class TenderCurrencyTotals(BaseModel):
+    tender_currency: str
+    count: int = 0
+    taken_minor: int = 0
+
+
+class TenderCurrencyReport(Range):
+    by: str
+    rows: list[TenderCurrencyRow]
+    totals_by_tender_currency: list[TenderCurrencyTotals]  # what was handed over, per currency
+
+
+class ShiftCashRow(Money):
+    """The drawer of one shift in one currency at its close (ShiftClosed's
+    cash_by_currency), in minor units of `currency`."""
+
+    shift_id: str
+    outlet_id: str
+    register_id: str
+    register_name: str | None = None
+    cashier_id: str
+    cashier_name: str | None = None
+    day: date
+    closed_at: str
+    own: bool
+    opening_float_minor: int
+    sales_minor: int
+    refunds_minor: int
+    in_minor: int
+    out_minor: int
+    change_given_minor: int
+    expected_minor: int
+    counted_minor: int | None = None  # None: not counted
+    over_short_minor: int | None = None
+
+
+class ShiftCashTotals(Money):
+    shifts: int = 0
+    expected_minor: int = 0
+    counted_minor: int = 0  # of the shifts that counted it
+    over_short_minor: int = 0
+    not_counted: int = 0  # shifts that closed without counting this currency
+
+
+class ShiftCashReport(Range):
+    rows: list[ShiftCashRow]
+    totals_by_currency: list[ShiftCashTotals]

@@ -18,6 +18,7 @@ from pos_contracts.events import (
 PRODUCERS = {
     "OutletCreated": "identity",
     "UserChanged": "identity",
+    "RegisterChanged": "identity",
     "ProductCreated": "catalog",
     "ProductChanged": "catalog",
     "ProductArchived": "catalog",
