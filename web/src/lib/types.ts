@@ -120,6 +120,9 @@ export type CurrencyTotals = ReportsComponents["schemas"]["SalesFigures"];
 /** A report's chain total converted into the chain currency at payments' rates (ADR 0072). */
 export type ChainTotal = ReportsComponents["schemas"]["ChainTotal"];
 
+/** GET /api/reports/sales/tender-currencies: tenders per currency handed over (ADR 0072). */
+export type TenderCurrencyReport = ReportsComponents["schemas"]["TenderCurrencyReport"];
+
 export interface DailyReport {
   date_from: string;
   date_to: string;
@@ -163,6 +166,8 @@ export interface CashierReport {
     cashier_name?: string | null;
     outlet_id?: string | null;
     register_id?: string | null;
+    /** Newer reports service: the register's name from identity (null: not announced). */
+    register_name?: string | null;
     sales_count: number;
     gross_minor: number;
     refund_minor: number;
