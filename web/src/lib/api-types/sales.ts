@@ -2296,6 +2296,20 @@ export interface components {
              * @description default, builtin or external (an external API's outlet uses these rates as fallback)
              */
             tax_provider: string;
+            /**
+             * Default Tax Provider
+             * @description what `default` means here: POS_TAX_PROVIDER
+             * @default builtin
+             */
+            default_tax_provider: string;
+            /**
+             * Tax Api Configured
+             * @description whether a tax API URL is set (POS_TAX_API_URL)
+             * @default false
+             */
+            tax_api_configured: boolean;
+            /** @description the outlet's address for the tax API */
+            tax_address?: components["schemas"]["TaxAddress"] | null;
             /** Classes */
             classes: components["schemas"]["TaxClassOut"][];
             /**
