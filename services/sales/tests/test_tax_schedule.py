@@ -275,3 +275,22 @@ def test_changing_a_rate_in_the_settings_keeps_the_upcoming_ones(client: TestCli
     same = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
     assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json=same, headers=auth("manager")).status_code == 200
     assert len(client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()["schedule"]) == 1
+
+
+def test_a_class_added_and_the_provider_chosen_in_the_settings_show_in_the_tax_view(client: TestClient, auth: Any) -> None:
+    """What the office's Tax page does (issue 16): a new class added to the settings' table
+    is listed with its rate, and the provider and address chosen are answered back, with
+    what `default` means here and whether a tax API is configured."""
+    view = client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()
+    assert (view["tax_provider"], view["default_tax_provider"], view["tax_address"]) == ("default", "builtin", None)
+    now = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
+    body = {**now, "tax_rates_bp": {**now["tax_rates_bp"], "food": 700}, "tax_provider": "external"}
+    refused = client.put(f"/api/sales/outlets/{OUTLET}/settings", json=body, headers=auth("manager"))
+    assert refused.status_code == 422 and "needs the outlet's tax_address" in refused.text
+    body["tax_address"] = {"country": "DE", "city": "Berlin"}
+    assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json=body, headers=auth("manager")).status_code == 200
+    view = client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()
+    food = next(c for c in view["classes"] if c["tax_class"] == "food")
+    assert (food["rate"], food["rate_bp"]) == ("7.00", 700)
+    assert view["tax_provider"] == "external" and view["tax_address"]["country"] == "DE"
+    assert view["tax_api_configured"] is False
