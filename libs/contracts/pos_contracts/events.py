@@ -27,6 +27,15 @@ class OutletCreated(Event):
     timezone: str = "UTC"
 
 
+class OutletChanged(OutletCreated):
+    """An outlet's name or time zone changed in identity (the currency never changes):
+    the whole outlet as it now is, the same fields as OutletCreated. The services that
+    keep an outlet's time zone (sales for tax dates, inventory for the digest, reports
+    for local days) take it from here rather than have it set twice (ADR 0072)."""
+
+    TYPE = "OutletChanged"
+
+
 class RegisterChanged(Event):
     """A register (till) created or changed. `number` is the register's number in its
     outlet (1, 2, ...; never reused, never changed): receipt numbers carry it, so they
@@ -321,6 +330,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
     for cls in (
         OutletCreated,
+        OutletChanged,
         RegisterChanged,
         UserChanged,
         ProductCreated,

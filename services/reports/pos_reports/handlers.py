@@ -541,6 +541,9 @@ PROJECTORS: dict[str, Projector] = {
     "StockAdjusted": on_stock_adjusted,
     "LowStockDetected": on_low_stock,
     "OutletCreated": on_outlet_created,
+    # A new name or time zone: reports show the name, and bucket sales from now on in the
+    # new zone (days already counted stay as they were).
+    "OutletChanged": on_outlet_created,
     "ProductCreated": on_product_data,
     "ProductChanged": on_product_data,
     "ProductArchived": on_product_archived,

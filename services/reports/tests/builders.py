@@ -19,6 +19,7 @@ PRODUCERS = {
     "OutletCreated": "identity",
     "UserChanged": "identity",
     "RegisterChanged": "identity",
+    "OutletChanged": "identity",
     "ProductCreated": "catalog",
     "ProductChanged": "catalog",
     "ProductArchived": "catalog",

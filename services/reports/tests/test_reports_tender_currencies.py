@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from pos_contracts.events import RegisterChanged, SaleCompleted, ShiftCash, ShiftClosed, TenderLine
+from pos_contracts.events import OutletChanged, RegisterChanged, SaleCompleted, ShiftCash, ShiftClosed, TenderLine
 from services.reports.tests.builders import line, outlet, sale
 from services.reports.tests.conftest import A, Auth
 from services.reports.tests.test_reports_handlers import MARCH
@@ -130,3 +130,16 @@ def test_registers_are_shown_by_name_once_identity_announces_them(
     assert [r["register"] for r in download(client, auth, "sales/cashiers", by="register")] == ["Window till", "till-2"]
     rows = get("sales/cashiers", by="register", **MARCH)["rows"]
     assert [(r["register_id"], r["register_name"]) for r in rows] == [(TILL, "Window till"), ("till-2", None)]
+
+
+def test_an_outlet_renamed_or_moved_in_identity(feed: Feed, get: Get) -> None:
+    """ADR 0072: OutletChanged updates the outlets replica: the new name is shown, and
+    sales from then on are bucketed in the new time zone (days counted stay)."""
+    feed(outlet(A, "Main Street"))
+    feed(sale("s1", A, "2026-03-10T23:30:00Z", [line(1, "p1", 1, 1000, 0)], [("cash", 1000)]))
+    assert feed(OutletChanged(outlet_id=A, name="High Street", currency="EUR", timezone="Asia/Tokyo"))
+    feed(sale("s2", A, "2026-03-10T23:30:00Z", [line(1, "p1", 1, 500, 0)], [("cash", 500)]))
+    rows = get("sales/outlets", **MARCH)["rows"]
+    assert [(r["name"], r["timezone"]) for r in rows] == [("High Street", "Asia/Tokyo")]
+    days = [(r["day"], r["gross_minor"]) for r in get("sales/daily", **MARCH)["rows"]]
+    assert days == [("2026-03-10", 1000), ("2026-03-11", 500)]  # 08:30 on the 11th in Tokyo

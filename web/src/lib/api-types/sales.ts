@@ -2281,6 +2281,12 @@ export interface components {
              */
             timezone: string;
             /**
+             * Timezone From Identity
+             * @description the zone is identity's outlet's (set there: OutletCreated/OutletChanged); false: the settings' own, until identity announces one (ADR 0072)
+             * @default false
+             */
+            timezone_from_identity: boolean;
+            /**
              * Today
              * Format: date
              * @description the date at the outlet now
