@@ -161,3 +161,44 @@ def test_a_failing_rates_source_leaves_the_cached_rate_in_use(shop: Shop) -> Non
         )
     finally:
         httpx.put(f"{rates_sandbox()}/sandbox/failure", json={"mode": "ok"}, timeout=10)
+
+
+def test_reports_list_the_dollars_taken_and_the_outlets_zone_comes_from_identity(shop: Shop) -> None:
+    """ADR 0072 on the stack (MariaDB, RabbitMQ, nginx): the dollar tenders of the sales
+    above reach the reports with the amount handed over in dollars and its worth in
+    euros, JSON and CSV; an outlet's time zone changed in identity reaches sales (the tax
+    dates) and reports (local days) through OutletChanged."""
+    outlet_id = shop.outlet["id"]
+    today = datetime.now(UTC).date()
+    span = {
+        "outlet_id": outlet_id,
+        "date_from": (today - timedelta(days=2)).isoformat(),
+        "date_to": (today + timedelta(days=2)).isoformat(),
+    }
+
+    def dollars() -> Any:
+        rows = shop.manager.get("/api/reports/sales/tender-currencies", params=span).raise_for_status().json()["rows"]
+        usd = [r for r in rows if r["tender_currency"] == "USD"]
+        return usd if usd and usd[0]["count"] >= 2 else None
+
+    (usd,) = eventually(dollars, "the dollar tenders in the reports", timeout=60)
+    # 60.00 USD (50.00 EUR + 5.49 change) and 20.00 USD (18.49 EUR, no change).
+    assert (usd["kind"], usd["currency"], usd["taken_minor"], usd["amount_minor"], usd["change_minor"]) == (
+        "foreign_cash", "EUR", 8000, 6849, 549,
+    )  # fmt: skip
+    csv_text = shop.manager.get("/api/reports/sales/tender-currencies", params={**span, "format": "csv"}).text
+    assert ",foreign_cash,USD,2,80.00,EUR,68.49,5.49," in csv_text
+
+    moved = shop.admin.patch(f"/api/identity/outlets/{outlet_id}", json={"timezone": "Asia/Tokyo"})
+    assert moved.status_code == 200, moved.text
+    view = eventually(
+        lambda: (v := shop.manager.get(f"/api/sales/outlets/{outlet_id}/tax-rates").json())["timezone"] == "Asia/Tokyo" and v,
+        "sales to take the outlet's new time zone",
+    )
+    assert view["timezone_from_identity"] is True
+    eventually(
+        lambda: (
+            [r["timezone"] for r in shop.manager.get("/api/reports/sales/outlets", params=span).json()["rows"]] == ["Asia/Tokyo"]
+        ),
+        "reports to take the outlet's new time zone",
+    )

@@ -290,7 +290,9 @@ def test_a_product_takes_a_tax_class_added_on_the_tax_page(client: TestClient, a
     """Tax classes are the outlets' (sales' rate tables, where a manager adds more): the
     catalog takes any name in their form, and refuses one that cannot be a class."""
     food = client.post(
-        "/api/catalog/products", json={"sku": "F1", "name": "Bread", "price_minor": 250, "tax_class": "food-reduced"}, headers=auth()
+        "/api/catalog/products",
+        json={"sku": "F1", "name": "Bread", "price_minor": 250, "tax_class": "food-reduced"},
+        headers=auth(),
     )
     assert food.status_code == 201 and food.json()["tax_class"] == "food-reduced"
     bad = client.post(

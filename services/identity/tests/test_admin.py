@@ -188,6 +188,11 @@ def test_an_outlet_changed_in_identity_is_announced(client: TestClient, chain) -
     a PATCH that changes nothing publishes nothing."""
     moved = client.patch(f"/api/identity/outlets/{chain.a}", json={"timezone": "Europe/Berlin"}, headers=chain.admin)
     assert moved.status_code == 200, moved.text
-    assert client.patch(f"/api/identity/outlets/{chain.a}", json={"timezone": "Europe/Berlin"}, headers=chain.admin).status_code == 200
+    assert (
+        client.patch(f"/api/identity/outlets/{chain.a}", json={"timezone": "Europe/Berlin"}, headers=chain.admin).status_code
+        == 200
+    )
     announced = [e for e in _announced(client, "OutletChanged") if e["outlet_id"] == chain.a]
-    assert announced == [{"outlet_id": chain.a, "name": moved.json()["name"], "currency": moved.json()["currency"], "timezone": "Europe/Berlin"}]
+    assert announced == [
+        {"outlet_id": chain.a, "name": moved.json()["name"], "currency": moved.json()["currency"], "timezone": "Europe/Berlin"}
+    ]

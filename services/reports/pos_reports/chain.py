@@ -121,7 +121,7 @@ def rates_reader(request: Request) -> RatesReader:
 
 
 def _rate_phrase(rates: Sequence[SheetRate]) -> str:
-    """"ecb rates of 2026-12-04", or each source and date when they differ."""
+    """ "ecb rates of 2026-12-04", or each source and date when they differ."""
     groups: dict[tuple[str, date | None], list[str]] = {}
     for r in rates:
         groups.setdefault((r.source, r.reference_date), []).append(r.currency)
@@ -173,9 +173,7 @@ def chain_total(totals: Sequence[SalesFigures], sheet: Sheet) -> ChainTotal | No
             )
         )
     if sheet.problem is not None or missing:
-        why = sheet.problem or (
-            f"no rate from {base} to {', '.join(missing)} in payments: the totals stay per currency"
-        )
+        why = sheet.problem or (f"no rate from {base} to {', '.join(missing)} in payments: the totals stay per currency")
         return ChainTotal(currency=base, label=None, detail=why, lines=[])
     stale_codes = [r.currency for r in used if r.stale]
     label = f"converted at {_rate_phrase(used)}" if used else f"all in {base}"

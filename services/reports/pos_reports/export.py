@@ -131,7 +131,11 @@ def csv_response(request: Request, download: Csv, rows: Sequence[BaseModel] | Se
             if value is None:
                 row.append(None)
             elif kind == "money":
-                row.append(decimal_amount(value, record.get(download.currency_of[name]) or "" if name in download.currency_of else currency))
+                row.append(
+                    decimal_amount(
+                        value, record.get(download.currency_of[name]) or "" if name in download.currency_of else currency
+                    )
+                )
             elif kind == "outlet":
                 row.append(cell(names.get(value, value)))
             elif kind == "register":

@@ -29,6 +29,7 @@ from pos_contracts.events import (
     PaymentRefunded,
     ProductArchived,
     ProductData,
+    RegisterChanged,
     SaleCompleted,
     SaleRefunded,
     SaleVoided,
@@ -37,7 +38,6 @@ from pos_contracts.events import (
     StockDeducted,
     StockLine,
     StockReturned,
-    RegisterChanged,
     StockTransferred,
     UserChanged,
 )
@@ -200,7 +200,9 @@ def on_sale_completed(ch: Changes, event: SaleCompleted, envelope: Envelope) -> 
         ch.add(tender_sales, (outlet_id, day, kind), {"amount_minor": amount, "count": count}, money)
     for tender in event.tenders:
         code = _tender_currency(tender, event.currency)
-        taken = tender.foreign_minor if tender.foreign_minor is not None else (0 if code != event.currency else tender.amount_minor)
+        taken = (
+            tender.foreign_minor if tender.foreign_minor is not None else (0 if code != event.currency else tender.amount_minor)
+        )
         figures = {"count": 1, "taken_minor": taken, "amount_minor": tender.amount_minor, "change_minor": tender.change_minor}
         ch.add(tender_currency_sales, (outlet_id, day, tender.kind, code), figures, money)
 

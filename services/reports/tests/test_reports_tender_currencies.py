@@ -118,9 +118,7 @@ def test_the_drawer_per_currency_of_each_shift(client: TestClient, auth: Auth, f
     assert [r["shift_id"] for r in get("shifts", **MARCH)["rows"]] == ["z0", "z1"]
 
 
-def test_registers_are_shown_by_name_once_identity_announces_them(
-    client: TestClient, auth: Auth, feed: Feed, get: Get
-) -> None:
+def test_registers_are_shown_by_name_once_identity_announces_them(client: TestClient, auth: Auth, feed: Feed, get: Get) -> None:
     feed(outlet(A, "Main Street"))
     feed(sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 1, 1200, 200)], [("cash", 1200)]), register_id=TILL)
     feed(sale("s2", A, "2026-03-10T10:00:00Z", [line(1, "p1", 1, 800, 0)], [("cash", 800)]), register_id="till-2")

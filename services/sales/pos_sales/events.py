@@ -8,7 +8,6 @@ from typing import Any
 
 from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, ShiftCash, TenderLine
 
-
 FOREIGN = ("currency", "foreign_minor", "rate", "rate_source", "rate_as_of")
 
 

@@ -306,19 +306,25 @@ def test_the_outlets_time_zone_comes_from_identity(client: TestClient, auth: Any
     set_zone(client, auth, "Europe/Berlin")  # identity has said nothing yet: the settings' own zone
     view = client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()
     assert (view["timezone"], view["timezone_from_identity"]) == ("Europe/Berlin", False)
-    assert consumer.handle(new_envelope(OutletCreated(outlet_id=OUTLET, name="A", currency="EUR", timezone="Pacific/Auckland"), producer="identity"))
+    assert consumer.handle(
+        new_envelope(OutletCreated(outlet_id=OUTLET, name="A", currency="EUR", timezone="Pacific/Auckland"), producer="identity")
+    )
     view = client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()
     assert (view["timezone"], view["today"]) == ("Pacific/Auckland", str(local_today("Pacific/Auckland")))
     assert view["timezone_from_identity"] is True
     settings = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
     assert settings["timezone"] == "Pacific/Auckland"
     # Sending back what was read is fine; another zone is refused, naming where to set it.
-    same = client.put(f"/api/sales/outlets/{OUTLET}/settings", json={**settings, "discount_approval_bp": 1500}, headers=auth("manager"))
+    same = client.put(
+        f"/api/sales/outlets/{OUTLET}/settings", json={**settings, "discount_approval_bp": 1500}, headers=auth("manager")
+    )
     assert same.status_code == 200, same.text
     other = client.put(f"/api/sales/outlets/{OUTLET}/settings", json={**settings, "timezone": "UTC"}, headers=auth("manager"))
     assert other.status_code == 422 and "set on the outlet itself (Back office → Outlets → Edit" in other.text
     # The outlet's zone changed in identity: the next read (and sale) follows it.
-    assert consumer.handle(new_envelope(OutletChanged(outlet_id=OUTLET, name="A", currency="EUR", timezone="America/New_York"), producer="identity"))
+    assert consumer.handle(
+        new_envelope(OutletChanged(outlet_id=OUTLET, name="A", currency="EUR", timezone="America/New_York"), producer="identity")
+    )
     assert client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()["timezone"] == "America/New_York"
     made = schedule(client, auth, "standard", "21", local_today("America/New_York"))
     assert made.status_code == 201, made.text

@@ -172,7 +172,17 @@ def shift_report(
         "cashier": ["cashier_id", "cashier_name", "currency", "shifts"],
         "day": ["day", "outlet_id", "currency", "shifts"],
     }[by]
-    dims = {"shift_id", "outlet_id", "register_id", "register_name", "cashier_id", "cashier_name", "day", "opened_at", "closed_at"}
+    dims = {
+        "shift_id",
+        "outlet_id",
+        "register_id",
+        "register_name",
+        "cashier_id",
+        "cashier_name",
+        "day",
+        "opened_at",
+        "closed_at",
+    }
     skip = tuple(dims - set(first)) + (("shifts",) if by == "shift" else ())
     return answer(
         request,
