@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 
 class Event(BaseModel):
@@ -128,6 +128,18 @@ class TenderLine(BaseModel):
     rate_as_of: str | None = None
     change_minor: int = 0
 
+    @model_serializer(mode="wrap")
+    def _only_what_is_said(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A tender in the sale's own currency is written as before these fields existed
+        (kind and amount): the foreign fields only when there are some."""
+        data: dict[str, Any] = handler(self)
+        for key in ("currency", "foreign_minor", "rate", "rate_source", "rate_as_of"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        if not data.get("change_minor"):
+            data.pop("change_minor", None)
+        return data
+
 
 class SaleCompleted(Event):
     TYPE = "SaleCompleted"
@@ -231,6 +243,13 @@ class ShiftClosed(Event):
     # Z-report's cash_by_currency. None in older events and for shifts closed before cash
     # control per currency (ADR 0063): the figures above are then the only ones.
     cash_by_currency: list[ShiftCash] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_cash(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("cash_by_currency") is None:
+            data.pop("cash_by_currency", None)
+        return data
 
 
 # --- inventory ------------------------------------------------------------------------
