@@ -52,7 +52,7 @@ stack-status:
 ## nginx, browser. Browser tests drive the till through the local stack's nginx when it can run here.
 test: install web web-check lint
 	@mkdir -p test-results
-	POS_BROWSER_BASE_URL=$${POS_BROWSER_BASE_URL:-stack} $(BIN)/python -m pytest --junitxml=test-results/junit.xml $(PYTEST_ARGS)
+	POS_BROWSER_BASE_URL=$${POS_BROWSER_BASE_URL:-stack} $(BIN)/python -m pytest --junitxml=test-results/junit.xml --durations=40 $(PYTEST_ARGS)
 
 ## Only the tests that need no server
 test-fast: install web-check lint

@@ -15,9 +15,11 @@ REQUIRED = {"integration": "tests/integration", "e2e": "tests/e2e", "browser": "
 def main(path: str) -> int:
     root = ET.parse(path).getroot()
     ran: Counter[str] = Counter()
+    seconds: Counter[str] = Counter()
     skipped = []
     for case in root.iter("testcase"):
         classname = case.get("classname", "").replace(".", "/")
+        seconds["/".join(classname.split("/")[:2])] += float(case.get("time") or 0)
         skip = case.find("skipped")
         if skip is not None and skip.get("type") == "pytest.xfail":
             continue  # an expected failure, visible in the report: not a skip
@@ -32,6 +34,8 @@ def main(path: str) -> int:
         problems.append(f"{len(skipped)} tests were skipped under CI: {', '.join(skipped[:10])}")
     for suite in REQUIRED:
         print(f"{suite}: {ran[suite]} tests ran")
+    # Where CI's time goes (fixtures' set-up counts in the first test that uses them).
+    print("seconds by folder: " + ", ".join(f"{folder} {s:.0f}" for folder, s in seconds.most_common(12)))
     if problems:
         print("\n".join(f"CI check failed: {p}" for p in problems), file=sys.stderr)
         return 1

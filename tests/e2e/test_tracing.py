@@ -7,6 +7,7 @@ as an operator would in a trace viewer: one trace, every span's parent in it."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 from typing import Any
@@ -17,6 +18,8 @@ from tests.e2e.test_checkout_helpers import Shop, checkout_stack, eventually, ma
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +38,13 @@ def spans(stack: Stack) -> list[dict[str, Any]]:
 
 def trace_of(stack: Stack, trace_id: str) -> list[dict[str, Any]]:
     return [s for s in spans(stack) if s["trace_id"] == trace_id]
+
+
+def access_log_entry(stack: Stack, request_id: str) -> dict[str, Any] | None:
+    path = stack.state_dir / "nginx" / "access.log"
+    lines = path.read_text().splitlines() if path.exists() else []
+    found = [entry for entry in map(json.loads, filter(str.strip, lines)) if entry["request_id"] == request_id]
+    return found[0] if found else None
 
 
 def ancestors(span: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -66,9 +76,15 @@ def test_a_card_sale_is_one_trace_from_the_till_to_stock_deducted_and_the_report
     assert (sale_span["kind"], sale_span["name"], sale_span["parent_span_id"]) == ("server", "POST /api/sales", None)
     assert sale_span["attributes"]["http.response.status_code"] == 201
     trace_id = sale_span["trace_id"]
+    # nginx makes no span but names the trace: its access-log line of the till's request
+    # carries the trace's id, so an operator goes from one to the other.
+    entry = eventually(lambda: access_log_entry(checkout_stack, request_id), "the gateway's access-log line")
+    assert entry["trace_id"] == trace_id
 
     wanted = {
         ("sales", "server", "POST /api/sales"),
+        ("sales", "client", "POST /api/inventory/reservations"),
+        ("sales", "client", "POST /api/payments/payments"),
         ("inventory", "server", "POST /api/inventory/reservations"),
         ("payments", "server", "POST /api/payments/payments"),
         ("payments", "client", "card provider charge"),
@@ -102,6 +118,8 @@ def test_a_card_sale_is_one_trace_from_the_till_to_stock_deducted_and_the_report
     [handled] = [s for s in ancestors(deducted, by_id) if s["kind"] == "consumer"]
     assert (handled["service"], handled["name"]) == ("inventory", "SaleCompleted process")
     assert handled["start_ns"] <= deducted["start_ns"]
+    # Span names are route templates: no sale, payment or product id in any of them.
+    assert [s["name"] for s in spans(checkout_stack) if UUID.search(s["name"])] == []
 
 
 def test_a_caller_trace_context_is_continued_and_a_refused_sale_is_traced_too(shop: Shop, checkout_stack: Stack) -> None:

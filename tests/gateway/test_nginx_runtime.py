@@ -68,6 +68,8 @@ class FakeService:
                         "method": self.command,
                         "path": self.path,
                         "request_id": self.headers.get("X-Request-ID"),
+                        "trace_id": self.headers.get("X-Trace-ID"),
+                        "traceparent": self.headers.get("traceparent"),
                         "forwarded_for": self.headers.get("X-Forwarded-For"),
                         "body_len": len(body),
                     }
@@ -345,6 +347,30 @@ def test_request_id_from_the_caller_is_kept(gateway):
     response, body = gateway.request("GET", "/api/catalog/products", headers={"X-Request-ID": "till-7:abc-123"})
     assert response.getheader("X-Request-ID") == "till-7:abc-123"
     assert json.loads(body)["request_id"] == "till-7:abc-123"
+
+
+def test_the_gateway_names_the_trace_and_logs_its_id(gateway):
+    """No span from nginx (ADR 0070), but one trace id per request, in the access log and
+    sent to the service: nginx's own when the caller sent no usable traceparent (the
+    service's root span takes it), the caller's when it did (passed through)."""
+    response, body = gateway.request("GET", "/api/catalog/products", headers={"X-Trace-ID": "a" * 32})
+    seen = json.loads(body)
+    assert re.fullmatch(r"[0-9a-f]{32}", seen["trace_id"]) and seen["trace_id"] != "a" * 32
+    assert seen["traceparent"] is None
+    assert gateway.access_log_entry(response.getheader("X-Request-ID"))["trace_id"] == seen["trace_id"]
+
+    traceparent = f"00-{'4bf92f3577b34da6a3ce929d0e0e4736'}-00f067aa0ba902b7-01"
+    response, body = gateway.request(
+        "GET", "/api/catalog/products", headers={"traceparent": traceparent, "X-Request-ID": "till-7:trace"}
+    )
+    seen = json.loads(body)
+    assert (seen["trace_id"], seen["traceparent"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", traceparent)
+    assert gateway.access_log_entry("till-7:trace")["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    # A traceparent the services would refuse (an all-zero trace id) does not name the trace.
+    zero = f"00-{'0' * 32}-00f067aa0ba902b7-01"
+    response, body = gateway.request("GET", "/api/catalog/products", headers={"traceparent": zero})
+    assert json.loads(body)["trace_id"] not in ("0" * 32, None)
 
 
 def test_odd_request_id_is_replaced(gateway):

@@ -34,12 +34,14 @@ def audit_event(
     actor: Principal | None = None,
     actor_id: str | None = None,
     request: Request | None = None,
+    client_ip: str | None = None,
     details: dict[str, Any] | None = None,
     outcome: str = "success",
 ) -> AuditRecorded:
     """The event for one audited action. `actor` (the caller) fills who; `actor_id`
     alone names a user when the action is finished with nobody at hand (a refund the
-    reconciler completes: its cashier)."""
+    reconciler completes: its cashier). The source address is the `request`'s, or
+    `client_ip` from a use case that was given it instead of the request."""
     clean = {k: v for k, v in (details or {}).items() if k not in _SECRET_KEYS}
     return AuditRecorded(
         action=action,
@@ -50,7 +52,7 @@ def audit_event(
         target_type=target_type,
         target_id=target_id,
         outlet_id=outlet_id,
-        source_ip=source_ip(request),
+        source_ip=source_ip(request) if request is not None else client_ip,
         details=clean,
     )
 

@@ -95,7 +95,7 @@ class RequestContextMiddleware:
                     try:
                         await self.app(scope, receive, send_with_id)
                     finally:
-                        route_path = getattr(scope.get("route"), "path", "unmatched")
+                        route_path = getattr(scope.get("route"), "path", None)
                         tracing.finish_server_span(span, route_path, status_code, request_id)
             else:
                 await self.app(scope, receive, send_with_id)

@@ -13,10 +13,12 @@ nothing here runs on the request path but a boolean test.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -34,6 +36,16 @@ _state: dict[str, Any] = {"on": False, "provider": None}
 # span, so that an event a batch handler publishes (under `correlated(...)`) continues
 # the trace of the event it answers.
 _batch_parents: ContextVar[Mapping[str, str] | None] = ContextVar("pos_batch_trace_parents", default=None)
+# The trace id the gateway chose for a request that came without a usable `traceparent`
+# (its `X-Trace-ID` header, nginx's $request_id): the server span that starts the trace
+# takes it, so the gateway's access-log line and the trace share one id.
+_gateway_trace_id: ContextVar[int] = ContextVar("pos_gateway_trace_id", default=0)
+_HEX32 = re.compile(rb"[0-9a-f]{32}")
+# Path segments that name one thing (a uuid, a number, a long hex or opaque token): a
+# client span's fallback name puts `{id}` in their place (span names stay few).
+_ID_SEGMENT = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}|\d+|[0-9a-fA-F]{16,}|.{25,}"
+)
 
 
 def configure_tracing(service: str, endpoint: str, *, sample_ratio: float = 1.0, instance: str = "") -> bool:
@@ -45,10 +57,19 @@ def configure_tracing(service: str, endpoint: str, *, sample_ratio: float = 1.0,
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+    class GatewayTraceIds(RandomIdGenerator):
+        """Random ids, except the trace id of a root span started under `_gateway_trace_id`."""
+
+        def generate_trace_id(self) -> int:
+            return _gateway_trace_id.get() or super().generate_trace_id()
+
     resource = Resource.create({"service.name": service, "service.namespace": "pos", "service.instance.id": instance})
-    provider = TracerProvider(resource=resource, sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
+    provider = TracerProvider(
+        resource=resource, sampler=ParentBased(TraceIdRatioBased(sample_ratio)), id_generator=GatewayTraceIds()
+    )
     provider.add_span_processor(
         BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces", timeout=5), schedule_delay_millis=500)
     )
@@ -77,25 +98,43 @@ def _tracer() -> trace.Tracer:
 @contextmanager
 def server_span(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> Iterator[Span]:
     """The span of one HTTP request this service answers, continuing the caller's trace
-    (its `traceparent` header) if it sent one."""
-    carrier = {
-        name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name in (b"traceparent", b"tracestate")
-    }
+    (its `traceparent` header) if it sent one; otherwise a new trace, with the id the
+    gateway logged for the request (`X-Trace-ID`) when there is one. Named by the method
+    alone until `finish_server_span` knows the route's template: a path with an id in it
+    is an attribute (`url.path`), never a span name."""
+    carrier: dict[str, str] = {}
+    gateway_trace_id = 0
+    for name, value in headers:
+        if name in (b"traceparent", b"tracestate"):
+            carrier[name.decode("latin-1")] = value.decode("latin-1")
+        elif name == b"x-trace-id" and _HEX32.fullmatch(value):
+            gateway_trace_id = int(value, 16)
     parent = _propagator.extract(carrier)
-    with _tracer().start_as_current_span(
-        f"{method} {path}",
-        context=parent,
-        kind=SpanKind.SERVER,
-        attributes={"http.request.method": method, "url.path": path},
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as span:
-        yield span
+    token = None
+    if gateway_trace_id and not trace.get_current_span(parent).get_span_context().is_valid:
+        token = _gateway_trace_id.set(gateway_trace_id)
+    try:
+        current = _tracer().start_span(
+            method,
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "url.path": path},
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+    finally:
+        if token is not None:
+            _gateway_trace_id.reset(token)
+    with trace.use_span(current, end_on_exit=True, record_exception=False, set_status_on_exception=False):
+        yield current
 
 
-def finish_server_span(span: Span, route: str, status: int, request_id: str) -> None:
-    span.update_name(f"{span_method(span)} {route}")
-    span.set_attribute("http.route", route)
+def finish_server_span(span: Span, route: str | None, status: int, request_id: str) -> None:
+    """`route`: the template of the route that answered (`/api/sales/{sale_id}`), None
+    when none matched (the span keeps the method as its name)."""
+    if route:
+        span.update_name(f"{span_method(span)} {route}")
+        span.set_attribute("http.route", route)
     span.set_attribute("http.response.status_code", status)
     span.set_attribute("pos.request_id", request_id)
     if status >= 500:
@@ -107,18 +146,33 @@ def span_method(span: Span) -> str:
     return str(attributes.get("http.request.method", ""))
 
 
+def path_template(url: str) -> str:
+    """The path of `url` with each segment that names one thing (a uuid, a number, a
+    long hex or opaque token) replaced by `{id}`: a span name's fallback when the caller
+    gave no route template."""
+    path = urlsplit(url).path or "/"
+    return "/".join("{id}" if _ID_SEGMENT.fullmatch(segment) else segment for segment in path.split("/"))
+
+
 @contextmanager
-def client_span(method: str, url: str, headers: dict[str, str]) -> Iterator[Span | None]:
-    """A hop to another service: a client span, its context injected into `headers`."""
+def client_span(
+    method: str, url: str, headers: dict[str, str], *, route: str | None = None, propagate: bool = True
+) -> Iterator[Span | None]:
+    """A hop to another service: a client span named by the method and the path's
+    template (`route`, e.g. `/api/inventory/reservations/{sale_id}`; else the path with
+    its ids replaced by `{id}`), the URL itself only in `url.full`; its context is
+    injected into `headers` unless `propagate` is False (a third party's API)."""
     if not _state["on"]:
         yield None
         return
+    template = route or path_template(url)
     with _tracer().start_as_current_span(
-        f"{method} {url.split('?', 1)[0]}",
+        f"{method} {template}",
         kind=SpanKind.CLIENT,
-        attributes={"http.request.method": method, "url.full": url.split("?", 1)[0]},
+        attributes={"http.request.method": method, "url.full": url.split("?", 1)[0], "url.template": template},
     ) as span:
-        _propagator.inject(headers)
+        if propagate:
+            _propagator.inject(headers)
         yield span
 
 

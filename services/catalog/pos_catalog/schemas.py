@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from pydantic import BaseModel, Field, field_validator
 
 from pos_catalog.domain import barcode_problem
 from pos_platform.schemas import RequestModel
 
+# What an answer says (the web app's generated types see the closed sets); requests
+# keep their patterns, whose messages are the ones a person acts on. A tax class is an
+# open set: the outlets' rate tables name them (sales' settings; more are added on the
+# office's Tax page, ADR 0072): lower case, digits, - and _, up to 32 characters.
 TAX_CLASSES = ("standard", "reduced", "zero")  # every outlet's table has these
-# A tax class is named by the outlets' rate tables (sales' settings; more are added on the
-# office's Tax page): lower case, digits, - and _, up to 32 characters.
 TAX_CLASS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
-UNITS = ("each", "weight")
+TaxClass = str
+Unit = Literal["each", "weight"]
+UNITS: tuple[str, ...] = get_args(Unit)
 
 
 # Request bodies: pos_platform.schemas.RequestModel (extra fields, strict numbers, no
@@ -71,8 +77,8 @@ class ProductOut(BaseModel):
     price_minor: int
     cost_minor: int
     currency: str
-    tax_class: str
-    unit: str = "each"
+    tax_class: TaxClass
+    unit: Unit = "each"
     active: bool
     # Only when the request named an outlet that has its own price for this product.
     outlet_price_minor: int | None = None
@@ -103,8 +109,8 @@ class SearchHit(BaseModel):
     price_minor: int
     outlet_price_minor: int | None = None
     currency: str
-    tax_class: str
-    unit: str
+    tax_class: TaxClass
+    unit: Unit
     category_id: str | None
     active: bool
     image_url: str | None = None
@@ -156,7 +162,7 @@ class ImportError_(BaseModel):
 
 class ImportJobOut(BaseModel):
     id: str
-    status: str  # validating | importing | done | failed
+    status: Literal["validating", "importing", "done", "failed"]
     dry_run: bool
     filename: str | None
     total_rows: int
@@ -184,8 +190,8 @@ class ReplicaProduct(BaseModel):
     price_minor: int = Field(description="the price at this outlet: its own price if it has one, else the product's")
     outlet_price: bool = Field(description="true when price_minor is this outlet's own price")
     currency: str
-    tax_class: str
-    unit: str
+    tax_class: TaxClass
+    unit: Unit
     active: bool = Field(description="false: archived (not sold; keep it to show old receipts)")
     thumbnail_url: str | None = Field(
         default=None, description="the product's 96 px image (cache it; a new image has a new URL); null: no image"

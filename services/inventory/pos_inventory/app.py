@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from pos_inventory import digest, routes_counts, routes_digest, routes_transfers
+from pos_inventory import digest, routes_counts, routes_digest, routes_purchasing, routes_transfers
 from pos_inventory.config import Settings
 from pos_inventory.handlers import BATCH_HANDLERS, HANDLERS, expire_reservations
 from pos_inventory.routes import router
@@ -22,7 +22,8 @@ def create_app(
     migrate_on_start: bool = False,
     mail_sender: MailSender | None = None,
 ) -> FastAPI:
-    """`mail_sender` delivers the low-stock digest (default: SMTP as the settings say)."""
+    """`mail_sender` delivers the low-stock digest and purchase orders (default: SMTP as the
+    settings say)."""
     settings = settings or Settings()
     sender = mail_sender or SmtpMailSender(settings, not_set_up="the low-stock digest cannot be mailed")
     db = settings.open_database(NAME, metadata)
@@ -38,7 +39,7 @@ def create_app(
         name=NAME,
         settings=settings,
         db=db,
-        routers=[router, routes_counts.router, routes_transfers.router, routes_digest.router],
+        routers=[router, routes_counts.router, routes_transfers.router, routes_digest.router, routes_purchasing.router],
         handlers=HANDLERS,
         batch_handlers=BATCH_HANDLERS,
         bus=bus,
@@ -49,4 +50,8 @@ def create_app(
     )
     app.state.stock_streams = streams
     app.state.digest_sender = sender
+    # Purchase orders are mailed to suppliers through the same server (ADR 0071).
+    app.state.po_sender = mail_sender or SmtpMailSender(
+        settings, not_set_up="download the order's CSV and send it yourself, then mark it sent"
+    )
     return app

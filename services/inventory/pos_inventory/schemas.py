@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, model_validator
 
 from pos_platform.schemas import RequestModel
@@ -65,7 +67,7 @@ class LevelOut(BaseModel):
     reorder_point: int
     reorder_qty: int = 0
     low: bool = False  # at or below the reorder point
-    oversell: str = "block"
+    oversell: Literal["block", "allow"] = "block"
 
 
 class LevelPage(BaseModel):
@@ -155,7 +157,7 @@ class ProductStockOut(BaseModel):
     sku: str | None
     name: str | None
     active: bool
-    oversell: str
+    oversell: Literal["block", "allow"]
 
 
 class CountIn(Strict):
@@ -186,7 +188,7 @@ class CountLineOut(BaseModel):
 class CountOut(BaseModel):
     id: str
     outlet_id: str
-    status: str  # open | posted | cancelled
+    status: Literal["open", "posted", "cancelled"]
     note: str | None
     created_by: str
     created_at: str
@@ -233,7 +235,7 @@ class TransferOut(BaseModel):
     id: str
     from_outlet_id: str
     to_outlet_id: str
-    status: str  # created | sent | received | cancelled
+    status: Literal["created", "sent", "received", "cancelled"]
     note: str | None
     created_by: str
     created_at: str

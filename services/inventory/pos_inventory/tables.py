@@ -170,3 +170,6 @@ known_outlets = outlets_table(metadata)
 
 # The daily low-stock digest's tables (their own module: issue 17, ADR 0069).
 from pos_inventory import digest_tables as _digest_tables  # noqa: E402,F401
+
+# Suppliers and purchase orders (issue 17, ADR 0071).
+from pos_inventory import purchasing_tables as _purchasing_tables  # noqa: E402,F401

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 
 class Money(BaseModel):
@@ -50,8 +50,8 @@ class Range(BaseModel):
 
 
 class DailyRow(SalesFigures):
-    day: date | None = None
-    outlet_id: str | None = None
+    day: date
+    outlet_id: str | None = Field(default=None, description="null when by=day (outlets summed)")
     split_count: int = 0
     void_count: int = 0
 

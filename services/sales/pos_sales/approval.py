@@ -7,13 +7,16 @@ outlet, the subject (the sale or cart id) and the requesting cashier. The till s
 in the X-Approval-Token header or in the body's `approved_by`. It is verified locally
 with identity's public key, and used once: its `jti` is recorded in the same transaction
 as the action it approved (repeating the same action with it, a retry, is allowed).
+
+The use cases never see the HTTP request: the route builds an `ApprovalPort` (the token
+the request carries, and the verifier), see `pos_sales.web.approvals` (ADR 0074).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,27 +31,50 @@ class ApprovalRequired(Exception):
     """The action needs a manager; the message says what to do."""
 
 
+class ApprovalPort(Protocol):
+    """What a use case needs to check a manager's approval: the approval token the till
+    sent (None: none), and its verification for one action."""
+
+    @property
+    def token(self) -> str | None: ...
+
+    def verify(self, token: str, *, action: str, outlet_id: str, subject: str, requested_by: str) -> Principal:
+        """The approving manager, or ApprovalError."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApprovalTokens:
+    """The port as the routes build it: the token from the body's `approved_by` or the
+    X-Approval-Token header, verified locally with identity's public key."""
+
+    token: str | None
+    verifier: TokenVerifier
+
+    def verify(self, token: str, *, action: str, outlet_id: str, subject: str, requested_by: str) -> Principal:
+        return self.verifier.verify_approval(
+            token, action=action, outlet_id=outlet_id, subject=subject, requested_by=requested_by
+        )
+
+
 @dataclass(frozen=True)
 class Approval:
     user_id: str  # the approving manager
     jti: str | None = None  # the approval token's id (None: the caller is the manager)
 
 
-def approve(
-    request: Request, principal: Principal, *, action: str, outlet_id: str, subject: str, approved_by: str | None
-) -> Approval:
+def approve(approvals: ApprovalPort, principal: Principal, *, action: str, outlet_id: str, subject: str) -> Approval:
     """The approval of `action` on `subject` at `outlet_id`, or ApprovalRequired."""
     if principal.role in APPROVER_ROLES and principal.may_access(outlet_id):
         return Approval(principal.user_id)
-    token = approved_by or request.headers.get(APPROVAL_HEADER)
+    token = approvals.token
     if not token:
         raise ApprovalRequired(
             f"{action} needs a manager's approval: the manager enters their PIN (POST /api/identity/approvals "
             f"with action {action!r}) and the till sends the approval token in {APPROVAL_HEADER}"
         )
-    verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        manager = verifier.verify_approval(
+        manager = approvals.verify(
             token.strip(), action=action, outlet_id=outlet_id, subject=subject, requested_by=principal.user_id
         )
     except ApprovalError as exc:

@@ -77,13 +77,14 @@ def discount_approved(uow: UnitOfWork, row: Any, receipt: dict[str, Any]) -> Non
     )
 
 
-def voided(uow: UnitOfWork, answer: dict[str, Any], principal: Principal, request: Request | None) -> None:
-    """A cart voided before payment; `answer` is what the void answered."""
+def voided(uow: UnitOfWork, answer: dict[str, Any], principal: Principal, source_ip: str | None) -> None:
+    """A cart voided before payment; `answer` is what the void answered; `source_ip`:
+    the till's address."""
     record_audit(
         uow,
         "sale.voided",
         actor=principal,
-        request=request,
+        client_ip=source_ip,
         target_type="sale",
         target_id=answer["sale_id"],
         outlet_id=answer["outlet_id"],

@@ -7,6 +7,10 @@ service. From then on exactly one of two things happens, whoever gets there firs
 (payment captured) or failed (payment declined, cancelled or never taken, and the
 reservation released). Completion and failure are conditional on the row still being
 PENDING, under a row lock, so neither can happen twice.
+
+`Checkout.run` is the use case: a plain command (the sale, the principal, an approval
+port) in, a typed outcome (pos_sales.outcomes) out; the route maps it to HTTP, and the
+same mapping gives the status stored with the answer (ADR 0074).
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import Request
 from prometheus_client import Counter
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +34,7 @@ from pos_platform.auth import Principal
 from pos_platform.conversion import parse_rate
 from pos_platform.db import Database, UnitOfWork, upsert, utcnow
 from pos_sales import audit, events, outlet_policy, registers
-from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
+from pos_sales.approval import Approval, ApprovalPort, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
 from pos_sales.domain import (
@@ -50,6 +54,19 @@ from pos_sales.domain import (
 )
 from pos_sales.hops import HopError, HopResponse
 from pos_sales.idempotency import Answer, StoredAnswers
+from pos_sales.outcomes import (
+    Declined,
+    NeedsApproval,
+    Outcome,
+    OutcomeUnknown,
+    Reason,
+    Refused,
+    Replayed,
+    SaleCompleted,
+    StockShort,
+    Unavailable,
+    http_answer,
+)
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import CartIn, DiscountIn, SaleIn, SaleLineIn
 from pos_sales.shifts import current_shift_id
@@ -281,7 +298,7 @@ _COMPLETE_SALE = (
         status="COMPLETED",
         receipt_number=bindparam("v_number"),
         completed_at=bindparam("v_at"),
-        http_status=201,
+        http_status=bindparam("v_status"),
         answer=bindparam("v_answer"),
     )
 )
@@ -336,44 +353,44 @@ class Checkout:
 
     # --- the request ---------------------------------------------------------------------
 
-    async def run(self, body: SaleIn, principal: Principal, request: Request) -> Answer:
+    async def run(self, body: SaleIn, principal: Principal, approvals: ApprovalPort) -> Outcome:
         """One transaction to look the id up, price the cart and store the sale PENDING;
         then the reservation and the capture; then one transaction to complete it."""
         digest = request_hash(body)
         rate: StampedRate | None = None
-        refusal: Answer | None = None
+        refusal: Outcome | None = None
         if any(t.kind == "foreign_cash" for t in body.tenders):
             # Only a sale with foreign cash asks payments for the rate (one hop, before
             # anything is stored); the cash and card path is unchanged.
             stamped = await self._stamp_rate(body, principal)
-            if isinstance(stamped, Answer):
+            if not isinstance(stamped, StampedRate):
                 if await run_in_threadpool(self.answers.stored, body.id) is None:
                     return stamped  # nothing stored
                 refusal = stamped  # a repeat: answered as before by _start
             else:
                 rate = stamped
         try:
-            started = await run_in_threadpool(self._start, body, principal, request, digest, False, rate, refusal)
+            started = await run_in_threadpool(self._start, body, principal, approvals, digest, False, rate, refusal)
         except IntegrityError:
             # The same sale id is being posted at this very moment: answer as it does.
-            return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
+            return Replayed(await self.answers.wait_for_answer(body.id, digest, self.reconcile))
         if isinstance(started, TaxNeeded):
             # Only an outlet taxed by the API, and a sale that brought no quote of it.
             answer = await self.tax.calculate(started.quote.cart, started.quote.policy, started.request)
             tax = (started.request.fingerprint(), answer)
             try:
-                started = await run_in_threadpool(self._start, body, principal, request, digest, False, rate, refusal, tax)
+                started = await run_in_threadpool(self._start, body, principal, approvals, digest, False, rate, refusal, tax)
             except IntegrityError:
-                return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
+                return Replayed(await self.answers.wait_for_answer(body.id, digest, self.reconcile))
             assert not isinstance(started, TaxNeeded)
         if started == "wait":
-            return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
-        if isinstance(started, Answer):
+            return Replayed(await self.answers.wait_for_answer(body.id, digest, self.reconcile))
+        if not isinstance(started, tuple):
             return started
         draft, settlement = started
         return await self._finish(body.id, draft, settlement, principal.token)
 
-    async def _stamp_rate(self, body: SaleIn, principal: Principal) -> StampedRate | Answer:
+    async def _stamp_rate(self, body: SaleIn, principal: Principal) -> StampedRate | Refused | Unavailable:
         """The rate for the sale's foreign-cash tender, decided here (payments' rate in
         force), never taken from the till; or the refusal, with its reason."""
         tender = next(t for t in body.tenders if t.kind == "foreign_cash")
@@ -381,8 +398,8 @@ class Checkout:
         policy = await run_in_threadpool(self._policy, body.outlet_id)
         if code not in policy.accepted_currencies:
             takes = ", ".join(policy.accepted_currencies) or "no foreign currency"
-            return Answer(
-                422,
+            return Refused(
+                "invalid",
                 {
                     "detail": f"this outlet does not take {code} cash (it takes {takes}): a manager lists the accepted currencies in the outlet's settings",
                     "code": "currency_not_accepted",
@@ -393,25 +410,24 @@ class Checkout:
             try:
                 quoted = parse_rate(tender.quoted_rate)
             except ValueError as exc:
-                return Answer(422, {"detail": f"quoted_rate: {exc}"})
+                return Refused("invalid", {"detail": f"quoted_rate: {exc}"})
         found = await self.clients.rate(policy.currency, code, principal.token)
         if found is None:
-            return Answer(
-                503,
+            return Unavailable(
                 {
                     "detail": f"no rate for {code} could be had from the payments service: nothing was charged; try again or take another tender"
                 },
             )
         if not found.get("usable") or not found.get("rate"):
             reason = found.get("detail") or f"there is no {policy.currency}/{code} rate"
-            status = 422 if found.get("status") == 422 else 409
-            return Answer(status, {"detail": f"foreign cash refused: {reason}", "code": "rate_unusable", "currency": code})
+            why: Reason = "invalid" if found.get("status") == 422 else "conflict"
+            return Refused(why, {"detail": f"foreign cash refused: {reason}", "code": "rate_unusable", "currency": code})
         manual = found.get("manual") or {}
         as_of = manual.get("set_at") if found.get("source") == "manual" and manual else found.get("reference_date")
         stamped = StampedRate(policy.currency, code, str(found["rate"]), str(found.get("source")), str(as_of))
         if quoted is not None and quoted != parse_rate(stamped.rate):
-            return Answer(
-                409,
+            return Refused(
+                "conflict",
                 {
                     "detail": f"the {policy.currency}→{code} rate is now {stamped.rate} ({stamped.source}, {stamped.as_of}), not the "
                     f"{tender.quoted_rate} the pay dialog showed: nothing was charged; tell the customer the new amount and take the payment again",
@@ -432,13 +448,13 @@ class Checkout:
         self,
         body: SaleIn,
         principal: Principal,
-        request: Request,
+        approvals: ApprovalPort,
         digest: str,
         waited: bool = False,
         rate: StampedRate | None = None,
-        refusal: Answer | None = None,
+        refusal: Outcome | None = None,
         tax: tuple[str, TaxAnswer] | None = None,
-    ) -> Answer | Literal["wait"] | TaxNeeded | tuple[dict[str, Any], Settlement]:
+    ) -> Outcome | Literal["wait"] | TaxNeeded | tuple[dict[str, Any], Settlement]:
         """The first transaction: a repeated id is answered as before (or waits for the
         copy running, or runs again after a retryable failure); a new one is priced from
         the replica and stored PENDING with its lines, tenders and drafted receipt. An
@@ -446,8 +462,10 @@ class Checkout:
         try:
             with self.db.transaction() as uow:
                 claimed = self.answers.claim(uow, body.id, digest)
-                if claimed != "run":
+                if claimed == "wait":
                     return claimed
+                if claimed != "run":
+                    return Replayed(claimed)
                 if refusal is not None:
                     raise _Refused(refusal)
                 try:
@@ -462,33 +480,26 @@ class Checkout:
                     )
                 except registers.RegisterProblem as exc:
                     if exc.unknown and not waited:
-                        raise _Refused(Answer(422, {"detail": str(exc)}), wait_for_register=True) from exc
-                    raise _Refused(Answer(422, {"detail": str(exc)})) from exc
+                        raise _Refused(Refused("invalid", {"detail": str(exc)}), wait_for_register=True) from exc
+                    raise _Refused(Refused("invalid", {"detail": str(exc)})) from exc
                 except CheckoutError as exc:
-                    raise _Refused(Answer(422, {"detail": str(exc)})) from exc
+                    raise _Refused(Refused("invalid", {"detail": str(exc)})) from exc
                 approval = None
                 large = discounts_needing_approval(quote.cart, quote.policy.pricing())
                 try:
                     if large:
-                        approval = approve(
-                            request,
-                            principal,
-                            action="discount",
-                            outlet_id=body.outlet_id,
-                            subject=body.id,
-                            approved_by=body.approved_by,
-                        )
+                        approval = approve(approvals, principal, action="discount", outlet_id=body.outlet_id, subject=body.id)
                     draft = draft_receipt(body, principal, quote, settlement, approval.user_id if approval else None)
                     self._insert_pending(uow, body, principal, quote, settlement, draft, digest, approval)
                 except ApprovalRequired as exc:
-                    raise _Refused(Answer(403, {"detail": str(exc), "discounts": large})) from exc
+                    raise _Refused(NeedsApproval({"detail": str(exc), "discounts": large})) from exc
         except _NeedsTax as needs:
             return needs.needed
         except _Refused as refused:
             if refused.wait_for_register and body.register_id and registers.wait_until_known(self.db, body.register_id):
                 # A register made a moment ago: its RegisterChanged has just arrived.
-                return self._start(body, principal, request, digest, True, rate, refusal, tax)
-            return refused.answer  # rolled back: a discarded retryable failure stays stored
+                return self._start(body, principal, approvals, digest, True, rate, refusal, tax)
+            return refused.outcome  # rolled back: a discarded retryable failure stays stored
         return draft, settlement
 
     def _taxed(self, quote: Quote, body: SaleIn, tax: tuple[str, TaxAnswer] | None) -> Quote:
@@ -500,8 +511,8 @@ class Checkout:
             found = self.tax.signer.verify(body.tax_quote, body.outlet_id, fingerprint)
             if isinstance(found, str):
                 raise _Refused(
-                    Answer(
-                        409,
+                    Refused(
+                        "conflict",
                         {
                             "detail": f"{found}: nothing was charged; price the cart again and show the customer the total before taking payment",
                             "code": "tax_quote_stale",
@@ -588,7 +599,7 @@ class Checkout:
                     row.update(_foreign_columns(t))
             uow.session.execute(sale_tenders.insert(), rows)
 
-    async def _finish(self, sale_id: str, draft: dict[str, Any], settlement: Settlement, token: str) -> Answer:
+    async def _finish(self, sale_id: str, draft: dict[str, Any], settlement: Settlement, token: str) -> Outcome:
         lines = [{"product_id": line["product_id"], "qty": line["qty"]} for line in draft["lines"]]
         # This attempt's name: if its reservation request gets no answer, the release
         # names it too, and inventory refuses the request should it arrive later (under
@@ -599,20 +610,22 @@ class Checkout:
         except HopError as exc:
             log.warning("inventory unreachable", extra={"sale_id": sale_id, "error": str(exc)})
             await self.clients.release(sale_id, token, attempt=attempt, outlet_id=draft["outlet_id"])
-            return await self._fail(sale_id, 503, "stock service unavailable: nothing was charged, try again")
+            return await self._fail(sale_id, Unavailable, "stock service unavailable: nothing was charged, try again")
         if reserved.status_code == 409:
-            return await self._fail(sale_id, 409, reserved.json().get("detail", "not enough stock"), extra=reserved.json())
+            return await self._fail(sale_id, StockShort, reserved.json().get("detail", "not enough stock"), extra=reserved.json())
         if reserved.status_code >= 500:
             # A gateway's 502/504 may hide a request still on its way: release it by name.
             await self.clients.release(sale_id, token, attempt=attempt, outlet_id=draft["outlet_id"])
             return await self._fail(
                 sale_id,
-                503,
+                Unavailable,
                 f"stock service unavailable ({reserved.status_code}: {_detail(reserved)}): nothing was charged, try again",
             )
         if reserved.status_code >= 400:
             return await self._fail(
-                sale_id, reserved.status_code, f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}"
+                sale_id,
+                _upstream(reserved.status_code),
+                f"stock reservation refused ({reserved.status_code}): {_detail(reserved)}",
             )
         held = _reservation_status(reserved)
         if held != "held":
@@ -623,14 +636,14 @@ class Checkout:
             if held in ("released", "expired", "consumed"):
                 return await self._fail(
                     sale_id,
-                    409,
+                    _conflict,
                     f"the stock for this sale is not held ({held}): nothing was charged; ring the sale up again with a new id",
                 )
             log.warning(
                 "inventory's reservation answer says nothing is held", extra={"sale_id": sale_id, "answer": reserved.text[:200]}
             )
             return await self._fail(
-                sale_id, 503, "the stock service did not confirm the reservation: nothing was charged, try again"
+                sale_id, Unavailable, "the stock service did not confirm the reservation: nothing was charged, try again"
             )
         if draft["due_minor"] == 0:
             return await run_in_threadpool(self._complete, sale_id, "checkout")
@@ -662,7 +675,7 @@ class Checkout:
             os._exit(70)
         return await self._settle(sale_id, answer, token, by="checkout")
 
-    async def _settle(self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str) -> Answer:
+    async def _settle(self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str) -> Outcome:
         """Act on what payments said: complete, fail (and release), or leave pending."""
         outcome = answer.outcome
         if outcome == "captured":
@@ -670,29 +683,28 @@ class Checkout:
         if outcome == "declined":
             await self.clients.release(sale_id, token)
             code = answer.body.get("decline_code") or (answer.body.get("payment") or answer.body).get("decline_code")
-            return await self._fail(sale_id, 402, f"payment declined: {answer.detail}", extra={"decline_code": code}, by=by)
+            return await self._fail(sale_id, Declined, f"payment declined: {answer.detail}", extra={"decline_code": code}, by=by)
         if outcome == "cancelled":
             await self.clients.release(sale_id, token)
             return await self._fail(
                 sale_id,
-                409,
+                _conflict,
                 "the checkout was interrupted before the payment was taken: nothing was charged; ring the sale up again",
                 by=by,
             )
         if outcome == "refused":
             await self.clients.release(sale_id, token)
-            return await self._fail(sale_id, answer.status or 422, f"payment refused: {answer.detail}", by=by)
+            return await self._fail(sale_id, _upstream(answer.status), f"payment refused: {answer.detail}", by=by)
         if outcome == "unreachable":
             await self.clients.release(sale_id, token)
-            return await self._fail(sale_id, 503, "payment service unavailable: nothing was charged, try again", by=by)
+            return await self._fail(sale_id, Unavailable, "payment service unavailable: nothing was charged, try again", by=by)
         if outcome == "card_unreachable":
             # Known, not unknown: no attempt reached the processor. The stock goes back at
             # once; the till may post the same sale again (payments sends the card then).
             await self.clients.release(sale_id, token)
-            return await self._fail(sale_id, 503, CARD_UNREACHABLE, extra={"code": "card_processor_unreachable"}, by=by)
+            return await self._fail(sale_id, Unavailable, CARD_UNREACHABLE, extra={"code": "card_processor_unreachable"}, by=by)
         log.warning("payment outcome unknown; sale left pending for the reconciler", extra={"sale_id": sale_id})
-        return Answer(
-            503,
+        return OutcomeUnknown(
             {
                 "detail": "the payment's outcome is not known yet: do not take payment again; the sale will be completed or "
                 "cancelled automatically (GET /api/sales/{id} shows which)",
@@ -701,13 +713,13 @@ class Checkout:
             },
         )
 
-    def _complete(self, sale_id: str, by: str) -> Answer:
+    def _complete(self, sale_id: str, by: str) -> SaleCompleted | Replayed:
         """PENDING -> COMPLETED once: receipt number, stored answer and SaleCompleted in
         one transaction under the sale's row lock."""
         with self.db.transaction() as uow:
             row = uow.session.execute(_LOCK_SALE, {"sale_id": sale_id}).one()
             if row.status != "PENDING":
-                return Answer(row.http_status, json.loads(row.answer))
+                return Replayed(Answer(row.http_status, json.loads(row.answer)))
             draft = json.loads(row.draft)
             if draft.get("offline"):
                 # Synced from a till that sold offline: numbered and timed by the till.
@@ -717,32 +729,49 @@ class Checkout:
                 now = utcnow()
                 number = receipt_number(uow, row.outlet_id, row.register_id, _register_number(uow, row, draft))
                 answer = {**draft, "receipt_number": number, "completed_at": now.isoformat() + "Z"}
+            completed = SaleCompleted(answer)
             uow.session.execute(
-                _COMPLETE_SALE, {"sale_id": sale_id, "v_number": number, "v_at": now, "v_answer": json.dumps(answer)}
+                _COMPLETE_SALE,
+                {
+                    "sale_id": sale_id,
+                    "v_number": number,
+                    "v_at": now,
+                    "v_status": http_answer(completed).status,
+                    "v_answer": json.dumps(answer),
+                },
             )
             uow.publish(events.sale_completed(row, answer), outlet_id=row.outlet_id)
             if row.approved_by is not None:  # only a discount above the threshold had one
                 audit.discount_approved(uow, row, answer)
         SALES_FINISHED.labels("COMPLETED", by).inc()
-        return Answer(201, answer)
+        return completed
 
     async def _fail(
-        self, sale_id: str, status: int, detail: str, extra: dict[str, Any] | None = None, *, by: str = "checkout"
-    ) -> Answer:
-        body = {**(extra or {}), "detail": detail, "sale_id": sale_id}
+        self,
+        sale_id: str,
+        failure: Callable[[dict[str, Any]], Outcome],
+        detail: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        by: str = "checkout",
+    ) -> Outcome:
+        """PENDING -> FAILED once, storing the failure's answer (`failure` makes the
+        outcome from its body: Declined, StockShort, Unavailable, a Refused)."""
+        outcome = failure({**(extra or {}), "detail": detail, "sale_id": sale_id})
+        stored = http_answer(outcome)
 
-        def record() -> Answer:
+        def record() -> Outcome:
             with self.db.transaction() as uow:
                 done = uow.session.execute(
                     sales.update()
                     .where(sales.c.id == sale_id, sales.c.status == "PENDING")
-                    .values(status="FAILED", http_status=status, answer=json.dumps(body))
+                    .values(status="FAILED", http_status=stored.status, answer=json.dumps(stored.body))
                 ).rowcount
                 if not done:
                     row = uow.session.execute(select(sales.c.http_status, sales.c.answer).where(sales.c.id == sale_id)).one()
-                    return Answer(row.http_status, json.loads(row.answer))
+                    return Replayed(Answer(row.http_status, json.loads(row.answer)))
             SALES_FINISHED.labels("FAILED", by).inc()
-            return Answer(status, body)
+            return outcome
 
         return await run_in_threadpool(record)
 
@@ -762,7 +791,8 @@ class Checkout:
 
     async def reconcile(self, sale_id: str) -> Answer | None:
         """Finish a sale left PENDING (a crash, or an unknown payment outcome): ask payments
-        where its payment stands and complete or fail it. None: still not known."""
+        where its payment stands and complete or fail it. None: still not known. The
+        answer is the one stored (the idempotency layer replays it)."""
         row = await run_in_threadpool(self._pending_row, sale_id)
         if row is None:
             return None
@@ -777,13 +807,15 @@ class Checkout:
             return await OfflineSync(self).settle(sale_id, answer, None, by="reconciler")
         if draft["due_minor"] == 0:
             await self.clients.release(sale_id, None)
-            return await self._fail(sale_id, 409, "the checkout was interrupted: ring the sale up again", by="reconciler")
+            return http_answer(
+                await self._fail(sale_id, _conflict, "the checkout was interrupted: ring the sale up again", by="reconciler")
+            )
         answer = await self.clients.reconcile_payment(sale_id, _payment_ref(draft), None)
         if answer.outcome in ("unknown", "unreachable"):
             log.info("sale still pending: payment outcome not known yet", extra={"sale_id": sale_id})
             return None
         log.info("reconciling pending sale", extra={"sale_id": sale_id, "payment": answer.outcome})
-        return await self._settle(sale_id, answer, None, by="reconciler")
+        return http_answer(await self._settle(sale_id, answer, None, by="reconciler"))
 
     def _pending_row(self, sale_id: str) -> Any:
         with self.db.transaction() as uow:
@@ -806,12 +838,21 @@ class _NeedsTax(Exception):
 
 
 class _Refused(Exception):
-    """An answer that stores nothing: the first transaction is rolled back."""
+    """An outcome that stores nothing: the first transaction is rolled back."""
 
-    def __init__(self, answer: Answer, *, wait_for_register: bool = False) -> None:
-        super().__init__(answer.body.get("detail", ""))
-        self.answer = answer
+    def __init__(self, outcome: Outcome, *, wait_for_register: bool = False) -> None:
+        super().__init__(http_answer(outcome).body.get("detail", ""))
+        self.outcome = outcome
         self.wait_for_register = wait_for_register
+
+
+def _conflict(body: dict[str, Any]) -> Refused:
+    return Refused("conflict", body)
+
+
+def _upstream(status: int | None) -> Callable[[dict[str, Any]], Refused]:
+    """A refusal passing on another service's 4xx as it came (422 if it gave none)."""
+    return lambda body: Refused("invalid", body, upstream=status)
 
 
 def _tender_json(t: AppliedTender) -> dict[str, Any]:

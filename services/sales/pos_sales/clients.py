@@ -92,6 +92,7 @@ class ServiceClients:
         return await self.hop.request(
             "POST",
             f"{self.settings.inventory_url}/api/inventory/reservations",
+            route="/api/inventory/reservations",
             json_body=body,
             headers=self.headers(token),
             timeout=self.settings.http_timeout_seconds,
@@ -107,6 +108,7 @@ class ServiceClients:
             response = await self.hop.request(
                 "DELETE",
                 f"{self.settings.inventory_url}/api/inventory/reservations/{sale_id}{query}",
+                route="/api/inventory/reservations/{sale_id}",
                 headers=self.headers(token),
                 timeout=self.settings.http_timeout_seconds,
             )
@@ -120,9 +122,12 @@ class ServiceClients:
 
     # --- payments ------------------------------------------------------------------------
 
-    async def _post_payments(self, path: str, body: dict[str, Any], token: str | None) -> tuple[HopResponse | None, bool]:
+    async def _post_payments(
+        self, path: str, body: dict[str, Any], token: str | None, route: str | None = None
+    ) -> tuple[HopResponse | None, bool]:
         """POST with retries on transport errors. Returns (response, maybe_sent): with no
-        response, maybe_sent says whether any attempt may have reached payments."""
+        response, maybe_sent says whether any attempt may have reached payments.
+        `route`: the path's template when it holds an id (names the client span)."""
         maybe_sent = False
         try:
             async for attempt in AsyncRetrying(
@@ -135,6 +140,7 @@ class ServiceClients:
                         response = await self.hop.request(
                             "POST",
                             f"{self.settings.payments_url}{path}",
+                            route=route or path,
                             json_body=body,
                             headers=self.headers(token),
                             timeout=self.settings.payments_timeout_seconds,
@@ -188,6 +194,7 @@ class ServiceClients:
             response = await self.hop.request(
                 "GET",
                 f"{self.settings.payments_url}/api/payments/rates/{local}/{foreign}",
+                route="/api/payments/rates/{local}/{foreign}",
                 headers=self.headers(token),
                 timeout=self.settings.http_timeout_seconds,
             )
@@ -210,7 +217,9 @@ class ServiceClients:
         return self._payment_outcome(response, maybe_sent)
 
     async def reconcile_payment(self, payment_id: str, sale: dict[str, Any], token: str | None) -> PaymentAnswer:
-        response, maybe_sent = await self._post_payments(f"/api/payments/payments/{payment_id}/reconcile", sale, token)
+        response, maybe_sent = await self._post_payments(
+            f"/api/payments/payments/{payment_id}/reconcile", sale, token, route="/api/payments/payments/{payment_id}/reconcile"
+        )
         return self._payment_outcome(response, maybe_sent)
 
     async def refund(self, body: dict[str, Any], token: str | None) -> PaymentAnswer:

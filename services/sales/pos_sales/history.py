@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,7 @@ from pos_platform.app import service_context
 from pos_platform.auth import Admin
 from pos_sales import events
 from pos_sales.config import Settings
+from pos_sales.responses import EventHistory
 from pos_sales.tables import refunds, sales, shifts
 
 PRODUCER = "sales"
@@ -221,19 +223,23 @@ def every_envelope(session: Session, page_size: int = 1000) -> Iterator[dict[str
 router = APIRouter(prefix="/api/sales", tags=["operations"])
 
 
-@router.get("/history")
+@router.get(
+    "/history",
+    # Documented, not a response_model: the envelopes are answered as built (ADR 0065).
+    responses={200: {"model": EventHistory, "description": "a page of regenerated events, oldest first"}},
+)
 def history(
     _admin: Admin,
     request: Request,
     after: str | None = Query(default=None, max_length=120, description="cursor: next_after of the previous page"),
     limit: int = Query(default=1000, ge=1, le=5000),
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Sales' events regenerated from its sales, refunds, voids and closed shifts (stable
     event ids), oldest first: `{"events", "next_after", "total"}` like `/api/sales/events`,
     for a rebuild when the outbox behind that feed has been pruned."""
     ctx = service_context(request, Settings)
     with ctx.db.transaction() as uow:
-        return page(uow.session, after, limit)
+        return JSONResponse(page(uow.session, after, limit))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,8 +45,20 @@ class HopError(Exception):
 
 
 class Hop(Protocol):
+    """`route`: the path's template (`/api/inventory/reservations/{sale_id}`), which
+    names the hop's client span (the URL itself is only an attribute of it);
+    `propagate`: send the trace context along (False for a third party's API)."""
+
     async def request(
-        self, method: str, url: str, *, headers: dict[str, str], json_body: Any = None, timeout: float
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any = None,
+        timeout: float,
+        route: str | None = None,
+        propagate: bool = True,
     ) -> HopResponse: ...
 
     async def close(self) -> None: ...
@@ -69,12 +81,20 @@ class AiohttpHop:
         return self._session
 
     async def request(
-        self, method: str, url: str, *, headers: dict[str, str], json_body: Any = None, timeout: float
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any = None,
+        timeout: float,
+        route: str | None = None,
+        propagate: bool = True,
     ) -> HopResponse:
         # `connect` covers waiting for a pooled connection and making a new one: a
         # request that times out there never left.
         limits = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=timeout)
-        with tracing.client_span(method, url, headers) as span:
+        with tracing.client_span(method, url, headers, route=route, propagate=propagate) as span:
             try:
                 async with self._client().request(method, url, json=json_body, headers=headers, timeout=limits) as response:
                     if span is not None:
@@ -101,15 +121,26 @@ class HttpxHop:
         self.connect_timeout = connect_timeout
 
     async def request(
-        self, method: str, url: str, *, headers: dict[str, str], json_body: Any = None, timeout: float
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        json_body: Any = None,
+        timeout: float,
+        route: str | None = None,
+        propagate: bool = True,
     ) -> HopResponse:
-        try:
-            response = await self._http.request(
-                method, url, json=json_body, headers=headers, timeout=httpx.Timeout(timeout, connect=self.connect_timeout)
-            )
-        except httpx.TransportError as exc:
-            raise HopError(repr(exc), sent=not isinstance(exc, self.NOT_SENT)) from exc
-        return HopResponse(response.status_code, response.content)
+        with tracing.client_span(method, url, headers, route=route, propagate=propagate) as span:
+            try:
+                response = await self._http.request(
+                    method, url, json=json_body, headers=headers, timeout=httpx.Timeout(timeout, connect=self.connect_timeout)
+                )
+            except httpx.TransportError as exc:
+                raise HopError(repr(exc), sent=not isinstance(exc, self.NOT_SENT)) from exc
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
+            return HopResponse(response.status_code, response.content)
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -39,6 +39,7 @@ from pos_sales.checkout import Checkout, shelf_prices
 from pos_sales.clients import PaymentAnswer
 from pos_sales.domain import CatalogPrice
 from pos_sales.idempotency import Answer
+from pos_sales.outcomes import http_answer
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import OfflineSaleIn
 from pos_sales.shifts import current_shift_id, load_shift
@@ -174,7 +175,7 @@ class OfflineSync:
                     "status": "PENDING",
                 },
             )
-        return await self.checkout._settle(sale_id, answer, token, by=by)
+        return http_answer(await self.checkout._settle(sale_id, answer, token, by=by))
 
     def _online_attempt(self, uow: UnitOfWork, sale_id: str) -> Answer | None:
         """The till tried this sale online first (same id) and lost the link mid-way, then

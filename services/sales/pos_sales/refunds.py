@@ -7,6 +7,9 @@ quantities and money it takes already counted against the sale, so two refunds a
 same moment can never both take the last unit), then payments gives the money back,
 then the refund is COMPLETED with SaleRefunded in the outbox, or FAILED and its
 quantities and money handed back. The reconciler finishes refunds left pending.
+
+`RefundDesk.create` is the use case: a plain command in, a typed outcome
+(pos_sales.outcomes) out; the route maps it to HTTP (ADR 0074).
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -26,11 +29,22 @@ from starlette.concurrency import run_in_threadpool
 from pos_platform.auth import Principal
 from pos_platform.db import Database, UnitOfWork, utcnow
 from pos_sales import audit, events, outlet_policy, registers
-from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
+from pos_sales.approval import Approval, ApprovalPort, ApprovalRequired, approve, record_use
 from pos_sales.clients import PaymentAnswer, ServiceClients
 from pos_sales.config import Settings
 from pos_sales.domain import CheckoutError, refund_of_line, split_refund
 from pos_sales.idempotency import Answer, StoredAnswers
+from pos_sales.outcomes import (
+    NeedsApproval,
+    Outcome,
+    OutcomeUnknown,
+    Reason,
+    RefundCompleted,
+    Refused,
+    Replayed,
+    Unavailable,
+    http_answer,
+)
 from pos_sales.schemas import RefundIn
 from pos_sales.shifts import current_shift_id
 from pos_sales.tables import refund_lines, refund_tenders, refunds, sale_lines, sale_tenders, sales
@@ -39,9 +53,9 @@ log = logging.getLogger("pos.sales.refunds")
 
 
 class RefundProblem(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, reason: Reason, detail: str) -> None:
         super().__init__(detail)
-        self.status = status
+        self.reason: Reason = reason
         self.detail = detail
 
 
@@ -69,30 +83,28 @@ class RefundDesk:
             settings.reconcile_after_seconds,
         )
 
-    async def create(self, sale_id: str, body: RefundIn, principal: Principal, request: Request) -> Answer:
+    async def create(self, sale_id: str, body: RefundIn, principal: Principal, approvals: ApprovalPort) -> Outcome:
         digest = refund_hash(sale_id, body)
         replayed = await self.answers.replay(body.id, digest, self.reconcile)
         if replayed is not None:
-            return replayed
+            return Replayed(replayed)
         outlet_id = await run_in_threadpool(self._sale_outlet, sale_id, principal)
         if outlet_id is None:
-            return Answer(404, {"detail": f"sale {sale_id} not found"})
+            return Refused("not_found", {"detail": f"sale {sale_id} not found"})
         try:
             # Paid out at a register of the sale's outlet (a deactivated one takes none).
             await run_in_threadpool(registers.require, self.db, outlet_id, body.register_id)
         except registers.RegisterProblem as problem:
-            return Answer(422, {"detail": str(problem)})
+            return Refused("invalid", {"detail": str(problem)})
         try:
-            approval = approve(
-                request, principal, action="refund", outlet_id=outlet_id, subject=sale_id, approved_by=body.approved_by
-            )
+            approval = approve(approvals, principal, action="refund", outlet_id=outlet_id, subject=sale_id)
             plan = await run_in_threadpool(self._reserve, sale_id, body, principal, approval, digest)
         except ApprovalRequired as exc:
-            return Answer(403, {"detail": str(exc)})
+            return NeedsApproval({"detail": str(exc)})
         except RefundProblem as exc:
-            return Answer(exc.status, {"detail": exc.detail})
+            return Refused(exc.reason, {"detail": exc.detail})
         except IntegrityError:
-            return await self.answers.wait_for_answer(body.id, digest, self.reconcile)
+            return Replayed(await self.answers.wait_for_answer(body.id, digest, self.reconcile))
         return await self._pay(plan, principal.token, by="request")
 
     def _sale_outlet(self, sale_id: str, principal: Principal) -> str | None:
@@ -106,9 +118,9 @@ class RefundDesk:
             record_use(uow, approval, action="refund", used_for=body.id)
             sale = uow.session.execute(select(sales).where(sales.c.id == sale_id).with_for_update()).first()
             if sale is None or not principal.may_access(sale.outlet_id):
-                raise RefundProblem(404, f"sale {sale_id} not found")
+                raise RefundProblem("not_found", f"sale {sale_id} not found")
             if sale.status != "COMPLETED":
-                raise RefundProblem(409, f"sale {sale_id} is {sale.status}: only a completed sale can be refunded")
+                raise RefundProblem("conflict", f"sale {sale_id} is {sale.status}: only a completed sale can be refunded")
             lines = {r.line_no: r for r in uow.session.execute(select(sale_lines).where(sale_lines.c.sale_id == sale_id))}
             wanted = self._wanted(body, lines)
             refund_parts = []
@@ -117,7 +129,7 @@ class RefundDesk:
                 try:
                     amounts = refund_of_line(line.total_minor, line.tax_minor, line.qty, line.refunded_qty, qty)
                 except CheckoutError as exc:
-                    raise RefundProblem(422, f"line {line_no} ({line.name}): {exc}") from None
+                    raise RefundProblem("invalid", f"line {line_no} ({line.name}): {exc}") from None
                 refund_parts.append((line, qty, restock, amounts))
             total = sum(a.total_minor for *_, a in refund_parts)
             tax = sum(a.tax_minor for *_, a in refund_parts)
@@ -234,7 +246,7 @@ class RefundDesk:
                     .values(refunded_qty=sale_lines.c.refunded_qty + qty)
                 ).rowcount
                 if not taken:  # cannot happen under the sale's row lock; refuse rather than over-refund
-                    raise RefundProblem(409, f"line {line.line_no} changed while refunding: try again")
+                    raise RefundProblem("conflict", f"line {line.line_no} changed while refunding: try again")
             uow.session.execute(sales.update().where(sales.c.id == sale_id).values(refunded_minor=sales.c.refunded_minor + money))
         return Plan(body.id, draft)
 
@@ -243,18 +255,18 @@ class RefundDesk:
         if body.lines is None:
             wanted = [(n, r.qty - r.refunded_qty, body.restock) for n, r in sorted(lines.items()) if r.qty > r.refunded_qty]
             if not wanted:
-                raise RefundProblem(409, "everything on this sale was already refunded")
+                raise RefundProblem("conflict", "everything on this sale was already refunded")
             return wanted
         seen = set()
         for line in body.lines:
             if line.line_no not in lines:
-                raise RefundProblem(422, f"the sale has no line {line.line_no}")
+                raise RefundProblem("invalid", f"the sale has no line {line.line_no}")
             if line.line_no in seen:
-                raise RefundProblem(422, f"line {line.line_no} is listed twice: give its quantity once")
+                raise RefundProblem("invalid", f"line {line.line_no} is listed twice: give its quantity once")
             seen.add(line.line_no)
         return [(line.line_no, line.qty, line.restock) for line in body.lines]
 
-    async def _pay(self, plan: Plan, token: str | None, *, by: str) -> Answer:
+    async def _pay(self, plan: Plan, token: str | None, *, by: str) -> Outcome:
         draft = plan.draft
         if not draft["tenders"]:
             return await run_in_threadpool(self._complete, plan.refund_id)
@@ -268,18 +280,20 @@ class RefundDesk:
         answer = await self.clients.refund(body, token)
         return await self._settle(plan.refund_id, answer, by=by)
 
-    async def _settle(self, refund_id: str, answer: PaymentAnswer, *, by: str) -> Answer:
+    async def _settle(self, refund_id: str, answer: PaymentAnswer, *, by: str) -> Outcome:
         if answer.outcome == "refunded":
             return await run_in_threadpool(self._complete, refund_id)
         if answer.outcome == "failed":
-            status = answer.status if answer.status in (404, 409, 422) else 422
-            return await run_in_threadpool(self._fail, refund_id, status, f"the money could not be given back: {answer.detail}")
+            # Payments' 404 and 409 are passed on; anything else it refused is a 422.
+            why: Reason = "not_found" if answer.status == 404 else "conflict" if answer.status == 409 else "invalid"
+            return await run_in_threadpool(
+                self._fail, refund_id, _refused(why), f"the money could not be given back: {answer.detail}"
+            )
         if answer.outcome == "unreachable" and by == "request":
             return await run_in_threadpool(
-                self._fail, refund_id, 503, "payment service unavailable: nothing was refunded, try again"
+                self._fail, refund_id, Unavailable, "payment service unavailable: nothing was refunded, try again"
             )
-        return Answer(
-            503,
+        return OutcomeUnknown(
             {
                 "detail": "the refund is in progress: its outcome is not known yet; it will be finished automatically (GET the refund to see)",
                 "refund_id": refund_id,
@@ -287,28 +301,31 @@ class RefundDesk:
             },
         )
 
-    def _complete(self, refund_id: str) -> Answer:
+    def _complete(self, refund_id: str) -> RefundCompleted | Replayed:
         with self.db.transaction() as uow:
             row = uow.session.execute(select(refunds).where(refunds.c.id == refund_id).with_for_update()).one()
             if row.status != "PENDING":
-                return Answer(row.http_status, json.loads(row.answer))
+                return Replayed(Answer(row.http_status, json.loads(row.answer)))
             now = utcnow()
             answer = {**json.loads(row.answer), "refunded_at": now.isoformat() + "Z"}
+            completed = RefundCompleted(answer)
             uow.session.execute(
                 refunds.update()
                 .where(refunds.c.id == refund_id)
-                .values(status="COMPLETED", completed_at=now, http_status=201, answer=json.dumps(answer))
+                .values(
+                    status="COMPLETED", completed_at=now, http_status=http_answer(completed).status, answer=json.dumps(answer)
+                )
             )
             uow.publish(events.sale_refunded(row, answer), outlet_id=row.outlet_id)
             audit.refunded(uow, row, answer)
-        return Answer(201, answer)
+        return completed
 
-    def _fail(self, refund_id: str, status: int, detail: str) -> Answer:
+    def _fail(self, refund_id: str, failure: Callable[[dict[str, Any]], Outcome], detail: str) -> Outcome:
         """FAILED, and what it had taken of the sale is given back."""
         with self.db.transaction() as uow:
             row = uow.session.execute(select(refunds).where(refunds.c.id == refund_id).with_for_update()).one()
             if row.status != "PENDING":
-                return Answer(row.http_status, json.loads(row.answer))
+                return Replayed(Answer(row.http_status, json.loads(row.answer)))
             uow.session.execute(select(sales.c.id).where(sales.c.id == row.sale_id).with_for_update())
             for line in uow.session.execute(select(refund_lines).where(refund_lines.c.refund_id == refund_id)):
                 uow.session.execute(
@@ -322,13 +339,14 @@ class RefundDesk:
             uow.session.execute(
                 sales.update().where(sales.c.id == row.sale_id).values(refunded_minor=sales.c.refunded_minor - int(money))
             )
-            body = {"detail": detail, "refund_id": refund_id, "sale_id": row.sale_id}
+            outcome = failure({"detail": detail, "refund_id": refund_id, "sale_id": row.sale_id})
+            stored = http_answer(outcome)
             uow.session.execute(
                 refunds.update()
                 .where(refunds.c.id == refund_id)
-                .values(status="FAILED", http_status=status, answer=json.dumps(body))
+                .values(status="FAILED", http_status=stored.status, answer=json.dumps(stored.body))
             )
-        return Answer(status, body)
+        return outcome
 
     # --- recovery ------------------------------------------------------------------------
 
@@ -349,13 +367,17 @@ class RefundDesk:
         draft = await run_in_threadpool(self._pending_draft, refund_id)
         if draft is None:
             return None
-        answer = await self._pay(Plan(refund_id, draft), None, by="reconciler")
+        answer = http_answer(await self._pay(Plan(refund_id, draft), None, by="reconciler"))
         return None if answer.status == 503 else answer
 
     def _pending_draft(self, refund_id: str) -> dict[str, Any] | None:
         with self.db.transaction() as uow:
             answer = uow.session.scalar(select(refunds.c.answer).where(refunds.c.id == refund_id, refunds.c.status == "PENDING"))
         return None if answer is None else json.loads(answer)
+
+
+def _refused(reason: Reason) -> Callable[[dict[str, Any]], Refused]:
+    return lambda body: Refused(reason, body)
 
 
 def refund_view(uow: UnitOfWork, refund_id: str) -> dict[str, Any] | None:

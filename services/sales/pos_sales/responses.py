@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from pos_contracts import Envelope
+
 
 class TaxBand(BaseModel):
     rate_bp: int
@@ -412,6 +414,14 @@ class ZReport(BaseModel):
     cash_by_currency: list[ZCurrencyCash] | None = Field(
         default=None, description="per currency, own first (ADR 0063); left out of reports closed before it"
     )
+
+
+class EventHistory(BaseModel):
+    """A page of sales' events regenerated from its tables (GET /api/sales/history)."""
+
+    events: list[Envelope] = Field(description="envelopes as the live path publishes them, with stable event ids")
+    next_after: str | None = Field(description="the cursor of the next page; null on the last one")
+    total: int = Field(description="how many events the tables give in all")
 
 
 def printable_200(model: type[BaseModel], description: str) -> dict[int | str, dict[str, Any]]:

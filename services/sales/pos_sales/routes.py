@@ -20,6 +20,7 @@ from pos_sales.receipts import receipt_rows, render_html, render_text, shop_name
 from pos_sales.responses import Receipt, Sale, printable_200
 from pos_sales.schemas import ReceiptMailIn, ReceiptMailOut, SaleIn, SalePage, SaleSummary
 from pos_sales.tables import known_outlets, refunds, sale_lines, sale_tax_lines, sales
+from pos_sales.web import answer, approvals
 
 router = APIRouter(prefix="/api/sales", tags=["sales"])
 log = logging.getLogger("pos.sales.receipts")
@@ -56,8 +57,7 @@ async def post_sale(body: SaleIn, principal: Cashier, request: Request) -> JSONR
     # An admin's token names no outlets: the outlet must be one identity announced.
     await ensure_known_outlet_async(_ctx(request).db, principal, body.outlet_id)
     checkout: Checkout = request.app.state.checkout
-    answer = await checkout.run(body, principal, request)
-    return JSONResponse(answer.body, status_code=answer.status)
+    return answer(await checkout.run(body, principal, approvals(request, body.approved_by)))
 
 
 @router.get("", response_model=SalePage)

@@ -3,34 +3,30 @@ settings. (Registered before routes.py: these static paths must win over /{sale_
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from pos_contracts.events import SaleVoided
 from pos_platform.app import ServiceContext, service_context, unprocessable
-from pos_platform.auth import Cashier, CurrentUser, Manager, Principal, ensure_outlet
+from pos_platform.audit import source_ip
+from pos_platform.auth import Cashier, CurrentUser, Manager, ensure_outlet
 from pos_platform.currencies import currency_problem
-from pos_platform.db import UnitOfWork, utcnow
+from pos_platform.db import utcnow
 from pos_platform.openapi import errors
 from pos_platform.outlets import ensure_known_outlet, ensure_known_outlet_async
-from pos_sales import audit, outlet_policy, registers
-from pos_sales.approval import Approval, ApprovalRequired, approve, record_use
-from pos_sales.checkout import Quote, price, quote_body, sale_line_rows, shelf_prices
+from pos_sales import audit, outlet_policy, registers, voids
+from pos_sales.checkout import Quote, price, quote_body, shelf_prices
 from pos_sales.config import Settings
 from pos_sales.domain import CheckoutError
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.responses import Quote as QuoteOut
 from pos_sales.responses import Void
 from pos_sales.schemas import CartIn, ParkedCart, ParkIn, PriceOut, VoidIn
-from pos_sales.shifts import current_shift_id
-from pos_sales.tables import parked_carts, price_replica, sale_lines, sales
+from pos_sales.tables import parked_carts, price_replica, sales
+from pos_sales.web import answer, approvals
 
 router = APIRouter(prefix="/api/sales", tags=["carts"])
 
@@ -210,33 +206,21 @@ def resume_cart(cart_id: str, principal: Cashier, request: Request) -> ParkedCar
     return _parked(row)
 
 
-# --- void --------------------------------------------------------------------------------
-
-
-def _void_hash(body: VoidIn) -> str:
-    return hashlib.sha256(body.model_dump_json(exclude={"id", "approved_by"}, exclude_none=True).encode()).hexdigest()
-
-
-def _stored_void(uow: UnitOfWork, body: VoidIn, digest: str) -> JSONResponse | None:
-    row = uow.session.execute(
-        select(sales.c.status, sales.c.request_hash, sales.c.answer, sales.c.http_status).where(sales.c.id == body.id)
-    ).first()
-    if row is None:
-        return None
-    if row.status == "VOIDED" and row.request_hash == digest:
-        return JSONResponse(json.loads(row.answer), status_code=row.http_status)
-    if row.status == "COMPLETED":
-        raise HTTPException(status.HTTP_409_CONFLICT, "this sale is completed: refund it instead of voiding it")
-    if row.status == "PENDING":
-        raise HTTPException(status.HTTP_409_CONFLICT, "this sale is being paid: it cannot be voided now")
-    raise HTTPException(status.HTTP_409_CONFLICT, f"this id was already used ({row.status})")
+# --- void ---------------------------------------------------------------------------------
 
 
 @router.post(
     "/voids",
     status_code=status.HTTP_201_CREATED,
     responses={201: {"model": Void, "description": "voided; the body is the void as recorded"}}
-    | errors({403: "needs a manager's approval", 409: "the id belongs to a completed, pending or failed sale"}),
+    | errors(
+        {
+            403: "needs a manager's approval",
+            409: "the id belongs to a completed, pending or failed sale",
+            503: "the void could not be stored: post it again",
+        }
+    )
+    | unprocessable("the register is not one of the outlet's"),
 )
 async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONResponse:
     """Void a cart before payment (a parked one, or the one on the till): recorded with a
@@ -244,107 +228,17 @@ async def void_cart(body: VoidIn, principal: Cashier, request: Request) -> JSONR
     moved. A completed sale is refunded, not voided. Repeating the same void is safe."""
     ensure_outlet(principal, body.outlet_id)
     ctx = _ctx(request)
-    digest = _void_hash(body)
-
-    def stored() -> JSONResponse | None:
-        with ctx.db.transaction() as uow:
-            return _stored_void(uow, body, digest)
-
-    found = await run_in_threadpool(stored)
+    found = await run_in_threadpool(voids.stored_void, ctx.db, body)
     if found is not None:
-        return found
+        return answer(found)
     await ensure_known_outlet_async(ctx.db, principal, body.outlet_id)
-    # A register of this outlet (a deactivated one may still void what it had on it).
-    await run_in_threadpool(lambda: registers.require_or_422(ctx.db, body.outlet_id, body.register_id, must_be_active=False))
-    try:
-        approval = approve(
-            request, principal, action="void", outlet_id=body.outlet_id, subject=body.id, approved_by=body.approved_by
-        )
-        return await run_in_threadpool(_record_void, ctx, body, principal, approval, digest, request)
-    except ApprovalRequired as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except IntegrityError:
-        again = await run_in_threadpool(stored)
-        if again is None:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the void could not be stored: try again") from None
-        return again
-
-
-def _record_void(
-    ctx: ServiceContext[Settings],
-    body: VoidIn,
-    principal: Principal,
-    approval: Approval,
-    digest: str,
-    request: Request | None = None,
-) -> JSONResponse:
-    now = utcnow()
-    approver = approval.user_id
-    with ctx.db.transaction() as uow:
-        record_use(uow, approval, action="void", used_for=body.id)
-        policy = outlet_policy.load(uow, body.outlet_id, ctx.settings)
-        cart = None
-        if body.lines:
-            try:
-                cart = price(
-                    uow, ctx.settings, CartIn(outlet_id=body.outlet_id, register_id=body.register_id, lines=body.lines)
-                ).cart
-            except CheckoutError:
-                cart = None  # a product may have been archived since: record the void all the same
-        answer = {
-            "sale_id": body.id,
-            "status": "VOIDED",
-            "outlet_id": body.outlet_id,
-            "register_id": body.register_id,
-            "cashier_id": principal.user_id,
-            "approved_by": approver,
-            "reason": body.reason,
-            "currency": cart.currency if cart else policy.currency,
-            "total_minor": cart.total_minor if cart else 0,
-            "lines": [{"product_id": line.product_id, "qty": line.qty} for line in body.lines],
-            "voided_at": now.isoformat() + "Z",
-        }
-        uow.session.execute(
-            sales.insert().values(
-                id=body.id,
-                outlet_id=body.outlet_id,
-                register_id=body.register_id,
-                shift_id=current_shift_id(uow, body.outlet_id, body.register_id),
-                cashier_id=principal.user_id,
-                approved_by=approver,
-                request_hash=digest,
-                status="VOIDED",
-                fulfilment="none",
-                oversold=False,
-                currency=answer["currency"],
-                total_minor=answer["total_minor"],
-                tax_minor=cart.tax_minor if cart else 0,
-                discount_minor=cart.discount_minor if cart else 0,
-                rounding_minor=0,
-                refunded_minor=0,
-                reprint_count=0,
-                http_status=201,
-                answer=json.dumps(answer),
-                created_at=now,
-                completed_at=now,
-            )
-        )
-        if cart is not None:
-            uow.session.execute(
-                sale_lines.insert(),
-                sale_line_rows(body.id, cart),
-            )
-        uow.session.execute(parked_carts.delete().where(parked_carts.c.id == body.id))
-        uow.publish(
-            SaleVoided(
-                sale_id=body.id,
-                outlet_id=body.outlet_id,
-                cashier_id=principal.user_id,
-                approved_by=approver,
-                voided_at=answer["voided_at"],
-                register_id=body.register_id,
-            ),
-            outlet_id=body.outlet_id,
-        )
-        audit.voided(uow, answer, principal, request)
-    return JSONResponse(answer, status_code=201)
+    outcome = await run_in_threadpool(
+        voids.void_cart,
+        ctx.db,
+        ctx.settings,
+        body,
+        principal,
+        approvals(request, body.approved_by),
+        source_ip=source_ip(request),
+    )
+    return answer(outcome)

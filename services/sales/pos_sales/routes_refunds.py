@@ -16,6 +16,7 @@ from pos_sales.refunds import RefundDesk, refund_view
 from pos_sales.responses import Refund, RefundSlip, printable_200
 from pos_sales.schemas import RefundIn
 from pos_sales.tables import refunds, sales
+from pos_sales.web import answer, approvals
 
 router = APIRouter(prefix="/api/sales", tags=["refunds"])
 
@@ -62,8 +63,7 @@ async def refund_sale(sale_id: str, body: RefundIn, principal: Cashier, request:
     Needs a manager: the caller, or `approved_by` (a manager's access token).
     The same refund id posted again is answered exactly as the first time."""
     desk: RefundDesk = request.app.state.refund_desk
-    answer = await desk.create(sale_id, body, principal, request)
-    return JSONResponse(answer.body, status_code=answer.status)
+    return answer(await desk.create(sale_id, body, principal, approvals(request, body.approved_by)))
 
 
 @router.get("/{sale_id}/refunds", response_model=list[Refund], response_model_exclude_unset=True)

@@ -31,7 +31,24 @@ describe("change against the previous period", () => {
   });
 });
 
+// The figures every sales row carries (reports' SalesFigures), at zero.
+const figures = {
+  items_sold: 0,
+  discount_minor: 0,
+  tax_minor: 0,
+  net_minor: 0,
+  refund_count: 0,
+  refund_items: 0,
+  refund_minor: 0,
+  refund_tax_minor: 0,
+  net_after_refunds_minor: 0,
+  cost_minor: 0,
+  refund_cost_minor: 0,
+  margin_minor: 0,
+};
+
 const outlet = (name: string, gross: number, currency = "EUR"): OutletRow => ({
+  ...figures,
   outlet_id: name.toLowerCase(),
   name,
   timezone: "Europe/Dublin",
@@ -72,6 +89,15 @@ describe("stock value notes", () => {
 });
 
 const item = (over: Partial<ItemRow>): ItemRow => ({
+  discount_minor: 0,
+  tax_minor: 0,
+  net_minor: 0,
+  refund_qty: 0,
+  refund_minor: 0,
+  refund_tax_minor: 0,
+  net_after_refunds_minor: 0,
+  cost_minor: 0,
+  refund_cost_minor: 0,
   product_id: "p",
   sku: "S",
   name: "Rye loaf",
@@ -81,7 +107,7 @@ const item = (over: Partial<ItemRow>): ItemRow => ({
   margin_minor: 520,
   margin_bp: 3611,
   ...over,
-});
+} as ItemRow);
 
 describe("product ranking", () => {
   const euro = (minor: number) => `€${(minor / 100).toFixed(2)}`;

@@ -7,14 +7,10 @@
 //   converted back at the same rate, to the outlet currency's cash unit, ties to even;
 // - less than the amount due: a part payment, credited at its value rounded down to a
 //   minor unit; the rest is paid by another tender.
+import type { components as Identity } from "./api-types/identity";
 
 /** A currency as GET /api/identity/currencies lists it. */
-export interface CurrencyInfo {
-  code: string;
-  name: string;
-  minor_units: number;
-  cash_unit_minor: number;
-}
+export type CurrencyInfo = Pick<Identity["schemas"]["CurrencyOut"], "code" | "name" | "minor_units" | "cash_unit_minor">;
 
 /** A rate as a fraction: "1.0812" -> 10812/10000. Null for anything but a plain positive decimal. */
 export function parseRate(text: string): { num: bigint; den: bigint } | null {

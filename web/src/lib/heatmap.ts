@@ -2,23 +2,14 @@
 // weekday x hour grid of averages, for staffing. Each cell is averaged over every such
 // weekday in the range, not only the days that sold: a quiet Monday counts as 0.
 // Days and hours are the outlet's own (local calendar), as the reports service keeps them.
+import type { components as Reports } from "./api-types/reports";
 
 import { inCurrency } from "./reports";
 
 /** One row of `/sales/hourly?by=day_hour`: what the heat map uses of it. */
-export interface HeatRow {
-  day: string; // YYYY-MM-DD
-  hour: number; // 0..23
-  sales_count: number;
-  gross_minor: number;
-  currency?: string;
-}
+export type HeatRow = Pick<Reports["schemas"]["HeatRow"], "day" | "hour" | "sales_count" | "gross_minor" | "currency">;
 
-export interface HeatReport {
-  date_from: string;
-  date_to: string;
-  rows: HeatRow[];
-}
+export type HeatReport = Pick<Reports["schemas"]["HourlyReport"], "date_from" | "date_to"> & { rows: HeatRow[] };
 
 /** Monday first (ISO), as staff rotas are. */
 export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] as const;

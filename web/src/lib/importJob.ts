@@ -1,33 +1,15 @@
 // The product CSV import: upload the file as the request body, then follow the job
 // (GET /api/catalog/imports/{id}) until it is done or failed. All or nothing: a file
 // with any bad row imports nothing.
+import type { components } from "./api-types/catalog";
 
 import { api, ApiError } from "./api";
 
-export interface ImportRowError {
-  row: number; // line of the file; the header is row 1
-  column: string;
-  message: string;
-}
+/** `row`: the line of the file; the header is row 1. */
+export type ImportRowError = components["schemas"]["ImportError_"];
 
-export interface ImportJob {
-  id: string;
-  status: "validating" | "importing" | "done" | "failed";
-  dry_run: boolean;
-  filename: string | null;
-  total_rows: number;
-  validated_rows: number;
-  imported_rows: number;
-  progress: number; // 0..1 over both phases
-  created: number;
-  updated: number;
-  unchanged: number;
-  error_count: number;
-  errors: ImportRowError[];
-  message: string | null;
-  created_at: string;
-  finished_at: string | null;
-}
+/** `progress`: 0..1 over both phases. */
+export type ImportJob = components["schemas"]["ImportJobOut"];
 
 export function isFinished(job: ImportJob): boolean {
   return job.status === "done" || job.status === "failed";

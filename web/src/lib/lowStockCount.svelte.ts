@@ -1,14 +1,11 @@
 // What to reorder across the user's outlets, for the back office menu's badge and the
 // dashboard's tile: one grouped count (GET /api/inventory/low-stock/summary), asked when
 // the back office opens and when the tab is shown again.
+import type { components } from "./api-types/inventory";
 
 import { api } from "./api";
 
-export interface LowStockSummary {
-  low: number;
-  out: number;
-  outlets: { outlet_id: string; low: number; out: number }[];
-}
+export type LowStockSummary = components["schemas"]["LowStockSummary"];
 
 class LowStockCount {
   /** null: not known (not asked yet, or the server did not answer). */

@@ -130,6 +130,9 @@ describe("low stock with days of cover", () => {
     reserved: 0,
     available: 2,
     reorder_point: 5,
+    reorder_qty: 0,
+    low: true,
+    oversell: "block",
     suggested_order_qty: 4,
   };
   it("suggests the larger of the reorder quantity and what covers the target days", () => {
@@ -166,10 +169,10 @@ describe("dashboard extras", () => {
   });
   it("fills 24 hours and names the busiest", () => {
     const series = hourSeries([
-      { hour: 9, gross_minor: 500, sales_count: 2 },
-      { hour: 14, gross_minor: 900, sales_count: 3 },
-      { hour: 14, gross_minor: 100, sales_count: 1 },
-      { hour: 25, gross_minor: 999, sales_count: 1 },
+      { hour: 9, gross_minor: 500, sales_count: 2, currency: "EUR" },
+      { hour: 14, gross_minor: 900, sales_count: 3, currency: "EUR" },
+      { hour: 14, gross_minor: 100, sales_count: 1, currency: "EUR" },
+      { hour: 25, gross_minor: 999, sales_count: 1, currency: "EUR" },
     ]);
     expect(series).toHaveLength(24);
     expect(series[14]).toEqual({ hour: 14, value: 1000, count: 4 });

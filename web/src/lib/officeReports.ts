@@ -1,5 +1,6 @@
 // Dashboard figures the newer reports service adds: discounts and refunds per day, and
 // sales by hour of the day. Rows of other currencies are left out by the caller.
+import type { components as Reports } from "./api-types/reports";
 
 export interface DiscountRefundRow {
   discount_minor?: number;
@@ -27,12 +28,8 @@ export function discountsAndRefunds(rows: readonly DiscountRefundRow[]): Discoun
   };
 }
 
-export interface HourRow {
-  hour: number;
-  gross_minor: number;
-  sales_count: number;
-  currency?: string;
-}
+/** What the dashboard uses of a row of `/sales/hourly?by=hour`. */
+export type HourRow = Pick<Reports["schemas"]["HourRow"], "hour" | "gross_minor" | "sales_count" | "currency">;
 
 /** 24 slots (hour 0..23) of gross sales; hours without sales are 0. */
 export function hourSeries(rows: readonly HourRow[]): { hour: number; value: number; count: number }[] {

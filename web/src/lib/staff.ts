@@ -1,15 +1,11 @@
 // Who works at an outlet (GET /api/identity/outlets/{id}/staff) and what a refused PIN
 // means in words: shared by the manager's approval and the cashier switch at a till.
+import type { components } from "./api-types/identity";
 
 import { api, ApiError } from "./api";
 import { describeError } from "./errors";
 
-export interface Staff {
-  id: string;
-  name: string;
-  role: "cashier" | "manager" | "admin";
-  has_pin: boolean;
-}
+export type Staff = components["schemas"]["StaffOut"];
 
 export function outletStaff(outletId: string): Promise<Staff[]> {
   return api<Staff[]>(`/api/identity/outlets/${encodeURIComponent(outletId)}/staff`);

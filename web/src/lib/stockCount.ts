@@ -1,28 +1,10 @@
 // Stock counts: a count is opened for an outlet, lines are counted (expected = on hand
 // at that moment), then posted (each non-zero difference becomes a ledger row) or cancelled.
+import type { components } from "./api-types/inventory";
 
-export interface CountLine {
-  product_id: string;
-  name: string | null;
-  expected: number;
-  counted: number;
-  difference: number;
-  on_hand_now: number;
-  entered_by: string;
-  entered_at: string;
-}
+export type CountLine = components["schemas"]["CountLineOut"];
 
-export interface StockCount {
-  id: string;
-  outlet_id: string;
-  status: "open" | "posted" | "cancelled";
-  note: string | null;
-  created_by: string;
-  created_at: string;
-  closed_by: string | null;
-  closed_at: string | null;
-  lines: CountLine[];
-}
+export type StockCount = components["schemas"]["CountOut"];
 
 /** What posting the count will do: units up, units down, lines that change. */
 export function countEffect(lines: readonly CountLine[]): { up: number; down: number; changed: number } {

@@ -1,28 +1,16 @@
 // The low-stock list with a reorder suggestion: inventory says what is at or below its
 // reorder point (and the reorder quantity); the reports service, when it has sales to
 // measure, says how many days the stock lasts and what would cover the target days.
+import type { components as Reports } from "./api-types/reports";
+import type { components } from "./api-types/inventory";
 
-export interface LowStockLine {
-  outlet_id: string;
-  product_id: string;
-  sku: string | null;
-  name: string | null;
-  on_hand: number;
-  reserved: number;
-  available: number;
-  reorder_point: number;
-  reorder_qty?: number;
-  suggested_order_qty: number;
-}
+export type LowStockLine = components["schemas"]["LowStockLine"];
 
-export interface CoverRow {
-  outlet_id: string;
-  product_id: string;
-  sold: number;
-  daily_velocity: number;
-  days_of_cover: number | null;
-  suggested_order_qty: number;
-}
+/** What the low-stock list uses of a row of GET /api/reports/stock/cover. */
+export type CoverRow = Pick<
+  Reports["schemas"]["StockRow"],
+  "outlet_id" | "product_id" | "sold" | "daily_velocity" | "days_of_cover" | "suggested_order_qty"
+>;
 
 export interface LowStockView extends LowStockLine {
   days_of_cover: number | null; // null: no sales measured

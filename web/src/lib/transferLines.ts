@@ -1,29 +1,12 @@
 // Transfers between outlets: what a planned transfer may hold, and what a receipt
 // records (received in good condition + damaged <= sent; the rest is missing).
+import type { components } from "./api-types/inventory";
 
-export type TransferStatus = "created" | "sent" | "received" | "cancelled";
+export type TransferStatus = Transfer["status"];
 
-export interface TransferLine {
-  product_id: string;
-  name: string | null;
-  qty: number;
-  received: number | null;
-  damaged: number | null;
-  missing: number | null;
-}
+export type TransferLine = components["schemas"]["TransferLineOut"];
 
-export interface Transfer {
-  id: string;
-  from_outlet_id: string;
-  to_outlet_id: string;
-  status: TransferStatus;
-  note: string | null;
-  created_by: string;
-  created_at: string;
-  sent_at: string | null;
-  received_at: string | null;
-  lines: TransferLine[];
-}
+export type Transfer = components["schemas"]["TransferOut"];
 
 /** A line being planned: the quantity as typed, and what the source has available. */
 export interface DraftLine {

@@ -646,8 +646,11 @@ export interface components {
         ImportJobOut: {
             /** Id */
             id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "validating" | "importing" | "done" | "failed";
             /** Dry Run */
             dry_run: boolean;
             /** Filename */
@@ -761,8 +764,9 @@ export interface components {
             /**
              * Unit
              * @default each
+             * @enum {string}
              */
-            unit: string;
+            unit: "each" | "weight";
             /** Active */
             active: boolean;
             /** Outlet Price Minor */
@@ -876,8 +880,11 @@ export interface components {
             currency: string;
             /** Tax Class */
             tax_class: string;
-            /** Unit */
-            unit: string;
+            /**
+             * Unit
+             * @enum {string}
+             */
+            unit: "each" | "weight";
             /**
              * Active
              * @description false: archived (not sold; keep it to show old receipts)
@@ -910,8 +917,11 @@ export interface components {
             currency: string;
             /** Tax Class */
             tax_class: string;
-            /** Unit */
-            unit: string;
+            /**
+             * Unit
+             * @enum {string}
+             */
+            unit: "each" | "weight";
             /** Category Id */
             category_id: string | null;
             /** Active */

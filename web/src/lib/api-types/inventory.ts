@@ -731,6 +731,260 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/inventory/suppliers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Suppliers
+         * @description Every supplier (they are the chain's, not one outlet's), by name, with the
+         *     products each supplies.
+         */
+        get: operations["list_suppliers_api_inventory_suppliers_get"];
+        put?: never;
+        /** Create Supplier */
+        post: operations["create_supplier_api_inventory_suppliers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/suppliers/{supplier_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Supplier */
+        get: operations["get_supplier_api_inventory_suppliers__supplier_id__get"];
+        /** Update Supplier */
+        put: operations["update_supplier_api_inventory_suppliers__supplier_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/suppliers/{supplier_id}/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link Products
+         * @description The supplier supplies these products (added; a product already linked gets the
+         *     supplier's code given).
+         */
+        post: operations["link_products_api_inventory_suppliers__supplier_id__products_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/suppliers/{supplier_id}/products/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink Product
+         * @description The supplier no longer supplies the product (orders already made keep their lines).
+         */
+        delete: operations["unlink_product_api_inventory_suppliers__supplier_id__products__product_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/purchase-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Orders
+         * @description Orders of the outlets the caller may see, newest first.
+         */
+        get: operations["list_orders_api_inventory_purchase_orders_get"];
+        put?: never;
+        /**
+         * Create Order
+         * @description Draft an order for one outlet from one supplier: from the outlet's reorder
+         *     suggestions (every product of this supplier at or below its reorder point, at the
+         *     suggested quantity, costed at what the supplier last charged), or from the lines
+         *     given. Nothing is sent and no stock moves.
+         */
+        post: operations["create_order_api_inventory_purchase_orders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/purchase-orders/{po_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Order */
+        get: operations["get_order_api_inventory_purchase_orders__po_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/purchase-orders/{po_id}/lines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Edit Lines
+         * @description Replace the draft's lines (quantities and unit costs) and, if given, its note.
+         */
+        put: operations["edit_lines_api_inventory_purchase_orders__po_id__lines_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/purchase-orders/{po_id}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Order As Csv
+         * @description The order as the supplier reads it: names, SKUs, quantities, decimal costs in the
+         *     order's currency, and a total row.
+         */
+        get: operations["order_as_csv_api_inventory_purchase_orders__po_id__csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/purchase-orders/{po_id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Order
+         * @description Send a draft: mailed to the supplier's address (the order as text and CSV in the
+         *     mail), or, with `mail: false`, marked sent (it went by the CSV download, phone or the
+         *     supplier's portal). A mail the server does not take leaves the order a draft.
+         */
+        post: operations["send_order_api_inventory_purchase_orders__po_id__send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/purchase-orders/{po_id}/receive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Order
+         * @description Record goods that arrived against the order: each line with a quantity goes into
+         *     the outlet's stock (ledger kind "receipt", reason "purchase order", reference the
+         *     order's number). Lines may arrive over several receipts; the order is partially
+         *     received until every line is in full. More than is outstanding is refused (nothing
+         *     moves): receive the extra as a plain goods receipt.
+         */
+        post: operations["receive_order_api_inventory_purchase_orders__po_id__receive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/purchase-orders/{po_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Order
+         * @description Cancel a draft or a sent order before anything was received (tell the supplier
+         *     yourself if it was sent).
+         */
+        post: operations["cancel_order_api_inventory_purchase_orders__po_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/inventory/purchase-orders/{po_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close Order
+         * @description A partially received order whose rest will not come: it becomes received, its
+         *     lines short of what was ordered (nothing moves).
+         */
+        post: operations["close_order_api_inventory_purchase_orders__po_id__close_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -817,8 +1071,11 @@ export interface components {
             id: string;
             /** Outlet Id */
             outlet_id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "posted" | "cancelled";
             /** Note */
             note: string | null;
             /** Created By */
@@ -1101,8 +1358,9 @@ export interface components {
             /**
              * Oversell
              * @default block
+             * @enum {string}
              */
-            oversell: string;
+            oversell: "block" | "allow";
         };
         /** LevelPage */
         LevelPage: {
@@ -1165,8 +1423,9 @@ export interface components {
             /**
              * Oversell
              * @default block
+             * @enum {string}
              */
-            oversell: string;
+            oversell: "block" | "allow";
             /** Suggested Order Qty */
             suggested_order_qty: number;
         };
@@ -1198,6 +1457,57 @@ export interface components {
             /** Outlets */
             outlets: components["schemas"]["LowStockOutlet"][];
         };
+        /** OrderLineIn */
+        OrderLineIn: {
+            /** Product Id */
+            product_id: string;
+            /** Qty */
+            qty: number;
+            /**
+             * Unit Cost Minor
+             * @description in the order's currency, minor units
+             * @default 0
+             */
+            unit_cost_minor: number;
+        };
+        /** OrderLineOut */
+        OrderLineOut: {
+            /** Product Id */
+            product_id: string;
+            /** Name */
+            name: string | null;
+            /** Sku */
+            sku: string | null;
+            /** Supplier Sku */
+            supplier_sku: string;
+            /** Qty */
+            qty: number;
+            /** Received */
+            received: number;
+            /** Outstanding */
+            outstanding: number;
+            /** Unit Cost Minor */
+            unit_cost_minor: number;
+            /** Total Minor */
+            total_minor: number;
+            /** On Hand */
+            on_hand: number;
+        };
+        /** OrderLinesIn */
+        OrderLinesIn: {
+            /**
+             * Lines
+             * @description every line of the draft (replaces them)
+             */
+            lines: components["schemas"]["OrderLineIn"][];
+            /** Note */
+            note?: string | null;
+        };
+        /** OrderReceiptIn */
+        OrderReceiptIn: {
+            /** Lines */
+            lines: components["schemas"]["ReceiptLineIn"][];
+        };
         /** PolicyIn */
         PolicyIn: {
             /**
@@ -1216,8 +1526,74 @@ export interface components {
             name: string | null;
             /** Active */
             active: boolean;
-            /** Oversell */
-            oversell: string;
+            /**
+             * Oversell
+             * @enum {string}
+             */
+            oversell: "block" | "allow";
+        };
+        /** PurchaseOrderIn */
+        PurchaseOrderIn: {
+            /** Outlet Id */
+            outlet_id: string;
+            /** Supplier Id */
+            supplier_id: string;
+            /**
+             * From Suggestions
+             * @description draft the lines from the outlet's reorder suggestions (its low-stock lines of this supplier's products)
+             * @default false
+             */
+            from_suggestions: boolean;
+            /**
+             * Lines
+             * @description the lines, when not drafted from suggestions
+             * @default []
+             */
+            lines: components["schemas"]["OrderLineIn"][];
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** PurchaseOrderOut */
+        PurchaseOrderOut: {
+            /** Id */
+            id: number;
+            /** Number */
+            number: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Outlet Name */
+            outlet_name: string | null;
+            /** Supplier Id */
+            supplier_id: string;
+            /** Supplier Name */
+            supplier_name: string;
+            /** Supplier Email */
+            supplier_email: string;
+            /** Status */
+            status: string;
+            /** Currency */
+            currency: string;
+            /** Note */
+            note: string;
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: string;
+            /** Sent At */
+            sent_at: string | null;
+            /** Sent To */
+            sent_to: string | null;
+            /** Received At */
+            received_at: string | null;
+            /** Closed At */
+            closed_at: string | null;
+            /** Total Minor */
+            total_minor: number;
+            /** Lines */
+            lines: components["schemas"]["OrderLineOut"][];
         };
         /** QtyLine */
         QtyLine: {
@@ -1237,6 +1613,16 @@ export interface components {
              * @description delivery note or purchase order
              */
             reference?: string | null;
+        };
+        /** ReceiptLineIn */
+        ReceiptLineIn: {
+            /** Product Id */
+            product_id: string;
+            /**
+             * Qty
+             * @description arrived now
+             */
+            qty: number;
         };
         /** ReceivedLine */
         ReceivedLine: {
@@ -1344,6 +1730,15 @@ export interface components {
             /** Suggested Order Qty */
             suggested_order_qty: number;
         };
+        /** SendIn */
+        SendIn: {
+            /**
+             * Mail
+             * @description mail the order to the supplier's address; false: mark it sent (it went by CSV, phone or a portal)
+             * @default true
+             */
+            mail: boolean;
+        };
         /**
          * StockExceptionOut
          * @description A line of a completed sale inventory could not deduct: it names a product
@@ -1367,6 +1762,71 @@ export interface components {
             created_at: string;
             /** Resolved At */
             resolved_at: string | null;
+        };
+        /** SupplierIn */
+        SupplierIn: {
+            /** Name */
+            name: string;
+            /**
+             * Email
+             * @description where purchase orders are mailed; empty: none
+             * @default
+             */
+            email: string;
+            /**
+             * Phone
+             * @default
+             */
+            phone: string;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** SupplierOut */
+        SupplierOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Email */
+            email: string;
+            /** Phone */
+            phone: string;
+            /** Note */
+            note: string;
+            /** Created At */
+            created_at: string;
+            /** Products */
+            products: components["schemas"]["SupplierProductOut"][];
+        };
+        /** SupplierProductIn */
+        SupplierProductIn: {
+            /** Product Id */
+            product_id: string;
+            /**
+             * Supplier Sku
+             * @description the supplier's own code for the product
+             * @default
+             */
+            supplier_sku: string;
+        };
+        /** SupplierProductOut */
+        SupplierProductOut: {
+            /** Product Id */
+            product_id: string;
+            /** Name */
+            name: string | null;
+            /** Sku */
+            sku: string | null;
+            /** Supplier Sku */
+            supplier_sku: string;
+        };
+        /** SupplierProductsIn */
+        SupplierProductsIn: {
+            /** Lines */
+            lines: components["schemas"]["SupplierProductIn"][];
         };
         /** TransferIn */
         TransferIn: {
@@ -1402,8 +1862,11 @@ export interface components {
             from_outlet_id: string;
             /** To Outlet Id */
             to_outlet_id: string;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "created" | "sent" | "received" | "cancelled";
             /** Note */
             note: string | null;
             /** Created By */
@@ -4541,6 +5004,1368 @@ export interface operations {
                 };
             };
             /** @description the mail server could not be reached, or e-mail is not set up: nothing was sent */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    list_suppliers_api_inventory_suppliers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupplierOut"][];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    create_supplier_api_inventory_suppliers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupplierIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupplierOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description another supplier has this name */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_supplier_api_inventory_suppliers__supplier_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                supplier_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupplierOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such supplier */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    update_supplier_api_inventory_suppliers__supplier_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                supplier_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupplierIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupplierOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such supplier */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description another supplier has this name */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    link_products_api_inventory_suppliers__supplier_id__products_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                supplier_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SupplierProductsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupplierOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such supplier */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description a product the catalog has not announced */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    unlink_product_api_inventory_suppliers__supplier_id__products__product_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                supplier_id: string;
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupplierOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such supplier, or it does not supply the product */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    list_orders_api_inventory_purchase_orders_get: {
+        parameters: {
+            query?: {
+                outlet_id?: string | null;
+                supplier_id?: string | null;
+                status?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderOut"][];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    create_order_api_inventory_purchase_orders_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurchaseOrderIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the outlet does not exist or is not one of the caller's; or no such supplier */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no lines, nothing to reorder from this supplier, or a product the supplier does not supply */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    get_order_api_inventory_purchase_orders__po_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                po_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such order here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    edit_lines_api_inventory_purchase_orders__po_id__lines_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                po_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderLinesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such order here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the order is no longer a draft */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description a product the supplier does not supply, or on the order twice */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    order_as_csv_api_inventory_purchase_orders__po_id__csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                po_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the order as CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such order here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    send_order_api_inventory_purchase_orders__po_id__send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                po_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such order here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the order is not a draft */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the supplier has no e-mail address, the order has a line without a cost, or the mail server refused the address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the mail server could not be reached, or e-mail is not set up: the order stays a draft */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    receive_order_api_inventory_purchase_orders__po_id__receive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                po_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderReceiptIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such order here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the order is not sent or partially received */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description request body too large (the gateway's limit) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description a product not on the order, more than is outstanding, or nothing received */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    cancel_order_api_inventory_purchase_orders__po_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                po_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such order here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description goods were received against it, or it is closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    close_order_api_inventory_purchase_orders__po_id__close_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                po_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseOrderOut"];
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description no such order here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the order is not partially received */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
             503: {
                 headers: {
                     /** @description seconds to wait before trying again (sent when the database is unavailable) */

@@ -845,9 +845,15 @@ export interface components {
             margin_minor: number;
             /** Margin Bp */
             margin_bp?: number | null;
-            /** Day */
-            day?: string | null;
-            /** Outlet Id */
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Outlet Id
+             * @description null when by=day (outlets summed)
+             */
             outlet_id?: string | null;
             /**
              * Split Count

@@ -928,6 +928,59 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /**
+         * Envelope
+         * @description One event on the wire. Consumers ignore fields they do not know.
+         */
+        Envelope: {
+            /** Event Id */
+            event_id: string;
+            /** Type */
+            type: string;
+            /**
+             * Version
+             * @default 1
+             */
+            version: number;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Producer */
+            producer: string;
+            /** Correlation Id */
+            correlation_id?: string | null;
+            /** Outlet Id */
+            outlet_id?: string | null;
+            /** Payload */
+            payload?: {
+                [key: string]: unknown;
+            };
+            /** Traceparent */
+            traceparent?: string | null;
+        };
+        /**
+         * EventHistory
+         * @description A page of sales' events regenerated from its tables (GET /api/sales/history).
+         */
+        EventHistory: {
+            /**
+             * Events
+             * @description envelopes as the live path publishes them, with stable event ids
+             */
+            events: components["schemas"]["Envelope"][];
+            /**
+             * Next After
+             * @description the cursor of the next page; null on the last one
+             */
+            next_after: string | null;
+            /**
+             * Total
+             * @description how many events the tables give in all
+             */
+            total: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -3112,15 +3165,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description a page of regenerated events, oldest first */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EventHistory"];
                 };
             };
             /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
@@ -4171,7 +4222,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description the register is not one of the outlet's */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4182,7 +4233,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            /** @description the void could not be stored: post it again */
             503: {
                 headers: {
                     /** @description seconds to wait before trying again (sent when the database is unavailable) */
