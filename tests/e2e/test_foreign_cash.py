@@ -176,18 +176,37 @@ def test_reports_list_the_dollars_taken_and_the_outlets_zone_comes_from_identity
         "date_to": (today + timedelta(days=2)).isoformat(),
     }
 
+    # What sales recorded for the outlet's dollar tenders (this module's sales).
+    sales = (
+        shop.manager.get("/api/sales", params={"outlet_id": outlet_id, "status": "COMPLETED", "limit": 100})
+        .raise_for_status()
+        .json()["items"]
+    )
+    recorded = [
+        t
+        for sale in sales
+        for t in shop.manager.get(f"/api/sales/{sale['id']}").raise_for_status().json()["tenders"]
+        if t.get("currency") == "USD"
+    ]
+    assert len(recorded) >= 2
+    want = (
+        "foreign_cash", "EUR", len(recorded), sum(t["foreign_minor"] for t in recorded),
+        sum(t["amount_minor"] for t in recorded), sum(t["change_minor"] or 0 for t in recorded),
+    )  # fmt: skip
+
     def dollars() -> Any:
         rows = shop.manager.get("/api/reports/sales/tender-currencies", params=span).raise_for_status().json()["rows"]
-        usd = [r for r in rows if r["tender_currency"] == "USD"]
-        return usd if usd and usd[0]["count"] >= 2 else None
+        usd = [
+            (r["kind"], r["currency"], r["count"], r["taken_minor"], r["amount_minor"], r["change_minor"])
+            for r in rows
+            if r["tender_currency"] == "USD"
+        ]
+        return usd == [want]
 
-    (usd,) = eventually(dollars, "the dollar tenders in the reports", timeout=60)
-    # 60.00 USD (50.00 EUR + 5.49 change) and 20.00 USD (18.49 EUR, no change).
-    assert (usd["kind"], usd["currency"], usd["taken_minor"], usd["amount_minor"], usd["change_minor"]) == (
-        "foreign_cash", "EUR", 8000, 6849, 549,
-    )  # fmt: skip
+    eventually(dollars, f"the reports to list the dollar tenders sales recorded: {want}", timeout=60)
+    taken = f"{want[3] // 100}.{want[3] % 100:02d}"
     csv_text = shop.manager.get("/api/reports/sales/tender-currencies", params={**span, "format": "csv"}).text
-    assert ",foreign_cash,USD,2,80.00,EUR,68.49,5.49," in csv_text
+    assert f",foreign_cash,USD,{want[2]},{taken},EUR," in csv_text
 
     moved = shop.admin.patch(f"/api/identity/outlets/{outlet_id}", json={"timezone": "Asia/Tokyo"})
     assert moved.status_code == 200, moved.text
