@@ -1,7 +1,8 @@
 """Tax settings in the back office, in a real browser (issue 16, ADR 0066): a manager
 opens Tax, sees each class's rate now, schedules a new standard rate for today and a
 reduced rate for next month (a bad rate refused with the reason first); the till's next
-sale is taxed at the new rate (the receipt's tax figure) and the upcoming one is listed.
+sale is taxed at the new rate (the receipt's tax figure) and the upcoming one is listed;
+then a tax class is added and the external tax service chosen with the outlet's address.
 On a phone the page fits the screen."""
 
 from __future__ import annotations
@@ -115,6 +116,30 @@ def test_a_manager_sets_todays_rate_and_the_tills_next_sale_uses_it(
         stored = manager.get(f"/api/sales/{found['id']}").raise_for_status().json()
     assert stored["tax_minor"] == 210
     assert [entry["rate_bp"] for entry in stored["tax"]] == [2100]
+
+    # A new tax class (a bad name refused in the form first), and the tax provider with
+    # the outlet's address (the country asked for first): both from the page (ADR 0072).
+    page.get_by_test_id("tax-class-name").fill("Food Tax")
+    page.get_by_test_id("tax-class-rate").fill("7")
+    page.get_by_test_id("tax-class-save").click()
+    expect_text(page.get_by_test_id("tax-class-error-name"), r"Lower-case letters")
+    page.get_by_test_id("tax-class-name").fill("food")
+    page.get_by_test_id("tax-class-save").click()
+    expect_text(page.get_by_test_id("tax-class-saved"), r"food added at 7 %")
+    expect_text(tax_row(page, "food").get_by_test_id("tax-rate-now"), r"^7 %$")
+    page.get_by_test_id("tax-provider-external").check()
+    page.get_by_test_id("tax-provider-save").click()
+    expect_text(page.get_by_test_id("tax-provider-error"), r"two-letter code")
+    page.get_by_test_id("tax-address-country").fill("de")
+    page.get_by_test_id("tax-address-city").fill("Berlin")
+    page.get_by_test_id("tax-provider-save").click()
+    expect_text(page.get_by_test_id("tax-provider-saved"), r"the tax service calculates")
+    with server.client(server.token(*tshop["people"]["manager"])) as manager:
+        settings = manager.get(f"/api/sales/outlets/{outlet_id}/settings").raise_for_status().json()
+        assert settings["tax_rates_bp"]["food"] == 700
+        assert settings["tax_provider"] == "external" and settings["tax_address"]["country"] == "DE"
+        # Back to the table for the other tests of this outlet.
+        manager.put(f"/api/sales/outlets/{outlet_id}/settings", json={**settings, "tax_provider": "builtin"}).raise_for_status()
 
 
 def test_the_tax_page_fits_a_phone_and_a_cashier_cannot_edit(

@@ -161,3 +161,63 @@ def test_a_failing_rates_source_leaves_the_cached_rate_in_use(shop: Shop) -> Non
         )
     finally:
         httpx.put(f"{rates_sandbox()}/sandbox/failure", json={"mode": "ok"}, timeout=10)
+
+
+def test_reports_list_the_dollars_taken_and_the_outlets_zone_comes_from_identity(shop: Shop) -> None:
+    """ADR 0072 on the stack (MariaDB, RabbitMQ, nginx): the dollar tenders of the sales
+    above reach the reports with the amount handed over in dollars and its worth in
+    euros, JSON and CSV; an outlet's time zone changed in identity reaches sales (the tax
+    dates) and reports (local days) through OutletChanged."""
+    outlet_id = shop.outlet["id"]
+    today = datetime.now(UTC).date()
+    span = {
+        "outlet_id": outlet_id,
+        "date_from": (today - timedelta(days=2)).isoformat(),
+        "date_to": (today + timedelta(days=2)).isoformat(),
+    }
+
+    # What sales recorded for the outlet's dollar tenders (this module's sales).
+    sales = (
+        shop.manager.get("/api/sales", params={"outlet_id": outlet_id, "status": "COMPLETED", "limit": 100})
+        .raise_for_status()
+        .json()["items"]
+    )
+    recorded = [
+        t
+        for sale in sales
+        for t in shop.manager.get(f"/api/sales/{sale['id']}").raise_for_status().json()["tenders"]
+        if t.get("currency") == "USD"
+    ]
+    assert len(recorded) >= 2
+    want = (
+        "foreign_cash", "EUR", len(recorded), sum(t["foreign_minor"] for t in recorded),
+        sum(t["amount_minor"] for t in recorded), sum(t["change_minor"] or 0 for t in recorded),
+    )  # fmt: skip
+
+    def dollars() -> Any:
+        rows = shop.manager.get("/api/reports/sales/tender-currencies", params=span).raise_for_status().json()["rows"]
+        usd = [
+            (r["kind"], r["currency"], r["count"], r["taken_minor"], r["amount_minor"], r["change_minor"])
+            for r in rows
+            if r["tender_currency"] == "USD"
+        ]
+        return usd == [want]
+
+    eventually(dollars, f"the reports to list the dollar tenders sales recorded: {want}", timeout=60)
+    taken = f"{want[3] // 100}.{want[3] % 100:02d}"
+    csv_text = shop.manager.get("/api/reports/sales/tender-currencies", params={**span, "format": "csv"}).text
+    assert f",foreign_cash,USD,{want[2]},{taken},EUR," in csv_text
+
+    moved = shop.admin.patch(f"/api/identity/outlets/{outlet_id}", json={"timezone": "Asia/Tokyo"})
+    assert moved.status_code == 200, moved.text
+    view = eventually(
+        lambda: (v := shop.manager.get(f"/api/sales/outlets/{outlet_id}/tax-rates").json())["timezone"] == "Asia/Tokyo" and v,
+        "sales to take the outlet's new time zone",
+    )
+    assert view["timezone_from_identity"] is True
+    eventually(
+        lambda: (
+            [r["timezone"] for r in shop.manager.get("/api/reports/sales/outlets", params=span).json()["rows"]] == ["Asia/Tokyo"]
+        ),
+        "reports to take the outlet's new time zone",
+    )

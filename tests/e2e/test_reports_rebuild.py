@@ -70,12 +70,14 @@ def every_report(admin: httpx.Client) -> dict[str, Any]:
         ("sales/cashiers", {}),
         ("sales/cashiers", {"by": "register"}),
         ("sales/tenders", {}),
+        ("sales/tender-currencies", {}),
         ("sales/outlets", {}),
         ("stock/valuation", {}),
         ("stock/low", {}),
         ("stock/cover", {}),
         ("shifts", {}),
         ("shifts", {"by": "cashier"}),
+        ("shifts/cash", {}),
     ]
     got = {
         f"{path} {sorted(params.items())}": without_moments(ok(admin.get(f"/api/reports/{path}", params=scope | params)))

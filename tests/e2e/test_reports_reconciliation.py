@@ -470,6 +470,7 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         ("sales/cashiers", "gross_minor", totals["gross_minor"]),
         ("sales/outlets", "gross_minor", totals["gross_minor"]),
         ("sales/tenders", "amount_minor", totals["gross_minor"]),
+        ("sales/tender-currencies", "amount_minor", totals["gross_minor"]),
         ("sales/daily", "discount_minor", totals["discount_minor"]),
         ("sales/cashiers", "discount_minor", totals["discount_minor"]),
     ):

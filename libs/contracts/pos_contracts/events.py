@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 
 class Event(BaseModel):
@@ -25,6 +25,15 @@ class OutletCreated(Event):
     name: str
     currency: str
     timezone: str = "UTC"
+
+
+class OutletChanged(OutletCreated):
+    """An outlet's name or time zone changed in identity (the currency never changes):
+    the whole outlet as it now is, the same fields as OutletCreated. The services that
+    keep an outlet's time zone (sales for tax dates, inventory for the digest, reports
+    for local days) take it from here rather than have it set twice (ADR 0072)."""
+
+    TYPE = "OutletChanged"
 
 
 class RegisterChanged(Event):
@@ -106,7 +115,30 @@ class SaleLine(BaseModel):
 class TenderLine(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     kind: str
-    amount_minor: int
+    amount_minor: int  # what the tender paid, in the sale's (outlet's) currency
+    # Optional additions to v1 (issue 16, ADR 0061, ADR 0072): a tender in another currency
+    # than the sale's (foreign cash): its currency, what was handed over in it (minor units
+    # of that currency), the rate stamped on it (units of `currency` per unit of the sale's
+    # currency, a decimal string), its source and date, and the change given in the sale's
+    # currency. None (change 0) for a tender in the sale's own currency and in older events.
+    currency: str | None = None
+    foreign_minor: int | None = None
+    rate: str | None = None
+    rate_source: str | None = None
+    rate_as_of: str | None = None
+    change_minor: int = 0
+
+    @model_serializer(mode="wrap")
+    def _only_what_is_said(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A tender in the sale's own currency is written as before these fields existed
+        (kind and amount): the foreign fields only when there are some."""
+        data: dict[str, Any] = handler(self)
+        for key in ("currency", "foreign_minor", "rate", "rate_source", "rate_as_of"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        if not data.get("change_minor"):
+            data.pop("change_minor", None)
+        return data
 
 
 class SaleCompleted(Event):
@@ -172,6 +204,25 @@ class SaleVoided(Event):
     register_id: str | None = None  # optional addition to v1 (absent from older events)
 
 
+class ShiftCash(BaseModel):
+    """The drawer in one currency at a shift's close (ADR 0063), in minor units of
+    `currency`: the outlet's own (`own`) or a foreign one. counted and over/short are None
+    for a currency that was not counted."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    currency: str
+    own: bool
+    opening_float_minor: int
+    sales_minor: int  # cash taken in it (foreign: the notes handed over)
+    refunds_minor: int = 0  # always 0 for a foreign currency (refunds are paid in the outlet's)
+    in_minor: int = 0
+    out_minor: int = 0
+    change_given_minor: int = 0  # own currency: change given for foreign cash
+    expected_minor: int
+    counted_minor: int | None = None
+    over_short_minor: int | None = None
+
+
 class ShiftClosed(Event):
     TYPE = "ShiftClosed"
     shift_id: str
@@ -188,6 +239,17 @@ class ShiftClosed(Event):
     sales_count: int
     sales_total_minor: int
     refunds_total_minor: int
+    # Optional addition to v1 (ADR 0072): the drawer per currency, own first, as the
+    # Z-report's cash_by_currency. None in older events and for shifts closed before cash
+    # control per currency (ADR 0063): the figures above are then the only ones.
+    cash_by_currency: list[ShiftCash] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_cash(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("cash_by_currency") is None:
+            data.pop("cash_by_currency", None)
+        return data
 
 
 # --- inventory ------------------------------------------------------------------------
@@ -287,6 +349,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
     for cls in (
         OutletCreated,
+        OutletChanged,
         RegisterChanged,
         UserChanged,
         ProductCreated,

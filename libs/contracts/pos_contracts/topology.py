@@ -11,7 +11,7 @@ DEAD_LETTER_EXCHANGE = "pos.dlx"
 
 # producer -> event types it publishes (routing key "<producer>.<Type>")
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "identity": ("OutletCreated", "RegisterChanged", "UserChanged"),
+    "identity": ("OutletCreated", "OutletChanged", "RegisterChanged", "UserChanged"),
     "catalog": ("ProductCreated", "ProductChanged", "ProductArchived", "OutletPriceChanged", "AuditRecorded"),
     "inventory": ("StockDeducted", "StockAdjusted", "StockReturned", "StockTransferred", "LowStockDetected", "AuditRecorded"),
     "sales": ("SaleCompleted", "SaleRefunded", "SaleVoided", "ShiftClosed", "AuditRecorded"),
@@ -27,6 +27,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "catalog": ("identity.OutletCreated",),
     "inventory": (
         "identity.OutletCreated",
+        # The outlet's time zone, for the digest's local day (ADR 0072).
+        "identity.OutletChanged",
         # Managers' addresses: the default recipients of the low-stock digest.
         "identity.UserChanged",
         "sales.SaleCompleted",
@@ -36,8 +38,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "catalog.ProductArchived",
     ),
     "sales": (
-        # Outlets and their registers: a sale names a register of its own outlet.
+        # Outlets and their registers: a sale names a register of its own outlet; the
+        # outlet's time zone dates its tax rates (ADR 0066, 0072).
         "identity.OutletCreated",
+        "identity.OutletChanged",
         "identity.RegisterChanged",
         # Users: who may be named as the cashier of a sale a till synced later.
         "identity.UserChanged",
@@ -50,6 +54,9 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
     "reports": (
         "identity.OutletCreated",
+        "identity.OutletChanged",
+        # Register names, shown instead of their ids (issue 17).
+        "identity.RegisterChanged",
         "identity.UserChanged",
         "catalog.ProductCreated",
         "catalog.ProductChanged",

@@ -61,7 +61,9 @@ def build_app(data_dir: Path, port: int, web_root: Path | None):
             migrate_on_start=True,
         ),
         "payments": payments_app(PaymentsSettings(**common, database_url=db("payments")), bus=bus, migrate_on_start=True),
-        "reports": reports_app(ReportsSettings(**common, database_url=db("reports")), bus=bus, migrate_on_start=True),
+        "reports": reports_app(
+            ReportsSettings(**common, database_url=db("reports"), payments_url=self_url), bus=bus, migrate_on_start=True
+        ),
     }
     return EmbeddedGateway(services, web_root)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pos_catalog.domain import barcode_problem
-from pos_catalog.schemas import TAX_CLASSES, UNITS
+from pos_catalog.schemas import TAX_CLASS_PATTERN, UNITS
 
 COLUMNS = ("sku", "name", "description", "barcodes", "category", "price_minor", "cost_minor", "tax_class", "unit", "active")
 REQUIRED = ("sku", "name", "price_minor")
@@ -188,8 +189,13 @@ def _parse_row(line_no: int, values: dict[str, str], errors: Errors) -> ProductR
         row.cost_minor = _int(values["cost_minor"], "cost_minor", line_no, errors) if values["cost_minor"].strip() else 0
     if "tax_class" in values:
         tax = values["tax_class"].strip().lower() or "standard"
-        if tax not in TAX_CLASSES:
-            errors.add(line_no, "tax_class", f"tax_class {tax!r} is not one of {', '.join(TAX_CLASSES)}")
+        if not re.match(TAX_CLASS_PATTERN, tax):
+            errors.add(
+                line_no,
+                "tax_class",
+                f"tax_class {tax!r} is not a tax class name: lower-case letters, digits, - and _, up to 32"
+                " (standard, reduced, zero, or a class added on the Tax page)",
+            )
         row.tax_class = tax
     if "unit" in values:
         unit = values["unit"].strip().lower() or "each"

@@ -8,10 +8,13 @@ from pos_catalog.domain import barcode_problem
 from pos_platform.schemas import RequestModel
 
 # What an answer says (the web app's generated types see the closed sets); requests
-# keep their patterns, whose messages are the ones a person acts on.
-TaxClass = Literal["standard", "reduced", "zero"]
+# keep their patterns, whose messages are the ones a person acts on. A tax class is an
+# open set: the outlets' rate tables name them (sales' settings; more are added on the
+# office's Tax page, ADR 0072): lower case, digits, - and _, up to 32 characters.
+TAX_CLASSES = ("standard", "reduced", "zero")  # every outlet's table has these
+TAX_CLASS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+TaxClass = str
 Unit = Literal["each", "weight"]
-TAX_CLASSES: tuple[str, ...] = get_args(TaxClass)
 UNITS: tuple[str, ...] = get_args(Unit)
 
 
@@ -38,7 +41,7 @@ class ProductIn(Strict):
     category_id: str | None = Field(default=None, min_length=1, max_length=36)
     price_minor: int = Field(ge=0, le=10**12, description="unit price in minor units (cents); per kg when unit is weight")
     cost_minor: int = Field(default=0, ge=0, le=10**12)
-    tax_class: str = Field(default="standard", pattern="^(standard|reduced|zero)$")
+    tax_class: str = Field(default="standard", pattern=TAX_CLASS_PATTERN)
     unit: str = Field(default="each", pattern="^(each|weight)$", description="each, or weight (price per kg)")
 
     _barcodes = field_validator("barcodes")(_check_barcodes)
@@ -53,7 +56,7 @@ class ProductUpdate(Strict):
     category_id: str | None = Field(default=None, min_length=1, max_length=36)
     price_minor: int | None = Field(default=None, ge=0, le=10**12)
     cost_minor: int | None = Field(default=None, ge=0, le=10**12)
-    tax_class: str | None = Field(default=None, pattern="^(standard|reduced|zero)$")
+    tax_class: str | None = Field(default=None, pattern=TAX_CLASS_PATTERN)
     unit: str | None = Field(default=None, pattern="^(each|weight)$")
     active: bool | None = Field(default=None, description="true restores an archived product")
 

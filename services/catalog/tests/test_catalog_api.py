@@ -284,3 +284,18 @@ def test_refusals_say_which_tile_and_why(client: TestClient, auth: Auth) -> None
     assert put(client, auth, [coffee["id"]], role="cashier").status_code == 403
     assert put(client, auth, [coffee["id"]], outlet_id=B).status_code == 404
     assert client.get(f"/api/catalog/outlets/{B}/quick-keys", headers=auth("cashier")).status_code == 404
+
+
+def test_a_product_takes_a_tax_class_added_on_the_tax_page(client: TestClient, auth: Auth) -> None:
+    """Tax classes are the outlets' (sales' rate tables, where a manager adds more): the
+    catalog takes any name in their form, and refuses one that cannot be a class."""
+    food = client.post(
+        "/api/catalog/products",
+        json={"sku": "F1", "name": "Bread", "price_minor": 250, "tax_class": "food-reduced"},
+        headers=auth(),
+    )
+    assert food.status_code == 201 and food.json()["tax_class"] == "food-reduced"
+    bad = client.post(
+        "/api/catalog/products", json={"sku": "F2", "name": "Cake", "price_minor": 250, "tax_class": "Luxury Tax"}, headers=auth()
+    )
+    assert bad.status_code == 422 and "tax_class" in bad.text

@@ -97,7 +97,7 @@ BAD-1,Wrong digit,{bad_code},100,standard
 BAD-2,Decimal price,,12.50,standard
 ,No sku,,100,standard
 OK-1,Duplicate,,100,standard
-BAD-3,Bad tax,,100,luxury
+BAD-3,Bad tax,,100,luxury tax!
 """
     job = run_import(client, headers, text)
     assert job["status"] == "failed"

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from pos_contracts.events import OutletCreated, RegisterChanged
+from pos_contracts.events import OutletChanged, OutletCreated, RegisterChanged
 from pos_identity import accounts, audit
 from pos_identity.domain import hash_password, password_problem, pin_problem
 from pos_identity.schemas import (
@@ -147,6 +147,12 @@ def update_outlet(outlet_id: str, body: OutletUpdate, admin: Admin, request: Req
             if changes:
                 uow.session.execute(update(outlets).where(outlets.c.id == outlet_id).values(**changes))
             after = _outlet_out(_outlet_row(uow, admin, outlet_id))
+            if after != before:
+                # Sales, inventory and reports keep the name and time zone from here (ADR 0072).
+                uow.publish(
+                    OutletChanged(outlet_id=after.id, name=after.name, currency=after.currency, timezone=after.timezone),
+                    outlet_id=after.id,
+                )
             audit_record(
                 uow,
                 request,

@@ -180,3 +180,19 @@ def test_a_manager_manages_the_registers_of_their_own_outlets_only(client: TestC
     entries = client.get("/api/identity/audit", params={"action": "register.created"}, headers=chain.admin).json()["entries"]
     mine = [e for e in entries if e["target_id"] == register["id"]]
     assert [(e["actor_id"], e["actor_role"], e["outlet_id"]) for e in mine] == [(chain.manager["id"], "manager", chain.a)]
+
+
+def test_an_outlet_changed_in_identity_is_announced(client: TestClient, chain) -> None:
+    """ADR 0072: a new name or time zone is published (OutletChanged, the whole outlet), so
+    sales, inventory and reports take the zone from here instead of having it set twice;
+    a PATCH that changes nothing publishes nothing."""
+    moved = client.patch(f"/api/identity/outlets/{chain.a}", json={"timezone": "Europe/Berlin"}, headers=chain.admin)
+    assert moved.status_code == 200, moved.text
+    assert (
+        client.patch(f"/api/identity/outlets/{chain.a}", json={"timezone": "Europe/Berlin"}, headers=chain.admin).status_code
+        == 200
+    )
+    announced = [e for e in _announced(client, "OutletChanged") if e["outlet_id"] == chain.a]
+    assert announced == [
+        {"outlet_id": chain.a, "name": moved.json()["name"], "currency": moved.json()["currency"], "timezone": "Europe/Berlin"}
+    ]

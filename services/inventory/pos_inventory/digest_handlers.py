@@ -1,4 +1,5 @@
-"""Identity's events the low-stock digest keeps: each outlet's time zone (OutletCreated)
+"""Identity's events the low-stock digest keeps: each outlet's time zone (OutletCreated,
+OutletChanged)
 and the staff's addresses and roles (UserChanged)."""
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ BATCH_HANDLERS: dict[str, BatchHandler] = {"SaleCompleted": on_sales_completed}
 
 HANDLERS: dict[str, EventHandler] = {
     "OutletCreated": digest_handlers.with_zone(outlet_replica_handler(known_outlets)),
+    "OutletChanged": digest_handlers.with_zone(outlet_replica_handler(known_outlets)),
     "UserChanged": digest_handlers.on_user_changed,
     "SaleCompleted": on_sale_completed,
     "SaleRefunded": on_sale_refunded,

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from pos_contracts.events import OutletCreated, UserChanged
+from pos_contracts.events import OutletChanged, OutletCreated, UserChanged
 from pos_inventory.app import create_app
 from pos_inventory.config import Settings
 from pos_inventory.digest import DigestJob, Line, compose, due_day, next_send, retry_delay, send_moment
@@ -225,6 +225,17 @@ def test_settings_default_to_off_at_seven_to_the_managers(client: TestClient, au
     assert (found["enabled"], found["send_at"], found["timezone"]) == (False, "07:00", "Europe/Berlin")
     assert found["recipients"] == [] and found["sends_to"] == found["managers"] == [f"manager.{A}@shop.example"]
     assert found["next_send_at"] is None and found["last_run"] is None
+
+
+def test_the_digest_follows_the_outlets_time_zone_changed_in_identity(
+    client: TestClient, auth: Auth, consumer: EventConsumer
+) -> None:
+    """ADR 0072: OutletChanged moves the digest's local day with the outlet."""
+    shop(client, auth, consumer)
+    moved = OutletChanged(outlet_id=A, name="Harbour St", currency="EUR", timezone="Asia/Tokyo")
+    assert consumer.handle(envelope(moved, producer="identity"))
+    found = client.get(f"/api/inventory/outlets/{A}/low-stock-digest", headers=auth("manager", [A])).json()
+    assert found["timezone"] == "Asia/Tokyo"
 
 
 def test_a_manager_of_another_outlet_or_a_cashier_cannot_see_or_change_them(

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from pos_platform.currencies import currency as currency_info
 from pos_platform.db import utcnow
-from pos_reports.queries import outlet_names
+from pos_reports.queries import outlet_names, register_names
 
 # The second answer each report documents besides its JSON model.
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -38,6 +38,9 @@ class Csv:
     span: tuple[date, date] | None
     columns: Sequence[str]
     headers: Mapping[str, str] = field(default_factory=dict)
+    # An amount in another currency than the row's: the column naming its currency
+    # (the tender-currency report's taken_minor is in tender_currency).
+    currency_of: Mapping[str, str] = field(default_factory=dict)
 
 
 def columns(model: type[BaseModel], first: Sequence[str], skip: Sequence[str] = ()) -> list[str]:
@@ -89,10 +92,10 @@ def _exponent(currency: str) -> int:
 
 
 def register_code(register_id: str) -> str:
-    """A register as a CSV shows it: the reports keep no register names (sales' events
-    name a register by id only), so a register made in the office (a UUID) is the first
-    8 characters of its id, as the office app shows a register it has no name for; an
-    id typed by people ("till-1") is shown as typed; "" (no register) stays empty."""
+    """A register as a CSV shows it when identity has not announced its name
+    (RegisterChanged): a register made in the office (a UUID) is the first 8 characters
+    of its id, as the office app shows a register it has no name for; an id typed by
+    people ("till-1") is shown as typed; "" (no register) stays empty."""
     if len(register_id) == 36:
         try:
             uuid.UUID(register_id)
@@ -106,8 +109,8 @@ def csv_response(request: Request, download: Csv, rows: Sequence[BaseModel] | Se
     """The rows as CSV, written for people and spreadsheets, not as the JSON is: an
     amount (a *_minor field) is a decimal in the row's currency (the `currency` column)
     under its name without _minor ("gross": "12.50"); an outlet is its name (column
-    "outlet", from the replica), never its id; a register its short code (column
-    "register", `register_code`). Text cells go through `cell`; None is an
+    "outlet", from the replica), never its id; a register its name (column "register",
+    from the replica; its short code, `register_code`, when not announced). Text cells go through `cell`; None is an
     empty cell. Rows are models or plain records (a row model's fields as a dict: no
     model per row for a big download)."""
     records: list[Mapping[str, Any]] = [r.__dict__ if isinstance(r, BaseModel) else r for r in rows]
@@ -117,6 +120,7 @@ def csv_response(request: Request, download: Csv, rows: Sequence[BaseModel] | Se
     renames = {"outlet_id": "outlet", "outlet_name": "outlet", "register_id": "register", **download.headers}
     writer.writerow([renames.get(f, f[: -len(MINOR)] if f.endswith(MINOR) else f) for f in fields])
     names = outlet_names(request, (r["outlet_id"] for r in records)) if "outlet_id" in fields else {}
+    tills = register_names(request, (r["register_id"] for r in records)) if "register_id" in fields else {}
     kinds = [KINDS.get(f, "money" if f.endswith(MINOR) else "cell") for f in fields]
     plan = list(zip(fields, kinds, strict=True))
     for record in records:
@@ -127,11 +131,15 @@ def csv_response(request: Request, download: Csv, rows: Sequence[BaseModel] | Se
             if value is None:
                 row.append(None)
             elif kind == "money":
-                row.append(decimal_amount(value, currency))
+                row.append(
+                    decimal_amount(
+                        value, record.get(download.currency_of[name]) or "" if name in download.currency_of else currency
+                    )
+                )
             elif kind == "outlet":
                 row.append(cell(names.get(value, value)))
             elif kind == "register":
-                row.append(cell(register_code(value)))
+                row.append(cell(tills.get(value) or register_code(value)))
             else:
                 row.append(cell(value) if isinstance(value, str) else value)
         writer.writerow(row)

@@ -29,6 +29,7 @@ from pos_contracts.events import (
     PaymentRefunded,
     ProductArchived,
     ProductData,
+    RegisterChanged,
     SaleCompleted,
     SaleRefunded,
     SaleVoided,
@@ -56,9 +57,12 @@ from pos_reports.tables import (
     product_sales,
     products,
     refund_facts,
+    registers,
     sale_facts,
+    shift_cash,
     shifts,
     stock_value,
+    tender_currency_sales,
     tender_sales,
     users,
 )
@@ -194,6 +198,13 @@ def on_sale_completed(ch: Changes, event: SaleCompleted, envelope: Envelope) -> 
         ch.add(category_sales, (outlet_id, day, category), dict(figures), money)
     for kind, (amount, count) in _by_kind(event.tenders).items():
         ch.add(tender_sales, (outlet_id, day, kind), {"amount_minor": amount, "count": count}, money)
+    for tender in event.tenders:
+        code = _tender_currency(tender, event.currency)
+        taken = (
+            tender.foreign_minor if tender.foreign_minor is not None else (0 if code != event.currency else tender.amount_minor)
+        )
+        figures = {"count": 1, "taken_minor": taken, "amount_minor": tender.amount_minor, "change_minor": tender.change_minor}
+        ch.add(tender_currency_sales, (outlet_id, day, tender.kind, code), figures, money)
 
 
 def on_sale_refunded(ch: Changes, event: SaleRefunded, envelope: Envelope) -> None:
@@ -290,7 +301,7 @@ def on_shift_closed(ch: Changes, event: ShiftClosed, envelope: Envelope) -> None
     outlet = ch.outlet(event.outlet_id, event.currency)
     day = local_moment(event.closed_at, outlet.timezone, "closed_at").date()
     local_moment(event.opened_at, outlet.timezone, "opened_at")  # validated like closed_at
-    ch.claim(
+    claimed = ch.claim(
         shifts,
         (event.shift_id,),
         {
@@ -310,6 +321,17 @@ def on_shift_closed(ch: Changes, event: ShiftClosed, envelope: Envelope) -> None
             "refunds_total_minor": event.refunds_total_minor,
         },
     )
+    if claimed:
+        for cash in event.cash_by_currency or ():
+            ch.put(shift_cash, (event.shift_id, cash.currency), cash.model_dump(exclude={"currency"}))
+
+
+def _tender_currency(tender: Any, currency: str) -> str:
+    """The currency a tender was handed over in: its own (foreign cash), the sale's for
+    cash and card, "" for a foreign-cash tender of an event older than the field."""
+    if tender.currency:
+        return str(tender.currency)
+    return "" if tender.kind == "foreign_cash" else currency
 
 
 def _by_kind(tenders: list[Any]) -> dict[str, tuple[int, int]]:
@@ -498,6 +520,11 @@ def on_product_archived(ch: Changes, event: ProductArchived, envelope: Envelope)
     ch.update(products, (event.product_id,), {"active": False})
 
 
+def on_register_changed(ch: Changes, event: RegisterChanged, envelope: Envelope) -> None:
+    values = {"outlet_id": event.outlet_id, "number": event.number, "name": event.name, "active": event.active}
+    ch.put(registers, (event.register_id,), values)
+
+
 def on_user_changed(ch: Changes, event: UserChanged, envelope: Envelope) -> None:
     ch.put(users, (event.user_id,), {"name": event.name, "email": event.email, "role": event.role})
 
@@ -516,10 +543,14 @@ PROJECTORS: dict[str, Projector] = {
     "StockAdjusted": on_stock_adjusted,
     "LowStockDetected": on_low_stock,
     "OutletCreated": on_outlet_created,
+    # A new name or time zone: reports show the name, and bucket sales from now on in the
+    # new zone (days already counted stay as they were).
+    "OutletChanged": on_outlet_created,
     "ProductCreated": on_product_data,
     "ProductChanged": on_product_data,
     "ProductArchived": on_product_archived,
     "UserChanged": on_user_changed,
+    "RegisterChanged": on_register_changed,
 }
 
 

@@ -16,7 +16,7 @@ from pos_platform.app import service_context
 from pos_reports.blocks import cover
 from pos_reports.config import Settings
 from pos_reports.figures import LINE_SUMS
-from pos_reports.tables import item_sales, outlets, product_sales, products, stock_levels
+from pos_reports.tables import item_sales, outlets, product_sales, products, registers, stock_levels
 from pos_reports.velocity import sold_over
 
 
@@ -40,7 +40,13 @@ def sums(table: Any, columns: Iterable[str]) -> list[Any]:
 
 
 # The replica columns a report shows, per replica table.
-SHOWN = {"products": ("sku", "name", "category_id"), "categories": ("name",), "users": ("name",), "outlets": ("name", "timezone")}
+SHOWN = {
+    "products": ("sku", "name", "category_id"),
+    "categories": ("name",),
+    "users": ("name",),
+    "outlets": ("name", "timezone"),
+    "registers": ("name",),
+}
 
 
 def names(session: Session, table: Any, key: str, ids: Iterable[str]) -> dict[str, Any]:
@@ -52,6 +58,18 @@ def names(session: Session, table: Any, key: str, ids: Iterable[str]) -> dict[st
         rows = session.execute(select(*columns).where(table.c[key].in_(wanted[start : start + 1000])))
         found.update({row._mapping[key]: row for row in rows})
     return found
+
+
+def register_names(request: Request, ids: Iterable[str | None]) -> dict[str, str]:
+    """Register names from the replica (identity's RegisterChanged); a register not
+    announced is left out."""
+    with session(request) as s:
+        return register_names_in(s, ids)
+
+
+def register_names_in(s: Session, ids: Iterable[str | None]) -> dict[str, str]:
+    """Register names by id, in an open session."""
+    return {key: row.name for key, row in names(s, registers, "register_id", [i or "" for i in ids]).items()}
 
 
 def outlet_names(request: Request, ids: Iterable[str | None]) -> dict[str, str]:

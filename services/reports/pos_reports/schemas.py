@@ -56,11 +56,48 @@ class DailyRow(SalesFigures):
     void_count: int = 0
 
 
+class ConvertedFigures(BaseModel):
+    """Figures converted into the chain's currency (an indication, never money of record):
+    gross, tax and refunds converted; net and net after refunds derived from them."""
+
+    sales_count: int = 0
+    gross_minor: int = 0
+    tax_minor: int = 0
+    net_minor: int = 0
+    refund_minor: int = 0
+    net_after_refunds_minor: int = 0
+
+
+class ConvertedCurrency(ConvertedFigures):
+    """One currency's totals in the chain currency, at `rate` (units of `currency` per
+    unit of the chain currency, as payments gives it; "1" for the chain currency)."""
+
+    currency: str
+    rate: str
+    rate_source: str | None = None
+    rate_date: date | None = None
+    stale: bool = False
+
+
+class ChainTotal(ConvertedFigures):
+    """The chain total of a report holding several currencies, converted into the chain
+    currency (POS_CHAIN_CURRENCY) at payments' rates (ADR 0072). `label` says so ("converted
+    at ecb rates of 2026-12-04"); with no usable rate the figures are 0, `label` is null
+    and `detail` says why (the per-currency totals are the figures of record)."""
+
+    currency: str
+    converted: bool = True
+    label: str | None
+    detail: str | None = None
+    lines: list[ConvertedCurrency]
+
+
 class DailyReport(Range):
     by: str
     rows: list[DailyRow]
     totals: SalesFigures | None  # None when the rows hold more than one currency
     totals_by_currency: list[SalesFigures]
+    chain_total: ChainTotal | None = None  # only when totals_by_currency holds two currencies or more
 
 
 class HourRow(SalesFigures):
@@ -134,6 +171,7 @@ class CashierRow(SalesFigures):
     cashier_name: str | None = None
     outlet_id: str | None = None
     register_id: str | None = None
+    register_name: str | None = None  # from identity's RegisterChanged; None: not announced
     void_count: int = 0
 
 
@@ -183,6 +221,7 @@ class OutletReport(Range):
     previous_to: date
     rows: list[OutletRow]
     totals_by_currency: list[SalesFigures]
+    chain_total: ChainTotal | None = None  # only when totals_by_currency holds two currencies or more
 
 
 class ValuationRow(Money):
@@ -237,6 +276,7 @@ class ShiftRow(Money):
     shift_id: str | None = None
     outlet_id: str | None = None
     register_id: str | None = None
+    register_name: str | None = None
     cashier_id: str | None = None
     cashier_name: str | None = None
     day: date | None = None
@@ -264,3 +304,69 @@ class ShiftReport(Range):
     by: str
     rows: list[ShiftRow]
     totals_by_currency: list[ShiftTotals]
+
+
+class TenderCurrencyRow(Money):
+    """Tenders paid in one currency at an outlet (ADR 0072). `currency` is the outlet's
+    (the sale's), `tender_currency` the one handed over: the outlet's own for cash and
+    card, the foreign one for foreign cash ("" for foreign cash recorded before the
+    events carried it). taken_minor is in tender_currency; amount_minor (what the
+    tenders paid of the sales) and change_minor (given for them) in `currency`."""
+
+    outlet_id: str | None = None
+    kind: str
+    tender_currency: str
+    count: int = 0
+    taken_minor: int = 0
+    amount_minor: int = 0
+    change_minor: int = 0
+    average_rate: str | None = None  # taken / (amount + change), units of tender_currency per unit of currency
+
+
+class TenderCurrencyTotals(BaseModel):
+    tender_currency: str
+    count: int = 0
+    taken_minor: int = 0
+
+
+class TenderCurrencyReport(Range):
+    by: str
+    rows: list[TenderCurrencyRow]
+    totals_by_tender_currency: list[TenderCurrencyTotals]  # what was handed over, per currency
+
+
+class ShiftCashRow(Money):
+    """The drawer of one shift in one currency at its close (ShiftClosed's
+    cash_by_currency), in minor units of `currency`."""
+
+    shift_id: str
+    outlet_id: str
+    register_id: str
+    register_name: str | None = None
+    cashier_id: str
+    cashier_name: str | None = None
+    day: date
+    closed_at: str
+    own: bool
+    opening_float_minor: int
+    sales_minor: int
+    refunds_minor: int
+    in_minor: int
+    out_minor: int
+    change_given_minor: int
+    expected_minor: int
+    counted_minor: int | None = None  # None: not counted
+    over_short_minor: int | None = None
+
+
+class ShiftCashTotals(Money):
+    shifts: int = 0
+    expected_minor: int = 0
+    counted_minor: int = 0  # of the shifts that counted it
+    over_short_minor: int = 0
+    not_counted: int = 0  # shifts that closed without counting this currency
+
+
+class ShiftCashReport(Range):
+    rows: list[ShiftCashRow]
+    totals_by_currency: list[ShiftCashTotals]

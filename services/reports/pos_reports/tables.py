@@ -181,6 +181,26 @@ tender_sales = Table(
     Index("ix_tender_sales_day", "day"),
 )
 
+# Tenders per currency handed over (ADR 0072): each tender of a completed sale under the
+# currency it was paid in (tender_currency; the sale's own for cash and card, the foreign
+# one for foreign cash; "" for a foreign-cash tender of an event older than the field),
+# what was handed over in it (taken_minor, minor units of tender_currency), what it paid
+# of the sale and the change given for it (amount_minor, change_minor: the sale's currency).
+tender_currency_sales = Table(
+    "tender_currency_sales",
+    metadata,
+    Column("outlet_id", Id, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("kind", String(16).with_variant(mysql.VARCHAR(16, charset="ascii", collation="ascii_bin"), "mysql"), primary_key=True),
+    Column("tender_currency", Currency, primary_key=True),
+    _currency(),
+    _count("count"),
+    _money("taken_minor"),
+    _money("amount_minor"),
+    _money("change_minor"),
+    Index("ix_tender_currency_sales_day", "day"),
+)
+
 # Current stock per outlet and product, from the stock events' on_hand_after (the newest
 # event wins, whatever order they arrive in), and the reorder point LowStockDetected told.
 # low: at or below the reorder point. sold_window: sold (net of refunds) over the
@@ -272,6 +292,26 @@ shifts = Table(
     Index("ix_shifts_outlet_day", "outlet_id", "day"),
 )
 
+# The drawer per currency at a shift's close (ShiftClosed's cash_by_currency, ADR 0063 /
+# 0072): the outlet's own currency (own) and each foreign one, in minor units of
+# `currency`; counted and over/short are null for a currency that was not counted.
+shift_cash = Table(
+    "shift_cash",
+    metadata,
+    Column("shift_id", Id, primary_key=True),
+    Column("currency", Currency, primary_key=True),
+    Column("own", Boolean, nullable=False),
+    Column("opening_float_minor", BigInteger, nullable=False),
+    Column("sales_minor", BigInteger, nullable=False),
+    Column("refunds_minor", BigInteger, nullable=False),
+    Column("in_minor", BigInteger, nullable=False),
+    Column("out_minor", BigInteger, nullable=False),
+    Column("change_given_minor", BigInteger, nullable=False),
+    Column("expected_minor", BigInteger, nullable=False),
+    Column("counted_minor", BigInteger, nullable=True),
+    Column("over_short_minor", BigInteger, nullable=True),
+)
+
 # Replicas of other services' data: names, currencies, timezones and cost prices.
 outlets = Table(
     "outlets",
@@ -302,6 +342,17 @@ categories = Table(
     Column("name", String(200), nullable=False),
 )
 
+# Registers (RegisterChanged): the name a report shows for a register id (issue 17).
+registers = Table(
+    "registers",
+    metadata,
+    Column("register_id", Label, primary_key=True),
+    Column("outlet_id", Id, nullable=False),
+    Column("number", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
 users = Table(
     "users",
     metadata,
@@ -320,13 +371,16 @@ READ_MODELS = (
     category_sales,
     cashier_sales,
     tender_sales,
+    tender_currency_sales,
     stock_levels,
     stock_value,
     snapshots,
     sale_facts,
     refund_facts,
     shifts,
+    shift_cash,
     outlets,
+    registers,
     products,
     categories,
     users,

@@ -18,6 +18,8 @@ from pos_contracts.events import (
 PRODUCERS = {
     "OutletCreated": "identity",
     "UserChanged": "identity",
+    "RegisterChanged": "identity",
+    "OutletChanged": "identity",
     "ProductCreated": "catalog",
     "ProductChanged": "catalog",
     "ProductArchived": "catalog",

@@ -44,6 +44,8 @@ HEADERS = [
         {},
         "kind amount count currency refund refund_count net captured captured_count payment_refunded payment_refund_count",
     ),
+    ("sales/tender-currencies", {}, "outlet kind tender_currency count taken currency amount change average_rate"),
+    ("sales/tender-currencies", {"by": "currency"}, "kind tender_currency count taken currency amount change average_rate"),
     ("sales/outlets", {}, f"outlet timezone currency {SALES} previous_gross previous_sales_count gross_change_bp"),
     ("stock/valuation", {}, "outlet currency products_in_stock units value negative_products uncosted_products"),
     ("stock/low", {}, STOCK),
@@ -52,6 +54,12 @@ HEADERS = [
     ("shifts", {}, f"shift_id outlet register cashier_id cashier_name day opened_at closed_at currency {SHIFT}"),
     ("shifts", {"by": "cashier"}, f"cashier_id cashier_name currency shifts {SHIFT}"),
     ("shifts", {"by": "day"}, f"day outlet currency shifts {SHIFT}"),
+    (
+        "shifts/cash",
+        {},
+        "shift_id outlet register cashier_name day closed_at currency own"
+        " opening_float sales refunds in out change_given expected counted over_short",
+    ),
 ]
 
 
@@ -76,7 +84,7 @@ def test_every_report_and_view_has_its_header_row_listed(client: TestClient) -> 
             by = parameters.get("by", {})
             views |= {(path, view) for view in by.get("enum", [None])}
             listed |= {(path, params.get("by", by.get("default"))) for p, params, _ in HEADERS if p == path}
-    assert len(views) == 17 and views == listed
+    assert len(views) == 20 and views == listed
 
 
 REGISTER = "3f2a9c1e-7b4d-4e8a-9c2b-1a2b3c4d5e6f"  # a register made in the office: a UUID
@@ -86,8 +94,8 @@ def test_registers_download_by_short_code_and_the_json_keeps_their_ids(
     client: TestClient, auth: Auth, feed: Callable[..., bool]
 ) -> None:
     """The shift and per-register CSVs name a register as the office app does when it has
-    no name for it (the reports hear of registers by id only): the first 8 characters of
-    its UUID; an id typed by people as typed. The JSON keeps the ids."""
+    no name for it (identity has not announced it): the first 8 characters of its UUID;
+    an id typed by people as typed. The JSON keeps the ids."""
     feed(outlet(A, "Main Street"))
     feed(sale("s1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 1, 1200, 200)], [("cash", 1200)]), register_id=REGISTER)
     feed(sale("s2", A, "2026-03-11T09:00:00Z", [line(1, "p1", 1, 800, 0)], [("cash", 800)]), register_id="till-1")

@@ -6,11 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, TenderLine
+from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, ShiftCash, TenderLine
+
+FOREIGN = ("currency", "foreign_minor", "rate", "rate_source", "rate_as_of")
 
 
 def _tenders(document: dict[str, Any]) -> list[TenderLine]:
-    return [TenderLine(kind=t["kind"], amount_minor=t["amount_minor"]) for t in document["tenders"]]
+    """Each tender with its kind and amount; a foreign-cash one also with its currency,
+    the amount handed over in it, the stamped rate and the change (ADR 0072)."""
+    return [
+        TenderLine(
+            kind=t["kind"],
+            amount_minor=t["amount_minor"],
+            change_minor=t.get("change_minor") or 0,
+            **{k: t[k] for k in FOREIGN if t.get(k) is not None},
+        )
+        for t in document["tenders"]
+    ]
 
 
 def sale_completed(row: Any, receipt: dict[str, Any]) -> SaleCompleted:
@@ -55,3 +67,12 @@ def sale_refunded(row: Any, slip: dict[str, Any]) -> SaleRefunded:
         shift_id=row.shift_id,
         rounding_minor=row.rounding_minor,
     )
+
+
+def shift_cash(report: dict[str, Any]) -> list[ShiftCash] | None:
+    """ShiftClosed's drawer per currency, from the Z-report's cash_by_currency (None for a
+    report stored before it existed)."""
+    rows = report.get("cash_by_currency")
+    if rows is None:
+        return None
+    return [ShiftCash(**row) for row in rows]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from pos_contracts import Envelope
-from pos_contracts.events import OutletPriceChanged, ProductArchived, ProductData, StockDeducted
+from pos_contracts.events import OutletCreated, OutletPriceChanged, ProductArchived, ProductData, StockDeducted
 from pos_platform.consumer import BatchHandler, EventHandler
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_platform.outlets import outlet_replica_handler
 from pos_sales.cashiers import on_user_changed
 from pos_sales.offline import record_stock_short
 from pos_sales.registers import on_register_changed
-from pos_sales.tables import known_outlets, outlet_prices, price_replica, sales
+from pos_sales.tables import known_outlets, outlet_prices, outlet_zones, price_replica, sales
 
 
 def on_product(uow: UnitOfWork, event: ProductData, envelope: Envelope) -> None:
@@ -90,10 +90,22 @@ def on_stocks_deducted(uow: UnitOfWork, items: list[tuple[StockDeducted, Envelop
             on_stock_deducted(uow, event, envelope)
 
 
+def with_zone(replica: EventHandler) -> EventHandler:
+    """The outlets replica's handler, also keeping the outlet's time zone (ADR 0072)."""
+
+    def on_outlet(uow: UnitOfWork, event: OutletCreated, envelope: Envelope) -> None:
+        replica(uow, event, envelope)
+        zone = {"timezone": event.timezone or "UTC", "updated_at": utcnow()}
+        upsert(uow.session, outlet_zones, {"outlet_id": event.outlet_id}, sets=zone)
+
+    return on_outlet
+
+
 BATCH_HANDLERS: dict[str, BatchHandler] = {"StockDeducted": on_stocks_deducted}
 
 HANDLERS: dict[str, EventHandler] = {
-    "OutletCreated": outlet_replica_handler(known_outlets),
+    "OutletCreated": with_zone(outlet_replica_handler(known_outlets)),
+    "OutletChanged": with_zone(outlet_replica_handler(known_outlets)),
     "RegisterChanged": on_register_changed,
     "UserChanged": on_user_changed,
     "ProductCreated": on_product,

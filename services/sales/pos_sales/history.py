@@ -129,6 +129,7 @@ def shift_closed(row: Any) -> Envelope:
         sales_count=report["sales"]["count"],
         sales_total_minor=report["sales"]["total_minor"],
         refunds_total_minor=report["refunds"]["total_minor"],
+        cash_by_currency=events.shift_cash(report),
     )
     return _envelope(event, row.id, row.outlet_id, _parse(report["closed_at"], row.closed_at))
 

@@ -19,7 +19,7 @@ from pos_platform.currencies import currency_problem
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_sales.config import Settings
 from pos_sales.domain import PricingPolicy, ScheduledRate, rates_in_effect
-from pos_sales.tables import outlet_settings, outlet_tax_rates
+from pos_sales.tables import outlet_settings, outlet_tax_rates, outlet_zones
 
 # A line of receipt text: one 80 mm printer line is 42 characters; longer ones wrap.
 ReceiptLine = Annotated[str, Field(max_length=120)]
@@ -205,22 +205,41 @@ def defaults(settings: Settings) -> OutletSettings:
     )
 
 
-# The settings and their scheduled tax rates in one statement (built once): a row per
-# scheduled rate, or one with NULLs when there is none.
+# The settings, identity's time zone for the outlet and the scheduled tax rates in one
+# statement (built once): a row per scheduled rate, or one with NULLs when there is none.
+_ZONE = select(outlet_zones.c.timezone).where(outlet_zones.c.outlet_id == bindparam("outlet_id")).scalar_subquery()
 _BODY = (
-    select(outlet_settings.c.body, outlet_tax_rates.c.tax_class, outlet_tax_rates.c.effective_from, outlet_tax_rates.c.rate_bp)
+    select(
+        outlet_settings.c.body,
+        _ZONE.label("zone"),
+        outlet_tax_rates.c.tax_class,
+        outlet_tax_rates.c.effective_from,
+        outlet_tax_rates.c.rate_bp,
+    )
     .select_from(outlet_settings.outerjoin(outlet_tax_rates, outlet_tax_rates.c.outlet_id == outlet_settings.c.outlet_id))
     .where(outlet_settings.c.outlet_id == bindparam("outlet_id"))
 )
 
 
+def identity_zone(uow: UnitOfWork, outlet_id: str) -> str | None:
+    """The outlet's time zone as identity announced it (None: not announced)."""
+    return uow.session.scalar(select(outlet_zones.c.timezone).where(outlet_zones.c.outlet_id == outlet_id))
+
+
 def load(uow: UnitOfWork, outlet_id: str, settings: Settings, at: datetime | None = None) -> OutletSettings:
     """The outlet's settings with `tax_rates_bp` the rates in effect at `at` (naive UTC;
-    now by default), its schedule kept on it (`.schedule`)."""
+    now by default), its schedule kept on it (`.schedule`), and its `timezone` identity's
+    for the outlet once identity has announced it (ADR 0072; the settings' own before)."""
     rows = uow.session.execute(_BODY, {"outlet_id": outlet_id}).all()
     if not rows:
-        return defaults(settings)
+        value = defaults(settings)
+        zone = identity_zone(uow, outlet_id)
+        if zone and not zone_problem(zone):
+            value.timezone = zone
+        return value
     value = OutletSettings.model_validate(json.loads(rows[0].body))
+    if rows[0].zone and not zone_problem(rows[0].zone):
+        value.timezone = rows[0].zone
     schedule = [
         ScheduledRate(row.tax_class, starts_at(row.effective_from, value.timezone), row.rate_bp)
         for row in rows

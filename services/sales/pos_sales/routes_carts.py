@@ -118,6 +118,15 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"currency: {problem}")
     ctx = _ctx(request)
     with ctx.db.transaction() as uow:
+        zone = outlet_policy.identity_zone(uow, outlet_id)
+        if zone and body.timezone != zone:
+            # One place for the zone: identity's outlet (ADR 0072). A client that sends back
+            # what it read sends this one.
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"timezone: the outlet's time zone is {zone}, set on the outlet itself (Back office → Outlets → Edit, "
+                f"PATCH /api/identity/outlets/{outlet_id}); send {zone} here, or change it there",
+            )
         before = outlet_policy.load(uow, outlet_id, ctx.settings)
         outlet_policy.save(uow, outlet_id, body, principal.user_id, before)
         audit.settings_changed(uow, outlet_id, before.model_dump(mode="json"), body.model_dump(mode="json"), principal, request)

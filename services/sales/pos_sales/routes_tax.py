@@ -64,9 +64,17 @@ class TaxClassOut(BaseModel):
 class TaxRatesOut(BaseModel):
     outlet_id: str
     timezone: str = Field(description="the outlet's time zone: dates are its local dates")
+    timezone_from_identity: bool = Field(
+        default=False,
+        description="the zone is identity's outlet's (set there: OutletCreated/OutletChanged); false: the settings' own, "
+        "until identity announces one (ADR 0072)",
+    )
     today: date = Field(description="the date at the outlet now")
     prices_include_tax: bool = Field(description="shelf prices include tax (true) or tax is added on top (false)")
     tax_provider: str = Field(description="default, builtin or external (an external API's outlet uses these rates as fallback)")
+    default_tax_provider: str = Field(default="builtin", description="what `default` means here: POS_TAX_PROVIDER")
+    tax_api_configured: bool = Field(default=False, description="whether a tax API URL is set (POS_TAX_API_URL)")
+    tax_address: outlet_policy.TaxAddress | None = Field(default=None, description="the outlet's address for the tax API")
     classes: list[TaxClassOut]
     schedule: list[ScheduledRateOut] = Field(description="every scheduled rate (started or not), by class and date")
 
@@ -120,6 +128,10 @@ def _view(uow: UnitOfWork, outlet_id: str, ctx: ServiceContext) -> TaxRatesOut:
         today=today,
         prices_include_tax=policy.prices_include_tax,
         tax_provider=policy.tax_provider,
+        timezone_from_identity=outlet_policy.identity_zone(uow, outlet_id) is not None,
+        default_tax_provider=ctx.settings.tax_provider,
+        tax_api_configured=bool(ctx.settings.tax_api_url),
+        tax_address=policy.tax_address,
         classes=classes,
         schedule=schedule,
     )

@@ -21,6 +21,7 @@ from pos_platform.auth import Principal
 from pos_platform.conversion import CONVERSION_ROUNDING, exact_conversion, parse_rate, round_fraction
 from pos_platform.currencies import currency as currency_info
 from pos_platform.db import UnitOfWork, iso_utc, utcnow
+from pos_sales.events import shift_cash
 from pos_sales.tables import (
     cash_movements,
     refund_lines,
@@ -562,6 +563,7 @@ def close_shift(
             sales_count=report["sales"]["count"],
             sales_total_minor=report["sales"]["total_minor"],
             refunds_total_minor=report["refunds"]["total_minor"],
+            cash_by_currency=shift_cash(report),
         ),
         outlet_id=shift.outlet_id,
     )

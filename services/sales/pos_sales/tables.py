@@ -148,6 +148,17 @@ sale_tax_lines = Table(
 # register's number.
 known_outlets = outlets_table(metadata)
 
+# Each outlet's time zone as identity has it (OutletCreated, OutletChanged; ADR 0072): the
+# zone a scheduled tax rate's date is in. It replaces the settings' own `timezone` once
+# known, so the zone is set in one place (identity's outlet).
+outlet_zones = Table(
+    "outlet_zones",
+    metadata,
+    Column("outlet_id", String(36), primary_key=True),
+    Column("timezone", String(64), nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
 known_registers = Table(
     "known_registers",
     metadata,

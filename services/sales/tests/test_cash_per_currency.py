@@ -159,6 +159,18 @@ def test_z_report_per_currency_with_the_foreign_over_short_converted(
     }  # fmt: skip
     assert fakes.rate_calls == ["EUR/CHF"]  # the dollars use their sale's rate: no call
     assert z["cash"]["over_short_minor"] == 0 and z["foreign_cash"][0]["expected_minor"] == 7000  # float + taken - out
+    # The events carry it for the reports (ADR 0072): ShiftClosed the drawer per currency,
+    # SaleCompleted the tender's currency, the dollars handed over, the rate and the change.
+    (closed_event,) = helpers.outbox(client, "ShiftClosed")
+    assert [(c["currency"], c["own"], c["expected_minor"], c["counted_minor"], c["over_short_minor"])
+            for c in closed_event["payload"]["cash_by_currency"]] == [
+        ("EUR", True, 8475, 8475, 0), ("CHF", False, 2500, 2510, 10), ("USD", False, 7000, 6900, -100),
+    ]  # fmt: skip
+    (sold_event,) = helpers.outbox(client, "SaleCompleted")
+    assert sold_event["payload"]["tenders"] == [
+        {"kind": "foreign_cash", "amount_minor": 2500, "currency": "USD", "foreign_minor": 3000, "rate": "1.0812",
+         "rate_source": "sandbox", "rate_as_of": "2026-12-07", "change_minor": 275},
+    ]  # fmt: skip
 
     # Closing again with the same counts answers the same report; other counts are a 409.
     again = client.post(

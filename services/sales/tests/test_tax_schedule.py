@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
+from pos_contracts import new_envelope
+from pos_contracts.events import OutletChanged, OutletCreated
 from pos_sales import outlet_policy
 from pos_sales.domain import ScheduledRate, rates_in_effect
 
@@ -275,3 +277,55 @@ def test_changing_a_rate_in_the_settings_keeps_the_upcoming_ones(client: TestCli
     same = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
     assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json=same, headers=auth("manager")).status_code == 200
     assert len(client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()["schedule"]) == 1
+
+
+def test_a_class_added_and_the_provider_chosen_in_the_settings_show_in_the_tax_view(client: TestClient, auth: Any) -> None:
+    """What the office's Tax page does (issue 16): a new class added to the settings' table
+    is listed with its rate, and the provider and address chosen are answered back, with
+    what `default` means here and whether a tax API is configured."""
+    view = client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()
+    assert (view["tax_provider"], view["default_tax_provider"], view["tax_address"]) == ("default", "builtin", None)
+    now = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
+    body = {**now, "tax_rates_bp": {**now["tax_rates_bp"], "food": 700}, "tax_provider": "external"}
+    refused = client.put(f"/api/sales/outlets/{OUTLET}/settings", json=body, headers=auth("manager"))
+    assert refused.status_code == 422 and "needs the outlet's tax_address" in refused.text
+    body["tax_address"] = {"country": "DE", "city": "Berlin"}
+    assert client.put(f"/api/sales/outlets/{OUTLET}/settings", json=body, headers=auth("manager")).status_code == 200
+    view = client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()
+    food = next(c for c in view["classes"] if c["tax_class"] == "food")
+    assert (food["rate"], food["rate_bp"]) == ("7.00", 700)
+    assert view["tax_provider"] == "external" and view["tax_address"]["country"] == "DE"
+    assert view["tax_api_configured"] is False
+
+
+def test_the_outlets_time_zone_comes_from_identity(client: TestClient, auth: Any) -> None:
+    """ADR 0072: identity's OutletCreated / OutletChanged set the zone the tax dates are
+    in; the settings answer it, and a PUT naming another zone is refused with where to
+    change it (one place for the zone). Before identity announced one, the settings' own."""
+    consumer = client.app.state.ctx.consumer
+    set_zone(client, auth, "Europe/Berlin")  # identity has said nothing yet: the settings' own zone
+    view = client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()
+    assert (view["timezone"], view["timezone_from_identity"]) == ("Europe/Berlin", False)
+    assert consumer.handle(
+        new_envelope(OutletCreated(outlet_id=OUTLET, name="A", currency="EUR", timezone="Pacific/Auckland"), producer="identity")
+    )
+    view = client.get(f"/api/sales/outlets/{OUTLET}/tax-rates", headers=auth()).json()
+    assert (view["timezone"], view["today"]) == ("Pacific/Auckland", str(local_today("Pacific/Auckland")))
+    assert view["timezone_from_identity"] is True
+    settings = client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()
+    assert settings["timezone"] == "Pacific/Auckland"
+    # Sending back what was read is fine; another zone is refused, naming where to set it.
+    same = client.put(
+        f"/api/sales/outlets/{OUTLET}/settings", json={**settings, "discount_approval_bp": 1500}, headers=auth("manager")
+    )
+    assert same.status_code == 200, same.text
+    other = client.put(f"/api/sales/outlets/{OUTLET}/settings", json={**settings, "timezone": "UTC"}, headers=auth("manager"))
+    assert other.status_code == 422 and "set on the outlet itself (Back office → Outlets → Edit" in other.text
+    # The outlet's zone changed in identity: the next read (and sale) follows it.
+    assert consumer.handle(
+        new_envelope(OutletChanged(outlet_id=OUTLET, name="A", currency="EUR", timezone="America/New_York"), producer="identity")
+    )
+    assert client.get(f"/api/sales/outlets/{OUTLET}/settings", headers=auth()).json()["timezone"] == "America/New_York"
+    made = schedule(client, auth, "standard", "21", local_today("America/New_York"))
+    assert made.status_code == 201, made.text
+    assert made.json()["timezone"] == "America/New_York"

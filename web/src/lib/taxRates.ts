@@ -54,3 +54,48 @@ export function longDate(day: string): string {
   const [y, m, d] = day.split("-").map(Number);
   return new Date(Date.UTC(y, m - 1, d)).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 }
+
+/** "21" -> 2100, "5.5" -> 550, "8.25" -> 825 basis points: string arithmetic, no float.
+ * Only for a rate `rateProblem` found nothing wrong with. */
+export function percentToBp(rate: string): number {
+  const [whole, fraction = ""] = rate.trim().replace(",", ".").split(".");
+  return Number(whole) * 100 + Number((fraction + "00").slice(0, 2));
+}
+
+/** A new tax class's name: what the server takes (1-32 characters, at most 50 classes),
+ * not one the outlet has, and in the form products name it (lower case, digits, - and _). */
+export function taxClassProblem(name: string, existing: readonly string[]): string {
+  const text = name.trim();
+  if (!text) return "Enter the tax class's name, like reduced or food.";
+  if (text.length > 32) return "At most 32 characters.";
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(text)) return "Lower-case letters, digits, - and _ only, as products name their tax class (e.g. food-reduced).";
+  if (existing.includes(text)) return `The outlet already has ${text}: set its rate above.`;
+  if (existing.length >= 50) return "An outlet has at most 50 tax classes.";
+  return "";
+}
+
+export interface TaxAddressForm {
+  country: string;
+  region: string;
+  city: string;
+  postal_code: string;
+  line1: string;
+}
+
+/** What the external tax API needs (the server's TaxAddress): a two-letter country. */
+export function taxAddressProblem(address: TaxAddressForm): string {
+  const country = address.country.trim().toUpperCase();
+  if (!/^[A-Z]{2}$/.test(country)) return "Enter the country as its two-letter code (ISO 3166-1), like DE or US: the tax service taxes by place.";
+  return "";
+}
+
+/** The address as the server takes it: country in capitals, the rest trimmed. */
+export function taxAddressBody(address: TaxAddressForm): TaxAddressForm {
+  return {
+    country: address.country.trim().toUpperCase(),
+    region: address.region.trim().toUpperCase(),
+    city: address.city.trim(),
+    postal_code: address.postal_code.trim(),
+    line1: address.line1.trim(),
+  };
+}

@@ -56,6 +56,13 @@ export type Receipt = SalesSchemas["Receipt"];
 
 // --- reports ------------------------------------------------------------------------
 
+/** Totals of one currency (the figures of record: never added across currencies). */
+export type CurrencyTotals = ReportsSchemas["SalesFigures"];
+/** A report's chain total converted into the chain currency at payments' rates (ADR 0072). */
+export type ChainTotal = ReportsSchemas["ChainTotal"];
+/** GET /api/reports/sales/tender-currencies: tenders per currency handed over (ADR 0072). */
+export type TenderCurrencyReport = ReportsSchemas["TenderCurrencyReport"];
+
 export type DailyRow = ReportsSchemas["DailyRow"];
 
 export type DailyReport = ReportsSchemas["DailyReport"];

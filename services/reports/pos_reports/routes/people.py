@@ -11,10 +11,20 @@ from sqlalchemy import func, select
 from pos_platform.auth import Manager
 from pos_reports.export import CSV_RESPONSE, Csv, answer, columns
 from pos_reports.figures import SALES_SUMS, SHIFT_SUMS, by_currency, sales_figures
-from pos_reports.queries import names, session, sums, where
-from pos_reports.schemas import CashierReport, CashierRow, SalesFigures, ShiftReport, ShiftRow, ShiftTotals
+from pos_reports.queries import names, register_names_in, session, sums, where
+from pos_reports.schemas import (
+    CashierReport,
+    CashierRow,
+    SalesFigures,
+    ShiftCashReport,
+    ShiftCashRow,
+    ShiftCashTotals,
+    ShiftReport,
+    ShiftRow,
+    ShiftTotals,
+)
 from pos_reports.scope import DateFrom, DateTo, Format, Limit, OutletIds, days_and_outlets
-from pos_reports.tables import cashier_sales, shifts, users
+from pos_reports.tables import cashier_sales, shift_cash, shifts, users
 
 router = APIRouter()
 
@@ -49,6 +59,7 @@ def cashier_report(
     with session(request) as s:
         found = [r._mapping for r in s.execute(query)]
         people = names(s, users, "user_id", [r.get("cashier_id") or "" for r in found])
+        tills = register_names_in(s, [r.get("register_id") for r in found])
     rows = []
     for r in found:
         cashier = r.get("cashier_id")
@@ -59,6 +70,7 @@ def cashier_report(
                 cashier_name=person.name if person is not None else None,
                 outlet_id=r.get("outlet_id"),
                 register_id=r.get("register_id"),
+                register_name=tills.get(r.get("register_id") or ""),
                 currency=r["currency"],
                 void_count=int(r["void_count"] or 0),
                 **sales_figures(r),
@@ -70,7 +82,8 @@ def cashier_report(
         "register": ["outlet_id", "register_id", "currency"],
         "cashier_register": ["cashier_id", "cashier_name", "outlet_id", "register_id", "currency"],
     }[by]
-    dims = {"cashier_id", "cashier_name", "outlet_id", "register_id"}
+    # The CSV's register column is the register's name (or short code): no second column.
+    dims = {"cashier_id", "cashier_name", "outlet_id", "register_id", "register_name"}
     # One file name per view: "by register" saved beside "by cashier" must not clash.
     name = {"cashier": "sales-cashiers", "register": "sales-registers", "cashier_register": "sales-cashier-registers"}[by]
     return answer(
@@ -116,6 +129,7 @@ def shift_report(
         found = [r._mapping for r in s.execute(query)]
         totals_found = [r._mapping for r in s.execute(total_query)]
         people = names(s, users, "user_id", [r.get("cashier_id") or "" for r in found])
+        tills = register_names_in(s, [r.get("register_id") for r in found])
     rows = []
     for r in found:
         cashier = r.get("cashier_id")
@@ -124,6 +138,7 @@ def shift_report(
                 shift_id=r.get("shift_id"),
                 outlet_id=r.get("outlet_id"),
                 register_id=r.get("register_id"),
+                register_name=tills.get(r.get("register_id") or ""),
                 cashier_id=cashier,
                 cashier_name=people[cashier].name if cashier in people else None,
                 currency=r["currency"],
@@ -157,7 +172,17 @@ def shift_report(
         "cashier": ["cashier_id", "cashier_name", "currency", "shifts"],
         "day": ["day", "outlet_id", "currency", "shifts"],
     }[by]
-    dims = {"shift_id", "outlet_id", "register_id", "cashier_id", "cashier_name", "day", "opened_at", "closed_at"}
+    dims = {
+        "shift_id",
+        "outlet_id",
+        "register_id",
+        "register_name",
+        "cashier_id",
+        "cashier_name",
+        "day",
+        "opened_at",
+        "closed_at",
+    }
     skip = tuple(dims - set(first)) + (("shifts",) if by == "shift" else ())
     return answer(
         request,
@@ -165,4 +190,60 @@ def shift_report(
         Csv("shifts", span, columns(ShiftRow, first, skip)),
         rows,
         lambda: ShiftReport(date_from=span[0], date_to=span[1], by=by, rows=rows, totals_by_currency=totals),
+    )
+
+
+@router.get("/shifts/cash", response_model=ShiftCashReport, responses=CSV_RESPONSE)
+def shift_cash_report(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    limit: Limit = 500,
+    fmt: Format = "json",
+) -> ShiftCashReport | Response:
+    """The drawer per currency of the shifts closed in the range (ADR 0063, 0072): a row
+    per shift and currency, the outlet's own first: float, cash taken, refunds, cash in
+    and out, change given for foreign cash, expected, counted and over/short, each in
+    minor units of its currency. Shifts closed before the events carried it have no rows."""
+    span, scope = days_and_outlets(request, principal, outlet_ids, date_from, date_to)
+    t, c = shifts, shift_cash
+    query = (
+        where(select(t.c.outlet_id, t.c.register_id, t.c.cashier_id, t.c.day, t.c.closed_at, c), t, scope, span)
+        .join_from(t, c, c.c.shift_id == t.c.shift_id)
+        .order_by(t.c.day.desc(), t.c.closed_at.desc(), t.c.shift_id, c.c.own.desc(), c.c.currency)
+        .limit(limit)
+    )
+    with session(request) as s:
+        found = [r._mapping for r in s.execute(query)]
+        people = names(s, users, "user_id", [r["cashier_id"] for r in found])
+        tills = register_names_in(s, [r["register_id"] for r in found])
+    rows = [
+        ShiftCashRow(
+            **{k: r[k] for k in ShiftCashRow.model_fields if k in r},
+            register_name=tills.get(r["register_id"]),
+            cashier_name=people[r["cashier_id"]].name if r["cashier_id"] in people else None,
+        )
+        for r in found
+    ]
+    totals: dict[str, ShiftCashTotals] = {}
+    for row in rows:
+        total = totals.setdefault(row.currency, ShiftCashTotals(currency=row.currency))
+        total.shifts += 1
+        total.expected_minor += row.expected_minor
+        if row.counted_minor is None:
+            total.not_counted += 1
+        else:
+            total.counted_minor += row.counted_minor
+            total.over_short_minor += row.over_short_minor or 0
+    first = ["shift_id", "outlet_id", "register_id", "cashier_name", "day", "closed_at", "currency", "own"]
+    return answer(
+        request,
+        fmt,
+        Csv("shifts-cash", span, columns(ShiftCashRow, first, ("register_name", "cashier_id"))),
+        rows,
+        lambda: ShiftCashReport(
+            date_from=span[0], date_to=span[1], rows=rows, totals_by_currency=[totals[k] for k in sorted(totals)]
+        ),
     )

@@ -4,12 +4,15 @@ each outlet against the period before."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 
 from pos_platform.auth import Manager
+from pos_platform.currencies import currency as currency_info
+from pos_reports.chain import chain_total_for
 from pos_reports.export import CSV_RESPONSE, Csv, answer, columns
 from pos_reports.figures import HEAT_SUMS, SALES_SUMS, TENDER_SUMS, by_currency, heat_row, ratio_bp, sales_figures
 from pos_reports.queries import names, session, sums, where
@@ -22,12 +25,15 @@ from pos_reports.schemas import (
     OutletReport,
     OutletRow,
     SalesFigures,
+    TenderCurrencyReport,
+    TenderCurrencyRow,
+    TenderCurrencyTotals,
     TenderReport,
     TenderRow,
     TenderTotals,
 )
 from pos_reports.scope import DateFrom, DateTo, Format, OutletIds, days_and_outlets
-from pos_reports.tables import daily_sales, hourly_sales, outlets, tender_sales
+from pos_reports.tables import daily_sales, hourly_sales, outlets, tender_currency_sales, tender_sales
 
 router = APIRouter()
 
@@ -85,6 +91,7 @@ def daily(
             rows=rows,
             totals=totals[0] if len(totals) == 1 else (SalesFigures(currency="") if not totals else None),
             totals_by_currency=totals,
+            chain_total=chain_total_for(request, totals),
         ),
     )
 
@@ -178,6 +185,82 @@ def tenders(
     )
 
 
+def average_rate(taken_minor: int, tender_currency: str, paid_minor: int, currency: str) -> str | None:
+    """What was handed over per unit of the sale's currency it was worth (paid + change),
+    6 decimals, half even: the average rate of the tenders (a decimal string)."""
+    if not taken_minor or not paid_minor or not tender_currency or tender_currency == currency:
+        return None
+    try:
+        foreign, local = currency_info(tender_currency).scale, currency_info(currency).scale
+    except ValueError:
+        return None
+    value = (Decimal(taken_minor) / foreign) / (Decimal(paid_minor) / local)
+    return str(value.quantize(Decimal("0.000001")))
+
+
+@router.get("/sales/tender-currencies", response_model=TenderCurrencyReport, responses=CSV_RESPONSE)
+def tender_currencies(
+    principal: Manager,
+    request: Request,
+    outlet_ids: OutletIds = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    by: Annotated[
+        Literal["outlet", "currency"], Query(description="a row per outlet, or the outlets of each currency summed")
+    ] = "outlet",
+    fmt: Format = "json",
+) -> TenderCurrencyReport | Response:
+    """Tenders per currency handed over (ADR 0072): for each tender kind and currency, how
+    many, what was handed over in that currency (foreign cash: the foreign notes), and its
+    equivalent in the outlet's currency (what it paid of the sales, and the change given)."""
+    span, scope = days_and_outlets(request, principal, outlet_ids, date_from, date_to)
+    t = tender_currency_sales
+    figures = ("count", "taken_minor", "amount_minor", "change_minor")
+    keys = ([t.c.outlet_id] if by == "outlet" else []) + [t.c.currency, t.c.tender_currency, t.c.kind]
+    query = where(select(*keys, *sums(t, figures)), t, scope, span).group_by(*keys).order_by(*keys)
+    with session(request) as s:
+        found = [r._mapping for r in s.execute(query)]
+    rows = []
+    for r in found:
+        f = {c: int(r[c] or 0) for c in figures}
+        rows.append(
+            TenderCurrencyRow(
+                outlet_id=r.get("outlet_id"),
+                currency=r["currency"],
+                tender_currency=r["tender_currency"],
+                kind=r["kind"],
+                average_rate=average_rate(
+                    f["taken_minor"], r["tender_currency"], f["amount_minor"] + f["change_minor"], r["currency"]
+                ),
+                **f,
+            )
+        )
+    totals: dict[str, TenderCurrencyTotals] = {}
+    for row in rows:
+        total = totals.setdefault(row.tender_currency, TenderCurrencyTotals(tender_currency=row.tender_currency))
+        total.count += row.count
+        total.taken_minor += row.taken_minor
+    first = (["outlet_id"] if by == "outlet" else []) + ["kind", "tender_currency", "count", "taken_minor", "currency"]
+    return answer(
+        request,
+        fmt,
+        Csv(
+            "sales-tender-currencies",
+            span,
+            columns(TenderCurrencyRow, first, () if by == "outlet" else ("outlet_id",)),
+            currency_of={"taken_minor": "tender_currency"},
+        ),
+        rows,
+        lambda: TenderCurrencyReport(
+            date_from=span[0],
+            date_to=span[1],
+            by=by,
+            rows=rows,
+            totals_by_tender_currency=[totals[k] for k in sorted(totals)],
+        ),
+    )
+
+
 @router.get("/sales/outlets", response_model=OutletReport, responses=CSV_RESPONSE)
 def outlet_report(
     principal: Manager,
@@ -241,5 +324,6 @@ def outlet_report(
             previous_to=previous[1],
             rows=rows,
             totals_by_currency=totals,
+            chain_total=chain_total_for(request, totals),
         ),
     )

@@ -759,11 +759,8 @@ export interface components {
             cost_minor: number;
             /** Currency */
             currency: string;
-            /**
-             * Tax Class
-             * @enum {string}
-             */
-            tax_class: "standard" | "reduced" | "zero";
+            /** Tax Class */
+            tax_class: string;
             /**
              * Unit
              * @default each
@@ -881,11 +878,8 @@ export interface components {
             outlet_price: boolean;
             /** Currency */
             currency: string;
-            /**
-             * Tax Class
-             * @enum {string}
-             */
-            tax_class: "standard" | "reduced" | "zero";
+            /** Tax Class */
+            tax_class: string;
             /**
              * Unit
              * @enum {string}
@@ -921,11 +915,8 @@ export interface components {
             outlet_price_minor?: number | null;
             /** Currency */
             currency: string;
-            /**
-             * Tax Class
-             * @enum {string}
-             */
-            tax_class: "standard" | "reduced" | "zero";
+            /** Tax Class */
+            tax_class: string;
             /**
              * Unit
              * @enum {string}

@@ -212,6 +212,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/sales/tender-currencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tender Currencies
+         * @description Tenders per currency handed over (ADR 0072): for each tender kind and currency, how
+         *     many, what was handed over in that currency (foreign cash: the foreign notes), and its
+         *     equivalent in the outlet's currency (what it paid of the sales, and the change given).
+         */
+        get: operations["tender_currencies_api_reports_sales_tender_currencies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports/sales/outlets": {
         parameters: {
             query?: never;
@@ -310,6 +332,29 @@ export interface paths {
          *     float, expected and counted cash, over/short, sales and refunds.
          */
         get: operations["shift_report_api_reports_shifts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/shifts/cash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shift Cash Report
+         * @description The drawer per currency of the shifts closed in the range (ADR 0063, 0072): a row
+         *     per shift and currency, the outlet's own first: float, cash taken, refunds, cash in
+         *     and out, change given for foreign cash, expected, counted and over/short, each in
+         *     minor units of its currency. Shifts closed before the events carried it have no rows.
+         */
+        get: operations["shift_cash_report_api_reports_shifts_cash_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -495,6 +540,8 @@ export interface components {
             outlet_id?: string | null;
             /** Register Id */
             register_id?: string | null;
+            /** Register Name */
+            register_name?: string | null;
             /**
              * Void Count
              * @default 0
@@ -594,6 +641,108 @@ export interface components {
              */
             products: number;
         };
+        /**
+         * ChainTotal
+         * @description The chain total of a report holding several currencies, converted into the chain
+         *     currency (POS_CHAIN_CURRENCY) at payments' rates (ADR 0072). `label` says so ("converted
+         *     at ecb rates of 2026-12-04"); with no usable rate the figures are 0, `label` is null
+         *     and `detail` says why (the per-currency totals are the figures of record).
+         */
+        ChainTotal: {
+            /**
+             * Sales Count
+             * @default 0
+             */
+            sales_count: number;
+            /**
+             * Gross Minor
+             * @default 0
+             */
+            gross_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
+            /**
+             * Refund Minor
+             * @default 0
+             */
+            refund_minor: number;
+            /**
+             * Net After Refunds Minor
+             * @default 0
+             */
+            net_after_refunds_minor: number;
+            /** Currency */
+            currency: string;
+            /**
+             * Converted
+             * @default true
+             */
+            converted: boolean;
+            /** Label */
+            label: string | null;
+            /** Detail */
+            detail?: string | null;
+            /** Lines */
+            lines: components["schemas"]["ConvertedCurrency"][];
+        };
+        /**
+         * ConvertedCurrency
+         * @description One currency's totals in the chain currency, at `rate` (units of `currency` per
+         *     unit of the chain currency, as payments gives it; "1" for the chain currency).
+         */
+        ConvertedCurrency: {
+            /**
+             * Sales Count
+             * @default 0
+             */
+            sales_count: number;
+            /**
+             * Gross Minor
+             * @default 0
+             */
+            gross_minor: number;
+            /**
+             * Tax Minor
+             * @default 0
+             */
+            tax_minor: number;
+            /**
+             * Net Minor
+             * @default 0
+             */
+            net_minor: number;
+            /**
+             * Refund Minor
+             * @default 0
+             */
+            refund_minor: number;
+            /**
+             * Net After Refunds Minor
+             * @default 0
+             */
+            net_after_refunds_minor: number;
+            /** Currency */
+            currency: string;
+            /** Rate */
+            rate: string;
+            /** Rate Source */
+            rate_source?: string | null;
+            /** Rate Date */
+            rate_date?: string | null;
+            /**
+             * Stale
+             * @default false
+             */
+            stale: boolean;
+        };
         /** DailyReport */
         DailyReport: {
             /**
@@ -613,6 +762,7 @@ export interface components {
             totals: components["schemas"]["SalesFigures"] | null;
             /** Totals By Currency */
             totals_by_currency: components["schemas"]["SalesFigures"][];
+            chain_total?: components["schemas"]["ChainTotal"] | null;
         };
         /** DailyRow */
         DailyRow: {
@@ -1109,6 +1259,7 @@ export interface components {
             rows: components["schemas"]["OutletRow"][];
             /** Totals By Currency */
             totals_by_currency: components["schemas"]["SalesFigures"][];
+            chain_total?: components["schemas"]["ChainTotal"] | null;
         };
         /** OutletRow */
         OutletRow: {
@@ -1301,6 +1452,101 @@ export interface components {
             /** Margin Bp */
             margin_bp?: number | null;
         };
+        /** ShiftCashReport */
+        ShiftCashReport: {
+            /**
+             * Date From
+             * Format: date
+             */
+            date_from: string;
+            /**
+             * Date To
+             * Format: date
+             */
+            date_to: string;
+            /** Rows */
+            rows: components["schemas"]["ShiftCashRow"][];
+            /** Totals By Currency */
+            totals_by_currency: components["schemas"]["ShiftCashTotals"][];
+        };
+        /**
+         * ShiftCashRow
+         * @description The drawer of one shift in one currency at its close (ShiftClosed's
+         *     cash_by_currency), in minor units of `currency`.
+         */
+        ShiftCashRow: {
+            /** Currency */
+            currency: string;
+            /** Shift Id */
+            shift_id: string;
+            /** Outlet Id */
+            outlet_id: string;
+            /** Register Id */
+            register_id: string;
+            /** Register Name */
+            register_name?: string | null;
+            /** Cashier Id */
+            cashier_id: string;
+            /** Cashier Name */
+            cashier_name?: string | null;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Closed At */
+            closed_at: string;
+            /** Own */
+            own: boolean;
+            /** Opening Float Minor */
+            opening_float_minor: number;
+            /** Sales Minor */
+            sales_minor: number;
+            /** Refunds Minor */
+            refunds_minor: number;
+            /** In Minor */
+            in_minor: number;
+            /** Out Minor */
+            out_minor: number;
+            /** Change Given Minor */
+            change_given_minor: number;
+            /** Expected Minor */
+            expected_minor: number;
+            /** Counted Minor */
+            counted_minor?: number | null;
+            /** Over Short Minor */
+            over_short_minor?: number | null;
+        };
+        /** ShiftCashTotals */
+        ShiftCashTotals: {
+            /** Currency */
+            currency: string;
+            /**
+             * Shifts
+             * @default 0
+             */
+            shifts: number;
+            /**
+             * Expected Minor
+             * @default 0
+             */
+            expected_minor: number;
+            /**
+             * Counted Minor
+             * @default 0
+             */
+            counted_minor: number;
+            /**
+             * Over Short Minor
+             * @default 0
+             */
+            over_short_minor: number;
+            /**
+             * Not Counted
+             * @default 0
+             */
+            not_counted: number;
+        };
         /** ShiftReport */
         ShiftReport: {
             /**
@@ -1330,6 +1576,8 @@ export interface components {
             outlet_id?: string | null;
             /** Register Id */
             register_id?: string | null;
+            /** Register Name */
+            register_name?: string | null;
             /** Cashier Id */
             cashier_id?: string | null;
             /** Cashier Name */
@@ -1454,6 +1702,80 @@ export interface components {
             days_of_cover: number | null;
             /** Suggested Order Qty */
             suggested_order_qty: number;
+        };
+        /** TenderCurrencyReport */
+        TenderCurrencyReport: {
+            /**
+             * Date From
+             * Format: date
+             */
+            date_from: string;
+            /**
+             * Date To
+             * Format: date
+             */
+            date_to: string;
+            /** By */
+            by: string;
+            /** Rows */
+            rows: components["schemas"]["TenderCurrencyRow"][];
+            /** Totals By Tender Currency */
+            totals_by_tender_currency: components["schemas"]["TenderCurrencyTotals"][];
+        };
+        /**
+         * TenderCurrencyRow
+         * @description Tenders paid in one currency at an outlet (ADR 0072). `currency` is the outlet's
+         *     (the sale's), `tender_currency` the one handed over: the outlet's own for cash and
+         *     card, the foreign one for foreign cash ("" for foreign cash recorded before the
+         *     events carried it). taken_minor is in tender_currency; amount_minor (what the
+         *     tenders paid of the sales) and change_minor (given for them) in `currency`.
+         */
+        TenderCurrencyRow: {
+            /** Currency */
+            currency: string;
+            /** Outlet Id */
+            outlet_id?: string | null;
+            /** Kind */
+            kind: string;
+            /** Tender Currency */
+            tender_currency: string;
+            /**
+             * Count
+             * @default 0
+             */
+            count: number;
+            /**
+             * Taken Minor
+             * @default 0
+             */
+            taken_minor: number;
+            /**
+             * Amount Minor
+             * @default 0
+             */
+            amount_minor: number;
+            /**
+             * Change Minor
+             * @default 0
+             */
+            change_minor: number;
+            /** Average Rate */
+            average_rate?: string | null;
+        };
+        /** TenderCurrencyTotals */
+        TenderCurrencyTotals: {
+            /** Tender Currency */
+            tender_currency: string;
+            /**
+             * Count
+             * @default 0
+             */
+            count: number;
+            /**
+             * Taken Minor
+             * @default 0
+             */
+            taken_minor: number;
         };
         /** TenderReport */
         TenderReport: {
@@ -2342,6 +2664,97 @@ export interface operations {
             };
         };
     };
+    tender_currencies_api_reports_sales_tender_currencies_get: {
+        parameters: {
+            query?: {
+                /** @description an outlet (repeat for several); default: every outlet you may see */
+                outlet_id?: string[] | null;
+                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
+                date_from?: string | null;
+                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
+                date_to?: string | null;
+                /** @description a row per outlet, or the outlets of each currency summed */
+                by?: "outlet" | "currency";
+                /** @description json, or csv for a download */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with format=csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenderCurrencyReport"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
     outlet_report_api_reports_sales_outlets_get: {
         parameters: {
             query?: {
@@ -2739,6 +3152,97 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ShiftReport"];
+                    "text/csv": unknown;
+                };
+            };
+            /** @description no valid token: missing, expired or invalid (log in at /api/identity/login) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description the caller's role may not do this (allowed: admin, manager) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description outlet not found: it does not exist, or is not one of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                        detail: string;
+                    };
+                };
+            };
+            /** @description unavailable for a moment (the database is restarting, or the service is down): try again */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again (sent when the database is unavailable) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    shift_cash_report_api_reports_shifts_cash_get: {
+        parameters: {
+            query?: {
+                /** @description an outlet (repeat for several); default: every outlet you may see */
+                outlet_id?: string[] | null;
+                /** @description first day (YYYY-MM-DD, the outlet's local day, 2000-01-01 or later); default: 29 days before date_to */
+                date_from?: string | null;
+                /** @description last day, included (YYYY-MM-DD, 2000-01-01 or later); default: today (UTC) */
+                date_to?: string | null;
+                /** @description at most this many rows */
+                limit?: number;
+                /** @description json, or csv for a download */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON, or CSV with format=csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftCashReport"];
                     "text/csv": unknown;
                 };
             };

@@ -2387,6 +2387,12 @@ export interface components {
              */
             timezone: string;
             /**
+             * Timezone From Identity
+             * @description the zone is identity's outlet's (set there: OutletCreated/OutletChanged); false: the settings' own, until identity announces one (ADR 0072)
+             * @default false
+             */
+            timezone_from_identity: boolean;
+            /**
              * Today
              * Format: date
              * @description the date at the outlet now
@@ -2402,6 +2408,20 @@ export interface components {
              * @description default, builtin or external (an external API's outlet uses these rates as fallback)
              */
             tax_provider: string;
+            /**
+             * Default Tax Provider
+             * @description what `default` means here: POS_TAX_PROVIDER
+             * @default builtin
+             */
+            default_tax_provider: string;
+            /**
+             * Tax Api Configured
+             * @description whether a tax API URL is set (POS_TAX_API_URL)
+             * @default false
+             */
+            tax_api_configured: boolean;
+            /** @description the outlet's address for the tax API */
+            tax_address?: components["schemas"]["TaxAddress"] | null;
             /** Classes */
             classes: components["schemas"]["TaxClassOut"][];
             /**
