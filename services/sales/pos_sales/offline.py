@@ -204,7 +204,7 @@ class OfflineSync:
                 return None
             if "card_declined_after_sale" in draft:
                 # A copy of this sync got here first (its completion is on its way).
-                return self.checkout._complete(sale_id, "offline-sync")
+                return http_answer(self.checkout._complete(sale_id, "offline-sync"))
             payment = answer.body.get("payment") if isinstance(answer.body.get("payment"), dict) else answer.body
             code = str(answer.body.get("decline_code") or (payment or {}).get("decline_code") or answer.status or "declined")
             owed = sum(t["amount_minor"] for t in cards)
@@ -225,7 +225,7 @@ class OfflineSync:
             uow.session.execute(sales.update().where(sales.c.id == sale_id).values(draft=json.dumps(draft)))
         # Completed as any offline sale (PENDING -> COMPLETED once; a copy of this sync
         # finds it completed and the exception written once, above, under PENDING).
-        return self.checkout._complete(sale_id, "offline-sync")
+        return http_answer(self.checkout._complete(sale_id, "offline-sync"))
 
     def _online_attempt(self, uow: UnitOfWork, sale_id: str) -> Answer | None:
         """The till tried this sale online first (same id) and lost the link mid-way, then
