@@ -51,8 +51,9 @@ function amountText(minor: number, currency: string, blankZero: boolean): string
   return blankZero && minor === 0 ? "" : toDecimalString(minor, currency);
 }
 
-export function offlineFormFrom(settings: Partial<OfflineLimitSettings>, currency: string): OfflineLimitsForm {
-  const s = { ...DEFAULTS, ...settings };
+/** The form for the outlet's settings as read (fields missing: the server's defaults). */
+export function offlineFormFrom(settings: Partial<OfflineLimitSettings> | Record<string, unknown>, currency: string): OfflineLimitsForm {
+  const s = { ...DEFAULTS, ...(settings as Partial<OfflineLimitSettings>) };
   return {
     maxHours: String(s.offline_max_hours),
     maxSale: amountText(s.offline_max_sale_minor, currency, false),
