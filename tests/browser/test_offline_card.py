@@ -60,11 +60,8 @@ def set_card_limits_in_the_office(tab: Tab, server: Server, shop: TillShop) -> N
     assert office.get_by_test_id("offline-card-allowed").is_checked()
     with server.client(server.token(*shop.manager)) as http:
         settings = http.get(f"/api/sales/outlets/{shop.outlet_id}/settings").json()
-    assert (settings["offline_card_allowed"], settings["offline_card_max_sale_minor"], settings["offline_card_max_device_minor"]) == (
-        True,
-        CARD_LIMIT,
-        2 * CARD_LIMIT,
-    )
+    card = [settings[k] for k in ("offline_card_allowed", "offline_card_max_sale_minor", "offline_card_max_device_minor")]
+    assert card == [True, CARD_LIMIT, 2 * CARD_LIMIT]
 
 
 def test_a_card_within_the_offline_limit_is_taken_on_the_reader_and_captured_once_when_back(
