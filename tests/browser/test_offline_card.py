@@ -1,13 +1,14 @@
-"""Deferred card capture (ADR 0073) in Chromium through the stack's nginx: the services
-down (the gateway answering 503, the shop's LAN up), the till takes a card within the
-outlet's offline card limit on the card reader (the reader sandbox keeps it: its own
-link is down too), refuses one above the limit saying why, and when the services answer
-again the sale is sent once and payments captures the card once."""
+"""Deferred card capture (ADR 0073) in Chromium through the stack's nginx: the outlet's
+manager allows cards offline with their limits in the back office; the services down
+(the gateway answering 503, the shop's LAN up), the till takes a card within the limit
+on the card reader (the reader sandbox keeps it: its own link is down too), refuses one
+above the limit saying why, and when the services answer again the sale is sent once and
+payments captures the card once."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -34,25 +35,39 @@ def reader_url(server: Server) -> str:
 
 
 @pytest.fixture
-def shop(server: Server) -> Iterator[TillShop]:
-    made = build_till_shop(server, registers=("Counter",))
-    with server.client(server.token(*made.manager)) as manager:
-        url = f"/api/sales/outlets/{made.outlet_id}/settings"
-        settings = manager.get(url).json()
-        settings.update(
-            card_reader_url=f"{reader_url(server)}/nexo",
-            offline_card_allowed=True,
-            offline_card_max_sale_minor=CARD_LIMIT,
-            offline_card_max_device_minor=2 * CARD_LIMIT,
-        )
-        changed = manager.put(url, json=settings)
-        assert changed.status_code == 200, changed.text
-    yield made
+def shop(server: Server) -> TillShop:
+    return build_till_shop(server, registers=("Counter",))
+
+
+def set_card_limits_in_the_office(tab: Tab, server: Server, shop: TillShop) -> None:
+    """The manager allows cards offline on the Receipts page, amounts in euros: a card
+    allowed without the reader's address is named by its field; saved, the limits stay."""
+    url = f"{reader_url(server)}/nexo"
+    office = tab.login(*shop.manager)
+    office.goto(f"{server.base_url}/#/office/receipts")
+    form = office.get_by_test_id("offline-limits-form")
+    assert form.get_by_test_id("offline-max-sale").input_value() == "500.00"
+    form.get_by_test_id("offline-card-allowed").check()
+    form.get_by_test_id("offline-card-max-sale").fill("5")
+    form.get_by_test_id("offline-card-max-device").fill("10.00")
+    form.get_by_test_id("offline-limits-save").click()
+    expect_text(form.get_by_test_id("error-card-reader-url"), r"type its address")
+    form.get_by_test_id("card-reader-url").fill(url)
+    form.get_by_test_id("offline-limits-save").click()
+    expect_text(form.get_by_test_id("offline-limits-saved"), r"Offline limits of .* saved")
+    office.reload()
+    assert office.get_by_test_id("offline-card-max-sale").input_value() == "5.00"
+    assert office.get_by_test_id("offline-card-allowed").is_checked()
+    with server.client(server.token(*shop.manager)) as http:
+        settings = http.get(f"/api/sales/outlets/{shop.outlet_id}/settings").json()
+    card = [settings[k] for k in ("offline_card_allowed", "offline_card_max_sale_minor", "offline_card_max_device_minor")]
+    assert card == [True, CARD_LIMIT, 2 * CARD_LIMIT]
 
 
 def test_a_card_within_the_offline_limit_is_taken_on_the_reader_and_captured_once_when_back(
     open_tab: Callable[..., Tab], server: Server, shop: TillShop
 ) -> None:
+    set_card_limits_in_the_office(open_tab(1280, 800), server, shop)
     reader = httpx.Client(base_url=reader_url(server), timeout=10)
     page = open_till(open_tab(1280, 800), shop)
 
