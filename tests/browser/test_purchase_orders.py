@@ -10,6 +10,7 @@ import email.policy
 import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_manager_orders_low_stock_from_a_supplier_and_receives_it_in_two_deliveries(
-    open_tab: Callable[..., Tab], server: Server, shop: Shop
+    open_tab: Callable[..., Tab], server: Server, shop: Shop, screenshots: Path
 ) -> None:
     suffix = uuid.uuid4().hex[:6].upper()
     supplier, supplier_email = f"Roastery {suffix}", f"orders-{suffix.lower()}@roastery.example"
@@ -88,6 +89,7 @@ def test_a_manager_orders_low_stock_from_a_supplier_and_receives_it_in_two_deliv
     dialog.get_by_role("button", name="Record receipt").click()
     expect_text(page.get_by_test_id("po-done"), re.escape("9 units received into") + r".*7 units still to come")
     expect_text(dialog.get_by_test_id("po-status"), "^partly received$")
+    page.screenshot(path=str(screenshots / "office-purchase-order-desktop.png"))
     row = dialog.locator(f'[data-testid=po-line][data-name="{beans["name"]}"]')
     expect_text(row.get_by_test_id("po-on-hand"), "^7$")
     assert on_hand(server, manager, shop.outlet_id, filters["id"]) == 5
