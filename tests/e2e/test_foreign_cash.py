@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_checkout_helpers import Shop, checkout_stack, eventually, make_shop  # noqa: F401 (fixture)
+from tests.e2e.test_offline_sync import offline_sale
 from tests.stack_fixture import Stack, stack_args
 
 pytestmark = pytest.mark.e2e
@@ -221,3 +222,35 @@ def test_reports_list_the_dollars_taken_and_the_outlets_zone_comes_from_identity
         ),
         "reports to take the outlet's new time zone",
     )
+
+
+def test_dollars_taken_offline_at_a_stale_cached_rate_are_recorded_at_it_and_listed(shop: Shop) -> None:
+    """Issue 16 offline: a till took 30 USD for a scarf at the rate it had cached, six
+    days old when it sold; the sync records the sale and the payment at that rate, and
+    a manager finds it listed as a stale rate."""
+    register = shop.add_register("offline-fx")
+    probe = {"outlet_id": shop.outlet["id"], "register_id": register["id"], "lines": [{"product_id": shop.products["scarf"]["id"], "qty": 1}]}  # fmt: skip
+    eventually(
+        lambda: shop.cashier.post("/api/sales/quote", json=probe).status_code == 200, "sales to know the register", timeout=60
+    )
+    sold_at = datetime.now(UTC) - timedelta(minutes=5)
+    as_of = (sold_at - timedelta(days=6)).date().isoformat()
+    body = offline_sale(shop, register, 1, sold_at, "scarf", 2500)
+    # 25.00 EUR = 26.25 USD at 1.0500; 30.00 USD handed over: 3.75 USD over = 3.57 EUR change.
+    body["tenders"] = [
+        {"kind": "foreign_cash", "amount_minor": 2500, "tendered_minor": 2857, "currency": "USD", "foreign_minor": 3000,
+         "rate": "1.0500", "rate_source": "ecb", "rate_as_of": as_of}
+    ]  # fmt: skip
+    body["change_minor"] = 357
+    synced = shop.cashier.post("/api/sales/offline", json=body)
+    assert synced.status_code == 201, synced.text
+    assert shop.cashier.post("/api/sales/offline", json=body).json() == synced.json()
+    (tender,) = synced.json()["tenders"]
+    assert (tender["due_foreign_minor"], tender["change_minor"], tender["rate"]) == (2625, 357, "1.0500")
+    [payment] = shop.cashier.get("/api/payments/payments", params={"sale_id": body["id"]}).json()
+    assert [(t["kind"], t["foreign_minor"], t["rate"], t["rate_source"], t["rate_as_of"]) for t in payment["tenders"]] == [
+        ("foreign_cash", 3000, "1.0500", "ecb", as_of)
+    ]
+    listed = shop.manager.get("/api/sales/sync-exceptions", params={"outlet_id": shop.outlet["id"]}).json()
+    [stale] = [e for e in listed if e["sale_id"] == body["id"]]
+    assert stale["kind"] == "foreign_cash_stale_rate" and stale["facts"][0]["age_days"] == 6

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from prometheus_client import Counter
@@ -187,7 +188,9 @@ class PaymentService:
         rows: list[dict[str, Any]] = []
         for seq, tender in enumerate(body.tenders, 1):
             if tender.kind == "foreign_cash":
-                rows.append({"seq": seq, **await run_in_threadpool(self._foreign_cash, body.currency, tender)})
+                rows.append(
+                    {"seq": seq, **await run_in_threadpool(self._foreign_cash, body.currency, tender, body.taken_at is not None)}
+                )
                 continue
             if tender.kind == "cash":
                 cash = capture_cash(tender)
@@ -260,17 +263,21 @@ class PaymentService:
             payment = await self.drive(payment.payment_id)
         return Outcome(payment, False)
 
-    def _foreign_cash(self, local: str, tender: TenderIn) -> dict[str, Any]:
+    def _foreign_cash(self, local: str, tender: TenderIn, offline: bool = False) -> dict[str, Any]:
         """A foreign-cash tender's row, if its stamped rate is still the rate in force for
         the pair and its amount and change follow from it (pos_platform.conversion);
-        else a 409 (the rate) or 422 (the arithmetic), before anything is stored."""
+        else a 409 (the rate) or 422 (the arithmetic), before anything is stored. Cash a
+        till took offline (`taken_at`) is recorded at the rate the till used, whatever
+        is in force now (the money changed hands; sales lists a stale rate, ADR 0061)."""
         assert tender.currency is not None and tender.foreign_minor is not None and tender.rate is not None
-        if self.rates is None:
-            raise PaymentProblem(422, "foreign cash is not set up here: no rates")
         try:
             stamped = parse_rate(tender.rate)
         except ValueError as exc:
             raise PaymentProblem(422, f"foreign_cash rate: {exc}") from None
+        if offline:
+            return self._foreign_row(local, tender, stamped)
+        if self.rates is None:
+            raise PaymentProblem(422, "foreign cash is not set up here: no rates")
         pair = self.rates.rate(local, tender.currency)
         if not pair.usable or pair.rate is None:
             raise PaymentProblem(409, f"foreign cash refused: {pair.detail or f'there is no {local}/{tender.currency} rate'}")
@@ -280,6 +287,11 @@ class PaymentService:
                 f"the {local}→{tender.currency} rate changed while the sale was being paid (now {rate_text(pair.rate)}, {pair.source}; "
                 f"the sale had {tender.rate}, {tender.rate_source}): nothing was taken; ring the sale up again",
             )
+        return self._foreign_row(local, tender, stamped)
+
+    @staticmethod
+    def _foreign_row(local: str, tender: TenderIn, stamped: Decimal) -> dict[str, Any]:
+        assert tender.currency is not None and tender.foreign_minor is not None
         problem = foreign_tender_problem(
             tender.amount_minor, local, tender.currency, stamped, tender.foreign_minor, int(tender.change_minor or 0)
         )

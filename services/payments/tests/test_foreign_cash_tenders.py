@@ -194,3 +194,29 @@ def test_what_sales_settles_payments_accepts_and_nothing_else(
     valid = {part.change_minor} | ({as_settlement.change_minor} if as_settlement.settled else set())
     other = part.change_minor + nudge
     assert (foreign_tender_problem(part.credit_minor, local, foreign, rate, handed, other) is None) == (other in valid)
+
+
+def test_foreign_cash_a_till_took_offline_is_recorded_at_its_rate_whatever_is_in_force_now(
+    client: TestClient, auth: Auth
+) -> None:
+    """Issue 16 offline (ADR 0061 amendment): the money changed hands at the till's cached
+    rate; payments records it at that rate (sales lists a stale one), the arithmetic
+    still checked."""
+    set_rates(client, auth, 6, {"USD": "1.2000"})  # stale now, and another rate
+    body = payment([foreign(2500, 3000, 275, source="ecb", as_of="2026-12-01")]) | {"taken_at": "2026-12-02T10:00:00Z"}
+    r = client.post("/api/payments/payments", json=body, headers=auth("cashier"))
+    assert r.status_code == 201, r.text
+    (tender,) = r.json()["tenders"]
+    assert (tender["currency"], tender["foreign_minor"], tender["rate"], tender["rate_source"], tender["rate_as_of"]) == (
+        "USD",
+        3000,
+        "1.0812",
+        "ecb",
+        "2026-12-01",
+    )
+    assert (tender["change_minor"], tender["tendered_minor"]) == (275, 2775)
+    again = client.post("/api/payments/payments", json=body, headers=auth("cashier"))
+    assert again.status_code == 200 and again.json()["payment_id"] == body["payment_id"]
+    wrong = payment([foreign(2500, 3000, 400, source="ecb")]) | {"taken_at": "2026-12-02T10:00:00Z"}
+    refused = client.post("/api/payments/payments", json=wrong, headers=auth("cashier"))
+    assert refused.status_code == 422 and "change 275 expected" in refused.json()["detail"]

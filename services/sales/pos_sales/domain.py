@@ -455,7 +455,7 @@ def settle(
     tendered = non_cash_total
     change = 0
     if foreign:
-        part = _apply_foreign(foreign, remaining, rate)
+        part = apply_foreign(foreign, remaining, rate)
         applied.append(part)
         remaining -= part.amount_minor
         tendered += part.tendered_minor
@@ -486,7 +486,9 @@ def settle(
     )
 
 
-def _apply_foreign(foreign: Sequence[TenderIn], remaining: int, rate: StampedRate | None) -> AppliedTender:
+def apply_foreign(foreign: Sequence[TenderIn], remaining: int, rate: StampedRate | None) -> AppliedTender:
+    """Foreign cash (at most one tender, at `rate`) against what is left to pay, as a
+    checkout settles it; an offline sync checks the till's figures with it too."""
     if len(foreign) > 1:
         raise CheckoutError("one foreign-cash tender per sale: add the notes up into one")
     tender = foreign[0]

@@ -23,7 +23,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from prometheus_client import Counter
@@ -33,15 +33,16 @@ from starlette.concurrency import run_in_threadpool
 
 from pos_contracts.events import StockLine
 from pos_platform.auth import Principal
+from pos_platform.currencies import currency_problem
 from pos_platform.db import UnitOfWork, iso_utc, utcnow
 from pos_sales import cashiers, outlet_policy, registers
 from pos_sales.checkout import Checkout, shelf_prices
 from pos_sales.clients import PaymentAnswer
-from pos_sales.domain import CatalogPrice
+from pos_sales.domain import AppliedTender, CatalogPrice, CheckoutError, StampedRate, TenderIn, apply_foreign
 from pos_sales.idempotency import Answer
 from pos_sales.outcomes import http_answer
 from pos_sales.outlet_policy import OutletSettings
-from pos_sales.schemas import OfflineSaleIn
+from pos_sales.schemas import OfflineSaleIn, OfflineTenderIn
 from pos_sales.shifts import current_shift_id, load_shift
 from pos_sales.tables import sale_lines, sale_tenders, sales, sync_exceptions
 
@@ -107,12 +108,20 @@ def exception_rows(sale_id: str, outlet_id: str, receipt_number: str | None, fou
     ]
 
 
+# Tender fields added after the first offline syncs (left out of the hash when absent).
+_LATER_TENDER_FIELDS = ("reader_ref", "currency", "foreign_minor", "rate", "rate_source", "rate_as_of")
+
+
 def offline_hash(body: OfflineSaleIn) -> str:
     # A body that names no cashier hashes as it did before `cashier_id` existed, so a
     # sale stored by an older sync and sent again after an upgrade is the same sale;
-    # likewise a cash tender without `reader_ref` (ADR 0073).
+    # likewise a cash tender without `reader_ref` (ADR 0073) or the foreign-cash fields.
     leave_out: dict[str, Any] = {"id": True} if body.cashier_id is not None else {"id": True, "cashier_id": True}
-    plain = {i: {"reader_ref": True} for i, t in enumerate(body.tenders) if t.reader_ref is None}
+    plain = {
+        i: {name: True for name in _LATER_TENDER_FIELDS if getattr(t, name) is None}
+        for i, t in enumerate(body.tenders)
+        if any(getattr(t, name) is None for name in _LATER_TENDER_FIELDS)
+    }
     if plain:
         leave_out["tenders"] = plain
     return hashlib.sha256(body.model_dump_json(exclude=leave_out).encode()).hexdigest()
@@ -312,6 +321,7 @@ class OfflineSync:
                 seconds_ahead=ahead,
             )
             sold_at = now
+        foreign = self._foreign_cash(body, policy, sold_at, found)
         known = self._price_differences(uow, body, found)
         self._limits(body, policy, sold_at, now, found)
         shift_id = self._shift(uow, body, found)
@@ -340,7 +350,7 @@ class OfflineSync:
         # catalogue's, so the sale counts under its category in every report, the live
         # read models and a rebuild from the history alike.
         categories = {pid: price.category_id for pid, price in known.items()}
-        draft = self._receipt(body, cashier, policy, register, shift_id, sold_at, now, categories)
+        draft = self._receipt(body, cashier, policy, register, shift_id, sold_at, now, categories, foreign)
         uow.session.execute(
             insert(sales),
             {
@@ -381,18 +391,80 @@ class OfflineSync:
                 for line in draft["lines"]
             ],
         )
-        uow.session.execute(
-            sale_tenders.insert(),
-            [
-                {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
-                for i, t in enumerate(body.tenders, start=1)
-            ],
-        )
+        tender_rows = [
+            {"sale_id": body.id, "seq": i, "kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
+            for i, t in enumerate(body.tenders, start=1)
+        ]
+        if foreign is not None:
+            for row, t in zip(tender_rows, body.tenders, strict=True):
+                row.update(_foreign_columns(t) if t.kind == "foreign_cash" else dict.fromkeys(_FOREIGN_COLUMNS))
+        uow.session.execute(sale_tenders.insert(), tender_rows)
         if found:
             uow.session.execute(
                 sync_exceptions.insert(), exception_rows(body.id, body.outlet_id, body.receipt_number, found, now)
             )
         return offline_payment(body.id, draft)
+
+    def _foreign_cash(self, body: OfflineSaleIn, policy: OutletSettings, sold_at: datetime, found: Found) -> AppliedTender | None:
+        """The foreign-cash tender at the rate the till used, checked by the arithmetic a
+        checkout settles with (a till whose figures do not follow from its own rate is
+        refused: that is a bug, not a changed world). A currency the outlet no longer
+        takes, or a rate already stale when the sale was made, is recorded and listed."""
+        tender = next((t for t in body.tenders if t.kind == "foreign_cash"), None)
+        if tender is None:
+            return None
+        code, rate, source, as_of = str(tender.currency), str(tender.rate), str(tender.rate_source), str(tender.rate_as_of)
+        problem = currency_problem(code)
+        if problem:
+            raise _Refused(422, f"foreign_cash: {problem}")
+        if code == policy.currency:
+            raise _Refused(422, f"foreign_cash in {code}, the outlet's own currency: that is a cash tender")
+        cards = sum(t.amount_minor for t in body.tenders if t.kind == "card")
+        stamped = StampedRate(policy.currency, code, rate, source, as_of)
+        try:
+            part = apply_foreign(
+                [TenderIn("foreign_cash", int(tender.foreign_minor or 0), currency=code)], body.total_minor - cards, stamped
+            )
+        except CheckoutError as exc:
+            raise _Refused(422, f"the foreign cash does not add up: {exc}") from None
+        change = tender.tendered_minor - tender.amount_minor
+        if (part.amount_minor, part.change_minor) != (tender.amount_minor, change):
+            raise _Refused(
+                422,
+                f"{tender.foreign_minor} {code} minor units at {rate} pay {part.amount_minor} with {part.change_minor} change, "
+                f"not the {tender.amount_minor} with {change} change the till sent",
+            )
+        facts = {
+            "currency": code,
+            "foreign_minor": tender.foreign_minor,
+            "amount_minor": part.amount_minor,
+            "change_minor": part.change_minor,
+            "rate": rate,
+            "rate_source": source,
+            "rate_as_of": as_of,
+        }
+        if code not in policy.accepted_currencies:
+            takes = ", ".join(policy.accepted_currencies) or "no foreign currency"
+            _note(
+                found,
+                "foreign_cash_not_accepted",
+                f"{tender.foreign_minor} {code} minor units taken offline (worth {part.amount_minor}); the outlet takes {takes}",
+                **facts,
+                accepted=list(policy.accepted_currencies),
+            )
+        day = tender.as_of_date()
+        limit = self.settings.rates_stale_after_days
+        age = (sold_at.date() - day).days if isinstance(day, date) else None
+        if age is not None and age > limit:
+            _note(
+                found,
+                "foreign_cash_stale_rate",
+                f"{code} taken offline at {rate} ({source}, {as_of}): {age} days old when sold, stale after {limit}",
+                **facts,
+                age_days=age,
+                stale_after_days=limit,
+            )
+        return part
 
     def _price_differences(self, uow: UnitOfWork, body: OfflineSaleIn, found: Found) -> dict[str, CatalogPrice]:
         """Lists what differs from the catalogue as sales knows it; returns what it knows
@@ -507,6 +579,7 @@ class OfflineSync:
         sold_at: datetime,
         now: datetime,
         categories: dict[str, str | None],
+        foreign: AppliedTender | None = None,
     ) -> dict[str, Any]:
         lines = [
             {
@@ -557,6 +630,7 @@ class OfflineSync:
             "tenders": [
                 {"kind": t.kind, "amount_minor": t.amount_minor, "tendered_minor": t.tendered_minor}
                 | ({"reader_ref": t.reader_ref, "capture": "deferred"} if t.kind == "card" else {})
+                | (_foreign_receipt(t, foreign) if t.kind == "foreign_cash" and foreign is not None else {})
                 for t in body.tenders
             ],
             "tendered_minor": tendered,
@@ -579,13 +653,45 @@ def offline_payment(sale_id: str, draft: dict[str, Any]) -> dict[str, Any]:
         "outlet_id": draft["outlet_id"],
         "currency": draft["currency"],
         "amount_minor": draft["due_minor"],
-        "tenders": [
-            {"kind": "card", "amount_minor": t["amount_minor"], "reader_ref": t["reader_ref"]}
-            if t["kind"] == "card"
-            else {"kind": t["kind"], "amount_minor": t["amount_minor"], "tendered_minor": t["tendered_minor"]}
-            for t in draft["tenders"]
-        ],
+        "tenders": [_payment_tender(t) for t in draft["tenders"]],
         "taken_at": draft["completed_at"],
+    }
+
+
+def _payment_tender(t: dict[str, Any]) -> dict[str, Any]:
+    if t["kind"] == "card":
+        return {"kind": "card", "amount_minor": t["amount_minor"], "reader_ref": t["reader_ref"]}
+    if t["kind"] == "foreign_cash":
+        # As a checkout sends it; payments records it at the till's rate (taken_at: offline).
+        return {"kind": "foreign_cash", "amount_minor": t["amount_minor"]} | {k: t[k] for k in _FOREIGN_PAYMENT}
+    return {"kind": t["kind"], "amount_minor": t["amount_minor"], "tendered_minor": t["tendered_minor"]}
+
+
+_FOREIGN_PAYMENT = ("currency", "foreign_minor", "change_minor", "rate", "rate_source", "rate_as_of")
+_FOREIGN_COLUMNS = ("currency", "foreign_minor", "rate", "rate_source", "rate_as_of", "change_minor")
+
+
+def _foreign_receipt(t: OfflineTenderIn, part: AppliedTender) -> dict[str, Any]:
+    """A foreign-cash tender on the offline receipt, as an online one reads."""
+    return {
+        "currency": t.currency,
+        "foreign_minor": t.foreign_minor,
+        "due_foreign_minor": part.due_foreign_minor,
+        "change_minor": part.change_minor,
+        "rate": t.rate,
+        "rate_source": t.rate_source,
+        "rate_as_of": t.rate_as_of,
+    }
+
+
+def _foreign_columns(t: OfflineTenderIn) -> dict[str, Any]:
+    return {
+        "currency": t.currency,
+        "foreign_minor": t.foreign_minor,
+        "rate": t.rate,
+        "rate_source": t.rate_source,
+        "rate_as_of": t.rate_as_of,
+        "change_minor": t.tendered_minor - t.amount_minor,
     }
 
 

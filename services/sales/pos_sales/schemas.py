@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from pos_platform.conversion import parse_rate
 from pos_platform.currencies import currency_problem
 from pos_platform.schemas import RequestModel
 
@@ -361,11 +362,38 @@ class OfflineLineIn(Strict):
 
 
 class OfflineTenderIn(Strict):
-    kind: Literal["cash", "card"] = Field(
-        description="cash, or card taken on the shop's card reader and captured at the sync (deferred capture, ADR 0073)"
+    kind: Literal["cash", "card", "foreign_cash"] = Field(
+        description="cash, card taken on the shop's card reader and captured at the sync (deferred capture, ADR 0073), "
+        "or foreign cash at the rate the till had cached (ADR 0061)"
     )
     amount_minor: int = Field(gt=0, le=MAX_MINOR, description="what the tender paid of the sale")
-    tendered_minor: int = Field(gt=0, le=MAX_MINOR, description="what the customer handed over (card: the amount)")
+    tendered_minor: int = Field(
+        gt=0,
+        le=MAX_MINOR,
+        description="what the customer handed over (card: the amount; foreign_cash: its value in the sale's currency, "
+        "amount_minor + the change given in the sale's currency)",
+    )
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", description="foreign_cash: the currency handed over")
+    foreign_minor: int | None = Field(
+        default=None, gt=0, le=MAX_MINOR, description="foreign_cash: what was handed over, in minor units of `currency`"
+    )
+    rate: str | None = Field(
+        default=None,
+        max_length=40,
+        description="foreign_cash: the rate the till used (units of `currency` per unit of the sale's currency, a decimal string)",
+    )
+    rate_source: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="foreign_cash: where the till's rate came from (ecb | sandbox | manual)",
+    )
+    rate_as_of: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=32,
+        description="foreign_cash: the rate's reference date (YYYY-MM-DD), or when a manual rate was set (ISO 8601)",
+    )
     reader_ref: str | None = Field(
         default=None,
         min_length=4,
@@ -383,7 +411,33 @@ class OfflineTenderIn(Strict):
                 raise ValueError("a card tender is charged exactly its amount: tendered_minor = amount_minor")
         elif self.reader_ref is not None:
             raise ValueError("reader_ref is for card tenders only")
+        foreign = (self.currency, self.foreign_minor, self.rate, self.rate_source, self.rate_as_of)
+        if self.kind == "foreign_cash":
+            if any(v is None for v in foreign):
+                raise ValueError(
+                    "an offline foreign_cash tender carries currency, foreign_minor, rate, rate_source and rate_as_of "
+                    "(the rate the till used)"
+                )
+            try:
+                parse_rate(str(self.rate))
+            except ValueError as exc:
+                raise ValueError(f"foreign_cash rate: {exc}") from None
+            if _as_of_date(str(self.rate_as_of)) is None:
+                raise ValueError(f"foreign_cash rate_as_of {self.rate_as_of!r} is not a date (YYYY-MM-DD) or an ISO 8601 time")
+        elif any(v is not None for v in foreign):
+            raise ValueError("currency, foreign_minor and the rate fields are for foreign_cash tenders only")
         return self
+
+    def as_of_date(self) -> date | None:
+        """The day the till's rate is of (a foreign_cash tender)."""
+        return None if self.rate_as_of is None else _as_of_date(self.rate_as_of)
+
+
+def _as_of_date(text: str) -> date | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
 
 
 class OfflineSaleIn(Strict):
@@ -441,6 +495,8 @@ class OfflineSaleIn(Strict):
         due = self.total_minor + self.rounding_minor
         if due < 0 or sum(t.amount_minor for t in self.tenders) != due:
             raise ValueError(f"the tenders pay {sum(t.amount_minor for t in self.tenders)}, the sale is {due}")
+        if sum(t.kind == "foreign_cash" for t in self.tenders) > 1:
+            raise ValueError("one foreign_cash tender per sale: add the notes up into one")
         if any(t.tendered_minor < t.amount_minor for t in self.tenders):
             raise ValueError("a tender handed over less than it paid")
         if self.change_minor != sum(t.tendered_minor - t.amount_minor for t in self.tenders):
@@ -463,7 +519,9 @@ class SyncExceptionOut(BaseModel):
         "product_id, name, qty, on_hand_after; shift_closed: shift_id, cash_minor, closed_at; shift_unknown: shift_id; "
         "over_offline_limits: limit (hours: hours, allowed_hours; sale: total_minor, allowed_minor; card: card_minor; "
         "card_sale: card_minor, allowed_minor); card_declined_after_sale: owed_minor, decline_code, reader_refs; discount_unapproved: "
-        "discount_minor, gross_minor, approval_bp; receipt_number_reused: other_sale_ids; clock_ahead: till_time, seconds_ahead",
+        "discount_minor, gross_minor, approval_bp; receipt_number_reused: other_sale_ids; clock_ahead: till_time, seconds_ahead; foreign_cash_stale_rate: currency, "
+        "foreign_minor, amount_minor, change_minor, rate, rate_source, rate_as_of, age_days, stale_after_days; "
+        "foreign_cash_not_accepted: the same figures (no age) and accepted",
     )
     created_at: str = Field(description="when the exception was recorded")
     sold_at: str | None = Field(default=None, description="when the till made the sale (the receipt's time)")

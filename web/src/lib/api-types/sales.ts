@@ -1101,10 +1101,10 @@ export interface components {
         OfflineTenderIn: {
             /**
              * Kind
-             * @description cash, or card taken on the shop's card reader and captured at the sync (deferred capture, ADR 0073)
+             * @description cash, card taken on the shop's card reader and captured at the sync (deferred capture, ADR 0073), or foreign cash at the rate the till had cached (ADR 0061)
              * @enum {string}
              */
-            kind: "cash" | "card";
+            kind: "cash" | "card" | "foreign_cash";
             /**
              * Amount Minor
              * @description what the tender paid of the sale
@@ -1112,9 +1112,34 @@ export interface components {
             amount_minor: number;
             /**
              * Tendered Minor
-             * @description what the customer handed over (card: the amount)
+             * @description what the customer handed over (card: the amount; foreign_cash: its value in the sale's currency, amount_minor + the change given in the sale's currency)
              */
             tendered_minor: number;
+            /**
+             * Currency
+             * @description foreign_cash: the currency handed over
+             */
+            currency?: string | null;
+            /**
+             * Foreign Minor
+             * @description foreign_cash: what was handed over, in minor units of `currency`
+             */
+            foreign_minor?: number | null;
+            /**
+             * Rate
+             * @description foreign_cash: the rate the till used (units of `currency` per unit of the sale's currency, a decimal string)
+             */
+            rate?: string | null;
+            /**
+             * Rate Source
+             * @description foreign_cash: where the till's rate came from (ecb | sandbox | manual)
+             */
+            rate_source?: string | null;
+            /**
+             * Rate As Of
+             * @description foreign_cash: the rate's reference date (YYYY-MM-DD), or when a manual rate was set (ISO 8601)
+             */
+            rate_as_of?: string | null;
             /**
              * Reader Ref
              * @description card: the reader's reference of the payment it stored (store-and-forward); payments captures it
@@ -2191,7 +2216,7 @@ export interface components {
             detail: string;
             /**
              * Facts
-             * @description what was found in figures, one object per finding (amounts in minor units of `currency`); empty for exceptions recorded before the facts were kept. price_changed: line, product_id, sku, name, qty, sold_minor, shelf_minor; product_archived, product_unknown: line, product_id, sku, name, qty; stock_short: product_id, name, qty, on_hand_after; shift_closed: shift_id, cash_minor, closed_at; shift_unknown: shift_id; over_offline_limits: limit (hours: hours, allowed_hours; sale: total_minor, allowed_minor; card: card_minor; card_sale: card_minor, allowed_minor); card_declined_after_sale: owed_minor, decline_code, reader_refs; discount_unapproved: discount_minor, gross_minor, approval_bp; receipt_number_reused: other_sale_ids; clock_ahead: till_time, seconds_ahead
+             * @description what was found in figures, one object per finding (amounts in minor units of `currency`); empty for exceptions recorded before the facts were kept. price_changed: line, product_id, sku, name, qty, sold_minor, shelf_minor; product_archived, product_unknown: line, product_id, sku, name, qty; stock_short: product_id, name, qty, on_hand_after; shift_closed: shift_id, cash_minor, closed_at; shift_unknown: shift_id; over_offline_limits: limit (hours: hours, allowed_hours; sale: total_minor, allowed_minor; card: card_minor; card_sale: card_minor, allowed_minor); card_declined_after_sale: owed_minor, decline_code, reader_refs; discount_unapproved: discount_minor, gross_minor, approval_bp; receipt_number_reused: other_sale_ids; clock_ahead: till_time, seconds_ahead; foreign_cash_stale_rate: currency, foreign_minor, amount_minor, change_minor, rate, rate_source, rate_as_of, age_days, stale_after_days; foreign_cash_not_accepted: the same figures (no age) and accepted
              */
             facts?: {
                 [key: string]: unknown;
