@@ -209,6 +209,7 @@ def test_reports_list_the_dollars_taken_and_the_outlets_zone_comes_from_identity
     csv_text = shop.manager.get("/api/reports/sales/tender-currencies", params={**span, "format": "csv"}).text
     assert f",foreign_cash,USD,{want[2]},{taken},EUR," in csv_text
 
+    before = next(o for o in shop.admin.get("/api/identity/outlets").raise_for_status().json() if o["id"] == outlet_id)
     moved = shop.admin.patch(f"/api/identity/outlets/{outlet_id}", json={"timezone": "Asia/Tokyo"})
     assert moved.status_code == 200, moved.text
     view = eventually(
@@ -221,6 +222,17 @@ def test_reports_list_the_dollars_taken_and_the_outlets_zone_comes_from_identity
             [r["timezone"] for r in shop.manager.get("/api/reports/sales/outlets", params=span).json()["rows"]] == ["Asia/Tokyo"]
         ),
         "reports to take the outlet's new time zone",
+    )
+    # Back as it was: the reports' days of the sales made before the move stay those of
+    # the zone they were made in, and a rebuild (test_reports_rebuild, later on this
+    # stack) days every sale by the outlet's zone of now (a known limit, ADR 0072).
+    shop.admin.patch(f"/api/identity/outlets/{outlet_id}", json={"timezone": before["timezone"]}).raise_for_status()
+    eventually(
+        lambda: (
+            [r["timezone"] for r in shop.manager.get("/api/reports/sales/outlets", params=span).json()["rows"]]
+            == [before["timezone"]]
+        ),
+        "reports to take the outlet's zone back",
     )
 
 
