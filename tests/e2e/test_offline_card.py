@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_checkout_helpers import Shop, checkout_stack, eventually, gateway_port, make_shop  # noqa: F401 (fixture)
+from tests.e2e.test_offline_sync import offline_sale
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
@@ -57,29 +58,10 @@ def reader_captures(ref: str) -> list[dict[str, Any]]:
 
 
 def card_sale(shop: Shop, register: dict[str, Any], number: int, ref: str, price: int) -> dict[str, Any]:
-    product = shop.products["beans"]
-    tax = (price * 2000 * 2 + 12_000) // (2 * 12_000)
+    """test_offline_sync's receipt of one line, paid on the reader instead of in cash."""
+    sale = offline_sale(shop, register, number, datetime.now(UTC) - timedelta(minutes=30), "beans", price)
     return {
-        "id": str(uuid.uuid4()),
-        "outlet_id": shop.outlet["id"],
-        "register_id": register["id"],
-        "receipt_number": f"R{register['number']}-OFF{number:06d}",
-        "sold_at": (datetime.now(UTC) - timedelta(minutes=30)).isoformat().replace("+00:00", "Z"),
-        "currency": "EUR",
-        "lines": [
-            {
-                "product_id": product["id"],
-                "sku": product["sku"],
-                "name": product["name"],
-                "qty": 1,
-                "unit_price_minor": price,
-                "tax_rate_bp": 2000,
-                "tax_minor": tax,
-                "total_minor": price,
-            }
-        ],
-        "total_minor": price,
-        "tax_minor": tax,
+        **sale,
         "tenders": [{"kind": "card", "amount_minor": price, "tendered_minor": price, "reader_ref": ref}],
         "change_minor": 0,
     }
