@@ -7,6 +7,7 @@ admins everywhere; cashiers none (403)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
@@ -451,6 +452,17 @@ def _receive(ctx: Any, po_id: int, body: OrderReceiptIn, principal: Principal) -
         return _order_out(uow, orders.header(uow, po_id))
 
 
+def _move_order(request: Request, po_id: int, principal: Principal, move: Callable[[UnitOfWork, Any], None]) -> PurchaseOrderOut:
+    """One state change of an order under its row lock; a change its state forbids: 409."""
+    with context(request).db.transaction() as uow:
+        row = _order(uow, po_id, principal, for_update=True)
+        try:
+            move(uow, row)
+        except OrderStateError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        return _order_out(uow, orders.header(uow, po_id))
+
+
 @router.post(
     "/purchase-orders/{po_id}/cancel",
     response_model=PurchaseOrderOut,
@@ -459,13 +471,7 @@ def _receive(ctx: Any, po_id: int, body: OrderReceiptIn, principal: Principal) -
 def cancel_order(po_id: PoId, principal: Manager, request: Request) -> PurchaseOrderOut:
     """Cancel a draft or a sent order before anything was received (tell the supplier
     yourself if it was sent)."""
-    with context(request).db.transaction() as uow:
-        row = _order(uow, po_id, principal, for_update=True)
-        try:
-            orders.cancel(uow, row)
-        except OrderStateError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return _order_out(uow, orders.header(uow, po_id))
+    return _move_order(request, po_id, principal, orders.cancel)
 
 
 @router.post(
@@ -476,10 +482,4 @@ def cancel_order(po_id: PoId, principal: Manager, request: Request) -> PurchaseO
 def close_order(po_id: PoId, principal: Manager, request: Request) -> PurchaseOrderOut:
     """A partially received order whose rest will not come: it becomes received, its
     lines short of what was ordered (nothing moves)."""
-    with context(request).db.transaction() as uow:
-        row = _order(uow, po_id, principal, for_update=True)
-        try:
-            orders.close_short(uow, row)
-        except OrderStateError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return _order_out(uow, orders.header(uow, po_id))
+    return _move_order(request, po_id, principal, orders.close_short)
