@@ -55,9 +55,10 @@ class Config:
     rabbit_host: str
     rabbit_port: int = 5672
     rabbit_node: str | None = None  # rabbitmqctl -n <node>; None: the local default node
+    replicas: tuple[tuple[str, int], ...] = tuple(REPLICAS.items())  # instances per service (1 if not named)
 
     def ports(self, service: str) -> list[int]:
-        return [self.port_base + PORT_OFFSET[service] + 10 * i for i in range(REPLICAS.get(service, 1))]
+        return [self.port_base + PORT_OFFSET[service] + 10 * i for i in range(dict(self.replicas).get(service, 1))]
 
     def database(self, service: str) -> str:
         return f"{self.db_prefix}{service}"
@@ -630,7 +631,19 @@ def config_from(args: argparse.Namespace) -> Config:
         rabbit_host=os.environ.get("POS_STACK_RABBIT_HOST", "127.0.0.1"),
         rabbit_port=int(os.environ.get("POS_STACK_RABBIT_PORT", "5672")),
         rabbit_node=os.environ.get("POS_STACK_RABBIT_NODE") or None,
+        replicas=parse_replicas(args.replicas),
     )
+
+
+def parse_replicas(text: str | None) -> tuple[tuple[str, int], ...]:
+    """`sales=1,inventory=3` over the default (2 of inventory and sales, 1 of the rest)."""
+    counts = dict(REPLICAS)
+    for part in filter(None, (text or "").split(",")):
+        service, _, count = part.partition("=")
+        if service.strip() not in SERVICES or not count.strip().isdigit() or not 1 <= int(count) <= 9:
+            raise SystemExit(f"--replicas: {part!r} is not SERVICE=N with SERVICE one of {', '.join(SERVICES)} and N 1-9")
+        counts[service.strip()] = int(count)
+    return tuple(sorted(counts.items()))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -645,6 +658,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db-prefix", default="pos_")
     parser.add_argument("--vhost", default="/")
     parser.add_argument("--fresh", action="store_true", help="drop the stack's databases (and vhost) first")
+    parser.add_argument(
+        "--replicas",
+        default=os.environ.get("POS_STACK_REPLICAS"),
+        help="instances per service, e.g. sales=1,inventory=1 (default: 2 of inventory and sales, 1 of the rest); "
+        "give the same value to down/status/restart",
+    )
     args = parser.parse_args(argv)
     cfg = config_from(args)
     {

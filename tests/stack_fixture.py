@@ -51,6 +51,10 @@ def stack_args() -> list[str]:
         f"pos_{name}_",
         "--vhost",
         f"pos_{name}",
+        # Two of sales and inventory whatever POS_STACK_REPLICAS says: the fault suite
+        # kills one replica and expects the other to take the sales.
+        "--replicas",
+        "inventory=2,sales=2",
     ]
 
 
