@@ -1,0 +1,58 @@
+"""What the project's sandboxes share (the exchange-rate feed, pos_payments.rates_sandbox;
+the tax API, pos_sales.tax_sandbox): each is a process of its own that a service is
+pointed at, and each fails on demand through `PUT /sandbox/failure`, scripted the same
+way. The failure modes themselves (what "garbage" looks like) are each sandbox's own."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+
+@dataclass
+class Failure:
+    """What the sandbox does with its next requests: `mode` "ok" answers; the others are
+    the sandbox's failure modes. `times`: the next n requests, then back to "ok"; None:
+    until changed."""
+
+    mode: str = "ok"
+    times: int | None = None
+    status: int = 503
+    delay_seconds: float = 10.0
+    garbage: str = ""
+
+
+class Scripted(Protocol):
+    """A sandbox's state: the failure scripted on it."""
+
+    failure: Failure
+
+
+def next_failure(state: Scripted, ok: Failure) -> Failure:
+    """The failure for the request at hand, counted against `times`; used up, the state
+    is back to `ok` (the sandbox's "no failure", with its own defaults)."""
+    failure = state.failure
+    if failure.mode != "ok" and failure.times is not None:
+        failure.times -= 1
+        if failure.times <= 0:
+            state.failure = replace(ok)
+    return failure
+
+
+def scripted_failure(body: dict[str, Any], modes: Collection[str], garbage: Collection[str], ok: Failure) -> Failure | str:
+    """The failure a `PUT /sandbox/failure` body asks for (what it leaves out as in `ok`),
+    or why it is refused (422)."""
+    mode = body.get("mode", "ok")
+    if mode not in modes:
+        return f"mode: one of {', '.join(modes)}"
+    kind = body.get("garbage", ok.garbage)
+    if kind not in garbage:
+        return f"garbage: one of {', '.join(garbage)}"
+    return Failure(
+        mode=mode,
+        times=body.get("times"),
+        status=int(body.get("status", ok.status)),
+        delay_seconds=float(body.get("delay_seconds", ok.delay_seconds)),
+        garbage=kind,
+    )
