@@ -173,6 +173,7 @@ class OfflineSync:
                 return Replayed(await answers.wait_for_answer(body.id, digest, self.checkout.reconcile))
             started = offline_payment(body.id, draft)
         elif not isinstance(started, dict):
+            assert started != "unknown_register"  # the last try, having waited, decides
             return started
         answer = await self.checkout.clients.capture(started, principal.token)
         if answer.outcome == "unknown":
@@ -265,7 +266,8 @@ class OfflineSync:
             uow.session.execute(sale_tenders.delete().where(sale_tenders.c.sale_id == sale_id))
             return None
         return Refused(
-            "conflict", {"detail": f"this sale id belongs to a cart that was {row.status.lower()}: the offline sale needs a manager"}
+            "conflict",
+            {"detail": f"this sale id belongs to a cart that was {row.status.lower()}: the offline sale needs a manager"},
         )
 
     def _pending_draft(self, sale_id: str) -> dict[str, Any] | None:
@@ -306,7 +308,8 @@ class OfflineSync:
             raise _Refused(str(problem)) from None
         assert register is not None
         if not body.receipt_number.startswith(f"R{register.number}-"):
-            raise _Refused(f"receipt number {body.receipt_number} is not register {register.number}'s (R{register.number}-OFF...)"
+            raise _Refused(
+                f"receipt number {body.receipt_number} is not register {register.number}'s (R{register.number}-OFF...)"
             )
         policy = outlet_policy.load(uow, body.outlet_id, self.settings)
         if body.currency != policy.currency:
@@ -432,7 +435,8 @@ class OfflineSync:
             raise _Refused(f"the foreign cash does not add up: {exc}") from None
         change = tender.tendered_minor - tender.amount_minor
         if (part.amount_minor, part.change_minor) != (tender.amount_minor, change):
-            raise _Refused(f"{tender.foreign_minor} {code} minor units at {rate} pay {part.amount_minor} with {part.change_minor} change, "
+            raise _Refused(
+                f"{tender.foreign_minor} {code} minor units at {rate} pay {part.amount_minor} with {part.change_minor} change, "
                 f"not the {tender.amount_minor} with {change} change the till sent",
             )
         facts = {

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from pos_platform.auth import ApprovalError, Principal
 from pos_sales.idempotency import Answer
+from pos_sales.offline import OfflineSync
 from pos_sales.outcomes import (
     Declined,
     NeedsApproval,
@@ -33,7 +34,6 @@ from pos_sales.outcomes import (
     Voided,
     http_answer,
 )
-from pos_sales.offline import OfflineSync
 from pos_sales.schemas import OfflineSaleIn, RefundIn, SaleIn, VoidIn
 from pos_sales.tables import refunds, sales
 from pos_sales.voids import stored_void, void_cart
