@@ -1,13 +1,23 @@
 """What the project's sandboxes share (the exchange-rate feed, pos_payments.rates_sandbox;
 the tax API, pos_sales.tax_sandbox): each is a process of its own that a service is
-pointed at, and each fails on demand through `PUT /sandbox/failure`, scripted the same
-way. The failure modes themselves (what "garbage" looks like) are each sandbox's own."""
+pointed at, fails on demand, and is driven the same way:
+
+    GET  /healthz
+    GET  /sandbox/state     the sandbox's state, with the failure scripted
+    PUT  /sandbox/failure   {"mode": "...", "times": n | null, "status": 503, "delay_seconds": s, "garbage": "..."}
+    POST /sandbox/reset
+
+The failure modes themselves (what "garbage" looks like) are each sandbox's own."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 
 @dataclass
@@ -24,9 +34,11 @@ class Failure:
 
 
 class Scripted(Protocol):
-    """A sandbox's state: the failure scripted on it."""
+    """A sandbox's state: the failure scripted on it, and what GET /sandbox/state shows."""
 
     failure: Failure
+
+    def snapshot(self) -> dict[str, Any]: ...
 
 
 def next_failure(state: Scripted, ok: Failure) -> Failure:
@@ -56,3 +68,34 @@ def scripted_failure(body: dict[str, Any], modes: Collection[str], garbage: Coll
         delay_seconds=float(body.get("delay_seconds", ok.delay_seconds)),
         garbage=kind,
     )
+
+
+def control_routes(
+    state: Scripted, modes: Collection[str], garbage: Collection[str], ok: Failure, reset: Callable[[], None]
+) -> list[Route]:
+    """The routes every sandbox has: health, its state, the failure script, a reset
+    (`reset` puts the state back as it started)."""
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def get_state(_request: Request) -> JSONResponse:
+        return JSONResponse(state.snapshot())
+
+    async def put_failure(request: Request) -> JSONResponse:
+        failure = scripted_failure(await request.json(), modes, garbage, ok)
+        if isinstance(failure, str):
+            return JSONResponse({"detail": failure}, status_code=422)
+        state.failure = failure
+        return JSONResponse(state.snapshot())
+
+    async def post_reset(_request: Request) -> JSONResponse:
+        reset()
+        return JSONResponse(state.snapshot())
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/sandbox/state", get_state, methods=["GET"]),
+        Route("/sandbox/failure", put_failure, methods=["PUT"]),
+        Route("/sandbox/reset", post_reset, methods=["POST"]),
+    ]

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pos_platform.sandbox import Failure, next_failure, scripted_failure
+from pos_platform.sandbox import Failure, control_routes, next_failure
 
 DOCUMENT_PATH = "/stats/eurofxref/eurofxref-daily.xml"
 
@@ -153,12 +153,6 @@ def create_app(rates: dict[str, str] | None = None, reference_date: str | None =
             return render(state.today(), {})
         return GARBAGE.get(kind) or GARBAGE["not-xml"]
 
-    async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def get_state(_request: Request) -> JSONResponse:
-        return JSONResponse(state.snapshot())
-
     async def put_rates(request: Request) -> JSONResponse:
         body = await request.json()
         rates = body.get("rates")
@@ -174,26 +168,15 @@ def create_app(rates: dict[str, str] | None = None, reference_date: str | None =
         state.rates = {str(k).upper(): v for k, v in rates.items()}
         return JSONResponse(state.snapshot())
 
-    async def put_failure(request: Request) -> JSONResponse:
-        failure = scripted_failure(await request.json(), MODES, GARBAGE, OK)
-        if isinstance(failure, str):
-            return JSONResponse({"detail": failure}, status_code=422)
-        state.failure = failure
-        return JSONResponse(state.snapshot())
-
-    async def reset(_request: Request) -> JSONResponse:
+    def reset() -> None:
         state.rates, state.reference_date, state.failure = dict(DEFAULT_RATES), None, replace(OK)
         state.requests = state.served = 0
-        return JSONResponse(state.snapshot())
 
     app = Starlette(
         routes=[
             Route(DOCUMENT_PATH, document, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/sandbox/state", get_state, methods=["GET"]),
             Route("/sandbox/rates", put_rates, methods=["PUT"]),
-            Route("/sandbox/failure", put_failure, methods=["PUT"]),
-            Route("/sandbox/reset", reset, methods=["POST"]),
+            *control_routes(state, MODES, GARBAGE, OK, reset),
         ]
     )
     app.state.sandbox = state

@@ -47,7 +47,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pos_platform.sandbox import Failure, next_failure, scripted_failure
+from pos_platform.sandbox import Failure, control_routes, next_failure
 
 DEFAULT_RULES: dict[str, list[dict[str, str]]] = {
     "US-CA": [
@@ -202,12 +202,6 @@ def create_app(api_key: str | None = None) -> Starlette:
             line["amount_tax"] = -line["amount_tax"] - 1
         return JSONResponse(answer)
 
-    async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def get_state(_request: Request) -> JSONResponse:
-        return JSONResponse(state.snapshot())
-
     async def put_rules(request: Request) -> JSONResponse:
         body = await request.json()
         ok = isinstance(body, dict) and all(
@@ -220,14 +214,7 @@ def create_app(api_key: str | None = None) -> Starlette:
         state.rules = body
         return JSONResponse(state.snapshot())
 
-    async def put_failure(request: Request) -> JSONResponse:
-        failure = scripted_failure(await request.json(), MODES, GARBAGE, OK)
-        if isinstance(failure, str):
-            return JSONResponse({"detail": failure}, status_code=422)
-        state.failure = failure
-        return JSONResponse(state.snapshot())
-
-    async def reset(_request: Request) -> JSONResponse:
+    def reset() -> None:
         fresh = TaxSandboxState()
         state.rules, state.failure, state.requests, state.answered, state.last_request = (
             fresh.rules,
@@ -236,16 +223,12 @@ def create_app(api_key: str | None = None) -> Starlette:
             0,
             None,
         )
-        return JSONResponse(state.snapshot())
 
     app = Starlette(
         routes=[
             Route("/v1/tax/calculations", calculations, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/sandbox/state", get_state, methods=["GET"]),
             Route("/sandbox/rules", put_rules, methods=["PUT"]),
-            Route("/sandbox/failure", put_failure, methods=["PUT"]),
-            Route("/sandbox/reset", reset, methods=["POST"]),
+            *control_routes(state, MODES, GARBAGE, OK, reset),
         ]
     )
     app.state.sandbox = state
