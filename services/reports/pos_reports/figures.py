@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pos_reports.schemas import HeatRow
+from pos_reports.schemas import HeatRow, SalesFigures
 
 SALES_SUMS = (
     "sales_count",
@@ -75,15 +75,18 @@ def sales_figures(values: Mapping[str, Any]) -> dict[str, Any]:
     f["net_minor"] = f["gross_minor"] - f["tax_minor"]
     f["net_after_refunds_minor"] = f["net_minor"] - (f["refund_minor"] - f["refund_tax_minor"])
     f["average_basket_minor"] = half_up(f["gross_minor"], f["sales_count"]) if f["sales_count"] else 0
-    f["margin_minor"] = f["net_after_refunds_minor"] - (f["cost_minor"] - f["refund_cost_minor"])
-    f["margin_bp"] = ratio_bp(f["margin_minor"], f["net_after_refunds_minor"])
-    return f
+    return _with_margin(f)
 
 
 def line_figures(values: Mapping[str, Any]) -> dict[str, Any]:
     f = {c: int(values.get(c) or 0) for c in LINE_SUMS}
     f["net_minor"] = f["gross_minor"] - f["tax_minor"]
     f["net_after_refunds_minor"] = f["net_minor"] - (f["refund_minor"] - f["refund_tax_minor"])
+    return _with_margin(f)
+
+
+def _with_margin(f: dict[str, Any]) -> dict[str, Any]:
+    """The margin after refunds, in minor units and in basis points of the net."""
     f["margin_minor"] = f["net_after_refunds_minor"] - (f["cost_minor"] - f["refund_cost_minor"])
     f["margin_bp"] = ratio_bp(f["margin_minor"], f["net_after_refunds_minor"])
     return f
@@ -97,6 +100,11 @@ def by_currency(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> di
         for column in columns:
             total[column] += int(row.get(column) or 0)
     return dict(sorted(totals.items()))
+
+
+def sales_totals(rows: Iterable[Mapping[str, Any]]) -> list[SalesFigures]:
+    """A report's sales figures summed per currency, in currency order."""
+    return [SalesFigures(currency=c, **sales_figures(summed)) for c, summed in by_currency(rows, SALES_SUMS).items()]
 
 
 def heat_row(r: Mapping[str, Any]) -> HeatRow:

@@ -805,7 +805,7 @@ class Checkout:
             answer = await self.clients.capture(offline_payment(sale_id, draft), None)
             if answer.outcome in ("unknown", "unreachable", "card_unreachable"):
                 return None
-            return await OfflineSync(self).settle(sale_id, answer, None, by="reconciler")
+            return http_answer(await OfflineSync(self).settle(sale_id, answer, None, by="reconciler"))
         if draft["due_minor"] == 0:
             await self.clients.release(sale_id, None)
             return http_answer(

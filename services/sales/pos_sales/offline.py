@@ -39,8 +39,7 @@ from pos_sales import cashiers, outlet_policy, registers
 from pos_sales.checkout import Checkout, shelf_prices
 from pos_sales.clients import PaymentAnswer
 from pos_sales.domain import AppliedTender, CatalogPrice, CheckoutError, StampedRate, TenderIn, apply_foreign
-from pos_sales.idempotency import Answer
-from pos_sales.outcomes import http_answer
+from pos_sales.outcomes import Outcome, OutcomeUnknown, RecordedOnline, Refused, Replayed
 from pos_sales.outlet_policy import OutletSettings
 from pos_sales.schemas import OfflineSaleIn, OfflineTenderIn
 from pos_sales.shifts import current_shift_id, load_shift
@@ -132,9 +131,12 @@ def _naive_utc(moment: datetime) -> datetime:
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    """The sale cannot be recorded as sent (a receipt that does not add up, another
+    outlet's register): nothing is stored, the first transaction is rolled back."""
+
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
-        self.answer = Answer(status, {"detail": detail})
+        self.outcome = Refused("invalid", {"detail": detail})
 
 
 class _UnknownRegister(Exception):
@@ -147,7 +149,9 @@ class OfflineSync:
         self.db = checkout.db
         self.settings = checkout.settings
 
-    async def run(self, body: OfflineSaleIn, principal: Principal) -> Answer:
+    async def run(self, body: OfflineSaleIn, principal: Principal) -> Outcome:
+        """The use case (ADR 0074): the sale as the till sent it and the cashier syncing
+        it in, a typed outcome out; `http_answer` makes it the HTTP answer."""
         digest = offline_hash(body)
         answers = self.checkout.answers
         try:
@@ -158,7 +162,7 @@ class OfflineSync:
             if started == "unknown_register":
                 started = await run_in_threadpool(self._start, body, principal, digest, True)
         except IntegrityError:
-            return await answers.wait_for_answer(body.id, digest, self.checkout.reconcile)
+            return Replayed(await answers.wait_for_answer(body.id, digest, self.checkout.reconcile))
         if started == "wait":
             # Stored by an earlier sync whose payment was not confirmed: record the cash
             # again (payments answers a repeated id as the first time) and complete it.
@@ -166,9 +170,10 @@ class OfflineSync:
             # is conditional on the sale still being PENDING, so it happens once.
             draft = await run_in_threadpool(self._pending_draft, body.id)
             if draft is None:
-                return await answers.wait_for_answer(body.id, digest, self.checkout.reconcile)
+                return Replayed(await answers.wait_for_answer(body.id, digest, self.checkout.reconcile))
             started = offline_payment(body.id, draft)
-        elif isinstance(started, Answer):
+        elif not isinstance(started, dict):
+            assert started != "unknown_register"  # the last try, having waited, decides
             return started
         answer = await self.checkout.clients.capture(started, principal.token)
         if answer.outcome == "unknown":
@@ -176,7 +181,7 @@ class OfflineSync:
             answer = await self.checkout.clients.capture(started, principal.token)
         return await self.settle(body.id, answer, principal.token, by="offline-sync")
 
-    async def settle(self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str) -> Answer:
+    async def settle(self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str) -> Outcome:
         """Complete on a recorded payment; a payments service down or unsure leaves the
         sale for the next sync or the reconciler (never cancelled: the cash is taken)."""
         if answer.outcome in ("declined", "refused"):
@@ -184,17 +189,16 @@ class OfflineSync:
             if declined is not None:
                 return declined
         if answer.outcome in ("unknown", "cancelled", "card_unreachable"):
-            return Answer(
-                503,
+            return OutcomeUnknown(
                 {
                     "detail": "the sale is stored; payments has not confirmed it yet: sync it again later",
                     "sale_id": sale_id,
                     "status": "PENDING",
                 },
             )
-        return http_answer(await self.checkout._settle(sale_id, answer, token, by=by))
+        return await self.checkout._settle(sale_id, answer, token, by=by)
 
-    def _card_declined_after_sale(self, sale_id: str, answer: PaymentAnswer) -> Answer | None:
+    def _card_declined_after_sale(self, sale_id: str, answer: PaymentAnswer) -> Outcome | None:
         """A card the reader took offline and the issuer declined at capture (or payments
         refused to capture): the customer left with the goods, so the sale is completed
         all the same and the amount owed listed for a manager (`card_declined_after_sale`),
@@ -213,7 +217,7 @@ class OfflineSync:
                 return None
             if "card_declined_after_sale" in draft:
                 # A copy of this sync got here first (its completion is on its way).
-                return http_answer(self.checkout._complete(sale_id, "offline-sync"))
+                return self.checkout._complete(sale_id, "offline-sync")
             payment = answer.body.get("payment") if isinstance(answer.body.get("payment"), dict) else answer.body
             code = str(answer.body.get("decline_code") or (payment or {}).get("decline_code") or answer.status or "declined")
             owed = sum(t["amount_minor"] for t in cards)
@@ -234,11 +238,11 @@ class OfflineSync:
             uow.session.execute(sales.update().where(sales.c.id == sale_id).values(draft=json.dumps(draft)))
         # Completed as any offline sale (PENDING -> COMPLETED once; a copy of this sync
         # finds it completed and the exception written once, above, under PENDING).
-        return http_answer(self.checkout._complete(sale_id, "offline-sync"))
+        return self.checkout._complete(sale_id, "offline-sync")
 
-    def _online_attempt(self, uow: UnitOfWork, sale_id: str) -> Answer | None:
+    def _online_attempt(self, uow: UnitOfWork, sale_id: str) -> Outcome | None:
         """The till tried this sale online first (same id) and lost the link mid-way, then
-        took it offline. Completed online: that is the sale (answered 200, recorded
+        took it offline. Completed online: that is the sale (RecordedOnline, recorded
         once). Failed online (nothing was charged, the stock released): the offline sale
         replaces it. Still being settled: sync again later."""
         row = uow.session.execute(
@@ -247,10 +251,9 @@ class OfflineSync:
         if row is None or row.offline:
             return None
         if row.status == "COMPLETED":
-            return Answer(200, {**json.loads(row.answer), "recorded": "online"})
+            return RecordedOnline({**json.loads(row.answer), "recorded": "online"})
         if row.status == "PENDING":
-            return Answer(
-                503,
+            return OutcomeUnknown(
                 {
                     "detail": "this sale's online attempt is still being settled: sync it again in a moment",
                     "sale_id": sale_id,
@@ -262,8 +265,9 @@ class OfflineSync:
             uow.session.execute(sale_lines.delete().where(sale_lines.c.sale_id == sale_id))
             uow.session.execute(sale_tenders.delete().where(sale_tenders.c.sale_id == sale_id))
             return None
-        return Answer(
-            409, {"detail": f"this sale id belongs to a cart that was {row.status.lower()}: the offline sale needs a manager"}
+        return Refused(
+            "conflict",
+            {"detail": f"this sale id belongs to a cart that was {row.status.lower()}: the offline sale needs a manager"},
         )
 
     def _pending_draft(self, sale_id: str) -> dict[str, Any] | None:
@@ -277,20 +281,22 @@ class OfflineSync:
 
     def _start(
         self, body: OfflineSaleIn, principal: Principal, digest: str, waited: bool = False
-    ) -> Answer | Literal["wait", "unknown_register"] | dict[str, Any]:
+    ) -> Outcome | Literal["wait", "unknown_register"] | dict[str, Any]:
         try:
             with self.db.transaction() as uow:
                 online = self._online_attempt(uow, body.id)
                 if online is not None:
                     return online
                 claimed = self.checkout.answers.claim(uow, body.id, digest)
-                if claimed != "run":
+                if claimed == "wait":
                     return claimed
+                if claimed != "run":
+                    return Replayed(claimed)
                 return self._store(uow, body, principal, digest, waited)
         except _UnknownRegister:
             return "unknown_register"
         except _Refused as refused:
-            return refused.answer
+            return refused.outcome
 
     def _store(self, uow: UnitOfWork, body: OfflineSaleIn, principal: Principal, digest: str, waited: bool) -> dict[str, Any]:
         try:
@@ -299,15 +305,15 @@ class OfflineSync:
         except registers.RegisterProblem as problem:
             if problem.unknown and not waited and registers.find(uow, body.register_id) is None:
                 raise _UnknownRegister from None
-            raise _Refused(422, str(problem)) from None
+            raise _Refused(str(problem)) from None
         assert register is not None
         if not body.receipt_number.startswith(f"R{register.number}-"):
             raise _Refused(
-                422, f"receipt number {body.receipt_number} is not register {register.number}'s (R{register.number}-OFF...)"
+                f"receipt number {body.receipt_number} is not register {register.number}'s (R{register.number}-OFF...)"
             )
         policy = outlet_policy.load(uow, body.outlet_id, self.settings)
         if body.currency != policy.currency:
-            raise _Refused(422, f"the sale is in {body.currency}, the outlet sells in {policy.currency}")
+            raise _Refused(f"the sale is in {body.currency}, the outlet sells in {policy.currency}")
         now = utcnow()
         sold_at = _naive_utc(body.sold_at)
         found: Found = {}
@@ -416,9 +422,9 @@ class OfflineSync:
         code, rate, source, as_of = str(tender.currency), str(tender.rate), str(tender.rate_source), str(tender.rate_as_of)
         problem = currency_problem(code)
         if problem:
-            raise _Refused(422, f"foreign_cash: {problem}")
+            raise _Refused(f"foreign_cash: {problem}")
         if code == policy.currency:
-            raise _Refused(422, f"foreign_cash in {code}, the outlet's own currency: that is a cash tender")
+            raise _Refused(f"foreign_cash in {code}, the outlet's own currency: that is a cash tender")
         cards = sum(t.amount_minor for t in body.tenders if t.kind == "card")
         stamped = StampedRate(policy.currency, code, rate, source, as_of)
         try:
@@ -426,11 +432,10 @@ class OfflineSync:
                 [TenderIn("foreign_cash", int(tender.foreign_minor or 0), currency=code)], body.total_minor - cards, stamped
             )
         except CheckoutError as exc:
-            raise _Refused(422, f"the foreign cash does not add up: {exc}") from None
+            raise _Refused(f"the foreign cash does not add up: {exc}") from None
         change = tender.tendered_minor - tender.amount_minor
         if (part.amount_minor, part.change_minor) != (tender.amount_minor, change):
             raise _Refused(
-                422,
                 f"{tender.foreign_minor} {code} minor units at {rate} pay {part.amount_minor} with {part.change_minor} change, "
                 f"not the {tender.amount_minor} with {change} change the till sent",
             )

@@ -1,4 +1,4 @@
-"""What sales' use cases (checkout, refunds, voids) answer, as typed outcomes, and the
+"""What sales' use cases (checkout, refunds, voids, the offline sync) answer, as typed outcomes, and the
 one place that turns an outcome into an HTTP status and body (ADR 0074).
 
 A use case takes a plain command (the pydantic input model, the principal, an approval
@@ -29,6 +29,14 @@ _REASON_STATUS: dict[Reason, int] = {"invalid": 422, "conflict": 409, "not_found
 @dataclass(frozen=True)
 class SaleCompleted:
     """The sale is completed; `receipt` is the receipt (responses.Receipt)."""
+
+    receipt: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordedOnline:
+    """An offline sale whose id the till had first tried online, and that sale completed:
+    its stored receipt, marked `recorded: online` (the offline copy is not recorded)."""
 
     receipt: dict[str, Any]
 
@@ -82,7 +90,9 @@ class NeedsApproval:
 @dataclass(frozen=True)
 class OutcomeUnknown:
     """The payment's (or refund's) outcome is not known yet: the row stays PENDING and
-    the reconciler settles it. The till must not take payment again."""
+    the reconciler settles it. The till must not take payment again. (An offline sale:
+    payments has not confirmed its cash yet, or the same id's online attempt is still
+    being settled; the till syncs it again.)"""
 
     body: dict[str, Any]
 
@@ -105,6 +115,7 @@ class Replayed:
 
 Outcome = (
     SaleCompleted
+    | RecordedOnline
     | RefundCompleted
     | Voided
     | Declined
@@ -123,6 +134,8 @@ def http_answer(outcome: Outcome) -> Answer:
     match outcome:
         case SaleCompleted(receipt=body) | RefundCompleted(slip=body) | Voided(void=body):
             return Answer(201, body)
+        case RecordedOnline(receipt=body):
+            return Answer(200, body)
         case Declined(body=body):
             return Answer(402, body)
         case StockShort(body=body):

@@ -19,6 +19,7 @@ from pos_sales.offline import OfflineSync, SyncAdmission
 from pos_sales.responses import Receipt
 from pos_sales.schemas import OfflineSaleIn, SyncExceptionCount, SyncExceptionOut, SyncExceptionResolveIn
 from pos_sales.tables import known_registers, sales, sync_exceptions
+from pos_sales.web import answer
 
 router = APIRouter(prefix="/api/sales", tags=["offline"])
 
@@ -59,8 +60,8 @@ async def sync_offline_sale(body: OfflineSaleIn, principal: Cashier, request: Re
                 status_code=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(settings.offline_sync_retry_after_seconds)},
             )
-        answer = await OfflineSync(request.app.state.checkout).run(body, principal)
-    return JSONResponse(answer.body, status_code=answer.status)
+        outcome = await OfflineSync(request.app.state.checkout).run(body, principal)
+    return answer(outcome)
 
 
 def _sold_at(row: Any) -> str | None:

@@ -19,10 +19,12 @@ from sqlalchemy import select
 
 from pos_platform.auth import ApprovalError, Principal
 from pos_sales.idempotency import Answer
+from pos_sales.offline import OfflineSync
 from pos_sales.outcomes import (
     Declined,
     NeedsApproval,
     OutcomeUnknown,
+    RecordedOnline,
     RefundCompleted,
     Refused,
     Replayed,
@@ -32,7 +34,7 @@ from pos_sales.outcomes import (
     Voided,
     http_answer,
 )
-from pos_sales.schemas import RefundIn, SaleIn, VoidIn
+from pos_sales.schemas import OfflineSaleIn, RefundIn, SaleIn, VoidIn
 from pos_sales.tables import refunds, sales
 from pos_sales.voids import stored_void, void_cart
 
@@ -45,6 +47,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pos_sales"
     ("outcome", "status"),
     [
         (SaleCompleted({"sale_id": "s"}), 201),
+        (RecordedOnline({"sale_id": "s", "recorded": "online"}), 200),
         (RefundCompleted({"refund_id": "r"}), 201),
         (Voided({"sale_id": "v"}), 201),
         (Declined({"detail": "payment declined"}), 402),
@@ -72,13 +75,34 @@ def test_a_replayed_answer_is_given_exactly_as_stored() -> None:
     assert http_answer(Replayed(stored)) is stored
 
 
+USE_CASES = ("checkout.py", "refunds.py", "voids.py", "offline.py", "approval.py", "outcomes.py", "idempotency.py")
+
+
 def test_the_use_cases_and_outcomes_do_not_import_fastapi() -> None:
-    for name in ("checkout.py", "refunds.py", "voids.py", "approval.py", "outcomes.py", "idempotency.py"):
+    for name in USE_CASES:
         tree = ast.parse((PACKAGE / name).read_text(encoding="utf-8"))
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names} | {
             node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
         }
         assert not {m for m in imported if m.split(".")[0] in ("fastapi", "starlette")} - {"starlette.concurrency"}, name
+
+
+def test_no_use_case_chooses_an_http_status() -> None:
+    # Statuses come from `http_answer` (outcomes.py) and the idempotency layer's own
+    # answers; a use case builds an Answer only from a stored row's status.
+    for name in ("checkout.py", "refunds.py", "voids.py", "offline.py", "approval.py"):
+        tree = ast.parse((PACKAGE / name).read_text(encoding="utf-8"))
+        chosen = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, int)
+            and 100 <= node.args[0].value <= 599
+            and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) in ("Answer", "_Refused", "HTTPException")
+        ]
+        assert not chosen, f"{name} lines {chosen}"
 
 
 @dataclass
@@ -176,3 +200,56 @@ def test_a_refund_and_a_void_without_fastapi(client: TestClient) -> None:
     sold = VoidIn.model_validate({"id": body.id, "outlet_id": OUTLET, "reason": "too late"})
     completed = stored_void(ctx.db, sold)
     assert isinstance(completed, Refused) and "refund it instead" in completed.body["detail"]
+
+
+def offline_sale(**extra: Any) -> OfflineSaleIn:
+    """A mug sold offline on register 1 ten minutes ago, paid in cash."""
+    return OfflineSaleIn.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "outlet_id": OUTLET,
+            "register_id": "till-1",
+            "receipt_number": "R1-OFF000001",
+            "sold_at": "2026-01-01T10:00:00Z",
+            "currency": "EUR",
+            "lines": [
+                {"product_id": "mug", "sku": "MUG", "name": "Mug", "qty": 1, "unit_price_minor": 1250}
+                | {"tax_rate_bp": 2000, "tax_minor": 208, "total_minor": 1250}
+            ],
+            "total_minor": 1250,
+            "tax_minor": 208,
+            "tenders": [{"kind": "cash", "amount_minor": 1250, "tendered_minor": 2000}],
+            "change_minor": 750,
+            **extra,
+        }
+    )
+
+
+def test_an_offline_sync_without_fastapi(client: TestClient, auth: Any) -> None:
+    sync = OfflineSync(client.app.state.checkout)
+    body = offline_sale()
+    done = asyncio.run(sync.run(body, cashier()))
+    assert isinstance(done, SaleCompleted)
+    assert (done.receipt["offline"], done.receipt["receipt_number"], done.receipt["change_minor"]) == (True, "R1-OFF000001", 750)
+    # Stored as the mapping gives it; the route and the use case replay it as stored.
+    assert stored(client, sales, body.id) == http_answer(done) == Answer(201, done.receipt)
+    again = client.post("/api/sales/offline", json=body.model_dump(mode="json", exclude_none=True), headers=auth())
+    assert (again.status_code, again.json()) == (201, done.receipt)
+    replayed = asyncio.run(sync.run(body, cashier()))
+    assert isinstance(replayed, Replayed) and replayed.answer == http_answer(done)
+
+    # Refused before anything is stored: a domain refusal, 422 by the one mapping.
+    wrong = offline_sale(currency="USD")
+    refused = asyncio.run(sync.run(wrong, cashier()))
+    assert isinstance(refused, Refused) and refused.reason == "invalid"
+    assert refused.body == {"detail": "the sale is in USD, the outlet sells in EUR"}
+    routed = client.post("/api/sales/offline", json=wrong.model_dump(mode="json", exclude_none=True), headers=auth())
+    assert (routed.status_code, routed.json()) == (422, refused.body)
+
+    # The same id tried online first and completed there: that sale, answered 200.
+    online = sale()
+    sold = asyncio.run(client.app.state.checkout.run(online, cashier(), FakeApprovals()))
+    assert isinstance(sold, SaleCompleted)
+    recorded = asyncio.run(sync.run(offline_sale(id=online.id, receipt_number="R1-OFF000002"), cashier()))
+    assert recorded == RecordedOnline({**sold.receipt, "recorded": "online"})
+    assert http_answer(recorded).status == 200

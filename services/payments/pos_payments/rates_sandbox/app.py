@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,6 +36,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from pos_platform.sandbox import Failure, control_routes, next_failure
 
 DOCUMENT_PATH = "/stats/eurofxref/eurofxref-daily.xml"
 
@@ -88,20 +90,15 @@ def render(reference_date: date, rates: dict[str, str]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-@dataclass
-class Failure:
-    mode: str = "ok"
-    times: int | None = None  # None: until changed
-    status: int = 503
-    delay_seconds: float = 10.0
-    garbage: str = "not-xml"
+# No failure, and what a scripted one leaves out (pos_platform.sandbox).
+OK = Failure(delay_seconds=10.0, garbage="not-xml")
 
 
 @dataclass
 class RatesSandboxState:
     rates: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RATES))
     reference_date: date | None = None  # None: today (UTC), so a long-running stack stays fresh
-    failure: Failure = field(default_factory=Failure)
+    failure: Failure = field(default_factory=lambda: replace(OK))
     requests: int = 0
     served: int = 0  # documents answered in full
 
@@ -126,17 +123,9 @@ def create_app(rates: dict[str, str] | None = None, reference_date: str | None =
     if reference_date:
         state.reference_date = date.fromisoformat(reference_date)
 
-    def next_failure() -> Failure:
-        failure = state.failure
-        if failure.mode != "ok" and failure.times is not None:
-            failure.times -= 1
-            if failure.times <= 0:
-                state.failure = Failure()
-        return failure
-
     async def document(_request: Request) -> Response:
         state.requests += 1
-        failure = next_failure()
+        failure = next_failure(state, OK)
         body = render(state.today(), state.rates)
         if failure.mode == "slow":
             await asyncio.sleep(failure.delay_seconds)
@@ -164,12 +153,6 @@ def create_app(rates: dict[str, str] | None = None, reference_date: str | None =
             return render(state.today(), {})
         return GARBAGE.get(kind) or GARBAGE["not-xml"]
 
-    async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def get_state(_request: Request) -> JSONResponse:
-        return JSONResponse(state.snapshot())
-
     async def put_rates(request: Request) -> JSONResponse:
         body = await request.json()
         rates = body.get("rates")
@@ -185,36 +168,15 @@ def create_app(rates: dict[str, str] | None = None, reference_date: str | None =
         state.rates = {str(k).upper(): v for k, v in rates.items()}
         return JSONResponse(state.snapshot())
 
-    async def put_failure(request: Request) -> JSONResponse:
-        body = await request.json()
-        mode = body.get("mode", "ok")
-        if mode not in MODES:
-            return JSONResponse({"detail": f"mode: one of {', '.join(MODES)}"}, status_code=422)
-        kind = body.get("garbage", "not-xml")
-        if kind not in GARBAGE:
-            return JSONResponse({"detail": f"garbage: one of {', '.join(GARBAGE)}"}, status_code=422)
-        state.failure = Failure(
-            mode=mode,
-            times=body.get("times"),
-            status=int(body.get("status", 503)),
-            delay_seconds=float(body.get("delay_seconds", 10.0)),
-            garbage=kind,
-        )
-        return JSONResponse(state.snapshot())
-
-    async def reset(_request: Request) -> JSONResponse:
-        state.rates, state.reference_date, state.failure = dict(DEFAULT_RATES), None, Failure()
+    def reset() -> None:
+        state.rates, state.reference_date, state.failure = dict(DEFAULT_RATES), None, replace(OK)
         state.requests = state.served = 0
-        return JSONResponse(state.snapshot())
 
     app = Starlette(
         routes=[
             Route(DOCUMENT_PATH, document, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/sandbox/state", get_state, methods=["GET"]),
             Route("/sandbox/rates", put_rates, methods=["PUT"]),
-            Route("/sandbox/failure", put_failure, methods=["PUT"]),
-            Route("/sandbox/reset", reset, methods=["POST"]),
+            *control_routes(state, MODES, GARBAGE, OK, reset),
         ]
     )
     app.state.sandbox = state

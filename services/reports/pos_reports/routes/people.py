@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 
 from pos_platform.auth import Manager
 from pos_reports.export import CSV_RESPONSE, Csv, answer, columns
-from pos_reports.figures import SALES_SUMS, SHIFT_SUMS, by_currency, sales_figures
+from pos_reports.figures import SALES_SUMS, SHIFT_SUMS, sales_figures, sales_totals
 from pos_reports.queries import names, register_names_in, session, sums, where
 from pos_reports.schemas import (
     CashierReport,
     CashierRow,
-    SalesFigures,
     ShiftCashReport,
     ShiftCashRow,
     ShiftCashTotals,
@@ -76,7 +75,7 @@ def cashier_report(
                 **sales_figures(r),
             )
         )
-    totals = [SalesFigures(currency=c, **sales_figures(f)) for c, f in by_currency(found, SALES_SUMS).items()]
+    totals = sales_totals(found)
     first = {
         "cashier": ["cashier_id", "cashier_name", "currency"],
         "register": ["outlet_id", "register_id", "currency"],

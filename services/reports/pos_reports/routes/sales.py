@@ -14,7 +14,7 @@ from pos_platform.auth import Manager
 from pos_platform.currencies import currency as currency_info
 from pos_reports.chain import chain_total_for
 from pos_reports.export import CSV_RESPONSE, Csv, answer, columns
-from pos_reports.figures import HEAT_SUMS, SALES_SUMS, TENDER_SUMS, by_currency, heat_row, ratio_bp, sales_figures
+from pos_reports.figures import HEAT_SUMS, SALES_SUMS, TENDER_SUMS, by_currency, heat_row, ratio_bp, sales_figures, sales_totals
 from pos_reports.queries import names, session, sums, where
 from pos_reports.schemas import (
     DailyReport,
@@ -76,7 +76,7 @@ def daily(
         )
         for r in found
     ]
-    totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
+    totals = sales_totals(found)
     first = ["day", "outlet_id", "currency"] if by == "day_outlet" else ["day", "currency"]
     download = Csv("sales-daily", span, columns(DailyRow, first, () if by == "day_outlet" else ("outlet_id",)))
     return answer(
@@ -118,7 +118,7 @@ def hourly(
         with session(request) as s:
             found = [r._mapping for r in s.execute(query)]
         rows = [HourRow(hour=r["hour"], currency=r["currency"], **sales_figures(r)) for r in found]
-        totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
+        totals = sales_totals(found)
         download = Csv("sales-hourly", span, columns(HourRow, ["hour", "currency"], ("day",)))
     else:
         keys = [t.c.day, t.c.hour, t.c.currency]
@@ -305,7 +305,7 @@ def outlet_report(
             )
         )
     rows.sort(key=lambda row: (row.currency, -row.gross_minor, row.outlet_id))
-    totals = [SalesFigures(currency=c, **sales_figures(s)) for c, s in by_currency(found, SALES_SUMS).items()]
+    totals = sales_totals(found)
     download = Csv(
         "sales-outlets",
         span,

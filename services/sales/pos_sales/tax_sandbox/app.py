@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -46,6 +46,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from pos_platform.sandbox import Failure, control_routes, next_failure
 
 DEFAULT_RULES: dict[str, list[dict[str, str]]] = {
     "US-CA": [
@@ -63,19 +65,14 @@ MODES = ("ok", "slow", "error", "garbage")
 GARBAGE = ("not-json", "html", "wrong-sum", "missing-line", "negative")
 
 
-@dataclass
-class Failure:
-    mode: str = "ok"
-    times: int | None = None
-    status: int = 503
-    delay_seconds: float = 5.0
-    garbage: str = "not-json"
+# No failure, and what a scripted one leaves out (pos_platform.sandbox).
+OK = Failure(delay_seconds=5.0, garbage="not-json")
 
 
 @dataclass
 class TaxSandboxState:
     rules: dict[str, list[dict[str, str]]] = field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_RULES.items()})
-    failure: Failure = field(default_factory=Failure)
+    failure: Failure = field(default_factory=lambda: replace(OK))
     requests: int = 0
     answered: int = 0
     last_request: dict[str, Any] | None = None
@@ -167,14 +164,6 @@ def calculate(rules: dict[str, list[dict[str, str]]], body: dict[str, Any]) -> d
 def create_app(api_key: str | None = None) -> Starlette:
     state = TaxSandboxState()
 
-    def next_failure() -> Failure:
-        failure = state.failure
-        if failure.mode != "ok" and failure.times is not None:
-            failure.times -= 1
-            if failure.times <= 0:
-                state.failure = Failure()
-        return failure
-
     async def calculations(request: Request) -> Response:
         state.requests += 1
         if api_key is not None and request.headers.get("authorization") != f"Bearer {api_key}":
@@ -184,7 +173,7 @@ def create_app(api_key: str | None = None) -> Starlette:
         except ValueError:
             return JSONResponse({"error": {"type": "invalid_request_error", "message": "the body is not JSON"}}, status_code=400)
         state.last_request = body
-        failure = next_failure()
+        failure = next_failure(state, OK)
         if failure.mode == "slow":
             await asyncio.sleep(failure.delay_seconds)
         elif failure.mode == "error":
@@ -213,12 +202,6 @@ def create_app(api_key: str | None = None) -> Starlette:
             line["amount_tax"] = -line["amount_tax"] - 1
         return JSONResponse(answer)
 
-    async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def get_state(_request: Request) -> JSONResponse:
-        return JSONResponse(state.snapshot())
-
     async def put_rules(request: Request) -> JSONResponse:
         body = await request.json()
         ok = isinstance(body, dict) and all(
@@ -231,22 +214,7 @@ def create_app(api_key: str | None = None) -> Starlette:
         state.rules = body
         return JSONResponse(state.snapshot())
 
-    async def put_failure(request: Request) -> JSONResponse:
-        body = await request.json()
-        if body.get("mode", "ok") not in MODES or body.get("garbage", "not-json") not in GARBAGE:
-            return JSONResponse(
-                {"detail": f"mode: one of {', '.join(MODES)}; garbage: one of {', '.join(GARBAGE)}"}, status_code=422
-            )
-        state.failure = Failure(
-            mode=body.get("mode", "ok"),
-            times=body.get("times"),
-            status=int(body.get("status", 503)),
-            delay_seconds=float(body.get("delay_seconds", 5.0)),
-            garbage=body.get("garbage", "not-json"),
-        )
-        return JSONResponse(state.snapshot())
-
-    async def reset(_request: Request) -> JSONResponse:
+    def reset() -> None:
         fresh = TaxSandboxState()
         state.rules, state.failure, state.requests, state.answered, state.last_request = (
             fresh.rules,
@@ -255,16 +223,12 @@ def create_app(api_key: str | None = None) -> Starlette:
             0,
             None,
         )
-        return JSONResponse(state.snapshot())
 
     app = Starlette(
         routes=[
             Route("/v1/tax/calculations", calculations, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/sandbox/state", get_state, methods=["GET"]),
             Route("/sandbox/rules", put_rules, methods=["PUT"]),
-            Route("/sandbox/failure", put_failure, methods=["PUT"]),
-            Route("/sandbox/reset", reset, methods=["POST"]),
+            *control_routes(state, MODES, GARBAGE, OK, reset),
         ]
     )
     app.state.sandbox = state
