@@ -97,6 +97,15 @@ class OutletSettings(BaseModel):
         max_length=20,
         description="foreign currencies the till takes as cash (ISO 4217 codes, not the outlet's own); empty: none",
     )
+    # Read-only (the service's POS_RATES_STALE_AFTER_DAYS, not stored): the offline till
+    # refuses foreign cash at a cached rate older than this, the limit the sync lists
+    # foreign_cash_stale_rate by (ADR 0061).
+    rates_stale_after_days: int = Field(
+        default=3,
+        ge=0,
+        description="read-only: a rate older than this many days is stale (POS_RATES_STALE_AFTER_DAYS); the offline till "
+        "refuses foreign cash at a cached rate older than it. Sent back on PUT, it is ignored",
+    )
 
     # Tax (ADR 0064): "default" follows POS_TAX_PROVIDER; "external" asks the tax API
     # (falling back to tax_rates_bp, the sale marked "tax estimated"); "builtin" never.
@@ -202,6 +211,7 @@ def defaults(settings: Settings) -> OutletSettings:
         rounding_mode=settings.rounding_mode,  # type: ignore[arg-type]
         cash_rounding_minor=settings.cash_rounding_minor,
         discount_approval_bp=settings.discount_approval_bp,
+        rates_stale_after_days=settings.rates_stale_after_days,
     )
 
 
@@ -238,6 +248,7 @@ def load(uow: UnitOfWork, outlet_id: str, settings: Settings, at: datetime | Non
             value.timezone = zone
         return value
     value = OutletSettings.model_validate(json.loads(rows[0].body))
+    value.rates_stale_after_days = settings.rates_stale_after_days
     if rows[0].zone and not zone_problem(rows[0].zone):
         value.timezone = rows[0].zone
     schedule = [
@@ -277,5 +288,5 @@ def save(uow: UnitOfWork, outlet_id: str, value: OutletSettings, user_id: str, b
         uow.session,
         outlet_settings,
         {"outlet_id": outlet_id},
-        sets={"body": value.model_dump_json(), "updated_by": user_id, "updated_at": utcnow()},
+        sets={"body": value.model_dump_json(exclude={"rates_stale_after_days"}), "updated_by": user_id, "updated_at": utcnow()},
     )

@@ -128,6 +128,7 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
                 f"PATCH /api/identity/outlets/{outlet_id}); send {zone} here, or change it there",
             )
         before = outlet_policy.load(uow, outlet_id, ctx.settings)
+        body.rates_stale_after_days = ctx.settings.rates_stale_after_days  # read-only: the service's
         outlet_policy.save(uow, outlet_id, body, principal.user_id, before)
         audit.settings_changed(uow, outlet_id, before.model_dump(mode="json"), body.model_dump(mode="json"), principal, request)
     return body

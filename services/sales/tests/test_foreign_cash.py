@@ -55,6 +55,22 @@ def test_accepted_currencies_are_iso_4217_foreign_currencies_set_by_a_manager(cl
     assert free_text.status_code == 422 and "ISO 4217" in free_text.text
 
 
+def test_the_settings_tell_the_till_the_stale_limit_the_offline_sync_uses(make_client: Any, auth: Any) -> None:
+    """The offline till refuses foreign cash at a kept rate older than this (ADR 0061):
+    the service's POS_RATES_STALE_AFTER_DAYS, read-only (what a PUT sends is ignored)."""
+    with make_client(rates_stale_after_days=5) as client:
+        url = f"/api/sales/outlets/{OUTLET}/settings"
+        assert client.get(url, headers=auth()).json()["rates_stale_after_days"] == 5
+        saved = client.put(
+            url, json={**client.get(url, headers=auth()).json(), "rates_stale_after_days": 30}, headers=auth("manager")
+        )
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["rates_stale_after_days"] == 5
+        assert client.get(url, headers=auth()).json()["rates_stale_after_days"] == 5
+        without = {k: v for k, v in client.get(url, headers=auth()).json().items() if k != "rates_stale_after_days"}
+        assert client.put(url, json=without, headers=auth("manager")).status_code == 200
+
+
 def test_foreign_cash_sale_takes_the_servers_rate_and_gives_change_in_the_outlets_currency(
     client: TestClient, auth: Any, helpers: Any, fakes: Any
 ) -> None:

@@ -36,10 +36,28 @@ export interface OfflineSaleBody {
   total_minor: number;
   tax_minor: number;
   rounding_minor: number;
-  /** cash, or one card taken offline on the card reader (its reference: captured at the sync) */
-  tenders: { kind: "cash" | "card"; amount_minor: number; tendered_minor: number; reader_ref?: string }[];
+  /** cash, one card taken offline on the card reader (its reference: captured at the
+   * sync), or foreign cash at the rate the till kept (ADR 0061) */
+  tenders: OfflineTender[];
   change_minor: number;
 }
+
+/** A tender of an offline sale (schemas.py OfflineTenderIn). Foreign cash: `amount_minor`
+ * is what it paid of the sale, `tendered_minor` that plus the change given in the sale's
+ * currency, `foreign_minor` what was handed over in `currency`, at `rate` (units of
+ * `currency` per unit of the sale's) of `rate_source` and `rate_as_of` (YYYY-MM-DD). */
+export type OfflineTender =
+  | { kind: "cash" | "card"; amount_minor: number; tendered_minor: number; reader_ref?: string }
+  | {
+      kind: "foreign_cash";
+      amount_minor: number;
+      tendered_minor: number;
+      currency: string;
+      foreign_minor: number;
+      rate: string;
+      rate_source: string;
+      rate_as_of: string;
+    };
 
 export type QueueStatus = "pending" | "needs_attention";
 

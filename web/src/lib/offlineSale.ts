@@ -5,8 +5,10 @@
 // never given twice, across reloads and tabs (IndexedDB runs read-write transactions on
 // the same stores one after the other).
 
-import { oldestUnsynced, openOfflineDb, type OfflineDb, type OfflineSaleBody, type QueuedSale } from "./offlineDb";
-import { discountsNeedingApproval, policyAt, priceCart, settle, type CartLineIn, type CatalogPrice, type Discount, type PricedCart, type PricingPolicy, type Settlement } from "./pricing";
+import { foreignPart, minorText, type CurrencyInfo } from "./foreignCash";
+import { oldestUnsynced, openOfflineDb, type OfflineDb, type OfflineSaleBody, type OfflineTender, type QueuedSale } from "./offlineDb";
+import { discountsNeedingApproval, policyAt, priceCart, PricingError, roundToIncrement, settle, type CartLineIn, type CatalogPrice, type Discount, type PricedCart, type PricingPolicy, type Settlement } from "./pricing";
+import { DEFAULT_STALE_AFTER_DAYS, offlineRateProblem, type CachedRate } from "./rateCache";
 import { newId } from "./uuid";
 
 export type { OfflineSaleBody } from "./offlineDb";
@@ -25,6 +27,10 @@ export interface OfflineLimits {
   offline_card_max_device_minor?: number;
   /** where the till reaches the card reader ('' = none) */
   card_reader_url?: string;
+  /** foreign currencies the outlet takes as cash (ISO 4217) */
+  accepted_currencies?: string[];
+  /** the server's POS_RATES_STALE_AFTER_DAYS: foreign cash offline only at a kept rate up to this old */
+  rates_stale_after_days?: number;
 }
 
 /** The outlet settings the offline till needs: pricing, currency and limits. */
@@ -53,7 +59,11 @@ export class OfflineRefused extends Error {
     | "no_register"
     | "discount_needs_manager"
     | "nothing_to_pay"
-    | "already_taken";
+    | "already_taken"
+    | "foreign_not_accepted"
+    | "foreign_no_rate"
+    | "foreign_stale_rate"
+    | "foreign_short";
   constructor(code: OfflineRefused["code"], message: string) {
     super(message);
     this.name = "OfflineRefused";
@@ -92,6 +102,8 @@ export function checkOfflineSale(args: {
   formatMoney?: (minor: number) => string;
   /** card payments taken offline on this till and not synced yet (deferred capture) */
   pendingCardMinor?: number;
+  /** foreign cash: its currency and the rate this till kept for it (none: not kept) */
+  foreign?: { currency: string; rate: CachedRate | undefined };
 }): void {
   const { limits, till, totalMinor, tenderKinds, nowMs } = args;
   const money = args.formatMoney ?? ((minor: number) => String(minor));
@@ -101,7 +113,8 @@ export function checkOfflineSale(args: {
   if (!till.registerId || till.registerNumber === null) {
     throw new OfflineRefused("no_register", "Offline sales need a register: choose this till's register while the till is online.");
   }
-  if (tenderKinds.some((kind) => kind !== "cash")) checkOfflineCard(limits, tenderKinds, totalMinor, args.pendingCardMinor ?? 0, money);
+  if (tenderKinds.some((kind) => kind !== "cash" && kind !== "foreign_cash")) checkOfflineCard(limits, tenderKinds, totalMinor, args.pendingCardMinor ?? 0, money);
+  if (tenderKinds.includes("foreign_cash")) checkOfflineForeign(limits, args.foreign, nowMs);
   const since = Math.min(args.offlineSinceMs ?? nowMs, nowMs);
   if (nowMs - since > limits.offline_max_hours * HOUR) {
     throw new OfflineRefused(
@@ -143,6 +156,89 @@ export function checkOfflineCard(limits: OfflineLimits, tenderKinds: readonly st
   }
 }
 
+/** Whether foreign cash may be taken offline at the rate this till kept (ADR 0061): a
+ * currency the outlet takes, with a kept rate no older than the limit the sync checks. */
+export function checkOfflineForeign(limits: OfflineLimits, foreign: { currency: string; rate: CachedRate | undefined } | undefined, nowMs: number): void {
+  const code = foreign?.currency ?? "";
+  const problem = offlineRateProblem({
+    code,
+    accepted: limits.accepted_currencies ?? [],
+    cached: foreign?.rate,
+    staleAfterDays: limits.rates_stale_after_days ?? DEFAULT_STALE_AFTER_DAYS,
+    nowMs,
+  });
+  if (problem) throw new OfflineRefused(problem.code, `${code} cash cannot be taken offline: ${problem.message}`);
+}
+
+/** Foreign cash offline: the currency handed over, at the rate this till kept. */
+export interface OfflineForeign {
+  rate: CachedRate;
+  local: CurrencyInfo;
+  foreign: CurrencyInfo;
+}
+
+/** The foreign tender as the server's offline sync takes it (schemas.py OfflineTenderIn). */
+type ForeignTender = Extract<OfflineTender, { kind: "foreign_cash" }>;
+
+/**
+ * Settle foreign cash (and outlet cash for what it leaves) with the arithmetic the pay
+ * dialog shows and the server checks (foreignCash.ts = pos_platform.conversion): the
+ * foreign cash pays all that is due, its change given in the outlet's currency; or it
+ * pays part, credited at its value rounded down, and the rest is cash in the outlet's
+ * currency with the outlet's cash rounding.
+ */
+export function settleForeign(
+  totalMinor: number,
+  foreignMinor: number,
+  cashMinor: number | null,
+  fx: OfflineForeign,
+  cashRoundingMinor: number,
+): { settlement: Settlement; tender: ForeignTender } {
+  const pair = { local: fx.local, foreign: fx.foreign, rate: fx.rate.rate };
+  if (foreignMinor <= 0 || foreignMinor % fx.foreign.cash_unit_minor !== 0) {
+    throw new PricingError(`${foreignMinor} ${fx.foreign.code} minor units cannot have been handed over (cash unit ${fx.foreign.cash_unit_minor})`);
+  }
+  const part = foreignPart(totalMinor, foreignMinor, pair);
+  if (part.creditMinor <= 0) throw new PricingError(`${foreignMinor} ${fx.foreign.code} minor units is worth less than a minor unit of ${fx.local.code}`);
+  const tender: ForeignTender = {
+    kind: "foreign_cash",
+    amount_minor: part.creditMinor,
+    tendered_minor: part.creditMinor + part.changeMinor,
+    currency: fx.foreign.code,
+    foreign_minor: foreignMinor,
+    rate: fx.rate.rate,
+    rate_source: fx.rate.source,
+    rate_as_of: fx.rate.reference_date,
+  };
+  if (part.settled) {
+    if (cashMinor) throw new PricingError(`the ${fx.foreign.code} cash pays it all: take no cash besides`);
+    const settlement: Settlement = {
+      tenders: [{ kind: "foreign_cash", amount_minor: tender.amount_minor, tendered_minor: tender.tendered_minor, card_token: null }],
+      tendered_minor: tender.tendered_minor,
+      change_minor: part.changeMinor,
+      rounding_minor: 0,
+      due_minor: totalMinor,
+    };
+    return { settlement, tender };
+  }
+  const rest = totalMinor - part.creditMinor;
+  const restDue = roundToIncrement(rest, cashRoundingMinor);
+  if (cashMinor === null || cashMinor < restDue || restDue <= 0) {
+    throw new OfflineRefused("foreign_short", `The ${fx.foreign.code} cash leaves ${minorText(restDue, fx.local.minor_units)} ${fx.local.code} to pay: take the rest in ${fx.local.code} cash, or more ${fx.foreign.code}.`);
+  }
+  const settlement: Settlement = {
+    tenders: [
+      { kind: "foreign_cash", amount_minor: tender.amount_minor, tendered_minor: tender.tendered_minor, card_token: null },
+      { kind: "cash", amount_minor: restDue, tendered_minor: cashMinor, card_token: null },
+    ],
+    tendered_minor: tender.tendered_minor + cashMinor,
+    change_minor: cashMinor - restDue,
+    rounding_minor: restDue - rest,
+    due_minor: totalMinor + restDue - rest,
+  };
+  return { settlement, tender };
+}
+
 /** Card payments taken offline and still in the queue (not captured yet). */
 export async function pendingCardMinor(db: OfflineDb): Promise<number> {
   const queued = await db.getAll("queue");
@@ -161,6 +257,8 @@ export function buildOfflineSale(args: {
   soldAt: Date;
   /** the card reader's reference of the card tender (deferred capture) */
   readerRef?: string | null;
+  /** the foreign-cash tender (settleForeign) */
+  foreign?: ForeignTender | null;
 }): OfflineSaleBody {
   const { cart, settlement, till } = args;
   if (!till.registerId) throw new OfflineRefused("no_register", "Offline sales need a register.");
@@ -187,7 +285,8 @@ export function buildOfflineSale(args: {
     total_minor: cart.total_minor,
     tax_minor: cart.tax_minor,
     rounding_minor: settlement.rounding_minor,
-    tenders: settlement.tenders.map((t) => {
+    tenders: settlement.tenders.map((t): OfflineTender => {
+      if (t.kind === "foreign_cash" && args.foreign) return args.foreign;
       if (t.kind === "card" && args.readerRef) {
         return { kind: "card" as const, amount_minor: t.amount_minor, tendered_minor: t.amount_minor, reader_ref: args.readerRef };
       }
@@ -207,8 +306,11 @@ export interface OfflineSaleRequest {
   lines: readonly CartLineIn[];
   prices: Readonly<Record<string, CatalogPrice>> | ReadonlyMap<string, CatalogPrice>;
   cartDiscount?: Discount | null;
-  /** what the customer handed over, per tender (cash, or one card taken on the reader) */
-  tenders: readonly { kind: string; amount_minor: number; reader_ref?: string }[];
+  /** what the customer handed over, per tender (cash, one card taken on the reader, or
+   * foreign cash: `amount_minor` in minor units of its currency, with cash for the rest) */
+  tenders: readonly { kind: string; amount_minor: number; reader_ref?: string; currency?: string }[];
+  /** foreign cash: the rate this till kept and the two currencies (rateCache.ts) */
+  foreign?: OfflineForeign | null;
   settings: OfflineSettings;
   till: TillContext;
   /** when the till lost the services (connectivity.offlineSince), null: just now */
@@ -230,7 +332,7 @@ export interface TakenOfflineSale {
  * the pay dialog shows the refusal instead of the buttons). Throws PricingError or
  * OfflineRefused. */
 export async function previewOfflineSale(
-  request: Omit<OfflineSaleRequest, "tenders"> & { tenderKinds?: readonly string[] },
+  request: Omit<OfflineSaleRequest, "tenders" | "foreign"> & { tenderKinds?: readonly string[]; foreign?: { currency: string; rate: CachedRate | undefined } },
   db?: OfflineDb,
 ): Promise<PricedCart> {
   const nowMs = (request.now ?? Date.now)();
@@ -248,6 +350,7 @@ export async function previewOfflineSale(
     nowMs,
     formatMoney: request.formatMoney,
     pendingCardMinor: kinds.includes("card") ? await pendingCardMinor(database) : 0,
+    foreign: request.foreign,
   });
   if (!request.managerPresent && discountsNeedingApproval(cart, request.settings).length) {
     throw new OfflineRefused("discount_needs_manager", "This discount needs a manager's approval, which cannot be given while the till is offline. Lower it, or ask a manager to log in.");
@@ -270,9 +373,28 @@ function earliest(a: number | null, b: number | null): number | null {
 export async function takeOfflineSale(request: OfflineSaleRequest, db?: OfflineDb): Promise<TakenOfflineSale> {
   const database = db ?? (await openOfflineDb());
   const soldAtMs = (request.now ?? Date.now)();
-  const cart = await previewOfflineSale({ ...request, now: () => soldAtMs, tenderKinds: request.tenders.map((t) => t.kind) }, database);
+  const fx = request.foreign ?? null;
+  const foreignIn = request.tenders.find((t) => t.kind === "foreign_cash");
+  const cart = await previewOfflineSale(
+    {
+      ...request,
+      now: () => soldAtMs,
+      tenderKinds: request.tenders.map((t) => t.kind),
+      foreign: foreignIn ? { currency: fx?.foreign.code ?? foreignIn.currency ?? "", rate: fx?.rate } : undefined,
+    },
+    database,
+  );
   if (cart.total_minor <= 0) throw new OfflineRefused("nothing_to_pay", "A sale of nothing to pay cannot be taken offline. Wait until the till is back online.");
-  const settlement = settle(cart.total_minor, request.tenders, request.settings.cash_rounding_minor);
+  let settlement: Settlement;
+  let foreign: ForeignTender | null = null;
+  if (foreignIn && fx) {
+    if (request.tenders.filter((t) => t.kind === "foreign_cash").length > 1) throw new PricingError("one foreign-cash tender per sale: add the notes up into one");
+    const cash = request.tenders.filter((t) => t.kind === "cash");
+    const cashMinor = cash.length ? cash.reduce((n, t) => n + t.amount_minor, 0) : null;
+    ({ settlement, tender: foreign } = settleForeign(cart.total_minor, foreignIn.amount_minor, cashMinor, fx, request.settings.cash_rounding_minor));
+  } else {
+    settlement = settle(cart.total_minor, request.tenders, request.settings.cash_rounding_minor);
+  }
   // The server takes cash tenders of more than 0 (a total the cash rounding takes to 0
   // cannot be recorded offline) and amounts up to 10^12.
   if (settlement.due_minor <= 0) throw new OfflineRefused("nothing_to_pay", "A sale of nothing to pay in cash cannot be taken offline. Wait until the till is back online.");
@@ -294,7 +416,7 @@ export async function takeOfflineSale(request: OfflineSaleRequest, db?: OfflineD
     throw new RangeError("the offline receipt sequence is exhausted");
   }
   const readerRef = request.tenders.find((t) => t.kind === "card")?.reader_ref ?? null;
-  const body = buildOfflineSale({ id, cart, settlement, till, receiptNumber: offlineReceiptNumber(registerNumber, sequence), soldAt: new Date(soldAtMs), readerRef });
+  const body = buildOfflineSale({ id, cart, settlement, till, receiptNumber: offlineReceiptNumber(registerNumber, sequence), soldAt: new Date(soldAtMs), readerRef, foreign });
   const queued: QueuedSale = {
     id,
     register_id: registerId,

@@ -8,7 +8,9 @@
 //     │              └─403 (discount over the limit)──▶ approval
 //     └─discount over the limit, not a manager──▶ approval ──granted──▶ sending (same sale id)
 //                                                          └─refused──▶ problem
-//   offline: cash ──▶ sending (kept on the till) ──▶ done;  foreign cash / split ──▶ problem
+//   offline: cash ──▶ sending (kept on the till) ──▶ done;  split ──▶ problem
+//            foreign cash ──▶ (a kept rate, not stale) sending (kept on the till) ──▶ done
+//                         └─ no kept rate / stale / not accepted ──▶ problem (the reason)
 //            card ──▶ (outlet allows, within its limits) sending (the reader keeps it) ──▶ done
 //                 └─ not allowed / above a limit / the reader refused ──▶ problem (the reason)
 //
@@ -65,6 +67,9 @@ export interface PaymentPorts {
   /** Take the sale offline by card on the shop's card reader (deferred capture, ADR 0073);
    * throws with the reason when the outlet does not allow it or a limit is passed. */
   sellOfflineByCard?(id: string | undefined): Promise<Receipt>;
+  /** Take the sale offline for foreign cash (and outlet cash for the rest) at the rate the
+   * till kept (rateCache.ts); throws with the reason when there is none or it is stale. */
+  sellOfflineForeign?(id: string | undefined, tenders: TenderBody[]): Promise<Receipt>;
   /** Take a card payment on the shop's card reader (online, ADR 0073) under the sale's
    * id; its reference. Throws with the reader's reason (declined, no answer). */
   takeOnReader?(id: string, amountMinor: number): Promise<string>;
@@ -182,7 +187,10 @@ export class PaymentFlow {
     this.lines = order.lines;
     this.manager = order.isManager;
     if (order.offline) {
-      if (order.mode === "foreign") return this.invalid("The till is offline: foreign cash needs the server's rate. Take cash in the shop's currency.");
+      if (order.mode === "foreign") {
+        if (this.ports.sellOfflineForeign) return this.payOfflineForeign(order);
+        return this.invalid("The till is offline: foreign cash needs the server's rate. Take cash in the shop's currency.");
+      }
       if (order.mode === "card" && this.ports.sellOfflineByCard) return this.payOfflineByCard(order);
       if (order.mode !== "cash") return this.invalid("The till is offline: a card cannot be taken without its processor. Take cash.");
       return this.payOffline(order);
@@ -209,25 +217,33 @@ export class PaymentFlow {
     if (this.busy || this.unknown || order.lines.length === 0) return;
     const tenders = order.tenders();
     if (!tenders) return;
-    this.state = { name: "sending", progress: "Keeping the sale on this till…" };
-    try {
-      // The same id as an online attempt whose answer never came: the server records it once.
-      const receipt = await this.ports.sellOffline(this.pending?.body.id, tenders[0].amount_minor);
-      this.setPending(null);
-      this.state = { name: "done", outcome: "paid" };
-      this.hooks.onpaid(receipt);
-    } catch (e) {
-      this.invalid(e instanceof Error ? e.message : String(e));
-    }
+    await this.keepOffline("Keeping the sale on this till…", (id) => this.ports.sellOffline(id, tenders[0].amount_minor));
   }
 
   /** Offline by card: the reader keeps the payment, the sale is queued and the card
    * captured when it syncs; refused with the reason otherwise (docs/offline.md). */
   async payOfflineByCard(order: Pick<PayOrder, "lines">): Promise<void> {
-    if (this.busy || this.unknown || order.lines.length === 0 || !this.ports.sellOfflineByCard) return;
-    this.state = { name: "sending", progress: "Taking the card on the reader (offline: captured when the link is back)…" };
+    const sell = this.ports.sellOfflineByCard;
+    if (this.busy || this.unknown || order.lines.length === 0 || !sell) return;
+    await this.keepOffline("Taking the card on the reader (offline: captured when the link is back)…", (id) => sell(id));
+  }
+
+  /** Offline foreign cash at the rate the till kept: queued with the rate, its source and
+   * date; refused with the reason when there is none, it is stale or the currency is not taken. */
+  async payOfflineForeign(order: Pick<PayOrder, "tenders" | "lines">): Promise<void> {
+    const sell = this.ports.sellOfflineForeign;
+    if (this.busy || this.unknown || order.lines.length === 0 || !sell) return;
+    const tenders = order.tenders();
+    if (!tenders) return;
+    await this.keepOffline("Keeping the sale on this till…", (id) => sell(id, tenders));
+  }
+
+  /** Keep the sale on the till, under the id of an online attempt whose answer never came
+   * (the server then records it once). */
+  private async keepOffline(progress: string, sell: (id: string | undefined) => Promise<Receipt>): Promise<void> {
+    this.state = { name: "sending", progress };
     try {
-      const receipt = await this.ports.sellOfflineByCard(this.pending?.body.id);
+      const receipt = await sell(this.pending?.body.id);
       this.setPending(null);
       this.state = { name: "done", outcome: "paid" };
       this.hooks.onpaid(receipt);

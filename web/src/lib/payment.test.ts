@@ -384,11 +384,36 @@ describe("offline", () => {
     expect(till.paid).toHaveLength(1);
   });
 
-  it("foreign cash is refused (it needs the server's rate)", async () => {
+  it("foreign cash without the till's rate cache is refused (it needs the server's rate)", async () => {
     const flow = till.flow();
     await flow.pay(order("foreign", { offline: true }));
     expect(flow.problem?.text).toContain("foreign cash needs the server's rate");
     expect(till.offline).toHaveLength(0);
+  });
+
+  it("foreign cash at the kept rate is kept on the till with its tenders; a refusal (stale rate) says why", async () => {
+    const kept: { id: string | undefined; tenders: TenderBody[] }[] = [];
+    let refuse = "";
+    const ports = { ...till.ports(), sellOfflineForeign: async (id: string | undefined, tenders: TenderBody[]) => {
+      if (refuse) throw new Error(refuse);
+      kept.push({ id, tenders });
+      return receipt(id ?? "offline-fx");
+    } };
+    const flow = new PaymentFlow(ports, { onpaid: (r) => void till.paid.push(r), onrefused: () => {} });
+    const withRest = () => [
+      { kind: "foreign_cash" as const, currency: "USD", amount_minor: 2000, quoted_rate: "1.2" },
+      { kind: "cash" as const, amount_minor: 1000 },
+    ];
+    await flow.pay(order("foreign", { offline: true, tenders: withRest }));
+    expect(kept).toEqual([{ id: undefined, tenders: withRest() }]);
+    expect(till.paid.map((r) => r.sale_id)).toEqual(["offline-fx"]);
+    expect(till.posted).toHaveLength(0);
+    refuse = "USD cash cannot be taken offline: the USD rate kept on this till (ECB rate of 2026-12-01) is 6 days old";
+    await flow.pay(order("foreign", { offline: true }));
+    expect(flow.problem?.text).toBe(refuse);
+    expect(till.paid).toHaveLength(1);
+    await flow.pay(order("foreign", { offline: true, tenders: () => null }));
+    expect(kept).toHaveLength(1);
   });
 
   it("the offline store refusing the sale (over its limit) is shown", async () => {

@@ -6,6 +6,8 @@ import { api } from "./api";
 import { formatMoney } from "./money";
 import type { CartLine, Discount, Quote } from "./cart";
 import { payOnReader } from "./cardReader";
+import type { CurrencyInfo } from "./foreignCash";
+import { cachedRates, rememberRates, type RateCache, type RateView } from "./rateCache";
 import { previewOfflineSale, takeOfflineSale, type OfflineSettings, type TakenOfflineSale } from "./offlineSale";
 import { offlineStatus } from "./offlineStatus.svelte";
 import { discountsNeedingApproval, policyAt, priceCart, PricingError, taxBands, type CatalogPrice, type ScheduledRate } from "./pricing";
@@ -34,9 +36,30 @@ export async function refreshOutletSettings(outletId: string): Promise<OfflineSe
     } catch {
       /* storage full or disabled: offline selling then refuses, saying why */
     }
+    await refreshRateCache(settings.currency, settings.accepted_currencies ?? []);
     return settings;
   } catch {
     return cachedOutletSettings(outletId);
+  }
+}
+
+/** Read the rates of the outlet's accepted currencies from payments and keep the usable
+ * ones, with the currencies' cash units, for foreign cash offline (rateCache.ts). A
+ * failed read keeps what was kept before; null then. */
+export async function refreshRateCache(base: string, accepted: readonly string[]): Promise<RateCache | null> {
+  if (!accepted.length) return null;
+  try {
+    const kept = await cachedRates(base);
+    const wanted = new Set([base, ...accepted]);
+    const [list, currencies] = await Promise.all([
+      api<{ rates: RateView[] }>(`/api/payments/rates?base=${encodeURIComponent(base)}`),
+      [...wanted].some((code) => !kept.currencies[code])
+        ? api<{ currencies: CurrencyInfo[] }>("/api/identity/currencies").then((r) => r.currencies.filter((c) => wanted.has(c.code)))
+        : Promise.resolve([]),
+    ]);
+    return await rememberRates(base, list.rates.filter((r) => wanted.has(r.currency)), currencies);
+  } catch {
+    return null;
   }
 }
 
@@ -196,6 +219,41 @@ export async function sellOfflineByCard(sale: Omit<OfflineCashSale, "cashTendere
     saleId: `R${sale.register?.number ?? 0}`,
   });
   const taken = await takeOfflineSale({ ...request, tenders: [{ kind: "card", amount_minor: cart.total_minor, reader_ref: approval.reference }] });
+  return offlineReceipt(taken, sale, settings);
+}
+
+/** Take the cart offline for foreign cash at the rate this till kept (ADR 0061): the
+ * currency accepted, its rate no older than the sync's limit (else OfflineRefused with
+ * the reason), the arithmetic of the online dialog (foreignCash.ts); what the foreign
+ * cash leaves is taken in the outlet's cash (`cashTenderedMinor`). Queued with the
+ * rate, its source and date, as the server's offline sync takes it. */
+export async function sellOfflineForeign(
+  sale: Omit<OfflineCashSale, "cashTenderedMinor"> & { currency: string; foreignMinor: number; cashTenderedMinor: number | null },
+): Promise<Receipt> {
+  const settings = cachedOutletSettings(sale.outletId);
+  if (!settings) {
+    throw new OfflineUnavailable("This till has not loaded the outlet's settings yet, so it cannot sell offline. Wait until it is back online.");
+  }
+  const kept = await cachedRates(settings.currency);
+  const rate = kept.rates[sale.currency];
+  const local = kept.currencies[settings.currency];
+  const foreign = kept.currencies[sale.currency];
+  const taken = await takeOfflineSale({
+    id: sale.id,
+    lines: sale.lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
+    prices: shelfPrices(sale.lines),
+    cartDiscount: sale.cartDiscount,
+    tenders: [
+      { kind: "foreign_cash", amount_minor: sale.foreignMinor, currency: sale.currency },
+      ...(sale.cashTenderedMinor ? [{ kind: "cash", amount_minor: sale.cashTenderedMinor }] : []),
+    ],
+    foreign: rate && local && foreign ? { rate, local, foreign } : null,
+    settings,
+    till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
+    offlineSinceMs: offlineStatus.offlineSince,
+    managerPresent: sale.managerPresent,
+    formatMoney: (minor: number) => formatMoney(minor, settings.currency),
+  });
   return offlineReceipt(taken, sale, settings);
 }
 

@@ -1250,6 +1250,12 @@ export interface components {
              */
             accepted_currencies?: string[];
             /**
+             * Rates Stale After Days
+             * @description read-only: a rate older than this many days is stale (POS_RATES_STALE_AFTER_DAYS); the offline till refuses foreign cash at a cached rate older than it. Sent back on PUT, it is ignored
+             * @default 3
+             */
+            rates_stale_after_days: number;
+            /**
              * Tax Provider
              * @description who calculates tax: default (POS_TAX_PROVIDER), builtin (tax_rates_bp) or external
              * @default default
