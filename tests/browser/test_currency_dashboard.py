@@ -264,6 +264,12 @@ def test_a_manager_reads_each_currency_the_converted_chain_total_and_the_foreign
     expect_text(cells.nth(1), money_pattern(dollars["foreign_minor"], TENDER))
     expect_text(cells.nth(2), rf"{re.escape(euros(worth))}\s*at {re.escape(str(average))}")
 
+    # By tender (in the dashboard's first currency, euros): the dollars under their kind's
+    # name, at what they paid.
+    tenders = page.get_by_role("list", name="Money taken by tender")
+    expect_text(tenders, rf"Foreign cash\s*{re.escape(euros(dollars['amount_minor']))}\s*· 1×")
+    expect(tenders).not_to_contain_text("foreign_cash")
+
     wider = overflow(page)
     assert wider <= 0, f"the dashboard is {wider}px wider than the {width}px screen"
     panel.scroll_into_view_if_needed()
