@@ -267,7 +267,7 @@ def test_a_manager_reads_each_currency_the_converted_chain_total_and_the_foreign
     # By tender (in the dashboard's first currency, euros): the dollars under their kind's
     # name, at what they paid.
     tenders = page.get_by_role("list", name="Money taken by tender")
-    expect_text(tenders, rf"Foreign cash\s*{re.escape(euros(dollars['amount_minor']))}\s*· 1×")
+    expect_text(tenders, rf"Foreign cash\s*{re.escape(euros(dollars['amount_minor']))}\s*· 1\u00d7")
     expect(tenders).not_to_contain_text("foreign_cash")
 
     wider = overflow(page)
