@@ -165,8 +165,12 @@ def _tender_rows(uow: UnitOfWork, payment_id: str) -> list[Any]:
     )
 
 
+def _tender_state(r: Any) -> TenderState:
+    return TenderState(r.seq, r.kind, r.status, r.amount_minor, r.refunded_minor)
+
+
 def _tender_states(uow: UnitOfWork, payment_id: str) -> list[TenderState]:
-    return [TenderState(r.seq, r.kind, r.status, r.amount_minor, r.refunded_minor) for r in _tender_rows(uow, payment_id)]
+    return [_tender_state(r) for r in _tender_rows(uow, payment_id)]
 
 
 def tender_line(row: Mapping[str, Any]) -> TenderLine:
@@ -665,7 +669,7 @@ class PaymentService:
         if row.status != "pending":
             return
         tender_rows = _tender_rows(uow, payment_id)
-        states = [TenderState(r.seq, r.kind, r.status, r.amount_minor, r.refunded_minor) for r in tender_rows]
+        states = [_tender_state(r) for r in tender_rows]
         status = payment_status(states)
         if status == "pending":
             return
