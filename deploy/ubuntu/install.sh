@@ -19,6 +19,9 @@ ETC=/etc/pos
 SERVER_NAME=${POS_SERVER_NAME:-$(hostname -f)}
 ADMIN_EMAIL=${POS_ADMIN_EMAIL:-admin@$SERVER_NAME}
 GATEWAY_LISTEN=127.0.0.1:8080
+# Days after which a feed exchange rate is stale: sales and payments both read it and must
+# agree (docs/currency-tax.md), so both env files get this one value.
+RATES_STALE_AFTER_DAYS=${POS_RATES_STALE_AFTER_DAYS:-3}
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
@@ -137,8 +140,13 @@ for svc in "${SERVICES[@]}"; do
                 echo "POS_INVENTORY_URL=http://127.0.0.1:${PORTS[inventory]}"
                 echo "POS_PAYMENTS_URL=http://127.0.0.1:${PORTS[payments]}"
                 echo "POS_INTERNAL_API_TOKEN=$INTERNAL_API_TOKEN"
+                echo "POS_RATES_STALE_AFTER_DAYS=$RATES_STALE_AFTER_DAYS"
                 ;;
-            inventory | payments)
+            payments)
+                echo "POS_INTERNAL_API_TOKEN=$INTERNAL_API_TOKEN"
+                echo "POS_RATES_STALE_AFTER_DAYS=$RATES_STALE_AFTER_DAYS"
+                ;;
+            inventory)
                 echo "POS_INTERNAL_API_TOKEN=$INTERNAL_API_TOKEN"
                 ;;
         esac

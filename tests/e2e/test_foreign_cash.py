@@ -2,7 +2,8 @@
 sandbox (its own process, the ECB's document) serves the rates, payments caches them,
 a manager lists the currencies the outlet takes, and a sale paid in US dollars is
 settled at the rate the server stamps, change in euros, stored with the rate in sales
-and payments, printed on the receipt, and refunded in euros. A currency whose rate is
+and payments (and in payments' PaymentCaptured, as in sales' SaleCompleted), printed on
+the receipt, and refunded in euros. A currency whose rate is
 stale (and no manual rate) is refused with the reason, and nothing is written."""
 
 from __future__ import annotations
@@ -56,6 +57,26 @@ def serve_rates(shop: Shop, rates: dict[str, str], days_old: int = 0) -> None:
     assert refreshed.status_code == 200, refreshed.text
 
 
+def published(shop: Shop, service: str, type_: str, sale_id: str) -> dict[str, Any]:
+    """The payload of the `type_` event of a sale in `service`'s event feed (GET
+    /api/<service>/events, what the consumers were sent), newest pages last."""
+    after: int | None = 0
+    while after is not None:
+        page = shop.admin.get(f"/api/{service}/events", params={"after": after, "limit": 5000}).raise_for_status().json()
+        for event in page["events"]:
+            if event["type"] == type_ and event["payload"]["sale_id"] == sale_id:
+                return event["payload"]
+        after = page["next_after"]
+    raise AssertionError(f"no {type_} of sale {sale_id} in {service}'s feed")
+
+
+FOREIGN_FIELDS = ("kind", "amount_minor", "currency", "foreign_minor", "rate", "rate_source", "rate_as_of", "change_minor")
+
+
+def foreign_tenders(event: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: t.get(k) for k in FOREIGN_FIELDS} for t in event["tenders"] if t["kind"] == "foreign_cash"]
+
+
 def test_a_sale_paid_in_dollars_at_the_stamped_rate_with_change_in_euros_then_refunded_in_euros(shop: Shop) -> None:
     serve_rates(shop, {"USD": "1.0812", "GBP": "0.8513"})
     shown = shop.cashier.get("/api/payments/rates/EUR/USD").json()
@@ -86,6 +107,13 @@ def test_a_sale_paid_in_dollars_at_the_stamped_rate_with_change_in_euros_then_re
     assert [
         (t["kind"], t["amount_minor"], t["currency"], t["foreign_minor"], t["rate"], t["rate_source"]) for t in payment["tenders"]
     ] == [("foreign_cash", 5000, "USD", 6000, "1.0812", "sandbox")]
+    # Payments' PaymentCaptured carries the dollars as sales' SaleCompleted does.
+    captured = published(shop, "payments", "PaymentCaptured", body["id"])
+    assert foreign_tenders(captured) == [
+        {"kind": "foreign_cash", "amount_minor": 5000, "currency": "USD", "foreign_minor": 6000, "rate": "1.0812",
+         "rate_source": "sandbox", "rate_as_of": tender["rate_as_of"], "change_minor": 549}
+    ]  # fmt: skip
+    assert foreign_tenders(captured) == foreign_tenders(published(shop, "sales", "SaleCompleted", body["id"]))
     text = shop.cashier.get(f"/api/sales/{body['id']}/receipt", params={"format": "text"}).text
     assert "60.00 USD" in text and "1 EUR = 1.0812 USD" in text and "5.49" in text
 
@@ -263,6 +291,14 @@ def test_dollars_taken_offline_at_a_stale_cached_rate_are_recorded_at_it_and_lis
     assert [(t["kind"], t["foreign_minor"], t["rate"], t["rate_source"], t["rate_as_of"]) for t in payment["tenders"]] == [
         ("foreign_cash", 3000, "1.0500", "ecb", as_of)
     ]
+    # PaymentCaptured: the till's rate and figures, and when the money was taken.
+    captured = published(shop, "payments", "PaymentCaptured", body["id"])
+    assert foreign_tenders(captured) == [
+        {"kind": "foreign_cash", "amount_minor": 2500, "currency": "USD", "foreign_minor": 3000, "rate": "1.0500",
+         "rate_source": "ecb", "rate_as_of": as_of, "change_minor": 357}
+    ]  # fmt: skip
+    taken_at = datetime.fromisoformat(captured["taken_at"].replace("Z", "+00:00"))
+    assert abs(taken_at - sold_at) < timedelta(seconds=1), (captured["taken_at"], sold_at)
     listed = shop.manager.get("/api/sales/sync-exceptions", params={"outlet_id": shop.outlet["id"]}).json()
     [stale] = [e for e in listed if e["sale_id"] == body["id"]]
     assert stale["kind"] == "foreign_cash_stale_rate" and stale["facts"][0]["age_days"] == 6

@@ -328,6 +328,9 @@ class PaymentCaptured(Event):
     outlet_id: str
     currency: str
     amount_minor: int
+    # A foreign-cash tender carries its currency, foreign amount, rate, source, date and
+    # change (TenderLine's optional fields, as in SaleCompleted); absent from events
+    # published before payments filled them in: read as a tender in `currency` only.
     tenders: list[TenderLine]
     # When the money was taken, if not when the payment was recorded (a sale a till made
     # offline and synced later): reports count it on that day. Optional addition to v1.

@@ -1,4 +1,5 @@
-"""Helpers for service tests: mint access tokens without running identity.
+"""Helpers for service tests: mint access tokens without running identity; read what a
+service put in its outbox.
 
 Tokens carry the same claims identity issues (see pos_platform.auth.TokenVerifier),
 signed with EdDSA by a private key a test made with pos_platform.keys.ensure_keypair.
@@ -6,11 +7,17 @@ signed with EdDSA by a private key a test made with pos_platform.keys.ensure_key
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import jwt
+from sqlalchemy import select
+
+if TYPE_CHECKING:
+    from pos_platform.db import Database
 
 
 def mint_token(
@@ -40,3 +47,11 @@ def mint_token(
         "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, Path(private_key_file).read_text(), algorithm="EdDSA")
+
+
+def outbox_events(db: Database) -> list[dict[str, Any]]:
+    """Every event in the service's outbox, oldest first: its envelope (type, version,
+    outlet_id, payload, ...) with the routing key it is published under."""
+    with db.transaction() as uow:
+        rows = uow.session.execute(select(db.outbox.c.routing_key, db.outbox.c.body).order_by(db.outbox.c.id)).all()
+    return [{"routing_key": r.routing_key, **json.loads(r.body)} for r in rows]

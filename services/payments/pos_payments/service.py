@@ -22,6 +22,7 @@ another one's attempt may be on its way.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -156,11 +157,36 @@ def load_refund(uow: UnitOfWork, refund_id: str) -> RefundOut | None:
     )
 
 
-def _tender_states(uow: UnitOfWork, payment_id: str) -> list[TenderState]:
-    rows = uow.session.execute(
-        select(payment_tenders).where(payment_tenders.c.payment_id == payment_id).order_by(payment_tenders.c.seq)
+def _tender_rows(uow: UnitOfWork, payment_id: str) -> list[Any]:
+    return list(
+        uow.session.execute(
+            select(payment_tenders).where(payment_tenders.c.payment_id == payment_id).order_by(payment_tenders.c.seq)
+        )
     )
-    return [TenderState(r.seq, r.kind, r.status, r.amount_minor, r.refunded_minor) for r in rows]
+
+
+def _tender_state(r: Any) -> TenderState:
+    return TenderState(r.seq, r.kind, r.status, r.amount_minor, r.refunded_minor)
+
+
+def _tender_states(uow: UnitOfWork, payment_id: str) -> list[TenderState]:
+    return [_tender_state(r) for r in _tender_rows(uow, payment_id)]
+
+
+def tender_line(row: Mapping[str, Any]) -> TenderLine:
+    """A tender as PaymentCaptured carries it: kind and amount in the payment's currency;
+    a foreign-cash one also its currency, the amount handed over in it, the stamped rate
+    with its source and date, and the change given in the payment's currency (optional
+    fields of v1, as in SaleCompleted: ADR 0072). `row`: a payment_tenders row's mapping,
+    or the dict written as one."""
+    if row["kind"] != "foreign_cash":
+        return TenderLine(kind=row["kind"], amount_minor=row["amount_minor"])
+    return TenderLine(
+        kind=row["kind"],
+        amount_minor=row["amount_minor"],
+        change_minor=row["change_minor"] or 0,
+        **{column: row[column] for column in _FOREIGN_COLUMNS},
+    )
 
 
 class PaymentService:
@@ -347,7 +373,7 @@ class PaymentService:
                         outlet_id=body.outlet_id,
                         currency=body.currency,
                         amount_minor=body.amount_minor,
-                        tenders=[TenderLine(kind=t.kind, amount_minor=t.amount_minor) for t in states],
+                        tenders=[tender_line(r) for r in rows],
                         taken_at=iso_utc(body.taken_at),
                     ),
                     outlet_id=body.outlet_id,
@@ -642,7 +668,8 @@ class PaymentService:
         row = uow.session.execute(select(payments).where(payments.c.id == payment_id).with_for_update()).one()
         if row.status != "pending":
             return
-        states = _tender_states(uow, payment_id)
+        tender_rows = _tender_rows(uow, payment_id)
+        states = [_tender_state(r) for r in tender_rows]
         status = payment_status(states)
         if status == "pending":
             return
@@ -663,7 +690,7 @@ class PaymentService:
                     outlet_id=row.outlet_id,
                     currency=row.currency,
                     amount_minor=row.amount_minor,
-                    tenders=[TenderLine(kind=t.kind, amount_minor=t.amount_minor) for t in states],
+                    tenders=[tender_line(r._mapping) for r in tender_rows],
                 ),
                 outlet_id=row.outlet_id,
             )

@@ -1,7 +1,8 @@
 """A foreign-cash tender at capture (ADR 0061): taken only at the rate in force for the
 pair, with amounts that follow from it; stored with its currency, foreign amount, rate,
-source and date; refused (409) when the rates are stale with no manual rate, nothing
-stored; a refund is paid in the payment's currency (cash from the drawer)."""
+source and date, and PaymentCaptured carries them; refused (409) when the rates are stale
+with no manual rate, nothing stored; a refund is paid in the payment's currency (cash
+from the drawer)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from fastapi.testclient import TestClient
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import mint_token, outbox_events
 
 OUTLET = "outlet-a"
 Auth = Callable[[str], dict[str, str]]
@@ -60,6 +61,24 @@ def foreign(
             "rate": rate, "rate_source": source, "rate_as_of": as_of}  # fmt: skip
 
 
+def captured(client: TestClient, payment_id: str) -> dict[str, Any]:
+    """The PaymentCaptured payload of a payment, as consumers receive it."""
+    (event,) = [
+        e
+        for e in outbox_events(client.app.state.ctx.db)  # type: ignore[attr-defined]
+        if e["type"] == "PaymentCaptured" and e["payload"]["payment_id"] == payment_id
+    ]
+    assert event["version"] == 1
+    return event["payload"]
+
+
+def event_tender(tender: dict[str, Any]) -> dict[str, Any]:
+    """What PaymentCaptured should say of a foreign-cash tender the till sent: the same
+    figures, under the names SaleCompleted's tenders use."""
+    keys = ("kind", "amount_minor", "currency", "foreign_minor", "rate", "rate_source", "rate_as_of", "change_minor")
+    return {k: tender[k] for k in keys}
+
+
 def payment(tenders: list[dict[str, Any]], amount: int = 2500) -> dict[str, Any]:
     sale = str(uuid.uuid4())
     return {
@@ -88,6 +107,10 @@ def test_a_foreign_tender_is_taken_at_the_rate_in_force_and_stored_with_it(clien
     assert (tender["change_minor"], tender["tendered_minor"], r.json()["change_minor"]) == (275, 2775, 275)
     stored = client.get(f"/api/payments/payments/{body['payment_id']}", headers=auth("cashier")).json()
     assert stored["tenders"][0]["rate"] == "1.0812" and stored["tenders"][0]["rate_as_of"] == "2026-12-07"
+    # The event carries the tender's foreign figures, as SaleCompleted does.
+    event = captured(client, body["payment_id"])
+    assert event["tenders"] == [event_tender(body["tenders"][0])]
+    assert (event["currency"], event["amount_minor"], event["taken_at"]) == ("EUR", 2500, None)
     # A refund of it is paid in euros from the drawer, the sale's amounts (not today's rate).
     set_rates(client, auth, 0, {"USD": "1.2000"})
     refund = client.post(
@@ -104,12 +127,15 @@ def test_a_foreign_tender_is_taken_at_the_rate_in_force_and_stored_with_it(clien
     assert refund.status_code == 201, refund.text
     assert (refund.json()["currency"], refund.json()["amount_minor"]) == ("EUR", 1250)
     # A part payment with a card: 20 USD credited 18.49 EUR, no change.
-    split = client.post(
-        "/api/payments/payments",
-        json=payment([foreign(1666, 2000, 0, rate="1.2000"), {"kind": "card", "amount_minor": 834}]),
-        headers=auth("cashier"),
-    )
+    split_body = payment([foreign(1666, 2000, 0, rate="1.2000"), {"kind": "card", "amount_minor": 834}])
+    split = client.post("/api/payments/payments", json=split_body, headers=auth("cashier"))
     assert split.status_code == 201, split.text
+    # Captured once the card is: the foreign part with its figures (no change), the card as before.
+    assert split.json()["status"] == "captured"
+    assert captured(client, split_body["payment_id"])["tenders"] == [
+        {k: v for k, v in event_tender(split_body["tenders"][0]).items() if k != "change_minor"},
+        {"kind": "card", "amount_minor": 834},
+    ]
 
 
 def test_a_rate_or_arithmetic_the_payments_service_would_not_give_is_refused(client: TestClient, auth: Auth) -> None:
@@ -215,6 +241,10 @@ def test_foreign_cash_a_till_took_offline_is_recorded_at_its_rate_whatever_is_in
         "2026-12-01",
     )
     assert (tender["change_minor"], tender["tendered_minor"]) == (275, 2775)
+    # The event: the till's figures and rate, counted on the day the money was taken.
+    event = captured(client, body["payment_id"])
+    assert event["tenders"] == [event_tender(body["tenders"][0])]
+    assert event["taken_at"] == "2026-12-02T10:00:00Z"
     again = client.post("/api/payments/payments", json=body, headers=auth("cashier"))
     assert again.status_code == 200 and again.json()["payment_id"] == body["payment_id"]
     wrong = payment([foreign(2500, 3000, 400, source="ecb")]) | {"taken_at": "2026-12-02T10:00:00Z"}

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
 from pos_platform.testing import mint_token
+from pos_platform.testing import outbox_events as platform_outbox_events
 
 OUTLET = "outlet-a"
 OTHER_OUTLET = "outlet-b"
@@ -68,11 +68,8 @@ def payment(**overrides: object) -> dict[str, object]:
     return body
 
 
-def outbox_events(client: TestClient) -> list[dict[str, object]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        rows = uow.session.execute(select(db.outbox.c.routing_key, db.outbox.c.body)).all()
-    return [{"routing_key": r.routing_key, **json.loads(r.body)} for r in rows]
+def outbox_events(client: TestClient) -> list[dict[str, Any]]:
+    return platform_outbox_events(client.app.state.ctx.db)
 
 
 def test_cash_payment_is_captured_with_change_and_published(client: TestClient, auth: Auth) -> None:

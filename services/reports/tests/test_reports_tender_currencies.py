@@ -11,7 +11,15 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from pos_contracts.events import OutletChanged, RegisterChanged, SaleCompleted, ShiftCash, ShiftClosed, TenderLine
+from pos_contracts.events import (
+    OutletChanged,
+    PaymentCaptured,
+    RegisterChanged,
+    SaleCompleted,
+    ShiftCash,
+    ShiftClosed,
+    TenderLine,
+)
 from services.reports.tests.builders import line, outlet, sale
 from services.reports.tests.conftest import A, Auth
 from services.reports.tests.test_reports_handlers import MARCH
@@ -72,6 +80,25 @@ def test_tenders_per_currency_with_the_foreign_amount_and_its_equivalent(
     # The tender report by kind is unchanged: foreign cash counts at what it paid.
     kinds = {r["kind"]: r["amount_minor"] for r in get("sales/tenders", **MARCH)["rows"]}
     assert kinds == {"foreign_cash": 5700, "cash": 1000, "card": 500}
+
+
+def test_payment_captured_counts_foreign_cash_at_what_it_paid_with_or_without_its_figures(feed: Feed, get: Get) -> None:
+    """PaymentCaptured carries a foreign-cash tender's figures now (as SaleCompleted does);
+    one published before does not. Both count at what the tender paid in the outlet's
+    currency, and the tenders per currency still come from the sale alone (not twice)."""
+    feed(outlet(A, "Main Street"))
+    dollars = dollars_sale("d1", "2026-03-10T09:00:00Z")
+    feed(dollars)
+    assert dollars.tenders[0].foreign_minor is not None
+    feed(PaymentCaptured(payment_id="d1", sale_id="d1", outlet_id=A, currency="EUR", amount_minor=dollars.total_minor,
+                         tenders=dollars.tenders, taken_at="2026-03-10T09:00:00Z"))  # fmt: skip
+    older = {"payment_id": "o1", "sale_id": "o1", "outlet_id": A, "currency": "EUR", "amount_minor": 700,
+             "tenders": [{"kind": "foreign_cash", "amount_minor": 700}], "taken_at": "2026-03-10T10:00:00Z"}  # fmt: skip
+    feed(PaymentCaptured.model_validate(older))
+    captured = {r["kind"]: r["captured_minor"] for r in get("sales/tenders", **MARCH)["rows"]}
+    assert captured["foreign_cash"] == dollars.tenders[0].amount_minor + 700
+    usd = [r for r in get("sales/tender-currencies", **MARCH)["rows"] if r["tender_currency"] == "USD"]
+    assert [(r["count"], r["taken_minor"]) for r in usd] == [(1, dollars.tenders[0].foreign_minor)]
 
 
 def shift(shift_id: str, cash: list[ShiftCash] | None) -> ShiftClosed:
