@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from pos_platform.auth import current_principal
+from pos_platform.auth import RoleCheck, current_principal
 from pos_platform.testing import mint_token
 
 SERVICES = ("identity", "catalog", "inventory", "sales", "payments", "reports")
@@ -67,9 +67,8 @@ def declared_roles(root: Dependant) -> frozenset[str] | None:
     while stack:
         dependant = stack.pop()
         call = dependant.call
-        roles = getattr(call, "allowed_roles", None)
-        if roles is not None:
-            found = frozenset(roles) if found is None else found & frozenset(roles)
+        if isinstance(call, RoleCheck):
+            found = call.allowed_roles if found is None else found & call.allowed_roles
         elif call is current_principal and found is None:
             found = ANY_ROLE
         stack.extend(dependant.dependencies)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData
 
 from pos_platform import app as platform_app
 from pos_platform.app import ServiceContext, create_service_app
@@ -93,16 +93,16 @@ def test_a_relay_stopped_while_marking_leaves_the_connection_to_its_own_thread(
     uses: list[tuple[str, str, bool]] = []  # (what, thread, while marking)
     real_mark, real_abandon = relay._mark_sent, OutboxRelay._abandon
 
-    def slow_mark(connection: object, ids: list[int]) -> None:
+    def slow_mark(connection: Connection, ids: list[int]) -> None:
         marking.set()
         uses.append(("mark", threading.current_thread().name, True))
         time.sleep(0.5)
-        real_mark(connection, ids)  # type: ignore[arg-type]
+        real_mark(connection, ids)
         marking.clear()
 
-    def abandon(connection: object) -> None:
+    def abandon(connection: Connection) -> None:
         uses.append(("abandon", threading.current_thread().name, marking.is_set()))
-        real_abandon(connection)  # type: ignore[arg-type]
+        real_abandon(connection)
 
     monkeypatch.setattr(relay, "_mark_sent", slow_mark)
     monkeypatch.setattr(relay, "_abandon", abandon)

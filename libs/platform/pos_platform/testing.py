@@ -1,4 +1,6 @@
-"""Helpers for service tests: mint access tokens without running identity.
+"""Helpers for service tests: mint access tokens without running identity (and the
+`auth` headers every service's tests send), look inside an in-process app, find a free
+port.
 
 Tokens carry the same claims identity issues (see pos_platform.auth.TokenVerifier),
 signed with EdDSA by a private key a test made with pos_platform.keys.ensure_keypair.
@@ -6,11 +8,16 @@ signed with EdDSA by a private key a test made with pos_platform.keys.ensure_key
 
 from __future__ import annotations
 
+import socket
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
+from starlette.applications import Starlette
+from starlette.datastructures import State
+from starlette.testclient import TestClient
 
 
 def mint_token(
@@ -40,3 +47,36 @@ def mint_token(
         "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, Path(private_key_file).read_text(), algorithm="EdDSA")
+
+
+AuthHeaders = Callable[..., dict[str, str]]
+"""A test's `auth` fixture: `auth()`, `auth("admin")`, `auth("cashier", ["outlet-b"])`,
+`auth(user_id="user-2")` give request headers bearing such a token."""
+
+
+def auth_headers(private_key_file: str | Path, *, role: str, outlets: list[str]) -> AuthHeaders:
+    """Every service's `auth` fixture: headers with a token signed by `private_key_file`
+    for `role` at `outlets` unless the test names others."""
+
+    def headers(role: str = role, outlets: list[str] | None = None, user_id: str = "user-1") -> dict[str, str]:
+        token = mint_token(private_key_file, role, default_outlets if outlets is None else outlets, user_id=user_id)
+        return {"Authorization": f"Bearer {token}"}
+
+    default_outlets = list(outlets)
+    return headers
+
+
+def app_state(target: TestClient | Starlette | None) -> State:
+    """The `app.state` of an in-process app, a TestClient's or a sandbox's a provider runs
+    in-process, for a test to look inside (its attributes are whatever the app put there)."""
+    app = target.app if isinstance(target, TestClient) else target
+    assert isinstance(app, Starlette), f"not an in-process app: {app!r}"
+    return app.state
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on at the moment of asking, for a server
+    a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

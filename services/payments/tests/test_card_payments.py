@@ -19,7 +19,7 @@ from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import app_state, mint_token
 
 OUTLET = "outlet-a"
 SERVICE_TOKEN = "test-internal-token"
@@ -74,7 +74,7 @@ def card_payment(amount: int = 1250, card: str | None = "pm_card_visa", **overri
 
 
 def intents(sandbox: SandboxProvider, payment_id: str) -> list[dict[str, Any]]:
-    state = sandbox.app.state.sandbox  # type: ignore[union-attr]
+    state = app_state(sandbox.app).sandbox
     return [i for i in state.intents.values() if i["metadata"].get("pos_payment_id") == payment_id]
 
 
@@ -154,7 +154,7 @@ def test_second_card_declined_gives_the_first_back(client: TestClient, auth: Aut
     declined = client.post("/api/payments/payments", json=with_cash, headers=auth())
     assert [t["status"] for t in declined.json()["payment"]["tenders"]] == ["voided", "declined"]
     first = next(i for i in intents(sandbox, body["payment_id"]) if i["status"] == "succeeded")
-    refunds = [x for x in sandbox.app.state.sandbox.refunds.values() if x["payment_intent"] == first["id"]]  # type: ignore[union-attr]
+    refunds = [x for x in app_state(sandbox.app).sandbox.refunds.values() if x["payment_intent"] == first["id"]]
     assert [x["amount"] for x in refunds] == [1000]
 
 
@@ -250,7 +250,7 @@ def test_refunds_go_back_to_the_card_and_never_exceed_what_was_paid(
     assert (payment["status"], payment["refunded_minor"]) == ("refunded", 3000)
     assert [e["payload"]["amount_minor"] for e in events(client, "PaymentRefunded")] == [1500, 1500]
     card_intent = intents(sandbox, body["payment_id"])[0]
-    refunded = [x["amount"] for x in sandbox.app.state.sandbox.refunds.values() if x["payment_intent"] == card_intent["id"]]  # type: ignore[union-attr]
+    refunded = [x["amount"] for x in app_state(sandbox.app).sandbox.refunds.values() if x["payment_intent"] == card_intent["id"]]
     assert sorted(refunded) == [500, 1500]
 
 

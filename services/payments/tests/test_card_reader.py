@@ -19,7 +19,7 @@ from pos_payments.config import Settings
 from pos_payments.reader import ReaderProvider
 from pos_payments.reader_sandbox.app import to_major, to_minor
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import app_state, mint_token
 
 OUTLET = "outlet-a"
 Auth = Callable[..., dict[str, str]]
@@ -112,7 +112,7 @@ def reader_payment(amount: int, ref: str, **overrides: Any) -> dict[str, Any]:
 
 
 def captures(reader: ReaderProvider, ref: str) -> list[dict[str, Any]]:
-    return reader.app.state.reader.payments[ref].captures  # type: ignore[union-attr]
+    return app_state(reader.app).reader.payments[ref].captures
 
 
 def test_amounts_cross_the_protocol_as_exact_decimals() -> None:

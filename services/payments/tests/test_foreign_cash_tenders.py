@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import app_state, mint_token
 
 OUTLET = "outlet-a"
 Auth = Callable[[str], dict[str, str]]
@@ -46,7 +46,7 @@ def client(tmp_path: Path, keys: tuple[Path, Path]) -> Iterator[TestClient]:
 
 
 def set_rates(client: TestClient, auth: Auth, days_old: int, rates: dict[str, str]) -> None:
-    sandbox = client.app.state.rates.provider.app.state.sandbox  # type: ignore[attr-defined]
+    sandbox = app_state(app_state(client).rates.provider.app).sandbox
     sandbox.rates = rates
     sandbox.reference_date = datetime.now(UTC).date() - timedelta(days=days_old)
     r = client.post("/api/payments/rates/refresh", headers=auth("manager"))

@@ -19,7 +19,7 @@ from pos_payments.config import Settings
 from pos_payments.rates_sandbox.app import Failure, RatesSandboxState
 from pos_payments.tables import exchange_rates, manual_rates
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import app_state, mint_token
 from tests.databases import scratch_mariadb
 
 OUTLET = "outlet-a"
@@ -67,7 +67,7 @@ def client(database_url: str, keys: tuple[Path, Path]) -> Iterator[TestClient]:
 
 
 def sandbox(client: TestClient) -> RatesSandboxState:
-    return client.app.state.rates.provider.app.state.sandbox  # type: ignore[attr-defined]
+    return app_state(app_state(client).rates.provider.app).sandbox
 
 
 def rates_by_code(client: TestClient, auth: Auth, base: str = "EUR") -> dict[str, dict]:
