@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from pos_platform.auth import RoleCheck, current_principal
-from pos_platform.testing import mint_token
+from pos_platform.testing import free_port, mint_token
 
 SERVICES = ("identity", "catalog", "inventory", "sales", "payments", "reports")
 PASSWORD = "security-tests-password"
@@ -107,12 +106,6 @@ def endpoints(apps: dict[str, FastAPI]) -> list[Endpoint]:
 
 
 # --- the running POS -----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -17,7 +17,6 @@ from pos_platform import app as platform_app
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import InProcessBus
 from pos_platform.db import Database
-from pos_platform.keys import ensure_keypair
 from pos_platform.messaging_tables import add_messaging_tables
 from pos_platform.settings import ServiceSettings
 
@@ -42,9 +41,10 @@ class Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_a_job_that_will_not_stop_does_not_hang_the_shutdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    private, public = tmp_path / "k.pem", tmp_path / "k.pub"
-    ensure_keypair(str(private), str(public))
+def test_a_job_that_will_not_stop_does_not_hang_the_shutdown(
+    tmp_path: Path, keys: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public = keys[1]
     monkeypatch.setattr(platform_app, "SHUTDOWN_STEP_SECONDS", 0.5)
     metadata = MetaData()
     add_messaging_tables(metadata)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,12 @@ from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import app_state, mint_token
+from pos_platform.testing import AuthHeaders, app_state, auth_headers
 
 OUTLET = "outlet-a"
 SERVICE_TOKEN = "test-internal-token"
 
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 @pytest.fixture
@@ -51,10 +51,7 @@ def client(tmp_path: Path, keys: tuple[Path, Path], sandbox: SandboxProvider) ->
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "cashier", outlets: list[str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(keys[0], role, [OUTLET] if outlets is None else outlets)}"}
-
-    return headers
+    return auth_headers(keys[0], role="cashier", outlets=[OUTLET])
 
 
 def card_payment(amount: int = 1250, card: str | None = "pm_card_visa", **overrides: Any) -> dict[str, Any]:

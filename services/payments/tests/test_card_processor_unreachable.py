@@ -25,7 +25,6 @@ from pos_payments.sandbox.app import create_app as create_sandbox
 from pos_payments.stripe import StripeProvider
 from pos_payments.tables import payments
 from pos_platform.bus import InProcessBus
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 
 OUTLET = "outlet-a"
@@ -63,9 +62,8 @@ def processor() -> Processor:
 
 
 @pytest.fixture
-def client(tmp_path: Path, processor: Processor) -> Iterator[TestClient]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
+def client(tmp_path: Path, keys: tuple[Path, Path], processor: Processor) -> Iterator[TestClient]:
+    private, public = keys
     provider = StripeProvider(
         api_key="sk_test_sandbox",
         base_url="http://card-processor.test",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,12 +16,12 @@ from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import AuthHeaders, auth_headers
 
 OUTLET = "outlet-a"
 OTHER_OUTLET = "outlet-b"
 
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 @pytest.fixture
@@ -48,11 +48,7 @@ def client(tmp_path: Path, keys: tuple[Path, Path], sandbox: SandboxProvider) ->
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "cashier", outlets: list[str] | None = None) -> dict[str, str]:
-        token = mint_token(keys[0], role, [OUTLET] if outlets is None else outlets)
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers
+    return auth_headers(keys[0], role="cashier", outlets=[OUTLET])
 
 
 def payment(**overrides: object) -> dict[str, object]:

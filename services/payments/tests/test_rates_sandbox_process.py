@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,9 @@ from fastapi.testclient import TestClient
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_platform.bus import InProcessBus
-from pos_platform.keys import ensure_keypair
-from pos_platform.testing import mint_token
+from pos_platform.testing import free_port, mint_token
 
 DOCUMENT = "/stats/eurofxref/eurofxref-daily.xml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SandboxProcess:
@@ -97,9 +89,8 @@ def sandbox() -> Iterator[SandboxProcess]:
 
 
 @pytest.fixture
-def client(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[TestClient]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
+def client(tmp_path: Path, keys: tuple[Path, Path], sandbox: SandboxProcess) -> Iterator[TestClient]:
+    private, public = keys
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/payments.db",
         jwt_public_key_file=str(public),

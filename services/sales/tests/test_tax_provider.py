@@ -10,7 +10,6 @@ server thread: real connections, real timeouts)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pos_platform.testing import free_port
 from pos_sales.domain import CartLine, CatalogPrice, Discount, LineTax, PricingPolicy, apply_line_taxes, price_cart
 from pos_sales.tax import (
     BuiltinTaxProvider,
@@ -38,15 +38,9 @@ OUTLET = "outlet-a"
 GERMANY = {"country": "DE", "city": "Berlin", "postal_code": "10115", "line1": "Alexanderplatz 1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_sandbox(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -179,7 +173,7 @@ def test_one_quick_retry_after_a_5xx_then_the_answer(sandbox: Any) -> None:
 
 
 def test_an_api_that_is_down_is_reported_quickly() -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     began = time.monotonic()
     with pytest.raises(TaxUnavailable, match="cannot be reached"):
         asyncio.run(ExternalTaxProvider(f"http://127.0.0.1:{port}", "", timeout=0.8).calculate(_request("exclusive", [1])))
@@ -187,7 +181,7 @@ def test_an_api_that_is_down_is_reported_quickly() -> None:
 
 
 def test_a_wrong_key_is_a_refusal_not_retried() -> None:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_sandbox(api_key="sk_right"), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
