@@ -14,10 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import jwt
 from starlette.applications import Starlette
 from starlette.datastructures import State
-from starlette.testclient import TestClient
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 
 def mint_token(
@@ -69,7 +73,7 @@ def auth_headers(private_key_file: str | Path, *, role: str, outlets: list[str])
 def app_state(target: TestClient | Starlette | None) -> State:
     """The `app.state` of an in-process app, a TestClient's or a sandbox's a provider runs
     in-process, for a test to look inside (its attributes are whatever the app put there)."""
-    app = target.app if isinstance(target, TestClient) else target
+    app = target if target is None or isinstance(target, Starlette) else target.app
     assert isinstance(app, Starlette), f"not an in-process app: {app!r}"
     return app.state
 
