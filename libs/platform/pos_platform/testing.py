@@ -1,6 +1,6 @@
 """Helpers for service tests: mint access tokens without running identity (and the
-`auth` headers every service's tests send), look inside an in-process app, find a free
-port.
+`auth` headers every service's tests send), look inside an in-process app, serve an app
+on a free port.
 
 Tokens carry the same claims identity issues (see pos_platform.auth.TokenVerifier),
 signed with EdDSA by a private key a test made with pos_platform.keys.ensure_keypair.
@@ -9,16 +9,20 @@ signed with EdDSA by a private key a test made with pos_platform.keys.ensure_key
 from __future__ import annotations
 
 import socket
+import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import jwt
+import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import State
+from starlette.types import ASGIApp
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -76,6 +80,27 @@ def app_state(target: TestClient | Starlette | None) -> State:
     app = target if target is None or isinstance(target, Starlette) else target.app
     assert isinstance(app, Starlette), f"not an in-process app: {app!r}"
     return app.state
+
+
+@contextmanager
+def serving(app: ASGIApp, timeout: float = 10.0) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port in a thread, for a test that needs
+    a real HTTP server (a sandbox standing in for an outside API): its base URL; stopped
+    when the block ends."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the app did not start serving on port {port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
 
 
 def free_port() -> int:
