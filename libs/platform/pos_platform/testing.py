@@ -8,6 +8,8 @@ signed with EdDSA by a private key a test made with pos_platform.keys.ensure_key
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import threading
 import time
@@ -16,10 +18,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import uvicorn
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.datastructures import State
 from starlette.types import ASGIApp
@@ -80,6 +83,34 @@ def app_state(target: TestClient | Starlette | None) -> State:
     app = target if target is None or isinstance(target, Starlette) else target.app
     assert isinstance(app, Starlette), f"not an in-process app: {app!r}"
     return app.state
+
+
+def outbox_events(target: TestClient | Starlette, type_: str | None = None) -> list[dict[str, Any]]:
+    """The events an in-process service wrote to its outbox (whole envelopes, oldest
+    first), only those of `type_` when given."""
+    db = app_state(target).ctx.db
+    with db.transaction() as uow:
+        bodies = uow.session.scalars(select(db.outbox.c.body).order_by(db.outbox.c.id)).all()
+    return [event for event in map(json.loads, bodies) if type_ is None or event["type"] == type_]
+
+
+@contextmanager
+def log_records(logger_name: str) -> Iterator[list[logging.LogRecord]]:
+    """Every record `logger_name` (and its children) logs while the block runs, at any
+    level, with the `extra=` fields a test reads through `vars(record)`."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger(logger_name)
+    handler = Keep(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
 
 
 @contextmanager

@@ -3,20 +3,18 @@ prices, and the events each change writes to the outbox."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from pos_catalog.app import create_app
 from pos_catalog.config import Settings
 from pos_catalog.domain import expected_check_digit
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import AuthHeaders, auth_headers
+from pos_platform.testing import AuthHeaders, auth_headers, outbox_events
 
 A, B = "outlet-a", "outlet-b"
 Auth = AuthHeaders
@@ -40,11 +38,7 @@ def auth(keys: tuple[Path, Path]) -> Auth:
 
 
 def events(client: TestClient, type_: str | None = None) -> list[dict[str, Any]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        bodies = uow.session.scalars(select(db.outbox.c.body).order_by(db.outbox.c.id)).all()
-    found = [json.loads(b) for b in bodies]
-    return [e for e in found if type_ is None or e["type"] == type_]
+    return outbox_events(client, type_)
 
 
 def create(client: TestClient, auth: Auth, sku: str, name: str, price: int = 100, **extra: Any) -> dict[str, Any]:

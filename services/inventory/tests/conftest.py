@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from pos_inventory.config import Settings
 from pos_inventory.tables import products
 from pos_platform.bus import InProcessBus
 from pos_platform.consumer import EventConsumer
-from pos_platform.testing import AuthHeaders, auth_headers
+from pos_platform.testing import AuthHeaders, auth_headers, outbox_events
 
 A, B = "outlet-a", "outlet-b"
 
@@ -128,11 +127,7 @@ def product(consumer: EventConsumer, product_id: str, name: str | None = None) -
 
 
 def outbox(client: TestClient, type_: str | None = None) -> list[dict[str, Any]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        bodies = uow.session.scalars(select(db.outbox.c.body).order_by(db.outbox.c.id)).all()
-    found = [json.loads(b) for b in bodies]
-    return [e["payload"] for e in found if type_ is None or e["type"] == type_]
+    return [e["payload"] for e in outbox_events(client, type_)]
 
 
 def level(client: TestClient, auth: Auth, product_id: str, outlet_id: str = A) -> dict[str, Any]:

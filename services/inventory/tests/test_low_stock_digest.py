@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -127,12 +126,6 @@ def test_the_mail_lists_each_low_product_with_its_figures_and_the_link() -> None
 
 
 # --- the service: settings, test digest, the job --------------------------------------------
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[Sink]:
-    with running_sink(tmp_path / "mail") as found:
-        yield found
 
 
 def smtp(port: int) -> SmtpToSink:

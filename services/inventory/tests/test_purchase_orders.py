@@ -21,17 +21,11 @@ from pos_platform.bus import InProcessBus
 from pos_platform.mail import SmtpMailSender
 from pos_platform.testing import free_port
 from tests.databases import scratch_mariadb
-from tests.smtp_sink import Sink, running_sink, text_of
+from tests.smtp_sink import Sink, text_of
 
 from .conftest import A, Auth, B, audit, envelope, ledger, level, outbox, product
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[Sink]:
-    with running_sink(tmp_path / "mail") as found:
-        yield found
 
 
 @pytest.fixture

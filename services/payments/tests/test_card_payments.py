@@ -4,7 +4,6 @@ and refunds."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,13 +12,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import AuthHeaders, app_state, auth_headers
+from pos_platform.testing import AuthHeaders, app_state, auth_headers, outbox_events
 
 OUTLET = "outlet-a"
 SERVICE_TOKEN = "test-internal-token"
@@ -76,10 +74,7 @@ def intents(sandbox: SandboxProvider, payment_id: str) -> list[dict[str, Any]]:
 
 
 def events(client: TestClient, type_: str) -> list[dict[str, Any]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        rows = uow.session.execute(select(db.outbox.c.body)).scalars().all()
-    return [e for e in map(json.loads, rows) if e["type"] == type_]
+    return outbox_events(client, type_)
 
 
 def test_card_is_charged_once_with_the_providers_reference(client: TestClient, auth: Auth, sandbox: SandboxProvider) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from pos_payments.ecb import EcbRatesProvider, GarbageRates, parse_eurofxref
 from pos_payments.rates import CachedRate, ManualRate, RatesUnavailable, known_currencies, manual_rates_ended_by, pair_rate
 from pos_payments.rates_sandbox.app import GARBAGE, create_app, render
+from pos_platform.testing import log_records
 
 # The ECB's document as it publishes it (single quotes, tabs, the gesmes envelope).
 ECB_DOCUMENT = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -117,18 +119,9 @@ def provider(transport: httpx.AsyncBaseTransport, timeout_seconds: float = 0.3) 
 
 
 @pytest.fixture
-def rate_log() -> list[logging.LogRecord]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("pos.payments.rates")
-    handler = Keep(logging.DEBUG)
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
+def rate_log() -> Iterator[list[logging.LogRecord]]:
+    with log_records("pos.payments.rates") as records:
+        yield records
 
 
 def test_a_refused_connection_is_retried_and_the_failures_logged(rate_log: list[logging.LogRecord]) -> None:

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import free_port, mint_token
+from pos_platform.testing import free_port, log_records, mint_token
 
 DOCUMENT = "/stats/eurofxref/eurofxref-daily.xml"
 
@@ -110,17 +110,8 @@ def client(tmp_path: Path, keys: tuple[Path, Path], sandbox: SandboxProcess) -> 
 
 @pytest.fixture
 def rate_log() -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("pos.payments.rates")
-    handler = Keep(logging.DEBUG)
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
+    with log_records("pos.payments.rates") as records:
+        yield records
 
 
 def usd(client: TestClient) -> dict:

@@ -6,11 +6,10 @@ as it was."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from pos_platform.testing import free_port
@@ -25,12 +24,6 @@ SHOP = {
     "receipt_header": ["Open 8-18 every day"],
     "receipt_footer": ["Returns within 30 days", "Thank you for shopping local"],
 }
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[Sink]:
-    with running_sink(tmp_path / "mail") as received:
-        yield received
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
