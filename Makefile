@@ -60,11 +60,12 @@ test: install web web-check lint
 test-fast: install web-check lint
 	$(BIN)/python -m pytest -m "not integration and not e2e and not browser and not faults" $(PYTEST_ARGS)
 
-## ruff's lint rules, ruff format (checked, not applied: `ruff format` applies it) and mypy (strict: libs/ and every domain.py; pyproject.toml says which)
+## ruff's lint rules, ruff format (checked, not applied: `ruff format` applies it), mypy (strict: libs/ and every domain.py; pyproject.toml says which) and every `# type: ignore` still needed and explained
 lint: install
 	$(BIN)/ruff check libs services scripts gateway tests conftest.py
 	$(BIN)/ruff format --check libs services scripts gateway tests conftest.py
 	$(BIN)/mypy
+	$(BIN)/python scripts/type_ignores.py
 
 ## Checkout load against the running local stack (`make stack` first)
 bench: install

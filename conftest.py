@@ -7,9 +7,14 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.smtp_sink import Sink
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 INSTALL_HINT = "sudo .ci/install-servers.sh   (installs and starts MariaDB, RabbitMQ and nginx on Debian/Ubuntu)"
@@ -94,3 +99,13 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
     private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
     ensure_keypair(str(private), str(public))
     return private, public
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[Sink]:
+    """The project's SMTP sink (scripts/mail_sink.py, real SMTP) in its own process for
+    one test; what it receives is read back with `sink.wait_for(n)`."""
+    from tests.smtp_sink import running_sink
+
+    with running_sink(tmp_path / "mail") as received:
+        yield received

@@ -33,7 +33,6 @@ import gzip
 import math
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,8 @@ from pathlib import Path
 
 import httpx
 import pymysql
+
+from pos_platform.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTLET_A, OUTLET_B = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
@@ -170,12 +171,6 @@ def table_sizes(db: str) -> str:
 
 
 # --- the service -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_service(url: str, public_key: Path, port: int) -> subprocess.Popen[bytes]:

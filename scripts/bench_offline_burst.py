@@ -54,6 +54,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -511,7 +512,7 @@ def check_outlet(
     bodies: list[dict[str, Any]],
     stock_before: dict[str, int],
     *,
-    online_bodies: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    online_bodies: Sequence[dict[str, Any]] = (),
     settle_timeout: float = 120.0,
 ) -> dict[str, Any]:
     """What a manager would check once the tills have synced: each queued sale recorded
@@ -792,7 +793,8 @@ def one_round(args: argparse.Namespace, browser: Any, admin: httpx.Client, round
             text=True,
         )
         err_lines = []
-        for line in process.stderr:  # type: ignore[union-attr]
+        assert process.stderr is not None  # stderr=PIPE
+        for line in process.stderr:
             err_lines.append(line)
             if "load started" in line:
                 break

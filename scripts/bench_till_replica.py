@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from pos_platform.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
 DIST = WEB / "dist-bench"
@@ -348,14 +350,6 @@ def queries(count: int, n: int, seed: int = 7) -> tuple[list[str], list[str]]:
         else:
             texts.append(" ".join(w[:3] for w in words[:2]))
     return codes, texts
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_once(base: str, limit: int, codes: list[str], texts: list[str]) -> dict[str, Any]:

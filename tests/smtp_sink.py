@@ -1,5 +1,6 @@
 """scripts/mail_sink.py (the project's SMTP sink, real SMTP over TCP) in its own process
-for a test: what it received, read back as e-mail messages."""
+for a test: what it received, read back as e-mail messages; the settings that send to it;
+reading a folder of received mail (the local stack's sink writes one too)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,52 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Literal, TypedDict
+
+from pos_platform.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def read_mail(folder: Path) -> list[EmailMessage]:
+    """The messages the sink wrote to `folder` (one .eml file each), oldest name first."""
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in sorted(folder.glob("*.eml"))]
+
+
+def text_of(message: EmailMessage, subtype: str = "plain") -> str:
+    """The text/`subtype` part of `message` (plain or html)."""
+    body = message.get_body((subtype,))
+    assert body is not None, f"no text/{subtype} part in {message['Subject']!r}"
+    return str(body.get_content())
+
+
+class SmtpToSink(TypedDict):
+    """The SMTP settings (pos_platform.mail.SmtpSettings' fields) that send to a sink on
+    this machine, for `Settings(..., **smtp_to_sink(port, ...))`."""
+
+    smtp_host: str
+    smtp_port: int
+    smtp_tls: Literal["starttls", "tls", "none"]
+    smtp_from: str
+    smtp_attempts: int
+    smtp_timeout_seconds: float
+    smtp_backoff_seconds: float
+    smtp_backoff_max_seconds: float
+
+
+def smtp_to_sink(
+    port: int, sender: str, *, attempts: int = 3, timeout_seconds: float, backoff_seconds: float, backoff_max_seconds: float
+) -> SmtpToSink:
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_tls": "none",
+        "smtp_from": sender,
+        "smtp_attempts": attempts,
+        "smtp_timeout_seconds": timeout_seconds,
+        "smtp_backoff_seconds": backoff_seconds,
+        "smtp_backoff_max_seconds": backoff_max_seconds,
+    }
 
 
 @dataclass
@@ -30,10 +69,7 @@ class Sink:
     folder: Path
 
     def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for path in sorted(self.folder.glob("*.eml"))
-        ]
+        return read_mail(self.folder)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout

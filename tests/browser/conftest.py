@@ -18,11 +18,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pos_platform.testing import free_port
 from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,12 +100,6 @@ class Server:
             return response.json()["access_token"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _server_from_env(base_url: str) -> Server:
     email = os.environ.get("POS_BROWSER_ADMIN_EMAIL")
     password = os.environ.get("POS_BROWSER_ADMIN_PASSWORD")
@@ -136,10 +130,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     if not (WEB_DIST / "index.html").exists():
         pytest.fail("web/dist is not built: run `make web` (or `cd web && npm ci && npm run build`)", pytrace=False)
     data_dir = tmp_path_factory.mktemp("pos-embedded")
-    port = _free_port()
+    port = free_port()
     log_path = data_dir / "server.log"
     # Receipts by e-mail go to an SMTP sink of our own (scripts/mail_sink.py, its own process).
-    mail_dir, mail_port = data_dir / "mail", _free_port()
+    mail_dir, mail_port = data_dir / "mail", free_port()
     sink = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "mail_sink.py"), "--port", str(mail_port), "--dir", str(mail_dir)],
         stdout=subprocess.DEVNULL,
@@ -331,12 +325,14 @@ class Tab:
         assert not self.problems, "\n".join(self.problems)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.when == "call":
         item.stash[FAILED] = report.failed
+    return report
 
 
 FAILED = pytest.StashKey[bool]()

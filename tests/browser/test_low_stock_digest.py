@@ -5,8 +5,6 @@ sink (scripts/mail_sink.py, its own process) listing the product under its point
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -17,17 +15,13 @@ import pytest
 from tests.browser.conftest import Server, Shop, Tab
 from tests.browser.helpers import expect_text
 from tests.polling import eventually
+from tests.smtp_sink import read_mail, text_of
 
 pytestmark = pytest.mark.browser
 
 
 def received(mail_dir: Path, to: str) -> list[EmailMessage]:
-    found = []
-    for path in sorted(mail_dir.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if to in str(message["To"]):
-            found.append(message)  # type: ignore[arg-type]
-    return found
+    return [message for message in read_mail(mail_dir) if to in str(message["To"])]
 
 
 def test_a_manager_turns_the_digest_on_and_sends_a_test_one(open_tab: Callable[..., Tab], server: Server, shop: Shop) -> None:
@@ -68,7 +62,7 @@ def test_a_manager_turns_the_digest_on_and_sends_a_test_one(open_tab: Callable[.
     mail_dir = server.mail_dir
     (message,) = eventually(lambda: received(mail_dir, manager_email) or None, "the test digest in the mail sink")
     assert str(message["Subject"]).strip().startswith(f"[test] Low stock at {shop.outlet_name}:")
-    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = text_of(message)
     row = next(r for r in text.splitlines() if r.startswith(shop.scarce.name))
     on_hand, point, order = (int(x) for x in row.split()[-3:])
     assert point == shop.scarce.stock + 3 and on_hand <= shop.scarce.stock and order >= point - on_hand + 1

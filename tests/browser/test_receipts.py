@@ -5,8 +5,6 @@ the SMTP sink (scripts/mail_sink.py, its own process) receives it."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 import secrets
 import uuid
@@ -18,6 +16,7 @@ import pytest
 
 from tests.browser.conftest import Server, Tab, eventually, stocked_product
 from tests.browser.helpers import euros, expect_text, line, overflow
+from tests.smtp_sink import read_mail, text_of
 
 pytestmark = pytest.mark.browser
 
@@ -27,12 +26,7 @@ FOOTER = ["Returns within 14 days with this receipt", "Thank you, come again!"]
 
 
 def received(mail_dir: Path, to: str) -> list[EmailMessage]:
-    found = []
-    for path in sorted(mail_dir.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if message["To"] == to:
-            found.append(message)  # type: ignore[arg-type]
-    return found
+    return [message for message in read_mail(mail_dir) if message["To"] == to]
 
 
 def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(
@@ -130,7 +124,7 @@ def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(
 
     [mail] = eventually(lambda: received(server.mail_dir, to), f"the sink to receive the receipt for {to}", timeout=20)
     assert mail["Subject"] == f"Your receipt {number} from Harbour Bakery & Café {suffix}"
-    body = mail.get_body(("plain",)).get_content()
+    body = text_of(mail)
     for expected in (
         f"Harbour Bakery & Café {suffix}",
         *ADDRESS,
@@ -142,7 +136,7 @@ def test_receipt_settings_print_on_the_till_receipt_which_is_emailed(
         number,
     ):
         assert expected in body, (expected, body)
-    assert "4.50" in mail.get_body(("html",)).get_content()
+    assert "4.50" in text_of(mail, "html")
 
     # The same receipt can be mailed again from the sale's page in the back office.
     office.goto(f"{server.base_url}/#/office/sales")

@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from pos_catalog.domain import expected_check_digit
-from tests.polling import eventually as poll
+from tests.polling import eventually
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    return poll(check, what, timeout)
 
 
 def ean13(body12: str) -> str:
@@ -79,7 +74,9 @@ def test_import_validates_first_then_imports_everything_with_progress(admin: htt
     # ProductCreated reached sales: an imported product can be sold at its price
     product_id = hit["id"]
     price = eventually(
-        lambda: (r := admin.get(f"/api/sales/prices/{product_id}")).status_code == 200 and r.json(), "the price replica"
+        lambda: (r := admin.get(f"/api/sales/prices/{product_id}")).status_code == 200 and r.json(),
+        "the price replica",
+        timeout=60.0,
     )
     assert price["price_minor"] == 1334
 

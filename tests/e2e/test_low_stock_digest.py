@@ -6,8 +6,6 @@ both replicas keep checking."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,18 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.polling import eventually
+from tests.smtp_sink import read_mail, text_of
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def received(mail_dir: Path, to: str) -> list[EmailMessage]:
-    found = []
-    for path in sorted(mail_dir.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if str(message["X-Rcpt-To"]).strip() == to:
-            found.append(message)  # type: ignore[arg-type]
-    return found
+    return [message for message in read_mail(mail_dir) if str(message["X-Rcpt-To"]).strip() == to]
 
 
 def a_zone_not_near_midnight() -> ZoneInfo:
@@ -92,11 +86,11 @@ def test_the_digest_goes_once_at_the_outlet_s_local_time_with_two_replicas(local
     (message,) = eventually(lambda: received(mail_dir, manager_email), "the digest in the mail sink", timeout=120)
     day = datetime.now(UTC).astimezone(zone).date().isoformat()
     assert str(message["Subject"]).strip() == f"Low stock at Digest {suffix}: 1 product to reorder ({day})"
-    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = text_of(message)
     row = next(r for r in text.splitlines() if r.startswith(f"Oat milk {suffix} (DIG-{suffix})"))
     assert row.split()[-3:] == ["1", "4", "10"]
     assert "/#/office/low-stock" in text
-    assert f"Oat milk {suffix}" in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f"Oat milk {suffix}" in text_of(message, "html")
 
     # Both replicas check every 5 s: several rounds later, still one mail.
     time.sleep(15)

@@ -23,7 +23,6 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,17 +31,13 @@ import httpx
 import jwt
 import pytest
 
-from tests.polling import eventually as poll
+from tests.polling import eventually
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
 
 ZONES = ("UTC", "Europe/Paris", "America/New_York")
 SALES = int(os.environ.get("POS_TEST_RECONCILE_SALES", "72"))
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    return poll(check, what, timeout)
 
 
 def ok(response: httpx.Response, *expected: int) -> dict[str, Any]:
@@ -102,7 +97,9 @@ class Shop:
                 201,
             )
         for p in self.products:
-            eventually(lambda p=p: admin.get(f"/api/sales/prices/{p['id']}").status_code == 200, "the sales price replica")
+            eventually(
+                lambda p=p: admin.get(f"/api/sales/prices/{p['id']}").status_code == 200, "the sales price replica", timeout=60.0
+            )
         self.cashiers = []
         for n in range(2):
             email, password = f"recon-{suffix}-{n}@example.com", f"recon-pass-{suffix}-{n}"
@@ -363,7 +360,7 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         got = report("sales/daily")["totals"]
         return got["sales_count"] == totals["sales_count"] and got["refund_count"] == totals.get("refund_count", 0)
 
-    eventually(caught_up, "the reports to count every sale and refund")
+    eventually(caught_up, "the reports to count every sale and refund", timeout=60.0)
 
     # by day and outlet
     daily = report("sales/daily")
@@ -440,7 +437,9 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
 
     # shifts (Z summaries) as sales closed them
     if closed:
-        shifts = eventually(lambda: len(report("shifts")["rows"]) == len(closed) and report("shifts"), "every ShiftClosed")
+        shifts = eventually(
+            lambda: len(report("shifts")["rows"]) == len(closed) and report("shifts"), "every ShiftClosed", timeout=60.0
+        )
         got = {r["shift_id"]: r for r in shifts["rows"]}
         for z in closed:
             shift_id = z.get("shift_id") or z.get("id")
@@ -498,4 +497,4 @@ def test_every_report_equals_what_sales_recorded(local_stack: Stack) -> None:
         got = {r["outlet_id"]: (r["units"], r["value_minor"]) for r in rows}
         return got == want or None
 
-    eventually(valued, "the stock valuation to match inventory")
+    eventually(valued, "the stock valuation to match inventory", timeout=60.0)

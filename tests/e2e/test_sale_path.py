@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.polling import eventually as poll
+from tests.polling import eventually
 from tests.stack_fixture import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    return poll(check, what, timeout)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +58,7 @@ def shop(admin: httpx.Client, local_stack: Stack) -> dict[str, Any]:
     assert received.status_code == 201, received.text
     assert received.json()[0]["on_hand"] == 10
     # The price reaches sales by a ProductCreated event.
-    eventually(lambda: admin.get(f"/api/sales/prices/{product['id']}").status_code == 200, "the price replica")
+    eventually(lambda: admin.get(f"/api/sales/prices/{product['id']}").status_code == 200, "the price replica", timeout=20.0)
     cashier = local_stack.client(local_stack.login(f"cashier-{suffix}@example.com", password))
     return {"outlet": outlet, "product": product, "cashier": cashier}
 
@@ -113,19 +108,23 @@ def test_cash_sale_moves_stock_fulfils_and_reaches_reports(shop: dict[str, Any],
     assert receipt["receipt_number"]
 
     # inventory consumed SaleCompleted: a ledger row carrying the sale id, stock down by 2
-    ledger = eventually(lambda: admin.get("/api/inventory/ledger", params={"reference": sale_id}).json(), "the ledger row")
+    ledger = eventually(
+        lambda: admin.get("/api/inventory/ledger", params={"reference": sale_id}).json(), "the ledger row", timeout=20.0
+    )
     assert [(row["kind"], row["delta"], row["on_hand_after"]) for row in ledger] == [("sale", -2, 8)]
     level = stock(admin, outlet["id"], product["id"])
     assert (level["on_hand"], level["reserved"], level["available"]) == (8, 0, 8)
 
     # sales consumed StockDeducted: the sale is fulfilled
-    eventually(lambda: cashier.get(f"/api/sales/{sale_id}").json()["fulfilment"] == "fulfilled", "fulfilment")
+    eventually(lambda: cashier.get(f"/api/sales/{sale_id}").json()["fulfilment"] == "fulfilled", "fulfilment", timeout=20.0)
     assert cashier.get(f"/api/sales/{sale_id}").json()["status"] == "COMPLETED"
 
     # reports: the outlet's daily total and item breakdown
     today = datetime.now(UTC).date().isoformat()
     params = {"outlet_id": outlet["id"], "date_from": today, "date_to": today}
-    daily = eventually(lambda: admin.get("/api/reports/sales/daily", params=params).json()["rows"], "the daily report")
+    daily = eventually(
+        lambda: admin.get("/api/reports/sales/daily", params=params).json()["rows"], "the daily report", timeout=20.0
+    )
     assert [(r["sales_count"], r["items_sold"], r["gross_minor"], r["tax_minor"]) for r in daily] == [(1, 2, 2500, 417)]
     items = admin.get("/api/reports/sales/items", params=params).json()["rows"]
     assert [(r["product_id"], r["qty"], r["gross_minor"]) for r in items] == [(product["id"], 2, 2500)]

@@ -170,7 +170,7 @@ def scenario(fault_stack: FaultStack) -> Callable[..., Awaitable[driver.Verdict]
 
     async def run(
         name: str,
-        fault: Callable[[driver.Load], Awaitable[float]],
+        fault: driver.Fault,
         *,
         max_sales: int = 200,
         card_share: float = 0.0,

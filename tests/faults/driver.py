@@ -35,6 +35,7 @@ import random
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,10 @@ class Load:
 
 
 # --- reading the server ---------------------------------------------------------------
+
+
+Fault = Callable[[Load], Awaitable[float]]
+"""A scenario's fault: injects it while `Load` runs, heals it, returns when (monotonic)."""
 
 
 async def _get_json(http: httpx.AsyncClient, url: str, **params: Any) -> tuple[int, Any]:

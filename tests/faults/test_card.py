@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ class DetachedSales:
 
 
 @pytest.fixture
-def detached_sales(fault_stack: FaultStack):  # type: ignore[no-untyped-def]
+def detached_sales(fault_stack: FaultStack) -> Iterator[DetachedSales]:
     process = DetachedSales(fault_stack, PORT_BASE + 35, PORT_BASE + 39)
     yield process
     process.stop()

@@ -9,12 +9,13 @@ import time
 import pytest
 
 from tests.faults.conftest import FaultStack
+from tests.faults.driver import Fault, Load
 
 pytestmark = pytest.mark.faults
 
 
 async def test_rabbitmq_stopped_mid_burst_and_started_after_10s(scenario, fault_stack: FaultStack) -> None:
-    async def fault(load) -> float:  # type: ignore[no-untyped-def]
+    async def fault(load: Load) -> float:
         await asyncio.sleep(3)
         load.fault_begins()
         await asyncio.to_thread(fault_stack.mq.stop_app)
@@ -27,7 +28,7 @@ async def test_rabbitmq_stopped_mid_burst_and_started_after_10s(scenario, fault_
 
 
 async def test_broker_connections_closed_five_times(scenario, fault_stack: FaultStack) -> None:
-    async def fault(load) -> float:  # type: ignore[no-untyped-def]
+    async def fault(load: Load) -> float:
         await asyncio.sleep(3)
         load.fault_begins()
         for i in range(5):
@@ -40,8 +41,8 @@ async def test_broker_connections_closed_five_times(scenario, fault_stack: Fault
     assert not verdict.problems(), verdict.line()
 
 
-def mariadb_stopped(fault_stack: FaultStack, seconds: float):  # type: ignore[no-untyped-def]
-    async def fault(load) -> float:  # type: ignore[no-untyped-def]
+def mariadb_stopped(fault_stack: FaultStack, seconds: float) -> Fault:
+    async def fault(load: Load) -> float:
         # Tills at full speed first, and the database goes away while the consumers have
         # a backlog (messages ready or delivered and not yet acked): that is when a
         # transient database error meets events in flight.

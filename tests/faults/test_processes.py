@@ -9,12 +9,13 @@ import time
 import pytest
 
 from tests.faults.conftest import FaultStack
+from tests.faults.driver import Fault, Load
 
 pytestmark = pytest.mark.faults
 
 
-def kill_and_restart(fault_stack: FaultStack, name: str, down_for: float = 5.0):  # type: ignore[no-untyped-def]
-    async def fault(load) -> float:  # type: ignore[no-untyped-def]
+def kill_and_restart(fault_stack: FaultStack, name: str, down_for: float = 5.0) -> Fault:
+    async def fault(load: Load) -> float:
         await asyncio.sleep(3)
         load.fault_begins()
         await asyncio.to_thread(fault_stack.kill, name)

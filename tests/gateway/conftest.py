@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from pos_platform.testing import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RENDER_PY = REPO_ROOT / "gateway" / "render.py"
@@ -41,13 +42,6 @@ def nginx_or_skip() -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message + "; CI must install it")
     pytest.skip(message)
-
-
-def free_port() -> int:
-    """An unused loopback TCP port (released at once: nginx or a test server binds it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

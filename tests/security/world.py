@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,8 +21,8 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from pos_platform.auth import current_principal
-from pos_platform.testing import mint_token
+from pos_platform.auth import RoleCheck, current_principal
+from pos_platform.testing import free_port, mint_token
 
 SERVICES = ("identity", "catalog", "inventory", "sales", "payments", "reports")
 PASSWORD = "security-tests-password"
@@ -67,9 +66,8 @@ def declared_roles(root: Dependant) -> frozenset[str] | None:
     while stack:
         dependant = stack.pop()
         call = dependant.call
-        roles = getattr(call, "allowed_roles", None)
-        if roles is not None:
-            found = frozenset(roles) if found is None else found & frozenset(roles)
+        if isinstance(call, RoleCheck):
+            found = call.allowed_roles if found is None else found & call.allowed_roles
         elif call is current_principal and found is None:
             found = ANY_ROLE
         stack.extend(dependant.dependencies)
@@ -108,12 +106,6 @@ def endpoints(apps: dict[str, FastAPI]) -> list[Endpoint]:
 
 
 # --- the running POS -----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

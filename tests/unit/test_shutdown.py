@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData
 
 from pos_platform import app as platform_app
 from pos_platform.app import ServiceContext, create_service_app
 from pos_platform.bus import InProcessBus
 from pos_platform.db import Database
-from pos_platform.keys import ensure_keypair
 from pos_platform.messaging_tables import add_messaging_tables
 from pos_platform.settings import ServiceSettings
 
@@ -42,9 +41,10 @@ class Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_a_job_that_will_not_stop_does_not_hang_the_shutdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    private, public = tmp_path / "k.pem", tmp_path / "k.pub"
-    ensure_keypair(str(private), str(public))
+def test_a_job_that_will_not_stop_does_not_hang_the_shutdown(
+    tmp_path: Path, keys: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public = keys[1]
     monkeypatch.setattr(platform_app, "SHUTDOWN_STEP_SECONDS", 0.5)
     metadata = MetaData()
     add_messaging_tables(metadata)
@@ -93,16 +93,16 @@ def test_a_relay_stopped_while_marking_leaves_the_connection_to_its_own_thread(
     uses: list[tuple[str, str, bool]] = []  # (what, thread, while marking)
     real_mark, real_abandon = relay._mark_sent, OutboxRelay._abandon
 
-    def slow_mark(connection: object, ids: list[int]) -> None:
+    def slow_mark(connection: Connection, ids: list[int]) -> None:
         marking.set()
         uses.append(("mark", threading.current_thread().name, True))
         time.sleep(0.5)
-        real_mark(connection, ids)  # type: ignore[arg-type]
+        real_mark(connection, ids)
         marking.clear()
 
-    def abandon(connection: object) -> None:
+    def abandon(connection: Connection) -> None:
         uses.append(("abandon", threading.current_thread().name, marking.is_set()))
-        real_abandon(connection)  # type: ignore[arg-type]
+        real_abandon(connection)
 
     monkeypatch.setattr(relay, "_mark_sent", slow_mark)
     monkeypatch.setattr(relay, "_abandon", abandon)

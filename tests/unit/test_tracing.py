@@ -7,7 +7,6 @@ runs in a process of its own too (a tracer provider is set once per process)."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,15 +16,10 @@ import httpx
 
 from pos_contracts import new_envelope
 from pos_contracts.events import SaleCompleted
+from pos_platform.testing import free_port
 from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_with_tracing_off_an_envelope_carries_no_trace_field() -> None:

@@ -339,7 +339,7 @@ def document_unprocessable(app: FastAPI) -> None:
             app.openapi_schema = document
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI documents replacing app.openapi to change the document
 
 
 SHUTDOWN_STEP_SECONDS = 10.0

@@ -9,13 +9,14 @@ ever accepted as the other; see `verify_approval` and docs/security.md.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
@@ -227,7 +228,21 @@ def current_principal(request: Request) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+class RoleCheck:
+    """A dependency that lets `allowed_roles` in, carrying them where the OpenAPI document
+    (pos_platform.openapi) and the authorization matrix test (tests/security) read what
+    each endpoint allows. FastAPI reads the wrapped check's signature (`__wrapped__`)."""
+
+    def __init__(self, check: Callable[..., Principal], allowed_roles: Iterable[str]) -> None:
+        functools.update_wrapper(self, check)
+        self._check = check
+        self.allowed_roles = frozenset(allowed_roles)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Principal:
+        return self._check(*args, **kwargs)
+
+
+def require_roles(*roles: str) -> RoleCheck:
     """Dependency: the caller must hold one of `roles` (admin always passes)."""
 
     def check(principal: CurrentUser) -> Principal:
@@ -235,9 +250,7 @@ def require_roles(*roles: str) -> Callable[[Principal], Principal]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {', '.join(roles)}")
         return principal
 
-    # Read by the authorization matrix test (tests/security): what each endpoint allows.
-    check.allowed_roles = frozenset(roles) | {"admin"}  # type: ignore[attr-defined]
-    return check
+    return RoleCheck(check, {*roles, "admin"})
 
 
 Cashier = Annotated[Principal, Depends(require_roles("cashier", "manager"))]
@@ -249,7 +262,7 @@ SERVICE_TOKEN_HEADER = "X-POS-Service-Token"
 STAFF_ROLES = ("cashier", "manager", "admin")
 
 
-def staff_or_service(request: Request) -> Principal:
+def _staff_or_service(request: Request) -> Principal:
     """A cashier, manager or admin token, or the internal service token
     (`POS_INTERNAL_API_TOKEN` in `X-POS-Service-Token`), which may see every outlet: it
     acts for the system, not for a person (sales' reconciler releasing a reservation,
@@ -266,8 +279,7 @@ def staff_or_service(request: Request) -> Principal:
     return principal
 
 
-# Read by the authorization matrix test (tests/security): what the endpoint allows.
-staff_or_service.allowed_roles = frozenset(STAFF_ROLES)  # type: ignore[attr-defined]
+staff_or_service = RoleCheck(_staff_or_service, STAFF_ROLES)
 
 StaffOrService = Annotated[Principal, Depends(staff_or_service)]
 

@@ -46,17 +46,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_logging_configured = False  # once per process: later calls (another app in the same process) keep it
+
+
 def configure_logging(level: str = "INFO", service: str = "") -> None:
-    root = logging.getLogger()
-    if getattr(root, "_pos_configured", False):
+    global _logging_configured
+    if _logging_configured:
         return
+    root = logging.getLogger()
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for noisy in ("aio_pika", "aiormq", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    root._pos_configured = True  # type: ignore[attr-defined]
+    _logging_configured = True
 
 
 class RequestContextMiddleware:

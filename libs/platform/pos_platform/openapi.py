@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from pos_platform.auth import ROLES, current_principal
+from pos_platform.auth import ROLES, RoleCheck, current_principal
 
 # Every error the services raise themselves: {"detail": "<a sentence a person can act on>"}.
 ERROR_SCHEMA: dict[str, Any] = {
@@ -62,17 +62,17 @@ TOO_MANY_REQUESTS: dict[int | str, dict[str, Any]] = errors(
 
 def auth_of(dependant: Dependant) -> tuple[bool, frozenset[str] | None]:
     """(needs a token, the roles it lets in or None for every role) from a route's
-    dependencies: a check function carries `allowed_roles` (`require_roles`,
+    dependencies: a RoleCheck carries `allowed_roles` (`require_roles`,
     `staff_or_service`), `current_principal` lets in every role."""
     authenticated = False
     roles: frozenset[str] | None = None
     stack = [dependant]
     while stack:
         current = stack.pop()
-        allowed = getattr(current.call, "allowed_roles", None)
-        if allowed is not None:
+        if isinstance(current.call, RoleCheck):
             authenticated = True
-            roles = frozenset(allowed) if roles is None else roles & frozenset(allowed)
+            allowed = current.call.allowed_roles
+            roles = allowed if roles is None else roles & allowed
         elif current.call is current_principal:
             authenticated = True
         stack.extend(current.dependencies)
@@ -147,4 +147,4 @@ def document_responses(app: FastAPI) -> None:
         done.append(True)
         return document
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI documents replacing app.openapi to change the document

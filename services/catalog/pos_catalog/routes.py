@@ -28,6 +28,8 @@ from pos_catalog.schemas import (
     ProductOut,
     ProductPage,
     ProductUpdate,
+    ReplicaCategory,
+    ReplicaProduct,
     SearchHit,
     SearchPage,
 )
@@ -317,8 +319,8 @@ def catalog_changes(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     body = ChangesPage(
         outlet_id=outlet_id,
-        products=page.products,  # type: ignore[arg-type]
-        categories=page.categories,  # type: ignore[arg-type]
+        products=[ReplicaProduct.model_validate(product) for product in page.products],
+        categories=[ReplicaCategory.model_validate(category) for category in page.categories],
         deleted_categories=page.deleted_categories,
         next_cursor=feed.encode_cursor(page.last_seq, outlet_id),
         more=page.more,

@@ -3,23 +3,21 @@ prices, and the events each change writes to the outbox."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from pos_catalog.app import create_app
 from pos_catalog.config import Settings
 from pos_catalog.domain import expected_check_digit
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import AuthHeaders, auth_headers, outbox_events
 
 A, B = "outlet-a", "outlet-b"
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 def ean13(body12: str) -> str:
@@ -36,18 +34,11 @@ def client(tmp_path: Path, keys: tuple[Path, Path]) -> Iterator[TestClient]:
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "manager", outlets: list[str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(keys[0], role, [A] if outlets is None else outlets)}"}
-
-    return headers
+    return auth_headers(keys[0], role="manager", outlets=[A])
 
 
 def events(client: TestClient, type_: str | None = None) -> list[dict[str, Any]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        bodies = uow.session.scalars(select(db.outbox.c.body).order_by(db.outbox.c.id)).all()
-    found = [json.loads(b) for b in bodies]
-    return [e for e in found if type_ is None or e["type"] == type_]
+    return outbox_events(client, type_)
 
 
 def create(client: TestClient, auth: Auth, sku: str, name: str, price: int = 100, **extra: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ limits are refused; writes interleaved with a fill are not lost."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from pos_catalog.config import Settings
 from pos_catalog.domain import expected_check_digit
 from pos_platform.bus import InProcessBus
 from pos_platform.migrate import upgrade
-from pos_platform.testing import mint_token
+from pos_platform.testing import AuthHeaders, auth_headers
 
 A, B = "outlet-a", "outlet-b"
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 def ean13(body12: str) -> str:
@@ -39,10 +39,7 @@ def client(tmp_path: Path, keys: tuple[Path, Path]) -> Iterator[TestClient]:
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "manager", outlets: list[str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(keys[0], role, [A, B] if outlets is None else outlets)}"}
-
-    return headers
+    return auth_headers(keys[0], role="manager", outlets=[A, B])
 
 
 class Replica:

@@ -21,7 +21,6 @@ from pos_catalog.config import Settings
 from pos_catalog.tables import metadata, products
 from pos_platform.bus import InProcessBus
 from pos_platform.db import Database, utcnow
-from pos_platform.keys import ensure_keypair
 from pos_platform.migrate import upgrade
 from pos_platform.testing import mint_token
 from tests.databases import scratch_mariadb
@@ -106,9 +105,8 @@ def test_a_number_taken_but_not_committed_holds_back_the_later_ones(mariadb_url:
         db.dispose()
 
 
-def test_tills_syncing_during_concurrent_writes_end_with_the_servers_state(mariadb_url: str, tmp_path: Path) -> None:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
+def test_tills_syncing_during_concurrent_writes_end_with_the_servers_state(mariadb_url: str, keys: tuple[Path, Path]) -> None:
+    private, public = keys
 
     def auth(role: str = "manager", outlets: list[str] | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {mint_token(private, role, [A, 'outlet-b'] if outlets is None else outlets)}"}

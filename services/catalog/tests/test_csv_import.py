@@ -16,7 +16,6 @@ from pos_catalog.config import Settings
 from pos_catalog.csv_format import parse
 from pos_catalog.domain import expected_check_digit
 from pos_platform.bus import InProcessBus
-from pos_platform.keys import ensure_keypair
 from pos_platform.testing import mint_token
 
 from .test_catalog_api import events
@@ -27,9 +26,8 @@ def ean13(body12: str) -> str:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
+def env(tmp_path: Path, keys: tuple[Path, Path]) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    private, public = keys
     settings = Settings(database_url=f"sqlite:///{tmp_path}/catalog.db", jwt_public_key_file=str(public))
     app = create_app(settings, bus=InProcessBus(), migrate_on_start=True)
     with TestClient(app) as client:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from pos_platform.testing import outbox_events
+
 
 def test_outlets_and_registers_are_scoped_to_the_callers_outlets(client: TestClient, chain) -> None:
     register_a = client.post("/api/identity/registers", json={"outlet_id": chain.a, "name": "Till 1"}, headers=chain.admin)
@@ -96,14 +98,7 @@ def test_admin_ends_a_users_sessions(client: TestClient, chain) -> None:
 
 
 def _announced(client: TestClient, type_: str) -> list[dict]:
-    import json
-
-    from sqlalchemy import select
-
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        bodies = uow.session.execute(select(db.outbox.c.body).order_by(db.outbox.c.id)).scalars().all()
-    return [e["payload"] for e in map(json.loads, bodies) if e["type"] == type_]
+    return [e["payload"] for e in outbox_events(client, type_)]
 
 
 def test_registers_are_numbered_in_their_outlet_and_announced(client: TestClient, chain) -> None:

@@ -8,30 +8,39 @@ import io
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from pos_contracts import new_envelope
+from pos_contracts import Envelope, new_envelope
 from pos_contracts.events import AuditRecorded
 from pos_identity import audit
+from pos_identity.config import Settings
 from pos_identity.handlers import on_audit_recorded
 from pos_identity.tables import audit_log
+from pos_platform.db import Database
+from pos_platform.testing import app_state
+
+from .conftest import Chain
 
 
-def _db(client: TestClient):
-    return client.app.state.ctx.db
+def _db(client: TestClient) -> Database:
+    return app_state(client).ctx.db
 
 
-def test_chain_is_intact_and_verifiable_from_the_command_line(client: TestClient, chain, settings, capsys) -> None:
+def test_chain_is_intact_and_verifiable_from_the_command_line(
+    client: TestClient, chain: Chain, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert client.get("/api/identity/audit/verify", headers=chain.admin).json()["ok"] is True
     assert audit.main(["verify", "--database-url", settings.database_url]) == 0
     out = capsys.readouterr().out
     assert "audit chain OK" in out
 
 
-def test_rows_cannot_be_updated_or_deleted_through_sql(client: TestClient, chain) -> None:
+def test_rows_cannot_be_updated_or_deleted_through_sql(client: TestClient, chain: Chain) -> None:
     db = _db(client)
     for statement in ("UPDATE audit_log SET action = 'x' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 1"):
         try:
@@ -51,7 +60,9 @@ def _tamper(client: TestClient, statement: str) -> None:
         conn.exec_driver_sql(statement)
 
 
-def test_an_edited_entry_is_the_first_broken_link(client: TestClient, chain, settings, capsys) -> None:
+def test_an_edited_entry_is_the_first_broken_link(
+    client: TestClient, chain: Chain, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     entries = client.get("/api/identity/audit", headers=chain.admin).json()["entries"]
     assert len(entries) >= 6
     _tamper(client, "UPDATE audit_log SET actor_email = 'someone-else@example.com' WHERE seq = 4")
@@ -62,21 +73,21 @@ def test_an_edited_entry_is_the_first_broken_link(client: TestClient, chain, set
     assert "BROKEN at seq 4" in capsys.readouterr().out
 
 
-def test_a_deleted_entry_and_a_cut_tail_are_found(client: TestClient, chain) -> None:
+def test_a_deleted_entry_and_a_cut_tail_are_found(client: TestClient, chain: Chain) -> None:
     _tamper(client, "DELETE FROM audit_log WHERE seq = 3")
     verdict = audit.verify(_db(client))
     assert (verdict.ok, verdict.broken_seq) == (False, 3)
     assert "missing" in verdict.reason
 
 
-def test_a_cut_tail_is_found(client: TestClient, chain) -> None:
+def test_a_cut_tail_is_found(client: TestClient, chain: Chain) -> None:
     last = audit.verify(_db(client)).head_seq
     _tamper(client, f"DELETE FROM audit_log WHERE seq = {last}")
     verdict = audit.verify(_db(client))
     assert (verdict.ok, verdict.broken_seq) == (False, last)
 
 
-def test_a_rewritten_link_is_found(client: TestClient, chain) -> None:
+def test_a_rewritten_link_is_found(client: TestClient, chain: Chain) -> None:
     # Recomputing one row's hash is not enough: the next row still names the old one.
     db = _db(client)
     with db.engine.connect() as conn:
@@ -90,7 +101,7 @@ def test_a_rewritten_link_is_found(client: TestClient, chain) -> None:
     assert "prev_hash" in verdict.reason
 
 
-def test_other_services_entries_join_the_chain(client: TestClient, chain) -> None:
+def test_other_services_entries_join_the_chain(client: TestClient, chain: Chain) -> None:
     db = _db(client)
     event = AuditRecorded(
         action="sale.refunded",
@@ -112,14 +123,14 @@ def test_other_services_entries_join_the_chain(client: TestClient, chain) -> Non
 # --- entries from other services (AuditRecorded, ADR 0043) -----------------------------
 
 
-def _delivered(chain, action: str, target_id: str, producer: str, **details):  # type: ignore[no-untyped-def]
+def _delivered(chain: Chain, action: str, target_id: str, producer: str, **details: Any) -> Envelope:
     event = AuditRecorded(
         action=action, actor_id="cashier-1", outlet_id=chain.a, target_type="x", target_id=target_id, details=details
     )
     return new_envelope(event, producer=producer, outlet_id=chain.a, correlation_id=f"req-{target_id}")
 
 
-def _entries(client: TestClient, chain, **params) -> list[dict]:  # type: ignore[no-untyped-def]
+def _entries(client: TestClient, chain: Chain, **params: Any) -> list[dict[str, Any]]:
     return client.get("/api/identity/audit", params={"limit": 500, **params}, headers=chain.admin).json()["entries"]
 
 
@@ -133,8 +144,8 @@ def test_identity_consumes_audit_recorded_from_every_producer() -> None:
         assert consumers_of(f"{producer}.AuditRecorded") == ["identity"]
 
 
-def test_a_duplicated_or_redelivered_event_is_appended_once(client: TestClient, chain) -> None:
-    consumer = client.app.state.ctx.consumer
+def test_a_duplicated_or_redelivered_event_is_appended_once(client: TestClient, chain: Chain) -> None:
+    consumer = app_state(client).ctx.consumer
     refund = _delivered(chain, "sale.refunded", "refund-1", "sales", total_minor=1250)
     adjusted = _delivered(chain, "stock.adjusted", "product-1", "inventory", delta=-3)
     before = audit.verify(_db(client)).head_seq
@@ -152,9 +163,9 @@ def test_a_duplicated_or_redelivered_event_is_appended_once(client: TestClient, 
 
 
 @pytest.fixture
-def appended(client: TestClient, chain) -> list[dict]:  # type: ignore[no-untyped-def]
+def appended(client: TestClient, chain: Chain) -> list[dict[str, Any]]:
     """Three entries from other services at the end of the chain."""
-    consumer = client.app.state.ctx.consumer
+    consumer = app_state(client).ctx.consumer
     for envelope in (
         _delivered(chain, "sale.refunded", "refund-1", "sales", total_minor=1250),
         _delivered(
@@ -168,7 +179,9 @@ def appended(client: TestClient, chain) -> list[dict]:  # type: ignore[no-untype
     return entries[-3:]
 
 
-def test_an_edited_figure_in_an_appended_entry_is_found_and_named(client: TestClient, chain, appended, settings, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_an_edited_figure_in_an_appended_entry_is_found_and_named(
+    client: TestClient, chain: Chain, appended: list[dict[str, Any]], settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     price = appended[1]
     _tamper(client, f"UPDATE audit_log SET details = REPLACE(details, '950', '590') WHERE seq = {price['seq']}")
     verdict = audit.verify(_db(client))
@@ -182,21 +195,21 @@ def test_an_edited_figure_in_an_appended_entry_is_found_and_named(client: TestCl
     assert (shown["ok"], shown["broken_seq"]) == (False, price["seq"]) and "product.price_changed" in shown["record"]
 
 
-def test_an_edited_producer_or_actor_is_found(client: TestClient, chain, appended) -> None:  # type: ignore[no-untyped-def]
+def test_an_edited_producer_or_actor_is_found(client: TestClient, chain: Chain, appended: list[dict[str, Any]]) -> None:
     refund = appended[0]
     _tamper(client, f"UPDATE audit_log SET service = 'identity', actor_id = 'someone-else' WHERE seq = {refund['seq']}")
     verdict = audit.verify(_db(client))
     assert (verdict.ok, verdict.broken_seq) == (False, refund["seq"])
 
 
-def test_a_deleted_appended_entry_is_found(client: TestClient, chain, appended) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_appended_entry_is_found(client: TestClient, chain: Chain, appended: list[dict[str, Any]]) -> None:
     _tamper(client, f"DELETE FROM audit_log WHERE seq = {appended[1]['seq']}")
     verdict = audit.verify(_db(client))
     assert (verdict.ok, verdict.broken_seq) == (False, appended[1]["seq"])
     assert "missing" in verdict.reason and "inventory stock.adjusted" in verdict.record
 
 
-def test_reordered_entries_are_found(client: TestClient, chain, appended) -> None:  # type: ignore[no-untyped-def]
+def test_reordered_entries_are_found(client: TestClient, chain: Chain, appended: list[dict[str, Any]]) -> None:
     first, second = appended[0]["seq"], appended[1]["seq"]
     # Swap the two rows' places in the chain (their seq), through a free number.
     _tamper(client, f"UPDATE audit_log SET seq = -1 WHERE seq = {first}")
@@ -212,8 +225,13 @@ def test_reordered_entries_are_found(client: TestClient, chain, appended) -> Non
 
 
 def test_an_admin_exports_a_date_range_as_json_lines_or_csv(
-    client: TestClient, chain, appended, settings, tmp_path, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient,
+    chain: Chain,
+    appended: list[dict[str, Any]],
+    settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     today = datetime.now(UTC).date()
     tomorrow = today + timedelta(days=1)
     params = {"since": today.isoformat(), "until": tomorrow.isoformat()}

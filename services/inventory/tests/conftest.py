@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,11 @@ from pos_inventory.config import Settings
 from pos_inventory.tables import products
 from pos_platform.bus import InProcessBus
 from pos_platform.consumer import EventConsumer
-from pos_platform.testing import mint_token
+from pos_platform.testing import AuthHeaders, auth_headers, outbox_events
 
 A, B = "outlet-a", "outlet-b"
 
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 @pytest.fixture
@@ -53,10 +52,7 @@ def consumer(client: TestClient) -> EventConsumer:
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "manager", outlets: list[str] | None = None, user_id: str = "user-1") -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(keys[0], role, [A] if outlets is None else outlets, user_id=user_id)}"}
-
-    return headers
+    return auth_headers(keys[0], role="manager", outlets=[A])
 
 
 def envelope(event: Any, outlet_id: str | None = None, producer: str = "sales") -> Envelope:
@@ -131,11 +127,7 @@ def product(consumer: EventConsumer, product_id: str, name: str | None = None) -
 
 
 def outbox(client: TestClient, type_: str | None = None) -> list[dict[str, Any]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        bodies = uow.session.scalars(select(db.outbox.c.body).order_by(db.outbox.c.id)).all()
-    found = [json.loads(b) for b in bodies]
-    return [e["payload"] for e in found if type_ is None or e["type"] == type_]
+    return [e["payload"] for e in outbox_events(client, type_)]
 
 
 def level(client: TestClient, auth: Auth, product_id: str, outlet_id: str = A) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,8 +27,9 @@ from pos_platform.bus import InProcessBus
 from pos_platform.consumer import EventConsumer
 from pos_platform.db import Database
 from pos_platform.mail import SmtpMailSender
+from pos_platform.testing import free_port
 from tests.databases import scratch_mariadb
-from tests.smtp_sink import Sink, free_port, running_sink
+from tests.smtp_sink import Sink, SmtpToSink, running_sink, smtp_to_sink, text_of
 
 from .conftest import A, Auth, B, envelope, product
 
@@ -128,23 +128,10 @@ def test_the_mail_lists_each_low_product_with_its_figures_and_the_link() -> None
 # --- the service: settings, test digest, the job --------------------------------------------
 
 
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[Sink]:
-    with running_sink(tmp_path / "mail") as found:
-        yield found
-
-
-def smtp(port: int) -> dict[str, object]:
-    return {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": port,
-        "smtp_tls": "none",
-        "smtp_from": "POS stock <stock@pos.example>",
-        "smtp_attempts": 2,
-        "smtp_backoff_seconds": 0.01,
-        "smtp_backoff_max_seconds": 0.05,
-        "smtp_timeout_seconds": 3.0,
-    }
+def smtp(port: int) -> SmtpToSink:
+    return smtp_to_sink(
+        port, "POS stock <stock@pos.example>", attempts=2, timeout_seconds=3.0, backoff_seconds=0.01, backoff_max_seconds=0.05
+    )
 
 
 @pytest.fixture
@@ -155,7 +142,7 @@ def settings(tmp_path: Path, keys: tuple[Path, Path], sink: Sink) -> Settings:
         reservation_sweep_interval=3600,
         digest_check_seconds=0,  # the tests run the job themselves, at the moments they choose
         public_url="https://pos.example",
-        **smtp(sink.port),  # type: ignore[arg-type]
+        **smtp(sink.port),
     )
 
 
@@ -210,11 +197,11 @@ def job(client: TestClient, settings: Settings, at: datetime, worker: str = "rep
 
 
 def body_text(message: EmailMessage) -> str:
-    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    return text_of(message, "plain")
 
 
 def body_html(message: EmailMessage) -> str:
-    return message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    return text_of(message, "html")
 
 
 def test_settings_default_to_off_at_seven_to_the_managers(client: TestClient, auth: Auth, consumer: EventConsumer) -> None:
@@ -307,7 +294,7 @@ def test_the_test_digest_with_the_mail_server_down_is_a_503_saying_so(
         database_url=f"sqlite:///{tmp_path}/down.db",
         jwt_public_key_file=str(keys[1]),
         digest_check_seconds=0,
-        **smtp(free_port()),  # type: ignore[arg-type]
+        **smtp(free_port()),
     )
     with TestClient(create_app(down, bus=InProcessBus(), migrate_on_start=True)) as client:
         consumer = client.app.state.ctx.consumer
@@ -379,7 +366,7 @@ def test_a_mail_server_down_is_tried_again_in_the_next_minutes_and_the_digest_go
         database_url=f"sqlite:///{tmp_path}/inventory.db",
         jwt_public_key_file=str(keys[1]),
         digest_check_seconds=0,
-        **smtp(port),  # type: ignore[arg-type]
+        **smtp(port),
     )
     with TestClient(create_app(settings, bus=InProcessBus(), migrate_on_start=True)) as client:
         shop(client, auth, client.app.state.ctx.consumer, timezone="UTC")
@@ -437,7 +424,7 @@ def test_two_replicas_racing_send_one_digest_per_outlet_and_day_on_mariadb(
     digest is taken up again, and the sink receives exactly one mail per outlet."""
     port = free_port()
     with scratch_mariadb("pos_it_inventory_digest") as (url,):
-        settings = Settings(database_url=url, jwt_public_key_file=str(keys[1]), digest_check_seconds=0, **smtp(port))  # type: ignore[arg-type]
+        settings = Settings(database_url=url, jwt_public_key_file=str(keys[1]), digest_check_seconds=0, **smtp(port))
         with TestClient(create_app(settings, bus=InProcessBus(), migrate_on_start=True)) as client:
             consumer = client.app.state.ctx.consumer
             for outlet_id in OUTLETS:

@@ -19,18 +19,13 @@ from pos_inventory.app import create_app
 from pos_inventory.config import Settings
 from pos_platform.bus import InProcessBus
 from pos_platform.mail import SmtpMailSender
+from pos_platform.testing import free_port
 from tests.databases import scratch_mariadb
-from tests.smtp_sink import Sink, free_port, running_sink
+from tests.smtp_sink import Sink, text_of
 
 from .conftest import A, Auth, B, audit, envelope, ledger, level, outbox, product
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[Sink]:
-    with running_sink(tmp_path / "mail") as found:
-        yield found
 
 
 @pytest.fixture
@@ -143,7 +138,7 @@ def test_a_manager_orders_from_the_suggestions_mails_it_and_receives_it_in_two_d
     (mail,) = sink.wait_for(1)
     assert mail["To"] == "orders@beanleaf.example"
     assert mail["Subject"] == f"Purchase order {order['number']} from Harbour St"
-    body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = text_of(mail)
     assert "Oat milk 1 l" in body and "37.80" in body and "Total: 75.30 EUR" in body and "back door" in body
     # A sent order is no longer edited, nor sent twice.
     assert (

@@ -4,27 +4,25 @@ and refunds."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import AuthHeaders, app_state, auth_headers, outbox_events
 
 OUTLET = "outlet-a"
 SERVICE_TOKEN = "test-internal-token"
 
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 @pytest.fixture
@@ -51,10 +49,7 @@ def client(tmp_path: Path, keys: tuple[Path, Path], sandbox: SandboxProvider) ->
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "cashier", outlets: list[str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(keys[0], role, [OUTLET] if outlets is None else outlets)}"}
-
-    return headers
+    return auth_headers(keys[0], role="cashier", outlets=[OUTLET])
 
 
 def card_payment(amount: int = 1250, card: str | None = "pm_card_visa", **overrides: Any) -> dict[str, Any]:
@@ -74,15 +69,12 @@ def card_payment(amount: int = 1250, card: str | None = "pm_card_visa", **overri
 
 
 def intents(sandbox: SandboxProvider, payment_id: str) -> list[dict[str, Any]]:
-    state = sandbox.app.state.sandbox  # type: ignore[union-attr]
+    state = app_state(sandbox.app).sandbox
     return [i for i in state.intents.values() if i["metadata"].get("pos_payment_id") == payment_id]
 
 
 def events(client: TestClient, type_: str) -> list[dict[str, Any]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        rows = uow.session.execute(select(db.outbox.c.body)).scalars().all()
-    return [e for e in map(json.loads, rows) if e["type"] == type_]
+    return outbox_events(client, type_)
 
 
 def test_card_is_charged_once_with_the_providers_reference(client: TestClient, auth: Auth, sandbox: SandboxProvider) -> None:
@@ -154,7 +146,7 @@ def test_second_card_declined_gives_the_first_back(client: TestClient, auth: Aut
     declined = client.post("/api/payments/payments", json=with_cash, headers=auth())
     assert [t["status"] for t in declined.json()["payment"]["tenders"]] == ["voided", "declined"]
     first = next(i for i in intents(sandbox, body["payment_id"]) if i["status"] == "succeeded")
-    refunds = [x for x in sandbox.app.state.sandbox.refunds.values() if x["payment_intent"] == first["id"]]  # type: ignore[union-attr]
+    refunds = [x for x in app_state(sandbox.app).sandbox.refunds.values() if x["payment_intent"] == first["id"]]
     assert [x["amount"] for x in refunds] == [1000]
 
 
@@ -250,7 +242,7 @@ def test_refunds_go_back_to_the_card_and_never_exceed_what_was_paid(
     assert (payment["status"], payment["refunded_minor"]) == ("refunded", 3000)
     assert [e["payload"]["amount_minor"] for e in events(client, "PaymentRefunded")] == [1500, 1500]
     card_intent = intents(sandbox, body["payment_id"])[0]
-    refunded = [x["amount"] for x in sandbox.app.state.sandbox.refunds.values() if x["payment_intent"] == card_intent["id"]]  # type: ignore[union-attr]
+    refunded = [x["amount"] for x in app_state(sandbox.app).sandbox.refunds.values() if x["payment_intent"] == card_intent["id"]]
     assert sorted(refunded) == [500, 1500]
 
 

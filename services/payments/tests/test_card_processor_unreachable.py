@@ -7,7 +7,6 @@ timeout, a dropped connection) stays unknown (pending), as before."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from pos_payments.app import create_app
 from pos_payments.config import Settings
@@ -25,8 +23,7 @@ from pos_payments.sandbox.app import create_app as create_sandbox
 from pos_payments.stripe import StripeProvider
 from pos_payments.tables import payments
 from pos_platform.bus import InProcessBus
-from pos_platform.keys import ensure_keypair
-from pos_platform.testing import mint_token
+from pos_platform.testing import mint_token, outbox_events
 
 OUTLET = "outlet-a"
 SERVICE_TOKEN = "test-internal-token"
@@ -63,9 +60,8 @@ def processor() -> Processor:
 
 
 @pytest.fixture
-def client(tmp_path: Path, processor: Processor) -> Iterator[TestClient]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
+def client(tmp_path: Path, keys: tuple[Path, Path], processor: Processor) -> Iterator[TestClient]:
+    private, public = keys
     provider = StripeProvider(
         api_key="sk_test_sandbox",
         base_url="http://card-processor.test",
@@ -96,10 +92,7 @@ def card_payment(amount: int = 1250, tenders: list[dict[str, Any]] | None = None
 
 
 def captured_events(client: TestClient) -> list[dict[str, Any]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        rows = uow.session.execute(select(db.outbox.c.body)).scalars().all()
-    return [e for e in map(json.loads, rows) if e["type"] == "PaymentCaptured"]
+    return outbox_events(client, "PaymentCaptured")
 
 
 def reconcile(client: TestClient, body: dict[str, Any]) -> httpx.Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,10 @@ from pos_payments.config import Settings
 from pos_payments.reader import ReaderProvider
 from pos_payments.reader_sandbox.app import to_major, to_minor
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import AuthHeaders, app_state, auth_headers
 
 OUTLET = "outlet-a"
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 @pytest.fixture
@@ -39,10 +39,7 @@ def client(tmp_path: Path, keys: tuple[Path, Path], reader: ReaderProvider) -> I
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "cashier") -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(keys[0], role, [OUTLET])}"}
-
-    return headers
+    return auth_headers(keys[0], role="cashier", outlets=[OUTLET])
 
 
 def payment_request(amount: str, sale_tx: str, *, store_and_forward: bool = False, currency: str = "EUR") -> str:
@@ -112,7 +109,7 @@ def reader_payment(amount: int, ref: str, **overrides: Any) -> dict[str, Any]:
 
 
 def captures(reader: ReaderProvider, ref: str) -> list[dict[str, Any]]:
-    return reader.app.state.reader.payments[ref].captures  # type: ignore[union-attr]
+    return app_state(reader.app).reader.payments[ref].captures
 
 
 def test_amounts_cross_the_protocol_as_exact_decimals() -> None:

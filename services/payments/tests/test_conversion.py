@@ -22,6 +22,7 @@ from pos_payments.conversion import (
     round_fraction,
     round_to_cash,
 )
+from pos_platform.conversion import Rounding
 from pos_platform.currencies import currencies, currency, currency_problem
 
 # --- the ISO 4217 table ---------------------------------------------------------------------
@@ -99,7 +100,7 @@ def test_a_rate_keeps_every_digit_it_was_given() -> None:
     assert parse_rate("1.0812") == Decimal("1.0812")
     assert parse_rate("18890.55") == Decimal("18890.55")
     with pytest.raises(ValueError, match="decimal string"):
-        parse_rate(1.0812)  # type: ignore[arg-type]
+        parse_rate(1.0812)  # type: ignore[arg-type]  # a float on purpose: it must be refused
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -114,9 +115,9 @@ modes = st.sampled_from(["half_even", "half_up", "down", "up", "floor", "ceiling
 
 
 @given(amounts, codes, codes, rates, modes)
-def test_conversion_is_the_exact_value_rounded_once(amount: int, a: str, b: str, rate: Decimal, mode: str) -> None:
+def test_conversion_is_the_exact_value_rounded_once(amount: int, a: str, b: str, rate: Decimal, mode: Rounding) -> None:
     exact = exact_conversion(amount, a, b, rate)
-    got = convert(amount, a, b, rate, mode)  # type: ignore[arg-type]
+    got = convert(amount, a, b, rate, mode)
     error = Fraction(got) - exact
     if mode in ("half_even", "half_up"):
         assert abs(error) <= Fraction(1, 2)
@@ -129,18 +130,18 @@ def test_conversion_is_the_exact_value_rounded_once(amount: int, a: str, b: str,
 
 
 @given(st.integers(min_value=-(10**12), max_value=10**12), st.integers(min_value=1, max_value=10**6), modes)
-def test_rounding_an_exact_value_moves_it_by_less_than_one(numerator: int, denominator: int, mode: str) -> None:
+def test_rounding_an_exact_value_moves_it_by_less_than_one(numerator: int, denominator: int, mode: Rounding) -> None:
     value = Fraction(numerator, denominator)
-    got = round_fraction(value, mode)  # type: ignore[arg-type]
+    got = round_fraction(value, mode)
     assert abs(got - value) < 1
     if value.denominator == 1:
         assert got == value
 
 
 @given(st.integers(min_value=0, max_value=10**10), codes, modes)
-def test_cash_rounding_lands_on_the_cash_unit_within_one_unit(amount: int, code: str, mode: str) -> None:
+def test_cash_rounding_lands_on_the_cash_unit_within_one_unit(amount: int, code: str, mode: Rounding) -> None:
     unit = currency(code).cash_unit_minor
-    got = round_to_cash(amount, code, mode)  # type: ignore[arg-type]
+    got = round_to_cash(amount, code, mode)
     assert got % unit == 0
     assert abs(got - amount) < unit
     if mode in ("half_even", "half_up"):

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token, outbox_events
+from pos_platform.testing import app_state, mint_token, outbox_events
 
 OUTLET = "outlet-a"
 Auth = Callable[[str], dict[str, str]]
@@ -47,7 +47,7 @@ def client(tmp_path: Path, keys: tuple[Path, Path]) -> Iterator[TestClient]:
 
 
 def set_rates(client: TestClient, auth: Auth, days_old: int, rates: dict[str, str]) -> None:
-    sandbox = client.app.state.rates.provider.app.state.sandbox  # type: ignore[attr-defined]
+    sandbox = app_state(app_state(client).rates.provider.app).sandbox
     sandbox.rates = rates
     sandbox.reference_date = datetime.now(UTC).date() - timedelta(days=days_old)
     r = client.post("/api/payments/rates/refresh", headers=auth("manager"))
@@ -63,11 +63,7 @@ def foreign(
 
 def captured(client: TestClient, payment_id: str) -> dict[str, Any]:
     """The PaymentCaptured payload of a payment, as consumers receive it."""
-    (event,) = [
-        e
-        for e in outbox_events(client.app.state.ctx.db)  # type: ignore[attr-defined]
-        if e["type"] == "PaymentCaptured" and e["payload"]["payment_id"] == payment_id
-    ]
+    (event,) = [e for e in outbox_events(client, "PaymentCaptured") if e["payload"]["payment_id"] == payment_id]
     assert event["version"] == 1
     return event["payload"]
 

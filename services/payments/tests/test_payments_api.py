@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,13 +14,12 @@ from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_payments.stripe import SandboxProvider
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
-from pos_platform.testing import outbox_events as platform_outbox_events
+from pos_platform.testing import AuthHeaders, auth_headers, outbox_events
 
 OUTLET = "outlet-a"
 OTHER_OUTLET = "outlet-b"
 
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 @pytest.fixture
@@ -48,11 +46,7 @@ def client(tmp_path: Path, keys: tuple[Path, Path], sandbox: SandboxProvider) ->
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "cashier", outlets: list[str] | None = None) -> dict[str, str]:
-        token = mint_token(keys[0], role, [OUTLET] if outlets is None else outlets)
-        return {"Authorization": f"Bearer {token}"}
-
-    return headers
+    return auth_headers(keys[0], role="cashier", outlets=[OUTLET])
 
 
 def payment(**overrides: object) -> dict[str, object]:
@@ -66,10 +60,6 @@ def payment(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
-
-
-def outbox_events(client: TestClient) -> list[dict[str, Any]]:
-    return platform_outbox_events(client.app.state.ctx.db)
 
 
 def test_cash_payment_is_captured_with_change_and_published(client: TestClient, auth: Auth) -> None:

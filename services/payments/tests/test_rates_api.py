@@ -4,7 +4,6 @@ staleness, manual rates with their audit and history, and the 4xx a person can a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from pos_payments.config import Settings
 from pos_payments.rates_sandbox.app import Failure, RatesSandboxState
 from pos_payments.tables import exchange_rates, manual_rates
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import app_state, mint_token, outbox_events
 from tests.databases import scratch_mariadb
 
 OUTLET = "outlet-a"
@@ -67,7 +66,7 @@ def client(database_url: str, keys: tuple[Path, Path]) -> Iterator[TestClient]:
 
 
 def sandbox(client: TestClient) -> RatesSandboxState:
-    return client.app.state.rates.provider.app.state.sandbox  # type: ignore[attr-defined]
+    return app_state(app_state(client).rates.provider.app).sandbox
 
 
 def rates_by_code(client: TestClient, auth: Auth, base: str = "EUR") -> dict[str, dict]:
@@ -243,10 +242,7 @@ def test_an_unknown_base_is_a_422_and_a_refresh_is_for_managers(client: TestClie
 
 def test_a_manual_rate_is_reported_to_the_audit_chain_and_a_refused_one_is_not(client: TestClient, auth: Auth) -> None:
     def audits() -> list[dict]:
-        db = client.app.state.ctx.db
-        with db.transaction() as uow:
-            bodies = uow.session.scalars(select(db.outbox.c.body).order_by(db.outbox.c.id)).all()
-        return [e for e in map(json.loads, bodies) if e["type"] == "AuditRecorded"]
+        return outbox_events(client, "AuditRecorded")
 
     sandbox(client).reference_date = _today() - timedelta(days=6)
     sandbox(client).rates = {"USD": "1.0700"}

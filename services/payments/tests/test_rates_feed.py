@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from pos_payments.ecb import EcbRatesProvider, GarbageRates, parse_eurofxref
 from pos_payments.rates import CachedRate, ManualRate, RatesUnavailable, known_currencies, manual_rates_ended_by, pair_rate
 from pos_payments.rates_sandbox.app import GARBAGE, create_app, render
+from pos_platform.testing import log_records
 
 # The ECB's document as it publishes it (single quotes, tabs, the gesmes envelope).
 ECB_DOCUMENT = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -103,26 +106,22 @@ class Failing(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-def provider(transport: httpx.AsyncBaseTransport, **kwargs: float) -> EcbRatesProvider:
-    options = {"timeout_seconds": 0.3, "attempts": 3, "backoff_seconds": 0.01, "backoff_max_seconds": 0.02, **kwargs}
+def provider(transport: httpx.AsyncBaseTransport, timeout_seconds: float = 0.3) -> EcbRatesProvider:
     return EcbRatesProvider(
-        url="http://rates.test/stats/eurofxref/eurofxref-daily.xml", name="sandbox", transport=transport, **options
-    )  # type: ignore[arg-type]
+        url="http://rates.test/stats/eurofxref/eurofxref-daily.xml",
+        name="sandbox",
+        transport=transport,
+        timeout_seconds=timeout_seconds,
+        attempts=3,
+        backoff_seconds=0.01,
+        backoff_max_seconds=0.02,
+    )
 
 
 @pytest.fixture
-def rate_log() -> list[logging.LogRecord]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("pos.payments.rates")
-    handler = Keep(logging.DEBUG)
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
+def rate_log() -> Iterator[list[logging.LogRecord]]:
+    with log_records("pos.payments.rates") as records:
+        yield records
 
 
 def test_a_refused_connection_is_retried_and_the_failures_logged(rate_log: list[logging.LogRecord]) -> None:
@@ -130,7 +129,7 @@ def test_a_refused_connection_is_retried_and_the_failures_logged(rate_log: list[
     sheet = asyncio.run(provider(transport).fetch())
     assert sheet.rates == {"USD": "1.0812"} and transport.requests == 3
     failures = [r for r in rate_log if r.getMessage() == "rates fetch attempt failed"]
-    assert [(r.attempt, "cannot connect" in r.error) for r in failures] == [(1, True), (2, True)]  # type: ignore[attr-defined]
+    assert [(vars(r)["attempt"], "cannot connect" in vars(r)["error"]) for r in failures] == [(1, True), (2, True)]
 
 
 @pytest.mark.parametrize(
@@ -143,13 +142,13 @@ def test_a_refused_connection_is_retried_and_the_failures_logged(rate_log: list[
     ],
 )
 def test_every_attempt_failing_gives_rates_unavailable_with_the_last_reason(
-    failure: dict[str, object], says: str, rate_log: list[logging.LogRecord]
+    failure: dict[str, Any], says: str, rate_log: list[logging.LogRecord]
 ) -> None:
     transport = Failing()
     state = transport.app.state.sandbox
     from pos_payments.rates_sandbox.app import Failure
 
-    state.failure = Failure(**failure)  # type: ignore[arg-type]
+    state.failure = Failure(**failure)
     with pytest.raises(RatesUnavailable, match=says) as raised:
         asyncio.run(provider(transport, timeout_seconds=0.2).fetch())
     assert "3 attempts failed" in raised.value.reason

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,9 @@ from fastapi.testclient import TestClient
 from pos_payments.app import create_app
 from pos_payments.config import Settings
 from pos_platform.bus import InProcessBus
-from pos_platform.keys import ensure_keypair
-from pos_platform.testing import mint_token
+from pos_platform.testing import free_port, log_records, mint_token
 
 DOCUMENT = "/stats/eurofxref/eurofxref-daily.xml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SandboxProcess:
@@ -97,9 +89,8 @@ def sandbox() -> Iterator[SandboxProcess]:
 
 
 @pytest.fixture
-def client(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[TestClient]:
-    private, public = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
-    ensure_keypair(str(private), str(public))
+def client(tmp_path: Path, keys: tuple[Path, Path], sandbox: SandboxProcess) -> Iterator[TestClient]:
+    private, public = keys
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/payments.db",
         jwt_public_key_file=str(public),
@@ -119,17 +110,8 @@ def client(tmp_path: Path, sandbox: SandboxProcess) -> Iterator[TestClient]:
 
 @pytest.fixture
 def rate_log() -> Iterator[list[logging.LogRecord]]:
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("pos.payments.rates")
-    handler = Keep(logging.DEBUG)
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
+    with log_records("pos.payments.rates") as records:
+        yield records
 
 
 def usd(client: TestClient) -> dict:
@@ -159,7 +141,7 @@ def test_down_garbage_5xx_and_slow_keep_the_cached_rates_and_say_why(
     assert (after["rate"], after["age_days"], after["usable"]) == ("1.0812", 1, True)
     assert "DTD" in after["_feed"]["last_error"]
     logged = [r for r in rate_log if r.getMessage() == "rates fetch attempt failed"]
-    assert len(logged) == 3 and all("DTD" in r.error for r in logged)  # type: ignore[attr-defined]
+    assert len(logged) == 3 and all("DTD" in vars(r)["error"] for r in logged)
     assert any(
         r.getMessage() == "rates refresh failed: the cached rates stay in use" and r.levelno == logging.ERROR for r in rate_log
     )

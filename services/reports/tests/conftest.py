@@ -12,14 +12,14 @@ from fastapi.testclient import TestClient
 
 from pos_platform.bus import InProcessBus
 from pos_platform.consumer import EventConsumer
-from pos_platform.testing import mint_token
+from pos_platform.testing import AuthHeaders, auth_headers
 from pos_reports.app import create_app
 from pos_reports.config import Settings
 from services.reports.tests.builders import envelope
 
 A, B = "outlet-a", "outlet-b"
 
-Auth = Callable[..., dict[str, str]]
+Auth = AuthHeaders
 
 
 def make_client(database_url: str, public_key: Path) -> TestClient:
@@ -43,10 +43,7 @@ def consumer(client: TestClient) -> EventConsumer:
 
 @pytest.fixture
 def auth(keys: tuple[Path, Path]) -> Auth:
-    def headers(role: str = "manager", outlets: list[str] | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(keys[0], role, [A] if outlets is None else outlets)}"}
-
-    return headers
+    return auth_headers(keys[0], role="manager", outlets=[A])
 
 
 @pytest.fixture

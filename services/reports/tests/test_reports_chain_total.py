@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from pos_payments.app import create_app as payments_app
 from pos_payments.config import Settings as PaymentsSettings
 from pos_platform.bus import InProcessBus
-from pos_platform.testing import mint_token
+from pos_platform.testing import app_state, mint_token
 from pos_reports.app import create_app as reports_app
 from pos_reports.config import Settings as ReportsSettings
 from services.reports.tests.builders import envelope, line, outlet, refund, sale
@@ -71,7 +71,7 @@ def admin(keys: tuple[Path, Path]) -> dict[str, str]:
 
 
 def set_rates(payments: TestClient, keys: tuple[Path, Path], rates: dict[str, str], day: date) -> None:
-    sandbox = payments.app.state.rates.provider.app.state.sandbox  # type: ignore[attr-defined]
+    sandbox = app_state(app_state(payments).rates.provider.app).sandbox
     sandbox.rates, sandbox.reference_date = rates, day
     r = payments.post("/api/payments/rates/refresh", headers=admin(keys))
     assert r.status_code == 200, r.text

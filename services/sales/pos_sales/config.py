@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from pos_platform.mail import SmtpSettings
 from pos_platform.settings import ServiceTokenSettings
+from pos_sales.domain import RoundingMode
 
 
 class Settings(ServiceTokenSettings, SmtpSettings):
@@ -25,7 +26,7 @@ class Settings(ServiceTokenSettings, SmtpSettings):
     # (PUT /api/sales/outlets/{id}/settings).
     tax_rates_bp: dict[str, int] = {"standard": 2000, "reduced": 500, "zero": 0}
     prices_include_tax: bool = True
-    rounding_mode: str = "half_up"
+    rounding_mode: RoundingMode = "half_up"
     cash_rounding_minor: int = 0
     discount_approval_bp: int = 2000
     default_currency: str = "EUR"

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from pos_platform.currencies import currency_problem
 from pos_platform.db import UnitOfWork, upsert, utcnow
 from pos_sales.config import Settings
-from pos_sales.domain import PricingPolicy, ScheduledRate, rates_in_effect
+from pos_sales.domain import PricingPolicy, RoundingMode, ScheduledRate, rates_in_effect
 from pos_sales.tables import outlet_settings, outlet_tax_rates, outlet_zones
 
 # A line of receipt text: one 80 mm printer line is 42 characters; longer ones wrap.
@@ -48,7 +48,7 @@ class OutletSettings(BaseModel):
         "/api/sales/outlets/{id}/tax-rates",
     )
     prices_include_tax: bool = Field(description="shelf prices include tax (retail) or tax is added on top")
-    rounding_mode: Literal["half_up", "half_even", "down", "up"] = Field(description="how tax rounds, per line")
+    rounding_mode: RoundingMode = Field(description="how tax rounds, per line")
     cash_rounding_minor: int = Field(ge=0, le=100, description="cash totals round to this increment (5 = 0.05); 0 = none")
     discount_approval_bp: int = Field(ge=0, le=10_000, description="discounts above this share need a manager (2000 = 20 %)")
     # What the receipt prints: stamped on each receipt at the sale (a receipt printed
@@ -208,7 +208,7 @@ def defaults(settings: Settings) -> OutletSettings:
         currency=settings.default_currency,
         tax_rates_bp=settings.tax_rates_bp,
         prices_include_tax=settings.prices_include_tax,
-        rounding_mode=settings.rounding_mode,  # type: ignore[arg-type]
+        rounding_mode=settings.rounding_mode,
         cash_rounding_minor=settings.cash_rounding_minor,
         discount_approval_bp=settings.discount_approval_bp,
         rates_stale_after_days=settings.rates_stale_after_days,

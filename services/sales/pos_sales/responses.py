@@ -175,7 +175,7 @@ def _optional(model: type[BaseModel], name: str, doc: str, **fields: Any) -> typ
         for field_name, info in model.model_fields.items()
         if field_name not in fields
     }
-    return create_model(name, __doc__=doc, __base__=None, **optional, **fields)  # type: ignore[call-overload,no-any-return]
+    return create_model(name, __doc__=doc, __base__=None, **optional, **fields)
 
 
 # GET /api/sales/{id}: the receipt of a completed sale, the failure of a failed one (its

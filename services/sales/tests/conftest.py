@@ -5,7 +5,6 @@ contracts and can be told to decline, lose an answer, or be down."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,12 +20,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
-from sqlalchemy import select
 from starlette.routing import compile_path
 
 from pos_platform.bus import InProcessBus
 from pos_platform.db import utcnow
-from pos_platform.testing import mint_token
+from pos_platform.testing import mint_token, outbox_events
 from pos_sales.app import create_app
 from pos_sales.config import Settings
 from pos_sales.tables import known_outlets, known_registers, price_replica
@@ -415,10 +413,7 @@ def sale(lines: list[tuple[str, int]] | None = None, tenders: list[dict[str, Any
 
 
 def outbox(client: TestClient, type_: str) -> list[dict[str, Any]]:
-    db = client.app.state.ctx.db
-    with db.transaction() as uow:
-        bodies = uow.session.execute(select(db.outbox.c.body).order_by(db.outbox.c.id)).scalars().all()
-    return [e for e in map(json.loads, bodies) if e["type"] == type_]
+    return outbox_events(client, type_)
 
 
 @pytest.fixture

@@ -5,17 +5,11 @@ server that took the request and hung up, or never answered, may have acted on i
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
+from pos_platform.testing import free_port
 from pos_sales.hops import AiohttpHop, HopError
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def serve(handler) -> tuple[asyncio.AbstractServer, str]:

@@ -164,7 +164,7 @@ def test_refund_money_never_exceeds_what_the_payment_holds(
         card_refundable_minor=card_left,
         money_refundable_minor=holds,
         cash_rounding_minor=increment,
-    )  # type: ignore[arg-type]
+    )
     money = sum(a for _, a in split.tenders)
     assert money <= holds and all(a > 0 for _, a in split.tenders)
     assert money == amount + split.rounding_minor

@@ -6,14 +6,14 @@ as it was."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from tests.smtp_sink import Sink, free_port, running_sink
+from pos_platform.testing import free_port
+from tests.smtp_sink import Sink, SmtpToSink, running_sink, smtp_to_sink, text_of
 
 OUTLET = "outlet-a"
 
@@ -24,12 +24,6 @@ SHOP = {
     "receipt_header": ["Open 8-18 every day"],
     "receipt_footer": ["Returns within 30 days", "Thank you for shopping local"],
 }
-
-
-@pytest.fixture
-def sink(tmp_path: Path) -> Iterator[Sink]:
-    with running_sink(tmp_path / "mail") as received:
-        yield received
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -65,16 +59,10 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def smtp(port: int) -> dict[str, Any]:
-    return {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": port,
-        "smtp_tls": "none",
-        "smtp_from": "Corner Coffee <receipts@corner.test>",
-        "smtp_timeout_seconds": 2,
-        "smtp_backoff_seconds": 0.05,
-        "smtp_backoff_max_seconds": 0.2,
-    }
+def smtp(port: int) -> SmtpToSink:
+    return smtp_to_sink(
+        port, "Corner Coffee <receipts@corner.test>", timeout_seconds=2, backoff_seconds=0.05, backoff_max_seconds=0.2
+    )
 
 
 def start(make_client: Callable[..., Any], helpers: Any, **settings: Any) -> Any:
@@ -150,7 +138,7 @@ def test_receipt_mailed_through_smtp(make_client: Callable[..., Any], auth: Any,
     assert mail["To"] == "ann@example.org" and mail["X-Rcpt-To"] == "ann@example.org"
     assert mail["From"] == "Corner Coffee <receipts@corner.test>"
     assert mail["Subject"] == f"Your receipt {receipt['receipt_number']} from Corner Coffee & Tea" == sent.json()["subject"]
-    text = mail.get_body(("plain",)).get_content()
+    text = text_of(mail)
     for expected in (
         "Corner Coffee & Tea",
         "VAT/tax no. IE1234567T",
@@ -163,7 +151,7 @@ def test_receipt_mailed_through_smtp(make_client: Callable[..., Any], auth: Any,
         receipt["receipt_number"],
     ):
         assert expected in text, expected
-    html = mail.get_body(("html",)).get_content()
+    html = text_of(mail, "html")
     assert "Espresso cup &lt;small&gt;" in html and "28.99" in html and "Open 8-18 every day" in html
     # A mailed receipt is no reprint: the next copy is still copy 1.
     assert client.post(f"/api/sales/{receipt['sale_id']}/reprint", headers=auth()).json()["copy"] == 1

@@ -10,19 +10,17 @@ server thread: real connections, real timeouts)."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pos_platform.testing import free_port, serving
 from pos_sales.domain import CartLine, CatalogPrice, Discount, LineTax, PricingPolicy, apply_line_taxes, price_cart
 from pos_sales.tax import (
     BuiltinTaxProvider,
@@ -38,24 +36,10 @@ OUTLET = "outlet-a"
 GERMANY = {"country": "DE", "city": "Berlin", "postal_code": "10115", "line1": "Alexanderplatz 1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_sandbox(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(create_sandbox()) as url:
+        yield url
 
 
 @pytest.fixture
@@ -179,7 +163,7 @@ def test_one_quick_retry_after_a_5xx_then_the_answer(sandbox: Any) -> None:
 
 
 def test_an_api_that_is_down_is_reported_quickly() -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     began = time.monotonic()
     with pytest.raises(TaxUnavailable, match="cannot be reached"):
         asyncio.run(ExternalTaxProvider(f"http://127.0.0.1:{port}", "", timeout=0.8).calculate(_request("exclusive", [1])))
@@ -187,16 +171,10 @@ def test_an_api_that_is_down_is_reported_quickly() -> None:
 
 
 def test_a_wrong_key_is_a_refusal_not_retried() -> None:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_sandbox(api_key="sk_right"), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
+    with serving(create_sandbox(api_key="sk_right")) as url:
 
         async def ask(key: str) -> Any:
-            provider = ExternalTaxProvider(f"http://127.0.0.1:{port}", key, timeout=1.0)
+            provider = ExternalTaxProvider(url, key, timeout=1.0)
             try:
                 return await provider.calculate(_request("exclusive", [1000]))
             finally:
@@ -205,9 +183,6 @@ def test_a_wrong_key_is_a_refusal_not_retried() -> None:
         with pytest.raises(TaxUnavailable, match="HTTP 401"):
             asyncio.run(ask("sk_wrong"))
         assert asyncio.run(ask("sk_right")).lines[0].tax_minor == 190
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 # --- quote and sale ------------------------------------------------------------------------

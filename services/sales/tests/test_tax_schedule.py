@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from pos_contracts import new_envelope
 from pos_contracts.events import OutletChanged, OutletCreated
+from pos_platform.testing import app_state
 from pos_sales import outlet_policy
 from pos_sales.domain import ScheduledRate, rates_in_effect
 
@@ -116,7 +117,7 @@ def test_load_at_a_moment_gives_that_moments_rates(client: TestClient, auth: Any
     day = local_today("Europe/Berlin") + timedelta(days=3)
     assert schedule(client, auth, "reduced", "7", day).status_code == 201
     switch = outlet_policy.starts_at(day, "Europe/Berlin")
-    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    ctx = app_state(client).ctx
     with ctx.db.transaction() as uow:
         early = outlet_policy.load(uow, OUTLET, ctx.settings, at=switch - timedelta(seconds=1))
         late = outlet_policy.load(uow, OUTLET, ctx.settings, at=switch)
