@@ -18,7 +18,7 @@ class Settings(ServiceTokenSettings, SmtpSettings):
     payments_timeout_seconds: float = 30.0
     # POS_RATES_STALE_AFTER_DAYS, as payments reads it: an offline sale's foreign cash at
     # a rate older than this when it was sold is recorded and listed (foreign_cash_stale_rate).
-    rates_stale_after_days: int = Field(default=3, ge=0)
+    rates_stale_after_days: int = Field(default=3, ge=0, le=3650)
     # internal_api_token (ServiceTokenSettings): sent as X-POS-Service-Token when sales
     # acts with no user at hand (the reconciler); inventory and payments hold the same.
 

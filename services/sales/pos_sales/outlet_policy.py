@@ -103,6 +103,7 @@ class OutletSettings(BaseModel):
     rates_stale_after_days: int = Field(
         default=3,
         ge=0,
+        le=3650,
         description="read-only: a rate older than this many days is stale (POS_RATES_STALE_AFTER_DAYS); the offline till "
         "refuses foreign cash at a cached rate older than it. Sent back on PUT, it is ignored",
     )
