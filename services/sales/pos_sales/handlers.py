@@ -92,7 +92,7 @@ def on_stocks_deducted(uow: UnitOfWork, items: list[tuple[StockDeducted, Envelop
 
 def with_zone(replica: EventHandler) -> EventHandler:
     """The outlets replica's handler, also keeping the outlet's time zone and currency
-    (ADR 0072)."""
+    (ADR 0072, ADR 0075)."""
 
     def on_outlet(uow: UnitOfWork, event: OutletCreated, envelope: Envelope) -> None:
         replica(uow, event, envelope)

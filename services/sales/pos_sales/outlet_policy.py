@@ -260,10 +260,13 @@ def load(uow: UnitOfWork, outlet_id: str, settings: Settings, at: datetime | Non
     rows = uow.session.execute(_BODY, {"outlet_id": outlet_id}).all()
     if not rows:
         value = defaults(settings)
-        zone = identity_zone(uow, outlet_id)
-        if zone and not zone_problem(zone):
-            value.timezone = zone
-        _identity_currency_of(value, identity_currency(uow, outlet_id))
+        known = uow.session.execute(
+            select(outlet_zones.c.timezone, outlet_zones.c.currency).where(outlet_zones.c.outlet_id == outlet_id)
+        ).first()
+        if known is not None:
+            if not zone_problem(known.timezone):
+                value.timezone = known.timezone
+            _identity_currency_of(value, known.currency)
         return value
     value = OutletSettings.model_validate(json.loads(rows[0].body))
     value.rates_stale_after_days = settings.rates_stale_after_days

@@ -129,7 +129,7 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
             )
         own = outlet_policy.identity_currency(uow, outlet_id)
         if own and body.currency != own:
-            # The currency is identity's outlet's and never changes (ADR 0072 amendment).
+            # The currency is identity's outlet's and never changes (ADR 0075).
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 f"currency: the outlet's currency is {own}, set when the outlet was created in identity and never "
