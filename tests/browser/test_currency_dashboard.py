@@ -7,11 +7,10 @@ over at the euro outlet and what they were worth.
 The fixture makes two outlets of its own, one in euros (which takes US dollars) and one
 in Swiss francs, a manager of those two only (so "All my outlets" holds nothing but this
 test's sales), and sells through the API: a cash sale and a dollar sale at the euro
-outlet, and a sale in francs at the franc outlet. The catalog prices every product in
-its one currency, so the online checkout charges euros at any outlet (per-outlet prices
-in the outlet's own currency are not done); the franc sale is therefore the one a till
-of that outlet made offline and synced, in francs (POST /api/sales/offline, the outlet's
-sales settings in francs). Every figure asserted is worked out from those sales and the
+outlet, and a sale in francs at the franc outlet: one a till of that outlet made offline
+and synced, in francs (POST /api/sales/offline; the products have no franc shelf price,
+which an online sale there would need, ADR 0075: tests/e2e/test_outlet_currency.py
+sells online in francs). Every figure asserted is worked out from those sales and the
 rates payments gives; outlet zones are left alone (ADR 0072: a zone change re-days past
 sales)."""
 
@@ -117,7 +116,8 @@ def chain(server: Server) -> Chain:
         manager.put(
             f"/api/sales/outlets/{outlets[CHAIN]}/settings", json={**settings, "accepted_currencies": [TENDER]}
         ).raise_for_status()
-        # Sales does not take the outlet's currency from identity: its settings say it.
+        # Sales takes the outlet's currency from identity (ADR 0075): saying it again is
+        # accepted (another would be refused).
         url = f"/api/sales/outlets/{outlets[FOREIGN_OUTLET]}/settings"
         manager.put(url, json={**manager.get(url).raise_for_status().json(), "currency": FOREIGN_OUTLET}).raise_for_status()
         dollar_rate = Decimal(_rate(manager, TENDER)["rate"])

@@ -413,6 +413,41 @@ def test_outlet_price_on_the_product_form(open_tab: Callable[..., Tab], server: 
     assert own_prices() == {}
 
 
+def test_an_outlet_price_is_entered_in_the_outlets_currency(open_tab: Callable[..., Tab], server: Server) -> None:
+    """A manager of an outlet in Swiss francs (the catalog prices in euros) sees that the
+    product has no franc price there, enters one in francs, and it is stored in francs
+    (ADR 0075)."""
+    suffix = uuid.uuid4().hex[:6].upper()
+    with server.client(server.token(server.admin_email, server.admin_password)) as admin:
+        made = admin.post("/api/identity/outlets", json={"name": f"Lake Kiosk {suffix}", "currency": "CHF"})
+        assert made.status_code == 201, made.text
+        outlet_id, outlet_name = made.json()["id"], made.json()["name"]
+        email, password = f"franc-manager-{suffix.lower()}@example.com", f"{secrets.token_urlsafe(12)}-Aa1"
+        user = {"email": email, "name": "Franc Manager", "password": password, "role": "manager", "outlets": [outlet_id]}
+        assert admin.post("/api/identity/users", json=user).status_code == 201
+        product = admin.post(
+            "/api/catalog/products", json={"sku": f"CHF-{suffix}", "name": f"Lamp {suffix}", "price_minor": 4990}
+        ).json()
+    assert product["currency"] == "EUR"
+    token = server.token(email, password)
+
+    tab = open_tab(1280, 800)
+    page = office_page(tab, server, (email, password), "Products")
+    page.get_by_label("Search").fill(product["sku"])
+    page.get_by_role("button", name=f"Edit {product['name']}").click()
+    row = page.get_by_test_id("outlet-prices").locator(f'tr[data-outlet-id="{outlet_id}"]')
+    expect_text(row.get_by_test_id("outlet-price-now"), "no price in CHF")
+    expect_text(row.get_by_test_id("outlet-price-currency"), "CHF")
+    row.get_by_label(f"Price at {outlet_name} in CHF").fill("52.90")
+    row.get_by_role("button", name="Set price").click()
+    francs = r"(CHF\s?52\.90|52\.90\s?CHF)"
+    expect_text(page.get_by_test_id("outlet-prices"), rf"{re.escape(outlet_name)} now sells .* at {francs}")
+    expect_text(row.get_by_test_id("outlet-price-now"), francs)
+    with server.client(token) as http:
+        listed = http.get(f"/api/catalog/products/{product['id']}/prices").raise_for_status().json()
+    assert [(p["outlet_id"], p["price_minor"], p["currency"]) for p in listed] == [(outlet_id, 5290, "CHF")]
+
+
 def test_admin_switches_a_user_off_and_changes_their_outlets(
     open_tab: Callable[..., Tab], server: Server, office: Office
 ) -> None:

@@ -242,10 +242,12 @@ class Shop:
         return response.json()["approval_token"]
 
 
-def make_shop(stack: Stack) -> Shop:
+def make_shop(stack: Stack, currency: str = "EUR") -> Shop:
     admin = stack.client(stack.login())
     suffix = uuid.uuid4().hex[:8]
-    outlet = admin.post("/api/identity/outlets", json={"name": f"Checkout {suffix}", "currency": "EUR"}).raise_for_status().json()
+    outlet = (
+        admin.post("/api/identity/outlets", json={"name": f"Checkout {suffix}", "currency": currency}).raise_for_status().json()
+    )
     people = {}
     for role, pin in (("cashier", "1357"), ("manager", "2580")):
         body = {

@@ -75,6 +75,18 @@ def require_outlet(db: Database, principal: Principal | None, outlet_id: str, wa
         time.sleep(0.1)
 
 
+def replica_currency(db: Database, outlet_id: str, wait_seconds: float = OUTLET_WAIT_SECONDS) -> str | None:
+    """The outlet's currency as identity announced it (the replica's), waiting like
+    `require_outlet` for an outlet made a moment ago; None when it has not arrived."""
+    try:
+        require_outlet(db, None, outlet_id, wait_seconds)
+    except UnknownOutlet:
+        return None
+    table = outlets_table(db.metadata)
+    with db.transaction() as uow:
+        return uow.session.scalar(select(table.c.currency).where(table.c.outlet_id == outlet_id))
+
+
 def _is_uuid(text: str) -> bool:
     try:
         uuid.UUID(text)

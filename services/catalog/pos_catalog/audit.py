@@ -43,9 +43,11 @@ def outlet_price_changed(
     after: int | None,
     principal: Principal,
     request: Request,
+    currency: str | None = None,
 ) -> None:
     """One outlet's own shelf price set, changed, or removed (`after` None: the outlet
-    sells at the product's price, `product_price_minor`, again)."""
+    sells at the product's price, `product_price_minor`, again); `currency` the outlet
+    price's (the outlet's), `product_currency` the product's."""
     record_audit(
         uow,
         "product.outlet_price_changed",
@@ -56,7 +58,8 @@ def outlet_price_changed(
         outlet_id=outlet_id,
         details={
             "sku": product.sku,
-            "currency": product.currency,
+            "currency": currency or product.currency,
+            "product_currency": product.currency,
             "product_price_minor": product.price_minor,
             "before": {"price_minor": before},
             "after": {"price_minor": after},

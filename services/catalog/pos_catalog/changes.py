@@ -177,6 +177,7 @@ def _products(session: CoreSession, ids: list[str], outlet_id: str) -> list[dict
             products.c.category_id,
             products.c.price_minor,
             price_overrides.c.price_minor.label("outlet_price"),
+            price_overrides.c.currency.label("outlet_currency"),
             products.c.currency,
             products.c.tax_class,
             products.c.unit,
@@ -198,7 +199,8 @@ def _products(session: CoreSession, ids: list[str], outlet_id: str) -> list[dict
             "category_id": r.category_id,
             "price_minor": r.price_minor if r.outlet_price is None else r.outlet_price,
             "outlet_price": r.outlet_price is not None,
-            "currency": r.currency,
+            # The outlet's own price is in the outlet's currency (ADR 0075).
+            "currency": r.currency if r.outlet_price is None else (r.outlet_currency or r.currency),
             "tax_class": r.tax_class,
             "unit": r.unit,
             "active": bool(r.active),

@@ -18,7 +18,7 @@ from pos_catalog.tables import barcodes, categories, price_overrides, products, 
 BARCODE_LIST_SEPARATOR = "|"
 
 # Fields of ProductData (the event) that come straight from the product.
-_EVENT_EXCLUDE = {"id", "description", "unit", "outlet_price_minor", "image_url", "thumbnail_url"}
+_EVENT_EXCLUDE = {"id", "description", "unit", "outlet_price_minor", "outlet_price_currency", "image_url", "thumbnail_url"}
 
 
 def _card_query(outlet_id: str | None) -> Select[Any]:
@@ -27,9 +27,9 @@ def _card_query(outlet_id: str | None) -> Select[Any]:
     columns: list[Any] = [products, categories.c.name.label("category_name")]
     stmt = select(*columns).outerjoin(categories, categories.c.id == products.c.category_id)
     if outlet_id:
-        stmt = stmt.add_columns(price_overrides.c.price_minor.label("outlet_price")).outerjoin(
-            price_overrides, (price_overrides.c.product_id == products.c.id) & (price_overrides.c.outlet_id == outlet_id)
-        )
+        stmt = stmt.add_columns(
+            price_overrides.c.price_minor.label("outlet_price"), price_overrides.c.currency.label("outlet_currency")
+        ).outerjoin(price_overrides, (price_overrides.c.product_id == products.c.id) & (price_overrides.c.outlet_id == outlet_id))
     return stmt
 
 
@@ -49,6 +49,9 @@ def _card(r: Any) -> ProductOut:
         unit=r.unit,
         active=r.active,
         outlet_price_minor=getattr(r, "outlet_price", None),
+        outlet_price_currency=None
+        if getattr(r, "outlet_price", None) is None
+        else (getattr(r, "outlet_currency", None) or r.currency),
         image_url=image_url(r.id, r.image_key, 320),
         thumbnail_url=image_url(r.id, r.image_key, 96),
     )
@@ -75,6 +78,15 @@ def category_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     return dict(session.execute(select(categories.c.id, categories.c.name).where(categories.c.id.in_(wanted))).all())
+
+
+def outlet_price_row(session: Session, product_id: str, outlet_id: str) -> Any:
+    """The outlet's own shelf price of the product (price_minor, currency), or None."""
+    return session.execute(
+        select(price_overrides.c.price_minor, price_overrides.c.currency).where(
+            price_overrides.c.outlet_id == outlet_id, price_overrides.c.product_id == product_id
+        )
+    ).first()
 
 
 def outlet_prices_for(session: Session, ids: list[str], outlet_id: str) -> dict[str, int]:

@@ -39,7 +39,7 @@ from pos_platform.app import ServiceContext, service_context
 from pos_platform.auth import CurrentUser, Manager, ensure_outlet
 from pos_platform.db import UnitOfWork, utcnow
 from pos_platform.openapi import errors
-from pos_platform.outlets import ensure_known_outlet
+from pos_platform.outlets import ensure_known_outlet, replica_currency
 
 # An outlet id as identity makes them (a UUID, 36 characters): a longer one was a
 # "Data too long" 500 on MariaDB.
@@ -335,57 +335,79 @@ def catalog_changes(
 
 @router.get("/products/{product_id}/prices", response_model=list[OutletPriceOut])
 def list_outlet_prices(product_id: str, principal: CurrentUser, request: Request) -> list[OutletPriceOut]:
-    """The outlets (that the caller may see) selling this product at their own price."""
+    """The outlets (that the caller may see) selling this product at their own price,
+    each in the outlet's currency."""
     with _ctx(request).db.transaction() as uow:
         product = _get(uow, product_id)
         rows = uow.session.execute(
-            select(price_overrides.c.outlet_id, price_overrides.c.price_minor)
+            select(price_overrides.c.outlet_id, price_overrides.c.price_minor, price_overrides.c.currency)
             .where(price_overrides.c.product_id == product_id)
             .order_by(price_overrides.c.outlet_id)
         ).all()
     return [
-        OutletPriceOut(product_id=product_id, outlet_id=r.outlet_id, price_minor=r.price_minor, currency=product.currency)
+        OutletPriceOut(
+            product_id=product_id, outlet_id=r.outlet_id, price_minor=r.price_minor, currency=r.currency or product.currency
+        )
         for r in rows
         if principal.may_access(r.outlet_id)
     ]
 
 
-@router.put("/products/{product_id}/prices/{outlet_id}", response_model=OutletPriceOut)
+@router.put(
+    "/products/{product_id}/prices/{outlet_id}",
+    response_model=OutletPriceOut,
+    responses=errors({422: "the price is in another currency than the outlet's"}),
+)
 def set_outlet_price(
     product_id: str, outlet_id: OutletIdPath, body: OutletPriceIn, principal: Manager, request: Request
 ) -> OutletPriceOut:
-    """This outlet sells the product at its own shelf price (OutletPriceChanged)."""
-    ensure_known_outlet(_ctx(request).db, principal, outlet_id)
-    with _ctx(request).db.transaction() as uow:
+    """This outlet sells the product at its own shelf price (OutletPriceChanged), in the
+    outlet's currency (identity's; ADR 0075): a body naming another is refused."""
+    ctx = _ctx(request)
+    ensure_known_outlet(ctx.db, principal, outlet_id)
+    own = replica_currency(ctx.db, outlet_id)
+    if own and body.currency and body.currency != own:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"currency: the outlet sells in {own}, so its shelf price is in {own}, not {body.currency}",
+        )
+    with ctx.db.transaction() as uow:
         product = _get(uow, product_id)
-        current = repo.outlet_prices_for(uow.session, [product_id], outlet_id).get(product_id)
-        if current != body.price_minor:
-            if current is None:
+        # An outlet catalog has not heard of yet (its token vouched for it): the currency
+        # named, else the product's, as before outlets had their own.
+        currency = own or body.currency or product.currency
+        row = repo.outlet_price_row(uow.session, product_id, outlet_id)
+        current = None if row is None else row.price_minor
+        if row is None or (row.price_minor, row.currency) != (body.price_minor, currency):
+            if row is None:
                 uow.session.execute(
                     price_overrides.insert().values(
-                        product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, updated_at=utcnow()
+                        product_id=product_id,
+                        outlet_id=outlet_id,
+                        price_minor=body.price_minor,
+                        currency=currency,
+                        updated_at=utcnow(),
                     )
                 )
             else:
                 uow.session.execute(
                     update(price_overrides)
                     .where(price_overrides.c.product_id == product_id, price_overrides.c.outlet_id == outlet_id)
-                    .values(price_minor=body.price_minor, updated_at=utcnow())
+                    .values(price_minor=body.price_minor, currency=currency, updated_at=utcnow())
                 )
             uow.publish(
-                OutletPriceChanged(
-                    product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency
-                ),
+                OutletPriceChanged(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=currency),
                 outlet_id=outlet_id,
             )
             feed.record(uow.session, outlet_prices=[(product_id, outlet_id)])
-            audit.outlet_price_changed(uow, product, outlet_id, current, body.price_minor, principal, request)
-    return OutletPriceOut(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=product.currency)
+            audit.outlet_price_changed(uow, product, outlet_id, current, body.price_minor, principal, request, currency)
+    return OutletPriceOut(product_id=product_id, outlet_id=outlet_id, price_minor=body.price_minor, currency=currency)
 
 
 @router.delete("/products/{product_id}/prices/{outlet_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_outlet_price(product_id: str, outlet_id: OutletIdPath, principal: Manager, request: Request) -> Response:
-    """The outlet sells at the product's price again."""
+    """The outlet sells at the product's price again (OutletPriceChanged with no price,
+    in the product's currency: what the outlet is charged now)."""
     ensure_known_outlet(_ctx(request).db, principal, outlet_id)
     with _ctx(request).db.transaction() as uow:
         product = _get(uow, product_id)

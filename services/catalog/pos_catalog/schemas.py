@@ -82,6 +82,9 @@ class ProductOut(BaseModel):
     active: bool
     # Only when the request named an outlet that has its own price for this product.
     outlet_price_minor: int | None = None
+    outlet_price_currency: str | None = Field(
+        default=None, description="outlet_price_minor's currency: the outlet's (not always the product's)"
+    )
     image_url: str | None = Field(
         default=None, description="the product image, at most 320 px a side (WebP, cached for good); null: no image"
     )
@@ -108,6 +111,7 @@ class SearchHit(BaseModel):
     barcodes: list[str]
     price_minor: int
     outlet_price_minor: int | None = None
+    outlet_price_currency: str | None = Field(default=None, description="outlet_price_minor's currency: the outlet's")
     currency: str
     tax_class: TaxClass
     unit: Unit
@@ -144,7 +148,12 @@ class CategoryOut(BaseModel):
 
 
 class OutletPriceIn(Strict):
-    price_minor: int = Field(ge=0, le=10**12)
+    price_minor: int = Field(ge=0, le=10**12, description="in the outlet's currency's minor units")
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="the price's currency: the outlet's (identity's, ISO 4217); another is refused. Omitted: the outlet's",
+    )
 
 
 class OutletPriceOut(BaseModel):
@@ -189,7 +198,7 @@ class ReplicaProduct(BaseModel):
     category_id: str | None
     price_minor: int = Field(description="the price at this outlet: its own price if it has one, else the product's")
     outlet_price: bool = Field(description="true when price_minor is this outlet's own price")
-    currency: str
+    currency: str = Field(description="price_minor's currency: the outlet's for its own price, else the product's")
     tax_class: TaxClass
     unit: Unit
     active: bool = Field(description="false: archived (not sold; keep it to show old receipts)")

@@ -79,13 +79,15 @@ search_index = Table(
     Index("ix_search_index_term", "active", "term", "sort_key", "product_key"),
 )
 
-# A different shelf price in one outlet.
+# A different shelf price in one outlet, in the outlet's currency (identity's, from
+# OutletCreated; NULL only for a row kept before migration 0009 filled it: the product's).
 price_overrides = Table(
     "price_overrides",
     metadata,
     Column("product_id", String(36), ForeignKey("products.id"), primary_key=True),
     Column("outlet_id", String(36), primary_key=True),
     Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=True),
     Column("updated_at", DateTime, nullable=False),
 )
 

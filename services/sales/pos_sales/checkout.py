@@ -50,6 +50,7 @@ from pos_sales.domain import (
     apply_line_taxes,
     discounts_needing_approval,
     price_cart,
+    require_outlet_currency,
     settle,
 )
 from pos_sales.hops import HopError, HopResponse
@@ -122,7 +123,9 @@ class TaxNeeded:
 
 def _shelf_price_query(active_only: bool) -> Any:
     own = outlet_prices.c.price_minor
-    query = select(price_replica, own.label("outlet_price_minor")).outerjoin(
+    query = select(
+        price_replica, own.label("outlet_price_minor"), outlet_prices.c.currency.label("outlet_price_currency")
+    ).outerjoin(
         outlet_prices,
         (outlet_prices.c.product_id == price_replica.c.product_id) & (outlet_prices.c.outlet_id == bindparam("outlet_id")),
     )
@@ -136,7 +139,8 @@ _SHELF_PRICES = {True: _shelf_price_query(True), False: _shelf_price_query(False
 
 def shelf_prices(uow: UnitOfWork, outlet_id: str, ids: set[str], *, active_only: bool = True) -> dict[str, CatalogPrice]:
     """The replica's products with the price charged at `outlet_id`: the outlet's own
-    shelf price where catalog announced one, else the product's price."""
+    shelf price (in its currency, the outlet's) where catalog announced one, else the
+    product's price."""
     return {
         r.product_id: CatalogPrice(
             r.product_id,
@@ -144,7 +148,7 @@ def shelf_prices(uow: UnitOfWork, outlet_id: str, ids: set[str], *, active_only:
             r.name,
             r.category_id,
             r.price_minor if r.outlet_price_minor is None else r.outlet_price_minor,
-            r.currency,
+            r.currency if r.outlet_price_minor is None else (r.outlet_price_currency or r.currency),
             r.tax_class,
         )
         for r in uow.session.execute(_SHELF_PRICES[active_only], {"outlet_id": outlet_id, "ids": sorted(ids)}).all()
@@ -157,7 +161,9 @@ def price(uow: UnitOfWork, settings: Settings, cart: CartIn | SaleIn) -> Quote:
     register = registers.usable(uow, cart.outlet_id, cart.register_id)
     policy = outlet_policy.load(uow, cart.outlet_id, settings)
     prices = shelf_prices(uow, cart.outlet_id, {line.product_id for line in cart.lines})
-    priced = price_cart(cart_lines(cart.lines), prices, policy=policy.pricing(), cart_discount=to_discount(cart.discount))
+    lines = cart_lines(cart.lines)
+    require_outlet_currency(lines, prices, policy.currency)
+    priced = price_cart(lines, prices, policy=policy.pricing(), cart_discount=to_discount(cart.discount))
     return Quote(policy, priced, current_shift_id(uow, cart.outlet_id, cart.register_id), register, prices)
 
 

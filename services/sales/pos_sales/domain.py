@@ -234,6 +234,25 @@ def _finish_line(
     )
 
 
+def require_outlet_currency(requested: Sequence[CartLine], prices: dict[str, CatalogPrice], outlet_currency: str) -> None:
+    """A sale is only ever in its outlet's currency: a line whose price (the outlet's
+    shelf price, else the product's) is in another is refused, naming the products and
+    the fix."""
+    wrong: dict[str, CatalogPrice] = {}
+    for line in requested:
+        price = prices.get(line.product_id)
+        if price is not None and price.currency != outlet_currency:
+            wrong.setdefault(line.product_id, price)
+    if not wrong:
+        return
+    named = ", ".join(f"{p.sku} ({p.name}, priced in {p.currency})" for p in wrong.values())
+    raise CheckoutError(
+        f"the outlet sells in {outlet_currency} and {'this product has' if len(wrong) == 1 else 'these products have'} "
+        f"no price in {outlet_currency}: {named}; set a shelf price in {outlet_currency} for this outlet "
+        "(Back office → Products → outlet price)"
+    )
+
+
 def price_cart(
     requested: Sequence[tuple[str, int]] | Sequence[CartLine],
     prices: dict[str, CatalogPrice],

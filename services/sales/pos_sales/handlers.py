@@ -52,7 +52,7 @@ def on_outlet_price(uow: UnitOfWork, event: OutletPriceChanged, envelope: Envelo
         uow.session,
         outlet_prices,
         {"product_id": event.product_id, "outlet_id": event.outlet_id},
-        sets={"price_minor": event.price_minor, "source_event_at": occurred},
+        sets={"price_minor": event.price_minor, "currency": event.currency, "source_event_at": occurred},
     )
 
 
@@ -91,11 +91,12 @@ def on_stocks_deducted(uow: UnitOfWork, items: list[tuple[StockDeducted, Envelop
 
 
 def with_zone(replica: EventHandler) -> EventHandler:
-    """The outlets replica's handler, also keeping the outlet's time zone (ADR 0072)."""
+    """The outlets replica's handler, also keeping the outlet's time zone and currency
+    (ADR 0072, ADR 0075)."""
 
     def on_outlet(uow: UnitOfWork, event: OutletCreated, envelope: Envelope) -> None:
         replica(uow, event, envelope)
-        zone = {"timezone": event.timezone or "UTC", "updated_at": utcnow()}
+        zone = {"timezone": event.timezone or "UTC", "currency": event.currency, "updated_at": utcnow()}
         upsert(uow.session, outlet_zones, {"outlet_id": event.outlet_id}, sets=zone)
 
     return on_outlet

@@ -219,10 +219,12 @@ def defaults(settings: Settings) -> OutletSettings:
 # The settings, identity's time zone for the outlet and the scheduled tax rates in one
 # statement (built once): a row per scheduled rate, or one with NULLs when there is none.
 _ZONE = select(outlet_zones.c.timezone).where(outlet_zones.c.outlet_id == bindparam("outlet_id")).scalar_subquery()
+_CURRENCY = select(outlet_zones.c.currency).where(outlet_zones.c.outlet_id == bindparam("outlet_id")).scalar_subquery()
 _BODY = (
     select(
         outlet_settings.c.body,
         _ZONE.label("zone"),
+        _CURRENCY.label("identity_currency"),
         outlet_tax_rates.c.tax_class,
         outlet_tax_rates.c.effective_from,
         outlet_tax_rates.c.rate_bp,
@@ -237,21 +239,41 @@ def identity_zone(uow: UnitOfWork, outlet_id: str) -> str | None:
     return uow.session.scalar(select(outlet_zones.c.timezone).where(outlet_zones.c.outlet_id == outlet_id))
 
 
+def identity_currency(uow: UnitOfWork, outlet_id: str) -> str | None:
+    """The outlet's currency as identity announced it (None: not announced, or kept
+    before sales kept currencies)."""
+    return uow.session.scalar(select(outlet_zones.c.currency).where(outlet_zones.c.outlet_id == outlet_id))
+
+
+def _identity_currency_of(value: OutletSettings, code: str | None) -> None:
+    """Identity's currency replaces the settings' own (accepted foreign currencies never
+    list the outlet's own: it is dropped from them if a stored list had it)."""
+    if code and not currency_problem(code):
+        value.currency = code
+        value.accepted_currencies = [c for c in value.accepted_currencies if c != code]
+
+
 def load(uow: UnitOfWork, outlet_id: str, settings: Settings, at: datetime | None = None) -> OutletSettings:
     """The outlet's settings with `tax_rates_bp` the rates in effect at `at` (naive UTC;
-    now by default), its schedule kept on it (`.schedule`), and its `timezone` identity's
-    for the outlet once identity has announced it (ADR 0072; the settings' own before)."""
+    now by default), its schedule kept on it (`.schedule`), and its `timezone` and
+    `currency` identity's for the outlet once identity has announced them (ADR 0072; the
+    settings' own before)."""
     rows = uow.session.execute(_BODY, {"outlet_id": outlet_id}).all()
     if not rows:
         value = defaults(settings)
-        zone = identity_zone(uow, outlet_id)
-        if zone and not zone_problem(zone):
-            value.timezone = zone
+        known = uow.session.execute(
+            select(outlet_zones.c.timezone, outlet_zones.c.currency).where(outlet_zones.c.outlet_id == outlet_id)
+        ).first()
+        if known is not None:
+            if not zone_problem(known.timezone):
+                value.timezone = known.timezone
+            _identity_currency_of(value, known.currency)
         return value
     value = OutletSettings.model_validate(json.loads(rows[0].body))
     value.rates_stale_after_days = settings.rates_stale_after_days
     if rows[0].zone and not zone_problem(rows[0].zone):
         value.timezone = rows[0].zone
+    _identity_currency_of(value, rows[0].identity_currency)
     schedule = [
         ScheduledRate(row.tax_class, starts_at(row.effective_from, value.timezone), row.rate_bp)
         for row in rows

@@ -93,7 +93,7 @@ def get_price(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"product {product_id} is not known to sales yet")
     answer = PriceOut(**{k: getattr(row, k) for k in PriceOut.model_fields})
     if charged is not None:
-        answer.price_minor = charged.price_minor
+        answer.price_minor, answer.currency = charged.price_minor, charged.currency
     return answer
 
 
@@ -126,6 +126,14 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 f"timezone: the outlet's time zone is {zone}, set on the outlet itself (Back office → Outlets → Edit, "
                 f"PATCH /api/identity/outlets/{outlet_id}); send {zone} here, or change it there",
+            )
+        own = outlet_policy.identity_currency(uow, outlet_id)
+        if own and body.currency != own:
+            # The currency is identity's outlet's and never changes (ADR 0075).
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"currency: the outlet's currency is {own}, set when the outlet was created in identity and never "
+                f"changed; send {own} here",
             )
         before = outlet_policy.load(uow, outlet_id, ctx.settings)
         body.rates_stale_after_days = ctx.settings.rates_stale_after_days  # read-only: the service's

@@ -29,6 +29,9 @@ outlet_prices = Table(
     Column("product_id", String(36), primary_key=True),
     Column("outlet_id", String(36), primary_key=True),
     Column("price_minor", BigInteger, nullable=True),
+    # The shelf price's currency (the outlet's; NULL: a row kept before it was carried,
+    # in the product's currency).
+    Column("currency", String(3), nullable=True),
     Column("source_event_at", DateTime, nullable=False),
 )
 
@@ -150,12 +153,15 @@ known_outlets = outlets_table(metadata)
 
 # Each outlet's time zone as identity has it (OutletCreated, OutletChanged; ADR 0072): the
 # zone a scheduled tax rate's date is in. It replaces the settings' own `timezone` once
-# known, so the zone is set in one place (identity's outlet).
+# known, so the zone is set in one place (identity's outlet). With it the outlet's
+# currency (ISO 4217, never changes; NULL for a row kept before it was): the only
+# currency the outlet sells in, replacing the settings' own `currency`.
 outlet_zones = Table(
     "outlet_zones",
     metadata,
     Column("outlet_id", String(36), primary_key=True),
     Column("timezone", String(64), nullable=False),
+    Column("currency", String(3), nullable=True),
     Column("updated_at", Timestamp, nullable=False),
 )
 

@@ -12,6 +12,7 @@ import {
   singleTender,
   stockWarning,
   type CartLine,
+  unitCurrency,
 } from "./cart";
 import { formatMoney } from "./money";
 
@@ -44,6 +45,15 @@ describe("cart lines", () => {
     const lines = addToCart([], { ...bread, outlet_price_minor: 399 });
     expect(lines[0].unitPriceMinor).toBe(399);
     expect(addToCart([], { ...bread, outlet_price_minor: null })[0].unitPriceMinor).toBe(420);
+  });
+
+  it("keeps the outlet's own price in the outlet's currency, not the product's", () => {
+    const zurich = { ...bread, outlet_price_minor: 550, outlet_price_currency: "CHF" };
+    expect(unitCurrency(zurich)).toBe("CHF");
+    expect(addToCart([], zurich)[0]).toMatchObject({ unitPriceMinor: 550, currency: "CHF" });
+    // No own price: the product's price in the product's currency.
+    expect(unitCurrency({ ...bread, outlet_price_minor: null, outlet_price_currency: null })).toBe("EUR");
+    expect(addToCart([], { ...bread, outlet_price_minor: null })[0].currency).toBe("EUR");
   });
 
   it("does not change the array it was given", () => {

@@ -11,6 +11,9 @@ export interface ProductLike {
   price_minor: number;
   currency: string;
   outlet_price_minor?: number | null;
+  /** The outlet's own price's currency: the outlet's, which may not be the product's
+   * (catalog's search and product card; the replica's `currency` already is it). */
+  outlet_price_currency?: string | null;
   /** what the till needs to price the line itself when offline */
   tax_class?: string;
 }
@@ -18,6 +21,11 @@ export interface ProductLike {
 /** The price the till charges: the outlet's own price when the catalog gives one. */
 export function unitPrice(product: ProductLike): number {
   return product.outlet_price_minor ?? product.price_minor;
+}
+
+/** The currency of `unitPrice`: the outlet's own price is in the outlet's currency. */
+export function unitCurrency(product: ProductLike): string {
+  return product.outlet_price_minor != null && product.outlet_price_currency ? product.outlet_price_currency : product.currency;
 }
 
 export interface CartLine {
@@ -47,7 +55,7 @@ export function addToCart(lines: readonly CartLine[], product: ProductLike, qty 
       sku: product.sku,
       name: product.name,
       unitPriceMinor: unitPrice(product),
-      currency: product.currency,
+      currency: unitCurrency(product),
       ...(product.tax_class ? { taxClass: product.tax_class } : {}),
       qty: Math.min(MAX_LINE_QTY, Math.max(1, qty)),
     },

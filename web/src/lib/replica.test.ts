@@ -5,7 +5,7 @@ import { openDB } from "idb";
 import { MERGE_AT } from "./replica-index";
 import { catalogSource, CursorRejected, databaseName, fold, httpTransport, Replica, words, type ChangesPage, type FeedCategory, type FeedProduct, type ReplicaProduct } from "./replica";
 import { TillReplica } from "./replica.svelte";
-import { unitPrice } from "./cart";
+import { unitCurrency, unitPrice } from "./cart";
 
 const OUTLET = "outlet-1";
 
@@ -277,6 +277,22 @@ describe("incremental changes", () => {
     await replica.syncNow();
     const back = (await replica.search(p.sku, 1))[0];
     expect(back).toMatchObject({ price_minor: p.price_minor, outlet_price_minor: null });
+    await replica.close();
+  });
+
+  it("an outlet's own price in its currency (not the product's) is charged in that currency", async () => {
+    const cat = catalogue(30);
+    const replica = await filled(cat);
+    const p = product(8);
+    cat.change(p.id, { price_minor: 550, outlet_price: true, currency: "CHF" });
+    await replica.syncNow();
+    const priced = (await replica.lookupBarcode(p.barcodes[0]))!;
+    expect(priced).toMatchObject({ outlet_price_minor: 550, outlet_price_currency: "CHF" });
+    expect([unitPrice(priced), unitCurrency(priced)]).toEqual([550, "CHF"]);
+    cat.change(p.id, { price_minor: p.price_minor, outlet_price: false, currency: p.currency });
+    await replica.syncNow();
+    const back = (await replica.lookupBarcode(p.barcodes[0]))!;
+    expect([unitPrice(back), unitCurrency(back)]).toEqual([p.price_minor, p.currency]);
     await replica.close();
   });
 

@@ -38,6 +38,7 @@ export interface FeedProduct {
   /** The price at this outlet: its own price if it has one, else the product's. */
   price_minor: number;
   outlet_price: boolean;
+  /** price_minor's currency: the outlet's for its own price, else the product's. */
   currency: string;
   tax_class: string;
   unit: string;
@@ -125,6 +126,8 @@ function toProduct(r: Stored, match?: ReplicaProduct["match"]): ReplicaProduct {
     category_id: r.category_id,
     price_minor: r.price_minor,
     outlet_price_minor: r.outlet_price ? r.price_minor : null,
+    // The feed gives the outlet's own price in its currency (the outlet's).
+    outlet_price_currency: r.outlet_price ? r.currency : null,
     currency: r.currency,
     tax_class: r.tax_class as ReplicaProduct["tax_class"],
     unit: r.unit,

@@ -290,7 +290,8 @@ export interface paths {
         };
         /**
          * List Outlet Prices
-         * @description The outlets (that the caller may see) selling this product at their own price.
+         * @description The outlets (that the caller may see) selling this product at their own price,
+         *     each in the outlet's currency.
          */
         get: operations["list_outlet_prices_api_catalog_products__product_id__prices_get"];
         put?: never;
@@ -311,13 +312,15 @@ export interface paths {
         get?: never;
         /**
          * Set Outlet Price
-         * @description This outlet sells the product at its own shelf price (OutletPriceChanged).
+         * @description This outlet sells the product at its own shelf price (OutletPriceChanged), in the
+         *     outlet's currency (identity's; ADR 0075): a body naming another is refused.
          */
         put: operations["set_outlet_price_api_catalog_products__product_id__prices__outlet_id__put"];
         post?: never;
         /**
          * Remove Outlet Price
-         * @description The outlet sells at the product's price again.
+         * @description The outlet sells at the product's price again (OutletPriceChanged with no price,
+         *     in the product's currency: what the outlet is charged now).
          */
         delete: operations["remove_outlet_price_api_catalog_products__product_id__prices__outlet_id__delete"];
         options?: never;
@@ -682,8 +685,16 @@ export interface components {
         };
         /** OutletPriceIn */
         OutletPriceIn: {
-            /** Price Minor */
+            /**
+             * Price Minor
+             * @description in the outlet's currency's minor units
+             */
             price_minor: number;
+            /**
+             * Currency
+             * @description the price's currency: the outlet's (identity's, ISO 4217); another is refused. Omitted: the outlet's
+             */
+            currency?: string | null;
         };
         /** OutletPriceOut */
         OutletPriceOut: {
@@ -771,6 +782,11 @@ export interface components {
             active: boolean;
             /** Outlet Price Minor */
             outlet_price_minor?: number | null;
+            /**
+             * Outlet Price Currency
+             * @description outlet_price_minor's currency: the outlet's (not always the product's)
+             */
+            outlet_price_currency?: string | null;
             /**
              * Image Url
              * @description the product image, at most 320 px a side (WebP, cached for good); null: no image
@@ -876,7 +892,10 @@ export interface components {
              * @description true when price_minor is this outlet's own price
              */
             outlet_price: boolean;
-            /** Currency */
+            /**
+             * Currency
+             * @description price_minor's currency: the outlet's for its own price, else the product's
+             */
             currency: string;
             /** Tax Class */
             tax_class: string;
@@ -913,6 +932,11 @@ export interface components {
             price_minor: number;
             /** Outlet Price Minor */
             outlet_price_minor?: number | null;
+            /**
+             * Outlet Price Currency
+             * @description outlet_price_minor's currency: the outlet's
+             */
+            outlet_price_currency?: string | null;
             /** Currency */
             currency: string;
             /** Tax Class */
@@ -2295,13 +2319,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description the price is in another currency than the outlet's */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"] | {
+                    "application/json": {
                         detail: string;
                     };
                 };
