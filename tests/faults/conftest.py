@@ -110,7 +110,12 @@ class FaultStack:
             stack = load_script("stack")
             cfg = stack.config_from(
                 argparse.Namespace(
-                    state_dir=str(STATE_DIR), gateway_port=GATEWAY_PORT, port_base=PORT_BASE, db_prefix=DB_PREFIX, vhost=VHOST
+                    state_dir=str(STATE_DIR),
+                    gateway_port=GATEWAY_PORT,
+                    port_base=PORT_BASE,
+                    db_prefix=DB_PREFIX,
+                    vhost=VHOST,
+                    replicas=None,
                 )
             )
             return {**stack.service_env(cfg, service), **extra}

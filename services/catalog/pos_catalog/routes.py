@@ -356,7 +356,6 @@ def list_outlet_prices(product_id: str, principal: CurrentUser, request: Request
 @router.put(
     "/products/{product_id}/prices/{outlet_id}",
     response_model=OutletPriceOut,
-    responses=errors({422: "the price is in another currency than the outlet's"}),
 )
 def set_outlet_price(
     product_id: str, outlet_id: OutletIdPath, body: OutletPriceIn, principal: Manager, request: Request

@@ -2319,13 +2319,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description the price is in another currency than the outlet's */
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
+                    "application/json": components["schemas"]["HTTPValidationError"] | {
                         detail: string;
                     };
                 };
