@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pos_platform.conversion import amount_due_in, foreign_cash
+from pos_platform.conversion import amount_due_in, foreign_cash, foreign_part
 from tests.browser.conftest import Server, Tab, ean13, eventually, stocked_product
 from tests.browser.helpers import accessibility_problems, euros, expect_text, line
 
@@ -108,6 +108,61 @@ def test_the_pay_dialog_takes_dollars_and_gives_change_in_euros(
     assert (tender["kind"], tender["currency"], tender["foreign_minor"], tender["rate"], stored["change_minor"]) == (
         "foreign_cash", "USD", handed, fshop["rate"]["rate"], change
     )  # fmt: skip
+
+
+def test_dollars_short_of_the_total_and_the_rest_in_euro_cash_with_change(
+    open_tab: Callable[..., Tab], server: Server, fshop: dict[str, Any]
+) -> None:
+    """Online, the dollars handed over do not cover the 25 EUR: the cashier takes the rest
+    in euro cash (a note bigger than the rest), the dialog shows the euro change, and the
+    sale is recorded with both tenders (the card for the rest stays offered)."""
+    from playwright.sync_api import expect
+
+    rate = Decimal(fshop["rate"]["rate"])
+    due_usd = amount_due_in(2500, "EUR", "USD", rate)
+    handed_usd = (due_usd - 1) // 1000 * 1000  # the whole tens of dollars below the amount due
+    assert handed_usd > 0, f"25 EUR is {due_usd} US cents at {rate}: pick a dearer product"
+    part = foreign_part(2500, "EUR", "USD", rate, handed_usd)
+    rest = 2500 - part.credit_minor  # the stack takes cash to the cent (no cash rounding)
+    handed_eur = (rest // 1000 + 1) * 1000  # the next ten-euro note up
+
+    tab = open_tab(1280, 800)
+    page = tab.login(*fshop["people"]["cashier"])
+    page.get_by_test_id("till").wait_for()
+    page.get_by_test_id("till-search").fill(fshop["sku"])
+    page.locator(f'[data-testid=search-results] [data-sku="{fshop["sku"]}"]').click()
+    expect_text(line(page, fshop["product"]["id"]), "Duty-free scarf")
+    page.keyboard.press("F4")
+    dialog = page.get_by_test_id("pay-dialog")
+    dialog.get_by_test_id("mode-foreign").check()
+    dialog.get_by_test_id("foreign-currency").select_option("USD")
+    expect_text(dialog.get_by_test_id("foreign-due"), re.escape(f"{due_usd // 100}.{due_usd % 100:02d} USD"))
+    dialog.get_by_test_id("foreign-input").fill(f"{handed_usd // 100}")
+    expect_text(dialog.get_by_test_id("foreign-rest"), re.escape(euros(rest)))
+    expect(dialog.get_by_test_id("foreign-rest-card")).to_be_enabled()  # the card may still take the rest
+    expect(dialog.get_by_test_id("complete-foreign")).to_be_disabled()  # no euro cash typed yet
+    dialog.get_by_test_id("foreign-rest-cash").fill(f"{(rest - 1) // 100}.{(rest - 1) % 100:02d}")
+    expect_text(dialog.get_by_test_id("foreign-rest-short"), re.escape(euros(1)))
+    expect(dialog.get_by_test_id("complete-foreign")).to_be_disabled()
+    dialog.get_by_test_id("foreign-rest-cash").fill(f"{handed_eur // 100}")
+    expect_text(dialog.get_by_test_id("foreign-rest-change"), re.escape(euros(handed_eur - rest)))
+    problems = accessibility_problems(page, "pay dialog, dollars and the rest in euro cash")
+    assert problems == [], "\n".join(problems)
+    dialog.get_by_test_id("complete-foreign").click()
+
+    receipt = page.get_by_test_id("receipt")
+    expect_text(receipt.get_by_test_id("receipt-tender-foreign_cash"), re.escape(f"{handed_usd // 100}.00"))
+    expect_text(receipt.get_by_test_id("receipt-tender-cash"), re.escape(euros(handed_eur)))
+    expect_text(receipt.get_by_test_id("receipt-change"), re.escape(euros(handed_eur - rest)))
+    number = receipt.get_by_test_id("receipt-number").inner_text().strip()
+    with server.client(server.token(*fshop["people"]["manager"])) as manager:
+        (found,) = manager.get("/api/sales", params={"receipt_number": number}).raise_for_status().json()["items"]
+        stored = manager.get(f"/api/sales/{found['id']}").raise_for_status().json()
+    assert [(t["kind"], t["amount_minor"], t["tendered_minor"], t.get("foreign_minor")) for t in stored["tenders"]] == [
+        ("foreign_cash", part.credit_minor, part.credit_minor, handed_usd),
+        ("cash", rest, handed_eur, None),
+    ]
+    assert (stored["status"], stored["total_minor"], stored["change_minor"]) == ("COMPLETED", 2500, handed_eur - rest)
 
 
 def test_a_currency_without_a_usable_rate_is_refused_in_the_dialog(

@@ -8,6 +8,8 @@
 // - less than the amount due: a part payment, credited at its value rounded down to a
 //   minor unit; the rest is paid by another tender.
 import type { components as Identity } from "./api-types/identity";
+import type { TenderBody } from "./cart";
+import { roundToIncrement } from "./pricing";
 
 /** A currency as GET /api/identity/currencies lists it. */
 export type CurrencyInfo = Pick<Identity["schemas"]["CurrencyOut"], "code" | "name" | "minor_units" | "cash_unit_minor">;
@@ -73,6 +75,70 @@ export function foreignPart(remainingMinor: number, tenderedForeignMinor: number
   }
   const credit = Number((handed * r.den * le) / (r.num * fe));
   return { dueForeignMinor: due, creditMinor: Math.max(0, Math.min(credit, remainingMinor - 1)), changeMinor: 0, settled: false };
+}
+
+/** What a part payment in foreign cash leaves, taken in the outlet's cash. */
+export interface CashRest {
+  /** what the foreign cash leaves of the total (what a card would be charged) */
+  restMinor: number;
+  /** the rest as cash: rounded to the outlet's cash increment, half up (sales' settle) */
+  dueMinor: number;
+  /** dueMinor - restMinor: what the cash rounding adds (negative: takes off) */
+  roundingMinor: number;
+  /** the outlet cash handed over covers dueMinor */
+  enough: boolean;
+  /** given back in the outlet's currency (0 until enough is handed over) */
+  changeMinor: number;
+}
+
+/**
+ * The rest of `totalMinor` after a part payment in foreign cash (`part`, not settled),
+ * paid in the outlet's cash, as the server settles foreign cash + cash in one sale
+ * (services/sales domain.settle: the foreign cash pays what it covers, then cash pays
+ * the rest rounded to the cash increment, change in the outlet's currency). The pay
+ * dialog shows it online and offline; the offline sale is settled with it.
+ */
+export function restInCash(totalMinor: number, part: ForeignPart, cashRoundingMinor: number, cashHandedMinor: number | null): CashRest {
+  const restMinor = part.settled ? 0 : Math.max(0, totalMinor - part.creditMinor);
+  const dueMinor = roundToIncrement(restMinor, cashRoundingMinor);
+  const enough = dueMinor > 0 && cashHandedMinor !== null && cashHandedMinor >= dueMinor;
+  return { restMinor, dueMinor, roundingMinor: dueMinor - restMinor, enough, changeMinor: enough ? (cashHandedMinor as number) - dueMinor : 0 };
+}
+
+/** A foreign-cash sale's tenders as POST /api/sales takes them (the offline till keeps
+ * the same): the foreign cash handed over with the rate shown; when it does not cover the
+ * total, the rest in the outlet's cash (the cash handed over: the server rounds and gives
+ * change) or, online, by card (exactly the rest). A `problem` says what is missing. */
+export function foreignSaleTenders(args: {
+  totalMinor: number;
+  /** the foreign currency handed over, its amount (minor units) and the rate shown */
+  code: string;
+  foreignMinor: number;
+  rate: string;
+  part: ForeignPart;
+  /** the outlet's cash handed over for the rest (null: none typed) */
+  restCashMinor: number | null;
+  cashRoundingMinor: number;
+  /** the rest by card (online only) instead of cash */
+  restByCard: boolean;
+  offline: boolean;
+  cardToken: string | null;
+  /** outlet-currency amounts as the dialog shows them */
+  money: (minor: number) => string;
+  outletCurrency: string;
+}): { tenders: TenderBody[]; problem?: undefined } | { tenders?: undefined; problem: string } {
+  const foreign: TenderBody = { kind: "foreign_cash", currency: args.code, amount_minor: args.foreignMinor, quoted_rate: args.rate };
+  if (args.part.settled) return { tenders: [foreign] };
+  const rest = restInCash(args.totalMinor, args.part, args.cashRoundingMinor, args.restCashMinor);
+  if (args.restByCard && !args.offline) {
+    const card: TenderBody = args.cardToken ? { kind: "card", amount_minor: rest.restMinor, card_token: args.cardToken } : { kind: "card", amount_minor: rest.restMinor };
+    return { tenders: [foreign, card] };
+  }
+  if (!rest.enough || args.restCashMinor === null) {
+    const orCard = args.offline ? "" : `, or charge the rest (${args.money(rest.restMinor)}) to the card`;
+    return { problem: `The ${args.code} leaves ${args.money(rest.dueMinor)} to pay: type the ${args.outletCurrency} cash received for it${orCard}.` };
+  }
+  return { tenders: [foreign, { kind: "cash", amount_minor: args.restCashMinor }] };
 }
 
 /** Minor units as decimal text with the currency's ISO exponent: 5406, 2 -> "54.06". */

@@ -5,9 +5,9 @@
 // never given twice, across reloads and tabs (IndexedDB runs read-write transactions on
 // the same stores one after the other).
 
-import { foreignPart, minorText, type CurrencyInfo } from "./foreignCash";
+import { foreignPart, minorText, restInCash, type CurrencyInfo } from "./foreignCash";
 import { oldestUnsynced, openOfflineDb, type OfflineDb, type OfflineSaleBody, type OfflineTender, type QueuedSale } from "./offlineDb";
-import { discountsNeedingApproval, policyAt, priceCart, PricingError, roundToIncrement, settle, type CartLineIn, type CatalogPrice, type Discount, type PricedCart, type PricingPolicy, type Settlement } from "./pricing";
+import { discountsNeedingApproval, policyAt, priceCart, PricingError, settle, type CartLineIn, type CatalogPrice, type Discount, type PricedCart, type PricingPolicy, type Settlement } from "./pricing";
 import { DEFAULT_STALE_AFTER_DAYS, offlineRateProblem, type CachedRate } from "./rateCache";
 import { newId } from "./uuid";
 
@@ -221,20 +221,19 @@ export function settleForeign(
     };
     return { settlement, tender };
   }
-  const rest = totalMinor - part.creditMinor;
-  const restDue = roundToIncrement(rest, cashRoundingMinor);
-  if (cashMinor === null || cashMinor < restDue || restDue <= 0) {
-    throw new OfflineRefused("foreign_short", `The ${fx.foreign.code} cash leaves ${minorText(restDue, fx.local.minor_units)} ${fx.local.code} to pay: take the rest in ${fx.local.code} cash, or more ${fx.foreign.code}.`);
+  const rest = restInCash(totalMinor, part, cashRoundingMinor, cashMinor);
+  if (!rest.enough || cashMinor === null) {
+    throw new OfflineRefused("foreign_short", `The ${fx.foreign.code} cash leaves ${minorText(rest.dueMinor, fx.local.minor_units)} ${fx.local.code} to pay: take the rest in ${fx.local.code} cash, or more ${fx.foreign.code}.`);
   }
   const settlement: Settlement = {
     tenders: [
       { kind: "foreign_cash", amount_minor: tender.amount_minor, tendered_minor: tender.tendered_minor, card_token: null },
-      { kind: "cash", amount_minor: restDue, tendered_minor: cashMinor, card_token: null },
+      { kind: "cash", amount_minor: rest.dueMinor, tendered_minor: cashMinor, card_token: null },
     ],
     tendered_minor: tender.tendered_minor + cashMinor,
-    change_minor: cashMinor - restDue,
-    rounding_minor: restDue - rest,
-    due_minor: totalMinor + restDue - rest,
+    change_minor: rest.changeMinor,
+    rounding_minor: rest.roundingMinor,
+    due_minor: totalMinor + rest.roundingMinor,
   };
   return { settlement, tender };
 }

@@ -457,6 +457,31 @@ describe("input and settings", () => {
     expect(flow.pending).toBeNull();
   });
 
+  it("online, foreign cash with the rest in outlet cash is one sale with both tenders, even with cards switched off", async () => {
+    const progress: string[] = [];
+    const ports = till.ports();
+    const watched: PaymentFlow = new PaymentFlow(
+      {
+        ...ports,
+        postSale: async (body): Promise<Receipt> => {
+          progress.push(watched.progress);
+          return ports.postSale(body);
+        },
+      },
+      { onpaid: (r) => void till.paid.push(r), onrefused: () => {} },
+    );
+    const withRest = () => [
+      { kind: "foreign_cash" as const, currency: "USD", amount_minor: 2000, quoted_rate: "1.0812" },
+      { kind: "cash" as const, amount_minor: 1000 },
+    ];
+    till.answers = [receipt("sale-1")];
+    await watched.pay(order("foreign", { tenders: withRest, cardOff: true }));
+    expect(till.posted.map((b) => b.tenders)).toEqual([withRest()]);
+    expect(progress).toEqual(["Completing the sale…"]);
+    expect(till.paid.map((r) => r.sale_id)).toEqual(["sale-1"]);
+    expect(watched.state).toEqual({ name: "done", outcome: "paid" });
+  });
+
   it("an empty cart or a sale in flight: pay does nothing", async () => {
     const flow = till.flow();
     await flow.pay(order("cash", { lines: [] }));
