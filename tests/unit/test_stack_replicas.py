@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.unit.scriptload import load_script
@@ -9,10 +11,9 @@ from tests.unit.scriptload import load_script
 stack = load_script("stack")
 
 
-def test_the_default_is_two_of_sales_and_inventory_and_one_of_the_rest() -> None:
-    counts = dict(stack.parse_replicas(None))
-    assert counts == {"inventory": 2, "sales": 2}
-    cfg = stack.Config(
+def config(**replicas: tuple[tuple[str, int], ...]) -> Any:
+    """A stack on the default ports (gateway 8080, instances from 8100)."""
+    return stack.Config(
         state_dir=stack.ROOT,
         gateway_port=8080,
         port_base=8100,
@@ -21,24 +22,20 @@ def test_the_default_is_two_of_sales_and_inventory_and_one_of_the_rest() -> None
         db_port=1,
         vhost="/",
         rabbit_host="h",
+        **replicas,
     )
+
+
+def test_the_default_is_two_of_sales_and_inventory_and_one_of_the_rest() -> None:
+    counts = dict(stack.parse_replicas(None))
+    assert counts == {"inventory": 2, "sales": 2}
+    cfg = config()
     assert cfg.ports("sales") == [8104, 8114]
     assert cfg.ports("payments") == [8105]
 
 
 def test_one_of_each_for_a_small_box() -> None:
-    replicas = stack.parse_replicas("sales=1,inventory=1")
-    cfg = stack.Config(
-        state_dir=stack.ROOT,
-        gateway_port=8080,
-        port_base=8100,
-        db_prefix="pos_",
-        db_host="h",
-        db_port=1,
-        vhost="/",
-        rabbit_host="h",
-        replicas=replicas,
-    )
+    cfg = config(replicas=stack.parse_replicas("sales=1,inventory=1"))
     assert [cfg.ports(s) for s in ("sales", "inventory", "reports")] == [[8104], [8103], [8106]]
     assert dict(stack.parse_replicas("reports=3"))["reports"] == 3
 

@@ -171,18 +171,9 @@ export async function sellOfflineForCash(sale: OfflineCashSale): Promise<Receipt
   if (!settings) {
     throw new OfflineUnavailable("This till has not loaded the outlet's tax settings yet, so it cannot sell offline. Wait until it is back online.");
   }
-  const prices = shelfPrices(sale.lines);
   const taken = await takeOfflineSale({
-    id: sale.id,
-    lines: sale.lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
-    prices,
-    cartDiscount: sale.cartDiscount,
+    ...offlineRequest(sale, settings, sale.id),
     tenders: [{ kind: "cash", amount_minor: sale.cashTenderedMinor }],
-    settings,
-    till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
-    offlineSinceMs: offlineStatus.offlineSince,
-    managerPresent: sale.managerPresent,
-    formatMoney: (minor: number) => formatMoney(minor, settings.currency),
   });
   return offlineReceipt(taken, sale, settings);
 }
@@ -198,17 +189,7 @@ export async function sellOfflineByCard(sale: Omit<OfflineCashSale, "cashTendere
     throw new OfflineUnavailable("This till has not loaded the outlet's settings yet, so it cannot sell offline. Wait until it is back online.");
   }
   const id = sale.id ?? newId();
-  const request = {
-    id,
-    lines: sale.lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
-    prices: shelfPrices(sale.lines),
-    cartDiscount: sale.cartDiscount,
-    settings,
-    till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
-    offlineSinceMs: offlineStatus.offlineSince,
-    managerPresent: sale.managerPresent,
-    formatMoney: (minor: number) => formatMoney(minor, settings.currency),
-  };
+  const request = offlineRequest(sale, settings, id);
   const cart = await previewOfflineSale({ ...request, tenderKinds: ["card"] });
   const approval = await pay({
     url: settings.card_reader_url ?? "",
@@ -239,22 +220,30 @@ export async function sellOfflineForeign(
   const local = kept.currencies[settings.currency];
   const foreign = kept.currencies[sale.currency];
   const taken = await takeOfflineSale({
-    id: sale.id,
-    lines: sale.lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
-    prices: shelfPrices(sale.lines),
-    cartDiscount: sale.cartDiscount,
+    ...offlineRequest(sale, settings, sale.id),
     tenders: [
       { kind: "foreign_cash", amount_minor: sale.foreignMinor, currency: sale.currency },
       ...(sale.cashTenderedMinor ? [{ kind: "cash", amount_minor: sale.cashTenderedMinor }] : []),
     ],
     foreign: rate && local && foreign ? { rate, local, foreign } : null,
+  });
+  return offlineReceipt(taken, sale, settings);
+}
+
+/** What every offline sale hands to offlineSale.ts whatever pays it: the cart priced from
+ * the till's prices, the outlet's settings and the till it is rung up on. */
+function offlineRequest(sale: Omit<OfflineCashSale, "cashTenderedMinor">, settings: OfflineSettings, id: string | undefined) {
+  return {
+    id,
+    lines: sale.lines.map((l) => ({ product_id: l.productId, qty: l.qty, discount: l.discount ?? null })),
+    prices: shelfPrices(sale.lines),
+    cartDiscount: sale.cartDiscount,
     settings,
     till: { outletId: sale.outletId, registerId: sale.register?.id ?? null, registerNumber: sale.register?.number ?? null, shiftId: sale.shiftId, cashierId: sale.cashierId },
     offlineSinceMs: offlineStatus.offlineSince,
     managerPresent: sale.managerPresent,
     formatMoney: (minor: number) => formatMoney(minor, settings.currency),
-  });
-  return offlineReceipt(taken, sale, settings);
+  };
 }
 
 function offlineReceipt(taken: TakenOfflineSale, sale: Omit<OfflineCashSale, "cashTenderedMinor">, settings: OfflineSettings): Receipt {
