@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -234,15 +234,17 @@ _BODY = (
 )
 
 
-def identity_zone(uow: UnitOfWork, outlet_id: str) -> str | None:
-    """The outlet's time zone as identity announced it (None: not announced)."""
-    return uow.session.scalar(select(outlet_zones.c.timezone).where(outlet_zones.c.outlet_id == outlet_id))
+class IdentityOutlet(NamedTuple):
+    timezone: str
+    currency: str | None  # None: kept before sales kept currencies
 
 
-def identity_currency(uow: UnitOfWork, outlet_id: str) -> str | None:
-    """The outlet's currency as identity announced it (None: not announced, or kept
-    before sales kept currencies)."""
-    return uow.session.scalar(select(outlet_zones.c.currency).where(outlet_zones.c.outlet_id == outlet_id))
+def identity_outlet(uow: UnitOfWork, outlet_id: str) -> IdentityOutlet | None:
+    """The outlet's time zone and currency as identity announced them (None: not announced)."""
+    row = uow.session.execute(
+        select(outlet_zones.c.timezone, outlet_zones.c.currency).where(outlet_zones.c.outlet_id == outlet_id)
+    ).first()
+    return None if row is None else IdentityOutlet(row.timezone, row.currency)
 
 
 def _identity_currency_of(value: OutletSettings, code: str | None) -> None:
@@ -261,9 +263,7 @@ def load(uow: UnitOfWork, outlet_id: str, settings: Settings, at: datetime | Non
     rows = uow.session.execute(_BODY, {"outlet_id": outlet_id}).all()
     if not rows:
         value = defaults(settings)
-        known = uow.session.execute(
-            select(outlet_zones.c.timezone, outlet_zones.c.currency).where(outlet_zones.c.outlet_id == outlet_id)
-        ).first()
+        known = identity_outlet(uow, outlet_id)
         if known is not None:
             if not zone_problem(known.timezone):
                 value.timezone = known.timezone

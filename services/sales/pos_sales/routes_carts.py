@@ -118,7 +118,8 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"currency: {problem}")
     ctx = _ctx(request)
     with ctx.db.transaction() as uow:
-        zone = outlet_policy.identity_zone(uow, outlet_id)
+        known = outlet_policy.identity_outlet(uow, outlet_id)
+        zone = known.timezone if known else None
         if zone and body.timezone != zone:
             # One place for the zone: identity's outlet (ADR 0072). A client that sends back
             # what it read sends this one.
@@ -127,7 +128,7 @@ def put_outlet_settings(outlet_id: str, body: OutletSettings, principal: Manager
                 f"timezone: the outlet's time zone is {zone}, set on the outlet itself (Back office → Outlets → Edit, "
                 f"PATCH /api/identity/outlets/{outlet_id}); send {zone} here, or change it there",
             )
-        own = outlet_policy.identity_currency(uow, outlet_id)
+        own = known.currency if known else None
         if own and body.currency != own:
             # The currency is identity's outlet's and never changes (ADR 0075).
             raise HTTPException(

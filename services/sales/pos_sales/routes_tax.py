@@ -128,7 +128,7 @@ def _view(uow: UnitOfWork, outlet_id: str, ctx: ServiceContext) -> TaxRatesOut:
         today=today,
         prices_include_tax=policy.prices_include_tax,
         tax_provider=policy.tax_provider,
-        timezone_from_identity=outlet_policy.identity_zone(uow, outlet_id) is not None,
+        timezone_from_identity=outlet_policy.identity_outlet(uow, outlet_id) is not None,
         default_tax_provider=ctx.settings.tax_provider,
         tax_api_configured=bool(ctx.settings.tax_api_url),
         tax_address=policy.tax_address,
