@@ -156,6 +156,31 @@ def test_every_operation_declares_503_with_retry_after_and_a_body_413() -> None:
     assert not missing, "undocumented:\n  " + _ids(missing)
 
 
+def _says_nothing(schema: dict[str, Any]) -> bool:
+    """An empty schema, or an object with neither properties nor a value type."""
+    return not schema or (
+        schema.get("type") == "object" and not schema.get("properties") and "additionalProperties" not in schema
+    )
+
+
+def test_every_success_answer_has_a_schema() -> None:
+    """What a client gets back is typed (the web app's types are generated from these
+    documents): every 2xx JSON answer names its fields; 204 has no body; text, CSV, HTML
+    and images are declared by media type (test below)."""
+    untyped = []
+    for service, method, path, _context, operation in operations():
+        for code, response in operation["responses"].items():
+            if not code.startswith("2") or code == "204":
+                continue
+            content = response.get("content", {})
+            if not content:
+                untyped.append(f"{service} {method} {path}: {code} without content")
+            json_body = content.get("application/json")
+            if json_body is not None and _says_nothing(json_body.get("schema", {})):
+                untyped.append(f"{service} {method} {path}: {code} JSON without a schema")
+    assert not untyped, "answers without a schema:\n  " + _ids(untyped)
+
+
 # Statuses the scan finds in a helper the endpoint calls where the endpoint can never give
 # them, with the reason (declaring them would be a lie in the document).
 UNREACHABLE: dict[tuple[str, str, str], dict[str, str]] = {

@@ -18,6 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -41,8 +42,18 @@ log = logging.getLogger("pos.app")
 MAX_ID = 2**63 - 1
 MAX_OFFSET = 1_000_000_000
 
+
+class Readiness(BaseModel):
+    """readyz's answer: each check by name ("ok", "down", "detached", "error: ..."), and
+    whether all of them are "ok"."""
+
+    ready: bool
+    checks: dict[str, str]
+
+
 # readyz: the checks when the service is not ready, or the gateway's sentence when it is down.
-NOT_READY_503: dict[int | str, dict[str, Any]] = {
+READYZ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Readiness, "description": "ready: every check is ok"},
     503: {
         "description": "not ready: a check failed (or, through the gateway, the service is down)",
         "headers": {},
@@ -63,7 +74,7 @@ NOT_READY_503: dict[int | str, dict[str, Any]] = {
                 }
             }
         },
-    }
+    },
 }
 
 BackgroundJob = Callable[["ServiceContext[Any]"], Coroutine[Any, Any, None]]
@@ -208,7 +219,7 @@ def create_service_app(
         return {"status": "ok", "service": name}
 
     @ops.get("/readyz", include_in_schema=False)
-    @ops.get(f"/api/{name}/readyz", responses=NOT_READY_503)
+    @ops.get(f"/api/{name}/readyz", responses=READYZ_RESPONSES)
     def readyz(request: Request) -> JSONResponse:
         """Ready: database reachable, broker connected, consumer attached."""
         checks: dict[str, str] = {}
@@ -222,8 +233,8 @@ def create_service_app(
             attached = ctx.bus is not None and ctx.bus.consumer_attached(name)
             # Attached but holding deliveries until the database is back: not ready.
             checks["consumer"] = consumer.status() if attached else "detached"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        answer = Readiness(ready=all(v == "ok" for v in checks.values()), checks=checks)
+        return JSONResponse(answer.model_dump(), status_code=200 if answer.ready else 503)
 
     @ops.get("/metrics", include_in_schema=False)
     @ops.get(f"/api/{name}/metrics", include_in_schema=False)

@@ -876,6 +876,19 @@ export interface components {
             /** Pin */
             pin: string;
         };
+        /**
+         * Readiness
+         * @description readyz's answer: each check by name ("ok", "down", "detached", "error: ..."), and
+         *     whether all of them are "ok".
+         */
+        Readiness: {
+            /** Ready */
+            ready: boolean;
+            /** Checks */
+            checks: {
+                [key: string]: string;
+            };
+        };
         /** RegisterIn */
         RegisterIn: {
             /** Outlet Id */
@@ -1088,13 +1101,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description ready: every check is ok */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description not ready: a check failed (or, through the gateway, the service is down) */

@@ -519,6 +519,19 @@ export interface components {
             rates: components["schemas"]["RateOut"][];
         };
         /**
+         * Readiness
+         * @description readyz's answer: each check by name ("ok", "down", "detached", "error: ..."), and
+         *     whether all of them are "ok".
+         */
+        Readiness: {
+            /** Ready */
+            ready: boolean;
+            /** Checks */
+            checks: {
+                [key: string]: string;
+            };
+        };
+        /**
          * ReconcileIn
          * @description What the payment was meant to be: if it was never recorded, it is recorded as
          *     cancelled, so a late copy of the capture request can no longer take money.
@@ -799,13 +812,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description ready: every check is ok */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description not ready: a check failed (or, through the gateway, the service is down) */

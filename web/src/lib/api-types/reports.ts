@@ -1361,6 +1361,19 @@ export interface components {
             /** Gross Change Bp */
             gross_change_bp?: number | null;
         };
+        /**
+         * Readiness
+         * @description readyz's answer: each check by name ("ok", "down", "detached", "error: ..."), and
+         *     whether all of them are "ok".
+         */
+        Readiness: {
+            /** Ready */
+            ready: boolean;
+            /** Checks */
+            checks: {
+                [key: string]: string;
+            };
+        };
         /** ReplayAll */
         ReplayAll: {
             /** Replayed */
@@ -1974,13 +1987,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description ready: every check is ok */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description not ready: a check failed (or, through the gateway, the service is down) */

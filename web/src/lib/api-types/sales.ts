@@ -1380,6 +1380,19 @@ export interface components {
             tax_quote?: string | null;
         };
         /**
+         * Readiness
+         * @description readyz's answer: each check by name ("ok", "down", "detached", "error: ..."), and
+         *     whether all of them are "ok".
+         */
+        Readiness: {
+            /** Ready */
+            ready: boolean;
+            /** Checks */
+            checks: {
+                [key: string]: string;
+            };
+        };
+        /**
          * Receipt
          * @description A completed sale's receipt, as POST /api/sales answers it and the till prints it.
          */
@@ -2822,13 +2835,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description ready: every check is ok */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description not ready: a check failed (or, through the gateway, the service is down) */
