@@ -75,6 +75,14 @@ function setup(sale: Partial<ForeignSale> = {}) {
   return { till, state, foreign, chosen: () => chosen };
 }
 
+/** The dialog opened on outlet-1 and `code` chosen. */
+async function paying(code: string, sale: Partial<ForeignSale> = {}) {
+  const paid = setup(sale);
+  await paid.foreign.opened("outlet-1");
+  await paid.foreign.choose(code);
+  return paid;
+}
+
 describe("foreign cash online", () => {
   it("reads the outlet's accepted currencies once per outlet, and keeps their cash units for offline", async () => {
     const { till, foreign } = setup();
@@ -89,9 +97,7 @@ describe("foreign cash online", () => {
   });
 
   it("shows the amount due at payments' rate, with its source, and keeps the rate for offline", async () => {
-    const { till, foreign, chosen } = setup();
-    await foreign.opened("outlet-1");
-    await foreign.choose("EUR");
+    const { till, foreign, chosen } = await paying("EUR");
     expect(till.asked).toContain("rate CHF/EUR");
     expect(chosen()).toBe(1);
     expect(foreign.dueMinor).toBe(2100); // CHF 20.00 × 1.05
@@ -101,9 +107,7 @@ describe("foreign cash online", () => {
   });
 
   it("gives change in the shop's currency, rounded to its cash step", async () => {
-    const { foreign } = setup();
-    await foreign.opened("outlet-1");
-    await foreign.choose("EUR");
+    const { foreign } = await paying("EUR");
     foreign.text = "25";
     // 4.00 EUR too much = CHF 3.8095…, to CHF 0.05 steps: CHF 3.80
     expect(foreign.paid?.settled).toBe(true);
@@ -112,18 +116,14 @@ describe("foreign cash online", () => {
   });
 
   it("F9 types the exact amount due", async () => {
-    const { foreign } = setup({ totalMinor: 1995 });
-    await foreign.opened("outlet-1");
-    await foreign.choose("JPY");
+    const { foreign } = await paying("JPY", { totalMinor: 1995 });
     foreign.fillExact();
     expect(foreign.text).toBe("3392"); // 19.95 × 170 = 3391.5, ties to even
     expect(foreign.paid?.changeMinor).toBe(0);
   });
 
   it("when the foreign cash is short: the rest in the shop's cash, rounded, with change; or the rest by card", async () => {
-    const { foreign } = setup();
-    await foreign.opened("outlet-1");
-    await foreign.choose("EUR");
+    const { foreign } = await paying("EUR");
     foreign.text = "10";
     // 10.00 EUR is worth CHF 9.5238…, credited CHF 9.52: CHF 10.48 left, CHF 10.50 in cash
     expect(foreign.paid?.settled).toBe(false);
@@ -216,9 +216,7 @@ describe("foreign cash offline", () => {
   });
 
   it("uses the kept rate, shown as kept with its age; what it leaves is cash only", async () => {
-    const { till, foreign } = setup({ offline: true });
-    await foreign.opened("outlet-1");
-    await foreign.choose("EUR");
+    const { till, foreign } = await paying("EUR", { offline: true });
     expect(till.asked).toEqual([]);
     expect(foreign.dueMinor).toBe(2080); // CHF 20.00 × 1.04
     expect(foreign.rateLine).toBe(
