@@ -174,9 +174,7 @@ def update_outlet(outlet_id: str, body: OutletUpdate, admin: Admin, request: Req
 @router.get("/registers", response_model=list[RegisterOut])
 def list_registers(principal: CurrentUser, request: Request, outlet_id: str | None = None) -> list[RegisterOut]:
     query = select(registers).order_by(registers.c.outlet_id, registers.c.name)
-    scope = principal.visible_outlets(outlet_id)
-    if scope is not None:
-        query = query.where(registers.c.outlet_id.in_(scope))
+    query = principal.where_visible(query, registers.c.outlet_id, outlet_id)
     with ctx(request).db.transaction() as uow:
         return [_register_out(r) for r in uow.session.execute(query).all()]
 

@@ -298,9 +298,7 @@ def list_orders(
 ) -> list[PurchaseOrderOut]:
     """Orders of the outlets the caller may see, newest first."""
     query = select(po_table)
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(po_table.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, po_table.c.outlet_id, outlet_id)
     if supplier_id:
         query = query.where(po_table.c.supplier_id == supplier_id)
     if status_:
