@@ -322,19 +322,17 @@ def get_order(po_id: PoId, principal: Manager, request: Request) -> PurchaseOrde
 )
 def edit_lines(po_id: PoId, body: OrderLinesIn, principal: Manager, request: Request) -> PurchaseOrderOut:
     """Replace the draft's lines (quantities and unit costs) and, if given, its note."""
-    with context(request).db.transaction() as uow:
-        row = _order(uow, po_id, principal, for_update=True)
+
+    def replace(uow: UnitOfWork, row: Any) -> None:
         _check_lines(uow, row.supplier_id, [line.product_id for line in body.lines])
-        try:
-            orders.replace_lines(
-                uow,
-                row,
-                [(line.product_id, line.qty, line.unit_cost_minor) for line in body.lines],
-                None if body.note is None else body.note.strip(),
-            )
-        except OrderStateError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return _order_out(uow, orders.header(uow, po_id))
+        orders.replace_lines(
+            uow,
+            row,
+            [(line.product_id, line.qty, line.unit_cost_minor) for line in body.lines],
+            None if body.note is None else body.note.strip(),
+        )
+
+    return _move_order(request, po_id, principal, replace)
 
 
 @router.get(
