@@ -172,6 +172,18 @@ def quote_body(quote: Quote) -> dict[str, Any]:
     """What the till shows before payment: lines, discounts, tax, total, and which
     discounts would need a manager."""
     cart = quote.cart
+    return (
+        _cart_json(cart)
+        | {
+            "cash_rounding_minor": quote.policy.cash_rounding_minor,
+            "needs_approval": discounts_needing_approval(cart, quote.policy.pricing()),
+        }
+        | _tax_json(quote.tax)
+    )
+
+
+def _cart_json(cart: PricedCart) -> dict[str, Any]:
+    """A priced cart's lines, tax bands and totals, alike in the quote and the receipt."""
     return {
         "currency": cart.currency,
         "lines": [_line_json(line) for line in cart.lines],
@@ -182,10 +194,8 @@ def quote_body(quote: Quote) -> dict[str, Any]:
         "subtotal_minor": cart.subtotal_minor,
         "tax_minor": cart.tax_minor,
         "total_minor": cart.total_minor,
-        "cash_rounding_minor": quote.policy.cash_rounding_minor,
         "prices_include_tax": cart.prices_include_tax,
-        "needs_approval": discounts_needing_approval(cart, quote.policy.pricing()),
-    } | _tax_json(quote.tax)
+    }
 
 
 def _tax_json(answer: TaxAnswer | None) -> dict[str, Any]:
@@ -240,24 +250,15 @@ def draft_receipt(
         "cashier_name": principal.name,
         "approved_by": approver,
         "status": "COMPLETED",
-        "currency": cart.currency,
-        "lines": [_line_json(line) for line in cart.lines],
-        "tax": [{"rate_bp": b.rate_bp, "net_minor": b.net_minor, "tax_minor": b.tax_minor} for b in cart.tax_bands()],
-        "items": cart.items,
-        "gross_minor": cart.gross_minor,
-        "discount_minor": cart.discount_minor,
+        **_cart_json(cart),
         "cart_discount": None
         if cart.cart_discount is None
         else {"kind": cart.cart_discount.kind, "value": cart.cart_discount.value, "reason": cart.cart_discount.reason},
-        "subtotal_minor": cart.subtotal_minor,
-        "tax_minor": cart.tax_minor,
-        "total_minor": cart.total_minor,
         "rounding_minor": settlement.rounding_minor,
         "due_minor": settlement.due_minor,
         "tenders": [_tender_json(t) for t in settlement.tenders],
         "tendered_minor": settlement.tendered_minor,
         "change_minor": settlement.change_minor,
-        "prices_include_tax": cart.prices_include_tax,
         "shop": quote.policy.receipt_shop(),
         "header": quote.policy.receipt_header,
         "footer": quote.policy.receipt_footer,
