@@ -83,16 +83,19 @@ def demo_pin() -> str:
             return pin
 
 
+def log_in(http: httpx.Client, email: str, password: str) -> None:
+    """Send `http`'s requests from now on as this user (identity's access token)."""
+    token = (
+        http.post("/api/identity/login", json={"email": email, "password": password}).raise_for_status().json()["access_token"]
+    )
+    http.headers["Authorization"] = f"Bearer {token}"
+
+
 def seed(base_url: str, email: str, password: str) -> dict[str, str]:
     """Create the demo chain; returns what to print with the log-ins: each demo user's
     email and password, and their PINs (`manager@example.com PIN`)."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        token = (
-            http.post("/api/identity/login", json={"email": email, "password": password})
-            .raise_for_status()
-            .json()["access_token"]
-        )
-        http.headers["Authorization"] = f"Bearer {token}"
+        log_in(http, email, password)
         outlets = [
             http.post("/api/identity/outlets", json={"name": name, "currency": "EUR"}).raise_for_status().json()["id"]
             for name in ("Harbour Street", "Station Square")

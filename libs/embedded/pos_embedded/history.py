@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from pos_embedded.demo import log_in
 from pos_sales.domain import div_round
 
 MAX_DAYS = 29  # the oldest sale stays within the 720 h offline limit
@@ -229,12 +230,7 @@ def seed_history(
     reference), and the outlets' offline limits are set back to what they were before
     the first run (kept in `limits_file` while the history is being recorded)."""
     with httpx.Client(base_url=base_url, timeout=60) as http:
-        token = (
-            http.post("/api/identity/login", json={"email": email, "password": password})
-            .raise_for_status()
-            .json()["access_token"]
-        )
-        http.headers["Authorization"] = f"Bearer {token}"
+        log_in(http, email, password)
         named = {o["name"]: o for o in http.get("/api/identity/outlets").raise_for_status().json()}
         outlets = [named[name] for name in DEMO_OUTLETS]
         registers = {r["outlet_id"]: r for r in http.get("/api/identity/registers").raise_for_status().json() if r["active"]}

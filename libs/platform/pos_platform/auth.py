@@ -16,11 +16,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
+Q = TypeVar("Q", bound="Select[Any]")
 
 ALGORITHMS = ["EdDSA"]
 ROLES = ("cashier", "manager", "admin")
@@ -66,6 +71,12 @@ class Principal(BaseModel):
             ensure_outlet(self, requested)
             return [requested]
         return None if self.is_admin else list(self.outlets)
+
+    def where_visible(self, query: Q, outlet_column: Any, requested: str | None = None) -> Q:
+        """`query` narrowed to the outlets it may cover (visible_outlets): the one asked
+        for (404 when it is not the caller's), else the caller's; an admin's unchanged."""
+        outlets = self.visible_outlets(requested)
+        return query if outlets is None else query.where(outlet_column.in_(outlets))
 
 
 class TokenVerifier:

@@ -66,29 +66,7 @@ class ImportJobs:
     # --- API ---------------------------------------------------------------------------
 
     def start(self, data: bytes, *, filename: str | None, dry_run: bool, actor: str) -> str:
-        job_id = str(uuid.uuid4())
-        now = utcnow()
-        with self.db.transaction() as uow:
-            uow.session.execute(
-                insert(import_jobs).values(
-                    id=job_id,
-                    status="validating",
-                    dry_run=dry_run,
-                    filename=(filename or "")[:200] or None,
-                    total_rows=0,
-                    validated_rows=0,
-                    imported_rows=0,
-                    created_count=0,
-                    updated_count=0,
-                    unchanged_count=0,
-                    error_count=0,
-                    created_by=actor,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        with self._lock:
-            self._running[job_id] = Progress()
+        job_id = self._new_job(filename, dry_run, actor)
         correlation = correlation_id_var.get()
         thread = threading.Thread(
             target=self._run, args=(job_id, data, dry_run, correlation), name=f"import-{job_id[:8]}", daemon=True
@@ -115,6 +93,14 @@ class ImportJobs:
     def run_now(self, data: bytes, *, dry_run: bool = False, actor: str = "system", publish: bool = True) -> ImportJobOut:
         """Import in the calling thread (scripts and tests). `publish=False` writes no
         events: only for seeding a benchmark database nobody else consumes from."""
+        job_id = self._new_job(None, dry_run, actor)
+        self._run(job_id, data, dry_run, None, publish=publish)
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def _new_job(self, filename: str | None, dry_run: bool, actor: str) -> str:
+        """A job row, validating and at zero, and its live progress: the job's id."""
         job_id = str(uuid.uuid4())
         now = utcnow()
         with self.db.transaction() as uow:
@@ -123,6 +109,7 @@ class ImportJobs:
                     id=job_id,
                     status="validating",
                     dry_run=dry_run,
+                    filename=(filename or "")[:200] or None,
                     total_rows=0,
                     validated_rows=0,
                     imported_rows=0,
@@ -137,10 +124,7 @@ class ImportJobs:
             )
         with self._lock:
             self._running[job_id] = Progress()
-        self._run(job_id, data, dry_run, None, publish=publish)
-        job = self.get(job_id)
-        assert job is not None
-        return job
+        return job_id
 
     # --- the job -------------------------------------------------------------------------
 

@@ -5,13 +5,13 @@ Admins manage everything; a manager manages the registers of their own outlets."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pos_contracts.events import OutletChanged, OutletCreated, RegisterChanged
@@ -36,7 +36,7 @@ from pos_identity.schemas import (
 from pos_identity.tables import audit_log, outlets, registers, users
 from pos_identity.web import audit_record, ctx, unprocessable
 from pos_platform.app import MAX_ID
-from pos_platform.auth import Admin, CurrentUser, Manager, ensure_outlet
+from pos_platform.auth import Admin, CurrentUser, Manager, Principal, ensure_outlet
 from pos_platform.currencies import ISO_TABLE_PUBLISHED, currencies
 from pos_platform.db import UnitOfWork, utcnow
 from pos_platform.openapi import errors
@@ -57,6 +57,35 @@ def _register_out(row: Any) -> RegisterOut:
 def _register_changed(register: RegisterOut) -> RegisterChanged:
     return RegisterChanged(
         register_id=register.id, outlet_id=register.outlet_id, number=register.number, name=register.name, active=register.active
+    )
+
+
+Saved = TypeVar("Saved", OutletOut, RegisterOut)
+
+
+def _apply(uow: UnitOfWork, table: Table, key: str, changes: dict[str, Any], read: Callable[[], Saved]) -> tuple[Saved, Saved]:
+    """An outlet's or register's row changed by `changes` (none: left as it is): how
+    `read` saw it before and after."""
+    before = read()
+    if changes:
+        uow.session.execute(update(table).where(table.c.id == key).values(**changes))
+    return before, read()
+
+
+def _audit_saved(
+    uow: UnitOfWork, request: Request, actor: Principal, kind: str, outlet_id: str, before: Saved | None, after: Saved
+) -> None:
+    """`outlet.created`/`register.created` (with the fields after), or `.updated` (before
+    and after), about `after`."""
+    audit_record(
+        uow,
+        request,
+        f"{kind}.created" if before is None else f"{kind}.updated",
+        actor=actor,
+        target_type=kind,
+        target_id=after.id,
+        outlet_id=outlet_id,
+        details={"after": after.model_dump()} if before is None else {"before": before.model_dump(), "after": after.model_dump()},
     )
 
 
@@ -108,16 +137,7 @@ def create_outlet(body: OutletIn, admin: Admin, request: Request) -> OutletOut:
                 OutletCreated(outlet_id=outlet.id, name=outlet.name, currency=outlet.currency, timezone=outlet.timezone),
                 outlet_id=outlet.id,
             )
-            audit_record(
-                uow,
-                request,
-                "outlet.created",
-                actor=admin,
-                target_type="outlet",
-                target_id=outlet.id,
-                outlet_id=outlet.id,
-                details={"after": outlet.model_dump()},
-            )
+            _audit_saved(uow, request, admin, "outlet", outlet.id, None, outlet)
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, f"an outlet named {body.name!r} already exists") from None
     return outlet
@@ -143,26 +163,14 @@ def update_outlet(outlet_id: str, body: OutletUpdate, admin: Admin, request: Req
     changes = body.model_dump(exclude_none=True)
     try:
         with ctx(request).db.transaction() as uow:
-            before = _outlet_out(_outlet_row(uow, admin, outlet_id))
-            if changes:
-                uow.session.execute(update(outlets).where(outlets.c.id == outlet_id).values(**changes))
-            after = _outlet_out(_outlet_row(uow, admin, outlet_id))
+            before, after = _apply(uow, outlets, outlet_id, changes, lambda: _outlet_out(_outlet_row(uow, admin, outlet_id)))
             if after != before:
                 # Sales, inventory and reports keep the name and time zone from here (ADR 0072).
                 uow.publish(
                     OutletChanged(outlet_id=after.id, name=after.name, currency=after.currency, timezone=after.timezone),
                     outlet_id=after.id,
                 )
-            audit_record(
-                uow,
-                request,
-                "outlet.updated",
-                actor=admin,
-                target_type="outlet",
-                target_id=outlet_id,
-                outlet_id=outlet_id,
-                details={"before": before.model_dump(), "after": after.model_dump()},
-            )
+            _audit_saved(uow, request, admin, "outlet", outlet_id, before, after)
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, f"an outlet named {body.name!r} already exists") from None
     return after
@@ -174,9 +182,7 @@ def update_outlet(outlet_id: str, body: OutletUpdate, admin: Admin, request: Req
 @router.get("/registers", response_model=list[RegisterOut])
 def list_registers(principal: CurrentUser, request: Request, outlet_id: str | None = None) -> list[RegisterOut]:
     query = select(registers).order_by(registers.c.outlet_id, registers.c.name)
-    scope = principal.visible_outlets(outlet_id)
-    if scope is not None:
-        query = query.where(registers.c.outlet_id.in_(scope))
+    query = principal.where_visible(query, registers.c.outlet_id, outlet_id)
     with ctx(request).db.transaction() as uow:
         return [_register_out(r) for r in uow.session.execute(query).all()]
 
@@ -215,16 +221,7 @@ def create_register(body: RegisterIn, manager: Manager, request: Request) -> Reg
             register = RegisterOut(id=str(uuid.uuid4()), outlet_id=body.outlet_id, number=number, name=body.name, active=True)
             uow.session.execute(registers.insert().values(**register.model_dump(), created_at=utcnow()))
             uow.publish(_register_changed(register), outlet_id=register.outlet_id)
-            audit_record(
-                uow,
-                request,
-                "register.created",
-                actor=manager,
-                target_type="register",
-                target_id=register.id,
-                outlet_id=body.outlet_id,
-                details={"after": register.model_dump()},
-            )
+            _audit_saved(uow, request, manager, "register", body.outlet_id, None, register)
     except IntegrityError:
         what = f"named {body.name!r}" + (f" or numbered {body.number}" if body.number else "")
         raise HTTPException(status.HTTP_409_CONFLICT, f"the outlet already has a register {what}") from None
@@ -254,22 +251,12 @@ def update_register(register_id: str, body: RegisterUpdate, manager: Manager, re
     changes = body.model_dump(exclude_none=True)
     try:
         with ctx(request).db.transaction() as uow:
-            before = _register_out(_register_row(uow, manager, register_id))
-            if changes:
-                uow.session.execute(update(registers).where(registers.c.id == register_id).values(**changes))
-            after = _register_out(_register_row(uow, manager, register_id))
+            before, after = _apply(
+                uow, registers, register_id, changes, lambda: _register_out(_register_row(uow, manager, register_id))
+            )
             if after != before:
                 uow.publish(_register_changed(after), outlet_id=after.outlet_id)
-            audit_record(
-                uow,
-                request,
-                "register.updated",
-                actor=manager,
-                target_type="register",
-                target_id=register_id,
-                outlet_id=after.outlet_id,
-                details={"before": before.model_dump(), "after": after.model_dump()},
-            )
+            _audit_saved(uow, request, manager, "register", after.outlet_id, before, after)
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, f"the outlet already has a register named {body.name!r}") from None
     return after

@@ -144,30 +144,15 @@ def check_chain(rows: Iterable[Any], head_seq: int, head_hash: str) -> Verdict:
     for row in rows:
         fields = dict(row._mapping)
         if fields["seq"] != expected_seq:
-            return Verdict(
-                False,
-                checked,
-                head_seq,
-                head_hash,
-                expected_seq,
-                f"entry {expected_seq} is missing (next is {fields['seq']})",
-                f"next: {describe(fields)}",
-            )
-        if fields["prev_hash"] != prev_hash:
-            return Verdict(
-                False,
-                checked,
-                head_seq,
-                head_hash,
-                expected_seq,
-                "prev_hash does not match the entry before it",
-                describe(fields),
-            )
-        if entry_hash(prev_hash, fields) != fields["hash"]:
-            return Verdict(
-                False, checked, head_seq, head_hash, expected_seq, "contents changed since it was written", describe(fields)
-            )
-        prev_hash, expected_seq, checked = fields["hash"], expected_seq + 1, checked + 1
+            reason, record = f"entry {expected_seq} is missing (next is {fields['seq']})", f"next: {describe(fields)}"
+        elif fields["prev_hash"] != prev_hash:
+            reason, record = "prev_hash does not match the entry before it", describe(fields)
+        elif entry_hash(prev_hash, fields) != fields["hash"]:
+            reason, record = "contents changed since it was written", describe(fields)
+        else:
+            prev_hash, expected_seq, checked = fields["hash"], expected_seq + 1, checked + 1
+            continue
+        return Verdict(False, checked, head_seq, head_hash, expected_seq, reason, record)
     if head_seq != checked or head_hash != prev_hash:
         return Verdict(
             False, checked, head_seq, head_hash, checked + 1, f"the chain ends at {checked} but its head says {head_seq}"

@@ -30,10 +30,7 @@ def create(uow: UnitOfWork, outlet_id: str, *, note: str | None, actor: str) -> 
 
 
 def header(uow: UnitOfWork, count_id: str, *, for_update: bool = False) -> Any:
-    query = select(stock_counts).where(stock_counts.c.id == count_id)
-    if for_update:
-        query = query.with_for_update()
-    return uow.session.execute(query).first()
+    return ops.row_by_id(uow, stock_counts, count_id, for_update=for_update)
 
 
 def enter(uow: UnitOfWork, count_id: str, outlet_id: str, lines: list[tuple[str, int]], *, actor: str) -> None:

@@ -191,10 +191,7 @@ def _insert_lines(uow: UnitOfWork, po_id: int, lines: list[tuple[str, int, int]]
 
 
 def header(uow: UnitOfWork, po_id: int, *, for_update: bool = False) -> Any:
-    query = select(purchase_orders).where(purchase_orders.c.id == po_id)
-    if for_update:
-        query = query.with_for_update()
-    return uow.session.execute(query).first()
+    return ops.row_by_id(uow, purchase_orders, po_id, for_update=for_update)
 
 
 def lines(uow: UnitOfWork, po_id: int) -> list[Any]:

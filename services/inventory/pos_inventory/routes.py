@@ -124,9 +124,7 @@ def list_levels(
 ) -> LevelPage:
     """Stock levels of the outlets the caller may see."""
     query = _levels_query()
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(stock.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, stock.c.outlet_id, outlet_id)
     if product_id:
         query = query.where(stock.c.product_id == product_id)
     if low_only:
@@ -376,9 +374,7 @@ def list_ledger(
 ) -> list[LedgerEntry]:
     """Movements, newest first: who, when, why, and the level after each."""
     query = select(ledger)
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(ledger.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, ledger.c.outlet_id, outlet_id)
     if product_id:
         query = query.where(ledger.c.product_id == product_id)
     if reference:
@@ -408,9 +404,7 @@ def list_exceptions(
     sale for a product catalog never announced: a forged or corrupted event, or a
     product to look for in the catalog. Newest first."""
     query = select(stock_exceptions)
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(stock_exceptions.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, stock_exceptions.c.outlet_id, outlet_id)
     if status_:
         query = query.where(stock_exceptions.c.status == status_)
     query = query.order_by(stock_exceptions.c.created_at.desc(), stock_exceptions.c.sale_id, stock_exceptions.c.product_id).limit(

@@ -65,9 +65,7 @@ def list_counts(
     principal: CurrentUser, request: Request, outlet_id: str | None = None, limit: int = Query(default=50, ge=1, le=500)
 ) -> list[CountOut]:
     query = select(stock_counts)
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(stock_counts.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, stock_counts.c.outlet_id, outlet_id)
     with context(request).db.transaction() as uow:
         rows = uow.session.execute(query.order_by(stock_counts.c.created_at.desc()).limit(limit)).all()
         return [_count_out(uow, r, with_lines=False) for r in rows]

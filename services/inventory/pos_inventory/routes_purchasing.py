@@ -298,9 +298,7 @@ def list_orders(
 ) -> list[PurchaseOrderOut]:
     """Orders of the outlets the caller may see, newest first."""
     query = select(po_table)
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(po_table.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, po_table.c.outlet_id, outlet_id)
     if supplier_id:
         query = query.where(po_table.c.supplier_id == supplier_id)
     if status_:
@@ -324,19 +322,17 @@ def get_order(po_id: PoId, principal: Manager, request: Request) -> PurchaseOrde
 )
 def edit_lines(po_id: PoId, body: OrderLinesIn, principal: Manager, request: Request) -> PurchaseOrderOut:
     """Replace the draft's lines (quantities and unit costs) and, if given, its note."""
-    with context(request).db.transaction() as uow:
-        row = _order(uow, po_id, principal, for_update=True)
+
+    def replace(uow: UnitOfWork, row: Any) -> None:
         _check_lines(uow, row.supplier_id, [line.product_id for line in body.lines])
-        try:
-            orders.replace_lines(
-                uow,
-                row,
-                [(line.product_id, line.qty, line.unit_cost_minor) for line in body.lines],
-                None if body.note is None else body.note.strip(),
-            )
-        except OrderStateError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return _order_out(uow, orders.header(uow, po_id))
+        orders.replace_lines(
+            uow,
+            row,
+            [(line.product_id, line.qty, line.unit_cost_minor) for line in body.lines],
+            None if body.note is None else body.note.strip(),
+        )
+
+    return _move_order(request, po_id, principal, replace)
 
 
 @router.get(

@@ -72,6 +72,15 @@ def insert_if_absent(uow: UnitOfWork, table: Table, values: dict[str, Any]) -> b
     return uow.session.execute(stmt).rowcount == 1
 
 
+def row_by_id(uow: UnitOfWork, table: Table, key: Any, *, for_update: bool = False) -> Any:
+    """The row of `table` whose `id` is `key` (a count, transfer or order header), under
+    its row lock when asked; None when there is none."""
+    query = select(table).where(table.c.id == key)
+    if for_update:
+        query = query.with_for_update()
+    return uow.session.execute(query).first()
+
+
 def get_level(uow: UnitOfWork, outlet_id: str, product_id: str, *, for_update: bool = False) -> Level | None:
     query = select(stock.c.on_hand, stock.c.reserved, stock.c.reorder_point, stock.c.reorder_qty, stock.c.low_alerted).where(
         stock.c.outlet_id == outlet_id, stock.c.product_id == product_id

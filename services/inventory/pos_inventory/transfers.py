@@ -41,10 +41,7 @@ def create(
 
 
 def header(uow: UnitOfWork, transfer_id: str, *, for_update: bool = False) -> Any:
-    query = select(transfers).where(transfers.c.id == transfer_id)
-    if for_update:
-        query = query.with_for_update()
-    return uow.session.execute(query).first()
+    return ops.row_by_id(uow, transfers, transfer_id, for_update=for_update)
 
 
 def lines(uow: UnitOfWork, transfer_id: str) -> list[Any]:
@@ -52,6 +49,22 @@ def lines(uow: UnitOfWork, transfer_id: str) -> list[Any]:
         uow.session.execute(
             select(transfer_lines).where(transfer_lines.c.transfer_id == transfer_id).order_by(transfer_lines.c.product_id)
         )
+    )
+
+
+def _moved(uow: UnitOfWork, transfer: Any, out: list[StockLine], outlet_id: str, *, status: str, **stamps: Any) -> None:
+    """The transfer is now `status` (who and when in `stamps`): StockTransferred with the
+    lines that moved, published for `outlet_id`, the outlet whose stock moved."""
+    uow.session.execute(transfers.update().where(transfers.c.id == transfer.id).values(status=status, **stamps))
+    uow.publish(
+        StockTransferred(
+            transfer_id=transfer.id,
+            from_outlet_id=transfer.from_outlet_id,
+            to_outlet_id=transfer.to_outlet_id,
+            status=status,
+            lines=out,
+        ),
+        outlet_id=outlet_id,
     )
 
 
@@ -86,19 +99,7 @@ def send(uow: UnitOfWork, transfer: Any, *, actor: str) -> None:
             note=f"to {transfer.to_outlet_id}",
         )
         out.append(StockLine(product_id=product_id, qty=qty, on_hand_after=after.on_hand, oversold=after.on_hand < 0))
-    uow.session.execute(
-        transfers.update().where(transfers.c.id == transfer.id).values(status="sent", sent_by=actor, sent_at=utcnow())
-    )
-    uow.publish(
-        StockTransferred(
-            transfer_id=transfer.id,
-            from_outlet_id=transfer.from_outlet_id,
-            to_outlet_id=transfer.to_outlet_id,
-            status="sent",
-            lines=out,
-        ),
-        outlet_id=transfer.from_outlet_id,
-    )
+    _moved(uow, transfer, out, transfer.from_outlet_id, status="sent", sent_by=actor, sent_at=utcnow())
 
 
 def receive(uow: UnitOfWork, transfer: Any, counted: dict[str, tuple[int, int]], *, actor: str) -> None:
@@ -147,19 +148,7 @@ def receive(uow: UnitOfWork, transfer: Any, counted: dict[str, tuple[int, int]],
             .values(received=good, damaged=damaged)
         )
         out.append(StockLine(product_id=product_id, qty=good, on_hand_after=level.on_hand, oversold=level.on_hand < 0))
-    uow.session.execute(
-        transfers.update().where(transfers.c.id == transfer.id).values(status="received", received_by=actor, received_at=utcnow())
-    )
-    uow.publish(
-        StockTransferred(
-            transfer_id=transfer.id,
-            from_outlet_id=transfer.from_outlet_id,
-            to_outlet_id=transfer.to_outlet_id,
-            status="received",
-            lines=out,
-        ),
-        outlet_id=transfer.to_outlet_id,
-    )
+    _moved(uow, transfer, out, transfer.to_outlet_id, status="received", received_by=actor, received_at=utcnow())
 
 
 def cancel(uow: UnitOfWork, transfer: Any) -> None:

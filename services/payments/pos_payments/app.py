@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from fastapi import FastAPI
 
 from pos_payments.card import CardProvider, NoCardProvider
@@ -19,13 +21,17 @@ from pos_platform.bus import Bus
 NAME = "payments"
 
 
-def build_provider(settings: Settings) -> CardProvider:
-    retry = {
-        "timeout_seconds": settings.card_timeout_seconds,
-        "attempts": settings.card_attempts,
-        "backoff_seconds": settings.card_backoff_seconds,
-        "backoff_max_seconds": settings.card_backoff_max_seconds,
+def _retry(settings: Settings, upstream: Literal["card", "rates"]) -> dict[str, Any]:
+    """The timeout and retry settings of an upstream (POS_CARD_* or POS_RATES_*), as the
+    providers' keyword arguments."""
+    return {
+        option: getattr(settings, f"{upstream}_{option}")
+        for option in ("timeout_seconds", "attempts", "backoff_seconds", "backoff_max_seconds")
     }
+
+
+def build_provider(settings: Settings) -> CardProvider:
+    retry = _retry(settings, "card")
     if settings.card_provider == "stripe":
         return StripeProvider(api_key=settings.stripe_api_key, base_url=settings.stripe_api_url, **retry)
     if settings.card_provider == "sandbox":
@@ -39,20 +45,12 @@ def build_reader(settings: Settings) -> CardProvider | None:
         return None
     return ReaderProvider(
         base_url=settings.card_reader_acquirer_url,
-        timeout_seconds=settings.card_timeout_seconds,
-        attempts=settings.card_attempts,
-        backoff_seconds=settings.card_backoff_seconds,
-        backoff_max_seconds=settings.card_backoff_max_seconds,
+        **_retry(settings, "card"),
     )
 
 
 def build_rates_provider(settings: Settings) -> RatesProvider:
-    retry = {
-        "timeout_seconds": settings.rates_timeout_seconds,
-        "attempts": settings.rates_attempts,
-        "backoff_seconds": settings.rates_backoff_seconds,
-        "backoff_max_seconds": settings.rates_backoff_max_seconds,
-    }
+    retry = _retry(settings, "rates")
     if settings.rates_provider == "ecb":
         return EcbRatesProvider(url=settings.rates_ecb_url, **retry)
     if settings.rates_provider == "sandbox":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -79,19 +80,7 @@ class ManualRateOut(BaseModel):
 
     @classmethod
     def of(cls, manual: ManualRate, end_reason: str | None = None) -> ManualRateOut:
-        return cls(
-            id=manual.id,
-            base=manual.base,
-            quote=manual.quote,
-            rate=rate_text(manual.rate),
-            reason=manual.reason,
-            set_by=manual.set_by,
-            set_by_name=manual.set_by_name,
-            set_at=manual.set_at,
-            expires_at=manual.expires_at,
-            ended_at=manual.ended_at,
-            end_reason=end_reason,
-        )
+        return cls(**asdict(manual) | {"rate": rate_text(manual.rate), "end_reason": end_reason})
 
 
 class FeedRateOut(BaseModel):
@@ -104,14 +93,7 @@ class FeedRateOut(BaseModel):
 
     @classmethod
     def of(cls, feed: FeedRate) -> FeedRateOut:
-        return cls(
-            rate=rate_text(feed.rate),
-            source=feed.source,
-            reference_date=feed.reference_date,
-            fetched_at=feed.fetched_at,
-            age_days=feed.age_days,
-            stale=feed.stale,
-        )
+        return cls(**asdict(feed) | {"rate": rate_text(feed.rate)})
 
 
 class RateOut(BaseModel):

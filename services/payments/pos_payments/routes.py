@@ -132,9 +132,7 @@ def find_payments(
 ) -> list[PaymentOut]:
     """The payment of a sale (a list: empty if the sale has none you may see)."""
     query = select(payments.c.id).where(payments.c.sale_id == sale_id)
-    outlets = principal.visible_outlets(None)
-    if outlets is not None:
-        query = query.where(payments.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, payments.c.outlet_id)
     with _ctx(request).db.transaction() as uow:
         return load_payments(uow, list(uow.session.scalars(query.order_by(payments.c.created_at, payments.c.id))))
 

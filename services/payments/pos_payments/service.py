@@ -173,6 +173,20 @@ def _tender_states(uow: UnitOfWork, payment_id: str) -> list[TenderState]:
     return [_tender_state(r) for r in _tender_rows(uow, payment_id)]
 
 
+def _move_tender(uow: UnitOfWork, payment_id: str, seq: int, from_status: str, **values: Any) -> None:
+    """Update a tender only while it is still in `from_status`: a second answer for it
+    (a retry, a concurrent drive) changes nothing."""
+    uow.session.execute(
+        payment_tenders.update()
+        .where(
+            payment_tenders.c.payment_id == payment_id,
+            payment_tenders.c.seq == seq,
+            payment_tenders.c.status == from_status,
+        )
+        .values(**values)
+    )
+
+
 def tender_line(row: Mapping[str, Any]) -> TenderLine:
     """A tender as PaymentCaptured carries it: kind and amount in the payment's currency;
     a foreign-cash one also its currency, the amount handed over in it, the stamped rate
@@ -187,6 +201,22 @@ def tender_line(row: Mapping[str, Any]) -> TenderLine:
         change_minor=row["change_minor"] or 0,
         **{column: row[column] for column in _FOREIGN_COLUMNS},
     )
+
+
+def _card_row(seq: int, amount_minor: int, provider: str, token: str) -> dict[str, Any]:
+    """A card tender's payment_tenders row before the provider is asked: pending, no
+    change, the whole amount tendered; `provider` the column that says who charges it
+    (the card provider's name, or the reader's), `token` what it charges."""
+    return {
+        "seq": seq,
+        "kind": "card",
+        "amount_minor": amount_minor,
+        "tendered_minor": amount_minor,
+        "change_minor": 0,
+        "status": "pending",
+        "provider": provider,
+        "card_token": token,
+    }
 
 
 class PaymentService:
@@ -236,36 +266,14 @@ class PaymentService:
             if tender.reader_ref is not None:
                 if self.reader is None:
                     raise PaymentProblem(422, "card readers are not set up here (POS_CARD_READER): take cash")
-                rows.append(
-                    {
-                        "seq": seq,
-                        "kind": "card",
-                        "amount_minor": tender.amount_minor,
-                        "tendered_minor": tender.amount_minor,
-                        "change_minor": 0,
-                        "status": "pending",
-                        "provider": self.reader.name,
-                        "card_token": tender.reader_ref,
-                    }
-                )
+                rows.append(_card_row(seq, tender.amount_minor, self.reader.name, tender.reader_ref))
                 continue
             if self.provider.name == "none":
                 raise PaymentProblem(422, "card payments are not set up here: take cash")
             token = tender.card_token or self.provider.default_token()
             if not token:
                 raise PaymentProblem(422, "a card tender needs the card_token the terminal gave")
-            rows.append(
-                {
-                    "seq": seq,
-                    "kind": "card",
-                    "amount_minor": tender.amount_minor,
-                    "tendered_minor": tender.amount_minor,
-                    "change_minor": 0,
-                    "status": "pending",
-                    "provider": self.provider.name,
-                    "card_token": token,
-                }
-            )
+            rows.append(_card_row(seq, tender.amount_minor, self.provider.name, token))
         if any(r["kind"] == "foreign_cash" for r in rows):
             for row in rows:
                 for column in _FOREIGN_COLUMNS:
@@ -631,15 +639,7 @@ class PaymentService:
         finished payment when nothing is left to charge or give back (finalized and this
         request counted out in the same transaction)."""
         with self.db.transaction() as uow:
-            uow.session.execute(
-                payment_tenders.update()
-                .where(
-                    payment_tenders.c.payment_id == payment_id,
-                    payment_tenders.c.seq == seq,
-                    payment_tenders.c.status == "pending",
-                )
-                .values(status=status, provider_ref=ref, decline_code=decline_code)
-            )
+            _move_tender(uow, payment_id, seq, "pending", status=status, provider_ref=ref, decline_code=decline_code)
             if status == "declined":
                 uow.session.execute(
                     payments.update()
@@ -653,15 +653,7 @@ class PaymentService:
 
     def _record_reversal(self, payment_id: str, seq: int) -> None:
         with self.db.transaction() as uow:
-            uow.session.execute(
-                payment_tenders.update()
-                .where(
-                    payment_tenders.c.payment_id == payment_id,
-                    payment_tenders.c.seq == seq,
-                    payment_tenders.c.status == "captured",
-                )
-                .values(status="reversed")
-            )
+            _move_tender(uow, payment_id, seq, "captured", status="reversed")
 
     def _finalize(self, uow: UnitOfWork, payment_id: str) -> None:
         """Set the payment's final status once (row lock), with its event."""

@@ -22,7 +22,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from prometheus_client import Counter
@@ -44,6 +44,7 @@ from pos_sales.domain import (
     CheckoutError,
     Discount,
     PricedCart,
+    PricedLine,
     Settlement,
     StampedRate,
     TenderIn,
@@ -171,6 +172,18 @@ def quote_body(quote: Quote) -> dict[str, Any]:
     """What the till shows before payment: lines, discounts, tax, total, and which
     discounts would need a manager."""
     cart = quote.cart
+    return (
+        _cart_json(cart)
+        | {
+            "cash_rounding_minor": quote.policy.cash_rounding_minor,
+            "needs_approval": discounts_needing_approval(cart, quote.policy.pricing()),
+        }
+        | _tax_json(quote.tax)
+    )
+
+
+def _cart_json(cart: PricedCart) -> dict[str, Any]:
+    """A priced cart's lines, tax bands and totals, alike in the quote and the receipt."""
     return {
         "currency": cart.currency,
         "lines": [_line_json(line) for line in cart.lines],
@@ -181,10 +194,8 @@ def quote_body(quote: Quote) -> dict[str, Any]:
         "subtotal_minor": cart.subtotal_minor,
         "tax_minor": cart.tax_minor,
         "total_minor": cart.total_minor,
-        "cash_rounding_minor": quote.policy.cash_rounding_minor,
         "prices_include_tax": cart.prices_include_tax,
-        "needs_approval": discounts_needing_approval(cart, quote.policy.pricing()),
-    } | _tax_json(quote.tax)
+    }
 
 
 def _tax_json(answer: TaxAnswer | None) -> dict[str, Any]:
@@ -201,7 +212,8 @@ def _tax_json(answer: TaxAnswer | None) -> dict[str, Any]:
     }
 
 
-def _line_json(line: Any) -> dict[str, Any]:
+def _line_columns(line: PricedLine) -> dict[str, Any]:
+    """What a priced line says of itself, alike in its receipt line and its sale_lines row."""
     return {
         "line_no": line.line_no,
         "product_id": line.product_id,
@@ -211,11 +223,14 @@ def _line_json(line: Any) -> dict[str, Any]:
         "qty": line.qty,
         "unit_price_minor": line.unit_price_minor,
         "gross_minor": line.gross_minor,
-        "discount_minor": line.discount_minor,
         "tax_rate_bp": line.tax_rate_bp,
         "tax_minor": line.tax_minor,
         "total_minor": line.total_minor,
     }
+
+
+def _line_json(line: PricedLine) -> dict[str, Any]:
+    return _line_columns(line) | {"discount_minor": line.discount_minor}
 
 
 def draft_receipt(
@@ -235,24 +250,15 @@ def draft_receipt(
         "cashier_name": principal.name,
         "approved_by": approver,
         "status": "COMPLETED",
-        "currency": cart.currency,
-        "lines": [_line_json(line) for line in cart.lines],
-        "tax": [{"rate_bp": b.rate_bp, "net_minor": b.net_minor, "tax_minor": b.tax_minor} for b in cart.tax_bands()],
-        "items": cart.items,
-        "gross_minor": cart.gross_minor,
-        "discount_minor": cart.discount_minor,
+        **_cart_json(cart),
         "cart_discount": None
         if cart.cart_discount is None
         else {"kind": cart.cart_discount.kind, "value": cart.cart_discount.value, "reason": cart.cart_discount.reason},
-        "subtotal_minor": cart.subtotal_minor,
-        "tax_minor": cart.tax_minor,
-        "total_minor": cart.total_minor,
         "rounding_minor": settlement.rounding_minor,
         "due_minor": settlement.due_minor,
         "tenders": [_tender_json(t) for t in settlement.tenders],
         "tendered_minor": settlement.tendered_minor,
         "change_minor": settlement.change_minor,
-        "prices_include_tax": cart.prices_include_tax,
         "shop": quote.policy.receipt_shop(),
         "header": quote.policy.receipt_header,
         "footer": quote.policy.receipt_footer,
@@ -314,21 +320,11 @@ _INSERT_SALE = sales.insert()
 def sale_line_rows(sale_id: str, cart: PricedCart) -> list[dict[str, Any]]:
     """The sale_lines rows of a priced cart (a sale, or a voided cart kept as one)."""
     return [
-        {
+        _line_columns(line)
+        | {
             "sale_id": sale_id,
-            "line_no": line.line_no,
-            "product_id": line.product_id,
-            "sku": line.sku,
-            "name": line.name,
-            "category_id": line.category_id,
-            "qty": line.qty,
-            "unit_price_minor": line.unit_price_minor,
-            "gross_minor": line.gross_minor,
             "line_discount_minor": line.line_discount_minor,
             "cart_discount_minor": line.cart_discount_minor,
-            "tax_rate_bp": line.tax_rate_bp,
-            "tax_minor": line.tax_minor,
-            "total_minor": line.total_minor,
             "refunded_qty": 0,
         }
         for line in cart.lines
@@ -785,16 +781,7 @@ class Checkout:
     # --- recovery ------------------------------------------------------------------------
 
     def stale_pending(self, limit: int = 50) -> list[str]:
-        cutoff = utcnow() - timedelta(seconds=self.settings.reconcile_after_seconds)
-        with self.db.transaction() as uow:
-            return list(
-                uow.session.scalars(
-                    select(sales.c.id)
-                    .where(sales.c.status == "PENDING", sales.c.created_at < cutoff)
-                    .order_by(sales.c.created_at)
-                    .limit(limit)
-                )
-            )
+        return self.answers.stale_pending(limit)
 
     async def reconcile(self, sale_id: str) -> Answer | None:
         """Finish a sale left PENDING (a crash, or an unknown payment outcome): ask payments

@@ -1,12 +1,13 @@
-"""SaleCompleted and SaleRefunded as sales publishes them, built in one place from the
-stored row and its answer (the receipt or the refund slip): when the sale or refund
-completes, and again by the history feed (pos_sales.history) for a rebuild."""
+"""SaleCompleted, SaleRefunded and ShiftClosed as sales publishes them, built in one place
+from the stored row and its answer (the receipt, the refund slip or the Z report): when
+the sale or refund completes or the shift closes, and again by the history feed
+(pos_sales.history) for a rebuild."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, ShiftCash, TenderLine
+from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, ShiftCash, ShiftClosed, TenderLine
 
 FOREIGN = ("currency", "foreign_minor", "rate", "rate_source", "rate_as_of")
 
@@ -76,3 +77,34 @@ def shift_cash(report: dict[str, Any]) -> list[ShiftCash] | None:
     if rows is None:
         return None
     return [ShiftCash(**row) for row in rows]
+
+
+def shift_closed(
+    shift: Any,
+    report: dict[str, Any],
+    *,
+    shift_id: str,
+    cashier_id: str,
+    expected_minor: int,
+    counted_minor: int,
+    over_short_minor: int,
+) -> ShiftClosed:
+    """`shift`: the shifts row (its outlet, register, currency and float); `report`: its Z
+    report; the cashier who closed it and the drawer's figures as stored at the close."""
+    return ShiftClosed(
+        shift_id=shift_id,
+        outlet_id=shift.outlet_id,
+        register_id=shift.register_id,
+        cashier_id=cashier_id,
+        currency=shift.currency,
+        opened_at=report["opened_at"],
+        closed_at=report["closed_at"],
+        opening_float_minor=shift.opening_float_minor,
+        expected_cash_minor=expected_minor,
+        counted_cash_minor=counted_minor,
+        over_short_minor=over_short_minor,
+        sales_count=report["sales"]["count"],
+        sales_total_minor=report["sales"]["total_minor"],
+        refunds_total_minor=report["refunds"]["total_minor"],
+        cash_by_currency=shift_cash(report),
+    )

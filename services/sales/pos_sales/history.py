@@ -38,7 +38,6 @@ from pos_contracts import Envelope
 from pos_contracts.events import (
     Event,
     SaleVoided,
-    ShiftClosed,
 )
 from pos_platform.app import service_context
 from pos_platform.auth import Admin
@@ -114,22 +113,14 @@ def sale_voided(row: Any) -> Envelope:
 def shift_closed(row: Any) -> Envelope:
     """As shifts.close publishes it, from the stored Z report."""
     report = json.loads(row.z_report)
-    event = ShiftClosed(
+    event = events.shift_closed(
+        row,
+        report,
         shift_id=row.id,
-        outlet_id=row.outlet_id,
-        register_id=row.register_id,
         cashier_id=row.closed_by,
-        currency=row.currency,
-        opened_at=report["opened_at"],
-        closed_at=report["closed_at"],
-        opening_float_minor=row.opening_float_minor,
-        expected_cash_minor=row.expected_cash_minor,
-        counted_cash_minor=row.counted_cash_minor,
+        expected_minor=row.expected_cash_minor,
+        counted_minor=row.counted_cash_minor,
         over_short_minor=row.over_short_minor,
-        sales_count=report["sales"]["count"],
-        sales_total_minor=report["sales"]["total_minor"],
-        refunds_total_minor=report["refunds"]["total_minor"],
-        cash_by_currency=events.shift_cash(report),
     )
     return _envelope(event, row.id, row.outlet_id, _parse(report["closed_at"], row.closed_at))
 

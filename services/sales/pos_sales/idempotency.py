@@ -86,6 +86,18 @@ class StoredAnswers:
         await run_in_threadpool(self._discard_retryable_failure, key)
         return None
 
+    def stale_pending(self, limit: int = 50) -> list[str]:
+        """Ids left PENDING for longer than reconcile_after_seconds (a crash, or an
+        outcome not known yet), oldest first: for the reconciler to settle."""
+        t = self.table
+        cutoff = utcnow() - timedelta(seconds=self.reconcile_after_seconds)
+        with self.db.transaction() as uow:
+            return list(
+                uow.session.scalars(
+                    select(t.c.id).where(t.c.status == "PENDING", t.c.created_at < cutoff).order_by(t.c.created_at).limit(limit)
+                )
+            )
+
     def _discard_retryable_failure(self, key: str) -> None:
         with self.db.transaction() as uow:
             self._discard_in(uow, key)

@@ -19,7 +19,6 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -351,16 +350,7 @@ class RefundDesk:
     # --- recovery ------------------------------------------------------------------------
 
     def stale_pending(self, limit: int = 50) -> list[str]:
-        cutoff = utcnow() - timedelta(seconds=self.settings.reconcile_after_seconds)
-        with self.db.transaction() as uow:
-            return list(
-                uow.session.scalars(
-                    select(refunds.c.id)
-                    .where(refunds.c.status == "PENDING", refunds.c.created_at < cutoff)
-                    .order_by(refunds.c.created_at)
-                    .limit(limit)
-                )
-            )
+        return self.answers.stale_pending(limit)
 
     async def reconcile(self, refund_id: str) -> Answer | None:
         """Repeat a pending refund's payment request (idempotent by refund id) and settle."""

@@ -77,9 +77,7 @@ def list_sales(
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> SalePage:
     query = select(sales)
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(sales.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, sales.c.outlet_id, outlet_id)
     if register_id:
         query = query.where(sales.c.register_id == register_id)
     if receipt_number:

@@ -195,9 +195,7 @@ def list_parked(
 ) -> list[ParkedCart]:
     """Parked carts of the outlets the caller works at, oldest first."""
     query = select(parked_carts)
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(parked_carts.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, parked_carts.c.outlet_id, outlet_id)
     if register_id:
         query = query.where(parked_carts.c.register_id == register_id)
     with _ctx(request).db.transaction() as uow:

@@ -118,9 +118,7 @@ _WITH_SALE = (
 
 
 def _scoped(query: Select[Any], principal: Principal, outlet_id: str | None, state: str) -> Select[Any]:
-    scope = principal.visible_outlets(outlet_id)
-    if scope is not None:
-        query = query.where(sync_exceptions.c.outlet_id.in_(scope))
+    query = principal.where_visible(query, sync_exceptions.c.outlet_id, outlet_id)
     if state != "all":
         query = query.where(
             sync_exceptions.c.resolved_at.is_(None) if state == "open" else sync_exceptions.c.resolved_at.is_not(None)

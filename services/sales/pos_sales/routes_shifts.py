@@ -98,9 +98,7 @@ def list_shifts(
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     query = select(shifts)
-    outlets = principal.visible_outlets(outlet_id)
-    if outlets is not None:
-        query = query.where(shifts.c.outlet_id.in_(outlets))
+    query = principal.where_visible(query, shifts.c.outlet_id, outlet_id)
     if register_id:
         query = query.where(shifts.c.register_id == register_id)
     if status_filter:

@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from pos_contracts.events import ShiftClosed
 from pos_platform.auth import Principal
 from pos_platform.conversion import CONVERSION_ROUNDING, exact_conversion, parse_rate, round_fraction
 from pos_platform.currencies import currency as currency_info
 from pos_platform.db import UnitOfWork, iso_utc, utcnow
-from pos_sales.events import shift_cash
+from pos_sales.events import shift_closed
 from pos_sales.tables import (
     cash_movements,
     refund_lines,
@@ -548,22 +547,14 @@ def close_shift(
         )
     )
     uow.publish(
-        ShiftClosed(
+        shift_closed(
+            shift,
+            report,
             shift_id=shift_id,
-            outlet_id=shift.outlet_id,
-            register_id=shift.register_id,
             cashier_id=principal.user_id,
-            currency=shift.currency,
-            opened_at=report["opened_at"],
-            closed_at=report["closed_at"],
-            opening_float_minor=shift.opening_float_minor,
-            expected_cash_minor=cash["expected_minor"],
-            counted_cash_minor=counted_minor,
+            expected_minor=cash["expected_minor"],
+            counted_minor=counted_minor,
             over_short_minor=cash["over_short_minor"],
-            sales_count=report["sales"]["count"],
-            sales_total_minor=report["sales"]["total_minor"],
-            refunds_total_minor=report["refunds"]["total_minor"],
-            cash_by_currency=shift_cash(report),
         ),
         outlet_id=shift.outlet_id,
     )

@@ -205,13 +205,17 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
 
         return await idempotent(request, "payment_intents", params, run)
 
-    async def get_intent(request: Request) -> JSONResponse:
+    def one(request: Request, found: dict[str, dict[str, Any]], key: str, what: str) -> JSONResponse:
+        """GET of one object by its id, as Stripe answers it (401 first, then 404)."""
         if not authorised(request):
             return _error(401, "invalid_request_error", "Invalid API Key provided")
-        intent = state.intents.get(request.path_params["intent_id"])
-        if intent is None:
-            return _error(404, "invalid_request_error", "No such payment_intent", code="resource_missing")
-        return JSONResponse(intent)
+        item = found.get(request.path_params[key])
+        if item is None:
+            return _error(404, "invalid_request_error", f"No such {what}", code="resource_missing")
+        return JSONResponse(item)
+
+    async def get_intent(request: Request) -> JSONResponse:
+        return one(request, state.intents, "intent_id", "payment_intent")
 
     async def list_intents(request: Request) -> JSONResponse:
         if not authorised(request):
@@ -285,12 +289,7 @@ def create_app(delay_seconds: float | None = None) -> Starlette:
         return JSONResponse({"object": "list", "data": sorted(data, key=lambda r: r["created"], reverse=True), "has_more": False})
 
     async def get_refund(request: Request) -> JSONResponse:
-        if not authorised(request):
-            return _error(401, "invalid_request_error", "Invalid API Key provided")
-        refund = state.refunds.get(request.path_params["refund_id"])
-        if refund is None:
-            return _error(404, "invalid_request_error", "No such refund", code="resource_missing")
-        return JSONResponse(refund)
+        return one(request, state.refunds, "refund_id", "refund")
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse(

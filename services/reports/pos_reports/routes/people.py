@@ -3,10 +3,12 @@ shifts (Z reports) closed in a range."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pos_platform.auth import Manager
 from pos_reports.export import CSV_RESPONSE, Csv, answer, columns
@@ -26,6 +28,29 @@ from pos_reports.scope import DateFrom, DateTo, Format, Limit, OutletIds, days_a
 from pos_reports.tables import cashier_sales, shift_cash, shifts, users
 
 router = APIRouter()
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of the cashiers and registers some report rows name, from the replicas
+    (None for one not announced, or not named)."""
+
+    people: dict[str, Any]
+    tills: dict[str, str]
+
+    @classmethod
+    def of(cls, s: Session, found: list[Any]) -> Names:
+        return cls(
+            names(s, users, "user_id", [r.get("cashier_id") or "" for r in found]),
+            register_names_in(s, [r.get("register_id") for r in found]),
+        )
+
+    def cashier(self, user_id: str | None) -> str | None:
+        person = self.people.get(user_id) if user_id else None
+        return person.name if person is not None else None
+
+    def register(self, register_id: str | None) -> str | None:
+        return self.tills.get(register_id or "")
 
 
 @router.get("/sales/cashiers", response_model=CashierReport, responses=CSV_RESPONSE)
@@ -57,19 +82,16 @@ def cashier_report(
     )
     with session(request) as s:
         found = [r._mapping for r in s.execute(query)]
-        people = names(s, users, "user_id", [r.get("cashier_id") or "" for r in found])
-        tills = register_names_in(s, [r.get("register_id") for r in found])
+        known = Names.of(s, found)
     rows = []
     for r in found:
-        cashier = r.get("cashier_id")
-        person = people.get(cashier) if cashier else None
         rows.append(
             CashierRow(
-                cashier_id=cashier,
-                cashier_name=person.name if person is not None else None,
+                cashier_id=r.get("cashier_id"),
+                cashier_name=known.cashier(r.get("cashier_id")),
                 outlet_id=r.get("outlet_id"),
                 register_id=r.get("register_id"),
-                register_name=tills.get(r.get("register_id") or ""),
+                register_name=known.register(r.get("register_id")),
                 currency=r["currency"],
                 void_count=int(r["void_count"] or 0),
                 **sales_figures(r),
@@ -127,19 +149,17 @@ def shift_report(
     with session(request) as s:
         found = [r._mapping for r in s.execute(query)]
         totals_found = [r._mapping for r in s.execute(total_query)]
-        people = names(s, users, "user_id", [r.get("cashier_id") or "" for r in found])
-        tills = register_names_in(s, [r.get("register_id") for r in found])
+        known = Names.of(s, found)
     rows = []
     for r in found:
-        cashier = r.get("cashier_id")
         rows.append(
             ShiftRow(
                 shift_id=r.get("shift_id"),
                 outlet_id=r.get("outlet_id"),
                 register_id=r.get("register_id"),
-                register_name=tills.get(r.get("register_id") or ""),
-                cashier_id=cashier,
-                cashier_name=people[cashier].name if cashier in people else None,
+                register_name=known.register(r.get("register_id")),
+                cashier_id=r.get("cashier_id"),
+                cashier_name=known.cashier(r.get("cashier_id")),
                 currency=r["currency"],
                 day=r.get("day"),
                 opened_at=r.get("opened_at"),
@@ -216,13 +236,12 @@ def shift_cash_report(
     )
     with session(request) as s:
         found = [r._mapping for r in s.execute(query)]
-        people = names(s, users, "user_id", [r["cashier_id"] for r in found])
-        tills = register_names_in(s, [r["register_id"] for r in found])
+        known = Names.of(s, found)
     rows = [
         ShiftCashRow(
             **{k: r[k] for k in ShiftCashRow.model_fields if k in r},
-            register_name=tills.get(r["register_id"]),
-            cashier_name=people[r["cashier_id"]].name if r["cashier_id"] in people else None,
+            register_name=known.register(r["register_id"]),
+            cashier_name=known.cashier(r["cashier_id"]),
         )
         for r in found
     ]
