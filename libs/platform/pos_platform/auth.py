@@ -14,7 +14,7 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -222,7 +222,8 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_principal(request: Request) -> Principal:
+def principal_of(request: Request) -> Principal:
+    """The caller named by the request's bearer token, or a 401 that says what to do."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -236,6 +237,14 @@ def current_principal(request: Request) -> Principal:
         raise _unauthorized("invalid token") from None
 
 
+async def current_principal(request: Request) -> Principal:
+    """Dependency: the logged-in caller. The checks here and below are `async def` on
+    purpose: they do no I/O (a token already verified is remembered), and FastAPI runs a
+    plain `def` dependency in a worker thread, a hand-off per dependency per request
+    (docs/performance.md, "Authentication on the event loop")."""
+    return principal_of(request)
+
+
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
@@ -244,19 +253,19 @@ class RoleCheck:
     (pos_platform.openapi) and the authorization matrix test (tests/security) read what
     each endpoint allows. FastAPI reads the wrapped check's signature (`__wrapped__`)."""
 
-    def __init__(self, check: Callable[..., Principal], allowed_roles: Iterable[str]) -> None:
+    def __init__(self, check: Callable[..., Awaitable[Principal]], allowed_roles: Iterable[str]) -> None:
         functools.update_wrapper(self, check)
         self._check = check
         self.allowed_roles = frozenset(allowed_roles)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Principal:
+    def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Principal]:
         return self._check(*args, **kwargs)
 
 
 def require_roles(*roles: str) -> RoleCheck:
     """Dependency: the caller must hold one of `roles` (admin always passes)."""
 
-    def check(principal: CurrentUser) -> Principal:
+    async def check(principal: CurrentUser) -> Principal:
         if principal.role != "admin" and principal.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {', '.join(roles)}")
         return principal
@@ -273,7 +282,7 @@ SERVICE_TOKEN_HEADER = "X-POS-Service-Token"
 STAFF_ROLES = ("cashier", "manager", "admin")
 
 
-def _staff_or_service(request: Request) -> Principal:
+async def _staff_or_service(request: Request) -> Principal:
     """A cashier, manager or admin token, or the internal service token
     (`POS_INTERNAL_API_TOKEN` in `X-POS-Service-Token`), which may see every outlet: it
     acts for the system, not for a person (sales' reconciler releasing a reservation,
@@ -284,7 +293,7 @@ def _staff_or_service(request: Request) -> Principal:
         if expected and hmac.compare_digest(presented.encode(), expected.encode()):
             return Principal(user_id="service", name="POS service", role="admin", outlets=[])
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid service token")
-    principal = current_principal(request)
+    principal = principal_of(request)
     if principal.role not in STAFF_ROLES:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "requires role: cashier, manager")
     return principal
