@@ -26,13 +26,17 @@ function page() {
   return { latest, seen, load };
 }
 
+/** The filters changed quickly: a first request, then a newer one, both still on their way. */
+function twoRequests() {
+  const { latest, seen, load } = page();
+  const slow = deferred<string>();
+  const fast = deferred<string>();
+  return { latest, seen, slow, fast, first: load(slow.promise), second: load(fast.promise) };
+}
+
 describe("Latest", () => {
   it("drops a slow earlier answer once a newer request started", async () => {
-    const { seen, load } = page();
-    const slow = deferred<string>();
-    const fast = deferred<string>();
-    const first = load(slow.promise);
-    const second = load(fast.promise);
+    const { seen, slow, fast, first, second } = twoRequests();
     fast.resolve("outlet B");
     expect(await second).toBe(true);
     slow.resolve("outlet A");
@@ -48,11 +52,7 @@ describe("Latest", () => {
   });
 
   it("drops the error of a stale request", async () => {
-    const { seen, load } = page();
-    const slow = deferred<string>();
-    const fast = deferred<string>();
-    const first = load(slow.promise);
-    const second = load(fast.promise);
+    const { seen, slow, fast, first, second } = twoRequests();
     fast.resolve("fresh");
     await second;
     slow.reject(new Error("timed out"));
@@ -86,13 +86,9 @@ describe("Latest", () => {
   });
 
   it("is loading until the newest request settles, whatever the older ones do", async () => {
-    const { latest, load } = page();
-    expect(latest.loading).toBe(false);
-    const slow = deferred<string>();
-    const fast = deferred<string>();
-    const first = load(slow.promise);
+    expect(new Latest().loading).toBe(false);
+    const { latest, slow, fast, first, second } = twoRequests();
     expect(latest.loading).toBe(true);
-    const second = load(fast.promise);
     slow.resolve("old"); // the older one ending does not end the newer one's loading
     await first;
     expect(latest.loading).toBe(true);
