@@ -4,27 +4,26 @@
 import type { components } from "./api-types/inventory";
 
 import { api } from "./api";
+import { Latest } from "./latest.svelte";
 
 export type LowStockSummary = components["schemas"]["LowStockSummary"];
 
 class LowStockCount {
   /** null: not known (not asked yet, or the server did not answer). */
   summary = $state<LowStockSummary | null>(null);
-  #asking = 0;
+  readonly #latest = new Latest();
 
   get low(): number {
     return this.summary?.low ?? 0;
   }
 
   async refresh(): Promise<void> {
-    const mine = ++this.#asking;
-    try {
-      const answer = await api<LowStockSummary>("/api/inventory/low-stock/summary");
-      if (mine === this.#asking) this.summary = answer;
-    } catch {
+    await this.#latest.run(
+      () => api<LowStockSummary>("/api/inventory/low-stock/summary"),
+      (answer) => (this.summary = answer),
       // A badge is not worth an error message: the low-stock page says what went wrong.
-      if (mine === this.#asking) this.summary = null;
-    }
+      () => (this.summary = null),
+    );
   }
 }
 

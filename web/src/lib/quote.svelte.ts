@@ -10,6 +10,7 @@
 //   offline receipt will say. Any other refusal is shown as it is ("price the sale").
 import type { Quote } from "./cart";
 import { ApiError, describeError } from "./errors";
+import { Latest } from "./latest.svelte";
 
 /** Wait this long after the last change of the cart before asking (a cashier scanning). */
 export const QUOTE_DELAY_MS = 200;
@@ -37,7 +38,7 @@ export class CartQuote {
   /** A request is in flight or waiting for the cart to settle. */
   quoting = $state(false);
   #answer = $state<Answer>({ key: "", data: null, error: "" });
-  #seq = 0;
+  readonly #latest = new Latest();
   readonly #ports: QuotePorts;
   readonly #delayMs: number;
 
@@ -58,7 +59,7 @@ export class CartQuote {
 
   /** The cart is empty: a request in flight is forgotten, nothing is pending. */
   clear(): void {
-    this.#seq++;
+    this.#latest.cancel();
     this.quoting = false;
   }
 
@@ -72,8 +73,7 @@ export class CartQuote {
 
   /** Ask now (the pay dialog opening with no price, "price again"); the quote, or null. */
   async fetch(key: string): Promise<Quote | null> {
-    const seq = ++this.#seq;
-    const current = () => seq === this.#seq;
+    const current = this.#latest.begin();
     const keep = (data: Quote | null, error: string) => {
       if (current()) this.#answer = { key, data, error };
       return data;

@@ -2,6 +2,7 @@
 // to open one, never blocking sales) and shared with the shift screen.
 
 import { api, ApiError } from "./api";
+import { Latest } from "./latest.svelte";
 import type { Shift } from "./shift";
 
 type State = "idle" | "loading" | "open" | "none" | "error";
@@ -11,12 +12,12 @@ class ShiftStatus {
   shift = $state<Shift | null>(null);
   error = $state("");
   private key = "";
-  private seq = 0;
+  private latest = new Latest();
 
   /** Ask again for the register's open shift (404 = none open). */
   async refresh(outletId: string | null, registerId: string | null): Promise<void> {
     const key = outletId && registerId ? `${outletId}/${registerId}` : "";
-    const seq = ++this.seq;
+    const current = this.latest.begin();
     if (key !== this.key) {
       this.key = key;
       this.shift = null;
@@ -26,10 +27,10 @@ class ShiftStatus {
     if (this.state !== "open" && this.state !== "none") this.state = "loading";
     try {
       const shift = await api<Shift>("/api/sales/shifts/current", { query: { outlet_id: outletId, register_id: registerId } });
-      if (seq !== this.seq) return;
+      if (!current()) return;
       this.set(shift);
     } catch (e) {
-      if (seq !== this.seq) return;
+      if (!current()) return;
       if (e instanceof ApiError && e.status === 404) {
         this.set(null);
       } else {

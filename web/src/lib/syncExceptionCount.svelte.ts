@@ -3,21 +3,20 @@
 // opens, when the list opens, after a resolve and when the tab is shown again.
 
 import { api } from "./api";
+import { Latest } from "./latest.svelte";
 
 class SyncExceptionCount {
   /** null: not known (not asked yet, or the server did not answer). */
   open = $state<number | null>(null);
-  #asking = 0;
+  readonly #latest = new Latest();
 
   async refresh(): Promise<void> {
-    const mine = ++this.#asking;
-    try {
-      const answer = await api<{ open: number }>("/api/sales/sync-exceptions/count");
-      if (mine === this.#asking) this.open = answer.open;
-    } catch {
+    await this.#latest.run(
+      () => api<{ open: number }>("/api/sales/sync-exceptions/count"),
+      (answer) => (this.open = answer.open),
       // A badge is not worth an error message: the list itself says what went wrong.
-      if (mine === this.#asking) this.open = null;
-    }
+      () => (this.open = null),
+    );
   }
 }
 
