@@ -20,12 +20,14 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.e2e.test_offline_sync import offline_sale
 from tests.e2e.test_reports_reconciliation import Shop, eventually, ok
 from tests.stack_fixture import ROOT, Stack, stack_args
 
@@ -136,30 +138,9 @@ def sold_before_its_product_existed(shop: Shop, admin: httpx.Client) -> dict[str
     outlet_id = shop.outlet_ids[0]
     register = ok(admin.get(f"/api/identity/registers/{shop.registers[outlet_id][0]}"))
     product = shop.products[0]
-    price = product["price_minor"]
-    body = {
-        "id": str(uuid.uuid4()),
-        "outlet_id": outlet_id,
-        "register_id": register["id"],
-        "receipt_number": f"R{register['number']}-OFF000001",
-        "sold_at": shop.before_products.isoformat().replace("+00:00", "Z"),
-        "currency": "EUR",
-        "lines": [
-            {
-                "product_id": product["id"],
-                "sku": product["sku"],
-                "name": product["name"],
-                "qty": 1,
-                "unit_price_minor": price,
-                "tax_rate_bp": 0,
-                "tax_minor": 0,
-                "total_minor": price,
-            }
-        ],
-        "total_minor": price,
-        "tax_minor": 0,
-        "tenders": [{"kind": "cash", "amount_minor": price, "tendered_minor": price}],
-    }
+    # offline_sale reads a shop's outlet and products only: this workload's, in that shape
+    till = SimpleNamespace(outlet={"id": outlet_id}, products={"first": product})
+    body = offline_sale(till, register, 1, shop.before_products, "first", product["price_minor"])  # type: ignore[arg-type]  # the stand-in above
     return ok(admin.post("/api/sales/offline", json=body), 201)
 
 

@@ -12,39 +12,23 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pos_contracts.envelope import Envelope
+from pos_contracts import new_envelope
 from pos_contracts.events import ProductChanged
 from pos_sales.tables import price_replica, sale_lines
 from services.sales.tests.conftest import OUTLET
 from services.sales.tests.test_offline_sync import offline_sale, sync
 
+# The seeded products (conftest.seed_prices) as catalog would announce them.
 SEEDED = {
-    "mug": ("MUG", "Espresso cup <small>", "cups", 1250, "standard"),
-    "tea": ("TEA", "Green tea 100 g", "tea", 399, "reduced"),
+    "mug": {"sku": "MUG", "name": "Espresso cup <small>", "category_id": "cups", "price_minor": 1250, "tax_class": "standard"},
+    "tea": {"sku": "TEA", "name": "Green tea 100 g", "category_id": "tea", "price_minor": 399, "tax_class": "reduced"},
 }
 
 
 def announce(client: TestClient, product_id: str, cost_minor: int, at: datetime) -> None:
     """catalog's ProductChanged for a seeded product (same price), through the consumer."""
-    sku, name, category, price, tax_class = SEEDED[product_id]
-    event = ProductChanged(
-        product_id=product_id,
-        sku=sku,
-        name=name,
-        category_id=category,
-        price_minor=price,
-        cost_minor=cost_minor,
-        currency="EUR",
-        tax_class=tax_class,
-    )
-    envelope = Envelope(
-        event_id=f"product-{product_id}-{at.isoformat()}",
-        type=event.TYPE,
-        version=event.VERSION,
-        occurred_at=at,
-        producer="catalog",
-        payload=event.model_dump(mode="json"),
-    )
+    event = ProductChanged(product_id=product_id, cost_minor=cost_minor, currency="EUR", **SEEDED[product_id])
+    envelope = new_envelope(event, producer="catalog").model_copy(update={"occurred_at": at})
     assert client.app.state.ctx.consumer.handle(envelope)
 
 
