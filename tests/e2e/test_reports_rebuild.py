@@ -131,10 +131,11 @@ def every_event(admin: httpx.Client, path: str) -> list[dict[str, Any]]:
 
 def sold_before_its_product_existed(shop: Shop, admin: httpx.Client) -> dict[str, Any]:
     """A sale a till made offline at the UTC outlet a moment before the product was in
-    the catalog, synced now: regenerated from sales' tables, its SaleCompleted occurred
-    before the product's ProductCreated, so a rebuild applies it first. It is costed at
-    the cost sales recorded with it (SaleLine.unit_cost_minor), as the live reports did;
-    without that the rebuild counted it at no cost (docs/reports.md)."""
+    the catalog, synced before any other sale of the workload: regenerated from sales'
+    tables (oldest row first), its SaleCompleted occurred (sold_at) before the product's
+    ProductCreated, so a rebuild merging the feeds by occurred_at applies it first. It
+    is costed at the cost sales recorded with it (SaleLine.unit_cost_minor), as the live
+    reports did; without that the rebuild counted it at no cost (docs/reports.md)."""
     outlet_id = shop.outlet_ids[0]
     register = ok(admin.get(f"/api/identity/registers/{shop.registers[outlet_id][0]}"))
     product = shop.products[0]
@@ -151,9 +152,9 @@ def test_rebuild_from_the_live_feeds_and_after_an_outbox_prune_gives_the_same_re
     token = local_stack.login()
     admin = local_stack.client(token)
     shop = Shop(local_stack, admin, rng)
+    offline = sold_before_its_product_existed(shop, admin)
     shop.open_registers()
     made = [s for s in (shop.sell() for _ in range(24)) if s]
-    offline = sold_before_its_product_existed(shop, admin)
     refunded = [r for r in (shop.refund(s) for s in rng.sample(made, 4)) if r]
     cart = {
         "id": str(uuid.uuid4()),
