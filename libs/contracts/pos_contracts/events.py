@@ -110,6 +110,12 @@ class SaleLine(BaseModel):
     # the line was charged before tax is added (prices without tax) or with it (with).
     gross_minor: int | None = None
     discount_minor: int = 0
+    # Optional addition to v1: the product's unit cost (ProductData.cost_minor) as sales'
+    # replica of the catalog knew it when the line was sold, so the reports
+    # cost the line at sale time even before they have heard of the product. None in an
+    # older event, or when sales' replica row predates the cost (consumers fall back to
+    # their own catalog replica). Never on a receipt: the cost is not the cashier's.
+    unit_cost_minor: int | None = None
 
 
 class TenderLine(BaseModel):

@@ -140,7 +140,9 @@ def on_sale_completed(ch: Changes, event: SaleCompleted, envelope: Envelope) -> 
     items = cost = line_discounts = 0
     for line in event.lines:
         product = known.get(line.product_id)
-        unit_cost = product.cost_minor if product else 0
+        # The cost sales recorded when it sold the line; an older event without it: the
+        # cost in this replica of the catalog (0 for a product not announced yet).
+        unit_cost = line.unit_cost_minor if line.unit_cost_minor is not None else (product.cost_minor if product else 0)
         category = line.category_id or (product.category_id if product else None) or ""
         discount = _int(raw_lines.get(line.line_no, {}).get("discount_minor"))
         figures = {

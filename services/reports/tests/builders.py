@@ -52,6 +52,7 @@ def line(
     tax: int,
     name: str | None = None,
     category_id: str | None = None,
+    unit_cost: int | None = None,
 ) -> SaleLine:
     return SaleLine(
         line_no=line_no,
@@ -64,6 +65,7 @@ def line(
         tax_rate_bp=2000 if tax else 0,
         tax_minor=tax,
         total_minor=total,
+        unit_cost_minor=unit_cost,
     )
 
 

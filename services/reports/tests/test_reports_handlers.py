@@ -324,6 +324,34 @@ def test_a_refund_of_a_sale_the_reports_never_saw_uses_the_current_cost(feed: Fe
     )
 
 
+def test_the_cost_sales_recorded_counts_even_for_a_product_the_reports_never_heard_of(feed: Feed, get: Get) -> None:
+    # The sale reaches the reports before catalog's ProductCreated of p7 (different
+    # producers, no set order): the line's unit_cost_minor is the cost when sold.
+    feed(outlet(A, "Main Street"))
+    feed(product("p1", "Coffee", cost=500, price=1200))
+    s1 = sale(
+        "s1",
+        A,
+        "2026-03-10T09:00:00Z",
+        [line(1, "p7", 2, 2400, 0, unit_cost=450), line(2, "p1", 1, 1200, 0, unit_cost=520)],
+        [("cash", 3600)],
+    )
+    assert feed(s1) is True
+    feed(product("p7", "Tin", cost=999, price=1200))  # announced late, and at another cost by now
+    day = get("sales/daily", **MARCH)["rows"]
+    # 2 x 4.50 + 1 x 5.20 (sales' cost when sold, not the replica's 5.00)
+    assert pick(day, "cost_minor", "margin_minor") == [(1420, 3600 - 1420)]
+    items = {r["product_id"]: r for r in get("sales/items", **MARCH)["rows"]}
+    assert (items["p7"]["cost_minor"], items["p1"]["cost_minor"]) == (900, 520)
+    # A refund puts the goods back at the cost they were sold at.
+    feed(refund("r1", "s1", A, "2026-03-11T09:00:00Z", [(1, "p7", 1, 1200, 0, True)], [("cash", 1200)]))
+    refunded = get("sales/daily", date_from="2026-03-11", date_to="2026-03-11")["rows"]
+    assert pick(refunded, "refund_cost_minor") == [(450,)]
+    # An older event, without the field: the replica's cost, as before.
+    feed(sale("s2", A, "2026-03-12T09:00:00Z", [line(1, "p7", 1, 1200, 0)], [("cash", 1200)]))
+    assert pick(get("sales/daily", date_from="2026-03-12", date_to="2026-03-12")["rows"], "cost_minor") == [(999,)]
+
+
 def test_discounts_are_read_from_the_payload_when_the_sale_carries_them(feed: Feed, get: Get) -> None:
     event = sale("d1", A, "2026-03-10T09:00:00Z", [line(1, "p1", 2, 1800, 300), line(2, "p2", 1, 1000, 0)], [("cash", 2800)])
     payload = event.model_dump(mode="json")

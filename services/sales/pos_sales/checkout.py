@@ -141,7 +141,8 @@ _SHELF_PRICES = {True: _shelf_price_query(True), False: _shelf_price_query(False
 def shelf_prices(uow: UnitOfWork, outlet_id: str, ids: set[str], *, active_only: bool = True) -> dict[str, CatalogPrice]:
     """The replica's products with the price charged at `outlet_id`: the outlet's own
     shelf price (in its currency, the outlet's) where catalog announced one, else the
-    product's price."""
+    product's price; and the product's cost, read in the same statement (for the sale
+    lines and SaleCompleted only, never for the till)."""
     return {
         r.product_id: CatalogPrice(
             r.product_id,
@@ -151,6 +152,7 @@ def shelf_prices(uow: UnitOfWork, outlet_id: str, ids: set[str], *, active_only:
             r.price_minor if r.outlet_price_minor is None else r.outlet_price_minor,
             r.currency if r.outlet_price_minor is None else (r.outlet_price_currency or r.currency),
             r.tax_class,
+            r.cost_minor,
         )
         for r in uow.session.execute(_SHELF_PRICES[active_only], {"outlet_id": outlet_id, "ids": sorted(ids)}).all()
     }
@@ -317,8 +319,23 @@ _COMPLETE_SALE = (
 _INSERT_SALE = sales.insert()
 
 
-def sale_line_rows(sale_id: str, cart: PricedCart) -> list[dict[str, Any]]:
+LineCosts = dict[int, int | None]  # line_no -> the product's unit cost when sold (None: not known)
+
+
+def line_costs(quote: Quote) -> LineCosts:
+    """Each line's unit cost from the replica rows the cart was priced with: kept on
+    sale_lines and carried by SaleCompleted (never on the receipt or the quote)."""
+    prices = quote.prices or {}
+    costs: LineCosts = {}
+    for line in quote.cart.lines:
+        known = prices.get(line.product_id)
+        costs[line.line_no] = known.cost_minor if known is not None else None
+    return costs
+
+
+def sale_line_rows(sale_id: str, cart: PricedCart, costs: LineCosts | None = None) -> list[dict[str, Any]]:
     """The sale_lines rows of a priced cart (a sale, or a voided cart kept as one)."""
+    costs = costs or {}
     return [
         _line_columns(line)
         | {
@@ -326,9 +343,15 @@ def sale_line_rows(sale_id: str, cart: PricedCart) -> list[dict[str, Any]]:
             "line_discount_minor": line.line_discount_minor,
             "cart_discount_minor": line.cart_discount_minor,
             "refunded_qty": 0,
+            "unit_cost_minor": costs.get(line.line_no),
         }
         for line in cart.lines
     ]
+
+
+# The line costs of a sale completed without the priced cart at hand (the reconciler, an
+# offline sale synced): one statement, off the online sale path.
+_LINE_COSTS = select(sale_lines.c.line_no, sale_lines.c.unit_cost_minor).where(sale_lines.c.sale_id == bindparam("sale_id"))
 
 
 class Checkout:
@@ -389,8 +412,8 @@ class Checkout:
             return Replayed(await self.answers.wait_for_answer(body.id, digest, self.reconcile))
         if not isinstance(started, tuple):
             return started
-        draft, settlement = started
-        return await self._finish(body.id, draft, settlement, principal.token)
+        draft, settlement, costs = started
+        return await self._finish(body.id, draft, settlement, principal.token, costs)
 
     async def _stamp_rate(self, body: SaleIn, principal: Principal) -> StampedRate | Refused | Unavailable:
         """The rate for the sale's foreign-cash tender, decided here (payments' rate in
@@ -456,10 +479,11 @@ class Checkout:
         rate: StampedRate | None = None,
         refusal: Outcome | None = None,
         tax: tuple[str, TaxAnswer] | None = None,
-    ) -> Outcome | Literal["wait"] | TaxNeeded | tuple[dict[str, Any], Settlement]:
+    ) -> Outcome | Literal["wait"] | TaxNeeded | tuple[dict[str, Any], Settlement, LineCosts]:
         """The first transaction: a repeated id is answered as before (or waits for the
         copy running, or runs again after a retryable failure); a new one is priced from
-        the replica and stored PENDING with its lines, tenders and drafted receipt. An
+        the replica and stored PENDING with its lines, tenders and drafted receipt (and
+        the lines' costs handed on to the completion, kept out of the receipt). An
         answer that stores nothing (422, 403) rolls everything back."""
         try:
             with self.db.transaction() as uow:
@@ -492,7 +516,8 @@ class Checkout:
                     if large:
                         approval = approve(approvals, principal, action="discount", outlet_id=body.outlet_id, subject=body.id)
                     draft = draft_receipt(body, principal, quote, settlement, approval.user_id if approval else None)
-                    self._insert_pending(uow, body, principal, quote, settlement, draft, digest, approval)
+                    costs = line_costs(quote)
+                    self._insert_pending(uow, body, principal, quote, settlement, draft, digest, approval, costs)
                 except ApprovalRequired as exc:
                     raise _Refused(NeedsApproval({"detail": str(exc), "discounts": large})) from exc
         except _NeedsTax as needs:
@@ -502,7 +527,7 @@ class Checkout:
                 # A register made a moment ago: its RegisterChanged has just arrived.
                 return self._start(body, principal, approvals, digest, True, rate, refusal, tax)
             return refused.outcome  # rolled back: a discarded retryable failure stays stored
-        return draft, settlement
+        return draft, settlement, costs
 
     def _taxed(self, quote: Quote, body: SaleIn, tax: tuple[str, TaxAnswer] | None) -> Quote:
         """The tax the till was quoted (its signed figures, if the cart is the one
@@ -539,6 +564,7 @@ class Checkout:
         draft: dict[str, Any],
         digest: str,
         approval: Approval | None,
+        costs: LineCosts,
     ) -> None:
         cart = quote.cart
         if approval is not None:
@@ -589,7 +615,7 @@ class Checkout:
             )
         uow.session.execute(
             sale_lines.insert(),
-            sale_line_rows(body.id, cart),
+            sale_line_rows(body.id, cart, costs),
         )
         if settlement.tenders:
             rows = [
@@ -601,7 +627,7 @@ class Checkout:
                     row.update(_foreign_columns(t))
             uow.session.execute(sale_tenders.insert(), rows)
 
-    async def _finish(self, sale_id: str, draft: dict[str, Any], settlement: Settlement, token: str) -> Outcome:
+    async def _finish(self, sale_id: str, draft: dict[str, Any], settlement: Settlement, token: str, costs: LineCosts) -> Outcome:
         lines = [{"product_id": line["product_id"], "qty": line["qty"]} for line in draft["lines"]]
         # This attempt's name: if its reservation request gets no answer, the release
         # names it too, and inventory refuses the request should it arrive later (under
@@ -648,7 +674,7 @@ class Checkout:
                 sale_id, Unavailable, "the stock service did not confirm the reservation: nothing was charged, try again"
             )
         if draft["due_minor"] == 0:
-            return await run_in_threadpool(self._complete, sale_id, "checkout")
+            return await run_in_threadpool(self._complete, sale_id, "checkout", costs)
 
         payment = {
             "payment_id": sale_id,
@@ -676,13 +702,17 @@ class Checkout:
         if answer.outcome == "captured" and self.settings.fault_crash_after_capture and self.settings.environment != "production":
             log.error("fault injection: exiting between capture and completion", extra={"sale_id": sale_id})
             os._exit(70)
-        return await self._settle(sale_id, answer, token, by="checkout")
+        return await self._settle(sale_id, answer, token, by="checkout", costs=costs)
 
-    async def _settle(self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str) -> Outcome:
-        """Act on what payments said: complete, fail (and release), or leave pending."""
+    async def _settle(
+        self, sale_id: str, answer: PaymentAnswer, token: str | None, *, by: str, costs: LineCosts | None = None
+    ) -> Outcome:
+        """Act on what payments said: complete, fail (and release), or leave pending.
+        `costs`: the lines' costs when the priced cart is at hand (a checkout); None
+        (the reconciler, an offline sync): read from sale_lines at completion."""
         outcome = answer.outcome
         if outcome == "captured":
-            return await run_in_threadpool(self._complete, sale_id, by)
+            return await run_in_threadpool(self._complete, sale_id, by, costs)
         if outcome == "declined":
             await self.clients.release(sale_id, token)
             code = answer.body.get("decline_code") or (answer.body.get("payment") or answer.body).get("decline_code")
@@ -716,9 +746,11 @@ class Checkout:
             },
         )
 
-    def _complete(self, sale_id: str, by: str) -> SaleCompleted | Replayed:
+    def _complete(self, sale_id: str, by: str, costs: LineCosts | None = None) -> SaleCompleted | Replayed:
         """PENDING -> COMPLETED once: receipt number, stored answer and SaleCompleted in
-        one transaction under the sale's row lock."""
+        one transaction under the sale's row lock. SaleCompleted's lines carry their
+        costs: handed on from the checkout's priced cart, else (None) read from
+        sale_lines, so they never pass through the receipt."""
         with self.db.transaction() as uow:
             row = uow.session.execute(_LOCK_SALE, {"sale_id": sale_id}).one()
             if row.status != "PENDING":
@@ -743,7 +775,9 @@ class Checkout:
                     "v_answer": json.dumps(answer),
                 },
             )
-            uow.publish(events.sale_completed(row, answer), outlet_id=row.outlet_id)
+            if costs is None:
+                costs = {line_no: cost for line_no, cost in uow.session.execute(_LINE_COSTS, {"sale_id": sale_id})}
+            uow.publish(events.sale_completed(row, answer, costs), outlet_id=row.outlet_id)
             if row.approved_by is not None:  # only a discount above the threshold had one
                 audit.discount_approved(uow, row, answer)
         SALES_FINISHED.labels("COMPLETED", by).inc()

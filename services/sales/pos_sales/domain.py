@@ -93,6 +93,9 @@ class CatalogPrice:
     price_minor: int
     currency: str
     tax_class: str
+    # The product's cost from the replica (None: not known): recorded with the sale line
+    # for the reports, never priced with nor shown.
+    cost_minor: int | None = None
 
 
 @dataclass(frozen=True)

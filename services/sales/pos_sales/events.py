@@ -1,10 +1,12 @@
 """SaleCompleted, SaleRefunded and ShiftClosed as sales publishes them, built in one place
 from the stored row and its answer (the receipt, the refund slip or the Z report): when
 the sale or refund completes or the shift closes, and again by the history feed
-(pos_sales.history) for a rebuild."""
+(pos_sales.history) for a rebuild. A sale's line costs come from sale_lines (or the
+priced cart), never from the receipt, which a till sees."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pos_contracts.events import RefundLine, SaleCompleted, SaleLine, SaleRefunded, ShiftCash, ShiftClosed, TenderLine
@@ -26,15 +28,19 @@ def _tenders(document: dict[str, Any]) -> list[TenderLine]:
     ]
 
 
-def sale_completed(row: Any, receipt: dict[str, Any]) -> SaleCompleted:
-    """`row`: the sales row; `receipt`: the completed receipt (with its number and time)."""
+def sale_completed(row: Any, receipt: dict[str, Any], costs: Mapping[int, int | None] | None = None) -> SaleCompleted:
+    """`row`: the sales row; `receipt`: the completed receipt (with its number and time);
+    `costs`: each line's unit cost when sold, by line_no (sale_lines.unit_cost_minor):
+    it goes in the event only, the receipt has no cost. A line without one (an older
+    sale) has no unit_cost_minor and the reports cost it from their catalog replica."""
+    costs = costs or {}
     return SaleCompleted(
         sale_id=row.id,
         outlet_id=row.outlet_id,
         cashier_id=row.cashier_id,
         receipt_number=receipt["receipt_number"],
         currency=row.currency,
-        lines=[SaleLine(**line) for line in receipt["lines"]],
+        lines=[SaleLine(**line, unit_cost_minor=costs.get(line["line_no"])) for line in receipt["lines"]],
         subtotal_minor=receipt["subtotal_minor"],
         tax_minor=receipt["tax_minor"],
         total_minor=receipt["total_minor"],

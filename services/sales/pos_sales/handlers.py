@@ -26,6 +26,7 @@ def on_product(uow: UnitOfWork, event: ProductData, envelope: Envelope) -> None:
         "name": event.name,
         "category_id": event.category_id,
         "price_minor": event.price_minor,
+        "cost_minor": event.cost_minor,
         "currency": event.currency,
         "tax_class": event.tax_class,
         "active": event.active,

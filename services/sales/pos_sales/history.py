@@ -1,7 +1,7 @@
 """Sales' past events regenerated from its own tables: SaleCompleted, SaleRefunded,
 SaleVoided and ShiftClosed for every completed sale, completed refund, void and closed
-shift, built from the rows (the stored receipt, refund slip and Z report) with the same
-contracts the live path publishes. For rebuilding a read model when the outbox that
+shift, built from the rows (the stored receipt, refund slip and Z report; a sale's line costs
+from sale_lines) with the same contracts the live path publishes. For rebuilding a read model when the outbox that
 `GET /api/sales/events` serves has been pruned (reports' rebuild: docs/reports.md).
 
 - The event ids are stable (a UUID 5 of the type and the business id): the same sale
@@ -24,7 +24,8 @@ import heapq
 import json
 import sys
 import uuid
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +45,7 @@ from pos_platform.auth import Admin
 from pos_sales import events
 from pos_sales.config import Settings
 from pos_sales.responses import EventHistory
-from pos_sales.tables import refunds, sales, shifts
+from pos_sales.tables import refunds, sale_lines, sales, shifts
 
 PRODUCER = "sales"
 # Namespace of the regenerated event ids (never change it: the ids must stay the same).
@@ -83,10 +84,11 @@ def _envelope(event: Event, business_id: str, outlet_id: str, occurred_at: datet
 # --- one event per row ------------------------------------------------------------------
 
 
-def sale_completed(row: Any) -> Envelope:
-    """As Checkout._complete publishes it, from the stored receipt (the answer)."""
+def sale_completed(row: Any, costs: Mapping[int, int | None] | None = None) -> Envelope:
+    """As Checkout._complete publishes it, from the stored receipt (the answer) and its
+    lines' costs (sale_lines.unit_cost_minor, by line_no)."""
     receipt = json.loads(row.answer)
-    event = events.sale_completed(row, receipt)
+    event = events.sale_completed(row, receipt, costs)
     return _envelope(event, row.id, row.outlet_id, _parse(receipt["completed_at"], row.completed_at or row.created_at))
 
 
@@ -179,6 +181,20 @@ def _after(kind: Kind, cursor: tuple[datetime, int, str] | None) -> ColumnElemen
     return and_(kind.where, later)
 
 
+def _line_costs(session: Session, sale_ids: list[str]) -> dict[str, dict[int, int | None]]:
+    """The line costs of a page's completed sales, by sale and line_no (one statement)."""
+    found: dict[str, dict[int, int | None]] = defaultdict(dict)
+    if sale_ids:
+        rows = session.execute(
+            select(sale_lines.c.sale_id, sale_lines.c.line_no, sale_lines.c.unit_cost_minor).where(
+                sale_lines.c.sale_id.in_(sale_ids), sale_lines.c.unit_cost_minor.is_not(None)
+            )
+        )
+        for sale_id, line_no, cost in rows:
+            found[sale_id][line_no] = cost
+    return found
+
+
 def page(session: Session, after: str | None, limit: int) -> dict[str, Any]:
     """Up to `limit` regenerated envelopes after the cursor, oldest first."""
     cursor = _cursor(after)
@@ -189,13 +205,17 @@ def page(session: Session, after: str | None, limit: int) -> dict[str, Any]:
         ).all()
         candidates.extend((row._mapping[kind.moment.name], kind.rank, row.id, row, kind) for row in rows)
     chosen = heapq.nsmallest(limit, candidates, key=lambda c: (c[0], c[1], c[2]))
+    costs = _line_costs(session, [row.id for *_, row, kind in chosen if kind.build is sale_completed])
     total = sum(session.scalar(select(func.count()).select_from(kind.table).where(kind.where)) or 0 for kind in KINDS)
     next_after = None
     if len(chosen) == limit:  # maybe more (an empty last page ends it)
         moment, rank, row_id = chosen[-1][:3]
         next_after = f"{moment.isoformat()}|{rank}|{row_id}"
     return {
-        "events": [kind.build(row).model_dump(mode="json") for *_, row, kind in chosen],
+        "events": [
+            (sale_completed(row, costs.get(row.id)) if kind.build is sale_completed else kind.build(row)).model_dump(mode="json")
+            for *_, row, kind in chosen
+        ],
         "next_after": next_after,
         "total": total,
     }

@@ -393,6 +393,9 @@ class OfflineSync:
                     "line_discount_minor": line["discount_minor"],
                     "cart_discount_minor": 0,
                     "refunded_qty": 0,
+                    # The cost as sales' replica knows it at the sync (the till keeps no
+                    # cost): SaleCompleted carries it, the receipt never does.
+                    "unit_cost_minor": _cost(known, line["product_id"]),
                 }
                 for line in draft["lines"]
             ],
@@ -648,6 +651,11 @@ class OfflineSync:
             "offline": True,
             "received_at": iso_utc(now),
         }
+
+
+def _cost(known: dict[str, CatalogPrice], product_id: str) -> int | None:
+    price = known.get(product_id)
+    return price.cost_minor if price is not None else None
 
 
 def offline_payment(sale_id: str, draft: dict[str, Any]) -> dict[str, Any]:

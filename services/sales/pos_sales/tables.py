@@ -18,6 +18,10 @@ price_replica = Table(
     Column("tax_class", String(32), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("source_event_at", DateTime, nullable=False),
+    # The product's cost (ProductData.cost_minor), stamped on each sale line and carried
+    # by SaleCompleted; never shown to a till. NULL: a row kept before the cost was,
+    # until the product's next announcement.
+    Column("cost_minor", BigInteger, nullable=True),
 )
 
 # Per-outlet shelf prices from catalog's OutletPriceChanged: a row with a price replaces
@@ -110,6 +114,10 @@ sale_lines = Table(
     Column("total_minor", BigInteger, nullable=False),
     # units given back by refunds (completed or in progress): never above qty
     Column("refunded_qty", Integer, nullable=False, server_default=text("0")),
+    # the product's unit cost when sold (price_replica.cost_minor): SaleCompleted's
+    # unit_cost_minor, never on a receipt. NULL: not known (an older sale, or a replica
+    # row from before the cost was kept).
+    Column("unit_cost_minor", BigInteger, nullable=True),
 )
 
 sale_tenders = Table(
