@@ -418,8 +418,15 @@ def set_level(
     on_hand: int | None = None,
     reorder_point: int | None = None,
 ) -> None:
-    """Take what an event says of a level unless the level holds a newer figure."""
+    """Take what an event says of a level unless the level holds a newer figure. The
+    product's replica row is locked before the level is read: two events of one level
+    handled at once by two consumer threads (LowStockDetected and StockAdjusted of one
+    count, published together) then run one after the other, the second reading what
+    the first wrote. Without it, a level not yet stored was read as absent by both and
+    the last commit overwrote the other's figure (a reorder point lost, a low level not
+    listed)."""
     key = (outlet_id, product_id)
+    ch.lock_products([product_id])
     old = ch.stock(key)
     level, level_at = old.on_hand, old.on_hand_at
     point, point_at = old.reorder_point, old.reorder_point_at
@@ -431,7 +438,6 @@ def set_level(
     if new == old:
         return
     if level != old.on_hand:
-        ch.lock_products([product_id])
         product = ch.product(product_id)
         revalue(ch, outlet_id, (old.on_hand, product), (level, product))
     ch.set_stock(key, new)

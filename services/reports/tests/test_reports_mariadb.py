@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pymysql
 import pytest
@@ -157,3 +158,48 @@ def test_stock_received_while_its_product_is_announced_is_valued_in_the_products
     assert [(r["currency"], r["units"], r["value_minor"], r["uncosted_products"]) for r in report["rows"]] == [
         ("EUR", 10, 2500, 0)
     ]
+
+
+def test_a_count_s_low_stock_and_adjustment_handled_at_once_keep_the_reorder_point(
+    lock_database: str, keys: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inventory publishes LowStockDetected (level 0 under its reorder point 4) and
+    StockAdjusted (the count: 1 on hand) of a new level together; two consumer threads
+    may take them at the same moment. Here the first has read the level (not stored
+    yet) and not written it when the second arrives: the second must wait for the first
+    and read what it wrote, so the level ends at 1 with its reorder point 4, listed as
+    low. (It did not wait: the first then wrote its own figures over the second's, and
+    the report said 0 on hand.)"""
+    import threading
+    import time
+
+    from pos_contracts.events import LowStockDetected, StockAdjusted
+    from pos_reports.handlers import HANDLERS
+    from pos_reports.projection import Changes
+    from services.reports.tests.builders import envelope, outlet, product
+
+    token = mint_token(keys[0], "admin", [])
+    with make_client(lock_database, keys[1]) as client:
+        consumer = client.app.state.ctx.consumer
+        consumer.handle(envelope(outlet("o1", "Harbour")))
+        consumer.handle(envelope(product("p1", "Oat milk", cost=90)))
+        low = LowStockDetected(outlet_id="o1", product_id="p1", on_hand=0, reorder_point=4)
+        low_envelope = envelope(low)
+        counted = envelope(StockAdjusted(outlet_id="o1", product_id="p1", delta=1, reason="correction", on_hand_after=1))
+        delivery = threading.Thread(target=consumer.handle, args=(counted,))
+        first = threading.current_thread()
+        set_stock = Changes.set_stock
+
+        def between_read_and_write(self: Changes, key: tuple[str, ...], state: Any) -> None:
+            if threading.current_thread() is first and not delivery.is_alive() and delivery.ident is None:
+                delivery.start()  # the other thread's delivery, while this one has read the level
+                time.sleep(1.0)
+            set_stock(self, key, state)
+
+        monkeypatch.setattr(Changes, "set_stock", between_read_and_write)
+        with client.app.state.ctx.db.transaction() as uow:
+            HANDLERS["LowStockDetected"](uow, low, low_envelope)
+        delivery.join(timeout=30)
+        assert delivery.ident is not None and not delivery.is_alive()
+        report = client.get("/api/reports/stock/low", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [(r["product_id"], r["on_hand"], r["reorder_point"]) for r in report["rows"]] == [("p1", 1, 4)]
